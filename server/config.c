@@ -1,0 +1,357 @@
+/* config — see config.h. */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum opt_type { OPT_STRING, OPT_UINT, OPT_U64, OPT_SIZE, OPT_BYTES, OPT_MS, OPT_BOOL, OPT_LOGFMT };
+
+struct option_def {
+	const char *key;
+	enum opt_type type;
+	size_t offset;
+	uint64_t min, max;
+	const char *doc;
+};
+
+#define OFF(field) offsetof(struct config, field)
+#define KiB (UINT64_C(1024))
+#define MiB (KiB * 1024)
+#define GiB (MiB * 1024)
+#define TiB (GiB * 1024)
+#define DAY_MS (UINT64_C(86400000))
+
+static const struct option_def options[] = {
+	{"data", OPT_STRING, OFF(data_dir), 0, 0,
+	 "Data directory holding all state (created with mode 0700 on first start)."},
+	{"listen", OPT_STRING, OFF(listen), 0, 0,
+	 "Address and port to listen on: `HOST:PORT`, IPv6 as `[::1]:8443`. Default `127.0.0.1:8443`."},
+	{"cert", OPT_STRING, OFF(cert), 0, 0,
+	 "PEM certificate chain. Without it, a self-signed certificate is made in DATA/tls."},
+	{"key", OPT_STRING, OFF(key), 0, 0,
+	 "PEM private key for `cert`."},
+	{"workers", OPT_UINT, OFF(workers), 0, 256,
+	 "Worker threads, each with its own event loop and database connection. 0 = number of cores."},
+	{"max-connections", OPT_UINT, OFF(max_connections), 1, 1000000,
+	 "Open connections at most; further ones are closed at once."},
+	{"shutdown-grace", OPT_MS, OFF(shutdown_grace_ms), 0, 3600000,
+	 "On SIGTERM, how long in-flight requests may take to finish."},
+	{"max-head", OPT_SIZE, OFF(http.max_head), 1 * KiB, 1 * MiB,
+	 "Request line plus headers, bytes (431 beyond)."},
+	{"max-target", OPT_SIZE, OFF(http.max_target), 256, 64 * KiB,
+	 "Request target (path and query), bytes (414 beyond)."},
+	{"head-timeout", OPT_MS, OFF(http.head_timeout_ms), 100, 3600000,
+	 "Time from a request's first byte (or the connection's start) to the end of its head."},
+	{"idle-timeout", OPT_MS, OFF(http.idle_timeout_ms), 100, 3600000,
+	 "Keep-alive: how long an idle connection waits for its next request."},
+	{"write-timeout", OPT_MS, OFF(http.write_timeout_ms), 100, 3600000,
+	 "A client that reads none of our response for this long is dropped."},
+	{"body-rate-window", OPT_MS, OFF(http.body_rate_window_ms), 100, 3600000,
+	 "Window over which the minimum request body rate is checked."},
+	{"body-min-rate", OPT_U64, OFF(http.body_min_rate), 0, 1 * GiB,
+	 "Minimum request body rate in bytes/s over each window (slow POST guard); 0 disables."},
+	{"linger", OPT_MS, OFF(http.linger_ms), 0, 60000,
+	 "After refusing a request body, how long its bytes are drained before closing."},
+	{"max-requests-per-connection", OPT_UINT, OFF(http.max_requests_per_conn), 1, 1000000000,
+	 "Requests served on one keep-alive connection before it is closed."},
+	{"max-json-body", OPT_BYTES, OFF(max_json_body), 1 * KiB, 16 * MiB,
+	 "Largest JSON request body, bytes (413 beyond)."},
+	{"max-upload", OPT_BYTES, OFF(max_upload), 1, 16 * TiB,
+	 "Largest single document version, bytes (413 beyond)."},
+	{"log-format", OPT_LOGFMT, OFF(log_format), 0, 0,
+	 "`plain` or `json` lines on stderr."},
+	{"access-log", OPT_BOOL, OFF(access_log), 0, 0,
+	 "One log line per request (`true`/`false`)."},
+};
+
+#define NOPTIONS (sizeof options / sizeof options[0])
+
+void config_defaults(struct config *cfg)
+{
+	memset(cfg, 0, sizeof *cfg);
+	http_limits_default(&cfg->http);
+	cfg->workers = 0;
+	cfg->max_connections = 10000;
+	cfg->shutdown_grace_ms = 10000;
+	cfg->max_json_body = 64 * KiB;
+	cfg->max_upload = 64 * GiB;
+	cfg->log_format = LOG_PLAIN;
+	cfg->access_log = true;
+}
+
+static const struct option_def *find_option(const char *key, size_t len)
+{
+	for (size_t i = 0; i < NOPTIONS; i++)
+		if (strlen(options[i].key) == len && memcmp(options[i].key, key, len) == 0)
+			return &options[i];
+	return NULL;
+}
+
+/* Parse an unsigned number with an optional unit suffix from `units`
+ * (suffix, multiplier); with no suffix `plain_mult` applies. */
+struct unit {
+	const char *suffix;
+	uint64_t mult;
+};
+
+static const struct unit byte_units[] = {
+	{"", 1}, {"B", 1}, {"K", KiB}, {"KiB", KiB}, {"M", MiB}, {"MiB", MiB},
+	{"G", GiB}, {"GiB", GiB}, {"T", TiB}, {"TiB", TiB}, {NULL, 0},
+};
+
+static const struct unit plain_units[] = {
+	{"", 1}, {NULL, 0},
+};
+
+static const struct unit time_units[] = {
+	{"ms", 1}, {"s", 1000}, {"", 1000}, {"m", 60000}, {"min", 60000},
+	{"h", 3600000}, {"d", DAY_MS}, {NULL, 0},
+};
+
+static const char *parse_number(const char *v, const struct unit *units, uint64_t *out)
+{
+	const char *p = v;
+	uint64_t n = 0;
+
+	while (*p == ' ')
+		p++;
+	if (*p == '-')
+		return "must not be negative";
+	if (!isdigit((unsigned char)*p))
+		return "is not a number";
+	for (; isdigit((unsigned char)*p); p++) {
+		if (n > (UINT64_MAX - 9) / 10)
+			return "is too large";
+		n = n * 10 + (uint64_t)(*p - '0');
+	}
+	for (const struct unit *u = units; u->suffix; u++) {
+		if (strcmp(p, u->suffix) == 0) {
+			if (u->mult && n > UINT64_MAX / u->mult)
+				return "is too large";
+			*out = n * u->mult;
+			return NULL;
+		}
+	}
+	if (units == plain_units)
+		return "must be a plain number";
+	return units == byte_units ? "has an unknown unit (use K, M, G or T)"
+				   : "has an unknown unit (use ms, s, m, h or d)";
+}
+
+/* Set one option from its textual value; on error returns a reason. */
+static const char *set_option(struct config *cfg, const struct option_def *o,
+			      const char *value)
+{
+	char *base = (char *)cfg + o->offset;
+	const char *why;
+	uint64_t n;
+
+	switch (o->type) {
+	case OPT_STRING: {
+		char **slot = (char **)base;
+		char *copy;
+
+		if (!*value)
+			return "must not be empty";
+		copy = strdup(value);
+		if (!copy)
+			return "out of memory";
+		free(*slot);
+		*slot = copy;
+		return NULL;
+	}
+	case OPT_BOOL:
+		if (!strcmp(value, "true") || !strcmp(value, "yes") || !strcmp(value, "on") || !strcmp(value, "1"))
+			*(bool *)base = true;
+		else if (!strcmp(value, "false") || !strcmp(value, "no") || !strcmp(value, "off") || !strcmp(value, "0"))
+			*(bool *)base = false;
+		else
+			return "must be true or false";
+		return NULL;
+	case OPT_LOGFMT:
+		if (!strcmp(value, "plain"))
+			*(enum log_format *)base = LOG_PLAIN;
+		else if (!strcmp(value, "json"))
+			*(enum log_format *)base = LOG_JSON;
+		else
+			return "must be plain or json";
+		return NULL;
+	case OPT_UINT:
+	case OPT_U64:
+	case OPT_SIZE:
+	case OPT_BYTES:
+	case OPT_MS:
+		why = parse_number(value,
+				   o->type == OPT_MS ? time_units
+				   : (o->type == OPT_SIZE || o->type == OPT_BYTES) ? byte_units
+										     : plain_units,
+				   &n);
+		if (why)
+			return why;
+		if (n < o->min)
+			return "is below the minimum";
+		if (o->max && n > o->max)
+			return "is above the maximum";
+		if (o->type == OPT_U64 || o->type == OPT_BYTES)
+			*(uint64_t *)base = n;
+		else if (o->type == OPT_SIZE)
+			*(size_t *)base = (size_t)n;
+		else
+			*(unsigned *)base = (unsigned)n;
+		return NULL;
+	}
+	return "unsupported option type";
+}
+
+static char *trim(char *s)
+{
+	char *e;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	e = s + strlen(s);
+	while (e > s && isspace((unsigned char)e[-1]))
+		*--e = '\0';
+	return s;
+}
+
+static enum err load_file(struct config *cfg, const char *path)
+{
+	FILE *f = fopen(path, "re");
+	char line[4096];
+	unsigned lineno = 0;
+	enum err rc = ERR_OK;
+
+	if (!f)
+		return err_from_errno(errno, path);
+	while (fgets(line, sizeof line, f)) {
+		char *s, *eq, *key, *value;
+		const struct option_def *o;
+		const char *why;
+		size_t vlen;
+
+		lineno++;
+		if (!strchr(line, '\n') && !feof(f)) {
+			rc = err_set(ERR_INVALID, "%s:%u: line too long", path, lineno);
+			break;
+		}
+		s = trim(line);
+		if (*s == '\0' || *s == '#')
+			continue;
+		eq = strchr(s, '=');
+		if (!eq) {
+			rc = err_set(ERR_INVALID, "%s:%u: expected key = value", path, lineno);
+			break;
+		}
+		*eq = '\0';
+		key = trim(s);
+		value = trim(eq + 1);
+		vlen = strlen(value);
+		if (vlen >= 2 && value[0] == '"' && value[vlen - 1] == '"') {
+			value[vlen - 1] = '\0';
+			value++;
+		}
+		o = find_option(key, strlen(key));
+		if (!o || !strcmp(key, "config")) {
+			rc = err_set(ERR_INVALID, "%s:%u: unknown key '%s'", path, lineno, key);
+			break;
+		}
+		why = set_option(cfg, o, value);
+		if (why) {
+			rc = err_set(ERR_INVALID, "%s:%u: %s: value '%s' %s", path, lineno, key, value, why);
+			break;
+		}
+	}
+	if (!rc && ferror(f))
+		rc = err_from_errno(errno, path);
+	fclose(f);
+	return rc;
+}
+
+enum err config_load(struct config *cfg, int argc, char **argv)
+{
+	enum err rc;
+
+	/* First pass: only --config, so the file's values can be overridden. */
+	for (int i = 0; i < argc; i++) {
+		if (!strcmp(argv[i], "--config")) {
+			if (i + 1 >= argc)
+				return err_set(ERR_INVALID, "--config needs a file");
+			free(cfg->config_file);
+			cfg->config_file = strdup(argv[i + 1]);
+			if (!cfg->config_file)
+				return err_set(ERR_NOMEM, "out of memory");
+		}
+	}
+	if (cfg->config_file) {
+		rc = load_file(cfg, cfg->config_file);
+		if (rc)
+			return rc;
+	}
+	for (int i = 0; i < argc; i++) {
+		const char *arg = argv[i], *value, *eq, *why;
+		const struct option_def *o;
+		size_t klen;
+
+		if (strncmp(arg, "--", 2) != 0)
+			return err_set(ERR_INVALID, "unexpected argument '%s'", arg);
+		arg += 2;
+		eq = strchr(arg, '=');
+		klen = eq ? (size_t)(eq - arg) : strlen(arg);
+		if (klen == 6 && !strncmp(arg, "config", 6)) {
+			i++;
+			continue;
+		}
+		o = find_option(arg, klen);
+		if (!o)
+			return err_set(ERR_INVALID, "unknown option '--%.*s'", (int)klen, arg);
+		if (eq) {
+			value = eq + 1;
+		} else if (o->type == OPT_BOOL && (i + 1 >= argc || !strncmp(argv[i + 1], "--", 2))) {
+			value = "true";
+		} else {
+			if (i + 1 >= argc)
+				return err_set(ERR_INVALID, "--%s needs a value", o->key);
+			value = argv[++i];
+		}
+		why = set_option(cfg, o, value);
+		if (why)
+			return err_set(ERR_INVALID, "--%s: value '%s' %s", o->key, value, why);
+	}
+	if (!cfg->data_dir)
+		return err_set(ERR_INVALID, "--data DIR is required");
+	if (!cfg->listen) {
+		cfg->listen = strdup("127.0.0.1:8443");
+		if (!cfg->listen)
+			return err_set(ERR_NOMEM, "out of memory");
+	}
+	if ((cfg->cert == NULL) != (cfg->key == NULL))
+		return err_set(ERR_INVALID, "cert and key must be given together");
+	return ERR_OK;
+}
+
+void config_write_reference(FILE *out)
+{
+	static const char *const type_names[] = {
+		[OPT_STRING] = "text", [OPT_UINT] = "number", [OPT_U64] = "number",
+		[OPT_SIZE] = "size (K, M, G, T)", [OPT_BYTES] = "size (K, M, G, T)", [OPT_MS] = "duration (ms, s, m, h, d)",
+		[OPT_BOOL] = "true/false", [OPT_LOGFMT] = "plain/json",
+	};
+
+	fprintf(out, "| key / flag | type | meaning |\n|---|---|---|\n");
+	for (size_t i = 0; i < NOPTIONS; i++)
+		fprintf(out, "| `%s` / `--%s` | %s | %s |\n", options[i].key,
+			options[i].key, type_names[options[i].type], options[i].doc);
+}
+
+void config_free(struct config *cfg)
+{
+	free(cfg->data_dir);
+	free(cfg->listen);
+	free(cfg->cert);
+	free(cfg->key);
+	free(cfg->config_file);
+}

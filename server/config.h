@@ -1,0 +1,55 @@
+/*
+ * config — every setting of `consort serve`, from defaults, a config
+ * file and command-line flags (flags win over the file).
+ *
+ * Options live in one table (config.c) that gives each its key, type,
+ * bounds and documentation; `--key value` on the command line and
+ * `key = value` in the file name the same option, and docs/config.md is
+ * written from the same table (`consort serve --help-config`). An
+ * unknown key or a bad value refuses to start, naming the file and line
+ * or the flag, and the reason.
+ */
+#ifndef CONSORT_CONFIG_H
+#define CONSORT_CONFIG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "err.h"
+#include "http.h"
+
+enum log_format { LOG_PLAIN, LOG_JSON };
+
+struct config {
+	char *data_dir;
+	char *listen;          /* HOST:PORT, IPv6 as [::1]:8443 */
+	char *cert;            /* NULL: self-signed in DATA/tls */
+	char *key;
+	char *config_file;
+	unsigned workers;      /* 0: number of cores */
+	unsigned max_connections;
+	unsigned shutdown_grace_ms;
+	struct http_limits http;
+	uint64_t max_json_body;    /* bytes */
+	uint64_t max_upload;       /* bytes, one document version */
+	enum log_format log_format;
+	bool access_log;
+};
+
+/* Fill `cfg` with defaults. */
+void config_defaults(struct config *cfg);
+
+/* Apply `consort serve` arguments: a first pass finds --config FILE and
+ * reads it, a second applies the flags on top. argv[0] is the first
+ * argument after the subcommand. On error the detail names the flag or
+ * file:line and the reason. */
+enum err config_load(struct config *cfg, int argc, char **argv);
+
+/* Write the option reference (markdown) to `out`. */
+void config_write_reference(FILE *out);
+
+/* Release strings owned by cfg. */
+void config_free(struct config *cfg);
+
+#endif

@@ -1,0 +1,74 @@
+/*
+ * consort — a partner-only document server for research consortia.
+ *
+ * One program with subcommands; this file only dispatches to them. Each
+ * subcommand prints one clear line on stderr and exits non-zero when it
+ * fails.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "err.h"
+#include "server.h"
+
+#ifndef CONSORT_VERSION
+#define CONSORT_VERSION "dev"
+#endif
+
+static int cmd_serve(int argc, char **argv)
+{
+	struct config cfg;
+	enum err rc;
+
+	if (argc == 1 && !strcmp(argv[0], "--help-config")) {
+		config_write_reference(stdout);
+		return 0;
+	}
+	config_defaults(&cfg);
+	rc = config_load(&cfg, argc, argv);
+	if (!rc)
+		rc = server_run(&cfg);
+	config_free(&cfg);
+	if (rc) {
+		fprintf(stderr, "consort serve: %s\n", err_detail());
+		return 1;
+	}
+	return 0;
+}
+
+struct command {
+	const char *name;
+	int (*run)(int argc, char **argv);
+	const char *usage;
+};
+
+static const struct command commands[] = {
+	{"serve", cmd_serve,
+	 "serve --data DIR [--listen HOST:PORT] [--cert PEM --key PEM] [--workers N] [--config FILE]"},
+};
+
+static void usage(FILE *out)
+{
+	fprintf(out, "usage: consort COMMAND [options]\n\ncommands:\n");
+	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+		fprintf(out, "  consort %s\n", commands[i].usage);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) {
+		usage(argc < 2 ? stderr : stdout);
+		return argc < 2 ? 2 : 0;
+	}
+	if (!strcmp(argv[1], "--version")) {
+		printf("consort %s\n", CONSORT_VERSION);
+		return 0;
+	}
+	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+		if (!strcmp(argv[1], commands[i].name))
+			return commands[i].run(argc - 2, argv + 2);
+	fprintf(stderr, "consort: unknown command '%s' (try consort --help)\n", argv[1]);
+	return 2;
+}

@@ -1,0 +1,319 @@
+/* router — see router.h. */
+#include "router.h"
+
+#include <event2/buffer.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "acl.h"
+#include "config.h"
+#include "http.h"
+#include "reply.h"
+#include "server.h"
+
+const char *access_name(enum access a)
+{
+	static const char *const names[ACCESS__COUNT] = {
+		[ACCESS_UNDECLARED] = "undeclared", [ACCESS_PUBLIC] = "public",
+		[ACCESS_USER] = "user", [ACCESS_WP_READ] = "wp:read",
+		[ACCESS_WP_WRITE] = "wp:write", [ACCESS_WP_MANAGE] = "wp:manage",
+		[ACCESS_COORDINATOR] = "coordinator",
+	};
+
+	return (unsigned)a < ACCESS__COUNT ? names[a] : "invalid";
+}
+
+const char *call_param(const struct call *call, const char *name)
+{
+	size_t n = strlen(name);
+
+	for (int i = 0; i < call->nparams; i++)
+		if (call->param_name_lens[i] == n && !memcmp(call->param_names[i], name, n))
+			return call->params[i];
+	return NULL;
+}
+
+/* Next '/'-separated segment of [*p, end); advances *p past it. */
+static bool next_segment(const char **p, const char *end, const char **seg, size_t *len)
+{
+	const char *s = *p, *e;
+
+	if (s >= end)
+		return false;
+	if (*s == '/')
+		s++;
+	e = memchr(s, '/', (size_t)(end - s));
+	if (!e)
+		e = end;
+	*seg = s;
+	*len = (size_t)(e - s);
+	*p = e;
+	return true;
+}
+
+/* Match `path` against `pattern`, filling call params. Returns false on
+ * no match. Single-segment params point into the path (raw). */
+static bool match(const char *pattern, const char *path, struct call *call)
+{
+	const char *pp = pattern, *pend = pattern + strlen(pattern);
+	const char *qp = path, *qend = path + strlen(path);
+	const char *ps, *qs;
+	size_t plen, qlen;
+
+	call->nparams = 0;
+	while (next_segment(&pp, pend, &ps, &plen)) {
+		if (plen >= 3 && ps[0] == '{' && ps[plen - 2] == '*' && ps[plen - 1] == '}') {
+			/* rest of the path, possibly empty */
+			if (call->nparams == ROUTE_MAX_PARAMS)
+				return false;
+			call->param_names[call->nparams] = ps + 1;
+			call->param_name_lens[call->nparams] = plen - 3;
+			call->params[call->nparams++] = qp < qend && *qp == '/' ? qp + 1 : qp;
+			return true;
+		}
+		if (!next_segment(&qp, qend, &qs, &qlen))
+			return false;
+		if (plen >= 2 && ps[0] == '{' && ps[plen - 1] == '}') {
+			if (qlen == 0 || call->nparams == ROUTE_MAX_PARAMS)
+				return false;
+			call->param_names[call->nparams] = ps + 1;
+			call->param_name_lens[call->nparams] = plen - 2;
+			call->params[call->nparams++] = qs; /* raw; decoded below */
+			continue;
+		}
+		if (plen != qlen || memcmp(ps, qs, plen) != 0)
+			return false;
+	}
+	return qp >= qend;
+}
+
+/* Cut single-segment params at their '/' and percent-decode them. */
+static bool decode_params(struct call *call)
+{
+	for (int i = 0; i < call->nparams; i++) {
+		const char *name = call->param_names[i];
+		size_t nlen = call->param_name_lens[i];
+		const char *v = call->params[i];
+		char *d;
+
+		if (nlen && name[nlen] == '*')
+			continue; /* rest params stay raw */
+		const char *slash = strchr(v, '/');
+		d = http_pct_decode(call->req, v, slash ? (size_t)(slash - v) : strlen(v), false);
+		if (!d)
+			return false;
+		call->params[i] = d;
+	}
+	return true;
+}
+
+enum err router_check(const struct route *table, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		const struct route *r = &table[i];
+
+		if (!r->method || !r->pattern || !r->fn || r->pattern[0] != '/')
+			return err_set(ERR_INTERNAL, "route %zu is malformed", i);
+		if (r->access <= ACCESS_UNDECLARED || r->access >= ACCESS__COUNT)
+			return err_set(ERR_INTERNAL, "route %s %s declares no access",
+				       r->method, r->pattern);
+		if ((r->access == ACCESS_WP_READ || r->access == ACCESS_WP_WRITE ||
+		     r->access == ACCESS_WP_MANAGE) && !strstr(r->pattern, "{wp}"))
+			return err_set(ERR_INTERNAL, "route %s %s needs a WP level but has no {wp}",
+				       r->method, r->pattern);
+		for (size_t j = 0; j < i; j++)
+			if (!strcmp(table[j].method, r->method) && !strcmp(table[j].pattern, r->pattern))
+				return err_set(ERR_INTERNAL, "route %s %s is declared twice",
+					       r->method, r->pattern);
+	}
+	return ERR_OK;
+}
+
+/* --- JSON bodies ------------------------------------------------------------ */
+
+struct json_body {
+	struct call *call;
+	struct evbuffer *buf;
+	uint64_t cap;
+};
+
+static enum err json_on_data(struct http_req *req, const void *data, size_t len, void *arg)
+{
+	struct json_body *jb = arg;
+
+	if (evbuffer_get_length(jb->buf) + len > jb->cap) {
+		reply_error(req, 413, "too_large", "JSON body larger than %llu bytes",
+			    (unsigned long long)jb->cap);
+		return ERR_TOOLARGE;
+	}
+	if (evbuffer_add(jb->buf, data, len) != 0) {
+		reply_error(req, 503, "out_of_memory", "out of memory");
+		return ERR_NOMEM;
+	}
+	return ERR_OK;
+}
+
+static void json_release(struct json_body *jb)
+{
+	if (jb->buf) {
+		evbuffer_free(jb->buf);
+		jb->buf = NULL;
+	}
+}
+
+static void json_on_end(struct http_req *req, void *arg)
+{
+	struct json_body *jb = arg;
+	struct call *call = jb->call;
+	size_t len = evbuffer_get_length(jb->buf);
+	json_error_t jerr;
+	json_t *v = NULL;
+
+	if (len > 0)
+		v = json_loadb((const char *)evbuffer_pullup(jb->buf, -1), len,
+			       JSON_REJECT_DUPLICATES, &jerr);
+	json_release(jb);
+	if (len == 0 && call->route->body == RBODY_OPTIONAL_JSON) {
+		call->route->fn(call);
+		return;
+	}
+	if (len == 0) {
+		reply_error(req, 400, "invalid_request", "a JSON object body is required");
+		return;
+	}
+	if (!v) {
+		reply_error(req, 400, "invalid_json", "malformed JSON at line %d column %d: %s",
+			    jerr.line, jerr.column, jerr.text);
+		return;
+	}
+	if (!json_is_object(v)) {
+		json_decref(v);
+		reply_error(req, 400, "invalid_request", "the body must be a JSON object");
+		return;
+	}
+	call->json = v;
+	call->route->fn(call);
+	json_decref(v);
+	call->json = NULL;
+}
+
+static void json_on_abort(struct http_req *req, void *arg)
+{
+	(void)req;
+	json_release(arg);
+}
+
+static const struct http_body_sink json_sink = {
+	.on_data = json_on_data,
+	.on_end = json_on_end,
+	.on_abort = json_on_abort,
+};
+
+static bool is_json_type(const char *ct)
+{
+	size_t n = strlen("application/json");
+
+	return ct && strncasecmp(ct, "application/json", n) == 0 &&
+	       (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
+}
+
+/* --- dispatch ---------------------------------------------------------------- */
+
+static void allow_header(struct http_req *req, const char *path, struct call *scratch)
+{
+	char allow[256] = "";
+	size_t len = 0;
+
+	for (size_t i = 0; i < nroutes; i++) {
+		if (!match(routes[i].pattern, path, scratch) || strstr(allow, routes[i].method))
+			continue;
+		len += (size_t)snprintf(allow + len, sizeof allow - len, "%s%s",
+					len ? ", " : "", routes[i].method);
+		if (len >= sizeof allow)
+			break;
+	}
+	http_resp_header(req, "Allow", allow);
+}
+
+void router_dispatch(struct http_req *req, struct worker *w)
+{
+	const char *method = http_req_method(req), *path = http_req_path(req);
+	struct call *call = http_req_alloc(req, sizeof *call);
+	const struct route *r = NULL;
+	bool path_matched = false;
+	const struct config *cfg = worker_config(w);
+	enum err rc;
+
+	if (!call) {
+		reply_error(req, 503, "out_of_memory", "out of memory");
+		return;
+	}
+	memset(call, 0, sizeof *call);
+	call->req = req;
+	call->worker = w;
+	for (size_t i = 0; i < nroutes; i++) {
+		if (!match(routes[i].pattern, path, call))
+			continue;
+		path_matched = true;
+		if (!strcmp(routes[i].method, method) ||
+		    (!strcmp(method, "HEAD") && !strcmp(routes[i].method, "GET"))) {
+			r = &routes[i];
+			break;
+		}
+	}
+	if (!r) {
+		if (path_matched) {
+			allow_header(req, path, call);
+			reply_error(req, 405, "method_not_allowed", "%s is not allowed here", method);
+		} else {
+			reply_error(req, 404, "not_found", "no such resource");
+		}
+		return;
+	}
+	/* match() may have been run on later routes; run it again for r. */
+	match(r->pattern, path, call);
+	call->route = r;
+	http_req_set_data(req, call);
+	if (!decode_params(call)) {
+		reply_error(req, 400, "invalid_request", "malformed percent-encoding in path");
+		return;
+	}
+	if (r->body == RBODY_NONE && http_req_has_body(req)) {
+		reply_error(req, 413, "too_large", "%s %s takes no request body", r->method, r->pattern);
+		return;
+	}
+	if ((r->body == RBODY_JSON || r->body == RBODY_OPTIONAL_JSON) && http_req_has_body(req)) {
+		if (!is_json_type(http_req_header(req, "Content-Type"))) {
+			reply_error(req, 415, "unsupported_media_type",
+				    "the body must be application/json");
+			return;
+		}
+		if (http_req_body_length(req) > 0 &&
+		    (uint64_t)http_req_body_length(req) > cfg->max_json_body) {
+			reply_error(req, 413, "too_large", "JSON body larger than %llu bytes",
+				    (unsigned long long)cfg->max_json_body);
+			return;
+		}
+	}
+
+	rc = acl_authorize(call);
+	if (rc) {
+		reply_err(req, rc);
+		return;
+	}
+
+	if (r->body == RBODY_JSON || (r->body == RBODY_OPTIONAL_JSON && http_req_has_body(req))) {
+		struct json_body *jb = http_req_alloc(req, sizeof *jb);
+
+		if (!jb || !(jb->buf = evbuffer_new())) {
+			reply_error(req, 503, "out_of_memory", "out of memory");
+			return;
+		}
+		jb->call = call;
+		jb->cap = cfg->max_json_body;
+		http_req_read_body(req, &json_sink, jb);
+		return;
+	}
+	r->fn(call);
+}

@@ -1,0 +1,94 @@
+/*
+ * router — the table of routes, matching, and the path every request
+ * takes before its handler runs:
+ *
+ *   match method + path → 404 / 405
+ *   body rules of the route (no body / JSON / stream) → 411, 413, 415
+ *   authenticate and authorize (acl_authorize, the one policy function)
+ *   read and parse a JSON body (capped) → 400, 413
+ *   handler
+ *
+ * Every route declares the access it needs; router_check() refuses to
+ * start a table with an undeclared route.
+ */
+#ifndef CONSORT_ROUTER_H
+#define CONSORT_ROUTER_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+
+struct http_req;
+struct worker;
+struct caller;
+
+/* What a route needs, checked by acl_authorize before the handler. */
+enum access {
+	ACCESS_UNDECLARED = 0, /* a route with this does not start */
+	ACCESS_PUBLIC,         /* anyone, no authentication */
+	ACCESS_USER,           /* any signed-in, enabled account */
+	ACCESS_WP_READ,        /* level on the route's {wp} at least ... */
+	ACCESS_WP_WRITE,
+	ACCESS_WP_MANAGE,
+	ACCESS_COORDINATOR,    /* coordinators only */
+	ACCESS__COUNT
+};
+
+enum route_body {
+	RBODY_NONE,   /* a request body is refused (413) */
+	RBODY_JSON,   /* a JSON object, read whole up to max-json-body */
+	RBODY_STREAM, /* the handler reads the body itself */
+	RBODY_OPTIONAL_JSON, /* JSON if present, else none */
+};
+
+#define ROUTE_MAX_PARAMS 4
+
+struct call;
+typedef void (*route_fn)(struct call *call);
+
+struct route {
+	const char *method;
+	const char *pattern; /* "/api/v1/wps/{wp}/content/{path*}" */
+	route_fn fn;
+	enum access access;
+	enum route_body body;
+};
+
+/* Everything a handler gets. Request-scoped: lives in the request arena. */
+struct call {
+	struct http_req *req;
+	struct worker *worker;
+	const struct route *route;
+	int nparams;
+	const char *param_names[ROUTE_MAX_PARAMS];
+	size_t param_name_lens[ROUTE_MAX_PARAMS];
+	const char *params[ROUTE_MAX_PARAMS]; /* single segments decoded; {x*} raw */
+	const struct caller *caller; /* NULL when anonymous */
+	bool by_cookie;              /* authenticated by session cookie */
+	int64_t wp_id;               /* set when the route has {wp} */
+	int wp_level;                /* caller's level on that WP (0-3) */
+	json_t *json;                /* RBODY_JSON: the parsed object */
+};
+
+/* The route table (routes.c). */
+extern const struct route routes[];
+extern const size_t nroutes;
+
+/* Validate a table: every route declares access, patterns are well
+ * formed, no two routes share method and pattern, {wp} routes exist for
+ * WP levels. */
+enum err router_check(const struct route *table, size_t n);
+
+/* Entry point from the HTTP layer for every request. */
+void router_dispatch(struct http_req *req, struct worker *w);
+
+/* Named parameter of the matched pattern, or NULL. */
+const char *call_param(const struct call *call, const char *name);
+
+/* Human label for an access level ("wp:read", ...). */
+const char *access_name(enum access a);
+
+#endif

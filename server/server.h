@@ -1,0 +1,42 @@
+/*
+ * server — the `consort serve` process: listener, worker threads,
+ * signals, graceful shutdown.
+ *
+ * The main thread accepts connections and hands each to the worker with
+ * the fewest open connections. A worker is a thread with its own event
+ * loop and its own database connection; a connection stays on its
+ * worker for life. SIGHUP reloads the TLS certificate; SIGTERM/SIGINT
+ * stop accepting, let open requests finish within the grace period, and
+ * return.
+ */
+#ifndef CONSORT_SERVER_H
+#define CONSORT_SERVER_H
+
+#include <stdint.h>
+
+#include "err.h"
+
+struct config;
+struct db;
+struct http_req;
+struct server;
+struct worker;
+
+/* Run the server until a stop signal; returns ERR_OK after a clean
+ * shutdown. `cfg` must outlive the call. */
+enum err server_run(const struct config *cfg);
+
+/* The worker a request is served on (from http_req_app). */
+struct worker *server_worker_of(const struct http_req *req);
+
+struct db *worker_db(struct worker *w);
+const struct config *worker_config(const struct worker *w);
+struct server *worker_server(struct worker *w);
+unsigned worker_index(const struct worker *w);
+
+/* Figures for /metrics and /healthz. */
+unsigned server_open_connections(const struct server *s);
+uint64_t server_tls_handshakes(const struct server *s);
+const char *server_data_dir(const struct server *s);
+
+#endif

@@ -1,0 +1,287 @@
+/* db — see db.h. */
+#include "db_internal.h"
+#include "migrations.h"
+
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* Statements cached per connection: a small open-addressing table keyed
+ * by the SQL string's address. The set of SQL texts in the program is
+ * fixed, so the table never needs to shrink. */
+#define STMT_SLOTS 512
+
+struct stmt_slot {
+	const char *sql;
+	sqlite3_stmt *stmt;
+};
+
+struct db {
+	sqlite3 *sq;
+	struct stmt_slot slots[STMT_SLOTS];
+};
+
+static _Atomic int64_t clock_offset;
+
+int64_t db_now(void)
+{
+	return (int64_t)time(NULL) + atomic_load(&clock_offset);
+}
+
+void db_clock_offset(int64_t seconds)
+{
+	atomic_store(&clock_offset, seconds);
+}
+
+sqlite3 *db_sqlite(struct db *db)
+{
+	return db->sq;
+}
+
+enum err db_error(struct db *db, int rc, const char *what)
+{
+	const char *msg = db && db->sq ? sqlite3_errmsg(db->sq) : sqlite3_errstr(rc);
+
+	switch (rc & 0xff) {
+	case SQLITE_FULL:
+		return err_set(ERR_NOSPACE, "%s: disk full", what);
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		return err_set(ERR_CONFLICT, "%s: database busy", what);
+	case SQLITE_CONSTRAINT:
+		if (rc == SQLITE_CONSTRAINT_UNIQUE || rc == SQLITE_CONSTRAINT_PRIMARYKEY)
+			return err_set(ERR_EXISTS, "%s: already exists", what);
+		return err_set(ERR_INVALID, "%s: %s", what, msg);
+	case SQLITE_NOMEM:
+		return err_set(ERR_NOMEM, "%s: out of memory", what);
+	case SQLITE_CORRUPT:
+	case SQLITE_NOTADB:
+		return err_set(ERR_CORRUPT, "%s: %s", what, msg);
+	case SQLITE_IOERR:
+		return err_set(ERR_IO, "%s: %s", what, msg);
+	default:
+		return err_set(ERR_DB, "%s: %s", what, msg);
+	}
+}
+
+static size_t slot_of(const char *sql)
+{
+	uintptr_t h = (uintptr_t)sql;
+
+	h ^= h >> 17;
+	h *= 0x9e3779b97f4a7c15ull;
+	return (size_t)(h >> 7) % STMT_SLOTS;
+}
+
+enum err db_stmt(struct db *db, const char *sql, sqlite3_stmt **out)
+{
+	size_t i = slot_of(sql);
+	int rc;
+
+	*out = NULL;
+	for (size_t n = 0; n < STMT_SLOTS; n++, i = (i + 1) % STMT_SLOTS) {
+		struct stmt_slot *s = &db->slots[i];
+
+		if (s->sql == sql) {
+			sqlite3_reset(s->stmt);
+			sqlite3_clear_bindings(s->stmt);
+			*out = s->stmt;
+			return ERR_OK;
+		}
+		if (s->sql)
+			continue;
+		rc = sqlite3_prepare_v3(db->sq, sql, -1, SQLITE_PREPARE_PERSISTENT,
+					&s->stmt, NULL);
+		if (rc != SQLITE_OK)
+			return db_error(db, rc, "prepare");
+		s->sql = sql;
+		*out = s->stmt;
+		return ERR_OK;
+	}
+	return err_set(ERR_INTERNAL, "statement cache full");
+}
+
+enum err db_exec_stmt(struct db *db, sqlite3_stmt *st, const char *what)
+{
+	int rc = sqlite3_step(st);
+	enum err e = ERR_OK;
+
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+		e = db_error(db, rc, what);
+	sqlite3_reset(st);
+	return e;
+}
+
+int db_bind_text(sqlite3_stmt *st, int idx, const char *s)
+{
+	if (!s)
+		return sqlite3_bind_null(st, idx);
+	return sqlite3_bind_text(st, idx, s, -1, SQLITE_TRANSIENT);
+}
+
+char *db_column_strdup(sqlite3_stmt *st, int col, enum err *rc)
+{
+	const unsigned char *t = sqlite3_column_text(st, col);
+	char *copy;
+
+	if (!t)
+		return NULL;
+	copy = strdup((const char *)t);
+	if (!copy)
+		*rc = err_set(ERR_NOMEM, "out of memory");
+	return copy;
+}
+
+static enum err exec_sql(struct db *db, const char *sql, const char *what)
+{
+	char *msg = NULL;
+	int rc = sqlite3_exec(db->sq, sql, NULL, NULL, &msg);
+	enum err e = ERR_OK;
+
+	if (rc != SQLITE_OK) {
+		e = db_error(db, rc, what);
+		if (msg)
+			err_set(e, "%s: %s", what, msg);
+	}
+	sqlite3_free(msg);
+	return e;
+}
+
+enum err db_open(const char *path, struct db **out)
+{
+	struct db *db;
+	enum err rc;
+	int src;
+
+	*out = NULL;
+	db = calloc(1, sizeof *db);
+	if (!db)
+		return err_set(ERR_NOMEM, "out of memory");
+	src = sqlite3_open_v2(path, &db->sq,
+			      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+				      SQLITE_OPEN_NOMUTEX,
+			      NULL);
+	if (src != SQLITE_OK) {
+		rc = db_error(db, src, "open database");
+		goto out;
+	}
+	sqlite3_extended_result_codes(db->sq, 1);
+	sqlite3_busy_timeout(db->sq, 10000);
+	/* synchronous=FULL: a committed transaction survives power loss, which
+	 * is the promise made for every acknowledged upload. */
+	rc = exec_sql(db,
+		      "PRAGMA journal_mode=WAL;"
+		      "PRAGMA synchronous=FULL;"
+		      "PRAGMA foreign_keys=ON;"
+		      "PRAGMA temp_store=MEMORY;",
+		      "configure database");
+out:
+	if (rc) {
+		db_close(db);
+		return rc;
+	}
+	*out = db;
+	return ERR_OK;
+}
+
+static int user_version(struct db *db)
+{
+	sqlite3_stmt *st;
+	int v = -1;
+
+	if (sqlite3_prepare_v2(db->sq, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+int db_schema_version(struct db *db)
+{
+	return user_version(db);
+}
+
+enum err db_migrate(struct db *db)
+{
+	enum err rc = ERR_OK;
+	int have;
+	char pragma[64];
+
+	have = user_version(db);
+	if (have < 0)
+		return db_error(db, sqlite3_errcode(db->sq), "read schema version");
+	if (have > (int)db_migration_count)
+		return err_set(ERR_CORRUPT,
+			       "database schema version %d is newer than this "
+			       "program (%zu); refusing to touch it",
+			       have, db_migration_count);
+	for (size_t i = (size_t)have; i < db_migration_count; i++) {
+		rc = db_begin(db);
+		if (rc)
+			return rc;
+		rc = exec_sql(db, db_migrations[i], "apply migration");
+		if (!rc) {
+			snprintf(pragma, sizeof pragma, "PRAGMA user_version=%zu", i + 1);
+			rc = exec_sql(db, pragma, "record migration");
+		}
+		if (!rc)
+			rc = db_commit(db);
+		if (rc) {
+			db_rollback(db);
+			return err_set(rc, "migration %zu: %s", i + 1, err_detail());
+		}
+	}
+	return ERR_OK;
+}
+
+enum err db_ping(struct db *db)
+{
+	static const char sql[] = "SELECT 1";
+	sqlite3_stmt *st;
+	enum err rc = db_stmt(db, sql, &st);
+
+	if (rc)
+		return rc;
+	return db_exec_stmt(db, st, "ping database");
+}
+
+enum err db_begin(struct db *db)
+{
+	static const char sql[] = "BEGIN IMMEDIATE";
+	sqlite3_stmt *st;
+	enum err rc = db_stmt(db, sql, &st);
+
+	if (!rc)
+		rc = db_exec_stmt(db, st, "begin transaction");
+	return rc;
+}
+
+enum err db_commit(struct db *db)
+{
+	static const char sql[] = "COMMIT";
+	sqlite3_stmt *st;
+	enum err rc = db_stmt(db, sql, &st);
+
+	if (!rc)
+		rc = db_exec_stmt(db, st, "commit transaction");
+	return rc;
+}
+
+void db_rollback(struct db *db)
+{
+	if (!sqlite3_get_autocommit(db->sq))
+		sqlite3_exec(db->sq, "ROLLBACK", NULL, NULL, NULL);
+}
+
+void db_close(struct db *db)
+{
+	if (!db)
+		return;
+	for (size_t i = 0; i < STMT_SLOTS; i++)
+		sqlite3_finalize(db->slots[i].stmt);
+	sqlite3_close(db->sq);
+	free(db);
+}

@@ -1,0 +1,83 @@
+/* err — see err.h. */
+#include "err.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+static _Thread_local char detail[512];
+
+static const char *const names[ERR__COUNT] = {
+	[ERR_OK] = "ok",
+	[ERR_NOMEM] = "out_of_memory",
+	[ERR_IO] = "io_error",
+	[ERR_NOSPACE] = "insufficient_storage",
+	[ERR_INVALID] = "invalid_request",
+	[ERR_NOTFOUND] = "not_found",
+	[ERR_EXISTS] = "already_exists",
+	[ERR_CONFLICT] = "conflict",
+	[ERR_PRECONDITION] = "precondition_failed",
+	[ERR_TOOLARGE] = "too_large",
+	[ERR_QUOTA] = "quota_exceeded",
+	[ERR_LIMIT] = "rate_limited",
+	[ERR_UNAUTHENTICATED] = "unauthenticated",
+	[ERR_FORBIDDEN] = "forbidden",
+	[ERR_UNSUPPORTED] = "unsupported",
+	[ERR_LOCKED] = "locked",
+	[ERR_CORRUPT] = "corrupt",
+	[ERR_DB] = "database_error",
+	[ERR_INTERNAL] = "internal_error",
+};
+
+const char *err_name(enum err code)
+{
+	if ((unsigned)code >= ERR__COUNT || !names[code])
+		return "internal_error";
+	return names[code];
+}
+
+enum err err_set(enum err code, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(detail, sizeof detail, fmt, ap);
+	va_end(ap);
+	return code;
+}
+
+const char *err_detail(void)
+{
+	return detail;
+}
+
+void err_clear(void)
+{
+	detail[0] = '\0';
+}
+
+enum err err_from_errno(int errnum, const char *what)
+{
+	enum err code;
+
+	switch (errnum) {
+	case ENOSPC:
+	case EDQUOT:
+		code = ERR_NOSPACE;
+		break;
+	case ENOMEM:
+		code = ERR_NOMEM;
+		break;
+	case ENOENT:
+		code = ERR_NOTFOUND;
+		break;
+	case EEXIST:
+		code = ERR_EXISTS;
+		break;
+	default:
+		code = ERR_IO;
+		break;
+	}
+	return err_set(code, "%s: %s", what, strerror(errnum));
+}
