@@ -1,0 +1,39 @@
+# Shared by deploy/run and deploy/test: package lists, installing them
+# (as root or through sudo), and building. Sourced, not executed.
+
+# What building and running consort needs.
+BUILD_PACKAGES=(
+  build-essential meson ninja-build pkg-config
+  libevent-dev libssl-dev libsqlite3-dev libjansson-dev
+  openssl ca-certificates curl
+)
+# What the test suites need on top.
+TEST_PACKAGES=(
+  libcmocka-dev nodejs
+)
+
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+# Install the Debian packages in "$@" that are not installed yet.
+install_packages() {
+  local missing=()
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
+  done
+  if [ ${#missing[@]} -gt 0 ]; then
+    echo "==> installing: ${missing[*]}"
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+  fi
+}
+
+# Configure (once) and build a meson build directory: build_dir DIR [meson options...]
+build_dir() {
+  local dir=$1; shift
+  if [ ! -f "$dir/build.ninja" ]; then
+    meson setup "$dir" "$@"
+  fi
+  ninja -C "$dir"
+}

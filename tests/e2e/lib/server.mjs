@@ -1,0 +1,172 @@
+// Starts the real consort binary on a free loopback port with a fresh data
+// directory, and offers small helpers to talk to it: fetch (HTTPS, trusted
+// through the test CA in NODE_EXTRA_CA_CERTS), raw TLS for malformed
+// requests, and process inspection (RSS, exit status).
+import { spawn, execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, readFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import net from 'node:net';
+import tls from 'node:tls';
+
+const here = dirname(fileURLToPath(import.meta.url));
+export const repoRoot = resolve(here, '..', '..', '..');
+export const consortBin = process.env.CONSORT_BIN || join(repoRoot, 'build', 'server', 'consort');
+export const testCert = process.env.CONSORT_TEST_CERT;
+export const testKey = process.env.CONSORT_TEST_KEY;
+export const testCA = process.env.NODE_EXTRA_CA_CERTS;
+
+export async function freePort() {
+  return new Promise((res, rej) => {
+    const s = net.createServer();
+    s.unref();
+    s.on('error', rej);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => res(port));
+    });
+  });
+}
+
+export function tempDir(prefix = 'consort-e2e-') {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+// Run a consort subcommand to completion; returns {status, stdout, stderr}.
+export function runConsort(args, { input } = {}) {
+  try {
+    const stdout = execFileSync(consortBin, args, { input, stdio: ['pipe', 'pipe', 'pipe'] });
+    return { status: 0, stdout: stdout.toString(), stderr: '' };
+  } catch (e) {
+    return { status: e.status ?? -1, stdout: e.stdout?.toString() ?? '', stderr: e.stderr?.toString() ?? '' };
+  }
+}
+
+export class Server {
+  constructor({ dataDir, args = [], ownCert = false } = {}) {
+    this.dataDir = dataDir || tempDir();
+    this.ownDataDir = !dataDir;
+    this.extraArgs = args;
+    this.ownCert = ownCert; // true: let consort make its self-signed cert
+    this.log = '';
+    this.proc = null;
+  }
+
+  get url() { return `https://127.0.0.1:${this.port}`; }
+
+  async start() {
+    this.port = this.port || await freePort();
+    const args = ['serve', '--data', this.dataDir, '--listen', `127.0.0.1:${this.port}`,
+      ...(this.ownCert || !testCert ? [] : ['--cert', testCert, '--key', testKey]),
+      ...this.extraArgs];
+    this.allLogs = (this.allLogs || '') + this.log;
+    this.log = '';
+    this.proc = spawn(consortBin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    this.proc.stdout.on('data', (d) => { this.log += d; });
+    this.proc.stderr.on('data', (d) => { this.log += d; });
+    this.exited = new Promise((res) => this.proc.on('exit', (code, signal) => res({ code, signal })));
+    const deadline = Date.now() + 20000;
+    while (Date.now() < deadline) {
+      if (this.log.includes('consort listening on')) return this;
+      if (this.proc.exitCode !== null) break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    throw new Error(`consort did not start:\n${this.log}`);
+  }
+
+  // Stop with SIGTERM (or another signal); resolves to {code, signal}.
+  // Sanitizer reports make the exit code non-zero, so tests check it.
+  async stop(signal = 'SIGTERM') {
+    if (!this.proc || this.proc.exitCode !== null || this.proc.signalCode !== null) return this.exited;
+    this.proc.kill(signal);
+    const r = await this.exited;
+    return r;
+  }
+
+  async restart() {
+    await this.stop();
+    this.proc = null;
+    return this.start();
+  }
+
+  // Stops the server, asserts a clean exit, removes the data directory.
+  async close() {
+    const r = await this.stop();
+    if (this.ownDataDir) rmSync(this.dataDir, { recursive: true, force: true });
+    if (r && r.code !== 0 && r.signal !== 'SIGKILL')
+      throw new Error(`consort exited with ${JSON.stringify(r)}:\n${this.log.slice(-4000)}`);
+    return r;
+  }
+
+  rssKiB() {
+    const status = readFileSync(`/proc/${this.proc.pid}/status`, 'utf8');
+    return Number(/VmRSS:\s+(\d+)/.exec(status)[1]);
+  }
+
+  fetch(path, opts = {}) {
+    return fetch(this.url + path, opts);
+  }
+
+  // Open a TLS socket to the server.
+  connect() {
+    return new Promise((res, rej) => {
+      const s = tls.connect({ host: '127.0.0.1', port: this.port, servername: 'localhost',
+        ca: testCA ? readFileSync(testCA) : undefined, rejectUnauthorized: !!testCA });
+      s.once('secureConnect', () => res(s));
+      s.once('error', rej);
+    });
+  }
+
+  // Send raw bytes, collect everything until the server closes or
+  // `idleMs` passes without data. Returns {text, closed}.
+  async raw(bytes, { idleMs = 1500, endAfterWrite = false } = {}) {
+    const s = await this.connect();
+    return new Promise((res) => {
+      let buf = Buffer.alloc(0);
+      let timer;
+      const finish = (closed) => { clearTimeout(timer); s.destroy(); res({ text: buf.toString('latin1'), closed }); };
+      const arm = () => { clearTimeout(timer); timer = setTimeout(() => finish(false), idleMs); };
+      s.on('data', (d) => { buf = Buffer.concat([buf, d]); arm(); });
+      s.on('end', () => finish(true));
+      s.on('close', () => finish(true));
+      s.on('error', () => finish(true));
+      arm();
+      s.write(bytes);
+      if (endAfterWrite) s.end();
+    });
+  }
+}
+
+// Split a byte stream of HTTP/1.1 responses (Content-Length framed) into
+// [{status, headers, body}].
+export function parseResponses(text) {
+  const out = [];
+  let rest = text;
+  while (rest.startsWith('HTTP/1.1 ')) {
+    const end = rest.indexOf('\r\n\r\n');
+    if (end < 0) break;
+    const lines = rest.slice(0, end).split('\r\n');
+    const status = Number(lines[0].split(' ')[1]);
+    const headers = {};
+    for (const l of lines.slice(1)) {
+      const i = l.indexOf(':');
+      headers[l.slice(0, i).toLowerCase()] = l.slice(i + 1).trim();
+    }
+    const len = Number(headers['content-length'] || 0);
+    out.push({ status, headers, body: rest.slice(end + 4, end + 4 + len) });
+    rest = rest.slice(end + 4 + len);
+  }
+  return out;
+}
+
+export async function withServer(opts, fn) {
+  const s = await new Server(opts).start();
+  try {
+    return await fn(s);
+  } finally {
+    await s.close();
+  }
+}
+
+export { existsSync };
