@@ -65,6 +65,9 @@ static const struct option_def options[] = {
 	 "`plain` or `json` lines on stderr."},
 	{"access-log", OPT_BOOL, OFF(access_log), 0, 0,
 	 "One log line per request (`true`/`false`)."},
+	{"test-hooks", OPT_BOOL, OFF(test_hooks), 0, 0,
+	 "For the test suite only: enables `POST /_test/sink` and `GET /_test/source`, "
+	 "which stream request and response bodies without touching the store. Never in production."},
 };
 
 #define NOPTIONS (sizeof options / sizeof options[0])

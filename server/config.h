@@ -35,6 +35,7 @@ struct config {
 	uint64_t max_upload;       /* bytes, one document version */
 	enum log_format log_format;
 	bool access_log;
+	bool test_hooks;       /* enables /_test/ routes for the test suite */
 };
 
 /* Fill `cfg` with defaults. */

@@ -11,4 +11,8 @@ struct call;
 /* h_system.c */
 void h_healthz(struct call *call);
 
+/* h_test.c (only with --test-hooks) */
+void h_test_sink(struct call *call);
+void h_test_source(struct call *call);
+
 #endif

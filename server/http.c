@@ -28,8 +28,13 @@
 #include <strings.h>
 #include <time.h>
 
-/* Bytes of input buffered before the socket stops being read. */
-#define READ_HIGH_WATER (256 * 1024)
+/* Bytes of input buffered before the socket stops being read. This is
+ * done by disabling EV_READ from our read callback rather than with a
+ * read high-watermark: libevent 2.1's OpenSSL bufferevent stops in the
+ * middle of a decrypted record when a watermark suspends reading, and
+ * never resumes if the rest of the data is already inside OpenSSL (no
+ * socket event will come). From the callback, OpenSSL holds nothing. */
+#define INPUT_PAUSE_AT (256 * 1024)
 /* A streamed body is refilled when output drops below this... */
 #define WRITE_LOW_WATER (128 * 1024)
 /* ...with a window of at most this many bytes. */
@@ -115,6 +120,7 @@ struct http_conn {
 	size_t head_scanned;
 	unsigned nrequests;
 	bool shutdown;
+	bool read_off; /* EV_READ disabled for backpressure */
 
 	int depth;  /* our callbacks on the stack */
 	int holds;  /* application holds on the current request */
@@ -1164,13 +1170,32 @@ static void req_finish(struct http_conn *c)
 	 * while first, so the client reads our answer rather than a reset. */
 	c->state = unread ? CS_LINGER : CS_CLOSING;
 	bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
-	bufferevent_disable(c->bev, EV_READ);
-	if (c->state == CS_LINGER)
+	if (c->state == CS_LINGER) {
 		bufferevent_enable(c->bev, EV_READ);
+		c->read_off = false;
+	} else {
+		bufferevent_disable(c->bev, EV_READ);
+		c->read_off = true;
+	}
 	conn_arm_timer(c);
 	if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0 &&
 	    c->state == CS_CLOSING)
 		conn_kill(c);
+}
+
+/* Backpressure: stop reading the socket while enough input waits. */
+static void conn_flow(struct http_conn *c)
+{
+	bool want;
+
+	if (c->state == CS_DEAD || c->state == CS_CLOSING)
+		return;
+	want = evbuffer_get_length(bufferevent_get_input(c->bev)) < INPUT_PAUSE_AT;
+	if (want && c->read_off)
+		bufferevent_enable(c->bev, EV_READ);
+	else if (!want && !c->read_off)
+		bufferevent_disable(c->bev, EV_READ);
+	c->read_off = !want;
 }
 
 static void conn_process(struct http_conn *c)
@@ -1193,11 +1218,15 @@ static void conn_process(struct http_conn *c)
 				body_done(c);
 				continue;
 			}
-			if (req->body == BODY_READING && evbuffer_get_length(in) > 0) {
+			if (req->body == BODY_READING) {
+				/* Also with no input: the last piece may have been
+				 * taken by a sink that paused, and the body still has
+				 * to end. */
 				size_t before = evbuffer_get_length(in);
 
 				body_pump(c);
-				if (c->state != CS_DEAD && evbuffer_get_length(in) != before)
+				if (c->state != CS_DEAD &&
+				    (evbuffer_get_length(in) != before || req->body == BODY_NONE))
 					continue;
 			}
 			if (req->resp_complete && (req->body == BODY_NONE ||
@@ -1243,6 +1272,7 @@ static void read_cb(struct bufferevent *bev, void *arg)
 	(void)bev;
 	c->depth++;
 	conn_process(c);
+	conn_flow(c);
 	c->depth--;
 	conn_maybe_free(c);
 }
@@ -1330,8 +1360,10 @@ static void kick_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	c->kicked = false;
 	c->depth++;
-	if (c->state != CS_DEAD)
+	if (c->state != CS_DEAD) {
 		conn_process(c);
+		conn_flow(c);
+	}
 	c->depth--;
 	conn_maybe_free(c);
 }
@@ -1397,7 +1429,6 @@ struct http_conn *http_conn_new(struct bufferevent *bev, const char *peer,
 	}
 	c->state = CS_HEAD;
 	bufferevent_setcb(bev, read_cb, write_cb, event_cb, c);
-	bufferevent_setwatermark(bev, EV_READ, 0, READ_HIGH_WATER);
 	wt.tv_sec = limits->write_timeout_ms / 1000;
 	wt.tv_usec = (limits->write_timeout_ms % 1000) * 1000;
 	bufferevent_set_timeouts(bev, NULL, &wt);
@@ -1422,4 +1453,59 @@ void http_conn_abort(struct http_conn *c)
 {
 	conn_kill(c);
 	conn_free(c);
+}
+
+/* Parses a decimal number at *p; advances *p. */
+static bool range_number(const char **p, uint64_t *out)
+{
+	uint64_t n = 0;
+	const char *s = *p;
+
+	if (**p < '0' || **p > '9')
+		return false;
+	for (; **p >= '0' && **p <= '9'; (*p)++) {
+		if (n > (UINT64_MAX - 9) / 10)
+			return false;
+		n = n * 10 + (uint64_t)(**p - '0');
+	}
+	return *p - s <= 19 ? (*out = n, true) : false;
+}
+
+enum http_range http_range_parse(const char *header, uint64_t size, uint64_t *first,
+				 uint64_t *last)
+{
+	const char *p = header;
+	uint64_t a, b;
+
+	if (!header || strncasecmp(p, "bytes=", 6) != 0)
+		return HTTP_RANGE_NONE; /* other units are ignored (RFC 9110 14.2) */
+	p += 6;
+	while (*p == ' ' || *p == '\t')
+		p++;
+	if (strchr(p, ','))
+		return HTTP_RANGE_NONE;
+	if (*p == '-') {
+		/* suffix: the last b bytes */
+		p++;
+		if (!range_number(&p, &b) || *p)
+			return HTTP_RANGE_NONE;
+		if (b == 0 || size == 0)
+			return HTTP_RANGE_UNSATISFIABLE;
+		*first = b >= size ? 0 : size - b;
+		*last = size - 1;
+		return HTTP_RANGE_PARTIAL;
+	}
+	if (!range_number(&p, &a) || *p != '-')
+		return HTTP_RANGE_NONE;
+	p++;
+	if (*p == '\0') {
+		b = UINT64_MAX;
+	} else if (!range_number(&p, &b) || *p || b < a) {
+		return HTTP_RANGE_NONE; /* syntactically invalid: ignore */
+	}
+	if (a >= size)
+		return HTTP_RANGE_UNSATISFIABLE;
+	*first = a;
+	*last = b >= size ? size - 1 : b;
+	return HTTP_RANGE_PARTIAL;
 }

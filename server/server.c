@@ -75,6 +75,7 @@ struct worker *server_worker_of(const struct http_req *req)
 }
 
 struct db *worker_db(struct worker *w) { return w->db; }
+struct event_base *worker_event_base(struct worker *w) { return w->base; }
 const struct config *worker_config(const struct worker *w) { return w->srv->cfg; }
 struct server *worker_server(struct worker *w) { return w->srv; }
 unsigned worker_index(const struct worker *w) { return w->index; }

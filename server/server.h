@@ -17,6 +17,7 @@
 #include "err.h"
 
 struct config;
+struct event_base;
 struct db;
 struct http_req;
 struct server;
@@ -30,6 +31,7 @@ enum err server_run(const struct config *cfg);
 struct worker *server_worker_of(const struct http_req *req);
 
 struct db *worker_db(struct worker *w);
+struct event_base *worker_event_base(struct worker *w);
 const struct config *worker_config(const struct worker *w);
 struct server *worker_server(struct worker *w);
 unsigned worker_index(const struct worker *w);

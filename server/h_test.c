@@ -1,0 +1,213 @@
+/*
+ * h_test — instrumentation for the test suite, answered only when the
+ * server runs with --test-hooks (404 otherwise, exactly like an unknown
+ * path). They exercise the HTTP layer's streaming without the store:
+ *
+ *   POST /_test/sink[?pause_ms=N]   reads the body (any size, chunked or
+ *       not), hashes it, answers {"bytes","sha256"}; pause_ms makes the
+ *       sink slow so backpressure can be observed.
+ *   GET /_test/source?size=N[&chunked=1]   a virtual file of N bytes,
+ *       byte i = i mod 251, with single-range support; chunked=1 sends
+ *       it with chunked transfer coding.
+ */
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "digest.h"
+#include "handlers.h"
+#include "http.h"
+#include "reply.h"
+#include "router.h"
+#include "server.h"
+
+static bool hooks_enabled(struct call *call)
+{
+	if (worker_config(call->worker)->test_hooks)
+		return true;
+	reply_error(call->req, 404, "not_found", "no such resource");
+	return false;
+}
+
+static bool query_u64(struct call *call, const char *name, uint64_t *out)
+{
+	const char *v = http_req_query_param(call->req, name);
+	char *end;
+
+	if (!v)
+		return false;
+	*out = strtoull(v, &end, 10);
+	return *v && !*end;
+}
+
+/* --- sink --------------------------------------------------------------------- */
+
+struct sink {
+	struct digest *sha;
+	uint64_t bytes;
+	uint64_t pause_ms;
+	struct event *resume;
+	struct http_req *req;
+};
+
+static void sink_free(struct sink *s)
+{
+	digest_free(s->sha);
+	if (s->resume)
+		event_free(s->resume);
+	free(s);
+}
+
+static void sink_resume(evutil_socket_t fd, short what, void *arg)
+{
+	struct sink *s = arg;
+
+	(void)fd;
+	(void)what;
+	http_req_resume_body(s->req);
+}
+
+static enum err sink_data(struct http_req *req, const void *data, size_t len, void *arg)
+{
+	struct sink *s = arg;
+
+	digest_update(s->sha, data, len);
+	s->bytes += len;
+	if (s->pause_ms) {
+		struct timeval tv = {.tv_sec = (time_t)(s->pause_ms / 1000),
+				     .tv_usec = (suseconds_t)(s->pause_ms % 1000) * 1000};
+
+		http_req_pause_body(req);
+		evtimer_add(s->resume, &tv);
+	}
+	return ERR_OK;
+}
+
+static void sink_end(struct http_req *req, void *arg)
+{
+	struct sink *s = arg;
+	unsigned char sum[DIGEST_SHA256_LEN];
+	char hex[DIGEST_SHA256_HEX_LEN + 1];
+
+	digest_final(s->sha, sum);
+	digest_hex(sum, sizeof sum, hex);
+	reply_json(req, 200, json_pack("{s:I, s:s}", "bytes", (json_int_t)s->bytes, "sha256", hex));
+	sink_free(s);
+}
+
+static void sink_abort(struct http_req *req, void *arg)
+{
+	(void)req;
+	sink_free(arg);
+}
+
+static const struct http_body_sink sink_ops = {sink_data, sink_end, sink_abort};
+
+void h_test_sink(struct call *call)
+{
+	const struct config *cfg = worker_config(call->worker);
+	int64_t declared = http_req_body_length(call->req);
+	struct sink *s;
+
+	if (!hooks_enabled(call))
+		return;
+	if (declared > 0 && (uint64_t)declared > cfg->max_upload) {
+		reply_error(call->req, 413, "too_large", "body of %lld bytes exceeds the limit of %llu",
+			    (long long)declared, (unsigned long long)cfg->max_upload);
+		return;
+	}
+	s = calloc(1, sizeof *s);
+	if (!s || !(s->sha = digest_new(DIGEST_SHA256))) {
+		free(s);
+		reply_error(call->req, 503, "out_of_memory", "out of memory");
+		return;
+	}
+	s->req = call->req;
+	query_u64(call, "pause_ms", &s->pause_ms);
+	if (s->pause_ms) {
+		struct event_base *base = worker_event_base(call->worker);
+
+		s->resume = evtimer_new(base, sink_resume, s);
+		if (!s->resume) {
+			sink_free(s);
+			reply_error(call->req, 503, "out_of_memory", "out of memory");
+			return;
+		}
+	}
+	http_req_read_body(call->req, &sink_ops, s);
+}
+
+/* --- source ---------------------------------------------------------------- */
+
+struct source {
+	uint64_t pos, end; /* next byte, one past the last */
+};
+
+static enum err source_fill(struct http_req *req, struct evbuffer *out, size_t max, bool *done,
+			    void *arg)
+{
+	struct source *src = arg;
+	struct evbuffer_iovec vec;
+	uint64_t left = src->end - src->pos;
+	size_t n = left < max ? (size_t)left : max;
+	unsigned char *p;
+
+	(void)req;
+	if (evbuffer_reserve_space(out, (ev_ssize_t)n, &vec, 1) < 1)
+		return err_set(ERR_NOMEM, "out of memory");
+	p = vec.iov_base;
+	for (size_t i = 0; i < n; i++)
+		p[i] = (unsigned char)((src->pos + i) % 251);
+	vec.iov_len = n;
+	evbuffer_commit_space(out, &vec, 1);
+	src->pos += n;
+	*done = src->pos == src->end;
+	return ERR_OK;
+}
+
+static const struct http_body_source source_ops = {source_fill, free};
+
+void h_test_source(struct call *call)
+{
+	uint64_t size = 0, first = 0, last = 0;
+	struct source *src;
+	enum http_range range;
+
+	if (!hooks_enabled(call))
+		return;
+	if (!query_u64(call, "size", &size)) {
+		reply_error(call->req, 400, "invalid_request", "size=N is required");
+		return;
+	}
+	range = http_range_parse(http_req_header(call->req, "Range"), size, &first, &last);
+	http_resp_header(call->req, "Accept-Ranges", "bytes");
+	if (range == HTTP_RANGE_UNSATISFIABLE) {
+		http_resp_headerf(call->req, "Content-Range", "bytes */%llu", (unsigned long long)size);
+		reply_error(call->req, 416, "range_not_satisfiable", "range outside of %llu bytes",
+			    (unsigned long long)size);
+		return;
+	}
+	src = calloc(1, sizeof *src);
+	if (!src) {
+		reply_error(call->req, 503, "out_of_memory", "out of memory");
+		return;
+	}
+	http_resp_header(call->req, "Content-Type", "application/octet-stream");
+	if (range == HTTP_RANGE_PARTIAL) {
+		src->pos = first;
+		src->end = last + 1;
+		http_resp_headerf(call->req, "Content-Range", "bytes %llu-%llu/%llu",
+				  (unsigned long long)first, (unsigned long long)last,
+				  (unsigned long long)size);
+		http_resp_stream(call->req, 206, (int64_t)(src->end - src->pos), &source_ops, src);
+	} else {
+		uint64_t chunked = 0;
+
+		src->end = size;
+		query_u64(call, "chunked", &chunked);
+		http_resp_stream(call->req, 200, chunked ? -1 : (int64_t)size, &source_ops, src);
+	}
+}
