@@ -84,7 +84,7 @@ static enum err take_lock(const char *data_dir, int how, int *fd_out)
 			continue;
 		close(fd);
 		if (e == EWOULDBLOCK)
-			return err_set(ERR_LOCKED, "a backup or another gc is running on %s; "
+			return err_set(ERR_LOCKED, "a backup, fsck or another gc is running on %s; "
 						   "try again when it has finished",
 				       data_dir);
 		return err_from_errno(e, path);
@@ -615,12 +615,19 @@ enum err maint_fsck(const char *data_dir, bool rehash, maint_report_fn fn, void 
 {
 	struct db *db = NULL;
 	struct cas *cas = NULL;
+	int lock = -1;
 	enum err rc;
 
 	memset(out, 0, sizeof *out);
 	rc = open_store(data_dir, false, &db, &cas);
+	/* Shared, like a backup: a gc sweeping meanwhile could delete a blob
+	 * whose version was purged after the scan read the versions, and
+	 * fsck would report it missing. */
+	if (!rc)
+		rc = take_lock(data_dir, LOCK_SH, &lock);
 	if (!rc)
 		rc = fsck_store(db, cas, rehash, fn, ctx, out);
+	release_lock(lock);
 	cas_close(cas);
 	db_close(db);
 	return rc;

@@ -3,11 +3,11 @@
  * and `restore`. Each function takes a data directory and opens its own
  * database connection and store handle.
  *
- * gc, fsck and backup may run while the server runs. gc and backup
- * exclude each other through a lock on DATA/gc.lock (flock: gone when
- * the process is), because a backup copies the blobs its database
- * snapshot references after taking the snapshot, and gc must not delete
- * one of them in between. restore writes a new data directory and must
+ * gc, fsck and backup may run while the server runs. gc excludes
+ * backup and fsck through a lock on DATA/gc.lock (flock: gone with the
+ * process; shared for backup and fsck, exclusive for gc), because both
+ * look at blobs after reading which versions reference them, and gc
+ * must not delete one of those in between. restore writes a new data directory and must
  * not be pointed at one a server uses.
  */
 #ifndef CONSORT_MAINT_H
@@ -39,7 +39,7 @@ struct maint_gc_stats {
  * files older than `grace`. Deletions happen inside write transactions
  * that first re-check references and pins, so an upload that pins a
  * blob is never robbed of it. ERR_LOCKED when a backup (or another gc)
- * holds the lock. */
+ * holds the lock, or an fsck. */
 enum err maint_gc(const char *data_dir, int64_t grace, struct maint_gc_stats *out);
 
 struct maint_fsck_stats {
