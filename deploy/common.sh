@@ -4,7 +4,7 @@
 # What building and running consort needs.
 BUILD_PACKAGES=(
   build-essential meson ninja-build pkg-config
-  libevent-dev libssl-dev libsqlite3-dev libjansson-dev
+  libevent-dev libssl-dev libsqlite3-dev libjansson-dev libicu-dev
   openssl ca-certificates curl
 )
 # What the test suites need on top.

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cmd_storage.h"
 #include "config.h"
 #include "err.h"
 #include "server.h"
@@ -47,6 +48,10 @@ struct command {
 static const struct command commands[] = {
 	{"serve", cmd_serve,
 	 "serve --data DIR [--listen HOST:PORT] [--cert PEM --key PEM] [--workers N] [--config FILE]"},
+	{"gc", cmd_gc, "gc --data DIR [--grace SECONDS]"},
+	{"fsck", cmd_fsck, "fsck --data DIR [--quick]"},
+	{"backup", cmd_backup, "backup DEST --data DIR"},
+	{"restore", cmd_restore, "restore SRC --data DIR"},
 };
 
 static void usage(FILE *out)

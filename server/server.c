@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cas.h"
 #include "config.h"
 #include "db.h"
 #include "http.h"
@@ -67,6 +68,7 @@ struct server {
 	struct worker *workers;
 	_Atomic unsigned open_conns;
 	char *db_path;
+	struct cas *cas;
 };
 
 struct worker *server_worker_of(const struct http_req *req)
@@ -82,6 +84,7 @@ unsigned worker_index(const struct worker *w) { return w->index; }
 unsigned server_open_connections(const struct server *s) { return atomic_load(&((struct server *)s)->open_conns); }
 uint64_t server_tls_handshakes(const struct server *s) { return tls_handshakes(s->tls); }
 const char *server_data_dir(const struct server *s) { return s->cfg->data_dir; }
+struct cas *server_cas(const struct server *s) { return s->cas; }
 
 /* --- worker side ------------------------------------------------------------- */
 
@@ -413,6 +416,11 @@ enum err server_run(const struct config *cfg)
 	db_close(db);
 	if (rc)
 		goto out;
+	/* Before any worker writes: temp files left by a previous process
+	 * (killed mid-upload) are removed here. */
+	rc = cas_open(cfg->data_dir, CAS_OPEN_CREATE | CAS_OPEN_CLEAN, &s.cas);
+	if (rc)
+		goto out;
 	snprintf(tls_dir, sizeof tls_dir, "%s/tls", cfg->data_dir);
 	rc = tls_new(cfg->cert, cfg->key, tls_dir, &s.tls);
 	if (rc)
@@ -493,6 +501,7 @@ out:
 		event_base_free(s.base);
 	free(s.workers);
 	tls_free(s.tls);
+	cas_close(s.cas);
 	free(s.db_path);
 	return rc;
 }

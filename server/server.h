@@ -16,6 +16,7 @@
 
 #include "err.h"
 
+struct cas;
 struct config;
 struct event_base;
 struct db;
@@ -40,5 +41,7 @@ unsigned worker_index(const struct worker *w);
 unsigned server_open_connections(const struct server *s);
 uint64_t server_tls_handshakes(const struct server *s);
 const char *server_data_dir(const struct server *s);
+/* The blob store, shared by all workers (thread-safe, see cas.h). */
+struct cas *server_cas(const struct server *s);
 
 #endif

@@ -259,6 +259,17 @@ enum err db_begin(struct db *db)
 	return rc;
 }
 
+enum err db_begin_read(struct db *db)
+{
+	static const char sql[] = "BEGIN DEFERRED";
+	sqlite3_stmt *st;
+	enum err rc = db_stmt(db, sql, &st);
+
+	if (!rc)
+		rc = db_exec_stmt(db, st, "begin read transaction");
+	return rc;
+}
+
 enum err db_commit(struct db *db)
 {
 	static const char sql[] = "COMMIT";

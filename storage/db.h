@@ -41,6 +41,10 @@ enum err db_ping(struct db *db);
  * lock up front, so a transaction never fails half-way on lock upgrade).
  * db_rollback is safe to call when no transaction is open. */
 enum err db_begin(struct db *db);
+/* A read transaction (deferred BEGIN): several SELECTs see one snapshot,
+ * e.g. a listing's page and its total count. End it with db_commit or
+ * db_rollback. */
+enum err db_begin_read(struct db *db);
 enum err db_commit(struct db *db);
 void db_rollback(struct db *db);
 

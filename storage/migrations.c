@@ -114,7 +114,10 @@ static const char m001_initial[] =
 	");"
 	"CREATE UNIQUE INDEX nodes_name ON nodes(parent_id, name_key)"
 	"  WHERE trashed_at IS NULL;"
-	"CREATE INDEX nodes_children ON nodes(parent_id, name);"
+	/* Folder listings: folders first, then by case-folded name, read
+	 * straight from this index without a sort step (storage/tree.c). */
+	"CREATE INDEX nodes_children ON nodes(parent_id, is_folder DESC, name_key)"
+	"  WHERE trashed_at IS NULL;"
 	"CREATE INDEX nodes_trash ON nodes(wp_id, trashed_at)"
 	"  WHERE trashed_at IS NOT NULL;"
 	/* A version's content is the blob named by its SHA-256 (hex). */
@@ -151,6 +154,7 @@ static const char m001_initial[] =
 	 * deletes these. A row lives from the blob's rename until the
 	 * referencing transaction has committed. */
 	"CREATE TABLE blob_pins ("
+	"  id INTEGER PRIMARY KEY,"          /* stable handle for unpinning */
 	"  blob TEXT NOT NULL,"
 	"  pinned_at INTEGER NOT NULL"
 	");"
@@ -194,7 +198,27 @@ static const char m001_initial[] =
 	"CREATE TABLE settings ("
 	"  key TEXT PRIMARY KEY,"
 	"  value TEXT NOT NULL"
-	");";
+	");"
+	/* --- storage (issue 3): quota accounting. ---
+	 * Bytes stored per work package: the sum of versions.size over every
+	 * version of every document in it, trashed ones included (the quota
+	 * rule in docs/storage.md). Kept by triggers so that no code path can
+	 * forget it; a missing row means 0. fsck compares it with the sum. */
+	"CREATE TABLE wp_usage ("
+	"  wp_id INTEGER PRIMARY KEY REFERENCES wps(id) ON DELETE CASCADE,"
+	"  bytes INTEGER NOT NULL DEFAULT 0"
+	");"
+	"CREATE TRIGGER versions_usage_insert AFTER INSERT ON versions BEGIN"
+	"  INSERT INTO wp_usage(wp_id, bytes)"
+	"    SELECT wp_id, NEW.size FROM nodes WHERE id = NEW.node_id"
+	"    ON CONFLICT(wp_id) DO UPDATE SET bytes = bytes + excluded.bytes;"
+	"END;"
+	"CREATE TRIGGER versions_usage_delete AFTER DELETE ON versions BEGIN"
+	"  UPDATE wp_usage SET bytes = bytes - OLD.size"
+	"    WHERE wp_id = (SELECT wp_id FROM nodes WHERE id = OLD.node_id);"
+	"END;"
+	/* Retention and fsck walk documents per work package. */
+	"CREATE INDEX nodes_wp ON nodes(wp_id, is_folder);";
 
 const char *const db_migrations[] = {
 	m001_initial,

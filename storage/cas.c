@@ -1,0 +1,957 @@
+/* cas — see cas.h. */
+#include "cas.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "db_internal.h"
+
+/* Small pieces (a TLS record is at most 16 KiB) are gathered into writes
+ * of this size; pieces at least this large go straight to write(). */
+#define WRITE_BUF (1u << 20)
+/* Writeback is started every WRITEBACK_WINDOW bytes and the window before
+ * is waited for, so a large upload streams to disk while it is hashed
+ * instead of piling up dirty pages for one long fdatasync at the end. */
+#define WRITEBACK_WINDOW (8u << 20)
+#define HASH_CHUNK (1u << 20)
+#define TMP_PREFIX "cas-"
+#define TMP_SUFFIX ".tmp"
+
+struct cas {
+	char *root;
+	int blobs_fd;
+	int tmp_fd;
+};
+
+struct cas_writer {
+	struct cas *cas;
+	int fd;
+	int dir_fd;        /* directory holding the file */
+	bool own_dir_fd;   /* resumable: we opened dir_fd */
+	bool resumable;
+	char *name;        /* file name in dir_fd */
+	struct digest *sha;
+	struct digest *side;
+	enum digest_alg side_alg;
+	unsigned char *buf;
+	size_t used;
+	uint64_t size;     /* bytes accepted */
+	uint64_t flushed;  /* bytes handed to write() */
+	uint64_t reserved; /* bytes fallocate()d */
+	uint64_t wb_prev;  /* start of the window being waited for */
+	uint64_t wb_start; /* start of the window being written back */
+	enum err failed;
+	char failed_detail[256];
+};
+
+struct cas_reader {
+	int fd;
+	uint64_t size;
+};
+
+bool cas_hash_valid(const char *hash)
+{
+	size_t i;
+
+	if (!hash)
+		return false;
+	for (i = 0; hash[i]; i++)
+		if (!((hash[i] >= '0' && hash[i] <= '9') || (hash[i] >= 'a' && hash[i] <= 'f')))
+			return false;
+	return i == DIGEST_SHA256_HEX_LEN;
+}
+
+/* "ab/cd/<hash>" relative to DATA/blobs. */
+static bool rel_path(const char *hash, char *buf, size_t cap)
+{
+	if (!cas_hash_valid(hash))
+		return false;
+	return (size_t)snprintf(buf, cap, "%.2s/%.2s/%s", hash, hash + 2, hash) < cap;
+}
+
+bool cas_blob_path(const struct cas *cas, const char *hash, char *buf, size_t cap)
+{
+	if (!cas_hash_valid(hash))
+		return false;
+	return (size_t)snprintf(buf, cap, "%s/blobs/%.2s/%.2s/%s", cas->root, hash, hash + 2,
+				hash) < cap;
+}
+
+int cas_blobs_fd(const struct cas *cas)
+{
+	return cas->blobs_fd;
+}
+
+static enum err open_dir(int at, const char *path, bool create, int *out)
+{
+	int fd;
+
+	if (create && mkdirat(at, path, 0700) != 0 && errno != EEXIST)
+		return err_from_errno(errno, path);
+	fd = openat(at, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return err_from_errno(errno, path);
+	*out = fd;
+	return ERR_OK;
+}
+
+enum err cas_open(const char *data_dir, unsigned flags, struct cas **out)
+{
+	struct cas *cas;
+	char path[4096];
+	enum err rc;
+
+	*out = NULL;
+	cas = calloc(1, sizeof *cas);
+	if (!cas)
+		return err_set(ERR_NOMEM, "out of memory");
+	cas->blobs_fd = cas->tmp_fd = -1;
+	cas->root = strdup(data_dir);
+	if (!cas->root) {
+		rc = err_set(ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	snprintf(path, sizeof path, "%s/blobs", data_dir);
+	rc = open_dir(AT_FDCWD, path, flags & CAS_OPEN_CREATE, &cas->blobs_fd);
+	if (rc)
+		goto out;
+	snprintf(path, sizeof path, "%s/tmp", data_dir);
+	rc = open_dir(AT_FDCWD, path, flags & CAS_OPEN_CREATE, &cas->tmp_fd);
+	if (rc)
+		goto out;
+	if (flags & CAS_OPEN_CLEAN)
+		rc = cas_clean_tmp(cas, 0, NULL);
+out:
+	if (rc) {
+		cas_close(cas);
+		return rc;
+	}
+	*out = cas;
+	return ERR_OK;
+}
+
+void cas_close(struct cas *cas)
+{
+	if (!cas)
+		return;
+	if (cas->blobs_fd >= 0)
+		close(cas->blobs_fd);
+	if (cas->tmp_fd >= 0)
+		close(cas->tmp_fd);
+	free(cas->root);
+	free(cas);
+}
+
+enum err cas_stat(const struct cas *cas, const char *hash, uint64_t *size)
+{
+	char rel[80];
+	struct stat st;
+
+	if (!rel_path(hash, rel, sizeof rel))
+		return err_set(ERR_INVALID, "'%.80s' is not a blob name", hash ? hash : "");
+	if (fstatat(cas->blobs_fd, rel, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+		if (errno == ENOENT)
+			return err_set(ERR_NOTFOUND, "blob %s is missing", hash);
+		return err_from_errno(errno, rel);
+	}
+	if (!S_ISREG(st.st_mode))
+		return err_set(ERR_CORRUPT, "blob %s is not a regular file", hash);
+	if (size)
+		*size = (uint64_t)st.st_size;
+	return ERR_OK;
+}
+
+/* ---- writer ---- */
+
+/* Record the first failure; later calls return it again. */
+static enum err writer_fail(struct cas_writer *w, enum err code)
+{
+	w->failed = code;
+	snprintf(w->failed_detail, sizeof w->failed_detail, "%s", err_detail());
+	/* A temp file is useless now, and on a full disk its blocks are
+	 * exactly what others need back. */
+	if (!w->resumable && w->fd >= 0) {
+		unlinkat(w->dir_fd, w->name, 0);
+		close(w->fd);
+		w->fd = -1;
+	}
+	return code;
+}
+
+static enum err writer_errno(struct cas_writer *w, int errnum, const char *what)
+{
+	if (errnum == ENOSPC || errnum == EDQUOT)
+		return writer_fail(w, err_set(ERR_NOSPACE,
+					      "not enough disk space to store the content "
+					      "(%s after %llu bytes: %s)",
+					      what, (unsigned long long)w->size, strerror(errnum)));
+	return writer_fail(w, err_set(errnum == ENOMEM ? ERR_NOMEM : ERR_IO,
+				      "storing content: %s: %s", what, strerror(errnum)));
+}
+
+static enum err writer_dead(struct cas_writer *w)
+{
+	return err_set(w->failed, "%s", w->failed_detail);
+}
+
+static void writeback(struct cas_writer *w)
+{
+	if (w->flushed - w->wb_start < WRITEBACK_WINDOW)
+		return;
+	/* Failures here are not fatal: fdatasync at commit reports them. */
+	sync_file_range(w->fd, (off64_t)w->wb_start, (off64_t)(w->flushed - w->wb_start),
+			SYNC_FILE_RANGE_WRITE);
+	if (w->wb_start > w->wb_prev)
+		sync_file_range(w->fd, (off64_t)w->wb_prev, (off64_t)(w->wb_start - w->wb_prev),
+				SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE |
+					SYNC_FILE_RANGE_WAIT_AFTER);
+	w->wb_prev = w->wb_start;
+	w->wb_start = w->flushed;
+}
+
+static enum err write_out(struct cas_writer *w, const unsigned char *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t k = write(w->fd, p, n);
+
+		if (k < 0) {
+			if (errno == EINTR)
+				continue;
+			return writer_errno(w, errno, "write");
+		}
+		p += k;
+		n -= (size_t)k;
+		w->flushed += (uint64_t)k;
+	}
+	writeback(w);
+	return ERR_OK;
+}
+
+static enum err writer_flush(struct cas_writer *w)
+{
+	enum err rc;
+
+	if (w->failed)
+		return writer_dead(w);
+	if (w->used == 0)
+		return ERR_OK;
+	rc = write_out(w, w->buf, w->used);
+	w->used = 0;
+	return rc;
+}
+
+static struct cas_writer *writer_alloc(struct cas *cas)
+{
+	struct cas_writer *w = calloc(1, sizeof *w);
+
+	if (!w)
+		return NULL;
+	w->cas = cas;
+	w->fd = -1;
+	w->dir_fd = -1;
+	w->sha = digest_new(DIGEST_SHA256);
+	if (!w->sha) {
+		free(w);
+		return NULL;
+	}
+	return w;
+}
+
+static void writer_free(struct cas_writer *w)
+{
+	if (w->fd >= 0)
+		close(w->fd);
+	if (w->own_dir_fd && w->dir_fd >= 0)
+		close(w->dir_fd);
+	digest_free(w->sha);
+	digest_free(w->side);
+	free(w->buf);
+	free(w->name);
+	free(w);
+}
+
+enum err cas_writer_new(struct cas *cas, uint64_t size_hint, struct cas_writer **out)
+{
+	struct cas_writer *w;
+	unsigned char rnd[12];
+	char hex[2 * sizeof rnd + 1];
+	enum err rc;
+	int e;
+
+	*out = NULL;
+	w = writer_alloc(cas);
+	if (!w)
+		return err_set(ERR_NOMEM, "out of memory");
+	w->dir_fd = cas->tmp_fd;
+	rc = digest_random(rnd, sizeof rnd);
+	if (rc)
+		goto out;
+	digest_hex(rnd, sizeof rnd, hex);
+	if (asprintf(&w->name, TMP_PREFIX "%s" TMP_SUFFIX, hex) < 0) {
+		w->name = NULL;
+		rc = err_set(ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	w->fd = openat(cas->tmp_fd, w->name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (w->fd < 0) {
+		rc = err_from_errno(errno, "create temp file");
+		if (rc == ERR_NOSPACE)
+			rc = err_set(ERR_NOSPACE, "not enough disk space to store the content");
+		goto out;
+	}
+	/* The lock tells cleaners (cas_clean_tmp, in any process) that this
+	 * file is alive; it goes away with the descriptor, even on SIGKILL. */
+	if (flock(w->fd, LOCK_EX | LOCK_NB) != 0) {
+		rc = err_from_errno(errno, "lock temp file");
+		goto out;
+	}
+	/* Small bodies fit in what the filesystem has anyway; reserving is
+	 * for the large ones, where failing before the body is read saves
+	 * the client from sending it. */
+	if (size_hint > WRITE_BUF) {
+		/* fallocate(2), not posix_fallocate: glibc would emulate the
+		 * latter by writing every block where the filesystem lacks it. */
+		e = fallocate(w->fd, FALLOC_FL_KEEP_SIZE, 0, (off_t)size_hint) == 0 ? 0 : errno;
+		if (e == ENOSPC || e == EDQUOT || e == EFBIG) {
+			rc = err_set(ERR_NOSPACE,
+				     "not enough disk space to store %llu bytes",
+				     (unsigned long long)size_hint);
+			goto out;
+		}
+		/* Other failures (EOPNOTSUPP...) only lose the early refusal. */
+		if (e == 0)
+			w->reserved = size_hint;
+	}
+out:
+	if (rc) {
+		if (w->fd >= 0)
+			unlinkat(cas->tmp_fd, w->name, 0);
+		writer_free(w);
+		return rc;
+	}
+	*out = w;
+	return ERR_OK;
+}
+
+/* Hash fd[0..size) into w->sha (a fresh state). */
+static enum err rehash(struct cas_writer *w, uint64_t size)
+{
+	unsigned char *chunk = malloc(HASH_CHUNK);
+	uint64_t off = 0;
+	enum err rc = ERR_OK;
+
+	if (!chunk)
+		return err_set(ERR_NOMEM, "out of memory");
+	digest_free(w->sha);
+	w->sha = digest_new(DIGEST_SHA256);
+	if (!w->sha) {
+		rc = err_set(ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	while (off < size) {
+		size_t want = size - off < HASH_CHUNK ? (size_t)(size - off) : HASH_CHUNK;
+		ssize_t k = pread(w->fd, chunk, want, (off_t)off);
+
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0) {
+			rc = err_from_errno(errno, "read partial upload");
+			goto out;
+		}
+		if (k == 0) {
+			rc = err_set(ERR_IO, "partial upload shrank while being read");
+			goto out;
+		}
+		digest_update(w->sha, chunk, (size_t)k);
+		off += (uint64_t)k;
+	}
+out:
+	free(chunk);
+	return rc;
+}
+
+enum err cas_writer_resume(struct cas *cas, const char *path, struct cas_writer **out)
+{
+	struct cas_writer *w;
+	const char *slash = strrchr(path, '/');
+	char *dir = NULL;
+	struct stat st;
+	enum err rc = ERR_OK;
+
+	*out = NULL;
+	if (path[0] != '/' || !slash || !slash[1])
+		return err_set(ERR_INVALID, "partial upload path must be absolute");
+	w = writer_alloc(cas);
+	if (!w)
+		return err_set(ERR_NOMEM, "out of memory");
+	w->resumable = true;
+	dir = slash == path ? strdup("/") : strndup(path, (size_t)(slash - path));
+	w->name = strdup(slash + 1);
+	if (!dir || !w->name) {
+		rc = err_set(ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	rc = open_dir(AT_FDCWD, dir, false, &w->dir_fd);
+	if (rc)
+		goto out;
+	w->own_dir_fd = true;
+	w->fd = openat(w->dir_fd, w->name, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (w->fd < 0) {
+		rc = err_from_errno(errno, "open partial upload");
+		goto out;
+	}
+	if (flock(w->fd, LOCK_EX | LOCK_NB) != 0) {
+		rc = errno == EWOULDBLOCK
+			     ? err_set(ERR_LOCKED, "this upload is being written by another request")
+			     : err_from_errno(errno, "lock partial upload");
+		goto out;
+	}
+	if (fstat(w->fd, &st) != 0) {
+		rc = err_from_errno(errno, "stat partial upload");
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		rc = err_set(ERR_CORRUPT, "partial upload is not a regular file");
+		goto out;
+	}
+	rc = rehash(w, (uint64_t)st.st_size);
+	if (rc)
+		goto out;
+	if (lseek(w->fd, st.st_size, SEEK_SET) < 0) {
+		rc = err_from_errno(errno, "seek partial upload");
+		goto out;
+	}
+	w->size = w->flushed = w->wb_prev = w->wb_start = (uint64_t)st.st_size;
+out:
+	free(dir);
+	if (rc) {
+		writer_free(w);
+		return rc;
+	}
+	*out = w;
+	return ERR_OK;
+}
+
+enum err cas_writer_write(struct cas_writer *w, const void *data, size_t len)
+{
+	const unsigned char *p = data;
+
+	if (w->failed)
+		return writer_dead(w);
+	if (len == 0)
+		return ERR_OK;
+	digest_update(w->sha, p, len);
+	if (w->side)
+		digest_update(w->side, p, len);
+	w->size += len;
+	if (w->used == 0 && len >= WRITE_BUF)
+		return write_out(w, p, len);
+	if (!w->buf) {
+		w->buf = malloc(WRITE_BUF);
+		if (!w->buf)
+			return writer_fail(w, err_set(ERR_NOMEM, "out of memory"));
+	}
+	while (len > 0) {
+		size_t n = WRITE_BUF - w->used < len ? WRITE_BUF - w->used : len;
+		enum err rc;
+
+		memcpy(w->buf + w->used, p, n);
+		w->used += n;
+		p += n;
+		len -= n;
+		if (w->used == WRITE_BUF) {
+			rc = writer_flush(w);
+			if (rc)
+				return rc;
+		}
+	}
+	return ERR_OK;
+}
+
+uint64_t cas_writer_size(const struct cas_writer *w)
+{
+	return w->size;
+}
+
+enum err cas_writer_side_begin(struct cas_writer *w, enum digest_alg alg)
+{
+	if (w->failed)
+		return writer_dead(w);
+	digest_free(w->side);
+	w->side = digest_new(alg);
+	w->side_alg = alg;
+	if (!w->side)
+		return err_set(ERR_NOMEM, "out of memory");
+	return ERR_OK;
+}
+
+size_t cas_writer_side_end(struct cas_writer *w, unsigned char *out)
+{
+	size_t n;
+
+	if (!w->side)
+		return 0;
+	digest_final(w->side, out);
+	n = w->side_alg == DIGEST_SHA1 ? DIGEST_SHA1_LEN : DIGEST_SHA256_LEN;
+	digest_free(w->side);
+	w->side = NULL;
+	return n;
+}
+
+enum err cas_writer_sync(struct cas_writer *w)
+{
+	enum err rc = writer_flush(w);
+
+	if (rc)
+		return rc;
+	if (fdatasync(w->fd) != 0)
+		return writer_errno(w, errno, "fdatasync");
+	return ERR_OK;
+}
+
+enum err cas_writer_truncate(struct cas_writer *w, uint64_t size)
+{
+	enum err rc = writer_flush(w);
+
+	if (rc)
+		return rc;
+	if (size > w->size)
+		return err_set(ERR_INVALID, "cannot truncate %llu bytes of content to %llu",
+			       (unsigned long long)w->size, (unsigned long long)size);
+	if (ftruncate(w->fd, (off_t)size) != 0)
+		return writer_errno(w, errno, "truncate");
+	if (lseek(w->fd, (off_t)size, SEEK_SET) < 0)
+		return writer_errno(w, errno, "seek");
+	rc = rehash(w, size);
+	if (rc)
+		return writer_fail(w, rc);
+	digest_free(w->side);
+	w->side = NULL;
+	w->size = w->flushed = size;
+	w->wb_prev = w->wb_start = size;
+	if (w->reserved > size)
+		w->reserved = size;
+	return ERR_OK;
+}
+
+static enum err pin_insert(struct db *db, const char *hash, int64_t *pin)
+{
+	static const char sql_pin[] = "INSERT INTO blob_pins(blob, pinned_at) VALUES (?, ?)";
+	static const char sql_normal[] = "PRAGMA synchronous=NORMAL";
+	static const char sql_full[] = "PRAGMA synchronous=FULL";
+	sqlite3_stmt *st;
+	enum err rc, rc2;
+
+	/* The pin needs to be visible to gc, not to survive power loss: if
+	 * it is lost, so is the referencing transaction that comes after it
+	 * in the WAL, and the blob is garbage anyway. Skipping its fsync
+	 * saves one per upload. */
+	rc = db_stmt(db, sql_normal, &st);
+	if (!rc)
+		rc = db_exec_stmt(db, st, "pin blob");
+	if (rc)
+		return rc;
+	rc = db_stmt(db, sql_pin, &st);
+	if (!rc) {
+		sqlite3_bind_text(st, 1, hash, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, db_now());
+		rc = db_exec_stmt(db, st, "pin blob");
+		*pin = sqlite3_last_insert_rowid(db_sqlite(db));
+	}
+	rc2 = db_stmt(db, sql_full, &st);
+	if (!rc2)
+		rc2 = db_exec_stmt(db, st, "pin blob");
+	return rc ? rc : rc2;
+}
+
+enum err cas_unpin(struct db *db, int64_t pin)
+{
+	static const char sql[] = "DELETE FROM blob_pins WHERE id = ?";
+	sqlite3_stmt *st;
+	enum err rc;
+
+	if (pin <= 0)
+		return ERR_OK;
+	rc = db_stmt(db, sql, &st);
+	if (rc)
+		return rc;
+	sqlite3_bind_int64(st, 1, pin);
+	return db_exec_stmt(db, st, "unpin blob");
+}
+
+static enum err fsync_dir_at(int at, const char *path)
+{
+	int fd = openat(at, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	enum err rc = ERR_OK;
+
+	if (fd < 0)
+		return err_from_errno(errno, "open blob directory");
+	if (fsync(fd) != 0)
+		rc = err_from_errno(errno, "fsync blob directory");
+	close(fd);
+	return rc;
+}
+
+/* Move the finished file to blobs/ab/cd/<hash> unless that content is
+ * already there; then make the directory entries durable. */
+static enum err place(struct cas_writer *w, const char *hash, bool *dedup)
+{
+	int blobs = w->cas->blobs_fd;
+	char d1[3], d2[6], rel[80];
+	bool made1 = false, made2 = false;
+	struct stat st;
+	enum err rc = ERR_OK;
+
+	*dedup = false;
+	snprintf(d1, sizeof d1, "%.2s", hash);
+	snprintf(d2, sizeof d2, "%.2s/%.2s", hash, hash + 2);
+	rel_path(hash, rel, sizeof rel);
+	if (mkdirat(blobs, d1, 0700) == 0)
+		made1 = true;
+	else if (errno != EEXIST)
+		return err_from_errno(errno, "create blob directory");
+	if (mkdirat(blobs, d2, 0700) == 0)
+		made2 = true;
+	else if (errno != EEXIST)
+		return err_from_errno(errno, "create blob directory");
+
+	if (renameat2(w->dir_fd, w->name, blobs, rel, RENAME_NOREPLACE) != 0) {
+		if (errno == EINVAL || errno == ENOSYS) {
+			/* No RENAME_NOREPLACE on this filesystem: a plain rename
+			 * over an equal blob is harmless. */
+			if (fstatat(blobs, rel, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+			    (uint64_t)st.st_size == w->size)
+				*dedup = true;
+			else if (renameat(w->dir_fd, w->name, blobs, rel) != 0)
+				return err_from_errno(errno, "move blob into place");
+		} else if (errno == EEXIST) {
+			/* Same name, so same content, unless the stored copy was
+			 * damaged: a wrong size is repaired with ours. */
+			if (fstatat(blobs, rel, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+			    S_ISREG(st.st_mode) && (uint64_t)st.st_size == w->size)
+				*dedup = true;
+			else if (renameat(w->dir_fd, w->name, blobs, rel) != 0)
+				return err_from_errno(errno, "replace damaged blob");
+		} else {
+			return errno == ENOSPC || errno == EDQUOT
+				       ? err_set(ERR_NOSPACE,
+						 "not enough disk space to store the content")
+				       : err_from_errno(errno, "move blob into place");
+		}
+	}
+	if (*dedup)
+		unlinkat(w->dir_fd, w->name, 0);
+	/* Even a deduplicated blob's entry is fsynced: its writer may have
+	 * died between its rename and its own directory fsync. */
+	rc = fsync_dir_at(blobs, d2);
+	if (!rc && made2)
+		rc = fsync_dir_at(blobs, d1);
+	if (!rc && made1)
+		rc = fsync_dir_at(blobs, ".");
+	return rc;
+}
+
+enum err cas_writer_commit(struct cas_writer *w, struct db *db, struct cas_blob *out)
+{
+	unsigned char md[DIGEST_SHA256_LEN];
+	int64_t pin = 0;
+	enum err rc;
+
+	memset(out, 0, sizeof *out);
+	rc = writer_flush(w);
+	if (rc)
+		goto out;
+	/* Blocks reserved past the end stay allocated until a truncate. */
+	if (w->reserved > w->flushed && ftruncate(w->fd, (off_t)w->flushed) != 0) {
+		rc = writer_errno(w, errno, "truncate");
+		goto out;
+	}
+	if (fdatasync(w->fd) != 0) {
+		rc = writer_errno(w, errno, "fdatasync");
+		goto out;
+	}
+	digest_final(w->sha, md);
+	digest_hex(md, sizeof md, out->hash);
+	out->size = w->size;
+	rc = pin_insert(db, out->hash, &pin);
+	if (rc)
+		goto out;
+	/* Read-only before it gets its final name: a blob is never writable. */
+	if (fchmod(w->fd, 0444) != 0) {
+		rc = err_from_errno(errno, "make blob read-only");
+		goto out;
+	}
+	rc = place(w, out->hash, &out->deduplicated);
+	if (rc)
+		goto out;
+	out->pin = pin;
+out:
+	if (rc) {
+		enum err keep = rc;
+		char detail[512];
+
+		snprintf(detail, sizeof detail, "%s", err_detail());
+		if (pin)
+			cas_unpin(db, pin);
+		if (w->fd >= 0)
+			unlinkat(w->dir_fd, w->name, 0);
+		memset(out, 0, sizeof *out);
+		rc = err_set(keep, "%s", detail);
+	}
+	writer_free(w);
+	return rc;
+}
+
+void cas_writer_abort(struct cas_writer *w)
+{
+	if (!w)
+		return;
+	if (w->fd >= 0)
+		unlinkat(w->dir_fd, w->name, 0);
+	writer_free(w);
+}
+
+enum err cas_writer_close(struct cas_writer *w)
+{
+	enum err rc = ERR_OK;
+
+	if (!w)
+		return ERR_OK;
+	if (!w->resumable) {
+		cas_writer_abort(w);
+		return ERR_OK;
+	}
+	if (!w->failed)
+		rc = writer_flush(w);
+	writer_free(w);
+	return rc;
+}
+
+/* ---- reader ---- */
+
+enum err cas_reader_open(const struct cas *cas, const char *hash, struct cas_reader **out)
+{
+	struct cas_reader *r;
+	char rel[80];
+	struct stat st;
+	enum err rc = ERR_OK;
+
+	*out = NULL;
+	if (!rel_path(hash, rel, sizeof rel))
+		return err_set(ERR_INVALID, "'%.80s' is not a blob name", hash ? hash : "");
+	r = calloc(1, sizeof *r);
+	if (!r)
+		return err_set(ERR_NOMEM, "out of memory");
+	r->fd = openat(cas->blobs_fd, rel, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (r->fd < 0) {
+		rc = errno == ENOENT ? err_set(ERR_NOTFOUND, "blob %s is missing", hash)
+				     : err_from_errno(errno, "open blob");
+		goto out;
+	}
+	if (fstat(r->fd, &st) != 0) {
+		rc = err_from_errno(errno, "stat blob");
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		rc = err_set(ERR_CORRUPT, "blob %s is not a regular file", hash);
+		goto out;
+	}
+	r->size = (uint64_t)st.st_size;
+	posix_fadvise(r->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+out:
+	if (rc) {
+		cas_reader_close(r);
+		return rc;
+	}
+	*out = r;
+	return ERR_OK;
+}
+
+uint64_t cas_reader_size(const struct cas_reader *r)
+{
+	return r->size;
+}
+
+enum err cas_reader_read(struct cas_reader *r, uint64_t offset, void *buf, size_t len,
+			 size_t *got)
+{
+	unsigned char *p = buf;
+	size_t done = 0;
+
+	*got = 0;
+	if (offset >= r->size)
+		return ERR_OK;
+	if (len > r->size - offset)
+		len = (size_t)(r->size - offset);
+	while (done < len) {
+		ssize_t k = pread(r->fd, p + done, len - done, (off_t)(offset + done));
+
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0)
+			return err_from_errno(errno, "read blob");
+		if (k == 0)
+			return err_set(ERR_CORRUPT, "blob is shorter than when it was opened");
+		done += (size_t)k;
+	}
+	*got = done;
+	return ERR_OK;
+}
+
+int cas_reader_fd(const struct cas_reader *r)
+{
+	return r->fd;
+}
+
+void cas_reader_close(struct cas_reader *r)
+{
+	if (!r)
+		return;
+	if (r->fd >= 0)
+		close(r->fd);
+	free(r);
+}
+
+/* ---- maintenance ---- */
+
+static bool is_temp_name(const char *name)
+{
+	size_t n = strlen(name);
+
+	return n > strlen(TMP_PREFIX TMP_SUFFIX) && !strncmp(name, TMP_PREFIX, strlen(TMP_PREFIX)) &&
+	       !strcmp(name + n - strlen(TMP_SUFFIX), TMP_SUFFIX);
+}
+
+enum err cas_clean_tmp(struct cas *cas, int64_t min_age, uint64_t *removed)
+{
+	int dfd = dup(cas->tmp_fd);
+	DIR *d;
+	struct dirent *de;
+	int64_t now = db_now();
+	enum err rc = ERR_OK;
+
+	if (dfd < 0)
+		return err_from_errno(errno, "open DATA/tmp");
+	d = fdopendir(dfd);
+	if (!d) {
+		close(dfd);
+		return err_from_errno(errno, "open DATA/tmp");
+	}
+	rewinddir(d);
+	while ((de = readdir(d))) {
+		struct stat st;
+		int fd;
+
+		if (!is_temp_name(de->d_name))
+			continue;
+		fd = openat(cas->tmp_fd, de->d_name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+		if (fd < 0)
+			continue; /* gone meanwhile */
+		/* A live writer holds the lock; a dead one's went with it. */
+		if (flock(fd, LOCK_EX | LOCK_NB) == 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+		    (min_age <= 0 || (int64_t)st.st_mtime < now - min_age)) {
+			if (unlinkat(cas->tmp_fd, de->d_name, 0) == 0) {
+				if (removed)
+					(*removed)++;
+			} else if (errno != ENOENT) {
+				rc = err_from_errno(errno, "remove abandoned temp file");
+			}
+		}
+		close(fd);
+	}
+	closedir(d);
+	return rc;
+}
+
+enum err cas_remove(struct cas *cas, const char *hash)
+{
+	char rel[80];
+
+	if (!rel_path(hash, rel, sizeof rel))
+		return err_set(ERR_INVALID, "'%.80s' is not a blob name", hash ? hash : "");
+	if (unlinkat(cas->blobs_fd, rel, 0) != 0 && errno != ENOENT)
+		return err_from_errno(errno, "remove blob");
+	return ERR_OK;
+}
+
+/* Open a directory relative to `at` for reading its entries. */
+static DIR *open_dir_stream(int at, const char *name)
+{
+	int fd = openat(at, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	DIR *d;
+
+	if (fd < 0)
+		return NULL;
+	d = fdopendir(fd);
+	if (!d)
+		close(fd);
+	return d;
+}
+
+enum err cas_walk(struct cas *cas, cas_walk_fn fn, void *ctx)
+{
+	DIR *d1 = open_dir_stream(cas->blobs_fd, "."), *d2 = NULL, *d3 = NULL;
+	struct dirent *e1, *e2, *e3;
+	char rel[3 * 256 + 4];
+	struct stat st;
+	enum err rc = ERR_OK;
+
+	if (!d1)
+		return err_from_errno(errno, "open DATA/blobs");
+	while (!rc && (e1 = readdir(d1))) {
+		if (e1->d_name[0] == '.' && (!e1->d_name[1] || !strcmp(e1->d_name, "..")))
+			continue;
+		if (fstatat(dirfd(d1), e1->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0)
+			continue;
+		if (!S_ISDIR(st.st_mode)) {
+			snprintf(rel, sizeof rel, "%s", e1->d_name);
+			rc = fn(ctx, rel, e1->d_name, &st);
+			continue;
+		}
+		d2 = open_dir_stream(dirfd(d1), e1->d_name);
+		if (!d2) {
+			rc = err_from_errno(errno, "open blob directory");
+			break;
+		}
+		while (!rc && (e2 = readdir(d2))) {
+			if (e2->d_name[0] == '.' && (!e2->d_name[1] || !strcmp(e2->d_name, "..")))
+				continue;
+			if (fstatat(dirfd(d2), e2->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0)
+				continue;
+			snprintf(rel, sizeof rel, "%s/%s", e1->d_name, e2->d_name);
+			if (!S_ISDIR(st.st_mode)) {
+				rc = fn(ctx, rel, e2->d_name, &st);
+				continue;
+			}
+			d3 = open_dir_stream(dirfd(d2), e2->d_name);
+			if (!d3) {
+				rc = err_from_errno(errno, "open blob directory");
+				break;
+			}
+			while (!rc && (e3 = readdir(d3))) {
+				if (e3->d_name[0] == '.' &&
+				    (!e3->d_name[1] || !strcmp(e3->d_name, "..")))
+					continue;
+				if (fstatat(dirfd(d3), e3->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0)
+					continue;
+				snprintf(rel, sizeof rel, "%s/%s/%s", e1->d_name, e2->d_name,
+					 e3->d_name);
+				rc = fn(ctx, rel, e3->d_name, &st);
+			}
+			closedir(d3);
+			d3 = NULL;
+		}
+		closedir(d2);
+		d2 = NULL;
+	}
+	closedir(d1);
+	return rc;
+}

@@ -1,0 +1,204 @@
+/*
+ * cas — the content-addressed blob store: one immutable, read-only file
+ * per distinct content, named by its SHA-256, at
+ * DATA/blobs/ab/cd/abcd…(64 hex).
+ *
+ * Writing (a PUT body or a finished tus upload) goes through a writer
+ * that takes the bytes in pieces as they arrive, hashes them on the way
+ * and writes a temp file on the same filesystem. Commit makes the
+ * content durable and visible in this order:
+ *
+ *   fdatasync(temp) → pin (blob_pins row, committed) → rename into
+ *   place, or drop the temp when that content is already stored → fsync
+ *   the blob's directory (and its parents when they were created)
+ *
+ * and the caller then references the blob in a committed transaction
+ * that also deletes the pin (tree_put does both). The pin comes before
+ * the rename because of deduplication: an existing, unreferenced blob
+ * could otherwise be swept by gc between "it exists, drop the temp" and
+ * the referencing commit. gc checks references and pins and unlinks in
+ * one write transaction, so it either runs before the pin (and then the
+ * rename finds the blob gone and puts ours in place) or sees the pin.
+ *
+ * Temp files live in DATA/tmp and are flock()ed by their writer, so
+ * cleaning up never removes a file a live writer (in this or another
+ * process) still holds; an abandoned one (crash, SIGKILL) is unlocked
+ * and removed by cas_open(CAS_OPEN_CLEAN) at start and by gc.
+ *
+ * A struct cas holds only directory handles and may be shared by all
+ * threads. A writer or reader belongs to one thread at a time.
+ */
+#ifndef CONSORT_CAS_H
+#define CONSORT_CAS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/stat.h>
+
+#include "db.h"
+#include "digest.h"
+#include "err.h"
+
+struct cas;
+struct cas_writer;
+struct cas_reader;
+
+/* A pin older than this is stale (its upload died) and gc drops it. */
+#define CAS_PIN_STALE_SECONDS 86400
+/* A reader never needs to be asked for more than this per call; it is
+ * the window the HTTP layer pulls for a download. */
+#define CAS_READ_WINDOW (256 * 1024)
+
+enum cas_open_flags {
+	CAS_OPEN_CREATE = 1, /* create DATA/blobs and DATA/tmp when missing */
+	CAS_OPEN_CLEAN = 2,  /* remove abandoned temp files (at server start) */
+};
+
+/* Open the store under `data_dir` (which must exist). With
+ * CAS_OPEN_CLEAN every unlocked temp file in DATA/tmp is removed.
+ * On success *out is a new store to close with cas_close(); on failure
+ * NULL. */
+enum err cas_open(const char *data_dir, unsigned flags, struct cas **out);
+
+/* Accepts NULL. Every writer and reader must be gone. */
+void cas_close(struct cas *cas);
+
+/* True when `hash` is 64 lower-case hex digits, the only blob names. */
+bool cas_hash_valid(const char *hash);
+
+/* Write "DATA/blobs/ab/cd/<hash>" into buf. Returns false when it does not
+ * fit or the hash is malformed. */
+bool cas_blob_path(const struct cas *cas, const char *hash, char *buf, size_t cap);
+
+/* ERR_OK when the blob is stored, ERR_NOTFOUND when not, ERR_IO else.
+ * When `size` is not NULL it receives the blob's size. */
+enum err cas_stat(const struct cas *cas, const char *hash, uint64_t *size);
+
+/* ---- writing ---- */
+
+/* The result of a commit. */
+struct cas_blob {
+	char hash[DIGEST_SHA256_HEX_LEN + 1];
+	uint64_t size;
+	/* blob_pins.id that protects the blob from gc until a transaction
+	 * references it and deletes this pin (tree_put's `pin`). If the
+	 * caller ends up not referencing it, it calls cas_unpin. */
+	int64_t pin;
+	bool deduplicated; /* the content was already stored */
+};
+
+/* Start writing a new blob into a fresh temp file in DATA/tmp.
+ * `size_hint` is the declared size when known (0: unknown); space for
+ * a large one (over 1 MiB) is reserved up front, so a body that cannot
+ * fit fails with ERR_NOSPACE before it is read. On success *out owns a writer that must
+ * end in cas_writer_commit or cas_writer_abort. */
+enum err cas_writer_new(struct cas *cas, uint64_t size_hint, struct cas_writer **out);
+
+/* Open or create a resumable writer over a partial file at `path`
+ * (absolute; it must be on the same filesystem as DATA, e.g.
+ * DATA/uploads/<id>). Bytes already in the file are re-hashed (a hash
+ * state cannot be saved) and writing continues at its end. Only one
+ * writer may hold a file: a second gets ERR_LOCKED, in this or any
+ * other process. End in cas_writer_commit, cas_writer_abort (file
+ * removed) or cas_writer_close (file kept for later). */
+enum err cas_writer_resume(struct cas *cas, const char *path, struct cas_writer **out);
+
+/* Append `len` bytes. Pieces of any size are fine: the writer hashes
+ * each and buffers small ones into large write() calls. Disk full or
+ * over the filesystem quota: ERR_NOSPACE. After any failure the writer
+ * is dead: every later call returns the same error and the caller still
+ * ends it (abort, or close for a resumable one). A temp writer's file is
+ * removed at once, so a full disk is relieved immediately; a resumable
+ * writer's partial file is kept and holds a prefix of what was written
+ * (cas_writer_resume re-reads its size). */
+enum err cas_writer_write(struct cas_writer *w, const void *buf, size_t len);
+
+/* Bytes written so far (for a resumed writer, including what the file
+ * held). */
+uint64_t cas_writer_size(const struct cas_writer *w);
+
+/* Start a side digest of the bytes written from now on, besides the
+ * SHA-256 of the whole blob: tus checksums cover one request's bytes,
+ * in SHA-1 or SHA-256. Replaces a running side digest. */
+enum err cas_writer_side_begin(struct cas_writer *w, enum digest_alg alg);
+
+/* Finish the side digest into `out` (20 bytes for SHA-1, 32 for
+ * SHA-256) and stop it. Returns the digest length, 0 when none ran. */
+size_t cas_writer_side_end(struct cas_writer *w, unsigned char *out);
+
+/* Make everything written so far durable in the partial file (flush and
+ * fdatasync), e.g. before telling a tus client its new offset. */
+enum err cas_writer_sync(struct cas_writer *w);
+
+/* Cut a resumable writer back to `size` bytes (≤ its size) and re-hash
+ * what remains: a tus request whose checksum failed leaves the offset
+ * where it was. */
+enum err cas_writer_truncate(struct cas_writer *w, uint64_t size);
+
+/* Store the content: the durability sequence in the header comment.
+ * `db` records the pin and must be the caller's connection, outside a
+ * transaction. The writer is consumed whatever the outcome: on success
+ * *out describes the stored blob; on failure the temp (or partial) file
+ * is removed and nothing is pinned. */
+enum err cas_writer_commit(struct cas_writer *w, struct db *db, struct cas_blob *out);
+
+/* Drop the writer and remove its file. Accepts NULL. */
+void cas_writer_abort(struct cas_writer *w);
+
+/* Release a resumable writer and keep its file (bytes written are
+ * flushed but not fsynced: call cas_writer_sync first to make them
+ * durable). For a temp writer this is cas_writer_abort. Accepts NULL. */
+enum err cas_writer_close(struct cas_writer *w);
+
+/* Remove a pin taken by cas_writer_commit when the blob will not be
+ * referenced after all (e.g. the referencing transaction failed its
+ * precondition). Removing a pin that is gone is not an error. */
+enum err cas_unpin(struct db *db, int64_t pin);
+
+/* ---- reading ---- */
+
+/* Open a stored blob. ERR_NOTFOUND when it is not stored (for a blob a
+ * version references, that is corruption fsck reports). On success *out
+ * owns a reader to close with cas_reader_close. */
+enum err cas_reader_open(const struct cas *cas, const char *hash, struct cas_reader **out);
+
+uint64_t cas_reader_size(const struct cas_reader *r);
+
+/* Read up to `len` bytes at `offset` into buf; *got is what was read,
+ * less than len only at the end of the blob (0 at or past it). Reads at
+ * any offset in any order (HTTP Range). */
+enum err cas_reader_read(struct cas_reader *r, uint64_t offset, void *buf, size_t len,
+			 size_t *got);
+
+/* The open file descriptor, read-only, owned by the reader (e.g. for
+ * evbuffer_add_file_segment). */
+int cas_reader_fd(const struct cas_reader *r);
+
+/* Accepts NULL. */
+void cas_reader_close(struct cas_reader *r);
+
+/* ---- maintenance (gc, fsck, backup) ---- */
+
+/* Remove temp files in DATA/tmp that no writer holds and whose last
+ * change is older than `min_age` seconds (0: all unlocked ones). Adds
+ * the number removed to *removed. */
+enum err cas_clean_tmp(struct cas *cas, int64_t min_age, uint64_t *removed);
+
+/* Call fn for every file under DATA/blobs (two levels of directories),
+ * with its name relative to DATA/blobs ("ab/cd/<name>"), the name alone,
+ * and its stat. Anything unexpected (a wrong name, a non-file) is passed
+ * too: fn decides. fn returning non-zero stops the walk with that
+ * value as the result. */
+typedef enum err (*cas_walk_fn)(void *ctx, const char *rel, const char *name,
+				const struct stat *st);
+enum err cas_walk(struct cas *cas, cas_walk_fn fn, void *ctx);
+
+/* Remove blob `hash` (gc only: the caller holds the write transaction in
+ * which it found the blob unreferenced and unpinned). Missing is fine. */
+enum err cas_remove(struct cas *cas, const char *hash);
+
+/* The directory handle of DATA/blobs (owned by the store). */
+int cas_blobs_fd(const struct cas *cas);
+
+#endif

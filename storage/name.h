@@ -1,0 +1,72 @@
+/*
+ * name — the rules for names of folders and documents, and paths made
+ * of them.
+ *
+ * A name is valid UTF-8, normalised to NFC, 1 to 255 bytes (after
+ * normalisation), without '/', NUL, control characters (C0, DEL, C1) or
+ * bidirectional override/isolate characters (they disguise extensions:
+ * "invoice\u202Efdp.exe"), not "." or "..", and without a trailing dot
+ * or space (Windows clients cannot open such names). Two names clash in
+ * a folder when their keys are equal: the key is the case fold of the
+ * NFC name, normalised to NFC again, so "Report.PDF" and "report.pdf"
+ * clash and so do NFC and NFD spellings of "é".
+ *
+ * Every refusal is ERR_INVALID with a detail that names the rule, e.g.
+ * "name 'a/b' contains '/'". Names in details are shown with control
+ * characters escaped and cut to 60 bytes, so a detail is safe to show.
+ *
+ * Uses ICU (unorm2, u_strFoldCase). Thread-safe.
+ */
+#ifndef CONSORT_NAME_H
+#define CONSORT_NAME_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "err.h"
+
+#define NAME_MAX_BYTES 255
+/* Deepest path: folders nest at most this many levels under a WP root. */
+#define NAME_MAX_DEPTH 64
+/* Longest raw path accepted by the parsers, in bytes, before decoding. */
+#define NAME_MAX_PATH_BYTES (NAME_MAX_DEPTH * (3 * NAME_MAX_BYTES + 1))
+
+/* Check one name of `len` bytes (it need not be NUL-terminated and may
+ * contain NUL, which is refused) and normalise it.
+ * On success *nfc (and *key when key is not NULL) are malloc'd strings
+ * owned by the caller: the NFC name and its case-insensitive key. On
+ * failure both are NULL and the detail names the broken rule. */
+enum err name_check(const char *name, size_t len, char **nfc, char **key);
+
+/* True when s[0..len) is well-formed UTF-8 without NUL (strict: no
+ * overlong forms, no surrogates). For free text such as comments. */
+bool name_utf8_valid(const char *s, size_t len);
+
+/* A path: names[0] is directly under the WP root. n == 0 is the root. */
+struct name_path {
+	size_t n;
+	char **names; /* NFC, owned */
+	char **keys;  /* case-insensitive keys, owned */
+};
+
+/* Parse the remainder of a URL path ("Reports/D5.2%20final.pdf"): split
+ * on '/', percent-decode each segment, check each name. One leading and
+ * one trailing '/' are ignored; an empty segment ("a//b") is refused, as
+ * are malformed escapes, "%2F" inside a segment and every name rule
+ * ("%2e%2e" decodes to ".." and is refused). "" is the root.
+ * On success *out holds the names (free with name_path_free); on failure
+ * *out is empty. */
+enum err name_path_from_url(const char *raw, size_t len, struct name_path *out);
+
+/* Parse a plain '/'-separated path as it comes in JSON or on the command
+ * line: no percent-decoding, otherwise as name_path_from_url. */
+enum err name_path_from_text(const char *text, struct name_path *out);
+
+/* The path as "a/b/c" ("" for the root); malloc'd, NULL when out of
+ * memory. */
+char *name_path_join(const struct name_path *p);
+
+/* Releases the names; leaves *p empty. Accepts an empty path. */
+void name_path_free(struct name_path *p);
+
+#endif

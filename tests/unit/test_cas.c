@@ -1,0 +1,546 @@
+/* Unit tests for storage/cas.c: writing in pieces, durability sequence,
+ * dedup, pins, reading at offsets, temp cleanup, resumable writers, and
+ * simulated disk-full and I/O failures (the .c is included so that its
+ * write() and fdatasync() calls can be made to fail). */
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+/* Fault injection: after `fail_after` more successful calls, write() or
+ * fdatasync() fail with `fail_errno`. */
+static int write_fail_errno, write_fail_after;
+static int sync_fail_errno;
+
+static ssize_t test_write(int fd, const void *buf, size_t n)
+{
+	if (write_fail_errno && write_fail_after-- <= 0) {
+		errno = write_fail_errno;
+		return -1;
+	}
+	return write(fd, buf, n);
+}
+
+static int test_fdatasync(int fd)
+{
+	if (sync_fail_errno) {
+		errno = sync_fail_errno;
+		return -1;
+	}
+	return fdatasync(fd);
+}
+
+#define write test_write
+#define fdatasync test_fdatasync
+#include "../../storage/cas.c"
+#undef write
+#undef fdatasync
+
+#include "digest.h"
+#include "storage_fixture.h"
+
+static void sha_hex(const void *data, size_t len, char out[65])
+{
+	unsigned char md[32];
+
+	digest_sha256(data, len, md);
+	digest_hex(md, 32, out);
+}
+
+static unsigned char *random_bytes(size_t n)
+{
+	unsigned char *b = malloc(n);
+
+	assert_non_null(b);
+	assert_int_equal(digest_random(b, n), ERR_OK);
+	return b;
+}
+
+static int count_tmp(struct fx *f)
+{
+	char dir[128];
+
+	snprintf(dir, sizeof dir, "%s/tmp", f->dir);
+	return fx_count_files(dir);
+}
+
+static int64_t pins_for(struct fx *f, const char *hash)
+{
+	char sql[200];
+
+	snprintf(sql, sizeof sql, "SELECT count(*) FROM blob_pins WHERE blob = '%s'", hash);
+	return fx_int(f, sql);
+}
+
+static void pieces_commit_to_hash_path(void **state)
+{
+	struct fx *f = *state;
+	struct cas_writer *w;
+	struct cas_blob b;
+	char want[65], path[512];
+	struct stat st;
+
+	sha_hex("hello, world", 12, want);
+	assert_int_equal(cas_writer_new(f->cas, 0, &w), ERR_OK);
+	assert_int_equal(count_tmp(f), 1);
+	assert_int_equal(cas_writer_write(w, "hello", 5), ERR_OK);
+	assert_int_equal(cas_writer_write(w, "", 0), ERR_OK);
+	assert_int_equal(cas_writer_write(w, ", world", 7), ERR_OK);
+	assert_int_equal(cas_writer_size(w), 12);
+	assert_int_equal(cas_writer_commit(w, f->db, &b), ERR_OK);
+	assert_string_equal(b.hash, want);
+	assert_int_equal(b.size, 12);
+	assert_false(b.deduplicated);
+	assert_true(b.pin > 0);
+	assert_int_equal(pins_for(f, b.hash), 1);
+	/* DATA/blobs/ab/cd/<hash>, read-only, and the temp is gone */
+	assert_true(cas_blob_path(f->cas, b.hash, path, sizeof path));
+	snprintf(want, sizeof want, "%.2s/%.2s/", b.hash, b.hash + 2);
+	assert_non_null(strstr(path, want));
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0444);
+	assert_int_equal(st.st_size, 12);
+	assert_int_equal(count_tmp(f), 0);
+	assert_int_equal(cas_stat(f->cas, b.hash, NULL), ERR_OK);
+	/* the pin goes when asked */
+	assert_int_equal(cas_unpin(f->db, b.pin), ERR_OK);
+	assert_int_equal(pins_for(f, b.hash), 0);
+	assert_int_equal(cas_unpin(f->db, b.pin), ERR_OK); /* gone already: fine */
+}
+
+static void empty_content(void **state)
+{
+	struct fx *f = *state;
+	struct cas_blob b = fx_store(f, "", 0);
+
+	assert_string_equal(b.hash, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+	assert_int_equal(b.size, 0);
+}
+
+static void same_content_is_stored_once(void **state)
+{
+	struct fx *f = *state;
+	struct cas_blob a = fx_store(f, "same bytes", 10);
+	struct cas_blob b = fx_store(f, "same bytes", 10);
+	char blobs[128];
+
+	assert_false(a.deduplicated);
+	assert_true(b.deduplicated);
+	assert_string_equal(a.hash, b.hash);
+	/* both uploads are protected until referenced */
+	assert_int_equal(pins_for(f, a.hash), 2);
+	assert_true(a.pin != b.pin);
+	snprintf(blobs, sizeof blobs, "%s/blobs", f->dir);
+	assert_int_equal(fx_count_files(blobs), 1);
+	assert_int_equal(count_tmp(f), 0);
+}
+
+/* Pieces of every size, some far above the internal buffer: the hash and
+ * the stored bytes must be exactly the input. Large enough to pass
+ * through several writeback windows. */
+static void many_piece_sizes(void **state)
+{
+	struct fx *f = *state;
+	size_t total = 20u << 20, off = 0, n;
+	unsigned char *data = random_bytes(total), *back = malloc(total);
+	struct cas_writer *w;
+	struct cas_reader *r;
+	struct cas_blob b;
+	char want[65];
+	size_t got;
+	unsigned seed = 7;
+
+	assert_non_null(back);
+	sha_hex(data, total, want);
+	assert_int_equal(cas_writer_new(f->cas, 0, &w), ERR_OK);
+	while (off < total) {
+		seed = seed * 1103515245u + 12345u;
+		switch (seed % 4) {
+		case 0: n = 1 + seed % 17; break;
+		case 1: n = 1 + seed % 16384; break;
+		case 2: n = 1 + seed % 300000; break;
+		default: n = (1u << 20) + seed % (3u << 20); break;
+		}
+		if (n > total - off)
+			n = total - off;
+		assert_int_equal(cas_writer_write(w, data + off, n), ERR_OK);
+		off += n;
+	}
+	assert_int_equal(cas_writer_commit(w, f->db, &b), ERR_OK);
+	assert_string_equal(b.hash, want);
+	assert_int_equal(b.size, total);
+	assert_int_equal(cas_reader_open(f->cas, b.hash, &r), ERR_OK);
+	assert_int_equal(cas_reader_size(r), total);
+	for (off = 0; off < total; off += got) {
+		assert_int_equal(cas_reader_read(r, off, back + off, CAS_READ_WINDOW, &got), ERR_OK);
+		assert_true(got > 0);
+	}
+	assert_memory_equal(back, data, total);
+	cas_reader_close(r);
+	free(data);
+	free(back);
+}
+
+static void size_hint_reserves_and_trims(void **state)
+{
+	struct fx *f = *state;
+	struct cas_writer *w;
+	struct cas_blob b;
+	char path[512];
+	struct stat st;
+
+	assert_int_equal(cas_writer_new(f->cas, 10u << 20, &w), ERR_OK);
+	assert_int_equal(cas_writer_write(w, "short", 5), ERR_OK);
+	assert_int_equal(cas_writer_commit(w, f->db, &b), ERR_OK);
+	assert_true(cas_blob_path(f->cas, b.hash, path, sizeof path));
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_size, 5);
+	/* reserved blocks past the end were given back */
+	assert_true(st.st_blocks * 512 < (1 << 20));
+	/* a declared size that cannot fit fails before any byte is read */
+	err_clear();
+	assert_int_equal(cas_writer_new(f->cas, UINT64_C(1) << 62, &w), ERR_NOSPACE);
+	assert_non_null(strstr(err_detail(), "disk space"));
+	assert_null(w);
+	assert_int_equal(count_tmp(f), 0);
+}
+
+static void reader_any_offset(void **state)
+{
+	struct fx *f = *state;
+	struct cas_blob b = fx_store(f, "0123456789", 10);
+	struct cas_reader *r;
+	char buf[16];
+	size_t got;
+
+	assert_int_equal(cas_reader_open(f->cas, b.hash, &r), ERR_OK);
+	assert_true(cas_reader_fd(r) >= 0);
+	assert_int_equal(cas_reader_read(r, 7, buf, 16, &got), ERR_OK);
+	assert_int_equal(got, 3);
+	assert_memory_equal(buf, "789", 3);
+	assert_int_equal(cas_reader_read(r, 2, buf, 4, &got), ERR_OK);
+	assert_int_equal(got, 4);
+	assert_memory_equal(buf, "2345", 4);
+	assert_int_equal(cas_reader_read(r, 0, buf, 1, &got), ERR_OK);
+	assert_memory_equal(buf, "0", 1);
+	assert_int_equal(cas_reader_read(r, 10, buf, 4, &got), ERR_OK);
+	assert_int_equal(got, 0);
+	assert_int_equal(cas_reader_read(r, UINT64_MAX, buf, 4, &got), ERR_OK);
+	assert_int_equal(got, 0);
+	cas_reader_close(r);
+	cas_reader_close(NULL);
+}
+
+static void reader_refuses_bad_and_missing(void **state)
+{
+	struct fx *f = *state;
+	struct cas_reader *r;
+
+	assert_int_equal(cas_reader_open(f->cas, "../../consort.db", &r), ERR_INVALID);
+	assert_null(r);
+	assert_int_equal(cas_reader_open(f->cas, "ABCDEF", &r), ERR_INVALID);
+	assert_int_equal(
+		cas_reader_open(f->cas,
+				"E3B0C44298FC1C149AFBF4C8996FB92427AE41E4649B934CA495991B7852B855", &r),
+		ERR_INVALID);
+	assert_int_equal(
+		cas_reader_open(f->cas,
+				"0000000000000000000000000000000000000000000000000000000000000000", &r),
+		ERR_NOTFOUND);
+	assert_non_null(strstr(err_detail(), "missing"));
+	assert_false(cas_hash_valid(NULL));
+	assert_false(cas_hash_valid(""));
+}
+
+static void abort_removes_temp(void **state)
+{
+	struct fx *f = *state;
+	struct cas_writer *w;
+	char blobs[128];
+
+	assert_int_equal(cas_writer_new(f->cas, 100, &w), ERR_OK);
+	assert_int_equal(cas_writer_write(w, "partial", 7), ERR_OK);
+	assert_int_equal(count_tmp(f), 1);
+	cas_writer_abort(w);
+	cas_writer_abort(NULL);
+	assert_int_equal(count_tmp(f), 0);
+	snprintf(blobs, sizeof blobs, "%s/blobs", f->dir);
+	assert_int_equal(fx_count_files(blobs), 0);
+	assert_int_equal(fx_int(f, "SELECT count(*) FROM blob_pins"), 0);
+	/* close on a temp writer is an abort */
+	assert_int_equal(cas_writer_new(f->cas, 0, &w), ERR_OK);
+	assert_int_equal(cas_writer_close(w), ERR_OK);
+	assert_int_equal(count_tmp(f), 0);
+}
+
+static void disk_full_while_writing(void **state)
+{
+	static const int errnos[] = {ENOSPC, EDQUOT};
+	struct fx *f = *state;
+	unsigned char *data = random_bytes(3u << 20);
+
+	for (size_t i = 0; i < 2; i++) {
+		struct cas_writer *w;
+		struct cas_blob b;
+
+		assert_int_equal(cas_writer_new(f->cas, 0, &w), ERR_OK);
+		write_fail_errno = errnos[i];
+		write_fail_after = 1; /* the first write lands, the next does not */
+		err_clear();
+		assert_int_equal(cas_writer_write(w, data, 3u << 20), ERR_OK); /* direct: one write */
+		assert_int_equal(cas_writer_write(w, data, 1u << 20), ERR_NOSPACE);
+		assert_non_null(strstr(err_detail(), "not enough disk space"));
+		/* the temp is gone at once, to give the space back */
+		assert_int_equal(count_tmp(f), 0);
+		write_fail_errno = 0;
+		/* dead: every later call says the same */
+		err_clear();
+		assert_int_equal(cas_writer_write(w, "x", 1), ERR_NOSPACE);
+		assert_non_null(strstr(err_detail(), "not enough disk space"));
+		assert_int_equal(cas_writer_commit(w, f->db, &b), ERR_NOSPACE);
+		assert_string_equal(b.hash, "");
+		assert_int_equal(fx_int(f, "SELECT count(*) FROM blob_pins"), 0);
+	}
+	free(data);
+}
+
+static void disk_full_at_flush_and_sync(void **state)
+{
+	struct fx *f = *state;
+	struct cas_writer *w;
+	struct cas_blob b;
+	char blobs[128];
+
+	snprintf(blobs, sizeof blobs, "%s/blobs", f->dir);
+	/* buffered bytes hit the disk only at commit */
+	assert_int_equal(cas_writer_new(f->cas, 0, &w), ERR_OK);
+	assert_int_equal(cas_writer_write(w, "buffered", 8), ERR_OK);
+	write_fail_errno = ENOSPC;
+	write_fail_after = 0;
+	assert_int_equal(cas_writer_commit(w, f->db, &b), ERR_NOSPACE);
+	write_fail_errno = 0;
+	assert_int_equal(count_tmp(f), 0);
+	/* delayed allocation: ENOSPC can come from fdatasync */
+	assert_int_equal(cas_writer_new(f->cas, 0, &w), ERR_OK);
+	assert_int_equal(cas_writer_write(w, "buffered", 8), ERR_OK);
+	sync_fail_errno = ENOSPC;
+	assert_int_equal(cas_writer_commit(w, f->db, &b), ERR_NOSPACE);
+	sync_fail_errno = EIO;
+	assert_int_equal(cas_writer_new(f->cas, 0, &w), ERR_OK);
+	assert_int_equal(cas_writer_commit(w, f->db, &b), ERR_IO);
+	sync_fail_errno = 0;
+	assert_int_equal(count_tmp(f), 0);
+	assert_int_equal(fx_count_files(blobs), 0);
+	assert_int_equal(fx_int(f, "SELECT count(*) FROM blob_pins"), 0);
+	/* and the store works again afterwards */
+	b = fx_store(f, "after", 5);
+	assert_int_equal(b.size, 5);
+}
+
+static void pin_failure_leaves_nothing(void **state)
+{
+	struct fx *f = *state;
+	struct cas_writer *w;
+	struct cas_blob b;
+	char blobs[128];
+
+	snprintf(blobs, sizeof blobs, "%s/blobs", f->dir);
+	fx_exec(f, "ALTER TABLE blob_pins RENAME TO blob_pins_away");
+	assert_int_equal(cas_writer_new(f->cas, 0, &w), ERR_OK);
+	assert_int_equal(cas_writer_write(w, "content", 7), ERR_OK);
+	assert_int_not_equal(cas_writer_commit(w, f->db, &b), ERR_OK);
+	fx_exec(f, "ALTER TABLE blob_pins_away RENAME TO blob_pins");
+	/* not placed: a blob is only visible once it is pinned */
+	assert_int_equal(fx_count_files(blobs), 0);
+	assert_int_equal(count_tmp(f), 0);
+}
+
+static void damaged_blob_is_repaired_by_new_upload(void **state)
+{
+	struct fx *f = *state;
+	struct cas_blob a = fx_store(f, "precious content", 16), b;
+	char path[512];
+	struct stat st;
+
+	assert_true(cas_blob_path(f->cas, a.hash, path, sizeof path));
+	assert_int_equal(chmod(path, 0644), 0);
+	assert_int_equal(truncate(path, 3), 0);
+	b = fx_store(f, "precious content", 16);
+	assert_false(b.deduplicated);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_size, 16);
+	assert_int_equal(st.st_mode & 0777, 0444);
+}
+
+static void clean_tmp_spares_live_writers(void **state)
+{
+	struct fx *f = *state;
+	struct cas_writer *w;
+	struct cas *again;
+	char path[256];
+	uint64_t removed = 0;
+	int fd;
+
+	assert_int_equal(cas_writer_new(f->cas, 0, &w), ERR_OK);
+	assert_int_equal(cas_writer_write(w, "alive", 5), ERR_OK);
+	/* a dead writer's temp, and a file that is not a temp at all */
+	snprintf(path, sizeof path, "%s/tmp/cas-deadbeef.tmp", f->dir);
+	fd = open(path, O_WRONLY | O_CREAT, 0600);
+	assert_true(fd >= 0);
+	close(fd);
+	snprintf(path, sizeof path, "%s/tmp/notes.txt", f->dir);
+	fd = open(path, O_WRONLY | O_CREAT, 0600);
+	assert_true(fd >= 0);
+	close(fd);
+	assert_int_equal(count_tmp(f), 3);
+	/* with an age limit, a fresh abandoned temp stays */
+	assert_int_equal(cas_clean_tmp(f->cas, 3600, &removed), ERR_OK);
+	assert_int_equal(removed, 0);
+	/* as at server start: every unlocked temp goes */
+	assert_int_equal(cas_open(f->dir, CAS_OPEN_CLEAN, &again), ERR_OK);
+	cas_close(again);
+	assert_int_equal(count_tmp(f), 2);
+	assert_int_equal(cas_clean_tmp(f->cas, 0, &removed), ERR_OK);
+	assert_int_equal(removed, 0);
+	/* the live writer still commits */
+	{
+		struct cas_blob b;
+
+		assert_int_equal(cas_writer_write(w, "!", 1), ERR_OK);
+		assert_int_equal(cas_writer_commit(w, f->db, &b), ERR_OK);
+		assert_int_equal(b.size, 6);
+	}
+	assert_int_equal(count_tmp(f), 1); /* notes.txt is not ours to remove */
+}
+
+static void resumable_writer(void **state)
+{
+	struct fx *f = *state;
+	struct cas_writer *w, *other;
+	struct cas_blob b;
+	char path[256], want[65];
+	struct stat st;
+
+	snprintf(path, sizeof path, "%s/uploads", f->dir);
+	mkdir(path, 0700);
+	snprintf(path, sizeof path, "%s/uploads/upload-1", f->dir);
+	assert_int_equal(cas_writer_resume(f->cas, path, &w), ERR_OK);
+	assert_int_equal(cas_writer_size(w), 0);
+	assert_int_equal(cas_writer_write(w, "hello ", 6), ERR_OK);
+	/* one writer per partial file */
+	assert_int_equal(cas_writer_resume(f->cas, path, &other), ERR_LOCKED);
+	assert_null(other);
+	assert_int_equal(cas_writer_sync(w), ERR_OK);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_size, 6);
+	assert_int_equal(cas_writer_close(w), ERR_OK);
+	assert_int_equal(stat(path, &st), 0); /* kept for later */
+
+	/* resume: the bytes so far are re-hashed */
+	assert_int_equal(cas_writer_resume(f->cas, path, &w), ERR_OK);
+	assert_int_equal(cas_writer_size(w), 6);
+	assert_int_equal(cas_writer_write(w, "wrong", 5), ERR_OK);
+	/* a request whose checksum failed is cut off again */
+	assert_int_equal(cas_writer_truncate(w, 6), ERR_OK);
+	assert_int_equal(cas_writer_size(w), 6);
+	assert_int_equal(cas_writer_truncate(w, 7), ERR_INVALID);
+	assert_int_equal(cas_writer_write(w, "world", 5), ERR_OK);
+	sha_hex("hello world", 11, want);
+	assert_int_equal(cas_writer_commit(w, f->db, &b), ERR_OK);
+	assert_string_equal(b.hash, want);
+	assert_int_not_equal(stat(path, &st), 0); /* moved into the store */
+
+	/* abort removes the partial file */
+	assert_int_equal(cas_writer_resume(f->cas, path, &w), ERR_OK);
+	assert_int_equal(cas_writer_write(w, "x", 1), ERR_OK);
+	cas_writer_abort(w);
+	assert_int_not_equal(stat(path, &st), 0);
+	assert_int_equal(cas_writer_resume(f->cas, "relative/path", &w), ERR_INVALID);
+}
+
+static void side_digests_for_tus(void **state)
+{
+	struct fx *f = *state;
+	struct cas_writer *w;
+	struct cas_blob b;
+	unsigned char md[32];
+	char hex[65];
+
+	assert_int_equal(cas_writer_new(f->cas, 0, &w), ERR_OK);
+	assert_int_equal(cas_writer_side_end(w, md), 0);
+	assert_int_equal(cas_writer_write(w, "xyz", 3), ERR_OK); /* before: not covered */
+	assert_int_equal(cas_writer_side_begin(w, DIGEST_SHA1), ERR_OK);
+	assert_int_equal(cas_writer_write(w, "a", 1), ERR_OK);
+	assert_int_equal(cas_writer_write(w, "bc", 2), ERR_OK);
+	assert_int_equal(cas_writer_side_end(w, md), DIGEST_SHA1_LEN);
+	digest_hex(md, DIGEST_SHA1_LEN, hex);
+	assert_string_equal(hex, "a9993e364706816aba3e25717850c26c9cd0d89d");
+	assert_int_equal(cas_writer_side_begin(w, DIGEST_SHA256), ERR_OK);
+	assert_int_equal(cas_writer_write(w, "abc", 3), ERR_OK);
+	assert_int_equal(cas_writer_side_end(w, md), DIGEST_SHA256_LEN);
+	digest_hex(md, DIGEST_SHA256_LEN, hex);
+	assert_string_equal(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+	assert_int_equal(cas_writer_commit(w, f->db, &b), ERR_OK);
+	sha_hex("xyzabcabc", 9, hex);
+	assert_string_equal(b.hash, hex);
+}
+
+static enum err count_walk(void *ctx, const char *rel, const char *name, const struct stat *st)
+{
+	(void)rel;
+	(void)name;
+	if (S_ISREG(st->st_mode))
+		++*(int *)ctx;
+	return ERR_OK;
+}
+
+static void walk_and_remove(void **state)
+{
+	struct fx *f = *state;
+	struct cas_blob a = fx_store(f, "one", 3);
+	int n = 0;
+
+	fx_store(f, "two", 3);
+	assert_int_equal(cas_walk(f->cas, count_walk, &n), ERR_OK);
+	assert_int_equal(n, 2);
+	assert_int_equal(cas_remove(f->cas, a.hash), ERR_OK);
+	assert_int_equal(cas_remove(f->cas, a.hash), ERR_OK);
+	assert_int_equal(cas_stat(f->cas, a.hash, NULL), ERR_NOTFOUND);
+	assert_int_equal(cas_remove(f->cas, "../x"), ERR_INVALID);
+	n = 0;
+	assert_int_equal(cas_walk(f->cas, count_walk, &n), ERR_OK);
+	assert_int_equal(n, 1);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(pieces_commit_to_hash_path, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(empty_content, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(same_content_is_stored_once, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(many_piece_sizes, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(size_hint_reserves_and_trims, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(reader_any_offset, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(reader_refuses_bad_and_missing, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(abort_removes_temp, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(disk_full_while_writing, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(disk_full_at_flush_and_sync, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(pin_failure_leaves_nothing, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(damaged_blob_is_repaired_by_new_upload, fx_setup,
+						fx_teardown),
+		cmocka_unit_test_setup_teardown(clean_tmp_spares_live_writers, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(resumable_writer, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(side_digests_for_tus, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(walk_and_remove, fx_setup, fx_teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
