@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli_accounts.h"
 #include "config.h"
 #include "err.h"
 #include "server.h"
@@ -47,6 +48,14 @@ struct command {
 static const struct command commands[] = {
 	{"serve", cmd_serve,
 	 "serve --data DIR [--listen HOST:PORT] [--cert PEM --key PEM] [--workers N] [--config FILE]"},
+	{"partner", cli_partner, "partner add --data DIR --short SHORT --name NAME --country CC"},
+	{"user", cli_user,
+	 "user add --data DIR --email EMAIL --name NAME --partner SHORT [--coordinator] "
+	 "--password-stdin"},
+	{"wp", cli_wp, "wp add --data DIR --code WP1 --title TITLE [--lead SHORT]"},
+	{"grant", cli_grant,
+	 "grant --data DIR --wp WP1 (--user EMAIL | --partner SHORT) --level none|read|write|manage"},
+	{"routes", cli_routes, "routes   (the route table as JSON)"},
 };
 
 static void usage(FILE *out)

@@ -38,6 +38,58 @@ bool acct_level_parse(const char *s, int *level)
 	return false;
 }
 
+enum err acct_check_email(const char *what, const char *s)
+{
+	const char *at = strchr(s, '@');
+	size_t len = strlen(s);
+
+	if (len < 3 || len > 254 || !at || at == s || strchr(at + 1, '@') || at - s > 64)
+		return err_set(ERR_INVALID, "%s is not an email address", what);
+	for (const char *p = s; p < at; p++)
+		if (*p <= ' ' || *p >= 0x7f || strchr("()<>[]\\,;:\"", *p))
+			return err_set(ERR_INVALID, "%s is not an email address", what);
+	/* Domain: dot-separated labels of letters, digits and hyphens. */
+	for (const char *p = at + 1, *label = p;; p++) {
+		if (*p == '.' || *p == '\0') {
+			if (p == label || *label == '-' || p[-1] == '-')
+				return err_set(ERR_INVALID, "%s is not an email address", what);
+			if (!*p)
+				break;
+			label = p + 1;
+		} else if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+			     (*p >= '0' && *p <= '9') || *p == '-')) {
+			return err_set(ERR_INVALID, "%s is not an email address", what);
+		}
+	}
+	return ERR_OK;
+}
+
+enum err acct_check_code(const char *what, const char *s)
+{
+	size_t len = strlen(s);
+
+	if (len < 1 || len > 32)
+		return err_set(ERR_INVALID, "%s must have 1 to 32 characters", what);
+	for (const char *p = s; *p; p++) {
+		bool alnum = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+			     (*p >= '0' && *p <= '9');
+
+		if (!alnum && (p == s || !strchr("._-", *p)))
+			return err_set(ERR_INVALID,
+				       "%s may hold only letters, digits, '.', '_' and '-' and must "
+				       "start with a letter or digit", what);
+	}
+	return ERR_OK;
+}
+
+enum err acct_check_country(const char *what, const char *s)
+{
+	if (strlen(s) != 2 || !((s[0] | 0x20) >= 'a' && (s[0] | 0x20) <= 'z') ||
+	    !((s[1] | 0x20) >= 'a' && (s[1] | 0x20) <= 'z'))
+		return err_set(ERR_INVALID, "%s must be a two-letter country code", what);
+	return ERR_OK;
+}
+
 /* --- helpers ---------------------------------------------------------------- */
 
 /* Begin a transaction unless the caller already has one open, so a

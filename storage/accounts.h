@@ -42,6 +42,16 @@ const char *acct_level_name(int level);
 /* Parse a level name; false when `s` is not one of the four. */
 bool acct_level_parse(const char *s, int *level);
 
+/* Format rules shared by the API and the command line. Each returns
+ * ERR_INVALID with a detail starting with `what` (e.g. "field 'email'"
+ * or "--email"). Emails: 3-254 ASCII characters, one '@', a dotted
+ * domain of letters, digits and '-'. Partner short names and WP codes
+ * (which appear in URLs): 1-32 of A-Z a-z 0-9 . _ -, starting with a
+ * letter or digit. Countries: two letters (ISO 3166-1 alpha-2). */
+enum err acct_check_email(const char *what, const char *s);
+enum err acct_check_code(const char *what, const char *s);
+enum err acct_check_country(const char *what, const char *s);
+
 /* --- partners ---------------------------------------------------------- */
 
 struct acct_partner {
