@@ -448,12 +448,6 @@ enum err server_run(const struct config *cfg)
 	rc = auth_start(cfg);
 	if (rc)
 		goto out;
-	/* The job queue is bounded so a flood of logins queues at most this
-	 * much Argon2 work; beyond it requests get 503 at once. */
-	rc = jobs_start(cfg->job_threads ? cfg->job_threads : (unsigned)sysconf(_SC_NPROCESSORS_ONLN),
-			1024, &s.jobs);
-	if (rc)
-		goto out;
 	s.workers = calloc(s.nworkers, sizeof *s.workers);
 	if (!s.workers) {
 		rc = err_set(ERR_NOMEM, "out of memory");
@@ -466,7 +460,11 @@ enum err server_run(const struct config *cfg)
 	sigaddset(&block, SIGINT);
 	sigaddset(&block, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &block, &old);
-	for (; started < s.nworkers; started++) {
+	/* The job queue is bounded so a flood of logins queues at most this
+	 * much Argon2 work; beyond it requests get 503 at once. */
+	rc = jobs_start(cfg->job_threads ? cfg->job_threads : (unsigned)sysconf(_SC_NPROCESSORS_ONLN),
+			1024, &s.jobs);
+	for (; !rc && started < s.nworkers; started++) {
 		rc = worker_init(&s, &s.workers[started], started);
 		if (!rc && pthread_create(&s.workers[started].thread, NULL, worker_main,
 					  &s.workers[started]) != 0)
