@@ -453,11 +453,11 @@ void auth_stop(void)
 
 /* --- sessions ------------------------------------------------------------------------- */
 
-enum err auth_session_start(struct call *call, int64_t user_id, char *csrf, int64_t *session_id)
+enum err auth_session_start(struct call *call, int64_t user_id, char *token, char *csrf,
+			    int64_t *session_id)
 {
 	const struct config *cfg = worker_config(call->worker);
 	struct db *db = worker_db(call->worker);
-	char token[AUTH_SECRET_LEN + 1];
 	unsigned char hash[32];
 	int64_t now = db_now(), max_s = cfg->session_max_ms / 1000;
 	enum err rc;
@@ -474,12 +474,16 @@ enum err auth_session_start(struct call *call, int64_t user_id, char *csrf, int6
 	if (!rc)
 		rc = acct_session_create(db, user_id, hash, csrf, http_req_peer(call->req),
 					 now + max_s, session_id);
-	if (rc)
-		return rc;
+	return rc;
+}
+
+void auth_cookie_set(struct call *call, const char *token)
+{
+	const struct config *cfg = worker_config(call->worker);
+
 	http_resp_headerf(call->req, "Set-Cookie",
-			  AUTH_COOKIE "=%s; Path=/; Secure; HttpOnly; SameSite=Strict; Max-Age=%lld",
-			  token, (long long)max_s);
-	return ERR_OK;
+			  AUTH_COOKIE "=%s; Path=/; Secure; HttpOnly; SameSite=Strict; Max-Age=%u",
+			  token, cfg->session_max_ms / 1000);
 }
 
 void auth_cookie_clear(struct http_req *req)

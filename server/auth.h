@@ -128,10 +128,15 @@ void auth_throttle_end(struct auth_ticket *t, bool success, unsigned *locked_for
 
 /* --- sessions and identification ------------------------------------------------ */
 
-/* Start a session for `user_id`: store it, add the Set-Cookie header to
- * the response, and write its CSRF token into csrf[AUTH_SECRET_LEN + 1].
- * *session_id (may be NULL) receives its id. */
-enum err auth_session_start(struct call *call, int64_t user_id, char *csrf, int64_t *session_id);
+/* Start a session for `user_id`: store it (joins an open transaction)
+ * and write its cookie value into token[AUTH_SECRET_LEN + 1] and its
+ * CSRF token into csrf[AUTH_SECRET_LEN + 1]. *session_id (may be NULL)
+ * receives its id. The caller sends the cookie with auth_cookie_set once
+ * the session is committed. */
+enum err auth_session_start(struct call *call, int64_t user_id, char *token, char *csrf,
+			    int64_t *session_id);
+/* Add the Set-Cookie header carrying a session token. */
+void auth_cookie_set(struct call *call, const char *token);
 /* Add a Set-Cookie header that removes the session cookie. */
 void auth_cookie_clear(struct http_req *req);
 

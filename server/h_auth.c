@@ -246,8 +246,9 @@ static void login_finish(struct pwjob *j, bool alive)
 {
 	struct call *call = j->call;
 	struct db *db = worker_db(call->worker);
-	char csrf[AUTH_SECRET_LEN + 1];
+	char token[AUTH_SECRET_LEN + 1], csrf[AUTH_SECRET_LEN + 1];
 	const char *how = "password";
+	struct acct_user u = {0};
 	json_t *user;
 	enum err rc;
 
@@ -274,35 +275,39 @@ static void login_finish(struct pwjob *j, bool alive)
 		if (!how)
 			return;
 	}
-	/* Parameters were raised since this hash was made: store the new
-	 * one. A failure only means the upgrade waits for the next login. */
-	if (j->new_hash && acct_password_set(db, j->user_id, j->new_hash, false, 0))
-		log_event(LOG_WARN, "login", "cannot store the rehashed password: %s", err_detail());
 	if (!alive) {
 		auth_throttle_end(&j->ticket, true, NULL);
 		return;
 	}
-	rc = auth_session_start(call, j->user_id, csrf, NULL);
+	/* The session, the audit record and a rehashed password (the
+	 * parameters were raised since this hash was made) commit together:
+	 * one disk flush per login. */
+	rc = db_begin(db);
+	if (!rc && j->new_hash)
+		rc = acct_password_set(db, j->user_id, j->new_hash, false, 0);
+	if (!rc)
+		rc = auth_session_start(call, j->user_id, token, csrf, NULL);
+	if (!rc)
+		rc = auth_audit_as(call, j->user_id, j->email, "login", 0, "", "%s%s", how,
+				   j->new_hash ? "; password rehashed" : "");
+	if (!rc)
+		rc = acct_user_get(db, j->user_id, &u);
+	if (!rc)
+		rc = db_commit(db);
 	auth_throttle_end(&j->ticket, rc == ERR_OK, NULL);
 	if (rc) {
+		db_rollback(db);
+		acct_user_clear(&u);
 		reply_err(call->req, rc);
 		return;
 	}
-	auth_audit_as(call, j->user_id, j->email, "login", 0, "", "%s%s", how,
-		      j->new_hash ? "; password rehashed" : "");
-	{
-		struct acct_user u;
-
-		if (acct_user_get(db, j->user_id, &u)) {
-			reply_err(call->req, ERR_DB);
-			return;
-		}
-		user = apijson_user(&u, true);
-		reply_json(call->req, 200,
-			   json_pack("{s:o, s:s, s:b}", "user", user, "csrf", csrf,
-				     "totp_enrolment_required", u.totp_required && !u.totp_enabled));
-		acct_user_clear(&u);
-	}
+	auth_cookie_set(call, token);
+	explicit_bzero(token, sizeof token);
+	user = apijson_user(&u, true);
+	reply_json(call->req, 200,
+		   json_pack("{s:o, s:s, s:b}", "user", user, "csrf", csrf, "totp_enrolment_required",
+			     u.totp_required && !u.totp_enabled));
+	acct_user_clear(&u);
 }
 
 void h_session_create(struct call *call)
@@ -408,7 +413,7 @@ static void password_finish(struct pwjob *j, bool alive)
 {
 	struct call *call = j->call;
 	struct db *db = worker_db(call->worker);
-	char csrf[AUTH_SECRET_LEN + 1];
+	char token[AUTH_SECRET_LEN + 1], csrf[AUTH_SECRET_LEN + 1];
 	enum err rc;
 
 	if (j->rc) {
@@ -431,7 +436,7 @@ static void password_finish(struct pwjob *j, bool alive)
 	if (!rc)
 		rc = auth_audit(call, "password_change", 0, "", "all sessions ended");
 	if (!rc && alive)
-		rc = auth_session_start(call, call->caller->user_id, csrf, NULL);
+		rc = auth_session_start(call, call->caller->user_id, token, csrf, NULL);
 	if (!rc)
 		rc = db_commit(db);
 	if (rc) {
@@ -439,8 +444,11 @@ static void password_finish(struct pwjob *j, bool alive)
 		reply_err(call->req, rc);
 		return;
 	}
-	if (alive)
+	if (alive) {
+		auth_cookie_set(call, token);
+		explicit_bzero(token, sizeof token);
 		reply_json(call->req, 200, json_pack("{s:o*, s:s}", "user", self_json(call), "csrf", csrf));
+	}
 }
 
 void h_me_password(struct call *call)

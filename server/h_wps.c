@@ -14,27 +14,46 @@
 #include "handlers.h"
 #include "http.h"
 #include "jsonin.h"
+#include "jsonout.h"
 #include "reply.h"
 #include "router.h"
 #include "server.h"
 
-/* GET /api/v1/wps: the WPs the caller can see, each with their level. */
+/* GET /api/v1/wps: the WPs the caller can see, each with their level.
+ * The app loads this on every page, so it is written with jsonout. */
 void h_wps_list(struct call *call)
 {
 	struct acct_wp *ws;
+	struct jsonout *j;
 	size_t n;
-	json_t *arr;
 	enum err rc = acct_wp_list(worker_db(call->worker), call->caller->user_id, &ws, &n);
 
 	if (rc) {
 		reply_err(call->req, rc);
 		return;
 	}
-	arr = json_array();
-	for (size_t i = 0; arr && i < n; i++)
-		json_array_append_new(arr, apijson_wp(&ws[i], ws[i].level));
+	j = jsonout_new();
+	if (!j) {
+		acct_wps_free(ws, n);
+		reply_error(call->req, 503, "out_of_memory", "out of memory");
+		return;
+	}
+	jsonout_obj(j);
+	jsonout_key(j, "wps");
+	jsonout_arr(j);
+	for (size_t i = 0; i < n; i++) {
+		jsonout_obj(j);
+		jsonout_kstr(j, "code", ws[i].code);
+		jsonout_kstr(j, "title", ws[i].title);
+		jsonout_kstr(j, "lead", ws[i].lead_short);
+		jsonout_ktime(j, "created_at", ws[i].created_at);
+		jsonout_kstr(j, "level", acct_level_name(ws[i].level));
+		jsonout_end(j);
+	}
+	jsonout_end(j);
+	jsonout_end(j);
 	acct_wps_free(ws, n);
-	reply_json(call->req, 200, json_pack("{s:o}", "wps", arr));
+	jsonout_reply(call->req, 200, j);
 }
 
 /* GET /api/v1/wps/{wp} */
