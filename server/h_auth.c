@@ -59,6 +59,7 @@ struct pwjob {
 	char *email;
 	char *totp;
 	char *recovery;
+	char *link; /* set-password: the link's secret */
 	bool user_known, disabled, totp_enabled;
 };
 
@@ -79,6 +80,7 @@ static void pwjob_free(struct pwjob *j)
 	free(j->email);
 	wipe_free(j->totp);
 	wipe_free(j->recovery);
+	wipe_free(j->link);
 	free(j);
 }
 
@@ -358,7 +360,12 @@ void h_session_create(struct call *call)
 	 * checked against a dummy hash: the answer takes as long. */
 	j->hash = dup_or_null(j->user_known ? l.password_hash : auth_dummy_hash(), &oom);
 	j->rehash = j->user_known;
-	j->email = dup_or_null(rc == ERR_OK ? l.email : email, &oom);
+	/* The audit record names the email tried; a string that is no email
+	 * at all may be a password typed into the wrong field, so it is not
+	 * kept. */
+	j->email = dup_or_null(rc == ERR_OK ? l.email
+			       : acct_check_email("email", email) ? "(not an email address)" : email,
+			       &oom);
 	j->password = dup_or_null(password, &oom);
 	j->totp = dup_or_null(totp, &oom);
 	j->recovery = dup_or_null(recovery, &oom);
@@ -864,7 +871,7 @@ static void set_password_finish(struct pwjob *j, bool alive)
 	}
 	/* The link is consumed in the same transaction that sets the
 	 * password, so two racing uses cannot both succeed. */
-	auth_secret_hash(j->totp, hash);
+	auth_secret_hash(j->link, hash);
 	rc = db_begin(db);
 	if (!rc)
 		rc = acct_link_check(db, hash, db_now(), true, &uid);
@@ -921,7 +928,7 @@ void h_set_password(struct call *call)
 	}
 	j->user_id = uid;
 	j->email = dup_or_null(u.email, &oom);
-	j->totp = dup_or_null(token, &oom); /* the link secret, for the finish */
+	j->link = dup_or_null(token, &oom);
 	j->new_password = dup_or_null(password, &oom);
 	acct_user_clear(&u);
 	if (oom) {
