@@ -4,10 +4,11 @@
 //   node tests/e2e/run.mjs tests/browser/preview.mjs   (or with PREVIEW_KEEP=1 to keep it running)
 import { Server } from '../e2e/lib/server.mjs';
 import { launch, screenshot, signIn, axe, watch } from './lib/browser.mjs';
-import { consortium, people, PASSWORD } from './lib/fixture.mjs';
+import { consortium, documents, people, PASSWORD } from './lib/fixture.mjs';
 
 const s = await new Server({}).start();
 consortium(s);
+if (process.env.PREVIEW_DOCS) await documents(s);
 const b = await launch();
 const page = await b.context.newPage();
 const problems = watch(page);

@@ -171,7 +171,7 @@ async function signOut() {
 }
 
 function renderShell() {
-  searchInput = h('input#q.search-input', { type: 'search', name: 'q', placeholder: t('search.placeholder'), autocomplete: 'off', 'aria-label': t('search.label') });
+  searchInput = h('input#q.search-input', { type: 'search', name: 'q', placeholder: t('search.placeholder'), autocomplete: 'off', 'aria-label': t('search.label'), title: t('search.shortcut') });
   const form = h('form.search-form', { role: 'search' }, icon('search', { size: 18, cls: 'search-icon' }), searchInput);
   form.addEventListener('submit', (e) => {
     e.preventDefault();

@@ -15,6 +15,7 @@ const P = {
   chevronRight: ['M9.5 6l6 6-6 6'],
   chevronDown: ['M6 9.5l6 6 6-6'],
   chevronLeft: ['M14.5 6l-6 6 6 6'],
+  chevronUp: ['M6 14.5l6-6 6 6'],
   x: ['M6.5 6.5l11 11M17.5 6.5l-11 11'],
   check: ['M5 12.5l4.5 4.5L19 7.5'],
   plus: ['M12 5v14M5 12h14'],

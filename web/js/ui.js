@@ -84,13 +84,14 @@ export function badge(text, kind = '') {
 // ---- toasts -------------------------------------------------------------
 
 let toastRegion = null;
-export function toast(message, { kind = 'ok', timeout = 5000 } = {}) {
+export function toast(message, { kind = 'ok', timeout = 5000, action } = {}) {
   if (!toastRegion) {
     toastRegion = h('div.toasts', { role: 'status', 'aria-live': 'polite' });
     document.body.appendChild(toastRegion);
   }
   const el = h('div', { class: ['toast', `toast-${kind}`] },
     icon(kind === 'error' ? 'alert' : 'check', { size: 18 }), h('span', message),
+    action ? h('button.toast-action', { type: 'button', on: { click: () => { el.remove(); action.run(); } } }, action.label) : null,
     button(t('common.dismiss'), { icon: 'x', kind: 'ghost', iconOnly: true, on: () => el.remove() }));
   toastRegion.appendChild(el);
   if (timeout) setTimeout(() => el.remove(), kind === 'error' ? timeout * 2 : timeout);
