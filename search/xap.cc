@@ -6,6 +6,7 @@
 
 #include <jansson.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -40,8 +41,6 @@ static const size_t SPELLING_SOURCE = 16 * 1024;
 /* Exact totals and facets need every match counted; past this the
  * total is an estimate (total_exact false). */
 static const Xapian::doccount EXACT_UP_TO = 200000;
-/* Languages whose stems a query is expanded to, at most. */
-static const size_t MAX_QUERY_LANGS = 8;
 
 static enum err fail(enum err code, const char *what, const std::string &msg)
 {
@@ -600,7 +599,8 @@ void xap_reader_free(struct xap_reader *r)
 	}
 }
 
-/* The languages present in the index, most used first. */
+/* The languages present in the index, most used first (so that the
+ * spelling correction comes from the commonest). */
 static void load_langs(xap_reader *r)
 {
 	std::vector<std::pair<Xapian::doccount, std::string>> v;
@@ -609,7 +609,7 @@ static void load_langs(xap_reader *r)
 	for (Xapian::TermIterator t = r->db.allterms_begin("L"); t != r->db.allterms_end("L"); ++t)
 		v.emplace_back(t.get_termfreq(), (*t).substr(1));
 	std::sort(v.begin(), v.end(), [](const auto &a, const auto &b) { return a.first > b.first; });
-	for (size_t i = 0; i < v.size() && i < MAX_QUERY_LANGS; i++)
+	for (size_t i = 0; i < v.size(); i++)
 		r->langs.push_back(v[i].second);
 }
 
@@ -670,27 +670,74 @@ static const unsigned QP_FLAGS = Xapian::QueryParser::FLAG_BOOLEAN | Xapian::Que
 				 Xapian::QueryParser::FLAG_LOVEHATE | Xapian::QueryParser::FLAG_WILDCARD |
 				 Xapian::QueryParser::FLAG_PURE_NOT;
 
-/* Documents are stemmed in their own language, a query in none: it is
- * parsed once per language present in the index and the parses are
- * OR-ed, so "Untersuchung" finds a German document's "Untersuchungen"
- * and "guidelines" an English "guideline". */
-static Xapian::Query parse_user_query(xap_reader *r, const std::string &text, unsigned flags,
+/* Lower-case the words of a query but not its operators: the parser
+ * would not stem a capitalised word, and every German noun is one. */
+static std::string lower_query(const std::string &text)
+{
+	static const char *const ops[] = {"AND", "OR", "NOT", "XOR", "NEAR", "ADJ"};
+	std::string out, word;
+
+	auto flush = [&]() {
+		bool op = false;
+
+		for (const char *o : ops)
+			op = op || word == o;
+		out += op ? word : lower(word);
+		word.clear();
+	};
+	for (Xapian::Utf8Iterator it(text); it != Xapian::Utf8Iterator(); ++it) {
+		unsigned ch = *it;
+
+		if (Xapian::Unicode::is_wordchar(ch)) {
+			Xapian::Unicode::append_utf8(word, ch);
+		} else {
+			flush();
+			Xapian::Unicode::append_utf8(out, ch);
+		}
+	}
+	flush();
+	return out;
+}
+
+/* Each document is stemmed in its own language, a query is in none
+ * known: it is parsed once per stemming language present in the index,
+ * and each parse applies only to the documents of its language (plus
+ * one unstemmed parse for documents of other or unknown languages). So
+ * "untersuchung" finds a German "Untersuchungen", "guideline" an
+ * English "guidelines", and NOT keeps its meaning in every language. */
+static Xapian::Query parse_user_query(xap_reader *r, const std::string &raw, unsigned flags,
 				      std::string *corrected)
 {
-	std::vector<Xapian::Query> parts;
-	std::vector<std::string> langs = r->langs;
+	std::string text = lower_query(raw);
+	std::vector<Xapian::Query> parts, stemmed;
+	bool first = true;
 
-	if (langs.empty())
-		langs.push_back("");
-	for (size_t i = 0; i < langs.size(); i++) {
+	auto parse = [&](const Xapian::Stem &stem) {
 		Xapian::QueryParser qp;
+		Xapian::Query q;
 
 		setup_parser(qp, r->db);
-		qp.set_stemmer(stemmer_for(langs[i]));
+		qp.set_stemmer(stem);
 		qp.set_stemming_strategy(Xapian::QueryParser::STEM_SOME);
-		parts.push_back(qp.parse_query(text, flags | (i == 0 && corrected ? Xapian::QueryParser::FLAG_SPELLING_CORRECTION : 0)));
-		if (i == 0 && corrected)
+		q = qp.parse_query(text, flags | (first && corrected ? Xapian::QueryParser::FLAG_SPELLING_CORRECTION : 0));
+		if (first && corrected)
 			*corrected = qp.get_corrected_query_string();
+		first = false;
+		return q;
+	};
+	for (const std::string &lang : r->langs) {
+		Xapian::Stem stem = stemmer_for(lang);
+
+		if (stem.is_none())
+			continue;
+		parts.push_back(Xapian::Query(Xapian::Query::OP_FILTER, parse(stem), Xapian::Query("L" + lang)));
+		stemmed.emplace_back("L" + lang);
+	}
+	if (stemmed.empty()) {
+		parts.push_back(parse(Xapian::Stem()));
+	} else {
+		parts.push_back(Xapian::Query(Xapian::Query::OP_AND_NOT, parse(Xapian::Stem()),
+					      Xapian::Query(Xapian::Query::OP_OR, stemmed.begin(), stemmed.end())));
 	}
 	if (parts.size() == 1)
 		return parts[0];
@@ -771,6 +818,8 @@ static void search_once(xap_reader *r, const struct xap_query *q, struct xap_res
 	if (q->nwps == 0)
 		return; /* may read nothing: nothing matches, not even a count */
 	query = Xapian::Query(Xapian::Query::OP_FILTER, user, permission_filter(q));
+	if (getenv("XAP_DEBUG"))
+		fprintf(stderr, "query: %s\n", query.get_description().c_str());
 	mset = run_query(r, query, q->offset, q->limit, &wspy, &tspy);
 	res->total = mset.get_matches_estimated();
 	res->total_exact = mset.get_matches_lower_bound() == mset.get_matches_upper_bound();

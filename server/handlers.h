@@ -8,6 +8,9 @@
 
 struct call;
 
+/* h_search.c */
+void h_search(struct call *call);
+
 /* h_system.c */
 void h_healthz(struct call *call);
 

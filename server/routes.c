@@ -9,6 +9,7 @@
 
 const struct route routes[] = {
 	{"GET", "/healthz", h_healthz, ACCESS_PUBLIC, RBODY_NONE},
+	{"GET", "/api/v1/search", h_search, ACCESS_USER, RBODY_NONE},
 };
 
 const size_t nroutes = sizeof routes / sizeof routes[0];
