@@ -157,12 +157,14 @@ static bool utf8_cut_tail(const unsigned char *s, size_t len)
 }
 
 /* Count the invalid sequences in [s, s+len); a sequence cut by `len`
- * at the very end is not counted (the text was truncated there). */
-static size_t utf8_invalid(const char *s, size_t len)
+ * at the very end is not counted (the text was truncated there).
+ * *multi counts valid multi-byte sequences: evidence of UTF-8. */
+static size_t utf8_invalid_multi(const char *s, size_t len, size_t *multi)
 {
 	const unsigned char *u = (const unsigned char *)s;
 	size_t i = 0, bad = 0, n;
 
+	*multi = 0;
 	while (i < len) {
 		n = utf8_seq(u + i, len - i);
 		if (!n) {
@@ -170,6 +172,8 @@ static size_t utf8_invalid(const char *s, size_t len)
 				break;
 			bad++;
 			n = 1;
+		} else if (n > 1) {
+			(*multi)++;
 		}
 		i += n;
 	}
@@ -379,11 +383,11 @@ static void text_to_utf8(const char *in, size_t len, struct tbuf *out, struct ex
 	const char *name = NULL;
 	int32_t conf = 0;
 	char *conv = NULL;
-	size_t bad = utf8_invalid(in, len);
+	size_t multi, bad = utf8_invalid_multi(in, len, &multi);
 
-	/* A handful of bad bytes in otherwise valid UTF-8 is damage, not
-	 * another encoding. */
-	if (bad == 0 || bad * 1000 < len) {
+	/* Bad bytes among valid multi-byte UTF-8 are damage, not another
+	 * encoding; high bytes with no UTF-8 at all are a legacy charset. */
+	if (bad == 0 || (multi > 0 && bad <= multi * 2)) {
 		if (len >= 3 && !memcmp(in, "\xEF\xBB\xBF", 3)) {
 			in += 3;
 			len -= 3;
