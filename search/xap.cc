@@ -242,8 +242,12 @@ static void add_meta_terms(Xapian::Document &doc, const struct xap_doc *d)
 		doc.add_boolean_term(bterm("XA", d->uploader));
 	for (size_t i = 0; i < d->nfolders; i++)
 		doc.add_boolean_term("XN" + std::to_string(d->folders[i]));
+	/* Stemmed like the body: a query is parsed with the stemmer of the
+	 * document's language (see parse_user_query). */
 	tg.set_document(doc);
 	tg.set_max_word_length(MAX_WORD);
+	tg.set_stemmer(stemmer_for(str(d->language)));
+	tg.set_stemming_strategy(Xapian::TermGenerator::STEM_SOME);
 	tg.index_text_without_positions(str(d->name), 1, "N");
 	tg.index_text_without_positions(str(d->uploader), 1, "A");
 	doc.add_value(VAL_WP, std::to_string(d->wp_id));
@@ -423,6 +427,8 @@ static bool meta_prefixed(const std::string &t, bool retitle)
 	 * both are re-added below from what the data records. */
 	if (t[0] == 'A' || t.compare(0, 2, "XA") == 0)
 		return true;
+	if (t.compare(0, 2, "ZN") == 0 || t.compare(0, 2, "ZA") == 0)
+		return true;
 	if (retitle && (t[0] == 'S' || t.compare(0, 2, "ZS") == 0))
 		return true;
 	return false;
@@ -477,6 +483,8 @@ enum err xap_writer_update_meta(struct xap_writer *w, const struct xap_doc *d)
 		if (from_name)
 			index_title(doc, title, lang, nullptr);
 		tg.set_document(doc);
+		tg.set_stemmer(stemmer_for(lang));
+		tg.set_stemming_strategy(Xapian::TermGenerator::STEM_SOME);
 		tg.index_text_without_positions(author, 1, "A");
 		if (!author.empty())
 			doc.add_boolean_term(bterm("XA", author));
@@ -818,8 +826,6 @@ static void search_once(xap_reader *r, const struct xap_query *q, struct xap_res
 	if (q->nwps == 0)
 		return; /* may read nothing: nothing matches, not even a count */
 	query = Xapian::Query(Xapian::Query::OP_FILTER, user, permission_filter(q));
-	if (getenv("XAP_DEBUG"))
-		fprintf(stderr, "query: %s\n", query.get_description().c_str());
 	mset = run_query(r, query, q->offset, q->limit, &wspy, &tspy);
 	res->total = mset.get_matches_estimated();
 	res->total_exact = mset.get_matches_lower_bound() == mset.get_matches_upper_bound();
