@@ -6,6 +6,8 @@ BUILD_PACKAGES=(
   build-essential meson ninja-build pkg-config
   libevent-dev libssl-dev libsqlite3-dev libjansson-dev
   openssl ca-certificates curl
+  g++ libxapian-dev libmagic-dev libicu-dev libxml2-dev libexpat1-dev libzip-dev
+  poppler-utils
 )
 # What the test suites need on top.
 TEST_PACKAGES=(

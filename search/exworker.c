@@ -453,7 +453,9 @@ static void died_reason(int status, const struct extract_limits *lim, struct ext
 			snprintf(res->reason, sizeof res->reason, "extractor crashed (signal %d, %s)", sig,
 				 strsignal(sig));
 	} else if (WIFEXITED(status)) {
-		snprintf(res->reason, sizeof res->reason, "extractor exited with status %d",
+		/* It never exits by itself while a request is open: a nonzero
+		 * status is a crash caught by a handler (sanitizers do that). */
+		snprintf(res->reason, sizeof res->reason, "extractor crashed (exit status %d)",
 			 WEXITSTATUS(status));
 	} else {
 		snprintf(res->reason, sizeof res->reason, "extractor stopped");

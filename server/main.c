@@ -90,8 +90,7 @@ static int cmd_reindex(int argc, char **argv)
 		fprintf(stderr, "consort reindex: %s\n", err_detail());
 		return 1;
 	}
-	fprintf(stderr,
-		"consort reindex: done: %llu extracted (%llu failed), %llu documents in the index\n",
+	printf("consort reindex: done: %llu extracted (%llu failed), %llu documents in the index\n",
 		(unsigned long long)st.extracted, (unsigned long long)st.failed,
 		(unsigned long long)st.doccount);
 	return 0;
