@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <memory>
 #include <new>
 #include <string>
 #include <vector>
@@ -290,10 +291,13 @@ enum err xap_writer_open(const char *dir, struct xap_writer **out)
 {
 	*out = nullptr;
 	try {
-		*out = new xap_writer{Xapian::WritableDatabase(dir, Xapian::DB_CREATE_OR_OPEN)};
+		std::unique_ptr<xap_writer> w(
+			new xap_writer{Xapian::WritableDatabase(dir, Xapian::DB_CREATE_OR_OPEN)});
+
 		/* Changes wait in a transaction until xap_writer_commit, so that
 		 * closing (or dying) never publishes a half-done batch. */
-		(*out)->db.begin_transaction();
+		w->db.begin_transaction();
+		*out = w.release();
 		return ERR_OK;
 	}
 	XAP_CATCH("opening the index")
