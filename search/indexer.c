@@ -836,6 +836,9 @@ enum err indexer_rebuild(const struct indexer_opts *opts, struct indexer_stats *
 	if (rc)
 		goto out;
 	locked = true;
+	/* one batch: flush() would begin a transaction inside this one */
+	ix->opts.batch_docs = SIZE_MAX;
+	ix->opts.batch_bytes = UINT64_MAX;
 	free(ids);
 	rc = rebuild_ids(ix, &ids, &n);
 	if (!rc)

@@ -29,13 +29,14 @@ $mk --files "$work/files" --store "$work/data" --docs "$docs" --wps 10
 echo "==> omindex"
 t0=$(secs)
 # Markdown as plain text: omindex has no Markdown filter of its own.
-omindex --db "$work/omega" --url / -Mmd:text/plain "$work/files" > "$work/omindex.log" 2>&1
+omindex --db "$work/omega" --url / -Mmd:text/plain "$work/files" > "$work/omindex.log" 2>&1 ||
+  { tail "$work/omindex.log"; exit 1; }
 t1=$(secs)
 om_docs=$(xapian-delve "$work/omega" | sed -n 's/^number of documents = //p')
 
 echo "==> consort reindex"
 t2=$(secs)
-$bin reindex --data "$work/data" > "$work/reindex.log" 2>&1
+$bin reindex --data "$work/data" > "$work/reindex.log" 2>&1 || { cat "$work/reindex.log"; exit 1; }
 t3=$(secs)
 co_docs=$(sed -n 's/.*, \([0-9]*\) documents in the index/\1/p' "$work/reindex.log")
 
@@ -52,7 +53,7 @@ printf 'index size ratio consort/omindex: %.2fx\n' "$(echo "$co_size / $om_size"
 
 echo "==> latency corpus: $ldocs documents"
 $mk --files "$work/lfiles" --store "$work/ldata" --docs "$ldocs" --wps 10 --seed 7
-$bin reindex --data "$work/ldata" > "$work/lreindex.log" 2>&1
+$bin reindex --data "$work/ldata" > "$work/lreindex.log" 2>&1 || { cat "$work/lreindex.log"; exit 1; }
 tail -1 "$work/lreindex.log"
 echo "==> 200 queries, 3 readable work packages of 10, first page with snippets"
 build/tests/bench/searchbench "$work/ldata" 200 10

@@ -260,6 +260,7 @@ static void rebuild_switches_generations(void **state)
 	indexer_link_path(data, link, sizeof link);
 	assert_non_null(realpath(link, before));
 	opts_for(&o);
+	o.batch_docs = 7; /* several batches in every pass, and in the locked one */
 	assert_int_equal(indexer_rebuild(&o, &st), ERR_OK);
 	assert_non_null(realpath(link, after));
 	assert_string_not_equal(before, after);
