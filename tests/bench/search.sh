@@ -7,7 +7,7 @@
 #  2. query latency p50/p95 over 200 queries with the permission filter
 #     and snippets on a 10,000-document index (goal p95 < 20 ms).
 #
-#   tests/bench/search.sh [DOCS] [LATENCY_DOCS]
+#   tests/bench/search.sh [DOCS] [LATENCY_DOCS]     (DOCS=0: latency only)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 . deploy/common.sh
@@ -23,6 +23,7 @@ mk=build/tests/bench/mkcorpus
 
 secs() { date +%s.%N; }
 
+if [ "$docs" -gt 0 ]; then
 echo "==> corpus: $docs documents (docx xlsx pptx odt ods odp pdf html md csv txt)"
 $mk --files "$work/files" --store "$work/data" --docs "$docs" --wps 10
 
@@ -50,6 +51,7 @@ printf 'omindex: %d docs in %.2f s = %.1f docs/s, index %d KiB\n' "$om_docs" "$o
 printf 'consort: %d docs in %.2f s = %.1f docs/s, index %d KiB\n' "$co_docs" "$co_time" "$co_rate" $((co_size / 1024))
 printf 'throughput ratio consort/omindex: %.2fx (goal >= 1.0x)\n' "$(echo "$co_rate / $om_rate" | bc -l)"
 printf 'index size ratio consort/omindex: %.2fx\n' "$(echo "$co_size / $om_size" | bc -l)"
+fi
 
 echo "==> latency corpus: $ldocs documents"
 $mk --files "$work/lfiles" --store "$work/ldata" --docs "$ldocs" --wps 10 --seed 7
