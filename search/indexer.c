@@ -772,7 +772,8 @@ static enum err rebuild_ids(struct indexer *ix, int64_t **ids, size_t *n)
 		rc = err_set(ERR_NOMEM, "out of memory");
 		goto out;
 	}
-	memcpy(all, a, na * sizeof *a);
+	if (na)
+		memcpy(all, a, na * sizeof *a);
 	if (nb)
 		memcpy(all + na, b, nb * sizeof *b);
 	qsort(all, na + nb, sizeof *all, cmp_id);
