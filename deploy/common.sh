@@ -7,6 +7,8 @@ BUILD_PACKAGES=(
   libevent-dev libssl-dev libsqlite3-dev libjansson-dev libicu-dev
   libargon2-dev
   openssl ca-certificates curl
+  g++ libxapian-dev libmagic-dev libicu-dev libxml2-dev libexpat1-dev libzip-dev
+  poppler-utils
 )
 # What the test suites need on top.
 TEST_PACKAGES=(
