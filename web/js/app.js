@@ -44,6 +44,15 @@ function resolve(segments) {
   return [null];
 }
 
+// The first screen a person can use is drawn: the browser tests read
+// this mark to measure time to interactive.
+let marked = false;
+function markInteractive() {
+  if (marked) return;
+  marked = true;
+  performance.mark('consort-interactive');
+}
+
 export function setTitle(text) {
   document.title = text ? `${text} · consort` : 'consort';
 }
@@ -52,6 +61,7 @@ async function route() {
   if (!session.user) return;
   const seq = ++routeSeq;
   const loc = parse();
+  const main = mainEl;
   if (session.enrolmentRequired && loc.segments[0] !== 'account') {
     go(href('account', { enrol: '1' }), { replace: true });
     return;
@@ -62,19 +72,19 @@ async function route() {
   closeDrawer();
   if (searchInput && loc.segments[0] !== 'search') searchInput.value = '';
   if (!name) {
-    mount(mainEl, notFound());
+    mount(main, notFound());
     return;
   }
-  mainEl.setAttribute('aria-busy', 'true');
+  main.setAttribute('aria-busy', 'true');
   let mod;
   try {
     mod = await views[name]();
   } catch (e) {
-    mainEl.removeAttribute('aria-busy');
-    mount(mainEl, h('div.alert.alert-error', { role: 'alert' }, t('error.loadApp'), ' ', describe(e)));
+    main.removeAttribute('aria-busy');
+    mount(main, h('div.alert.alert-error', { role: 'alert' }, t('error.loadApp'), ' ', describe(e)));
     return;
   }
-  if (seq !== routeSeq) return;
+  if (seq !== routeSeq || !main.isConnected) return;
   const ctx = {
     segments: loc.segments,
     params: loc.params,
@@ -85,21 +95,22 @@ async function route() {
   };
   try {
     const el = await mod.default(ctx);
-    if (seq !== routeSeq) return;
-    mount(mainEl, el);
+    if (seq !== routeSeq || !main.isConnected) return;
+    mount(main, el);
+    markInteractive();
   } catch (e) {
-    if (seq !== routeSeq) return;
+    if (seq !== routeSeq || !main.isConnected) return;
     if (e?.status === 401) return;
-    mount(mainEl, h('section.page',
+    mount(main, h('section.page',
       h('header.page-head', h('h1', { tabindex: '-1' }, e?.status === 404 ? t('error.notFoundTitle') : t('error.title'))),
       h('div.alert.alert-error', { role: 'alert' }, icon('alert', { size: 18 }), h('span', describe(e))),
       h('p', h('a', { href: '#/' }, t('nav.backHome')))));
     setTitle(t('error.title'));
   } finally {
-    if (seq === routeSeq) mainEl.removeAttribute('aria-busy');
+    main.removeAttribute('aria-busy');
   }
-  if (seq === routeSeq && !mainEl.contains(document.activeElement)) {
-    const h1 = mainEl.querySelector('h1');
+  if (seq === routeSeq && !main.contains(document.activeElement)) {
+    const h1 = main.querySelector('h1');
     if (h1 && document.activeElement?.closest?.('.topbar') == null) h1.focus({ preventScroll: true });
     window.scrollTo(0, 0);
   }
@@ -202,7 +213,7 @@ function renderShell() {
     h('a.skip-link', { href: '#main', on: { click: (e) => { e.preventDefault(); mainEl.focus(); } } }, t('nav.skip')),
     h('header.topbar',
       toggle,
-      h('a.brand', { href: '#/' }, icon('logo', { size: 22 }), h('span', 'consort')),
+      h('a.brand', { href: '#/', 'aria-label': t('nav.brand') }, icon('logo', { size: 22 }), h('span', { 'aria-hidden': 'true' }, 'consort')),
       form,
       h('div.topbar-user', h('span.user-name', user.name), userMenu)),
     h('div.layout', navEl, scrim, mainEl));
@@ -237,6 +248,7 @@ async function showSignin({ notice, next, email } = {}) {
   mount(root, mod.default({ notice, email, onSignedIn: (me) => signedIn(me, next) }));
   setTitle(t('signin.title'));
   root.querySelector('input')?.focus();
+  markInteractive();
 }
 
 async function signedIn(me, next) {

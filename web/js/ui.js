@@ -221,3 +221,11 @@ export function pageHeader(title, { crumbs, actions, sub } = {}) {
       h('div.page-title', h('h1', { tabindex: '-1' }, title), sub ? h('p.page-sub', sub) : null),
       actions ? h('div.page-actions', actions) : null));
 }
+
+// A table that may scroll sideways on a narrow screen: a named region
+// that takes keyboard focus, so it can be scrolled without a mouse. Its
+// name is the table's caption.
+export function tableWrap(table, cls = '') {
+  const caption = table.querySelector('caption')?.textContent || '';
+  return h('div', { class: ['table-wrap', cls], role: 'region', tabindex: '0', 'aria-label': caption }, table);
+}

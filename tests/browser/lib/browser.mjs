@@ -2,13 +2,12 @@
 // playwright-core against a real consort server. Chromium does not know
 // the test CA that tests/e2e/run.mjs makes, so it is told to accept one
 // certificate by the SHA-256 of its public key
-// (--ignore-certificate-errors-spki-list, honoured only together with
-// --user-data-dir): the test server's key and nothing else, rather than
-// turning certificate checks off.
+// (--ignore-certificate-errors-spki-list, honoured only together with a
+// --user-data-dir, which playwright always passes): the test server's
+// key and nothing else, rather than turning certificate checks off.
 import { chromium } from 'playwright-core';
 import { createHash, X509Certificate } from 'node:crypto';
-import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, dirname, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { createRequire } from 'node:module';
@@ -25,26 +24,25 @@ function spkiHash(pemPath) {
   return createHash('sha256').update(der).digest('base64');
 }
 
-// A fresh browser profile. Returns {context, close()}.
-export async function launch({ viewport = { width: 1280, height: 800 }, ...opts } = {}) {
+// A fresh browser (playwright gives it a new, empty --user-data-dir)
+// with a default context; more contexts, each with its own cookies, for
+// tests where several people are signed in at once.
+export async function launch({ viewport = { width: 1280, height: 800 } } = {}) {
   if (!testCert) throw new Error('run browser tests through tests/e2e/run.mjs (it makes the test CA)');
-  const profile = mkdtempSync(join(tmpdir(), 'consort-chromium-'));
-  const context = await chromium.launchPersistentContext(profile, {
+  const browser = await chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
-    viewport,
-    acceptDownloads: true,
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
       '--disable-background-networking', '--disable-component-update', '--disable-sync',
       `--ignore-certificate-errors-spki-list=${spkiHash(testCert)}`],
-    ...opts,
   });
+  const newContext = (opts = {}) => browser.newContext({ viewport, acceptDownloads: true, ...opts });
+  const context = await newContext();
   return {
+    browser,
     context,
-    async close() {
-      await context.close();
-      rmSync(profile, { recursive: true, force: true });
-    },
+    newContext,
+    async close() { await browser.close(); },
   };
 }
 

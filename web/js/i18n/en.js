@@ -49,6 +49,7 @@ export default {
   'nav.menu': 'Menu',
   'nav.skip': 'Skip to content',
   'nav.home': 'Home',
+  'nav.brand': 'consort home',
   'nav.workPackages': 'Work packages',
   'nav.noWps': 'No work packages yet.',
   'nav.admin': 'Administration',

@@ -9,7 +9,7 @@ import { href, go } from '../router.js';
 import { icon } from '../icons.js';
 import { session, isCoordinator, emit } from '../session.js';
 import { levelName } from '../format.js';
-import { button, dialog, field, input, select, toast, pageHeader, loading, empty, errorBox } from '../ui.js';
+import { button, dialog, field, input, select, toast, pageHeader, loading, empty, errorBox, tableWrap } from '../ui.js';
 
 const LEVELS = ['none', 'read', 'write', 'manage'];
 
@@ -71,7 +71,7 @@ export default async function access(ctx) {
 
   function partnerMatrix() {
     if (!partners.length) return empty(t('access.noPartners'), null);
-    return h('div.table-wrap.matrix-wrap', h('table.table.matrix',
+    return tableWrap(h('table.table.matrix',
       h('caption.sr-only', t('access.partnersCaption')),
       h('thead', h('tr', h('th', { scope: 'col', class: 'matrix-corner' }, t('access.partner')), cols())),
       h('tbody', partners.map((p) => h('tr',
@@ -85,7 +85,7 @@ export default async function access(ctx) {
     for (const w of wps) for (const [email, u] of grants.get(w.code).users) if (!people.has(email)) people.set(email, u);
     const list = [...people.values()].sort((a, b) => a.email.localeCompare(b.email));
     if (!list.length) return h('p.muted', t('access.noUserGrants'));
-    return h('div.table-wrap.matrix-wrap', h('table.table.matrix',
+    return tableWrap(h('table.table.matrix',
       h('caption.sr-only', t('access.usersCaption')),
       h('thead', h('tr', h('th', { scope: 'col', class: 'matrix-corner' }, t('access.person')), cols())),
       h('tbody', list.map((u) => h('tr',

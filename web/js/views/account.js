@@ -6,7 +6,7 @@ import { t } from '../i18n.js';
 import { get, post, del, setCsrf, describe } from '../api.js';
 import { session, emit } from '../session.js';
 import { dateTime } from '../format.js';
-import { badge, button, dialog, confirm, field, input, toast, pageHeader, loading, errorBox, copyText, select } from '../ui.js';
+import { badge, button, dialog, confirm, field, input, toast, pageHeader, loading, errorBox, copyText, select, tableWrap } from '../ui.js';
 import { qrSvg } from '../qr.js';
 
 function codesBlock(codes) {
@@ -143,7 +143,7 @@ function tokensSection() {
       const r = await get('/api/v1/tokens');
       const tokens = (r.tokens || []).filter((x) => x.state === 'active');
       if (!tokens.length) { mount(list, h('p.muted', t('account.noTokens'))); return; }
-      mount(list, h('div.table-wrap', h('table.table',
+      mount(list, tableWrap(h('table.table',
         h('caption.sr-only', t('account.tokens')),
         h('thead', h('tr', h('th', { scope: 'col' }, t('account.tokenName')), h('th.hide-sm', { scope: 'col' }, t('account.tokenUsed')), h('th', { scope: 'col' }, t('account.tokenExpires')), h('th.col-actions', { scope: 'col' }, h('span.sr-only', t('common.actions'))))),
         h('tbody', tokens.map((x) => h('tr',

@@ -6,7 +6,7 @@ import { t } from '../i18n.js';
 import { get } from '../api.js';
 import { href, go } from '../router.js';
 import { dateTime, fullDate, number } from '../format.js';
-import { button, field, input, select, pageHeader, loading, empty, errorBox, linkButton } from '../ui.js';
+import { button, field, input, select, pageHeader, loading, empty, errorBox, linkButton, tableWrap } from '../ui.js';
 
 const ACTIONS = ['login', 'login_failed', 'logout', 'password_change', 'password_change_failed', 'password_set', 'password_link',
   'totp_enable', 'totp_disable', 'totp_disable_failed', 'recovery_codes', 'recovery_codes_failed', 'token_create', 'token_revoke',
@@ -65,7 +65,7 @@ export default async function audit(ctx) {
         h('span.pager-info', t('audit.range', { from: number(offset + 1), to: number(offset + entries.length), total: number(r.total) })),
         offset > 0 ? linkButton(t('audit.newer'), href('admin', 'audit', { ...filters, offset: Math.max(0, offset - PAGE) || null }), { icon: 'chevronLeft' }) : null,
         offset + entries.length < r.total ? linkButton(t('audit.older'), href('admin', 'audit', { ...filters, offset: offset + PAGE }), { icon: 'chevronRight' }) : null);
-      mount(body, h('div.table-wrap', h('table.table.table-audit',
+      mount(body, tableWrap(h('table.table.table-audit',
         h('caption.sr-only', t('nav.audit')),
         h('thead', h('tr', ['time', 'user', 'action', 'wp', 'object', 'detail', 'address'].map((c) => h('th', { scope: 'col', class: c === 'address' ? 'hide-sm' : null }, t(`audit.col.${c}`))))),
         h('tbody', entries.map((e) => h('tr', { class: /failed/.test(e.action) ? 'row-warn' : null },

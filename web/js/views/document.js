@@ -8,7 +8,7 @@ import { href, go } from '../router.js';
 import { icon, fileIcon } from '../icons.js';
 import { session, canWrite, on } from '../session.js';
 import { bytes, dateTime, fullDate, relative, kindOf, number } from '../format.js';
-import { badge, button, dialog, field, input, select, toast, linkButton, errorBox, menuButton } from '../ui.js';
+import { badge, button, dialog, field, input, select, toast, linkButton, errorBox, menuButton, tableWrap } from '../ui.js';
 import { enqueue } from '../upload/queue.js';
 import { renameDialog, moveDialog, trashNode, crumbs, statusBadge } from './nodes.js';
 
@@ -147,7 +147,7 @@ export default function documentView(ctx, { wp: wpCode, node: first }) {
           facts),
         h('section.card.doc-versions', { 'aria-labelledby': 'doc-versions' },
           h('div.card-head', h('h2', { id: 'doc-versions' }, t('doc.history'), ' ', h('span.count', `(${node.versions_total})`))),
-          h('div.table-wrap.table-flat', h('table.table',
+          tableWrap(h('table.table',
             h('caption.sr-only', t('doc.history')),
             h('thead', h('tr', h('th', { scope: 'col' }, t('doc.version')), h('th', { scope: 'col' }, t('doc.uploaded')),
               h('th.hide-sm', { scope: 'col' }, t('doc.size')), h('th', { scope: 'col' }, t('doc.comment')), h('th.col-actions', { scope: 'col' }, h('span.sr-only', t('common.actions'))))),

@@ -3,7 +3,7 @@ import { h, mount } from '../dom.js';
 import { t } from '../i18n.js';
 import { get, post } from '../api.js';
 import { session } from '../session.js';
-import { button, dialog, field, input, toast, pageHeader, loading, empty, errorBox } from '../ui.js';
+import { button, dialog, field, input, toast, pageHeader, loading, empty, errorBox, tableWrap } from '../ui.js';
 
 export default async function partners(ctx) {
   ctx.setTitle(t('nav.partners'));
@@ -13,7 +13,7 @@ export default async function partners(ctx) {
 
   function draw() {
     if (!list.length) { mount(body, empty(t('partners.none'), t('partners.noneText'))); return; }
-    mount(body, h('div.table-wrap', h('table.table',
+    mount(body, tableWrap(h('table.table',
       h('caption.sr-only', t('nav.partners')),
       h('thead', h('tr', h('th', { scope: 'col' }, t('partners.short')), h('th', { scope: 'col' }, t('partners.name')), h('th', { scope: 'col' }, t('partners.country')))),
       h('tbody', list.map((p) => h('tr', h('td', h('span.code', p.short)), h('td', p.name), h('td', p.country)))))));

@@ -8,7 +8,7 @@ import { href } from '../router.js';
 import { icon, fileIcon } from '../icons.js';
 import { session, canWrite, canManage } from '../session.js';
 import { bytes, dateTime, fullDate, relative, kindOf, number } from '../format.js';
-import { button, confirm, dialog, field, input, toast, empty, errorBox, loading, linkButton } from '../ui.js';
+import { button, confirm, dialog, field, input, toast, empty, errorBox, loading, linkButton, tableWrap } from '../ui.js';
 import { crumbs } from './nodes.js';
 
 const PAGE = 100;
@@ -60,7 +60,7 @@ export default async function trash(ctx) {
       const r = await get(`/api/v1/wps/${encodeURIComponent(wp)}/trash`, { params: { offset, limit: PAGE } });
       const items = r.items || [];
       if (!items.length) { mount(body, empty(t('trash.empty'), t('trash.emptyText'))); return; }
-      mount(body, h('div.table-wrap', h('table.table',
+      mount(body, tableWrap(h('table.table',
         h('caption.sr-only', t('trash.title', { wp })),
         h('thead', h('tr', h('th', { scope: 'col' }, t('browse.name')), h('th.hide-sm', { scope: 'col' }, t('trash.was')),
           h('th', { scope: 'col' }, t('trash.deleted')), h('th.col-actions', { scope: 'col' }, h('span.sr-only', t('common.actions'))))),

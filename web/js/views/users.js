@@ -6,7 +6,7 @@ import { t } from '../i18n.js';
 import { get, post, patch, describe } from '../api.js';
 import { session } from '../session.js';
 import { dateTime } from '../format.js';
-import { badge, button, dialog, confirm, field, input, select, toast, menuButton, copyText, pageHeader, loading, empty, errorBox } from '../ui.js';
+import { badge, button, dialog, confirm, field, input, select, toast, menuButton, copyText, pageHeader, loading, empty, errorBox, tableWrap } from '../ui.js';
 
 async function partners() {
   if (!session.partners) session.partners = (await get('/api/v1/partners')).partners || [];
@@ -38,12 +38,12 @@ async function userForm(existing) {
   const email = input({ type: 'email', name: 'email', required: true, autocomplete: 'off', value: existing?.email || '', disabled: !!existing });
   const name = input({ name: 'name', required: true, autocomplete: 'off', value: existing?.name || '' });
   const partner = select(ps.map((p) => [p.short, `${p.short} — ${p.name}`]), { name: 'partner', value: existing?.partner || ps[0]?.short });
-  const coord = h('input', { type: 'checkbox', name: 'coordinator', checked: !!existing?.coordinator, id: 'user-coord' });
+  const coord = h('input', { type: 'checkbox', name: 'coordinator', checked: !!existing?.coordinator, id: 'user-coord', 'aria-describedby': 'user-coord-hint' });
   const fields = [field(t('users.email'), email), field(t('users.name'), name), field(t('users.partner'), partner)];
   return dialog({
     title: existing ? t('users.editTitle', { name: existing.name }) : t('users.createTitle'),
     build: () => h('div.stack', existing ? fields.slice(1) : fields,
-      h('label.check', coord, h('span', t('users.coordinator')), h('span.check-hint', t('users.coordinatorHint')))),
+      h('div.check', coord, h('label', { for: 'user-coord' }, t('users.coordinator')), h('p.check-hint', { id: 'user-coord-hint' }, t('users.coordinatorHint')))),
     submitLabel: existing ? t('common.save') : t('users.create'),
     submit: async () => {
       fields.forEach((f) => f.setError(null));
@@ -108,7 +108,7 @@ export default async function users(ctx) {
     const q = filter.value.trim().toLowerCase();
     const rows = list.filter((u) => !q || `${u.name} ${u.email} ${u.partner}`.toLowerCase().includes(q));
     if (!list.length) { mount(body, empty(t('users.none'), t('users.noneText'))); return; }
-    mount(body, h('div.table-wrap', h('table.table',
+    mount(body, tableWrap(h('table.table',
       h('caption.sr-only', t('nav.users')),
       h('thead', h('tr', h('th', { scope: 'col' }, t('users.person')), h('th.hide-sm', { scope: 'col' }, t('users.partner')),
         h('th.hide-sm', { scope: 'col' }, t('users.status')), h('th.hide-sm', { scope: 'col' }, t('users.tfa')), h('th.col-actions', { scope: 'col' }, h('span.sr-only', t('common.actions'))))),

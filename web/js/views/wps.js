@@ -5,7 +5,8 @@ import { get, post } from '../api.js';
 import { href } from '../router.js';
 import { session, emit } from '../session.js';
 import { date } from '../format.js';
-import { button, dialog, field, input, select, toast, pageHeader, loading, empty, errorBox, linkButton } from '../ui.js';
+import { icon } from '../icons.js';
+import { button, dialog, field, input, select, toast, pageHeader, loading, empty, errorBox, linkButton, tableWrap } from '../ui.js';
 
 export default async function wps(ctx) {
   ctx.setTitle(t('nav.wps'));
@@ -15,14 +16,14 @@ export default async function wps(ctx) {
 
   function draw() {
     if (!list.length) { mount(body, empty(t('wps.none'), t('wps.noneText'))); return; }
-    mount(body, h('div.table-wrap', h('table.table',
+    mount(body, tableWrap(h('table.table',
       h('caption.sr-only', t('nav.wps')),
       h('thead', h('tr', h('th', { scope: 'col' }, t('wps.code')), h('th', { scope: 'col' }, t('wps.title')),
-        h('th', { scope: 'col' }, t('wps.lead')), h('th.hide-sm', { scope: 'col' }, t('wps.created')), h('th.col-actions', { scope: 'col' }, h('span.sr-only', t('common.actions'))))),
+        h('th.hide-sm', { scope: 'col' }, t('wps.lead')), h('th.hide-sm', { scope: 'col' }, t('wps.created')), h('th.col-actions', { scope: 'col' }, h('span.sr-only', t('common.actions'))))),
       h('tbody', list.map((w) => h('tr',
-        h('td', h('a.code', { href: href('wp', w.code) }, w.code)), h('td', w.title), h('td', w.lead || h('span.muted', '—')),
+        h('td', h('a.code', { href: href('wp', w.code) }, w.code)), h('td', w.title), h('td.hide-sm', w.lead || h('span.muted', '—')),
         h('td.hide-sm', date(w.created_at)),
-        h('td.col-actions', linkButton(t('wps.access'), href('admin', 'access', { wp: w.code }), { kind: 'ghost', attrs: { 'aria-label': t('wps.accessFor', { code: w.code }) } }))))))));
+        h('td.col-actions', h('a.btn.btn-ghost', { href: href('admin', 'access', { wp: w.code }), title: t('wps.accessFor', { code: w.code }) }, icon('shield', { size: 18 }), h('span.hide-sm', { 'aria-hidden': 'true' }, t('wps.access')), h('span.sr-only', t('wps.accessFor', { code: w.code }))))))))));
   }
 
   const create = button(t('wps.create'), { icon: 'plus', kind: 'primary', on: async () => {
