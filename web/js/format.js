@@ -1,6 +1,15 @@
 // Numbers, sizes, dates and durations for people, in the UI's locale.
 import { t, locale } from './i18n.js';
 
+// Number formats are made once: toLocaleString with options builds a
+// new one on every call, which shows when a list draws many rows.
+const nf = {};
+function numFmt(digits) {
+  const key = `${locale()}/${digits}`;
+  if (!nf[key]) nf[key] = new Intl.NumberFormat(locale(), { maximumFractionDigits: digits });
+  return nf[key];
+}
+
 export function bytes(n) {
   if (n === null || n === undefined) return '';
   if (n < 1000) return t('fmt.bytes', { n });
@@ -8,11 +17,11 @@ export function bytes(n) {
   let v = n;
   let u = -1;
   do { v /= 1000; u += 1; } while (v >= 1000 && u < units.length - 1);
-  return `${v.toLocaleString(locale(), { maximumFractionDigits: v < 10 ? 1 : 0 })} ${units[u]}`;
+  return `${numFmt(v < 10 ? 1 : 0).format(v)} ${units[u]}`;
 }
 
 export function number(n) {
-  return Number(n).toLocaleString(locale());
+  return numFmt(0).format(Number(n));
 }
 
 const dtf = {};

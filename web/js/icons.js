@@ -44,8 +44,19 @@ const P = {
   logo: ['M5 7.5 12 4l7 3.5v9L12 20l-7-3.5z', 'M5 7.5l7 3.5 7-3.5', 'M12 11v9'],
 };
 
-// 'C cx cy r' is a stroked circle, 'c cx cy r' a filled dot.
+// 'C cx cy r' is a stroked circle, 'c cx cy r' a filled dot. Each icon
+// is built once and cloned after that (lists draw many).
+const made = new Map();
 export function icon(name, { size = 20, cls = '' } = {}) {
+  const key = `${name}/${size}/${cls}`;
+  const cached = made.get(key);
+  if (cached) return cached.cloneNode(true);
+  const el = build(name, size, cls);
+  made.set(key, el);
+  return el.cloneNode(true);
+}
+
+function build(name, size, cls) {
   const el = svg('svg', { viewBox: '0 0 24 24', width: size, height: size, 'aria-hidden': 'true', focusable: 'false', class: `icon ${cls}`.trim() });
   for (const d of P[name] || P.file) {
     if (d[0] === 'C' || d[0] === 'c') {

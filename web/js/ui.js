@@ -157,7 +157,9 @@ export function confirm({ title, text, confirmLabel = t('common.ok'), danger = f
 // ---- popup menus ----------------------------------------------------------
 
 // A button that opens a menu of [label, iconName, onSelect, {danger}]
-// items; arrow keys move, Escape closes and returns focus.
+// items; arrow keys move, Escape closes and returns focus. The menu is
+// placed on the page's top layer (fixed, beside the button), so a list
+// row that clips its content cannot cut it off; scrolling closes it.
 export function menuButton(label, items, { icon: ic = 'more', kind = 'ghost', iconOnly = true, cls } = {}) {
   const menuId = newId('menu');
   const btn = button(label, { icon: ic, kind, iconOnly, attrs: { 'aria-haspopup': 'menu', 'aria-expanded': 'false', 'aria-controls': menuId } });
@@ -169,9 +171,12 @@ export function menuButton(label, items, { icon: ic = 'more', kind = 'ghost', ic
     menu = null;
     btn.setAttribute('aria-expanded', 'false');
     document.removeEventListener('pointerdown', outside, true);
-    if (focusBtn) btn.focus();
+    window.removeEventListener('scroll', onScroll, true);
+    window.removeEventListener('resize', onScroll);
+    if (focusBtn && btn.isConnected) btn.focus();
   };
-  const outside = (e) => { if (!wrap.contains(e.target)) closeMenu(false); };
+  const outside = (e) => { if (!wrap.contains(e.target) && !(menu && menu.contains(e.target))) closeMenu(false); };
+  const onScroll = (e) => { if (menu && !menu.contains(e.target)) closeMenu(false); };
   const open = () => {
     const list = (typeof items === 'function' ? items() : items).filter(Boolean);
     menu = h('div.menu', { role: 'menu', id: menuId, 'aria-label': label },
@@ -189,14 +194,21 @@ export function menuButton(label, items, { icon: ic = 'more', kind = 'ghost', ic
       else if (e.key === 'Home') { e.preventDefault(); its[0].focus(); }
       else if (e.key === 'End') { e.preventDefault(); its[its.length - 1].focus(); }
       else if (e.key === 'Escape') { e.preventDefault(); e.stopPropagation(); closeMenu(true); }
-      else if (e.key === 'Tab') closeMenu(false);
+      else if (e.key === 'Tab') { e.preventDefault(); closeMenu(true); }
     });
-    wrap.appendChild(menu);
+    // Inside an open dialog the menu must be in the dialog's top layer.
+    (btn.closest('dialog') || document.body).appendChild(menu);
+    const r = btn.getBoundingClientRect();
+    const mw = menu.offsetWidth;
+    const mh = menu.offsetHeight;
+    const left = Math.max(8, Math.min(window.innerWidth - mw - 8, r.right - mw));
+    const below = r.bottom + 4 + mh <= window.innerHeight - 8 || r.top - 4 - mh < 8;
+    menu.style.left = `${left}px`;
+    menu.style.top = `${below ? r.bottom + 4 : r.top - 4 - mh}px`;
     btn.setAttribute('aria-expanded', 'true');
     document.addEventListener('pointerdown', outside, true);
-    const r = btn.getBoundingClientRect();
-    if (r.left < 240) menu.classList.add('menu-left');
-    if (window.innerHeight - r.bottom < 260 && r.top > 260) menu.classList.add('menu-up');
+    window.addEventListener('scroll', onScroll, true);
+    window.addEventListener('resize', onScroll);
     menu.querySelector('[role=menuitem]')?.focus();
   };
   btn.addEventListener('click', (e) => { e.stopPropagation(); if (menu) closeMenu(true); else open(); });

@@ -84,7 +84,8 @@ function folderView(ctx, wpCode, path, first) {
   const statusLine = h('p.list-status', { role: 'status' });
   const live = h('p.sr-only', { 'aria-live': 'polite' });
 
-  const rowHeight = () => (matchMedia('(max-width: 640px)').matches ? 64 : 52);
+  const narrow = matchMedia('(max-width: 640px)');
+  const rowHeight = () => (narrow.matches ? 64 : 52);
   let rendered = new Map(); // index -> element
 
   function target(e) { return e.type === 'folder' ? href('wp', wp, e.path) : href('wp', wp, e.path); }
@@ -105,14 +106,21 @@ function folderView(ctx, wpCode, path, first) {
     const e = at(i);
     const rh = rowHeight();
     if (!e) {
-      const el = h('div.fl-row.fl-skeleton', { role: 'row', 'aria-rowindex': String(i + 2) }, h('div.fl-cell.fl-name', { role: 'gridcell' }, h('span.skeleton')));
+      const el = h('div.fl-row.fl-skeleton', { role: 'row', 'aria-rowindex': String(i + 2), tabindex: i === cursor ? '0' : '-1', 'aria-busy': 'true' }, h('div.fl-cell.fl-name', { role: 'gridcell' }, h('span.skeleton')));
       el.style.transform = `translateY(${i * rh}px)`;
       return el;
     }
     const kind = e.type === 'folder' ? 'folder' : kindOf(e.name, e.mime);
     const meta = e.type === 'folder' ? relative(e.modified_at) : [bytes(e.size), `v${e.version}`, relative(e.modified_at)].join(' · ');
-    const menu = menuButton(t('browse.actionsFor', { name: e.name }), () => rowMenu(e));
-    menu.querySelector('button').tabIndex = -1;
+    const menu = h('button.btn.btn-ghost.btn-icon.row-menu', { type: 'button', tabindex: '-1', title: t('browse.actionsFor', { name: e.name }), 'aria-haspopup': 'menu' },
+      icon('more', { size: 18 }), h('span.sr-only', t('browse.actionsFor', { name: e.name })));
+    menu.addEventListener('click', (ev) => {
+      ev.stopPropagation();
+      const real = menuButton(t('browse.actionsFor', { name: e.name }), () => rowMenu(e));
+      real.querySelector('button').tabIndex = -1;
+      menu.replaceWith(real);
+      real.querySelector('button').click();
+    });
     const link = h('a.fl-link', { href: target(e), tabindex: '-1' }, e.name);
     const el = h('div.fl-row', { role: 'row', 'aria-rowindex': String(i + 2), tabindex: i === cursor ? '0' : '-1', dataset: { i: String(i) }, 'aria-selected': i === cursor ? 'true' : 'false' },
       h('div.fl-cell.fl-name', { role: 'gridcell' }, fileIcon(kind),
@@ -154,10 +162,17 @@ function folderView(ctx, wpCode, path, first) {
     grid.setAttribute('aria-rowcount', String(count() + 1));
     const [from, to] = visibleRange();
     const keep = new Map();
+    let refocus = null;
     for (const [i, el] of rendered) {
-      if (i >= from && i < to && (at(i) ? !el.classList.contains('fl-skeleton') : true) && el.dataset.gen === String(gen)) keep.set(i, el);
-      else if (el.contains(document.activeElement) && i === cursor && i >= from && i < to) keep.set(i, el);
-      else el.remove();
+      const stale = el.dataset.gen !== String(gen) || (at(i) && el.classList.contains('fl-skeleton'));
+      const focused = el.contains(document.activeElement);
+      if (!stale && ((i >= from && i < to) || (focused && i === cursor))) {
+        keep.set(i, el);
+      } else {
+        if (focused && !stale) refocus = null;
+        else if (focused) refocus = i;
+        el.remove();
+      }
     }
     for (let i = from; i < to; i++) {
       if (keep.has(i)) continue;
@@ -167,6 +182,7 @@ function folderView(ctx, wpCode, path, first) {
       keep.set(i, el);
       if (!at(i) && !view) loadPage(Math.floor(i / PAGE)).then(schedule, (e) => err.show(e));
     }
+    if (refocus !== null && keep.has(refocus)) keep.get(refocus).focus({ preventScroll: true });
     rendered = keep;
   }
 
@@ -229,7 +245,7 @@ function folderView(ctx, wpCode, path, first) {
       case 'Delete': if (cur && writable) { e.preventDefault(); trashNode(wp, cur).then((ok) => ok && reload()); } break;
       case 'ContextMenu':
       case 'F10':
-        if (e.key === 'ContextMenu' || e.shiftKey) { e.preventDefault(); row.querySelector('.menu-wrap button')?.click(); }
+        if (e.key === 'ContextMenu' || e.shiftKey) { e.preventDefault(); row.querySelector('.row-menu, .menu-wrap button')?.click(); }
         break;
       default:
         if (e.key.length === 1 && !e.ctrlKey && !e.metaKey && !e.altKey && e.key !== ' ') {

@@ -95,9 +95,10 @@ export default function documentView(ctx, { wp: wpCode, node: first }) {
     return h('tr', { class: current ? 'row-current' : null },
       h('td.nowrap', h('span.vnum', `v${v.version}`), current ? [' ', badge(t('doc.current'), 'accent')] : null),
       h('td', h('div.person', h('span', v.uploaded_by ? v.uploaded_by.name : t('doc.unknown')),
-        h('time.person-email', { datetime: v.uploaded_at, title: fullDate(v.uploaded_at) }, dateTime(v.uploaded_at)))),
+        h('time.person-email', { datetime: v.uploaded_at, title: fullDate(v.uploaded_at) }, dateTime(v.uploaded_at)),
+        v.comment ? h('span.person-email.show-sm', v.comment) : null)),
       h('td.hide-sm.nowrap', bytes(v.size)),
-      h('td.break', v.comment || (v.restored_from ? '' : h('span.muted', '—')),
+      h('td.break.hide-sm', v.comment || (v.restored_from ? '' : h('span.muted', '—')),
         v.restored_from ? h('span.muted', `${v.comment ? ' · ' : ''}${t('doc.restoredFrom', { v: v.restored_from })}`) : null),
       h('td.col-actions',
         h('div.row-actions',
@@ -150,7 +151,7 @@ export default function documentView(ctx, { wp: wpCode, node: first }) {
           tableWrap(h('table.table',
             h('caption.sr-only', t('doc.history')),
             h('thead', h('tr', h('th', { scope: 'col' }, t('doc.version')), h('th', { scope: 'col' }, t('doc.uploaded')),
-              h('th.hide-sm', { scope: 'col' }, t('doc.size')), h('th', { scope: 'col' }, t('doc.comment')), h('th.col-actions', { scope: 'col' }, h('span.sr-only', t('common.actions'))))),
+              h('th.hide-sm', { scope: 'col' }, t('doc.size')), h('th.hide-sm', { scope: 'col' }, t('doc.comment')), h('th.col-actions', { scope: 'col' }, h('span.sr-only', t('common.actions'))))),
             h('tbody', versions.map(versionRow)))),
           node.versions_total > versions.length ? h('p.muted', t('doc.moreVersions', { n: node.versions_total - versions.length })) : null)));
   }
