@@ -265,6 +265,11 @@ async function signedIn(me, next) {
   }
   renderShell();
   emit('signedIn', session.user);
+  // Uploads a reload left unfinished are offered for resuming at once,
+  // on whatever screen the person lands.
+  if (Object.keys(localStorage).some((k) => k.startsWith('consort.uploads'))) {
+    import('./upload/queue.js').then((m) => m.init(), () => {});
+  }
   const target = next || returnTo;
   returnTo = null;
   if (target && target !== location.hash) {

@@ -540,7 +540,7 @@ export default {
   'upload.continue': 'Continue',
   'upload.leftover': 'Not finished when the page was closed. Choose the same file again to resume where it stopped.',
   'upload.chooseAgain': 'Choose file',
-  'upload.chooseAgainNamed': 'Choose {name} again to resume',
+  'upload.chooseAgainNamed': 'Choose file {name} again to resume',
   'upload.discardNamed': 'Discard the unfinished upload of {name}',
   'upload.notSameFile': 'That is not the same file: choose “{name}” to resume.',
 };

@@ -423,6 +423,9 @@ export async function fromDrop(dataTransfer) {
   return { files, folders };
 }
 
+// Shows uploads left unfinished by an earlier page load.
+export function init() { render(); }
+
 export function busy() { return active().length + items.filter((i) => i.state === 'queued').length > 0; }
 
 on('signedIn', () => {
