@@ -5,11 +5,13 @@
 BUILD_PACKAGES=(
   build-essential meson ninja-build pkg-config
   libevent-dev libssl-dev libsqlite3-dev libjansson-dev libicu-dev
+  libargon2-dev
   openssl ca-certificates curl
 )
 # What the test suites need on top.
 TEST_PACKAGES=(
   libcmocka-dev nodejs
+  sqlite3
 )
 
 as_root() {

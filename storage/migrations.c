@@ -218,7 +218,15 @@ static const char m001_initial[] =
 	"    WHERE wp_id = (SELECT wp_id FROM nodes WHERE id = OLD.node_id);"
 	"END;"
 	/* Retention and fsck walk documents per work package. */
-	"CREATE INDEX nodes_wp ON nodes(wp_id, is_folder);";
+	"CREATE INDEX nodes_wp ON nodes(wp_id, is_folder);"
+	/* --- accounts (issue 4) ---
+	 * A second factor being enrolled: the secret shown to the user lives
+	 * here until a first code from it is confirmed, so a half-finished
+	 * enrolment never locks anyone out. */
+	"ALTER TABLE users ADD COLUMN totp_pending BLOB;"
+	"CREATE INDEX tokens_user_live ON tokens(user_id) WHERE revoked_at IS NULL;"
+	"CREATE INDEX password_links_user ON password_links(user_id);"
+	"CREATE INDEX audit_action ON audit(action, at);";
 
 const char *const db_migrations[] = {
 	m001_initial,
