@@ -5,7 +5,7 @@
 BUILD_PACKAGES=(
   build-essential meson ninja-build pkg-config
   libevent-dev libssl-dev libsqlite3-dev libjansson-dev libicu-dev
-  libargon2-dev
+  libargon2-dev libmagic-dev
   openssl ca-certificates curl
 )
 # What the test suites need on top.
