@@ -111,6 +111,7 @@ static void finish(struct job *j, bool alive)
 	put.pin = blob.pin;
 	put.cond = j->r.cond;
 	put.if_blob = j->r.if_blob;
+	put.parents = true; /* missing folders on the way are made, as for mkdir -p */
 	put.in_txn = in_txn;
 	put.in_txn_arg = j;
 	rc = tree_put(db, j->r.wp_id, &j->r.path, &put, &pr);
