@@ -26,6 +26,7 @@
 #include "docput.h"
 #include "handlers.h"
 #include "http.h"
+#include "httpparse.h"
 #include "jsonin.h"
 #include "mime.h"
 #include "name.h"
@@ -386,7 +387,7 @@ void h_content_get(struct call *call)
 	uint64_t number = 0, first = 0, last = 0;
 	char etag[DIGEST_SHA256_HEX_LEN + 3], date[64], *path = NULL;
 	const char *inm, *if_range, *range_hdr;
-	enum http_range range;
+	enum httpparse_range range;
 	enum err rc;
 
 	if (!query_u64(call, "version", INT64_MAX, &number) || !url_path(call, &p))
@@ -426,9 +427,9 @@ void h_content_get(struct call *call)
 	if (range_hdr && if_range &&
 	    !(if_range[0] == '"' ? etag_listed(if_range, v.blob, false) : !strcmp(if_range, date)))
 		range_hdr = NULL;
-	range = http_range_parse(range_hdr, v.size, &first, &last);
+	range = httpparse_range(range_hdr, v.size, &first, &last);
 	http_resp_header(req, "Accept-Ranges", "bytes");
-	if (range == HTTP_RANGE_UNSATISFIABLE) {
+	if (range == HTTPPARSE_RANGE_UNSATISFIABLE) {
 		http_resp_headerf(req, "Content-Range", "bytes */%" PRIu64, v.size);
 		reply_error(req, 416, "range_not_satisfiable",
 			    "the range is outside the %" PRIu64 " bytes of version %" PRId64, v.size,
@@ -458,7 +459,7 @@ void h_content_get(struct call *call)
 	if (!http_req_is_head(req)) {
 		/* A download is recorded when it starts; a client that stops
 		 * reading still had the chance to read it all. */
-		if (range == HTTP_RANGE_PARTIAL)
+		if (range == HTTPPARSE_RANGE_PARTIAL)
 			auth_audit(call, "download", call->wp_id, path ? path : "",
 				   "version %" PRId64 ", bytes %" PRIu64 "-%" PRIu64, v.number, first,
 				   last);
@@ -466,7 +467,7 @@ void h_content_get(struct call *call)
 			auth_audit(call, "download", call->wp_id, path ? path : "",
 				   "version %" PRId64 ", %" PRIu64 " bytes", v.number, v.size);
 	}
-	if (range == HTTP_RANGE_PARTIAL) {
+	if (range == HTTPPARSE_RANGE_PARTIAL) {
 		d->pos = first;
 		d->end = last + 1;
 		http_resp_headerf(req, "Content-Range", "bytes %" PRIu64 "-%" PRIu64 "/%" PRIu64,
