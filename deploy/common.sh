@@ -5,8 +5,10 @@
 BUILD_PACKAGES=(
   build-essential meson ninja-build pkg-config
   libevent-dev libssl-dev libsqlite3-dev libjansson-dev libicu-dev
-  libargon2-dev libmagic-dev
+  libargon2-dev
   openssl ca-certificates curl
+  g++ libxapian-dev libmagic-dev libicu-dev libxml2-dev libexpat1-dev libzip-dev
+  poppler-utils
 )
 # What the test suites need on top.
 TEST_PACKAGES=(

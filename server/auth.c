@@ -414,6 +414,20 @@ void auth_throttle_end(struct auth_ticket *t, bool success, unsigned *locked)
 	pthread_mutex_unlock(&throttle_lock);
 }
 
+void auth_throttle_release(struct auth_ticket *t)
+{
+	struct tslot *acc;
+
+	if (!t->active)
+		return;
+	t->active = false;
+	pthread_mutex_lock(&throttle_lock);
+	acc = slot_find(&t_account, t->account, false, db_now());
+	if (acc && acc->inflight > 0)
+		acc->inflight--;
+	pthread_mutex_unlock(&throttle_lock);
+}
+
 /* --- start / stop ------------------------------------------------------------------- */
 
 enum err auth_start(const struct config *cfg)

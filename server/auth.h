@@ -125,6 +125,11 @@ enum err auth_throttle_begin(const char *email, const char *peer, struct auth_ti
  * ticket. `locked_for` (may be NULL) receives the lockout a failure has
  * just started, in seconds (0: none). */
 void auth_throttle_end(struct auth_ticket *t, bool success, unsigned *locked_for);
+/* End an attempt that neither failed nor succeeded (the server could not
+ * check, or the right password still awaits its second factor): no
+ * count changes. A success would clear the account's failures, which
+ * must not happen without the whole login succeeding. */
+void auth_throttle_release(struct auth_ticket *t);
 
 /* --- sessions and identification ------------------------------------------------ */
 

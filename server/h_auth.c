@@ -59,6 +59,7 @@ struct pwjob {
 	char *email;
 	char *totp;
 	char *recovery;
+	char *link; /* set-password: the link's secret */
 	bool user_known, disabled, totp_enabled;
 };
 
@@ -79,6 +80,7 @@ static void pwjob_free(struct pwjob *j)
 	free(j->email);
 	wipe_free(j->totp);
 	wipe_free(j->recovery);
+	wipe_free(j->link);
 	free(j);
 }
 
@@ -139,7 +141,7 @@ static void pwjob_submit(struct pwjob *j)
 	enum err rc = jobs_submit_req(worker_jobs(call->worker), call->req, pwjob_run, pwjob_done, j);
 
 	if (rc) {
-		auth_throttle_end(&j->ticket, true, NULL);
+		auth_throttle_release(&j->ticket);
 		if (rc == ERR_LIMIT) {
 			http_resp_header(call->req, "Retry-After", "1");
 			reply_error(call->req, 503, "busy", "the server is busy; try again shortly");
@@ -218,7 +220,7 @@ static const char *login_second_factor(struct pwjob *j)
 	if (!j->totp && !j->recovery) {
 		/* The password was right; the client asks for the code and
 		 * sends both again. Neither a failure nor a success. */
-		auth_throttle_end(&j->ticket, true, NULL);
+		auth_throttle_release(&j->ticket);
 		reply_error(j->call->req, 401, "totp_required",
 			    "enter the one-time code from your authenticator app");
 		return NULL;
@@ -253,7 +255,7 @@ static void login_finish(struct pwjob *j, bool alive)
 	enum err rc;
 
 	if (j->rc) {
-		auth_throttle_end(&j->ticket, true, NULL);
+		auth_throttle_release(&j->ticket);
 		reply_err(call->req, j->rc);
 		return;
 	}
@@ -276,7 +278,7 @@ static void login_finish(struct pwjob *j, bool alive)
 			return;
 	}
 	if (!alive) {
-		auth_throttle_end(&j->ticket, true, NULL);
+		auth_throttle_release(&j->ticket);
 		return;
 	}
 	/* The session, the audit record and a rehashed password (the
@@ -294,7 +296,10 @@ static void login_finish(struct pwjob *j, bool alive)
 		rc = acct_user_get(db, j->user_id, &u);
 	if (!rc)
 		rc = db_commit(db);
-	auth_throttle_end(&j->ticket, rc == ERR_OK, NULL);
+	if (rc)
+		auth_throttle_release(&j->ticket);
+	else
+		auth_throttle_end(&j->ticket, true, NULL);
 	if (rc) {
 		db_rollback(db);
 		acct_user_clear(&u);
@@ -345,7 +350,7 @@ void h_session_create(struct call *call)
 	}
 	rc = acct_login_lookup(worker_db(call->worker), email, &l);
 	if (rc && rc != ERR_NOTFOUND) {
-		auth_throttle_end(&j->ticket, true, NULL);
+		auth_throttle_release(&j->ticket);
 		reply_err(call->req, rc);
 		pwjob_free(j);
 		return;
@@ -358,13 +363,18 @@ void h_session_create(struct call *call)
 	 * checked against a dummy hash: the answer takes as long. */
 	j->hash = dup_or_null(j->user_known ? l.password_hash : auth_dummy_hash(), &oom);
 	j->rehash = j->user_known;
-	j->email = dup_or_null(rc == ERR_OK ? l.email : email, &oom);
+	/* The audit record names the email tried; a string that is no email
+	 * at all may be a password typed into the wrong field, so it is not
+	 * kept. */
+	j->email = dup_or_null(rc == ERR_OK ? l.email
+			       : acct_check_email("email", email) ? "(not an email address)" : email,
+			       &oom);
 	j->password = dup_or_null(password, &oom);
 	j->totp = dup_or_null(totp, &oom);
 	j->recovery = dup_or_null(recovery, &oom);
 	acct_login_clear(&l);
 	if (oom || !j->hash) {
-		auth_throttle_end(&j->ticket, true, NULL);
+		auth_throttle_release(&j->ticket);
 		pwjob_free(j);
 		reply_oom(call);
 		return;
@@ -417,7 +427,7 @@ static void password_finish(struct pwjob *j, bool alive)
 	enum err rc;
 
 	if (j->rc) {
-		auth_throttle_end(&j->ticket, true, NULL);
+		auth_throttle_release(&j->ticket);
 		reply_err(call->req, j->rc);
 		return;
 	}
@@ -481,7 +491,7 @@ void h_me_password(struct call *call)
 	j->password = dup_or_null(current, &oom);
 	j->new_password = dup_or_null(next, &oom);
 	if (rc || oom) {
-		auth_throttle_end(&j->ticket, true, NULL);
+		auth_throttle_release(&j->ticket);
 		pwjob_free(j);
 		if (rc)
 			reply_err(call->req, rc);
@@ -702,7 +712,7 @@ static void reauth(struct call *call, pwjob_finish_fn finish)
 		j->hash = dup_or_null(auth_dummy_hash(), &oom);
 	j->password = dup_or_null(password, &oom);
 	if (rc || oom) {
-		auth_throttle_end(&j->ticket, true, NULL);
+		auth_throttle_release(&j->ticket);
 		pwjob_free(j);
 		if (rc)
 			reply_err(call->req, rc);
@@ -864,7 +874,7 @@ static void set_password_finish(struct pwjob *j, bool alive)
 	}
 	/* The link is consumed in the same transaction that sets the
 	 * password, so two racing uses cannot both succeed. */
-	auth_secret_hash(j->totp, hash);
+	auth_secret_hash(j->link, hash);
 	rc = db_begin(db);
 	if (!rc)
 		rc = acct_link_check(db, hash, db_now(), true, &uid);
@@ -921,7 +931,7 @@ void h_set_password(struct call *call)
 	}
 	j->user_id = uid;
 	j->email = dup_or_null(u.email, &oom);
-	j->totp = dup_or_null(token, &oom); /* the link secret, for the finish */
+	j->link = dup_or_null(token, &oom);
 	j->new_password = dup_or_null(password, &oom);
 	acct_user_clear(&u);
 	if (oom) {

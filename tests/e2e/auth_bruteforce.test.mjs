@@ -84,7 +84,10 @@ test('an unknown email is answered like a real one, in words and in time', async
     // Both verify an Argon2id hash with the same parameters; without
     // the dummy hash the unknown email would answer in well under 1 ms.
     assert.ok(median(unknown) > 5, 'unknown emails are not answered instantly');
-    assert.ok(ratio > 0.5 && ratio < 2, `timing ratio ${ratio}`);
+    // Sanitizer builds and a busy machine add noise; the bound only has
+    // to tell 'the same work' from 'no work at all' (a ratio near 0).
+    const [lo, hi] = process.env.CONSORT_SANITIZED ? [0.33, 3] : [0.5, 2];
+    assert.ok(ratio > lo && ratio < hi, `timing ratio ${ratio}`);
 
     // Unknown emails lock out exactly like real ones.
     const ghost = [];

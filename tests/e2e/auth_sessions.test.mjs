@@ -2,7 +2,7 @@
 // browser and a script see them.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { withServer } from './lib/server.mjs';
+import { withServer, Server } from './lib/server.mjs';
 import { addPartner, addUser, sql, sha256hex, Session, Bearer, request, cookieOf, PASSWORD } from './lib/accounts.mjs';
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -249,3 +249,35 @@ test('raising the Argon2 parameters rehashes a password at its next login', asyn
     await Session.login(s, 'alice@a.example');
   });
 });
+
+// Slow hashes (one job thread, 64 MiB and 8 passes each) keep logins
+// queued on the pool while the server is told to stop.
+for (const [what, grace, want] of [
+  ['answers the queued logins within the grace period', '20s', 200],
+  ['cuts them after a short grace period, without leaks', '100ms', 'closed'],
+]) {
+  test(`stopping while password hashes run ${what}`, async () => {
+    const s = new Server({ args: ['--job-threads', '1', '--argon2-memory', '65536', '--argon2-iterations', '8',
+      '--shutdown-grace', grace] });
+    await s.start();
+    try {
+      addPartner(s, 'UNIA');
+      for (let i = 0; i < 3; i++) addUser(s, `u${i}@a.example`, 'UNIA');
+      const logins = [];
+      for (let i = 0; i < 3; i++)
+        logins.push(request(s, 'POST', '/api/v1/session', { json: { email: `u${i}@a.example`, password: PASSWORD } })
+          .then((r) => r.status, () => 'closed'));
+      // Wait until the server has the requests (the first hash is running).
+      const t0 = Date.now();
+      while (!/POST \/api\/v1\/session/.test(s.log) && Date.now() - t0 < 400) await sleep(10);
+      await sleep(150);
+      const exit = await s.stop();
+      assert.deepEqual(exit, { code: 0, signal: null }, s.log);
+      const results = await Promise.all(logins);
+      console.log(`logins during shutdown (grace ${grace}):`, results.join(' '));
+      assert.ok(results.includes(want), results.join(' '));
+    } finally {
+      await s.close();
+    }
+  });
+}

@@ -141,3 +141,26 @@ test('a coordinator resets a lost second factor', async () => {
     assert.equal((await login(s, {})).status, 200);
   });
 });
+
+test('guessing one-time codes locks the account; asking for the code does not reset the count', async () => {
+  await withServer({}, async (s) => {
+    addPartner(s, 'UNIA');
+    addUser(s, 'alice@a.example', 'UNIA');
+    const alice = await Session.login(s, 'alice@a.example');
+    const { secret } = (await alice.req('POST', '/api/v1/me/totp')).body;
+    assert.equal((await alice.req('POST', '/api/v1/me/totp/confirm', { json: { code: totp(secret) } })).status, 200);
+    const valid = new Set([-1, 0, 1].map((offset) => totp(secret, { offset })));
+    const wrong = ['000000', '111111', '222222', '333333', '444444', '555555', '666666', '777777']
+      .filter((c) => !valid.has(c));
+    const statuses = [];
+    for (let i = 0; i < 6; i++) {
+      // The right password alone (the first step of every two-step login)...
+      statuses.push((await login(s, {})).status);
+      // ...then a guessed code.
+      statuses.push((await login(s, { totp: wrong[i] })).status);
+    }
+    assert.deepEqual(statuses, [401, 401, 401, 401, 401, 401, 401, 401, 401, 401, 429, 429]);
+    // Locked: even the right code is refused now.
+    assert.equal((await login(s, { totp: totp(secret, { offset: 1 }) })).status, 429);
+  });
+});
