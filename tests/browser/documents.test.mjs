@@ -159,26 +159,28 @@ test('rename, move to the trash, restore from the trash; keyboard through a fold
   await page.close();
 });
 
+// The list's behaviour is the browser's; under the sanitizer build only
+// making the documents is slower, so it makes fewer.
+const N = process.env.CONSORT_SANITIZED ? 2000 : 10000;
+
 test('a folder of 10,000 documents scrolls without rendering them all', { skip }, async () => {
-  // Made directly in the database through the API would take long; the
-  // server's own PUT is fast enough for 10,000 small documents.
   const me = await Session.login(env.s, people.alice.email);
   const put = (i) => me.req('PUT', `/api/v1/wps/WP2/content/Big/doc-${String(i).padStart(5, '0')}.txt`, { body: `document ${i}\n` });
-  for (let i = 0; i < 10000; i += 50) await Promise.all(Array.from({ length: 50 }, (_, k) => put(i + k)));
+  for (let i = 0; i < N; i += 50) await Promise.all(Array.from({ length: 50 }, (_, k) => put(i + k)));
   const { page, problems } = await newPage(env.b);
   await signIn(page, env.s.url, people.alice);
   const t0 = Date.now();
   await page.goto(`${env.s.url}/#/wp/WP2/Big`);
   await page.locator('.fl-link', { hasText: 'doc-00000.txt' }).waitFor();
   const firstPaint = Date.now() - t0;
-  assert.equal(await page.locator('.filelist').getAttribute('aria-rowcount'), '10001');
+  assert.equal(await page.locator('.filelist').getAttribute('aria-rowcount'), String(N + 1));
   const rowsInDom = await page.locator('.filelist-body .fl-row').count();
   assert.ok(rowsInDom < 60, `only the rows in view exist: ${rowsInDom}`);
   // Jump to the end with the keyboard and scroll back by wheel.
   await page.locator('.fl-row[aria-rowindex="2"]').focus();
   const t1 = Date.now();
   await page.keyboard.press('End');
-  await page.locator('.fl-link', { hasText: 'doc-09999.txt' }).waitFor();
+  await page.locator('.fl-link', { hasText: `doc-${String(N - 1).padStart(5, '0')}.txt` }).waitFor();
   const toEnd = Date.now() - t1;
   const frames = await page.evaluate(async () => {
     const times = [];
@@ -194,15 +196,15 @@ test('a folder of 10,000 documents scrolls without rendering them all', { skip }
     return { median: times[30], worst: times[59] };
   });
   await screenshot10k(page);
-  console.log(`10,000 documents: first rows in ${firstPaint} ms, End in ${toEnd} ms, scroll frame median ${frames.median.toFixed(1)} ms, worst ${frames.worst.toFixed(1)} ms`);
+  console.log(`${N} documents: first rows in ${firstPaint} ms, End in ${toEnd} ms, scroll frame median ${frames.median.toFixed(1)} ms, worst ${frames.worst.toFixed(1)} ms`);
   // Software rendering on a shared CI machine is slow in absolute terms;
   // what must hold is that the work per frame does not grow with the
   // folder: a few dozen rows exist, whatever the scroll position.
   assert.ok(frames.median < 100, `scrolling stays smooth: median frame ${frames.median} ms`);
   assert.ok(await page.locator('.filelist-body .fl-row').count() < 60);
   // Filtering by name loads the rest and narrows the list.
-  await page.getByLabel('Filter this folder by name').fill('doc-0999');
-  await page.getByText('10 of 10,000 match').waitFor({ timeout: 20000 });
+  await page.getByLabel('Filter this folder by name').fill('doc-0199');
+  await page.getByText(`10 of ${N.toLocaleString('en')} match`).waitFor({ timeout: 20000 });
   noProblems(problems, [/status of 401/]);
   await page.close();
 });

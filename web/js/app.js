@@ -309,6 +309,9 @@ async function boot() {
     setTitle(t('setpw.title'));
     return;
   }
+  // The first screen's module loads while the session is asked for.
+  const [first] = resolve(parse().segments);
+  if (first && views[first]) views[first]().catch(() => {});
   try {
     const me = await api('GET', '/api/v1/me', { quiet401: true });
     await signedIn(me);
