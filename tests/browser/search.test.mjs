@@ -75,3 +75,19 @@ test('a query with a typo offers a correction; a bad query says why', { skip }, 
   noProblems(problems, [/status of 401/, /status of 400/]);
   await page.close();
 });
+
+test('home: recent changes and deliverables by status, only from readable work packages', { skip }, async () => {
+  const { page, problems } = await newPage(env.b);
+  await signIn(page, env.s.url, people.alice);
+  const feed = page.getByRole('region', { name: 'Recent changes' }).or(page.locator('section[aria-labelledby=home-recent]'));
+  await feed.locator('.feed li').first().waitFor();
+  const items = await feed.locator('.feed li').allTextContents();
+  assert.ok(items.some((x) => /Work plan 2024\.txt/.test(x)), items.join(' | '));
+  assert.ok(items.every((x) => !/WP3/.test(x)), 'nothing from WP3, where Alice has no access');
+  const final = page.locator('section[aria-labelledby=st-final]');
+  await final.getByRole('link', { name: /D2\.1/ }).waitFor();
+  assert.match(await page.locator('section[aria-labelledby=st-review]').textContent(), /D2\.2/);
+  await checkScreen(page, 'home-activity');
+  noProblems(problems, [/status of 401/]);
+  await page.close();
+});
