@@ -36,7 +36,14 @@ export async function launch({ viewport = { width: 1280, height: 800 } } = {}) {
       '--disable-background-networking', '--disable-component-update', '--disable-sync',
       `--ignore-certificate-errors-spki-list=${spkiHash(testCert)}`],
   });
-  const newContext = (opts = {}) => browser.newContext({ viewport, acceptDownloads: true, ...opts });
+  // Generous time limits: CI runs the suite on two cores, twice (once
+  // against the sanitizer build). They are safety nets, not assertions
+  // about speed; speed is measured and printed, never asserted.
+  const newContext = async (opts = {}) => {
+    const ctx = await browser.newContext({ viewport, acceptDownloads: true, ...opts });
+    ctx.setDefaultTimeout(120000);
+    return ctx;
+  };
   const context = await newContext();
   return {
     browser,
