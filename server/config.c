@@ -6,6 +6,10 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "metrics.h"
 
 enum opt_type { OPT_STRING, OPT_UINT, OPT_U64, OPT_SIZE, OPT_BYTES, OPT_MS, OPT_BOOL, OPT_LOGFMT };
 
@@ -65,6 +69,24 @@ static const struct option_def options[] = {
 	 "`plain` or `json` lines on stderr."},
 	{"access-log", OPT_BOOL, OFF(access_log), 0, 0,
 	 "One log line per request (`true`/`false`)."},
+	{"metrics-allow", OPT_STRING, OFF(metrics_allow), 0, 0,
+	 "Who may read `GET /metrics` without the token: comma-separated addresses or "
+	 "address/prefix-length, IPv4 or IPv6, or `none`. Default `127.0.0.0/8, ::1` (this machine)."},
+	{"metrics-token-file", OPT_STRING, OFF(metrics_token_file), 0, 0,
+	 "File holding a bearer token (16 to 256 printable characters, one line) that lets a "
+	 "scraper from any address read `/metrics` (`Authorization: Bearer TOKEN`). Read at start."},
+	{"metrics-blob-walk", OPT_MS, OFF(metrics_blob_walk_ms), 0, 7 * DAY_MS,
+	 "How often the blob store is walked for the size and count in `/metrics` (blobs this "
+	 "server stores are counted as they come). 0: only at start."},
+	{"default-quota", OPT_BYTES, OFF(default_quota), 0, 1024 * TiB,
+	 "Quota of each work package that has none of its own: bytes of all its stored versions. "
+	 "0: unlimited."},
+	{"default-keep-versions", OPT_UINT, OFF(default_keep_versions), 0, 1000000,
+	 "Retention for work packages without a rule of their own: keep the newest N versions of "
+	 "each document. 0: no count rule. With both retention defaults 0 every version is kept."},
+	{"default-keep-days", OPT_UINT, OFF(default_keep_days), 0, 36500,
+	 "Retention for work packages without a rule of their own: keep versions younger than D "
+	 "days. 0: no age rule. The current version is always kept."},
 	{"test-hooks", OPT_BOOL, OFF(test_hooks), 0, 0,
 	 "For the test suite only: enables `POST /_test/sink` and `GET /_test/source`, "
 	 "which stream request and response bodies without touching the store. Never in production."},
@@ -83,6 +105,7 @@ void config_defaults(struct config *cfg)
 	cfg->max_upload = 64 * GiB;
 	cfg->log_format = LOG_PLAIN;
 	cfg->access_log = true;
+	cfg->metrics_blob_walk_ms = 10 * 60 * 1000;
 }
 
 static const struct option_def *find_option(const char *key, size_t len)
@@ -333,6 +356,36 @@ enum err config_load(struct config *cfg, int argc, char **argv)
 	}
 	if ((cfg->cert == NULL) != (cfg->key == NULL))
 		return err_set(ERR_INVALID, "cert and key must be given together");
+	return config_check(cfg);
+}
+
+/* A file option must name a readable regular file now, so that a typo
+ * stops the start with its name rather than a TLS library message. */
+static enum err check_file(const char *key, const char *path)
+{
+	struct stat st;
+
+	if (stat(path, &st) != 0)
+		return err_set(ERR_INVALID, "%s: %s: %s", key, path, strerror(errno));
+	if (!S_ISREG(st.st_mode))
+		return err_set(ERR_INVALID, "%s: %s is not a regular file", key, path);
+	if (access(path, R_OK) != 0)
+		return err_set(ERR_INVALID, "%s: %s: %s", key, path, strerror(errno));
+	return ERR_OK;
+}
+
+enum err config_check(const struct config *cfg)
+{
+	enum err rc;
+
+	if (cfg->cert && (rc = check_file("cert", cfg->cert)))
+		return rc;
+	if (cfg->key && (rc = check_file("key", cfg->key)))
+		return rc;
+	if (cfg->metrics_token_file && (rc = check_file("metrics-token-file", cfg->metrics_token_file)))
+		return rc;
+	if (cfg->metrics_allow && (rc = metrics_allow_check(cfg->metrics_allow)))
+		return rc;
 	return ERR_OK;
 }
 
@@ -357,4 +410,6 @@ void config_free(struct config *cfg)
 	free(cfg->cert);
 	free(cfg->key);
 	free(cfg->config_file);
+	free(cfg->metrics_allow);
+	free(cfg->metrics_token_file);
 }

@@ -36,6 +36,15 @@ struct config {
 	enum log_format log_format;
 	bool access_log;
 	bool test_hooks;       /* enables /_test/ routes for the test suite */
+	/* operations (issue 8) */
+	char *metrics_allow;      /* CIDR list; NULL: loopback */
+	char *metrics_token_file; /* NULL: no token */
+	unsigned metrics_blob_walk_ms;
+	/* Store-wide defaults, written to the settings table at start so
+	 * that `consort gc` and other commands apply the same rules. */
+	uint64_t default_quota;        /* bytes per work package; 0: unlimited */
+	unsigned default_keep_versions; /* 0: no count rule */
+	unsigned default_keep_days;     /* 0: no age rule */
 };
 
 /* Fill `cfg` with defaults. */
@@ -46,6 +55,11 @@ void config_defaults(struct config *cfg);
  * argument after the subcommand. On error the detail names the flag or
  * file:line and the reason. */
 enum err config_load(struct config *cfg, int argc, char **argv);
+
+/* Checks across options and against the system (certificate, key and
+ * token files exist and are readable; the metrics allow list parses).
+ * config_load ends with it. */
+enum err config_check(const struct config *cfg);
 
 /* Write the option reference (markdown) to `out`. */
 void config_write_reference(FILE *out);

@@ -18,7 +18,7 @@ const char *access_name(enum access a)
 		[ACCESS_UNDECLARED] = "undeclared", [ACCESS_PUBLIC] = "public",
 		[ACCESS_USER] = "user", [ACCESS_WP_READ] = "wp:read",
 		[ACCESS_WP_WRITE] = "wp:write", [ACCESS_WP_MANAGE] = "wp:manage",
-		[ACCESS_COORDINATOR] = "coordinator",
+		[ACCESS_COORDINATOR] = "coordinator", [ACCESS_SCRAPER] = "scraper",
 	};
 
 	return (unsigned)a < ACCESS__COUNT ? names[a] : "invalid";

@@ -23,8 +23,13 @@
 #include "db.h"
 #include "http.h"
 #include "log.h"
+#include "metrics.h"
 #include "router.h"
+#include "settings.h"
 #include "tls.h"
+#include "tree.h"
+
+#include <systemd/sd-daemon.h>
 
 struct pending_conn {
 	int fd;
@@ -324,14 +329,20 @@ static void signal_cb(evutil_socket_t sig, short what, void *arg)
 
 	(void)what;
 	if (sig == SIGHUP) {
+		/* systemd waits for READY=1 after RELOADING=1 before it calls
+		 * the reload done (systemctl reload returns then). */
+		sd_notify(0, "RELOADING=1\nSTATUS=reloading the certificate");
 		rc = tls_reload(s->tls);
 		if (rc)
 			log_event(LOG_ERROR, "reload", "certificate reload failed, keeping the old one: %s",
 				  err_detail());
 		else
 			log_event(LOG_INFO, "reload", "certificate reloaded from %s", tls_cert_path(s->tls));
+		sd_notifyf(0, "READY=1\nSTATUS=%s", rc ? "serving; the last certificate reload failed"
+						    : "serving");
 		return;
 	}
+	sd_notify(0, "STOPPING=1\nSTATUS=finishing open requests");
 	log_event(LOG_INFO, "shutdown", "signal %d: no longer accepting; finishing open requests",
 		  (int)sig);
 	if (s->listener)
@@ -387,6 +398,36 @@ static void log_done(struct http_req *req, bool completed)
 		   http_resp_bytes(req), http_req_elapsed_us(req), NULL);
 }
 
+/* The configured quota and retention defaults go into the store, where
+ * storage/tree.c reads them: `consort gc` then applies the same rules as
+ * the server without reading its configuration. */
+static enum err apply_store_defaults(struct db *db, const struct config *cfg)
+{
+	enum err rc = settings_put_u64(db, TREE_DEFAULT_QUOTA_KEY, cfg->default_quota);
+
+	if (!rc)
+		rc = settings_put_u64(db, TREE_DEFAULT_KEEP_VERSIONS_KEY, cfg->default_keep_versions);
+	if (!rc)
+		rc = settings_put_u64(db, TREE_DEFAULT_KEEP_DAYS_KEY, cfg->default_keep_days);
+	return rc;
+}
+
+static bool access_log_on;
+
+/* Every finished request: counted for /metrics, then (when configured)
+ * logged. The route comes from the router's call; requests that never
+ * matched a route have none. */
+static void request_done(struct http_req *req, bool completed)
+{
+	const struct call *call = http_req_data(req);
+
+	metrics_request(worker_index(server_worker_of(req)), call ? call->route : NULL,
+			http_resp_started(req) ? http_resp_status(req) : 0, http_req_bytes_in(req),
+			http_resp_bytes_out(req), http_req_elapsed_us(req));
+	if (access_log_on)
+		log_done(req, completed);
+}
+
 enum err server_run(const struct config *cfg)
 {
 	struct server s = {.cfg = cfg};
@@ -399,8 +440,8 @@ enum err server_run(const struct config *cfg)
 	signal(SIGPIPE, SIG_IGN);
 	evthread_use_pthreads();
 	log_set_json(cfg->log_format == LOG_JSON);
-	if (cfg->access_log)
-		http_set_done_hook(log_done);
+	access_log_on = cfg->access_log;
+	http_set_done_hook(request_done);
 
 	rc = router_check(routes, nroutes);
 	if (rc)
@@ -413,6 +454,8 @@ enum err server_run(const struct config *cfg)
 	rc = db_open(s.db_path, &db);
 	if (!rc)
 		rc = db_migrate(db);
+	if (!rc)
+		rc = apply_store_defaults(db, cfg);
 	db_close(db);
 	if (rc)
 		goto out;
@@ -450,7 +493,21 @@ enum err server_run(const struct config *cfg)
 	sigaddset(&block, SIGINT);
 	sigaddset(&block, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &block, &old);
-	for (; started < s.nworkers; started++) {
+	{
+		struct metrics_opts mo = {
+			.routes = routes,
+			.nroutes = nroutes,
+			.nshards = s.nworkers,
+			.data_dir = cfg->data_dir,
+			.cas = s.cas,
+			.blob_scan_ms = cfg->metrics_blob_walk_ms,
+			.allow = cfg->metrics_allow,
+			.token_file = cfg->metrics_token_file,
+		};
+
+		rc = metrics_start(&mo);
+	}
+	for (; !rc && started < s.nworkers; started++) {
 		rc = worker_init(&s, &s.workers[started], started);
 		if (!rc && pthread_create(&s.workers[started].thread, NULL, worker_main,
 					  &s.workers[started]) != 0)
@@ -477,6 +534,9 @@ enum err server_run(const struct config *cfg)
 
 	log_event(LOG_INFO, "start", "consort listening on https://%s/ with %u worker(s), data in %s",
 		  cfg->listen, s.nworkers, cfg->data_dir);
+	/* Listening and every worker up: a unit of Type=notify is started.
+	 * Without NOTIFY_SOCKET (not under systemd) this does nothing. */
+	sd_notifyf(0, "READY=1\nSTATUS=serving on https://%s/", cfg->listen);
 	event_base_dispatch(s.base);
 	goto join;
 stop:
@@ -500,6 +560,8 @@ out:
 	if (s.base)
 		event_base_free(s.base);
 	free(s.workers);
+	/* After the workers: no request can count any more. */
+	metrics_stop();
 	tls_free(s.tls);
 	cas_close(s.cas);
 	free(s.db_path);
