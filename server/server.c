@@ -2,6 +2,7 @@
 #include "server.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/listener.h>
@@ -357,18 +358,29 @@ static enum err prepare_data_dir(const char *dir)
 	char path[4096];
 	struct stat st;
 
+	int fd;
+
 	if (mkdir(dir, 0700) != 0 && errno != EEXIST)
-		return err_from_errno(errno, dir);
+		return err_set(ERR_INVALID, "data directory %s cannot be created: %s", dir,
+			       strerror(errno));
 	if (stat(dir, &st) != 0)
-		return err_from_errno(errno, dir);
+		return err_set(ERR_INVALID, "data directory %s: %s", dir, strerror(errno));
 	if (!S_ISDIR(st.st_mode))
-		return err_set(ERR_INVALID, "%s is not a directory", dir);
-	if (access(dir, W_OK | X_OK) != 0)
-		return err_from_errno(errno, dir);
+		return err_set(ERR_INVALID, "data directory %s is not a directory", dir);
+	/* A real write, not access(): root passes access() on a directory it
+	 * cannot write (read-only filesystem, immutable, procfs). */
+	snprintf(path, sizeof path, "%s/.write-test", dir);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return err_set(ERR_INVALID, "data directory %s is not writable: %s", dir,
+			       strerror(errno));
+	close(fd);
+	unlink(path);
 	for (size_t i = 0; i < sizeof subdirs / sizeof subdirs[0]; i++) {
 		snprintf(path, sizeof path, "%s/%s", dir, subdirs[i]);
 		if (mkdir(path, 0700) != 0 && errno != EEXIST)
-			return err_from_errno(errno, path);
+			return err_set(ERR_INVALID, "data directory: cannot create %s: %s", path,
+				       strerror(errno));
 	}
 	return ERR_OK;
 }
@@ -540,6 +552,9 @@ enum err server_run(const struct config *cfg)
 	event_base_dispatch(s.base);
 	goto join;
 stop:
+	/* Only the workers that started have a loop to wake (a failed start,
+	 * of metrics or of worker k, leaves the rest zeroed). */
+	s.nworkers = started;
 	stop_workers(&s);
 join:
 	for (unsigned i = 0; i < started; i++) {
