@@ -20,6 +20,7 @@
 #include "digest.h"
 #include "handlers.h"
 #include "http.h"
+#include "httpparse.h"
 #include "reply.h"
 #include "router.h"
 #include "server.h"
@@ -190,7 +191,7 @@ void h_test_source(struct call *call)
 {
 	uint64_t size = 0, first = 0, last = 0;
 	struct source *src;
-	enum http_range range;
+	enum httpparse_range range;
 
 	if (!hooks_enabled(call))
 		return;
@@ -200,9 +201,9 @@ void h_test_source(struct call *call)
 		reply_error(call->req, 400, "invalid_request", "size=N is required");
 		return;
 	}
-	range = http_range_parse(http_req_header(call->req, "Range"), size, &first, &last);
+	range = httpparse_range(http_req_header(call->req, "Range"), size, &first, &last);
 	http_resp_header(call->req, "Accept-Ranges", "bytes");
-	if (range == HTTP_RANGE_UNSATISFIABLE) {
+	if (range == HTTPPARSE_RANGE_UNSATISFIABLE) {
 		http_resp_headerf(call->req, "Content-Range", "bytes */%llu", (unsigned long long)size);
 		reply_error(call->req, 416, "range_not_satisfiable", "range outside of %llu bytes",
 			    (unsigned long long)size);
@@ -214,7 +215,7 @@ void h_test_source(struct call *call)
 		return;
 	}
 	http_resp_header(call->req, "Content-Type", "application/octet-stream");
-	if (range == HTTP_RANGE_PARTIAL) {
+	if (range == HTTPPARSE_RANGE_PARTIAL) {
 		src->pos = first;
 		src->end = last + 1;
 		http_resp_headerf(call->req, "Content-Range", "bytes %llu-%llu/%llu",

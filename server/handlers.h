@@ -8,6 +8,10 @@
 
 struct call;
 
+/* h_static.c */
+void h_app(struct call *call);
+void h_asset(struct call *call);
+
 /* h_system.c */
 void h_healthz(struct call *call);
 void h_metrics(struct call *call);

@@ -198,18 +198,6 @@ const char *http_reason(int status);
 char *http_pct_decode(struct http_req *req, const char *s, size_t len,
 		      bool plus_is_space);
 
-/* Outcome of interpreting a Range header against a representation of
- * `size` bytes (RFC 9110 14). Only a single byte range is served; a
- * multi-range request is answered with the whole representation. */
-enum http_range {
-	HTTP_RANGE_NONE,          /* no (usable) Range: send 200 and everything */
-	HTTP_RANGE_PARTIAL,       /* send 206 with [*first, *last] */
-	HTTP_RANGE_UNSATISFIABLE, /* send 416 with Content-Range: bytes STAR/size */
-};
-
-enum http_range http_range_parse(const char *header, uint64_t size, uint64_t *first,
-				 uint64_t *last);
-
 /* Look up a query parameter (decoded, request-scoped) or NULL. */
 const char *http_req_query_param(struct http_req *req, const char *name);
 

@@ -245,3 +245,58 @@ bool httpparse_content_length(const char *v, size_t len, uint64_t *out)
 	*out = n;
 	return true;
 }
+
+/* Parses a decimal number at *p; advances *p. */
+static bool range_number(const char **p, uint64_t *out)
+{
+	uint64_t n = 0;
+	const char *s = *p;
+
+	if (**p < '0' || **p > '9')
+		return false;
+	for (; **p >= '0' && **p <= '9'; (*p)++) {
+		if (n > (UINT64_MAX - 9) / 10)
+			return false;
+		n = n * 10 + (uint64_t)(**p - '0');
+	}
+	return *p - s <= 19 ? (*out = n, true) : false;
+}
+
+enum httpparse_range httpparse_range(const char *header, uint64_t size, uint64_t *first,
+				 uint64_t *last)
+{
+	const char *p = header;
+	uint64_t a, b;
+
+	if (!header || strncasecmp(p, "bytes=", 6) != 0)
+		return HTTPPARSE_RANGE_NONE; /* other units are ignored (RFC 9110 14.2) */
+	p += 6;
+	while (*p == ' ' || *p == '\t')
+		p++;
+	if (strchr(p, ','))
+		return HTTPPARSE_RANGE_NONE;
+	if (*p == '-') {
+		/* suffix: the last b bytes */
+		p++;
+		if (!range_number(&p, &b) || *p)
+			return HTTPPARSE_RANGE_NONE;
+		if (b == 0 || size == 0)
+			return HTTPPARSE_RANGE_UNSATISFIABLE;
+		*first = b >= size ? 0 : size - b;
+		*last = size - 1;
+		return HTTPPARSE_RANGE_PARTIAL;
+	}
+	if (!range_number(&p, &a) || *p != '-')
+		return HTTPPARSE_RANGE_NONE;
+	p++;
+	if (*p == '\0') {
+		b = UINT64_MAX;
+	} else if (!range_number(&p, &b) || *p || b < a) {
+		return HTTPPARSE_RANGE_NONE; /* syntactically invalid: ignore */
+	}
+	if (a >= size)
+		return HTTPPARSE_RANGE_UNSATISFIABLE;
+	*first = a;
+	*last = b >= size ? size - 1 : b;
+	return HTTPPARSE_RANGE_PARTIAL;
+}

@@ -76,6 +76,19 @@ bool httpparse_trailer_field(const char *line, size_t len, const char **why);
  * overflow. */
 bool httpparse_content_length(const char *v, size_t len, uint64_t *out);
 
+/* Outcome of interpreting a Range header against a representation of
+ * `size` bytes (RFC 9110 14). Only a single byte range is served; a
+ * multi-range request, another unit or a syntactically invalid range is
+ * answered with the whole representation, as the RFC allows. */
+enum httpparse_range {
+	HTTPPARSE_RANGE_NONE,          /* send 200 and everything */
+	HTTPPARSE_RANGE_PARTIAL,       /* send 206 with [*first, *last] */
+	HTTPPARSE_RANGE_UNSATISFIABLE, /* send 416, Content-Range: bytes STAR/size */
+};
+
+enum httpparse_range httpparse_range(const char *header, uint64_t size, uint64_t *first,
+				     uint64_t *last);
+
 /* True if `c` may appear in a token (RFC 9110 5.6.2). */
 bool httpparse_is_tchar(unsigned char c);
 

@@ -21,6 +21,9 @@ void log_set_json(bool json)
 
 /* Appends to line[*len], always leaving room for "\n". */
 static void put(char *line, size_t *len, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void put(char *line, size_t *len, const char *fmt, ...)
 {
 	va_list ap;
 	int n;

@@ -8,6 +8,8 @@
 #include "handlers.h"
 
 const struct route routes[] = {
+	{"GET", "/", h_app, ACCESS_PUBLIC, RBODY_NONE},
+	{"GET", "/assets/{bundle}/{file*}", h_asset, ACCESS_PUBLIC, RBODY_NONE},
 	{"GET", "/healthz", h_healthz, ACCESS_PUBLIC, RBODY_NONE},
 	{"GET", "/metrics", h_metrics, ACCESS_SCRAPER, RBODY_NONE},
 	/* answered only with --test-hooks */

@@ -30,9 +30,10 @@
 	"ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305"
 #define TLS_GROUPS "X25519:prime256v1:secp384r1"
 
-/* The self-signed certificate lasts this long and is renewed on start
+/* The self-signed certificate lasts this long (what browsers accept for
+ * any certificate) and is renewed on start
  * when less than RENEW_DAYS remain. */
-#define SELF_SIGNED_DAYS 825
+#define SELF_SIGNED_DAYS 397
 #define RENEW_DAYS 30
 
 struct tls {

@@ -72,7 +72,7 @@ static void refuses_smuggling_shapes(void **state)
 		"GET / HTTP/1.1\r\nHost : a\r\n\r\n",             /* space before colon */
 		"GET / HTTP/1.1\r\nHost\t: a\r\n\r\n",            /* tab before colon */
 		"GET / HTTP/1.1\r\nX: a\rb\r\n\r\n",              /* CR in value */
-		"GET / HTTP/1.1\r\nX: a\x01" "b\r\n\r\n",         /* control in value */
+		"GET / HTTP/1.1\r\nX: a\001b\r\n\r\n",           /* control in value */
 		"GET / HTTP/1.1\r\nX: a\x7f\r\n\r\n",             /* DEL in value */
 		"GET / HTTP/1.1\r\n: novalue\r\n\r\n",            /* empty name */
 		"GET / HTTP/1.1\r\nX(y): a\r\n\r\n",              /* separator in name */
@@ -183,6 +183,35 @@ static void trailer_fields(void **state)
 	assert_false(httpparse_trailer_field("X : a", 5, &why));
 }
 
+static void ranges(void **state)
+{
+	uint64_t a, b;
+
+	(void)state;
+	assert_int_equal(httpparse_range(NULL, 100, &a, &b), HTTPPARSE_RANGE_NONE);
+	assert_int_equal(httpparse_range("bytes=0-9", 100, &a, &b), HTTPPARSE_RANGE_PARTIAL);
+	assert_true(a == 0 && b == 9);
+	assert_int_equal(httpparse_range("bytes=90-", 100, &a, &b), HTTPPARSE_RANGE_PARTIAL);
+	assert_true(a == 90 && b == 99);
+	assert_int_equal(httpparse_range("bytes=90-1000", 100, &a, &b), HTTPPARSE_RANGE_PARTIAL);
+	assert_true(a == 90 && b == 99);
+	assert_int_equal(httpparse_range("bytes=-10", 100, &a, &b), HTTPPARSE_RANGE_PARTIAL);
+	assert_true(a == 90 && b == 99);
+	assert_int_equal(httpparse_range("bytes=-1000", 100, &a, &b), HTTPPARSE_RANGE_PARTIAL);
+	assert_true(a == 0 && b == 99);
+	assert_int_equal(httpparse_range("bytes=100-", 100, &a, &b), HTTPPARSE_RANGE_UNSATISFIABLE);
+	assert_int_equal(httpparse_range("bytes=-0", 100, &a, &b), HTTPPARSE_RANGE_UNSATISFIABLE);
+	assert_int_equal(httpparse_range("bytes=0-", 0, &a, &b), HTTPPARSE_RANGE_UNSATISFIABLE);
+	/* ignored: other units, lists, garbage, reversed, overflow */
+	assert_int_equal(httpparse_range("items=0-9", 100, &a, &b), HTTPPARSE_RANGE_NONE);
+	assert_int_equal(httpparse_range("bytes=0-1,5-6", 100, &a, &b), HTTPPARSE_RANGE_NONE);
+	assert_int_equal(httpparse_range("bytes=x-9", 100, &a, &b), HTTPPARSE_RANGE_NONE);
+	assert_int_equal(httpparse_range("bytes=9-1", 100, &a, &b), HTTPPARSE_RANGE_NONE);
+	assert_int_equal(httpparse_range("bytes=0-9x", 100, &a, &b), HTTPPARSE_RANGE_NONE);
+	assert_int_equal(httpparse_range("bytes=99999999999999999999-", 100, &a, &b), HTTPPARSE_RANGE_NONE);
+	assert_int_equal(httpparse_range("bytes=-", 100, &a, &b), HTTPPARSE_RANGE_NONE);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -195,6 +224,7 @@ int main(void)
 		cmocka_unit_test(chunk_sizes),
 		cmocka_unit_test(content_lengths),
 		cmocka_unit_test(trailer_fields),
+		cmocka_unit_test(ranges),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
