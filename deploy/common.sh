@@ -6,10 +6,12 @@ BUILD_PACKAGES=(
   build-essential meson ninja-build pkg-config
   libevent-dev libssl-dev libsqlite3-dev libjansson-dev libicu-dev
   openssl ca-certificates curl
+  libsystemd-dev
 )
 # What the test suites need on top.
 TEST_PACKAGES=(
   libcmocka-dev nodejs
+  prometheus systemd
 )
 
 as_root() {

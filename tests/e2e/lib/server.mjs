@@ -44,11 +44,12 @@ export function runConsort(args, { input } = {}) {
 }
 
 export class Server {
-  constructor({ dataDir, args = [], ownCert = false } = {}) {
+  constructor({ dataDir, args = [], ownCert = false, env } = {}) {
     this.dataDir = dataDir || tempDir();
     this.ownDataDir = !dataDir;
     this.extraArgs = args;
     this.ownCert = ownCert; // true: let consort make its self-signed cert
+    this.env = env; // extra environment variables for the server
     this.log = '';
     this.proc = null;
   }
@@ -62,7 +63,8 @@ export class Server {
       ...this.extraArgs];
     this.allLogs = (this.allLogs || '') + this.log;
     this.log = '';
-    this.proc = spawn(consortBin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    this.proc = spawn(consortBin, args, { stdio: ['ignore', 'pipe', 'pipe'],
+      env: this.env ? { ...process.env, ...this.env } : process.env });
     this.proc.stdout.on('data', (d) => { this.log += d; });
     this.proc.stderr.on('data', (d) => { this.log += d; });
     this.exited = new Promise((res) => this.proc.on('exit', (code, signal) => res({ code, signal })));
