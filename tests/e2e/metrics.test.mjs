@@ -7,6 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { writeFileSync, mkdirSync, symlinkSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { withServer, tempDir } from './lib/server.mjs';
+import { recordSecret } from './lib/secrets.mjs';
 
 // {name{labels}: value} from the exposition; labels kept verbatim.
 function parse(text) {
@@ -114,6 +115,7 @@ test('metrics are loopback-only by default; metrics-allow and a token decide', a
   });
   const dir = tempDir();
   const token = 'metrics-token-' + 'f00d'.repeat(8);
+  recordSecret(token);
   writeFileSync(join(dir, 'token'), token + '\n', { mode: 0o600 });
   await withServer({ args: ['--metrics-allow', 'none', '--metrics-token-file', join(dir, 'token')] }, async (s) => {
     assert.equal((await s.fetch('/metrics')).status, 403);
