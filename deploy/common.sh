@@ -5,6 +5,7 @@
 BUILD_PACKAGES=(
   build-essential meson ninja-build pkg-config
   libevent-dev libssl-dev libsqlite3-dev libjansson-dev libicu-dev
+  libargon2-dev
   openssl ca-certificates curl
   libsystemd-dev
 )
@@ -12,6 +13,7 @@ BUILD_PACKAGES=(
 TEST_PACKAGES=(
   libcmocka-dev nodejs
   prometheus systemd
+  sqlite3
 )
 
 as_root() {

@@ -2,9 +2,23 @@
  * acl — the one policy function. Every request passes through
  * acl_authorize() after routing and before its handler; no handler
  * decides access on its own.
+ *
+ * The decision, in order (docs/api.md "Access"):
+ *   public route                         → allowed, nobody is identified
+ *   no/unknown/expired/revoked credentials, disabled account → 401
+ *   session cookie on an unsafe method without the right X-CSRF-Token → 403
+ *   second factor required but not enrolled → 403 except for enrolling
+ *   session-only route called with an API token → 403
+ *   {wp} in the route: a WP the caller cannot read is 404, exactly like
+ *   a WP that does not exist, so existence is not revealed; a WP the
+ *   caller can read but not at the route's level is 403
+ *   coordinator route for a non-coordinator → 403
  */
 #ifndef CONSORT_ACL_H
 #define CONSORT_ACL_H
+
+#include <stddef.h>
+#include <stdint.h>
 
 #include "err.h"
 
@@ -16,5 +30,10 @@ struct call;
  * call->wp_id and call->wp_level. Returns ERR_OK to proceed, or
  * ERR_UNAUTHENTICATED / ERR_FORBIDDEN / ERR_NOTFOUND with a detail. */
 enum err acl_authorize(struct call *call);
+
+/* Ids of the work packages the (authenticated) caller can read, for
+ * filtering search results. *ids is malloc'd, ascending, NULL when *n is
+ * 0; the caller frees it. ERR_UNAUTHENTICATED without a caller. */
+enum err acl_readable_wps(struct call *call, int64_t **ids, size_t *n);
 
 #endif

@@ -90,6 +90,28 @@ static const struct option_def options[] = {
 	{"test-hooks", OPT_BOOL, OFF(test_hooks), 0, 0,
 	 "For the test suite only: enables `POST /_test/sink` and `GET /_test/source`, "
 	 "which stream request and response bodies without touching the store. Never in production."},
+	{"session-idle", OPT_MS, OFF(session_idle_ms), 1000, 30 * DAY_MS,
+	 "A sign-in session unused for this long ends."},
+	{"session-max", OPT_MS, OFF(session_max_ms), 1000, 30 * DAY_MS,
+	 "A sign-in session ends this long after the login, however active."},
+	{"password-link-ttl", OPT_MS, OFF(password_link_ms), 60000, 30 * DAY_MS,
+	 "How long a one-time set-password link stays usable."},
+	{"login-account-failures", OPT_UINT, OFF(login_account_failures), 1, 1000,
+	 "Failed logins for one account before it is locked out (429) for a while."},
+	{"login-address-failures", OPT_UINT, OFF(login_address_failures), 1, 100000,
+	 "Failed logins from one source address (IPv6: its /64) before it is locked out."},
+	{"login-lockout", OPT_MS, OFF(login_lockout_ms), 1000, DAY_MS,
+	 "First lockout after too many failures; it doubles with each further failure."},
+	{"login-lockout-max", OPT_MS, OFF(login_lockout_max_ms), 1000, DAY_MS,
+	 "Longest lockout. Failures are forgotten an hour after the last one."},
+	{"argon2-memory", OPT_UINT, OFF(argon2_memory_kib), 19456, 4194304,
+	 "Argon2id memory per password hash, KiB. Raising it rehashes each password at its next login."},
+	{"argon2-iterations", OPT_UINT, OFF(argon2_iterations), 2, 100,
+	 "Argon2id passes over memory."},
+	{"argon2-parallelism", OPT_UINT, OFF(argon2_parallelism), 1, 16,
+	 "Argon2id lanes."},
+	{"job-threads", OPT_UINT, OFF(job_threads), 0, 256,
+	 "Threads for blocking work such as password hashing. 0 = number of cores."},
 };
 
 #define NOPTIONS (sizeof options / sizeof options[0])
@@ -106,6 +128,17 @@ void config_defaults(struct config *cfg)
 	cfg->log_format = LOG_PLAIN;
 	cfg->access_log = true;
 	cfg->metrics_blob_walk_ms = 10 * 60 * 1000;
+	cfg->session_idle_ms = 60 * 60 * 1000;
+	cfg->session_max_ms = 12 * 60 * 60 * 1000;
+	cfg->password_link_ms = 3 * DAY_MS;
+	cfg->login_account_failures = 5;
+	cfg->login_address_failures = 50;
+	cfg->login_lockout_ms = 30 * 1000;
+	cfg->login_lockout_max_ms = 15 * 60 * 1000;
+	cfg->argon2_memory_kib = 19456;
+	cfg->argon2_iterations = 2;
+	cfg->argon2_parallelism = 1;
+	cfg->job_threads = 0;
 }
 
 static const struct option_def *find_option(const char *key, size_t len)
@@ -377,6 +410,11 @@ static enum err check_file(const char *key, const char *path)
 enum err config_check(const struct config *cfg)
 {
 	enum err rc;
+
+	if (cfg->session_idle_ms > cfg->session_max_ms)
+		return err_set(ERR_INVALID, "session-idle must not exceed session-max");
+	if (cfg->login_lockout_ms > cfg->login_lockout_max_ms)
+		return err_set(ERR_INVALID, "login-lockout must not exceed login-lockout-max");
 
 	if (cfg->cert && (rc = check_file("cert", cfg->cert)))
 		return rc;

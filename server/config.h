@@ -45,6 +45,18 @@ struct config {
 	uint64_t default_quota;        /* bytes per work package; 0: unlimited */
 	unsigned default_keep_versions; /* 0: no count rule */
 	unsigned default_keep_days;     /* 0: no age rule */
+	/* accounts and sign-in (issue 4) */
+	unsigned session_idle_ms;      /* a session unused this long ends */
+	unsigned session_max_ms;       /* a session ends this long after login */
+	unsigned password_link_ms;     /* validity of a set-password link */
+	unsigned login_account_failures; /* failures before an account locks */
+	unsigned login_address_failures; /* failures before an address locks */
+	unsigned login_lockout_ms;     /* first lockout; doubles per failure */
+	unsigned login_lockout_max_ms;
+	unsigned argon2_memory_kib;
+	unsigned argon2_iterations;
+	unsigned argon2_parallelism;
+	unsigned job_threads;          /* 0: number of cores */
 };
 
 /* Fill `cfg` with defaults. */

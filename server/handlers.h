@@ -19,5 +19,36 @@ void h_metrics(struct call *call);
 /* h_test.c (only with --test-hooks) */
 void h_test_sink(struct call *call);
 void h_test_source(struct call *call);
+/* h_auth.c */
+void h_session_create(struct call *call);
+void h_session_delete(struct call *call);
+void h_me(struct call *call);
+void h_me_password(struct call *call);
+void h_totp_begin(struct call *call);
+void h_totp_confirm(struct call *call);
+void h_totp_disable(struct call *call);
+void h_recovery_codes(struct call *call);
+void h_tokens_list(struct call *call);
+void h_token_create(struct call *call);
+void h_token_revoke(struct call *call);
+void h_set_password(struct call *call);
+
+/* h_users.c */
+void h_users_list(struct call *call);
+void h_user_create(struct call *call);
+void h_user_update(struct call *call);
+void h_user_link(struct call *call);
+void h_partners_list(struct call *call);
+void h_partner_create(struct call *call);
+
+/* h_wps.c */
+void h_wps_list(struct call *call);
+void h_wp_create(struct call *call);
+void h_wp_get(struct call *call);
+void h_grants_list(struct call *call);
+void h_grant_set(struct call *call);
+
+/* h_audit.c */
+void h_audit(struct call *call);
 
 #endif

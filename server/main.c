@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "cmd_storage.h"
+#include "cli_accounts.h"
 #include "config.h"
 #include "err.h"
 #include "server.h"
@@ -52,6 +53,14 @@ static const struct command commands[] = {
 	{"fsck", cmd_fsck, "fsck --data DIR [--quick]"},
 	{"backup", cmd_backup, "backup DEST --data DIR"},
 	{"restore", cmd_restore, "restore SRC --data DIR"},
+	{"partner", cli_partner, "partner add --data DIR --short SHORT --name NAME --country CC"},
+	{"user", cli_user,
+	 "user add --data DIR --email EMAIL --name NAME --partner SHORT [--coordinator] "
+	 "--password-stdin"},
+	{"wp", cli_wp, "wp add --data DIR --code WP1 --title TITLE [--lead SHORT]"},
+	{"grant", cli_grant,
+	 "grant --data DIR --wp WP1 (--user EMAIL | --partner SHORT) --level none|read|write|manage"},
+	{"routes", cli_routes, "routes   (the route table as JSON)"},
 };
 
 static void usage(FILE *out)

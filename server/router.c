@@ -18,7 +18,8 @@ const char *access_name(enum access a)
 		[ACCESS_UNDECLARED] = "undeclared", [ACCESS_PUBLIC] = "public",
 		[ACCESS_USER] = "user", [ACCESS_WP_READ] = "wp:read",
 		[ACCESS_WP_WRITE] = "wp:write", [ACCESS_WP_MANAGE] = "wp:manage",
-		[ACCESS_COORDINATOR] = "coordinator", [ACCESS_SCRAPER] = "scraper",
+		[ACCESS_COORDINATOR] = "coordinator", [ACCESS_SESSION] = "session",
+		[ACCESS_SCRAPER] = "scraper",
 	};
 
 	return (unsigned)a < ACCESS__COUNT ? names[a] : "invalid";
@@ -300,6 +301,18 @@ void router_dispatch(struct http_req *req, struct worker *w)
 	rc = acl_authorize(call);
 	if (rc) {
 		reply_err(req, rc);
+		return;
+	}
+	/* "May I?" without doing it: the policy's answer alone, 204 when it
+	 * allows. Clients (the browser app hiding buttons, the authorization
+	 * matrix test) learn exactly what a real request would be told. */
+	if (http_req_header(req, "X-Consort-Dry-Run")) {
+		if (strcmp(http_req_header(req, "X-Consort-Dry-Run"), "1")) {
+			reply_error(req, 400, "invalid_request", "X-Consort-Dry-Run must be 1");
+			return;
+		}
+		reply_api_headers(req);
+		http_resp_send(req, 204, NULL, 0);
 		return;
 	}
 

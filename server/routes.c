@@ -15,6 +15,38 @@ const struct route routes[] = {
 	/* answered only with --test-hooks */
 	{"POST", "/_test/sink", h_test_sink, ACCESS_PUBLIC, RBODY_STREAM},
 	{"GET", "/_test/source", h_test_source, ACCESS_PUBLIC, RBODY_NONE},
+
+	/* signing in, the caller's own account (h_auth.c) */
+	{"POST", "/api/v1/session", h_session_create, ACCESS_PUBLIC, RBODY_JSON},
+	{"DELETE", "/api/v1/session", h_session_delete, ACCESS_SESSION, RBODY_NONE},
+	{"GET", "/api/v1/me", h_me, ACCESS_USER, RBODY_NONE},
+	{"POST", "/api/v1/me/password", h_me_password, ACCESS_SESSION, RBODY_JSON},
+	{"POST", "/api/v1/me/totp", h_totp_begin, ACCESS_SESSION, RBODY_NONE},
+	{"POST", "/api/v1/me/totp/confirm", h_totp_confirm, ACCESS_SESSION, RBODY_JSON},
+	{"POST", "/api/v1/me/totp/disable", h_totp_disable, ACCESS_SESSION, RBODY_JSON},
+	{"POST", "/api/v1/me/recovery-codes", h_recovery_codes, ACCESS_SESSION, RBODY_JSON},
+	{"GET", "/api/v1/tokens", h_tokens_list, ACCESS_USER, RBODY_NONE},
+	{"POST", "/api/v1/tokens", h_token_create, ACCESS_SESSION, RBODY_JSON},
+	{"DELETE", "/api/v1/tokens/{id}", h_token_revoke, ACCESS_USER, RBODY_NONE},
+	{"POST", "/api/v1/set-password", h_set_password, ACCESS_PUBLIC, RBODY_JSON},
+
+	/* accounts and partners (h_users.c) */
+	{"GET", "/api/v1/users", h_users_list, ACCESS_COORDINATOR, RBODY_NONE},
+	{"POST", "/api/v1/users", h_user_create, ACCESS_COORDINATOR, RBODY_JSON},
+	{"PATCH", "/api/v1/users/{id}", h_user_update, ACCESS_COORDINATOR, RBODY_JSON},
+	{"POST", "/api/v1/users/{id}/password-link", h_user_link, ACCESS_COORDINATOR, RBODY_NONE},
+	{"GET", "/api/v1/partners", h_partners_list, ACCESS_USER, RBODY_NONE},
+	{"POST", "/api/v1/partners", h_partner_create, ACCESS_COORDINATOR, RBODY_JSON},
+
+	/* work packages and grants (h_wps.c) */
+	{"GET", "/api/v1/wps", h_wps_list, ACCESS_USER, RBODY_NONE},
+	{"POST", "/api/v1/wps", h_wp_create, ACCESS_COORDINATOR, RBODY_JSON},
+	{"GET", "/api/v1/wps/{wp}", h_wp_get, ACCESS_WP_READ, RBODY_NONE},
+	{"GET", "/api/v1/wps/{wp}/grants", h_grants_list, ACCESS_WP_MANAGE, RBODY_NONE},
+	{"PUT", "/api/v1/wps/{wp}/grants", h_grant_set, ACCESS_WP_MANAGE, RBODY_JSON},
+
+	/* the audit log (h_audit.c) */
+	{"GET", "/api/v1/audit", h_audit, ACCESS_COORDINATOR, RBODY_NONE},
 };
 
 const size_t nroutes = sizeof routes / sizeof routes[0];

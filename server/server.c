@@ -20,9 +20,11 @@
 #include <unistd.h>
 
 #include "cas.h"
+#include "auth.h"
 #include "config.h"
 #include "db.h"
 #include "http.h"
+#include "jobs.h"
 #include "log.h"
 #include "metrics.h"
 #include "router.h"
@@ -53,6 +55,7 @@ struct worker {
 	struct event *wake;
 	struct event *grace;
 	struct db *db;
+	struct jobs_loop *jobs;
 
 	pthread_mutex_t lock; /* guards pending and stop_requested */
 	struct pending_conn *pending;
@@ -75,6 +78,7 @@ struct server {
 	_Atomic unsigned open_conns;
 	char *db_path;
 	struct cas *cas;
+	struct jobs *jobs;
 };
 
 struct worker *server_worker_of(const struct http_req *req)
@@ -87,6 +91,8 @@ struct event_base *worker_event_base(struct worker *w) { return w->base; }
 const struct config *worker_config(const struct worker *w) { return w->srv->cfg; }
 struct server *worker_server(struct worker *w) { return w->srv; }
 unsigned worker_index(const struct worker *w) { return w->index; }
+struct event_base *worker_base(struct worker *w) { return w->base; }
+struct jobs_loop *worker_jobs(struct worker *w) { return w->jobs; }
 unsigned server_open_connections(const struct server *s) { return atomic_load(&((struct server *)s)->open_conns); }
 uint64_t server_tls_handshakes(const struct server *s) { return tls_handshakes(s->tls); }
 const char *server_data_dir(const struct server *s) { return s->cfg->data_dir; }
@@ -204,6 +210,9 @@ static void *worker_main(void *arg)
 	/* The loop must keep running while it has no connections: it is woken
 	 * by event_active on `wake` from the accept thread. */
 	event_base_loop(w->base, EVLOOP_NO_EXIT_ON_EMPTY);
+	/* Jobs still running hold requests of this loop: let them finish
+	 * (password hashes take milliseconds) before connections go. */
+	jobs_loop_drain(w->jobs);
 	/* Whatever is left after the grace period is cut now. */
 	while (w->conns)
 		http_conn_abort(w->conns->conn);
@@ -227,6 +236,9 @@ static enum err worker_init(struct server *s, struct worker *w, unsigned index)
 	rc = db_open(s->db_path, &w->db);
 	if (rc)
 		return rc;
+	w->jobs = jobs_loop_new(s->jobs, w->base);
+	if (!w->jobs)
+		return err_set(ERR_NOMEM, "out of memory");
 	return ERR_OK;
 }
 
@@ -239,6 +251,7 @@ static void worker_destroy(struct worker *w)
 	for (size_t i = 0; i < w->npending; i++)
 		close(w->pending[i].fd);
 	free(w->pending);
+	jobs_loop_free(w->jobs);
 	db_close(w->db);
 	if (w->base)
 		event_base_free(w->base);
@@ -352,7 +365,7 @@ static void signal_cb(evutil_socket_t sig, short what, void *arg)
 	event_base_loopexit(s->base, NULL);
 }
 
-static enum err prepare_data_dir(const char *dir)
+enum err server_prepare_data_dir(const char *dir)
 {
 	static const char *const subdirs[] = {"blobs", "uploads", "index", "tls", "tmp"};
 	char path[4096];
@@ -404,10 +417,13 @@ static enum err open_listener(struct server *s)
 
 static void log_done(struct http_req *req, bool completed)
 {
+	const struct call *call = http_req_data(req);
+
 	(void)completed;
 	log_access(http_req_peer(req), http_req_method(req), http_req_path(req),
 		   http_resp_started(req) ? http_resp_status(req) : 0,
-		   http_resp_bytes(req), http_req_elapsed_us(req), NULL);
+		   http_resp_bytes(req), http_req_elapsed_us(req),
+		   call && call->caller ? call->caller->email : NULL);
 }
 
 /* The configured quota and retention defaults go into the store, where
@@ -458,7 +474,7 @@ enum err server_run(const struct config *cfg)
 	rc = router_check(routes, nroutes);
 	if (rc)
 		return rc;
-	rc = prepare_data_dir(cfg->data_dir);
+	rc = server_prepare_data_dir(cfg->data_dir);
 	if (rc)
 		return rc;
 	if (asprintf(&s.db_path, "%s/consort.db", cfg->data_dir) < 0)
@@ -493,6 +509,9 @@ enum err server_run(const struct config *cfg)
 	s.nworkers = cfg->workers ? cfg->workers : (unsigned)sysconf(_SC_NPROCESSORS_ONLN);
 	if (s.nworkers == 0)
 		s.nworkers = 1;
+	rc = auth_start(cfg);
+	if (rc)
+		goto out;
 	s.workers = calloc(s.nworkers, sizeof *s.workers);
 	if (!s.workers) {
 		rc = err_set(ERR_NOMEM, "out of memory");
@@ -519,6 +538,12 @@ enum err server_run(const struct config *cfg)
 
 		rc = metrics_start(&mo);
 	}
+	/* The job queue is bounded so a flood of logins queues at most this
+	 * much Argon2 work; beyond it requests get 503 at once. */
+	if (!rc)
+		rc = jobs_start(cfg->job_threads ? cfg->job_threads
+						 : (unsigned)sysconf(_SC_NPROCESSORS_ONLN),
+				1024, &s.jobs);
 	for (; !rc && started < s.nworkers; started++) {
 		rc = worker_init(&s, &s.workers[started], started);
 		if (!rc && pthread_create(&s.workers[started].thread, NULL, worker_main,
@@ -557,10 +582,13 @@ stop:
 	s.nworkers = started;
 	stop_workers(&s);
 join:
-	for (unsigned i = 0; i < started; i++) {
+	for (unsigned i = 0; i < started; i++)
 		pthread_join(s.workers[i].thread, NULL);
+	/* Every worker drained its jobs before its thread ended. */
+	jobs_stop(s.jobs);
+	s.jobs = NULL;
+	for (unsigned i = 0; i < started; i++)
 		worker_destroy(&s.workers[i]);
-	}
 	if (!rc)
 		log_event(LOG_INFO, "stop", "consort stopped");
 out:
@@ -577,6 +605,8 @@ out:
 	free(s.workers);
 	/* After the workers: no request can count any more. */
 	metrics_stop();
+	jobs_stop(s.jobs);
+	auth_stop();
 	tls_free(s.tls);
 	cas_close(s.cas);
 	free(s.db_path);

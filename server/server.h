@@ -20,7 +20,9 @@ struct cas;
 struct config;
 struct event_base;
 struct db;
+struct event_base;
 struct http_req;
+struct jobs_loop;
 struct server;
 struct worker;
 
@@ -36,6 +38,14 @@ struct event_base *worker_event_base(struct worker *w);
 const struct config *worker_config(const struct worker *w);
 struct server *worker_server(struct worker *w);
 unsigned worker_index(const struct worker *w);
+/* The worker's event loop, and its handle on the job pool (jobs.h) for
+ * blocking work that completes back on this loop. */
+struct event_base *worker_base(struct worker *w);
+struct jobs_loop *worker_jobs(struct worker *w);
+
+/* Create the data directory (mode 0700) and its subdirectories if
+ * missing; used by `serve` and the account commands. */
+enum err server_prepare_data_dir(const char *dir);
 
 /* Figures for /metrics and /healthz. */
 unsigned server_open_connections(const struct server *s);

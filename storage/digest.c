@@ -5,6 +5,7 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,13 +14,33 @@ struct digest {
 	const EVP_MD *md;
 };
 
+/* OpenSSL 3 looks an algorithm up by name on every use of EVP_sha256()
+ * (an "implicit fetch", with locks); fetching once and reusing the
+ * object avoids that on every request that hashes a cookie or token. */
+static EVP_MD *md_sha256, *md_sha1;
+static pthread_once_t fetch_once = PTHREAD_ONCE_INIT;
+
+static void fetch_mds(void)
+{
+	md_sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+	md_sha1 = EVP_MD_fetch(NULL, "SHA1", NULL);
+}
+
+static const EVP_MD *md_of(enum digest_alg alg)
+{
+	pthread_once(&fetch_once, fetch_mds);
+	if (alg == DIGEST_SHA1)
+		return md_sha1 ? md_sha1 : EVP_sha1();
+	return md_sha256 ? md_sha256 : EVP_sha256();
+}
+
 struct digest *digest_new(enum digest_alg alg)
 {
 	struct digest *d = calloc(1, sizeof *d);
 
 	if (!d)
 		return NULL;
-	d->md = alg == DIGEST_SHA1 ? EVP_sha1() : EVP_sha256();
+	d->md = md_of(alg);
 	d->ctx = EVP_MD_CTX_new();
 	if (!d->ctx || EVP_DigestInit_ex(d->ctx, d->md, NULL) != 1) {
 		digest_free(d);
@@ -53,7 +74,7 @@ void digest_sha256(const void *data, size_t len, unsigned char out[DIGEST_SHA256
 {
 	unsigned int n;
 
-	EVP_Digest(data, len, out, &n, EVP_sha256(), NULL);
+	EVP_Digest(data, len, out, &n, md_of(DIGEST_SHA256), NULL);
 }
 
 void digest_hmac_sha1(const void *key, size_t key_len, const void *msg, size_t msg_len,
@@ -61,7 +82,7 @@ void digest_hmac_sha1(const void *key, size_t key_len, const void *msg, size_t m
 {
 	unsigned int n = DIGEST_SHA1_LEN;
 
-	HMAC(EVP_sha1(), key, (int)key_len, msg, msg_len, out, &n);
+	HMAC(md_of(DIGEST_SHA1), key, (int)key_len, msg, msg_len, out, &n);
 }
 
 enum err digest_random(void *buf, size_t len)

@@ -19,6 +19,10 @@ static const char m001_initial[] =
 	"  password_hash TEXT,"              /* Argon2id encoded string */
 	"  password_changed_at INTEGER,"
 	"  totp_secret BLOB,"                /* NULL: no second factor */
+	/* A second factor being enrolled: the secret shown to the user lives
+	 * here until a first code from it is confirmed, so a half-finished
+	 * enrolment never locks anyone out. */
+	"  totp_pending BLOB,"
 	"  totp_last_step INTEGER NOT NULL DEFAULT 0," /* replay guard */
 	"  totp_required INTEGER NOT NULL DEFAULT 0,"
 	"  disabled INTEGER NOT NULL DEFAULT 0,"
@@ -218,7 +222,11 @@ static const char m001_initial[] =
 	"    WHERE wp_id = (SELECT wp_id FROM nodes WHERE id = OLD.node_id);"
 	"END;"
 	/* Retention and fsck walk documents per work package. */
-	"CREATE INDEX nodes_wp ON nodes(wp_id, is_folder);";
+	"CREATE INDEX nodes_wp ON nodes(wp_id, is_folder);"
+	/* --- accounts (issue 4) --- */
+	"CREATE INDEX tokens_user_live ON tokens(user_id) WHERE revoked_at IS NULL;"
+	"CREATE INDEX password_links_user ON password_links(user_id);"
+	"CREATE INDEX audit_action ON audit(action, at);";
 
 const char *const db_migrations[] = {
 	m001_initial,

@@ -1,0 +1,430 @@
+/* cli_accounts — see cli_accounts.h. */
+#include "cli_accounts.h"
+
+#include <ctype.h>
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "accounts.h"
+#include "audit.h"
+#include "auth.h"
+#include "db.h"
+#include "jsonin.h"
+#include "router.h"
+#include "server.h"
+
+/* Who the audit log names for changes made here. */
+#define CLI_ACTOR "(command line)"
+
+struct flag {
+	const char *name; /* without "--" */
+	bool takes_value;
+	const char **value; /* takes_value: where the value goes */
+	bool *set;          /* flag without value */
+};
+
+/* Parse `--name value` / `--name=value` / `--name` against `flags`;
+ * every flag at most once. Returns 0 or prints why and returns 2. */
+static int parse_flags(const char *cmd, int argc, char **argv, const struct flag *flags, size_t n)
+{
+	bool seen[16] = {false};
+
+	for (int i = 0; i < argc; i++) {
+		const char *arg = argv[i], *eq;
+		size_t klen, k;
+
+		if (strncmp(arg, "--", 2) != 0) {
+			fprintf(stderr, "consort %s: unexpected argument '%s'\n", cmd, arg);
+			return 2;
+		}
+		arg += 2;
+		eq = strchr(arg, '=');
+		klen = eq ? (size_t)(eq - arg) : strlen(arg);
+		for (k = 0; k < n && (strlen(flags[k].name) != klen ||
+				      strncmp(flags[k].name, arg, klen)); k++)
+			;
+		if (k == n) {
+			fprintf(stderr, "consort %s: unknown option '--%.*s'\n", cmd, (int)klen, arg);
+			return 2;
+		}
+		if (seen[k]) {
+			fprintf(stderr, "consort %s: --%s given twice\n", cmd, flags[k].name);
+			return 2;
+		}
+		seen[k] = true;
+		if (!flags[k].takes_value) {
+			if (eq) {
+				fprintf(stderr, "consort %s: --%s takes no value\n", cmd, flags[k].name);
+				return 2;
+			}
+			*flags[k].set = true;
+			continue;
+		}
+		if (eq) {
+			*flags[k].value = eq + 1;
+		} else if (i + 1 < argc) {
+			*flags[k].value = argv[++i];
+		} else {
+			fprintf(stderr, "consort %s: --%s needs a value\n", cmd, flags[k].name);
+			return 2;
+		}
+	}
+	return 0;
+}
+
+static int need(const char *cmd, const char *flag, const char *value)
+{
+	if (value && *value)
+		return 0;
+	fprintf(stderr, "consort %s: --%s is required\n", cmd, flag);
+	return 2;
+}
+
+static int fail(const char *cmd, enum err rc)
+{
+	const char *d = err_detail();
+
+	fprintf(stderr, "consort %s: %s\n", cmd, *d ? d : err_name(rc));
+	return 1;
+}
+
+/* Open (creating if needed) DATA/consort.db with the current schema. */
+static enum err open_data(const char *dir, struct db **db)
+{
+	char path[4096];
+	enum err rc = server_prepare_data_dir(dir);
+
+	*db = NULL;
+	if (rc)
+		return rc;
+	snprintf(path, sizeof path, "%s/consort.db", dir);
+	rc = db_open(path, db);
+	if (!rc)
+		rc = db_migrate(*db);
+	if (rc) {
+		db_close(*db);
+		*db = NULL;
+	}
+	return rc;
+}
+
+/* --- consort partner add ---------------------------------------------------------- */
+
+int cli_partner(int argc, char **argv)
+{
+	const char *cmd = "partner add", *data = NULL, *short_name = NULL, *name = NULL,
+		   *country = NULL;
+	const struct flag flags[] = {
+		{"data", true, &data, NULL},
+		{"short", true, &short_name, NULL},
+		{"name", true, &name, NULL},
+		{"country", true, &country, NULL},
+	};
+	struct db *db = NULL;
+	char cc[3];
+	enum err rc;
+	int st;
+
+	if (argc < 1 || strcmp(argv[0], "add")) {
+		fprintf(stderr, "usage: consort partner add --data DIR --short SHORT --name NAME "
+				"--country CC\n");
+		return 2;
+	}
+	st = parse_flags(cmd, argc - 1, argv + 1, flags, 4);
+	if (!st)
+		st = need(cmd, "data", data) || need(cmd, "short", short_name) ||
+		     need(cmd, "name", name) || need(cmd, "country", country) ? 2 : 0;
+	if (st)
+		return st;
+	rc = acct_check_code("--short", short_name);
+	if (!rc)
+		rc = jsonin_check_text("--name", name, 1, 200, false);
+	if (!rc)
+		rc = acct_check_country("--country", country);
+	if (rc)
+		return fail(cmd, rc);
+	cc[0] = (char)toupper((unsigned char)country[0]);
+	cc[1] = (char)toupper((unsigned char)country[1]);
+	cc[2] = '\0';
+	rc = open_data(data, &db);
+	if (!rc)
+		rc = db_begin(db);
+	if (!rc) {
+		rc = acct_partner_add(db, short_name, name, cc, NULL);
+		if (!rc)
+			rc = audit_append(db, 0, CLI_ACTOR, "", "partner_create", 0, short_name, name);
+		if (!rc)
+			rc = db_commit(db);
+		if (rc)
+			db_rollback(db);
+	}
+	db_close(db);
+	if (rc)
+		return fail(cmd, rc);
+	printf("partner %s added\n", short_name);
+	return 0;
+}
+
+/* --- consort user add ------------------------------------------------------------- */
+
+/* One line from stdin: the password, without its line ending. */
+static enum err read_password(char *buf, size_t cap)
+{
+	size_t len;
+
+	if (!fgets(buf, (int)cap, stdin))
+		return err_set(ERR_INVALID, "no password on standard input");
+	len = strlen(buf);
+	if (len == cap - 1 && buf[len - 1] != '\n')
+		return err_set(ERR_INVALID, "the password must have at most %d bytes",
+			       AUTH_PASSWORD_MAX);
+	while (len && (buf[len - 1] == '\n' || buf[len - 1] == '\r'))
+		buf[--len] = '\0';
+	return ERR_OK;
+}
+
+int cli_user(int argc, char **argv)
+{
+	const char *cmd = "user add", *data = NULL, *email = NULL, *name = NULL, *partner = NULL;
+	bool coordinator = false, password_stdin = false;
+	const struct flag flags[] = {
+		{"data", true, &data, NULL},
+		{"email", true, &email, NULL},
+		{"name", true, &name, NULL},
+		{"partner", true, &partner, NULL},
+		{"coordinator", false, NULL, &coordinator},
+		{"password-stdin", false, NULL, &password_stdin},
+	};
+	char password[AUTH_PASSWORD_MAX + 2] = "";
+	struct auth_argon2 params;
+	struct db *db = NULL;
+	char *hash = NULL;
+	int64_t partner_id;
+	enum err rc;
+	int st;
+
+	if (argc < 1 || strcmp(argv[0], "add")) {
+		fprintf(stderr, "usage: consort user add --data DIR --email EMAIL --name NAME "
+				"--partner SHORT [--coordinator] [--password-stdin]\n");
+		return 2;
+	}
+	st = parse_flags(cmd, argc - 1, argv + 1, flags, 6);
+	if (!st)
+		st = need(cmd, "data", data) || need(cmd, "email", email) ||
+		     need(cmd, "name", name) || need(cmd, "partner", partner) ? 2 : 0;
+	if (st)
+		return st;
+	rc = acct_check_email("--email", email);
+	if (!rc)
+		rc = jsonin_check_text("--name", name, 1, 200, false);
+	if (!rc && password_stdin) {
+		rc = read_password(password, sizeof password);
+		if (!rc)
+			rc = auth_password_policy(password, email);
+		/* Hashing before opening the database keeps the write
+		 * transaction short. */
+		auth_argon2_defaults(&params);
+		if (!rc)
+			rc = auth_password_hash(password, &params, &hash);
+		explicit_bzero(password, sizeof password);
+	}
+	if (!rc)
+		rc = open_data(data, &db);
+	if (!rc) {
+		rc = acct_partner_id(db, partner, &partner_id);
+		if (rc == ERR_NOTFOUND)
+			rc = err_set(ERR_NOTFOUND, "no partner '%s' (add it with consort partner add)",
+				     partner);
+	}
+	if (!rc)
+		rc = db_begin(db);
+	if (!rc) {
+		rc = acct_user_add(db, email, name, partner_id, coordinator, hash, NULL);
+		if (!rc)
+			rc = audit_append(db, 0, CLI_ACTOR, "", "user_create", 0, email,
+					  coordinator ? "coordinator" : "");
+		if (!rc)
+			rc = db_commit(db);
+		if (rc)
+			db_rollback(db);
+	}
+	db_close(db);
+	free(hash);
+	if (rc)
+		return fail(cmd, rc);
+	printf("user %s added%s%s\n", email, coordinator ? " as coordinator" : "",
+	       hash || password_stdin ? "" : " without a password (make a set-password link)");
+	return 0;
+}
+
+/* --- consort wp add ------------------------------------------------------------------ */
+
+int cli_wp(int argc, char **argv)
+{
+	const char *cmd = "wp add", *data = NULL, *code = NULL, *title = NULL, *lead = NULL;
+	const struct flag flags[] = {
+		{"data", true, &data, NULL},
+		{"code", true, &code, NULL},
+		{"title", true, &title, NULL},
+		{"lead", true, &lead, NULL},
+	};
+	struct db *db = NULL;
+	int64_t lead_id = 0, id = 0;
+	enum err rc;
+	int st;
+
+	if (argc < 1 || strcmp(argv[0], "add")) {
+		fprintf(stderr, "usage: consort wp add --data DIR --code WP1 --title TITLE "
+				"[--lead SHORT]\n");
+		return 2;
+	}
+	st = parse_flags(cmd, argc - 1, argv + 1, flags, 4);
+	if (!st)
+		st = need(cmd, "data", data) || need(cmd, "code", code) ||
+		     need(cmd, "title", title) ? 2 : 0;
+	if (st)
+		return st;
+	rc = acct_check_code("--code", code);
+	if (!rc)
+		rc = jsonin_check_text("--title", title, 1, 200, false);
+	if (!rc)
+		rc = open_data(data, &db);
+	if (!rc && lead) {
+		rc = acct_partner_id(db, lead, &lead_id);
+		if (rc == ERR_NOTFOUND)
+			rc = err_set(ERR_NOTFOUND, "no partner '%s'", lead);
+	}
+	if (!rc)
+		rc = db_begin(db);
+	if (!rc) {
+		rc = acct_wp_add(db, code, title, lead_id, 0, &id);
+		if (!rc)
+			rc = audit_append(db, 0, CLI_ACTOR, "", "wp_create", id, code, title);
+		if (!rc)
+			rc = db_commit(db);
+		if (rc)
+			db_rollback(db);
+	}
+	db_close(db);
+	if (rc)
+		return fail(cmd, rc);
+	printf("work package %s added\n", code);
+	return 0;
+}
+
+/* --- consort grant ------------------------------------------------------------------- */
+
+int cli_grant(int argc, char **argv)
+{
+	const char *cmd = "grant", *data = NULL, *wp = NULL, *email = NULL, *partner = NULL,
+		   *level_name = NULL;
+	const struct flag flags[] = {
+		{"data", true, &data, NULL},
+		{"wp", true, &wp, NULL},
+		{"user", true, &email, NULL},
+		{"partner", true, &partner, NULL},
+		{"level", true, &level_name, NULL},
+	};
+	struct db *db = NULL;
+	struct acct_user u = {0};
+	int64_t wp_id = 0, user_id = 0, partner_id = 0;
+	int level, old = 0, ignored;
+	char object[300] = "";
+	enum err rc;
+	int st;
+
+	st = parse_flags(cmd, argc, argv, flags, 5);
+	if (!st)
+		st = need(cmd, "data", data) || need(cmd, "wp", wp) ||
+		     need(cmd, "level", level_name) ? 2 : 0;
+	if (st)
+		return st;
+	if (!email == !partner) {
+		fprintf(stderr, "consort grant: give exactly one of --user and --partner\n");
+		return 2;
+	}
+	if (!acct_level_parse(level_name, &level)) {
+		fprintf(stderr, "consort grant: --level must be none, read, write or manage\n");
+		return 2;
+	}
+	rc = open_data(data, &db);
+	if (!rc) {
+		rc = acct_wp_resolve(db, wp, 0, &wp_id, &ignored);
+		if (rc == ERR_NOTFOUND)
+			rc = err_set(ERR_NOTFOUND, "no work package '%s'", wp);
+	}
+	if (!rc && email) {
+		rc = acct_user_by_email(db, email, &u);
+		if (rc == ERR_NOTFOUND)
+			rc = err_set(ERR_NOTFOUND, "no user '%s'", email);
+		user_id = u.id;
+		snprintf(object, sizeof object, "user:%s", email);
+	}
+	if (!rc && partner) {
+		rc = acct_partner_id(db, partner, &partner_id);
+		snprintf(object, sizeof object, "partner:%s", partner);
+	}
+	acct_user_clear(&u);
+	if (!rc)
+		rc = db_begin(db);
+	if (!rc) {
+		rc = acct_grant_set(db, wp_id, user_id, partner_id, level, 0, &old);
+		if (!rc) {
+			char detail[64];
+
+			snprintf(detail, sizeof detail, "%s -> %s", acct_level_name(old),
+				 acct_level_name(level));
+			rc = audit_append(db, 0, CLI_ACTOR, "", "grant", wp_id, object, detail);
+		}
+		if (!rc)
+			rc = db_commit(db);
+		if (rc)
+			db_rollback(db);
+	}
+	db_close(db);
+	if (rc)
+		return fail(cmd, rc);
+	printf("%s on %s: %s (was %s)\n", object, wp, acct_level_name(level), acct_level_name(old));
+	return 0;
+}
+
+/* --- consort routes ------------------------------------------------------------------ */
+
+int cli_routes(int argc, char **argv)
+{
+	static const char *const bodies[] = {
+		[RBODY_NONE] = "none", [RBODY_JSON] = "json", [RBODY_STREAM] = "stream",
+		[RBODY_OPTIONAL_JSON] = "optional_json",
+	};
+	json_t *arr = json_array();
+	char *text;
+
+	(void)argv;
+	if (argc != 0) {
+		fprintf(stderr, "usage: consort routes\n");
+		json_decref(arr);
+		return 2;
+	}
+	if (router_check(routes, nroutes)) {
+		fprintf(stderr, "consort routes: %s\n", err_detail());
+		json_decref(arr);
+		return 1;
+	}
+	for (size_t i = 0; arr && i < nroutes; i++)
+		json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:s}", "method", routes[i].method,
+						     "pattern", routes[i].pattern, "access",
+						     access_name(routes[i].access), "body",
+						     bodies[routes[i].body]));
+	text = arr ? json_dumps(arr, JSON_INDENT(1)) : NULL;
+	json_decref(arr);
+	if (!text) {
+		fprintf(stderr, "consort routes: out of memory\n");
+		return 1;
+	}
+	printf("%s\n", text);
+	free(text);
+	return 0;
+}

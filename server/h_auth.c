@@ -1,0 +1,943 @@
+/*
+ * h_auth — signing in and out, the caller's own account (password,
+ * second factor, recovery codes), API tokens, and redeeming a
+ * set-password link.
+ *
+ * Every password check or hash runs as a job on the pool (jobs.h): the
+ * handler validates, copies what the job needs, and returns; the job's
+ * completion answers on the worker's loop. Every password verification,
+ * wherever it happens, passes through the login throttle, so no route
+ * is a faster password oracle than the login itself.
+ */
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "accounts.h"
+#include "apijson.h"
+#include "auth.h"
+#include "config.h"
+#include "db.h"
+#include "digest.h"
+#include "handlers.h"
+#include "http.h"
+#include "jobs.h"
+#include "jsonin.h"
+#include "log.h"
+#include "reply.h"
+#include "router.h"
+#include "server.h"
+#include "totp.h"
+
+#define TOKEN_DEFAULT_DAYS 90
+#define TOKEN_MAX_DAYS 365
+#define TOKEN_MAX_LIVE 100
+
+/* --- the password job ------------------------------------------------------------- */
+
+struct pwjob;
+typedef void (*pwjob_finish_fn)(struct pwjob *j, bool alive);
+
+struct pwjob {
+	struct call *call;
+	/* in */
+	char *password;     /* to verify against `hash` */
+	char *hash;         /* stored hash (or the dummy); NULL: hash only */
+	char *new_password; /* to hash (after a successful verify, if any) */
+	bool rehash;        /* hash `password` anew if `hash` is outdated */
+	struct auth_argon2 params;
+	/* out */
+	bool verified;
+	char *new_hash;
+	enum err rc;
+	char detail[256];
+	/* the handler's */
+	pwjob_finish_fn finish;
+	struct auth_ticket ticket;
+	int64_t user_id;
+	char *email;
+	char *totp;
+	char *recovery;
+	char *link; /* set-password: the link's secret */
+	bool user_known, disabled, totp_enabled;
+};
+
+static void wipe_free(char *s)
+{
+	if (s) {
+		explicit_bzero(s, strlen(s));
+		free(s);
+	}
+}
+
+static void pwjob_free(struct pwjob *j)
+{
+	wipe_free(j->password);
+	free(j->hash);
+	wipe_free(j->new_password);
+	free(j->new_hash);
+	free(j->email);
+	wipe_free(j->totp);
+	wipe_free(j->recovery);
+	wipe_free(j->link);
+	free(j);
+}
+
+/* On a pool thread: no database, no connection. */
+static void pwjob_run(void *arg)
+{
+	struct pwjob *j = arg;
+
+	if (j->hash)
+		j->verified = auth_password_verify(j->hash, j->password);
+	if (j->new_password && (!j->hash || j->verified))
+		j->rc = auth_password_hash(j->new_password, &j->params, &j->new_hash);
+	else if (j->rehash && j->verified && auth_password_outdated(j->hash, &j->params))
+		j->rc = auth_password_hash(j->password, &j->params, &j->new_hash);
+	if (j->rc)
+		snprintf(j->detail, sizeof j->detail, "%s", err_detail());
+}
+
+static void pwjob_done(struct http_req *req, bool alive, void *arg)
+{
+	struct pwjob *j = arg;
+
+	(void)req;
+	if (j->rc)
+		err_set(j->rc, "%s", j->detail);
+	j->finish(j, alive);
+	pwjob_free(j);
+}
+
+static char *dup_or_null(const char *s, bool *oom)
+{
+	char *d;
+
+	if (!s)
+		return NULL;
+	d = strdup(s);
+	if (!d)
+		*oom = true;
+	return d;
+}
+
+static struct pwjob *pwjob_new(struct call *call, pwjob_finish_fn finish)
+{
+	struct pwjob *j = calloc(1, sizeof *j);
+
+	if (j) {
+		j->call = call;
+		j->finish = finish;
+		auth_argon2_current(&j->params);
+	}
+	return j;
+}
+
+/* Queue the job; on failure answer the request and free the job. */
+static void pwjob_submit(struct pwjob *j)
+{
+	struct call *call = j->call;
+	enum err rc = jobs_submit_req(worker_jobs(call->worker), call->req, pwjob_run, pwjob_done, j);
+
+	if (rc) {
+		auth_throttle_release(&j->ticket);
+		if (rc == ERR_LIMIT) {
+			http_resp_header(call->req, "Retry-After", "1");
+			reply_error(call->req, 503, "busy", "the server is busy; try again shortly");
+		} else {
+			reply_err(call->req, rc);
+		}
+		pwjob_free(j);
+	}
+}
+
+static void reply_oom(struct call *call)
+{
+	reply_error(call->req, 503, "out_of_memory", "out of memory");
+}
+
+/* 429 with Retry-After, the same for every account and address. */
+static void reply_throttled(struct call *call, unsigned retry_after)
+{
+	http_resp_headerf(call->req, "Retry-After", "%u", retry_after ? retry_after : 1);
+	reply_err(call->req, ERR_LIMIT);
+}
+
+/* Start a throttled password check for the caller's own account. */
+static bool throttle_caller(struct call *call, struct pwjob *j)
+{
+	unsigned retry;
+
+	if (auth_throttle_begin(call->caller->email, http_req_peer(call->req), &j->ticket, &retry)) {
+		reply_throttled(call, retry);
+		pwjob_free(j);
+		return false;
+	}
+	return true;
+}
+
+/* The caller's user record as JSON for the caller. */
+static json_t *self_json(struct call *call)
+{
+	struct acct_user u;
+	json_t *o;
+
+	if (acct_user_get(worker_db(call->worker), call->caller->user_id, &u))
+		return NULL;
+	o = apijson_user(&u, true);
+	acct_user_clear(&u);
+	return o;
+}
+
+/* --- POST /api/v1/session ------------------------------------------------------------- */
+
+static void login_fail(struct pwjob *j, const char *why, int status, const char *code,
+		       const char *detail)
+{
+	struct call *call = j->call;
+	unsigned locked = 0;
+
+	auth_throttle_end(&j->ticket, false, &locked);
+	if (locked)
+		auth_audit_as(call, j->user_id, j->email, "login_failed", 0, "", "%s; locked for %u s",
+			      why, locked);
+	else
+		auth_audit_as(call, j->user_id, j->email, "login_failed", 0, "", "%s", why);
+	reply_error(call->req, status, code, "%s", detail);
+}
+
+/* Check the second factor of a login whose password was right. Returns
+ * the way it was passed ("totp", "recovery code"), or NULL after
+ * answering. */
+static const char *login_second_factor(struct pwjob *j)
+{
+	struct db *db = worker_db(j->call->worker);
+	struct acct_totp t;
+	unsigned char h[32];
+	int64_t step;
+
+	if (!j->totp && !j->recovery) {
+		/* The password was right; the client asks for the code and
+		 * sends both again. Neither a failure nor a success. */
+		auth_throttle_release(&j->ticket);
+		reply_error(j->call->req, 401, "totp_required",
+			    "enter the one-time code from your authenticator app");
+		return NULL;
+	}
+	if (j->totp) {
+		if (!acct_totp_get(db, j->user_id, &t) &&
+		    totp_verify(t.secret, t.secret_len, j->totp, db_now(), t.last_step, &step) &&
+		    !acct_totp_use_step(db, j->user_id, step)) {
+			explicit_bzero(&t, sizeof t);
+			return "password and one-time code";
+		}
+		explicit_bzero(&t, sizeof t);
+		login_fail(j, "wrong or reused one-time code", 401, "invalid_credentials",
+			   "wrong or already used one-time code");
+		return NULL;
+	}
+	if (auth_recovery_hash(j->recovery, h) && !acct_recovery_use(db, j->user_id, h, db_now()))
+		return "password and recovery code";
+	login_fail(j, "wrong recovery code", 401, "invalid_credentials",
+		   "wrong or already used recovery code");
+	return NULL;
+}
+
+static void login_finish(struct pwjob *j, bool alive)
+{
+	struct call *call = j->call;
+	struct db *db = worker_db(call->worker);
+	char token[AUTH_SECRET_LEN + 1], csrf[AUTH_SECRET_LEN + 1];
+	const char *how = "password";
+	struct acct_user u = {0};
+	json_t *user;
+	enum err rc;
+
+	if (j->rc) {
+		auth_throttle_release(&j->ticket);
+		reply_err(call->req, j->rc);
+		return;
+	}
+	/* One message for every way a password login fails, so the answer
+	 * does not tell whether the email exists. */
+	if (!j->user_known || !j->verified) {
+		login_fail(j, j->user_known ? "wrong password"
+				 : j->user_id ? "no password set yet" : "unknown email",
+			   401, "invalid_credentials", "wrong email or password");
+		return;
+	}
+	if (j->disabled) {
+		login_fail(j, "account disabled", 401, "invalid_credentials",
+			   "wrong email or password");
+		return;
+	}
+	if (j->totp_enabled) {
+		how = login_second_factor(j);
+		if (!how)
+			return;
+	}
+	if (!alive) {
+		auth_throttle_release(&j->ticket);
+		return;
+	}
+	/* The session, the audit record and a rehashed password (the
+	 * parameters were raised since this hash was made) commit together:
+	 * one disk flush per login. */
+	rc = db_begin(db);
+	if (!rc && j->new_hash)
+		rc = acct_password_set(db, j->user_id, j->new_hash, false, 0);
+	if (!rc)
+		rc = auth_session_start(call, j->user_id, token, csrf, NULL);
+	if (!rc)
+		rc = auth_audit_as(call, j->user_id, j->email, "login", 0, "", "%s%s", how,
+				   j->new_hash ? "; password rehashed" : "");
+	if (!rc)
+		rc = acct_user_get(db, j->user_id, &u);
+	if (!rc)
+		rc = db_commit(db);
+	if (rc)
+		auth_throttle_release(&j->ticket);
+	else
+		auth_throttle_end(&j->ticket, true, NULL);
+	if (rc) {
+		db_rollback(db);
+		acct_user_clear(&u);
+		reply_err(call->req, rc);
+		return;
+	}
+	auth_cookie_set(call, token);
+	explicit_bzero(token, sizeof token);
+	user = apijson_user(&u, true);
+	reply_json(call->req, 200,
+		   json_pack("{s:o, s:s, s:b}", "user", user, "csrf", csrf, "totp_enrolment_required",
+			     u.totp_required && !u.totp_enabled));
+	acct_user_clear(&u);
+}
+
+void h_session_create(struct call *call)
+{
+	const char *email = NULL, *password = NULL, *totp = NULL, *recovery = NULL;
+	struct jsonin_field f[] = {
+		{"email", JSONIN_STRING, JSONIN_REQUIRED, 1, 254, .out = &email},
+		{"password", JSONIN_STRING, JSONIN_REQUIRED, 1, AUTH_PASSWORD_MAX, .out = &password},
+		{"totp", JSONIN_STRING, JSONIN_NULLABLE, 1, 16, .out = &totp},
+		{"recovery_code", JSONIN_STRING, JSONIN_NULLABLE, 1, 32, .out = &recovery},
+	};
+	struct acct_login l;
+	struct pwjob *j;
+	unsigned retry;
+	bool oom = false;
+	enum err rc = jsonin_parse(call->json, f, sizeof f / sizeof f[0]);
+
+	if (rc) {
+		reply_err(call->req, rc);
+		return;
+	}
+	if (strlen(password) > AUTH_PASSWORD_MAX) {
+		reply_error(call->req, 400, "invalid_request", "field 'password' is too long");
+		return;
+	}
+	j = pwjob_new(call, login_finish);
+	if (!j) {
+		reply_oom(call);
+		return;
+	}
+	if (auth_throttle_begin(email, http_req_peer(call->req), &j->ticket, &retry)) {
+		reply_throttled(call, retry);
+		pwjob_free(j);
+		return;
+	}
+	rc = acct_login_lookup(worker_db(call->worker), email, &l);
+	if (rc && rc != ERR_NOTFOUND) {
+		auth_throttle_release(&j->ticket);
+		reply_err(call->req, rc);
+		pwjob_free(j);
+		return;
+	}
+	j->user_known = rc == ERR_OK && l.password_hash;
+	j->user_id = rc == ERR_OK ? l.user_id : 0;
+	j->disabled = l.disabled;
+	j->totp_enabled = l.totp_enabled;
+	/* An unknown email (or an account without a password yet) is
+	 * checked against a dummy hash: the answer takes as long. */
+	j->hash = dup_or_null(j->user_known ? l.password_hash : auth_dummy_hash(), &oom);
+	j->rehash = j->user_known;
+	/* The audit record names the email tried; a string that is no email
+	 * at all may be a password typed into the wrong field, so it is not
+	 * kept. */
+	j->email = dup_or_null(rc == ERR_OK ? l.email
+			       : acct_check_email("email", email) ? "(not an email address)" : email,
+			       &oom);
+	j->password = dup_or_null(password, &oom);
+	j->totp = dup_or_null(totp, &oom);
+	j->recovery = dup_or_null(recovery, &oom);
+	acct_login_clear(&l);
+	if (oom || !j->hash) {
+		auth_throttle_release(&j->ticket);
+		pwjob_free(j);
+		reply_oom(call);
+		return;
+	}
+	pwjob_submit(j);
+}
+
+/* --- DELETE /api/v1/session ------------------------------------------------------------ */
+
+void h_session_delete(struct call *call)
+{
+	enum err rc = acct_session_delete(worker_db(call->worker), call->caller->session_id);
+
+	if (rc) {
+		reply_err(call->req, rc);
+		return;
+	}
+	auth_audit(call, "logout", 0, "", NULL);
+	auth_cookie_clear(call->req);
+	reply_api_headers(call->req);
+	http_resp_send(call->req, 204, NULL, 0);
+}
+
+/* --- GET /api/v1/me ----------------------------------------------------------------------- */
+
+void h_me(struct call *call)
+{
+	json_t *user = self_json(call), *o;
+
+	if (!user) {
+		reply_err(call->req, ERR_DB);
+		return;
+	}
+	o = json_pack("{s:o, s:s, s:b}", "user", user, "auth", call->by_cookie ? "session" : "token",
+		      "totp_enrolment_required", call->caller->totp_pending);
+	/* The page reloads, the cookie stays, the CSRF token is gone from
+	 * the app's memory: it asks here. Same-origin only (no CORS). */
+	if (o && call->caller->csrf)
+		json_object_set_new(o, "csrf", json_string(call->caller->csrf));
+	reply_json(call->req, 200, o);
+}
+
+/* --- POST /api/v1/me/password ---------------------------------------------------------------- */
+
+static void password_finish(struct pwjob *j, bool alive)
+{
+	struct call *call = j->call;
+	struct db *db = worker_db(call->worker);
+	char token[AUTH_SECRET_LEN + 1], csrf[AUTH_SECRET_LEN + 1];
+	enum err rc;
+
+	if (j->rc) {
+		auth_throttle_release(&j->ticket);
+		reply_err(call->req, j->rc);
+		return;
+	}
+	if (!j->verified) {
+		auth_throttle_end(&j->ticket, false, NULL);
+		auth_audit(call, "password_change_failed", 0, "", "wrong current password");
+		reply_error(call->req, 403, "forbidden", "the current password is wrong");
+		return;
+	}
+	auth_throttle_end(&j->ticket, true, NULL);
+	/* Every session ends, this one included; the caller gets a fresh
+	 * one in the answer. All in one transaction with the audit record. */
+	rc = db_begin(db);
+	if (!rc)
+		rc = acct_password_set(db, call->caller->user_id, j->new_hash, true, 0);
+	if (!rc)
+		rc = auth_audit(call, "password_change", 0, "", "all sessions ended");
+	if (!rc && alive)
+		rc = auth_session_start(call, call->caller->user_id, token, csrf, NULL);
+	if (!rc)
+		rc = db_commit(db);
+	if (rc) {
+		db_rollback(db);
+		reply_err(call->req, rc);
+		return;
+	}
+	if (alive) {
+		auth_cookie_set(call, token);
+		explicit_bzero(token, sizeof token);
+		reply_json(call->req, 200, json_pack("{s:o*, s:s}", "user", self_json(call), "csrf", csrf));
+	}
+}
+
+void h_me_password(struct call *call)
+{
+	const char *current = NULL, *next = NULL;
+	struct jsonin_field f[] = {
+		{"current", JSONIN_STRING, JSONIN_REQUIRED, 1, AUTH_PASSWORD_MAX, .out = &current},
+		{"new", JSONIN_STRING, JSONIN_REQUIRED, 1, AUTH_PASSWORD_MAX, .out = &next},
+	};
+	struct pwjob *j;
+	bool oom = false;
+	enum err rc = jsonin_parse(call->json, f, 2);
+
+	if (!rc)
+		rc = auth_password_policy(next, call->caller->email);
+	if (rc) {
+		reply_err(call->req, rc);
+		return;
+	}
+	j = pwjob_new(call, password_finish);
+	if (!j) {
+		reply_oom(call);
+		return;
+	}
+	if (!throttle_caller(call, j))
+		return;
+	rc = acct_password_hash(worker_db(call->worker), call->caller->user_id, &j->hash);
+	if (!rc && !j->hash)
+		j->hash = dup_or_null(auth_dummy_hash(), &oom);
+	j->password = dup_or_null(current, &oom);
+	j->new_password = dup_or_null(next, &oom);
+	if (rc || oom) {
+		auth_throttle_release(&j->ticket);
+		pwjob_free(j);
+		if (rc)
+			reply_err(call->req, rc);
+		else
+			reply_oom(call);
+		return;
+	}
+	pwjob_submit(j);
+}
+
+/* --- second factor -------------------------------------------------------------------------- */
+
+/* POST /api/v1/me/totp: a new secret to scan; enabled by confirm. */
+void h_totp_begin(struct call *call)
+{
+	struct db *db = worker_db(call->worker);
+	unsigned char secret[TOTP_SECRET_LEN];
+	char *b32 = NULL, *uri = NULL;
+	enum err rc;
+
+	if (call->caller->totp_enabled) {
+		reply_error(call->req, 409, "conflict",
+			    "a second factor is already enabled; disable it first");
+		return;
+	}
+	rc = digest_random(secret, sizeof secret);
+	if (!rc)
+		rc = acct_totp_begin(db, call->caller->user_id, secret, sizeof secret);
+	if (rc) {
+		reply_err(call->req, rc);
+		goto out;
+	}
+	b32 = totp_base32(secret, sizeof secret);
+	uri = totp_uri("consort", call->caller->email, secret, sizeof secret);
+	if (!b32 || !uri) {
+		reply_oom(call);
+		goto out;
+	}
+	reply_json(call->req, 200, json_pack("{s:s, s:s, s:i, s:i}", "secret", b32, "uri", uri,
+					     "digits", TOTP_DIGITS, "period", TOTP_PERIOD));
+out:
+	explicit_bzero(secret, sizeof secret);
+	free(b32);
+	free(uri);
+}
+
+static json_t *codes_json(char codes[AUTH_RECOVERY_CODES][AUTH_RECOVERY_LEN + 1])
+{
+	json_t *a = json_array();
+
+	for (int i = 0; a && i < AUTH_RECOVERY_CODES; i++)
+		json_array_append_new(a, json_string(codes[i]));
+	return a;
+}
+
+/* POST /api/v1/me/totp/confirm {"code"}: the first code from the app
+ * proves the secret was stored; the second factor is on from now and
+ * the recovery codes are shown once. */
+void h_totp_confirm(struct call *call)
+{
+	struct db *db = worker_db(call->worker);
+	const char *code = NULL;
+	struct jsonin_field f[] = {
+		{"code", JSONIN_STRING, JSONIN_REQUIRED, 6, 6, .out = &code},
+	};
+	char codes[AUTH_RECOVERY_CODES][AUTH_RECOVERY_LEN + 1];
+	unsigned char hashes[AUTH_RECOVERY_CODES][32];
+	struct acct_totp t;
+	int64_t step;
+	enum err rc = jsonin_parse(call->json, f, 1);
+
+	if (!rc)
+		rc = acct_totp_get(db, call->caller->user_id, &t);
+	if (rc) {
+		reply_err(call->req, rc);
+		return;
+	}
+	if (!t.pending_len) {
+		reply_error(call->req, 409, "conflict",
+			    "no enrolment is under way (POST /api/v1/me/totp first)");
+		goto out;
+	}
+	if (!totp_verify(t.pending, t.pending_len, code, db_now(), 0, &step)) {
+		reply_error(call->req, 400, "invalid_request",
+			    "field 'code' does not match; check the device's clock");
+		goto out;
+	}
+	rc = auth_recovery_new(codes, hashes);
+	if (!rc)
+		rc = db_begin(db);
+	if (!rc) {
+		rc = acct_totp_enable(db, call->caller->user_id, step,
+				      (const unsigned char(*)[ACCT_HASH_LEN])hashes,
+				      AUTH_RECOVERY_CODES);
+		if (!rc)
+			rc = auth_audit(call, "totp_enable", 0, "", NULL);
+		if (!rc)
+			rc = db_commit(db);
+		if (rc)
+			db_rollback(db);
+	}
+	if (rc)
+		reply_err(call->req, rc);
+	else
+		reply_json(call->req, 200, json_pack("{s:o}", "recovery_codes", codes_json(codes)));
+	explicit_bzero(codes, sizeof codes);
+out:
+	explicit_bzero(&t, sizeof t);
+}
+
+static void totp_disable_finish(struct pwjob *j, bool alive)
+{
+	struct call *call = j->call;
+	struct db *db = worker_db(call->worker);
+	enum err rc;
+
+	(void)alive;
+	auth_throttle_end(&j->ticket, j->verified, NULL);
+	if (!j->verified) {
+		auth_audit(call, "totp_disable_failed", 0, "", "wrong password");
+		reply_error(call->req, 403, "forbidden", "the password is wrong");
+		return;
+	}
+	rc = db_begin(db);
+	if (!rc)
+		rc = acct_totp_disable(db, call->caller->user_id);
+	if (!rc)
+		rc = auth_audit(call, "totp_disable", 0, "", NULL);
+	if (!rc)
+		rc = db_commit(db);
+	if (rc) {
+		db_rollback(db);
+		reply_err(call->req, rc);
+		return;
+	}
+	reply_api_headers(call->req);
+	http_resp_send(call->req, 204, NULL, 0);
+}
+
+static void recovery_finish(struct pwjob *j, bool alive)
+{
+	struct call *call = j->call;
+	struct db *db = worker_db(call->worker);
+	char codes[AUTH_RECOVERY_CODES][AUTH_RECOVERY_LEN + 1];
+	unsigned char hashes[AUTH_RECOVERY_CODES][32];
+	enum err rc;
+
+	auth_throttle_end(&j->ticket, j->verified, NULL);
+	if (!j->verified) {
+		auth_audit(call, "recovery_codes_failed", 0, "", "wrong password");
+		reply_error(call->req, 403, "forbidden", "the password is wrong");
+		return;
+	}
+	if (!alive)
+		return; /* the new codes could not be shown: keep the old ones */
+	rc = auth_recovery_new(codes, hashes);
+	if (!rc)
+		rc = db_begin(db);
+	if (!rc) {
+		rc = acct_recovery_set(db, call->caller->user_id,
+				       (const unsigned char(*)[ACCT_HASH_LEN])hashes,
+				       AUTH_RECOVERY_CODES);
+		if (!rc)
+			rc = auth_audit(call, "recovery_codes", 0, "", "new set of %d",
+					AUTH_RECOVERY_CODES);
+		if (!rc)
+			rc = db_commit(db);
+		if (rc)
+			db_rollback(db);
+	}
+	if (rc)
+		reply_err(call->req, rc);
+	else
+		reply_json(call->req, 200, json_pack("{s:o}", "recovery_codes", codes_json(codes)));
+	explicit_bzero(codes, sizeof codes);
+}
+
+/* Shared by disable and new recovery codes: {"password"} re-proves the
+ * person at the keyboard before the second factor changes. */
+static void reauth(struct call *call, pwjob_finish_fn finish)
+{
+	const char *password = NULL;
+	struct jsonin_field f[] = {
+		{"password", JSONIN_STRING, JSONIN_REQUIRED, 1, AUTH_PASSWORD_MAX, .out = &password},
+	};
+	struct pwjob *j;
+	bool oom = false;
+	enum err rc = jsonin_parse(call->json, f, 1);
+
+	if (rc) {
+		reply_err(call->req, rc);
+		return;
+	}
+	if (!call->caller->totp_enabled) {
+		reply_error(call->req, 409, "conflict", "no second factor is enabled");
+		return;
+	}
+	if (finish == totp_disable_finish) {
+		struct acct_totp t;
+
+		rc = acct_totp_get(worker_db(call->worker), call->caller->user_id, &t);
+		explicit_bzero(t.secret, sizeof t.secret);
+		if (!rc && t.required) {
+			reply_error(call->req, 403, "forbidden",
+				    "a coordinator requires a second factor for this account");
+			return;
+		}
+	}
+	j = pwjob_new(call, finish);
+	if (!j) {
+		reply_oom(call);
+		return;
+	}
+	if (!throttle_caller(call, j))
+		return;
+	rc = acct_password_hash(worker_db(call->worker), call->caller->user_id, &j->hash);
+	if (!rc && !j->hash)
+		j->hash = dup_or_null(auth_dummy_hash(), &oom);
+	j->password = dup_or_null(password, &oom);
+	if (rc || oom) {
+		auth_throttle_release(&j->ticket);
+		pwjob_free(j);
+		if (rc)
+			reply_err(call->req, rc);
+		else
+			reply_oom(call);
+		return;
+	}
+	pwjob_submit(j);
+}
+
+void h_totp_disable(struct call *call)
+{
+	reauth(call, totp_disable_finish);
+}
+
+void h_recovery_codes(struct call *call)
+{
+	reauth(call, recovery_finish);
+}
+
+/* --- API tokens ---------------------------------------------------------------------------- */
+
+static const char *token_state(const struct acct_token *t, int64_t now)
+{
+	if (t->revoked_at)
+		return "revoked";
+	if (t->expires_at && now >= t->expires_at)
+		return "expired";
+	return "active";
+}
+
+/* GET /api/v1/tokens: the caller's tokens with their last use. */
+void h_tokens_list(struct call *call)
+{
+	struct acct_token *ts;
+	size_t n;
+	int64_t now = db_now();
+	json_t *arr;
+	enum err rc = acct_token_list(worker_db(call->worker), call->caller->user_id, &ts, &n);
+
+	if (rc) {
+		reply_err(call->req, rc);
+		return;
+	}
+	arr = json_array();
+	for (size_t i = 0; arr && i < n; i++)
+		json_array_append_new(arr,
+			json_pack("{s:I, s:s, s:s, s:o, s:o, s:o, s:o, s:b}", "id", (json_int_t)ts[i].id,
+				  "name", ts[i].name, "state", token_state(&ts[i], now), "created_at",
+				  apijson_time(ts[i].created_at), "expires_at",
+				  apijson_time(ts[i].expires_at), "last_used_at",
+				  apijson_time(ts[i].last_used_at), "revoked_at",
+				  apijson_time(ts[i].revoked_at), "current",
+				  ts[i].id == call->caller->token_id));
+	acct_tokens_free(ts, n);
+	reply_json(call->req, 200, json_pack("{s:o}", "tokens", arr));
+}
+
+/* POST /api/v1/tokens {"name"[, "expires_days"]}: the token is in this
+ * answer and nowhere else, ever. */
+void h_token_create(struct call *call)
+{
+	struct db *db = worker_db(call->worker);
+	const char *name = NULL;
+	int64_t days = TOKEN_DEFAULT_DAYS, id, expires;
+	struct jsonin_field f[] = {
+		{"name", JSONIN_STRING, JSONIN_REQUIRED, 1, 100, .out = &name},
+		{"expires_days", JSONIN_INT, JSONIN_NULLABLE, 1, TOKEN_MAX_DAYS, .out = &days},
+	};
+	char token[AUTH_TOKEN_LEN + 1];
+	unsigned char hash[32];
+	struct acct_token *ts;
+	size_t n, live = 0;
+	enum err rc = jsonin_parse(call->json, f, 2);
+
+	if (!rc)
+		rc = acct_token_list(db, call->caller->user_id, &ts, &n);
+	if (rc) {
+		reply_err(call->req, rc);
+		return;
+	}
+	for (size_t i = 0; i < n; i++)
+		live += !strcmp(token_state(&ts[i], db_now()), "active");
+	acct_tokens_free(ts, n);
+	if (live >= TOKEN_MAX_LIVE) {
+		reply_error(call->req, 409, "conflict", "at most %d active tokens; revoke some first",
+			    TOKEN_MAX_LIVE);
+		return;
+	}
+	memcpy(token, AUTH_TOKEN_PREFIX, sizeof AUTH_TOKEN_PREFIX - 1);
+	rc = auth_secret_new(token + sizeof AUTH_TOKEN_PREFIX - 1);
+	if (rc) {
+		reply_err(call->req, rc);
+		return;
+	}
+	auth_secret_hash(token, hash);
+	expires = db_now() + days * 86400;
+	rc = db_begin(db);
+	if (!rc)
+		rc = acct_token_create(db, call->caller->user_id, name, hash, expires, &id);
+	if (!rc)
+		rc = auth_audit(call, "token_create", 0, name, "expires in %lld days", (long long)days);
+	if (!rc)
+		rc = db_commit(db);
+	if (rc) {
+		db_rollback(db);
+		reply_err(call->req, rc);
+	} else {
+		reply_json(call->req, 201,
+			   json_pack("{s:I, s:s, s:s, s:o}", "id", (json_int_t)id, "name", name,
+				     "token", token, "expires_at", apijson_time(expires)));
+	}
+	explicit_bzero(token, sizeof token);
+}
+
+/* DELETE /api/v1/tokens/{id}: revoke one of the caller's tokens. */
+void h_token_revoke(struct call *call)
+{
+	struct db *db = worker_db(call->worker);
+	int64_t id;
+	char *name = NULL;
+	enum err rc;
+
+	if (!apijson_parse_id(call_param(call, "id"), &id)) {
+		reply_error(call->req, 404, "not_found", "no such token");
+		return;
+	}
+	rc = db_begin(db);
+	if (!rc)
+		rc = acct_token_revoke(db, call->caller->user_id, id, db_now(), &name);
+	if (!rc)
+		rc = auth_audit(call, "token_revoke", 0, name, NULL);
+	if (!rc)
+		rc = db_commit(db);
+	free(name);
+	if (rc) {
+		db_rollback(db);
+		reply_err(call->req, rc);
+		return;
+	}
+	reply_api_headers(call->req);
+	http_resp_send(call->req, 204, NULL, 0);
+}
+
+/* --- POST /api/v1/set-password -------------------------------------------------------------- */
+
+static void set_password_finish(struct pwjob *j, bool alive)
+{
+	struct call *call = j->call;
+	struct db *db = worker_db(call->worker);
+	unsigned char hash[32];
+	int64_t uid;
+	enum err rc;
+
+	(void)alive;
+	if (j->rc) {
+		reply_err(call->req, j->rc);
+		return;
+	}
+	/* The link is consumed in the same transaction that sets the
+	 * password, so two racing uses cannot both succeed. */
+	auth_secret_hash(j->link, hash);
+	rc = db_begin(db);
+	if (!rc)
+		rc = acct_link_check(db, hash, db_now(), true, &uid);
+	if (!rc && uid != j->user_id)
+		rc = err_set(ERR_NOTFOUND, "the link is unknown, used or expired");
+	if (!rc)
+		rc = acct_password_set(db, uid, j->new_hash, true, 0);
+	if (!rc)
+		rc = auth_audit_as(call, uid, j->email, "password_set", 0, "", "by one-time link");
+	if (!rc)
+		rc = db_commit(db);
+	if (rc) {
+		db_rollback(db);
+		reply_err(call->req, rc);
+		return;
+	}
+	reply_json(call->req, 200, json_pack("{s:s}", "email", j->email));
+}
+
+void h_set_password(struct call *call)
+{
+	struct db *db = worker_db(call->worker);
+	const char *token = NULL, *password = NULL;
+	struct jsonin_field f[] = {
+		{"token", JSONIN_STRING, JSONIN_REQUIRED, AUTH_SECRET_LEN, AUTH_SECRET_LEN,
+		 .out = &token},
+		{"password", JSONIN_STRING, JSONIN_REQUIRED, 1, AUTH_PASSWORD_MAX, .out = &password},
+	};
+	unsigned char hash[32];
+	struct acct_user u = {0};
+	struct pwjob *j;
+	int64_t uid;
+	bool oom = false;
+	enum err rc = jsonin_parse(call->json, f, 2);
+
+	if (!rc) {
+		auth_secret_hash(token, hash);
+		rc = acct_link_check(db, hash, db_now(), false, &uid);
+	}
+	if (!rc)
+		rc = acct_user_get(db, uid, &u);
+	if (!rc)
+		rc = auth_password_policy(password, u.email);
+	if (rc) {
+		acct_user_clear(&u);
+		reply_err(call->req, rc);
+		return;
+	}
+	j = pwjob_new(call, set_password_finish);
+	if (!j) {
+		acct_user_clear(&u);
+		reply_oom(call);
+		return;
+	}
+	j->user_id = uid;
+	j->email = dup_or_null(u.email, &oom);
+	j->link = dup_or_null(token, &oom);
+	j->new_password = dup_or_null(password, &oom);
+	acct_user_clear(&u);
+	if (oom) {
+		pwjob_free(j);
+		reply_oom(call);
+		return;
+	}
+	pwjob_submit(j);
+}

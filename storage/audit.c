@@ -1,0 +1,156 @@
+/* audit — see audit.h. */
+#include "audit.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "db_internal.h"
+
+enum err audit_append(struct db *db, int64_t user_id, const char *actor, const char *peer,
+		      const char *action, int64_t wp_id, const char *object, const char *detail)
+{
+	static const char sql[] =
+		"INSERT INTO audit (at, user_id, actor, peer, action, wp_id, object, detail)"
+		" VALUES (?, ?, ?, ?, ?, ?, ?, ?)";
+	sqlite3_stmt *st;
+	enum err rc;
+
+	if (!action || !*action)
+		return err_set(ERR_INTERNAL, "audit record without an action");
+	rc = db_stmt(db, sql, &st);
+	if (rc)
+		return rc;
+	sqlite3_bind_int64(st, 1, db_now());
+	if (user_id)
+		sqlite3_bind_int64(st, 2, user_id);
+	db_bind_text(st, 3, actor ? actor : "");
+	db_bind_text(st, 4, peer ? peer : "");
+	db_bind_text(st, 5, action);
+	if (wp_id)
+		sqlite3_bind_int64(st, 6, wp_id);
+	db_bind_text(st, 7, object ? object : "");
+	db_bind_text(st, 8, detail ? detail : "");
+	return db_exec_stmt(db, st, "append audit record");
+}
+
+/* Every filter is optional: a NULL parameter turns its condition into
+ * true. The set of filters is small, so one statement (and one plan)
+ * serves all combinations; the indexes on (user_id, at), (wp_id, at) and
+ * (action, at) still apply when SQLite can use them. */
+#define AUDIT_WHERE                                                                        \
+	" WHERE (?1 IS NULL OR a.user_id = ?1)"                                            \
+	" AND (?2 IS NULL OR a.wp_id = ?2)"                                                \
+	" AND (?3 IS NULL OR a.action = ?3)"                                               \
+	" AND (?4 IS NULL OR a.at >= ?4)"                                                  \
+	" AND (?5 IS NULL OR a.at < ?5)"                                                   \
+	" AND a.id > ?6"
+
+static void bind_filter(sqlite3_stmt *st, const struct audit_filter *f)
+{
+	if (f->user_id)
+		sqlite3_bind_int64(st, 1, f->user_id);
+	if (f->wp_id)
+		sqlite3_bind_int64(st, 2, f->wp_id);
+	if (f->action)
+		db_bind_text(st, 3, f->action);
+	if (f->since)
+		sqlite3_bind_int64(st, 4, f->since);
+	if (f->until)
+		sqlite3_bind_int64(st, 5, f->until);
+	sqlite3_bind_int64(st, 6, f->after_id);
+}
+
+enum err audit_query(struct db *db, const struct audit_filter *f, bool oldest_first,
+		     size_t limit, size_t offset, struct audit_row **rows, size_t *n,
+		     int64_t *total)
+{
+	static const char sql_count[] = "SELECT count(*) FROM audit a" AUDIT_WHERE;
+	static const char sql_newest[] =
+		"SELECT a.id, a.at, coalesce(a.user_id, 0), a.actor, a.peer, a.action,"
+		" coalesce(a.wp_id, 0), w.code, a.object, a.detail"
+		" FROM audit a LEFT JOIN wps w ON w.id = a.wp_id" AUDIT_WHERE
+		" ORDER BY a.id DESC LIMIT ?7 OFFSET ?8";
+	static const char sql_oldest[] =
+		"SELECT a.id, a.at, coalesce(a.user_id, 0), a.actor, a.peer, a.action,"
+		" coalesce(a.wp_id, 0), w.code, a.object, a.detail"
+		" FROM audit a LEFT JOIN wps w ON w.id = a.wp_id" AUDIT_WHERE
+		" ORDER BY a.id LIMIT ?7 OFFSET ?8";
+	struct audit_row *arr = NULL;
+	size_t cnt = 0, cap = 0;
+	sqlite3_stmt *st;
+	enum err rc = ERR_OK;
+	int src;
+
+	*rows = NULL;
+	*n = 0;
+	if (total) {
+		rc = db_stmt(db, sql_count, &st);
+		if (rc)
+			return rc;
+		bind_filter(st, f);
+		src = sqlite3_step(st);
+		if (src == SQLITE_ROW)
+			*total = sqlite3_column_int64(st, 0);
+		else
+			rc = db_error(db, src, "count audit records");
+		sqlite3_reset(st);
+		if (rc)
+			return rc;
+	}
+	rc = db_stmt(db, oldest_first ? sql_oldest : sql_newest, &st);
+	if (rc)
+		return rc;
+	bind_filter(st, f);
+	sqlite3_bind_int64(st, 7, (sqlite3_int64)limit);
+	sqlite3_bind_int64(st, 8, (sqlite3_int64)offset);
+	while (!rc && (src = sqlite3_step(st)) == SQLITE_ROW) {
+		struct audit_row *r;
+
+		if (cnt == cap) {
+			size_t ncap = cap ? cap * 2 : 16;
+			struct audit_row *p = realloc(arr, ncap * sizeof *p);
+
+			if (!p) {
+				rc = err_set(ERR_NOMEM, "out of memory");
+				break;
+			}
+			arr = p;
+			cap = ncap;
+		}
+		r = &arr[cnt++];
+		memset(r, 0, sizeof *r);
+		r->id = sqlite3_column_int64(st, 0);
+		r->at = sqlite3_column_int64(st, 1);
+		r->user_id = sqlite3_column_int64(st, 2);
+		r->actor = db_column_strdup(st, 3, &rc);
+		r->peer = db_column_strdup(st, 4, &rc);
+		r->action = db_column_strdup(st, 5, &rc);
+		r->wp_id = sqlite3_column_int64(st, 6);
+		r->wp_code = db_column_strdup(st, 7, &rc);
+		r->object = db_column_strdup(st, 8, &rc);
+		r->detail = db_column_strdup(st, 9, &rc);
+	}
+	if (!rc && src != SQLITE_DONE)
+		rc = db_error(db, src, "read audit records");
+	sqlite3_reset(st);
+	if (rc) {
+		audit_rows_free(arr, cnt);
+		return rc;
+	}
+	*rows = arr;
+	*n = cnt;
+	return ERR_OK;
+}
+
+void audit_rows_free(struct audit_row *rows, size_t n)
+{
+	for (size_t i = 0; rows && i < n; i++) {
+		free(rows[i].actor);
+		free(rows[i].peer);
+		free(rows[i].action);
+		free(rows[i].wp_code);
+		free(rows[i].object);
+		free(rows[i].detail);
+	}
+	free(rows);
+}
