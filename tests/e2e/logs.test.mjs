@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { withServer } from './lib/server.mjs';
 import { recordSecret, recordLog, checkArtifacts } from './lib/secrets.mjs';
+import { addPartner, addUser, Session, Bearer } from './lib/accounts.mjs';
 
 const SECRET = 'sekrit-' + 'c0ffee'.repeat(6);
 
@@ -48,6 +49,26 @@ test('json lines parse, one object per line, with the same facts', async () => {
     assert.equal(req[0].path, '/healthz');
     assert.equal(req[0].status, 200);
     assert.ok(!s.log.includes(SECRET));
+  });
+});
+
+test('the access line names the signed-in user, never the credentials', async () => {
+  await withServer({ args: ['--log-format', 'json'] }, async (s) => {
+    addPartner(s, 'UNIA');
+    addUser(s, 'ada@unia.example', 'UNIA', { coordinator: true });
+    const se = await Session.login(s, 'ada@unia.example');
+    assert.equal((await se.req('GET', '/api/v1/me')).status, 200);
+    const t = await se.req('POST', '/api/v1/tokens', { json: { name: 'script' } });
+    assert.equal(t.status, 201);
+    assert.equal((await new Bearer(s, t.body.token).req('GET', '/api/v1/wps')).status, 200);
+    await new Promise((r) => setTimeout(r, 100));
+    const req = s.log.trim().split('\n').map((l) => JSON.parse(l)).filter((o) => o.event === 'request');
+    const by = (m, p) => req.find((o) => o.method === m && o.path === p);
+    assert.equal(by('POST', '/api/v1/session').user, '', 'the login itself is anonymous');
+    assert.equal(by('GET', '/api/v1/me').user, 'ada@unia.example');
+    assert.equal(by('GET', '/api/v1/wps').user, 'ada@unia.example');
+    for (const secret of [se.cookie, se.csrf, t.body.token])
+      assert.ok(!s.log.includes(secret), 'a credential reached the log');
   });
 });
 
