@@ -10,10 +10,20 @@
 #include <string.h>
 #include <time.h>
 
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include "accounts.h"
+#include "audit.h"
+#include "auth.h"
 #include "cas.h"
 #include "db.h"
 #include "demodoc.h"
+#include "digest.h"
 #include "name.h"
+#include "server.h"
 #include "tree.h"
 
 /* --- partners ------------------------------------------------------------------------ */
@@ -792,4 +802,265 @@ enum err demo_store_documents(struct db *db, struct cas *cas, const struct demo_
 	}
 	free(s);
 	return rc;
+}
+
+/* --- the consortium itself: partners, people, work packages, grants -------------------- */
+
+/* Who the audit log names for what the demo creates. */
+#define DEMO_ACTOR "(consort demo)"
+
+/* 16 characters from an alphabet without look-alikes, in groups of
+ * four: about 79 bits, easy to type from the printed list. */
+static enum err new_password(char out[20])
+{
+	static const char alphabet[] = "23456789abcdefghjkmnpqrstuvwxyz"; /* 31 */
+	unsigned char raw[16];
+	size_t k = 0;
+	enum err rc = digest_random(raw, sizeof raw);
+
+	if (rc)
+		return rc;
+	for (size_t i = 0; i < 16; i++) {
+		if (i && i % 4 == 0)
+			out[k++] = '-';
+		/* 256 % 31 = 8: a bias of under 4 % on a few letters does not
+		 * matter for a demo's passwords. */
+		out[k++] = alphabet[raw[i] % 31];
+	}
+	out[k] = '\0';
+	explicit_bzero(raw, sizeof raw);
+	return ERR_OK;
+}
+
+static enum err create_accounts(struct db *db, char (*passwords)[20], int64_t *person_ids,
+				int64_t *wp_ids)
+{
+	size_t np, ng;
+	const struct demo_person *ppl = demo_people(&np);
+	const struct demo_grant *g = demo_grants(&ng);
+	int64_t partner_ids[DEMO_NPARTNERS];
+	struct auth_argon2 params;
+	char **hashes = calloc(np, sizeof *hashes);
+	enum err rc = hashes ? ERR_OK : err_set(ERR_NOMEM, "out of memory");
+
+	/* Hashing first keeps the write transaction short. */
+	auth_argon2_defaults(&params);
+	for (size_t i = 0; i < np && !rc; i++) {
+		rc = new_password(passwords[i]);
+		if (!rc)
+			rc = auth_password_policy(passwords[i], ppl[i].email);
+		if (!rc)
+			rc = auth_password_hash(passwords[i], &params, &hashes[i]);
+	}
+	if (!rc)
+		rc = db_begin(db);
+	if (rc)
+		goto out;
+	for (size_t i = 0; i < DEMO_NPARTNERS && !rc; i++) {
+		rc = acct_partner_add(db, demo_partners[i].short_name, demo_partners[i].name,
+				      demo_partners[i].country, &partner_ids[i]);
+		if (!rc)
+			rc = audit_append(db, 0, DEMO_ACTOR, "", "partner_create", 0,
+					  demo_partners[i].short_name, demo_partners[i].name);
+	}
+	for (size_t i = 0; i < np && !rc; i++) {
+		rc = acct_user_add(db, ppl[i].email, ppl[i].name, partner_ids[ppl[i].partner],
+				   ppl[i].coordinator, hashes[i], &person_ids[i]);
+		if (!rc)
+			rc = audit_append(db, 0, DEMO_ACTOR, "", "user_create", 0, ppl[i].email,
+					  ppl[i].coordinator ? "coordinator" : "");
+	}
+	for (size_t w = 0; w < DEMO_NWPS && !rc; w++) {
+		rc = acct_wp_add(db, demo_wps[w].code, demo_wps[w].title,
+				 partner_ids[demo_wps[w].lead_partner], 0, &wp_ids[w]);
+		if (!rc)
+			rc = audit_append(db, 0, DEMO_ACTOR, "", "wp_create", wp_ids[w], demo_wps[w].code,
+					  demo_wps[w].title);
+	}
+	for (size_t i = 0; i < ng && !rc; i++) {
+		char object[128];
+
+		rc = acct_grant_set(db, wp_ids[g[i].wp], g[i].to_partner ? 0 : person_ids[g[i].subject],
+				    g[i].to_partner ? partner_ids[g[i].subject] : 0, g[i].level, 0, NULL);
+		snprintf(object, sizeof object, "%s %s",
+			 g[i].to_partner ? "partner" : "user",
+			 g[i].to_partner ? demo_partners[g[i].subject].short_name
+					 : ppl[g[i].subject].email);
+		if (!rc)
+			rc = audit_append(db, 0, DEMO_ACTOR, "", "grant", wp_ids[g[i].wp], object,
+					  acct_level_name(g[i].level));
+	}
+	if (!rc)
+		rc = db_commit(db);
+	if (rc)
+		db_rollback(db);
+out:
+	for (size_t i = 0; hashes && i < np; i++)
+		free(hashes[i]);
+	free(hashes);
+	return rc;
+}
+
+/* The demo goes into a new directory only: it must never mix with (or
+ * be mistaken for) a real consortium's data. */
+static enum err check_new_dir(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	bool empty = true;
+
+	if (!d)
+		return errno == ENOENT ? ERR_OK : err_from_errno(errno, dir);
+	while ((e = readdir(d)))
+		if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+			empty = false;
+	closedir(d);
+	return empty ? ERR_OK
+		     : err_set(ERR_EXISTS, "%s is not empty: the demo makes a new data directory",
+			       dir);
+}
+
+static const char *role_of(const struct demo_person *p, char *buf, size_t n)
+{
+	if (p->coordinator)
+		return "coordinator";
+	if (p->leads_wp >= 0) {
+		snprintf(buf, n, "lead %s", demo_wps[p->leads_wp].code);
+		return buf;
+	}
+	return "member";
+}
+
+/* DATA/demo-logins.txt, readable by its owner only: every account of
+ * the demo with its password, for whoever set the demo up. */
+static enum err write_logins(const char *dir, char (*passwords)[20])
+{
+	size_t np;
+	const struct demo_person *ppl = demo_people(&np);
+	char path[4096], role[32];
+	int fd;
+	FILE *f;
+
+	snprintf(path, sizeof path, "%s/demo-logins.txt", dir);
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return err_from_errno(errno, path);
+	f = fdopen(fd, "w");
+	if (!f) {
+		close(fd);
+		return err_from_errno(errno, path);
+	}
+	fprintf(f, "# consort demo: the EQUIGEN consortium. Every account below is invented;\n"
+		   "# the passwords were made at random for this data directory.\n"
+		   "# email\tpassword\trole\tpartner\n");
+	for (size_t i = 0; i < np; i++)
+		fprintf(f, "%s\t%s\t%s\t%s\n", ppl[i].email, passwords[i],
+			role_of(&ppl[i], role, sizeof role), demo_partners[ppl[i].partner].short_name);
+	if (fclose(f) != 0)
+		return err_from_errno(errno, path);
+	return ERR_OK;
+}
+
+enum err demo_build(const char *dir, struct demo_stats *st)
+{
+	size_t np;
+	char (*passwords)[20] = (demo_people(&np), calloc(np, sizeof *passwords));
+	int64_t *person_ids = calloc(np, sizeof *person_ids);
+	struct demo_ids ids = {.person = person_ids};
+	struct db *db = NULL;
+	struct cas *cas = NULL;
+	char path[4096];
+	enum err rc;
+
+	if (!passwords || !person_ids) {
+		rc = err_set(ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	rc = check_new_dir(dir);
+	if (!rc)
+		rc = server_prepare_data_dir(dir);
+	if (rc)
+		goto out;
+	snprintf(path, sizeof path, "%s/consort.db", dir);
+	rc = db_open(path, &db);
+	if (!rc)
+		rc = db_migrate(db);
+	if (!rc)
+		rc = cas_open(dir, CAS_OPEN_CREATE, &cas);
+	if (!rc)
+		rc = create_accounts(db, passwords, person_ids, ids.wp);
+	if (!rc)
+		rc = demo_store_documents(db, cas, &ids, st);
+	if (!rc)
+		rc = write_logins(dir, passwords);
+out:
+	cas_close(cas);
+	db_close(db);
+	if (passwords)
+		explicit_bzero(passwords, np * sizeof *passwords);
+	free(passwords);
+	free(person_ids);
+	return rc;
+}
+
+int demo_main(int argc, char **argv)
+{
+	const char *data = NULL;
+	struct demo_stats st;
+	size_t np, ng;
+	char path[4096];
+	FILE *f;
+	enum err rc;
+
+	demo_people(&np);
+	demo_grants(&ng);
+	for (int i = 0; i < argc; i++) {
+		if (!strcmp(argv[i], "--data") && i + 1 < argc) {
+			data = argv[++i];
+		} else {
+			fprintf(stderr, "consort demo: unexpected argument '%s' (usage: consort demo "
+					"--data DIR)\n",
+				argv[i]);
+			return 2;
+		}
+	}
+	if (!data) {
+		fprintf(stderr, "consort demo: --data DIR is required\n");
+		return 2;
+	}
+	rc = demo_build(data, &st);
+	if (rc) {
+		fprintf(stderr, "consort demo: %s\n", *err_detail() ? err_detail() : err_name(rc));
+		return 1;
+	}
+	printf("consort demo: the EQUIGEN consortium in %s\n"
+	       "  %d partners in 17 countries, %zu accounts, %d work packages, %zu grants,\n"
+	       "  %llu documents in %llu versions (%.1f MiB)\n\n",
+	       data, DEMO_NPARTNERS, np, DEMO_NWPS, ng, (unsigned long long)st.documents,
+	       (unsigned long long)st.versions, (double)st.bytes / (1024.0 * 1024.0));
+	/* The coordinator and the WP leads here; everyone in the file. */
+	snprintf(path, sizeof path, "%s/demo-logins.txt", data);
+	f = fopen(path, "re");
+	if (f) {
+		char line[512];
+
+		printf("  %-38s %-20s %s\n", "login", "password", "role");
+		while (fgets(line, sizeof line, f)) {
+			char *email = line, *pw, *role, *end;
+
+			if (line[0] == '#' || !(pw = strchr(line, '\t')))
+				continue;
+			*pw++ = '\0';
+			if (!(role = strchr(pw, '\t')))
+				continue;
+			*role++ = '\0';
+			if ((end = strchr(role, '\t')))
+				*end = '\0';
+			if (strcmp(role, "member") != 0)
+				printf("  %-38s %-20s %s\n", email, pw, role);
+		}
+		fclose(f);
+	}
+	printf("\n  members' logins: %s (every account, owner-readable only)\n", path);
+	return 0;
 }

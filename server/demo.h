@@ -83,4 +83,16 @@ struct demo_stats {
 enum err demo_store_documents(struct db *db, struct cas *cas, const struct demo_ids *ids,
 			      struct demo_stats *st);
 
+/* Make the whole demo in `dir`, which must not exist or be empty:
+ * data directory, accounts with random passwords (Argon2id-hashed),
+ * work packages, grants (each recorded in the audit log), documents,
+ * and DATA/demo-logins.txt (mode 0600) listing every login with its
+ * password. On failure the directory is left as it is for inspection;
+ * it is a new directory, so nothing else is touched. */
+enum err demo_build(const char *dir, struct demo_stats *st);
+
+/* `consort demo --data DIR`: demo_build, then the figures and the
+ * coordinator's and WP leads' logins on stdout. Exit status. */
+int demo_main(int argc, char **argv);
+
 #endif

@@ -12,6 +12,7 @@
 #include "cmd_storage.h"
 #include "cli_accounts.h"
 #include "config.h"
+#include "demo.h"
 #include "err.h"
 #include "server.h"
 
@@ -60,6 +61,7 @@ static const struct command commands[] = {
 	{"wp", cli_wp, "wp add --data DIR --code WP1 --title TITLE [--lead SHORT]"},
 	{"grant", cli_grant,
 	 "grant --data DIR --wp WP1 (--user EMAIL | --partner SHORT) --level none|read|write|manage"},
+	{"demo", demo_main, "demo --data DIR   (a new data directory with a complete example consortium)"},
 	{"routes", cli_routes, "routes   (the route table as JSON)"},
 };
 
