@@ -8,6 +8,8 @@ BUILD_PACKAGES=(
   libargon2-dev
   openssl ca-certificates curl
   libsystemd-dev
+  g++ libxapian-dev libmagic-dev libicu-dev libxml2-dev libexpat1-dev libzip-dev
+  poppler-utils
 )
 # What the test suites need on top.
 TEST_PACKAGES=(

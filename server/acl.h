@@ -31,9 +31,10 @@ struct call;
  * ERR_UNAUTHENTICATED / ERR_FORBIDDEN / ERR_NOTFOUND with a detail. */
 enum err acl_authorize(struct call *call);
 
-/* Ids of the work packages the (authenticated) caller can read, for
- * filtering search results. *ids is malloc'd, ascending, NULL when *n is
- * 0; the caller frees it. ERR_UNAUTHENTICATED without a caller. */
+/* Ids of the work packages the authenticated caller may read (level read
+ * or higher, own grants and the partner's; every WP for a coordinator):
+ * the permission filter of search. *ids is malloc'd, ascending, NULL when
+ * *n is 0; the caller frees it. ERR_UNAUTHENTICATED without a caller. */
 enum err acl_readable_wps(struct call *call, int64_t **ids, size_t *n);
 
 #endif

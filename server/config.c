@@ -69,6 +69,20 @@ static const struct option_def options[] = {
 	 "`plain` or `json` lines on stderr."},
 	{"access-log", OPT_BOOL, OFF(access_log), 0, 0,
 	 "One log line per request (`true`/`false`)."},
+	{"extract-max-text", OPT_BYTES, OFF(extract.max_text), 1 * KiB, 1 * GiB,
+	 "Text kept from one document for search; the rest is not indexed (the document is "
+	 "marked truncated)."},
+	{"extract-max-expanded", OPT_BYTES, OFF(extract.max_expanded), 1 * MiB, 64 * GiB,
+	 "Bytes an office document (a zip archive) may expand to; beyond it extraction fails "
+	 "(zip bombs)."},
+	{"extract-max-members", OPT_UINT, OFF(extract.max_members), 1, 1000000,
+	 "Entries an office document's archive may have."},
+	{"extract-cpu-seconds", OPT_UINT, OFF(extract.cpu_seconds), 1, 3600,
+	 "CPU seconds the extraction helper may spend on one document."},
+	{"extract-wall-seconds", OPT_UINT, OFF(extract.wall_seconds), 1, 7200,
+	 "Seconds one document may take before the helper is killed."},
+	{"extract-memory", OPT_BYTES, OFF(extract.max_memory), 64 * MiB, 64 * GiB,
+	 "Address space of the extraction helper (not enforced under AddressSanitizer)."},
 	{"metrics-allow", OPT_STRING, OFF(metrics_allow), 0, 0,
 	 "Who may read `GET /metrics` without the token: comma-separated addresses or "
 	 "address/prefix-length, IPv4 or IPv6, or `none`. Default `127.0.0.0/8, ::1` (this machine)."},
@@ -128,6 +142,7 @@ void config_defaults(struct config *cfg)
 	cfg->log_format = LOG_PLAIN;
 	cfg->access_log = true;
 	cfg->metrics_blob_walk_ms = 10 * 60 * 1000;
+	extract_limits_default(&cfg->extract);
 	cfg->session_idle_ms = 60 * 60 * 1000;
 	cfg->session_max_ms = 12 * 60 * 60 * 1000;
 	cfg->password_link_ms = 3 * DAY_MS;

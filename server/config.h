@@ -17,6 +17,7 @@
 #include <stdio.h>
 
 #include "err.h"
+#include "extract.h"
 #include "http.h"
 
 enum log_format { LOG_PLAIN, LOG_JSON };
@@ -36,6 +37,8 @@ struct config {
 	enum log_format log_format;
 	bool access_log;
 	bool test_hooks;       /* enables /_test/ routes for the test suite */
+	/* text extraction for search, per document (search/extract.h) */
+	struct extract_limits extract;
 	/* operations (issue 8) */
 	char *metrics_allow;      /* CIDR list; NULL: loopback */
 	char *metrics_token_file; /* NULL: no token */

@@ -12,20 +12,22 @@
 #include "db.h"
 #include "handlers.h"
 #include "http.h"
+#include "indexer.h"
+#include "indexq.h"
 #include "metrics.h"
 #include "reply.h"
 #include "router.h"
 #include "server.h"
 
 /* The search index lives at DATA/index/current (a link to the live
- * generation). Derived data: when it is missing the server still serves
- * everything but search, and it is rebuilt from the store. */
+ * generation, indexer.h). Derived data: when it is missing the server
+ * still serves everything but search, and it is rebuilt from the store. */
 static const char *index_state(const char *data_dir)
 {
 	char path[4096];
 	struct stat st;
 
-	snprintf(path, sizeof path, "%s/index/current", data_dir);
+	indexer_link_path(data_dir, path, sizeof path);
 	if (lstat(path, &st) != 0)
 		return errno == ENOENT ? "absent" : "error";
 	/* A link whose target is gone, or an unreadable directory, is a
@@ -101,8 +103,21 @@ void h_metrics(struct call *call)
 		.tls_handshakes = server_tls_handshakes(srv),
 	};
 	struct metrics_body *mb = calloc(1, sizeof *mb);
+	struct indexer *ix = server_indexer(srv);
+	int64_t pending;
 	enum err rc;
 
+	/* Figures owned elsewhere, read cheaply now: the queue is one
+	 * count over index_queue, the indexer keeps its own counters. */
+	if (indexq_pending(worker_db(call->worker), &pending) == ERR_OK)
+		metrics_set(METRICS_INDEX_QUEUE, pending);
+	if (ix) {
+		struct indexer_stats st;
+
+		indexer_stats(ix, &st);
+		metrics_set(METRICS_EXTRACT_FAILURES, (int64_t)st.failed);
+		metrics_set(METRICS_INDEX_DOCS, (int64_t)st.doccount);
+	}
 	if (!mb || !(mb->buf = evbuffer_new())) {
 		free(mb);
 		reply_error(call->req, 503, "out_of_memory", "out of memory");

@@ -11,6 +11,8 @@ struct call;
 /* h_static.c */
 void h_app(struct call *call);
 void h_asset(struct call *call);
+/* h_search.c */
+void h_search(struct call *call);
 
 /* h_system.c */
 void h_healthz(struct call *call);

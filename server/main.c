@@ -8,12 +8,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cmd_storage.h"
 #include "cli_accounts.h"
 #include "config.h"
 #include "demo.h"
 #include "err.h"
+#include "exworker.h"
+#include "indexer.h"
 #include "server.h"
 
 #ifndef CONSORT_VERSION
@@ -41,6 +44,61 @@ static int cmd_serve(int argc, char **argv)
 	return 0;
 }
 
+/* Hidden: the text-extraction helper the server starts and talks to
+ * over its stdin/stdout (search/exworker.h). Not for people. */
+static int cmd_extract_worker(int argc, char **argv)
+{
+	(void)argv;
+	if (argc != 0 || isatty(0)) {
+		fprintf(stderr, "consort extract-worker: internal helper, started by consort serve\n");
+		return 2;
+	}
+	return exworker_main();
+}
+
+static void reindex_log(enum indexer_log_level level, const char *msg)
+{
+	(void)level;
+	fprintf(stderr, "consort reindex: %s\n", msg);
+}
+
+/* Rebuild the search index from the store while a server may keep
+ * running on the same data directory (see indexer_rebuild). */
+static int cmd_reindex(int argc, char **argv)
+{
+	static char *const helper[] = {"/proc/self/exe", "extract-worker", NULL};
+	struct indexer_opts opts;
+	struct indexer_stats st;
+	const char *data = NULL;
+	enum err rc;
+
+	for (int i = 0; i < argc; i++) {
+		if (!strcmp(argv[i], "--data") && i + 1 < argc) {
+			data = argv[++i];
+		} else {
+			fprintf(stderr, "consort reindex: unknown argument '%s'\n", argv[i]);
+			return 2;
+		}
+	}
+	if (!data) {
+		fprintf(stderr, "consort reindex: --data DIR is required\n");
+		return 2;
+	}
+	indexer_opts_default(&opts);
+	opts.data_dir = data;
+	opts.helper_argv = helper;
+	opts.log = reindex_log;
+	rc = indexer_rebuild(&opts, &st);
+	if (rc) {
+		fprintf(stderr, "consort reindex: %s\n", err_detail());
+		return 1;
+	}
+	printf("consort reindex: done: %llu extracted (%llu failed), %llu documents in the index\n",
+		(unsigned long long)st.extracted, (unsigned long long)st.failed,
+		(unsigned long long)st.doccount);
+	return 0;
+}
+
 struct command {
 	const char *name;
 	int (*run)(int argc, char **argv);
@@ -63,13 +121,16 @@ static const struct command commands[] = {
 	 "grant --data DIR --wp WP1 (--user EMAIL | --partner SHORT) --level none|read|write|manage"},
 	{"demo", demo_main, "demo --data DIR   (a new data directory with a complete example consortium)"},
 	{"routes", cli_routes, "routes   (the route table as JSON)"},
+	{"reindex", cmd_reindex, "reindex --data DIR"},
+	{"extract-worker", cmd_extract_worker, NULL},
 };
 
 static void usage(FILE *out)
 {
 	fprintf(out, "usage: consort COMMAND [options]\n\ncommands:\n");
 	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-		fprintf(out, "  consort %s\n", commands[i].usage);
+		if (commands[i].usage) /* hidden helpers have none */
+			fprintf(out, "  consort %s\n", commands[i].usage);
 }
 
 int main(int argc, char **argv)

@@ -47,6 +47,7 @@ const struct route routes[] = {
 
 	/* the audit log (h_audit.c) */
 	{"GET", "/api/v1/audit", h_audit, ACCESS_COORDINATOR, RBODY_NONE},
+	{"GET", "/api/v1/search", h_search, ACCESS_USER, RBODY_NONE},
 };
 
 const size_t nroutes = sizeof routes / sizeof routes[0];

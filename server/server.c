@@ -25,12 +25,14 @@
 #include "db.h"
 #include "http.h"
 #include "jobs.h"
+#include "indexer.h"
 #include "log.h"
 #include "metrics.h"
 #include "router.h"
 #include "settings.h"
 #include "tls.h"
 #include "tree.h"
+#include "xap.h"
 
 #include <systemd/sd-daemon.h>
 
@@ -56,6 +58,7 @@ struct worker {
 	struct event *grace;
 	struct db *db;
 	struct jobs_loop *jobs;
+	struct xap_reader *search; /* this thread's index reader */
 
 	pthread_mutex_t lock; /* guards pending and stop_requested */
 	struct pending_conn *pending;
@@ -79,6 +82,7 @@ struct server {
 	char *db_path;
 	struct cas *cas;
 	struct jobs *jobs;
+	struct indexer *indexer;
 };
 
 struct worker *server_worker_of(const struct http_req *req)
@@ -88,6 +92,8 @@ struct worker *server_worker_of(const struct http_req *req)
 
 struct db *worker_db(struct worker *w) { return w->db; }
 struct event_base *worker_event_base(struct worker *w) { return w->base; }
+struct xap_reader *worker_search(struct worker *w) { return w->search; }
+struct indexer *server_indexer(struct server *s) { return s->indexer; }
 const struct config *worker_config(const struct worker *w) { return w->srv->cfg; }
 struct server *worker_server(struct worker *w) { return w->srv; }
 unsigned worker_index(const struct worker *w) { return w->index; }
@@ -221,6 +227,7 @@ static void *worker_main(void *arg)
 
 static enum err worker_init(struct server *s, struct worker *w, unsigned index)
 {
+	char link[4096];
 	enum err rc;
 
 	w->srv = s;
@@ -239,7 +246,8 @@ static enum err worker_init(struct server *s, struct worker *w, unsigned index)
 	w->jobs = jobs_loop_new(s->jobs, w->base);
 	if (!w->jobs)
 		return err_set(ERR_NOMEM, "out of memory");
-	return ERR_OK;
+	indexer_link_path(s->cfg->data_dir, link, sizeof link);
+	return xap_reader_new(link, &w->search);
 }
 
 static void worker_destroy(struct worker *w)
@@ -253,6 +261,7 @@ static void worker_destroy(struct worker *w)
 	free(w->pending);
 	jobs_loop_free(w->jobs);
 	db_close(w->db);
+	xap_reader_free(w->search);
 	if (w->base)
 		event_base_free(w->base);
 	pthread_mutex_destroy(&w->lock);
@@ -415,6 +424,32 @@ static enum err open_listener(struct server *s)
 	return ERR_OK;
 }
 
+static void indexer_log(enum indexer_log_level level, const char *msg)
+{
+	log_event(level == INDEXER_ERROR ? LOG_ERROR : level == INDEXER_WARN ? LOG_WARN : LOG_INFO,
+		  "index", "%s", msg);
+}
+
+/* The indexer thread, with text extraction in `consort extract-worker`
+ * started from this very binary (/proc/self/exe stays valid when the
+ * file is replaced by an upgrade). */
+static enum err start_indexer(struct server *s)
+{
+	static char *const helper[] = {"/proc/self/exe", "extract-worker", NULL};
+	struct indexer_opts opts;
+	enum err rc;
+
+	indexer_opts_default(&opts);
+	opts.data_dir = s->cfg->data_dir;
+	opts.helper_argv = helper;
+	opts.log = indexer_log;
+	opts.limits = s->cfg->extract;
+	rc = indexer_open(&opts, &s->indexer);
+	if (!rc)
+		rc = indexer_start(s->indexer);
+	return rc;
+}
+
 static void log_done(struct http_req *req, bool completed)
 {
 	const struct call *call = http_req_data(req);
@@ -494,6 +529,9 @@ enum err server_run(const struct config *cfg)
 		goto out;
 	snprintf(tls_dir, sizeof tls_dir, "%s/tls", cfg->data_dir);
 	rc = tls_new(cfg->cert, cfg->key, tls_dir, &s.tls);
+	if (rc)
+		goto out;
+	rc = start_indexer(&s);
 	if (rc)
 		goto out;
 
@@ -607,6 +645,8 @@ out:
 	metrics_stop();
 	jobs_stop(s.jobs);
 	auth_stop();
+	/* After the workers: no request can kick it any more. */
+	indexer_close(s.indexer);
 	tls_free(s.tls);
 	cas_close(s.cas);
 	free(s.db_path);

@@ -33,6 +33,14 @@ enum err server_run(const struct config *cfg);
 /* The worker a request is served on (from http_req_app). */
 struct worker *server_worker_of(const struct http_req *req);
 
+struct xap_reader;
+struct indexer;
+
+/* The worker's own reader of the search index (never shared). */
+struct xap_reader *worker_search(struct worker *w);
+/* The server's indexer (to kick it after a change), or NULL. */
+struct indexer *server_indexer(struct server *s);
+
 struct db *worker_db(struct worker *w);
 struct event_base *worker_event_base(struct worker *w);
 const struct config *worker_config(const struct worker *w);

@@ -70,6 +70,25 @@ test('the demo makes a populated store and prints the logins', async () => {
       if (counted.size > 1) break;
     }
     assert.ok(counted.size > 1, 'members of different partners see different WPs');
+    // The documents are searchable once indexed, within what each may read.
+    const lead = await Session.login(s, people.find((p) => p.role === 'lead WP3').email,
+      people.find((p) => p.role === 'lead WP3').password);
+    let hits;
+    for (let i = 0; i < 300; i++) {
+      hits = await lead.req('GET', '/api/v1/search?q=cascade');
+      if (hits.status === 200 && hits.body.total > 0 && sql(s, 'SELECT count(*) n FROM index_queue')[0].n === 0) break;
+      await new Promise((res) => setTimeout(res, 100));
+    }
+    assert.equal(hits.status, 200);
+    assert.ok(hits.body.hits.some((h) => h.wp === 'WP3'), JSON.stringify(hits.body));
+    // someone whose partner is not in WP3 finds nothing there
+    const outsider = people.find((p) => p.role === 'member' && p.partner === 'NVGC');
+    const readable = await wpsOf(outsider);
+    assert.equal(readable.WP3, undefined);
+    const o = await Session.login(s, outsider.email, outsider.password);
+    const theirs = await o.req('GET', '/api/v1/search?q=cascade');
+    assert.equal(theirs.status, 200);
+    assert.ok(theirs.body.hits.every((h) => h.wp in readable), JSON.stringify(theirs.body));
     for (const p of people) assert.ok(!s.log.includes(p.password));
   });
 });

@@ -4,9 +4,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { writeFileSync, mkdirSync, symlinkSync, rmSync } from 'node:fs';
+import { writeFileSync, mkdirSync, symlinkSync, rmSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import { withServer, tempDir } from './lib/server.mjs';
+import { withServer, tempDir, runConsort } from './lib/server.mjs';
 import { recordSecret } from './lib/secrets.mjs';
 
 // {name{labels}: value} from the exposition; labels kept verbatim.
@@ -81,9 +81,10 @@ test('metrics pass promtool and counters move with traffic', async () => {
     assert.equal(b.get('consort_blob_bytes'), 0);
     // route labels come from the route table only: no raw paths
     assert.ok(![...b.keys()].some((k) => k.includes('/no/such')), 'raw paths leaked into labels');
-    // uploads, index and extraction figures appear only once their
-    // modules feed them
-    for (const k of b.keys()) assert.ok(!k.startsWith('consort_uploads_in_progress'));
+    // the search figures: an empty queue and index
+    assert.equal(b.get('consort_index_queue_depth'), 0);
+    assert.equal(b.get('consort_extraction_failures_total'), 0);
+    assert.equal(b.get('consort_index_documents'), 0);
   });
 });
 
@@ -132,17 +133,44 @@ test('metrics are loopback-only by default; metrics-allow and a token decide', a
   rmSync(dir, { recursive: true, force: true });
 });
 
-test('healthz reports the search index: absent, ok, or error (degraded)', async () => {
+test('healthz reports the search index: ok, absent, or error (degraded)', async () => {
   await withServer({}, async (s) => {
+    // the indexer makes an empty index at start
     let body = await (await s.fetch('/healthz')).json();
-    assert.deepEqual(body, { status: 'ok', database: 'ok', blobs: 'ok', index: 'absent' });
-    mkdirSync(join(s.dataDir, 'index', 'gen-1'));
-    symlinkSync('gen-1', join(s.dataDir, 'index', 'current'));
+    assert.deepEqual(body, { status: 'ok', database: 'ok', blobs: 'ok', index: 'ok' });
+    const link = join(s.dataDir, 'index', 'current');
+    const target = readlinkSync(link);
+    rmSync(link);
     body = await (await s.fetch('/healthz')).json();
-    assert.equal(body.index, 'ok');
-    rmSync(join(s.dataDir, 'index', 'gen-1'), { recursive: true });
+    assert.deepEqual(body, { status: 'ok', database: 'ok', blobs: 'ok', index: 'absent' });
+    symlinkSync('gen-that-is-gone', link);
     const r = await s.fetch('/healthz');
     assert.equal(r.status, 200, 'a broken index does not take the node out');
     assert.deepEqual(await r.json(), { status: 'degraded', database: 'ok', blobs: 'ok', index: 'error' });
+    rmSync(link);
+    symlinkSync(target, link);
+    assert.equal((await (await s.fetch('/healthz')).json()).index, 'ok');
   });
+});
+
+test('on the demo data the index fills, every document extracts, figures agree', async () => {
+  const dataDir = join(tempDir(), 'data');
+  const r = runConsort(['demo', '--data', dataDir]);
+  assert.equal(r.status, 0, r.stderr);
+  const docs = Number(/(\d+) documents in/.exec(r.stdout)[1]);
+  await withServer({ dataDir }, async (s) => {
+    let m;
+    for (let i = 0; i < 600; i++) {
+      m = parse(await scrape(s));
+      if (m.get('consort_index_queue_depth') === 0 && m.get('consort_index_documents') === docs) break;
+      await new Promise((res) => setTimeout(res, 100));
+    }
+    assert.equal(m.get('consort_index_queue_depth'), 0, 'the index queue drains');
+    assert.equal(m.get('consort_index_documents'), docs, 'every demo document is indexed');
+    assert.equal(m.get('consort_extraction_failures_total'), 0, 'every demo document extracts');
+    const walked = parse(await scrapeWalked(s));
+    assert.ok(walked.get('consort_blobs') >= docs, 'blobs counted by the walk');
+    assert.equal(promtool(await scrape(s)).status, 0);
+  });
+  rmSync(dataDir, { recursive: true, force: true });
 });

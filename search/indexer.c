@@ -1,0 +1,888 @@
+/* indexer — see indexer.h. */
+#include "indexer.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "db.h"
+#include "digest.h"
+#include "exworker.h"
+#include "indexq.h"
+#include "xap.h"
+
+/* One row of index_state to write once the batch's Xapian commit is
+ * durable. */
+struct pstate {
+	int64_t node_id, version;
+	bool del;
+	char *status, *reason, *language;
+};
+
+struct indexer {
+	struct indexer_opts opts;
+	char link[PATH_MAX];
+	char target[PATH_MAX]; /* the generation the writer has open */
+	bool rebuild;          /* building a new generation: leave the queue alone */
+	struct db *db;
+	struct xap_writer *xw;
+	struct exworker *exw;
+
+	struct pstate *ps;
+	size_t nps, cap;
+	uint64_t batch_bytes;
+	size_t batch_docs;
+
+	pthread_t thread;
+	bool running;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	bool stop, kicked;
+	struct indexer_stats st; /* guarded by mu */
+};
+
+void indexer_opts_default(struct indexer_opts *o)
+{
+	memset(o, 0, sizeof *o);
+	extract_limits_default(&o->limits);
+	o->batch_docs = 500;
+	o->batch_bytes = 32u << 20;
+	o->poll_ms = 500;
+}
+
+void indexer_link_path(const char *data_dir, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s/index/current", data_dir);
+}
+
+static void ixlog(struct indexer *ix, enum indexer_log_level lvl, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void ixlog(struct indexer *ix, enum indexer_log_level lvl, const char *fmt, ...)
+{
+	char msg[768];
+	va_list ap;
+
+	if (!ix->opts.log)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	ix->opts.log(lvl, msg);
+}
+
+static void stat_add(struct indexer *ix, uint64_t *field)
+{
+	pthread_mutex_lock(&ix->mu);
+	(*field)++;
+	pthread_mutex_unlock(&ix->mu);
+}
+
+/* --- index directories ------------------------------------------------------------ */
+
+/* A new, empty generation directory DATA/index/gen-<time>-<pid>-<n>. */
+static enum err new_generation(const char *data_dir, char *dir, size_t len, char *base, size_t blen)
+{
+	static unsigned seq;
+
+	for (int i = 0; i < 100; i++) {
+		snprintf(base, blen, "gen-%lld-%d-%u", (long long)time(NULL), (int)getpid(), seq++);
+		snprintf(dir, len, "%s/index/%s", data_dir, base);
+		if (mkdir(dir, 0700) == 0)
+			return ERR_OK;
+		if (errno != EEXIST)
+			return err_from_errno(errno, dir);
+	}
+	return err_set(ERR_EXISTS, "cannot name a new index generation");
+}
+
+/* Point DATA/index/current at `base` atomically (rename over the link). */
+static enum err switch_link(const char *data_dir, const char *base)
+{
+	char tmp[PATH_MAX], link[PATH_MAX], dir[PATH_MAX];
+	int dfd;
+
+	snprintf(tmp, sizeof tmp, "%s/index/current.%d.tmp", data_dir, (int)getpid());
+	indexer_link_path(data_dir, link, sizeof link);
+	unlink(tmp);
+	if (symlink(base, tmp) != 0)
+		return err_from_errno(errno, tmp);
+	if (rename(tmp, link) != 0) {
+		enum err rc = err_from_errno(errno, link);
+
+		unlink(tmp);
+		return rc;
+	}
+	snprintf(dir, sizeof dir, "%s/index", data_dir);
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd >= 0) {
+		fsync(dfd); /* the switch survives a crash */
+		close(dfd);
+	}
+	return ERR_OK;
+}
+
+/* Resolve the live generation into `target`; create one when there is
+ * none (*created true: the caller queues every document). */
+static enum err ensure_index(const char *data_dir, char *target, size_t len, bool *created)
+{
+	char link[PATH_MAX], base[128], dir[PATH_MAX];
+	struct stat st;
+	enum err rc;
+
+	*created = false;
+	snprintf(dir, sizeof dir, "%s/index", data_dir);
+	if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+		return err_from_errno(errno, dir);
+	indexer_link_path(data_dir, link, sizeof link);
+	if (realpath(link, target) && stat(target, &st) == 0 && S_ISDIR(st.st_mode))
+		return ERR_OK;
+	rc = new_generation(data_dir, dir, sizeof dir, base, sizeof base);
+	if (rc)
+		return rc;
+	rc = switch_link(data_dir, base);
+	if (rc)
+		return rc;
+	if (!realpath(link, target))
+		return err_from_errno(errno, link);
+	(void)len;
+	*created = true;
+	return ERR_OK;
+}
+
+static void remove_dir(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+
+	if (!d)
+		return;
+	while ((e = readdir(d)))
+		if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+			unlinkat(dirfd(d), e->d_name, 0);
+	closedir(d);
+	rmdir(dir);
+}
+
+/* --- one document ------------------------------------------------------------------ */
+
+static void pstate_free(struct pstate *p)
+{
+	free(p->status);
+	free(p->reason);
+	free(p->language);
+}
+
+static enum err remember(struct indexer *ix, int64_t node, int64_t version, bool del, const char *status,
+			 const char *reason, const char *language)
+{
+	struct pstate *p;
+
+	if (ix->nps == ix->cap) {
+		size_t nc = ix->cap ? ix->cap * 2 : 64;
+		struct pstate *g = realloc(ix->ps, nc * sizeof *g);
+
+		if (!g)
+			return err_set(ERR_NOMEM, "out of memory");
+		ix->ps = g;
+		ix->cap = nc;
+	}
+	p = &ix->ps[ix->nps];
+	*p = (struct pstate){.node_id = node, .version = version, .del = del};
+	if (!del) {
+		p->status = strdup(status ? status : "indexed");
+		p->reason = strdup(reason ? reason : "");
+		p->language = strdup(language ? language : "");
+		if (!p->status || !p->reason || !p->language) {
+			pstate_free(p);
+			return err_set(ERR_NOMEM, "out of memory");
+		}
+	}
+	ix->nps++;
+	return ERR_OK;
+}
+
+static void fp_str(struct digest *d, const char *s)
+{
+	if (!s)
+		s = "";
+	digest_update(d, s, strlen(s) + 1);
+}
+
+/* Everything metadata decides, hashed: when it changes, the document's
+ * metadata is rewritten. */
+static void fingerprint(const struct indexq_doc *f, char out[33])
+{
+	struct digest *d = digest_new(DIGEST_SHA256);
+	unsigned char h[DIGEST_SHA256_LEN];
+	char num[32];
+
+#define FP_STR(s) fp_str(d, (s))
+#define FP_NUM(n)                                                   \
+	do {                                                        \
+		snprintf(num, sizeof num, "%lld", (long long)(n));   \
+		FP_STR(num);                                        \
+	} while (0)
+
+	if (!d) {
+		out[0] = '\0';
+		return;
+	}
+	FP_NUM(f->wp_id);
+	FP_STR(f->wp_code);
+	FP_STR(f->path);
+	FP_STR(f->name);
+	FP_STR(f->deliverable);
+	FP_STR(f->status);
+	FP_STR(f->blob);
+	FP_STR(f->uploader);
+	FP_NUM(f->nfolders);
+	for (size_t i = 0; i < f->nfolders; i++)
+		FP_NUM(f->folders[i]);
+	digest_final(d, h);
+	digest_free(d);
+	digest_hex(h, 16, out);
+#undef FP_STR
+#undef FP_NUM
+}
+
+static void doc_from_facts(struct xap_doc *x, const struct indexq_doc *f, const char *fp)
+{
+	memset(x, 0, sizeof *x);
+	x->node_id = f->node_id;
+	x->version = f->version;
+	x->wp_id = f->wp_id;
+	x->wp_code = f->wp_code;
+	x->path = f->path;
+	x->name = f->name;
+	x->folders = f->folders;
+	x->nfolders = f->nfolders;
+	x->uploader = f->uploader;
+	x->mime = f->mime;
+	x->status = f->status;
+	x->deliverable = f->deliverable;
+	x->date = f->uploaded_at;
+	x->size = f->size;
+	x->fingerprint = fp;
+}
+
+/* Bring one document's entry in line with the store. */
+static enum err evaluate(struct indexer *ix, int64_t node_id, bool *changed)
+{
+	struct indexq_doc f;
+	struct xap_existing ex;
+	struct extract_result res = {0};
+	struct xap_doc x;
+	char fp[33], blob[PATH_MAX];
+	enum err rc;
+
+	*changed = false;
+	rc = indexq_doc_facts(ix->db, node_id, &f);
+	if (rc)
+		return rc;
+	rc = xap_writer_lookup(ix->xw, node_id, &ex);
+	if (rc)
+		goto out;
+	if (!f.found || f.is_folder || f.trashed || !f.has_version) {
+		if (ex.found) {
+			rc = xap_writer_delete(ix->xw, node_id);
+			if (rc)
+				goto out;
+			*changed = true;
+			stat_add(ix, &ix->st.deleted);
+		}
+		rc = remember(ix, node_id, 0, true, NULL, NULL, NULL);
+		goto out;
+	}
+	fingerprint(&f, fp);
+	doc_from_facts(&x, &f, fp);
+	if (ex.found && ex.version == f.version) {
+		if (strcmp(ex.fingerprint, fp) != 0) {
+			rc = xap_writer_update_meta(ix->xw, &x);
+			if (rc)
+				goto out;
+			*changed = true;
+			stat_add(ix, &ix->st.meta_updates);
+		} else {
+			stat_add(ix, &ix->st.skipped);
+		}
+		rc = remember(ix, node_id, f.version, false, ex.index_status, ex.reason, ex.language);
+		goto out;
+	}
+	snprintf(blob, sizeof blob, "%s/blobs/%.2s/%.2s/%s", ix->opts.data_dir, f.blob, f.blob + 2, f.blob);
+	rc = exworker_extract(ix->exw, blob, f.name ? f.name : "", &res);
+	if (rc)
+		goto out;
+	stat_add(ix, &ix->st.extracted);
+	if (res.status == EXTRACT_FAILED) {
+		stat_add(ix, &ix->st.failed);
+		ixlog(ix, INDEXER_WARN, "node %lld (%s/%s) version %lld: %s", (long long)node_id, f.wp_code,
+		      f.path, (long long)f.version, res.reason);
+	}
+	x.title = res.title;
+	x.author = res.author;
+	x.type = res.type[0] ? res.type : "other";
+	if (res.mime[0])
+		x.mime = res.mime;
+	x.language = res.lang;
+	x.created = res.created;
+	x.pages = res.pages;
+	x.index_status = extract_status_name(res.status);
+	x.reason = res.reason;
+	x.text = res.text;
+	x.text_len = res.text_len;
+	rc = xap_writer_put(ix->xw, &x);
+	if (rc)
+		goto out;
+	*changed = true;
+	ix->batch_bytes += res.text_len;
+	rc = remember(ix, node_id, f.version, false, x.index_status, res.reason, res.lang);
+out:
+	extract_result_free(&res);
+	xap_existing_clear(&ex);
+	indexq_doc_clear(&f);
+	return rc;
+}
+
+/* --- batches -------------------------------------------------------------------------- */
+
+static void clear_pending(struct indexer *ix)
+{
+	for (size_t i = 0; i < ix->nps; i++)
+		pstate_free(&ix->ps[i]);
+	ix->nps = 0;
+	ix->batch_bytes = 0;
+	ix->batch_docs = 0;
+}
+
+static enum err reopen_writer(struct indexer *ix)
+{
+	char target[PATH_MAX];
+	bool created;
+	enum err rc;
+
+	xap_writer_close(ix->xw);
+	ix->xw = NULL;
+	rc = ensure_index(ix->opts.data_dir, target, sizeof target, &created);
+	if (rc)
+		return rc;
+	rc = xap_writer_open(target, &ix->xw);
+	if (rc)
+		return rc;
+	snprintf(ix->target, sizeof ix->target, "%s", target);
+	if (created)
+		rc = indexq_push_all(ix->db);
+	return rc;
+}
+
+/* Whether the link still names the generation our writer has open. */
+static bool link_moved(struct indexer *ix)
+{
+	char now[PATH_MAX];
+
+	if (ix->rebuild)
+		return false;
+	return !realpath(ix->link, now) || strcmp(now, ix->target) != 0;
+}
+
+/* Commit the Xapian side, then record the states and, when upto > 0,
+ * clear the queue rows up to it, in one transaction. ERR_CONFLICT when
+ * the index was switched under us: nothing was recorded, the writer now
+ * points at the new generation, and the rows are done again. */
+static enum err flush(struct indexer *ix, int64_t upto)
+{
+	enum err rc;
+
+	rc = xap_writer_commit(ix->xw);
+	if (rc)
+		return rc;
+	rc = db_begin(ix->db);
+	if (rc)
+		return rc;
+	/* Checked under the write lock that consort reindex also takes for
+	 * its switch: either we see the new link, or the rebuild's last
+	 * look at the store comes after this transaction. */
+	if (link_moved(ix)) {
+		db_rollback(ix->db);
+		clear_pending(ix);
+		ixlog(ix, INDEXER_INFO, "index switched to a new generation; reopening");
+		rc = reopen_writer(ix);
+		return rc ? rc : err_set(ERR_CONFLICT, "index switched");
+	}
+	for (size_t i = 0; i < ix->nps && !rc; i++) {
+		struct pstate *p = &ix->ps[i];
+
+		if (p->del)
+			rc = indexq_state_delete(ix->db, p->node_id);
+		else
+			rc = indexq_state_put(ix->db, &(struct indexq_state){
+				.node_id = p->node_id, .version = p->version, .status = p->status,
+				.reason = p->reason, .language = p->language});
+	}
+	if (!rc && upto > 0 && !ix->rebuild)
+		rc = indexq_finish(ix->db, upto);
+	if (!rc)
+		rc = db_commit(ix->db);
+	if (rc) {
+		db_rollback(ix->db);
+		return rc;
+	}
+	clear_pending(ix);
+	pthread_mutex_lock(&ix->mu);
+	ix->st.commits++;
+	ix->st.doccount = xap_writer_doccount(ix->xw);
+	pthread_mutex_unlock(&ix->mu);
+	return ERR_OK;
+}
+
+static bool batch_full(struct indexer *ix)
+{
+	return ix->batch_docs >= ix->opts.batch_docs || ix->batch_bytes >= ix->opts.batch_bytes;
+}
+
+/* Evaluate a list of documents, committing (without clearing rows)
+ * whenever the batch fills up. */
+static enum err evaluate_many(struct indexer *ix, const int64_t *ids, size_t n, size_t *changed)
+{
+	enum err rc = ERR_OK;
+
+	for (size_t i = 0; i < n && !rc; i++) {
+		bool ch;
+
+		rc = evaluate(ix, ids[i], &ch);
+		ix->batch_docs++;
+		if (ch && changed)
+			(*changed)++;
+		if (!rc && batch_full(ix) && i + 1 < n)
+			rc = flush(ix, 0);
+	}
+	return rc;
+}
+
+static int cmp_id(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* A queue row: a document, or a folder standing for what is below it
+ * (in the store now, or in the index from before a move or purge). */
+static enum err handle_node(struct indexer *ix, int64_t node_id)
+{
+	struct indexq_doc f;
+	int64_t *a = NULL, *b = NULL, *all = NULL;
+	size_t na = 0, nb = 0, n = 0;
+	enum err rc;
+	bool ch;
+
+	rc = indexq_doc_facts(ix->db, node_id, &f);
+	if (rc)
+		return rc;
+	if (f.found && !f.is_folder) {
+		indexq_doc_clear(&f);
+		ix->batch_docs++;
+		return evaluate(ix, node_id, &ch);
+	}
+	if (f.found)
+		rc = indexq_documents_under(ix->db, node_id, &a, &na);
+	indexq_doc_clear(&f);
+	if (!rc)
+		rc = xap_writer_under(ix->xw, node_id, &b, &nb);
+	if (rc)
+		goto out;
+	all = malloc((na + nb + 1) * sizeof *all);
+	if (!all) {
+		rc = err_set(ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	all[n++] = node_id; /* a purged document looks like a missing node */
+	for (size_t i = 0; i < na; i++)
+		all[n++] = a[i];
+	for (size_t i = 0; i < nb; i++)
+		all[n++] = b[i];
+	qsort(all, n, sizeof *all, cmp_id);
+	{
+		size_t u = 0;
+
+		for (size_t i = 0; i < n; i++)
+			if (u == 0 || all[u - 1] != all[i])
+				all[u++] = all[i];
+		n = u;
+	}
+	rc = evaluate_many(ix, all, n, NULL);
+out:
+	free(a);
+	free(b);
+	free(all);
+	return rc;
+}
+
+/* One batch from the queue. *rows is how many rows were finished. */
+static enum err run_batch(struct indexer *ix, size_t *rows, size_t *docs)
+{
+	struct indexq_item *items;
+	size_t n = 0, i;
+	enum err rc;
+
+	*rows = 0;
+	items = calloc(ix->opts.batch_docs, sizeof *items);
+	if (!items)
+		return err_set(ERR_NOMEM, "out of memory");
+	rc = indexq_take(ix->db, ix->opts.batch_docs, items, &n);
+	if (rc || n == 0)
+		goto out;
+	clear_pending(ix);
+	for (i = 0; i < n; i++) {
+		/* a node queued twice in a batch needs one look */
+		bool dup = false;
+
+		for (size_t j = 0; j < i && !dup; j++)
+			dup = items[j].node_id == items[i].node_id;
+		if (!dup) {
+			size_t before = ix->batch_docs;
+
+			rc = handle_node(ix, items[i].node_id);
+			if (rc)
+				goto out;
+			*docs += ix->batch_docs - before;
+		}
+		if (batch_full(ix)) {
+			i++;
+			break;
+		}
+	}
+	rc = flush(ix, items[i - 1].id);
+	if (!rc)
+		*rows = i;
+out:
+	if (rc)
+		clear_pending(ix);
+	free(items);
+	return rc;
+}
+
+/* --- lifecycle ---------------------------------------------------------------------- */
+
+static enum err open_common(const struct indexer_opts *opts, struct indexer **out)
+{
+	struct indexer *ix = calloc(1, sizeof *ix);
+	char path[PATH_MAX];
+	enum err rc;
+
+	*out = NULL;
+	if (!ix)
+		return err_set(ERR_NOMEM, "out of memory");
+	ix->opts = *opts;
+	if (!ix->opts.batch_docs)
+		ix->opts.batch_docs = 500;
+	if (!ix->opts.batch_bytes)
+		ix->opts.batch_bytes = 32u << 20;
+	if (!ix->opts.poll_ms)
+		ix->opts.poll_ms = 500;
+	pthread_mutex_init(&ix->mu, NULL);
+	pthread_cond_init(&ix->cv, NULL);
+	indexer_link_path(opts->data_dir, ix->link, sizeof ix->link);
+	snprintf(path, sizeof path, "%s/consort.db", opts->data_dir);
+	rc = db_open(path, &ix->db);
+	if (!rc)
+		rc = exworker_new(opts->helper_argv, &opts->limits, &ix->exw);
+	if (rc) {
+		indexer_close(ix);
+		return rc;
+	}
+	*out = ix;
+	return ERR_OK;
+}
+
+enum err indexer_open(const struct indexer_opts *opts, struct indexer **out)
+{
+	struct indexer *ix;
+	enum err rc = open_common(opts, &ix);
+
+	*out = NULL;
+	if (rc)
+		return rc;
+	rc = reopen_writer(ix);
+	if (rc) {
+		indexer_close(ix);
+		return rc;
+	}
+	*out = ix;
+	return ERR_OK;
+}
+
+enum err indexer_drain(struct indexer *ix, size_t max, size_t *docs)
+{
+	size_t batches = 0, rows, d = 0;
+	enum err rc = ERR_OK;
+
+	for (;;) {
+		if (max && batches >= max)
+			break;
+		pthread_mutex_lock(&ix->mu);
+		if (ix->stop) {
+			pthread_mutex_unlock(&ix->mu);
+			break;
+		}
+		pthread_mutex_unlock(&ix->mu);
+		if (!ix->rebuild && link_moved(ix)) {
+			rc = reopen_writer(ix);
+			if (rc)
+				break;
+		}
+		rc = run_batch(ix, &rows, &d);
+		if (rc == ERR_CONFLICT && strcmp(err_detail(), "index switched") == 0) {
+			rc = ERR_OK;
+			continue;
+		}
+		if (rc || rows == 0)
+			break;
+		batches++;
+	}
+	if (docs)
+		*docs = d;
+	return rc;
+}
+
+static void *thread_main(void *arg)
+{
+	struct indexer *ix = arg;
+	unsigned backoff = 0;
+
+	for (;;) {
+		size_t docs = 0;
+		enum err rc;
+		struct timespec until;
+		unsigned wait_ms;
+
+		rc = indexer_drain(ix, 1, &docs);
+		pthread_mutex_lock(&ix->mu);
+		if (ix->stop) {
+			pthread_mutex_unlock(&ix->mu);
+			break;
+		}
+		pthread_mutex_unlock(&ix->mu);
+		if (rc) {
+			ixlog(ix, INDEXER_ERROR, "indexing: %s", err_detail());
+			backoff = backoff ? (backoff * 2 > 30000 ? 30000 : backoff * 2) : 1000;
+		} else {
+			backoff = 0;
+			if (docs)
+				continue; /* more may be waiting */
+		}
+		wait_ms = backoff ? backoff : ix->opts.poll_ms;
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += wait_ms / 1000;
+		until.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
+		if (until.tv_nsec >= 1000000000L) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000L;
+		}
+		pthread_mutex_lock(&ix->mu);
+		while (!ix->stop && !ix->kicked)
+			if (pthread_cond_timedwait(&ix->cv, &ix->mu, &until) != 0)
+				break;
+		ix->kicked = false;
+		pthread_mutex_unlock(&ix->mu);
+	}
+	return NULL;
+}
+
+enum err indexer_start(struct indexer *ix)
+{
+	if (pthread_create(&ix->thread, NULL, thread_main, ix) != 0)
+		return err_set(ERR_INTERNAL, "cannot start the indexer thread");
+	ix->running = true;
+	return ERR_OK;
+}
+
+void indexer_kick(struct indexer *ix)
+{
+	if (!ix)
+		return;
+	pthread_mutex_lock(&ix->mu);
+	ix->kicked = true;
+	pthread_cond_signal(&ix->cv);
+	pthread_mutex_unlock(&ix->mu);
+}
+
+void indexer_stop(struct indexer *ix)
+{
+	if (!ix || !ix->running)
+		return;
+	pthread_mutex_lock(&ix->mu);
+	ix->stop = true;
+	pthread_cond_signal(&ix->cv);
+	pthread_mutex_unlock(&ix->mu);
+	exworker_interrupt(ix->exw);
+	pthread_join(ix->thread, NULL);
+	ix->running = false;
+}
+
+void indexer_close(struct indexer *ix)
+{
+	if (!ix)
+		return;
+	indexer_stop(ix);
+	clear_pending(ix);
+	free(ix->ps);
+	xap_writer_close(ix->xw);
+	exworker_free(ix->exw);
+	db_close(ix->db);
+	pthread_cond_destroy(&ix->cv);
+	pthread_mutex_destroy(&ix->mu);
+	free(ix);
+}
+
+void indexer_stats(struct indexer *ix, struct indexer_stats *out)
+{
+	pthread_mutex_lock(&ix->mu);
+	*out = ix->st;
+	pthread_mutex_unlock(&ix->mu);
+}
+
+/* --- rebuild ---------------------------------------------------------------------------- */
+
+/* Every node that the store or the new index knows, sorted, unique. */
+static enum err rebuild_ids(struct indexer *ix, int64_t **ids, size_t *n)
+{
+	int64_t *a = NULL, *b = NULL, *all;
+	size_t na = 0, nb = 0, k = 0;
+	enum err rc;
+
+	*ids = NULL;
+	*n = 0;
+	rc = indexq_all_documents(ix->db, &a, &na);
+	if (!rc)
+		rc = xap_writer_under(ix->xw, -1, &b, &nb);
+	if (rc)
+		goto out;
+	all = malloc((na + nb + 1) * sizeof *all);
+	if (!all) {
+		rc = err_set(ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	if (na)
+		memcpy(all, a, na * sizeof *a);
+	if (nb)
+		memcpy(all + na, b, nb * sizeof *b);
+	qsort(all, na + nb, sizeof *all, cmp_id);
+	for (size_t i = 0; i < na + nb; i++)
+		if (k == 0 || all[k - 1] != all[i])
+			all[k++] = all[i];
+	*ids = all;
+	*n = k;
+out:
+	free(a);
+	free(b);
+	return rc;
+}
+
+enum err indexer_rebuild(const struct indexer_opts *opts, struct indexer_stats *stats)
+{
+	struct indexer *ix = NULL;
+	char old[PATH_MAX] = "", dir[PATH_MAX], base[128];
+	int64_t *ids = NULL;
+	size_t n = 0, changed;
+	bool created, locked = false, switched = false;
+	enum err rc;
+
+	rc = open_common(opts, &ix);
+	if (rc)
+		return rc;
+	ix->rebuild = true;
+	rc = db_migrate(ix->db);
+	if (!rc)
+		rc = ensure_index(opts->data_dir, old, sizeof old, &created);
+	if (!rc)
+		rc = new_generation(opts->data_dir, dir, sizeof dir, base, sizeof base);
+	if (rc)
+		goto out;
+	rc = xap_writer_open(dir, &ix->xw);
+	if (rc)
+		goto out;
+	snprintf(ix->target, sizeof ix->target, "%s", dir);
+	ixlog(ix, INDEXER_INFO, "rebuilding the index in %s", dir);
+
+	/* Everything once, then passes that catch up with what changed in
+	 * the store meanwhile, until a pass finds (almost) nothing. */
+	for (int pass = 0; pass < 5; pass++) {
+		free(ids);
+		rc = rebuild_ids(ix, &ids, &n);
+		if (rc)
+			goto out;
+		changed = 0;
+		rc = evaluate_many(ix, ids, n, &changed);
+		if (!rc)
+			rc = flush(ix, 0);
+		if (rc)
+			goto out;
+		ixlog(ix, INDEXER_INFO, "pass %d: %zu documents, %zu changed", pass + 1, n, changed);
+		if (pass > 0 && changed < 10)
+			break;
+	}
+	/* The last look and the switch happen under the store's write lock,
+	 * so no change can slip between them (see flush in the server). */
+	rc = db_begin(ix->db);
+	if (rc)
+		goto out;
+	locked = true;
+	/* one batch: flush() would begin a transaction inside this one */
+	ix->opts.batch_docs = SIZE_MAX;
+	ix->opts.batch_bytes = UINT64_MAX;
+	free(ids);
+	rc = rebuild_ids(ix, &ids, &n);
+	if (!rc)
+		rc = evaluate_many(ix, ids, n, NULL);
+	if (!rc)
+		rc = xap_writer_commit(ix->xw);
+	if (rc)
+		goto out;
+	for (size_t i = 0; i < ix->nps && !rc; i++) {
+		struct pstate *p = &ix->ps[i];
+
+		rc = p->del ? indexq_state_delete(ix->db, p->node_id)
+			    : indexq_state_put(ix->db, &(struct indexq_state){
+				      .node_id = p->node_id, .version = p->version, .status = p->status,
+				      .reason = p->reason, .language = p->language});
+	}
+	clear_pending(ix);
+	if (rc)
+		goto out;
+	xap_writer_close(ix->xw);
+	ix->xw = NULL;
+	rc = switch_link(opts->data_dir, base);
+	if (rc)
+		goto out;
+	switched = true;
+	rc = db_commit(ix->db);
+	locked = false;
+	if (rc)
+		goto out;
+	ixlog(ix, INDEXER_INFO, "index switched to %s", base);
+	if (old[0] && strcmp(old, dir) != 0)
+		remove_dir(old);
+out:
+	if (locked)
+		db_rollback(ix->db);
+	if (rc && !switched && ix->target[0] && strcmp(ix->target, old) != 0) {
+		xap_writer_close(ix->xw);
+		ix->xw = NULL;
+		remove_dir(ix->target);
+	}
+	if (stats && ix)
+		indexer_stats(ix, stats);
+	free(ids);
+	indexer_close(ix);
+	return rc;
+}

@@ -1,0 +1,366 @@
+/* Unit tests for search/extract.c: every format from small real files,
+ * metadata, encodings and limits. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "docgen.h"
+#include "extract.h"
+
+static char dir[256];
+
+static int setup(void **state)
+{
+	(void)state;
+	snprintf(dir, sizeof dir, "/tmp/consort-test-extract-XXXXXX");
+	return mkdtemp(dir) ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+	char cmd[300];
+
+	(void)state;
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+	return system(cmd);
+}
+
+static const struct docgen doc = {
+	.title = "Guidelines on Germline Testing",
+	.author = "Jane Doe",
+	.heading = "Introduction heading",
+	.body = "First paragraph about oncogenetics & <tags> and the results of the study.\n"
+		"Second paragraph mentions zeppelin, which is in the report that was written for this.",
+	.header = "Confidential headerword",
+	.footer = "Page footerword",
+	.notes = "Speaker notesword here",
+};
+
+static void run(const char *name, struct extract_result *res)
+{
+	char path[400];
+	struct extract_limits lim;
+
+	extract_limits_default(&lim);
+	snprintf(path, sizeof path, "%s/%s", dir, name);
+	assert_int_equal(extract_file(path, name, &lim, res), ERR_OK);
+}
+
+static void check_common(const struct extract_result *res, const char *type)
+{
+	assert_string_equal(res->type, type);
+	assert_int_equal(res->status, EXTRACT_OK);
+	assert_non_null(strstr(res->text, "oncogenetics"));
+	assert_non_null(strstr(res->text, "zeppelin"));
+}
+
+static void docx(void **state)
+{
+	struct extract_result res;
+	char p[400];
+
+	(void)state;
+	snprintf(p, sizeof p, "%s/a.docx", dir);
+	assert_int_equal(docgen_docx(p, &doc), 0);
+	run("a.docx", &res);
+	check_common(&res, "docx");
+	assert_string_equal(res.mime, "application/vnd.openxmlformats-officedocument.wordprocessingml.document");
+	assert_non_null(strstr(res.text, "headerword"));
+	assert_non_null(strstr(res.text, "footerword"));
+	assert_non_null(strstr(res.text, "& <tags>"));
+	assert_string_equal(res.title, "Guidelines on Germline Testing");
+	assert_string_equal(res.author, "Jane Doe");
+	assert_int_equal(res.created, 1709287200);
+	assert_string_equal(res.lang, "en");
+	extract_result_free(&res);
+}
+
+static void docx_title_falls_back_to_heading(void **state)
+{
+	struct extract_result res;
+	struct docgen d = doc;
+	char p[400];
+
+	(void)state;
+	d.title = NULL;
+	snprintf(p, sizeof p, "%s/h.docx", dir);
+	assert_int_equal(docgen_docx(p, &d), 0);
+	run("h.docx", &res);
+	assert_string_equal(res.title, "Introduction heading");
+	extract_result_free(&res);
+}
+
+static void xlsx(void **state)
+{
+	struct extract_result res;
+	struct docgen d = doc;
+	char p[400];
+
+	(void)state;
+	d.body = "Item;Cost\noncogenetics reagents;1200\nzeppelin rental;99.5";
+	snprintf(p, sizeof p, "%s/a.xlsx", dir);
+	assert_int_equal(docgen_xlsx(p, &d), 0);
+	run("a.xlsx", &res);
+	check_common(&res, "xlsx");
+	assert_non_null(strstr(res.text, "1200"));
+	assert_non_null(strstr(res.text, "Budget")); /* sheet name */
+	assert_string_equal(res.title, "Guidelines on Germline Testing");
+	extract_result_free(&res);
+}
+
+static void pptx(void **state)
+{
+	struct extract_result res;
+	struct docgen d = doc;
+	char p[400];
+
+	(void)state;
+	d.title = NULL;
+	snprintf(p, sizeof p, "%s/a.pptx", dir);
+	assert_int_equal(docgen_pptx(p, &d), 0);
+	run("a.pptx", &res);
+	check_common(&res, "pptx");
+	assert_non_null(strstr(res.text, "notesword"));
+	assert_int_equal(res.pages, 2);
+	assert_string_equal(res.title, "Introduction heading");
+	extract_result_free(&res);
+}
+
+static void odt_ods_odp(void **state)
+{
+	struct extract_result res;
+	struct docgen d = doc;
+	char p[400];
+
+	(void)state;
+	snprintf(p, sizeof p, "%s/a.odt", dir);
+	assert_int_equal(docgen_odt(p, &doc), 0);
+	run("a.odt", &res);
+	check_common(&res, "odt");
+	assert_non_null(strstr(res.text, "headerword"));
+	assert_non_null(strstr(res.text, "footerword"));
+	assert_string_equal(res.title, "Guidelines on Germline Testing");
+	assert_string_equal(res.author, "Jane Doe");
+	assert_true(res.created > 0);
+	extract_result_free(&res);
+
+	d.body = "Item;Cost\noncogenetics reagents;1200\nzeppelin rental;99";
+	snprintf(p, sizeof p, "%s/a.ods", dir);
+	assert_int_equal(docgen_ods(p, &d), 0);
+	run("a.ods", &res);
+	check_common(&res, "ods");
+	extract_result_free(&res);
+
+	snprintf(p, sizeof p, "%s/a.odp", dir);
+	assert_int_equal(docgen_odp(p, &doc), 0);
+	run("a.odp", &res);
+	check_common(&res, "odp");
+	assert_non_null(strstr(res.text, "notesword"));
+	assert_int_equal(res.pages, 2);
+	extract_result_free(&res);
+}
+
+static void pdf(void **state)
+{
+	struct extract_result res;
+	struct docgen d = doc;
+	char p[400];
+
+	(void)state;
+	d.body = "Les recommandations françaises sur la oncogenetics.\nDeuxième page: zeppelin über alles.";
+	snprintf(p, sizeof p, "%s/a.pdf", dir);
+	assert_int_equal(docgen_pdf(p, &d), 0);
+	run("a.pdf", &res);
+	check_common(&res, "pdf");
+	assert_non_null(strstr(res.text, "françaises"));
+	assert_string_equal(res.title, "Guidelines on Germline Testing");
+	assert_string_equal(res.author, "Jane Doe");
+	assert_int_equal(res.pages, 2);
+	assert_int_equal(res.created, 1709287200);
+	extract_result_free(&res);
+}
+
+static void html_drops_scripts_and_styles(void **state)
+{
+	struct extract_result res;
+	char p[400];
+
+	(void)state;
+	snprintf(p, sizeof p, "%s/a.html", dir);
+	assert_int_equal(docgen_html(p, &doc), 0);
+	run("a.html", &res);
+	check_common(&res, "html");
+	assert_null(strstr(res.text, "scriptword"));
+	assert_null(strstr(res.text, "stylesheetword"));
+	assert_non_null(strstr(res.text, "& <tags>"));
+	assert_string_equal(res.title, "Guidelines on Germline Testing");
+	assert_string_equal(res.author, "Jane Doe");
+	extract_result_free(&res);
+}
+
+static void markdown_csv_text(void **state)
+{
+	struct extract_result res;
+	char p[400];
+	static const char csv[] = "name;value\noncogenetics;1\nzeppelin;2\n";
+
+	(void)state;
+	snprintf(p, sizeof p, "%s/a.md", dir);
+	assert_int_equal(docgen_md(p, &doc), 0);
+	run("a.md", &res);
+	check_common(&res, "md");
+	assert_string_equal(res.title, "Introduction heading");
+	assert_null(strchr(res.text, '#'));
+	extract_result_free(&res);
+
+	snprintf(p, sizeof p, "%s/a.csv", dir);
+	assert_int_equal(docgen_text(p, csv, sizeof csv - 1), 0);
+	run("a.csv", &res);
+	check_common(&res, "csv");
+	extract_result_free(&res);
+}
+
+static void latin1_text_is_converted(void **state)
+{
+	struct extract_result res;
+	char p[400];
+	/* ISO-8859-1: "Les résultats de l'étude montrent que les données ..." */
+	static const char t[] = "Les r\xe9sultats de l'\xe9tude montrent que les donn\xe9" "es sont "
+				"utiles pour le d\xe9pistage et que la qualit\xe9 est dans la norme.\n";
+
+	(void)state;
+	snprintf(p, sizeof p, "%s/latin1.txt", dir);
+	assert_int_equal(docgen_text(p, t, sizeof t - 1), 0);
+	run("latin1.txt", &res);
+	assert_string_equal(res.type, "txt");
+	assert_non_null(strstr(res.text, "r\xc3\xa9sultats"));
+	assert_int_equal(res.status, EXTRACT_OK);
+	assert_string_equal(res.lang, "fr");
+	extract_result_free(&res);
+}
+
+static void invalid_utf8_is_marked_and_repaired(void **state)
+{
+	struct extract_result res;
+	char p[400];
+	char t[4000];
+
+	(void)state;
+	/* mostly UTF-8 with stray bytes */
+	snprintf(t, sizeof t, "%s", "na\xc3\xafve caf\xc3\xa9 words here \xff\xfe and more valid text ");
+	for (int i = 0; i < 40; i++)
+		strncat(t, "filler text words ", sizeof t - strlen(t) - 1);
+	snprintf(p, sizeof p, "%s/bad.txt", dir);
+	assert_int_equal(docgen_text(p, t, strlen(t)), 0);
+	run("bad.txt", &res);
+	assert_int_equal(res.status, EXTRACT_TRUNCATED);
+	assert_non_null(strstr(res.reason, "invalid UTF-8"));
+	assert_non_null(strstr(res.text, "\xef\xbf\xbd"));
+	assert_non_null(strstr(res.text, "more valid"));
+	extract_result_free(&res);
+}
+
+static void huge_text_is_truncated(void **state)
+{
+	struct extract_result res;
+	struct extract_limits lim;
+	char p[400];
+	FILE *f;
+
+	(void)state;
+	snprintf(p, sizeof p, "%s/huge.txt", dir);
+	f = fopen(p, "w");
+	assert_non_null(f);
+	for (int i = 0; i < 200000; i++)
+		fputs("lorem ipsum dolor sit amet ", f);
+	fclose(f);
+	extract_limits_default(&lim);
+	lim.max_text = 1 << 20;
+	assert_int_equal(extract_file(p, "huge.txt", &lim, &res), ERR_OK);
+	assert_int_equal(res.status, EXTRACT_TRUNCATED);
+	assert_true(res.text_len <= lim.max_text);
+	assert_non_null(strstr(res.reason, "truncated"));
+	extract_result_free(&res);
+}
+
+static void zip_bombs_and_member_floods_fail(void **state)
+{
+	struct extract_result res;
+	struct extract_limits lim;
+	char p[400];
+
+	(void)state;
+	extract_limits_default(&lim);
+	lim.max_expanded = 16 << 20;
+	lim.max_members = 100;
+	snprintf(p, sizeof p, "%s/bomb.docx", dir);
+	assert_int_equal(docgen_docx_bomb(p, 64u << 20), 0);
+	assert_int_equal(extract_file(p, "bomb.docx", &lim, &res), ERR_OK);
+	assert_int_equal(res.status, EXTRACT_FAILED);
+	assert_non_null(strstr(res.reason, "zip bomb"));
+	extract_result_free(&res);
+
+	snprintf(p, sizeof p, "%s/many.docx", dir);
+	assert_int_equal(docgen_docx_members(p, 150), 0);
+	assert_int_equal(extract_file(p, "many.docx", &lim, &res), ERR_OK);
+	assert_int_equal(res.status, EXTRACT_FAILED);
+	assert_non_null(strstr(res.reason, "members"));
+	extract_result_free(&res);
+}
+
+static void broken_and_unknown_files(void **state)
+{
+	struct extract_result res;
+	char p[400];
+	static const char junk[] = "PK\x03\x04 this is not really a zip archive at all";
+	static const char bin[] = "\x00\x01\x02\x03\x04\x05\x06\x07\xff\xfe\x00\x00";
+
+	(void)state;
+	snprintf(p, sizeof p, "%s/broken.docx", dir);
+	assert_int_equal(docgen_text(p, junk, sizeof junk - 1), 0);
+	run("broken.docx", &res);
+	assert_int_equal(res.status, EXTRACT_FAILED);
+	assert_true(res.reason[0] != '\0');
+	extract_result_free(&res);
+
+	snprintf(p, sizeof p, "%s/blob.bin", dir);
+	assert_int_equal(docgen_text(p, bin, sizeof bin - 1), 0);
+	run("blob.bin", &res);
+	assert_int_equal(res.status, EXTRACT_OK);
+	assert_string_equal(res.type, "other");
+	assert_int_equal(res.text_len, 0);
+	extract_result_free(&res);
+
+	snprintf(p, sizeof p, "%s/broken.pdf", dir);
+	assert_int_equal(docgen_text(p, "%PDF-1.4\ngarbage", 16), 0);
+	run("broken.pdf", &res);
+	assert_int_equal(res.status, EXTRACT_FAILED);
+	assert_non_null(strstr(res.reason, "pdftotext"));
+	extract_result_free(&res);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(docx),
+		cmocka_unit_test(docx_title_falls_back_to_heading),
+		cmocka_unit_test(xlsx),
+		cmocka_unit_test(pptx),
+		cmocka_unit_test(odt_ods_odp),
+		cmocka_unit_test(pdf),
+		cmocka_unit_test(html_drops_scripts_and_styles),
+		cmocka_unit_test(markdown_csv_text),
+		cmocka_unit_test(latin1_text_is_converted),
+		cmocka_unit_test(invalid_utf8_is_marked_and_repaired),
+		cmocka_unit_test(huge_text_is_truncated),
+		cmocka_unit_test(zip_bombs_and_member_floods_fail),
+		cmocka_unit_test(broken_and_unknown_files),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
