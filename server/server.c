@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cas.h"
@@ -354,7 +355,14 @@ static void signal_cb(evutil_socket_t sig, short what, void *arg)
 	if (sig == SIGHUP) {
 		/* systemd waits for READY=1 after RELOADING=1 before it calls
 		 * the reload done (systemctl reload returns then). */
-		sd_notify(0, "RELOADING=1\nSTATUS=reloading the certificate");
+		struct timespec now;
+
+		/* MONOTONIC_USEC: what Type=notify-reload (systemd 253) wants
+		 * with RELOADING=1; systemd 252 ignores it. */
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%llu\nSTATUS=reloading the certificate",
+			   (unsigned long long)now.tv_sec * 1000000ULL +
+				   (unsigned long long)now.tv_nsec / 1000ULL);
 		rc = tls_reload(s->tls);
 		if (rc)
 			log_event(LOG_ERROR, "reload", "certificate reload failed, keeping the old one: %s",

@@ -100,7 +100,7 @@ test('readiness, reload and stop are announced with sd_notify', async () => {
     // readiness comes only once the socket accepts
     assert.equal((await s.fetch('/healthz')).status, 200);
     s.proc.kill('SIGHUP');
-    const reloading = await l.waitFor(/^RELOADING=1/, ready + 1);
+    const reloading = await l.waitFor(/^RELOADING=1\|MONOTONIC_USEC=\d+\|/, ready + 1);
     await l.waitFor(/^READY=1\|STATUS=serving$/, reloading + 1);
     const r = await s.stop();
     assert.equal(r.code, 0);
