@@ -1042,24 +1042,37 @@ int demo_main(int argc, char **argv)
 	snprintf(path, sizeof path, "%s/demo-logins.txt", data);
 	f = fopen(path, "re");
 	if (f) {
-		char line[512];
+		char line[512], *rows[MAX_PEOPLE];
+		size_t nrows = 0;
 
-		printf("  %-38s %-20s %s\n", "login", "password", "role");
-		while (fgets(line, sizeof line, f)) {
-			char *email = line, *pw, *role, *end;
-
-			if (line[0] == '#' || !(pw = strchr(line, '\t')))
-				continue;
-			*pw++ = '\0';
-			if (!(role = strchr(pw, '\t')))
-				continue;
-			*role++ = '\0';
-			if ((end = strchr(role, '\t')))
-				*end = '\0';
-			if (strcmp(role, "member") != 0)
-				printf("  %-38s %-20s %s\n", email, pw, role);
-		}
+		while (nrows < MAX_PEOPLE && fgets(line, sizeof line, f))
+			if (line[0] != '#' && (rows[nrows] = strdup(line)))
+				nrows++;
 		fclose(f);
+		printf("  %-38s %-20s %s\n", "login", "password", "role");
+		/* The coordinator, then the leads in WP order. */
+		for (int want = -1; want < DEMO_NWPS; want++) {
+			char role[32];
+
+			if (want < 0)
+				snprintf(role, sizeof role, "\tcoordinator\t");
+			else
+				snprintf(role, sizeof role, "\tlead %s\t", demo_wps[want].code);
+			for (size_t i = 0; i < nrows; i++) {
+				char *email = rows[i], *pw, *end;
+
+				if (!strstr(rows[i], role) || !(pw = strchr(email, '\t')))
+					continue;
+				*pw++ = '\0';
+				if ((end = strchr(pw, '\t')))
+					*end = '\0';
+				printf("  %-38s %-20s %.*s\n", email, pw, (int)strlen(role) - 2, role + 1);
+			}
+		}
+		for (size_t i = 0; i < nrows; i++) {
+			explicit_bzero(rows[i], strlen(rows[i]));
+			free(rows[i]);
+		}
 	}
 	printf("\n  members' logins: %s (every account, owner-readable only)\n", path);
 	return 0;
