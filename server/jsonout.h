@@ -6,7 +6,7 @@
  * jansson builds a tree of allocated nodes and then serialises it
  * through callbacks; for a list of a few hundred bytes that costs more
  * than the database query behind it (measured: ~15 us for ten work
- * packages). This writer appends straight into one evbuffer, tracks
+ * packages). This writer appends straight into one growing buffer, tracks
  * where commas go, and escapes strings to valid JSON (controls and
  * quotes escaped, invalid UTF-8 replaced by U+FFFD, U+2028/2029 escaped
  * for JavaScript consumers). It is a writer only: structure errors are
