@@ -112,6 +112,32 @@ enum err acl_authorize(struct call *call)
 	}
 }
 
+enum err acl_authorize_wp(struct call *call, const char *code, int64_t wp_id, int need)
+{
+	struct db *db = worker_db(call->worker);
+	enum err rc;
+
+	call->wp_id = 0;
+	call->wp_level = ACCT_NONE;
+	if (!call->caller)
+		return err_set(ERR_UNAUTHENTICATED, "authentication required");
+	if (need != ACCESS_WP_READ && need != ACCESS_WP_WRITE && need != ACCESS_WP_MANAGE)
+		return err_set(ERR_INTERNAL, "not a work package level");
+	if (code)
+		rc = acct_wp_resolve(db, code, call->caller->user_id, &wp_id, &call->wp_level);
+	else
+		rc = acct_level(db, call->caller->user_id, wp_id, &call->wp_level);
+	if (rc == ERR_NOTFOUND || (!rc && call->wp_level == ACCT_NONE))
+		return err_set(ERR_NOTFOUND, "no such work package");
+	if (rc)
+		return rc;
+	if (call->wp_level < level_needed((enum access)need))
+		return err_set(ERR_FORBIDDEN, "this needs %s access to the work package",
+			       acct_level_name(level_needed((enum access)need)));
+	call->wp_id = wp_id;
+	return ERR_OK;
+}
+
 enum err acl_readable_wps(struct call *call, int64_t **ids, size_t *n)
 {
 	*ids = NULL;

@@ -31,6 +31,16 @@ struct call;
  * ERR_UNAUTHENTICATED / ERR_FORBIDDEN / ERR_NOTFOUND with a detail. */
 enum err acl_authorize(struct call *call);
 
+/* The {wp} part of the decision for routes whose work package is not in
+ * the path: a tus upload names it in Upload-Metadata when it is created
+ * (`code`), and later requests find its id in the upload (`wp_id`, with
+ * `code` NULL). Call after acl_authorize has identified the caller.
+ * `need` is ACCESS_WP_READ, _WRITE or _MANAGE (enum access). Same
+ * answers as for a {wp} route: ERR_NOTFOUND when the caller cannot read
+ * the work package (or it does not exist), ERR_FORBIDDEN when the level
+ * is too low. Fills call->wp_id and call->wp_level. */
+enum err acl_authorize_wp(struct call *call, const char *code, int64_t wp_id, int need);
+
 /* Ids of the work packages the authenticated caller may read (level read
  * or higher, own grants and the partner's; every WP for a coordinator):
  * the permission filter of search. *ids is malloc'd, ascending, NULL when

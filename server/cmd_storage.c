@@ -96,8 +96,9 @@ int cmd_gc(int argc, char **argv)
 		return fail("gc");
 	printf("gc: %" PRIu64 " version(s) pruned by retention, %" PRIu64 " stale pin(s) dropped, "
 	       "%" PRIu64 " of %" PRIu64 " blob(s) deleted (%" PRIu64 " bytes freed), %" PRIu64
-	       " abandoned temp file(s) removed\n",
-	       st.pruned, st.pins_dropped, st.deleted, st.blobs, st.bytes_freed, st.temps_removed);
+	       " abandoned temp file(s) removed, %" PRIu64 " expired upload(s) removed\n",
+	       st.pruned, st.pins_dropped, st.deleted, st.blobs, st.bytes_freed, st.temps_removed,
+	       st.uploads_expired);
 	return 0;
 }
 

@@ -126,6 +126,12 @@ static const struct option_def options[] = {
 	 "Argon2id lanes."},
 	{"job-threads", OPT_UINT, OFF(job_threads), 0, 256,
 	 "Threads for blocking work such as password hashing. 0 = number of cores."},
+	{"upload-expiry", OPT_MS, OFF(upload_expiry_ms), 60000, 30 * DAY_MS,
+	 "An unfinished resumable (tus) upload is removed this long after it was created."},
+	{"uploads-per-user", OPT_UINT, OFF(uploads_per_user), 1, 100000,
+	 "Unfinished resumable uploads one user may have open at once."},
+	{"upload-bytes-per-user", OPT_BYTES, OFF(upload_bytes_per_user), 1, 1024 * TiB,
+	 "Announced size of one user's unfinished resumable uploads together, bytes."},
 };
 
 #define NOPTIONS (sizeof options / sizeof options[0])
@@ -154,6 +160,9 @@ void config_defaults(struct config *cfg)
 	cfg->argon2_iterations = 2;
 	cfg->argon2_parallelism = 1;
 	cfg->job_threads = 0;
+	cfg->upload_expiry_ms = (unsigned)DAY_MS;
+	cfg->uploads_per_user = 20;
+	cfg->upload_bytes_per_user = 256 * GiB;
 }
 
 static const struct option_def *find_option(const char *key, size_t len)

@@ -60,6 +60,10 @@ struct config {
 	unsigned argon2_iterations;
 	unsigned argon2_parallelism;
 	unsigned job_threads;          /* 0: number of cores */
+	/* resumable uploads (issue 5) */
+	unsigned upload_expiry_ms;     /* an unfinished tus upload lives this long */
+	unsigned uploads_per_user;     /* unfinished tus uploads per user */
+	uint64_t upload_bytes_per_user; /* their announced lengths together */
 };
 
 /* Fill `cfg` with defaults. */

@@ -50,6 +50,30 @@ void h_wp_get(struct call *call);
 void h_grants_list(struct call *call);
 void h_grant_set(struct call *call);
 
+/* h_docs.c */
+void h_tree_get(struct call *call);
+void h_tree_patch(struct call *call);
+void h_tree_delete(struct call *call);
+void h_content_get(struct call *call);
+void h_content_put(struct call *call);
+void h_folder_create(struct call *call);
+void h_version_restore(struct call *call);
+void h_move(struct call *call);
+void h_trash_list(struct call *call);
+void h_trash_restore(struct call *call);
+void h_trash_purge(struct call *call);
+
+/* h_tus.c */
+void h_tus_options(struct call *call);
+void h_tus_create(struct call *call);
+void h_tus_head(struct call *call);
+void h_tus_patch(struct call *call);
+void h_tus_delete(struct call *call);
+void h_tus_override(struct call *call);
+/* Close the writers kept open between chunks; at shutdown, after the
+ * workers have stopped. */
+void tus_close_all(void);
+
 /* h_audit.c */
 void h_audit(struct call *call);
 

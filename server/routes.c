@@ -45,6 +45,30 @@ const struct route routes[] = {
 	{"GET", "/api/v1/wps/{wp}/grants", h_grants_list, ACCESS_WP_MANAGE, RBODY_NONE},
 	{"PUT", "/api/v1/wps/{wp}/grants", h_grant_set, ACCESS_WP_MANAGE, RBODY_JSON},
 
+	/* documents (h_docs.c) */
+	{"GET", "/api/v1/wps/{wp}/tree/{path*}", h_tree_get, ACCESS_WP_READ, RBODY_NONE},
+	{"PATCH", "/api/v1/wps/{wp}/tree/{path*}", h_tree_patch, ACCESS_WP_WRITE, RBODY_JSON},
+	{"DELETE", "/api/v1/wps/{wp}/tree/{path*}", h_tree_delete, ACCESS_WP_WRITE, RBODY_NONE},
+	{"GET", "/api/v1/wps/{wp}/content/{path*}", h_content_get, ACCESS_WP_READ, RBODY_NONE},
+	{"PUT", "/api/v1/wps/{wp}/content/{path*}", h_content_put, ACCESS_WP_WRITE, RBODY_STREAM},
+	{"POST", "/api/v1/wps/{wp}/folders", h_folder_create, ACCESS_WP_WRITE, RBODY_JSON},
+	{"POST", "/api/v1/wps/{wp}/restore", h_version_restore, ACCESS_WP_WRITE, RBODY_JSON},
+	{"POST", "/api/v1/wps/{wp}/move", h_move, ACCESS_WP_WRITE, RBODY_JSON},
+	{"GET", "/api/v1/wps/{wp}/trash", h_trash_list, ACCESS_WP_READ, RBODY_NONE},
+	{"POST", "/api/v1/wps/{wp}/trash/{id}/restore", h_trash_restore, ACCESS_WP_WRITE,
+	 RBODY_OPTIONAL_JSON},
+	{"DELETE", "/api/v1/wps/{wp}/trash/{id}", h_trash_purge, ACCESS_WP_MANAGE, RBODY_NONE},
+
+	/* resumable uploads, tus 1.0 (h_tus.c); the work package is named in
+	 * Upload-Metadata, so the handlers ask acl_authorize_wp for it */
+	{"OPTIONS", "/api/v1/uploads", h_tus_options, ACCESS_PUBLIC, RBODY_NONE},
+	{"OPTIONS", "/api/v1/uploads/{id}", h_tus_options, ACCESS_PUBLIC, RBODY_NONE},
+	{"POST", "/api/v1/uploads", h_tus_create, ACCESS_USER, RBODY_STREAM},
+	{"HEAD", "/api/v1/uploads/{id}", h_tus_head, ACCESS_USER, RBODY_NONE},
+	{"PATCH", "/api/v1/uploads/{id}", h_tus_patch, ACCESS_USER, RBODY_STREAM},
+	{"DELETE", "/api/v1/uploads/{id}", h_tus_delete, ACCESS_USER, RBODY_NONE},
+	{"POST", "/api/v1/uploads/{id}", h_tus_override, ACCESS_USER, RBODY_STREAM},
+
 	/* the audit log (h_audit.c) */
 	{"GET", "/api/v1/audit", h_audit, ACCESS_COORDINATOR, RBODY_NONE},
 	{"GET", "/api/v1/search", h_search, ACCESS_USER, RBODY_NONE},

@@ -24,6 +24,7 @@
 #include "auth.h"
 #include "config.h"
 #include "db.h"
+#include "handlers.h"
 #include "http.h"
 #include "jobs.h"
 #include "indexer.h"
@@ -633,6 +634,7 @@ join:
 	/* Every worker drained its jobs before its thread ended. */
 	jobs_stop(s.jobs);
 	s.jobs = NULL;
+	tus_close_all();
 	for (unsigned i = 0; i < started; i++)
 		worker_destroy(&s.workers[i]);
 	if (!rc)

@@ -21,6 +21,7 @@
 #include "migrations.h"
 #include "name.h"
 #include "tree.h"
+#include "uploads.h"
 
 #define GC_BATCH 256
 #define COPY_CHUNK (1u << 20)
@@ -238,6 +239,13 @@ enum err maint_gc(const char *data_dir, int64_t grace, struct maint_gc_stats *ou
 		rc = gc_sweep(&g);
 	if (!rc)
 		rc = cas_clean_tmp(cas, grace, &out->temps_removed);
+	if (!rc) {
+		char dir[PATH_MAX];
+
+		snprintf(dir, sizeof dir, "%s/uploads", data_dir);
+		if (access(dir, F_OK) == 0)
+			rc = uploads_sweep(db, dir, db_now(), grace, &out->uploads_expired);
+	}
 out:
 	free(g.batch);
 	cas_close(cas);

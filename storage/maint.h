@@ -31,12 +31,14 @@ struct maint_gc_stats {
 	uint64_t deleted;       /* blobs deleted */
 	uint64_t bytes_freed;
 	uint64_t temps_removed; /* abandoned temp files */
+	uint64_t uploads_expired; /* resumable uploads past their expiry */
 };
 
 /* Mark and sweep: apply retention to every work package, drop stale
  * pins, then delete every blob that no version references and no pin
  * protects and that is older than `grace` seconds; remove abandoned temp
- * files older than `grace`. Deletions happen inside write transactions
+ * files older than `grace`; remove expired resumable uploads with their
+ * partial files (uploads.h). Deletions happen inside write transactions
  * that first re-check references and pins, so an upload that pins a
  * blob is never robbed of it. ERR_LOCKED when a backup (or another gc)
  * holds the lock, or an fsck. */

@@ -226,7 +226,14 @@ static const char m001_initial[] =
 	/* --- accounts (issue 4) --- */
 	"CREATE INDEX tokens_user_live ON tokens(user_id) WHERE revoked_at IS NULL;"
 	"CREATE INDEX password_links_user ON password_links(user_id);"
-	"CREATE INDEX audit_action ON audit(action, at);";
+	"CREATE INDEX audit_action ON audit(action, at);"
+	/* --- documents (issue 5) ---
+	 * A finished tus upload keeps its row until it expires, with the
+	 * version it made, so a client that lost the last answer learns from
+	 * HEAD that everything arrived (storage/uploads.h). */
+	"ALTER TABLE uploads ADD COLUMN version INTEGER;"
+	"ALTER TABLE uploads ADD COLUMN blob TEXT;"
+	"CREATE INDEX uploads_expires ON uploads(expires_at);";
 
 const char *const db_migrations[] = {
 	m001_initial,

@@ -1175,6 +1175,8 @@ static enum err put_locked(struct db *db, int64_t wp_id, const struct name_path 
 	if (!rc) {
 		out->node_id = id;
 		out->version = number;
+		if (req->in_txn)
+			rc = req->in_txn(db, out, req->in_txn_arg);
 	}
 	return rc;
 }

@@ -190,6 +190,8 @@ enum tree_cond {
 	TREE_COND_EXISTS,   /* add a version only: ERR_PRECONDITION when absent (If-Match: *) */
 };
 
+struct tree_put_result;
+
 struct tree_put {
 	int64_t user_id;
 	const char *blob;     /* SHA-256 hex of content committed to the cas */
@@ -202,6 +204,12 @@ struct tree_put {
 	const char *if_blob;  /* non-NULL: the current version's blob must be this hash
 				 (an ETag); with if_version both must hold */
 	bool parents;         /* create missing folders on the way */
+	/* Optional: called inside the transaction once the version is
+	 * written, with its result, so a record of the change (an audit
+	 * row, a finished upload) commits with it or not at all. Returning
+	 * non-zero rolls everything back and tree_put returns that error. */
+	enum err (*in_txn)(struct db *db, const struct tree_put_result *res, void *arg);
+	void *in_txn_arg;
 };
 
 struct tree_put_result {

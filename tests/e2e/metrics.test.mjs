@@ -8,6 +8,7 @@ import { writeFileSync, mkdirSync, symlinkSync, rmSync, readlinkSync } from 'nod
 import { join } from 'node:path';
 import { withServer, tempDir, runConsort } from './lib/server.mjs';
 import { recordSecret } from './lib/secrets.mjs';
+import { consortium, api } from './lib/docs.mjs';
 
 // {name{labels}: value} from the exposition; labels kept verbatim.
 function parse(text) {
@@ -173,4 +174,52 @@ test('on the demo data the index fills, every document extracts, figures agree',
     assert.equal(promtool(await scrape(s)).status, 0);
   });
   rmSync(dataDir, { recursive: true, force: true });
+});
+
+test('uploads in progress and stored blobs move with uploads', async () => {
+  await withServer({}, async (s) => {
+    const { tokens } = await consortium(s);
+    let m = parse(await scrapeWalked(s));
+    const blobs0 = m.get('consort_blobs');
+    const bytes0 = m.get('consort_blob_bytes');
+    assert.equal(m.get('consort_uploads_in_progress') ?? 0, 0);
+    // a new document: one more blob, of its size, counted at once
+    const body = 'metrics ' + 'x'.repeat(1000);
+    let r = await api(s, tokens.writer, 'PUT', '/api/v1/wps/WP1/content/m.txt', { body });
+    assert.ok(r.status === 201 || r.status === 200, `PUT ${r.status}`);
+    m = parse(await scrape(s));
+    assert.equal(m.get('consort_blobs'), blobs0 + 1);
+    assert.equal(m.get('consort_blob_bytes'), bytes0 + body.length);
+    // the same content again is deduplicated: no new blob
+    r = await api(s, tokens.writer, 'PUT', '/api/v1/wps/WP1/content/m2.txt', { body });
+    assert.ok(r.status === 201 || r.status === 200);
+    assert.equal(parse(await scrape(s)).get('consort_blobs'), blobs0 + 1);
+
+    // a tus PATCH whose body is still arriving is an upload in progress
+    const meta = `wp ${Buffer.from('WP1').toString('base64')},path ${Buffer.from('up.bin').toString('base64')}`;
+    r = await api(s, tokens.writer, 'POST', '/api/v1/uploads',
+      { headers: { 'Tus-Resumable': '1.0.0', 'Upload-Length': '10', 'Upload-Metadata': meta } });
+    assert.equal(r.status, 201);
+    const loc = new URL(r.headers.get('location'), s.url).pathname;
+    const sock = await s.connect();
+    const answer = new Promise((res) => { let t = ''; sock.on('data', (d) => { t += d; if (t.includes('\r\n\r\n')) res(t); }); });
+    sock.write(`PATCH ${loc} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${tokens.writer}\r\n` +
+      'Tus-Resumable: 1.0.0\r\nUpload-Offset: 0\r\nContent-Type: application/offset+octet-stream\r\n' +
+      'Content-Length: 10\r\n\r\nabc');
+    let active;
+    for (let i = 0; i < 50 && active !== 1; i++) {
+      active = parse(await scrape(s)).get('consort_uploads_in_progress');
+      if (active !== 1) await new Promise((res) => setTimeout(res, 50));
+    }
+    assert.equal(active, 1);
+    sock.write('defghij');
+    assert.match(await answer, /^HTTP\/1\.1 204/);
+    sock.destroy();
+    for (let i = 0; i < 50 && active !== 0; i++) {
+      active = parse(await scrape(s)).get('consort_uploads_in_progress');
+      if (active !== 0) await new Promise((res) => setTimeout(res, 50));
+    }
+    assert.equal(active, 0);
+    assert.equal(parse(await scrape(s)).get('consort_blobs'), blobs0 + 2);
+  });
 });

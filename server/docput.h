@@ -1,0 +1,69 @@
+/*
+ * docput — the end of every upload: the content is in a cas writer, and
+ * it becomes a new version of a document. Shared by PUT .../content and
+ * by the last PATCH of a tus upload, so both make versions the same way:
+ *
+ *   job thread:  fdatasync of the written bytes (the long part for a big
+ *                file), MIME type from the first bytes (libmagic)
+ *   event loop:  cas_writer_commit (pin, rename, directory fsync: short,
+ *                the data is already on disk), then tree_put with its
+ *                preconditions; inside that transaction the audit record
+ *                "upload" and, for tus, the upload marked finished
+ *
+ * On any failure the pin is released and the writer's file removed; the
+ * store is as before. The outcome goes to the caller's `answer`, on the
+ * event loop, only if the request is still alive (a client that went
+ * away still gets its version committed: every byte had arrived).
+ */
+#ifndef CONSORT_DOCPUT_H
+#define CONSORT_DOCPUT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "digest.h"
+#include "err.h"
+#include "mime.h"
+#include "name.h"
+#include "tree.h"
+
+struct call;
+struct cas_writer;
+
+struct docput_result {
+	int64_t node_id;
+	int64_t version;
+	bool created;
+	uint64_t size;
+	char hash[DIGEST_SHA256_HEX_LEN + 1];
+	char mime[MIME_MAX + 1];
+};
+
+typedef void (*docput_answer_fn)(struct call *call, enum err rc, const struct docput_result *res,
+				 void *arg);
+
+struct docput_req {
+	struct call *call;
+	struct cas_writer *w;     /* consumed by docput_commit */
+	int64_t wp_id;
+	struct name_path path;    /* moved into docput_commit (left empty) */
+	const char *comment;      /* NULL or request-scoped */
+	enum tree_cond cond;
+	const char *if_blob;      /* NULL or request-scoped ETag hash */
+	/* The first bytes of the content for MIME detection: either in
+	 * memory (head, head_len; copied) or read from `head_file`. */
+	const unsigned char *head;
+	size_t head_len;
+	const char *head_file;
+	const char *upload_id;    /* tus: marked finished with the version */
+	docput_answer_fn answer;
+	void *arg;
+};
+
+/* Start the commit. Ownership of r->w and r->path passes to docput in
+ * every case; `answer` is called exactly once if the request is still
+ * alive at the end (possibly before this returns, on failure). */
+void docput_commit(struct docput_req *r);
+
+#endif

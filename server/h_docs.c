@@ -1,0 +1,1050 @@
+/*
+ * h_docs — documents over HTTPS: listing, download (Range, ETag),
+ * upload (a streamed PUT straight into the blob writer), folders,
+ * versions, rename/move, deliverable metadata, trash and purge. The
+ * routes and their JSON are documented in docs/api.md ("Documents").
+ *
+ * Access is decided by the route table and acl.c before any of these
+ * run; a handler only turns a request into calls on storage/tree.h and
+ * the answer back into HTTP. Every upload, download, deletion and
+ * restore is written to the audit log.
+ */
+#include <ctype.h>
+#include <event2/buffer.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "apijson.h"
+#include "auth.h"
+#include "cas.h"
+#include "config.h"
+#include "docput.h"
+#include "handlers.h"
+#include "http.h"
+#include "httpparse.h"
+#include "jsonin.h"
+#include "mime.h"
+#include "name.h"
+#include "reply.h"
+#include "router.h"
+#include "server.h"
+#include "tree.h"
+
+#define PATH_JSON_MAX (NAME_MAX_DEPTH * (NAME_MAX_BYTES + 1))
+
+static int64_t user_of(const struct call *call)
+{
+	return call->caller ? call->caller->user_id : 0;
+}
+
+static struct db *db_of(const struct call *call)
+{
+	return worker_db(call->worker);
+}
+
+/* The {path*} of the route as a checked path; answers 400 itself. */
+static bool url_path(struct call *call, struct name_path *out)
+{
+	const char *raw = call_param(call, "path");
+	enum err rc;
+
+	rc = name_path_from_url(raw ? raw : "", raw ? strlen(raw) : 0, out);
+	if (rc) {
+		reply_err(call->req, rc);
+		return false;
+	}
+	return true;
+}
+
+static bool query_u64(struct call *call, const char *name, uint64_t max, uint64_t *out)
+{
+	const char *v = http_req_query_param(call->req, name);
+	uint64_t n = 0;
+
+	if (!v)
+		return true;
+	if (!*v || strspn(v, "0123456789") != strlen(v) || strlen(v) > 15) {
+		reply_error(call->req, 400, "invalid_request", "%s must be a whole number", name);
+		return false;
+	}
+	for (const char *p = v; *p; p++)
+		n = n * 10 + (uint64_t)(*p - '0');
+	if (n > max) {
+		reply_error(call->req, 400, "invalid_request", "%s must be at most %" PRIu64, name,
+			    max);
+		return false;
+	}
+	*out = n;
+	return true;
+}
+
+static json_t *user_json(int64_t id, const char *name)
+{
+	if (!id)
+		return json_null();
+	return json_pack("{s:I, s:s?}", "id", (json_int_t)id, "name", name);
+}
+
+static char *etag_of(const char *hash, char buf[DIGEST_SHA256_HEX_LEN + 3])
+{
+	snprintf(buf, DIGEST_SHA256_HEX_LEN + 3, "\"%s\"", hash);
+	return buf;
+}
+
+/* `parent` "" or "a/b", joined with `name`; request-scoped. */
+static const char *join_path(struct call *call, const char *parent, const char *name)
+{
+	size_t pl = strlen(parent), nl = strlen(name);
+	char *s = http_req_alloc(call->req, pl + nl + 2);
+
+	if (!s)
+		return name;
+	if (pl)
+		snprintf(s, pl + nl + 2, "%s/%s", parent, name);
+	else
+		memcpy(s, name, nl + 1);
+	return s;
+}
+
+static json_t *node_json(const struct tree_node *n, const char *path)
+{
+	json_t *o = json_pack("{s:s, s:I, s:s, s:s?, s:o, s:o, s:o}", "type",
+			      n->is_folder ? "folder" : "document", "id", (json_int_t)n->id, "name",
+			      n->name ? n->name : "", "path", path, "created_at",
+			      apijson_time(n->created_at), "modified_at", apijson_time(n->modified_at),
+			      "modified_by", user_json(n->modified_by, n->modified_by_name));
+
+	if (o && !n->is_folder) {
+		char etag[DIGEST_SHA256_HEX_LEN + 3];
+
+		json_object_set_new(o, "size", json_integer((json_int_t)n->size));
+		json_object_set_new(o, "version", json_integer((json_int_t)n->version));
+		json_object_set_new(o, "etag", json_string(etag_of(n->blob, etag)));
+		json_object_set_new(o, "mime", n->mime ? json_string(n->mime) : json_null());
+		json_object_set_new(o, "deliverable",
+				    n->deliverable ? json_string(n->deliverable) : json_null());
+		json_object_set_new(o, "status", n->status ? json_string(tree_status_name(n->status))
+							   : json_null());
+	}
+	return o;
+}
+
+static json_t *version_json(const struct tree_version *v)
+{
+	char etag[DIGEST_SHA256_HEX_LEN + 3];
+	json_t *o = json_pack("{s:I, s:I, s:s, s:s, s:o, s:o, s:s}", "version",
+			      (json_int_t)v->number, "size", (json_int_t)v->size, "etag",
+			      etag_of(v->blob, etag), "mime", v->mime ? v->mime : "", "uploaded_at",
+			      apijson_time(v->uploaded_at), "uploaded_by",
+			      user_json(v->uploaded_by, v->uploaded_by_name), "comment",
+			      v->comment ? v->comment : "");
+
+	if (o)
+		json_object_set_new(o, "restored_from", v->restored_from
+								? json_integer((json_int_t)v->restored_from)
+								: json_null());
+	return o;
+}
+
+/* ---- GET /api/v1/wps/{wp}/tree/{path*} ---------------------------------------- */
+
+static bool list_opts(struct call *call, struct tree_list_opts *o)
+{
+	const char *sort = http_req_query_param(call->req, "sort");
+	const char *order = http_req_query_param(call->req, "order");
+	uint64_t limit = TREE_LIST_DEFAULT;
+	bool asc_default = true;
+
+	memset(o, 0, sizeof *o);
+	if (!sort || !strcmp(sort, "name")) {
+		o->sort = TREE_SORT_NAME;
+	} else if (!strcmp(sort, "modified")) {
+		o->sort = TREE_SORT_MODIFIED;
+		asc_default = false;
+	} else if (!strcmp(sort, "size")) {
+		o->sort = TREE_SORT_SIZE;
+		asc_default = false;
+	} else {
+		reply_error(call->req, 400, "invalid_request", "sort must be name, modified or size");
+		return false;
+	}
+	if (order && strcmp(order, "asc") && strcmp(order, "desc")) {
+		reply_error(call->req, 400, "invalid_request", "order must be asc or desc");
+		return false;
+	}
+	o->reverse = order && (!strcmp(order, "asc")) != asc_default;
+	if (!query_u64(call, "offset", INT64_MAX, &o->offset) ||
+	    !query_u64(call, "limit", TREE_LIST_MAX, &limit))
+		return false;
+	o->limit = limit ? (size_t)limit : TREE_LIST_DEFAULT;
+	return true;
+}
+
+static void list_folder(struct call *call, const struct tree_node *folder, const char *path)
+{
+	struct tree_list_opts o;
+	struct tree_node_list l = {0};
+	json_t *body, *entries;
+	enum err rc;
+
+	if (!list_opts(call, &o))
+		return;
+	rc = tree_list(db_of(call), call->wp_id, folder->id, &o, &l);
+	if (rc) {
+		reply_err(call->req, rc);
+		return;
+	}
+	body = node_json(folder, path);
+	entries = json_array();
+	for (size_t i = 0; i < l.n; i++)
+		json_array_append_new(entries,
+				      node_json(&l.items[i], join_path(call, path, l.items[i].name)));
+	json_object_set_new(body, "total", json_integer((json_int_t)l.total));
+	json_object_set_new(body, "offset", json_integer((json_int_t)o.offset));
+	json_object_set_new(body, "limit", json_integer((json_int_t)o.limit));
+	json_object_set_new(body, "entries", entries);
+	tree_node_list_free(&l);
+	reply_json(call->req, 200, body);
+}
+
+static void show_document(struct call *call, const struct tree_node *doc, const char *path)
+{
+	struct tree_version_list l = {0};
+	uint64_t offset = 0, limit = TREE_LIST_DEFAULT;
+	json_t *body, *versions;
+	enum err rc;
+
+	if (!query_u64(call, "offset", INT64_MAX, &offset) ||
+	    !query_u64(call, "limit", TREE_LIST_MAX, &limit))
+		return;
+	rc = tree_versions(db_of(call), call->wp_id, doc->id, offset, (size_t)limit, &l);
+	if (rc) {
+		reply_err(call->req, rc);
+		return;
+	}
+	body = node_json(doc, path);
+	versions = json_array();
+	for (size_t i = 0; i < l.n; i++)
+		json_array_append_new(versions, version_json(&l.items[i]));
+	json_object_set_new(body, "versions_total", json_integer((json_int_t)l.total));
+	json_object_set_new(body, "versions", versions);
+	tree_version_list_free(&l);
+	reply_json(call->req, 200, body);
+}
+
+void h_tree_get(struct call *call)
+{
+	struct name_path p = {0};
+	struct tree_node n = {0};
+	char *path = NULL;
+	enum err rc;
+
+	if (!url_path(call, &p))
+		return;
+	rc = tree_resolve(db_of(call), call->wp_id, &p, &n);
+	if (rc) {
+		reply_err(call->req, rc);
+		goto out;
+	}
+	path = name_path_join(&p);
+	if (!path) {
+		reply_error(call->req, 503, "out_of_memory", "out of memory");
+		goto out;
+	}
+	if (n.is_folder)
+		list_folder(call, &n, path);
+	else
+		show_document(call, &n, path);
+out:
+	free(path);
+	tree_node_clear(&n);
+	name_path_free(&p);
+}
+
+/* ---- GET /api/v1/wps/{wp}/content/{path*} ------------------------------------ */
+
+/* Does an If-None-Match / If-Match list contain our entity tag? `weak`
+ * allows W/ tags (If-None-Match compares weakly, RFC 9110 13.1.2). */
+static bool etag_listed(const char *list, const char *hash, bool weak)
+{
+	const char *p = list;
+	size_t hl = strlen(hash);
+
+	while (*p) {
+		while (*p == ' ' || *p == '\t' || *p == ',')
+			p++;
+		if (*p == '*')
+			return true;
+		bool is_weak = false;
+
+		if (p[0] == 'W' && p[1] == '/') {
+			is_weak = true;
+			p += 2;
+		}
+		if (*p != '"')
+			return false;
+		const char *end = strchr(p + 1, '"');
+
+		if (!end)
+			return false;
+		if ((size_t)(end - p - 1) == hl && !memcmp(p + 1, hash, hl) && (weak || !is_weak))
+			return true;
+		p = end + 1;
+	}
+	return false;
+}
+
+static void http_date(int64_t t, char buf[64])
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	gmtime_r(&tt, &tm);
+	strftime(buf, 64, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+}
+
+/* RFC 6266 / 8187: an ASCII fallback (anything outside printable ASCII,
+ * quotes, backslashes and '%' become '_') and filename* with UTF-8
+ * percent-encoded, so accents and spaces survive in every browser. */
+static void content_disposition(struct call *call, const char *name)
+{
+	size_t n = strlen(name);
+	char *ascii = http_req_alloc(call->req, n + 1);
+	char *enc = http_req_alloc(call->req, 3 * n + 1);
+	size_t e = 0;
+
+	if (!ascii || !enc) {
+		http_resp_header(call->req, "Content-Disposition", "attachment");
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)name[i];
+
+		ascii[i] = (c < 0x20 || c > 0x7e || c == '"' || c == '\\' || c == '%') ? '_' : (char)c;
+		if (isalnum(c) || strchr("!#$&+-.^_`|~", c))
+			enc[e++] = (char)c;
+		else
+			e += (size_t)snprintf(enc + e, 4, "%%%02X", c);
+	}
+	ascii[n] = enc[e] = '\0';
+	http_resp_headerf(call->req, "Content-Disposition",
+			  "attachment; filename=\"%s\"; filename*=UTF-8''%s", ascii, enc);
+}
+
+struct download {
+	struct cas_reader *r;
+	uint64_t pos, end;
+};
+
+static enum err download_fill(struct http_req *req, struct evbuffer *out, size_t max, bool *done,
+			      void *arg)
+{
+	struct download *d = arg;
+	struct evbuffer_iovec vec;
+	uint64_t left = d->end - d->pos;
+	size_t n = left < max ? (size_t)left : max, got = 0;
+	enum err rc;
+
+	(void)req;
+	if (n > CAS_READ_WINDOW)
+		n = CAS_READ_WINDOW;
+	if (evbuffer_reserve_space(out, (ev_ssize_t)n, &vec, 1) < 1)
+		return err_set(ERR_NOMEM, "out of memory");
+	rc = cas_reader_read(d->r, d->pos, vec.iov_base, n, &got);
+	if (rc)
+		return rc;
+	if (got == 0)
+		return err_set(ERR_CORRUPT, "blob shorter than its version says");
+	vec.iov_len = got;
+	evbuffer_commit_space(out, &vec, 1);
+	d->pos += got;
+	*done = d->pos >= d->end;
+	return ERR_OK;
+}
+
+static void download_release(void *arg)
+{
+	struct download *d = arg;
+
+	cas_reader_close(d->r);
+	free(d);
+}
+
+static const struct http_body_source download_ops = {download_fill, download_release};
+
+void h_content_get(struct call *call)
+{
+	struct http_req *req = call->req;
+	struct name_path p = {0};
+	struct tree_node n = {0};
+	struct tree_version v = {0};
+	struct download *d = NULL;
+	uint64_t number = 0, first = 0, last = 0;
+	char etag[DIGEST_SHA256_HEX_LEN + 3], date[64], *path = NULL;
+	const char *inm, *if_range, *range_hdr;
+	enum httpparse_range range;
+	enum err rc;
+
+	if (!query_u64(call, "version", INT64_MAX, &number) || !url_path(call, &p))
+		return;
+	if (http_req_query_param(req, "version") && number == 0) {
+		reply_error(req, 400, "invalid_request", "version numbers start at 1");
+		goto out;
+	}
+	rc = tree_resolve(db_of(call), call->wp_id, &p, &n);
+	if (!rc && n.is_folder)
+		rc = err_set(ERR_INVALID, "'%s' is a folder: list it with GET .../tree/",
+			     n.name && *n.name ? n.name : "/");
+	if (!rc)
+		rc = tree_version_get(db_of(call), call->wp_id, n.id, (int64_t)number, &v);
+	if (rc) {
+		reply_err(req, rc);
+		goto out;
+	}
+	etag_of(v.blob, etag);
+	http_date(v.uploaded_at, date);
+	/* Headers every answer about this content carries, 304 included. */
+	http_resp_header(req, "ETag", etag);
+	http_resp_header(req, "Last-Modified", date);
+	http_resp_header(req, "Cache-Control", "private, no-cache");
+	http_resp_header(req, "X-Content-Type-Options", "nosniff");
+	http_resp_header(req, "Content-Security-Policy", "default-src 'none'; sandbox");
+	http_resp_headerf(req, "X-Consort-Version", "%" PRId64, v.number);
+	inm = http_req_header(req, "If-None-Match");
+	if (inm && etag_listed(inm, v.blob, true)) {
+		http_resp_send(req, 304, NULL, 0);
+		goto out;
+	}
+	range_hdr = http_req_header(req, "Range");
+	if_range = http_req_header(req, "If-Range");
+	/* If-Range: serve the range only for the representation the client
+	 * has (strong tag, or the exact date we sent); else everything. */
+	if (range_hdr && if_range &&
+	    !(if_range[0] == '"' ? etag_listed(if_range, v.blob, false) : !strcmp(if_range, date)))
+		range_hdr = NULL;
+	range = httpparse_range(range_hdr, v.size, &first, &last);
+	http_resp_header(req, "Accept-Ranges", "bytes");
+	if (range == HTTPPARSE_RANGE_UNSATISFIABLE) {
+		http_resp_headerf(req, "Content-Range", "bytes */%" PRIu64, v.size);
+		reply_error(req, 416, "range_not_satisfiable",
+			    "the range is outside the %" PRIu64 " bytes of version %" PRId64, v.size,
+			    v.number);
+		goto out;
+	}
+	d = calloc(1, sizeof *d);
+	if (!d) {
+		reply_error(req, 503, "out_of_memory", "out of memory");
+		goto out;
+	}
+	rc = cas_reader_open(server_cas(worker_server(call->worker)), v.blob, &d->r);
+	if (!rc && cas_reader_size(d->r) != v.size)
+		rc = err_set(ERR_CORRUPT, "stored content of version %" PRId64
+					  " has the wrong size; run consort fsck", v.number);
+	if (rc) {
+		if (rc == ERR_NOTFOUND)
+			rc = err_set(ERR_CORRUPT, "stored content of version %" PRId64
+						  " is missing; run consort fsck", v.number);
+		download_release(d);
+		reply_err(req, rc);
+		goto out;
+	}
+	http_resp_header(req, "Content-Type", mime_for_download(v.mime));
+	content_disposition(call, n.name);
+	path = name_path_join(&p);
+	if (!http_req_is_head(req)) {
+		/* A download is recorded when it starts; a client that stops
+		 * reading still had the chance to read it all. */
+		if (range == HTTPPARSE_RANGE_PARTIAL)
+			auth_audit(call, "download", call->wp_id, path ? path : "",
+				   "version %" PRId64 ", bytes %" PRIu64 "-%" PRIu64, v.number, first,
+				   last);
+		else
+			auth_audit(call, "download", call->wp_id, path ? path : "",
+				   "version %" PRId64 ", %" PRIu64 " bytes", v.number, v.size);
+	}
+	if (range == HTTPPARSE_RANGE_PARTIAL) {
+		d->pos = first;
+		d->end = last + 1;
+		http_resp_headerf(req, "Content-Range", "bytes %" PRIu64 "-%" PRIu64 "/%" PRIu64,
+				  first, last, v.size);
+		http_resp_stream(req, 206, (int64_t)(d->end - d->pos), &download_ops, d);
+	} else {
+		d->end = v.size;
+		http_resp_stream(req, 200, (int64_t)v.size, &download_ops, d);
+	}
+out:
+	free(path);
+	tree_version_clear(&v);
+	tree_node_clear(&n);
+	name_path_free(&p);
+}
+
+/* ---- PUT /api/v1/wps/{wp}/content/{path*} ------------------------------------ */
+
+struct put {
+	struct call *call;
+	struct cas_writer *w;
+	struct name_path path;
+	const char *comment;
+	enum tree_cond cond;
+	const char *if_blob;
+	uint64_t received, max;
+	unsigned char head[MIME_HEAD_BYTES];
+	size_t head_len;
+};
+
+static void put_free(struct put *pu)
+{
+	cas_writer_abort(pu->w);
+	name_path_free(&pu->path);
+	free(pu);
+}
+
+static enum err put_data(struct http_req *req, const void *data, size_t len, void *arg)
+{
+	struct put *pu = arg;
+	enum err rc;
+
+	/* A refusal here ends the body without on_abort: free now. */
+	if (pu->received + len > pu->max) {
+		reply_error(req, 413, "too_large", "a document version may have at most %" PRIu64
+						   " bytes", pu->max);
+		put_free(pu);
+		return ERR_TOOLARGE;
+	}
+	if (pu->head_len < sizeof pu->head) {
+		size_t take = sizeof pu->head - pu->head_len;
+
+		if (take > len)
+			take = len;
+		memcpy(pu->head + pu->head_len, data, take);
+		pu->head_len += take;
+	}
+	pu->received += len;
+	rc = cas_writer_write(pu->w, data, len);
+	if (rc) {
+		reply_err(req, rc);
+		put_free(pu);
+	}
+	return rc;
+}
+
+static void put_answer(struct call *call, enum err rc, const struct docput_result *res, void *arg)
+{
+	char etag[DIGEST_SHA256_HEX_LEN + 3];
+	json_t *body;
+
+	(void)arg;
+	if (rc) {
+		reply_err(call->req, rc);
+		return;
+	}
+	etag_of(res->hash, etag);
+	http_resp_header(call->req, "ETag", etag);
+	http_resp_headerf(call->req, "X-Consort-Version", "%" PRId64, res->version);
+	if (res->created)
+		http_resp_headerf(call->req, "Location", "%s", http_req_path(call->req));
+	body = json_pack("{s:I, s:I, s:s, s:I, s:s, s:b}", "id", (json_int_t)res->node_id,
+			 "version", (json_int_t)res->version, "etag", etag, "size",
+			 (json_int_t)res->size, "mime", res->mime, "created", res->created);
+	reply_json(call->req, res->created ? 201 : 200, body);
+}
+
+static void put_end(struct http_req *req, void *arg)
+{
+	struct put *pu = arg;
+	struct docput_req r = {
+		.call = pu->call,
+		.w = pu->w,
+		.wp_id = pu->call->wp_id,
+		.path = pu->path,
+		.comment = pu->comment,
+		.cond = pu->cond,
+		.if_blob = pu->if_blob,
+		.head = pu->head,
+		.head_len = pu->head_len,
+		.answer = put_answer,
+	};
+
+	(void)req;
+	pu->w = NULL;
+	memset(&pu->path, 0, sizeof pu->path);
+	docput_commit(&r); /* copies the head */
+	put_free(pu);
+}
+
+static void put_abort(struct http_req *req, void *arg)
+{
+	(void)req;
+	put_free(arg);
+}
+
+static const struct http_body_sink put_sink = {put_data, put_end, put_abort};
+
+/* Preconditions from If-Match / If-None-Match into pu; answers 400 on a
+ * form we do not take (a list, a weak tag). */
+static bool put_conditions(struct call *call, struct put *pu)
+{
+	const char *im = http_req_header(call->req, "If-Match");
+	const char *inm = http_req_header(call->req, "If-None-Match");
+
+	if (http_req_header_count(call->req, "If-Match") > 1 ||
+	    http_req_header_count(call->req, "If-None-Match") > 1) {
+		reply_error(call->req, 400, "invalid_request", "give If-Match or If-None-Match once");
+		return false;
+	}
+	if (inm) {
+		if (strcmp(inm, "*")) {
+			reply_error(call->req, 400, "invalid_request",
+				    "If-None-Match on an upload must be * (create only)");
+			return false;
+		}
+		pu->cond = TREE_COND_ABSENT;
+	}
+	if (im) {
+		size_t n = strlen(im);
+
+		if (!strcmp(im, "*")) {
+			pu->cond = TREE_COND_EXISTS;
+		} else if (n == DIGEST_SHA256_HEX_LEN + 2 && im[0] == '"' && im[n - 1] == '"') {
+			char *h = http_req_strndup(call->req, im + 1, n - 2);
+
+			if (!h || !cas_hash_valid(h)) {
+				reply_error(call->req, 412, "precondition_failed",
+					    "the If-Match tag is not one this server made");
+				return false;
+			}
+			pu->if_blob = h;
+		} else {
+			reply_error(call->req, 400, "invalid_request",
+				    "If-Match must be * or one strong entity tag (the ETag of the "
+				    "current version)");
+			return false;
+		}
+		if (inm) {
+			reply_error(call->req, 400, "invalid_request",
+				    "If-Match and If-None-Match cannot be combined");
+			return false;
+		}
+	}
+	return true;
+}
+
+/* The checks that must pass before any body byte is read. Answers and
+ * returns false on refusal (the connection then closes, no 100 Continue). */
+static bool put_precheck(struct call *call, struct put *pu, int64_t declared)
+{
+	struct db *db = db_of(call);
+	struct tree_node n = {0};
+	enum err rc;
+
+	if (pu->path.n == 0) {
+		reply_error(call->req, 400, "invalid_request", "a document needs a name");
+		return false;
+	}
+	if (pu->comment && (strlen(pu->comment) > TREE_COMMENT_MAX ||
+			    !name_utf8_valid(pu->comment, strlen(pu->comment)))) {
+		reply_error(call->req, 400, "invalid_request",
+			    "comment must be valid UTF-8 of at most %d bytes", TREE_COMMENT_MAX);
+		return false;
+	}
+	if (declared > 0 && (uint64_t)declared > pu->max) {
+		reply_error(call->req, 413, "too_large",
+			    "a document version may have at most %" PRIu64 " bytes", pu->max);
+		return false;
+	}
+	/* A conflict that is already certain is told now, not after the
+	 * client has sent gigabytes; the commit checks again. */
+	rc = tree_resolve(db, call->wp_id, &pu->path, &n);
+	if (!rc && n.is_folder)
+		rc = err_set(ERR_EXISTS, "'%s' is a folder", n.name);
+	else if (!rc && pu->cond == TREE_COND_ABSENT)
+		rc = err_set(ERR_PRECONDITION, "'%s' already exists", n.name);
+	else if (!rc && pu->if_blob && strcmp(pu->if_blob, n.blob))
+		rc = err_set(ERR_PRECONDITION,
+			     "'%s' was changed meanwhile: its current version is %" PRId64, n.name,
+			     n.version);
+	else if (rc == ERR_NOTFOUND && (pu->cond == TREE_COND_EXISTS || pu->if_blob))
+		rc = err_set(ERR_PRECONDITION, "the document does not exist");
+	else if (rc == ERR_NOTFOUND)
+		rc = ERR_OK; /* a new document (missing folders are made at commit) */
+	tree_node_clear(&n);
+	if (!rc)
+		rc = tree_quota_check(db, call->wp_id, declared > 0 ? (uint64_t)declared : 0);
+	if (!rc)
+		rc = cas_writer_new(server_cas(worker_server(call->worker)),
+				    declared > 0 ? (uint64_t)declared : 0, &pu->w);
+	if (rc) {
+		reply_err(call->req, rc);
+		return false;
+	}
+	return true;
+}
+
+void h_content_put(struct call *call)
+{
+	int64_t declared = http_req_body_length(call->req);
+	struct put *pu = calloc(1, sizeof *pu);
+
+	if (!pu) {
+		reply_error(call->req, 503, "out_of_memory", "out of memory");
+		return;
+	}
+	pu->call = call;
+	pu->max = worker_config(call->worker)->max_upload;
+	pu->comment = http_req_query_param(call->req, "comment");
+	if (!url_path(call, &pu->path) || !put_conditions(call, pu) ||
+	    !put_precheck(call, pu, declared)) {
+		put_free(pu);
+		return;
+	}
+	http_req_read_body(call->req, &put_sink, pu);
+}
+
+/* ---- folders, restore, move, metadata ------------------------------------------- */
+
+/* A path from a JSON string member; answers 400 itself. */
+static bool text_path(struct call *call, const char *what, const char *text,
+		      struct name_path *out)
+{
+	enum err rc = name_path_from_text(text, out);
+
+	if (rc) {
+		reply_error(call->req, 400, "invalid_request", "%s: %s", what, err_detail());
+		return false;
+	}
+	return true;
+}
+
+static void reply_node(struct call *call, int status, const struct tree_node *n,
+		       const char *path)
+{
+	reply_json(call->req, status, node_json(n, path));
+}
+
+void h_folder_create(struct call *call)
+{
+	const char *text = NULL;
+	bool parents = false;
+	struct jsonin_field f[] = {
+		{"path", JSONIN_STRING, JSONIN_REQUIRED, 1, PATH_JSON_MAX, .out = &text},
+		{"parents", JSONIN_BOOL, 0, .out = &parents},
+	};
+	struct name_path p = {0};
+	struct tree_node n = {0};
+	char *path = NULL;
+	enum err rc = jsonin_parse(call->json, f, 2);
+
+	if (rc) {
+		reply_err(call->req, rc);
+		return;
+	}
+	if (!text_path(call, "path", text, &p))
+		return;
+	if (p.n == 0) {
+		reply_error(call->req, 409, "exists", "the root folder exists");
+		goto out;
+	}
+	rc = tree_mkdir(db_of(call), call->wp_id, &p, user_of(call), parents, &n);
+	path = name_path_join(&p);
+	if (!rc)
+		auth_audit(call, "folder_create", call->wp_id, path ? path : "", NULL);
+	if (rc)
+		reply_err(call->req, rc);
+	else
+		reply_node(call, 201, &n, path ? path : "");
+out:
+	free(path);
+	tree_node_clear(&n);
+	name_path_free(&p);
+}
+
+void h_version_restore(struct call *call)
+{
+	const char *text = NULL, *comment = NULL;
+	int64_t version = 0, if_version = 0;
+	struct jsonin_field f[] = {
+		{"path", JSONIN_STRING, JSONIN_REQUIRED, 1, PATH_JSON_MAX, .out = &text},
+		{"version", JSONIN_INT, JSONIN_REQUIRED, 1, INT64_MAX, .out = &version},
+		{"comment", JSONIN_STRING, JSONIN_MULTILINE, 0, TREE_COMMENT_MAX, .out = &comment},
+		{"if_version", JSONIN_INT, 0, 1, INT64_MAX, .out = &if_version},
+	};
+	struct name_path p = {0};
+	struct tree_put_result res;
+	struct tree_version v = {0};
+	char etag[DIGEST_SHA256_HEX_LEN + 3], *path = NULL;
+	enum err rc = jsonin_parse(call->json, f, 4);
+
+	if (rc) {
+		reply_err(call->req, rc);
+		return;
+	}
+	if (!text_path(call, "path", text, &p))
+		return;
+	rc = tree_restore_version(db_of(call), call->wp_id, &p, version, user_of(call), comment,
+				  if_version, &res);
+	if (!rc)
+		rc = tree_version_get(db_of(call), call->wp_id, res.node_id, res.version, &v);
+	if (rc) {
+		reply_err(call->req, rc);
+		goto out;
+	}
+	path = name_path_join(&p);
+	auth_audit(call, "restore", call->wp_id, path ? path : "",
+		   "version %" PRId64 " restored as version %" PRId64, version, res.version);
+	http_resp_header(call->req, "ETag", etag_of(v.blob, etag));
+	http_resp_headerf(call->req, "X-Consort-Version", "%" PRId64, res.version);
+	reply_json(call->req, 201,
+		   json_pack("{s:I, s:I, s:I, s:s, s:I}", "id", (json_int_t)res.node_id, "version",
+			     (json_int_t)res.version, "restored_from", (json_int_t)version, "etag",
+			     etag, "size", (json_int_t)v.size));
+out:
+	free(path);
+	tree_version_clear(&v);
+	name_path_free(&p);
+}
+
+void h_move(struct call *call)
+{
+	const char *from_text = NULL, *to_text = NULL;
+	bool replace = false;
+	struct jsonin_field f[] = {
+		{"from", JSONIN_STRING, JSONIN_REQUIRED, 1, PATH_JSON_MAX, .out = &from_text},
+		{"to", JSONIN_STRING, JSONIN_REQUIRED, 1, PATH_JSON_MAX, .out = &to_text},
+		{"replace", JSONIN_BOOL, 0, .out = &replace},
+	};
+	struct name_path from = {0}, to = {0};
+	struct tree_node n = {0};
+	char *to_path = NULL;
+	enum err rc = jsonin_parse(call->json, f, 3);
+
+	if (rc) {
+		reply_err(call->req, rc);
+		return;
+	}
+	if (!text_path(call, "from", from_text, &from) || !text_path(call, "to", to_text, &to))
+		goto out;
+	if (from.n == 0 || to.n == 0) {
+		reply_error(call->req, 400, "invalid_request", "the root folder cannot move");
+		goto out;
+	}
+	rc = tree_move(db_of(call), call->wp_id, &from, &to, user_of(call),
+		       replace ? TREE_MOVE_REPLACE : 0, &n);
+	if (rc) {
+		reply_err(call->req, rc);
+		goto out;
+	}
+	to_path = name_path_join(&to);
+	auth_audit(call, "move", call->wp_id, to_path ? to_path : "", "from %s", from_text);
+	reply_node(call, 200, &n, to_path ? to_path : "");
+out:
+	free(to_path);
+	tree_node_clear(&n);
+	name_path_free(&from);
+	name_path_free(&to);
+}
+
+void h_tree_patch(struct call *call)
+{
+	static const char *const statuses[] = {"draft", "review", "in review", "final", NULL};
+	const char *deliverable = NULL, *name = NULL;
+	int status = -1;
+	bool has_deliv = false, has_status = false, has_name = false;
+	struct jsonin_field f[] = {
+		{"deliverable", JSONIN_STRING, JSONIN_NULLABLE, 0, TREE_DELIVERABLE_MAX,
+		 .out = &deliverable, .present = &has_deliv},
+		{"status", JSONIN_ENUM, JSONIN_NULLABLE, .choices = statuses, .out = &status,
+		 .present = &has_status},
+		{"name", JSONIN_STRING, 0, 1, NAME_MAX_BYTES, .out = &name, .present = &has_name},
+	};
+	struct tree_meta meta = {0};
+	struct name_path p = {0};
+	struct tree_node n = {0};
+	char *path = NULL;
+	enum err rc = jsonin_parse(call->json, f, 3);
+
+	if (rc) {
+		reply_err(call->req, rc);
+		return;
+	}
+	if (!url_path(call, &p))
+		return;
+	if (!has_deliv && !has_status && !has_name) {
+		reply_error(call->req, 400, "invalid_request",
+			    "give deliverable, status and/or name");
+		goto out;
+	}
+	if (p.n == 0) {
+		reply_error(call->req, 400, "invalid_request", "the root folder has no metadata");
+		goto out;
+	}
+	meta.set_deliverable = has_deliv;
+	meta.deliverable = deliverable;
+	meta.set_status = has_status;
+	meta.status = status < 0    ? TREE_STATUS_NONE
+		      : status == 0 ? TREE_STATUS_DRAFT
+		      : status <= 2 ? TREE_STATUS_REVIEW
+				    : TREE_STATUS_FINAL;
+	rc = ERR_OK;
+	if (has_deliv || has_status)
+		rc = tree_set_meta(db_of(call), call->wp_id, &p, &meta, user_of(call), &n);
+	if (!rc && has_name) {
+		tree_node_clear(&n);
+		rc = tree_rename(db_of(call), call->wp_id, &p, name, user_of(call), &n);
+		if (!rc) {
+			/* The answer names the node where it is now. */
+			free(p.names[p.n - 1]);
+			p.names[p.n - 1] = strdup(n.name);
+			if (!p.names[p.n - 1])
+				rc = err_set(ERR_NOMEM, "out of memory");
+		}
+	}
+	if (rc) {
+		reply_err(call->req, rc);
+		goto out;
+	}
+	path = name_path_join(&p);
+	auth_audit(call, has_name ? "rename" : "metadata", call->wp_id, path ? path : "",
+		   "deliverable %s, status %s", n.deliverable ? n.deliverable : "-",
+		   n.status ? tree_status_name(n.status) : "-");
+	reply_node(call, 200, &n, path ? path : "");
+out:
+	free(path);
+	tree_node_clear(&n);
+	name_path_free(&p);
+}
+
+/* ---- trash ---------------------------------------------------------------------- */
+
+void h_tree_delete(struct call *call)
+{
+	struct name_path p = {0};
+	int64_t id = 0;
+	char *path = NULL;
+	enum err rc;
+
+	if (!url_path(call, &p))
+		return;
+	if (p.n == 0) {
+		reply_error(call->req, 400, "invalid_request", "the root folder cannot be deleted");
+		goto out;
+	}
+	rc = tree_trash(db_of(call), call->wp_id, &p, user_of(call), &id);
+	if (rc) {
+		reply_err(call->req, rc);
+		goto out;
+	}
+	path = name_path_join(&p);
+	auth_audit(call, "delete", call->wp_id, path ? path : "", "to the trash as entry %" PRId64,
+		   id);
+	reply_json(call->req, 200, json_pack("{s:I, s:s}", "trash_id", (json_int_t)id, "path",
+					     path ? path : ""));
+out:
+	free(path);
+	name_path_free(&p);
+}
+
+void h_trash_list(struct call *call)
+{
+	struct tree_node_list l = {0};
+	uint64_t offset = 0, limit = TREE_LIST_DEFAULT;
+	json_t *items;
+	enum err rc;
+
+	if (!query_u64(call, "offset", INT64_MAX, &offset) ||
+	    !query_u64(call, "limit", TREE_LIST_MAX, &limit))
+		return;
+	rc = tree_trash_list(db_of(call), call->wp_id, offset, (size_t)limit, &l);
+	if (rc) {
+		reply_err(call->req, rc);
+		return;
+	}
+	items = json_array();
+	for (size_t i = 0; i < l.n; i++) {
+		json_t *o = node_json(&l.items[i], l.items[i].path ? l.items[i].path : "");
+
+		json_object_set_new(o, "trashed_at", apijson_time(l.items[i].trashed_at));
+		json_object_set_new(o, "trashed_by", user_json(l.items[i].trashed_by, NULL));
+		json_array_append_new(items, o);
+	}
+	reply_json(call->req, 200,
+		   json_pack("{s:I, s:I, s:I, s:o}", "total", (json_int_t)l.total, "offset",
+			     (json_int_t)offset, "limit", (json_int_t)(limit ? limit : TREE_LIST_DEFAULT),
+			     "items", items));
+	tree_node_list_free(&l);
+}
+
+static bool trash_id(struct call *call, int64_t *id)
+{
+	if (!apijson_parse_id(call_param(call, "id"), id)) {
+		reply_error(call->req, 404, "not_found", "no such trash entry");
+		return false;
+	}
+	return true;
+}
+
+void h_trash_restore(struct call *call)
+{
+	const char *name = NULL;
+	struct jsonin_field f[] = {
+		{"name", JSONIN_STRING, JSONIN_NULLABLE, 1, NAME_MAX_BYTES, .out = &name},
+	};
+	struct tree_node n = {0};
+	char *path = NULL;
+	int64_t id;
+	enum err rc;
+
+	if (!trash_id(call, &id))
+		return;
+	if (call->json && (rc = jsonin_parse(call->json, f, 1))) {
+		reply_err(call->req, rc);
+		return;
+	}
+	rc = tree_trash_restore(db_of(call), call->wp_id, id, user_of(call), name, &n);
+	if (!rc)
+		rc = tree_path(db_of(call), n.id, &path);
+	if (rc) {
+		reply_err(call->req, rc);
+		goto out;
+	}
+	auth_audit(call, "restore_trash", call->wp_id, path, "trash entry %" PRId64, id);
+	reply_node(call, 200, &n, path);
+out:
+	free(path);
+	tree_node_clear(&n);
+}
+
+void h_trash_purge(struct call *call)
+{
+	struct tree_purge_result res;
+	struct tree_node n = {0};
+	int64_t id;
+	enum err rc;
+
+	if (!trash_id(call, &id))
+		return;
+	/* For the audit record: what it was, before it is gone. */
+	rc = tree_get(db_of(call), call->wp_id, id, &n);
+	if (!rc && !n.trashed_at)
+		rc = err_set(ERR_NOTFOUND, "no such trash entry");
+	if (!rc)
+		rc = tree_purge(db_of(call), call->wp_id, id, &res);
+	if (rc) {
+		reply_err(call->req, rc);
+		goto out;
+	}
+	auth_audit(call, "purge", call->wp_id, n.path ? n.path : "",
+		   "trash entry %" PRId64 ": %" PRIu64 " nodes, %" PRIu64 " versions, %" PRIu64
+		   " bytes",
+		   id, res.nodes, res.versions, res.bytes);
+	reply_json(call->req, 200,
+		   json_pack("{s:I, s:I, s:I}", "nodes", (json_int_t)res.nodes, "versions",
+			     (json_int_t)res.versions, "bytes", (json_int_t)res.bytes));
+out:
+	tree_node_clear(&n);
+}

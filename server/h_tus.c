@@ -1,0 +1,1074 @@
+/*
+ * h_tus — resumable uploads with the tus 1.0 protocol at /api/v1/uploads
+ * (https://tus.io/protocols/resumable-upload): core, creation,
+ * creation-with-upload, termination, expiration and checksum (sha1,
+ * sha256), X-HTTP-Method-Override for clients behind proxies that only
+ * pass GET and POST.
+ *
+ * An upload is a row of `uploads` (storage/uploads.h) and a partial file
+ * DATA/uploads/<id> written through a resumable cas writer. The offset a
+ * client is told is always durable: bytes are fdatasync'ed before the
+ * row's offset moves. A PATCH interrupted by the network keeps what
+ * arrived (the client resumes from there); one interrupted by a crash
+ * keeps what was synced, at most 32 MiB behind. A PATCH with a checksum
+ * is all or nothing: a mismatch (460) or an interruption cuts the file
+ * back to where the request started.
+ *
+ * Writers stay open between the PATCH requests of a chunked upload (a
+ * small process-wide cache), so a chunk does not re-hash what came
+ * before; after a restart, or for a writer that was evicted, resuming
+ * re-hashes the partial file on a job thread (a hash state cannot be
+ * saved), away from the event loop.
+ *
+ * The last byte commits the upload exactly like a PUT (docput.h): same
+ * checks, same audit record, and the upload is marked finished in the
+ * same transaction. Write access is checked when the upload is created
+ * and again by every PATCH, through acl_authorize_wp.
+ */
+#include <event2/buffer.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "acl.h"
+#include "auth.h"
+#include "cas.h"
+#include "config.h"
+#include "digest.h"
+#include "docput.h"
+#include "handlers.h"
+#include "http.h"
+#include "jobs.h"
+#include "log.h"
+#include "name.h"
+#include "metrics.h"
+#include "reply.h"
+#include "router.h"
+#include "server.h"
+#include "tree.h"
+#include "uploads.h"
+
+#define TUS_VERSION "1.0.0"
+#define TUS_EXTENSIONS "creation,creation-with-upload,termination,expiration,checksum"
+#define TUS_CHECKSUMS "sha1,sha256"
+#define TUS_CONTENT_TYPE "application/offset+octet-stream"
+/* Without a checksum, the offset is made durable this often during a
+ * long PATCH, so a crash loses at most this much of a big upload. */
+#define TUS_SYNC_EVERY (32 * 1024 * 1024)
+#define TUS_STATUS_CHECKSUM_MISMATCH 460
+
+/* ---- open writers between requests ------------------------------------------- */
+
+#define OPEN_SLOTS 32
+#define OPEN_IDLE_SECONDS 600
+
+struct open_slot {
+	char id[UPLOADS_ID_LEN + 1]; /* "" when the slot is free */
+	struct cas_writer *w;        /* NULL while a request uses it */
+	bool busy;
+	int64_t used;
+};
+
+static pthread_mutex_t open_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct open_slot open_slots[OPEN_SLOTS];
+
+/* Close writers idle too long (holding a file descriptor and a hash
+ * state each) and, when `evict_one`, the least recently used idle one.
+ * Called with open_lock held; returns the writers to close outside it. */
+static size_t open_reap(bool evict_one, struct cas_writer **out)
+{
+	int64_t now = db_now();
+	size_t n = 0;
+	int oldest = -1;
+
+	for (int i = 0; i < OPEN_SLOTS; i++) {
+		struct open_slot *s = &open_slots[i];
+
+		if (!s->id[0] || s->busy)
+			continue;
+		if (now - s->used > OPEN_IDLE_SECONDS) {
+			out[n++] = s->w;
+			memset(s, 0, sizeof *s);
+		} else if (oldest < 0 || s->used < open_slots[oldest].used) {
+			oldest = i;
+		}
+	}
+	if (evict_one && oldest >= 0 && open_slots[oldest].id[0]) {
+		out[n++] = open_slots[oldest].w;
+		memset(&open_slots[oldest], 0, sizeof open_slots[oldest]);
+	}
+	return n;
+}
+
+static void close_writers(struct cas_writer **ws, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		cas_writer_close(ws[i]); /* synced when they were put back */
+}
+
+/* Claim upload `id` for one request. ERR_LOCKED when another request
+ * has it. *w is its cached writer, or NULL (the caller resumes one);
+ * *slotted tells whether a slot was reserved for giving it back. */
+static enum err open_take(const char *id, struct cas_writer **w, bool *slotted)
+{
+	struct cas_writer *reaped[OPEN_SLOTS + 1];
+	size_t nreaped = 0;
+	int free_slot = -1;
+	enum err rc = ERR_OK;
+
+	*w = NULL;
+	*slotted = false;
+	pthread_mutex_lock(&open_lock);
+	for (int i = 0; i < OPEN_SLOTS; i++) {
+		struct open_slot *s = &open_slots[i];
+
+		if (!strcmp(s->id, id)) {
+			if (s->busy) {
+				rc = err_set(ERR_LOCKED, "another request is writing this upload; "
+							 "try again when it has ended");
+				goto out;
+			}
+			*w = s->w;
+			s->w = NULL;
+			s->busy = true;
+			*slotted = true;
+			goto out;
+		}
+		if (!s->id[0] && free_slot < 0)
+			free_slot = i;
+	}
+	if (free_slot < 0) {
+		nreaped = open_reap(true, reaped);
+		for (int i = 0; i < OPEN_SLOTS && free_slot < 0; i++)
+			if (!open_slots[i].id[0])
+				free_slot = i;
+	}
+	if (free_slot >= 0) {
+		memcpy(open_slots[free_slot].id, id, UPLOADS_ID_LEN + 1);
+		open_slots[free_slot].busy = true;
+		open_slots[free_slot].w = NULL;
+		*slotted = true;
+	}
+	/* With every slot busy the request goes on without one; the file
+	 * lock still keeps a second writer out. */
+out:
+	pthread_mutex_unlock(&open_lock);
+	close_writers(reaped, nreaped);
+	return rc;
+}
+
+/* End a request's claim: keep `w` open for the next chunk, or (w NULL)
+ * forget the upload. */
+static void open_give(const char *id, struct cas_writer *w)
+{
+	struct cas_writer *reaped[OPEN_SLOTS + 1];
+	size_t nreaped = 0;
+	bool kept = false;
+
+	pthread_mutex_lock(&open_lock);
+	for (int i = 0; i < OPEN_SLOTS; i++) {
+		struct open_slot *s = &open_slots[i];
+
+		if (strcmp(s->id, id))
+			continue;
+		if (w) {
+			s->w = w;
+			s->busy = false;
+			s->used = db_now();
+			kept = true;
+		} else {
+			memset(s, 0, sizeof *s);
+		}
+		break;
+	}
+	nreaped = open_reap(false, reaped);
+	pthread_mutex_unlock(&open_lock);
+	close_writers(reaped, nreaped);
+	if (w && !kept)
+		cas_writer_close(w);
+}
+
+/* Forget an idle upload (termination): its cached writer, if any, is
+ * handed back for the caller to abort. ERR_LOCKED while in use. */
+static enum err open_forget(const char *id, struct cas_writer **w)
+{
+	enum err rc = ERR_OK;
+
+	*w = NULL;
+	pthread_mutex_lock(&open_lock);
+	for (int i = 0; i < OPEN_SLOTS; i++) {
+		struct open_slot *s = &open_slots[i];
+
+		if (strcmp(s->id, id))
+			continue;
+		if (s->busy)
+			rc = err_set(ERR_LOCKED, "a request is writing this upload right now");
+		else {
+			*w = s->w;
+			memset(s, 0, sizeof *s);
+		}
+		break;
+	}
+	pthread_mutex_unlock(&open_lock);
+	return rc;
+}
+
+void tus_close_all(void)
+{
+	pthread_mutex_lock(&open_lock);
+	for (int i = 0; i < OPEN_SLOTS; i++) {
+		if (open_slots[i].w)
+			cas_writer_close(open_slots[i].w);
+		memset(&open_slots[i], 0, sizeof open_slots[i]);
+	}
+	pthread_mutex_unlock(&open_lock);
+}
+
+/* ---- protocol helpers ---------------------------------------------------------- */
+
+static void tus_headers(struct call *call)
+{
+	struct http_req *req = call->req;
+	const char *origin = http_req_header(req, "Origin");
+	const char *host = http_req_header(req, "Host");
+
+	http_resp_header(req, "Tus-Resumable", TUS_VERSION);
+	http_resp_header(req, "Cache-Control", "no-store");
+	/* The app is same-origin; a browser only needs CORS answers for our
+	 * own origin (some send Origin anyway). Foreign origins get none. */
+	if (origin && host && !strncmp(origin, "https://", 8) && !strcmp(origin + 8, host)) {
+		http_resp_header(req, "Access-Control-Allow-Origin", origin);
+		http_resp_header(req, "Access-Control-Allow-Credentials", "true");
+		http_resp_header(req, "Vary", "Origin");
+	}
+	http_resp_header(req, "Access-Control-Expose-Headers",
+			 "Location, Upload-Offset, Upload-Length, Upload-Metadata, Upload-Expires, "
+			 "Tus-Resumable, Tus-Version, Tus-Extension, Tus-Max-Size, "
+			 "Tus-Checksum-Algorithm, ETag, X-Consort-Version");
+}
+
+static void tus_error(struct call *call, int status, const char *code, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static void tus_error(struct call *call, int status, const char *code, const char *fmt, ...)
+{
+	char detail[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(detail, sizeof detail, fmt, ap);
+	va_end(ap);
+	tus_headers(call);
+	http_resp_error(call->req, status, code, detail);
+}
+
+static void tus_err(struct call *call, enum err rc)
+{
+	tus_headers(call);
+	reply_err(call->req, rc);
+}
+
+static bool tus_version_ok(struct call *call)
+{
+	const char *v = http_req_header(call->req, "Tus-Resumable");
+
+	if (v && !strcmp(v, TUS_VERSION))
+		return true;
+	http_resp_header(call->req, "Tus-Version", TUS_VERSION);
+	tus_error(call, 412, "precondition_failed",
+		  "Tus-Resumable: " TUS_VERSION " is required (the only version served)");
+	return false;
+}
+
+/* A header holding a non-negative decimal number; false when absent or
+ * malformed. */
+static bool header_u64(struct call *call, const char *name, uint64_t *out)
+{
+	const char *v = http_req_header(call->req, name);
+	uint64_t n = 0;
+
+	if (!v || !*v || strlen(v) > 19 || strspn(v, "0123456789") != strlen(v))
+		return false;
+	for (; *v; v++)
+		n = n * 10 + (uint64_t)(*v - '0');
+	*out = n;
+	return true;
+}
+
+static bool content_type_ok(struct call *call)
+{
+	const char *ct = http_req_header(call->req, "Content-Type");
+
+	if (ct && !strcasecmp(ct, TUS_CONTENT_TYPE))
+		return true;
+	tus_error(call, 415, "unsupported_media_type",
+		  "upload bytes must be sent as Content-Type: " TUS_CONTENT_TYPE);
+	return false;
+}
+
+static void expires_header(struct call *call, int64_t t)
+{
+	char buf[64];
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	gmtime_r(&tt, &tm);
+	strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+	http_resp_header(call->req, "Upload-Expires", buf);
+}
+
+static bool upload_file(struct call *call, const char *id, char *buf, size_t cap)
+{
+	int n = snprintf(buf, cap, "%s/uploads/%s",
+			 server_data_dir(worker_server(call->worker)), id);
+
+	return n > 0 && (size_t)n < cap;
+}
+
+/* The upload named by the route's {id}, if it is the caller's. Answers
+ * 404 (also for someone else's: ids are not to be probed) or 410. */
+static bool load_upload(struct call *call, struct upload *u)
+{
+	const char *id = call_param(call, "id");
+	enum err rc;
+
+	rc = uploads_get(worker_db(call->worker), id ? id : "", u);
+	if (!rc && (!call->caller || u->user_id != call->caller->user_id))
+		rc = err_set(ERR_NOTFOUND, "no such upload");
+	if (rc) {
+		upload_clear(u);
+		tus_err(call, rc);
+		return false;
+	}
+	if (u->expires_at <= db_now()) {
+		char file[PATH_MAX];
+
+		if (upload_file(call, u->id, file, sizeof file))
+			unlink(file);
+		uploads_delete(worker_db(call->worker), u->id);
+		upload_clear(u);
+		tus_error(call, 410, "gone", "this upload expired and was removed");
+		return false;
+	}
+	return true;
+}
+
+/* ---- OPTIONS ---------------------------------------------------------------------- */
+
+void h_tus_options(struct call *call)
+{
+	const struct config *cfg = worker_config(call->worker);
+	struct http_req *req = call->req;
+
+	tus_headers(call);
+	http_resp_header(req, "Tus-Version", TUS_VERSION);
+	http_resp_header(req, "Tus-Extension", TUS_EXTENSIONS);
+	http_resp_headerf(req, "Tus-Max-Size", "%" PRIu64, cfg->max_upload);
+	http_resp_header(req, "Tus-Checksum-Algorithm", TUS_CHECKSUMS);
+	http_resp_header(req, "Access-Control-Allow-Methods", "POST, HEAD, PATCH, DELETE, OPTIONS");
+	http_resp_header(req, "Access-Control-Allow-Headers",
+			 "Authorization, Content-Type, X-CSRF-Token, Tus-Resumable, Upload-Length, "
+			 "Upload-Metadata, Upload-Offset, Upload-Checksum, Upload-Defer-Length, "
+			 "Upload-Concat, X-HTTP-Method-Override, X-Requested-With");
+	http_resp_header(req, "Access-Control-Max-Age", "86400");
+	http_resp_send(req, 204, NULL, 0);
+}
+
+/* ---- PATCH: the bytes ---------------------------------------------------------------- */
+
+struct patch {
+	struct call *call;
+	struct upload u;
+	struct cas_writer *w;
+	bool slotted;        /* holds an open_slots entry for u.id */
+	bool creating;       /* the body of a creation request: answer 201 */
+	uint64_t start;      /* offset when the request began */
+	uint64_t received;
+	uint64_t unsynced;
+	bool has_sum;
+	enum digest_alg alg;
+	unsigned char want[DIGEST_SHA256_LEN];
+	char file[PATH_MAX];
+	enum err job_rc;     /* resume on the job thread */
+	char job_detail[256];
+	uint64_t job_size;   /* bytes the partial file held */
+};
+
+/* Release everything; `keep` (a writer in a good state at a durable
+ * offset) stays open for the next chunk. */
+static void patch_free(struct patch *pa, bool keep)
+{
+	if (pa->slotted)
+		open_give(pa->u.id, keep ? pa->w : NULL);
+	else if (pa->w)
+		cas_writer_close(pa->w);
+	if (pa->slotted && !keep && pa->w)
+		cas_writer_close(pa->w);
+	upload_clear(&pa->u);
+	free(pa);
+	metrics_add(METRICS_UPLOADS_ACTIVE, -1);
+}
+
+static void offset_headers(struct patch *pa, uint64_t offset)
+{
+	http_resp_headerf(pa->call->req, "Upload-Offset", "%" PRIu64, offset);
+	expires_header(pa->call, pa->u.expires_at);
+}
+
+/* Make what arrived durable and record it as the offset. */
+static enum err patch_persist(struct patch *pa)
+{
+	enum err rc = cas_writer_sync(pa->w);
+
+	if (!rc)
+		rc = uploads_set_offset(worker_db(pa->call->worker), pa->u.id,
+					cas_writer_size(pa->w));
+	if (!rc)
+		pa->unsynced = 0;
+	return rc;
+}
+
+/* Drop this request's bytes: the offset stays where it was. */
+static enum err patch_rewind(struct patch *pa)
+{
+	if (cas_writer_size(pa->w) == pa->start)
+		return ERR_OK;
+	return cas_writer_truncate(pa->w, pa->start);
+}
+
+static enum err patch_data(struct http_req *req, const void *data, size_t len, void *arg)
+{
+	struct patch *pa = arg;
+	enum err rc;
+
+	if (pa->start + pa->received + len > pa->u.length) {
+		tus_error(pa->call, 413, "too_large",
+			  "the body goes past Upload-Length (%" PRIu64 " bytes)", pa->u.length);
+		/* No on_abort follows a refusal: clean up here. */
+		if (!pa->has_sum && !patch_rewind(pa))
+			patch_persist(pa);
+		patch_free(pa, false);
+		return ERR_TOOLARGE;
+	}
+	rc = cas_writer_write(pa->w, data, len);
+	if (rc) {
+		(void)req;
+		tus_err(pa->call, rc);
+		/* The writer is dead; the file keeps a prefix, and the row the
+		 * last durable offset, which is where the client resumes. */
+		patch_free(pa, false);
+		return rc;
+	}
+	pa->received += len;
+	pa->unsynced += len;
+	if (!pa->has_sum && pa->unsynced >= TUS_SYNC_EVERY) {
+		rc = patch_persist(pa);
+		if (rc) {
+			tus_err(pa->call, rc);
+			patch_free(pa, false);
+			return rc;
+		}
+	}
+	return ERR_OK;
+}
+
+static void patch_abort(struct http_req *req, void *arg)
+{
+	struct patch *pa = arg;
+	enum err rc;
+
+	(void)req;
+	/* Network cut: keep what arrived, unless it was checksummed (then
+	 * only the whole request counts). */
+	rc = pa->has_sum ? patch_rewind(pa) : ERR_OK;
+	if (!rc && !pa->has_sum)
+		rc = patch_persist(pa);
+	if (rc)
+		log_event(LOG_WARN, "tus", "upload %.8s…: keeping the received bytes failed: %s",
+			  pa->u.id, err_detail());
+	patch_free(pa, !rc);
+}
+
+/* What the answer to a committing request needs; lives in the request
+ * arena (docput holds the request until it answers). */
+struct commit_info {
+	char id[UPLOADS_ID_LEN + 1];
+	int64_t expires_at;
+	bool creating;
+};
+
+static void commit_answer(struct call *call, enum err rc, const struct docput_result *res,
+			  void *arg)
+{
+	struct commit_info *ci = arg;
+
+	if (rc) {
+		tus_err(call, rc);
+		return;
+	}
+	tus_headers(call);
+	http_resp_headerf(call->req, "ETag", "\"%s\"", res->hash);
+	http_resp_headerf(call->req, "X-Consort-Version", "%" PRId64, res->version);
+	http_resp_headerf(call->req, "Upload-Offset", "%" PRIu64, res->size);
+	expires_header(call, ci->expires_at);
+	if (ci->creating)
+		http_resp_headerf(call->req, "Location", "/api/v1/uploads/%s", ci->id);
+	http_resp_send(call->req, ci->creating ? 201 : 204, NULL, 0);
+}
+
+/* The whole upload is here: commit it as a new version. Consumes pa. */
+static void patch_commit(struct patch *pa)
+{
+	struct call *call = pa->call;
+	struct commit_info *ci = http_req_alloc(call->req, sizeof *ci);
+	struct docput_req r = {0};
+	struct name_path path = {0};
+	char *comment = NULL;
+	enum err rc;
+
+	/* Access may have been taken away since the upload began. */
+	rc = ci ? acl_authorize_wp(call, NULL, pa->u.wp_id, ACCESS_WP_WRITE)
+		: err_set(ERR_NOMEM, "out of memory");
+	if (!rc)
+		rc = name_path_from_text(pa->u.path, &path);
+	if (!rc && !(comment = http_req_strndup(call->req, pa->u.comment, strlen(pa->u.comment))))
+		rc = err_set(ERR_NOMEM, "out of memory");
+	if (rc) {
+		tus_err(call, rc);
+		name_path_free(&path);
+		patch_free(pa, true);
+		return;
+	}
+	memcpy(ci->id, pa->u.id, sizeof ci->id);
+	ci->expires_at = pa->u.expires_at;
+	ci->creating = pa->creating;
+	r.call = call;
+	r.w = pa->w;
+	r.wp_id = pa->u.wp_id;
+	r.path = path;
+	r.comment = comment;
+	r.cond = TREE_COND_NONE;
+	r.head_file = pa->file;
+	r.upload_id = pa->u.id;
+	r.answer = commit_answer;
+	r.arg = ci;
+	pa->w = NULL;
+	docput_commit(&r); /* copies what it keeps */
+	patch_free(pa, false);
+}
+
+static void patch_end(struct http_req *req, void *arg)
+{
+	struct patch *pa = arg;
+	enum err rc = ERR_OK;
+
+	(void)req;
+	if (pa->has_sum) {
+		unsigned char got[DIGEST_SHA256_LEN];
+		size_t n = cas_writer_side_end(pa->w, got);
+
+		if (!n || !digest_equal(got, pa->want, n)) {
+			rc = patch_rewind(pa);
+			if (rc) {
+				tus_err(pa->call, rc);
+				patch_free(pa, false);
+				return;
+			}
+			offset_headers(pa, pa->start);
+			tus_error(pa->call, TUS_STATUS_CHECKSUM_MISMATCH, "checksum_mismatch",
+				  "the Upload-Checksum does not match the %" PRIu64
+				  " bytes received; they were discarded",
+				  pa->received);
+			patch_free(pa, true);
+			return;
+		}
+	}
+	rc = patch_persist(pa);
+	if (rc) {
+		tus_err(pa->call, rc);
+		patch_free(pa, false);
+		return;
+	}
+	if (cas_writer_size(pa->w) == pa->u.length) {
+		patch_commit(pa);
+		return;
+	}
+	tus_headers(pa->call);
+	offset_headers(pa, cas_writer_size(pa->w));
+	if (pa->creating)
+		http_resp_headerf(pa->call->req, "Location", "/api/v1/uploads/%s", pa->u.id);
+	http_resp_send(pa->call->req, pa->creating ? 201 : 204, NULL, 0);
+	patch_free(pa, true);
+}
+
+static const struct http_body_sink patch_sink = {patch_data, patch_end, patch_abort};
+
+/* The writer is ready at pa->start: take the body. */
+static void patch_read(struct patch *pa)
+{
+	if (pa->has_sum) {
+		enum err rc = cas_writer_side_begin(pa->w, pa->alg);
+
+		if (rc) {
+			tus_err(pa->call, rc);
+			patch_free(pa, true);
+			return;
+		}
+	}
+	if (pa->u.length == pa->start && !http_req_has_body(pa->call->req)) {
+		/* An empty document (Upload-Length: 0) is complete at once. */
+		patch_commit(pa);
+		return;
+	}
+	http_req_read_body(pa->call->req, &patch_sink, pa);
+}
+
+/* Job thread: open the partial file and re-hash it. */
+static void resume_run(void *arg)
+{
+	struct patch *pa = arg;
+	struct cas *cas = server_cas(worker_server(pa->call->worker));
+
+	pa->job_rc = cas_writer_resume(cas, pa->file, &pa->w);
+	if (!pa->job_rc) {
+		pa->job_size = cas_writer_size(pa->w);
+		/* Bytes past the recorded offset were never acknowledged. */
+		if (pa->job_size > pa->start)
+			pa->job_rc = cas_writer_truncate(pa->w, pa->start);
+	}
+	if (pa->job_rc)
+		snprintf(pa->job_detail, sizeof pa->job_detail, "%s", err_detail());
+}
+
+static void resume_done(struct http_req *req, bool alive, void *arg)
+{
+	struct patch *pa = arg;
+
+	(void)req;
+	if (pa->job_rc) {
+		if (alive)
+			tus_err(pa->call, err_set(pa->job_rc, "%s", pa->job_detail));
+		patch_free(pa, false);
+		return;
+	}
+	if (!alive) {
+		patch_free(pa, true);
+		return;
+	}
+	if (pa->job_size < pa->start) {
+		/* The file lost bytes the row counts (it should not happen: the
+		 * offset only moves after fdatasync). Tell the truth. */
+		uploads_set_offset(worker_db(pa->call->worker), pa->u.id, pa->job_size);
+		offset_headers(pa, pa->job_size);
+		tus_error(pa->call, 409, "conflict",
+			  "the server holds %" PRIu64 " bytes of this upload; resume from there",
+			  pa->job_size);
+		patch_free(pa, true);
+		return;
+	}
+	patch_read(pa);
+}
+
+/* Checks from the headers, then get the writer (cached, or resumed on a
+ * job thread) and read the body. `pa->u` is loaded; answers on refusal. */
+static void patch_start(struct patch *pa)
+{
+	struct call *call = pa->call;
+	const char *sum = http_req_header(call->req, "Upload-Checksum");
+	int64_t declared = http_req_body_length(call->req);
+	enum err rc;
+
+	/* From here every path ends in patch_free, which counts it out. */
+	metrics_add(METRICS_UPLOADS_ACTIVE, 1);
+	if (declared > 0 && pa->start + (uint64_t)declared > pa->u.length) {
+		tus_error(call, 413, "too_large",
+			  "%" PRId64 " bytes at offset %" PRIu64 " go past Upload-Length %" PRIu64,
+			  declared, pa->start, pa->u.length);
+		goto fail;
+	}
+	if (sum) {
+		const char *sp = strchr(sum, ' ');
+		size_t alen = sp ? (size_t)(sp - sum) : 0;
+		size_t want_len;
+		long got;
+
+		if (alen == 4 && !strncasecmp(sum, "sha1", 4)) {
+			pa->alg = DIGEST_SHA1;
+			want_len = DIGEST_SHA1_LEN;
+		} else if (alen == 6 && !strncasecmp(sum, "sha256", 6)) {
+			pa->alg = DIGEST_SHA256;
+			want_len = DIGEST_SHA256_LEN;
+		} else {
+			tus_error(call, 400, "invalid_request",
+				  "Upload-Checksum must be 'sha1 BASE64' or 'sha256 BASE64'");
+			goto fail;
+		}
+		got = digest_unbase64(sp + 1, strlen(sp + 1), pa->want, sizeof pa->want);
+		if (got != (long)want_len) {
+			tus_error(call, 400, "invalid_request",
+				  "Upload-Checksum: the digest is not %zu bytes of base64", want_len);
+			goto fail;
+		}
+		pa->has_sum = true;
+	}
+	if (!upload_file(call, pa->u.id, pa->file, sizeof pa->file)) {
+		tus_error(call, 500, "internal", "data directory path too long");
+		goto fail;
+	}
+	rc = open_take(pa->u.id, &pa->w, &pa->slotted);
+	if (rc) {
+		tus_err(call, rc);
+		goto fail;
+	}
+	if (pa->w) {
+		if (cas_writer_size(pa->w) != pa->start) {
+			/* Cached state disagrees with the row: start over from
+			 * the file. */
+			cas_writer_close(pa->w);
+			pa->w = NULL;
+		} else {
+			patch_read(pa);
+			return;
+		}
+	}
+	if (pa->start == 0) {
+		/* Nothing to re-hash: no need for a job. */
+		resume_run(pa);
+		resume_done(call->req, true, pa);
+		return;
+	}
+	rc = jobs_submit_req(worker_jobs(call->worker), call->req, resume_run, resume_done, pa);
+	if (rc) {
+		tus_err(call, rc);
+		goto fail;
+	}
+	return;
+fail:
+	patch_free(pa, false);
+}
+
+void h_tus_patch(struct call *call)
+{
+	struct patch *pa;
+	uint64_t offset;
+
+	if (!tus_version_ok(call) || !content_type_ok(call))
+		return;
+	pa = calloc(1, sizeof *pa);
+	if (!pa) {
+		tus_error(call, 503, "out_of_memory", "out of memory");
+		return;
+	}
+	pa->call = call;
+	if (!load_upload(call, &pa->u)) {
+		free(pa);
+		return;
+	}
+	if (!header_u64(call, "Upload-Offset", &offset)) {
+		tus_error(call, 400, "invalid_request", "Upload-Offset is required");
+		goto fail;
+	}
+	if (pa->u.version) {
+		/* Finished already: only a retry of the very end is fine. */
+		offset_headers(pa, pa->u.length);
+		if (offset == pa->u.length && !http_req_has_body(call->req)) {
+			tus_headers(call);
+			http_resp_send(call->req, 204, NULL, 0);
+		} else {
+			tus_error(call, 409, "conflict", "this upload is complete (version %" PRId64 ")",
+				  pa->u.version);
+		}
+		goto fail;
+	}
+	if (offset != pa->u.offset) {
+		offset_headers(pa, pa->u.offset);
+		tus_error(call, 409, "conflict",
+			  "Upload-Offset is %" PRIu64 " but the server has %" PRIu64 " bytes", offset,
+			  pa->u.offset);
+		goto fail;
+	}
+	{
+		enum err rc = acl_authorize_wp(call, NULL, pa->u.wp_id, ACCESS_WP_WRITE);
+
+		if (rc) {
+			tus_err(call, rc);
+			goto fail;
+		}
+	}
+	pa->start = offset;
+	patch_start(pa);
+	return;
+fail:
+	upload_clear(&pa->u);
+	free(pa);
+}
+
+/* ---- POST: creation -------------------------------------------------------------- */
+
+/* Decode one Upload-Metadata value (base64) into a request-scoped
+ * string; NULL when malformed or holding a NUL. */
+static char *meta_value(struct call *call, const char *b64, size_t len)
+{
+	unsigned char *buf = http_req_alloc(call->req, len + 1);
+	long n;
+
+	if (!buf)
+		return NULL;
+	n = digest_unbase64(b64, len, buf, len);
+	if (n < 0 || memchr(buf, 0, (size_t)n))
+		return NULL;
+	buf[n] = '\0';
+	return (char *)buf;
+}
+
+struct meta {
+	const char *wp, *path, *comment;
+};
+
+/* Parse "key b64,key b64,key": keys wp, path, comment are used; filename
+ * and filetype (tus-js-client's) and anything else are ignored, never
+ * trusted for the type. */
+static bool parse_metadata(struct call *call, const char *h, struct meta *m)
+{
+	const char *p = h;
+
+	memset(m, 0, sizeof *m);
+	while (*p) {
+		const char *end = strchr(p, ','), *sp;
+		size_t len;
+
+		if (!end)
+			end = p + strlen(p);
+		while (*p == ' ')
+			p++;
+		len = (size_t)(end - p);
+		sp = memchr(p, ' ', len);
+		size_t klen = sp ? (size_t)(sp - p) : len;
+		const char *v = NULL;
+
+		if (klen == 0) {
+			tus_error(call, 400, "invalid_request", "Upload-Metadata has an empty key");
+			return false;
+		}
+		if (sp) {
+			v = meta_value(call, sp + 1, len - klen - 1);
+			if (!v) {
+				tus_error(call, 400, "invalid_request",
+					  "Upload-Metadata: the value of '%.*s' is not base64 text",
+					  (int)(klen > 40 ? 40 : klen), p);
+				return false;
+			}
+		}
+		if (klen == 2 && !memcmp(p, "wp", 2))
+			m->wp = v;
+		else if (klen == 4 && !memcmp(p, "path", 4))
+			m->path = v;
+		else if (klen == 7 && !memcmp(p, "comment", 7))
+			m->comment = v;
+		p = *end ? end + 1 : end;
+	}
+	return true;
+}
+
+void h_tus_create(struct call *call)
+{
+	const struct config *cfg = worker_config(call->worker);
+	struct db *db = worker_db(call->worker);
+	const char *raw = http_req_header(call->req, "Upload-Metadata");
+	struct name_path path = {0};
+	struct tree_node n = {0};
+	struct upload u = {0};
+	struct meta m;
+	char id[AUTH_SECRET_LEN + 1];
+	uint64_t length;
+	enum err rc;
+
+	if (!tus_version_ok(call))
+		return;
+	if (http_req_header(call->req, "Upload-Defer-Length")) {
+		tus_error(call, 400, "invalid_request",
+			  "Upload-Defer-Length is not supported: give Upload-Length");
+		return;
+	}
+	if (http_req_header(call->req, "Upload-Concat")) {
+		tus_error(call, 400, "invalid_request", "the concatenation extension is not supported");
+		return;
+	}
+	if (!header_u64(call, "Upload-Length", &length)) {
+		tus_error(call, 400, "invalid_request", "Upload-Length is required");
+		return;
+	}
+	if (length > cfg->max_upload) {
+		tus_error(call, 413, "too_large",
+			  "Upload-Length %" PRIu64 " is over Tus-Max-Size %" PRIu64, length,
+			  cfg->max_upload);
+		return;
+	}
+	if (!raw || strlen(raw) > UPLOADS_METADATA_MAX) {
+		tus_error(call, 400, "invalid_request",
+			  raw ? "Upload-Metadata is too long"
+			      : "Upload-Metadata must name the wp and the path");
+		return;
+	}
+	if (http_req_has_body(call->req) && !content_type_ok(call))
+		return;
+	if (!parse_metadata(call, raw, &m))
+		return;
+	if (!m.wp || !m.path) {
+		tus_error(call, 400, "invalid_request", "Upload-Metadata must name the wp and the path");
+		return;
+	}
+	if (m.comment && (strlen(m.comment) > TREE_COMMENT_MAX ||
+			  !name_utf8_valid(m.comment, strlen(m.comment)))) {
+		tus_error(call, 400, "invalid_request",
+			  "comment must be valid UTF-8 of at most %d bytes", TREE_COMMENT_MAX);
+		return;
+	}
+	rc = acl_authorize_wp(call, m.wp, 0, ACCESS_WP_WRITE);
+	if (!rc) {
+		rc = name_path_from_text(m.path, &path);
+		if (!rc && path.n == 0)
+			rc = err_set(ERR_INVALID, "a document needs a name");
+	}
+	if (!rc) {
+		rc = tree_resolve(db, call->wp_id, &path, &n);
+		if (!rc && n.is_folder)
+			rc = err_set(ERR_EXISTS, "'%s' is a folder", n.name);
+		else if (rc == ERR_NOTFOUND)
+			rc = ERR_OK;
+		tree_node_clear(&n);
+	}
+	if (!rc)
+		rc = tree_quota_check(db, call->wp_id, length);
+	if (rc)
+		goto out;
+	/* Expired uploads go whenever a new one comes. */
+	{
+		char dir[PATH_MAX];
+
+		snprintf(dir, sizeof dir, "%s/uploads", server_data_dir(worker_server(call->worker)));
+		if (uploads_sweep(db, dir, db_now(), 3600, NULL))
+			log_event(LOG_WARN, "tus", "sweeping expired uploads: %s", err_detail());
+	}
+	rc = auth_secret_new(id);
+	if (rc)
+		goto out;
+	memcpy(u.id, id, UPLOADS_ID_LEN + 1);
+	u.user_id = call->caller->user_id;
+	u.wp_id = call->wp_id;
+	u.path = name_path_join(&path);
+	u.comment = (char *)(m.comment ? m.comment : "");
+	u.metadata = (char *)raw;
+	u.length = length;
+	u.created_at = db_now();
+	u.expires_at = u.created_at + cfg->upload_expiry_ms / 1000;
+	if (!u.path) {
+		rc = err_set(ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	rc = uploads_create(db, &u, cfg->uploads_per_user, cfg->upload_bytes_per_user);
+	free(u.path);
+	u.path = NULL;
+	if (rc)
+		goto out;
+
+	if (http_req_has_body(call->req) || length == 0) {
+		/* creation-with-upload (the body is the first chunk), or an
+		 * empty document, complete at once. */
+		struct patch *pa = calloc(1, sizeof *pa);
+
+		if (!pa) {
+			rc = err_set(ERR_NOMEM, "out of memory");
+			goto out;
+		}
+		pa->call = call;
+		pa->creating = true;
+		rc = uploads_get(db, id, &pa->u);
+		if (rc) {
+			free(pa);
+			goto out;
+		}
+		patch_start(pa);
+		name_path_free(&path);
+		return;
+	}
+	tus_headers(call);
+	http_resp_headerf(call->req, "Location", "/api/v1/uploads/%s", id);
+	http_resp_header(call->req, "Upload-Offset", "0");
+	expires_header(call, u.expires_at);
+	http_resp_send(call->req, 201, NULL, 0);
+out:
+	if (rc)
+		tus_err(call, rc);
+	name_path_free(&path);
+}
+
+/* ---- HEAD, DELETE, method override ---------------------------------------------------- */
+
+void h_tus_head(struct call *call)
+{
+	struct upload u;
+
+	if (!tus_version_ok(call) || !load_upload(call, &u))
+		return;
+	tus_headers(call);
+	http_resp_headerf(call->req, "Upload-Offset", "%" PRIu64, u.offset);
+	http_resp_headerf(call->req, "Upload-Length", "%" PRIu64, u.length);
+	if (u.metadata && *u.metadata)
+		http_resp_header(call->req, "Upload-Metadata", u.metadata);
+	if (u.version) {
+		http_resp_headerf(call->req, "ETag", "\"%s\"", u.blob);
+		http_resp_headerf(call->req, "X-Consort-Version", "%" PRId64, u.version);
+	}
+	expires_header(call, u.expires_at);
+	http_resp_send(call->req, 200, NULL, 0);
+	upload_clear(&u);
+}
+
+void h_tus_delete(struct call *call)
+{
+	struct cas_writer *w = NULL;
+	struct upload u;
+	char file[PATH_MAX];
+	enum err rc;
+
+	if (!tus_version_ok(call) || !load_upload(call, &u))
+		return;
+	rc = open_forget(u.id, &w);
+	if (!rc)
+		rc = uploads_delete(worker_db(call->worker), u.id);
+	if (rc) {
+		cas_writer_close(w);
+		tus_err(call, rc);
+		goto out;
+	}
+	if (w)
+		cas_writer_abort(w); /* removes the file */
+	else if (upload_file(call, u.id, file, sizeof file))
+		unlink(file);
+	tus_headers(call);
+	http_resp_send(call->req, 204, NULL, 0);
+out:
+	upload_clear(&u);
+}
+
+void h_tus_override(struct call *call)
+{
+	const char *m = http_req_header(call->req, "X-HTTP-Method-Override");
+
+	if (m && !strcmp(m, "PATCH"))
+		h_tus_patch(call);
+	else if (m && !strcmp(m, "DELETE"))
+		h_tus_delete(call);
+	else if (m && !strcmp(m, "HEAD"))
+		h_tus_head(call);
+	else
+		tus_error(call, 405, "method_not_allowed",
+			  "POST here needs X-HTTP-Method-Override: PATCH, DELETE or HEAD");
+}

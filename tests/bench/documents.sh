@@ -1,0 +1,155 @@
+#!/usr/bin/env bash
+# Document transfer benchmark, not part of the suite. One run, same
+# machine, same certificate, same files, each server logging requests:
+#   - one 1 GiB HTTPS upload with curl: consort PUT .../content (hashes,
+#     fsyncs, versions) beside nginx's WebDAV PUT        goal >= 1.0x
+#   - one 1 GiB HTTPS download of that document beside nginx serving
+#     the same file                                       goal >= 0.9x
+#   - 1,000 uploads of 10 KiB files (one curl, keep-alive, 8 in
+#     parallel) beside Apache mod_dav PUT                 goal >= 2x
+# Ratios are consort's throughput over the other's (higher is better).
+# Usage: tests/bench/documents.sh    (needs: nginx-light apache2 curl)
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+work=$(mktemp -d /var/tmp/consort-bench-XXXXXX)
+chmod 755 "$work"   # nginx and apache workers run as www-data
+cleanup() {
+  kill $(jobs -p) 2>/dev/null || true
+  [ -f "$work/nginx.pid" ] && kill "$(cat "$work/nginx.pid")" 2>/dev/null || true
+  [ -f "$work/httpd.pid" ] && kill "$(cat "$work/httpd.pid")" 2>/dev/null || true
+  sleep 0.5
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+command -v nginx >/dev/null && command -v apache2 >/dev/null || {
+  echo "needs nginx and apache2: apt-get install nginx-light apache2" >&2; exit 1; }
+[ -x build-release/server/consort ] || meson setup build-release -Dbuildtype=release -Dtests=false >/dev/null
+ninja -C build-release >/dev/null
+consort=build-release/server/consort
+
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 \
+  -keyout "$work/key.pem" -out "$work/cert.pem" -subj /CN=localhost \
+  -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" 2>/dev/null
+chmod 644 "$work/key.pem"
+mkdir -p "$work/files" "$work/nginx-dav" "$work/apache-dav" "$work/nginx-tmp"
+chown www-data "$work/nginx-dav" "$work/apache-dav" "$work/nginx-tmp"
+head -c $((1024 * 1024 * 1024)) /dev/urandom > "$work/files/big.bin"
+for i in $(seq 1000); do head -c 10240 /dev/urandom > "$work/files/s$i.bin"; done
+cat "$work/files/big.bin" > /dev/null   # into the page cache for every sender
+
+cport=18901 nport=18902 aport=18903
+cat > "$work/nginx.conf" <<NGINX
+user www-data;
+worker_processes $(nproc);
+pid $work/nginx.pid;
+error_log $work/nginx-error.log;
+events { worker_connections 4096; }
+http {
+  access_log $work/nginx-access.log;
+  sendfile on;
+  client_max_body_size 0;
+  client_body_temp_path $work/nginx-tmp;
+  keepalive_requests 100000;
+  server {
+    listen 127.0.0.1:$nport ssl;
+    ssl_certificate $work/cert.pem;
+    ssl_certificate_key $work/key.pem;
+    ssl_protocols TLSv1.2 TLSv1.3;
+    root $work/nginx-dav;
+    location / { dav_methods PUT; create_full_put_path on; }
+  }
+}
+NGINX
+nginx -c "$work/nginx.conf"
+
+cat > "$work/httpd.conf" <<APACHE
+ServerRoot /etc/apache2
+ServerName localhost
+PidFile $work/httpd.pid
+ErrorLog $work/apache-error.log
+LoadModule mpm_event_module /usr/lib/apache2/modules/mod_mpm_event.so
+LoadModule authz_core_module /usr/lib/apache2/modules/mod_authz_core.so
+LoadModule dav_module /usr/lib/apache2/modules/mod_dav.so
+LoadModule dav_fs_module /usr/lib/apache2/modules/mod_dav_fs.so
+LoadModule ssl_module /usr/lib/apache2/modules/mod_ssl.so
+User www-data
+Group www-data
+Listen 127.0.0.1:$aport
+LogFormat "%h %r %>s %b" common
+CustomLog $work/apache-access.log common
+MaxKeepAliveRequests 0
+DavLockDB $work/apache-dav/.lockdb
+DocumentRoot $work/apache-dav
+<VirtualHost 127.0.0.1:$aport>
+  SSLEngine on
+  SSLCertificateFile $work/cert.pem
+  SSLCertificateKeyFile $work/key.pem
+  <Directory $work/apache-dav>
+    Dav On
+    Require all granted
+  </Directory>
+</VirtualHost>
+APACHE
+apache2 -f "$work/httpd.conf" -k start
+
+data="$work/data"
+$consort partner add --data "$data" --short BENCH --name Bench --country DE >/dev/null
+echo 'bench password long enough' | $consort user add --data "$data" --email b@bench.example \
+  --name Bench --partner BENCH --password-stdin >/dev/null
+$consort wp add --data "$data" --code WP1 --title Bench >/dev/null
+$consort grant --data "$data" --wp WP1 --user b@bench.example --level write >/dev/null
+$consort serve --data "$data" --listen 127.0.0.1:$cport --cert "$work/cert.pem" \
+  --key "$work/key.pem" 2> "$work/consort.log" &
+for _ in $(seq 100); do grep -q listening "$work/consort.log" 2>/dev/null && break; sleep 0.1; done
+
+C=(curl -s --http1.1 --cacert "$work/cert.pem")
+"${C[@]}" -c "$work/jar" -H 'Content-Type: application/json' \
+  -d '{"email":"b@bench.example","password":"bench password long enough"}' \
+  -o "$work/login.json" "https://localhost:$cport/api/v1/session"
+csrf=$(sed 's/.*"csrf":"\([^"]*\)".*/\1/' "$work/login.json")
+token=$("${C[@]}" -b "$work/jar" -H "X-CSRF-Token: $csrf" -H 'Content-Type: application/json' \
+  -d '{"name":"bench"}' "https://localhost:$cport/api/v1/tokens" | sed 's/.*"token":"\([^"]*\)".*/\1/')
+auth="Authorization: Bearer $token"
+
+secs() { # seconds a curl run took, from "%{http_code} %{time_total}"; fails on an error status
+  awk '$1 >= 300 {print "HTTP " $1 > "/dev/stderr"; exit 1} {s += $2} END {printf "%.3f", s}'
+}
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", b / a}'; }
+
+echo "== 1 GiB upload"
+t_c=$("${C[@]}" -H "$auth" -T "$work/files/big.bin" -o /dev/null -w '%{http_code} %{time_total}\n' \
+  "https://localhost:$cport/api/v1/wps/WP1/content/big.bin" | secs)
+t_n=$("${C[@]}" -T "$work/files/big.bin" -o /dev/null -w '%{http_code} %{time_total}\n' \
+  "https://localhost:$nport/big.bin" | secs)
+echo "consort ${t_c}s  nginx WebDAV ${t_n}s  ratio $(ratio "$t_c" "$t_n")x (goal >= 1.0)"
+cmp "$work/files/big.bin" "$work/nginx-dav/big.bin"
+
+echo "== 1 GiB download"
+cat "$work/nginx-dav/big.bin" > /dev/null
+t_c=$("${C[@]}" -H "$auth" -o /dev/null -w '%{http_code} %{time_total}\n' \
+  "https://localhost:$cport/api/v1/wps/WP1/content/big.bin" | secs)
+t_n=$("${C[@]}" -o /dev/null -w '%{http_code} %{time_total}\n' "https://localhost:$nport/big.bin" | secs)
+echo "consort ${t_c}s  nginx ${t_n}s  ratio $(ratio "$t_c" "$t_n")x (goal >= 0.9)"
+
+echo "== 1,000 uploads of 10 KiB (8 in parallel, keep-alive)"
+: > "$work/c.cfg"; : > "$work/a.cfg"
+for i in $(seq 1000); do
+  printf 'upload-file = "%s"\nurl = "https://localhost:%s/api/v1/wps/WP1/content/small/s%s.bin"\noutput = "/dev/null"\n' \
+    "$work/files/s$i.bin" "$cport" "$i" >> "$work/c.cfg"
+  printf 'upload-file = "%s"\nurl = "https://localhost:%s/s%s.bin"\noutput = "/dev/null"\n' \
+    "$work/files/s$i.bin" "$aport" "$i" >> "$work/a.cfg"
+done
+run_small() { # cfg, extra args...
+  local cfg=$1; shift
+  local start end
+  start=$(date +%s.%N)
+  "${C[@]}" --parallel --parallel-max 8 "$@" -K "$cfg"
+  end=$(date +%s.%N)
+  awk -v a="$start" -v b="$end" 'BEGIN {printf "%.3f", b - a}'
+}
+t_c=$(run_small "$work/c.cfg" -H "$auth")
+t_a=$(run_small "$work/a.cfg")
+stored=$(ls "$work/apache-dav" | grep -c '^s' || true)
+echo "consort ${t_c}s  Apache mod_dav ${t_a}s  ratio $(ratio "$t_c" "$t_a")x (goal >= 2.0); apache stored $stored files"
+grep -c ' PUT /api/v1/wps/WP1/content/small/.* 20[01] ' "$work/consort.log" | sed 's/^/consort answered 200\/201: /'
