@@ -22,6 +22,7 @@
 #include "db.h"
 #include "demodoc.h"
 #include "digest.h"
+#include "mime.h"
 #include "name.h"
 #include "server.h"
 #include "tree.h"
@@ -767,7 +768,7 @@ enum err demo_store_documents(struct db *db, struct cas *cas, const struct demo_
 			size_t who = (v % 2 == 1 || nm == 0) ? lead : members[(i + v) % nm];
 			struct demodoc d;
 			struct demodoc_buf b = {0};
-			char date[16];
+			char date[16], mime[MIME_MAX + 1];
 			time_t tt;
 			struct tm tm;
 
@@ -781,8 +782,10 @@ enum err demo_store_documents(struct db *db, struct cas *cas, const struct demo_
 			if (rc)
 				break;
 			db_clock_offset(at - now);
-			rc = put_version(db, cas, ids->wp[sp->wp], path, &b, demodoc_mime(sp->fmt),
-					 ids->person[who], version_comments[(v - 1) % 4]);
+			/* The type as an upload would get it: from the bytes. */
+			mime_detect(b.data, b.len, mime);
+			rc = put_version(db, cas, ids->wp[sp->wp], path, &b, mime, ids->person[who],
+					 version_comments[(v - 1) % 4]);
 			if (!rc && sp->deliverable)
 				rc = set_status(db, ids->wp[sp->wp], path, sp->deliverable,
 						v >= 3 ? TREE_STATUS_FINAL

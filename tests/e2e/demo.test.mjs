@@ -41,7 +41,7 @@ test('the demo makes a populated store and prints the logins', async () => {
       (SELECT count(*) FROM versions) v, (SELECT count(DISTINCT mime) FROM versions) m,
       (SELECT count(*) FROM audit WHERE action = 'grant') g`)[0];
     assert.deepEqual([counts.p, counts.c, counts.w], [40, 17, 10]);
-    assert.ok(counts.d >= 30 && counts.v >= 2 * counts.d && counts.m === 8, JSON.stringify(counts));
+    assert.ok(counts.d >= 30 && counts.v >= 2 * counts.d && counts.m >= 6, JSON.stringify(counts));
     assert.ok(counts.g > 100);
 
     const wpsOf = async (p) => {
@@ -70,6 +70,19 @@ test('the demo makes a populated store and prints the logins', async () => {
       if (counted.size > 1) break;
     }
     assert.ok(counted.size > 1, 'members of different partners see different WPs');
+    // The documents are served like uploads: versions, status, bytes.
+    const coord = await Session.login(s, coordinator.email, coordinator.password);
+    const d31 = await coord.req('GET', '/api/v1/wps/WP3/tree/Deliverables/D3.1%20Cascade%20testing%20pathways.docx');
+    assert.equal(d31.status, 200, JSON.stringify(d31.body));
+    assert.equal(d31.body.versions_total, 3);
+    assert.equal(d31.body.status, 'final');
+    assert.equal(d31.body.deliverable, 'D3.1');
+    const bytes = await s.fetch('/api/v1/wps/WP3/content/Deliverables/D3.1%20Cascade%20testing%20pathways.docx?version=1',
+      { headers: { cookie: `__Host-consort=${coord.cookie}` } });
+    assert.equal(bytes.status, 200);
+    assert.equal(bytes.headers.get('content-type'), 'application/vnd.openxmlformats-officedocument.wordprocessingml.document');
+    assert.equal(Buffer.from(await bytes.arrayBuffer()).subarray(0, 2).toString(), 'PK');
+
     // The documents are searchable once indexed, within what each may read.
     const lead = await Session.login(s, people.find((p) => p.role === 'lead WP3').email,
       people.find((p) => p.role === 'lead WP3').password);
