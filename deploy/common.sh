@@ -16,6 +16,7 @@ TEST_PACKAGES=(
   libcmocka-dev nodejs
   prometheus systemd
   sqlite3
+  chromium
 )
 
 as_root() {
