@@ -7,12 +7,14 @@ BUILD_PACKAGES=(
   libevent-dev libssl-dev libsqlite3-dev libjansson-dev libicu-dev
   libargon2-dev
   openssl ca-certificates curl
+  libsystemd-dev
   g++ libxapian-dev libmagic-dev libicu-dev libxml2-dev libexpat1-dev libzip-dev
   poppler-utils
 )
 # What the test suites need on top.
 TEST_PACKAGES=(
   libcmocka-dev nodejs
+  prometheus systemd
   sqlite3
   chromium
 )

@@ -7,6 +7,7 @@
 #include "auth.h"
 #include "digest.h"
 #include "http.h"
+#include "metrics.h"
 #include "router.h"
 #include "server.h"
 
@@ -55,6 +56,10 @@ enum err acl_authorize(struct call *call)
 	call->wp_level = ACCT_NONE;
 	if (need == ACCESS_PUBLIC)
 		return ERR_OK;
+	if (need == ACCESS_SCRAPER)
+		/* Not an account: an allowed address or the metrics token. */
+		return metrics_scraper_allowed(http_req_peer(call->req),
+					       http_req_header(call->req, "Authorization"));
 	if (need <= ACCESS_UNDECLARED || need >= ACCESS__COUNT)
 		return err_set(ERR_INTERNAL, "route declares no access"); /* router_check prevents it */
 

@@ -6,6 +6,10 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "metrics.h"
 
 enum opt_type { OPT_STRING, OPT_UINT, OPT_U64, OPT_SIZE, OPT_BYTES, OPT_MS, OPT_BOOL, OPT_LOGFMT };
 
@@ -65,6 +69,38 @@ static const struct option_def options[] = {
 	 "`plain` or `json` lines on stderr."},
 	{"access-log", OPT_BOOL, OFF(access_log), 0, 0,
 	 "One log line per request (`true`/`false`)."},
+	{"extract-max-text", OPT_BYTES, OFF(extract.max_text), 1 * KiB, 1 * GiB,
+	 "Text kept from one document for search; the rest is not indexed (the document is "
+	 "marked truncated)."},
+	{"extract-max-expanded", OPT_BYTES, OFF(extract.max_expanded), 1 * MiB, 64 * GiB,
+	 "Bytes an office document (a zip archive) may expand to; beyond it extraction fails "
+	 "(zip bombs)."},
+	{"extract-max-members", OPT_UINT, OFF(extract.max_members), 1, 1000000,
+	 "Entries an office document's archive may have."},
+	{"extract-cpu-seconds", OPT_UINT, OFF(extract.cpu_seconds), 1, 3600,
+	 "CPU seconds the extraction helper may spend on one document."},
+	{"extract-wall-seconds", OPT_UINT, OFF(extract.wall_seconds), 1, 7200,
+	 "Seconds one document may take before the helper is killed."},
+	{"extract-memory", OPT_BYTES, OFF(extract.max_memory), 64 * MiB, 64 * GiB,
+	 "Address space of the extraction helper (not enforced under AddressSanitizer)."},
+	{"metrics-allow", OPT_STRING, OFF(metrics_allow), 0, 0,
+	 "Who may read `GET /metrics` without the token: comma-separated addresses or "
+	 "address/prefix-length, IPv4 or IPv6, or `none`. Default `127.0.0.0/8, ::1` (this machine)."},
+	{"metrics-token-file", OPT_STRING, OFF(metrics_token_file), 0, 0,
+	 "File holding a bearer token (16 to 256 printable characters, one line) that lets a "
+	 "scraper from any address read `/metrics` (`Authorization: Bearer TOKEN`). Read at start."},
+	{"metrics-blob-walk", OPT_MS, OFF(metrics_blob_walk_ms), 0, 7 * DAY_MS,
+	 "How often the blob store is walked for the size and count in `/metrics` (blobs this "
+	 "server stores are counted as they come). 0: only at start."},
+	{"default-quota", OPT_BYTES, OFF(default_quota), 0, 1024 * TiB,
+	 "Quota of each work package that has none of its own: bytes of all its stored versions. "
+	 "0: unlimited."},
+	{"default-keep-versions", OPT_UINT, OFF(default_keep_versions), 0, 1000000,
+	 "Retention for work packages without a rule of their own: keep the newest N versions of "
+	 "each document. 0: no count rule. With both retention defaults 0 every version is kept."},
+	{"default-keep-days", OPT_UINT, OFF(default_keep_days), 0, 36500,
+	 "Retention for work packages without a rule of their own: keep versions younger than D "
+	 "days. 0: no age rule. The current version is always kept."},
 	{"test-hooks", OPT_BOOL, OFF(test_hooks), 0, 0,
 	 "For the test suite only: enables `POST /_test/sink` and `GET /_test/source`, "
 	 "which stream request and response bodies without touching the store. Never in production."},
@@ -111,6 +147,8 @@ void config_defaults(struct config *cfg)
 	cfg->max_upload = 64 * GiB;
 	cfg->log_format = LOG_PLAIN;
 	cfg->access_log = true;
+	cfg->metrics_blob_walk_ms = 10 * 60 * 1000;
+	extract_limits_default(&cfg->extract);
 	cfg->session_idle_ms = 60 * 60 * 1000;
 	cfg->session_max_ms = 12 * 60 * 60 * 1000;
 	cfg->password_link_ms = 3 * DAY_MS;
@@ -375,25 +413,132 @@ enum err config_load(struct config *cfg, int argc, char **argv)
 	}
 	if ((cfg->cert == NULL) != (cfg->key == NULL))
 		return err_set(ERR_INVALID, "cert and key must be given together");
+	return config_check(cfg);
+}
+
+/* A file option must name a readable regular file now, so that a typo
+ * stops the start with its name rather than a TLS library message. */
+static enum err check_file(const char *key, const char *path)
+{
+	struct stat st;
+
+	if (stat(path, &st) != 0)
+		return err_set(ERR_INVALID, "%s: %s: %s", key, path, strerror(errno));
+	if (!S_ISREG(st.st_mode))
+		return err_set(ERR_INVALID, "%s: %s is not a regular file", key, path);
+	if (access(path, R_OK) != 0)
+		return err_set(ERR_INVALID, "%s: %s: %s", key, path, strerror(errno));
+	return ERR_OK;
+}
+
+enum err config_check(const struct config *cfg)
+{
+	enum err rc;
+
 	if (cfg->session_idle_ms > cfg->session_max_ms)
 		return err_set(ERR_INVALID, "session-idle must not exceed session-max");
 	if (cfg->login_lockout_ms > cfg->login_lockout_max_ms)
 		return err_set(ERR_INVALID, "login-lockout must not exceed login-lockout-max");
+
+	if (cfg->cert && (rc = check_file("cert", cfg->cert)))
+		return rc;
+	if (cfg->key && (rc = check_file("key", cfg->key)))
+		return rc;
+	if (cfg->metrics_token_file && (rc = check_file("metrics-token-file", cfg->metrics_token_file)))
+		return rc;
+	if (cfg->metrics_allow && (rc = metrics_allow_check(cfg->metrics_allow)))
+		return rc;
 	return ERR_OK;
+}
+
+/* A value the way a person would write it in the file. */
+static void format_value(const struct option_def *o, const struct config *c, char *buf, size_t n)
+{
+	const char *base = (const char *)c + o->offset;
+	uint64_t v = 0;
+
+	switch (o->type) {
+	case OPT_STRING:
+		snprintf(buf, n, "%s", *(char *const *)base ? *(char *const *)base : "");
+		return;
+	case OPT_BOOL:
+		snprintf(buf, n, "%s", *(const bool *)base ? "true" : "false");
+		return;
+	case OPT_LOGFMT:
+		snprintf(buf, n, "%s", *(const enum log_format *)base == LOG_JSON ? "json" : "plain");
+		return;
+	case OPT_U64:
+	case OPT_BYTES:
+		v = *(const uint64_t *)base;
+		break;
+	case OPT_SIZE:
+		v = *(const size_t *)base;
+		break;
+	case OPT_UINT:
+	case OPT_MS:
+		v = *(const unsigned *)base;
+		break;
+	}
+	if (o->type == OPT_BYTES || o->type == OPT_SIZE) {
+		static const char *const units[] = {"", "K", "M", "G", "T"};
+		int u = 0;
+
+		while (u < 4 && v && v % 1024 == 0) {
+			v /= 1024;
+			u++;
+		}
+		snprintf(buf, n, "%llu%s", (unsigned long long)v, units[u]);
+	} else if (o->type == OPT_MS) {
+		if (v && v % DAY_MS == 0)
+			snprintf(buf, n, "%llud", (unsigned long long)(v / DAY_MS));
+		else if (v && v % 3600000 == 0)
+			snprintf(buf, n, "%lluh", (unsigned long long)(v / 3600000));
+		else if (v && v % 60000 == 0)
+			snprintf(buf, n, "%llum", (unsigned long long)(v / 60000));
+		else if (v && v % 1000 == 0)
+			snprintf(buf, n, "%llus", (unsigned long long)(v / 1000));
+		else
+			snprintf(buf, n, "%llums", (unsigned long long)v);
+	} else {
+		snprintf(buf, n, "%llu", (unsigned long long)v);
+	}
 }
 
 void config_write_reference(FILE *out)
 {
 	static const char *const type_names[] = {
 		[OPT_STRING] = "text", [OPT_UINT] = "number", [OPT_U64] = "number",
-		[OPT_SIZE] = "size (K, M, G, T)", [OPT_BYTES] = "size (K, M, G, T)", [OPT_MS] = "duration (ms, s, m, h, d)",
+		[OPT_SIZE] = "size", [OPT_BYTES] = "size", [OPT_MS] = "duration",
 		[OPT_BOOL] = "true/false", [OPT_LOGFMT] = "plain/json",
 	};
+	struct config d;
 
-	fprintf(out, "| key / flag | type | meaning |\n|---|---|---|\n");
-	for (size_t i = 0; i < NOPTIONS; i++)
-		fprintf(out, "| `%s` / `--%s` | %s | %s |\n", options[i].key,
-			options[i].key, type_names[options[i].type], options[i].doc);
+	config_defaults(&d);
+	fprintf(out,
+		"# Configuration reference\n\n"
+		"<!-- Generated by `consort serve --help-config` from the option table in\n"
+		"     server/config.c; edit that table, then regenerate this file. A test\n"
+		"     fails when the two differ. -->\n\n"
+		"`consort serve` takes every option below as a flag (`--key value` or\n"
+		"`--key=value`) and as a line `key = value` in the file named by\n"
+		"`--config FILE`; flags win over the file. In the file, `#` starts a\n"
+		"comment line and a value may be put in double quotes. An unknown key\n"
+		"or a bad value stops the start with the file and line (or the flag)\n"
+		"and the reason, and exit status 1.\n\n"
+		"Sizes take the units K, M, G, T (powers of 1024) or none (bytes).\n"
+		"Durations take ms, s, m, h, d; a plain number is seconds.\n"
+		"Negative numbers are refused everywhere.\n\n"
+		"deploy/consort.conf.example is a commented file with every option.\n\n"
+		"| key (`--key`) | type | default | meaning |\n|---|---|---|---|\n");
+	for (size_t i = 0; i < NOPTIONS; i++) {
+		char def[64];
+
+		format_value(&options[i], &d, def, sizeof def);
+		fprintf(out, "| `%s` | %s | %s%s%s | %s |\n", options[i].key,
+			type_names[options[i].type], *def ? "`" : "", *def ? def : "(none)",
+			*def ? "`" : "", options[i].doc);
+	}
+	config_free(&d);
 }
 
 void config_free(struct config *cfg)
@@ -403,4 +548,6 @@ void config_free(struct config *cfg)
 	free(cfg->cert);
 	free(cfg->key);
 	free(cfg->config_file);
+	free(cfg->metrics_allow);
+	free(cfg->metrics_token_file);
 }

@@ -17,6 +17,7 @@
 #include <stdio.h>
 
 #include "err.h"
+#include "extract.h"
 #include "http.h"
 
 enum log_format { LOG_PLAIN, LOG_JSON };
@@ -36,6 +37,17 @@ struct config {
 	enum log_format log_format;
 	bool access_log;
 	bool test_hooks;       /* enables /_test/ routes for the test suite */
+	/* text extraction for search, per document (search/extract.h) */
+	struct extract_limits extract;
+	/* operations (issue 8) */
+	char *metrics_allow;      /* CIDR list; NULL: loopback */
+	char *metrics_token_file; /* NULL: no token */
+	unsigned metrics_blob_walk_ms;
+	/* Store-wide defaults, written to the settings table at start so
+	 * that `consort gc` and other commands apply the same rules. */
+	uint64_t default_quota;        /* bytes per work package; 0: unlimited */
+	unsigned default_keep_versions; /* 0: no count rule */
+	unsigned default_keep_days;     /* 0: no age rule */
 	/* accounts and sign-in (issue 4) */
 	unsigned session_idle_ms;      /* a session unused this long ends */
 	unsigned session_max_ms;       /* a session ends this long after login */
@@ -62,6 +74,11 @@ void config_defaults(struct config *cfg);
  * argument after the subcommand. On error the detail names the flag or
  * file:line and the reason. */
 enum err config_load(struct config *cfg, int argc, char **argv);
+
+/* Checks across options and against the system (certificate, key and
+ * token files exist and are readable; the metrics allow list parses).
+ * config_load ends with it. */
+enum err config_check(const struct config *cfg);
 
 /* Write the option reference (markdown) to `out`. */
 void config_write_reference(FILE *out);

@@ -1,5 +1,10 @@
 /* h_system — health and operational endpoints. */
+#include <errno.h>
+#include <event2/buffer.h>
 #include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -7,25 +12,124 @@
 #include "db.h"
 #include "handlers.h"
 #include "http.h"
+#include "indexer.h"
+#include "indexq.h"
+#include "metrics.h"
 #include "reply.h"
 #include "router.h"
 #include "server.h"
 
+/* The search index lives at DATA/index/current (a link to the live
+ * generation, indexer.h). Derived data: when it is missing the server
+ * still serves everything but search, and it is rebuilt from the store. */
+static const char *index_state(const char *data_dir)
+{
+	char path[4096];
+	struct stat st;
+
+	indexer_link_path(data_dir, path, sizeof path);
+	if (lstat(path, &st) != 0)
+		return errno == ENOENT ? "absent" : "error";
+	/* A link whose target is gone, or an unreadable directory, is a
+	 * broken index rather than a missing one. */
+	if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode) || access(path, R_OK | X_OK) != 0)
+		return "error";
+	return "ok";
+}
+
+static bool dir_writable(const char *data_dir, const char *sub)
+{
+	char path[4096];
+
+	snprintf(path, sizeof path, "%s/%s", data_dir, sub);
+	return access(path, W_OK | X_OK) == 0;
+}
+
 /* GET /healthz: 200 when the database answers and the blob store is
- * writable, 503 otherwise; the body says which part is unwell. Cheap
- * enough to be polled by a load balancer. */
+ * writable, 503 otherwise; the body says which part is unwell. A broken
+ * search index makes the status "degraded" but keeps 200: documents
+ * are still served, and a load balancer should not take the node out
+ * for it. Cheap enough to be polled every second. */
 void h_healthz(struct call *call)
 {
 	const struct config *cfg = worker_config(call->worker);
-	char blobs[4096];
+	const char *index;
 	bool db_ok, blobs_ok;
 
 	db_ok = db_ping(worker_db(call->worker)) == ERR_OK;
-	snprintf(blobs, sizeof blobs, "%s/blobs", cfg->data_dir);
-	blobs_ok = access(blobs, W_OK | X_OK) == 0;
+	/* Writing a blob needs both: temp files in tmp/, then blobs/. */
+	blobs_ok = dir_writable(cfg->data_dir, "blobs") && dir_writable(cfg->data_dir, "tmp");
+	index = index_state(cfg->data_dir);
 	reply_json(call->req, db_ok && blobs_ok ? 200 : 503,
-		   json_pack("{s:s, s:s, s:s}",
-			     "status", db_ok && blobs_ok ? "ok" : "unavailable",
-			     "database", db_ok ? "ok" : "error",
-			     "blobs", blobs_ok ? "ok" : "error"));
+		   json_pack("{s:s, s:s, s:s, s:s}", "status",
+			     !(db_ok && blobs_ok)      ? "unavailable"
+			     : !strcmp(index, "error") ? "degraded"
+						       : "ok",
+			     "database", db_ok ? "ok" : "error", "blobs", blobs_ok ? "ok" : "error",
+			     "index", index));
+}
+
+struct metrics_body {
+	struct evbuffer *buf;
+};
+
+static enum err metrics_fill(struct http_req *req, struct evbuffer *out, size_t max, bool *done,
+			     void *arg)
+{
+	struct metrics_body *mb = arg;
+
+	(void)req;
+	evbuffer_remove_buffer(mb->buf, out, max);
+	*done = evbuffer_get_length(mb->buf) == 0;
+	return ERR_OK;
+}
+
+static void metrics_release(void *arg)
+{
+	struct metrics_body *mb = arg;
+
+	evbuffer_free(mb->buf);
+	free(mb);
+}
+
+/* GET /metrics: the Prometheus text format (metrics.h). Who may scrape
+ * is decided by the policy before this runs (ACCESS_SCRAPER). */
+void h_metrics(struct call *call)
+{
+	static const struct http_body_source src = {metrics_fill, metrics_release};
+	struct server *srv = worker_server(call->worker);
+	struct metrics_live live = {
+		.open_connections = server_open_connections(srv),
+		.tls_handshakes = server_tls_handshakes(srv),
+	};
+	struct metrics_body *mb = calloc(1, sizeof *mb);
+	struct indexer *ix = server_indexer(srv);
+	int64_t pending;
+	enum err rc;
+
+	/* Figures owned elsewhere, read cheaply now: the queue is one
+	 * count over index_queue, the indexer keeps its own counters. */
+	if (indexq_pending(worker_db(call->worker), &pending) == ERR_OK)
+		metrics_set(METRICS_INDEX_QUEUE, pending);
+	if (ix) {
+		struct indexer_stats st;
+
+		indexer_stats(ix, &st);
+		metrics_set(METRICS_EXTRACT_FAILURES, (int64_t)st.failed);
+		metrics_set(METRICS_INDEX_DOCS, (int64_t)st.doccount);
+	}
+	if (!mb || !(mb->buf = evbuffer_new())) {
+		free(mb);
+		reply_error(call->req, 503, "out_of_memory", "out of memory");
+		return;
+	}
+	rc = metrics_render(&live, mb->buf);
+	if (rc) {
+		metrics_release(mb);
+		reply_err(call->req, rc);
+		return;
+	}
+	reply_api_headers(call->req);
+	http_resp_header(call->req, "Content-Type", "text/plain; version=0.0.4; charset=utf-8");
+	http_resp_stream(call->req, 200, (int64_t)evbuffer_get_length(mb->buf), &src, mb);
 }

@@ -47,6 +47,7 @@
 #include "jobs.h"
 #include "log.h"
 #include "name.h"
+#include "metrics.h"
 #include "reply.h"
 #include "router.h"
 #include "server.h"
@@ -411,6 +412,7 @@ static void patch_free(struct patch *pa, bool keep)
 		cas_writer_close(pa->w);
 	upload_clear(&pa->u);
 	free(pa);
+	metrics_add(METRICS_UPLOADS_ACTIVE, -1);
 }
 
 static void offset_headers(struct patch *pa, uint64_t offset)
@@ -682,6 +684,8 @@ static void patch_start(struct patch *pa)
 	int64_t declared = http_req_body_length(call->req);
 	enum err rc;
 
+	/* From here every path ends in patch_free, which counts it out. */
+	metrics_add(METRICS_UPLOADS_ACTIVE, 1);
 	if (declared > 0 && pa->start + (uint64_t)declared > pa->u.length) {
 		tus_error(call, 413, "too_large",
 			  "%" PRId64 " bytes at offset %" PRIu64 " go past Upload-Length %" PRIu64,

@@ -16,6 +16,7 @@ void h_search(struct call *call);
 
 /* h_system.c */
 void h_healthz(struct call *call);
+void h_metrics(struct call *call);
 
 /* h_test.c (only with --test-hooks) */
 void h_test_sink(struct call *call);

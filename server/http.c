@@ -79,6 +79,7 @@ struct http_req {
 	bool expect_continue;
 	uint64_t start_us;
 	void *data;
+	uint64_t bytes_in;      /* head plus decoded body bytes read */
 
 	/* body */
 	enum body_state body;
@@ -100,6 +101,7 @@ struct http_req {
 	bool resp_close_delimited;
 	int64_t resp_left;      /* bytes the stream still owes (length known) */
 	uint64_t resp_bytes;    /* body bytes sent */
+	uint64_t resp_head_bytes; /* status line and headers */
 	const struct http_body_source *src;
 	void *src_arg;
 };
@@ -218,6 +220,8 @@ void *http_req_data(const struct http_req *req) { return req->data; }
 bool http_resp_started(const struct http_req *req) { return req->resp_started; }
 int http_resp_status(const struct http_req *req) { return req->status; }
 uint64_t http_resp_bytes(const struct http_req *req) { return req->resp_bytes; }
+uint64_t http_req_bytes_in(const struct http_req *req) { return req->bytes_in; }
+uint64_t http_resp_bytes_out(const struct http_req *req) { return req->resp_head_bytes + req->resp_bytes; }
 
 uint64_t http_req_elapsed_us(const struct http_req *req)
 {
@@ -501,6 +505,7 @@ static void write_head(struct http_req *req, int status, int64_t length, size_t 
 {
 	struct http_conn *c = req->conn;
 	struct evbuffer *out = bufferevent_get_output(c->bev);
+	size_t before = evbuffer_get_length(out);
 	size_t extra = req->resp_head ? evbuffer_get_length(req->resp_head) : 0;
 	char date[40];
 
@@ -541,6 +546,7 @@ static void write_head(struct http_req *req, int status, int64_t length, size_t 
 		evbuffer_drain(req->resp_head, extra);
 	}
 	evbuffer_add(out, "\r\n", 2);
+	req->resp_head_bytes = evbuffer_get_length(out) - before;
 }
 
 static void resp_finished(struct http_req *req)
@@ -812,6 +818,7 @@ static bool deliver(struct http_conn *c, struct evbuffer *in, size_t n)
 		}
 		evbuffer_drain(in, took);
 		c->rate_bytes += took;
+		req->bytes_in += took;
 		n -= took;
 		req->body_left -= took;
 	}
@@ -1111,6 +1118,7 @@ static void head_parse(struct http_conn *c)
 	}
 	copy = http_req_strndup(req, buf, head_len);
 	evbuffer_drain(in, head_len);
+	req->bytes_in = head_len;
 	if (!copy) {
 		head_fail(c, 503, "out_of_memory", "out of memory");
 		return;

@@ -177,7 +177,12 @@ void http_resp_stream(struct http_req *req, int status, int64_t length,
 /* True once a response has been started for this request. */
 bool http_resp_started(const struct http_req *req);
 int http_resp_status(const struct http_req *req);
+/* Response body bytes sent (the access log's figure). */
 uint64_t http_resp_bytes(const struct http_req *req);
+/* Wire figures for metrics: request head plus decoded body bytes read
+ * so far; response status line, headers and body bytes queued. */
+uint64_t http_req_bytes_in(const struct http_req *req);
+uint64_t http_resp_bytes_out(const struct http_req *req);
 
 /* Hook called when each request ends (response complete or connection
  * died), for access logs and metrics. */

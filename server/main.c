@@ -13,6 +13,7 @@
 #include "cmd_storage.h"
 #include "cli_accounts.h"
 #include "config.h"
+#include "demo.h"
 #include "err.h"
 #include "exworker.h"
 #include "indexer.h"
@@ -118,6 +119,7 @@ static const struct command commands[] = {
 	{"wp", cli_wp, "wp add --data DIR --code WP1 --title TITLE [--lead SHORT]"},
 	{"grant", cli_grant,
 	 "grant --data DIR --wp WP1 (--user EMAIL | --partner SHORT) --level none|read|write|manage"},
+	{"demo", demo_main, "demo --data DIR   (a new data directory with a complete example consortium)"},
 	{"routes", cli_routes, "routes   (the route table as JSON)"},
 	{"reindex", cmd_reindex, "reindex --data DIR"},
 	{"extract-worker", cmd_extract_worker, NULL},

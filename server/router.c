@@ -19,6 +19,7 @@ const char *access_name(enum access a)
 		[ACCESS_USER] = "user", [ACCESS_WP_READ] = "wp:read",
 		[ACCESS_WP_WRITE] = "wp:write", [ACCESS_WP_MANAGE] = "wp:manage",
 		[ACCESS_COORDINATOR] = "coordinator", [ACCESS_SESSION] = "session",
+		[ACCESS_SCRAPER] = "scraper",
 	};
 
 	return (unsigned)a < ACCESS__COUNT ? names[a] : "invalid";

@@ -34,6 +34,8 @@ enum access {
 	ACCESS_WP_WRITE,
 	ACCESS_WP_MANAGE,
 	ACCESS_COORDINATOR,    /* coordinators only */
+	ACCESS_SCRAPER,        /* a metrics scraper: an allowed address or the
+				  metrics token (metrics-allow, metrics-token-file) */
 	ACCESS_SESSION,        /* a signed-in account by session cookie, not an
 				  API token: managing one's own credentials */
 	ACCESS__COUNT

@@ -2,6 +2,7 @@
 #include "server.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/listener.h>
@@ -16,6 +17,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cas.h"
@@ -27,9 +29,14 @@
 #include "jobs.h"
 #include "indexer.h"
 #include "log.h"
+#include "metrics.h"
 #include "router.h"
+#include "settings.h"
 #include "tls.h"
+#include "tree.h"
 #include "xap.h"
+
+#include <systemd/sd-daemon.h>
 
 struct pending_conn {
 	int fd;
@@ -347,14 +354,27 @@ static void signal_cb(evutil_socket_t sig, short what, void *arg)
 
 	(void)what;
 	if (sig == SIGHUP) {
+		/* systemd waits for READY=1 after RELOADING=1 before it calls
+		 * the reload done (systemctl reload returns then). */
+		struct timespec now;
+
+		/* MONOTONIC_USEC: what Type=notify-reload (systemd 253) wants
+		 * with RELOADING=1; systemd 252 ignores it. */
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%llu\nSTATUS=reloading the certificate",
+			   (unsigned long long)now.tv_sec * 1000000ULL +
+				   (unsigned long long)now.tv_nsec / 1000ULL);
 		rc = tls_reload(s->tls);
 		if (rc)
 			log_event(LOG_ERROR, "reload", "certificate reload failed, keeping the old one: %s",
 				  err_detail());
 		else
 			log_event(LOG_INFO, "reload", "certificate reloaded from %s", tls_cert_path(s->tls));
+		sd_notifyf(0, "READY=1\nSTATUS=%s", rc ? "serving; the last certificate reload failed"
+						    : "serving");
 		return;
 	}
+	sd_notify(0, "STOPPING=1\nSTATUS=finishing open requests");
 	log_event(LOG_INFO, "shutdown", "signal %d: no longer accepting; finishing open requests",
 		  (int)sig);
 	if (s->listener)
@@ -369,18 +389,29 @@ enum err server_prepare_data_dir(const char *dir)
 	char path[4096];
 	struct stat st;
 
+	int fd;
+
 	if (mkdir(dir, 0700) != 0 && errno != EEXIST)
-		return err_from_errno(errno, dir);
+		return err_set(ERR_INVALID, "data directory %s cannot be created: %s", dir,
+			       strerror(errno));
 	if (stat(dir, &st) != 0)
-		return err_from_errno(errno, dir);
+		return err_set(ERR_INVALID, "data directory %s: %s", dir, strerror(errno));
 	if (!S_ISDIR(st.st_mode))
-		return err_set(ERR_INVALID, "%s is not a directory", dir);
-	if (access(dir, W_OK | X_OK) != 0)
-		return err_from_errno(errno, dir);
+		return err_set(ERR_INVALID, "data directory %s is not a directory", dir);
+	/* A real write, not access(): root passes access() on a directory it
+	 * cannot write (read-only filesystem, immutable, procfs). */
+	snprintf(path, sizeof path, "%s/.write-test", dir);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return err_set(ERR_INVALID, "data directory %s is not writable: %s", dir,
+			       strerror(errno));
+	close(fd);
+	unlink(path);
 	for (size_t i = 0; i < sizeof subdirs / sizeof subdirs[0]; i++) {
 		snprintf(path, sizeof path, "%s/%s", dir, subdirs[i]);
 		if (mkdir(path, 0700) != 0 && errno != EEXIST)
-			return err_from_errno(errno, path);
+			return err_set(ERR_INVALID, "data directory: cannot create %s: %s", path,
+				       strerror(errno));
 	}
 	return ERR_OK;
 }
@@ -421,6 +452,7 @@ static enum err start_indexer(struct server *s)
 	opts.data_dir = s->cfg->data_dir;
 	opts.helper_argv = helper;
 	opts.log = indexer_log;
+	opts.limits = s->cfg->extract;
 	rc = indexer_open(&opts, &s->indexer);
 	if (!rc)
 		rc = indexer_start(s->indexer);
@@ -438,6 +470,36 @@ static void log_done(struct http_req *req, bool completed)
 		   call && call->caller ? call->caller->email : NULL);
 }
 
+/* The configured quota and retention defaults go into the store, where
+ * storage/tree.c reads them: `consort gc` then applies the same rules as
+ * the server without reading its configuration. */
+static enum err apply_store_defaults(struct db *db, const struct config *cfg)
+{
+	enum err rc = settings_put_u64(db, TREE_DEFAULT_QUOTA_KEY, cfg->default_quota);
+
+	if (!rc)
+		rc = settings_put_u64(db, TREE_DEFAULT_KEEP_VERSIONS_KEY, cfg->default_keep_versions);
+	if (!rc)
+		rc = settings_put_u64(db, TREE_DEFAULT_KEEP_DAYS_KEY, cfg->default_keep_days);
+	return rc;
+}
+
+static bool access_log_on;
+
+/* Every finished request: counted for /metrics, then (when configured)
+ * logged. The route comes from the router's call; requests that never
+ * matched a route have none. */
+static void request_done(struct http_req *req, bool completed)
+{
+	const struct call *call = http_req_data(req);
+
+	metrics_request(worker_index(server_worker_of(req)), call ? call->route : NULL,
+			http_resp_started(req) ? http_resp_status(req) : 0, http_req_bytes_in(req),
+			http_resp_bytes_out(req), http_req_elapsed_us(req));
+	if (access_log_on)
+		log_done(req, completed);
+}
+
 enum err server_run(const struct config *cfg)
 {
 	struct server s = {.cfg = cfg};
@@ -450,8 +512,8 @@ enum err server_run(const struct config *cfg)
 	signal(SIGPIPE, SIG_IGN);
 	evthread_use_pthreads();
 	log_set_json(cfg->log_format == LOG_JSON);
-	if (cfg->access_log)
-		http_set_done_hook(log_done);
+	access_log_on = cfg->access_log;
+	http_set_done_hook(request_done);
 
 	rc = router_check(routes, nroutes);
 	if (rc)
@@ -464,6 +526,8 @@ enum err server_run(const struct config *cfg)
 	rc = db_open(s.db_path, &db);
 	if (!rc)
 		rc = db_migrate(db);
+	if (!rc)
+		rc = apply_store_defaults(db, cfg);
 	db_close(db);
 	if (rc)
 		goto out;
@@ -507,10 +571,26 @@ enum err server_run(const struct config *cfg)
 	sigaddset(&block, SIGINT);
 	sigaddset(&block, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &block, &old);
+	{
+		struct metrics_opts mo = {
+			.routes = routes,
+			.nroutes = nroutes,
+			.nshards = s.nworkers,
+			.data_dir = cfg->data_dir,
+			.cas = s.cas,
+			.blob_scan_ms = cfg->metrics_blob_walk_ms,
+			.allow = cfg->metrics_allow,
+			.token_file = cfg->metrics_token_file,
+		};
+
+		rc = metrics_start(&mo);
+	}
 	/* The job queue is bounded so a flood of logins queues at most this
 	 * much Argon2 work; beyond it requests get 503 at once. */
-	rc = jobs_start(cfg->job_threads ? cfg->job_threads : (unsigned)sysconf(_SC_NPROCESSORS_ONLN),
-			1024, &s.jobs);
+	if (!rc)
+		rc = jobs_start(cfg->job_threads ? cfg->job_threads
+						 : (unsigned)sysconf(_SC_NPROCESSORS_ONLN),
+				1024, &s.jobs);
 	for (; !rc && started < s.nworkers; started++) {
 		rc = worker_init(&s, &s.workers[started], started);
 		if (!rc && pthread_create(&s.workers[started].thread, NULL, worker_main,
@@ -538,9 +618,15 @@ enum err server_run(const struct config *cfg)
 
 	log_event(LOG_INFO, "start", "consort listening on https://%s/ with %u worker(s), data in %s",
 		  cfg->listen, s.nworkers, cfg->data_dir);
+	/* Listening and every worker up: a unit of Type=notify is started.
+	 * Without NOTIFY_SOCKET (not under systemd) this does nothing. */
+	sd_notifyf(0, "READY=1\nSTATUS=serving on https://%s/", cfg->listen);
 	event_base_dispatch(s.base);
 	goto join;
 stop:
+	/* Only the workers that started have a loop to wake (a failed start,
+	 * of metrics or of worker k, leaves the rest zeroed). */
+	s.nworkers = started;
 	stop_workers(&s);
 join:
 	for (unsigned i = 0; i < started; i++)
@@ -565,6 +651,8 @@ out:
 	if (s.base)
 		event_base_free(s.base);
 	free(s.workers);
+	/* After the workers: no request can count any more. */
+	metrics_stop();
 	jobs_stop(s.jobs);
 	auth_stop();
 	/* After the workers: no request can kick it any more. */

@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +30,9 @@ struct cas {
 	char *root;
 	int blobs_fd;
 	int tmp_fd;
+	/* New blobs this process placed (not deduplicated): /metrics adds
+	 * them to its last walk of DATA/blobs. */
+	_Atomic uint64_t added, added_bytes;
 };
 
 struct cas_writer {
@@ -693,6 +697,10 @@ enum err cas_writer_commit(struct cas_writer *w, struct db *db, struct cas_blob 
 	if (rc)
 		goto out;
 	out->pin = pin;
+	if (!out->deduplicated) {
+		atomic_fetch_add(&w->cas->added, 1);
+		atomic_fetch_add(&w->cas->added_bytes, out->size);
+	}
 out:
 	if (rc) {
 		enum err keep = rc;
@@ -869,6 +877,14 @@ enum err cas_clean_tmp(struct cas *cas, int64_t min_age, uint64_t *removed)
 	}
 	closedir(d);
 	return rc;
+}
+
+void cas_added(const struct cas *cas, uint64_t *count, uint64_t *bytes)
+{
+	struct cas *c = (struct cas *)cas;
+
+	*count = atomic_load(&c->added);
+	*bytes = atomic_load(&c->added_bytes);
 }
 
 enum err cas_remove(struct cas *cas, const char *hash)

@@ -198,6 +198,11 @@ enum err cas_walk(struct cas *cas, cas_walk_fn fn, void *ctx);
  * which it found the blob unreferenced and unpinned). Missing is fine. */
 enum err cas_remove(struct cas *cas, const char *hash);
 
+/* Blobs this handle placed since it was opened (deduplicated content
+ * not counted), and their bytes: the running total that /metrics adds
+ * to its periodic walk of DATA/blobs. Thread-safe. */
+void cas_added(const struct cas *cas, uint64_t *count, uint64_t *bytes);
+
 /* The directory handle of DATA/blobs (owned by the store). */
 int cas_blobs_fd(const struct cas *cas);
 

@@ -616,13 +616,24 @@ enum err tree_quota_check(struct db *db, int64_t wp_id, uint64_t incoming)
 
 /* ---- retention ---- */
 
+/* Each work package's effective rules: its own, else the store-wide
+ * default from the settings table (text there, hence the CAST: an
+ * INTEGER never compares equal to TEXT in SQLite). */
+#define RETENTION_RULES                                                                        \
+	"(SELECT id,"                                                                          \
+	" coalesce(keep_versions, (SELECT CAST(value AS INTEGER) FROM settings"                \
+	"  WHERE key = '" TREE_DEFAULT_KEEP_VERSIONS_KEY "')) AS keep_versions,"               \
+	" coalesce(keep_days, (SELECT CAST(value AS INTEGER) FROM settings"                    \
+	"  WHERE key = '" TREE_DEFAULT_KEEP_DAYS_KEY "')) AS keep_days"                        \
+	" FROM wps)"
+
 static enum err prune_node(struct db *db, int64_t node_id, int64_t now, uint64_t *pruned)
 {
 	static const char sql[] =
 		"DELETE FROM versions WHERE id IN ("
 		" SELECT r.id FROM (SELECT id, number, uploaded_at,"
 		"   row_number() OVER (ORDER BY number DESC) AS rn"
-		"   FROM versions WHERE node_id = ?1) r, nodes n, wps w"
+		"   FROM versions WHERE node_id = ?1) r, nodes n, " RETENTION_RULES " w"
 		" WHERE n.id = ?1 AND w.id = n.wp_id"
 		"  AND (w.keep_versions IS NOT NULL OR w.keep_days IS NOT NULL)"
 		"  AND r.number <> n.current_version"
@@ -647,10 +658,11 @@ enum err tree_retention_apply(struct db *db, int64_t wp_id, uint64_t *pruned)
 		"DELETE FROM versions WHERE id IN ("
 		" SELECT r.id FROM (SELECT v.id, v.node_id, v.number, v.uploaded_at,"
 		"   row_number() OVER (PARTITION BY v.node_id ORDER BY v.number DESC) AS rn"
-		"   FROM versions v JOIN nodes n ON n.id = v.node_id JOIN wps w ON w.id = n.wp_id"
+		"   FROM versions v JOIN nodes n ON n.id = v.node_id"
+		"   JOIN " RETENTION_RULES " w ON w.id = n.wp_id"
 		"   WHERE (w.keep_versions IS NOT NULL OR w.keep_days IS NOT NULL)"
 		"    AND (?1 = 0 OR w.id = ?1)) r"
-		" JOIN nodes n ON n.id = r.node_id JOIN wps w ON w.id = n.wp_id"
+		" JOIN nodes n ON n.id = r.node_id JOIN " RETENTION_RULES " w ON w.id = n.wp_id"
 		" WHERE r.number <> n.current_version"
 		"  AND (w.keep_versions IS NULL OR r.rn > max(w.keep_versions, 1))"
 		"  AND (w.keep_days IS NULL OR r.uploaded_at < ?2 - w.keep_days * 86400))";

@@ -56,6 +56,11 @@
 /* Setting key (settings table) for the quota of work packages whose
  * wps.quota_bytes is NULL; absent: no limit. */
 #define TREE_DEFAULT_QUOTA_KEY "quota.default_bytes"
+/* Setting keys for the retention of work packages whose keep_versions /
+ * keep_days are NULL (settings.h; the server writes them from its
+ * configuration). Absent: no such rule. */
+#define TREE_DEFAULT_KEEP_VERSIONS_KEY "retention.default_keep_versions"
+#define TREE_DEFAULT_KEEP_DAYS_KEY "retention.default_keep_days"
 
 enum tree_status {
 	TREE_STATUS_NONE = 0, /* no status set */
@@ -314,7 +319,8 @@ enum err tree_usage(struct db *db, int64_t wp_id, struct tree_usage *out);
  * tree_put checks again at commit, after retention. */
 enum err tree_quota_check(struct db *db, int64_t wp_id, uint64_t incoming);
 
-/* Apply retention (wps.keep_versions / keep_days) to every document of
+/* Apply retention (wps.keep_versions / keep_days, each falling back to
+ * the TREE_DEFAULT_KEEP_* setting when NULL) to every document of
  * work package `wp_id`, or of all work packages when 0. A version is
  * kept when it is the current one, or among the newest keep_versions,
  * or younger than keep_days; a NULL rule keeps nothing by itself, and

@@ -36,6 +36,10 @@ const principals = [
 function expected(p, route) {
   const a = route.access;
   if (a === 'public') return 204;
+  // Metrics scrapers are not accounts: this server keeps the default
+  // metrics-allow (loopback), so every caller here may scrape, whatever
+  // credentials it carries (metrics.test.mjs tests the other cases).
+  if (a === 'scraper') return 204;
   if (!['user', 'session', 'coordinator', 'wp:read', 'wp:write', 'wp:manage'].includes(a))
     throw new Error(`the matrix does not know access '${a}' of ${route.method} ${route.pattern}: teach it`);
   if (p.auth === 'none' || p.auth === 'dead') return 401;

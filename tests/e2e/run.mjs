@@ -37,7 +37,9 @@ const env = {
   CONSORT_TEST_CERT: join(dir, 'cert.pem'),
   CONSORT_TEST_KEY: join(dir, 'key.pem'),
   CONSORT_TEST_CA_KEY: join(dir, 'ca.key'),
+  E2E_ARTIFACTS: join(dir, 'artifacts'),
 };
+process.env.E2E_ARTIFACTS = env.E2E_ARTIFACTS;
 const concurrency = process.env.E2E_CONCURRENCY || '2';
 const r = spawnSync(process.execPath,
   ['--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', '--test-reporter-destination=stdout',
@@ -47,8 +49,23 @@ let summary = '';
 try {
   summary = execFileSync('grep', ['-E', '^# (pass|fail) ', join(dir, 'results.tap')]).toString();
 } catch { /* no summary: the runner itself failed */ }
-const pass = Number(/# pass (\d+)/.exec(summary)?.[1] ?? 0);
-const fail = Number(/# fail (\d+)/.exec(summary)?.[1] ?? (r.status === 0 ? 0 : 1));
+let pass = Number(/# pass (\d+)/.exec(summary)?.[1] ?? 0);
+let fail = Number(/# fail (\d+)/.exec(summary)?.[1] ?? (r.status === 0 ? 0 : 1));
+
+// After every test: no secret any test used may appear in any log that
+// any server or command wrote (lib/secrets.mjs). Counted as one test.
+const { checkArtifacts } = await import('./lib/secrets.mjs');
+const check = checkArtifacts();
+if (check.secrets > 0) {
+  if (check.leaks.length === 0) {
+    pass++;
+    console.log(`✔ no secret in the logs (${check.secrets} secrets, ${check.bytes} bytes of logs)`);
+  } else {
+    fail++;
+    console.log(`✖ secrets in the logs (${check.leaks.length} of ${check.secrets}):`);
+    for (const l of check.leaks.slice(0, 20)) console.log(`  ${l.secret} (${l.form}) in: ${l.line}`);
+  }
+}
 console.log(`e2e: ${pass} passed, ${fail} failed`);
 if (process.env.E2E_SUMMARY_FILE)
   writeFileSync(process.env.E2E_SUMMARY_FILE, `${pass} ${fail}\n`);

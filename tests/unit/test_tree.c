@@ -14,6 +14,7 @@
 
 /* included for LIST_SQL, to check the listing's query plan */
 #include "../../storage/tree.c"
+#include "settings.h"
 #include "storage_fixture.h"
 
 #define HASH_A "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
@@ -1074,6 +1075,47 @@ static void retention_keep_days_and_union(void **state)
 	db_clock_offset(0);
 }
 
+/* The store-wide defaults (written by the server from its
+ * configuration) apply to work packages without rules of their own, and
+ * a work package's own rule wins over them. */
+static void retention_defaults_from_settings(void **state)
+{
+	struct fx *f = *state;
+	struct tree_put_result res;
+	uint64_t pruned, v;
+	int64_t wp2 = fx_add_wp(f, "WP2"), id, id2;
+
+	for (int i = 0; i < 5; i++)
+		assert_int_equal(put_as(f, f->wp, "doc", HASH_A, 1, f->alice, &res), ERR_OK);
+	id = res.node_id;
+	for (int i = 0; i < 5; i++)
+		assert_int_equal(put_as(f, wp2, "doc", HASH_A, 1, f->alice, &res), ERR_OK);
+	id2 = res.node_id;
+	fx_exec(f, "UPDATE wps SET keep_versions = 4 WHERE code = 'WP2'");
+	assert_int_equal(settings_put_u64(f->db, TREE_DEFAULT_KEEP_VERSIONS_KEY, 2), ERR_OK);
+	assert_int_equal(settings_get_u64(f->db, TREE_DEFAULT_KEEP_VERSIONS_KEY, &v), ERR_OK);
+	assert_int_equal(v, 2);
+	assert_int_equal(tree_retention_apply(f->db, 0, &pruned), ERR_OK);
+	assert_int_equal(pruned, 3 + 1);
+	assert_int_equal(versions_of(f, id), 2);
+	assert_int_equal(versions_of(f, id2), 4);
+	/* also when a version is added */
+	assert_int_equal(put_as(f, f->wp, "doc", HASH_A, 1, f->alice, &res), ERR_OK);
+	assert_int_equal(res.pruned, 1);
+	/* the age default, ten days on */
+	assert_int_equal(settings_put_u64(f->db, TREE_DEFAULT_KEEP_VERSIONS_KEY, 0), ERR_OK);
+	assert_int_equal(settings_get_u64(f->db, TREE_DEFAULT_KEEP_VERSIONS_KEY, &v), ERR_NOTFOUND);
+	assert_int_equal(settings_put_u64(f->db, TREE_DEFAULT_KEEP_DAYS_KEY, 7), ERR_OK);
+	db_clock_offset(10 * 86400);
+	assert_int_equal(tree_retention_apply(f->db, 0, &pruned), ERR_OK);
+	db_clock_offset(0);
+	/* WP1 keeps only its current version; WP2's own count rule still
+	 * keeps its newest 4 (a version stays when any rule keeps it) */
+	assert_int_equal(pruned, 1);
+	assert_int_equal(versions_of(f, id), 1);
+	assert_int_equal(versions_of(f, id2), 4);
+}
+
 static void paths_and_get(void **state)
 {
 	struct fx *f = *state;
@@ -1139,6 +1181,7 @@ int main(void)
 		T(over_quota_may_save_what_retention_pays_for),
 		T(retention_keep_versions),
 		T(retention_keep_days_and_union),
+	T(retention_defaults_from_settings),
 		T(paths_and_get),
 		T(wp_without_root_is_reported),
 	};

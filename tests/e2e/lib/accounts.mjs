@@ -4,8 +4,27 @@
 import { createHash, createHmac } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import { runConsort } from './server.mjs';
+import { recordSecret } from './secrets.mjs';
 
 export const PASSWORD = 'correct horse battery staple';
+recordSecret(PASSWORD);
+
+// Every secret that passes through these helpers is recorded for the
+// suite's check that none reaches a log (lib/secrets.mjs): what a test
+// sends (passwords, link tokens, bearer tokens, cookies) and what the
+// server hands out (session cookies, CSRF and API tokens, TOTP secrets,
+// recovery codes, set-password links).
+const SECRET_KEY = /password|token|secret|csrf|code|uri|url/i;
+
+function recordSecretsIn(value, key = '') {
+  if (typeof value === 'string') {
+    if (SECRET_KEY.test(key)) recordSecret(value);
+  } else if (Array.isArray(value)) {
+    for (const v of value) recordSecretsIn(v, key);
+  } else if (value && typeof value === 'object') {
+    for (const [k, v] of Object.entries(value)) recordSecretsIn(v, k);
+  }
+}
 
 // Run `consort ARGS --data DIR`; throws with stderr on failure.
 export function consort(s, args, input) {
@@ -22,6 +41,7 @@ export function addUser(s, email, partner, { coordinator = false, password = PAS
   const args = ['user', 'add', '--email', email, '--name', name || email.split('@')[0], '--partner', partner];
   if (coordinator) args.push('--coordinator');
   if (password === null) return consort(s, args);
+  recordSecret(password);
   args.push('--password-stdin');
   return consort(s, args, `${password}\n`);
 }
@@ -55,6 +75,8 @@ async function parse(r) {
   const text = await r.text();
   let body = text;
   if ((r.headers.get('content-type') || '').startsWith('application/json') && text) body = JSON.parse(text);
+  recordSecretsIn(body);
+  for (const c of r.headers.getSetCookie()) recordSecret(/^[^=]+=([^;]*)/.exec(c)?.[1]);
   return { status: r.status, headers: r.headers, body };
 }
 
@@ -62,6 +84,9 @@ async function parse(r) {
 export async function request(s, method, path, { json, body, headers = {} } = {}) {
   const h = { ...headers };
   let b = body;
+  recordSecretsIn(json);
+  for (const [k, v] of Object.entries(h))
+    if (/^(authorization|cookie|x-csrf-token)$/i.test(k)) recordSecret(String(v).replace(/^(Bearer |__Host-consort=)/, ''));
   if (json !== undefined) {
     h['content-type'] = 'application/json';
     b = typeof json === 'string' ? json : JSON.stringify(json);

@@ -2,13 +2,14 @@
 // directory, and offers small helpers to talk to it: fetch (HTTPS, trusted
 // through the test CA in NODE_EXTRA_CA_CERTS), raw TLS for malformed
 // requests, and process inspection (RSS, exit status).
-import { spawn, execFileSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, readFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import net from 'node:net';
 import tls from 'node:tls';
+import { recordLog } from './secrets.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const repoRoot = resolve(here, '..', '..', '..');
@@ -35,20 +36,19 @@ export function tempDir(prefix = 'consort-e2e-') {
 
 // Run a consort subcommand to completion; returns {status, stdout, stderr}.
 export function runConsort(args, { input } = {}) {
-  try {
-    const stdout = execFileSync(consortBin, args, { input, stdio: ['pipe', 'pipe', 'pipe'] });
-    return { status: 0, stdout: stdout.toString(), stderr: '' };
-  } catch (e) {
-    return { status: e.status ?? -1, stdout: e.stdout?.toString() ?? '', stderr: e.stderr?.toString() ?? '' };
-  }
+  const r = spawnSync(consortBin, args, { input, stdio: ['pipe', 'pipe', 'pipe'] });
+  const stderr = r.stderr?.toString() ?? '';
+  recordLog(stderr); // for the suite's secrets check (lib/secrets.mjs)
+  return { status: r.status ?? -1, stdout: r.stdout?.toString() ?? '', stderr };
 }
 
 export class Server {
-  constructor({ dataDir, args = [], ownCert = false } = {}) {
+  constructor({ dataDir, args = [], ownCert = false, env } = {}) {
     this.dataDir = dataDir || tempDir();
     this.ownDataDir = !dataDir;
     this.extraArgs = args;
     this.ownCert = ownCert; // true: let consort make its self-signed cert
+    this.env = env; // extra environment variables for the server
     this.log = '';
     this.proc = null;
   }
@@ -62,10 +62,15 @@ export class Server {
       ...this.extraArgs];
     this.allLogs = (this.allLogs || '') + this.log;
     this.log = '';
-    this.proc = spawn(consortBin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    this.proc.stdout.on('data', (d) => { this.log += d; });
-    this.proc.stderr.on('data', (d) => { this.log += d; });
+    this.proc = spawn(consortBin, args, { stdio: ['ignore', 'pipe', 'pipe'],
+      env: this.env ? { ...process.env, ...this.env } : process.env });
+    let mine = '';
+    this.proc.stdout.on('data', (d) => { this.log += d; mine += d; });
+    this.proc.stderr.on('data', (d) => { this.log += d; mine += d; });
     this.exited = new Promise((res) => this.proc.on('exit', (code, signal) => res({ code, signal })));
+    // Everything this process logged goes to the suite's secrets check
+    // ('close' comes after the last output).
+    this.proc.on('close', () => recordLog(mine));
     const deadline = Date.now() + 20000;
     while (Date.now() < deadline) {
       if (this.log.includes('consort listening on')) return this;

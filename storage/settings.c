@@ -1,0 +1,61 @@
+/* settings — see settings.h. */
+#include "settings.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "db_internal.h"
+
+enum err settings_put_u64(struct db *db, const char *key, uint64_t value)
+{
+	static const char put[] = "INSERT INTO settings(key, value) VALUES (?1, ?2)"
+				  " ON CONFLICT(key) DO UPDATE SET value = excluded.value";
+	static const char del[] = "DELETE FROM settings WHERE key = ?1";
+	char text[24];
+	sqlite3_stmt *st;
+	enum err rc;
+
+	rc = db_stmt(db, value ? put : del, &st);
+	if (rc)
+		return rc;
+	db_bind_text(st, 1, key);
+	if (value) {
+		snprintf(text, sizeof text, "%" PRIu64, value);
+		db_bind_text(st, 2, text);
+	}
+	return db_exec_stmt(db, st, "write setting");
+}
+
+enum err settings_get_u64(struct db *db, const char *key, uint64_t *value)
+{
+	static const char sql[] = "SELECT value FROM settings WHERE key = ?1";
+	sqlite3_stmt *st;
+	enum err rc;
+	int r;
+
+	*value = 0;
+	rc = db_stmt(db, sql, &st);
+	if (rc)
+		return rc;
+	db_bind_text(st, 1, key);
+	r = sqlite3_step(st);
+	if (r == SQLITE_ROW) {
+		const char *v = (const char *)sqlite3_column_text(st, 0);
+		char *end;
+
+		if (!v || *v < '0' || *v > '9')
+			rc = err_set(ERR_CORRUPT, "setting %s is not a number", key);
+		else {
+			*value = strtoull(v, &end, 10);
+			if (*end)
+				rc = err_set(ERR_CORRUPT, "setting %s is not a number", key);
+		}
+	} else if (r == SQLITE_DONE) {
+		rc = err_set(ERR_NOTFOUND, "setting %s is not set", key);
+	} else {
+		rc = db_error(db, r, "read setting");
+	}
+	sqlite3_reset(st);
+	return rc;
+}
