@@ -96,6 +96,16 @@ static const struct option_def options[] = {
 	 "Unfinished resumable uploads one user may have open at once."},
 	{"upload-bytes-per-user", OPT_BYTES, OFF(upload_bytes_per_user), 1, 1024 * TiB,
 	 "Announced size of one user's unfinished resumable uploads together, bytes."},
+	{"extract-cpu", OPT_UINT, OFF(extract_cpu_s), 1, 3600,
+	 "CPU seconds the text extraction of one document may use (the helper and `pdftotext` each); "
+	 "past it the document is marked failed."},
+	{"extract-timeout", OPT_MS, OFF(extract_timeout_ms), 1000, 3600000,
+	 "Wall time for the text extraction of one document (whole seconds); past it the helper is "
+	 "killed and the document marked failed."},
+	{"extract-memory", OPT_BYTES, OFF(extract_memory), 64 * MiB, 64 * GiB,
+	 "Address space of the extraction helper and of `pdftotext`, bytes."},
+	{"extract-max-text", OPT_BYTES, OFF(extract_max_text), 64 * KiB, 1 * GiB,
+	 "Text indexed per document, bytes; the rest is left out and the document marked truncated."},
 };
 
 #define NOPTIONS (sizeof options / sizeof options[0])
@@ -125,6 +135,10 @@ void config_defaults(struct config *cfg)
 	cfg->upload_expiry_ms = (unsigned)DAY_MS;
 	cfg->uploads_per_user = 20;
 	cfg->upload_bytes_per_user = 256 * GiB;
+	cfg->extract_cpu_s = 30;
+	cfg->extract_timeout_ms = 60 * 1000;
+	cfg->extract_memory = 1 * GiB;
+	cfg->extract_max_text = 8 * MiB;
 }
 
 static const struct option_def *find_option(const char *key, size_t len)

@@ -52,6 +52,11 @@ struct config {
 	unsigned upload_expiry_ms;     /* an unfinished tus upload lives this long */
 	unsigned uploads_per_user;     /* unfinished tus uploads per user */
 	uint64_t upload_bytes_per_user; /* their announced lengths together */
+	/* text extraction for the search index (issue 6) */
+	unsigned extract_cpu_s;         /* CPU seconds per document */
+	unsigned extract_timeout_ms;    /* wall time per document */
+	uint64_t extract_memory;        /* address space of the helper, bytes */
+	uint64_t extract_max_text;      /* text kept per document, bytes */
 };
 
 /* Fill `cfg` with defaults. */

@@ -421,6 +421,10 @@ static enum err start_indexer(struct server *s)
 	opts.data_dir = s->cfg->data_dir;
 	opts.helper_argv = helper;
 	opts.log = indexer_log;
+	opts.limits.cpu_seconds = s->cfg->extract_cpu_s;
+	opts.limits.wall_seconds = (s->cfg->extract_timeout_ms + 999) / 1000;
+	opts.limits.max_memory = s->cfg->extract_memory;
+	opts.limits.max_text = s->cfg->extract_max_text;
 	rc = indexer_open(&opts, &s->indexer);
 	if (!rc)
 		rc = indexer_start(s->indexer);
