@@ -330,7 +330,12 @@ static enum err evaluate(struct indexer *ix, int64_t node_id, bool *changed)
 	}
 	x.title = res.title;
 	x.author = res.author;
-	x.type = res.type[0] ? res.type : "other";
+	/* A helper that crashed or hung said nothing, not even the type:
+	 * the stored MIME type still knows it, so the document stays
+	 * findable with type:pdf and counts under its type in facets. */
+	x.type = res.type[0] ? res.type : extract_type_for(f.mime, f.name);
+	if (!strcmp(x.type, "zip"))
+		x.type = "other";
 	if (res.mime[0])
 		x.mime = res.mime;
 	x.language = res.lang;
