@@ -431,6 +431,8 @@ static enum err start_indexer(struct server *s)
 	return rc;
 }
 
+static bool access_log; /* cfg->access_log, for the done hook */
+
 static void log_done(struct http_req *req, bool completed)
 {
 	const struct call *call = http_req_data(req);
@@ -440,6 +442,24 @@ static void log_done(struct http_req *req, bool completed)
 		   http_resp_started(req) ? http_resp_status(req) : 0,
 		   http_resp_bytes(req), http_req_elapsed_us(req),
 		   call && call->caller ? call->caller->email : NULL);
+}
+
+/* After every request: the access log, and a nudge to the indexer when
+ * a request that may have changed documents succeeded. The change and
+ * its index_queue row are committed by then; without the nudge the
+ * indexer would see them only at its next poll, and a search right
+ * after a rename or a trash would still show the old state. */
+static void request_done(struct http_req *req, bool completed)
+{
+	const struct call *call = http_req_data(req);
+	const char *method = http_req_method(req);
+	int status = http_resp_started(req) ? http_resp_status(req) : 0;
+
+	if (call && call->worker && status >= 200 && status < 300 && strcmp(method, "GET") &&
+	    strcmp(method, "HEAD") && strcmp(method, "OPTIONS"))
+		indexer_kick(server_indexer(worker_server(call->worker)));
+	if (access_log)
+		log_done(req, completed);
 }
 
 enum err server_run(const struct config *cfg)
@@ -454,8 +474,8 @@ enum err server_run(const struct config *cfg)
 	signal(SIGPIPE, SIG_IGN);
 	evthread_use_pthreads();
 	log_set_json(cfg->log_format == LOG_JSON);
-	if (cfg->access_log)
-		http_set_done_hook(log_done);
+	access_log = cfg->access_log;
+	http_set_done_hook(request_done);
 
 	rc = router_check(routes, nroutes);
 	if (rc)

@@ -112,6 +112,31 @@ test('new version, rename, move, metadata, trash, restore and purge show in the 
   });
 });
 
+// The indexer used to notice changes only at its next poll (every
+// 500 ms): a search right after a rename still showed the old name for
+// up to half a second. A successful write now wakes it.
+test('the indexer is woken by a change, not found by its next poll', async () => {
+  await withServer({}, async (s) => {
+    const { tokens: { coord: t } } = await people(s);
+    await put(s, t, 'WP1', 'wake/name0.md', Buffer.from('# Wake\n\nThe wakeword text.\n'));
+    await waitIndexed(s, t, [['WP1', 'wake/name0.md']]);
+    const rounds = 20;
+    let total = 0, worst = 0;
+    for (let i = 1; i <= rounds; i++) {
+      const r = await apiJson(s, t, 'PATCH', `/api/v1/wps/WP1/tree/wake/name${i - 1}.md`, { json: { name: `name${i}.md` } });
+      assert.equal(r.status, 200);
+      const t0 = Date.now();
+      await until(async () => (await found(s, t, 'wakeword')).hits[0]?.name === `name${i}.md`,
+        { interval: 5, what: `rename ${i} in the index` });
+      const lag = Date.now() - t0;
+      total += lag;
+      worst = Math.max(worst, lag);
+    }
+    console.log(`# ${rounds} renames: ${total} ms until all showed in search, slowest ${worst} ms`);
+    assert.ok(total < (sanitized ? 6000 : 2500), `${rounds} renames took ${total} ms to show in search`);
+  });
+});
+
 test('consort reindex while uploads run loses nothing; the server answers throughout', async () => {
   await withServer({}, async (s) => {
     const { tokens: { coord: t } } = await people(s);
