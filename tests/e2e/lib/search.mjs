@@ -113,15 +113,17 @@ export async function until(fn, { timeout = 30000, interval = 50, what = 'condit
 export async function waitIndexed(s, token, docs, { timeout = 60000 } = {}) {
   const out = {};
   let left = docs.slice();
+  // In queue order: while one is pending, the ones after it most likely
+  // are too, so each round asks about one pending document only.
   await until(async () => {
-    const still = [];
-    for (const [wp, path] of left) {
+    while (left.length) {
+      const [wp, path] = left[0];
       const n = await docNode(s, token, wp, path);
-      if (n.index && n.index.status !== 'pending' && n.index.version === n.version) out[`${wp}/${path}`] = n.index;
-      else still.push([wp, path]);
+      if (!(n.index && n.index.status !== 'pending' && n.index.version === n.version)) return false;
+      out[`${wp}/${path}`] = n.index;
+      left.shift();
     }
-    left = still;
-    return left.length === 0;
+    return true;
   }, { timeout, what: () => `the index of ${left.map((d) => d.join('/')).join(', ')}` });
   return out;
 }
