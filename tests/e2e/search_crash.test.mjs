@@ -4,7 +4,10 @@
 // each has its index state at its current version, the queue is empty).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { withServer } from './lib/server.mjs';
+import { spawn } from 'node:child_process';
+import { rmSync, readdirSync, readlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import { withServer, consortBin, runConsort } from './lib/server.mjs';
 import { sql } from './lib/accounts.mjs';
 import { makeDoc, spinningPdf, people, put, found, until, waitIndexed, childrenOf } from './lib/search.mjs';
 
@@ -68,5 +71,44 @@ test('SIGKILL during indexing: the restart resumes the queue, every document is 
     await until(() => sql(s, 'SELECT count(*) AS n FROM index_queue')[0].n === 0, { what: 'an empty queue' });
     const rows = sql(s, 'SELECT s.version = n.current_version AS current, count(*) AS n FROM index_state s JOIN nodes n ON n.id = s.node_id GROUP BY 1');
     assert.deepEqual(rows, [{ current: 1, n: docs.length + 1 }]);
+  });
+});
+
+test('a lost index is rebuilt on start; a killed reindex leaves the live index alone and its leftovers are removed', async () => {
+  await withServer({}, async (s) => {
+    const { tokens: { coord } } = await people(s);
+    const docs = Array.from({ length: 24 }, (_, i) => doc(i));
+    for (const d of docs) await put(s, coord, 'WP1', d.path, d.bytes);
+    await waitIndexed(s, coord, docs.map((d) => ['WP1', d.path]));
+    assert.equal((await found(s, coord, 'sharedcrashword')).total, docs.length);
+
+    // The index directory is lost while the server is down.
+    await s.stop();
+    rmSync(join(s.dataDir, 'index'), { recursive: true, force: true });
+    s.proc = null;
+    await s.start();
+    await until(async () => (await found(s, coord, 'sharedcrashword')).total === docs.length,
+      { timeout: 60000, what: 'every document back in a new index' });
+    for (let i = 0; i < docs.length; i += 5) assert.equal((await found(s, coord, `unikat${i}x`)).total, 1);
+
+    // consort reindex killed while it builds its generation.
+    const live = readlinkSync(join(s.dataDir, 'index', 'current'));
+    const proc = spawn(consortBin, ['reindex', '--data', s.dataDir], { stdio: 'ignore' });
+    const exited = new Promise((res) => proc.on('exit', (code, signal) => res(signal)));
+    await until(() => readdirSync(join(s.dataDir, 'index')).some((e) => e.startsWith('gen-') && e !== live),
+      { interval: 5, what: 'the new generation' });
+    proc.kill('SIGKILL');
+    assert.equal(await exited, 'SIGKILL');
+    assert.equal(readlinkSync(join(s.dataDir, 'index', 'current')), live);
+    assert.equal((await found(s, coord, 'sharedcrashword')).total, docs.length);
+    assert.ok(readdirSync(join(s.dataDir, 'index')).filter((e) => e.startsWith('gen-')).length > 1, 'the half-built generation is there');
+    // The next reindex finishes and leaves nothing but its own generation.
+    const r = runConsort(['reindex', '--data', s.dataDir]);
+    assert.equal(r.status, 0, r.stderr);
+    const now = readlinkSync(join(s.dataDir, 'index', 'current'));
+    assert.deepEqual(readdirSync(join(s.dataDir, 'index')).filter((e) => e.startsWith('gen-')), [now]);
+    await until(async () => (await found(s, coord, 'sharedcrashword')).total === docs.length, { what: 'the rebuilt index' });
+    await put(s, coord, 'WP1', 'crash/after.md', Buffer.from('# After\n\nThe sharedcrashword once more.\n'));
+    await until(async () => (await found(s, coord, 'sharedcrashword')).total === docs.length + 1, { what: 'an upload after the switch' });
   });
 });

@@ -313,6 +313,49 @@ static void a_document_whose_helper_hung_keeps_its_type(void **state)
 	assert_int_equal(hits("name:late type:pdf", all, 2), 1);
 }
 
+/* A rebuild killed half-way left its generation directory behind for
+ * good. Leftovers go; one that a writer holds (a rebuild at work) stays. */
+static void leftover_generations_are_removed_unless_in_use(void **state)
+{
+	struct indexer_opts o;
+	struct indexer_stats st;
+	struct xap_writer *w;
+	char busy[400], dead[400], half[400];
+	struct stat sb;
+	FILE *f;
+
+	(void)state;
+	snprintf(busy, sizeof busy, "%s/index/gen-1-1-busy", data);
+	snprintf(dead, sizeof dead, "%s/index/gen-1-1-dead", data);
+	snprintf(half, sizeof half, "%s/index/gen-1-1-half", data);
+	assert_int_equal(xap_writer_open(busy, &w), ERR_OK);
+	assert_int_equal(mkdir(dead, 0700), 0);
+	assert_int_equal(mkdir(half, 0700), 0);
+	{
+		/* what a rebuild killed while Xapian created the database leaves */
+		char p[500];
+
+		snprintf(p, sizeof p, "%s/postlist.glass", half);
+		f = fopen(p, "w");
+		assert_non_null(f);
+		fclose(f);
+		snprintf(p, sizeof p, "%s/v.tmp", half);
+		f = fopen(p, "w");
+		assert_non_null(f);
+		fputs("partial version file", f);
+		fclose(f);
+	}
+	opts_for(&o);
+	assert_int_equal(indexer_rebuild(&o, &st), ERR_OK);
+	assert_int_equal(stat(busy, &sb), 0);
+	assert_int_not_equal(stat(dead, &sb), 0);
+	assert_int_not_equal(stat(half, &sb), 0);
+	xap_writer_close(w);
+	/* the server's indexer cleans up at start too */
+	drain(&st);
+	assert_int_not_equal(stat(busy, &sb), 0);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -322,6 +365,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(resumes_after_sigkill_indexing_each_document_once),
 		cmocka_unit_test(rebuild_switches_generations),
 		cmocka_unit_test(a_document_whose_helper_hung_keeps_its_type),
+		cmocka_unit_test(leftover_generations_are_removed_unless_in_use),
 	};
 
 	if (argc == 2 && !strcmp(argv[1], "extract-worker"))
