@@ -69,6 +69,11 @@ test('new version, rename, move, metadata, trash, restore and purge show in the 
     assert.equal((await call('POST', 'move', { from: 'archive/old', to: 'final/older' })).status, 200);
     await until(async () => (await found(s, t, 'deltaword')).hits[0]?.path === 'final/older/deep/delta.txt', { what: 'the moved folder' });
     assert.equal((await found(s, t, 'gammaword')).hits[0].path, 'final/older/gamma.odt');
+    // Rename a folder: the paths below it follow, and folder words too.
+    assert.equal((await call('PATCH', 'tree/final/older', { name: 'oldest' })).status, 200);
+    await until(async () => (await found(s, t, 'deltaword')).hits[0]?.path === 'final/oldest/deep/delta.txt', { what: 'the renamed folder' });
+    assert.equal((await call('PATCH', 'tree/final/oldest', { name: 'older' })).status, 200);
+    await until(async () => (await found(s, t, 'gammaword')).hits[0]?.path === 'final/older/gamma.odt', { what: 'the folder renamed back' });
 
     // Trash a document: gone from search; restore: back.
     let del = await call('DELETE', 'tree/reports/beta notes.md');
@@ -112,6 +117,34 @@ test('new version, rename, move, metadata, trash, restore and purge show in the 
   });
 });
 
+test('a document uploaded with tus is indexed like any other', async () => {
+  await withServer({}, async (s) => {
+    const { tokens: { coord: t } } = await people(s);
+    const body = makeDoc('odt', { title: 'Resumable', body: 'The tusword report was uploaded in two chunks by the client.' });
+    const b64 = (x) => Buffer.from(x).toString('base64');
+    const half = Math.floor(body.length / 2);
+    let r = await apiJson(s, t, 'POST', '/api/v1/uploads', {
+      headers: { 'tus-resumable': '1.0.0', 'upload-length': String(body.length),
+        'upload-metadata': `wp ${b64('WP1')},path ${b64('tus/resumable report.odt')}`,
+        'content-type': 'application/offset+octet-stream' },
+      body: body.subarray(0, half),
+    });
+    assert.equal(r.status, 201, JSON.stringify(r.body));
+    assert.equal(r.headers.get('upload-offset'), String(half));
+    r = await apiJson(s, t, 'PATCH', r.headers.get('location'), {
+      headers: { 'tus-resumable': '1.0.0', 'upload-offset': String(half), 'content-type': 'application/offset+octet-stream' },
+      body: body.subarray(half),
+    });
+    assert.equal(r.status, 204, JSON.stringify(r.body));
+    const st = await waitIndexed(s, t, [['WP1', 'tus/resumable report.odt']]);
+    assert.equal(st['WP1/tus/resumable report.odt'].status, 'indexed');
+    const x = await found(s, t, 'tusword');
+    assert.equal(x.total, 1);
+    assert.equal(x.hits[0].title, 'Resumable');
+    assert.equal(x.hits[0].type, 'odt');
+  });
+});
+
 // The indexer used to notice changes only at its next poll (every
 // 500 ms): a search right after a rename still showed the old name for
 // up to half a second. A successful write now wakes it.
@@ -121,19 +154,20 @@ test('the indexer is woken by a change, not found by its next poll', async () =>
     await put(s, t, 'WP1', 'wake/name0.md', Buffer.from('# Wake\n\nThe wakeword text.\n'));
     await waitIndexed(s, t, [['WP1', 'wake/name0.md']]);
     const rounds = 20;
-    let total = 0, worst = 0;
+    const lags = [];
     for (let i = 1; i <= rounds; i++) {
       const r = await apiJson(s, t, 'PATCH', `/api/v1/wps/WP1/tree/wake/name${i - 1}.md`, { json: { name: `name${i}.md` } });
       assert.equal(r.status, 200);
       const t0 = Date.now();
       await until(async () => (await found(s, t, 'wakeword')).hits[0]?.name === `name${i}.md`,
         { interval: 5, what: `rename ${i} in the index` });
-      const lag = Date.now() - t0;
-      total += lag;
-      worst = Math.max(worst, lag);
+      lags.push(Date.now() - t0);
     }
-    console.log(`# ${rounds} renames: ${total} ms until all showed in search, slowest ${worst} ms`);
-    assert.ok(total < (sanitized ? 6000 : 2500), `${rounds} renames took ${total} ms to show in search`);
+    lags.sort((a, b) => a - b);
+    const median = lags[rounds / 2];
+    console.log(`# ${rounds} renames: median ${median} ms until a rename showed in search, slowest ${lags[rounds - 1]} ms`);
+    // Polled, the median was the poll period itself (500 ms).
+    assert.ok(median < 250, `median ${median} ms from a rename to the search showing it (${lags.join(' ')})`);
   });
 });
 

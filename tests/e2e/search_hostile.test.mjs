@@ -12,7 +12,7 @@ import https from 'node:https';
 import { Server } from './lib/server.mjs';
 import { apiJson } from './lib/docs.mjs';
 import {
-  makeDoc, makeZipBomb, spinningPdf, people, put, found, docNode, until, waitIndexed, childrenOf, sanitized,
+  makeDoc, makeZipBomb, spinningPdf, docxWithXml, people, put, found, docNode, until, waitIndexed, childrenOf, sanitized,
 } from './lib/search.mjs';
 
 const CPU = 2; // --extract-cpu: seconds a document may take
@@ -120,6 +120,8 @@ test('spinning PDF, zip bomb, 1 GB text, bad UTF-8: marked with the reason while
   const uploadMs = Date.now() - t0;
   const t1 = Date.now();
   await put(s, tok.coord, 'WP1', 'hostile/regular.docx', good);
+  // Behind the huge text in the queue: not indexed yet, and the document says so.
+  assert.deepEqual(await state('hostile/regular.docx'), { status: 'pending', reason: null, version: null, language: null });
 
   // While the queue works through all that, the server answers at once.
   let worst = 0, asked = 0;
@@ -142,7 +144,8 @@ test('spinning PDF, zip bomb, 1 GB text, bad UTF-8: marked with the reason while
   await settled('hostile/bomb.docx', 'failed', /^archive declares 300 MiB expanded \(limit 256 MiB, zip bomb\?\)$/);
   await settled('hostile/broken.txt', 'truncated', /^\d+ invalid UTF-8 sequences replaced with U\+FFFD$/);
   await settled('hostile/huge.txt', 'truncated', new RegExp(`^text truncated: first 8388608 of ${HUGE} bytes indexed$`));
-  await settled('hostile/regular.docx', 'indexed');
+  const st = await settled('hostile/regular.docx', 'indexed');
+  assert.deepEqual(st, { status: 'indexed', reason: null, version: 1, language: 'en' });
 
   // Found by what survived, with the status and reason in the hit.
   let hit = (await found(s, tok.coord, 'brokenbytes')).hits;
@@ -167,6 +170,20 @@ test('spinning PDF, zip bomb, 1 GB text, bad UTF-8: marked with the reason while
   }
   assert.equal((await found(s, tok.coord, 'laughs')).total, 0);
   console.log(`# ${HUGE} bytes uploaded in ${uploadMs} ms, indexed ${indexMs} ms later; slowest answer meanwhile ${worst} ms of ${asked}`);
+});
+
+test('XML entity expansion (billion laughs) in a DOCX is cut off and marked', async () => {
+  const ents = ['<!ENTITY a0 "lol lol lol lol lol lol lol lol lol lol">',
+    ...Array.from({ length: 9 }, (_, i) => `<!ENTITY a${i + 1} "${`&a${i};`.repeat(10)}">`)].join('');
+  const xml = `<?xml version="1.0"?><!DOCTYPE w:document [${ents}]>` +
+    '<w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"><w:body>' +
+    '<w:p><w:r><w:t>The laughword of this document</w:t></w:r></w:p><w:p><w:r><w:t>&a9;</w:t></w:r></w:p></w:body></w:document>';
+  await put(s, tok.coord, 'WP1', 'hostile/laughs.docx', docxWithXml(xml));
+  await settled('hostile/laughs.docx', 'truncated', /^word\/document\.xml: XML error at line 1: .*amplification/);
+  const x = await found(s, tok.coord, 'laughword');
+  assert.equal(x.total, 1);
+  assert.equal(x.hits[0].type, 'docx');
+  assert.equal(x.hits[0].index_status, 'truncated');
 });
 
 test('a failed document is tried again only with a new version', async () => {
