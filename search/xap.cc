@@ -873,6 +873,49 @@ static Xapian::MSet run_query(xap_reader *r, const Xapian::Query &query, unsigne
 	return enq.get_mset(offset, limit, std::min(all, EXACT_UP_TO));
 }
 
+/* The words of a query string as the parser splits them, lower-cased. */
+static std::vector<std::string> query_words(const std::string &text)
+{
+	std::vector<std::string> words;
+	std::string word;
+
+	for (Xapian::Utf8Iterator it(text); it != Xapian::Utf8Iterator(); ++it) {
+		if (Xapian::Unicode::is_wordchar(*it)) {
+			Xapian::Unicode::append_utf8(word, Xapian::Unicode::tolower(*it));
+		} else if (!word.empty()) {
+			words.push_back(word);
+			word.clear();
+		}
+	}
+	if (!word.empty())
+		words.push_back(word);
+	return words;
+}
+
+/* Whether every word the spelling correction changed occurs (in a body
+ * or a title) in a document the caller may read. The spelling data
+ * spans all work packages: "zanzibarien OR germlne" corrected to
+ * "zanzibarian OR germline" finds the caller's germline documents, yet
+ * its first word may exist only in a work package they cannot read. */
+static bool correction_readable(xap_reader *r, const std::string &asked, const std::string &corrected,
+				const struct xap_query *q)
+{
+	std::vector<std::string> a = query_words(asked), b = query_words(corrected);
+
+	if (a.size() != b.size())
+		return false;
+	for (size_t i = 0; i < a.size(); i++) {
+		if (a[i] == b[i])
+			continue;
+		Xapian::Query word(Xapian::Query::OP_OR, Xapian::Query(b[i]), Xapian::Query("S" + b[i]));
+
+		if (run_query(r, Xapian::Query(Xapian::Query::OP_FILTER, word, permission_filter(q)), 0, 1,
+			      nullptr, nullptr).empty())
+			return false;
+	}
+	return true;
+}
+
 static void search_once(xap_reader *r, const struct xap_query *q, struct xap_result *res)
 {
 	std::string corrected;
@@ -926,12 +969,14 @@ static void search_once(xap_reader *r, const struct xap_query *q, struct xap_res
 	}
 	if (res->total == 0 && !corrected.empty()) {
 		/* Spelling data comes from every work package: offer the
-		 * correction only when it finds something the caller may read,
-		 * so it cannot reveal words of other work packages. */
+		 * correction only when it finds something the caller may read
+		 * and each word it changed is in a document they may read, so
+		 * it cannot reveal words of other work packages. */
 		Xapian::Query cq = Xapian::Query(Xapian::Query::OP_FILTER,
 						 parse_user_query(r, corrected, QP_FLAGS, nullptr),
 						 permission_filter(q));
-		if (run_query(r, cq, 0, 1, nullptr, nullptr).size() > 0)
+		if (run_query(r, cq, 0, 1, nullptr, nullptr).size() > 0 &&
+		    correction_readable(r, pure_hate_to_not(lower_query(q->q)), corrected, q))
 			res->suggestion = cdup(corrected);
 	}
 }

@@ -96,6 +96,17 @@ test('no spelling suggestion from a work package the caller cannot read', async 
   assert.equal(m.total, 0);
   assert.equal(m.suggestion, null);
   assertNoWp2(m);
+  // Not even inside a correction that finds something else readable:
+  // the corrected query "zanzibarian OR germline" finds WP1 documents,
+  // but its first word comes from WP2 only.
+  for (const q of ['zanzibarien OR germlne', 'germlne OR zanzibarien', 'zanzibarien OR guidelnes OR germlne']) {
+    const x = await found(s, tok.member, q);
+    assert.equal(x.total, 0, q);
+    assertNoWp2(x);
+    if (x.suggestion !== null) assert.doesNotMatch(x.suggestion, /zanzibar/, q);
+  }
+  // The coordinator, who reads WP2, gets the whole correction.
+  assert.equal((await found(s, tok.coord, 'zanzibarien OR germlne')).suggestion, 'zanzibarian OR germline');
 });
 
 test('wp=WP2 is refused exactly like a work package that does not exist', async () => {

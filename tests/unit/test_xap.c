@@ -317,6 +317,31 @@ static void suggestion_when_nothing_matches(void **state)
 	xap_result_free(res);
 }
 
+/* A correction that finds readable documents thanks to one word may
+ * still have taken another word from a work package the caller cannot
+ * read: "zebar OR oncolgy" was corrected to "zebra OR oncology". */
+static void suggestion_never_holds_a_word_of_another_wp(void **state)
+{
+	struct xap_result *res;
+
+	(void)state;
+	res = search("zebar OR oncolgy", both, 2, ERR_OK);
+	assert_int_equal(res->total, 0);
+	assert_non_null(res->suggestion);
+	assert_string_equal(res->suggestion, "zebra OR oncology");
+	xap_result_free(res);
+	res = search("zebar OR oncolgy", only1, 1, ERR_OK);
+	assert_int_equal(res->total, 0);
+	assert_null(res->suggestion);
+	xap_result_free(res);
+	/* words of its own work packages are still corrected */
+	res = search("zebra OR oncolgy", only1, 1, ERR_OK);
+	assert_int_equal(res->total, 0);
+	assert_non_null(res->suggestion);
+	assert_string_equal(res->suggestion, "zebra OR oncology");
+	xap_result_free(res);
+}
+
 static void long_terms_never_fail(void **state)
 {
 	struct xap_writer *w;
@@ -459,6 +484,7 @@ int main(void)
 		cmocka_unit_test(acronyms_are_found_as_typed),
 		cmocka_unit_test(wildcards_are_capped),
 		cmocka_unit_test(suggestion_when_nothing_matches),
+		cmocka_unit_test(suggestion_never_holds_a_word_of_another_wp),
 		cmocka_unit_test(long_terms_never_fail),
 		cmocka_unit_test(update_meta_keeps_text_and_delete_removes),
 		cmocka_unit_test(reader_follows_commits_and_switches),
