@@ -420,8 +420,20 @@ static enum err reopen_writer(struct indexer *ix)
 	if (rc)
 		return rc;
 	snprintf(ix->target, sizeof ix->target, "%s", target);
-	if (created)
+	if (!created)
+		return ERR_OK;
+	/* A new, empty index: every document is to be done again, and until
+	 * then none may claim to be indexed (the API shows index_state). */
+	rc = db_begin(ix->db);
+	if (rc)
+		return rc;
+	rc = indexq_state_clear(ix->db);
+	if (!rc)
 		rc = indexq_push_all(ix->db);
+	if (!rc)
+		rc = db_commit(ix->db);
+	if (rc)
+		db_rollback(ix->db);
 	return rc;
 }
 

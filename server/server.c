@@ -408,23 +408,30 @@ static void indexer_log(enum indexer_log_level level, const char *msg)
 		  "index", "%s", msg);
 }
 
-/* The indexer thread, with text extraction in `consort extract-worker`
- * started from this very binary (/proc/self/exe stays valid when the
- * file is replaced by an upgrade). */
-static enum err start_indexer(struct server *s)
+/* Text extraction runs in `consort extract-worker` started from this
+ * very binary (/proc/self/exe stays valid when the file is replaced by
+ * an upgrade). */
+void server_indexer_opts(const struct config *cfg, struct indexer_opts *opts)
 {
 	static char *const helper[] = {"/proc/self/exe", "extract-worker", NULL};
+
+	indexer_opts_default(opts);
+	opts->data_dir = cfg->data_dir;
+	opts->helper_argv = helper;
+	opts->limits.cpu_seconds = cfg->extract_cpu_s;
+	opts->limits.wall_seconds = (cfg->extract_timeout_ms + 999) / 1000;
+	opts->limits.max_memory = cfg->extract_memory;
+	opts->limits.max_text = cfg->extract_max_text;
+}
+
+/* The indexer thread. */
+static enum err start_indexer(struct server *s)
+{
 	struct indexer_opts opts;
 	enum err rc;
 
-	indexer_opts_default(&opts);
-	opts.data_dir = s->cfg->data_dir;
-	opts.helper_argv = helper;
+	server_indexer_opts(s->cfg, &opts);
 	opts.log = indexer_log;
-	opts.limits.cpu_seconds = s->cfg->extract_cpu_s;
-	opts.limits.wall_seconds = (s->cfg->extract_timeout_ms + 999) / 1000;
-	opts.limits.max_memory = s->cfg->extract_memory;
-	opts.limits.max_text = s->cfg->extract_max_text;
 	rc = indexer_open(&opts, &s->indexer);
 	if (!rc)
 		rc = indexer_start(s->indexer);

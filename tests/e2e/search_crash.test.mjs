@@ -9,7 +9,7 @@ import { rmSync, readdirSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { withServer, consortBin, runConsort } from './lib/server.mjs';
 import { sql } from './lib/accounts.mjs';
-import { makeDoc, spinningPdf, people, put, found, until, waitIndexed, childrenOf } from './lib/search.mjs';
+import { makeDoc, spinningPdf, people, put, found, until, waitIndexed, childrenOf, docNode } from './lib/search.mjs';
 
 const FORMATS = ['docx', 'pdf', 'odt', 'xlsx', 'md', 'pptx', 'html', 'ods', 'odp'];
 
@@ -75,25 +75,32 @@ test('SIGKILL during indexing: the restart resumes the queue, every document is 
 });
 
 test('a lost index is rebuilt on start; a killed reindex leaves the live index alone and its leftovers are removed', async () => {
-  await withServer({}, async (s) => {
+  await withServer({ args: ['--extract-cpu', '2'] }, async (s) => {
     const { tokens: { coord } } = await people(s);
-    const docs = Array.from({ length: 24 }, (_, i) => doc(i));
+    const docs = Array.from({ length: 12 }, (_, i) => doc(i));
+    // First in the queue, a PDF that keeps the indexer busy for 2 s.
+    await put(s, coord, 'WP1', 'crash/slow.pdf', spinningPdf());
     for (const d of docs) await put(s, coord, 'WP1', d.path, d.bytes);
     await waitIndexed(s, coord, docs.map((d) => ['WP1', d.path]));
     assert.equal((await found(s, coord, 'sharedcrashword')).total, docs.length);
 
-    // The index directory is lost while the server is down.
+    // The index directory is lost while the server is down: the new,
+    // empty index is filled again, and until then no document claims to
+    // be indexed (they did: index_state outlived the index).
     await s.stop();
     rmSync(join(s.dataDir, 'index'), { recursive: true, force: true });
     s.proc = null;
     await s.start();
+    const last = docs[docs.length - 1].path;
+    assert.equal((await docNode(s, coord, 'WP1', last)).index.status, 'pending');
     await until(async () => (await found(s, coord, 'sharedcrashword')).total === docs.length,
       { timeout: 60000, what: 'every document back in a new index' });
-    for (let i = 0; i < docs.length; i += 5) assert.equal((await found(s, coord, `unikat${i}x`)).total, 1);
+    assert.equal((await waitIndexed(s, coord, [['WP1', last]]))[`WP1/${last}`].status, 'indexed');
+    for (let i = 0; i < docs.length; i += 3) assert.equal((await found(s, coord, `unikat${i}x`)).total, 1);
 
     // consort reindex killed while it builds its generation.
     const live = readlinkSync(join(s.dataDir, 'index', 'current'));
-    const proc = spawn(consortBin, ['reindex', '--data', s.dataDir], { stdio: 'ignore' });
+    const proc = spawn(consortBin, ['reindex', '--data', s.dataDir, '--extract-cpu', '2'], { stdio: 'ignore' });
     const exited = new Promise((res) => proc.on('exit', (code, signal) => res(signal)));
     await until(() => readdirSync(join(s.dataDir, 'index')).some((e) => e.startsWith('gen-') && e !== live),
       { interval: 5, what: 'the new generation' });
@@ -103,10 +110,14 @@ test('a lost index is rebuilt on start; a killed reindex leaves the live index a
     assert.equal((await found(s, coord, 'sharedcrashword')).total, docs.length);
     assert.ok(readdirSync(join(s.dataDir, 'index')).filter((e) => e.startsWith('gen-')).length > 1, 'the half-built generation is there');
     // The next reindex finishes and leaves nothing but its own generation.
-    const r = runConsort(['reindex', '--data', s.dataDir]);
+    // With the server's extraction limits (the slow PDF costs 2 s, not 30).
+    const t0 = Date.now();
+    const r = runConsort(['reindex', '--data', s.dataDir, '--extract-cpu', '2']);
+    assert.ok(Date.now() - t0 < 20000, `reindex took ${Date.now() - t0} ms`);
     assert.equal(r.status, 0, r.stderr);
     const now = readlinkSync(join(s.dataDir, 'index', 'current'));
     assert.deepEqual(readdirSync(join(s.dataDir, 'index')).filter((e) => e.startsWith('gen-')), [now]);
+    assert.match((await docNode(s, coord, 'WP1', 'crash/slow.pdf')).index.reason, /CPU limit \(2 s\)/);
     await until(async () => (await found(s, coord, 'sharedcrashword')).total === docs.length, { what: 'the rebuilt index' });
     await put(s, coord, 'WP1', 'crash/after.md', Buffer.from('# After\n\nThe sharedcrashword once more.\n'));
     await until(async () => (await found(s, coord, 'sharedcrashword')).total === docs.length + 1, { what: 'an upload after the switch' });
