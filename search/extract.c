@@ -1355,18 +1355,25 @@ const char *extract_type_for(const char *mime, const char *name)
 
 	if (!mime)
 		mime = "";
-	for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
-		if (!strcmp(mime, map[i].mime))
-			return map[i].type;
+	/* Text is text: which kind is the name's business. libmagic calls a
+	 * Markdown file or a note with a <script> or <table> in it HTML, and
+	 * treating it so would drop the markup's text from the index and
+	 * lose the Markdown title. */
 	if (!strncmp(mime, "text/", 5)) {
 		if (ends_with(name, ".md") || ends_with(name, ".markdown"))
 			return "md";
 		if (ends_with(name, ".csv") || ends_with(name, ".tsv"))
 			return "csv";
+		if (ends_with(name, ".txt") || ends_with(name, ".text"))
+			return "txt";
 		if (ends_with(name, ".html") || ends_with(name, ".htm"))
 			return "html";
-		return "txt";
 	}
+	for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
+		if (!strcmp(mime, map[i].mime))
+			return map[i].type;
+	if (!strncmp(mime, "text/", 5))
+		return "txt";
 	if (!strcmp(mime, "application/octet-stream") &&
 	    (ends_with(name, ".docx") || ends_with(name, ".xlsx") || ends_with(name, ".pptx") ||
 	     ends_with(name, ".odt") || ends_with(name, ".ods") || ends_with(name, ".odp")))

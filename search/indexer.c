@@ -173,6 +173,42 @@ static void remove_dir(const char *dir)
 	rmdir(dir);
 }
 
+/* Remove the generations an interrupted `consort reindex` left behind:
+ * every gen-* but the live one (`live`, resolved) and `keep`. One that a
+ * writer still holds (a rebuild at work in another process) stays. */
+static void remove_stale_generations(const char *data_dir, const char *live, const char *keep,
+				     void (*log)(enum indexer_log_level, const char *))
+{
+	char dir[PATH_MAX], path[PATH_MAX + 300], real[PATH_MAX], msg[400];
+	struct dirent *e;
+	DIR *d;
+
+	snprintf(dir, sizeof dir, "%s/index", data_dir);
+	d = opendir(dir);
+	if (!d)
+		return;
+	while ((e = readdir(d))) {
+		struct xap_writer *w;
+
+		if (strncmp(e->d_name, "gen-", 4) != 0)
+			continue;
+		snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+		if (!realpath(path, real) || !strcmp(real, live) || (keep && !strcmp(real, keep)))
+			continue;
+		/* Locked: in use. Any other failure is a half-made database (a
+		 * rebuild killed while creating it): as stale as the rest. */
+		if (xap_writer_open(path, &w) == ERR_LOCKED)
+			continue;
+		xap_writer_close(w);
+		remove_dir(path);
+		if (log) {
+			snprintf(msg, sizeof msg, "removed %s, left by an interrupted rebuild", e->d_name);
+			log(INDEXER_INFO, msg);
+		}
+	}
+	closedir(d);
+}
+
 /* --- one document ------------------------------------------------------------------ */
 
 static void pstate_free(struct pstate *p)
@@ -330,7 +366,12 @@ static enum err evaluate(struct indexer *ix, int64_t node_id, bool *changed)
 	}
 	x.title = res.title;
 	x.author = res.author;
-	x.type = res.type[0] ? res.type : "other";
+	/* A helper that crashed or hung said nothing, not even the type:
+	 * the stored MIME type still knows it, so the document stays
+	 * findable with type:pdf and counts under its type in facets. */
+	x.type = res.type[0] ? res.type : extract_type_for(f.mime, f.name);
+	if (!strcmp(x.type, "zip"))
+		x.type = "other";
 	if (res.mime[0])
 		x.mime = res.mime;
 	x.language = res.lang;
@@ -379,8 +420,20 @@ static enum err reopen_writer(struct indexer *ix)
 	if (rc)
 		return rc;
 	snprintf(ix->target, sizeof ix->target, "%s", target);
-	if (created)
+	if (!created)
+		return ERR_OK;
+	/* A new, empty index: every document is to be done again, and until
+	 * then none may claim to be indexed (the API shows index_state). */
+	rc = db_begin(ix->db);
+	if (rc)
+		return rc;
+	rc = indexq_state_clear(ix->db);
+	if (!rc)
 		rc = indexq_push_all(ix->db);
+	if (!rc)
+		rc = db_commit(ix->db);
+	if (rc)
+		db_rollback(ix->db);
 	return rc;
 }
 
@@ -617,6 +670,7 @@ enum err indexer_open(const struct indexer_opts *opts, struct indexer **out)
 		indexer_close(ix);
 		return rc;
 	}
+	remove_stale_generations(opts->data_dir, ix->target, NULL, opts->log);
 	*out = ix;
 	return ERR_OK;
 }
@@ -804,8 +858,10 @@ enum err indexer_rebuild(const struct indexer_opts *opts, struct indexer_stats *
 	rc = db_migrate(ix->db);
 	if (!rc)
 		rc = ensure_index(opts->data_dir, old, sizeof old, &created);
-	if (!rc)
+	if (!rc) {
+		remove_stale_generations(opts->data_dir, old, NULL, opts->log);
 		rc = new_generation(opts->data_dir, dir, sizeof dir, base, sizeof base);
+	}
 	if (rc)
 		goto out;
 	rc = xap_writer_open(dir, &ix->xw);

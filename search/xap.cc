@@ -4,6 +4,7 @@
 
 #include <xapian.h>
 
+#include <ctype.h>
 #include <jansson.h>
 #include <limits.h>
 #include <stdio.h>
@@ -683,25 +684,30 @@ static const unsigned QP_FLAGS = Xapian::QueryParser::FLAG_BOOLEAN | Xapian::Que
 				 Xapian::QueryParser::FLAG_PURE_NOT;
 
 /* Lower-case the words of a query but not its operators: the parser
- * would not stem a capitalised word, and every German noun is one. */
+ * would not stem a capitalised word, and every German noun is one.
+ * Single letters stay as typed: there is nothing to stem in them, and
+ * the parser reads "U.S.A." as the acronym "usa" only in capitals. */
 static std::string lower_query(const std::string &text)
 {
 	static const char *const ops[] = {"AND", "OR", "NOT", "XOR", "NEAR", "ADJ"};
 	std::string out, word;
+	size_t chars = 0;
 
 	auto flush = [&]() {
-		bool op = false;
+		bool keep = chars == 1;
 
 		for (const char *o : ops)
-			op = op || word == o;
-		out += op ? word : lower(word);
+			keep = keep || word == o;
+		out += keep ? word : lower(word);
 		word.clear();
+		chars = 0;
 	};
 	for (Xapian::Utf8Iterator it(text); it != Xapian::Utf8Iterator(); ++it) {
 		unsigned ch = *it;
 
 		if (Xapian::Unicode::is_wordchar(ch)) {
 			Xapian::Unicode::append_utf8(word, ch);
+			chars++;
 		} else {
 			flush();
 			Xapian::Unicode::append_utf8(out, ch);
@@ -709,6 +715,55 @@ static std::string lower_query(const std::string &text)
 	}
 	flush();
 	return out;
+}
+
+/* Xapian reads a query made only of excluded words ("-draft") as if the
+ * minus signs were not there (with nothing to exclude from, it parses
+ * again without love/hate), so "-draft" found the drafts. Such a query
+ * is spelt with NOT instead, which FLAG_PURE_NOT reads as "everything
+ * but". Tokens are split on white space outside double quotes. */
+static std::string pure_hate_to_not(const std::string &text)
+{
+	std::vector<std::string> tokens;
+	std::string cur, out;
+	bool quoted = false;
+
+	for (char c : text) {
+		if (c == '"')
+			quoted = !quoted;
+		if (!quoted && (c == ' ' || c == '\t' || c == '\r' || c == '\n')) {
+			if (!cur.empty())
+				tokens.push_back(cur);
+			cur.clear();
+		} else {
+			cur.push_back(c);
+		}
+	}
+	if (!cur.empty())
+		tokens.push_back(cur);
+	if (tokens.empty())
+		return text;
+	for (const std::string &t : tokens)
+		if (t.size() < 2 || t[0] != '-' || t[1] == '-')
+			return text;
+	for (const std::string &t : tokens) {
+		if (!out.empty())
+			out.push_back(' ');
+		out += "NOT " + t.substr(1);
+	}
+	return out;
+}
+
+/* How many wildcards (a word followed by '*') the query has. */
+static unsigned count_wildcards(const char *q)
+{
+	unsigned n = 0;
+
+	for (const char *p = q; *p; p++)
+		if (*p == '*' && p > q &&
+		    (isalnum(static_cast<unsigned char>(p[-1])) || static_cast<unsigned char>(p[-1]) >= 0x80))
+			n++;
+	return n;
 }
 
 /* Each document is stemmed in its own language, a query is in none
@@ -720,7 +775,7 @@ static std::string lower_query(const std::string &text)
 static Xapian::Query parse_user_query(xap_reader *r, const std::string &raw, unsigned flags,
 				      std::string *corrected)
 {
-	std::string text = lower_query(raw);
+	std::string text = pure_hate_to_not(lower_query(raw));
 	std::vector<Xapian::Query> parts, stemmed;
 	bool first = true;
 
@@ -818,6 +873,49 @@ static Xapian::MSet run_query(xap_reader *r, const Xapian::Query &query, unsigne
 	return enq.get_mset(offset, limit, std::min(all, EXACT_UP_TO));
 }
 
+/* The words of a query string as the parser splits them, lower-cased. */
+static std::vector<std::string> query_words(const std::string &text)
+{
+	std::vector<std::string> words;
+	std::string word;
+
+	for (Xapian::Utf8Iterator it(text); it != Xapian::Utf8Iterator(); ++it) {
+		if (Xapian::Unicode::is_wordchar(*it)) {
+			Xapian::Unicode::append_utf8(word, Xapian::Unicode::tolower(*it));
+		} else if (!word.empty()) {
+			words.push_back(word);
+			word.clear();
+		}
+	}
+	if (!word.empty())
+		words.push_back(word);
+	return words;
+}
+
+/* Whether every word the spelling correction changed occurs (in a body
+ * or a title) in a document the caller may read. The spelling data
+ * spans all work packages: "zanzibarien OR germlne" corrected to
+ * "zanzibarian OR germline" finds the caller's germline documents, yet
+ * its first word may exist only in a work package they cannot read. */
+static bool correction_readable(xap_reader *r, const std::string &asked, const std::string &corrected,
+				const struct xap_query *q)
+{
+	std::vector<std::string> a = query_words(asked), b = query_words(corrected);
+
+	if (a.size() != b.size())
+		return false;
+	for (size_t i = 0; i < a.size(); i++) {
+		if (a[i] == b[i])
+			continue;
+		Xapian::Query word(Xapian::Query::OP_OR, Xapian::Query(b[i]), Xapian::Query("S" + b[i]));
+
+		if (run_query(r, Xapian::Query(Xapian::Query::OP_FILTER, word, permission_filter(q)), 0, 1,
+			      nullptr, nullptr).empty())
+			return false;
+	}
+	return true;
+}
+
 static void search_once(xap_reader *r, const struct xap_query *q, struct xap_result *res)
 {
 	std::string corrected;
@@ -871,12 +969,14 @@ static void search_once(xap_reader *r, const struct xap_query *q, struct xap_res
 	}
 	if (res->total == 0 && !corrected.empty()) {
 		/* Spelling data comes from every work package: offer the
-		 * correction only when it finds something the caller may read,
-		 * so it cannot reveal words of other work packages. */
+		 * correction only when it finds something the caller may read
+		 * and each word it changed is in a document they may read, so
+		 * it cannot reveal words of other work packages. */
 		Xapian::Query cq = Xapian::Query(Xapian::Query::OP_FILTER,
 						 parse_user_query(r, corrected, QP_FLAGS, nullptr),
 						 permission_filter(q));
-		if (run_query(r, cq, 0, 1, nullptr, nullptr).size() > 0)
+		if (run_query(r, cq, 0, 1, nullptr, nullptr).size() > 0 &&
+		    correction_readable(r, pure_hate_to_not(lower_query(q->q)), corrected, q))
 			res->suggestion = cdup(corrected);
 	}
 }
@@ -916,6 +1016,9 @@ enum err xap_search(struct xap_reader *r, const struct xap_query *q, struct xap_
 	if (q->limit > XAP_MAX_LIMIT || q->offset > XAP_MAX_OFFSET)
 		return err_set(ERR_INVALID, "limit is at most %d and offset at most %d", XAP_MAX_LIMIT,
 			       XAP_MAX_OFFSET);
+	if (count_wildcards(q->q) > XAP_MAX_WILDCARDS)
+		return err_set(ERR_INVALID, "query: at most %d wildcards (word*) in one query",
+			       XAP_MAX_WILDCARDS);
 	res = static_cast<struct xap_result *>(calloc(1, sizeof *res));
 	if (!res)
 		return err_set(ERR_NOMEM, "out of memory");

@@ -46,6 +46,10 @@ extern "C" {
 #define XAP_MAX_QUERY 1024
 /* Wildcards expand to at most this many terms (the most frequent). */
 #define XAP_WILDCARD_EXPANSION 100
+/* A query may hold at most this many wildcards: each one is an OR of up
+ * to XAP_WILDCARD_EXPANSION terms, per stemming language, and 300 of
+ * them took seconds on a tiny index. */
+#define XAP_MAX_WILDCARDS 8
 
 struct xap_writer;
 struct xap_reader;

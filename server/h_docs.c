@@ -27,6 +27,7 @@
 #include "handlers.h"
 #include "http.h"
 #include "httpparse.h"
+#include "indexq.h"
 #include "jsonin.h"
 #include "mime.h"
 #include "name.h"
@@ -212,6 +213,32 @@ static void list_folder(struct call *call, const struct tree_node *folder, const
 	reply_json(call->req, 200, body);
 }
 
+/* Where the search index is with the document's current version:
+ * {"status": "pending"} until the indexer has looked at it, then
+ * indexed, truncated or failed with the reason (and the version and
+ * language it was indexed in). NULL when the database cannot say. */
+static json_t *index_json(struct call *call, const struct tree_node *doc)
+{
+	char *status = NULL, *reason = NULL, *language = NULL;
+	int64_t version = 0;
+	json_t *o = NULL;
+	enum err rc;
+
+	rc = indexq_state_get(db_of(call), doc->id, &version, &status, &reason, &language);
+	if (rc == ERR_NOTFOUND || (!rc && version != doc->version))
+		o = json_pack("{s:s, s:n, s:n, s:n}", "status", "pending", "reason", "version",
+			      "language");
+	else if (!rc)
+		o = json_pack("{s:s, s:o, s:I, s:o}", "status", status, "reason",
+			      *reason ? json_string(reason) : json_null(), "version",
+			      (json_int_t)version, "language",
+			      *language ? json_string(language) : json_null());
+	free(status);
+	free(reason);
+	free(language);
+	return o;
+}
+
 static void show_document(struct call *call, const struct tree_node *doc, const char *path)
 {
 	struct tree_version_list l = {0};
@@ -231,6 +258,7 @@ static void show_document(struct call *call, const struct tree_node *doc, const 
 	versions = json_array();
 	for (size_t i = 0; i < l.n; i++)
 		json_array_append_new(versions, version_json(&l.items[i]));
+	json_object_set_new(body, "index", index_json(call, doc));
 	json_object_set_new(body, "versions_total", json_integer((json_int_t)l.total));
 	json_object_set_new(body, "versions", versions);
 	tree_version_list_free(&l);

@@ -16,6 +16,7 @@
 #include "handlers.h"
 #include "http.h"
 #include "indexq.h"
+#include "name.h"
 #include "reply.h"
 #include "router.h"
 #include "server.h"
@@ -23,16 +24,42 @@
 
 #define DEFAULT_LIMIT 20
 
+/* A query parameter into *out, NULL when absent. http_req_query_param
+ * answers NULL also for a value it cannot decode (bad percent-encoding,
+ * an encoded NUL): that is a 400 here, not a missing filter. */
+static enum err param(struct http_req *req, const char *name, const char **out)
+{
+	const char *p = http_req_query(req);
+	size_t n = strlen(name);
+
+	*out = http_req_query_param(req, name);
+	if (*out)
+		return ERR_OK;
+	while (p && *p) {
+		const char *amp = strchr(p, '&');
+		size_t plen = amp ? (size_t)(amp - p) : strlen(p);
+
+		if (plen >= n && !memcmp(p, name, n) && (plen == n || p[n] == '='))
+			return err_set(ERR_INVALID, "%s is not valid percent-encoding or holds a NUL byte",
+				       name);
+		if (!amp)
+			break;
+		p = amp + 1;
+	}
+	return ERR_OK;
+}
+
 /* A non-negative integer parameter in [0, max]; def when absent. */
 static enum err uint_param(struct http_req *req, const char *name, unsigned def, unsigned max,
 			   unsigned *out)
 {
-	const char *v = http_req_query_param(req, name);
+	const char *v;
 	unsigned long n = 0;
+	enum err rc = param(req, name, &v);
 
 	*out = def;
-	if (!v)
-		return ERR_OK;
+	if (rc || !v)
+		return rc;
 	if (!*v || strlen(v) > 9)
 		return err_set(ERR_INVALID, "%s must be a number from 0 to %u", name, max);
 	for (const char *p = v; *p; p++) {
@@ -131,9 +158,7 @@ void h_search(struct call *call)
 {
 	struct http_req *req = call->req;
 	struct db *db = worker_db(call->worker);
-	const char *q = http_req_query_param(req, "q");
-	const char *wp = http_req_query_param(req, "wp");
-	const char *type = http_req_query_param(req, "type");
+	const char *q, *wp, *type;
 	struct xap_query xq = {0};
 	struct xap_result *res = NULL;
 	struct wpnames names = {0};
@@ -143,12 +168,24 @@ void h_search(struct call *call)
 	json_t *body = NULL, *hits, *fw, *ft;
 	enum err rc;
 
+	rc = param(req, "q", &q);
+	if (!rc)
+		rc = param(req, "wp", &wp);
+	if (!rc)
+		rc = param(req, "type", &type);
+	if (rc)
+		goto fail;
 	if (!q || strspn(q, " \t\r\n") == strlen(q)) {
 		rc = err_set(ERR_INVALID, "q (the query) is required");
 		goto fail;
 	}
 	if (strlen(q) > XAP_MAX_QUERY) {
 		rc = err_set(ERR_INVALID, "q is longer than %d bytes", XAP_MAX_QUERY);
+		goto fail;
+	}
+	/* Xapian would read stray bytes as Latin-1 and search for that. */
+	if (!name_utf8_valid(q, strlen(q))) {
+		rc = err_set(ERR_INVALID, "q is not valid UTF-8");
 		goto fail;
 	}
 	rc = uint_param(req, "limit", DEFAULT_LIMIT, XAP_MAX_LIMIT, &limit);

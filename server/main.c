@@ -63,32 +63,27 @@ static void reindex_log(enum indexer_log_level level, const char *msg)
 }
 
 /* Rebuild the search index from the store while a server may keep
- * running on the same data directory (see indexer_rebuild). */
+ * running on the same data directory (see indexer_rebuild). It takes the
+ * options of `serve` (flags or --config FILE), so that it extracts under
+ * the same limits; the ones that do not concern it are ignored. */
 static int cmd_reindex(int argc, char **argv)
 {
-	static char *const helper[] = {"/proc/self/exe", "extract-worker", NULL};
 	struct indexer_opts opts;
 	struct indexer_stats st;
-	const char *data = NULL;
+	struct config cfg;
 	enum err rc;
 
-	for (int i = 0; i < argc; i++) {
-		if (!strcmp(argv[i], "--data") && i + 1 < argc) {
-			data = argv[++i];
-		} else {
-			fprintf(stderr, "consort reindex: unknown argument '%s'\n", argv[i]);
-			return 2;
-		}
-	}
-	if (!data) {
-		fprintf(stderr, "consort reindex: --data DIR is required\n");
+	config_defaults(&cfg);
+	rc = config_load(&cfg, argc, argv);
+	if (rc) {
+		fprintf(stderr, "consort reindex: %s\n", err_detail());
+		config_free(&cfg);
 		return 2;
 	}
-	indexer_opts_default(&opts);
-	opts.data_dir = data;
-	opts.helper_argv = helper;
+	server_indexer_opts(&cfg, &opts);
 	opts.log = reindex_log;
 	rc = indexer_rebuild(&opts, &st);
+	config_free(&cfg);
 	if (rc) {
 		fprintf(stderr, "consort reindex: %s\n", err_detail());
 		return 1;
@@ -121,7 +116,7 @@ static const struct command commands[] = {
 	 "grant --data DIR --wp WP1 (--user EMAIL | --partner SHORT) --level none|read|write|manage"},
 	{"demo", demo_main, "demo --data DIR   (a new data directory with a complete example consortium)"},
 	{"routes", cli_routes, "routes   (the route table as JSON)"},
-	{"reindex", cmd_reindex, "reindex --data DIR"},
+	{"reindex", cmd_reindex, "reindex --data DIR [--config FILE] [--extract-cpu-seconds N ...]"},
 	{"extract-worker", cmd_extract_worker, NULL},
 };
 

@@ -439,20 +439,27 @@ static void indexer_log(enum indexer_log_level level, const char *msg)
 		  "index", "%s", msg);
 }
 
-/* The indexer thread, with text extraction in `consort extract-worker`
- * started from this very binary (/proc/self/exe stays valid when the
- * file is replaced by an upgrade). */
-static enum err start_indexer(struct server *s)
+/* Text extraction runs in `consort extract-worker` started from this
+ * very binary (/proc/self/exe stays valid when the file is replaced by
+ * an upgrade). */
+void server_indexer_opts(const struct config *cfg, struct indexer_opts *opts)
 {
 	static char *const helper[] = {"/proc/self/exe", "extract-worker", NULL};
+
+	indexer_opts_default(opts);
+	opts->data_dir = cfg->data_dir;
+	opts->helper_argv = helper;
+	opts->limits = cfg->extract;
+}
+
+/* The indexer thread. */
+static enum err start_indexer(struct server *s)
+{
 	struct indexer_opts opts;
 	enum err rc;
 
-	indexer_opts_default(&opts);
-	opts.data_dir = s->cfg->data_dir;
-	opts.helper_argv = helper;
+	server_indexer_opts(s->cfg, &opts);
 	opts.log = indexer_log;
-	opts.limits = s->cfg->extract;
 	rc = indexer_open(&opts, &s->indexer);
 	if (!rc)
 		rc = indexer_start(s->indexer);
@@ -486,16 +493,24 @@ static enum err apply_store_defaults(struct db *db, const struct config *cfg)
 
 static bool access_log_on;
 
-/* Every finished request: counted for /metrics, then (when configured)
- * logged. The route comes from the router's call; requests that never
- * matched a route have none. */
+/* Every finished request: counted for /metrics, a nudge to the indexer
+ * when a request that may have changed documents succeeded, then (when
+ * configured) logged. The route comes from the router's call; requests
+ * that never matched a route have none. The change and its index_queue
+ * row are committed by now; without the nudge the indexer would see
+ * them only at its next poll, and a search right after a rename or a
+ * trash would still show the old state. */
 static void request_done(struct http_req *req, bool completed)
 {
 	const struct call *call = http_req_data(req);
+	const char *method = http_req_method(req);
+	int status = http_resp_started(req) ? http_resp_status(req) : 0;
 
-	metrics_request(worker_index(server_worker_of(req)), call ? call->route : NULL,
-			http_resp_started(req) ? http_resp_status(req) : 0, http_req_bytes_in(req),
-			http_resp_bytes_out(req), http_req_elapsed_us(req));
+	metrics_request(worker_index(server_worker_of(req)), call ? call->route : NULL, status,
+			http_req_bytes_in(req), http_resp_bytes_out(req), http_req_elapsed_us(req));
+	if (call && call->worker && status >= 200 && status < 300 && strcmp(method, "GET") &&
+	    strcmp(method, "HEAD") && strcmp(method, "OPTIONS"))
+		indexer_kick(server_indexer(worker_server(call->worker)));
 	if (access_log_on)
 		log_done(req, completed);
 }

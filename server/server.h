@@ -41,6 +41,11 @@ struct xap_reader *worker_search(struct worker *w);
 /* The server's indexer (to kick it after a change), or NULL. */
 struct indexer *server_indexer(struct server *s);
 
+struct indexer_opts;
+/* Indexer options for the data directory and extraction limits of
+ * `cfg` (`serve` and `reindex` extract alike). */
+void server_indexer_opts(const struct config *cfg, struct indexer_opts *opts);
+
 struct db *worker_db(struct worker *w);
 struct event_base *worker_event_base(struct worker *w);
 const struct config *worker_config(const struct worker *w);

@@ -327,6 +327,17 @@ enum err indexq_state_delete(struct db *db, int64_t node_id)
 	return db_exec_stmt(db, st, "clearing index state");
 }
 
+enum err indexq_state_clear(struct db *db)
+{
+	static const char sql[] = "DELETE FROM index_state";
+	sqlite3_stmt *st;
+	enum err rc = db_stmt(db, sql, &st);
+
+	if (rc)
+		return rc;
+	return db_exec_stmt(db, st, "clearing index state");
+}
+
 enum err indexq_state_get(struct db *db, int64_t node_id, int64_t *version, char **status,
 			  char **reason, char **language)
 {

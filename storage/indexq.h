@@ -89,6 +89,8 @@ struct indexq_state {
 
 enum err indexq_state_put(struct db *db, const struct indexq_state *st);
 enum err indexq_state_delete(struct db *db, int64_t node_id);
+/* Forget every node's state: the index they describe is gone. */
+enum err indexq_state_clear(struct db *db);
 
 /* Read a node's state: ERR_NOTFOUND when the node was never indexed.
  * Strings are malloc'd into the out parameters (caller frees). */

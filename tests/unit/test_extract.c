@@ -225,6 +225,44 @@ static void markdown_csv_text(void **state)
 	extract_result_free(&res);
 }
 
+/* libmagic says text/html for Markdown with inline HTML: it used to be
+ * extracted as HTML, losing the text inside the tags and the title. */
+static void markdown_and_text_with_html_inside_keep_their_kind(void **state)
+{
+	struct extract_result res;
+	char p[400];
+	static const char md[] = "# Markup heading\n\n<script>alert(\"oncogenetics\")</script>\n"
+				 "<table><tr><td>zeppelin</td></tr></table>\n";
+
+	(void)state;
+	snprintf(p, sizeof p, "%s/inline.md", dir);
+	assert_int_equal(docgen_text(p, md, sizeof md - 1), 0);
+	run("inline.md", &res);
+	assert_string_equal(res.mime, "text/html");
+	check_common(&res, "md");
+	assert_string_equal(res.title, "Markup heading");
+	assert_non_null(strstr(res.text, "script"));
+	assert_non_null(strstr(res.text, "alert("));
+	extract_result_free(&res);
+
+	snprintf(p, sizeof p, "%s/inline.txt", dir);
+	assert_int_equal(docgen_text(p, md, sizeof md - 1), 0);
+	run("inline.txt", &res);
+	check_common(&res, "txt");
+	extract_result_free(&res);
+
+	/* Without a telling name, HTML is HTML. */
+	snprintf(p, sizeof p, "%s/inline", dir);
+	assert_int_equal(docgen_text(p, md, sizeof md - 1), 0);
+	run("inline", &res);
+	assert_string_equal(res.type, "html");
+	assert_null(strstr(res.text, "alert"));
+	extract_result_free(&res);
+	assert_string_equal(extract_type_for("text/html", "x.HTM"), "html");
+	assert_string_equal(extract_type_for("text/plain", "x.csv"), "csv");
+	assert_string_equal(extract_type_for("application/pdf", "x.md"), "pdf");
+}
+
 static void latin1_text_is_converted(void **state)
 {
 	struct extract_result res;
@@ -355,6 +393,7 @@ int main(void)
 		cmocka_unit_test(pdf),
 		cmocka_unit_test(html_drops_scripts_and_styles),
 		cmocka_unit_test(markdown_csv_text),
+		cmocka_unit_test(markdown_and_text_with_html_inside_keep_their_kind),
 		cmocka_unit_test(latin1_text_is_converted),
 		cmocka_unit_test(invalid_utf8_is_marked_and_repaired),
 		cmocka_unit_test(huge_text_is_truncated),

@@ -273,6 +273,89 @@ static void rebuild_switches_generations(void **state)
 	assert_int_equal(hits("name:flamingo", all, 2), 1);
 }
 
+/* A helper killed for lateness (or crashing) answers nothing, not even
+ * the type: the document was indexed as type "other", invisible to
+ * type:pdf and counted under "other" in facets. */
+static void a_document_whose_helper_hung_keeps_its_type(void **state)
+{
+	struct docgen d = {.title = "Late", .body = "A document the helper never finishes."};
+	struct indexer_opts o;
+	struct indexer *ix;
+	char hang[400];
+	FILE *f;
+	int64_t node;
+	size_t docs;
+	const int64_t all[] = {1, 2};
+
+	(void)state;
+	snprintf(hang, sizeof hang, "%s/hang-pdftotext", files);
+	f = fopen(hang, "w");
+	assert_non_null(f);
+	fputs("#!/bin/sh\nexec sleep 30\n", f);
+	fclose(f);
+	chmod(hang, 0755);
+	node = fx_store_doc(db, data, wp1, root1, "late-report.pdf", file("late.pdf", docgen_pdf, &d), user);
+	assert_true(node > 0);
+	/* the fixture stores every version as octet-stream; an upload knows better */
+	assert_int_equal(sqlite3_exec(db_sqlite(db),
+				      "UPDATE versions SET mime = 'application/pdf'"
+				      " WHERE node_id = (SELECT id FROM nodes WHERE name = 'late-report.pdf')",
+				      NULL, NULL, NULL), SQLITE_OK);
+	opts_for(&o);
+	o.limits.pdftotext = hang;
+	o.limits.wall_seconds = 1;
+	assert_int_equal(indexer_open(&o, &ix), ERR_OK);
+	assert_int_equal(indexer_drain(ix, 0, &docs), ERR_OK);
+	indexer_close(ix);
+	assert_int_equal(scalar("SELECT count(*) FROM index_state WHERE status = 'failed'"
+				" AND reason = 'extraction did not finish within 1 s'"
+				" AND node_id = (SELECT id FROM nodes WHERE name = 'late-report.pdf')"), 1);
+	assert_int_equal(hits("name:late type:pdf", all, 2), 1);
+}
+
+/* A rebuild killed half-way left its generation directory behind for
+ * good. Leftovers go; one that a writer holds (a rebuild at work) stays. */
+static void leftover_generations_are_removed_unless_in_use(void **state)
+{
+	struct indexer_opts o;
+	struct indexer_stats st;
+	struct xap_writer *w;
+	char busy[400], dead[400], half[400];
+	struct stat sb;
+	FILE *f;
+
+	(void)state;
+	snprintf(busy, sizeof busy, "%s/index/gen-1-1-busy", data);
+	snprintf(dead, sizeof dead, "%s/index/gen-1-1-dead", data);
+	snprintf(half, sizeof half, "%s/index/gen-1-1-half", data);
+	assert_int_equal(xap_writer_open(busy, &w), ERR_OK);
+	assert_int_equal(mkdir(dead, 0700), 0);
+	assert_int_equal(mkdir(half, 0700), 0);
+	{
+		/* what a rebuild killed while Xapian created the database leaves */
+		char p[500];
+
+		snprintf(p, sizeof p, "%s/postlist.glass", half);
+		f = fopen(p, "w");
+		assert_non_null(f);
+		fclose(f);
+		snprintf(p, sizeof p, "%s/v.tmp", half);
+		f = fopen(p, "w");
+		assert_non_null(f);
+		fputs("partial version file", f);
+		fclose(f);
+	}
+	opts_for(&o);
+	assert_int_equal(indexer_rebuild(&o, &st), ERR_OK);
+	assert_int_equal(stat(busy, &sb), 0);
+	assert_int_not_equal(stat(dead, &sb), 0);
+	assert_int_not_equal(stat(half, &sb), 0);
+	xap_writer_close(w);
+	/* the server's indexer cleans up at start too */
+	drain(&st);
+	assert_int_not_equal(stat(busy, &sb), 0);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -281,6 +364,8 @@ int main(int argc, char **argv)
 		cmocka_unit_test(new_version_and_trash),
 		cmocka_unit_test(resumes_after_sigkill_indexing_each_document_once),
 		cmocka_unit_test(rebuild_switches_generations),
+		cmocka_unit_test(a_document_whose_helper_hung_keeps_its_type),
+		cmocka_unit_test(leftover_generations_are_removed_unless_in_use),
 	};
 
 	if (argc == 2 && !strcmp(argv[1], "extract-worker"))

@@ -41,7 +41,7 @@ static int setup(void **state)
 	assert_int_equal(symlink("gen-1", link_path), 0);
 	assert_int_equal(xap_writer_open(gen, &w), ERR_OK);
 	put(w, 1, 1, "WP1", "pdf", "en", "Germline testing guidelines",
-	    "The latest guidelines on germline testing in oncology. Testers test tests.");
+	    "The latest guidelines on germline testing in oncology in the E.U. Testers test tests.");
 	put(w, 2, 2, "WP2", "docx", "en", "Secret WP2 plan",
 	    "Germline testing budget for work package two, confidential zebra.");
 	put(w, 3, 1, "WP1", "docx", "de", "Untersuchungen",
@@ -236,6 +236,75 @@ static void malformed_queries_are_invalid(void **state)
 	}
 }
 
+/* Xapian reparsed "-germline" without love/hate when nothing was left
+ * to exclude from, so it found exactly the documents it should leave
+ * out. */
+static void a_query_of_only_excluded_words_excludes_them(void **state)
+{
+	struct xap_result *res;
+
+	(void)state;
+	res = search("-germline", both, 2, ERR_OK);
+	assert_int_equal(res->total, 2);
+	assert_true(has_node(res, 3) && has_node(res, 4));
+	xap_result_free(res);
+	res = search("-germline -recommandation", both, 2, ERR_OK);
+	assert_int_equal(res->total, 1);
+	assert_true(has_node(res, 3));
+	xap_result_free(res);
+	res = search("-\"germline testing\" -title:untersuchungen", both, 2, ERR_OK);
+	assert_int_equal(res->total, 1);
+	assert_true(has_node(res, 4));
+	xap_result_free(res);
+	/* the same as NOT, and as love and hate together */
+	res = search("NOT germline", only1, 1, ERR_OK);
+	assert_int_equal(res->total, 2);
+	xap_result_free(res);
+	res = search("guidelines -zebra", both, 2, ERR_OK);
+	assert_int_equal(res->total, 1);
+	xap_result_free(res);
+	/* a lone minus sign is no exclusion */
+	res = search("- germline", both, 2, ERR_OK);
+	assert_int_equal(res->total, 2);
+	xap_result_free(res);
+}
+
+/* Queries were lower-cased before parsing, and the parser recognises
+ * acronyms only in capitals: "E.U." found nothing. */
+static void acronyms_are_found_as_typed(void **state)
+{
+	static const char *const qs[] = {"E.U.", "eu", "EU", "E.U. Guidelines"};
+	struct xap_result *res;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof qs / sizeof qs[0]; i++) {
+		res = search(qs[i], both, 2, ERR_OK);
+		assert_int_equal(res->total, 1);
+		assert_true(has_node(res, 1));
+		xap_result_free(res);
+	}
+}
+
+static void wildcards_are_capped(void **state)
+{
+	struct xap_result *res;
+	char q[200];
+	size_t len = 0;
+
+	(void)state;
+	for (int i = 0; i < XAP_MAX_WILDCARDS; i++)
+		len += (size_t)snprintf(q + len, sizeof q - len, "germ* ");
+	res = search(q, both, 2, ERR_OK);
+	assert_int_equal(res->total, 2);
+	xap_result_free(res);
+	snprintf(q + len, sizeof q - len, "t*");
+	assert_null(search(q, both, 2, ERR_INVALID));
+	assert_non_null(strstr(err_detail(), "at most 8 wildcards"));
+	/* a star that follows no word is not a wildcard */
+	res = search("germline * * * * * * * * * *", both, 2, ERR_OK);
+	xap_result_free(res);
+}
+
 static void suggestion_when_nothing_matches(void **state)
 {
 	struct xap_result *res;
@@ -245,6 +314,31 @@ static void suggestion_when_nothing_matches(void **state)
 	assert_int_equal(res->total, 0);
 	assert_non_null(res->suggestion);
 	assert_string_equal(res->suggestion, "germline");
+	xap_result_free(res);
+}
+
+/* A correction that finds readable documents thanks to one word may
+ * still have taken another word from a work package the caller cannot
+ * read: "zebar OR oncolgy" was corrected to "zebra OR oncology". */
+static void suggestion_never_holds_a_word_of_another_wp(void **state)
+{
+	struct xap_result *res;
+
+	(void)state;
+	res = search("zebar OR oncolgy", both, 2, ERR_OK);
+	assert_int_equal(res->total, 0);
+	assert_non_null(res->suggestion);
+	assert_string_equal(res->suggestion, "zebra OR oncology");
+	xap_result_free(res);
+	res = search("zebar OR oncolgy", only1, 1, ERR_OK);
+	assert_int_equal(res->total, 0);
+	assert_null(res->suggestion);
+	xap_result_free(res);
+	/* words of its own work packages are still corrected */
+	res = search("zebra OR oncolgy", only1, 1, ERR_OK);
+	assert_int_equal(res->total, 0);
+	assert_non_null(res->suggestion);
+	assert_string_equal(res->suggestion, "zebra OR oncology");
 	xap_result_free(res);
 }
 
@@ -386,7 +480,11 @@ int main(void)
 		cmocka_unit_test(stems_in_the_documents_language),
 		cmocka_unit_test(snippets_are_escaped_and_marked),
 		cmocka_unit_test(malformed_queries_are_invalid),
+		cmocka_unit_test(a_query_of_only_excluded_words_excludes_them),
+		cmocka_unit_test(acronyms_are_found_as_typed),
+		cmocka_unit_test(wildcards_are_capped),
 		cmocka_unit_test(suggestion_when_nothing_matches),
+		cmocka_unit_test(suggestion_never_holds_a_word_of_another_wp),
 		cmocka_unit_test(long_terms_never_fail),
 		cmocka_unit_test(update_meta_keeps_text_and_delete_removes),
 		cmocka_unit_test(reader_follows_commits_and_switches),
