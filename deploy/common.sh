@@ -14,6 +14,7 @@ BUILD_PACKAGES=(
 TEST_PACKAGES=(
   libcmocka-dev nodejs
   sqlite3
+  litmus
 )
 
 as_root() {

@@ -1520,7 +1520,8 @@ static enum err children_of(struct db *db, int64_t id, struct copy_child **out, 
 /* Copy node `src` as `name` into folder `parent` of the destination; *made
  * is the new node. `deep`: a folder's contents too. */
 static enum err copy_node(struct copy_ctx *c, int64_t src, bool folder, int64_t parent,
-			  const char *name, const char *key, bool deep, int64_t *made)
+			  const char *name, const char *key, bool deep, const char *from,
+			  int64_t *made)
 {
 	struct db *db = c->db;
 	struct copy_child *kids = NULL;
@@ -1541,8 +1542,8 @@ static enum err copy_node(struct copy_ctx *c, int64_t src, bool folder, int64_t 
 
 		rc = version_read(db, src, 0, &v);
 		if (!rc) {
-			snprintf(comment, sizeof comment, "copied from %s, version %" PRId64,
-				 c->from_s, v.number);
+			snprintf(comment, sizeof comment, "copied from %s, version %" PRId64, from,
+				 v.number);
 			rc = add_version(db, c->dst_wp, id, 1, v.blob, v.size, v.mime,
 					 c->req->user_id, c->now, comment, 0, &pruned);
 		}
@@ -1550,10 +1551,18 @@ static enum err copy_node(struct copy_ctx *c, int64_t src, bool folder, int64_t 
 	} else if (deep) {
 		rc = children_of(db, src, &kids, &nkids);
 		for (size_t i = 0; !rc && i < nkids; i++) {
+			size_t len = strlen(from) + strlen(kids[i].name) + 2;
+			char *sub_from = malloc(len);
 			int64_t sub;
 
+			if (!sub_from) {
+				rc = err_set(ERR_NOMEM, "out of memory");
+				break;
+			}
+			snprintf(sub_from, len, "%s%s%s", from, *from ? "/" : "", kids[i].name);
 			rc = copy_node(c, kids[i].id, kids[i].folder, id, kids[i].name, kids[i].key,
-				       true, &sub);
+				       true, sub_from, &sub);
+			free(sub_from);
 		}
 		for (size_t i = 0; i < nkids; i++) {
 			free(kids[i].name);
@@ -1631,7 +1640,7 @@ static enum err copy_locked(struct copy_ctx *c, int64_t src_wp, const struct nam
 			return rc;
 	}
 	rc = copy_node(c, src_id, src_folder, dst_parent, to->names[to->n - 1],
-		       to->keys[to->n - 1], deep, &out->node_id);
+		       to->keys[to->n - 1], deep, c->from_s, &out->node_id);
 	if (!rc)
 		out->nodes = c->nodes;
 	return rc;
