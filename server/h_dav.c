@@ -181,14 +181,15 @@ static void dav_error(struct http_req *req, int status, const char *condition, c
 		return;
 	}
 	xml_head(b);
-	evbuffer_add_printf(b, "<D:error xmlns:D=\"DAV:\" xmlns:C=\"" DAV_CONSORT_NS "\"><D:%s>",
-			    condition);
+	evbuffer_add_printf(b, "<D:error xmlns:D=\"DAV:\" xmlns:C=\"" DAV_CONSORT_NS "\">");
 	if (href) {
-		evbuffer_add_printf(b, "<D:href>");
+		evbuffer_add_printf(b, "<D:%s><D:href>", condition);
 		xml_text(b, href);
-		evbuffer_add_printf(b, "</D:href>");
+		evbuffer_add_printf(b, "</D:href></D:%s>", condition);
+	} else {
+		evbuffer_add_printf(b, "<D:%s/>", condition);
 	}
-	evbuffer_add_printf(b, "</D:%s><C:detail>", condition);
+	evbuffer_add_printf(b, "<C:detail>");
 	xml_text(b, detail);
 	evbuffer_add_printf(b, "</C:detail></D:error>\n");
 	send_xml(req, status, b);
@@ -339,6 +340,22 @@ static bool parent_exists(struct dav *d)
 		return false;
 	}
 	return true;
+}
+
+/* The resource's href as stored: the work package's code and every name
+ * spelled as it was created, whatever case or normalisation the request
+ * used, so a client sees one URL per resource. Into `b`, NUL-terminated. */
+static void canonical_href(struct dav *d, struct evbuffer *b)
+{
+	char *stored = NULL;
+
+	if (d->found && d->path.n && tree_path(d->db, d->node.id, &stored) == ERR_OK) {
+		href_root(b, d->code, stored, d->node.is_folder);
+	} else {
+		href_path(b, d->code, &d->path, d->path.n, d->found && d->node.is_folder);
+	}
+	free(stored);
+	evbuffer_add(b, "", 1);
 }
 
 /* ---- If header and locks ---- */
@@ -1135,12 +1152,11 @@ static void propfind_body(struct dav *d, const char *body, size_t len)
 	d->nlocks = 0;
 	ls->r = (struct render){.call = call, .db = d->db, .pf = &ls->pf, .locks = ls->locks,
 				.nlocks = ls->nlocks};
+	canonical_href(d, href);
 	ls->code = d->code;
 	d->code = NULL;
 	ls->keys = d->keys;
 	d->keys = NULL;
-	href_path(href, ls->code, &d->path, d->path.n, d->node.is_folder);
-	evbuffer_add(href, "", 1);
 	ls->href = strdup((const char *)evbuffer_pullup(href, -1));
 	if (!ls->href) {
 		reply_error(call->req, 503, "out_of_memory", "out of memory");
@@ -1718,8 +1734,7 @@ static void proppatch_body(struct dav *d, const char *body, size_t len)
 	 * property fails with 424. */
 	multistatus_head(b);
 	evbuffer_add_printf(b, "<D:response><D:href>");
-	href_path(href, d->code, &d->path, d->path.n, d->node.is_folder);
-	evbuffer_add(href, "", 1);
+	canonical_href(d, href);
 	xml_text(b, (const char *)evbuffer_pullup(href, -1));
 	evbuffer_add_printf(b, "</D:href>");
 	for (size_t i = 0; i < pp.n; i++) {
@@ -1998,12 +2013,20 @@ void h_dav_unlock(struct call *call)
 	struct dav d;
 	enum err rc;
 
-	if (n < 3 || n - 2 > DAVSTORE_TOKEN_MAX || v[0] != '<' || v[n - 1] != '>') {
+	/* RFC 4918 wants <token>; some clients (the npm webdav package)
+	 * send the bare token, which is unambiguous, so both are taken. */
+	if (n >= 2 && v[0] == '<' && v[n - 1] == '>') {
+		v++;
+		n -= 2;
+	}
+	if (n > 0 && n <= DAVSTORE_TOKEN_MAX) {
+		memcpy(token, v, n);
+		token[n] = '\0';
+	}
+	if (n == 0 || n > DAVSTORE_TOKEN_MAX || strpbrk(token, "<> \t")) {
 		reply_error(call->req, 400, "invalid_request", "UNLOCK needs Lock-Token: <token>");
 		return;
 	}
-	memcpy(token, v + 1, n - 2);
-	token[n - 2] = '\0';
 	if (!dav_open(call, &d))
 		return;
 	l = lock_by_token(&d, token);
