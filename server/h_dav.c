@@ -875,6 +875,10 @@ static void foreign_name(struct evbuffer *b, const char *ns, const char *name)
 		evbuffer_add_printf(b, "<%s/>", name);
 		return;
 	}
+	if (!strcmp(ns, DAV_NS) || !strcmp(ns, DAV_CONSORT_NS)) {
+		evbuffer_add_printf(b, "<%s:%s/>", strcmp(ns, DAV_NS) ? "C" : "D", name);
+		return;
+	}
 	evbuffer_add_printf(b, "<X:%s xmlns:X=\"", name);
 	xml_text(b, ns);
 	evbuffer_add_printf(b, "\"/>");
