@@ -52,7 +52,7 @@
 
 #define LOCK_TIMEOUT_DEFAULT 600 /* seconds, when the client names none */
 #define LOCK_TIMEOUT_MAX 3600    /* Infinite and longer requests get this */
-#define LIST_PAGE 250            /* folder entries rendered per step */
+#define LIST_PAGE TREE_LIST_MAX   /* folder entries rendered per step */
 
 static const char xml_type[] = "application/xml; charset=utf-8";
 static const char allow_methods[] =
@@ -1323,6 +1323,12 @@ void h_dav_put(struct call *call)
 	struct dav d;
 	bool ok;
 
+	/* A partial PUT would be stored as if it were the whole content. */
+	if (http_req_header(call->req, "Content-Range")) {
+		reply_error(call->req, 400, "invalid_request",
+			    "PUT with Content-Range (a partial update) is not supported");
+		return;
+	}
 	if (!dav_open(call, &d))
 		return;
 	if (d.path.n == 0 || (d.found && d.node.is_folder)) {

@@ -74,6 +74,21 @@ test('dav: OPTIONS, the Basic challenge on /dav only, hrefs and names', async ()
     // Collections have a trailing slash whether asked with one or not.
     const self = await w('PROPFIND', '/dav/wp1/Dossier%20%C3%A9t%C3%A9', { headers: { depth: '0' } });
     assert.deepEqual(hrefs(self.text), ['/dav/WP1/Dossier%20%C3%A9t%C3%A9/']);
+    // A folder bigger than a page is streamed in full, in name order.
+    await w('MKCOL', '/dav/WP1/many');
+    const many = sql(s, "SELECT id, wp_id FROM nodes WHERE name = 'many'")[0];
+    sql(s, `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2500)
+      INSERT INTO nodes(wp_id, parent_id, is_folder, name, name_key, created_at, modified_at)
+      SELECT ${many.wp_id}, ${many.id}, 1, printf('f%04d', i), printf('f%04d', i), 1, 1 FROM n`);
+    const big = await w('PROPFIND', '/dav/WP1/many/', { headers: { depth: '1' } });
+    assert.equal(big.status, 207);
+    const bh = hrefs(big.text);
+    assert.equal(bh.length, 2501);
+    assert.equal(bh[1], '/dav/WP1/many/f0001/');
+    assert.equal(bh[2500], '/dav/WP1/many/f2500/');
+    assert.match(big.text, /<\/D:multistatus>\n$/);
+    // A partial PUT is refused rather than stored as the whole content.
+    assert.equal((await w('PUT', '/dav/WP1/part.txt', { headers: { 'content-range': 'bytes 0-0/10' }, body: 'x' })).status, 400);
     // A name the store refuses is a 400 that creates nothing.
     const bad = await w('PUT', '/dav/WP1/evil%E2%80%AEfdp.exe', { body: 'x' });
     assert.equal(bad.status, 400);
