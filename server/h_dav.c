@@ -494,16 +494,14 @@ static bool lock_applies(const struct davstore_lock *l, const char *keys, unsign
 		return true;
 	if ((flags & LK_BELOW) && strcmp(l->path, keys) && davstore_path_within(l->path, keys))
 		return true;
-	if (flags & LK_PARENT) {
+	if ((flags & LK_PARENT) && *keys) {
 		const char *slash = strrchr(keys, '/');
-		char parent[NAME_MAX_PATH_BYTES + 1];
-		size_t n = slash ? (size_t)(slash - keys) : 0;
+		char *parent = strndup(keys, slash ? (size_t)(slash - keys) : 0);
+		bool covers = parent && davstore_lock_covers(l, parent);
 
-		if (!*keys || n > NAME_MAX_PATH_BYTES)
-			return false;
-		memcpy(parent, keys, n);
-		parent[n] = '\0';
-		return davstore_lock_covers(l, parent);
+		/* Out of memory counts as locked: refusing is the safe side. */
+		free(parent);
+		return covers || !parent;
 	}
 	return false;
 }
@@ -708,7 +706,20 @@ struct render {
 	size_t nlocks;
 	bool usage_read;
 	uint64_t used, available;
+	bool want_dead; /* the answer includes dead properties */
 };
+
+/* Does a PROPFIND's answer include dead properties? Not when it names
+ * only live ones: a listing then costs no query per entry. */
+static bool wants_dead(const struct dav_propfind *pf)
+{
+	if (pf->kind != DAV_PROPFIND_PROP)
+		return true;
+	for (size_t i = 0; i < pf->n; i++)
+		if (live_lookup(pf->props[i].ns, pf->props[i].name) < 0)
+			return true;
+	return false;
+}
 
 static void quota_figures(struct render *r)
 {
@@ -914,7 +925,7 @@ static enum err respond(struct render *r, struct evbuffer *b, const struct res *
 		rc = err_set(ERR_NOMEM, "out of memory");
 		goto out;
 	}
-	if (x->node && (pf->kind != DAV_PROPFIND_PROP || pf->n > 0)) {
+	if (x->node && r->want_dead) {
 		rc = davstore_props_list(r->db, x->node->id, &dead, &ndead);
 		if (rc)
 			goto out;
@@ -1155,7 +1166,7 @@ static void propfind_body(struct dav *d, const char *body, size_t len)
 	d->locks = NULL;
 	d->nlocks = 0;
 	ls->r = (struct render){.call = call, .db = d->db, .pf = &ls->pf, .locks = ls->locks,
-				.nlocks = ls->nlocks};
+				.nlocks = ls->nlocks, .want_dead = wants_dead(&ls->pf)};
 	canonical_href(d, href);
 	ls->code = d->code;
 	d->code = NULL;
