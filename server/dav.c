@@ -193,6 +193,16 @@ out:
 
 /* ---- PROPFIND ---- */
 
+/* Only white space (or nothing): an empty PROPFIND body. The body is
+ * not NUL-terminated. */
+static bool blank(const char *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r' && s[i] != '\n')
+			return false;
+	return true;
+}
+
 void dav_propfind_free(struct dav_propfind *pf)
 {
 	for (size_t i = 0; pf && i < pf->n; i++) {
@@ -214,7 +224,7 @@ enum err dav_parse_propfind(const char *body, size_t len, struct dav_propfind *o
 
 	memset(out, 0, sizeof *out);
 	out->kind = DAV_PROPFIND_ALLPROP;
-	if (len == 0 || (len == strspn(body, " \t\r\n") && memchr(body, 0, len) == NULL))
+	if (blank(body, len))
 		return ERR_OK;
 	rc = parse_xml(body, len, &doc);
 	if (rc)

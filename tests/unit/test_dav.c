@@ -43,6 +43,22 @@ static void test_propfind_kinds(void **state)
 	dav_propfind_free(&pf);
 }
 
+/* A body of white space was scanned with strspn, past its end: bodies
+ * are not NUL-terminated (found by fuzz_dav). */
+static void test_propfind_whitespace_body_not_terminated(void **state)
+{
+	char *body = malloc(3);
+	struct dav_propfind pf;
+
+	(void)state;
+	memcpy(body, " \n\t", 3);
+	assert_int_equal(dav_parse_propfind(body, 3, &pf), ERR_OK);
+	assert_int_equal(pf.kind, DAV_PROPFIND_ALLPROP);
+	memcpy(body, "t ", 2);
+	assert_int_equal(dav_parse_propfind(body, 2, &pf), ERR_INVALID);
+	free(body);
+}
+
 static void test_propfind_refusals(void **state)
 {
 	struct dav_propfind pf;
@@ -244,6 +260,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_propfind_kinds),
 		cmocka_unit_test(test_propfind_refusals),
+		cmocka_unit_test(test_propfind_whitespace_body_not_terminated),
 		cmocka_unit_test(test_billion_laughs_refused),
 		cmocka_unit_test(test_depth_and_size_limits),
 		cmocka_unit_test(test_proppatch_serialises_self_contained),
