@@ -92,7 +92,7 @@ static enum err parse_xml(const char *body, size_t len, xmlDocPtr *out)
 	c->sax->warning = NULL;
 	c->sax->error = NULL;
 	xmlCtxtUseOptions(c, XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING |
-				     XML_PARSE_NOCDATA);
+	                         XML_PARSE_NOCDATA);
 	/* xmlCtxtUseOptions may reset the handlers it does not know of. */
 	c->sax->serror = on_error;
 	c->sax->internalSubset = on_subset;
@@ -113,7 +113,7 @@ static enum err parse_xml(const char *body, size_t len, xmlDocPtr *out)
 			msg[strcspn(msg, "\r\n")] = '\0';
 		}
 		rc = err_set(ERR_INVALID, "malformed XML at line %d: %s", e ? e->line : 0,
-			     *msg ? msg : "not well-formed");
+		             *msg ? msg : "not well-formed");
 	} else if (too_deep(xmlDocGetRootElement(doc), 1)) {
 		rc = err_set(ERR_INVALID, "XML nested deeper than %d elements", DAV_XML_MAX_DEPTH);
 	}
@@ -163,7 +163,7 @@ static enum err collect_names(xmlNodePtr prop, struct dav_pname **v, size_t *n)
 
 		if (*n >= DAV_MAX_PROPS)
 			return err_set(ERR_INVALID, "at most %d properties in one request",
-				       DAV_MAX_PROPS);
+			               DAV_MAX_PROPS);
 		bigger = realloc(*v, (*n + 1) * sizeof **v);
 		if (!bigger)
 			return err_set(ERR_NOMEM, "out of memory");
@@ -262,7 +262,8 @@ enum err dav_parse_propfind(const char *body, size_t len, struct dav_propfind *o
 		/* anything else: ignored, as RFC 4918 17 asks of unknown elements */
 	}
 	if (!rc && kinds != 1)
-		rc = err_set(ERR_INVALID, "DAV:propfind needs exactly one of allprop, propname, prop");
+		rc = err_set(ERR_INVALID,
+		             "DAV:propfind needs exactly one of allprop, propname, prop");
 	if (!rc && include && out->kind != DAV_PROPFIND_ALLPROP)
 		rc = err_set(ERR_INVALID, "DAV:include goes only with DAV:allprop");
 	if (!rc && include)
@@ -314,7 +315,7 @@ enum err dav_parse_proppatch(const char *body, size_t len, struct dav_proppatch 
 		prop = first_element(op->children);
 		if (!is_dav(prop, "prop")) {
 			rc = err_set(ERR_INVALID, "DAV:%s must contain DAV:prop",
-				     remove ? "remove" : "set");
+			             remove ? "remove" : "set");
 			break;
 		}
 		for (p = first_element(prop->children); p && !rc; p = first_element(p->next)) {
@@ -322,7 +323,7 @@ enum err dav_parse_proppatch(const char *body, size_t len, struct dav_proppatch 
 
 			if (out->n >= DAV_MAX_PROPS) {
 				rc = err_set(ERR_INVALID, "at most %d properties in one request",
-					     DAV_MAX_PROPS);
+				             DAV_MAX_PROPS);
 				break;
 			}
 			bigger = realloc(out->ops, (out->n + 1) * sizeof *out->ops);
@@ -382,7 +383,8 @@ enum err dav_parse_lockinfo(const char *body, size_t len, struct dav_lockinfo *o
 			if (is_dav(v, "exclusive"))
 				out->exclusive = true;
 			else if (!is_dav(v, "shared"))
-				rc = err_set(ERR_INVALID, "DAV:lockscope must be exclusive or shared");
+				rc = err_set(ERR_INVALID,
+				             "DAV:lockscope must be exclusive or shared");
 			scope = true;
 		} else if (is_dav(c, "locktype")) {
 			v = first_element(c->children);
@@ -438,7 +440,8 @@ static char *angle(const char **p, enum err *rc)
 		unsigned char ch = (unsigned char)*e;
 
 		if (ch <= 0x20 || ch == 0x7f || ch == '<') {
-			*rc = err_set(ERR_INVALID, "If header: a URI in <> contains a space or '<'");
+			*rc =
+			    err_set(ERR_INVALID, "If header: a URI in <> contains a space or '<'");
 			return NULL;
 		}
 		e++;
@@ -499,7 +502,7 @@ static enum err add_list(struct dav_if *f, const char *resource)
 	return ERR_OK;
 }
 
-static enum err add_cond(struct dav_if_list *l, bool not, bool etag, char *value)
+static enum err add_cond(struct dav_if_list *l, bool negated, bool etag, char *value)
 {
 	struct dav_if_cond *bigger = realloc(l->conds, (l->n + 1) * sizeof *l->conds);
 
@@ -508,7 +511,7 @@ static enum err add_cond(struct dav_if_list *l, bool not, bool etag, char *value
 		return err_set(ERR_NOMEM, "out of memory");
 	}
 	l->conds = bigger;
-	l->conds[l->n++] = (struct dav_if_cond){.not = not, .etag = etag, .value = value};
+	l->conds[l->n++] = (struct dav_if_cond){.negated = negated, .etag = etag, .value = value};
 	return ERR_OK;
 }
 
@@ -531,7 +534,7 @@ enum err dav_if_parse(const char *value, struct dav_if *out)
 			p = skip_lws(p);
 			if (*p != '(') {
 				rc = err_set(ERR_INVALID, "If header: a resource tag must be "
-							  "followed by a list");
+				                          "followed by a list");
 				break;
 			}
 			continue;
@@ -548,17 +551,17 @@ enum err dav_if_parse(const char *value, struct dav_if *out)
 			break;
 		p++;
 		for (p = skip_lws(p); *p && *p != ')' && !rc; p = skip_lws(p)) {
-			bool not = false;
+			bool negated = false;
 			char *v;
 
-			if (!strncasecmp(p, "Not", 3) && (p[3] == ' ' || p[3] == '\t' || p[3] == '<' ||
-							  p[3] == '[')) {
-				not = true;
+			if (!strncasecmp(p, "Not", 3) &&
+			    (p[3] == ' ' || p[3] == '\t' || p[3] == '<' || p[3] == '[')) {
+				negated = true;
 				p = skip_lws(p + 3);
 			}
 			if (++conds > DAV_IF_MAX_CONDS) {
 				rc = err_set(ERR_INVALID, "If header: more than %d conditions",
-					     DAV_IF_MAX_CONDS);
+				             DAV_IF_MAX_CONDS);
 				break;
 			}
 			bool etag = *p == '[';
@@ -568,11 +571,11 @@ enum err dav_if_parse(const char *value, struct dav_if *out)
 			} else {
 				v = NULL;
 				rc = err_set(ERR_INVALID, "If header: expected a <state token> or "
-							  "[entity tag] in a list");
+				                          "[entity tag] in a list");
 			}
 			if (!v)
 				break;
-			rc = add_cond(&out->lists[out->n - 1], not, etag, v);
+			rc = add_cond(&out->lists[out->n - 1], negated, etag, v);
 		}
 		if (rc)
 			break;

@@ -30,11 +30,11 @@
 /* Properties of our own (document version, deliverable metadata). */
 #define DAV_CONSORT_NS "urn:consort:dav"
 
-#define DAV_BODY_MAX (256 * 1024)   /* bytes of an XML request body */
-#define DAV_XML_MAX_DEPTH 24        /* element nesting in a request body */
-#define DAV_MAX_PROPS 256           /* properties named in one request */
-#define DAV_IF_MAX 8192             /* bytes of an If header */
-#define DAV_IF_MAX_CONDS 64         /* conditions in an If header */
+#define DAV_BODY_MAX (256 * 1024) /* bytes of an XML request body */
+#define DAV_XML_MAX_DEPTH 24      /* element nesting in a request body */
+#define DAV_MAX_PROPS 256         /* properties named in one request */
+#define DAV_IF_MAX 8192           /* bytes of an If header */
+#define DAV_IF_MAX_CONDS 64       /* conditions in an If header */
 
 /* Depth header: 0, 1 or infinity. */
 #define DAV_DEPTH_INFINITY (-1)
@@ -46,7 +46,7 @@ struct dav_pname {
 };
 
 enum dav_propfind_kind {
-	DAV_PROPFIND_ALLPROP,  /* also an empty body (RFC 4918 9.1) */
+	DAV_PROPFIND_ALLPROP, /* also an empty body (RFC 4918 9.1) */
 	DAV_PROPFIND_PROPNAME,
 	DAV_PROPFIND_PROP,
 };
@@ -90,10 +90,10 @@ void dav_lockinfo_free(struct dav_lockinfo *li);
 /* ---- If header (RFC 4918 10.4) ---- */
 
 struct dav_if_cond {
-	bool not;
-	bool etag;   /* true: [entity-tag]; false: <state token> */
-	char *value; /* the token without <>, or the entity tag as written
-			(with its quotes, W/ kept) */
+	bool negated; /* "Not" */
+	bool etag;    /* true: [entity-tag]; false: <state token> */
+	char *value;  /* the token without <>, or the entity tag as written
+	                 (with its quotes, W/ kept) */
 };
 
 struct dav_if_list {

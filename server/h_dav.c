@@ -52,11 +52,11 @@
 
 #define LOCK_TIMEOUT_DEFAULT 600 /* seconds, when the client names none */
 #define LOCK_TIMEOUT_MAX 3600    /* Infinite and longer requests get this */
-#define LIST_PAGE TREE_LIST_MAX   /* folder entries rendered per step */
+#define LIST_PAGE TREE_LIST_MAX  /* folder entries rendered per step */
 
 static const char xml_type[] = "application/xml; charset=utf-8";
 static const char allow_methods[] =
-	"OPTIONS, GET, HEAD, PUT, DELETE, PROPFIND, PROPPATCH, MKCOL, COPY, MOVE, LOCK, UNLOCK";
+    "OPTIONS, GET, HEAD, PUT, DELETE, PROPFIND, PROPPATCH, MKCOL, COPY, MOVE, LOCK, UNLOCK";
 
 /* ---- XML and href output ---- */
 
@@ -68,11 +68,21 @@ static void xml_text(struct evbuffer *b, const char *s)
 
 	for (; *p; p++) {
 		switch (*p) {
-		case '&': evbuffer_add(b, "&amp;", 5); break;
-		case '<': evbuffer_add(b, "&lt;", 4); break;
-		case '>': evbuffer_add(b, "&gt;", 4); break;
-		case '"': evbuffer_add(b, "&quot;", 6); break;
-		case '\'': evbuffer_add(b, "&apos;", 6); break;
+		case '&':
+			evbuffer_add(b, "&amp;", 5);
+			break;
+		case '<':
+			evbuffer_add(b, "&lt;", 4);
+			break;
+		case '>':
+			evbuffer_add(b, "&gt;", 4);
+			break;
+		case '"':
+			evbuffer_add(b, "&quot;", 6);
+			break;
+		case '\'':
+			evbuffer_add(b, "&apos;", 6);
+			break;
 		default:
 			if (p[0] == 0xef && p[1] == 0xbf && (p[2] == 0xbe || p[2] == 0xbf)) {
 				evbuffer_add(b, "\xef\xbf\xbd", 3);
@@ -104,8 +114,8 @@ static void pct_segment(struct evbuffer *b, const char *s)
 
 /* "/dav/CODE/" + the first `upto` names of `p`, encoded; a trailing '/'
  * for collections. */
-static void href_path(struct evbuffer *b, const char *code, const struct name_path *p,
-		      size_t upto, bool collection)
+static void href_path(struct evbuffer *b, const char *code, const struct name_path *p, size_t upto,
+                      bool collection)
 {
 	evbuffer_add(b, "/dav/", 5);
 	pct_segment(b, code);
@@ -164,10 +174,10 @@ static void send_xml(struct http_req *req, int status, struct evbuffer *b)
 /* An RFC 4918 precondition/postcondition failure: DAV:error with the
  * condition element (and an href inside it when given), and our detail. */
 static void dav_error(struct http_req *req, int status, const char *condition, const char *href,
-		      const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+                      const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
 static void dav_error(struct http_req *req, int status, const char *condition, const char *href,
-		      const char *fmt, ...)
+                      const char *fmt, ...)
 {
 	struct evbuffer *b = evbuffer_new();
 	char detail[512];
@@ -219,10 +229,10 @@ static void iso_date(int64_t t, char buf[64])
 struct dav {
 	struct call *call;
 	struct db *db;
-	char *code;             /* the work package's code as stored */
-	struct name_path path;  /* the request's path in the work package */
-	char *keys;             /* the same as name keys "a/b" */
-	struct tree_node node;  /* the resource, when found */
+	char *code;            /* the work package's code as stored */
+	struct name_path path; /* the request's path in the work package */
+	char *keys;            /* the same as name keys "a/b" */
+	struct tree_node node; /* the resource, when found */
 	bool found;
 	struct davstore_lock *locks; /* live locks of the work package */
 	size_t nlocks;
@@ -331,8 +341,9 @@ static bool parent_exists(struct dav *d)
 		rc = err_set(ERR_NOTFOUND, "'%s' is not a folder", n.name);
 	tree_node_clear(&n);
 	if (rc == ERR_NOTFOUND) {
-		reply_error(d->call->req, 409, "conflict", "the folder to hold '%s' does not exist: %s",
-			    d->path.names[d->path.n - 1], err_detail());
+		reply_error(d->call->req, 409, "conflict",
+		            "the folder to hold '%s' does not exist: %s",
+		            d->path.names[d->path.n - 1], err_detail());
 		return false;
 	}
 	if (rc) {
@@ -362,7 +373,7 @@ static void canonical_href(struct dav *d, struct evbuffer *b)
 
 /* The resource a tagged list names, in our terms. */
 struct target {
-	bool ours;    /* in this work package */
+	bool ours; /* in this work package */
 	char *keys;
 	bool exists;
 	bool folder;
@@ -443,7 +454,7 @@ static bool cond_true(const struct dav *d, const struct dav_if_cond *c, const st
 
 		v = t->ours && t->keys && l && davstore_lock_covers(l, t->keys);
 	}
-	return c->not ? !v : v;
+	return c->negated ? !v : v;
 }
 
 /* RFC 4918 10.4: the header is true when one of its lists is, a list
@@ -467,7 +478,7 @@ static bool if_ok(struct dav *d)
 	}
 	if (!any)
 		reply_error(d->call->req, 412, "precondition_failed",
-			    "the If header's conditions do not hold");
+		            "the If header's conditions do not hold");
 	return any;
 }
 
@@ -480,7 +491,7 @@ static bool submitted(const struct dav *d, const struct davstore_lock *l)
 		for (size_t j = 0; j < d->ifh.lists[i].n; j++) {
 			const struct dav_if_cond *c = &d->ifh.lists[i].conds[j];
 
-			if (!c->etag && !c->not && !strcmp(c->value, l->token))
+			if (!c->etag && !c->negated && !strcmp(c->value, l->token))
 				return true;
 		}
 	return false;
@@ -511,7 +522,7 @@ static bool lock_applies(const struct davstore_lock *l, const char *keys, unsign
  * one of those with the same root is enough. `locks` are those of the
  * work package of `keys`. Answers 423 lock-token-submitted when not. */
 static bool locks_ok(struct dav *d, const struct davstore_lock *locks, size_t nlocks,
-		     const char *code, const char *keys, unsigned flags)
+                     const char *code, const char *keys, unsigned flags)
 {
 	for (size_t i = 0; i < nlocks; i++) {
 		const struct davstore_lock *l = &locks[i];
@@ -531,8 +542,9 @@ static bool locks_ok(struct dav *d, const struct davstore_lock *locks, size_t nl
 			evbuffer_add(href, "", 1);
 		}
 		dav_error(d->call->req, 423, "lock-token-submitted",
-			  href ? (const char *)evbuffer_pullup(href, -1) : NULL,
-			  "'%s' is locked; send its lock token in an If header", *l->root ? l->root : "/");
+		          href ? (const char *)evbuffer_pullup(href, -1) : NULL,
+		          "'%s' is locked; send its lock token in an If header",
+		          *l->root ? l->root : "/");
 		if (href)
 			evbuffer_free(href);
 		return false;
@@ -565,7 +577,7 @@ static enum err body_data(struct http_req *req, const void *data, size_t len, vo
 
 	if (evbuffer_get_length(b->buf) + len > DAV_BODY_MAX) {
 		reply_error(req, 413, "too_large", "an XML body may have at most %d bytes",
-			    DAV_BODY_MAX);
+		            DAV_BODY_MAX);
 		body_free(b);
 		return ERR_TOOLARGE;
 	}
@@ -604,7 +616,7 @@ static void read_body(struct dav *d, body_fn fn)
 
 	if (declared > DAV_BODY_MAX) {
 		reply_error(req, 413, "too_large", "an XML body may have at most %d bytes",
-			    DAV_BODY_MAX);
+		            DAV_BODY_MAX);
 		dav_done(d);
 		free(d);
 		return;
@@ -661,20 +673,20 @@ static const struct {
 	const char *ns, *name;
 	bool allprop; /* given by allprop (RFC 4918's own properties) */
 } lives[L__COUNT] = {
-	[L_RESOURCETYPE] = {DAV_NS, "resourcetype", true},
-	[L_DISPLAYNAME] = {DAV_NS, "displayname", true},
-	[L_CREATIONDATE] = {DAV_NS, "creationdate", true},
-	[L_GETLASTMODIFIED] = {DAV_NS, "getlastmodified", true},
-	[L_GETCONTENTLENGTH] = {DAV_NS, "getcontentlength", true},
-	[L_GETCONTENTTYPE] = {DAV_NS, "getcontenttype", true},
-	[L_GETETAG] = {DAV_NS, "getetag", true},
-	[L_SUPPORTEDLOCK] = {DAV_NS, "supportedlock", true},
-	[L_LOCKDISCOVERY] = {DAV_NS, "lockdiscovery", true},
-	[L_QUOTA_AVAILABLE] = {DAV_NS, "quota-available-bytes", false},
-	[L_QUOTA_USED] = {DAV_NS, "quota-used-bytes", false},
-	[L_VERSION] = {DAV_CONSORT_NS, "version", false},
-	[L_DELIVERABLE] = {DAV_CONSORT_NS, "deliverable", false},
-	[L_STATUS] = {DAV_CONSORT_NS, "status", false},
+    [L_RESOURCETYPE] = {DAV_NS, "resourcetype", true},
+    [L_DISPLAYNAME] = {DAV_NS, "displayname", true},
+    [L_CREATIONDATE] = {DAV_NS, "creationdate", true},
+    [L_GETLASTMODIFIED] = {DAV_NS, "getlastmodified", true},
+    [L_GETCONTENTLENGTH] = {DAV_NS, "getcontentlength", true},
+    [L_GETCONTENTTYPE] = {DAV_NS, "getcontenttype", true},
+    [L_GETETAG] = {DAV_NS, "getetag", true},
+    [L_SUPPORTEDLOCK] = {DAV_NS, "supportedlock", true},
+    [L_LOCKDISCOVERY] = {DAV_NS, "lockdiscovery", true},
+    [L_QUOTA_AVAILABLE] = {DAV_NS, "quota-available-bytes", false},
+    [L_QUOTA_USED] = {DAV_NS, "quota-used-bytes", false},
+    [L_VERSION] = {DAV_CONSORT_NS, "version", false},
+    [L_DELIVERABLE] = {DAV_CONSORT_NS, "deliverable", false},
+    [L_STATUS] = {DAV_CONSORT_NS, "status", false},
 };
 
 static int live_lookup(const char *ns, const char *name)
@@ -692,9 +704,9 @@ struct res {
 	const char *display;
 	const struct tree_node *node; /* NULL: /dav/ or a work package in its listing */
 	int64_t created;
-	const char *code;             /* the work package; NULL for /dav/ */
-	const char *keys;             /* for lockdiscovery; NULL: none apply */
-	bool in_wp;                   /* quota properties apply */
+	const char *code; /* the work package; NULL for /dav/ */
+	const char *keys; /* for lockdiscovery; NULL: none apply */
+	bool in_wp;       /* quota properties apply */
 };
 
 /* What a PROPFIND renders with, shared by every response of it. */
@@ -745,18 +757,20 @@ static void quota_figures(struct render *r)
 }
 
 static void activelock(struct evbuffer *b, const struct davstore_lock *l, const char *code,
-		       bool collection)
+                       bool collection)
 {
 	int64_t left = l->expires_at - db_now();
 
-	evbuffer_add_printf(b, "<D:activelock><D:locktype><D:write/></D:locktype>"
-			       "<D:lockscope><D:%s/></D:lockscope><D:depth>%s</D:depth>",
-			    l->exclusive ? "exclusive" : "shared", l->infinite ? "infinity" : "0");
+	evbuffer_add_printf(b,
+	                    "<D:activelock><D:locktype><D:write/></D:locktype>"
+	                    "<D:lockscope><D:%s/></D:lockscope><D:depth>%s</D:depth>",
+	                    l->exclusive ? "exclusive" : "shared", l->infinite ? "infinity" : "0");
 	if (*l->owner)
 		evbuffer_add(b, l->owner, strlen(l->owner));
-	evbuffer_add_printf(b, "<D:timeout>Second-%" PRId64 "</D:timeout>"
-			       "<D:locktoken><D:href>",
-			    left > 0 ? left : 0);
+	evbuffer_add_printf(b,
+	                    "<D:timeout>Second-%" PRId64 "</D:timeout>"
+	                    "<D:locktoken><D:href>",
+	                    left > 0 ? left : 0);
 	xml_text(b, l->token);
 	evbuffer_add_printf(b, "</D:href></D:locktoken><D:lockroot><D:href>");
 	(void)collection;
@@ -767,7 +781,7 @@ static void activelock(struct evbuffer *b, const struct davstore_lock *l, const 
 /* Write live property `id` of `x` (with its value unless `name_only`).
  * False when the property does not apply to this resource. */
 static bool live_prop(struct render *r, struct evbuffer *b, int id, const struct res *x,
-		      bool name_only)
+                      bool name_only)
 {
 	const struct tree_node *n = x->node;
 	bool doc = n && !n->is_folder;
@@ -844,9 +858,9 @@ static bool live_prop(struct render *r, struct evbuffer *b, int id, const struct
 		break;
 	case L_SUPPORTEDLOCK:
 		evbuffer_add_printf(b, "<D:lockentry><D:lockscope><D:exclusive/></D:lockscope>"
-				       "<D:locktype><D:write/></D:locktype></D:lockentry>"
-				       "<D:lockentry><D:lockscope><D:shared/></D:lockscope>"
-				       "<D:locktype><D:write/></D:locktype></D:lockentry>");
+		                       "<D:locktype><D:write/></D:locktype></D:lockentry>"
+		                       "<D:lockentry><D:lockscope><D:shared/></D:lockscope>"
+		                       "<D:locktype><D:write/></D:locktype></D:lockentry>");
 		break;
 	case L_LOCKDISCOVERY:
 		for (size_t i = 0; x->keys && i < r->nlocks; i++)
@@ -900,11 +914,11 @@ static void propstat(struct evbuffer *b, struct evbuffer *props, int status)
 	evbuffer_add_printf(b, "<D:propstat><D:prop>");
 	evbuffer_add_buffer(b, props);
 	evbuffer_add_printf(b, "</D:prop><D:status>HTTP/1.1 %d %s</D:status></D:propstat>", status,
-			    http_reason(status));
+	                    http_reason(status));
 }
 
 static const struct davstore_prop *dead_find(const struct davstore_prop *dead, size_t n,
-					     const char *ns, const char *name)
+                                             const char *ns, const char *name)
 {
 	for (size_t i = 0; i < n; i++)
 		if (!strcmp(dead[i].ns, ns) && !strcmp(dead[i].name, name))
@@ -941,7 +955,7 @@ static enum err respond(struct render *r, struct evbuffer *b, const struct res *
 			if (id >= 0 && live_prop(r, ok, id, x, false))
 				continue;
 			dp = id < 0 ? dead_find(dead, ndead, pf->props[i].ns, pf->props[i].name)
-				    : NULL;
+			            : NULL;
 			if (dp)
 				evbuffer_add(ok, dp->xml, strlen(dp->xml));
 			else
@@ -966,7 +980,7 @@ static enum err respond(struct render *r, struct evbuffer *b, const struct res *
 			if (id >= 0 && !lives[id].allprop && !live_prop(r, ok, id, x, false))
 				foreign_name(missing, pf->props[i].ns, pf->props[i].name);
 			else if (id < 0 &&
-				 !dead_find(dead, ndead, pf->props[i].ns, pf->props[i].name))
+			         !dead_find(dead, ndead, pf->props[i].ns, pf->props[i].name))
 				foreign_name(missing, pf->props[i].ns, pf->props[i].name);
 		}
 	}
@@ -1002,8 +1016,8 @@ struct listing {
 	struct davstore_lock *locks;
 	size_t nlocks;
 	char *code;
-	char *href;  /* the folder's href, with its trailing '/' */
-	char *keys;  /* the folder's keys */
+	char *href; /* the folder's href, with its trailing '/' */
+	char *keys; /* the folder's keys */
 	int64_t folder_id;
 	uint64_t offset, total;
 	bool finished;
@@ -1027,7 +1041,8 @@ static void listing_free(struct listing *ls)
 /* Render the next page of the folder into ls->pending. */
 static enum err listing_page(struct listing *ls)
 {
-	struct tree_list_opts o = {.sort = TREE_SORT_NAME, .offset = ls->offset, .limit = LIST_PAGE};
+	struct tree_list_opts o = {
+	    .sort = TREE_SORT_NAME, .offset = ls->offset, .limit = LIST_PAGE};
 	struct tree_node_list l = {0};
 	struct evbuffer *href = evbuffer_new();
 	enum err rc;
@@ -1039,12 +1054,12 @@ static enum err listing_page(struct listing *ls)
 		const struct tree_node *n = &l.items[i];
 		char *key = NULL, *keys = NULL;
 		struct res x = {
-			.collection = n->is_folder,
-			.display = n->name,
-			.node = n,
-			.created = n->created_at,
-			.code = ls->code,
-			.in_wp = true,
+		    .collection = n->is_folder,
+		    .display = n->name,
+		    .node = n,
+		    .created = n->created_at,
+		    .code = ls->code,
+		    .in_wp = true,
 		};
 
 		evbuffer_drain(href, evbuffer_get_length(href));
@@ -1081,7 +1096,7 @@ static enum err listing_page(struct listing *ls)
 }
 
 static enum err listing_fill(struct http_req *req, struct evbuffer *out, size_t max, bool *done,
-			     void *arg)
+                             void *arg)
 {
 	struct listing *ls = arg;
 	enum err rc = ERR_OK;
@@ -1120,7 +1135,8 @@ static void propfind_send(struct http_req *req, struct listing *ls)
 
 static bool depth_for_propfind(struct call *call, int *depth)
 {
-	enum err rc = dav_depth_parse(http_req_header(call->req, "Depth"), DAV_DEPTH_INFINITY, depth);
+	enum err rc =
+	    dav_depth_parse(http_req_header(call->req, "Depth"), DAV_DEPTH_INFINITY, depth);
 
 	if (rc) {
 		reply_err(call->req, rc);
@@ -1130,8 +1146,8 @@ static bool depth_for_propfind(struct call *call, int *depth)
 		/* A missing Depth means infinity too (RFC 4918 9.1); walking a
 		 * whole work package per request is refused. */
 		dav_error(call->req, 403, "propfind-finite-depth", NULL,
-			  "PROPFIND with Depth: infinity (or no Depth header) is not supported; "
-			  "use Depth: 0 or 1");
+		          "PROPFIND with Depth: infinity (or no Depth header) is not supported; "
+		          "use Depth: 0 or 1");
 		return false;
 	}
 	return true;
@@ -1165,8 +1181,12 @@ static void propfind_body(struct dav *d, const char *body, size_t len)
 	ls->nlocks = d->nlocks;
 	d->locks = NULL;
 	d->nlocks = 0;
-	ls->r = (struct render){.call = call, .db = d->db, .pf = &ls->pf, .locks = ls->locks,
-				.nlocks = ls->nlocks, .want_dead = wants_dead(&ls->pf)};
+	ls->r = (struct render){.call = call,
+	                        .db = d->db,
+	                        .pf = &ls->pf,
+	                        .locks = ls->locks,
+	                        .nlocks = ls->nlocks,
+	                        .want_dead = wants_dead(&ls->pf)};
 	canonical_href(d, href);
 	ls->code = d->code;
 	d->code = NULL;
@@ -1180,14 +1200,14 @@ static void propfind_body(struct dav *d, const char *body, size_t len)
 	multistatus_head(ls->pending);
 	{
 		struct res x = {
-			.href = ls->href,
-			.collection = d->node.is_folder,
-			.display = d->path.n ? d->node.name : ls->code,
-			.node = &d->node,
-			.created = d->node.created_at,
-			.code = ls->code,
-			.keys = ls->keys,
-			.in_wp = true,
+		    .href = ls->href,
+		    .collection = d->node.is_folder,
+		    .display = d->path.n ? d->node.name : ls->code,
+		    .node = &d->node,
+		    .created = d->node.created_at,
+		    .code = ls->code,
+		    .keys = ls->keys,
+		    .in_wp = true,
 		};
 
 		rc = respond(&ls->r, ls->pending, &x);
@@ -1254,8 +1274,8 @@ static void root_body(struct dav *d, const char *body, size_t len)
 		rc = respond(&r, b, &x);
 	}
 	for (size_t i = 0; !rc && i < nwps; i++) {
-		struct res x = {.collection = true, .display = wps[i].code,
-				.created = wps[i].created_at};
+		struct res x = {
+		    .collection = true, .display = wps[i].code, .created = wps[i].created_at};
 
 		evbuffer_drain(href, evbuffer_get_length(href));
 		evbuffer_add(href, "/dav/", 5);
@@ -1319,11 +1339,12 @@ void h_dav_get(struct call *call)
 	folder = d.found && d.node.is_folder;
 	dav_done(&d);
 	if (folder) {
-		http_resp_header(call->req, "Allow", "OPTIONS, PROPFIND, MKCOL, DELETE, COPY, MOVE, "
-						     "LOCK, UNLOCK, PROPPATCH");
+		http_resp_header(call->req, "Allow",
+		                 "OPTIONS, PROPFIND, MKCOL, DELETE, COPY, MOVE, "
+		                 "LOCK, UNLOCK, PROPPATCH");
 		reply_error(call->req, 405, "method_not_allowed",
-			    "this is a folder: list it with PROPFIND (a WebDAV client) or in the "
-			    "browser app");
+		            "this is a folder: list it with PROPFIND (a WebDAV client) or in the "
+		            "browser app");
 		return;
 	}
 	h_content_get(call); /* the download path of the API: Range, ETag, audit */
@@ -1337,7 +1358,7 @@ void h_dav_put(struct call *call)
 	/* A partial PUT would be stored as if it were the whole content. */
 	if (http_req_header(call->req, "Content-Range")) {
 		reply_error(call->req, 400, "invalid_request",
-			    "PUT with Content-Range (a partial update) is not supported");
+		            "PUT with Content-Range (a partial update) is not supported");
 		return;
 	}
 	if (!dav_open(call, &d))
@@ -1360,8 +1381,8 @@ void h_dav_put(struct call *call)
 static bool depth_infinity_only(struct call *call)
 {
 	int depth;
-	enum err rc = dav_depth_parse(http_req_header(call->req, "Depth"), DAV_DEPTH_INFINITY,
-				      &depth);
+	enum err rc =
+	    dav_depth_parse(http_req_header(call->req, "Depth"), DAV_DEPTH_INFINITY, &depth);
 
 	if (!rc && depth != DAV_DEPTH_INFINITY)
 		rc = err_set(ERR_INVALID, "Depth must be infinity here");
@@ -1391,7 +1412,8 @@ void h_dav_delete(struct call *call)
 		goto out;
 	}
 	if (d.path.n == 0) {
-		reply_error(call->req, 403, "forbidden", "the root of a work package cannot be deleted");
+		reply_error(call->req, 403, "forbidden",
+		            "the root of a work package cannot be deleted");
 		goto out;
 	}
 	if ((d.node.is_folder && !depth_infinity_only(call)) || !if_ok(&d) ||
@@ -1406,7 +1428,7 @@ void h_dav_delete(struct call *call)
 	}
 	path = joined(&d.path);
 	auth_audit(call, "delete", call->wp_id, path ? path : "",
-		   "to the trash as entry %" PRId64 " (WebDAV)", trash_id);
+	           "to the trash as entry %" PRId64 " (WebDAV)", trash_id);
 	http_resp_send(call->req, 204, NULL, 0);
 out:
 	free(path);
@@ -1428,7 +1450,7 @@ void h_dav_mkcol(struct call *call)
 	if (d.found || d.path.n == 0) {
 		http_resp_header(call->req, "Allow", allow_methods);
 		reply_error(call->req, 405, "method_not_allowed", "'%s' already exists",
-			    d.path.n ? d.node.name : d.code);
+		            d.path.n ? d.node.name : d.code);
 		goto out;
 	}
 	if (!parent_exists(&d) || !if_ok(&d) ||
@@ -1504,19 +1526,19 @@ static bool dest_open(struct dav *d, struct dest *t)
 
 		if (!host || strlen(host) != alen || strncasecmp(auth, host, alen)) {
 			reply_error(call->req, 502, "bad_gateway",
-				    "the Destination is on another server");
+			            "the Destination is on another server");
 			return false;
 		}
 		p = auth + alen;
 	}
 	if (strpbrk(p, "?#")) {
 		reply_error(call->req, 400, "invalid_request",
-			    "the Destination must not have a query or fragment");
+		            "the Destination must not have a query or fragment");
 		return false;
 	}
 	if (strncmp(p, "/dav/", 5)) {
 		reply_error(call->req, 502, "bad_gateway",
-			    "the Destination is outside this WebDAV share (/dav/)");
+		            "the Destination is outside this WebDAV share (/dav/)");
 		return false;
 	}
 	seg = p + 5;
@@ -1524,7 +1546,7 @@ static bool dest_open(struct dav *d, struct dest *t)
 	code = http_pct_decode(call->req, seg, slash ? (size_t)(slash - seg) : strlen(seg), false);
 	if (!code || !*code) {
 		reply_error(call->req, 403, "forbidden",
-			    "the list of work packages cannot be a Destination");
+		            "the list of work packages cannot be a Destination");
 		return false;
 	}
 	rc = acl_authorize_wp(call, code, 0, ACCESS_WP_WRITE);
@@ -1533,7 +1555,8 @@ static bool dest_open(struct dav *d, struct dest *t)
 	call->wp_id = src_wp;
 	call->wp_level = src_level;
 	if (rc == ERR_NOTFOUND) {
-		reply_error(call->req, 409, "conflict", "the Destination's work package does not exist");
+		reply_error(call->req, 409, "conflict",
+		            "the Destination's work package does not exist");
 		return false;
 	}
 	if (rc) {
@@ -1578,7 +1601,7 @@ static void reply_transfer_err(struct call *call, enum err rc)
 {
 	if (rc == ERR_EXISTS)
 		reply_error(call->req, 412, "precondition_failed",
-			    "%s (send Overwrite: T to replace it)", err_detail());
+		            "%s (send Overwrite: T to replace it)", err_detail());
 	else if (rc == ERR_NOTFOUND)
 		reply_error(call->req, 409, "conflict", "%s", err_detail());
 	else if (rc == ERR_INVALID)
@@ -1608,7 +1631,8 @@ static void transfer(struct call *call, bool move)
 	}
 	rc = dav_overwrite_parse(http_req_header(call->req, "Overwrite"), &overwrite);
 	if (!rc)
-		rc = dav_depth_parse(http_req_header(call->req, "Depth"), DAV_DEPTH_INFINITY, &depth);
+		rc = dav_depth_parse(http_req_header(call->req, "Depth"), DAV_DEPTH_INFINITY,
+		                     &depth);
 	if (!rc && (depth == 1 || (move && depth != DAV_DEPTH_INFINITY)))
 		rc = err_set(ERR_INVALID, "Depth must be %s", move ? "infinity" : "0 or infinity");
 	if (rc) {
@@ -1618,8 +1642,8 @@ static void transfer(struct call *call, bool move)
 	if (!dest_open(&d, &t))
 		goto out;
 	same_wp = t.wp_id == call->wp_id;
-	if (same_wp && !strcmp(t.keys, d.keys) && (!move || !strcmp(t.path.names[t.path.n - 1],
-								     d.path.names[d.path.n - 1]))) {
+	if (same_wp && !strcmp(t.keys, d.keys) &&
+	    (!move || !strcmp(t.path.names[t.path.n - 1], d.path.names[d.path.n - 1]))) {
 		reply_error(call->req, 403, "forbidden", "source and destination are the same");
 		goto out;
 	}
@@ -1629,15 +1653,16 @@ static void transfer(struct call *call, bool move)
 		t.found = false;
 	if (t.found && !overwrite) {
 		reply_error(call->req, 412, "precondition_failed",
-			    "'%s' already exists (send Overwrite: T to replace it)", t.node.name);
+		            "'%s' already exists (send Overwrite: T to replace it)", t.node.name);
 		goto out;
 	}
 	if (!if_ok(&d))
 		goto out;
-	if (move && !locks_ok(&d, d.locks, d.nlocks, d.code, d.keys, LK_SELF | LK_BELOW | LK_PARENT))
+	if (move &&
+	    !locks_ok(&d, d.locks, d.nlocks, d.code, d.keys, LK_SELF | LK_BELOW | LK_PARENT))
 		goto out;
 	if (!locks_ok(&d, t.locks, t.nlocks, t.code, t.keys,
-		      LK_SELF | LK_PARENT | (t.found ? LK_BELOW : 0)))
+	              LK_SELF | LK_PARENT | (t.found ? LK_BELOW : 0)))
 		goto out;
 	from = joined(&d.path);
 	to = joined(&t.path);
@@ -1649,10 +1674,10 @@ static void transfer(struct call *call, bool move)
 		rc = tree_move(d.db, call->wp_id, &d.path, &t.path, user_of(call), flags, NULL);
 	} else {
 		struct tree_copy req = {
-			.user_id = user_of(call),
-			.flags = (overwrite ? TREE_COPY_REPLACE : 0) |
-				 (depth == 0 ? TREE_COPY_SHALLOW : 0),
-			.on_node = copy_props,
+		    .user_id = user_of(call),
+		    .flags =
+		        (overwrite ? TREE_COPY_REPLACE : 0) | (depth == 0 ? TREE_COPY_SHALLOW : 0),
+		    .on_node = copy_props,
 		};
 
 		rc = tree_copy(d.db, call->wp_id, &d.path, t.wp_id, &t.path, &req, NULL);
@@ -1669,20 +1694,21 @@ static void transfer(struct call *call, bool move)
 	}
 	if (move && same_wp)
 		auth_audit(call, "move", call->wp_id, to ? to : "", "from %s (WebDAV)",
-			   from ? from : "");
+		           from ? from : "");
 	else
 		auth_audit(call, "copy", t.wp_id, to ? to : "", "from %s:%s (WebDAV)", d.code,
-			   from ? from : "");
+		           from ? from : "");
 	if (move && !same_wp)
-		auth_audit(call, "delete", call->wp_id, from ? from : "",
-			   "moved to %s:%s (WebDAV)", t.code, to ? to : "");
+		auth_audit(call, "delete", call->wp_id, from ? from : "", "moved to %s:%s (WebDAV)",
+		           t.code, to ? to : "");
 	if (!t.found) {
 		struct evbuffer *loc = evbuffer_new();
 
 		if (loc) {
 			href_path(loc, t.code, &t.path, t.path.n, d.node.is_folder);
 			evbuffer_add(loc, "", 1);
-			http_resp_header(call->req, "Location", (const char *)evbuffer_pullup(loc, -1));
+			http_resp_header(call->req, "Location",
+			                 (const char *)evbuffer_pullup(loc, -1));
 			evbuffer_free(loc);
 		}
 	}
@@ -1740,7 +1766,7 @@ static void proppatch_body(struct dav *d, const char *body, size_t len)
 		}
 		for (size_t i = 0; i < pp.n; i++)
 			ch[i] = (struct davstore_change){pp.ops[i].pn.ns, pp.ops[i].pn.name,
-							 pp.ops[i].remove ? NULL : pp.ops[i].xml};
+			                                 pp.ops[i].remove ? NULL : pp.ops[i].xml};
 		rc = davstore_props_apply(d->db, d->node.id, ch, pp.n);
 		if (rc == ERR_LIMIT)
 			status = 507;
@@ -1764,14 +1790,14 @@ static void proppatch_body(struct dav *d, const char *body, size_t len)
 		evbuffer_add_printf(b, "<D:propstat><D:prop>");
 		foreign_name(b, pp.ops[i].pn.ns, pp.ops[i].pn.name);
 		evbuffer_add_printf(b, "</D:prop><D:status>HTTP/1.1 %d %s</D:status>", st,
-				    http_reason(st));
+		                    http_reason(st));
 		if (st == 403)
 			evbuffer_add_printf(b, "<D:error><D:cannot-modify-protected-property/>"
-					       "</D:error>");
+			                       "</D:error>");
 		else if (st != 200 && st != 424)
 			evbuffer_add_printf(b, "<D:responsedescription>%s</D:responsedescription>",
-					    st == 507 ? "too many or too large properties"
-						      : "invalid property");
+			                    st == 507 ? "too many or too large properties"
+			                              : "invalid property");
 		evbuffer_add_printf(b, "</D:propstat>");
 	}
 	evbuffer_add_printf(b, "</D:response>");
@@ -1811,7 +1837,8 @@ void h_dav_proppatch(struct call *call)
  * room. RFC 4918 6.5 asks only for a URI unique for all time. */
 static void new_token(char out[DAVSTORE_TOKEN_MAX + 1])
 {
-	static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+	static const char b64[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 	unsigned char u[16];
 	char *p;
 
@@ -1834,7 +1861,7 @@ static void new_token(char out[DAVSTORE_TOKEN_MAX + 1])
 
 /* Answer a LOCK with the lock's DAV:lockdiscovery. */
 static void lock_answer(struct call *call, int status, const struct davstore_lock *l,
-			const char *code, bool collection)
+                        const char *code, bool collection)
 {
 	struct evbuffer *b = evbuffer_new();
 
@@ -1859,7 +1886,7 @@ struct lock_created {
 };
 
 static void lock_created_answer(struct call *call, enum err rc, const struct docput_result *res,
-				void *arg)
+                                void *arg)
 {
 	struct lock_created *lc = arg;
 
@@ -1924,7 +1951,7 @@ static void lock_refresh(struct dav *d)
 {
 	struct call *call = d->call;
 	int64_t timeout = dav_timeout_parse(http_req_header(call->req, "Timeout"),
-					    LOCK_TIMEOUT_DEFAULT, LOCK_TIMEOUT_MAX);
+	                                    LOCK_TIMEOUT_DEFAULT, LOCK_TIMEOUT_MAX);
 
 	for (size_t i = 0; d->has_if && i < d->nlocks; i++) {
 		struct davstore_lock *l = &d->locks[i], fresh = {0};
@@ -1942,7 +1969,7 @@ static void lock_refresh(struct dav *d)
 		return;
 	}
 	reply_error(call->req, 412, "precondition_failed",
-		    "a LOCK without a body refreshes a lock: send its token in an If header");
+	            "a LOCK without a body refreshes a lock: send its token in an If header");
 }
 
 static void lock_body(struct dav *d, const char *body, size_t len)
@@ -1963,7 +1990,8 @@ static void lock_body(struct dav *d, const char *body, size_t len)
 	}
 	rc = dav_parse_lockinfo(body, len, &li);
 	if (!rc)
-		rc = dav_depth_parse(http_req_header(call->req, "Depth"), DAV_DEPTH_INFINITY, &depth);
+		rc = dav_depth_parse(http_req_header(call->req, "Depth"), DAV_DEPTH_INFINITY,
+		                     &depth);
 	if (!rc && depth == 1)
 		rc = err_set(ERR_INVALID, "a lock's Depth is 0 or infinity");
 	if (rc) {
@@ -1988,7 +2016,7 @@ static void lock_body(struct dav *d, const char *body, size_t len)
 	l.owner = li.owner;
 	l.user_id = user_of(call);
 	l.timeout = dav_timeout_parse(http_req_header(call->req, "Timeout"), LOCK_TIMEOUT_DEFAULT,
-				      LOCK_TIMEOUT_MAX);
+	                              LOCK_TIMEOUT_MAX);
 	rc = davstore_lock_take(d->db, &l, &conflict);
 	if (rc == ERR_LOCKED) {
 		struct evbuffer *href = evbuffer_new();
@@ -1998,7 +2026,8 @@ static void lock_body(struct dav *d, const char *body, size_t len)
 			evbuffer_add(href, "", 1);
 		}
 		dav_error(call->req, 423, "no-conflicting-lock",
-			  href ? (const char *)evbuffer_pullup(href, -1) : NULL, "%s", err_detail());
+		          href ? (const char *)evbuffer_pullup(href, -1) : NULL, "%s",
+		          err_detail());
 		if (href)
 			evbuffer_free(href);
 		goto out;
@@ -2053,15 +2082,15 @@ void h_dav_unlock(struct call *call)
 	l = lock_by_token(&d, token);
 	if (!l || !davstore_lock_covers(l, d.keys)) {
 		dav_error(call->req, 409, "lock-token-matches-request-uri", NULL,
-			  "no such lock on this resource");
+		          "no such lock on this resource");
 		goto out;
 	}
 	/* The holder unlocks; a manager of the work package may break a lock
 	 * someone left behind. */
 	if (l->user_id != user_of(call) && call->wp_level < ACCT_MANAGE) {
 		reply_error(call->req, 403, "forbidden",
-			    "this lock belongs to someone else; a manager of the work package can "
-			    "remove it");
+		            "this lock belongs to someone else; a manager of the work package can "
+		            "remove it");
 		goto out;
 	}
 	rc = davstore_lock_remove(d.db, token);

@@ -26,11 +26,11 @@
 #include "err.h"
 
 /* Caps on what clients may store. */
-#define DAVSTORE_PROPS_MAX 200          /* dead properties per node */
-#define DAVSTORE_PROP_BYTES 16384       /* XML text of one property */
-#define DAVSTORE_NAME_BYTES 1024        /* namespace URI or local name */
-#define DAVSTORE_LOCKS_PER_USER 1000    /* live locks of one account */
-#define DAVSTORE_OWNER_BYTES 4096       /* the DAV:owner element */
+#define DAVSTORE_PROPS_MAX 200       /* dead properties per node */
+#define DAVSTORE_PROP_BYTES 16384    /* XML text of one property */
+#define DAVSTORE_NAME_BYTES 1024     /* namespace URI or local name */
+#define DAVSTORE_LOCKS_PER_USER 1000 /* live locks of one account */
+#define DAVSTORE_OWNER_BYTES 4096    /* the DAV:owner element */
 #define DAVSTORE_TOKEN_MAX 128
 
 /* ---- dead properties ---- */
@@ -43,8 +43,7 @@ struct davstore_prop {
 
 /* All dead properties of node `node_id`, ordered by namespace and name.
  * *out is malloc'd (NULL when *n is 0); free with davstore_props_free. */
-enum err davstore_props_list(struct db *db, int64_t node_id, struct davstore_prop **out,
-			     size_t *n);
+enum err davstore_props_list(struct db *db, int64_t node_id, struct davstore_prop **out, size_t *n);
 void davstore_props_free(struct davstore_prop *p, size_t n);
 
 /* One change of a PROPPATCH: set (xml non-NULL) or remove (xml NULL;
@@ -59,7 +58,7 @@ struct davstore_change {
  * when a value is too long or the node would have more than
  * DAVSTORE_PROPS_MAX properties; ERR_INVALID for an empty name. */
 enum err davstore_props_apply(struct db *db, int64_t node_id, const struct davstore_change *c,
-			      size_t n);
+                              size_t n);
 
 /* Replace the dead properties of `to` with those of `from`. Joins the
  * caller's transaction (tree_copy's on_node callback). */
@@ -70,13 +69,13 @@ enum err davstore_props_copy(struct db *db, int64_t from, int64_t to);
 struct davstore_lock {
 	char token[DAVSTORE_TOKEN_MAX + 1];
 	int64_t wp_id;
-	char *path;        /* name keys, "" for the root */
-	char *root;        /* names as spelled */
+	char *path; /* name keys, "" for the root */
+	char *root; /* names as spelled */
 	bool exclusive;
 	bool infinite;
-	char *owner;       /* XML text; "" when none */
+	char *owner; /* XML text; "" when none */
 	int64_t user_id;
-	int64_t timeout;   /* seconds */
+	int64_t timeout; /* seconds */
 	int64_t created_at;
 	int64_t expires_at;
 };
@@ -89,8 +88,7 @@ bool davstore_lock_covers(const struct davstore_lock *l, const char *path);
 
 /* The live (unexpired) locks of work package `wp_id`, oldest first.
  * *out is malloc'd; free with davstore_locks_free. */
-enum err davstore_locks_list(struct db *db, int64_t wp_id, struct davstore_lock **out,
-			     size_t *n);
+enum err davstore_locks_list(struct db *db, int64_t wp_id, struct davstore_lock **out, size_t *n);
 void davstore_locks_free(struct davstore_lock *l, size_t n);
 
 /* Take the lock described by `l` (token, wp_id, path, root, exclusive,
@@ -107,8 +105,8 @@ enum err davstore_lock_take(struct db *db, struct davstore_lock *l, char **confl
 /* Extend lock `token` of `user_id` to `timeout` seconds from now; *out
  * (may be NULL) receives the lock. ERR_NOTFOUND when it is not a live
  * lock of that user. */
-enum err davstore_lock_refresh(struct db *db, const char *token, int64_t user_id,
-			       int64_t timeout, struct davstore_lock *out);
+enum err davstore_lock_refresh(struct db *db, const char *token, int64_t user_id, int64_t timeout,
+                               struct davstore_lock *out);
 
 /* Remove lock `token` (whoever holds it; the caller decides who may).
  * ERR_NOTFOUND when there is no such live lock. */

@@ -36,8 +36,10 @@ static void proppatch(const char *s, size_t n)
 		len = strlen(pp.ops[i].xml) + 128;
 		body = malloc(len);
 		assert(body);
-		snprintf(body, len, "<D:propertyupdate xmlns:D=\"DAV:\"><D:set><D:prop>%s"
-				    "</D:prop></D:set></D:propertyupdate>", pp.ops[i].xml);
+		snprintf(body, len,
+		         "<D:propertyupdate xmlns:D=\"DAV:\"><D:set><D:prop>%s"
+		         "</D:prop></D:set></D:propertyupdate>",
+		         pp.ops[i].xml);
 		/* Deeper by three levels: a value at the depth limit may be
 		 * refused when wrapped, nothing else. */
 		enum err rc = dav_parse_proppatch(body, strlen(body), &again);
@@ -94,7 +96,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			for (size_t i = 0; i < f.n; i++) {
 				assert(f.lists[i].n > 0);
 				for (size_t j = 0; j < f.lists[i].n; j++)
-					assert(f.lists[i].conds[j].value && *f.lists[i].conds[j].value);
+					assert(f.lists[i].conds[j].value &&
+					       *f.lists[i].conds[j].value);
 			}
 		} else {
 			assert(f.n == 0 && f.lists == NULL);
