@@ -5,15 +5,21 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { withServer } from './lib/server.mjs';
+import { rmSync } from 'node:fs';
+import { withServer, tempDir } from './lib/server.mjs';
 import { consortium } from './lib/docs.mjs';
 
+// litmus writes debug.log and child.log into its working directory.
 function litmus(url, user, pass) {
+  const cwd = tempDir('consort-litmus-');
   return new Promise((resolve) => {
     execFile('litmus', ['-k', url, user, pass],
-      { env: { ...process.env, TESTS: 'basic copymove props locks http' }, timeout: 600000,
+      { cwd, env: { ...process.env, TESTS: 'basic copymove props locks http' }, timeout: 600000,
         maxBuffer: 16 * 1024 * 1024 },
-      (err, stdout, stderr) => resolve({ code: err ? err.code : 0, out: stdout + stderr }));
+      (err, stdout, stderr) => {
+        rmSync(cwd, { recursive: true, force: true });
+        resolve({ code: err ? err.code : 0, out: stdout + stderr });
+      });
   });
 }
 
