@@ -14,7 +14,7 @@ BUILD_PACKAGES=(
 TEST_PACKAGES=(
   libcmocka-dev nodejs
   sqlite3
-  litmus
+  litmus rclone
 )
 
 as_root() {
