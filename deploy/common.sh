@@ -15,6 +15,7 @@ TEST_PACKAGES=(
   libcmocka-dev nodejs
   sqlite3
   litmus rclone
+  gvfs-backends gvfs-daemons libglib2.0-bin dbus-daemon
 )
 
 as_root() {
