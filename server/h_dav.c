@@ -1331,17 +1331,23 @@ void h_dav_options(struct call *call)
 
 void h_dav_get(struct call *call)
 {
-	struct dav d;
-	bool folder;
+	const char *raw = call_param(call, "path");
+	struct name_path p = {0};
+	struct tree_node n = {0};
+	bool folder = false;
+	enum err rc;
 
-	if (!dav_open(call, &d))
-		return;
-	folder = d.found && d.node.is_folder;
-	dav_done(&d);
+	/* Only "is it a folder?" is asked here: a download needs neither the
+	 * locks nor the If header, and h_content_get answers the rest. */
+	rc = name_path_from_url(raw ? raw : "", raw ? strlen(raw) : 0, &p);
+	if (!rc && tree_resolve(worker_db(call->worker), call->wp_id, &p, &n) == ERR_OK)
+		folder = n.is_folder;
+	tree_node_clear(&n);
+	name_path_free(&p);
 	if (folder) {
-		http_resp_header(call->req, "Allow",
-		                 "OPTIONS, PROPFIND, MKCOL, DELETE, COPY, MOVE, "
-		                 "LOCK, UNLOCK, PROPPATCH");
+		http_resp_header(
+		    call->req, "Allow",
+		    "OPTIONS, PROPFIND, MKCOL, DELETE, COPY, MOVE, LOCK, UNLOCK, PROPPATCH");
 		reply_error(call->req, 405, "method_not_allowed",
 		            "this is a folder: list it with PROPFIND (a WebDAV client) or in the "
 		            "browser app");
