@@ -17,6 +17,8 @@ TEST_PACKAGES=(
   prometheus systemd
   sqlite3
   chromium
+  litmus rclone
+  gvfs-backends gvfs-daemons libglib2.0-bin dbus-daemon
 )
 
 as_root() {

@@ -74,6 +74,20 @@ void h_tus_override(struct call *call);
  * workers have stopped. */
 void tus_close_all(void);
 
+/* h_dav.c: the WebDAV network drive at /dav/ */
+void h_dav_options(struct call *call);
+void h_dav_propfind_root(struct call *call);
+void h_dav_propfind(struct call *call);
+void h_dav_proppatch(struct call *call);
+void h_dav_get(struct call *call);
+void h_dav_put(struct call *call);
+void h_dav_delete(struct call *call);
+void h_dav_mkcol(struct call *call);
+void h_dav_copy(struct call *call);
+void h_dav_move(struct call *call);
+void h_dav_lock(struct call *call);
+void h_dav_unlock(struct call *call);
+
 /* h_audit.c */
 void h_audit(struct call *call);
 

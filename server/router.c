@@ -300,6 +300,11 @@ void router_dispatch(struct http_req *req, struct worker *w)
 
 	rc = acl_authorize(call);
 	if (rc) {
+		/* WebDAV clients (Windows, Finder, davfs2) ask for credentials
+		 * only when challenged; browsers on the API must not get a
+		 * login dialog, so only /dav answers with one. */
+		if (rc == ERR_UNAUTHENTICATED && !strncmp(r->pattern, "/dav", 4))
+			http_resp_header(req, "WWW-Authenticate", "Basic realm=\"consort\", charset=\"UTF-8\"");
 		reply_err(req, rc);
 		return;
 	}

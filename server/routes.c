@@ -69,6 +69,27 @@ const struct route routes[] = {
 	{"DELETE", "/api/v1/uploads/{id}", h_tus_delete, ACCESS_USER, RBODY_NONE},
 	{"POST", "/api/v1/uploads/{id}", h_tus_override, ACCESS_USER, RBODY_STREAM},
 
+	/* the WebDAV network drive (h_dav.c, docs/webdav.md). OPTIONS is
+	 * public and says the same everywhere (Windows and Office ask it
+	 * before authenticating, "/" included); COPY reads its source and
+	 * asks the policy for write access to its Destination. */
+	{"OPTIONS", "/", h_dav_options, ACCESS_PUBLIC, RBODY_NONE},
+	{"OPTIONS", "/dav", h_dav_options, ACCESS_PUBLIC, RBODY_NONE},
+	{"OPTIONS", "/dav/", h_dav_options, ACCESS_PUBLIC, RBODY_NONE},
+	{"OPTIONS", "/dav/{wp}/{path*}", h_dav_options, ACCESS_PUBLIC, RBODY_NONE},
+	{"PROPFIND", "/dav", h_dav_propfind_root, ACCESS_USER, RBODY_STREAM},
+	{"PROPFIND", "/dav/", h_dav_propfind_root, ACCESS_USER, RBODY_STREAM},
+	{"PROPFIND", "/dav/{wp}/{path*}", h_dav_propfind, ACCESS_WP_READ, RBODY_STREAM},
+	{"GET", "/dav/{wp}/{path*}", h_dav_get, ACCESS_WP_READ, RBODY_NONE},
+	{"PUT", "/dav/{wp}/{path*}", h_dav_put, ACCESS_WP_WRITE, RBODY_STREAM},
+	{"DELETE", "/dav/{wp}/{path*}", h_dav_delete, ACCESS_WP_WRITE, RBODY_NONE},
+	{"MKCOL", "/dav/{wp}/{path*}", h_dav_mkcol, ACCESS_WP_WRITE, RBODY_STREAM},
+	{"COPY", "/dav/{wp}/{path*}", h_dav_copy, ACCESS_WP_READ, RBODY_NONE},
+	{"MOVE", "/dav/{wp}/{path*}", h_dav_move, ACCESS_WP_WRITE, RBODY_NONE},
+	{"PROPPATCH", "/dav/{wp}/{path*}", h_dav_proppatch, ACCESS_WP_WRITE, RBODY_STREAM},
+	{"LOCK", "/dav/{wp}/{path*}", h_dav_lock, ACCESS_WP_WRITE, RBODY_STREAM},
+	{"UNLOCK", "/dav/{wp}/{path*}", h_dav_unlock, ACCESS_WP_WRITE, RBODY_NONE},
+
 	/* the audit log (h_audit.c) */
 	{"GET", "/api/v1/audit", h_audit, ACCESS_COORDINATOR, RBODY_NONE},
 	{"GET", "/api/v1/search", h_search, ACCESS_USER, RBODY_NONE},

@@ -233,7 +233,42 @@ static const char m001_initial[] =
 	 * HEAD that everything arrived (storage/uploads.h). */
 	"ALTER TABLE uploads ADD COLUMN version INTEGER;"
 	"ALTER TABLE uploads ADD COLUMN blob TEXT;"
-	"CREATE INDEX uploads_expires ON uploads(expires_at);";
+	"CREATE INDEX uploads_expires ON uploads(expires_at);"
+	/* --- WebDAV (network drive, storage/davstore.h) ---
+	 * Dead properties: what WebDAV clients store on a resource with
+	 * PROPPATCH (Windows keeps its file times and attributes here). The
+	 * property element is kept whole as self-contained XML text (it
+	 * declares every namespace it uses) and given back as it came. They
+	 * belong to the node: a move keeps them, a copy copies them, a purge
+	 * deletes them. ns '' is the empty namespace. */
+	"CREATE TABLE dav_props ("
+	"  node_id INTEGER NOT NULL REFERENCES nodes(id) ON DELETE CASCADE,"
+	"  ns TEXT NOT NULL,"
+	"  name TEXT NOT NULL,"
+	"  xml TEXT NOT NULL,"
+	"  PRIMARY KEY (node_id, ns, name)"
+	") WITHOUT ROWID;"
+	/* Write locks (WebDAV class 2). A lock belongs to a URL, not to a
+	 * node (RFC 4918 section 6): `path` is the lock root as name keys
+	 * joined by '/' ('' for the work package's root), `root` the same
+	 * path as the names were spelled, for the lockroot href. They are
+	 * kept across restarts and end at expires_at; expired rows are
+	 * ignored and removed on the next lock in their work package. */
+	"CREATE TABLE dav_locks ("
+	"  token TEXT PRIMARY KEY,"          /* opaquelocktoken:UUID */
+	"  wp_id INTEGER NOT NULL REFERENCES wps(id) ON DELETE CASCADE,"
+	"  path TEXT NOT NULL,"
+	"  root TEXT NOT NULL,"
+	"  exclusive INTEGER NOT NULL,"
+	"  infinite INTEGER NOT NULL,"       /* Depth: infinity (else 0) */
+	"  owner TEXT NOT NULL DEFAULT '',"  /* the DAV:owner element as sent */
+	"  user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+	"  timeout INTEGER NOT NULL,"        /* seconds granted */
+	"  created_at INTEGER NOT NULL,"
+	"  expires_at INTEGER NOT NULL"
+	");"
+	"CREATE INDEX dav_locks_wp ON dav_locks(wp_id, expires_at);"
+	"CREATE INDEX dav_locks_user ON dav_locks(user_id);";
 
 const char *const db_migrations[] = {
 	m001_initial,

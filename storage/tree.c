@@ -1341,6 +1341,28 @@ static enum err set_place(struct db *db, int64_t id, int64_t parent, const char 
 	return db_exec_stmt(db, st, "move");
 }
 
+/* Give document `dst` the current content of document `src` as a new
+ * version, with the comment "<how> <shown>". */
+static enum err version_over(struct db *db, int64_t wp_id, int64_t src, int64_t dst,
+			     const char *how, const char *shown, int64_t user, int64_t now)
+{
+	struct tree_version v = {0};
+	char comment[TREE_COMMENT_MAX + 1];
+	int64_t number;
+	uint64_t pruned;
+	enum err rc = version_read(db, src, 0, &v);
+
+	if (!rc)
+		rc = next_number(db, dst, &number);
+	if (!rc) {
+		snprintf(comment, sizeof comment, "%s %s, version %" PRId64, how, shown, v.number);
+		rc = add_version(db, wp_id, dst, number, v.blob, v.size, v.mime, user, now, comment,
+				 0, &pruned);
+	}
+	tree_version_clear(&v);
+	return rc;
+}
+
 static enum err move_locked(struct db *db, int64_t wp_id, const struct name_path *from,
 			    const struct name_path *to, int64_t user, unsigned flags, int64_t now,
 			    int64_t *moved)
@@ -1390,6 +1412,14 @@ static enum err move_locked(struct db *db, int64_t wp_id, const struct name_path
 		if (!rc && below)
 			rc = err_set(ERR_INVALID, "cannot replace '%s', which contains '%s'", to_s,
 				     from_s);
+		if (!rc && (flags & TREE_MOVE_VERSION) && !src_folder && !clash_folder) {
+			rc = version_over(db, wp_id, src_id, clash, "moved from", from_s, user, now);
+			if (!rc)
+				rc = trash_node(db, src_id, user, now);
+			if (!rc)
+				*moved = clash;
+			goto out;
+		}
 		if (!rc)
 			rc = trash_node(db, clash, user, now);
 		if (rc)
@@ -1428,6 +1458,223 @@ enum err tree_move(struct db *db, int64_t wp_id, const struct name_path *from,
 	rc = txn_end(db, rc);
 	if (rc && out)
 		tree_node_clear(out);
+	return rc;
+}
+
+/* ---- copy ---- */
+
+struct copy_ctx {
+	struct db *db;
+	int64_t dst_wp;
+	const struct tree_copy *req;
+	int64_t now;
+	uint64_t nodes;
+	char from_s[512];
+};
+
+struct copy_child {
+	int64_t id;
+	bool folder;
+	char *name, *key;
+};
+
+/* The live children of folder `id`, read whole before any is copied:
+ * the statement is cached and copying recurses. */
+static enum err children_of(struct db *db, int64_t id, struct copy_child **out, size_t *n)
+{
+	static const char sql[] = "SELECT id, is_folder, name, name_key FROM nodes"
+				  " WHERE parent_id = ?1 AND trashed_at IS NULL ORDER BY id";
+	struct copy_child *items = NULL;
+	size_t cap = 0, len = 0;
+	sqlite3_stmt *st;
+	bool row;
+	enum err rc = db_stmt(db, sql, &st);
+
+	*out = NULL;
+	*n = 0;
+	if (rc)
+		return rc;
+	sqlite3_bind_int64(st, 1, id);
+	while (!(rc = step(db, st, "list folder", &row)) && row) {
+		if (len == cap) {
+			size_t ncap = cap ? 2 * cap : 16;
+			struct copy_child *bigger = realloc(items, ncap * sizeof *items);
+
+			if (!bigger) {
+				rc = err_set(ERR_NOMEM, "out of memory");
+				break;
+			}
+			items = bigger;
+			cap = ncap;
+		}
+		items[len].id = sqlite3_column_int64(st, 0);
+		items[len].folder = sqlite3_column_int(st, 1) != 0;
+		items[len].name = col_strdup(st, 2, &rc);
+		items[len].key = col_strdup(st, 3, &rc);
+		len++;
+		if (rc)
+			break;
+	}
+	sqlite3_reset(st);
+	if (rc) {
+		for (size_t i = 0; i < len; i++) {
+			free(items[i].name);
+			free(items[i].key);
+		}
+		free(items);
+		return rc;
+	}
+	*out = items;
+	*n = len;
+	return ERR_OK;
+}
+
+/* Copy node `src` as `name` into folder `parent` of the destination; *made
+ * is the new node. `deep`: a folder's contents too. */
+static enum err copy_node(struct copy_ctx *c, int64_t src, bool folder, int64_t parent,
+			  const char *name, const char *key, bool deep, const char *from,
+			  int64_t *made)
+{
+	struct db *db = c->db;
+	struct copy_child *kids = NULL;
+	size_t nkids = 0;
+	int64_t id = 0;
+	enum err rc;
+
+	if (++c->nodes > TREE_COPY_MAX)
+		return err_set(ERR_LIMIT, "a copy may create at most %d folders and documents",
+			       TREE_COPY_MAX);
+	rc = insert_node(db, c->dst_wp, parent, folder, name, key, c->req->user_id, c->now, &id);
+	if (rc)
+		return rc;
+	if (!folder) {
+		struct tree_version v = {0};
+		char comment[TREE_COMMENT_MAX + 1];
+		uint64_t pruned;
+
+		rc = version_read(db, src, 0, &v);
+		if (!rc) {
+			snprintf(comment, sizeof comment, "copied from %s, version %" PRId64, from,
+				 v.number);
+			rc = add_version(db, c->dst_wp, id, 1, v.blob, v.size, v.mime,
+					 c->req->user_id, c->now, comment, 0, &pruned);
+		}
+		tree_version_clear(&v);
+	} else if (deep) {
+		rc = children_of(db, src, &kids, &nkids);
+		for (size_t i = 0; !rc && i < nkids; i++) {
+			size_t len = strlen(from) + strlen(kids[i].name) + 2;
+			char *sub_from = malloc(len);
+			int64_t sub;
+
+			if (!sub_from) {
+				rc = err_set(ERR_NOMEM, "out of memory");
+				break;
+			}
+			snprintf(sub_from, len, "%s%s%s", from, *from ? "/" : "", kids[i].name);
+			rc = copy_node(c, kids[i].id, kids[i].folder, id, kids[i].name, kids[i].key,
+				       true, sub_from, &sub);
+			free(sub_from);
+		}
+		for (size_t i = 0; i < nkids; i++) {
+			free(kids[i].name);
+			free(kids[i].key);
+		}
+		free(kids);
+	}
+	if (!rc && c->req->on_node)
+		rc = c->req->on_node(db, src, id, c->req->on_node_arg);
+	if (!rc)
+		*made = id;
+	return rc;
+}
+
+static enum err copy_locked(struct copy_ctx *c, int64_t src_wp, const struct name_path *from,
+			    const struct name_path *to, struct tree_copy_result *out)
+{
+	struct db *db = c->db;
+	char to_s[512];
+	int64_t src_id, dst_parent, clash, depth = 0, height = 0;
+	bool src_folder, clash_folder, below = false;
+	bool deep = !(c->req->flags & TREE_COPY_SHALLOW);
+	enum err rc;
+
+	prefix(from, from->n, c->from_s, sizeof c->from_s);
+	prefix(to, to->n, to_s, sizeof to_s);
+	if (to->n == 0)
+		return err_set(ERR_INVALID, "nothing can be copied onto the root folder");
+	rc = walk(db, src_wp, from, from->n, false, 0, 0, &src_id, &src_folder);
+	if (!rc)
+		rc = walk_parent(db, c->dst_wp, to, false, 0, 0, &dst_parent);
+	if (rc)
+		return rc;
+	if (src_folder) {
+		rc = ancestry(db, dst_parent, src_id, &depth, &below);
+		if (!rc && below && deep)
+			rc = err_set(ERR_INVALID, "cannot copy folder '%s' into itself ('%s')",
+				     c->from_s, to_s);
+		if (!rc && deep)
+			rc = subtree_height(db, src_id, &height);
+		if (!rc && depth + 1 + height > NAME_MAX_DEPTH)
+			rc = err_set(ERR_INVALID,
+				     "copying '%s' to '%s' would nest folders deeper than %d levels",
+				     c->from_s, to_s, NAME_MAX_DEPTH);
+		if (rc)
+			return rc;
+	}
+	rc = child(db, dst_parent, to->keys[to->n - 1], &clash, &clash_folder);
+	if (rc)
+		return rc;
+	if (clash == src_id)
+		return err_set(ERR_INVALID, "'%s' cannot be copied onto itself", c->from_s);
+	if (clash) {
+		if (!(c->req->flags & TREE_COPY_REPLACE))
+			return err_set(ERR_EXISTS, "'%s' already exists", to_s);
+		out->replaced = true;
+		rc = ancestry(db, src_id, clash, &depth, &below);
+		if (!rc && below)
+			rc = err_set(ERR_INVALID, "cannot replace '%s', which contains '%s'", to_s,
+				     c->from_s);
+		if (!rc && !src_folder && !clash_folder) {
+			rc = version_over(db, c->dst_wp, src_id, clash, "copied from", c->from_s,
+					  c->req->user_id, c->now);
+			if (!rc && c->req->on_node)
+				rc = c->req->on_node(db, src_id, clash, c->req->on_node_arg);
+			if (!rc) {
+				out->node_id = clash;
+				out->nodes = 1;
+			}
+			return rc;
+		}
+		if (!rc)
+			rc = trash_node(db, clash, c->req->user_id, c->now);
+		if (rc)
+			return rc;
+	}
+	rc = copy_node(c, src_id, src_folder, dst_parent, to->names[to->n - 1],
+		       to->keys[to->n - 1], deep, c->from_s, &out->node_id);
+	if (!rc)
+		out->nodes = c->nodes;
+	return rc;
+}
+
+enum err tree_copy(struct db *db, int64_t src_wp, const struct name_path *from, int64_t dst_wp,
+		   const struct name_path *to, const struct tree_copy *req,
+		   struct tree_copy_result *out)
+{
+	struct copy_ctx c = {.db = db, .dst_wp = dst_wp, .req = req, .now = db_now()};
+	struct tree_copy_result res = {0};
+	enum err rc;
+
+	if (out)
+		memset(out, 0, sizeof *out);
+	rc = db_begin(db);
+	if (rc)
+		return rc;
+	rc = copy_locked(&c, src_wp, from, to, &res);
+	rc = txn_end(db, rc);
+	if (!rc && out)
+		*out = res;
 	return rc;
 }
 

@@ -243,6 +243,13 @@ enum tree_move_flags {
 	 * same transaction), as WebDAV MOVE with Overwrite: T asks.
 	 * Without it a clash is ERR_EXISTS. */
 	TREE_MOVE_REPLACE = 1,
+	/* With TREE_MOVE_REPLACE, when the source and the node already at the
+	 * destination are both documents: the destination keeps its identity
+	 * and history and gets the source's current content as a new version
+	 * ("moved from PATH"), and the source goes to the trash. Clients that
+	 * save by writing a temporary file and renaming it over the original
+	 * (WebDAV MOVE with Overwrite: T) then keep the document's history. */
+	TREE_MOVE_VERSION = 2,
 };
 
 /* Move and/or rename the node at `from` to `to` (the full new path,
@@ -254,6 +261,50 @@ enum tree_move_flags {
 enum err tree_move(struct db *db, int64_t wp_id, const struct name_path *from,
 		   const struct name_path *to, int64_t user_id, unsigned flags,
 		   struct tree_node *out);
+
+enum tree_copy_flags {
+	/* A node at the destination is replaced: a document receiving a
+	 * document gets the content as a new version (history kept); any
+	 * other clash goes to the trash first. Without it: ERR_EXISTS. */
+	TREE_COPY_REPLACE = 1,
+	/* A folder is copied alone, without what it contains (WebDAV
+	 * Depth: 0). */
+	TREE_COPY_SHALLOW = 2,
+};
+
+/* Most nodes one tree_copy creates; more is ERR_LIMIT and nothing is
+ * copied. */
+#define TREE_COPY_MAX 10000
+
+struct tree_copy {
+	int64_t user_id;
+	unsigned flags;       /* enum tree_copy_flags */
+	/* Optional: called inside the transaction for every node copied
+	 * (`from` the source node, `to` the new node or the document that
+	 * got a new version), so data kept beside nodes (WebDAV dead
+	 * properties) is copied with them. Non-zero rolls everything back. */
+	enum err (*on_node)(struct db *db, int64_t from, int64_t to, void *arg);
+	void *on_node_arg;
+};
+
+struct tree_copy_result {
+	int64_t node_id;      /* the copy at the destination */
+	bool replaced;        /* something was at the destination */
+	uint64_t nodes;       /* nodes created or given a new version */
+};
+
+/* Copy the live node at `from` in work package `src_wp` to `to` (the
+ * full new path) in `dst_wp`, which may be another work package. A
+ * document becomes a new document whose version 1 has the source's
+ * current content (the blob is shared, not copied; comment "copied from
+ * PATH"); a folder is copied with everything live below it. The
+ * destination's parent must be a live folder (ERR_NOTFOUND). A folder
+ * cannot be copied into itself (ERR_INVALID), nor deeper than
+ * NAME_MAX_DEPTH. The destination work package's quota applies. One
+ * transaction; *out may be NULL. */
+enum err tree_copy(struct db *db, int64_t src_wp, const struct name_path *from, int64_t dst_wp,
+		   const struct name_path *to, const struct tree_copy *req,
+		   struct tree_copy_result *out);
 
 /* Rename the node at `path` in its folder. `new_name` is checked with
  * name_check. */

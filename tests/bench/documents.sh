@@ -7,6 +7,9 @@
 #     the same file                                       goal >= 0.9x
 #   - 1,000 uploads of 10 KiB files (one curl, keep-alive, 8 in
 #     parallel) beside Apache mod_dav PUT                 goal >= 2x
+#   - the same two uploads through consort's WebDAV share (/dav/, HTTP
+#     Basic with an API token, as desktop clients send them) beside the
+#     same nginx and Apache figures
 # Ratios are consort's throughput over the other's (higher is better).
 # Usage: tests/bench/documents.sh    (needs: nginx-light apache2 curl)
 set -euo pipefail
@@ -124,6 +127,7 @@ t_n=$("${C[@]}" -T "$work/files/big.bin" -o /dev/null -w '%{http_code} %{time_to
   "https://localhost:$nport/big.bin" | secs)
 echo "consort ${t_c}s  nginx WebDAV ${t_n}s  ratio $(ratio "$t_c" "$t_n")x (goal >= 1.0)"
 cmp "$work/files/big.bin" "$work/nginx-dav/big.bin"
+t_n_up=$t_n
 
 echo "== 1 GiB download"
 cat "$work/nginx-dav/big.bin" > /dev/null
@@ -153,3 +157,21 @@ t_a=$(run_small "$work/a.cfg")
 stored=$(ls "$work/apache-dav" | grep -c '^s' || true)
 echo "consort ${t_c}s  Apache mod_dav ${t_a}s  ratio $(ratio "$t_c" "$t_a")x (goal >= 2.0); apache stored $stored files"
 grep -c ' PUT /api/v1/wps/WP1/content/small/.* 20[01] ' "$work/consort.log" | sed 's/^/consort answered 200\/201: /'
+
+# WebDAV clients sign in with Basic: the email and the API token.
+dav=(-u "b@bench.example:$token")
+echo "== WebDAV: 1 GiB PUT to /dav/ beside nginx WebDAV PUT"
+t_d=$("${C[@]}" "${dav[@]}" -T "$work/files/big.bin" -o /dev/null -w '%{http_code} %{time_total}\n' \
+  "https://localhost:$cport/dav/WP1/big-dav.bin" | secs)
+echo "consort /dav ${t_d}s  nginx WebDAV ${t_n_up}s  ratio $(ratio "$t_d" "$t_n_up")x (goal >= 1.0)"
+
+echo "== WebDAV: 1,000 PUTs of 10 KiB to /dav/ beside Apache mod_dav (8 in parallel, keep-alive)"
+"${C[@]}" "${dav[@]}" -X MKCOL -o /dev/null "https://localhost:$cport/dav/WP1/davsmall"
+: > "$work/d.cfg"
+for i in $(seq 1000); do
+  printf 'upload-file = "%s"\nurl = "https://localhost:%s/dav/WP1/davsmall/s%s.bin"\noutput = "/dev/null"\n' \
+    "$work/files/s$i.bin" "$cport" "$i" >> "$work/d.cfg"
+done
+t_d=$(run_small "$work/d.cfg" "${dav[@]}")
+echo "consort /dav ${t_d}s  Apache mod_dav ${t_a}s  ratio $(ratio "$t_d" "$t_a")x (goal >= 2.0)"
+grep -c ' PUT /dav/WP1/davsmall/.* 201 ' "$work/consort.log" | sed 's/^/consort answered 201: /'
