@@ -20,13 +20,12 @@ struct change {
 
 struct commitq {
 	pthread_mutex_t lock;
-	pthread_cond_t cond;
+	pthread_cond_t idle;  /* signalled when the leader resigns */
 	struct change *head, *tail;
+	bool leading;         /* a thread is committing batches */
 	bool stopping;
 	size_t max_batch;
-	pthread_t thread;
-	bool started;
-	struct db *db;
+	struct db *db;        /* used by the leader only */
 	unsigned long long batches, changes; /* guarded by lock */
 };
 
@@ -100,21 +99,19 @@ static void run_batch(struct commitq *q, struct change *batch, size_t n)
 	}
 }
 
-static void *commit_main(void *arg)
+/* The leader commits batch after batch until the queue is empty, then
+ * resigns. Both the check for more work and the resignation happen
+ * under the lock that submitters take to queue, so a change is never
+ * left behind: whoever queues it either sees a leader that will see it,
+ * or becomes the leader. Called with the lock held; returns with it
+ * held. */
+static void lead(struct commitq *q)
 {
-	struct commitq *q = arg;
-
-	for (;;) {
+	q->leading = true;
+	while (q->head) {
 		struct change *batch, *last;
 		size_t n = 1;
 
-		pthread_mutex_lock(&q->lock);
-		while (!q->head && !q->stopping)
-			pthread_cond_wait(&q->cond, &q->lock);
-		if (!q->head) {
-			pthread_mutex_unlock(&q->lock);
-			return NULL; /* stopping, and everything is committed */
-		}
 		batch = last = q->head;
 		while (last->next && n < q->max_batch) {
 			last = last->next;
@@ -126,7 +123,10 @@ static void *commit_main(void *arg)
 		last->next = NULL;
 		pthread_mutex_unlock(&q->lock);
 		run_batch(q, batch, n);
+		pthread_mutex_lock(&q->lock);
 	}
+	q->leading = false;
+	pthread_cond_broadcast(&q->idle);
 }
 
 enum err commitq_start(const char *db_path, size_t max_batch, struct commitq **out)
@@ -138,18 +138,13 @@ enum err commitq_start(const char *db_path, size_t max_batch, struct commitq **o
 	if (!q)
 		return err_set(ERR_NOMEM, "out of memory");
 	pthread_mutex_init(&q->lock, NULL);
-	pthread_cond_init(&q->cond, NULL);
+	pthread_cond_init(&q->idle, NULL);
 	q->max_batch = max_batch ? max_batch : 256;
 	rc = db_open(db_path, &q->db);
 	if (rc) {
 		commitq_stop(q);
 		return rc;
 	}
-	if (pthread_create(&q->thread, NULL, commit_main, q) != 0) {
-		commitq_stop(q);
-		return err_set(ERR_INTERNAL, "cannot start the commit thread");
-	}
-	q->started = true;
 	*out = q;
 	return ERR_OK;
 }
@@ -160,12 +155,11 @@ void commitq_stop(struct commitq *q)
 		return;
 	pthread_mutex_lock(&q->lock);
 	q->stopping = true;
-	pthread_cond_signal(&q->cond);
+	while (q->leading)
+		pthread_cond_wait(&q->idle, &q->lock);
 	pthread_mutex_unlock(&q->lock);
-	if (q->started)
-		pthread_join(q->thread, NULL);
 	db_close(q->db);
-	pthread_cond_destroy(&q->cond);
+	pthread_cond_destroy(&q->idle);
 	pthread_mutex_destroy(&q->lock);
 	free(q);
 }
@@ -190,7 +184,8 @@ enum err commitq_submit(struct commitq *q, commitq_run_fn run, commitq_done_fn d
 	else
 		q->head = c;
 	q->tail = c;
-	pthread_cond_signal(&q->cond);
+	if (!q->leading)
+		lead(q);
 	pthread_mutex_unlock(&q->lock);
 	return ERR_OK;
 }
