@@ -49,7 +49,7 @@ struct cas_reader;
 
 /* A reader never needs to be asked for more than this per call; it is
  * the window the HTTP layer pulls for a download. */
-#define CAS_READ_WINDOW (256 * 1024)
+#define CAS_READ_WINDOW (1024 * 1024)
 
 enum cas_open_flags {
 	CAS_OPEN_CREATE = 1, /* create DATA/blobs and DATA/tmp when missing */
