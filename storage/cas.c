@@ -554,6 +554,19 @@ enum err cas_writer_sync(struct cas_writer *w)
 	return ERR_OK;
 }
 
+enum err cas_writer_start_sync(struct cas_writer *w)
+{
+	enum err rc = w->failed ? writer_dead(w) : temp_create(w);
+
+	if (!rc)
+		rc = writer_flush(w);
+	if (rc)
+		return rc;
+	/* Only a head start: errors are fdatasync's to report. */
+	sync_file_range(w->fd, (off64_t)w->wb_start, 0, SYNC_FILE_RANGE_WRITE);
+	return ERR_OK;
+}
+
 enum err cas_writer_truncate(struct cas_writer *w, uint64_t size)
 {
 	enum err rc = writer_flush(w);

@@ -132,6 +132,11 @@ size_t cas_writer_side_end(struct cas_writer *w, unsigned char *out);
  * fdatasync), e.g. before telling a tus client its new offset. */
 enum err cas_writer_sync(struct cas_writer *w);
 
+/* Hand everything written so far to the disk without waiting for it,
+ * so that a cas_writer_store (or cas_writer_sync) that follows other
+ * work finds its flush mostly done. Nothing is durable yet. */
+enum err cas_writer_start_sync(struct cas_writer *w);
+
 /* Cut a resumable writer back to `size` bytes (≤ its size) and re-hash
  * what remains: a tus request whose checksum failed leaves the offset
  * where it was. */

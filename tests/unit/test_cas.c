@@ -115,6 +115,36 @@ static void pieces_commit_to_hash_path(void **state)
 	assert_int_equal(cas_stat(f->cas, b.hash, NULL), ERR_NOTFOUND);
 }
 
+/* A head start on the flush changes nothing but the timing; a failure
+ * there is the writer's failure. */
+static void start_sync_then_store(void **state)
+{
+	struct fx *f = *state;
+	struct cas_writer *w;
+	struct cas_blob b;
+	char want[65];
+
+	sha_hex("early bytes", 11, want);
+	assert_int_equal(cas_writer_new(f->cas, 0, &w), ERR_OK);
+	assert_int_equal(cas_writer_write(w, "early ", 6), ERR_OK);
+	assert_int_equal(cas_writer_start_sync(w), ERR_OK);
+	assert_int_equal(count_tmp(f), 1); /* the file exists from here */
+	assert_int_equal(cas_writer_write(w, "bytes", 5), ERR_OK);
+	assert_int_equal(cas_writer_start_sync(w), ERR_OK);
+	assert_int_equal(cas_writer_store(w, &b), ERR_OK);
+	assert_string_equal(b.hash, want);
+	cas_blob_release(&b);
+	/* the buffered bytes cannot be written: the writer is dead */
+	assert_int_equal(cas_writer_new(f->cas, 0, &w), ERR_OK);
+	assert_int_equal(cas_writer_write(w, "doomed", 6), ERR_OK);
+	write_fail_errno = ENOSPC;
+	write_fail_after = 0;
+	assert_int_equal(cas_writer_start_sync(w), ERR_NOSPACE);
+	write_fail_errno = 0;
+	assert_int_equal(cas_writer_store(w, &b), ERR_NOSPACE);
+	assert_int_equal(count_tmp(f), 0);
+}
+
 static void empty_content(void **state)
 {
 	struct fx *f = *state;
@@ -582,6 +612,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(pieces_commit_to_hash_path, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(start_sync_then_store, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(empty_content, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(same_content_is_stored_once, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(many_piece_sizes, fx_setup, fx_teardown),
