@@ -94,10 +94,10 @@ int cmd_gc(int argc, char **argv)
 		return bad;
 	if (maint_gc(a.data, a.grace, &st))
 		return fail("gc");
-	printf("gc: %" PRIu64 " version(s) pruned by retention, %" PRIu64 " stale pin(s) dropped, "
+	printf("gc: %" PRIu64 " version(s) pruned by retention, "
 	       "%" PRIu64 " of %" PRIu64 " blob(s) deleted (%" PRIu64 " bytes freed), %" PRIu64
 	       " abandoned temp file(s) removed, %" PRIu64 " expired upload(s) removed\n",
-	       st.pruned, st.pins_dropped, st.deleted, st.blobs, st.bytes_freed, st.temps_removed,
+	       st.pruned, st.deleted, st.blobs, st.bytes_freed, st.temps_removed,
 	       st.uploads_expired);
 	return 0;
 }

@@ -126,6 +126,8 @@ static const struct option_def options[] = {
 	 "Argon2id lanes."},
 	{"job-threads", OPT_UINT, OFF(job_threads), 0, 256,
 	 "Threads for blocking work such as password hashing. 0 = number of cores."},
+	{"io-threads", OPT_UINT, OFF(io_threads), 1, 1024,
+	 "Threads that write and fsync uploads; most of their time is spent waiting for the disk."},
 	{"upload-expiry", OPT_MS, OFF(upload_expiry_ms), 60000, 30 * DAY_MS,
 	 "An unfinished resumable (tus) upload is removed this long after it was created."},
 	{"uploads-per-user", OPT_UINT, OFF(uploads_per_user), 1, 100000,
@@ -160,6 +162,7 @@ void config_defaults(struct config *cfg)
 	cfg->argon2_iterations = 2;
 	cfg->argon2_parallelism = 1;
 	cfg->job_threads = 0;
+	cfg->io_threads = 16;
 	cfg->upload_expiry_ms = (unsigned)DAY_MS;
 	cfg->uploads_per_user = 20;
 	cfg->upload_bytes_per_user = 256 * GiB;

@@ -60,6 +60,7 @@ struct config {
 	unsigned argon2_iterations;
 	unsigned argon2_parallelism;
 	unsigned job_threads;          /* 0: number of cores */
+	unsigned io_threads;           /* disk work (storing uploads) */
 	/* resumable uploads (issue 5) */
 	unsigned upload_expiry_ms;     /* an unfinished tus upload lives this long */
 	unsigned uploads_per_user;     /* unfinished tus uploads per user */

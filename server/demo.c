@@ -696,7 +696,7 @@ static enum err put_version(struct db *db, struct cas *cas, int64_t wp_id, const
 		cas_writer_abort(w);
 		goto out;
 	}
-	rc = cas_writer_commit(w, db, &blob);
+	rc = cas_writer_store(w, &blob);
 	if (rc)
 		goto out;
 	req = (struct tree_put){
@@ -705,12 +705,10 @@ static enum err put_version(struct db *db, struct cas *cas, int64_t wp_id, const
 		.size = blob.size,
 		.mime = mime,
 		.comment = comment,
-		.pin = blob.pin,
 		.parents = true,
 	};
 	rc = tree_put(db, wp_id, &np, &req, &res);
-	if (rc)
-		cas_unpin(db, blob.pin);
+	cas_blob_release(&blob);
 out:
 	name_path_free(&np);
 	return rc;

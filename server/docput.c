@@ -7,8 +7,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "audit.h"
 #include "auth.h"
 #include "cas.h"
+#include "commitq.h"
 #include "http.h"
 #include "jobs.h"
 #include "log.h"
@@ -16,40 +18,127 @@
 #include "server.h"
 #include "uploads.h"
 
+/* What the commit needs, copied off the request: the stages after the
+ * event loop run on other threads and read nothing of the request. */
 struct job {
-	struct docput_req r;
+	struct call *call;          /* touched on the loop only */
+	docput_answer_fn answer;
+	void *arg;
+	struct jobs_ticket *ticket;
+	struct commitq *commitq;
+
+	struct cas_writer *w;
+	unsigned char *tail;
+	size_t tail_len;
+	int64_t wp_id;
+	struct name_path path;
+	char *comment;
+	enum tree_cond cond;
+	char *if_blob;
 	unsigned char *head;
 	size_t head_len;
 	char *head_file;
 	char *upload_id;
-	enum err sync_rc;
-	char sync_detail[256];
+	int64_t user_id;
+	char *email;
+	char *peer;
+
+	struct cas_blob blob;
+	enum err rc;
+	char detail[512];
 	struct docput_result res;
 };
 
 static void job_free(struct job *j)
 {
-	cas_writer_abort(j->r.w);
-	name_path_free(&j->r.path);
+	cas_writer_abort(j->w);
+	cas_blob_release(&j->blob);
+	name_path_free(&j->path);
+	free(j->tail);
+	free(j->comment);
+	free(j->if_blob);
 	free(j->head);
 	free(j->head_file);
 	free(j->upload_id);
+	free(j->email);
+	free(j->peer);
 	free(j);
 }
 
-/* Job thread: nothing here touches the database or the connection. */
-static void job_run(void *arg)
+static void fail(struct job *j, enum err rc)
+{
+	j->rc = rc;
+	snprintf(j->detail, sizeof j->detail, "%s", err_detail());
+}
+
+/* ---- commit thread ---- */
+
+static enum err in_txn(struct db *db, const struct tree_put_result *res, void *arg)
 {
 	struct job *j = arg;
+	char *path = name_path_join(&j->path);
+	char detail[1024];
+	enum err rc;
+
+	if (!path)
+		return err_set(ERR_NOMEM, "out of memory");
+	snprintf(detail, sizeof detail, "version %" PRId64 ", %" PRIu64 " bytes, %s, sha256 %s%s",
+		 res->version, j->res.size, j->res.mime, j->res.hash,
+		 j->upload_id ? ", resumable" : "");
+	rc = audit_append(db, j->user_id, j->email, j->peer, "upload", j->wp_id, path, detail);
+	free(path);
+	if (rc)
+		log_event(LOG_ERROR, "audit", "cannot record upload: %s", err_detail());
+	if (!rc && j->upload_id)
+		rc = uploads_finish(db, j->upload_id, res->version, j->res.hash);
+	return rc;
+}
+
+static enum err commit_run(struct db *db, void *arg)
+{
+	struct job *j = arg;
+	struct tree_put put = {0};
+	struct tree_put_result pr;
+	enum err rc;
+
+	put.user_id = j->user_id;
+	put.blob = j->blob.hash;
+	put.size = j->blob.size;
+	put.mime = j->res.mime;
+	put.comment = j->comment;
+	put.cond = j->cond;
+	put.if_blob = j->if_blob;
+	put.parents = true; /* missing folders on the way are made, as for mkdir -p */
+	put.in_txn = in_txn;
+	put.in_txn_arg = j;
+	rc = tree_put(db, j->wp_id, &j->path, &put, &pr);
+	if (!rc) {
+		j->res.node_id = pr.node_id;
+		j->res.version = pr.version;
+		j->res.created = pr.created;
+	}
+	return rc;
+}
+
+static void commit_done(enum err rc, void *arg)
+{
+	struct job *j = arg;
+
+	if (rc)
+		fail(j, rc);
+	/* Referenced (or not, for good): gc may have it now. */
+	cas_blob_release(&j->blob);
+	jobs_ticket_complete(j->ticket);
+}
+
+/* ---- disk thread ---- */
+
+static void mime_of(struct job *j)
+{
 	unsigned char *buf = NULL;
 	const unsigned char *head = j->head;
 	size_t len = j->head_len;
 
-	j->sync_rc = cas_writer_sync(j->r.w);
-	if (j->sync_rc) {
-		snprintf(j->sync_detail, sizeof j->sync_detail, "%s", err_detail());
-		return;
-	}
 	if (j->head_file) {
 		int fd = open(j->head_file, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 		ssize_t got = -1;
@@ -66,94 +155,100 @@ static void job_run(void *arg)
 	free(buf);
 }
 
-static enum err in_txn(struct db *db, const struct tree_put_result *res, void *arg)
+static void store_run(void *arg)
 {
 	struct job *j = arg;
-	char *path = name_path_join(&j->r.path);
-	enum err rc;
+	enum err rc = ERR_OK;
 
-	if (!path)
-		return err_set(ERR_NOMEM, "out of memory");
-	rc = auth_audit(j->r.call, "upload", j->r.wp_id, path,
-			"version %" PRId64 ", %" PRIu64 " bytes, %s, sha256 %s%s", res->version,
-			j->res.size, j->res.mime, j->res.hash, j->upload_id ? ", resumable" : "");
-	free(path);
-	if (!rc && j->upload_id)
-		rc = uploads_finish(db, j->upload_id, res->version, j->res.hash);
-	return rc;
-}
-
-static void finish(struct job *j, bool alive)
-{
-	struct call *call = j->r.call;
-	struct db *db = worker_db(call->worker);
-	struct cas_blob blob;
-	struct tree_put_result pr;
-	struct tree_put put = {0};
-	enum err rc;
-
-	if (j->sync_rc) {
-		/* The writer is dead; its file goes with the abort in job_free. */
-		rc = err_set(j->sync_rc, "%s", j->sync_detail);
-		goto out;
+	if (j->tail_len)
+		rc = cas_writer_write(j->w, j->tail, j->tail_len);
+	free(j->tail);
+	j->tail = NULL;
+	/* The disk writes the content while libmagic looks at it (about a
+	 * millisecond for most content, ten for a text file), so the
+	 * store's fdatasync then has little left to wait for. The MIME type
+	 * comes before the store: a resumable upload's partial file is
+	 * renamed by it. */
+	if (!rc)
+		rc = cas_writer_start_sync(j->w);
+	if (!rc)
+		mime_of(j);
+	if (!rc)
+		rc = cas_writer_store(j->w, &j->blob);
+	else
+		cas_writer_abort(j->w);
+	j->w = NULL; /* consumed whatever the outcome */
+	if (!rc) {
+		memcpy(j->res.hash, j->blob.hash, sizeof j->blob.hash);
+		j->res.size = j->blob.size;
+		rc = commitq_submit(j->commitq, commit_run, commit_done, j);
 	}
-	rc = cas_writer_commit(j->r.w, db, &blob);
-	j->r.w = NULL; /* consumed whatever the outcome */
-	if (rc)
-		goto out;
-	memcpy(j->res.hash, blob.hash, sizeof blob.hash);
-	j->res.size = blob.size;
-	put.user_id = call->caller ? call->caller->user_id : 0;
-	put.blob = blob.hash;
-	put.size = blob.size;
-	put.mime = j->res.mime;
-	put.comment = j->r.comment;
-	put.pin = blob.pin;
-	put.cond = j->r.cond;
-	put.if_blob = j->r.if_blob;
-	put.parents = true; /* missing folders on the way are made, as for mkdir -p */
-	put.in_txn = in_txn;
-	put.in_txn_arg = j;
-	rc = tree_put(db, j->r.wp_id, &j->r.path, &put, &pr);
 	if (rc) {
-		char detail[512];
-
-		/* Keep the reason: unpinning may overwrite the detail. */
-		snprintf(detail, sizeof detail, "%s", err_detail());
-		if (cas_unpin(db, blob.pin))
-			log_event(LOG_WARN, "unpin", "could not unpin a blob: %s", err_detail());
-		rc = err_set(rc, "%s", detail);
-		goto out;
+		fail(j, rc);
+		cas_blob_release(&j->blob);
+		jobs_ticket_complete(j->ticket);
 	}
-	j->res.node_id = pr.node_id;
-	j->res.version = pr.version;
-	j->res.created = pr.created;
-out:
-	if (alive)
-		j->r.answer(call, rc, rc ? NULL : &j->res, j->r.arg);
-	job_free(j);
 }
+
+/* ---- event loop ---- */
 
 static void job_done(struct http_req *req, bool alive, void *arg)
 {
+	struct job *j = arg;
+
 	(void)req;
-	finish(arg, alive);
+	if (alive) {
+		if (j->rc)
+			err_set(j->rc, "%s", j->detail);
+		j->answer(j->call, j->rc, j->rc ? NULL : &j->res, j->arg);
+	}
+	job_free(j);
+}
+
+static char *dup_or_null(const char *s, bool *nomem)
+{
+	char *d;
+
+	if (!s)
+		return NULL;
+	d = strdup(s);
+	if (!d)
+		*nomem = true;
+	return d;
 }
 
 void docput_commit(struct docput_req *r)
 {
+	struct call *call = r->call;
+	struct worker *wk = call->worker;
 	struct job *j = calloc(1, sizeof *j);
-	enum err rc;
+	bool nomem = !j;
 
 	if (!j) {
 		cas_writer_abort(r->w);
+		free(r->tail);
 		name_path_free(&r->path);
-		r->answer(r->call, err_set(ERR_NOMEM, "out of memory"), NULL, r->arg);
+		r->answer(call, err_set(ERR_NOMEM, "out of memory"), NULL, r->arg);
 		return;
 	}
-	j->r = *r;
-	memset(&r->path, 0, sizeof r->path);
+	j->call = call;
+	j->answer = r->answer;
+	j->arg = r->arg;
+	j->commitq = worker_commitq(wk);
+	j->w = r->w;
+	j->tail = r->tail;
+	j->tail_len = r->tail_len;
+	j->wp_id = r->wp_id;
+	j->path = r->path;
+	j->cond = r->cond;
 	r->w = NULL;
+	r->tail = NULL;
+	memset(&r->path, 0, sizeof r->path);
+	j->blob.fd = -1;
+	j->comment = dup_or_null(r->comment, &nomem);
+	j->if_blob = dup_or_null(r->if_blob, &nomem);
+	j->head_file = dup_or_null(r->head_file, &nomem);
+	j->upload_id = dup_or_null(r->upload_id, &nomem);
 	if (r->head_len) {
 		j->head = malloc(r->head_len);
 		if (j->head) {
@@ -161,25 +256,20 @@ void docput_commit(struct docput_req *r)
 			j->head_len = r->head_len;
 		}
 	}
-	if (r->head_file)
-		j->head_file = strdup(r->head_file);
-	if (r->upload_id)
-		j->upload_id = strdup(r->upload_id);
-	if ((r->head_file && !j->head_file) || (r->upload_id && !j->upload_id)) {
+	j->user_id = call->caller ? call->caller->user_id : 0;
+	j->email = dup_or_null(call->caller ? call->caller->email : "", &nomem);
+	j->peer = dup_or_null(http_req_peer(call->req), &nomem);
+	if (!nomem)
+		j->ticket = jobs_ticket_new(worker_jobs(wk), call->req, job_done, j);
+	if (nomem || !j->ticket) {
 		docput_answer_fn answer = r->answer;
 
 		job_free(j);
-		answer(r->call, err_set(ERR_NOMEM, "out of memory"), NULL, r->arg);
+		answer(call, err_set(ERR_NOMEM, "out of memory"), NULL, r->arg);
 		return;
 	}
-	j->r.head = NULL;
-	j->r.head_file = NULL;
-	j->r.upload_id = NULL;
-	rc = jobs_submit_req(worker_jobs(r->call->worker), r->call->req, job_run, job_done, j);
-	if (rc) {
-		/* The pool is saturated: do the work here rather than refuse an
-		 * upload whose bytes have all arrived. */
-		job_run(j);
-		finish(j, http_req_alive(r->call->req));
-	}
+	/* A saturated pool: do the disk part here rather than refuse an
+	 * upload whose bytes have all arrived. */
+	if (jobs_post(worker_io(wk), store_run, j))
+		store_run(j);
 }

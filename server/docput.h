@@ -3,17 +3,21 @@
  * it becomes a new version of a document. Shared by PUT .../content and
  * by the last PATCH of a tus upload, so both make versions the same way:
  *
- *   job thread:  fdatasync of the written bytes (the long part for a big
- *                file), MIME type from the first bytes (libmagic)
- *   event loop:  cas_writer_commit (pin, rename, directory fsync: short,
- *                the data is already on disk), then tree_put with its
- *                preconditions; inside that transaction the audit record
- *                "upload" and, for tus, the upload marked finished
+ *   disk pool:   the last bytes written, MIME type from the first bytes
+ *                (libmagic), cas_writer_store (fdatasync, rename,
+ *                directory fsync; the blob is then held against gc)
+ *   commit queue (commitq.h): tree_put with its preconditions, as one
+ *                savepoint of a group transaction that commits every
+ *                upload ready at that moment with one WAL fsync; inside
+ *                it the audit record "upload" and, for tus, the upload
+ *                marked finished; after the commit the hold is released
+ *   event loop:  the answer
  *
- * On any failure the pin is released and the writer's file removed; the
- * store is as before. The outcome goes to the caller's `answer`, on the
- * event loop, only if the request is still alive (a client that went
- * away still gets its version committed: every byte had arrived).
+ * No step blocks the event loop on the disk. On any failure the writer's
+ * file is removed (or, stored, left unreferenced for gc); the store is
+ * as before. The outcome goes to the caller's `answer`, on the event
+ * loop, only if the request is still alive (a client that went away
+ * still gets its version committed: every byte had arrived).
  */
 #ifndef CONSORT_DOCPUT_H
 #define CONSORT_DOCPUT_H
@@ -46,6 +50,10 @@ typedef void (*docput_answer_fn)(struct call *call, enum err rc, const struct do
 struct docput_req {
 	struct call *call;
 	struct cas_writer *w;     /* consumed by docput_commit */
+	/* Bytes that still go to `w` before it is stored (malloc'd; consumed):
+	 * written on the disk thread, not the event loop. */
+	unsigned char *tail;
+	size_t tail_len;
 	int64_t wp_id;
 	struct name_path path;    /* moved into docput_commit (left empty) */
 	const char *comment;      /* NULL or request-scoped */
@@ -61,8 +69,8 @@ struct docput_req {
 	void *arg;
 };
 
-/* Start the commit. Ownership of r->w and r->path passes to docput in
- * every case; `answer` is called exactly once if the request is still
+/* Start the commit. Ownership of r->w, r->tail and r->path passes to
+ * docput in every case; `answer` is called exactly once if the request is still
  * alive at the end (possibly before this returns, on failure). */
 void docput_commit(struct docput_req *r);
 

@@ -28,6 +28,7 @@
 #include "http.h"
 #include "httpparse.h"
 #include "indexq.h"
+#include "jobs.h"
 #include "jsonin.h"
 #include "mime.h"
 #include "name.h"
@@ -514,6 +515,13 @@ out:
 
 /* ---- PUT /api/v1/wps/{wp}/content/{path*} ------------------------------------ */
 
+/* The body is gathered on the event loop into a buffer of this size,
+ * which a disk thread then hashes and writes while the loop fills the
+ * next: decrypting and storing overlap, and the loop never waits for
+ * the disk. A second full buffer while the first is still being
+ * written pauses the body (backpressure to the client). */
+#define PUT_STAGE (4u << 20)
+
 struct put {
 	struct call *call;
 	struct cas_writer *w;
@@ -524,42 +532,62 @@ struct put {
 	uint64_t received, max;
 	unsigned char head[MIME_HEAD_BYTES];
 	size_t head_len;
+	/* on the loop */
+	unsigned char *stage;
+	size_t staged, stage_cap;
+	unsigned char *spare;  /* a written buffer, for reuse */
+	size_t spare_cap;
+	bool writing;          /* a disk thread has w and `out` */
+	bool paused, ended, dropped, failed;
+	/* with the disk thread while writing */
+	unsigned char *out;
+	size_t out_len, out_cap;
+	enum err wrc;
+	char wdetail[256];
 };
 
 static void put_free(struct put *pu)
 {
 	cas_writer_abort(pu->w);
 	name_path_free(&pu->path);
+	free(pu->stage);
+	free(pu->spare);
+	free(pu->out);
 	free(pu);
 }
 
-static enum err put_data(struct http_req *req, const void *data, size_t len, void *arg)
+/* The request is over for us: free now, or when the disk thread is
+ * done with the writer. */
+static void put_drop(struct put *pu)
 {
-	struct put *pu = arg;
-	enum err rc;
-
-	/* A refusal here ends the body without on_abort: free now. */
-	if (pu->received + len > pu->max) {
-		reply_error(req, 413, "too_large", "a document version may have at most %" PRIu64
-						   " bytes", pu->max);
+	if (pu->writing)
+		pu->dropped = true;
+	else
 		put_free(pu);
-		return ERR_TOOLARGE;
-	}
-	if (pu->head_len < sizeof pu->head) {
-		size_t take = sizeof pu->head - pu->head_len;
+}
 
-		if (take > len)
-			take = len;
-		memcpy(pu->head + pu->head_len, data, take);
-		pu->head_len += take;
+static enum err stage_append(struct put *pu, const void *data, size_t len)
+{
+	if (pu->stage_cap - pu->staged < len) {
+		size_t cap = pu->stage_cap ? pu->stage_cap : 64 * 1024;
+		int64_t declared = http_req_body_length(pu->call->req);
+		unsigned char *p;
+
+		/* A body of known size up to a buffer's worth gets exactly
+		 * what it needs at once. */
+		if (!pu->stage_cap && declared > 0 && (uint64_t)declared <= PUT_STAGE)
+			cap = (size_t)declared;
+		while (cap - pu->staged < len)
+			cap = cap < PUT_STAGE ? (cap * 2 < PUT_STAGE ? cap * 2 : PUT_STAGE) : cap + len;
+		p = realloc(pu->stage, cap);
+		if (!p)
+			return err_set(ERR_NOMEM, "out of memory");
+		pu->stage = p;
+		pu->stage_cap = cap;
 	}
-	pu->received += len;
-	rc = cas_writer_write(pu->w, data, len);
-	if (rc) {
-		reply_err(req, rc);
-		put_free(pu);
-	}
-	return rc;
+	memcpy(pu->stage + pu->staged, data, len);
+	pu->staged += len;
+	return ERR_OK;
 }
 
 static void put_answer(struct call *call, enum err rc, const struct docput_result *res, void *arg)
@@ -583,12 +611,14 @@ static void put_answer(struct call *call, enum err rc, const struct docput_resul
 	reply_json(call->req, res->created ? 201 : 200, body);
 }
 
-static void put_end(struct http_req *req, void *arg)
+/* Every byte is here and no write is running: hand the rest to docput. */
+static void put_commit(struct put *pu)
 {
-	struct put *pu = arg;
 	struct docput_req r = {
 		.call = pu->call,
 		.w = pu->w,
+		.tail = pu->stage,
+		.tail_len = pu->staged,
 		.wp_id = pu->call->wp_id,
 		.path = pu->path,
 		.comment = pu->comment,
@@ -599,17 +629,142 @@ static void put_end(struct http_req *req, void *arg)
 		.answer = put_answer,
 	};
 
-	(void)req;
 	pu->w = NULL;
+	pu->stage = NULL;
+	pu->staged = pu->stage_cap = 0;
 	memset(&pu->path, 0, sizeof pu->path);
 	docput_commit(&r); /* copies the head */
 	put_free(pu);
 }
 
+/* Disk thread: hash and write one buffer. */
+static void put_write_run(void *arg)
+{
+	struct put *pu = arg;
+
+	pu->wrc = cas_writer_write(pu->w, pu->out, pu->out_len);
+	if (pu->wrc)
+		snprintf(pu->wdetail, sizeof pu->wdetail, "%s", err_detail());
+}
+
+static void put_write_done(struct http_req *req, bool alive, void *arg);
+
+static void put_write_start(struct put *pu)
+{
+	struct worker *wk = pu->call->worker;
+
+	pu->out = pu->stage;
+	pu->out_len = pu->staged;
+	pu->out_cap = pu->stage_cap;
+	pu->stage = pu->spare;
+	pu->stage_cap = pu->spare_cap;
+	pu->staged = 0;
+	pu->spare = NULL;
+	pu->spare_cap = 0;
+	pu->writing = true;
+	if (jobs_submit_req_on(worker_io(wk), worker_jobs(wk), pu->call->req, put_write_run,
+			       put_write_done, pu)) {
+		/* No room in the pool: write here, as before there was one. */
+		put_write_run(pu);
+		put_write_done(pu->call->req, http_req_alive(pu->call->req), pu);
+	}
+}
+
+static void put_write_done(struct http_req *req, bool alive, void *arg)
+{
+	struct put *pu = arg;
+
+	pu->writing = false;
+	free(pu->spare);
+	pu->spare = pu->out;
+	pu->spare_cap = pu->out_cap;
+	pu->out = NULL;
+	pu->out_len = pu->out_cap = 0;
+	if (pu->dropped || (!alive && !pu->ended)) {
+		put_free(pu);
+		return;
+	}
+	if (pu->wrc) {
+		err_set(pu->wrc, "%s", pu->wdetail);
+		reply_err(req, pu->wrc);
+		if (pu->ended) {
+			put_free(pu);
+		} else {
+			/* The answer ends the body: on_abort, or one more
+			 * on_data that is refused, frees. */
+			pu->failed = true;
+		}
+		return;
+	}
+	if (pu->ended) {
+		put_commit(pu);
+		return;
+	}
+	if (pu->staged >= PUT_STAGE)
+		put_write_start(pu);
+	if (pu->paused && !pu->writing) {
+		pu->paused = false;
+		http_req_resume_body(req);
+	}
+}
+
+static enum err put_data(struct http_req *req, const void *data, size_t len, void *arg)
+{
+	struct put *pu = arg;
+	enum err rc;
+
+	/* A refusal here ends the body without on_abort: drop now. */
+	if (pu->failed) {
+		put_drop(pu);
+		return ERR_IO; /* answered already */
+	}
+	if (pu->received + len > pu->max) {
+		reply_error(req, 413, "too_large", "a document version may have at most %" PRIu64
+						   " bytes", pu->max);
+		put_drop(pu);
+		return ERR_TOOLARGE;
+	}
+	if (pu->head_len < sizeof pu->head) {
+		size_t take = sizeof pu->head - pu->head_len;
+
+		if (take > len)
+			take = len;
+		memcpy(pu->head + pu->head_len, data, take);
+		pu->head_len += take;
+	}
+	pu->received += len;
+	rc = stage_append(pu, data, len);
+	if (rc) {
+		reply_err(req, rc);
+		put_drop(pu);
+		return rc;
+	}
+	if (pu->staged >= PUT_STAGE) {
+		if (!pu->writing) {
+			put_write_start(pu);
+		} else if (!pu->paused) {
+			pu->paused = true;
+			http_req_pause_body(req);
+		}
+	}
+	return ERR_OK;
+}
+
+static void put_end(struct http_req *req, void *arg)
+{
+	struct put *pu = arg;
+
+	(void)req;
+	if (pu->writing)
+		pu->ended = true; /* put_write_done commits */
+	else
+		put_commit(pu);
+}
+
 static void put_abort(struct http_req *req, void *arg)
 {
 	(void)req;
-	put_free(arg);
+	put_drop(arg);
 }
 
 static const struct http_body_sink put_sink = {put_data, put_end, put_abort};

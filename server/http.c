@@ -36,9 +36,9 @@
  * socket event will come). From the callback, OpenSSL holds nothing. */
 #define INPUT_PAUSE_AT (256 * 1024)
 /* A streamed body is refilled when output drops below this... */
-#define WRITE_LOW_WATER (128 * 1024)
+#define WRITE_LOW_WATER (512 * 1024)
 /* ...with a window of at most this many bytes. */
-#define FILL_WINDOW (256 * 1024)
+#define FILL_WINDOW (1024 * 1024)
 /* Longest chunk-size line (with extensions) accepted. */
 #define MAX_CHUNK_LINE 4096
 /* Bytes discarded while lingering before the connection is cut. */

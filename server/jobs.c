@@ -7,16 +7,23 @@
 
 #include "http.h"
 
-struct job {
-	struct job *next;
+/* A completion owed to a loop: `done` runs there when someone calls
+ * jobs_ticket_complete, from any thread. */
+struct jobs_ticket {
 	struct jobs_loop *loop;
-	struct event *ev; /* on the loop's base; activated by the pool */
-	jobs_run_fn run;
+	struct event *ev; /* on the loop's base; activated on completion */
 	jobs_done_fn done;
 	void *arg;
-	/* jobs_submit_req */
+	/* jobs_submit_req / a ticket for a request */
 	struct http_req *req;
 	jobs_req_done_fn req_done;
+};
+
+struct job {
+	struct job *next;
+	jobs_run_fn run;
+	void *arg;
+	struct jobs_ticket *ticket; /* completed after run; NULL for jobs_post */
 };
 
 struct jobs {
@@ -55,8 +62,9 @@ static void *pool_main(void *arg)
 		if (!job)
 			return NULL; /* stopping and the queue is empty */
 		job->run(job->arg);
-		/* Thread-safe with libevent's pthread support: wakes the loop. */
-		event_active(job->ev, EV_TIMEOUT, 0);
+		if (job->ticket)
+			jobs_ticket_complete(job->ticket);
+		free(job);
 	}
 }
 
@@ -130,37 +138,82 @@ size_t jobs_loop_pending(const struct jobs_loop *l)
 	return l->pending;
 }
 
-static void job_done_cb(evutil_socket_t fd, short what, void *arg)
+static void ticket_cb(evutil_socket_t fd, short what, void *arg)
 {
-	struct job *job = arg;
+	struct jobs_ticket *t = arg;
 
 	(void)fd;
 	(void)what;
-	job->loop->pending--;
-	event_free(job->ev);
-	if (job->req) {
-		job->req_done(job->req, http_req_alive(job->req), job->arg);
-		http_req_release(job->req);
+	t->loop->pending--;
+	event_free(t->ev);
+	if (t->req_done) {
+		t->req_done(t->req, t->req ? http_req_alive(t->req) : true, t->arg);
+		if (t->req)
+			http_req_release(t->req);
 	} else {
-		job->done(job->arg);
+		t->done(t->arg);
 	}
-	free(job);
+	free(t);
 }
 
-static enum err submit(struct jobs_loop *l, struct job *job)
+static struct jobs_ticket *ticket_new(struct jobs_loop *l, struct http_req *req,
+				      jobs_req_done_fn req_done, jobs_done_fn done, void *arg)
 {
-	struct jobs *j = l->pool;
+	struct jobs_ticket *t = calloc(1, sizeof *t);
 
-	job->loop = l;
-	job->ev = event_new(l->base, -1, 0, job_done_cb, job);
-	if (!job->ev) {
-		free(job);
-		return err_set(ERR_NOMEM, "out of memory");
+	if (!t)
+		return NULL;
+	t->loop = l;
+	t->ev = event_new(l->base, -1, 0, ticket_cb, t);
+	if (!t->ev) {
+		free(t);
+		return NULL;
 	}
+	t->req = req;
+	t->req_done = req_done;
+	t->done = done;
+	t->arg = arg;
+	if (req)
+		http_req_hold(req);
+	l->pending++;
+	return t;
+}
+
+/* Take back a ticket that was never handed on (its work could not be
+ * queued): nothing runs. */
+static void ticket_cancel(struct jobs_ticket *t)
+{
+	t->loop->pending--;
+	event_free(t->ev);
+	if (t->req)
+		http_req_release(t->req);
+	free(t);
+}
+
+struct jobs_ticket *jobs_ticket_new(struct jobs_loop *l, struct http_req *req,
+				    jobs_req_done_fn done, void *arg)
+{
+	return ticket_new(l, req, done, NULL, arg);
+}
+
+void jobs_ticket_complete(struct jobs_ticket *t)
+{
+	/* Thread-safe with libevent's pthread support: wakes the loop. */
+	event_active(t->ev, EV_TIMEOUT, 0);
+}
+
+static enum err enqueue(struct jobs *j, jobs_run_fn run, void *arg, struct jobs_ticket *ticket)
+{
+	struct job *job = calloc(1, sizeof *job);
+
+	if (!job)
+		return err_set(ERR_NOMEM, "out of memory");
+	job->run = run;
+	job->arg = arg;
+	job->ticket = ticket;
 	pthread_mutex_lock(&j->lock);
 	if (j->queued >= j->max_queued || j->stopping) {
 		pthread_mutex_unlock(&j->lock);
-		event_free(job->ev);
 		free(job);
 		return err_set(ERR_LIMIT, "the server is busy; try again shortly");
 	}
@@ -172,37 +225,39 @@ static enum err submit(struct jobs_loop *l, struct job *job)
 	j->queued++;
 	pthread_cond_signal(&j->cond);
 	pthread_mutex_unlock(&j->lock);
-	l->pending++;
 	return ERR_OK;
+}
+
+enum err jobs_post(struct jobs *j, jobs_run_fn run, void *arg)
+{
+	return enqueue(j, run, arg, NULL);
+}
+
+static enum err submit(struct jobs *pool, jobs_run_fn run, struct jobs_ticket *t)
+{
+	enum err rc;
+
+	if (!t)
+		return err_set(ERR_NOMEM, "out of memory");
+	rc = enqueue(pool, run, t->arg, t);
+	if (rc)
+		ticket_cancel(t);
+	return rc;
 }
 
 enum err jobs_submit(struct jobs_loop *l, jobs_run_fn run, jobs_done_fn done, void *arg)
 {
-	struct job *job = calloc(1, sizeof *job);
-
-	if (!job)
-		return err_set(ERR_NOMEM, "out of memory");
-	job->run = run;
-	job->done = done;
-	job->arg = arg;
-	return submit(l, job);
+	return submit(l->pool, run, ticket_new(l, NULL, NULL, done, arg));
 }
 
 enum err jobs_submit_req(struct jobs_loop *l, struct http_req *req, jobs_run_fn run,
 			 jobs_req_done_fn done, void *arg)
 {
-	struct job *job = calloc(1, sizeof *job);
-	enum err rc;
+	return submit(l->pool, run, ticket_new(l, req, done, NULL, arg));
+}
 
-	if (!job)
-		return err_set(ERR_NOMEM, "out of memory");
-	job->run = run;
-	job->req = req;
-	job->req_done = done;
-	job->arg = arg;
-	http_req_hold(req);
-	rc = submit(l, job);
-	if (rc)
-		http_req_release(req);
-	return rc;
+enum err jobs_submit_req_on(struct jobs *pool, struct jobs_loop *l, struct http_req *req,
+			    jobs_run_fn run, jobs_req_done_fn done, void *arg)
+{
+	return submit(pool, run, ticket_new(l, req, done, NULL, arg));
 }

@@ -1,7 +1,9 @@
 /*
- * jobs — a small thread pool for blocking work (Argon2 password hashing
- * takes tens of milliseconds and tens of MiB) that must not stall a
- * worker's event loop.
+ * jobs — thread pools for blocking work that must not stall a worker's
+ * event loop: one for CPU work (Argon2 password hashing takes tens of
+ * milliseconds and tens of MiB), as many threads as cores; one for disk
+ * work (writing and fsyncing uploads), with more threads than cores,
+ * since they mostly wait and the disk serves several flushes at once.
  *
  * A job's `run` executes on a pool thread; its `done` then executes on
  * the event loop that submitted it, so `done` may touch that worker's
@@ -55,5 +57,25 @@ enum err jobs_submit(struct jobs_loop *l, jobs_run_fn run, jobs_done_fn done, vo
  * away meanwhile. */
 enum err jobs_submit_req(struct jobs_loop *l, struct http_req *req, jobs_run_fn run,
 			 jobs_req_done_fn done, void *arg);
+/* The same with `run` on another pool's thread (the disk pool). */
+enum err jobs_submit_req_on(struct jobs *pool, struct jobs_loop *l, struct http_req *req,
+			    jobs_run_fn run, jobs_req_done_fn done, void *arg);
+
+/* Work that passes through several threads before it completes (an
+ * upload: a pool thread stores the blob, the commit queue commits the
+ * version) carries a ticket: made on l's loop, where it holds `req`
+ * (may be NULL: then `alive` is true) like jobs_submit_req and counts
+ * for jobs_loop_drain; completed once,
+ * from any thread, after which `done` runs on the loop. NULL when out
+ * of memory. */
+struct jobs_ticket;
+struct jobs_ticket *jobs_ticket_new(struct jobs_loop *l, struct http_req *req,
+				    jobs_req_done_fn done, void *arg);
+void jobs_ticket_complete(struct jobs_ticket *t);
+
+/* Queue `run(arg)` on a pool thread with nothing coming back (the work
+ * completes a ticket itself). ERR_LIMIT when the queue is full,
+ * ERR_NOMEM; on failure nothing runs. */
+enum err jobs_post(struct jobs *j, jobs_run_fn run, void *arg);
 
 #endif

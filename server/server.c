@@ -22,6 +22,7 @@
 
 #include "cas.h"
 #include "auth.h"
+#include "commitq.h"
 #include "config.h"
 #include "db.h"
 #include "handlers.h"
@@ -84,6 +85,8 @@ struct server {
 	char *db_path;
 	struct cas *cas;
 	struct jobs *jobs;
+	struct jobs *io;         /* disk work: storing uploads */
+	struct commitq *commitq; /* group commit of new versions */
 	struct indexer *indexer;
 };
 
@@ -101,6 +104,8 @@ struct server *worker_server(struct worker *w) { return w->srv; }
 unsigned worker_index(const struct worker *w) { return w->index; }
 struct event_base *worker_base(struct worker *w) { return w->base; }
 struct jobs_loop *worker_jobs(struct worker *w) { return w->jobs; }
+struct jobs *worker_io(struct worker *w) { return w->srv->io; }
+struct commitq *worker_commitq(struct worker *w) { return w->srv->commitq; }
 unsigned server_open_connections(const struct server *s) { return atomic_load(&((struct server *)s)->open_conns); }
 uint64_t server_tls_handshakes(const struct server *s) { return tls_handshakes(s->tls); }
 const char *server_data_dir(const struct server *s) { return s->cfg->data_dir; }
@@ -606,6 +611,12 @@ enum err server_run(const struct config *cfg)
 		rc = jobs_start(cfg->job_threads ? cfg->job_threads
 						 : (unsigned)sysconf(_SC_NPROCESSORS_ONLN),
 				1024, &s.jobs);
+	/* Disk work queues without a practical bound: each entry is an
+	 * upload whose bytes have all arrived. */
+	if (!rc)
+		rc = jobs_start(cfg->io_threads, 1u << 20, &s.io);
+	if (!rc)
+		rc = commitq_start(s.db_path, 0, &s.commitq);
 	for (; !rc && started < s.nworkers; started++) {
 		rc = worker_init(&s, &s.workers[started], started);
 		if (!rc && pthread_create(&s.workers[started].thread, NULL, worker_main,
@@ -646,7 +657,12 @@ stop:
 join:
 	for (unsigned i = 0; i < started; i++)
 		pthread_join(s.workers[i].thread, NULL);
-	/* Every worker drained its jobs before its thread ended. */
+	/* Every worker drained its jobs (and the uploads it had handed to
+	 * the disk pool and the commit queue) before its thread ended. */
+	jobs_stop(s.io);
+	s.io = NULL;
+	commitq_stop(s.commitq);
+	s.commitq = NULL;
 	jobs_stop(s.jobs);
 	s.jobs = NULL;
 	tus_close_all();
@@ -666,6 +682,8 @@ out:
 	if (s.base)
 		event_base_free(s.base);
 	free(s.workers);
+	jobs_stop(s.io);
+	commitq_stop(s.commitq);
 	/* After the workers: no request can count any more. */
 	metrics_stop();
 	jobs_stop(s.jobs);

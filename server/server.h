@@ -22,7 +22,9 @@ struct event_base;
 struct db;
 struct event_base;
 struct http_req;
+struct jobs;
 struct jobs_loop;
+struct commitq;
 struct server;
 struct worker;
 
@@ -55,6 +57,10 @@ unsigned worker_index(const struct worker *w);
  * blocking work that completes back on this loop. */
 struct event_base *worker_base(struct worker *w);
 struct jobs_loop *worker_jobs(struct worker *w);
+/* The pool for disk work (jobs_post; completions through a ticket on
+ * worker_jobs) and the group commit of new versions (commitq.h). */
+struct jobs *worker_io(struct worker *w);
+struct commitq *worker_commitq(struct worker *w);
 
 /* Create the data directory (mode 0700) and its subdirectories if
  * missing; used by `serve` and the account commands. */

@@ -5,20 +5,23 @@
  *
  * Writing (a PUT body or a finished tus upload) goes through a writer
  * that takes the bytes in pieces as they arrive, hashes them on the way
- * and writes a temp file on the same filesystem. Commit makes the
+ * and writes a temp file on the same filesystem. Storing makes the
  * content durable and visible in this order:
  *
- *   fdatasync(temp) → pin (blob_pins row, committed) → rename into
- *   place, or drop the temp when that content is already stored → fsync
- *   the blob's directory (and its parents when they were created)
+ *   fdatasync(temp) → rename into place, or drop the temp when that
+ *   content is already stored → fsync the blob's directory (and its
+ *   parents when they were created)
  *
- * and the caller then references the blob in a committed transaction
- * that also deletes the pin (tree_put does both). The pin comes before
- * the rename because of deduplication: an existing, unreferenced blob
+ * and the caller then references the blob in a committed transaction.
+ * Until then the stored file is *held*: the writer keeps a shared
+ * flock() on it (struct cas_blob), and gc only unlinks a blob under an
+ * exclusive lock that it cannot get while the blob is held. Holding
+ * matters because of deduplication: an existing, unreferenced blob
  * could otherwise be swept by gc between "it exists, drop the temp" and
- * the referencing commit. gc checks references and pins and unlinks in
- * one write transaction, so it either runs before the pin (and then the
- * rename finds the blob gone and puts ours in place) or sees the pin.
+ * the referencing commit. gc checks references inside one write
+ * transaction and unlinks under the lock, and a writer that finds the
+ * file unlinked after waiting for its lock stores its own copy. A hold
+ * dies with its process, so a crash leaves nothing to clean up.
  *
  * Temp files live in DATA/tmp and are flock()ed by their writer, so
  * cleaning up never removes a file a live writer (in this or another
@@ -44,11 +47,9 @@ struct cas;
 struct cas_writer;
 struct cas_reader;
 
-/* A pin older than this is stale (its upload died) and gc drops it. */
-#define CAS_PIN_STALE_SECONDS 86400
 /* A reader never needs to be asked for more than this per call; it is
  * the window the HTTP layer pulls for a download. */
-#define CAS_READ_WINDOW (256 * 1024)
+#define CAS_READ_WINDOW (1024 * 1024)
 
 enum cas_open_flags {
 	CAS_OPEN_CREATE = 1, /* create DATA/blobs and DATA/tmp when missing */
@@ -77,22 +78,22 @@ enum err cas_stat(const struct cas *cas, const char *hash, uint64_t *size);
 
 /* ---- writing ---- */
 
-/* The result of a commit. */
+/* A stored blob, held against gc until cas_blob_release. */
 struct cas_blob {
 	char hash[DIGEST_SHA256_HEX_LEN + 1];
 	uint64_t size;
-	/* blob_pins.id that protects the blob from gc until a transaction
-	 * references it and deletes this pin (tree_put's `pin`). If the
-	 * caller ends up not referencing it, it calls cas_unpin. */
-	int64_t pin;
 	bool deduplicated; /* the content was already stored */
+	bool held;         /* fd is open with a shared lock on the stored file */
+	int fd;
 };
 
 /* Start writing a new blob into a fresh temp file in DATA/tmp.
  * `size_hint` is the declared size when known (0: unknown); space for
  * a large one (over 1 MiB) is reserved up front, so a body that cannot
- * fit fails with ERR_NOSPACE before it is read. On success *out owns a writer that must
- * end in cas_writer_commit or cas_writer_abort. */
+ * fit fails with ERR_NOSPACE before it is read. Without that, the file
+ * is only created when the first bytes go to disk (small content: when
+ * it is stored), so creating a writer does no I/O. On success *out owns
+ * a writer that must end in cas_writer_store or cas_writer_abort. */
 enum err cas_writer_new(struct cas *cas, uint64_t size_hint, struct cas_writer **out);
 
 /* Open or create a resumable writer over a partial file at `path`
@@ -100,7 +101,7 @@ enum err cas_writer_new(struct cas *cas, uint64_t size_hint, struct cas_writer *
  * DATA/uploads/<id>). Bytes already in the file are re-hashed (a hash
  * state cannot be saved) and writing continues at its end. Only one
  * writer may hold a file: a second gets ERR_LOCKED, in this or any
- * other process. End in cas_writer_commit, cas_writer_abort (file
+ * other process. End in cas_writer_store, cas_writer_abort (file
  * removed) or cas_writer_close (file kept for later). */
 enum err cas_writer_resume(struct cas *cas, const char *path, struct cas_writer **out);
 
@@ -131,17 +132,26 @@ size_t cas_writer_side_end(struct cas_writer *w, unsigned char *out);
  * fdatasync), e.g. before telling a tus client its new offset. */
 enum err cas_writer_sync(struct cas_writer *w);
 
+/* Hand everything written so far to the disk without waiting for it,
+ * so that a cas_writer_store (or cas_writer_sync) that follows other
+ * work finds its flush mostly done. Nothing is durable yet. */
+enum err cas_writer_start_sync(struct cas_writer *w);
+
 /* Cut a resumable writer back to `size` bytes (≤ its size) and re-hash
  * what remains: a tus request whose checksum failed leaves the offset
  * where it was. */
 enum err cas_writer_truncate(struct cas_writer *w, uint64_t size);
 
-/* Store the content: the durability sequence in the header comment.
- * `db` records the pin and must be the caller's connection, outside a
- * transaction. The writer is consumed whatever the outcome: on success
- * *out describes the stored blob; on failure the temp (or partial) file
- * is removed and nothing is pinned. */
-enum err cas_writer_commit(struct cas_writer *w, struct db *db, struct cas_blob *out);
+/* Store the content: the durability sequence in the header comment;
+ * blocks on the disk (run it off the event loop). The writer is
+ * consumed whatever the outcome: on success *out describes the stored
+ * blob, durable and held; the caller references it in a committed
+ * transaction (or decides not to) and then calls cas_blob_release. On
+ * failure the temp (or partial) file is removed and nothing is held. */
+enum err cas_writer_store(struct cas_writer *w, struct cas_blob *out);
+
+/* Drop the hold of a stored blob. Accepts NULL and a blob not held. */
+void cas_blob_release(struct cas_blob *b);
 
 /* Drop the writer and remove its file. Accepts NULL. */
 void cas_writer_abort(struct cas_writer *w);
@@ -150,11 +160,6 @@ void cas_writer_abort(struct cas_writer *w);
  * flushed but not fsynced: call cas_writer_sync first to make them
  * durable). For a temp writer this is cas_writer_abort. Accepts NULL. */
 enum err cas_writer_close(struct cas_writer *w);
-
-/* Remove a pin taken by cas_writer_commit when the blob will not be
- * referenced after all (e.g. the referencing transaction failed its
- * precondition). Removing a pin that is gone is not an error. */
-enum err cas_unpin(struct db *db, int64_t pin);
 
 /* ---- reading ---- */
 
@@ -195,7 +200,8 @@ typedef enum err (*cas_walk_fn)(void *ctx, const char *rel, const char *name,
 enum err cas_walk(struct cas *cas, cas_walk_fn fn, void *ctx);
 
 /* Remove blob `hash` (gc only: the caller holds the write transaction in
- * which it found the blob unreferenced and unpinned). Missing is fine. */
+ * which it found the blob unreferenced). ERR_LOCKED, and the blob stays,
+ * when a writer holds it (struct cas_blob). Missing is fine. */
 enum err cas_remove(struct cas *cas, const char *hash);
 
 /* Blobs this handle placed since it was opened (deduplicated content

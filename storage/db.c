@@ -20,6 +20,9 @@ struct stmt_slot {
 
 struct db {
 	sqlite3 *sq;
+	/* db_begin calls not yet ended: 1 is the transaction itself, more
+	 * are savepoints inside it. */
+	int depth;
 	struct stmt_slot slots[STMT_SLOTS];
 };
 
@@ -248,43 +251,91 @@ enum err db_ping(struct db *db)
 	return db_exec_stmt(db, st, "ping database");
 }
 
-enum err db_begin(struct db *db)
+/* Inside a transaction every db_begin is a savepoint of it. One name
+ * serves all levels: SQLite resolves a name to the innermost savepoint
+ * that has it, which is the one the matching db_commit/db_rollback
+ * ends. */
+static enum err txn_step(struct db *db, const char *sql, const char *what)
 {
-	static const char sql[] = "BEGIN IMMEDIATE";
 	sqlite3_stmt *st;
 	enum err rc = db_stmt(db, sql, &st);
 
 	if (!rc)
-		rc = db_exec_stmt(db, st, "begin transaction");
+		rc = db_exec_stmt(db, st, what);
 	return rc;
+}
+
+static enum err begin(struct db *db, const char *sql, const char *what)
+{
+	static const char sql_nest[] = "SAVEPOINT nest";
+	enum err rc;
+
+	if (db->depth > 0 && sqlite3_get_autocommit(db->sq))
+		db->depth = 0; /* SQLite ended it on an error (disk full, I/O) */
+	rc = txn_step(db, db->depth > 0 ? sql_nest : sql, what);
+	if (!rc)
+		db->depth++;
+	return rc;
+}
+
+enum err db_begin(struct db *db)
+{
+	static const char sql[] = "BEGIN IMMEDIATE";
+
+	return begin(db, sql, "begin transaction");
 }
 
 enum err db_begin_read(struct db *db)
 {
 	static const char sql[] = "BEGIN DEFERRED";
-	sqlite3_stmt *st;
-	enum err rc = db_stmt(db, sql, &st);
 
-	if (!rc)
-		rc = db_exec_stmt(db, st, "begin read transaction");
-	return rc;
+	return begin(db, sql, "begin read transaction");
 }
 
 enum err db_commit(struct db *db)
 {
-	static const char sql[] = "COMMIT";
-	sqlite3_stmt *st;
-	enum err rc = db_stmt(db, sql, &st);
+	static const char sql_commit[] = "COMMIT";
+	static const char sql_release[] = "RELEASE nest";
+	enum err rc;
 
+	if (db->depth > 0 && sqlite3_get_autocommit(db->sq)) {
+		/* SQLite rolled the whole transaction back on an error: the
+		 * savepoints are gone with it and nothing can commit. */
+		db->depth = 0;
+		return err_set(ERR_DB, "commit transaction: it was rolled back by an earlier error");
+	}
+	if (db->depth > 1) {
+		rc = txn_step(db, sql_release, "commit savepoint");
+		if (!rc)
+			db->depth--;
+		return rc;
+	}
+	/* A failed COMMIT (busy) leaves the transaction open for the
+	 * caller's db_rollback. */
+	rc = txn_step(db, sql_commit, "commit transaction");
 	if (!rc)
-		rc = db_exec_stmt(db, st, "commit transaction");
+		db->depth = 0;
 	return rc;
 }
 
 void db_rollback(struct db *db)
 {
-	if (!sqlite3_get_autocommit(db->sq))
-		sqlite3_exec(db->sq, "ROLLBACK", NULL, NULL, NULL);
+	if (sqlite3_get_autocommit(db->sq)) {
+		db->depth = 0;
+		return;
+	}
+	if (db->depth > 1) {
+		sqlite3_exec(db->sq, "ROLLBACK TO nest; RELEASE nest", NULL, NULL, NULL);
+		db->depth--;
+		return;
+	}
+	sqlite3_exec(db->sq, "ROLLBACK", NULL, NULL, NULL);
+	db->depth = 0;
+}
+
+bool db_in_txn(struct db *db)
+{
+	return !sqlite3_get_autocommit(db->sq);
 }
 
 void db_close(struct db *db)

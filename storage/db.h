@@ -39,7 +39,16 @@ enum err db_ping(struct db *db);
 
 /* Transactions. db_begin starts an IMMEDIATE transaction (takes the write
  * lock up front, so a transaction never fails half-way on lock upgrade).
- * db_rollback is safe to call when no transaction is open. */
+ * db_rollback is safe to call when no transaction is open.
+ *
+ * They nest: inside an open transaction, db_begin (or db_begin_read)
+ * opens a savepoint, db_commit releases it into the enclosing
+ * transaction and db_rollback undoes only what was done since it. So a
+ * function that is "one transaction" runs unchanged as one step of a
+ * larger one (the group commit of uploads, server/commitq.h), and its
+ * failure leaves the other steps alone. An error after which SQLite
+ * abandons the whole transaction (disk full, I/O error) makes the
+ * outermost db_commit fail; db_in_txn tells a caller that it happened. */
 enum err db_begin(struct db *db);
 /* A read transaction (deferred BEGIN): several SELECTs see one snapshot,
  * e.g. a listing's page and its total count. End it with db_commit or
@@ -47,6 +56,8 @@ enum err db_begin(struct db *db);
 enum err db_begin_read(struct db *db);
 enum err db_commit(struct db *db);
 void db_rollback(struct db *db);
+/* True while a transaction is open on this connection. */
+bool db_in_txn(struct db *db);
 
 /* Closes the connection and its cached statements. Accepts NULL. */
 void db_close(struct db *db);

@@ -112,13 +112,11 @@ static bool blob_name(const char *rel, const char *name, char hash[DIGEST_SHA256
 	return true;
 }
 
-static enum err is_referenced(struct db *db, const char *hash, bool pins, bool *yes)
+static enum err is_referenced(struct db *db, const char *hash, bool *yes)
 {
-	static const char sql_v[] = "SELECT EXISTS (SELECT 1 FROM versions WHERE blob = ?1)";
-	static const char sql_vp[] = "SELECT EXISTS (SELECT 1 FROM versions WHERE blob = ?1)"
-				     " OR EXISTS (SELECT 1 FROM blob_pins WHERE blob = ?1)";
+	static const char sql[] = "SELECT EXISTS (SELECT 1 FROM versions WHERE blob = ?1)";
 	sqlite3_stmt *st;
-	enum err rc = db_stmt(db, pins ? sql_vp : sql_v, &st);
+	enum err rc = db_stmt(db, sql, &st);
 	int r;
 
 	if (rc)
@@ -145,9 +143,11 @@ struct gc_ctx {
 	size_t n;
 };
 
-/* Delete the unreferenced, unpinned blobs of the batch. The check and
- * the unlink share one write transaction, which excludes a concurrent
- * pin (cas_writer_commit) until the blob is either gone or kept. */
+/* Delete the unreferenced, unheld blobs of the batch. The check and
+ * the unlink share one write transaction, so no upload can commit a
+ * reference in between; an upload about to reference a blob holds it
+ * (cas_writer_store) from before its transaction until after it, and
+ * cas_remove leaves a held blob alone. */
 static enum err gc_sweep(struct gc_ctx *g)
 {
 	enum err rc;
@@ -158,12 +158,14 @@ static enum err gc_sweep(struct gc_ctx *g)
 	for (size_t i = 0; !rc && i < g->n; i++) {
 		bool used = true;
 
-		rc = is_referenced(g->db, g->batch[i], true, &used);
+		rc = is_referenced(g->db, g->batch[i], &used);
 		if (!rc && !used) {
 			rc = cas_remove(g->cas, g->batch[i]);
 			if (!rc) {
 				g->stats->deleted++;
 				g->stats->bytes_freed += g->sizes[i];
+			} else if (rc == ERR_LOCKED) {
+				rc = ERR_OK; /* an upload is about to use it */
 			}
 		}
 	}
@@ -196,11 +198,9 @@ static enum err gc_visit(void *ctx, const char *rel, const char *name, const str
 
 enum err maint_gc(const char *data_dir, int64_t grace, struct maint_gc_stats *out)
 {
-	static const char drop_pins[] = "DELETE FROM blob_pins WHERE pinned_at < ?1";
 	struct gc_ctx g = {0};
 	struct db *db = NULL;
 	struct cas *cas = NULL;
-	sqlite3_stmt *st;
 	int lock = -1;
 	enum err rc;
 
@@ -216,14 +216,6 @@ enum err maint_gc(const char *data_dir, int64_t grace, struct maint_gc_stats *ou
 	rc = tree_retention_apply(db, 0, &out->pruned);
 	if (rc)
 		goto out;
-	rc = db_stmt(db, drop_pins, &st);
-	if (rc)
-		goto out;
-	sqlite3_bind_int64(st, 1, db_now() - CAS_PIN_STALE_SECONDS);
-	rc = db_exec_stmt(db, st, "drop stale pins");
-	if (rc)
-		goto out;
-	out->pins_dropped = (uint64_t)sqlite3_changes(db_sqlite(db));
 
 	g.db = db;
 	g.cas = cas;
@@ -342,7 +334,7 @@ static enum err fsck_visit(void *ctx, const char *rel, const char *name, const s
 		else if (strcmp(got, hash) != 0)
 			problem(f, "corrupt blob %s: its content hashes to %s", hash, got);
 	}
-	rc = is_referenced(f->db, hash, false, &used);
+	rc = is_referenced(f->db, hash, &used);
 	if (rc)
 		return rc;
 	if (!used)
@@ -1091,7 +1083,6 @@ enum err maint_backup(const char *data_dir, const char *dest, struct maint_copy_
 static enum err restore_fixups(struct db *db)
 {
 	static const char sql[] =
-		"DELETE FROM blob_pins;"
 		"DELETE FROM uploads;"
 		"DELETE FROM index_state;"
 		"DELETE FROM index_queue;";

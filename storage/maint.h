@@ -26,7 +26,6 @@ typedef void (*maint_report_fn)(void *ctx, const char *line);
 
 struct maint_gc_stats {
 	uint64_t pruned;        /* versions removed by retention */
-	uint64_t pins_dropped;  /* stale pins (older than CAS_PIN_STALE_SECONDS) */
 	uint64_t blobs;         /* blobs looked at */
 	uint64_t deleted;       /* blobs deleted */
 	uint64_t bytes_freed;
@@ -34,14 +33,14 @@ struct maint_gc_stats {
 	uint64_t uploads_expired; /* resumable uploads past their expiry */
 };
 
-/* Mark and sweep: apply retention to every work package, drop stale
- * pins, then delete every blob that no version references and no pin
- * protects and that is older than `grace` seconds; remove abandoned temp
- * files older than `grace`; remove expired resumable uploads with their
+/* Mark and sweep: apply retention to every work package, then delete
+ * every blob that no version references, that no upload holds (cas.h)
+ * and that is older than `grace` seconds; remove abandoned temp files
+ * older than `grace`; remove expired resumable uploads with their
  * partial files (uploads.h). Deletions happen inside write transactions
- * that first re-check references and pins, so an upload that pins a
- * blob is never robbed of it. ERR_LOCKED when a backup (or another gc)
- * holds the lock, or an fsck. */
+ * that first re-check references, and a held blob is left alone, so an
+ * upload about to reference a blob is never robbed of it. ERR_LOCKED
+ * when a backup (or another gc) holds the lock, or an fsck. */
 enum err maint_gc(const char *data_dir, int64_t grace, struct maint_gc_stats *out);
 
 struct maint_fsck_stats {
@@ -83,7 +82,7 @@ enum err maint_backup(const char *data_dir, const char *dest, struct maint_copy_
 
 /* Make `data_dir` (empty or new) a store from backup `src`: database
  * (migrated to this program's schema), every referenced blob (hard link
- * or copy, each verified by hash), DATA/tls; pins, partial uploads and
+ * or copy, each verified by hash), DATA/tls; partial uploads and
  * the search index state are dropped and every live document is queued
  * for indexing, since DATA/index is rebuilt. Then runs fsck (without
  * re-hashing) and fails when it finds a problem, reported through

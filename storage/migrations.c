@@ -154,15 +154,8 @@ static const char m001_initial[] =
 	"  expires_at INTEGER NOT NULL"
 	");"
 	"CREATE INDEX uploads_user ON uploads(user_id);"
-	/* Blobs that an in-flight upload is about to reference; gc never
-	 * deletes these. A row lives from the blob's rename until the
-	 * referencing transaction has committed. */
-	"CREATE TABLE blob_pins ("
-	"  id INTEGER PRIMARY KEY,"          /* stable handle for unpinning */
-	"  blob TEXT NOT NULL,"
-	"  pinned_at INTEGER NOT NULL"
-	");"
-	"CREATE INDEX blob_pins_blob ON blob_pins(blob);"
+	/* (No table of pins: an upload protects the blob it is about to
+	 * reference from gc with a file lock, storage/cas.h.) */
 	/* Search index work, written in the same transaction as the change
 	 * it reflects. op: 'index' (content or metadata changed), 'delete'
 	 * (trashed or purged). */

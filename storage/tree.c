@@ -1119,11 +1119,6 @@ static enum err next_number(struct db *db, int64_t node_id, int64_t *number)
 	return rc;
 }
 
-static enum err unpin(struct db *db, int64_t pin)
-{
-	return cas_unpin(db, pin);
-}
-
 static enum err put_locked(struct db *db, int64_t wp_id, const struct name_path *path,
 			   const struct tree_put *req, int64_t now, struct tree_put_result *out)
 {
@@ -1170,8 +1165,6 @@ static enum err put_locked(struct db *db, int64_t wp_id, const struct name_path 
 	}
 	rc = add_version(db, wp_id, id, number, req->blob, req->size, req->mime, req->user_id, now,
 			 req->comment, 0, &out->pruned);
-	if (!rc)
-		rc = unpin(db, req->pin);
 	if (!rc) {
 		out->node_id = id;
 		out->version = number;

@@ -15,8 +15,9 @@
  * versions; their blobs are then unreferenced and gc removes them.
  *
  * Transactions: every function below that changes something runs as ONE
- * write transaction (BEGIN IMMEDIATE) on `db`, which must not be inside
- * a transaction; on any error it is rolled back and nothing changed.
+ * write transaction (BEGIN IMMEDIATE) on `db`; on any error it is rolled
+ * back and nothing changed. Called inside a transaction, it is a
+ * savepoint of it instead (db.h), e.g. one upload of a group commit.
  * Reading functions run in one read transaction. Each change that
  * affects search adds rows to index_queue in the same transaction: op
  * 'index' for a new version, rename, move, metadata change and restore
@@ -194,11 +195,10 @@ struct tree_put_result;
 
 struct tree_put {
 	int64_t user_id;
-	const char *blob;     /* SHA-256 hex of content committed to the cas */
+	const char *blob;     /* SHA-256 hex of content stored in the cas (and held) */
 	uint64_t size;        /* its size in bytes */
 	const char *mime;     /* detected MIME type, 1..TREE_MIME_MAX printable ASCII */
 	const char *comment;  /* NULL or "": none; at most TREE_COMMENT_MAX bytes of UTF-8 */
-	int64_t pin;          /* cas_blob.pin, deleted in this transaction; 0: none */
 	enum tree_cond cond;
 	int64_t if_version;   /* non-zero: the current version must be this number */
 	const char *if_blob;  /* non-NULL: the current version's blob must be this hash
@@ -219,14 +219,14 @@ struct tree_put_result {
 	uint64_t pruned;      /* older versions removed by retention */
 };
 
-/* Create document `path` or add a version to it with a committed blob,
+/* Create document `path` or add a version to it with a stored blob,
  * then apply the work package's retention to that document and check
  * its quota. A version never replaces a folder (ERR_EXISTS). An existing
  * document keeps its name's spelling. ERR_PRECONDITION when a condition
  * fails: the detail says which ("current version is 4"). ERR_QUOTA when
  * the work package would be over quota afterwards and the change grew
- * it. On failure the pin is left in place: the caller removes it with
- * cas_unpin (or leaves it to gc). */
+ * it. The caller holds the blob (cas_blob) until the transaction that
+ * references it has committed (this call's own, or the enclosing one). */
 enum err tree_put(struct db *db, int64_t wp_id, const struct name_path *path,
 		  const struct tree_put *req, struct tree_put_result *out);
 

@@ -58,8 +58,8 @@ static void open_store(const char *dir, struct db **db, struct cas **cas)
 }
 
 /* N versions of 4 KiB each, spread over N/10 documents, each one the
- * whole path a PUT takes: writer, commit (fsync, pin, rename, dir fsync),
- * tree_put (one transaction). */
+ * whole path a PUT takes, one after the other: writer, store (fsync,
+ * rename, dir fsync), tree_put (one transaction). */
 static int versions(const char *dir, long n)
 {
 	struct db *db;
@@ -80,15 +80,15 @@ static int versions(const char *dir, long n)
 		snprintf(body, sizeof body, "version %ld of a small document", i);
 		snprintf(name, sizeof name, "doc-%04ld.txt", i % (n / 10 ? n / 10 : 1));
 		if (cas_writer_new(cas, sizeof body, &w) || cas_writer_write(w, body, sizeof body) ||
-		    cas_writer_commit(w, db, &b))
+		    cas_writer_store(w, &b))
 			die("store version");
 		if (name_path_from_text(name, &p))
 			die("path");
 		req.blob = b.hash;
 		req.size = b.size;
-		req.pin = b.pin;
 		if (tree_put(db, 1, &p, &req, &res))
 			die("add version");
+		cas_blob_release(&b);
 		name_path_free(&p);
 	}
 	t = now() - t0;
@@ -122,9 +122,10 @@ static int store(const char *dir, const char *file, size_t piece)
 	while ((k = read(fd, buf, piece)) > 0)
 		if (cas_writer_write(w, buf, (size_t)k))
 			die("write");
-	if (cas_writer_commit(w, db, &b))
-		die("commit");
+	if (cas_writer_store(w, &b))
+		die("store");
 	printf("store: %.3f s %s\n", now() - t0, b.hash);
+	cas_blob_release(&b);
 	close(fd);
 	free(buf);
 	cas_close(cas);

@@ -4,12 +4,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import https from 'node:https';
-import { statfsSync, createReadStream, mkdtempSync, rmSync } from 'node:fs';
+import { statfsSync, createReadStream, mkdtempSync, rmSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { createHash, randomBytes } from 'node:crypto';
 import { withServer, repoRoot } from './lib/server.mjs';
-import { sql } from './lib/accounts.mjs';
+import { sql, consort } from './lib/accounts.mjs';
 import { consortium, apiJson, sha256 } from './lib/docs.mjs';
 
 const GiB = 1024 ** 3;
@@ -126,7 +126,13 @@ test('two clients save the same document from the same base version: one wins, t
     const versions = sql(s, "SELECT v.number, v.blob FROM versions v JOIN nodes n ON n.id = v.node_id WHERE n.name = 'minutes.odt' ORDER BY v.number");
     assert.equal(versions.length, rounds + 1);
     for (const w of winners) assert.equal(versions.find((v) => v.number === w.version).blob, w.hash);
-    // The losers left no version and no stray pin behind.
-    assert.equal(sql(s, 'SELECT count(*) AS n FROM blob_pins')[0].n, 0);
+    // The losers left no version, and no hold on their stored content:
+    // gc, run while the server runs, removes every blob no version
+    // references, so exactly the winners' blobs (and the base) remain.
+    const out = consort(s, ['gc', '--grace', '0']);
+    const [, deleted, seen] = out.match(/(\d+) of (\d+) blob\(s\) deleted/).map(Number);
+    assert.equal(seen - deleted, rounds + 1, out);
+    const left = readdirSync(join(s.dataDir, 'blobs'), { recursive: true }).filter((f) => /[0-9a-f]{64}$/.test(f));
+    assert.equal(left.length, rounds + 1);
   });
 });

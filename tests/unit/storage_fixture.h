@@ -138,15 +138,26 @@ static inline int fx_teardown(void **state)
 	return 0;
 }
 
-/* Store `len` bytes through a writer; returns the committed blob. */
-static inline struct cas_blob fx_store(struct fx *f, const void *data, size_t len)
+/* Store `len` bytes through a writer; returns the stored blob, still
+ * held (release it with cas_blob_release). */
+static inline struct cas_blob fx_store_held(struct fx *f, const void *data, size_t len)
 {
 	struct cas_writer *w;
 	struct cas_blob b;
 
 	assert_int_equal(cas_writer_new(f->cas, 0, &w), ERR_OK);
 	assert_int_equal(cas_writer_write(w, data, len), ERR_OK);
-	assert_int_equal(cas_writer_commit(w, f->db, &b), ERR_OK);
+	assert_int_equal(cas_writer_store(w, &b), ERR_OK);
+	assert_true(b.held);
+	return b;
+}
+
+/* The same, released at once: stored, but not protected from gc. */
+static inline struct cas_blob fx_store(struct fx *f, const void *data, size_t len)
+{
+	struct cas_blob b = fx_store_held(f, data, len);
+
+	cas_blob_release(&b);
 	return b;
 }
 

@@ -1,9 +1,10 @@
 /* Unit tests for storage/cas.c: writing in pieces, durability sequence,
- * dedup, pins, reading at offsets, temp cleanup, resumable writers, and
- * simulated disk-full and I/O failures (the .c is included so that its
+ * dedup, holds against gc, reading at offsets, temp cleanup, resumable
+ * writers, and simulated disk-full and I/O failures (the .c is included so that its
  * write() and fdatasync() calls can be made to fail). */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -72,14 +73,6 @@ static int count_tmp(struct fx *f)
 	return fx_count_files(dir);
 }
 
-static int64_t pins_for(struct fx *f, const char *hash)
-{
-	char sql[200];
-
-	snprintf(sql, sizeof sql, "SELECT count(*) FROM blob_pins WHERE blob = '%s'", hash);
-	return fx_int(f, sql);
-}
-
 static void pieces_commit_to_hash_path(void **state)
 {
 	struct fx *f = *state;
@@ -90,17 +83,20 @@ static void pieces_commit_to_hash_path(void **state)
 
 	sha_hex("hello, world", 12, want);
 	assert_int_equal(cas_writer_new(f->cas, 0, &w), ERR_OK);
-	assert_int_equal(count_tmp(f), 1);
+	/* a small writer does no I/O until it stores */
+	assert_int_equal(count_tmp(f), 0);
 	assert_int_equal(cas_writer_write(w, "hello", 5), ERR_OK);
 	assert_int_equal(cas_writer_write(w, "", 0), ERR_OK);
 	assert_int_equal(cas_writer_write(w, ", world", 7), ERR_OK);
 	assert_int_equal(cas_writer_size(w), 12);
-	assert_int_equal(cas_writer_commit(w, f->db, &b), ERR_OK);
+	assert_int_equal(count_tmp(f), 0);
+	assert_int_equal(cas_writer_store(w, &b), ERR_OK);
 	assert_string_equal(b.hash, want);
 	assert_int_equal(b.size, 12);
 	assert_false(b.deduplicated);
-	assert_true(b.pin > 0);
-	assert_int_equal(pins_for(f, b.hash), 1);
+	assert_true(b.held);
+	/* held: gc's removal leaves it */
+	assert_int_equal(cas_remove(f->cas, b.hash), ERR_LOCKED);
 	/* DATA/blobs/ab/cd/<hash>, read-only, and the temp is gone */
 	assert_true(cas_blob_path(f->cas, b.hash, path, sizeof path));
 	snprintf(want, sizeof want, "%.2s/%.2s/", b.hash, b.hash + 2);
@@ -110,10 +106,43 @@ static void pieces_commit_to_hash_path(void **state)
 	assert_int_equal(st.st_size, 12);
 	assert_int_equal(count_tmp(f), 0);
 	assert_int_equal(cas_stat(f->cas, b.hash, NULL), ERR_OK);
-	/* the pin goes when asked */
-	assert_int_equal(cas_unpin(f->db, b.pin), ERR_OK);
-	assert_int_equal(pins_for(f, b.hash), 0);
-	assert_int_equal(cas_unpin(f->db, b.pin), ERR_OK); /* gone already: fine */
+	/* the hold goes when asked, and then gc may remove it */
+	cas_blob_release(&b);
+	assert_false(b.held);
+	cas_blob_release(&b); /* released already: fine */
+	cas_blob_release(NULL);
+	assert_int_equal(cas_remove(f->cas, b.hash), ERR_OK);
+	assert_int_equal(cas_stat(f->cas, b.hash, NULL), ERR_NOTFOUND);
+}
+
+/* A head start on the flush changes nothing but the timing; a failure
+ * there is the writer's failure. */
+static void start_sync_then_store(void **state)
+{
+	struct fx *f = *state;
+	struct cas_writer *w;
+	struct cas_blob b;
+	char want[65];
+
+	sha_hex("early bytes", 11, want);
+	assert_int_equal(cas_writer_new(f->cas, 0, &w), ERR_OK);
+	assert_int_equal(cas_writer_write(w, "early ", 6), ERR_OK);
+	assert_int_equal(cas_writer_start_sync(w), ERR_OK);
+	assert_int_equal(count_tmp(f), 1); /* the file exists from here */
+	assert_int_equal(cas_writer_write(w, "bytes", 5), ERR_OK);
+	assert_int_equal(cas_writer_start_sync(w), ERR_OK);
+	assert_int_equal(cas_writer_store(w, &b), ERR_OK);
+	assert_string_equal(b.hash, want);
+	cas_blob_release(&b);
+	/* the buffered bytes cannot be written: the writer is dead */
+	assert_int_equal(cas_writer_new(f->cas, 0, &w), ERR_OK);
+	assert_int_equal(cas_writer_write(w, "doomed", 6), ERR_OK);
+	write_fail_errno = ENOSPC;
+	write_fail_after = 0;
+	assert_int_equal(cas_writer_start_sync(w), ERR_NOSPACE);
+	write_fail_errno = 0;
+	assert_int_equal(cas_writer_store(w, &b), ERR_NOSPACE);
+	assert_int_equal(count_tmp(f), 0);
 }
 
 static void empty_content(void **state)
@@ -128,19 +157,22 @@ static void empty_content(void **state)
 static void same_content_is_stored_once(void **state)
 {
 	struct fx *f = *state;
-	struct cas_blob a = fx_store(f, "same bytes", 10);
-	struct cas_blob b = fx_store(f, "same bytes", 10);
+	struct cas_blob a = fx_store_held(f, "same bytes", 10);
+	struct cas_blob b = fx_store_held(f, "same bytes", 10);
 	char blobs[128];
 
 	assert_false(a.deduplicated);
 	assert_true(b.deduplicated);
 	assert_string_equal(a.hash, b.hash);
-	/* both uploads are protected until referenced */
-	assert_int_equal(pins_for(f, a.hash), 2);
-	assert_true(a.pin != b.pin);
 	snprintf(blobs, sizeof blobs, "%s/blobs", f->dir);
 	assert_int_equal(fx_count_files(blobs), 1);
 	assert_int_equal(count_tmp(f), 0);
+	/* both uploads hold it until they have referenced it */
+	cas_blob_release(&a);
+	assert_int_equal(cas_remove(f->cas, a.hash), ERR_LOCKED);
+	cas_blob_release(&b);
+	assert_int_equal(cas_remove(f->cas, a.hash), ERR_OK);
+	assert_int_equal(fx_count_files(blobs), 0);
 }
 
 /* Pieces of every size, some far above the internal buffer: the hash and
@@ -174,7 +206,8 @@ static void many_piece_sizes(void **state)
 		assert_int_equal(cas_writer_write(w, data + off, n), ERR_OK);
 		off += n;
 	}
-	assert_int_equal(cas_writer_commit(w, f->db, &b), ERR_OK);
+	assert_int_equal(cas_writer_store(w, &b), ERR_OK);
+	cas_blob_release(&b);
 	assert_string_equal(b.hash, want);
 	assert_int_equal(b.size, total);
 	assert_int_equal(cas_reader_open(f->cas, b.hash, &r), ERR_OK);
@@ -198,8 +231,11 @@ static void size_hint_reserves_and_trims(void **state)
 	struct stat st;
 
 	assert_int_equal(cas_writer_new(f->cas, 10u << 20, &w), ERR_OK);
+	/* a large declared size is reserved at once, so its file exists */
+	assert_int_equal(count_tmp(f), 1);
 	assert_int_equal(cas_writer_write(w, "short", 5), ERR_OK);
-	assert_int_equal(cas_writer_commit(w, f->db, &b), ERR_OK);
+	assert_int_equal(cas_writer_store(w, &b), ERR_OK);
+	cas_blob_release(&b);
 	assert_true(cas_blob_path(f->cas, b.hash, path, sizeof path));
 	assert_int_equal(stat(path, &st), 0);
 	assert_int_equal(st.st_size, 5);
@@ -268,13 +304,18 @@ static void abort_removes_temp(void **state)
 
 	assert_int_equal(cas_writer_new(f->cas, 100, &w), ERR_OK);
 	assert_int_equal(cas_writer_write(w, "partial", 7), ERR_OK);
+	assert_int_equal(cas_writer_sync(w), ERR_OK); /* now it has a file */
 	assert_int_equal(count_tmp(f), 1);
 	cas_writer_abort(w);
 	cas_writer_abort(NULL);
 	assert_int_equal(count_tmp(f), 0);
 	snprintf(blobs, sizeof blobs, "%s/blobs", f->dir);
 	assert_int_equal(fx_count_files(blobs), 0);
-	assert_int_equal(fx_int(f, "SELECT count(*) FROM blob_pins"), 0);
+	/* and one that never had a file */
+	assert_int_equal(cas_writer_new(f->cas, 0, &w), ERR_OK);
+	assert_int_equal(cas_writer_write(w, "partial", 7), ERR_OK);
+	cas_writer_abort(w);
+	assert_int_equal(count_tmp(f), 0);
 	/* close on a temp writer is an abort */
 	assert_int_equal(cas_writer_new(f->cas, 0, &w), ERR_OK);
 	assert_int_equal(cas_writer_close(w), ERR_OK);
@@ -305,9 +346,9 @@ static void disk_full_while_writing(void **state)
 		err_clear();
 		assert_int_equal(cas_writer_write(w, "x", 1), ERR_NOSPACE);
 		assert_non_null(strstr(err_detail(), "not enough disk space"));
-		assert_int_equal(cas_writer_commit(w, f->db, &b), ERR_NOSPACE);
+		assert_int_equal(cas_writer_store(w, &b), ERR_NOSPACE);
 		assert_string_equal(b.hash, "");
-		assert_int_equal(fx_int(f, "SELECT count(*) FROM blob_pins"), 0);
+		assert_false(b.held);
 	}
 	free(data);
 }
@@ -325,42 +366,85 @@ static void disk_full_at_flush_and_sync(void **state)
 	assert_int_equal(cas_writer_write(w, "buffered", 8), ERR_OK);
 	write_fail_errno = ENOSPC;
 	write_fail_after = 0;
-	assert_int_equal(cas_writer_commit(w, f->db, &b), ERR_NOSPACE);
+	assert_int_equal(cas_writer_store(w, &b), ERR_NOSPACE);
 	write_fail_errno = 0;
 	assert_int_equal(count_tmp(f), 0);
 	/* delayed allocation: ENOSPC can come from fdatasync */
 	assert_int_equal(cas_writer_new(f->cas, 0, &w), ERR_OK);
 	assert_int_equal(cas_writer_write(w, "buffered", 8), ERR_OK);
 	sync_fail_errno = ENOSPC;
-	assert_int_equal(cas_writer_commit(w, f->db, &b), ERR_NOSPACE);
+	assert_int_equal(cas_writer_store(w, &b), ERR_NOSPACE);
 	sync_fail_errno = EIO;
 	assert_int_equal(cas_writer_new(f->cas, 0, &w), ERR_OK);
-	assert_int_equal(cas_writer_commit(w, f->db, &b), ERR_IO);
+	assert_int_equal(cas_writer_store(w, &b), ERR_IO);
 	sync_fail_errno = 0;
 	assert_int_equal(count_tmp(f), 0);
 	assert_int_equal(fx_count_files(blobs), 0);
-	assert_int_equal(fx_int(f, "SELECT count(*) FROM blob_pins"), 0);
+	assert_false(b.held);
 	/* and the store works again afterwards */
 	b = fx_store(f, "after", 5);
 	assert_int_equal(b.size, 5);
 }
 
-static void pin_failure_leaves_nothing(void **state)
+/* gc's side of a race with a writer, played by a thread: it holds the
+ * blob's exclusive lock (as cas_remove does between its check and the
+ * unlink) while a writer storing the same content finds the name taken
+ * and waits for the lock; then it unlinks. The writer must notice that
+ * the file it waited for is gone and store its own copy, never answer
+ * with a name that no longer exists. */
+struct gc_race {
+	char path[512];
+	int fd;
+};
+
+static void *gc_race_main(void *arg)
+{
+	struct gc_race *g = arg;
+
+	usleep(200 * 1000); /* the writer is waiting for the lock by now */
+	assert_int_equal(unlink(g->path), 0);
+	close(g->fd);
+	return NULL;
+}
+
+static void store_waits_for_gc_and_stores_again(void **state)
 {
 	struct fx *f = *state;
-	struct cas_writer *w;
-	struct cas_blob b;
-	char blobs[128];
+	struct cas_blob a = fx_store(f, "swept content", 13), b;
+	struct gc_race g;
+	struct stat st;
+	pthread_t t;
 
-	snprintf(blobs, sizeof blobs, "%s/blobs", f->dir);
-	fx_exec(f, "ALTER TABLE blob_pins RENAME TO blob_pins_away");
-	assert_int_equal(cas_writer_new(f->cas, 0, &w), ERR_OK);
-	assert_int_equal(cas_writer_write(w, "content", 7), ERR_OK);
-	assert_int_not_equal(cas_writer_commit(w, f->db, &b), ERR_OK);
-	fx_exec(f, "ALTER TABLE blob_pins_away RENAME TO blob_pins");
-	/* not placed: a blob is only visible once it is pinned */
-	assert_int_equal(fx_count_files(blobs), 0);
+	assert_true(cas_blob_path(f->cas, a.hash, g.path, sizeof g.path));
+	g.fd = open(g.path, O_RDONLY);
+	assert_true(g.fd >= 0);
+	assert_int_equal(flock(g.fd, LOCK_EX | LOCK_NB), 0);
+	assert_int_equal(pthread_create(&t, NULL, gc_race_main, &g), 0);
+	b = fx_store_held(f, "swept content", 13);
+	pthread_join(t, NULL);
+	assert_false(b.deduplicated);
+	assert_int_equal(stat(g.path, &st), 0);
+	assert_int_equal(st.st_size, 13);
+	/* and what it holds is the file at the name */
+	assert_int_equal(cas_remove(f->cas, b.hash), ERR_LOCKED);
+	cas_blob_release(&b);
 	assert_int_equal(count_tmp(f), 0);
+}
+
+/* The other order: the writer holds the existing blob first; gc's
+ * removal must leave it. */
+static void gc_leaves_a_blob_a_writer_deduplicated(void **state)
+{
+	struct fx *f = *state;
+	struct cas_blob a = fx_store(f, "shared content", 14);
+	struct cas_blob b = fx_store_held(f, "shared content", 14);
+
+	assert_true(b.deduplicated);
+	assert_int_equal(cas_remove(f->cas, a.hash), ERR_LOCKED);
+	assert_int_equal(cas_stat(f->cas, a.hash, NULL), ERR_OK);
+	cas_blob_release(&b);
+	assert_int_equal(cas_remove(f->cas, a.hash), ERR_OK);
+	assert_int_equal(cas_stat(f->cas, a.hash, NULL), ERR_NOTFOUND);
 }
 
 static void damaged_blob_is_repaired_by_new_upload(void **state)
@@ -391,6 +475,7 @@ static void clean_tmp_spares_live_writers(void **state)
 
 	assert_int_equal(cas_writer_new(f->cas, 0, &w), ERR_OK);
 	assert_int_equal(cas_writer_write(w, "alive", 5), ERR_OK);
+	assert_int_equal(cas_writer_sync(w), ERR_OK); /* its file exists from here */
 	/* a dead writer's temp, and a file that is not a temp at all */
 	snprintf(path, sizeof path, "%s/tmp/cas-deadbeef.tmp", f->dir);
 	fd = open(path, O_WRONLY | O_CREAT, 0600);
@@ -415,7 +500,8 @@ static void clean_tmp_spares_live_writers(void **state)
 		struct cas_blob b;
 
 		assert_int_equal(cas_writer_write(w, "!", 1), ERR_OK);
-		assert_int_equal(cas_writer_commit(w, f->db, &b), ERR_OK);
+		assert_int_equal(cas_writer_store(w, &b), ERR_OK);
+		cas_blob_release(&b);
 		assert_int_equal(b.size, 6);
 	}
 	assert_int_equal(count_tmp(f), 1); /* notes.txt is not ours to remove */
@@ -454,7 +540,8 @@ static void resumable_writer(void **state)
 	assert_int_equal(cas_writer_truncate(w, 7), ERR_INVALID);
 	assert_int_equal(cas_writer_write(w, "world", 5), ERR_OK);
 	sha_hex("hello world", 11, want);
-	assert_int_equal(cas_writer_commit(w, f->db, &b), ERR_OK);
+	assert_int_equal(cas_writer_store(w, &b), ERR_OK);
+	cas_blob_release(&b);
 	assert_string_equal(b.hash, want);
 	assert_int_not_equal(stat(path, &st), 0); /* moved into the store */
 
@@ -488,7 +575,8 @@ static void side_digests_for_tus(void **state)
 	assert_int_equal(cas_writer_side_end(w, md), DIGEST_SHA256_LEN);
 	digest_hex(md, DIGEST_SHA256_LEN, hex);
 	assert_string_equal(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
-	assert_int_equal(cas_writer_commit(w, f->db, &b), ERR_OK);
+	assert_int_equal(cas_writer_store(w, &b), ERR_OK);
+	cas_blob_release(&b);
 	sha_hex("xyzabcabc", 9, hex);
 	assert_string_equal(b.hash, hex);
 }
@@ -524,6 +612,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(pieces_commit_to_hash_path, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(start_sync_then_store, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(empty_content, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(same_content_is_stored_once, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(many_piece_sizes, fx_setup, fx_teardown),
@@ -533,7 +622,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(abort_removes_temp, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(disk_full_while_writing, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(disk_full_at_flush_and_sync, fx_setup, fx_teardown),
-		cmocka_unit_test_setup_teardown(pin_failure_leaves_nothing, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(store_waits_for_gc_and_stores_again, fx_setup,
+						fx_teardown),
+		cmocka_unit_test_setup_teardown(gc_leaves_a_blob_a_writer_deduplicated, fx_setup,
+						fx_teardown),
 		cmocka_unit_test_setup_teardown(damaged_blob_is_repaired_by_new_upload, fx_setup,
 						fx_teardown),
 		cmocka_unit_test_setup_teardown(clean_tmp_spares_live_writers, fx_setup, fx_teardown),

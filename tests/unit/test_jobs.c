@@ -98,11 +98,81 @@ static void queue_is_bounded(void **state)
 	event_base_free(base);
 }
 
+/* A ticket's work hops from the loop to a pool thread (jobs_post) and
+ * from there to another thread of its own, which completes it: done
+ * still runs on the loop, and draining waits for it. */
+struct hop {
+	struct item *it;
+	struct jobs_ticket *t;
+	pthread_t other;
+};
+
+static void *hop_other(void *arg)
+{
+	struct hop *h = arg;
+
+	usleep(20000);
+	h->it->ran_on = pthread_self();
+	jobs_ticket_complete(h->t);
+	return NULL;
+}
+
+static void hop_run(void *arg)
+{
+	struct hop *h = arg;
+
+	assert_int_equal(pthread_create(&h->other, NULL, hop_other, h), 0);
+}
+
+static void ticket_done(struct http_req *req, bool alive, void *arg)
+{
+	struct hop *h = arg;
+
+	assert_null(req);
+	assert_true(alive);
+	done(h->it);
+}
+
+static void tickets_complete_from_any_thread_on_the_loop(void **state)
+{
+	struct event_base *base = event_base_new();
+	struct jobs *pool, *io;
+	struct jobs_loop *loop;
+	struct item items[10];
+	struct hop hops[10];
+	int completed = 0;
+
+	(void)state;
+	assert_int_equal(jobs_start(1, 100, &pool), ERR_OK);
+	assert_int_equal(jobs_start(4, 100, &io), ERR_OK);
+	loop = jobs_loop_new(pool, base);
+	for (int i = 0; i < 10; i++) {
+		items[i] = (struct item){.loop_thread = pthread_self(), .completed = &completed};
+		hops[i].it = &items[i];
+		hops[i].t = jobs_ticket_new(loop, NULL, ticket_done, &hops[i]);
+		assert_non_null(hops[i].t);
+		assert_int_equal(jobs_post(io, hop_run, &hops[i]), ERR_OK);
+	}
+	assert_int_equal(jobs_loop_pending(loop), 10);
+	jobs_loop_drain(loop);
+	assert_int_equal(completed, 10);
+	for (int i = 0; i < 10; i++) {
+		pthread_join(hops[i].other, NULL);
+		assert_true(items[i].done_on_loop);
+		assert_false(pthread_equal(items[i].ran_on, pthread_self()));
+	}
+	jobs_loop_free(loop);
+	jobs_stop(io);
+	jobs_stop(pool);
+	event_base_free(base);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(runs_off_loop_and_completes_on_it),
 		cmocka_unit_test(queue_is_bounded),
+		cmocka_unit_test(tickets_complete_from_any_thread_on_the_loop),
 	};
 
 	evthread_use_pthreads();

@@ -1,4 +1,4 @@
-/* Unit tests for storage/maint.c: gc (grace, pins, references, dedup,
+/* Unit tests for storage/maint.c: gc (grace, holds, references, dedup,
  * the backup lock), fsck (every kind of problem it must report),
  * backup and restore (links and copies, verification, refusals, a
  * backup taken while versions are being added). The .c is included to
@@ -29,7 +29,6 @@ static struct tree_put_result put_blob(struct fx *f, const char *path, const str
 			       .blob = b->hash,
 			       .size = b->size,
 			       .mime = "application/octet-stream",
-			       .pin = b->pin,
 			       .parents = true};
 	struct tree_put_result res;
 
@@ -100,29 +99,27 @@ static void gc_deletes_only_unreferenced_old_blobs(void **state)
 	struct maint_gc_stats st;
 	struct cas_blob kept = fx_store(f, "referenced", 10);
 	struct cas_blob orphan = fx_store(f, "orphan", 6);
-	struct cas_blob pinned = fx_store(f, "pinned", 6);
+	struct cas_blob held = fx_store_held(f, "held", 4);
 
 	put_blob(f, "doc", &kept);
-	assert_int_equal(cas_unpin(f->db, orphan.pin), ERR_OK);
 	/* young: the grace period protects even an unreferenced blob */
 	assert_int_equal(maint_gc(f->dir, 3600, &st), ERR_OK);
 	assert_int_equal(st.deleted, 0);
 	assert_int_equal(st.blobs, 3);
-	/* old enough: the orphan goes; the pinned one and the referenced stay */
+	/* old enough: the orphan goes; the held one and the referenced stay */
 	db_clock_offset(7200);
 	assert_int_equal(maint_gc(f->dir, 3600, &st), ERR_OK);
 	assert_int_equal(st.deleted, 1);
 	assert_int_equal(st.bytes_freed, 6);
 	assert_false(blob_exists(f, orphan.hash));
 	assert_true(blob_exists(f, kept.hash));
-	assert_true(blob_exists(f, pinned.hash));
-	assert_int_equal(st.pins_dropped, 0);
-	/* a day later the pin is stale: its upload died */
-	db_clock_offset(CAS_PIN_STALE_SECONDS + 7200);
+	assert_true(blob_exists(f, held.hash));
+	/* its upload ended without referencing it (or died: the hold is a
+	 * lock, gone with the process): the next gc takes it */
+	cas_blob_release(&held);
 	assert_int_equal(maint_gc(f->dir, 3600, &st), ERR_OK);
-	assert_int_equal(st.pins_dropped, 1);
 	assert_int_equal(st.deleted, 1);
-	assert_false(blob_exists(f, pinned.hash));
+	assert_false(blob_exists(f, held.hash));
 	assert_true(blob_exists(f, kept.hash));
 	assert_int_equal(maint_gc(f->dir, -1, &st), ERR_INVALID);
 }
@@ -170,24 +167,24 @@ static void gc_after_purge_respects_dedup(void **state)
 }
 
 /* An upload whose content already exists as an old, unreferenced blob:
- * its pin keeps gc away between "already stored" and the reference. */
-static void gc_never_robs_a_pinned_upload(void **state)
+ * its hold keeps gc away between "already stored" and the reference. */
+static void gc_never_robs_a_held_upload(void **state)
 {
 	struct fx *f = *state;
 	struct maint_gc_stats st;
-	struct cas_blob old = fx_store(f, "shared content", 14), again;
+	struct cas_blob again;
 	struct tree_put_result res;
 	struct cas_reader *r;
 
-	assert_int_equal(cas_unpin(f->db, old.pin), ERR_OK);
+	fx_store(f, "shared content", 14);
 	db_clock_offset(10 * 86400);
-	again = fx_store(f, "shared content", 14);
+	again = fx_store_held(f, "shared content", 14);
 	assert_true(again.deduplicated);
 	assert_int_equal(maint_gc(f->dir, 0, &st), ERR_OK);
 	assert_int_equal(st.deleted, 0);
 	res = put_blob(f, "doc", &again);
 	assert_int_equal(res.version, 1);
-	assert_int_equal(fx_int(f, "SELECT count(*) FROM blob_pins"), 0);
+	cas_blob_release(&again);
 	assert_int_equal(maint_gc(f->dir, 0, &st), ERR_OK);
 	assert_int_equal(st.deleted, 0);
 	assert_int_equal(cas_reader_open(f->cas, again.hash, &r), ERR_OK);
@@ -268,7 +265,7 @@ static void fsck_clean_store(void **state)
 	put_text(f, "a/two.txt", "two");
 	put_text(f, "a/two.txt", "two, again");
 	orphan = fx_store(f, "nobody's", 8);
-	assert_int_equal(cas_unpin(f->db, orphan.pin), ERR_OK);
+	(void)orphan;
 	memset(&l, 0, sizeof l);
 	assert_int_equal(maint_fsck(f->dir, true, collect, &l, &st), ERR_OK);
 	if (st.problems)
@@ -408,12 +405,13 @@ static void backup_links_and_restores(void **state)
 	(void)trashed;
 	{
 		struct cas_writer *w;
-		struct cas_blob pinned;
+		struct cas_blob held;
 
-		/* an upload in flight: pinned, not referenced */
+		/* an upload in flight: stored and held, not referenced */
 		assert_int_equal(cas_writer_new(f->cas, 0, &w), ERR_OK);
 		assert_int_equal(cas_writer_write(w, "in flight", 9), ERR_OK);
-		assert_int_equal(cas_writer_commit(w, f->db, &pinned), ERR_OK);
+		assert_int_equal(cas_writer_store(w, &held), ERR_OK);
+		cas_blob_release(&held);
 	}
 	assert_int_equal(maint_backup(f->dir, dest, &st), ERR_OK);
 	assert_int_equal(st.blobs, 3);
@@ -458,13 +456,6 @@ static void backup_links_and_restores(void **state)
 					 SQLITE_OK);
 			assert_int_equal(sqlite3_step(q), SQLITE_ROW);
 			assert_int_equal(sqlite3_column_int(q, 0), 1);
-			sqlite3_finalize(q);
-			assert_int_equal(sqlite3_prepare_v2(db_sqlite(db),
-							    "SELECT count(*) FROM blob_pins", -1, &q,
-							    NULL),
-					 SQLITE_OK);
-			assert_int_equal(sqlite3_step(q), SQLITE_ROW);
-			assert_int_equal(sqlite3_column_int(q, 0), 0);
 			sqlite3_finalize(q);
 		}
 		db_close(db);
@@ -634,14 +625,14 @@ static void *writer_thread(void *p)
 
 		snprintf(text, sizeof text, "version %d", i);
 		if (cas_writer_new(cas, 0, &w) || cas_writer_write(w, text, strlen(text)) ||
-		    cas_writer_commit(w, db, &b))
+		    cas_writer_store(w, &b))
 			break;
 		name_path_from_text("busy.txt", &np);
 		req.blob = b.hash;
 		req.size = b.size;
-		req.pin = b.pin;
 		if (tree_put(db, 1, &np, &req, &res) == ERR_OK)
 			a->done = (int)res.version;
+		cas_blob_release(&b);
 		name_path_free(&np);
 	}
 	cas_close(cas);
@@ -711,7 +702,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		T(gc_deletes_only_unreferenced_old_blobs),
 		T(gc_after_purge_respects_dedup),
-		T(gc_never_robs_a_pinned_upload),
+		T(gc_never_robs_a_held_upload),
 		T(gc_prunes_and_cleans_temps),
 		T(gc_waits_for_backup),
 		cmocka_unit_test(gc_and_fsck_need_a_store),

@@ -143,16 +143,13 @@ static void put_creates_then_adds_versions(void **state)
 			       .blob = blob.hash,
 			       .size = blob.size,
 			       .mime = "text/plain",
-			       .comment = "first draft",
-			       .pin = blob.pin};
+			       .comment = "first draft"};
 	struct tree_put_result res;
 	struct tree_node n;
 
 	assert_int_equal(put_req(f, "Report.docx", &req, &res), ERR_OK);
 	assert_true(res.created);
 	assert_int_equal(res.version, 1);
-	/* the pin went in the same transaction that references the blob */
-	assert_int_equal(fx_int(f, "SELECT count(*) FROM blob_pins"), 0);
 	assert_int_equal(queued(f, res.node_id, "index"), 1);
 
 	assert_int_equal(resolve(f, "report.DOCX", &n), ERR_OK); /* any case finds it */
@@ -1155,11 +1152,77 @@ static void wp_without_root_is_reported(void **state)
 	expect_detail("no root folder");
 }
 
+/* Inside an open transaction a put is a savepoint (the group commit of
+ * uploads): one that fails leaves no trace, even of the folders it had
+ * made, and the others stay; nothing is visible to other connections
+ * before the commit. */
+static void put_inside_a_transaction_is_a_savepoint(void **state)
+{
+	struct fx *f = *state;
+	struct tree_put_result r1, r2, r3;
+	struct tree_put small = {.user_id = f->alice, .blob = HASH_A, .size = 10,
+				 .mime = "text/plain", .parents = true};
+	struct tree_put big = {.user_id = f->alice, .blob = HASH_B, .size = 1000,
+			       .mime = "text/plain", .parents = true};
+	struct tree_node n;
+	struct db *other;
+	char path[128];
+	int64_t versions = fx_int(f, "SELECT count(*) FROM versions");
+	int64_t nodes = fx_int(f, "SELECT count(*) FROM nodes");
+
+	snprintf(path, sizeof path, "%s/consort.db", f->dir);
+	assert_int_equal(db_open(path, &other), ERR_OK);
+	fx_exec(f, "UPDATE wps SET quota_bytes = 100");
+
+	assert_int_equal(db_begin(f->db), ERR_OK);
+	assert_int_equal(put_req(f, "batch/one.txt", &small, &r1), ERR_OK);
+	/* over quota, found after its folder, node and version were made */
+	assert_int_equal(put_req(f, "made/for/nothing.txt", &big, &r2), ERR_QUOTA);
+	assert_true(db_in_txn(f->db));
+	assert_int_equal(put_req(f, "batch/two.txt", &small, &r3), ERR_OK);
+	/* another connection sees none of it yet */
+	{
+		struct name_path p = fx_path("batch/one.txt");
+
+		assert_int_equal(tree_resolve(other, f->wp, &p, &n), ERR_NOTFOUND);
+		name_path_free(&p);
+	}
+	assert_int_equal(db_commit(f->db), ERR_OK);
+	assert_false(db_in_txn(f->db));
+	assert_int_equal(fx_int(f, "SELECT count(*) FROM versions"), versions + 2);
+	assert_int_equal(fx_int(f, "SELECT count(*) FROM nodes"), nodes + 3); /* batch/ + 2 */
+	assert_int_equal(resolve(f, "made", &n), ERR_NOTFOUND);
+	{
+		struct name_path p = fx_path("batch/two.txt");
+
+		assert_int_equal(tree_resolve(other, f->wp, &p, &n), ERR_OK);
+		tree_node_clear(&n);
+		name_path_free(&p);
+	}
+	/* a rolled-back outer transaction takes its savepoints with it */
+	assert_int_equal(db_begin(f->db), ERR_OK);
+	assert_int_equal(put_req(f, "gone.txt", &small, &r1), ERR_OK);
+	db_rollback(f->db);
+	assert_int_equal(fx_int(f, "SELECT count(*) FROM versions"), versions + 2);
+	/* and SQLite ending the transaction under us is noticed, not
+	 * committed as if nothing happened */
+	assert_int_equal(db_begin(f->db), ERR_OK);
+	assert_int_equal(put_req(f, "lost.txt", &small, &r1), ERR_OK);
+	fx_exec(f, "ROLLBACK");
+	assert_false(db_in_txn(f->db));
+	assert_int_not_equal(db_commit(f->db), ERR_OK);
+	assert_int_equal(fx_int(f, "SELECT count(*) FROM versions"), versions + 2);
+	/* the connection is usable as before */
+	assert_int_equal(put_req(f, "after.txt", &small, &r1), ERR_OK);
+	db_close(other);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, fx_setup, fx_teardown)
 	const struct CMUnitTest tests[] = {
 		T(put_creates_then_adds_versions),
+		T(put_inside_a_transaction_is_a_savepoint),
 		T(nfc_and_nfd_names_are_one_document),
 		T(put_preconditions),
 		T(put_refuses_bad_input),
