@@ -129,24 +129,6 @@ static enum err step_row(struct db *db, sqlite3_stmt *st, const char *what, bool
 	return db_error(db, src, what);
 }
 
-/* Grow an array of `size`-byte records by one, zeroed. */
-static void *grow(void **arr, size_t *n, size_t *cap, size_t size, enum err *rc)
-{
-	if (*n == *cap) {
-		size_t ncap = *cap ? *cap * 2 : 8;
-		void *p = realloc(*arr, ncap * size);
-
-		if (!p) {
-			*rc = err_set(ERR_NOMEM, "out of memory");
-			return NULL;
-		}
-		*arr = p;
-		*cap = ncap;
-	}
-	memset((char *)*arr + *n * size, 0, size);
-	return (char *)*arr + (*n)++ * size;
-}
-
 static enum err exec_changes(struct db *db, sqlite3_stmt *st, const char *what, int *changes)
 {
 	enum err rc = db_exec_stmt(db, st, what);
@@ -214,7 +196,7 @@ enum err acct_partner_list(struct db *db, struct acct_partner **out, size_t *n)
 	if (rc)
 		return rc;
 	while (!rc && (src = sqlite3_step(st)) == SQLITE_ROW) {
-		p = grow((void **)&arr, &cnt, &cap, sizeof *arr, &rc);
+		p = db_grow((void **)&arr, &cnt, &cap, sizeof *arr, &rc);
 		if (!p)
 			break;
 		p->id = col_i64(st, 0);
@@ -374,7 +356,7 @@ enum err acct_user_list(struct db *db, struct acct_user **out, size_t *n)
 	if (rc)
 		return rc;
 	while (!rc && (src = sqlite3_step(st)) == SQLITE_ROW) {
-		u = grow((void **)&arr, &cnt, &cap, sizeof *arr, &rc);
+		u = db_grow((void **)&arr, &cnt, &cap, sizeof *arr, &rc);
 		if (u)
 			read_user(st, u, &rc);
 	}
@@ -815,7 +797,7 @@ enum err acct_token_list(struct db *db, int64_t user_id, struct acct_token **out
 		return rc;
 	sqlite3_bind_int64(st, 1, user_id);
 	while (!rc && (src = sqlite3_step(st)) == SQLITE_ROW) {
-		t = grow((void **)&arr, &cnt, &cap, sizeof *arr, &rc);
+		t = db_grow((void **)&arr, &cnt, &cap, sizeof *arr, &rc);
 		if (!t)
 			break;
 		t->id = col_i64(st, 0);
@@ -1268,7 +1250,7 @@ enum err acct_wp_list(struct db *db, int64_t user_id, struct acct_wp **out, size
 		return rc;
 	sqlite3_bind_int64(st, 1, user_id);
 	while (!rc && (src = sqlite3_step(st)) == SQLITE_ROW) {
-		w = grow((void **)&arr, &cnt, &cap, sizeof *arr, &rc);
+		w = db_grow((void **)&arr, &cnt, &cap, sizeof *arr, &rc);
 		if (!w)
 			break;
 		read_wp(st, w, &rc);
@@ -1346,7 +1328,7 @@ enum err acct_readable_wps(struct db *db, int64_t user_id, int64_t **ids, size_t
 		return rc;
 	sqlite3_bind_int64(st, 1, user_id);
 	while (!rc && (src = sqlite3_step(st)) == SQLITE_ROW) {
-		slot = grow((void **)&arr, &cnt, &cap, sizeof *arr, &rc);
+		slot = db_grow((void **)&arr, &cnt, &cap, sizeof *arr, &rc);
 		if (slot)
 			*slot = col_i64(st, 0);
 	}
@@ -1478,7 +1460,7 @@ enum err acct_grant_list(struct db *db, int64_t wp_id, struct acct_grant **out, 
 		return rc;
 	sqlite3_bind_int64(st, 1, wp_id);
 	while (!rc && (src = sqlite3_step(st)) == SQLITE_ROW) {
-		g = grow((void **)&arr, &cnt, &cap, sizeof *arr, &rc);
+		g = db_grow((void **)&arr, &cnt, &cap, sizeof *arr, &rc);
 		if (!g)
 			break;
 		g->user_id = col_i64(st, 0);

@@ -104,21 +104,10 @@ enum err audit_query(struct db *db, const struct audit_filter *f, bool oldest_fi
 	sqlite3_bind_int64(st, 7, (sqlite3_int64)limit);
 	sqlite3_bind_int64(st, 8, (sqlite3_int64)offset);
 	while (!rc && (src = sqlite3_step(st)) == SQLITE_ROW) {
-		struct audit_row *r;
+		struct audit_row *r = db_grow((void **)&arr, &cnt, &cap, sizeof *arr, &rc);
 
-		if (cnt == cap) {
-			size_t ncap = cap ? cap * 2 : 16;
-			struct audit_row *p = realloc(arr, ncap * sizeof *p);
-
-			if (!p) {
-				rc = err_set(ERR_NOMEM, "out of memory");
-				break;
-			}
-			arr = p;
-			cap = ncap;
-		}
-		r = &arr[cnt++];
-		memset(r, 0, sizeof *r);
+		if (!r)
+			break;
 		r->id = sqlite3_column_int64(st, 0);
 		r->at = sqlite3_column_int64(st, 1);
 		r->user_id = sqlite3_column_int64(st, 2);

@@ -55,22 +55,13 @@ enum err davstore_props_list(struct db *db, int64_t node_id, struct davstore_pro
 		return rc;
 	sqlite3_bind_int64(st, 1, node_id);
 	while (!(rc = step(db, st, "read properties", &row)) && row) {
-		if (len == cap) {
-			size_t ncap = cap ? cap * 2 : 8;
-			struct davstore_prop *bigger = realloc(items, ncap * sizeof *items);
+		struct davstore_prop *p = db_grow((void **)&items, &len, &cap, sizeof *items, &rc);
 
-			if (!bigger) {
-				rc = err_set(ERR_NOMEM, "out of memory");
-				break;
-			}
-			items = bigger;
-			cap = ncap;
-		}
-		memset(&items[len], 0, sizeof items[len]);
-		items[len].ns = db_column_strdup(st, 0, &rc);
-		items[len].name = db_column_strdup(st, 1, &rc);
-		items[len].xml = db_column_strdup(st, 2, &rc);
-		len++;
+		if (!p)
+			break;
+		p->ns = db_column_strdup(st, 0, &rc);
+		p->name = db_column_strdup(st, 1, &rc);
+		p->xml = db_column_strdup(st, 2, &rc);
 		if (rc)
 			break;
 	}
@@ -239,21 +230,15 @@ static enum err list_locked(struct db *db, int64_t wp_id, struct davstore_lock *
 	sqlite3_bind_int64(st, 1, wp_id);
 	sqlite3_bind_int64(st, 2, db_now());
 	while (!(rc = step(db, st, "read locks", &row)) && row) {
-		if (len == cap) {
-			size_t ncap = cap ? cap * 2 : 4;
-			struct davstore_lock *bigger = realloc(items, ncap * sizeof *items);
+		struct davstore_lock *l = db_grow((void **)&items, &len, &cap, sizeof *items, &rc);
 
-			if (!bigger) {
-				rc = err_set(ERR_NOMEM, "out of memory");
-				break;
-			}
-			items = bigger;
-			cap = ncap;
-		}
-		rc = read_lock(st, &items[len]);
-		if (rc)
+		if (!l)
 			break;
-		len++;
+		rc = read_lock(st, l);
+		if (rc) {
+			len--;
+			break;
+		}
 	}
 	sqlite3_reset(st);
 	if (rc) {

@@ -347,3 +347,20 @@ void db_close(struct db *db)
 	sqlite3_close(db->sq);
 	free(db);
 }
+
+void *db_grow(void **arr, size_t *n, size_t *cap, size_t size, enum err *rc)
+{
+	if (*n == *cap) {
+		size_t ncap = *cap ? *cap * 2 : 8;
+		void *p = realloc(*arr, ncap * size);
+
+		if (!p) {
+			*rc = err_set(ERR_NOMEM, "out of memory");
+			return NULL;
+		}
+		*arr = p;
+		*cap = ncap;
+	}
+	memset((char *)*arr + *n * size, 0, size);
+	return (char *)*arr + (*n)++ * size;
+}

@@ -32,4 +32,9 @@ int db_bind_text(sqlite3_stmt *st, int idx, const char *s);
  * *rc to ERR_NOMEM when the copy fails. */
 char *db_column_strdup(sqlite3_stmt *st, int col, enum err *rc);
 
+/* Append one zeroed record of `size` bytes to the array *arr holding *n
+ * of them in room for *cap, growing it as needed; the new record, or
+ * NULL with *rc set to ERR_NOMEM. For reading rows into an array. */
+void *db_grow(void **arr, size_t *n, size_t *cap, size_t size, enum err *rc);
+
 #endif

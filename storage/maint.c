@@ -397,6 +397,7 @@ static enum err fsck_references(struct fsck_ctx *f)
 		const char *hash = (const char *)sqlite3_column_text(st, 0);
 		int64_t lo = sqlite3_column_int64(st, 1), hi = sqlite3_column_int64(st, 2);
 		uint64_t size = 0;
+		struct blob_issue *issue;
 		enum err e;
 		int64_t have;
 
@@ -411,22 +412,13 @@ static enum err fsck_references(struct fsck_ctx *f)
 		}
 		if (have >= 0 && lo == hi && lo == have)
 			continue;
-		if (n == cap) {
-			struct blob_issue *more;
-
-			cap = cap ? 2 * cap : 16;
-			more = realloc(issues, cap * sizeof *issues);
-			if (!more) {
-				rc = err_set(ERR_NOMEM, "out of memory");
-				break;
-			}
-			issues = more;
-		}
-		snprintf(issues[n].hash, sizeof issues[n].hash, "%s", hash ? hash : "");
-		issues[n].want = lo != hi ? -1 : lo;
-		issues[n].have = have;
-		issues[n].refs = sqlite3_column_int64(st, 3);
-		n++;
+		issue = db_grow((void **)&issues, &n, &cap, sizeof *issues, &rc);
+		if (!issue)
+			break;
+		snprintf(issue->hash, sizeof issue->hash, "%s", hash ? hash : "");
+		issue->want = lo != hi ? -1 : lo;
+		issue->have = have;
+		issue->refs = sqlite3_column_int64(st, 3);
 	}
 	if (!rc && r != SQLITE_DONE)
 		rc = db_error(f->db, r, "read versions");

@@ -1489,22 +1489,14 @@ static enum err children_of(struct db *db, int64_t id, struct copy_child **out, 
 		return rc;
 	sqlite3_bind_int64(st, 1, id);
 	while (!(rc = step(db, st, "list folder", &row)) && row) {
-		if (len == cap) {
-			size_t ncap = cap ? 2 * cap : 16;
-			struct copy_child *bigger = realloc(items, ncap * sizeof *items);
+		struct copy_child *c = db_grow((void **)&items, &len, &cap, sizeof *items, &rc);
 
-			if (!bigger) {
-				rc = err_set(ERR_NOMEM, "out of memory");
-				break;
-			}
-			items = bigger;
-			cap = ncap;
-		}
-		items[len].id = sqlite3_column_int64(st, 0);
-		items[len].folder = sqlite3_column_int(st, 1) != 0;
-		items[len].name = col_strdup(st, 2, &rc);
-		items[len].key = col_strdup(st, 3, &rc);
-		len++;
+		if (!c)
+			break;
+		c->id = sqlite3_column_int64(st, 0);
+		c->folder = sqlite3_column_int(st, 1) != 0;
+		c->name = col_strdup(st, 2, &rc);
+		c->key = col_strdup(st, 3, &rc);
 		if (rc)
 			break;
 	}
