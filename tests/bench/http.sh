@@ -52,7 +52,10 @@ http {
 }
 NGINX
 nginx -c "$work/nginx.conf"
-build-release/server/consort serve --data "$work/data" --listen 127.0.0.1:$cport \
+# In a session of its own, as nginx (which daemonizes) and a systemd
+# service are: with autogroup scheduling a session shares the CPU as one,
+# and consort must not share its share with wrk and curl.
+setsid build-release/server/consort serve --data "$work/data" --listen 127.0.0.1:$cport \
   --cert "$work/cert.pem" --key "$work/key.pem" --test-hooks 2> "$work/consort.log" &
 for _ in $(seq 50); do grep -q listening "$work/consort.log" 2>/dev/null && break; sleep 0.1; done
 
