@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Storage benchmark (not part of the test suite).
 #  (a) adding 10,000 small versions through the full path of an upload
-#      (cas writer with fsync, pin, rename, directory fsync; tree_put in
+#      (cas writer with fsync, rename, directory fsync; tree_put in
 #      one transaction): ops/s;
 #  (b) storing a 1 GiB file through the cas writer, fed in 16 KiB pieces
 #      as a TLS connection delivers them, beside `sha256sum` plus `cp` of
