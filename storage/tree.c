@@ -56,6 +56,41 @@ static enum err step(struct db *db, sqlite3_stmt *st, const char *what, bool *ro
 	return db_error(db, r, what);
 }
 
+/* A page of a listing, begun inside a read transaction: counts the rows
+ * with `count_sql` (bound to `id`) into *total, allocates *items with
+ * room for `limit` zeroed records of `size` bytes (the caller frees it,
+ * also on failure), and gives back the listing statement `sql` bound to
+ * id, limit and offset, ready to step. */
+static enum err page_start(struct db *db, const char *count_sql, const char *sql, int64_t id,
+			   size_t limit, uint64_t offset, const char *what, uint64_t *total,
+			   void **items, size_t size, sqlite3_stmt **out)
+{
+	sqlite3_stmt *st;
+	bool row;
+	enum err rc = db_stmt(db, count_sql, &st);
+
+	if (rc)
+		return rc;
+	sqlite3_bind_int64(st, 1, id);
+	rc = step(db, st, what, &row);
+	if (!rc && row)
+		*total = (uint64_t)sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	if (rc)
+		return rc;
+	*items = calloc(limit, size);
+	if (!*items)
+		return err_set(ERR_NOMEM, "out of memory");
+	rc = db_stmt(db, sql, &st);
+	if (rc)
+		return rc;
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_int64(st, 2, (int64_t)limit);
+	sqlite3_bind_int64(st, 3, (int64_t)offset);
+	*out = st;
+	return ERR_OK;
+}
+
 static void bind_id(sqlite3_stmt *st, int idx, int64_t id)
 {
 	if (id > 0)
@@ -803,27 +838,11 @@ enum err tree_list(struct db *db, int64_t wp_id, int64_t folder_id,
 	rc = check_live(db, wp_id, folder_id, true, NULL);
 	if (rc)
 		goto out;
-	rc = db_stmt(db, count_sql, &st);
+	rc = page_start(db, count_sql, sqls[o.sort][o.reverse ? 1 : 0], folder_id, o.limit,
+			o.offset, "count folder", &out->total, (void **)&out->items,
+			sizeof *out->items, &st);
 	if (rc)
 		goto out;
-	sqlite3_bind_int64(st, 1, folder_id);
-	rc = step(db, st, "count folder", &row);
-	if (!rc && row)
-		out->total = (uint64_t)sqlite3_column_int64(st, 0);
-	sqlite3_reset(st);
-	if (rc)
-		goto out;
-	out->items = calloc(o.limit, sizeof *out->items);
-	if (!out->items) {
-		rc = err_set(ERR_NOMEM, "out of memory");
-		goto out;
-	}
-	rc = db_stmt(db, sqls[o.sort][o.reverse ? 1 : 0], &st);
-	if (rc)
-		goto out;
-	sqlite3_bind_int64(st, 1, folder_id);
-	sqlite3_bind_int64(st, 2, (int64_t)o.limit);
-	sqlite3_bind_int64(st, 3, (int64_t)o.offset);
 	while (!(rc = step(db, st, "list folder", &row)) && row && out->n < o.limit) {
 		rc = read_node(st, &out->items[out->n]);
 		if (rc)
@@ -881,27 +900,10 @@ enum err tree_versions(struct db *db, int64_t wp_id, int64_t node_id, uint64_t o
 	rc = check_document(db, wp_id, node_id);
 	if (rc)
 		goto out;
-	rc = db_stmt(db, count_sql, &st);
+	rc = page_start(db, count_sql, sql, node_id, limit, offset, "count versions", &out->total,
+			(void **)&out->items, sizeof *out->items, &st);
 	if (rc)
 		goto out;
-	sqlite3_bind_int64(st, 1, node_id);
-	rc = step(db, st, "count versions", &row);
-	if (!rc && row)
-		out->total = (uint64_t)sqlite3_column_int64(st, 0);
-	sqlite3_reset(st);
-	if (rc)
-		goto out;
-	out->items = calloc(limit, sizeof *out->items);
-	if (!out->items) {
-		rc = err_set(ERR_NOMEM, "out of memory");
-		goto out;
-	}
-	rc = db_stmt(db, sql, &st);
-	if (rc)
-		goto out;
-	sqlite3_bind_int64(st, 1, node_id);
-	sqlite3_bind_int64(st, 2, (int64_t)limit);
-	sqlite3_bind_int64(st, 3, (int64_t)offset);
 	while (!(rc = step(db, st, "list versions", &row)) && row && out->n < limit) {
 		rc = read_version(st, &out->items[out->n]);
 		if (rc)
@@ -1801,27 +1803,10 @@ enum err tree_trash_list(struct db *db, int64_t wp_id, uint64_t offset, size_t l
 	rc = db_begin_read(db);
 	if (rc)
 		return rc;
-	rc = db_stmt(db, count_sql, &st);
+	rc = page_start(db, count_sql, sql, wp_id, limit, offset, "count trash", &out->total,
+			(void **)&out->items, sizeof *out->items, &st);
 	if (rc)
 		goto out;
-	sqlite3_bind_int64(st, 1, wp_id);
-	rc = step(db, st, "count trash", &row);
-	if (!rc && row)
-		out->total = (uint64_t)sqlite3_column_int64(st, 0);
-	sqlite3_reset(st);
-	if (rc)
-		goto out;
-	out->items = calloc(limit, sizeof *out->items);
-	if (!out->items) {
-		rc = err_set(ERR_NOMEM, "out of memory");
-		goto out;
-	}
-	rc = db_stmt(db, sql, &st);
-	if (rc)
-		goto out;
-	sqlite3_bind_int64(st, 1, wp_id);
-	sqlite3_bind_int64(st, 2, (int64_t)limit);
-	sqlite3_bind_int64(st, 3, (int64_t)offset);
 	while (!(rc = step(db, st, "list trash", &row)) && row && out->n < limit) {
 		rc = read_node(st, &out->items[out->n]);
 		if (rc)
