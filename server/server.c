@@ -498,6 +498,14 @@ static enum err apply_store_defaults(struct db *db, const struct config *cfg)
 
 static bool access_log_on;
 
+/* Methods that never change documents; WebDAV clients send PROPFIND
+ * all the time. */
+static bool read_only_method(const char *method)
+{
+	return !strcmp(method, "GET") || !strcmp(method, "HEAD") || !strcmp(method, "OPTIONS") ||
+	       !strcmp(method, "PROPFIND");
+}
+
 /* Every finished request: counted for /metrics, a nudge to the indexer
  * when a request that may have changed documents succeeded, then (when
  * configured) logged. The route comes from the router's call; requests
@@ -513,8 +521,7 @@ static void request_done(struct http_req *req, bool completed)
 
 	metrics_request(worker_index(server_worker_of(req)), call ? call->route : NULL, status,
 			http_req_bytes_in(req), http_resp_bytes_out(req), http_req_elapsed_us(req));
-	if (call && call->worker && status >= 200 && status < 300 && strcmp(method, "GET") &&
-	    strcmp(method, "HEAD") && strcmp(method, "OPTIONS"))
+	if (call && call->worker && status >= 200 && status < 300 && !read_only_method(method))
 		indexer_kick(server_indexer(worker_server(call->worker)));
 	if (access_log_on)
 		log_done(req, completed);
