@@ -681,8 +681,9 @@ enum err auth_identify(struct call *call)
 
 /* --- audit --------------------------------------------------------------------------------- */
 
-static enum err audit_v(struct call *call, int64_t user_id, const char *email, const char *action,
-			int64_t wp_id, const char *object, const char *fmt, va_list ap)
+__attribute__((format(printf, 7, 0))) static enum err
+audit_v(struct call *call, int64_t user_id, const char *email, const char *action, int64_t wp_id,
+	const char *object, const char *fmt, va_list ap)
 {
 	char detail[1024] = "";
 	enum err rc;
