@@ -1397,12 +1397,10 @@ static magic_t magic_cookie(void)
 	return m;
 }
 
-enum err extract_file(const char *path, const char *name, const struct extract_limits *lim,
-		      struct extract_result *res)
+enum err extract_file(const char *path, const char *name, const char *mime,
+		      const struct extract_limits *lim, struct extract_result *res)
 {
 	struct tbuf tb = {.max = (size_t)lim->max_text};
-	magic_t m = magic_cookie();
-	const char *mime = m ? magic_file(m, path) : NULL;
 	struct stat st;
 
 	memset(res, 0, sizeof *res);
@@ -1413,6 +1411,14 @@ enum err extract_file(const char *path, const char *name, const struct extract_l
 	if (!S_ISREG(st.st_mode)) {
 		set_reason(res, EXTRACT_FAILED, "content is not a regular file");
 		goto done;
+	}
+	/* libmagic's verdict costs as much as extracting a small text file
+	 * (text detection is its most expensive case); the server has it
+	 * already for every stored version. */
+	if (!mime || !*mime || !strcmp(mime, "application/octet-stream")) {
+		magic_t m = magic_cookie();
+
+		mime = m ? magic_file(m, path) : NULL;
 	}
 	snprintf(res->mime, sizeof res->mime, "%s", mime ? mime : "application/octet-stream");
 	snprintf(res->type, sizeof res->type, "%s", extract_type_for(res->mime, name));

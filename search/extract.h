@@ -59,12 +59,15 @@ struct extract_result {
 };
 
 /* Extract the file at `path`; `name` is the document's file name (for
- * the extension and nothing else). Always fills `res` (the caller frees
- * it with extract_result_free) and returns ERR_OK unless memory for the
- * result itself ran out: a document that cannot be read is a result
- * with status EXTRACT_FAILED, not an error. */
-enum err extract_file(const char *path, const char *name, const struct extract_limits *lim,
-		      struct extract_result *res);
+ * the extension and nothing else). `mime` is the content's MIME type
+ * when it is already known (the server stored what libmagic said at
+ * upload); NULL, "" or application/octet-stream (libmagic knew nothing,
+ * or was not there) ask libmagic here. Always fills `res` (the
+ * caller frees it with extract_result_free) and returns ERR_OK unless
+ * memory for the result itself ran out: a document that cannot be read
+ * is a result with status EXTRACT_FAILED, not an error. */
+enum err extract_file(const char *path, const char *name, const char *mime,
+		      const struct extract_limits *lim, struct extract_result *res);
 
 void extract_result_free(struct extract_result *res);
 

@@ -27,6 +27,7 @@ enum {
 	REQ_CPU,
 	REQ_MEMORY,
 	REQ_PDFTOTEXT,
+	REQ_MIME,
 };
 
 enum {
@@ -240,7 +241,7 @@ int exworker_main(void)
 		const char *data;
 		int tag;
 		bool bad = false;
-		char *path = NULL, *name = NULL, *pdftotext = NULL;
+		char *path = NULL, *name = NULL, *pdftotext = NULL, *mime = NULL;
 		struct extract_limits lim;
 		int64_t memory = 0;
 		struct extract_result res;
@@ -265,6 +266,7 @@ int exworker_main(void)
 			case REQ_CPU: lim.cpu_seconds = (unsigned)num_of(data, dlen); break;
 			case REQ_MEMORY: memory = num_of(data, dlen); break;
 			case REQ_PDFTOTEXT: free(pdftotext); pdftotext = str_of(data, dlen); break;
+			case REQ_MIME: free(mime); mime = str_of(data, dlen); break;
 			default: break;
 			}
 		}
@@ -274,13 +276,14 @@ int exworker_main(void)
 			free(path);
 			free(name);
 			free(pdftotext);
+			free(mime);
 			return 2;
 		}
 		if (pdftotext && *pdftotext)
 			lim.pdftotext = pdftotext;
 		lim.max_memory = (uint64_t)memory;
 		apply_limits(lim.cpu_seconds, memory);
-		if (extract_file(path, name, &lim, &res) != ERR_OK) {
+		if (extract_file(path, name, mime, &lim, &res) != ERR_OK) {
 			/* Out of memory for the result itself: say so and go on. */
 			extract_result_free(&res);
 			memset(&res, 0, sizeof res);
@@ -302,6 +305,7 @@ int exworker_main(void)
 		free(path);
 		free(name);
 		free(pdftotext);
+		free(mime);
 		ok = !m.nomem && write_frame(1, &m);
 		free(m.p);
 		if (!ok)
@@ -550,7 +554,7 @@ static enum err decode(const char *p, size_t len, struct extract_result *res)
 }
 
 enum err exworker_extract(struct exworker *w, const char *path, const char *name,
-			  struct extract_result *res)
+			  const char *mime, struct extract_result *res)
 {
 	struct msg m = {0};
 	unsigned char hdr[4];
@@ -573,6 +577,7 @@ enum err exworker_extract(struct exworker *w, const char *path, const char *name
 	msg_num(&m, REQ_CPU, w->lim.cpu_seconds);
 	msg_num(&m, REQ_MEMORY, (int64_t)w->lim.max_memory);
 	msg_str(&m, REQ_PDFTOTEXT, w->lim.pdftotext);
+	msg_str(&m, REQ_MIME, mime);
 	if (m.nomem || m.len > MAX_REQUEST) {
 		rc = m.nomem ? err_set(ERR_NOMEM, "out of memory")
 			     : err_set(ERR_TOOLARGE, "path or name too long for the extraction helper");

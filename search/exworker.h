@@ -34,13 +34,14 @@ struct exworker;
  * terminated, copied) as the helper when first needed. `lim` is copied. */
 enum err exworker_new(char *const argv[], const struct extract_limits *lim, struct exworker **out);
 
-/* Extract `path` (a blob file) in the helper. Like extract_file, a
+/* Extract `path` (a blob file, whose MIME type `mime` is known or NULL:
+ * see extract_file) in the helper. Like extract_file, a
  * document that cannot be extracted is a result with EXTRACT_FAILED and
  * a reason, including when the helper crashed, hung or hit a limit;
  * an error comes back only when no helper can be started at all or
  * memory runs out. */
 enum err exworker_extract(struct exworker *w, const char *path, const char *name,
-			  struct extract_result *res);
+			  const char *mime, struct extract_result *res);
 
 /* Make a running exworker_extract, and every later one, return
  * ERR_CONFLICT ("interrupted") at once, killing the helper; for

@@ -355,7 +355,7 @@ static enum err evaluate(struct indexer *ix, int64_t node_id, bool *changed)
 		goto out;
 	}
 	snprintf(blob, sizeof blob, "%s/blobs/%.2s/%.2s/%s", ix->opts.data_dir, f.blob, f.blob + 2, f.blob);
-	rc = exworker_extract(ix->exw, blob, f.name ? f.name : "", &res);
+	rc = exworker_extract(ix->exw, blob, f.name ? f.name : "", f.mime, &res);
 	if (rc)
 		goto out;
 	stat_add(ix, &ix->st.extracted);

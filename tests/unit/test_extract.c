@@ -48,7 +48,7 @@ static void run(const char *name, struct extract_result *res)
 
 	extract_limits_default(&lim);
 	snprintf(path, sizeof path, "%s/%s", dir, name);
-	assert_int_equal(extract_file(path, name, &lim, res), ERR_OK);
+	assert_int_equal(extract_file(path, name, NULL, &lim, res), ERR_OK);
 }
 
 static void check_common(const struct extract_result *res, const char *type)
@@ -319,7 +319,7 @@ static void huge_text_is_truncated(void **state)
 	fclose(f);
 	extract_limits_default(&lim);
 	lim.max_text = 1 << 20;
-	assert_int_equal(extract_file(p, "huge.txt", &lim, &res), ERR_OK);
+	assert_int_equal(extract_file(p, "huge.txt", NULL, &lim, &res), ERR_OK);
 	assert_int_equal(res.status, EXTRACT_TRUNCATED);
 	assert_true(res.text_len <= lim.max_text);
 	assert_non_null(strstr(res.reason, "truncated"));
@@ -338,14 +338,14 @@ static void zip_bombs_and_member_floods_fail(void **state)
 	lim.max_members = 100;
 	snprintf(p, sizeof p, "%s/bomb.docx", dir);
 	assert_int_equal(docgen_docx_bomb(p, 64u << 20), 0);
-	assert_int_equal(extract_file(p, "bomb.docx", &lim, &res), ERR_OK);
+	assert_int_equal(extract_file(p, "bomb.docx", NULL, &lim, &res), ERR_OK);
 	assert_int_equal(res.status, EXTRACT_FAILED);
 	assert_non_null(strstr(res.reason, "zip bomb"));
 	extract_result_free(&res);
 
 	snprintf(p, sizeof p, "%s/many.docx", dir);
 	assert_int_equal(docgen_docx_members(p, 150), 0);
-	assert_int_equal(extract_file(p, "many.docx", &lim, &res), ERR_OK);
+	assert_int_equal(extract_file(p, "many.docx", NULL, &lim, &res), ERR_OK);
 	assert_int_equal(res.status, EXTRACT_FAILED);
 	assert_non_null(strstr(res.reason, "members"));
 	extract_result_free(&res);

@@ -71,13 +71,38 @@ static void round_trip_and_reuse(void **state)
 	extract_limits_default(&lim);
 	w = start(&lim);
 	for (int i = 0; i < 3; i++) {
-		assert_int_equal(exworker_extract(w, i % 2 ? pdf : docx, "a", &res), ERR_OK);
+		assert_int_equal(exworker_extract(w, i % 2 ? pdf : docx, "a", NULL, &res), ERR_OK);
 		assert_int_equal(res.status, EXTRACT_OK);
 		assert_non_null(strstr(res.text, "oncogenetics"));
 		assert_string_equal(res.title, "T");
 		extract_result_free(&res);
 	}
 	assert_int_equal(exworker_starts(w), 1); /* one long-lived helper */
+	exworker_free(w);
+}
+
+/* The MIME type the server stored at upload reaches the helper, which
+ * then trusts it instead of running libmagic again; octet-stream (the
+ * server's libmagic knew nothing) gets a look of the helper's own. */
+static void a_known_mime_type_is_used(void **state)
+{
+	struct extract_limits lim;
+	struct exworker *w;
+	struct extract_result res;
+
+	(void)state;
+	extract_limits_default(&lim);
+	w = start(&lim);
+	assert_int_equal(exworker_extract(w, pdf, "a", "text/plain", &res), ERR_OK);
+	assert_string_equal(res.mime, "text/plain");
+	assert_string_equal(res.type, "txt");
+	assert_int_equal(res.pages, 0); /* the PDF's bytes were read as text */
+	extract_result_free(&res);
+	assert_int_equal(exworker_extract(w, pdf, "a", "application/octet-stream", &res), ERR_OK);
+	assert_string_equal(res.mime, "application/pdf");
+	assert_string_equal(res.type, "pdf");
+	assert_true(res.pages > 0);
+	extract_result_free(&res);
 	exworker_free(w);
 }
 
@@ -95,12 +120,12 @@ static void a_hanging_extraction_is_killed_and_the_next_works(void **state)
 	lim.pdftotext = hang;
 	lim.wall_seconds = 2;
 	w = start(&lim);
-	assert_int_equal(exworker_extract(w, pdf, "a.pdf", &res), ERR_OK);
+	assert_int_equal(exworker_extract(w, pdf, "a.pdf", NULL, &res), ERR_OK);
 	assert_int_equal(res.status, EXTRACT_FAILED);
 	assert_non_null(strstr(res.reason, "within 2 s"));
 	assert_true(time(NULL) - t0 < 10);
 	extract_result_free(&res);
-	assert_int_equal(exworker_extract(w, docx, "a.docx", &res), ERR_OK);
+	assert_int_equal(exworker_extract(w, docx, "a.docx", NULL, &res), ERR_OK);
 	assert_int_equal(res.status, EXTRACT_OK);
 	extract_result_free(&res);
 	assert_int_equal(exworker_starts(w), 2);
@@ -121,7 +146,7 @@ static void a_crashing_helper_costs_one_document(void **state)
 	lim.pdftotext = slow;
 	w = start(&lim);
 	/* start the helper, then have it crash while it works */
-	assert_int_equal(exworker_extract(w, docx, "a.docx", &res), ERR_OK);
+	assert_int_equal(exworker_extract(w, docx, "a.docx", NULL, &res), ERR_OK);
 	extract_result_free(&res);
 	pid = exworker_pid(w);
 	killer = fork();
@@ -130,11 +155,11 @@ static void a_crashing_helper_costs_one_document(void **state)
 		kill(pid, SIGSEGV);
 		_exit(0);
 	}
-	assert_int_equal(exworker_extract(w, pdf, "a.pdf", &res), ERR_OK);
+	assert_int_equal(exworker_extract(w, pdf, "a.pdf", NULL, &res), ERR_OK);
 	assert_int_equal(res.status, EXTRACT_FAILED);
 	assert_non_null(strstr(res.reason, "crashed"));
 	extract_result_free(&res);
-	assert_int_equal(exworker_extract(w, docx, "a.docx", &res), ERR_OK);
+	assert_int_equal(exworker_extract(w, docx, "a.docx", NULL, &res), ERR_OK);
 	assert_int_equal(res.status, EXTRACT_OK);
 	extract_result_free(&res);
 	exworker_free(w);
@@ -153,7 +178,7 @@ static void pdf_tool_crash_and_cpu_limit(void **state)
 	extract_limits_default(&lim);
 	lim.pdftotext = crash;
 	w = start(&lim);
-	assert_int_equal(exworker_extract(w, pdf, "a.pdf", &res), ERR_OK);
+	assert_int_equal(exworker_extract(w, pdf, "a.pdf", NULL, &res), ERR_OK);
 	assert_int_equal(res.status, EXTRACT_FAILED);
 	assert_non_null(strstr(res.reason, "pdftotext crashed"));
 	extract_result_free(&res);
@@ -162,7 +187,7 @@ static void pdf_tool_crash_and_cpu_limit(void **state)
 	lim.pdftotext = spin;
 	lim.cpu_seconds = 1;
 	w = start(&lim);
-	assert_int_equal(exworker_extract(w, pdf, "a.pdf", &res), ERR_OK);
+	assert_int_equal(exworker_extract(w, pdf, "a.pdf", NULL, &res), ERR_OK);
 	assert_int_equal(res.status, EXTRACT_FAILED);
 	assert_non_null(strstr(res.reason, "CPU limit"));
 	extract_result_free(&res);
@@ -187,7 +212,7 @@ static void output_is_capped(void **state)
 	extract_limits_default(&lim);
 	lim.max_text = 100 * 1024;
 	w = start(&lim);
-	assert_int_equal(exworker_extract(w, big, "big.txt", &res), ERR_OK);
+	assert_int_equal(exworker_extract(w, big, "big.txt", NULL, &res), ERR_OK);
 	assert_int_equal(res.status, EXTRACT_TRUNCATED);
 	assert_true(res.text_len <= lim.max_text);
 	extract_result_free(&res);
@@ -210,7 +235,7 @@ static void interrupt_ends_a_wait(void **state)
 	lim.pdftotext = hang;
 	w = start(&lim);
 	exworker_interrupt(w);
-	assert_int_equal(exworker_extract(w, pdf, "a.pdf", &res), ERR_CONFLICT);
+	assert_int_equal(exworker_extract(w, pdf, "a.pdf", NULL, &res), ERR_CONFLICT);
 	extract_result_free(&res);
 	assert_true(time(NULL) - t0 < 5);
 	exworker_free(w);
@@ -220,6 +245,7 @@ int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(round_trip_and_reuse),
+		cmocka_unit_test(a_known_mime_type_is_used),
 		cmocka_unit_test(a_hanging_extraction_is_killed_and_the_next_works),
 		cmocka_unit_test(a_crashing_helper_costs_one_document),
 		cmocka_unit_test(pdf_tool_crash_and_cpu_limit),
