@@ -24,10 +24,12 @@ struct flag {
 	bool takes_value;
 	const char **value; /* takes_value: where the value goes */
 	bool *set;          /* flag without value */
+	bool required;      /* must be given, with a non-empty value */
 };
 
 /* Parse `--name value` / `--name=value` / `--name` against `flags`;
- * every flag at most once. Returns 0 or prints why and returns 2. */
+ * every flag at most once, every required one present. Returns 0 or
+ * prints why and returns 2. */
 static int parse_flags(const char *cmd, int argc, char **argv, const struct flag *flags, size_t n)
 {
 	bool seen[16] = {false};
@@ -72,15 +74,12 @@ static int parse_flags(const char *cmd, int argc, char **argv, const struct flag
 			return 2;
 		}
 	}
+	for (size_t k = 0; k < n; k++)
+		if (flags[k].required && !(*flags[k].value && **flags[k].value)) {
+			fprintf(stderr, "consort %s: --%s is required\n", cmd, flags[k].name);
+			return 2;
+		}
 	return 0;
-}
-
-static int need(const char *cmd, const char *flag, const char *value)
-{
-	if (value && *value)
-		return 0;
-	fprintf(stderr, "consort %s: --%s is required\n", cmd, flag);
-	return 2;
 }
 
 static int fail(const char *cmd, enum err rc)
@@ -118,10 +117,10 @@ int cli_partner(int argc, char **argv)
 	const char *cmd = "partner add", *data = NULL, *short_name = NULL, *name = NULL,
 		   *country = NULL;
 	const struct flag flags[] = {
-		{"data", true, &data, NULL},
-		{"short", true, &short_name, NULL},
-		{"name", true, &name, NULL},
-		{"country", true, &country, NULL},
+		{"data", true, &data, NULL, true},
+		{"short", true, &short_name, NULL, true},
+		{"name", true, &name, NULL, true},
+		{"country", true, &country, NULL, true},
 	};
 	struct db *db = NULL;
 	char cc[3];
@@ -134,9 +133,6 @@ int cli_partner(int argc, char **argv)
 		return 2;
 	}
 	st = parse_flags(cmd, argc - 1, argv + 1, flags, 4);
-	if (!st)
-		st = need(cmd, "data", data) || need(cmd, "short", short_name) ||
-		     need(cmd, "name", name) || need(cmd, "country", country) ? 2 : 0;
 	if (st)
 		return st;
 	rc = acct_check_code("--short", short_name);
@@ -191,12 +187,12 @@ int cli_user(int argc, char **argv)
 	const char *cmd = "user add", *data = NULL, *email = NULL, *name = NULL, *partner = NULL;
 	bool coordinator = false, password_stdin = false;
 	const struct flag flags[] = {
-		{"data", true, &data, NULL},
-		{"email", true, &email, NULL},
-		{"name", true, &name, NULL},
-		{"partner", true, &partner, NULL},
-		{"coordinator", false, NULL, &coordinator},
-		{"password-stdin", false, NULL, &password_stdin},
+		{"data", true, &data, NULL, true},
+		{"email", true, &email, NULL, true},
+		{"name", true, &name, NULL, true},
+		{"partner", true, &partner, NULL, true},
+		{"coordinator", false, NULL, &coordinator, false},
+		{"password-stdin", false, NULL, &password_stdin, false},
 	};
 	char password[AUTH_PASSWORD_MAX + 2] = "";
 	struct auth_argon2 params;
@@ -212,9 +208,6 @@ int cli_user(int argc, char **argv)
 		return 2;
 	}
 	st = parse_flags(cmd, argc - 1, argv + 1, flags, 6);
-	if (!st)
-		st = need(cmd, "data", data) || need(cmd, "email", email) ||
-		     need(cmd, "name", name) || need(cmd, "partner", partner) ? 2 : 0;
 	if (st)
 		return st;
 	rc = acct_check_email("--email", email);
@@ -266,10 +259,10 @@ int cli_wp(int argc, char **argv)
 {
 	const char *cmd = "wp add", *data = NULL, *code = NULL, *title = NULL, *lead = NULL;
 	const struct flag flags[] = {
-		{"data", true, &data, NULL},
-		{"code", true, &code, NULL},
-		{"title", true, &title, NULL},
-		{"lead", true, &lead, NULL},
+		{"data", true, &data, NULL, true},
+		{"code", true, &code, NULL, true},
+		{"title", true, &title, NULL, true},
+		{"lead", true, &lead, NULL, false},
 	};
 	struct db *db = NULL;
 	int64_t lead_id = 0, id = 0;
@@ -282,9 +275,6 @@ int cli_wp(int argc, char **argv)
 		return 2;
 	}
 	st = parse_flags(cmd, argc - 1, argv + 1, flags, 4);
-	if (!st)
-		st = need(cmd, "data", data) || need(cmd, "code", code) ||
-		     need(cmd, "title", title) ? 2 : 0;
 	if (st)
 		return st;
 	rc = acct_check_code("--code", code);
@@ -322,11 +312,11 @@ int cli_grant(int argc, char **argv)
 	const char *cmd = "grant", *data = NULL, *wp = NULL, *email = NULL, *partner = NULL,
 		   *level_name = NULL;
 	const struct flag flags[] = {
-		{"data", true, &data, NULL},
-		{"wp", true, &wp, NULL},
-		{"user", true, &email, NULL},
-		{"partner", true, &partner, NULL},
-		{"level", true, &level_name, NULL},
+		{"data", true, &data, NULL, true},
+		{"wp", true, &wp, NULL, true},
+		{"user", true, &email, NULL, false},
+		{"partner", true, &partner, NULL, false},
+		{"level", true, &level_name, NULL, true},
 	};
 	struct db *db = NULL;
 	struct acct_user u = {0};
@@ -337,9 +327,6 @@ int cli_grant(int argc, char **argv)
 	int st;
 
 	st = parse_flags(cmd, argc, argv, flags, 5);
-	if (!st)
-		st = need(cmd, "data", data) || need(cmd, "wp", wp) ||
-		     need(cmd, "level", level_name) ? 2 : 0;
 	if (st)
 		return st;
 	if (!email == !partner) {
