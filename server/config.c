@@ -83,6 +83,10 @@ static const struct option_def options[] = {
 	 "Seconds one document may take before the helper is killed."},
 	{"extract-memory", OPT_BYTES, OFF(extract.max_memory), 64 * MiB, 64 * GiB,
 	 "Address space of the extraction helper (not enforced under AddressSanitizer)."},
+	{"index-poll", OPT_MS, OFF(index_poll_ms), 100, DAY_MS,
+	 "How long an idle indexer waits before it looks at its queue again unasked. Every change "
+	 "made through this server wakes it at once; the look finds work queued any other way, "
+	 "such as by another process on the same data directory."},
 	{"metrics-allow", OPT_STRING, OFF(metrics_allow), 0, 0,
 	 "Who may read `GET /metrics` without the token: comma-separated addresses or "
 	 "address/prefix-length, IPv4 or IPv6, or `none`. Default `127.0.0.0/8, ::1` (this machine)."},
@@ -151,6 +155,7 @@ void config_defaults(struct config *cfg)
 	cfg->access_log = true;
 	cfg->metrics_blob_walk_ms = 10 * 60 * 1000;
 	extract_limits_default(&cfg->extract);
+	cfg->index_poll_ms = 500;
 	cfg->session_idle_ms = 60 * 60 * 1000;
 	cfg->session_max_ms = 12 * 60 * 60 * 1000;
 	cfg->password_link_ms = 3 * DAY_MS;

@@ -39,6 +39,7 @@ struct config {
 	bool test_hooks;       /* enables /_test/ routes for the test suite */
 	/* text extraction for search, per document (search/extract.h) */
 	struct extract_limits extract;
+	unsigned index_poll_ms;   /* idle indexer's look at its queue */
 	/* operations (issue 8) */
 	char *metrics_allow;      /* CIDR list; NULL: loopback */
 	char *metrics_token_file; /* NULL: no token */

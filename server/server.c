@@ -455,6 +455,7 @@ void server_indexer_opts(const struct config *cfg, struct indexer_opts *opts)
 	opts->data_dir = cfg->data_dir;
 	opts->helper_argv = helper;
 	opts->limits = cfg->extract;
+	opts->poll_ms = cfg->index_poll_ms;
 }
 
 /* The indexer thread. */

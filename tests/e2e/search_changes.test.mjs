@@ -147,9 +147,10 @@ test('a document uploaded with tus is indexed like any other', async () => {
 
 // The indexer used to notice changes only at its next poll (every
 // 500 ms): a search right after a rename still showed the old name for
-// up to half a second. A successful write now wakes it.
+// up to half a second. A successful write now wakes it; with its poll a
+// day apart, only the wake can bring the renames into the index.
 test('the indexer is woken by a change, not found by its next poll', async () => {
-  await withServer({}, async (s) => {
+  await withServer({ args: ['--index-poll', '1d'] }, async (s) => {
     const { tokens: { coord: t } } = await people(s);
     await put(s, t, 'WP1', 'wake/name0.md', Buffer.from('# Wake\n\nThe wakeword text.\n'));
     await waitIndexed(s, t, [['WP1', 'wake/name0.md']]);
@@ -160,14 +161,11 @@ test('the indexer is woken by a change, not found by its next poll', async () =>
       assert.equal(r.status, 200);
       const t0 = Date.now();
       await until(async () => (await found(s, t, 'wakeword')).hits[0]?.name === `name${i}.md`,
-        { interval: 5, what: `rename ${i} in the index` });
+        { interval: 5, timeout: 10000, what: `rename ${i} in the index` });
       lags.push(Date.now() - t0);
     }
     lags.sort((a, b) => a - b);
-    const median = lags[rounds / 2];
-    console.log(`# ${rounds} renames: median ${median} ms until a rename showed in search, slowest ${lags[rounds - 1]} ms`);
-    // Polled, the median was the poll period itself (500 ms).
-    assert.ok(median < 250, `median ${median} ms from a rename to the search showing it (${lags.join(' ')})`);
+    console.log(`# ${rounds} renames: median ${lags[rounds / 2]} ms until a rename showed in search, slowest ${lags[rounds - 1]} ms`);
   });
 });
 
