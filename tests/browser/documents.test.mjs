@@ -61,7 +61,8 @@ test('upload three files with progress, then a name clash kept as both', { skip 
   await checkScreen(page, 'uploading', { axeExclude: [] });
   await page.locator('.upload[data-state=done]').nth(2).waitFor({ timeout: 60000 });
   assert.equal(await page.locator('.upload[data-state=done]').count(), 3);
-  assert.match(await page.locator('.uploads-title').textContent(), /3 uploads complete/);
+  // The title follows on the next animation frame.
+  await page.locator('.uploads-title', { hasText: /3 uploads complete/ }).waitFor({ timeout: 5000 });
   for (const f of files) await page.locator('.fl-link', { hasText: f.name }).waitFor();
   const me = await Session.login(env.s, people.alice.email);
   for (const f of files) {

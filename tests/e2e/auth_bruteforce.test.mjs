@@ -13,7 +13,9 @@ async function guess(s, email, password = 'not the password') {
   return { ...r, ms: performance.now() - t0 };
 }
 
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+// A busy machine only adds time: the fastest answer of each kind is the
+// one closest to the work itself.
+const fastest = (xs) => Math.min(...xs);
 
 test('100 wrong passwords end in 429s while another user signs in', async () => {
   await withServer({}, async (s) => {
@@ -78,12 +80,12 @@ test('an unknown email is answered like a real one, in words and in time', async
       known.push(a.ms);
       unknown.push(b.ms);
     }
-    const ratio = median(unknown) / median(known);
-    console.log(`median wrong-password answer: known email ${median(known).toFixed(1)} ms, ` +
-      `unknown email ${median(unknown).toFixed(1)} ms (ratio ${ratio.toFixed(2)})`);
+    const ratio = fastest(unknown) / fastest(known);
+    console.log(`fastest wrong-password answer: known email ${fastest(known).toFixed(1)} ms, ` +
+      `unknown email ${fastest(unknown).toFixed(1)} ms (ratio ${ratio.toFixed(2)})`);
     // Both verify an Argon2id hash with the same parameters; without
     // the dummy hash the unknown email would answer in well under 1 ms.
-    assert.ok(median(unknown) > 5, 'unknown emails are not answered instantly');
+    assert.ok(fastest(unknown) > 5, 'unknown emails are not answered instantly');
     // Sanitizer builds and a busy machine add noise; the bound only has
     // to tell 'the same work' from 'no work at all' (a ratio near 0).
     const [lo, hi] = process.env.CONSORT_SANITIZED ? [0.33, 3] : [0.5, 2];

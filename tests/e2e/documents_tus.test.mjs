@@ -58,13 +58,17 @@ test('tus-js-client: an upload becomes a version; the connection cut mid-way res
 
     // A proxy that cuts the first upload connection after 5 MiB.
     const port = await freePort();
+    const size2 = 8 * 1024 * 1024;
     let forwarded = 0, cuts = 0;
     const proxy = net.createServer(async (client) => {
-      // After the cut the network stays down for a moment, as a real
-      // outage would; the server notices the dead connection meanwhile.
+      // After the cut the network stays down, as a real outage would,
+      // until the server has noticed the dead connection and saved what
+      // arrived (on a loaded machine that is not a fixed time).
       if (cuts) {
         client.pause();
-        await new Promise((res) => setTimeout(res, 500));
+        const deadline = Date.now() + 15000;
+        while (!sql(s, `SELECT 1 FROM uploads WHERE length = ${size2} AND offset > 0`).length && Date.now() < deadline)
+          await new Promise((res) => setTimeout(res, 100));
         client.resume();
       }
       const upstream = net.connect(s.port, '127.0.0.1');
@@ -86,7 +90,7 @@ test('tus-js-client: an upload becomes a version; the connection cut mid-way res
     });
     await new Promise((res) => proxy.listen(port, '127.0.0.1', res));
     try {
-      const data2 = randomBytes(8 * 1024 * 1024);
+      const data2 = randomBytes(size2);
       const patches = [];
       await tusUpload(s, tokens.writer, data2, {
         path: 'Deliverables/big.bin',

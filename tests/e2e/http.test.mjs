@@ -227,10 +227,20 @@ test('a connection over the cap is closed at once', async () => {
       // some TLS stacks finish connect before noticing the close
       await new Promise((res, rej) => { extra.on('close', () => rej(new Error('closed'))); extra.write(GET()); });
     });
+    // A freed place is taken again once the server has seen the close.
     socks[0].destroy();
-    await new Promise((r) => setTimeout(r, 200));
-    const again = await small.connect();
-    again.destroy();
+    const deadline = Date.now() + 3000;
+    for (;;) {
+      const again = await small.connect().then((x) => new Promise((res, rej) => {
+        x.once('data', (d) => { x.destroy(); res(d.toString('latin1')); });
+        x.once('close', () => rej(new Error('closed')));
+        x.on('error', () => {});
+        x.write(GET());
+      })).catch(() => null);
+      if (again) { assert.match(again, /^HTTP\/1\.1 200/); break; }
+      assert.ok(Date.now() < deadline, 'a place freed by a close is taken again');
+      await new Promise((r) => setTimeout(r, 100));
+    }
     socks.forEach((x) => x.destroy());
   } finally {
     await small.close();
@@ -285,10 +295,9 @@ test('a slow sink slows the client instead of buffering the body', async () => {
 
 test('a body ends even when the sink pauses after its last piece', async () => {
   // Regression: the end of the body was only noticed when more input
-  // arrived, so a pausing sink waited until the body-rate timeout (408).
-  const t0 = Date.now();
+  // arrived, so a pausing sink waited until the body-rate timeout (408
+  // after 1 s here; the status tells, a time bound would only be flaky).
   const r = await s.fetch('/_test/sink?pause_ms=10', { method: 'POST', body: 'x'.repeat(100) });
   assert.equal(r.status, 200);
   assert.equal((await r.json()).bytes, 100);
-  assert.ok(Date.now() - t0 < 900, `took ${Date.now() - t0} ms`);
 });
