@@ -205,18 +205,6 @@ static void job_done(struct http_req *req, bool alive, void *arg)
 	job_free(j);
 }
 
-static char *dup_or_null(const char *s, bool *nomem)
-{
-	char *d;
-
-	if (!s)
-		return NULL;
-	d = strdup(s);
-	if (!d)
-		*nomem = true;
-	return d;
-}
-
 void docput_commit(struct docput_req *r)
 {
 	struct call *call = r->call;
@@ -245,10 +233,10 @@ void docput_commit(struct docput_req *r)
 	r->tail = NULL;
 	memset(&r->path, 0, sizeof r->path);
 	j->blob.fd = -1;
-	j->comment = dup_or_null(r->comment, &nomem);
-	j->if_blob = dup_or_null(r->if_blob, &nomem);
-	j->head_file = dup_or_null(r->head_file, &nomem);
-	j->upload_id = dup_or_null(r->upload_id, &nomem);
+	j->comment = jobs_strdup(r->comment, &nomem);
+	j->if_blob = jobs_strdup(r->if_blob, &nomem);
+	j->head_file = jobs_strdup(r->head_file, &nomem);
+	j->upload_id = jobs_strdup(r->upload_id, &nomem);
 	if (r->head_len) {
 		j->head = malloc(r->head_len);
 		if (j->head) {
@@ -257,8 +245,8 @@ void docput_commit(struct docput_req *r)
 		}
 	}
 	j->user_id = call->caller ? call->caller->user_id : 0;
-	j->email = dup_or_null(call->caller ? call->caller->email : "", &nomem);
-	j->peer = dup_or_null(http_req_peer(call->req), &nomem);
+	j->email = jobs_strdup(call->caller ? call->caller->email : "", &nomem);
+	j->peer = jobs_strdup(http_req_peer(call->req), &nomem);
 	if (!nomem)
 		j->ticket = jobs_ticket_new(worker_jobs(wk), call->req, job_done, j);
 	if (nomem || !j->ticket) {

@@ -110,18 +110,6 @@ static void pwjob_done(struct http_req *req, bool alive, void *arg)
 	pwjob_free(j);
 }
 
-static char *dup_or_null(const char *s, bool *oom)
-{
-	char *d;
-
-	if (!s)
-		return NULL;
-	d = strdup(s);
-	if (!d)
-		*oom = true;
-	return d;
-}
-
 static struct pwjob *pwjob_new(struct call *call, pwjob_finish_fn finish)
 {
 	struct pwjob *j = calloc(1, sizeof *j);
@@ -361,17 +349,17 @@ void h_session_create(struct call *call)
 	j->totp_enabled = l.totp_enabled;
 	/* An unknown email (or an account without a password yet) is
 	 * checked against a dummy hash: the answer takes as long. */
-	j->hash = dup_or_null(j->user_known ? l.password_hash : auth_dummy_hash(), &oom);
+	j->hash = jobs_strdup(j->user_known ? l.password_hash : auth_dummy_hash(), &oom);
 	j->rehash = j->user_known;
 	/* The audit record names the email tried; a string that is no email
 	 * at all may be a password typed into the wrong field, so it is not
 	 * kept. */
-	j->email = dup_or_null(rc == ERR_OK ? l.email
+	j->email = jobs_strdup(rc == ERR_OK ? l.email
 			       : acct_check_email("email", email) ? "(not an email address)" : email,
 			       &oom);
-	j->password = dup_or_null(password, &oom);
-	j->totp = dup_or_null(totp, &oom);
-	j->recovery = dup_or_null(recovery, &oom);
+	j->password = jobs_strdup(password, &oom);
+	j->totp = jobs_strdup(totp, &oom);
+	j->recovery = jobs_strdup(recovery, &oom);
 	acct_login_clear(&l);
 	if (oom || !j->hash) {
 		auth_throttle_release(&j->ticket);
@@ -487,9 +475,9 @@ void h_me_password(struct call *call)
 		return;
 	rc = acct_password_hash(worker_db(call->worker), call->caller->user_id, &j->hash);
 	if (!rc && !j->hash)
-		j->hash = dup_or_null(auth_dummy_hash(), &oom);
-	j->password = dup_or_null(current, &oom);
-	j->new_password = dup_or_null(next, &oom);
+		j->hash = jobs_strdup(auth_dummy_hash(), &oom);
+	j->password = jobs_strdup(current, &oom);
+	j->new_password = jobs_strdup(next, &oom);
 	if (rc || oom) {
 		auth_throttle_release(&j->ticket);
 		pwjob_free(j);
@@ -709,8 +697,8 @@ static void reauth(struct call *call, pwjob_finish_fn finish)
 		return;
 	rc = acct_password_hash(worker_db(call->worker), call->caller->user_id, &j->hash);
 	if (!rc && !j->hash)
-		j->hash = dup_or_null(auth_dummy_hash(), &oom);
-	j->password = dup_or_null(password, &oom);
+		j->hash = jobs_strdup(auth_dummy_hash(), &oom);
+	j->password = jobs_strdup(password, &oom);
 	if (rc || oom) {
 		auth_throttle_release(&j->ticket);
 		pwjob_free(j);
@@ -930,9 +918,9 @@ void h_set_password(struct call *call)
 		return;
 	}
 	j->user_id = uid;
-	j->email = dup_or_null(u.email, &oom);
-	j->link = dup_or_null(token, &oom);
-	j->new_password = dup_or_null(password, &oom);
+	j->email = jobs_strdup(u.email, &oom);
+	j->link = jobs_strdup(token, &oom);
+	j->new_password = jobs_strdup(password, &oom);
 	acct_user_clear(&u);
 	if (oom) {
 		pwjob_free(j);

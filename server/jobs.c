@@ -4,6 +4,7 @@
 #include <event2/event.h>
 #include <pthread.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "http.h"
 
@@ -260,4 +261,16 @@ enum err jobs_submit_req_on(struct jobs *pool, struct jobs_loop *l, struct http_
 			    jobs_run_fn run, jobs_req_done_fn done, void *arg)
 {
 	return submit(pool, run, ticket_new(l, req, done, NULL, arg));
+}
+
+char *jobs_strdup(const char *s, bool *nomem)
+{
+	char *d;
+
+	if (!s)
+		return NULL;
+	d = strdup(s);
+	if (!d)
+		*nomem = true;
+	return d;
 }

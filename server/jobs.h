@@ -78,4 +78,9 @@ void jobs_ticket_complete(struct jobs_ticket *t);
  * ERR_NOMEM; on failure nothing runs. */
 enum err jobs_post(struct jobs *j, jobs_run_fn run, void *arg);
 
+/* A job's own copy of a string from the request (which may be freed
+ * while the job runs): NULL stays NULL; when the copy fails *nomem is
+ * set, so a job's strings are copied in a row and checked once. */
+char *jobs_strdup(const char *s, bool *nomem);
+
 #endif
