@@ -60,9 +60,11 @@ export function grant(s, wp, subject, level) {
 }
 
 // SQL against the server's database through the sqlite3 shell (the
-// server keeps running; WAL lets both in). Returns rows as arrays.
+// server keeps running; WAL lets both in, and a write waits up to 10 s
+// for a commit of the server's, as the server's own connections do).
+// Returns rows as arrays.
 export function sql(s, statement) {
-  const out = execFileSync('sqlite3', ['-bail', '-json', `${s.dataDir}/consort.db`, statement],
+  const out = execFileSync('sqlite3', ['-bail', '-json', '-cmd', '.timeout 10000', `${s.dataDir}/consort.db`, statement],
     { stdio: ['ignore', 'pipe', 'pipe'] }).toString().trim();
   return out ? JSON.parse(out) : [];
 }
