@@ -3,9 +3,9 @@
  * it needs and how it takes a body. A route is added here and nowhere
  * else; the authorization matrix test walks this table.
  */
-#include "router.h"
+#include "api/router.h"
 
-#include "handlers.h"
+#include "api/handlers.h"
 
 const struct route routes[] = {
 	{"GET", "/", h_app, ACCESS_PUBLIC, RBODY_NONE},

@@ -1,15 +1,15 @@
 /* acl — see acl.h. */
-#include "acl.h"
+#include "api/acl.h"
 
 #include <string.h>
 
 #include "accounts.h"
-#include "auth.h"
+#include "api/auth.h"
 #include "digest.h"
-#include "http.h"
-#include "metrics.h"
-#include "router.h"
-#include "server.h"
+#include "http/http.h"
+#include "api/metrics.h"
+#include "api/router.h"
+#include "http/server.h"
 
 static bool is_safe_method(const char *m)
 {

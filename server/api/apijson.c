@@ -1,5 +1,5 @@
 /* apijson — see apijson.h. */
-#include "apijson.h"
+#include "api/apijson.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -1,5 +1,5 @@
 /* auth — see auth.h. */
-#include "auth.h"
+#include "api/auth.h"
 
 #include <arpa/inet.h>
 #include <argon2.h>
@@ -13,13 +13,13 @@
 
 #include "accounts.h"
 #include "audit.h"
-#include "config.h"
+#include "api/config.h"
 #include "db.h"
 #include "digest.h"
-#include "http.h"
-#include "log.h"
-#include "router.h"
-#include "server.h"
+#include "http/http.h"
+#include "http/log.h"
+#include "api/router.h"
+#include "http/server.h"
 
 #define SALT_LEN 16
 #define HASH_LEN 32

@@ -3,7 +3,7 @@
  * sessions (cookie + CSRF token), API tokens, recovery codes, and the
  * audit helper that records what a caller did.
  *
- * Deciding what a caller may do is not here: server/acl.c is the one
+ * Deciding what a caller may do is not here: server/api/acl.c is the one
  * policy function. auth_identify() only establishes who the caller is.
  *
  * Secrets (session cookies, API tokens, set-password links, recovery

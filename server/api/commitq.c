@@ -1,12 +1,12 @@
 /* commitq — see commitq.h. */
-#include "commitq.h"
+#include "api/commitq.h"
 
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "log.h"
+#include "http/log.h"
 
 struct change {
 	struct change *next;

@@ -18,7 +18,7 @@
 
 #include "err.h"
 #include "extract.h"
-#include "http.h"
+#include "http/http.h"
 
 enum log_format { LOG_PLAIN, LOG_JSON };
 

@@ -1,5 +1,5 @@
 /* docput — see docput.h. */
-#include "docput.h"
+#include "api/docput.h"
 
 #include <fcntl.h>
 #include <inttypes.h>
@@ -8,14 +8,14 @@
 #include <unistd.h>
 
 #include "audit.h"
-#include "auth.h"
+#include "api/auth.h"
 #include "cas.h"
-#include "commitq.h"
-#include "http.h"
-#include "jobs.h"
-#include "log.h"
-#include "router.h"
-#include "server.h"
+#include "api/commitq.h"
+#include "http/http.h"
+#include "http/jobs.h"
+#include "http/log.h"
+#include "api/router.h"
+#include "http/server.h"
 #include "uploads.h"
 
 /* What the commit needs, copied off the request: the stages after the

@@ -28,7 +28,7 @@
 
 #include "digest.h"
 #include "err.h"
-#include "mime.h"
+#include "api/mime.h"
 #include "name.h"
 #include "tree.h"
 

@@ -9,15 +9,15 @@
 #include <string.h>
 
 #include "accounts.h"
-#include "apijson.h"
+#include "api/apijson.h"
 #include "audit.h"
 #include "db.h"
-#include "handlers.h"
-#include "http.h"
-#include "jsonin.h"
-#include "reply.h"
-#include "router.h"
-#include "server.h"
+#include "api/handlers.h"
+#include "http/http.h"
+#include "http/jsonin.h"
+#include "http/reply.h"
+#include "api/router.h"
+#include "http/server.h"
 
 #define AUDIT_DEFAULT_LIMIT 100
 #define AUDIT_MAX_LIMIT 1000

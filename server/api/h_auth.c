@@ -15,20 +15,20 @@
 #include <string.h>
 
 #include "accounts.h"
-#include "apijson.h"
-#include "auth.h"
-#include "config.h"
+#include "api/apijson.h"
+#include "api/auth.h"
+#include "api/config.h"
 #include "db.h"
 #include "digest.h"
-#include "handlers.h"
-#include "http.h"
-#include "jobs.h"
-#include "jsonin.h"
-#include "log.h"
-#include "reply.h"
-#include "router.h"
-#include "server.h"
-#include "totp.h"
+#include "api/handlers.h"
+#include "http/http.h"
+#include "http/jobs.h"
+#include "http/jsonin.h"
+#include "http/log.h"
+#include "http/reply.h"
+#include "api/router.h"
+#include "http/server.h"
+#include "api/totp.h"
 
 #define TOKEN_DEFAULT_DAYS 90
 #define TOKEN_MAX_DAYS 365

@@ -12,14 +12,14 @@
 #include <string.h>
 #include <time.h>
 
-#include "acl.h"
-#include "handlers.h"
-#include "http.h"
+#include "api/acl.h"
+#include "api/handlers.h"
+#include "http/http.h"
 #include "indexq.h"
 #include "name.h"
-#include "reply.h"
-#include "router.h"
-#include "server.h"
+#include "http/reply.h"
+#include "api/router.h"
+#include "http/server.h"
 #include "xap.h"
 
 #define DEFAULT_LIMIT 20

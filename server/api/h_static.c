@@ -16,10 +16,10 @@
 #include <string.h>
 #include <strings.h>
 
-#include "handlers.h"
-#include "http.h"
-#include "reply.h"
-#include "router.h"
+#include "api/handlers.h"
+#include "http/http.h"
+#include "http/reply.h"
+#include "api/router.h"
 #include "web_assets.h"
 
 #define APP_CSP                                                                    \

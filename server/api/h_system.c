@@ -8,16 +8,16 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "config.h"
+#include "api/config.h"
 #include "db.h"
-#include "handlers.h"
-#include "http.h"
+#include "api/handlers.h"
+#include "http/http.h"
 #include "indexer.h"
 #include "indexq.h"
-#include "metrics.h"
-#include "reply.h"
-#include "router.h"
-#include "server.h"
+#include "api/metrics.h"
+#include "http/reply.h"
+#include "api/router.h"
+#include "http/server.h"
 
 /* The search index lives at DATA/index/current (a link to the live
  * generation, indexer.h). Derived data: when it is missing the server

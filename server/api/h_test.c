@@ -16,14 +16,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config.h"
+#include "api/config.h"
 #include "digest.h"
-#include "handlers.h"
-#include "http.h"
-#include "httpparse.h"
-#include "reply.h"
-#include "router.h"
-#include "server.h"
+#include "api/handlers.h"
+#include "http/http.h"
+#include "http/httpparse.h"
+#include "http/reply.h"
+#include "api/router.h"
+#include "http/server.h"
 
 static bool hooks_enabled(struct call *call)
 {

@@ -10,16 +10,16 @@
 #include <string.h>
 
 #include "accounts.h"
-#include "apijson.h"
-#include "auth.h"
-#include "config.h"
+#include "api/apijson.h"
+#include "api/auth.h"
+#include "api/config.h"
 #include "db.h"
-#include "handlers.h"
-#include "http.h"
-#include "jsonin.h"
-#include "reply.h"
-#include "router.h"
-#include "server.h"
+#include "api/handlers.h"
+#include "http/http.h"
+#include "http/jsonin.h"
+#include "http/reply.h"
+#include "api/router.h"
+#include "http/server.h"
 
 /* --- partners ---------------------------------------------------------------------- */
 

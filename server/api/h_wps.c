@@ -8,16 +8,16 @@
 #include <string.h>
 
 #include "accounts.h"
-#include "apijson.h"
-#include "auth.h"
+#include "api/apijson.h"
+#include "api/auth.h"
 #include "db.h"
-#include "handlers.h"
-#include "http.h"
-#include "jsonin.h"
-#include "jsonout.h"
-#include "reply.h"
-#include "router.h"
-#include "server.h"
+#include "api/handlers.h"
+#include "http/http.h"
+#include "http/jsonin.h"
+#include "http/jsonout.h"
+#include "http/reply.h"
+#include "api/router.h"
+#include "http/server.h"
 
 /* GET /api/v1/wps: the WPs the caller can see, each with their level.
  * The app loads this on every page, so it is written with jsonout. */

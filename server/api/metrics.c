@@ -1,5 +1,5 @@
 /* metrics — see metrics.h. */
-#include "metrics.h"
+#include "api/metrics.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -17,7 +17,7 @@
 #include <unistd.h>
 
 #include "cas.h"
-#include "router.h"
+#include "api/router.h"
 
 /* Status codes the server sends (http_reason knows them), plus 0 for a
  * request whose connection died before any answer. Anything else lands

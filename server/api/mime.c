@@ -1,5 +1,5 @@
 /* mime — see mime.h. */
-#include "mime.h"
+#include "api/mime.h"
 
 #include <magic.h>
 #include <pthread.h>

@@ -1,16 +1,16 @@
 /* router — see router.h. */
-#include "router.h"
+#include "api/router.h"
 
 #include <event2/buffer.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
-#include "acl.h"
-#include "config.h"
-#include "http.h"
-#include "reply.h"
-#include "server.h"
+#include "api/acl.h"
+#include "api/config.h"
+#include "http/http.h"
+#include "http/reply.h"
+#include "http/server.h"
 
 const char *access_name(enum access a)
 {

@@ -1,5 +1,5 @@
 /* totp — see totp.h. */
-#include "totp.h"
+#include "api/totp.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,5 +1,5 @@
 /* cli_accounts — see cli_accounts.h. */
-#include "cli_accounts.h"
+#include "cli/cli_accounts.h"
 
 #include <ctype.h>
 #include <jansson.h>
@@ -10,11 +10,11 @@
 
 #include "accounts.h"
 #include "audit.h"
-#include "auth.h"
+#include "api/auth.h"
 #include "db.h"
-#include "jsonin.h"
-#include "router.h"
-#include "server.h"
+#include "http/jsonin.h"
+#include "api/router.h"
+#include "http/server.h"
 
 /* Who the audit log names for changes made here. */
 #define CLI_ACTOR "(command line)"

@@ -1,5 +1,5 @@
 /* cmd_storage — see cmd_storage.h. */
-#include "cmd_storage.h"
+#include "cli/cmd_storage.h"
 
 #include <inttypes.h>
 #include <stdbool.h>

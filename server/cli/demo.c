@@ -1,5 +1,5 @@
 /* demo — see demo.h. Everything in these tables is invented. */
-#include "demo.h"
+#include "cli/demo.h"
 
 #include <ctype.h>
 #include <inttypes.h>
@@ -17,14 +17,14 @@
 
 #include "accounts.h"
 #include "audit.h"
-#include "auth.h"
+#include "api/auth.h"
 #include "cas.h"
 #include "db.h"
-#include "demodoc.h"
+#include "cli/demodoc.h"
 #include "digest.h"
-#include "mime.h"
+#include "api/mime.h"
 #include "name.h"
-#include "server.h"
+#include "http/server.h"
 #include "tree.h"
 
 /* --- partners ------------------------------------------------------------------------ */

@@ -1,5 +1,5 @@
 /* demodoc — see demodoc.h. */
-#include "demodoc.h"
+#include "cli/demodoc.h"
 
 #include <stdarg.h>
 #include <stdio.h>

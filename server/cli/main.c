@@ -10,14 +10,14 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cmd_storage.h"
-#include "cli_accounts.h"
-#include "config.h"
-#include "demo.h"
+#include "cli/cmd_storage.h"
+#include "cli/cli_accounts.h"
+#include "api/config.h"
+#include "cli/demo.h"
 #include "err.h"
 #include "exworker.h"
 #include "indexer.h"
-#include "server.h"
+#include "http/server.h"
 
 #ifndef CONSORT_VERSION
 #define CONSORT_VERSION "dev"

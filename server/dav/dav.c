@@ -1,5 +1,5 @@
 /* dav — see dav.h. */
-#include "dav.h"
+#include "dav/dav.h"
 
 #include <libxml/parser.h>
 #include <libxml/parserInternals.h>

@@ -12,9 +12,9 @@
  * pipelined request) happens from a deferred event, never inside the
  * call that completed the response.
  */
-#include "http.h"
-#include "httpparse.h"
-#include "tls.h"
+#include "http/http.h"
+#include "http/httpparse.h"
+#include "http/tls.h"
 
 #include <assert.h>
 #include <event2/buffer.h>

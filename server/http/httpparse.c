@@ -1,5 +1,5 @@
 /* httpparse — see httpparse.h. */
-#include "httpparse.h"
+#include "http/httpparse.h"
 
 #include <string.h>
 #include <strings.h>

@@ -1,12 +1,12 @@
 /* jobs — see jobs.h. */
-#include "jobs.h"
+#include "http/jobs.h"
 
 #include <event2/event.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "http.h"
+#include "http/http.h"
 
 /* A completion owed to a loop: `done` runs there when someone calls
  * jobs_ticket_complete, from any thread. */

@@ -1,5 +1,5 @@
 /* jsonin — see jsonin.h. */
-#include "jsonin.h"
+#include "http/jsonin.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -1,13 +1,13 @@
 /* jsonout — see jsonout.h. */
-#include "jsonout.h"
+#include "http/jsonout.h"
 
 #include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#include "http.h"
-#include "reply.h"
+#include "http/http.h"
+#include "http/reply.h"
 
 #define MAX_DEPTH 32
 

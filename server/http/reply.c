@@ -1,12 +1,12 @@
 /* reply — see reply.h. */
-#include "reply.h"
+#include "http/reply.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "http.h"
+#include "http/http.h"
 
 int reply_status_for(enum err code)
 {

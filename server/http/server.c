@@ -1,5 +1,5 @@
 /* server — see server.h. */
-#include "server.h"
+#include "http/server.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -21,19 +21,19 @@
 #include <unistd.h>
 
 #include "cas.h"
-#include "auth.h"
-#include "commitq.h"
-#include "config.h"
+#include "api/auth.h"
+#include "api/commitq.h"
+#include "api/config.h"
 #include "db.h"
-#include "handlers.h"
-#include "http.h"
-#include "jobs.h"
+#include "api/handlers.h"
+#include "http/http.h"
+#include "http/jobs.h"
 #include "indexer.h"
-#include "log.h"
-#include "metrics.h"
-#include "router.h"
+#include "http/log.h"
+#include "api/metrics.h"
+#include "api/router.h"
 #include "settings.h"
-#include "tls.h"
+#include "http/tls.h"
 #include "tree.h"
 #include "xap.h"
 

@@ -1,5 +1,5 @@
 /* tls — see tls.h. The only file in consort that speaks OpenSSL's SSL API. */
-#include "tls.h"
+#include "http/tls.h"
 
 #include <errno.h>
 #include <event2/bufferevent.h>

@@ -1,4 +1,4 @@
-/* Unit tests for server/auth.c: Argon2id parameters and encoding,
+/* Unit tests for server/api/auth.c: Argon2id parameters and encoding,
  * rehash decisions, password rules, secrets, recovery codes, and the
  * login throttle. */
 #include <setjmp.h>
@@ -9,8 +9,8 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "auth.h"
-#include "config.h"
+#include "api/auth.h"
+#include "api/config.h"
 #include "db.h"
 
 static void argon2_parameters_meet_the_minimum_and_travel_in_the_hash(void **state)

@@ -1,4 +1,4 @@
-/* Unit tests for server/commitq.c: changes submitted while a commit runs
+/* Unit tests for server/api/commitq.c: changes submitted while a commit runs
  * are committed together in one transaction, each isolated in its
  * savepoint; a lone change is committed by the thread that submits it;
  * a change is reported done only once its transaction is committed; a
@@ -14,7 +14,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "commitq.h"
+#include "api/commitq.h"
 #include "storage_fixture.h"
 
 #define N 50

@@ -1,4 +1,4 @@
-/* Unit tests for server/config.c: defaults, file, flags, refusals. */
+/* Unit tests for server/api/config.c: defaults, file, flags, refusals. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -8,7 +8,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "config.h"
+#include "api/config.h"
 
 static char *write_temp(const char *text)
 {

@@ -1,4 +1,4 @@
-/* Unit tests for server/h_system.c's view of the search index, which
+/* Unit tests for server/api/h_system.c's view of the search index, which
  * /healthz reports: absent, ok, or error (a broken link, not a
  * directory). A running indexer repairs the last two within its poll
  * interval, so the end-to-end test cannot hold them still; here they
@@ -13,7 +13,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "../../server/h_system.c"
+#include "../../../server/api/h_system.c"
 
 static void index_states(void **state)
 {

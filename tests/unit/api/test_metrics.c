@@ -1,4 +1,4 @@
-/* Unit tests for server/metrics.c: who may scrape, counting per route
+/* Unit tests for server/api/metrics.c: who may scrape, counting per route
  * across shards, and the shape of the exposition. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -11,7 +11,7 @@
 
 #include <event2/buffer.h>
 
-#include "metrics.c"
+#include "api/metrics.c"
 
 static void h_dummy(struct call *call)
 {

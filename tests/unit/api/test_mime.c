@@ -1,4 +1,4 @@
-/* Unit tests for server/mime.c: types come from the bytes, and what is
+/* Unit tests for server/api/mime.c: types come from the bytes, and what is
  * served back never renders active content. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -6,7 +6,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "mime.h"
+#include "api/mime.h"
 
 static void test_detect(void **state)
 {

@@ -1,4 +1,4 @@
-/* Unit tests for server/totp.c: RFC 6238 appendix B vectors (SHA-1),
+/* Unit tests for server/api/totp.c: RFC 6238 appendix B vectors (SHA-1),
  * drift window, replay guard, RFC 4648 base32 vectors, otpauth URI. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -8,7 +8,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "totp.h"
+#include "api/totp.h"
 
 static const unsigned char rfc_key[] = "12345678901234567890";
 

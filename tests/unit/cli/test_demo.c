@@ -1,4 +1,4 @@
-/* Unit tests for server/demo.c: the demo consortium is what the issue
+/* Unit tests for server/cli/demo.c: the demo consortium is what the issue
  * asks for (40 partners in 17 countries, 10 work packages, a
  * coordinator, a lead per work package, members everywhere, grants that
  * differ per work package), and its documents go through the store as
@@ -12,8 +12,8 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "demo.h"
-#include "demodoc.h"
+#include "cli/demo.h"
+#include "cli/demodoc.h"
 #include "maint.h"
 #include "storage_fixture.h"
 

@@ -1,4 +1,4 @@
-/* Unit tests for server/demodoc.c: every format is produced, containers
+/* Unit tests for server/cli/demodoc.c: every format is produced, containers
  * are well formed (zip entries with matching CRCs and a central
  * directory that points at them; a PDF whose xref offsets point at its
  * objects), and text survives escaping. */
@@ -10,7 +10,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "demodoc.h"
+#include "cli/demodoc.h"
 
 static void sample(struct demodoc *d)
 {

@@ -1,4 +1,4 @@
-/* Unit tests for server/dav.c: the WebDAV request-body parsers (with
+/* Unit tests for server/dav/dav.c: the WebDAV request-body parsers (with
  * hostile XML: entity bombs, external entities, deep nesting, namespace
  * errors) and the If, Depth, Overwrite and Timeout headers. */
 #include <setjmp.h>
@@ -9,7 +9,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "dav.h"
+#include "dav/dav.h"
 
 #define PF(body) dav_parse_propfind(body, strlen(body), &pf)
 

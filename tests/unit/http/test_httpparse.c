@@ -1,4 +1,4 @@
-/* Unit tests for server/httpparse.c: the strict request-head parser. */
+/* Unit tests for server/http/httpparse.c: the strict request-head parser. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -7,7 +7,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "httpparse.h"
+#include "http/httpparse.h"
 
 /* Runs find_end then head on a NUL-terminated request. */
 static enum httpparse_status parse(const char *s, struct httpparse_head *h)

@@ -1,4 +1,4 @@
-/* Unit tests for server/jobs.c: work runs on pool threads, completions
+/* Unit tests for server/http/jobs.c: work runs on pool threads, completions
  * on the submitting loop, the queue is bounded, draining waits. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -13,7 +13,7 @@
 #include <event2/event.h>
 #include <event2/thread.h>
 
-#include "jobs.h"
+#include "http/jobs.h"
 
 struct item {
 	pthread_t loop_thread;

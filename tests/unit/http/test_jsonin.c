@@ -1,4 +1,4 @@
-/* Unit tests for server/jsonin.c: the strict request-body validator. */
+/* Unit tests for server/http/jsonin.c: the strict request-body validator. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -7,7 +7,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "jsonin.h"
+#include "http/jsonin.h"
 
 static const char *const levels[] = {"none", "read", "write", "manage", NULL};
 

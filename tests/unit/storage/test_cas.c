@@ -41,7 +41,7 @@ static int test_fdatasync(int fd)
 
 #define write test_write
 #define fdatasync test_fdatasync
-#include "../../storage/cas.c"
+#include "../../../storage/cas.c"
 #undef write
 #undef fdatasync
 

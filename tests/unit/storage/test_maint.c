@@ -18,7 +18,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "../../storage/maint.c"
+#include "../../../storage/maint.c"
 #include "storage_fixture.h"
 #include "tree.h"
 

@@ -13,7 +13,7 @@
 #include <cmocka.h>
 
 /* included for LIST_SQL, to check the listing's query plan */
-#include "../../storage/tree.c"
+#include "../../../storage/tree.c"
 #include "settings.h"
 #include "storage_fixture.h"
 
