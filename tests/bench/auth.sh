@@ -48,7 +48,8 @@ for i in $(seq 0 63); do
     --partner UNIA --password-stdin >/dev/null
 done
 
-port=$((20000 + RANDOM % 20000))
+. tests/bench/ports.sh
+port=$(free_port)
 "$bin" serve --data "$data" --listen "127.0.0.1:$port" --access-log false \
   --login-account-failures 1000 >"$data/server.log" 2>&1 &
 pid=$!

@@ -55,7 +55,8 @@ case " $only " in *" up "*|*" down "*)
   cat "$work/files/big.bin" > /dev/null;;   # into the page cache for every sender
 esac
 
-cport=18901 nport=18902 aport=18903
+. tests/bench/ports.sh
+cport=$(free_port) nport=$(free_port) aport=$(free_port)
 cat > "$work/nginx.conf" <<NGINX
 user www-data;
 worker_processes $(nproc);

@@ -29,7 +29,8 @@ printf '{"status":"ok","database":"ok","blobs":"ok"}' > "$work/www/healthz"
 head -c $((1024 * 1024 * 1024)) /dev/zero | tr '\0' 'x' > "$work/www/big"
 cat "$work/www/big" > /dev/null   # into the page cache
 
-cport=18801 nport=18802
+. tests/bench/ports.sh
+cport=$(free_port) nport=$(free_port)
 cat > "$work/nginx.conf" <<NGINX
 worker_processes $(nproc);
 pid $work/nginx.pid;

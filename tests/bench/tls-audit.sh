@@ -8,6 +8,8 @@ cd "$(dirname "$0")/../.."
 work=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$work"' EXIT
 ninja -C build >/dev/null
-build/server/consort serve --data "$work/data" --listen 127.0.0.1:18803 2> "$work/log" &
+. tests/bench/ports.sh
+port=$(free_port)
+build/server/consort serve --data "$work/data" --listen 127.0.0.1:$port 2> "$work/log" &
 for _ in $(seq 50); do grep -q listening "$work/log" 2>/dev/null && break; sleep 0.1; done
-testssl --quiet --color 0 --warnings off -p -s -f -S -H -R -C -E 127.0.0.1:18803
+testssl --quiet --color 0 --warnings off -p -s -f -S -H -R -C -E 127.0.0.1:$port

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { statSync, existsSync, readFileSync } from 'node:fs';
 import https from 'node:https';
-import { withServer, Server, tempDir, runConsort } from './lib/server.mjs';
+import { withServer, Server, tempDir, runConsort, freePort } from './lib/server.mjs';
 
 test('healthz answers JSON over HTTPS with HSTS', async () => {
   await withServer({}, async (s) => {
@@ -54,14 +54,16 @@ test('first start creates the data dir 0700 with a self-signed P-256 certificate
   }
 });
 
-test('serve refuses to start with a clear message on bad arguments', () => {
-  let r = runConsort(['serve', '--data', tempDir(), '--bogus', '1']);
+test('serve refuses to start with a clear message on bad arguments', async () => {
+  // A free port, never the default: deploy/run may be serving on 8443.
+  const listen = ['--listen', `127.0.0.1:${await freePort()}`];
+  let r = runConsort(['serve', ...listen, '--data', tempDir(), '--bogus', '1']);
   assert.notEqual(r.status, 0);
   assert.match(r.stderr, /unknown option '--bogus'/);
-  r = runConsort(['serve', '--data', tempDir(), '--cert', '/nonexistent.pem', '--key', '/nonexistent.key']);
+  r = runConsort(['serve', ...listen, '--data', tempDir(), '--cert', '/nonexistent.pem', '--key', '/nonexistent.key']);
   assert.notEqual(r.status, 0);
   assert.match(r.stderr, /nonexistent\.pem/);
-  r = runConsort(['serve', '--data', '/proc/consort-cannot-be-here']);
+  r = runConsort(['serve', ...listen, '--data', '/proc/consort-cannot-be-here']);
   assert.notEqual(r.status, 0);
   assert.match(r.stderr, /consort serve: /);
   r = runConsort(['frobnicate']);

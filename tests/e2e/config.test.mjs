@@ -7,10 +7,15 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { runConsort, tempDir, repoRoot, withServer } from './lib/server.mjs';
+import { runConsort, tempDir, repoRoot, withServer, freePort } from './lib/server.mjs';
+
+// Never the default port: a newcomer may have deploy/run on 8443, and a
+// refusal that comes after the listener opens (metrics settings) would
+// then read "address in use" instead.
+const listen = `127.0.0.1:${await freePort()}`;
 
 function refuses(args, pattern) {
-  const r = runConsort(['serve', ...args]);
+  const r = runConsort(['serve', '--listen', listen, ...args]);
   assert.equal(r.status, 1, `exit status for ${args.join(' ')}: ${r.status}\n${r.stderr}`);
   const lines = r.stderr.trim().split('\n');
   assert.equal(lines.length, 1, `one line expected, got:\n${r.stderr}`);
