@@ -14,6 +14,7 @@ BUILD_PACKAGES=(
 # What the test suites need on top.
 TEST_PACKAGES=(
   libcmocka-dev nodejs
+  clang-format
   prometheus systemd
   sqlite3
   chromium
