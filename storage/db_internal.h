@@ -6,6 +6,7 @@
 #define CONSORT_DB_INTERNAL_H
 
 #include <sqlite3.h>
+#include <stddef.h>
 
 #include "db.h"
 
@@ -22,11 +23,35 @@ enum err db_stmt(struct db *db, const char *sql, sqlite3_stmt **out);
  * ERR_EXISTS or ERR_INVALID, busy ERR_CONFLICT. */
 enum err db_error(struct db *db, int rc, const char *what);
 
-/* Runs a statement that returns no rows: step to SQLITE_DONE. */
-enum err db_exec_stmt(struct db *db, sqlite3_stmt *st, const char *what);
+/* Binding parameters. Each helper binds one parameter of a statement
+ * that came from db_stmt. A bind that fails (index out of range, a
+ * value over SQLite's length limit, out of memory) is not answered here:
+ * the first failure is kept with the statement and becomes the result of
+ * its next db_step / db_exec_stmt / db_exec_changes, which then do not
+ * run it. So a call site binds its parameters one per line and checks
+ * once, where it steps, and a statement never runs with a parameter
+ * silently left NULL. db_stmt forgets the failure when it hands the
+ * statement out again. Strings and blobs are copied (SQLITE_TRANSIENT);
+ * a NULL string binds SQL NULL. */
+void db_bind_text(struct db *db, sqlite3_stmt *st, int idx, const char *s);
+void db_bind_blob(struct db *db, sqlite3_stmt *st, int idx, const void *p, size_t len);
+void db_bind_int64(struct db *db, sqlite3_stmt *st, int idx, int64_t v);
+void db_bind_null(struct db *db, sqlite3_stmt *st, int idx);
+/* An id column that may be empty: ids <= 0 bind NULL. */
+void db_bind_id(struct db *db, sqlite3_stmt *st, int idx, int64_t id);
 
-/* Bind a NUL-terminated UTF-8 string (SQLITE_TRANSIENT) or NULL. */
-int db_bind_text(sqlite3_stmt *st, int idx, const char *s);
+/* Stepping. The one place SQLite result codes of a step are translated
+ * (db_error with `what`) and where a failed bind is reported.
+ *
+ * db_step steps once: ERR_OK with *row telling whether a row came back,
+ * or the error. It does not reset the statement (the caller reads the
+ * row's columns, then calls sqlite3_reset, also after an error). */
+enum err db_step(struct db *db, sqlite3_stmt *st, const char *what, bool *row);
+/* Runs a statement that returns no rows (a row is ignored) and resets it. */
+enum err db_exec_stmt(struct db *db, sqlite3_stmt *st, const char *what);
+/* db_exec_stmt that also gives the number of rows changed (`changes` may
+ * be NULL). */
+enum err db_exec_changes(struct db *db, sqlite3_stmt *st, const char *what, int *changes);
 
 /* Copy a text column into a malloc'd string; NULL for SQL NULL. Sets
  * *rc to ERR_NOMEM when the copy fails. */
