@@ -160,48 +160,44 @@ enum err acct_partner_id(struct db *db, const char *short_name, int64_t *id)
 	return rc;
 }
 
+static void read_partner(sqlite3_stmt *st, void *rec, enum err *rc)
+{
+	struct acct_partner *p = rec;
+
+	p->id = col_i64(st, 0);
+	p->short_name = db_column_strdup(st, 1, rc);
+	p->name = db_column_strdup(st, 2, rc);
+	p->country = db_column_strdup(st, 3, rc);
+	p->created_at = col_i64(st, 4);
+}
+
+static void clear_partner(void *rec)
+{
+	struct acct_partner *p = rec;
+
+	free(p->short_name);
+	free(p->name);
+	free(p->country);
+}
+
 enum err acct_partner_list(struct db *db, struct acct_partner **out, size_t *n)
 {
 	static const char sql[] =
 		"SELECT id, short, name, country, created_at FROM partners ORDER BY short";
-	struct acct_partner *arr = NULL, *p;
-	size_t cnt = 0, cap = 0;
 	sqlite3_stmt *st;
 	enum err rc = db_stmt(db, sql, &st);
-	bool row;
 
 	*out = NULL;
 	*n = 0;
 	if (rc)
 		return rc;
-	while (!rc && !(rc = db_step(db, st, "list partners", &row)) && row) {
-		p = db_grow((void **)&arr, &cnt, &cap, sizeof *arr, &rc);
-		if (!p)
-			break;
-		p->id = col_i64(st, 0);
-		p->short_name = db_column_strdup(st, 1, &rc);
-		p->name = db_column_strdup(st, 2, &rc);
-		p->country = db_column_strdup(st, 3, &rc);
-		p->created_at = col_i64(st, 4);
-	}
-	sqlite3_reset(st);
-	if (rc) {
-		acct_partners_free(arr, cnt);
-		return rc;
-	}
-	*out = arr;
-	*n = cnt;
-	return ERR_OK;
+	return db_rows(db, st, "list partners", sizeof **out, read_partner, clear_partner,
+		       (void **)out, n);
 }
 
 void acct_partners_free(struct acct_partner *p, size_t n)
 {
-	for (size_t i = 0; p && i < n; i++) {
-		free(p[i].short_name);
-		free(p[i].name);
-		free(p[i].country);
-	}
-	free(p);
+	db_rows_free(p, n, sizeof *p, clear_partner);
 }
 
 /* --- users ------------------------------------------------------------------- */
@@ -318,33 +314,28 @@ enum err acct_user_by_email(struct db *db, const char *email, struct acct_user *
 	return user_one(db, sql, 0, email, out);
 }
 
+static void user_row(sqlite3_stmt *st, void *rec, enum err *rc)
+{
+	read_user(st, rec, rc);
+}
+
+static void user_clear(void *rec)
+{
+	acct_user_clear(rec);
+}
+
 enum err acct_user_list(struct db *db, struct acct_user **out, size_t *n)
 {
 	static const char sql[] = "SELECT " USER_COLS
 				  " FROM users u JOIN partners p ON p.id = u.partner_id ORDER BY u.email";
-	struct acct_user *arr = NULL, *u;
-	size_t cnt = 0, cap = 0;
 	sqlite3_stmt *st;
 	enum err rc = db_stmt(db, sql, &st);
-	bool row;
 
 	*out = NULL;
 	*n = 0;
 	if (rc)
 		return rc;
-	while (!rc && !(rc = db_step(db, st, "list users", &row)) && row) {
-		u = db_grow((void **)&arr, &cnt, &cap, sizeof *arr, &rc);
-		if (u)
-			read_user(st, u, &rc);
-	}
-	sqlite3_reset(st);
-	if (rc) {
-		acct_users_free(arr, cnt);
-		return rc;
-	}
-	*out = arr;
-	*n = cnt;
-	return ERR_OK;
+	return db_rows(db, st, "list users", sizeof **out, user_row, user_clear, (void **)out, n);
 }
 
 void acct_user_clear(struct acct_user *u)
@@ -359,9 +350,7 @@ void acct_user_clear(struct acct_user *u)
 
 void acct_users_free(struct acct_user *u, size_t n)
 {
-	for (size_t i = 0; u && i < n; i++)
-		acct_user_clear(&u[i]);
-	free(u);
+	db_rows_free(u, n, sizeof *u, user_clear);
 }
 
 /* Enabled coordinators other than `user_id`. */
@@ -755,48 +744,45 @@ enum err acct_token_touch(struct db *db, int64_t token_id, int64_t now)
 	return db_exec_stmt(db, st, "touch token");
 }
 
+static void read_token(sqlite3_stmt *st, void *rec, enum err *rc)
+{
+	struct acct_token *t = rec;
+
+	t->id = col_i64(st, 0);
+	t->name = db_column_strdup(st, 1, rc);
+	t->created_at = col_i64(st, 2);
+	t->expires_at = col_i64(st, 3);
+	t->last_used_at = col_i64(st, 4);
+	t->revoked_at = col_i64(st, 5);
+}
+
+static void clear_token(void *rec)
+{
+	struct acct_token *t = rec;
+
+	free(t->name);
+}
+
 enum err acct_token_list(struct db *db, int64_t user_id, struct acct_token **out, size_t *n)
 {
 	static const char sql[] =
 		"SELECT id, name, created_at, coalesce(expires_at, 0), coalesce(last_used_at, 0),"
 		" coalesce(revoked_at, 0) FROM tokens WHERE user_id = ? ORDER BY id DESC";
-	struct acct_token *arr = NULL, *t;
-	size_t cnt = 0, cap = 0;
 	sqlite3_stmt *st;
 	enum err rc = db_stmt(db, sql, &st);
-	bool row;
 
 	*out = NULL;
 	*n = 0;
 	if (rc)
 		return rc;
 	db_bind_int64(db, st, 1, user_id);
-	while (!rc && !(rc = db_step(db, st, "list tokens", &row)) && row) {
-		t = db_grow((void **)&arr, &cnt, &cap, sizeof *arr, &rc);
-		if (!t)
-			break;
-		t->id = col_i64(st, 0);
-		t->name = db_column_strdup(st, 1, &rc);
-		t->created_at = col_i64(st, 2);
-		t->expires_at = col_i64(st, 3);
-		t->last_used_at = col_i64(st, 4);
-		t->revoked_at = col_i64(st, 5);
-	}
-	sqlite3_reset(st);
-	if (rc) {
-		acct_tokens_free(arr, cnt);
-		return rc;
-	}
-	*out = arr;
-	*n = cnt;
-	return ERR_OK;
+	return db_rows(db, st, "list tokens", sizeof **out, read_token, clear_token, (void **)out,
+		       n);
 }
 
 void acct_tokens_free(struct acct_token *t, size_t n)
 {
-	for (size_t i = 0; t && i < n; i++)
-		free(t[i].name);
-	free(t);
+	db_rows_free(t, n, sizeof *t, clear_token);
 }
 
 enum err acct_token_revoke(struct db *db, int64_t user_id, int64_t token_id, int64_t now,

@@ -60,6 +60,34 @@ static void bind_filter(struct db *db, sqlite3_stmt *st, const struct audit_filt
 	db_bind_int64(db, st, 6, f->after_id);
 }
 
+static void read_row(sqlite3_stmt *st, void *rec, enum err *rc)
+{
+	struct audit_row *r = rec;
+
+	r->id = sqlite3_column_int64(st, 0);
+	r->at = sqlite3_column_int64(st, 1);
+	r->user_id = sqlite3_column_int64(st, 2);
+	r->actor = db_column_strdup(st, 3, rc);
+	r->peer = db_column_strdup(st, 4, rc);
+	r->action = db_column_strdup(st, 5, rc);
+	r->wp_id = sqlite3_column_int64(st, 6);
+	r->wp_code = db_column_strdup(st, 7, rc);
+	r->object = db_column_strdup(st, 8, rc);
+	r->detail = db_column_strdup(st, 9, rc);
+}
+
+static void clear_row(void *rec)
+{
+	struct audit_row *r = rec;
+
+	free(r->actor);
+	free(r->peer);
+	free(r->action);
+	free(r->wp_code);
+	free(r->object);
+	free(r->detail);
+}
+
 enum err audit_query(struct db *db, const struct audit_filter *f, bool oldest_first,
 		     size_t limit, size_t offset, struct audit_row **rows, size_t *n,
 		     int64_t *total)
@@ -75,8 +103,6 @@ enum err audit_query(struct db *db, const struct audit_filter *f, bool oldest_fi
 		" coalesce(a.wp_id, 0), w.code, a.object, a.detail"
 		" FROM audit a LEFT JOIN wps w ON w.id = a.wp_id" AUDIT_WHERE
 		" ORDER BY a.id LIMIT ?7 OFFSET ?8";
-	struct audit_row *arr = NULL;
-	size_t cnt = 0, cap = 0;
 	sqlite3_stmt *st;
 	enum err rc = ERR_OK;
 	bool row;
@@ -101,43 +127,11 @@ enum err audit_query(struct db *db, const struct audit_filter *f, bool oldest_fi
 	bind_filter(db, st, f);
 	db_bind_int64(db, st, 7, (sqlite3_int64)limit);
 	db_bind_int64(db, st, 8, (sqlite3_int64)offset);
-	while (!(rc = db_step(db, st, "read audit records", &row)) && row) {
-		struct audit_row *r = db_grow((void **)&arr, &cnt, &cap, sizeof *arr, &rc);
-
-		if (!r)
-			break;
-		r->id = sqlite3_column_int64(st, 0);
-		r->at = sqlite3_column_int64(st, 1);
-		r->user_id = sqlite3_column_int64(st, 2);
-		r->actor = db_column_strdup(st, 3, &rc);
-		r->peer = db_column_strdup(st, 4, &rc);
-		r->action = db_column_strdup(st, 5, &rc);
-		r->wp_id = sqlite3_column_int64(st, 6);
-		r->wp_code = db_column_strdup(st, 7, &rc);
-		r->object = db_column_strdup(st, 8, &rc);
-		r->detail = db_column_strdup(st, 9, &rc);
-		if (rc)
-			break;
-	}
-	sqlite3_reset(st);
-	if (rc) {
-		audit_rows_free(arr, cnt);
-		return rc;
-	}
-	*rows = arr;
-	*n = cnt;
-	return ERR_OK;
+	return db_rows(db, st, "read audit records", sizeof **rows, read_row, clear_row,
+		       (void **)rows, n);
 }
 
 void audit_rows_free(struct audit_row *rows, size_t n)
 {
-	for (size_t i = 0; rows && i < n; i++) {
-		free(rows[i].actor);
-		free(rows[i].peer);
-		free(rows[i].action);
-		free(rows[i].wp_code);
-		free(rows[i].object);
-		free(rows[i].detail);
-	}
-	free(rows);
+	db_rows_free(rows, n, sizeof *rows, clear_row);
 }

@@ -19,24 +19,34 @@ static enum err txn_end(struct db *db, enum err rc)
 
 /* ---- dead properties ---- */
 
+static void read_prop(sqlite3_stmt *st, void *rec, enum err *rc)
+{
+	struct davstore_prop *p = rec;
+
+	p->ns = db_column_strdup(st, 0, rc);
+	p->name = db_column_strdup(st, 1, rc);
+	p->xml = db_column_strdup(st, 2, rc);
+}
+
+static void clear_prop(void *rec)
+{
+	struct davstore_prop *p = rec;
+
+	free(p->ns);
+	free(p->name);
+	free(p->xml);
+}
+
 void davstore_props_free(struct davstore_prop *p, size_t n)
 {
-	for (size_t i = 0; p && i < n; i++) {
-		free(p[i].ns);
-		free(p[i].name);
-		free(p[i].xml);
-	}
-	free(p);
+	db_rows_free(p, n, sizeof *p, clear_prop);
 }
 
 enum err davstore_props_list(struct db *db, int64_t node_id, struct davstore_prop **out, size_t *n)
 {
 	static const char sql[] =
 	    "SELECT ns, name, xml FROM dav_props WHERE node_id = ?1 ORDER BY ns, name";
-	struct davstore_prop *items = NULL;
-	size_t len = 0, cap = 0;
 	sqlite3_stmt *st;
-	bool row;
 	enum err rc = db_stmt(db, sql, &st);
 
 	*out = NULL;
@@ -44,25 +54,8 @@ enum err davstore_props_list(struct db *db, int64_t node_id, struct davstore_pro
 	if (rc)
 		return rc;
 	db_bind_int64(db, st, 1, node_id);
-	while (!(rc = db_step(db, st, "read properties", &row)) && row) {
-		struct davstore_prop *p = db_grow((void **)&items, &len, &cap, sizeof *items, &rc);
-
-		if (!p)
-			break;
-		p->ns = db_column_strdup(st, 0, &rc);
-		p->name = db_column_strdup(st, 1, &rc);
-		p->xml = db_column_strdup(st, 2, &rc);
-		if (rc)
-			break;
-	}
-	sqlite3_reset(st);
-	if (rc) {
-		davstore_props_free(items, len);
-		return rc;
-	}
-	*out = items;
-	*n = len;
-	return ERR_OK;
+	return db_rows(db, st, "read properties", sizeof **out, read_prop, clear_prop,
+		       (void **)out, n);
 }
 
 static enum err apply_one(struct db *db, int64_t node_id, const struct davstore_change *c)

@@ -483,3 +483,36 @@ void *db_grow(void **arr, size_t *n, size_t *cap, size_t size, enum err *rc)
 	memset((char *)*arr + *n * size, 0, size);
 	return (char *)*arr + (*n)++ * size;
 }
+
+void db_rows_free(void *arr, size_t n, size_t size, db_clear_fn *clear)
+{
+	for (size_t i = 0; arr && clear && i < n; i++)
+		clear((char *)arr + i * size);
+	free(arr);
+}
+
+enum err db_rows(struct db *db, sqlite3_stmt *st, const char *what, size_t size,
+		 db_row_fn *read, db_clear_fn *clear, void **out, size_t *n)
+{
+	void *arr = NULL;
+	size_t cnt = 0, cap = 0;
+	enum err rc = ERR_OK;
+	bool row;
+
+	*out = NULL;
+	*n = 0;
+	while (!rc && !(rc = db_step(db, st, what, &row)) && row) {
+		void *rec = db_grow(&arr, &cnt, &cap, size, &rc);
+
+		if (rec)
+			read(st, rec, &rc);
+	}
+	sqlite3_reset(st);
+	if (rc) {
+		db_rows_free(arr, cnt, size, clear);
+		return rc;
+	}
+	*out = arr;
+	*n = cnt;
+	return ERR_OK;
+}

@@ -62,4 +62,21 @@ char *db_column_strdup(sqlite3_stmt *st, int col, enum err *rc);
  * NULL with *rc set to ERR_NOMEM. For reading rows into an array. */
 void *db_grow(void **arr, size_t *n, size_t *cap, size_t size, enum err *rc);
 
+/* Reading rows into an array, the one copy: a repository writes how one
+ * row fills one record and how a record's fields are freed, nothing else.
+ * `read` fills the zeroed record `rec` from the current row of `st` and
+ * may set *rc (ERR_NOMEM from db_column_strdup); `clear` frees what a
+ * record holds, not the record (NULL: nothing to free). */
+typedef void db_row_fn(sqlite3_stmt *st, void *rec, enum err *rc);
+typedef void db_clear_fn(void *rec);
+
+/* Steps `st` to the end (then resets it), one record of `size` bytes per
+ * row. On success *out (malloc'd, NULL when no rows) holds *n records,
+ * freed with db_rows_free; on failure *out is NULL, *n 0 and what was
+ * read is freed. */
+enum err db_rows(struct db *db, sqlite3_stmt *st, const char *what, size_t size,
+		 db_row_fn *read, db_clear_fn *clear, void **out, size_t *n);
+/* Clears each of the `n` records and frees the array. Accepts NULL. */
+void db_rows_free(void *arr, size_t n, size_t size, db_clear_fn *clear);
+
 #endif
