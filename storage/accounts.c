@@ -117,27 +117,6 @@ static int64_t col_i64(sqlite3_stmt *st, int col)
 	return sqlite3_column_int64(st, col);
 }
 
-/* Step a statement expected to return at most one row. Returns ERR_OK
- * with *row telling whether a row came back. */
-static enum err step_row(struct db *db, sqlite3_stmt *st, const char *what, bool *row)
-{
-	int src = sqlite3_step(st);
-
-	*row = src == SQLITE_ROW;
-	if (src == SQLITE_ROW || src == SQLITE_DONE)
-		return ERR_OK;
-	return db_error(db, src, what);
-}
-
-static enum err exec_changes(struct db *db, sqlite3_stmt *st, const char *what, int *changes)
-{
-	enum err rc = db_exec_stmt(db, st, what);
-
-	if (!rc && changes)
-		*changes = sqlite3_changes(db_sqlite(db));
-	return rc;
-}
-
 /* --- partners ---------------------------------------------------------------- */
 
 enum err acct_partner_add(struct db *db, const char *short_name, const char *name,
@@ -150,10 +129,10 @@ enum err acct_partner_add(struct db *db, const char *short_name, const char *nam
 
 	if (rc)
 		return rc;
-	db_bind_text(st, 1, short_name);
-	db_bind_text(st, 2, name);
-	db_bind_text(st, 3, country);
-	sqlite3_bind_int64(st, 4, db_now());
+	db_bind_text(db, st, 1, short_name);
+	db_bind_text(db, st, 2, name);
+	db_bind_text(db, st, 3, country);
+	db_bind_int64(db, st, 4, db_now());
 	rc = db_exec_stmt(db, st, "add partner");
 	if (rc == ERR_EXISTS)
 		return err_set(ERR_EXISTS, "a partner with short name '%s' exists", short_name);
@@ -171,8 +150,8 @@ enum err acct_partner_id(struct db *db, const char *short_name, int64_t *id)
 
 	if (rc)
 		return rc;
-	db_bind_text(st, 1, short_name);
-	rc = step_row(db, st, "find partner", &row);
+	db_bind_text(db, st, 1, short_name);
+	rc = db_step(db, st, "find partner", &row);
 	if (!rc && !row)
 		rc = err_set(ERR_NOTFOUND, "no partner with short name '%s'", short_name);
 	if (!rc)
@@ -181,50 +160,44 @@ enum err acct_partner_id(struct db *db, const char *short_name, int64_t *id)
 	return rc;
 }
 
+static void read_partner(sqlite3_stmt *st, void *rec, enum err *rc)
+{
+	struct acct_partner *p = rec;
+
+	p->id = col_i64(st, 0);
+	p->short_name = db_column_strdup(st, 1, rc);
+	p->name = db_column_strdup(st, 2, rc);
+	p->country = db_column_strdup(st, 3, rc);
+	p->created_at = col_i64(st, 4);
+}
+
+static void clear_partner(void *rec)
+{
+	struct acct_partner *p = rec;
+
+	free(p->short_name);
+	free(p->name);
+	free(p->country);
+}
+
 enum err acct_partner_list(struct db *db, struct acct_partner **out, size_t *n)
 {
 	static const char sql[] =
 		"SELECT id, short, name, country, created_at FROM partners ORDER BY short";
-	struct acct_partner *arr = NULL, *p;
-	size_t cnt = 0, cap = 0;
 	sqlite3_stmt *st;
 	enum err rc = db_stmt(db, sql, &st);
-	int src;
 
 	*out = NULL;
 	*n = 0;
 	if (rc)
 		return rc;
-	while (!rc && (src = sqlite3_step(st)) == SQLITE_ROW) {
-		p = db_grow((void **)&arr, &cnt, &cap, sizeof *arr, &rc);
-		if (!p)
-			break;
-		p->id = col_i64(st, 0);
-		p->short_name = db_column_strdup(st, 1, &rc);
-		p->name = db_column_strdup(st, 2, &rc);
-		p->country = db_column_strdup(st, 3, &rc);
-		p->created_at = col_i64(st, 4);
-	}
-	if (!rc && src != SQLITE_DONE)
-		rc = db_error(db, src, "list partners");
-	sqlite3_reset(st);
-	if (rc) {
-		acct_partners_free(arr, cnt);
-		return rc;
-	}
-	*out = arr;
-	*n = cnt;
-	return ERR_OK;
+	return db_rows(db, st, "list partners", sizeof **out, read_partner, clear_partner,
+		       (void **)out, n);
 }
 
 void acct_partners_free(struct acct_partner *p, size_t n)
 {
-	for (size_t i = 0; p && i < n; i++) {
-		free(p[i].short_name);
-		free(p[i].name);
-		free(p[i].country);
-	}
-	free(p);
+	db_rows_free(p, n, sizeof *p, clear_partner);
 }
 
 /* --- users ------------------------------------------------------------------- */
@@ -238,8 +211,8 @@ static enum err partner_exists(struct db *db, int64_t partner_id)
 
 	if (rc)
 		return rc;
-	sqlite3_bind_int64(st, 1, partner_id);
-	rc = step_row(db, st, "find partner", &row);
+	db_bind_int64(db, st, 1, partner_id);
+	rc = db_step(db, st, "find partner", &row);
 	sqlite3_reset(st);
 	if (!rc && !row)
 		rc = err_set(ERR_NOTFOUND, "no such partner");
@@ -261,14 +234,14 @@ enum err acct_user_add(struct db *db, const char *email, const char *name, int64
 	rc = db_stmt(db, sql, &st);
 	if (rc)
 		return rc;
-	db_bind_text(st, 1, email);
-	db_bind_text(st, 2, name);
-	sqlite3_bind_int64(st, 3, partner_id);
-	sqlite3_bind_int(st, 4, coordinator);
-	db_bind_text(st, 5, password_hash);
+	db_bind_text(db, st, 1, email);
+	db_bind_text(db, st, 2, name);
+	db_bind_int64(db, st, 3, partner_id);
+	db_bind_int64(db, st, 4, coordinator);
+	db_bind_text(db, st, 5, password_hash);
 	if (password_hash)
-		sqlite3_bind_int64(st, 6, now);
-	sqlite3_bind_int64(st, 7, now);
+		db_bind_int64(db, st, 6, now);
+	db_bind_int64(db, st, 7, now);
 	rc = db_exec_stmt(db, st, "add user");
 	if (rc == ERR_EXISTS)
 		return err_set(ERR_EXISTS, "a user with email '%s' exists", email);
@@ -311,10 +284,10 @@ static enum err user_one(struct db *db, const char *sql, int64_t id, const char 
 	if (rc)
 		return rc;
 	if (email)
-		db_bind_text(st, 1, email);
+		db_bind_text(db, st, 1, email);
 	else
-		sqlite3_bind_int64(st, 1, id);
-	rc = step_row(db, st, "find user", &row);
+		db_bind_int64(db, st, 1, id);
+	rc = db_step(db, st, "find user", &row);
 	if (!rc && !row)
 		rc = err_set(ERR_NOTFOUND, "no such user");
 	if (!rc)
@@ -341,35 +314,28 @@ enum err acct_user_by_email(struct db *db, const char *email, struct acct_user *
 	return user_one(db, sql, 0, email, out);
 }
 
+static void user_row(sqlite3_stmt *st, void *rec, enum err *rc)
+{
+	read_user(st, rec, rc);
+}
+
+static void user_clear(void *rec)
+{
+	acct_user_clear(rec);
+}
+
 enum err acct_user_list(struct db *db, struct acct_user **out, size_t *n)
 {
 	static const char sql[] = "SELECT " USER_COLS
 				  " FROM users u JOIN partners p ON p.id = u.partner_id ORDER BY u.email";
-	struct acct_user *arr = NULL, *u;
-	size_t cnt = 0, cap = 0;
 	sqlite3_stmt *st;
 	enum err rc = db_stmt(db, sql, &st);
-	int src;
 
 	*out = NULL;
 	*n = 0;
 	if (rc)
 		return rc;
-	while (!rc && (src = sqlite3_step(st)) == SQLITE_ROW) {
-		u = db_grow((void **)&arr, &cnt, &cap, sizeof *arr, &rc);
-		if (u)
-			read_user(st, u, &rc);
-	}
-	if (!rc && src != SQLITE_DONE)
-		rc = db_error(db, src, "list users");
-	sqlite3_reset(st);
-	if (rc) {
-		acct_users_free(arr, cnt);
-		return rc;
-	}
-	*out = arr;
-	*n = cnt;
-	return ERR_OK;
+	return db_rows(db, st, "list users", sizeof **out, user_row, user_clear, (void **)out, n);
 }
 
 void acct_user_clear(struct acct_user *u)
@@ -384,9 +350,7 @@ void acct_user_clear(struct acct_user *u)
 
 void acct_users_free(struct acct_user *u, size_t n)
 {
-	for (size_t i = 0; u && i < n; i++)
-		acct_user_clear(&u[i]);
-	free(u);
+	db_rows_free(u, n, sizeof *u, user_clear);
 }
 
 /* Enabled coordinators other than `user_id`. */
@@ -400,8 +364,8 @@ static enum err other_coordinators(struct db *db, int64_t user_id, int *count)
 
 	if (rc)
 		return rc;
-	sqlite3_bind_int64(st, 1, user_id);
-	rc = step_row(db, st, "count coordinators", &row);
+	db_bind_int64(db, st, 1, user_id);
+	rc = db_step(db, st, "count coordinators", &row);
 	*count = row ? sqlite3_column_int(st, 0) : 0;
 	sqlite3_reset(st);
 	return rc;
@@ -415,8 +379,8 @@ static enum err delete_sessions(struct db *db, int64_t user_id, int64_t keep)
 
 	if (rc)
 		return rc;
-	sqlite3_bind_int64(st, 1, user_id);
-	sqlite3_bind_int64(st, 2, keep);
+	db_bind_int64(db, st, 1, user_id);
+	db_bind_int64(db, st, 2, keep);
 	return db_exec_stmt(db, st, "end sessions");
 }
 
@@ -462,25 +426,25 @@ enum err acct_user_update(struct db *db, int64_t id, const struct acct_user_chan
 	rc = db_stmt(db, sql, &st);
 	if (rc)
 		goto out;
-	sqlite3_bind_int64(st, 1, id);
-	sqlite3_bind_int(st, 2, ch->set_name);
-	db_bind_text(st, 3, ch->set_name ? ch->name : NULL);
-	sqlite3_bind_int(st, 4, ch->set_partner);
-	sqlite3_bind_int64(st, 5, ch->partner_id);
-	sqlite3_bind_int(st, 6, ch->set_coordinator);
-	sqlite3_bind_int(st, 7, ch->coordinator);
-	sqlite3_bind_int(st, 8, ch->set_disabled);
-	sqlite3_bind_int(st, 9, ch->disabled);
-	sqlite3_bind_int(st, 10, ch->set_totp_required);
-	sqlite3_bind_int(st, 11, ch->totp_required);
-	sqlite3_bind_int(st, 12, ch->totp_reset);
-	rc = exec_changes(db, st, "update user", &changes);
+	db_bind_int64(db, st, 1, id);
+	db_bind_int64(db, st, 2, ch->set_name);
+	db_bind_text(db, st, 3, ch->set_name ? ch->name : NULL);
+	db_bind_int64(db, st, 4, ch->set_partner);
+	db_bind_int64(db, st, 5, ch->partner_id);
+	db_bind_int64(db, st, 6, ch->set_coordinator);
+	db_bind_int64(db, st, 7, ch->coordinator);
+	db_bind_int64(db, st, 8, ch->set_disabled);
+	db_bind_int64(db, st, 9, ch->disabled);
+	db_bind_int64(db, st, 10, ch->set_totp_required);
+	db_bind_int64(db, st, 11, ch->totp_required);
+	db_bind_int64(db, st, 12, ch->totp_reset);
+	rc = db_exec_changes(db, st, "update user", &changes);
 	if (!rc && changes != 1)
 		rc = err_set(ERR_NOTFOUND, "no such user");
 	if (!rc && ch->totp_reset) {
 		rc = db_stmt(db, sql_codes, &st);
 		if (!rc) {
-			sqlite3_bind_int64(st, 1, id);
+			db_bind_int64(db, st, 1, id);
 			rc = db_exec_stmt(db, st, "remove recovery codes");
 		}
 	}
@@ -503,8 +467,8 @@ enum err acct_login_lookup(struct db *db, const char *email, struct acct_login *
 	memset(out, 0, sizeof *out);
 	if (rc)
 		return rc;
-	db_bind_text(st, 1, email);
-	rc = step_row(db, st, "find user", &row);
+	db_bind_text(db, st, 1, email);
+	rc = db_step(db, st, "find user", &row);
 	if (!rc && !row)
 		rc = err_set(ERR_NOTFOUND, "no such user");
 	if (!rc) {
@@ -540,8 +504,8 @@ enum err acct_password_hash(struct db *db, int64_t user_id, char **hash)
 	*hash = NULL;
 	if (rc)
 		return rc;
-	sqlite3_bind_int64(st, 1, user_id);
-	rc = step_row(db, st, "read password", &row);
+	db_bind_int64(db, st, 1, user_id);
+	rc = db_step(db, st, "read password", &row);
 	if (!rc && !row)
 		rc = err_set(ERR_NOTFOUND, "no such user");
 	if (!rc)
@@ -561,10 +525,10 @@ enum err acct_password_set(struct db *db, int64_t user_id, const char *hash, boo
 
 	if (rc)
 		return rc;
-	db_bind_text(st, 1, hash);
-	sqlite3_bind_int64(st, 2, db_now());
-	sqlite3_bind_int64(st, 3, user_id);
-	rc = exec_changes(db, st, "set password", &changes);
+	db_bind_text(db, st, 1, hash);
+	db_bind_int64(db, st, 2, db_now());
+	db_bind_int64(db, st, 3, user_id);
+	rc = db_exec_changes(db, st, "set password", &changes);
 	if (!rc && changes != 1)
 		rc = err_set(ERR_NOTFOUND, "no such user");
 	if (!rc && end_sessions)
@@ -614,13 +578,13 @@ enum err acct_session_create(struct db *db, int64_t user_id, const unsigned char
 
 	if (rc)
 		return rc;
-	sqlite3_bind_blob(st, 1, hash, ACCT_HASH_LEN, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(st, 2, user_id);
-	db_bind_text(st, 3, csrf);
-	db_bind_text(st, 4, peer ? peer : "");
-	sqlite3_bind_int64(st, 5, now);
-	sqlite3_bind_int64(st, 6, now);
-	sqlite3_bind_int64(st, 7, expires_at);
+	db_bind_blob(db, st, 1, hash, ACCT_HASH_LEN);
+	db_bind_int64(db, st, 2, user_id);
+	db_bind_text(db, st, 3, csrf);
+	db_bind_text(db, st, 4, peer ? peer : "");
+	db_bind_int64(db, st, 5, now);
+	db_bind_int64(db, st, 6, now);
+	db_bind_int64(db, st, 7, expires_at);
 	rc = db_exec_stmt(db, st, "create session");
 	if (!rc && id)
 		*id = sqlite3_last_insert_rowid(db_sqlite(db));
@@ -640,8 +604,8 @@ enum err acct_session_lookup(struct db *db, const unsigned char hash[ACCT_HASH_L
 	memset(out, 0, sizeof *out);
 	if (rc)
 		return rc;
-	sqlite3_bind_blob(st, 1, hash, ACCT_HASH_LEN, SQLITE_TRANSIENT);
-	rc = step_row(db, st, "find session", &row);
+	db_bind_blob(db, st, 1, hash, ACCT_HASH_LEN);
+	rc = db_step(db, st, "find session", &row);
 	if (!rc && !row)
 		rc = err_set(ERR_NOTFOUND, "no such session");
 	if (!rc) {
@@ -666,8 +630,8 @@ enum err acct_session_touch(struct db *db, int64_t session_id, int64_t now)
 
 	if (rc)
 		return rc;
-	sqlite3_bind_int64(st, 1, now);
-	sqlite3_bind_int64(st, 2, session_id);
+	db_bind_int64(db, st, 1, now);
+	db_bind_int64(db, st, 2, session_id);
 	return db_exec_stmt(db, st, "touch session");
 }
 
@@ -679,7 +643,7 @@ enum err acct_session_delete(struct db *db, int64_t session_id)
 
 	if (rc)
 		return rc;
-	sqlite3_bind_int64(st, 1, session_id);
+	db_bind_int64(db, st, 1, session_id);
 	return db_exec_stmt(db, st, "end session");
 }
 
@@ -697,17 +661,17 @@ enum err acct_session_prune(struct db *db, int64_t user_id, int64_t now, int64_t
 
 	if (rc)
 		return rc;
-	sqlite3_bind_int64(st, 1, user_id);
-	sqlite3_bind_int64(st, 2, now);
-	sqlite3_bind_int64(st, 3, idle);
+	db_bind_int64(db, st, 1, user_id);
+	db_bind_int64(db, st, 2, now);
+	db_bind_int64(db, st, 3, idle);
 	rc = db_exec_stmt(db, st, "prune sessions");
 	if (rc)
 		return rc;
 	rc = db_stmt(db, sql_excess, &st);
 	if (rc)
 		return rc;
-	sqlite3_bind_int64(st, 1, user_id);
-	sqlite3_bind_int64(st, 2, keep);
+	db_bind_int64(db, st, 1, user_id);
+	db_bind_int64(db, st, 2, keep);
 	return db_exec_stmt(db, st, "prune sessions");
 }
 
@@ -724,11 +688,11 @@ enum err acct_token_create(struct db *db, int64_t user_id, const char *name,
 
 	if (rc)
 		return rc;
-	sqlite3_bind_blob(st, 1, hash, ACCT_HASH_LEN, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(st, 2, user_id);
-	db_bind_text(st, 3, name);
-	sqlite3_bind_int64(st, 4, db_now());
-	sqlite3_bind_int64(st, 5, expires_at);
+	db_bind_blob(db, st, 1, hash, ACCT_HASH_LEN);
+	db_bind_int64(db, st, 2, user_id);
+	db_bind_text(db, st, 3, name);
+	db_bind_int64(db, st, 4, db_now());
+	db_bind_int64(db, st, 5, expires_at);
 	rc = db_exec_stmt(db, st, "create token");
 	if (!rc && id)
 		*id = sqlite3_last_insert_rowid(db_sqlite(db));
@@ -749,8 +713,8 @@ enum err acct_token_lookup(struct db *db, const unsigned char hash[ACCT_HASH_LEN
 	memset(out, 0, sizeof *out);
 	if (rc)
 		return rc;
-	sqlite3_bind_blob(st, 1, hash, ACCT_HASH_LEN, SQLITE_TRANSIENT);
-	rc = step_row(db, st, "find token", &row);
+	db_bind_blob(db, st, 1, hash, ACCT_HASH_LEN);
+	rc = db_step(db, st, "find token", &row);
 	if (!rc && !row)
 		rc = err_set(ERR_NOTFOUND, "no such token");
 	if (!rc) {
@@ -775,9 +739,28 @@ enum err acct_token_touch(struct db *db, int64_t token_id, int64_t now)
 
 	if (rc)
 		return rc;
-	sqlite3_bind_int64(st, 1, now);
-	sqlite3_bind_int64(st, 2, token_id);
+	db_bind_int64(db, st, 1, now);
+	db_bind_int64(db, st, 2, token_id);
 	return db_exec_stmt(db, st, "touch token");
+}
+
+static void read_token(sqlite3_stmt *st, void *rec, enum err *rc)
+{
+	struct acct_token *t = rec;
+
+	t->id = col_i64(st, 0);
+	t->name = db_column_strdup(st, 1, rc);
+	t->created_at = col_i64(st, 2);
+	t->expires_at = col_i64(st, 3);
+	t->last_used_at = col_i64(st, 4);
+	t->revoked_at = col_i64(st, 5);
+}
+
+static void clear_token(void *rec)
+{
+	struct acct_token *t = rec;
+
+	free(t->name);
 }
 
 enum err acct_token_list(struct db *db, int64_t user_id, struct acct_token **out, size_t *n)
@@ -785,45 +768,21 @@ enum err acct_token_list(struct db *db, int64_t user_id, struct acct_token **out
 	static const char sql[] =
 		"SELECT id, name, created_at, coalesce(expires_at, 0), coalesce(last_used_at, 0),"
 		" coalesce(revoked_at, 0) FROM tokens WHERE user_id = ? ORDER BY id DESC";
-	struct acct_token *arr = NULL, *t;
-	size_t cnt = 0, cap = 0;
 	sqlite3_stmt *st;
 	enum err rc = db_stmt(db, sql, &st);
-	int src;
 
 	*out = NULL;
 	*n = 0;
 	if (rc)
 		return rc;
-	sqlite3_bind_int64(st, 1, user_id);
-	while (!rc && (src = sqlite3_step(st)) == SQLITE_ROW) {
-		t = db_grow((void **)&arr, &cnt, &cap, sizeof *arr, &rc);
-		if (!t)
-			break;
-		t->id = col_i64(st, 0);
-		t->name = db_column_strdup(st, 1, &rc);
-		t->created_at = col_i64(st, 2);
-		t->expires_at = col_i64(st, 3);
-		t->last_used_at = col_i64(st, 4);
-		t->revoked_at = col_i64(st, 5);
-	}
-	if (!rc && src != SQLITE_DONE)
-		rc = db_error(db, src, "list tokens");
-	sqlite3_reset(st);
-	if (rc) {
-		acct_tokens_free(arr, cnt);
-		return rc;
-	}
-	*out = arr;
-	*n = cnt;
-	return ERR_OK;
+	db_bind_int64(db, st, 1, user_id);
+	return db_rows(db, st, "list tokens", sizeof **out, read_token, clear_token, (void **)out,
+		       n);
 }
 
 void acct_tokens_free(struct acct_token *t, size_t n)
 {
-	for (size_t i = 0; t && i < n; i++)
-		free(t[i].name);
-	free(t);
+	db_rows_free(t, n, sizeof *t, clear_token);
 }
 
 enum err acct_token_revoke(struct db *db, int64_t user_id, int64_t token_id, int64_t now,
@@ -840,17 +799,20 @@ enum err acct_token_revoke(struct db *db, int64_t user_id, int64_t token_id, int
 		*name = NULL;
 	if (rc)
 		return rc;
-	sqlite3_bind_int64(st, 1, token_id);
-	sqlite3_bind_int64(st, 2, user_id);
-	sqlite3_bind_int64(st, 3, now);
-	rc = step_row(db, st, "revoke token", &row);
+	db_bind_int64(db, st, 1, token_id);
+	db_bind_int64(db, st, 2, user_id);
+	db_bind_int64(db, st, 3, now);
+	rc = db_step(db, st, "revoke token", &row);
 	if (!rc && !row)
 		rc = err_set(ERR_NOTFOUND, "no such live token");
 	if (!rc && name)
 		*name = db_column_strdup(st, 0, &rc);
 	/* Step to the end so the UPDATE completes before the reset. */
-	if (row)
-		sqlite3_step(st);
+	if (row) {
+		enum err end = db_step(db, st, "revoke token", &row);
+
+		rc = rc ? rc : end;
+	}
 	sqlite3_reset(st);
 	return rc;
 }
@@ -873,18 +835,18 @@ enum err acct_link_create(struct db *db, int64_t user_id, int64_t created_by,
 		return rc;
 	rc = db_stmt(db, sql_old, &st);
 	if (!rc) {
-		sqlite3_bind_int64(st, 1, user_id);
+		db_bind_int64(db, st, 1, user_id);
 		rc = db_exec_stmt(db, st, "replace link");
 	}
 	if (!rc)
 		rc = db_stmt(db, sql, &st);
 	if (!rc) {
-		sqlite3_bind_blob(st, 1, hash, ACCT_HASH_LEN, SQLITE_TRANSIENT);
-		sqlite3_bind_int64(st, 2, user_id);
+		db_bind_blob(db, st, 1, hash, ACCT_HASH_LEN);
+		db_bind_int64(db, st, 2, user_id);
 		if (created_by)
-			sqlite3_bind_int64(st, 3, created_by);
-		sqlite3_bind_int64(st, 4, db_now());
-		sqlite3_bind_int64(st, 5, expires_at);
+			db_bind_int64(db, st, 3, created_by);
+		db_bind_int64(db, st, 4, db_now());
+		db_bind_int64(db, st, 5, expires_at);
 		rc = db_exec_stmt(db, st, "create link");
 	}
 	return txn_end(db, own, rc);
@@ -905,15 +867,18 @@ enum err acct_link_check(struct db *db, const unsigned char hash[ACCT_HASH_LEN],
 
 	if (rc)
 		return rc;
-	sqlite3_bind_blob(st, 1, hash, ACCT_HASH_LEN, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(st, 2, now);
-	rc = step_row(db, st, "check link", &row);
+	db_bind_blob(db, st, 1, hash, ACCT_HASH_LEN);
+	db_bind_int64(db, st, 2, now);
+	rc = db_step(db, st, "check link", &row);
 	if (!rc && !row)
 		rc = err_set(ERR_NOTFOUND, "the link is unknown, used or expired");
 	if (!rc)
 		*user_id = col_i64(st, 0);
-	if (row)
-		sqlite3_step(st);
+	if (row) {
+		enum err end = db_step(db, st, "check link", &row);
+
+		rc = rc ? rc : end;
+	}
 	sqlite3_reset(st);
 	return rc;
 }
@@ -943,8 +908,8 @@ enum err acct_totp_get(struct db *db, int64_t user_id, struct acct_totp *out)
 	memset(out, 0, sizeof *out);
 	if (rc)
 		return rc;
-	sqlite3_bind_int64(st, 1, user_id);
-	rc = step_row(db, st, "read second factor", &row);
+	db_bind_int64(db, st, 1, user_id);
+	rc = db_step(db, st, "read second factor", &row);
 	if (!rc && !row)
 		rc = err_set(ERR_NOTFOUND, "no such user");
 	if (!rc) {
@@ -966,9 +931,9 @@ enum err acct_totp_begin(struct db *db, int64_t user_id, const unsigned char *se
 
 	if (rc)
 		return rc;
-	sqlite3_bind_blob(st, 1, secret, (int)len, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(st, 2, user_id);
-	rc = exec_changes(db, st, "begin enrolment", &changes);
+	db_bind_blob(db, st, 1, secret, len);
+	db_bind_int64(db, st, 2, user_id);
+	rc = db_exec_changes(db, st, "begin enrolment", &changes);
 	if (!rc && changes != 1)
 		rc = err_set(ERR_NOTFOUND, "no such user");
 	return rc;
@@ -984,14 +949,14 @@ static enum err recovery_replace(struct db *db, int64_t user_id,
 
 	if (rc)
 		return rc;
-	sqlite3_bind_int64(st, 1, user_id);
+	db_bind_int64(db, st, 1, user_id);
 	rc = db_exec_stmt(db, st, "replace recovery codes");
 	for (size_t i = 0; !rc && i < n; i++) {
 		rc = db_stmt(db, sql_ins, &st);
 		if (rc)
 			break;
-		sqlite3_bind_int64(st, 1, user_id);
-		sqlite3_bind_blob(st, 2, codes[i], ACCT_HASH_LEN, SQLITE_TRANSIENT);
+		db_bind_int64(db, st, 1, user_id);
+		db_bind_blob(db, st, 2, codes[i], ACCT_HASH_LEN);
 		rc = db_exec_stmt(db, st, "store recovery code");
 	}
 	return rc;
@@ -1012,9 +977,9 @@ enum err acct_totp_enable(struct db *db, int64_t user_id, int64_t step,
 		return rc;
 	rc = db_stmt(db, sql, &st);
 	if (!rc) {
-		sqlite3_bind_int64(st, 1, step);
-		sqlite3_bind_int64(st, 2, user_id);
-		rc = exec_changes(db, st, "enable second factor", &changes);
+		db_bind_int64(db, st, 1, step);
+		db_bind_int64(db, st, 2, user_id);
+		rc = db_exec_changes(db, st, "enable second factor", &changes);
 	}
 	if (!rc && changes != 1)
 		rc = err_set(ERR_CONFLICT, "no enrolment is under way");
@@ -1035,7 +1000,7 @@ enum err acct_totp_disable(struct db *db, int64_t user_id)
 		return rc;
 	rc = db_stmt(db, sql, &st);
 	if (!rc) {
-		sqlite3_bind_int64(st, 1, user_id);
+		db_bind_int64(db, st, 1, user_id);
 		rc = db_exec_stmt(db, st, "disable second factor");
 	}
 	if (!rc)
@@ -1053,9 +1018,9 @@ enum err acct_totp_use_step(struct db *db, int64_t user_id, int64_t step)
 
 	if (rc)
 		return rc;
-	sqlite3_bind_int64(st, 1, user_id);
-	sqlite3_bind_int64(st, 2, step);
-	rc = exec_changes(db, st, "record code use", &changes);
+	db_bind_int64(db, st, 1, user_id);
+	db_bind_int64(db, st, 2, step);
+	rc = db_exec_changes(db, st, "record code use", &changes);
 	if (!rc && changes != 1)
 		rc = err_set(ERR_CONFLICT, "this code was already used");
 	return rc;
@@ -1085,10 +1050,10 @@ enum err acct_recovery_use(struct db *db, int64_t user_id, const unsigned char h
 
 	if (rc)
 		return rc;
-	sqlite3_bind_int64(st, 1, user_id);
-	sqlite3_bind_blob(st, 2, hash, ACCT_HASH_LEN, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(st, 3, now);
-	rc = exec_changes(db, st, "use recovery code", &changes);
+	db_bind_int64(db, st, 1, user_id);
+	db_bind_blob(db, st, 2, hash, ACCT_HASH_LEN);
+	db_bind_int64(db, st, 3, now);
+	rc = db_exec_changes(db, st, "use recovery code", &changes);
 	if (!rc && changes != 1)
 		rc = err_set(ERR_NOTFOUND, "not an unused recovery code");
 	return rc;
@@ -1120,11 +1085,11 @@ enum err acct_wp_add(struct db *db, const char *code, const char *title, int64_t
 	rc = db_stmt(db, sql_wp, &st);
 	if (rc)
 		goto out;
-	db_bind_text(st, 1, code);
-	db_bind_text(st, 2, title);
+	db_bind_text(db, st, 1, code);
+	db_bind_text(db, st, 2, title);
 	if (lead_partner_id)
-		sqlite3_bind_int64(st, 3, lead_partner_id);
-	sqlite3_bind_int64(st, 4, now);
+		db_bind_int64(db, st, 3, lead_partner_id);
+	db_bind_int64(db, st, 4, now);
 	rc = db_exec_stmt(db, st, "add work package");
 	if (rc == ERR_EXISTS)
 		rc = err_set(ERR_EXISTS, "a work package with code '%s' exists", code);
@@ -1134,10 +1099,10 @@ enum err acct_wp_add(struct db *db, const char *code, const char *title, int64_t
 	rc = db_stmt(db, sql_root, &st);
 	if (rc)
 		goto out;
-	sqlite3_bind_int64(st, 1, wp_id);
-	sqlite3_bind_int64(st, 2, now);
+	db_bind_int64(db, st, 1, wp_id);
+	db_bind_int64(db, st, 2, now);
 	if (created_by)
-		sqlite3_bind_int64(st, 3, created_by);
+		db_bind_int64(db, st, 3, created_by);
 	rc = db_exec_stmt(db, st, "add root folder");
 	if (rc)
 		goto out;
@@ -1145,8 +1110,8 @@ enum err acct_wp_add(struct db *db, const char *code, const char *title, int64_t
 	rc = db_stmt(db, sql_link, &st);
 	if (rc)
 		goto out;
-	sqlite3_bind_int64(st, 1, root_id);
-	sqlite3_bind_int64(st, 2, wp_id);
+	db_bind_int64(db, st, 1, root_id);
+	db_bind_int64(db, st, 2, wp_id);
 	rc = db_exec_stmt(db, st, "link root folder");
 out:
 	rc = txn_end(db, own, rc);
@@ -1182,8 +1147,8 @@ enum err acct_wp_get(struct db *db, int64_t id, struct acct_wp *out)
 	memset(out, 0, sizeof *out);
 	if (rc)
 		return rc;
-	sqlite3_bind_int64(st, 1, id);
-	rc = step_row(db, st, "find work package", &row);
+	db_bind_int64(db, st, 1, id);
+	rc = db_step(db, st, "find work package", &row);
 	if (!rc && !row)
 		rc = err_set(ERR_NOTFOUND, "no such work package");
 	if (!rc)
@@ -1205,9 +1170,9 @@ enum err acct_wp_resolve(struct db *db, const char *code, int64_t user_id, int64
 
 	if (rc)
 		return rc;
-	db_bind_text(st, 1, code);
-	sqlite3_bind_int64(st, 2, user_id);
-	rc = step_row(db, st, "find work package", &row);
+	db_bind_text(db, st, 1, code);
+	db_bind_int64(db, st, 2, user_id);
+	rc = db_step(db, st, "find work package", &row);
 	if (!rc && !row)
 		rc = err_set(ERR_NOTFOUND, "no such work package");
 	if (!rc) {
@@ -1242,22 +1207,20 @@ enum err acct_wp_list(struct db *db, int64_t user_id, struct acct_wp **out, size
 	size_t cnt = 0, cap = 0;
 	sqlite3_stmt *st;
 	enum err rc = db_stmt(db, sql, &st);
-	int src;
+	bool row;
 
 	*out = NULL;
 	*n = 0;
 	if (rc)
 		return rc;
-	sqlite3_bind_int64(st, 1, user_id);
-	while (!rc && (src = sqlite3_step(st)) == SQLITE_ROW) {
+	db_bind_int64(db, st, 1, user_id);
+	while (!rc && !(rc = db_step(db, st, "list work packages", &row)) && row) {
 		w = db_grow((void **)&arr, &cnt, &cap, sizeof *arr, &rc);
 		if (!w)
 			break;
 		read_wp(st, w, &rc);
 		w->level = sqlite3_column_int(st, 7);
 	}
-	if (!rc && src != SQLITE_DONE)
-		rc = db_error(db, src, "list work packages");
 	sqlite3_reset(st);
 	if (rc) {
 		acct_wps_free(arr, cnt);
@@ -1296,9 +1259,9 @@ enum err acct_level(struct db *db, int64_t user_id, int64_t wp_id, int *level)
 	*level = ACCT_NONE;
 	if (rc)
 		return rc;
-	sqlite3_bind_int64(st, 1, wp_id);
-	sqlite3_bind_int64(st, 2, user_id);
-	rc = step_row(db, st, "compute level", &row);
+	db_bind_int64(db, st, 1, wp_id);
+	db_bind_int64(db, st, 2, user_id);
+	rc = db_step(db, st, "compute level", &row);
 	if (!rc && !row)
 		rc = err_set(ERR_NOTFOUND, "no such work package");
 	if (!rc)
@@ -1320,20 +1283,18 @@ enum err acct_readable_wps(struct db *db, int64_t user_id, int64_t **ids, size_t
 	size_t cnt = 0, cap = 0;
 	sqlite3_stmt *st;
 	enum err rc = db_stmt(db, sql, &st);
-	int src;
+	bool row;
 
 	*ids = NULL;
 	*n = 0;
 	if (rc)
 		return rc;
-	sqlite3_bind_int64(st, 1, user_id);
-	while (!rc && (src = sqlite3_step(st)) == SQLITE_ROW) {
+	db_bind_int64(db, st, 1, user_id);
+	while (!rc && !(rc = db_step(db, st, "list readable work packages", &row)) && row) {
 		slot = db_grow((void **)&arr, &cnt, &cap, sizeof *arr, &rc);
 		if (slot)
 			*slot = col_i64(st, 0);
 	}
-	if (!rc && src != SQLITE_DONE)
-		rc = db_error(db, src, "list readable work packages");
 	sqlite3_reset(st);
 	if (rc) {
 		free(arr);
@@ -1374,8 +1335,8 @@ enum err acct_grant_set(struct db *db, int64_t wp_id, int64_t user_id, int64_t p
 	rc = db_stmt(db, sql_wp, &st);
 	if (rc)
 		return rc;
-	sqlite3_bind_int64(st, 1, wp_id);
-	rc = step_row(db, st, "find work package", &row);
+	db_bind_int64(db, st, 1, wp_id);
+	rc = db_step(db, st, "find work package", &row);
 	sqlite3_reset(st);
 	if (!rc && !row)
 		rc = err_set(ERR_NOTFOUND, "no such work package");
@@ -1385,8 +1346,8 @@ enum err acct_grant_set(struct db *db, int64_t wp_id, int64_t user_id, int64_t p
 		rc = db_stmt(db, sql_user, &st);
 		if (rc)
 			return rc;
-		sqlite3_bind_int64(st, 1, user_id);
-		rc = step_row(db, st, "find user", &row);
+		db_bind_int64(db, st, 1, user_id);
+		rc = db_step(db, st, "find user", &row);
 		sqlite3_reset(st);
 		if (!rc && !row)
 			rc = err_set(ERR_NOTFOUND, "no such user");
@@ -1401,12 +1362,12 @@ enum err acct_grant_set(struct db *db, int64_t wp_id, int64_t user_id, int64_t p
 		return rc;
 	/* NULL never equals anything, so binding NULL for the unused
 	 * subject keeps one statement for both kinds of grant. */
-	sqlite3_bind_int64(st, 1, wp_id);
+	db_bind_int64(db, st, 1, wp_id);
 	if (user_id)
-		sqlite3_bind_int64(st, 2, user_id);
+		db_bind_int64(db, st, 2, user_id);
 	if (partner_id)
-		sqlite3_bind_int64(st, 3, partner_id);
-	rc = step_row(db, st, "read grant", &row);
+		db_bind_int64(db, st, 3, partner_id);
+	rc = db_step(db, st, "read grant", &row);
 	if (row)
 		old = sqlite3_column_int(st, 0);
 	sqlite3_reset(st);
@@ -1418,16 +1379,16 @@ enum err acct_grant_set(struct db *db, int64_t wp_id, int64_t user_id, int64_t p
 	rc = db_stmt(db, level == ACCT_NONE ? sql_del : old ? sql_upd : sql_ins, &st);
 	if (rc)
 		return rc;
-	sqlite3_bind_int64(st, 1, wp_id);
+	db_bind_int64(db, st, 1, wp_id);
 	if (user_id)
-		sqlite3_bind_int64(st, 2, user_id);
+		db_bind_int64(db, st, 2, user_id);
 	if (partner_id)
-		sqlite3_bind_int64(st, 3, partner_id);
+		db_bind_int64(db, st, 3, partner_id);
 	if (level != ACCT_NONE) {
-		sqlite3_bind_int(st, 4, level);
+		db_bind_int64(db, st, 4, level);
 		if (granted_by)
-			sqlite3_bind_int64(st, 5, granted_by);
-		sqlite3_bind_int64(st, 6, db_now());
+			db_bind_int64(db, st, 5, granted_by);
+		db_bind_int64(db, st, 6, db_now());
 	}
 	rc = db_exec_stmt(db, st, "set grant");
 	if (rc)
@@ -1452,14 +1413,14 @@ enum err acct_grant_list(struct db *db, int64_t wp_id, struct acct_grant **out, 
 	size_t cnt = 0, cap = 0;
 	sqlite3_stmt *st;
 	enum err rc = db_stmt(db, sql, &st);
-	int src;
+	bool row;
 
 	*out = NULL;
 	*n = 0;
 	if (rc)
 		return rc;
-	sqlite3_bind_int64(st, 1, wp_id);
-	while (!rc && (src = sqlite3_step(st)) == SQLITE_ROW) {
+	db_bind_int64(db, st, 1, wp_id);
+	while (!rc && !(rc = db_step(db, st, "list grants", &row)) && row) {
 		g = db_grow((void **)&arr, &cnt, &cap, sizeof *arr, &rc);
 		if (!g)
 			break;
@@ -1473,8 +1434,6 @@ enum err acct_grant_list(struct db *db, int64_t wp_id, struct acct_grant **out, 
 		g->granted_by = db_column_strdup(st, 7, &rc);
 		g->granted_at = col_i64(st, 8);
 	}
-	if (!rc && src != SQLITE_DONE)
-		rc = db_error(db, src, "list grants");
 	sqlite3_reset(st);
 	if (rc) {
 		acct_grants_free(arr, cnt);

@@ -20,16 +20,16 @@ enum err audit_append(struct db *db, int64_t user_id, const char *actor, const c
 	rc = db_stmt(db, sql, &st);
 	if (rc)
 		return rc;
-	sqlite3_bind_int64(st, 1, db_now());
+	db_bind_int64(db, st, 1, db_now());
 	if (user_id)
-		sqlite3_bind_int64(st, 2, user_id);
-	db_bind_text(st, 3, actor ? actor : "");
-	db_bind_text(st, 4, peer ? peer : "");
-	db_bind_text(st, 5, action);
+		db_bind_int64(db, st, 2, user_id);
+	db_bind_text(db, st, 3, actor ? actor : "");
+	db_bind_text(db, st, 4, peer ? peer : "");
+	db_bind_text(db, st, 5, action);
 	if (wp_id)
-		sqlite3_bind_int64(st, 6, wp_id);
-	db_bind_text(st, 7, object ? object : "");
-	db_bind_text(st, 8, detail ? detail : "");
+		db_bind_int64(db, st, 6, wp_id);
+	db_bind_text(db, st, 7, object ? object : "");
+	db_bind_text(db, st, 8, detail ? detail : "");
 	return db_exec_stmt(db, st, "append audit record");
 }
 
@@ -45,19 +45,47 @@ enum err audit_append(struct db *db, int64_t user_id, const char *actor, const c
 	" AND (?5 IS NULL OR a.at < ?5)"                                                   \
 	" AND a.id > ?6"
 
-static void bind_filter(sqlite3_stmt *st, const struct audit_filter *f)
+static void bind_filter(struct db *db, sqlite3_stmt *st, const struct audit_filter *f)
 {
 	if (f->user_id)
-		sqlite3_bind_int64(st, 1, f->user_id);
+		db_bind_int64(db, st, 1, f->user_id);
 	if (f->wp_id)
-		sqlite3_bind_int64(st, 2, f->wp_id);
+		db_bind_int64(db, st, 2, f->wp_id);
 	if (f->action)
-		db_bind_text(st, 3, f->action);
+		db_bind_text(db, st, 3, f->action);
 	if (f->since)
-		sqlite3_bind_int64(st, 4, f->since);
+		db_bind_int64(db, st, 4, f->since);
 	if (f->until)
-		sqlite3_bind_int64(st, 5, f->until);
-	sqlite3_bind_int64(st, 6, f->after_id);
+		db_bind_int64(db, st, 5, f->until);
+	db_bind_int64(db, st, 6, f->after_id);
+}
+
+static void read_row(sqlite3_stmt *st, void *rec, enum err *rc)
+{
+	struct audit_row *r = rec;
+
+	r->id = sqlite3_column_int64(st, 0);
+	r->at = sqlite3_column_int64(st, 1);
+	r->user_id = sqlite3_column_int64(st, 2);
+	r->actor = db_column_strdup(st, 3, rc);
+	r->peer = db_column_strdup(st, 4, rc);
+	r->action = db_column_strdup(st, 5, rc);
+	r->wp_id = sqlite3_column_int64(st, 6);
+	r->wp_code = db_column_strdup(st, 7, rc);
+	r->object = db_column_strdup(st, 8, rc);
+	r->detail = db_column_strdup(st, 9, rc);
+}
+
+static void clear_row(void *rec)
+{
+	struct audit_row *r = rec;
+
+	free(r->actor);
+	free(r->peer);
+	free(r->action);
+	free(r->wp_code);
+	free(r->object);
+	free(r->detail);
 }
 
 enum err audit_query(struct db *db, const struct audit_filter *f, bool oldest_first,
@@ -75,11 +103,9 @@ enum err audit_query(struct db *db, const struct audit_filter *f, bool oldest_fi
 		" coalesce(a.wp_id, 0), w.code, a.object, a.detail"
 		" FROM audit a LEFT JOIN wps w ON w.id = a.wp_id" AUDIT_WHERE
 		" ORDER BY a.id LIMIT ?7 OFFSET ?8";
-	struct audit_row *arr = NULL;
-	size_t cnt = 0, cap = 0;
 	sqlite3_stmt *st;
 	enum err rc = ERR_OK;
-	int src;
+	bool row;
 
 	*rows = NULL;
 	*n = 0;
@@ -87,12 +113,10 @@ enum err audit_query(struct db *db, const struct audit_filter *f, bool oldest_fi
 		rc = db_stmt(db, sql_count, &st);
 		if (rc)
 			return rc;
-		bind_filter(st, f);
-		src = sqlite3_step(st);
-		if (src == SQLITE_ROW)
+		bind_filter(db, st, f);
+		rc = db_step(db, st, "count audit records", &row);
+		if (!rc && row)
 			*total = sqlite3_column_int64(st, 0);
-		else
-			rc = db_error(db, src, "count audit records");
 		sqlite3_reset(st);
 		if (rc)
 			return rc;
@@ -100,46 +124,14 @@ enum err audit_query(struct db *db, const struct audit_filter *f, bool oldest_fi
 	rc = db_stmt(db, oldest_first ? sql_oldest : sql_newest, &st);
 	if (rc)
 		return rc;
-	bind_filter(st, f);
-	sqlite3_bind_int64(st, 7, (sqlite3_int64)limit);
-	sqlite3_bind_int64(st, 8, (sqlite3_int64)offset);
-	while (!rc && (src = sqlite3_step(st)) == SQLITE_ROW) {
-		struct audit_row *r = db_grow((void **)&arr, &cnt, &cap, sizeof *arr, &rc);
-
-		if (!r)
-			break;
-		r->id = sqlite3_column_int64(st, 0);
-		r->at = sqlite3_column_int64(st, 1);
-		r->user_id = sqlite3_column_int64(st, 2);
-		r->actor = db_column_strdup(st, 3, &rc);
-		r->peer = db_column_strdup(st, 4, &rc);
-		r->action = db_column_strdup(st, 5, &rc);
-		r->wp_id = sqlite3_column_int64(st, 6);
-		r->wp_code = db_column_strdup(st, 7, &rc);
-		r->object = db_column_strdup(st, 8, &rc);
-		r->detail = db_column_strdup(st, 9, &rc);
-	}
-	if (!rc && src != SQLITE_DONE)
-		rc = db_error(db, src, "read audit records");
-	sqlite3_reset(st);
-	if (rc) {
-		audit_rows_free(arr, cnt);
-		return rc;
-	}
-	*rows = arr;
-	*n = cnt;
-	return ERR_OK;
+	bind_filter(db, st, f);
+	db_bind_int64(db, st, 7, (sqlite3_int64)limit);
+	db_bind_int64(db, st, 8, (sqlite3_int64)offset);
+	return db_rows(db, st, "read audit records", sizeof **rows, read_row, clear_row,
+		       (void **)rows, n);
 }
 
 void audit_rows_free(struct audit_row *rows, size_t n)
 {
-	for (size_t i = 0; rows && i < n; i++) {
-		free(rows[i].actor);
-		free(rows[i].peer);
-		free(rows[i].action);
-		free(rows[i].wp_code);
-		free(rows[i].object);
-		free(rows[i].detail);
-	}
-	free(rows);
+	db_rows_free(rows, n, sizeof *rows, clear_row);
 }

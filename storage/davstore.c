@@ -17,62 +17,45 @@ static enum err txn_end(struct db *db, enum err rc)
 	return rc;
 }
 
-static enum err step(struct db *db, sqlite3_stmt *st, const char *what, bool *row)
-{
-	int r = sqlite3_step(st);
+/* ---- dead properties ---- */
 
-	*row = r == SQLITE_ROW;
-	if (r == SQLITE_ROW || r == SQLITE_DONE)
-		return ERR_OK;
-	return db_error(db, r, what);
+static void read_prop(sqlite3_stmt *st, void *rec, enum err *rc)
+{
+	struct davstore_prop *p = rec;
+
+	p->ns = db_column_strdup(st, 0, rc);
+	p->name = db_column_strdup(st, 1, rc);
+	p->xml = db_column_strdup(st, 2, rc);
 }
 
-/* ---- dead properties ---- */
+static void clear_prop(void *rec)
+{
+	struct davstore_prop *p = rec;
+
+	free(p->ns);
+	free(p->name);
+	free(p->xml);
+}
 
 void davstore_props_free(struct davstore_prop *p, size_t n)
 {
-	for (size_t i = 0; p && i < n; i++) {
-		free(p[i].ns);
-		free(p[i].name);
-		free(p[i].xml);
-	}
-	free(p);
+	db_rows_free(p, n, sizeof *p, clear_prop);
 }
 
 enum err davstore_props_list(struct db *db, int64_t node_id, struct davstore_prop **out, size_t *n)
 {
 	static const char sql[] =
 	    "SELECT ns, name, xml FROM dav_props WHERE node_id = ?1 ORDER BY ns, name";
-	struct davstore_prop *items = NULL;
-	size_t len = 0, cap = 0;
 	sqlite3_stmt *st;
-	bool row;
 	enum err rc = db_stmt(db, sql, &st);
 
 	*out = NULL;
 	*n = 0;
 	if (rc)
 		return rc;
-	sqlite3_bind_int64(st, 1, node_id);
-	while (!(rc = step(db, st, "read properties", &row)) && row) {
-		struct davstore_prop *p = db_grow((void **)&items, &len, &cap, sizeof *items, &rc);
-
-		if (!p)
-			break;
-		p->ns = db_column_strdup(st, 0, &rc);
-		p->name = db_column_strdup(st, 1, &rc);
-		p->xml = db_column_strdup(st, 2, &rc);
-		if (rc)
-			break;
-	}
-	sqlite3_reset(st);
-	if (rc) {
-		davstore_props_free(items, len);
-		return rc;
-	}
-	*out = items;
-	*n = len;
-	return ERR_OK;
+	db_bind_int64(db, st, 1, node_id);
+	return db_rows(db, st, "read properties", sizeof **out, read_prop, clear_prop,
+		       (void **)out, n);
 }
 
 static enum err apply_one(struct db *db, int64_t node_id, const struct davstore_change *c)
@@ -96,11 +79,11 @@ static enum err apply_one(struct db *db, int64_t node_id, const struct davstore_
 	rc = db_stmt(db, c->xml ? set_sql : del_sql, &st);
 	if (rc)
 		return rc;
-	sqlite3_bind_int64(st, 1, node_id);
-	sqlite3_bind_text(st, 2, c->ns, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, c->name, -1, SQLITE_STATIC);
+	db_bind_int64(db, st, 1, node_id);
+	db_bind_text(db, st, 2, c->ns);
+	db_bind_text(db, st, 3, c->name);
 	if (c->xml)
-		sqlite3_bind_text(st, 4, c->xml, -1, SQLITE_STATIC);
+		db_bind_text(db, st, 4, c->xml);
 	return db_exec_stmt(db, st, c->xml ? "set property" : "remove property");
 }
 
@@ -119,8 +102,8 @@ enum err davstore_props_apply(struct db *db, int64_t node_id, const struct davst
 	if (!rc)
 		rc = db_stmt(db, count_sql, &st);
 	if (!rc) {
-		sqlite3_bind_int64(st, 1, node_id);
-		rc = step(db, st, "count properties", &row);
+		db_bind_int64(db, st, 1, node_id);
+		rc = db_step(db, st, "count properties", &row);
 		if (!rc && row && sqlite3_column_int64(st, 0) > DAVSTORE_PROPS_MAX)
 			rc = err_set(ERR_LIMIT, "a resource may have at most %d properties",
 			             DAVSTORE_PROPS_MAX);
@@ -140,14 +123,14 @@ enum err davstore_props_copy(struct db *db, int64_t from, int64_t to)
 
 	if (rc)
 		return rc;
-	sqlite3_bind_int64(st, 1, to);
+	db_bind_int64(db, st, 1, to);
 	rc = db_exec_stmt(db, st, "replace properties");
 	if (!rc)
 		rc = db_stmt(db, copy_sql, &st);
 	if (rc)
 		return rc;
-	sqlite3_bind_int64(st, 1, from);
-	sqlite3_bind_int64(st, 2, to);
+	db_bind_int64(db, st, 1, from);
+	db_bind_int64(db, st, 2, to);
 	return db_exec_stmt(db, st, "copy properties");
 }
 
@@ -227,9 +210,9 @@ static enum err list_locked(struct db *db, int64_t wp_id, struct davstore_lock *
 	*n = 0;
 	if (rc)
 		return rc;
-	sqlite3_bind_int64(st, 1, wp_id);
-	sqlite3_bind_int64(st, 2, db_now());
-	while (!(rc = step(db, st, "read locks", &row)) && row) {
+	db_bind_int64(db, st, 1, wp_id);
+	db_bind_int64(db, st, 2, db_now());
+	while (!(rc = db_step(db, st, "read locks", &row)) && row) {
 		struct davstore_lock *l = db_grow((void **)&items, &len, &cap, sizeof *items, &rc);
 
 		if (!l)
@@ -293,8 +276,8 @@ enum err davstore_lock_take(struct db *db, struct davstore_lock *l, char **confl
 		return rc;
 	rc = db_stmt(db, purge_sql, &st);
 	if (!rc) {
-		sqlite3_bind_int64(st, 1, l->wp_id);
-		sqlite3_bind_int64(st, 2, now);
+		db_bind_int64(db, st, 1, l->wp_id);
+		db_bind_int64(db, st, 2, now);
 		rc = db_exec_stmt(db, st, "remove expired locks");
 	}
 	if (!rc)
@@ -309,9 +292,9 @@ enum err davstore_lock_take(struct db *db, struct davstore_lock *l, char **confl
 	if (!rc)
 		rc = db_stmt(db, count_sql, &st);
 	if (!rc) {
-		sqlite3_bind_int64(st, 1, l->user_id);
-		sqlite3_bind_int64(st, 2, now);
-		rc = step(db, st, "count locks", &row);
+		db_bind_int64(db, st, 1, l->user_id);
+		db_bind_int64(db, st, 2, now);
+		rc = db_step(db, st, "count locks", &row);
 		if (!rc && row && sqlite3_column_int64(st, 0) >= DAVSTORE_LOCKS_PER_USER)
 			rc = err_set(ERR_LIMIT, "an account may hold at most %d locks",
 			             DAVSTORE_LOCKS_PER_USER);
@@ -322,17 +305,17 @@ enum err davstore_lock_take(struct db *db, struct davstore_lock *l, char **confl
 	if (!rc) {
 		l->created_at = now;
 		l->expires_at = now + l->timeout;
-		sqlite3_bind_text(st, 1, l->token, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 2, l->wp_id);
-		sqlite3_bind_text(st, 3, l->path, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 4, l->root, -1, SQLITE_STATIC);
-		sqlite3_bind_int(st, 5, l->exclusive);
-		sqlite3_bind_int(st, 6, l->infinite);
-		sqlite3_bind_text(st, 7, l->owner ? l->owner : "", -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 8, l->user_id);
-		sqlite3_bind_int64(st, 9, l->timeout);
-		sqlite3_bind_int64(st, 10, l->created_at);
-		sqlite3_bind_int64(st, 11, l->expires_at);
+		db_bind_text(db, st, 1, l->token);
+		db_bind_int64(db, st, 2, l->wp_id);
+		db_bind_text(db, st, 3, l->path);
+		db_bind_text(db, st, 4, l->root);
+		db_bind_int64(db, st, 5, l->exclusive);
+		db_bind_int64(db, st, 6, l->infinite);
+		db_bind_text(db, st, 7, l->owner ? l->owner : "");
+		db_bind_int64(db, st, 8, l->user_id);
+		db_bind_int64(db, st, 9, l->timeout);
+		db_bind_int64(db, st, 10, l->created_at);
+		db_bind_int64(db, st, 11, l->expires_at);
 		rc = db_exec_stmt(db, st, "take lock");
 	}
 	davstore_locks_free(live, nlive);
@@ -357,11 +340,11 @@ enum err davstore_lock_refresh(struct db *db, const char *token, int64_t user_id
 		return rc;
 	rc = db_stmt(db, upd_sql, &st);
 	if (!rc) {
-		sqlite3_bind_text(st, 1, token, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 2, user_id);
-		sqlite3_bind_int64(st, 3, timeout);
-		sqlite3_bind_int64(st, 4, now + timeout);
-		sqlite3_bind_int64(st, 5, now);
+		db_bind_text(db, st, 1, token);
+		db_bind_int64(db, st, 2, user_id);
+		db_bind_int64(db, st, 3, timeout);
+		db_bind_int64(db, st, 4, now + timeout);
+		db_bind_int64(db, st, 5, now);
 		rc = db_exec_stmt(db, st, "refresh lock");
 	}
 	if (!rc && sqlite3_changes(db_sqlite(db)) == 0)
@@ -369,8 +352,8 @@ enum err davstore_lock_refresh(struct db *db, const char *token, int64_t user_id
 	if (!rc && out) {
 		rc = db_stmt(db, get_sql, &st);
 		if (!rc) {
-			sqlite3_bind_text(st, 1, token, -1, SQLITE_STATIC);
-			rc = step(db, st, "read lock", &row);
+			db_bind_text(db, st, 1, token);
+			rc = db_step(db, st, "read lock", &row);
 			if (!rc && row)
 				rc = read_lock(st, out);
 			sqlite3_reset(st);
@@ -390,8 +373,8 @@ enum err davstore_lock_remove(struct db *db, const char *token)
 
 	if (rc)
 		return rc;
-	sqlite3_bind_text(st, 1, token, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, db_now());
+	db_bind_text(db, st, 1, token);
+	db_bind_int64(db, st, 2, db_now());
 	rc = db_exec_stmt(db, st, "remove lock");
 	if (!rc && sqlite3_changes(db_sqlite(db)) == 0)
 		rc = err_set(ERR_NOTFOUND, "no such lock");
@@ -408,7 +391,7 @@ enum err davstore_locks_remove_within(struct db *db, int64_t wp_id, const char *
 
 	if (rc)
 		return rc;
-	sqlite3_bind_int64(st, 1, wp_id);
-	sqlite3_bind_text(st, 2, path, -1, SQLITE_STATIC);
+	db_bind_int64(db, st, 1, wp_id);
+	db_bind_text(db, st, 2, path);
 	return db_exec_stmt(db, st, "remove locks");
 }

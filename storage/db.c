@@ -17,6 +17,10 @@
 struct stmt_slot {
 	const char *sql;
 	sqlite3_stmt *stmt;
+	/* The first bind since db_stmt handed the statement out that
+	 * failed: SQLite's code (SQLITE_OK: none) and the parameter. */
+	int bind_src;
+	int bind_idx;
 };
 
 struct db {
@@ -24,6 +28,9 @@ struct db {
 	/* db_begin calls not yet ended: 1 is the transaction itself, more
 	 * are savepoints inside it. */
 	int depth;
+	/* Slots with a failed bind not yet reported, so a step looks up
+	 * its statement's slot only when some bind failed. */
+	int bind_failures;
 	struct stmt_slot slots[STMT_SLOTS];
 };
 
@@ -91,6 +98,10 @@ enum err db_stmt(struct db *db, const char *sql, sqlite3_stmt **out)
 		if (s->sql == sql) {
 			sqlite3_reset(s->stmt);
 			sqlite3_clear_bindings(s->stmt);
+			if (s->bind_src != SQLITE_OK) {
+				s->bind_src = SQLITE_OK;
+				db->bind_failures--;
+			}
 			*out = s->stmt;
 			return ERR_OK;
 		}
@@ -107,22 +118,116 @@ enum err db_stmt(struct db *db, const char *sql, sqlite3_stmt **out)
 	return err_set(ERR_INTERNAL, "statement cache full");
 }
 
+static struct stmt_slot *slot_of_stmt(struct db *db, sqlite3_stmt *st)
+{
+	for (size_t i = 0; i < STMT_SLOTS; i++)
+		if (db->slots[i].stmt == st)
+			return &db->slots[i];
+	return NULL;
+}
+
+/* Keeps the first failed bind of `st` for its next step. Failures are
+ * rare, so finding the slot by a scan costs nothing on the good path. */
+static void bind_result(struct db *db, sqlite3_stmt *st, int idx, int src)
+{
+	struct stmt_slot *s;
+
+	if (src == SQLITE_OK)
+		return;
+	s = slot_of_stmt(db, st);
+	if (!s || s->bind_src != SQLITE_OK)
+		return;
+	s->bind_src = src;
+	s->bind_idx = idx;
+	db->bind_failures++;
+}
+
+void db_bind_text(struct db *db, sqlite3_stmt *st, int idx, const char *s)
+{
+	bind_result(db, st, idx,
+		    s ? sqlite3_bind_text(st, idx, s, -1, SQLITE_TRANSIENT)
+		      : sqlite3_bind_null(st, idx));
+}
+
+void db_bind_blob(struct db *db, sqlite3_stmt *st, int idx, const void *p, size_t len)
+{
+	/* sqlite3_bind_blob64 refuses a length past SQLite's limit with
+	 * SQLITE_TOOBIG rather than truncating it to an int. */
+	bind_result(db, st, idx, sqlite3_bind_blob64(st, idx, p, len, SQLITE_TRANSIENT));
+}
+
+void db_bind_int64(struct db *db, sqlite3_stmt *st, int idx, int64_t v)
+{
+	bind_result(db, st, idx, sqlite3_bind_int64(st, idx, v));
+}
+
+void db_bind_null(struct db *db, sqlite3_stmt *st, int idx)
+{
+	bind_result(db, st, idx, sqlite3_bind_null(st, idx));
+}
+
+void db_bind_id(struct db *db, sqlite3_stmt *st, int idx, int64_t id)
+{
+	if (id > 0)
+		db_bind_int64(db, st, idx, id);
+	else
+		db_bind_null(db, st, idx);
+}
+
+/* The error a failed bind of `st` left, or ERR_OK. */
+static enum err bind_failure(struct db *db, sqlite3_stmt *st, const char *what)
+{
+	struct stmt_slot *s = db->bind_failures ? slot_of_stmt(db, st) : NULL;
+	enum err code;
+
+	if (!s || s->bind_src == SQLITE_OK)
+		return ERR_OK;
+	switch (s->bind_src & 0xff) {
+	case SQLITE_NOMEM:
+		code = ERR_NOMEM;
+		break;
+	case SQLITE_TOOBIG:
+		code = ERR_TOOLARGE;
+		break;
+	default: /* SQLITE_RANGE, SQLITE_MISUSE: a bug in the caller */
+		code = ERR_INTERNAL;
+		break;
+	}
+	return err_set(code, "%s: parameter %d: %s", what, s->bind_idx,
+		       sqlite3_errstr(s->bind_src));
+}
+
+enum err db_step(struct db *db, sqlite3_stmt *st, const char *what, bool *row)
+{
+	enum err e = bind_failure(db, st, what);
+	int rc;
+
+	*row = false;
+	if (e)
+		return e;
+	rc = sqlite3_step(st);
+	*row = rc == SQLITE_ROW;
+	if (rc == SQLITE_ROW || rc == SQLITE_DONE)
+		return ERR_OK;
+	return db_error(db, rc, what);
+}
+
 enum err db_exec_stmt(struct db *db, sqlite3_stmt *st, const char *what)
 {
-	int rc = sqlite3_step(st);
-	enum err e = ERR_OK;
+	bool row;
+	enum err e = db_step(db, st, what, &row);
 
-	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
-		e = db_error(db, rc, what);
 	sqlite3_reset(st);
 	return e;
 }
 
-int db_bind_text(sqlite3_stmt *st, int idx, const char *s)
+enum err db_exec_changes(struct db *db, sqlite3_stmt *st, const char *what, int *changes)
 {
-	if (!s)
-		return sqlite3_bind_null(st, idx);
-	return sqlite3_bind_text(st, idx, s, -1, SQLITE_TRANSIENT);
+	enum err e = db_exec_stmt(db, st, what);
+
+	if (!e && changes)
+		*changes = sqlite3_changes(db->sq);
+	return e;
 }
 
 char *db_column_strdup(sqlite3_stmt *st, int col, enum err *rc)
@@ -377,4 +482,37 @@ void *db_grow(void **arr, size_t *n, size_t *cap, size_t size, enum err *rc)
 	}
 	memset((char *)*arr + *n * size, 0, size);
 	return (char *)*arr + (*n)++ * size;
+}
+
+void db_rows_free(void *arr, size_t n, size_t size, db_clear_fn *clear)
+{
+	for (size_t i = 0; arr && clear && i < n; i++)
+		clear((char *)arr + i * size);
+	free(arr);
+}
+
+enum err db_rows(struct db *db, sqlite3_stmt *st, const char *what, size_t size,
+		 db_row_fn *read, db_clear_fn *clear, void **out, size_t *n)
+{
+	void *arr = NULL;
+	size_t cnt = 0, cap = 0;
+	enum err rc = ERR_OK;
+	bool row;
+
+	*out = NULL;
+	*n = 0;
+	while (!rc && !(rc = db_step(db, st, what, &row)) && row) {
+		void *rec = db_grow(&arr, &cnt, &cap, size, &rc);
+
+		if (rec)
+			read(st, rec, &rc);
+	}
+	sqlite3_reset(st);
+	if (rc) {
+		db_rows_free(arr, cnt, size, clear);
+		return rc;
+	}
+	*out = arr;
+	*n = cnt;
+	return ERR_OK;
 }

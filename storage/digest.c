@@ -103,7 +103,7 @@ void digest_hex(const unsigned char *in, size_t len, char *out)
 	out[2 * len] = '\0';
 }
 
-static int nibble(char c)
+int digest_hexval(int c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -117,11 +117,11 @@ static int nibble(char c)
 bool digest_unhex(const char *hex, unsigned char *out, size_t len)
 {
 	for (size_t i = 0; i < len; i++) {
-		int hi = nibble(hex[2 * i]), lo;
+		int hi = digest_hexval(hex[2 * i]), lo;
 
 		if (hi < 0)
 			return false;
-		lo = nibble(hex[2 * i + 1]);
+		lo = digest_hexval(hex[2 * i + 1]);
 		if (lo < 0)
 			return false;
 		out[i] = (unsigned char)(hi << 4 | lo);
@@ -143,6 +143,27 @@ char *digest_base64(const unsigned char *in, size_t len)
 		return NULL;
 	EVP_EncodeBlock((unsigned char *)out, in, (int)len);
 	return out;
+}
+
+void digest_base64url(const unsigned char *in, size_t len, char *out)
+{
+	static const char alphabet[] =
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+	uint32_t acc = 0;
+	int bits = 0;
+	size_t o = 0;
+
+	for (size_t i = 0; i < len; i++) {
+		acc = acc << 8 | in[i];
+		bits += 8;
+		while (bits >= 6) {
+			bits -= 6;
+			out[o++] = alphabet[(acc >> bits) & 63];
+		}
+	}
+	if (bits > 0)
+		out[o++] = alphabet[(acc << (6 - bits)) & 63];
+	out[o] = '\0';
 }
 
 long digest_unbase64(const char *in, size_t in_len, unsigned char *out, size_t cap)

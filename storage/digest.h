@@ -47,6 +47,10 @@ void digest_hex(const unsigned char *in, size_t len, char *out);
 
 /* Parse exactly 2*len hex digits into `out`. */
 bool digest_unhex(const char *hex, unsigned char *out, size_t len);
+/* The value of one hex digit (either case), or -1 when `c` is not one.
+ * The one hex decoder of the tree: percent-escapes, chunk sizes and
+ * digests all use it. */
+int digest_hexval(int c);
 
 /* Constant-time comparison of two equal-length buffers. */
 bool digest_equal(const void *a, const void *b, size_t len);
@@ -57,5 +61,10 @@ char *digest_base64(const unsigned char *in, size_t len);
 /* Decode base64 (standard alphabet, padding optional). Returns the
  * decoded length, or -1 on malformed input or when it exceeds `cap`. */
 long digest_unbase64(const char *in, size_t in_len, unsigned char *out, size_t cap);
+/* Unpadded base64url (RFC 4648 5) of `len` bytes into `out`, which holds
+ * DIGEST_BASE64URL_LEN(len) + 1 bytes; NUL-terminated. For secrets and
+ * tokens that travel in URLs, cookies and file names. */
+#define DIGEST_BASE64URL_LEN(len) (((len) * 4 + 2) / 3)
+void digest_base64url(const unsigned char *in, size_t len, char *out);
 
 #endif

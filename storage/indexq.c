@@ -16,9 +16,9 @@ enum err indexq_push(struct db *db, int64_t node_id, bool del)
 
 	if (rc)
 		return rc;
-	sqlite3_bind_int64(st, 1, node_id);
-	sqlite3_bind_text(st, 2, del ? "delete" : "index", -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, db_now());
+	db_bind_int64(db, st, 1, node_id);
+	db_bind_text(db, st, 2, del ? "delete" : "index");
+	db_bind_int64(db, st, 3, db_now());
 	return db_exec_stmt(db, st, "queueing for the index");
 }
 
@@ -32,7 +32,7 @@ enum err indexq_push_all(struct db *db)
 
 	if (rc)
 		return rc;
-	sqlite3_bind_int64(st, 1, db_now());
+	db_bind_int64(db, st, 1, db_now());
 	return db_exec_stmt(db, st, "queueing every document");
 }
 
@@ -42,19 +42,18 @@ enum err indexq_take(struct db *db, size_t max, struct indexq_item *items, size_
 		"SELECT id, node_id, op = 'delete' FROM index_queue ORDER BY id LIMIT ?1";
 	sqlite3_stmt *st;
 	enum err rc = db_stmt(db, sql, &st);
-	int src;
+	bool row;
 
 	*n = 0;
 	if (rc)
 		return rc;
-	sqlite3_bind_int64(st, 1, (sqlite3_int64)max);
-	while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+	db_bind_int64(db, st, 1, (sqlite3_int64)max);
+	while (!(rc = db_step(db, st, "reading the index queue", &row)) && row && *n < max) {
 		items[*n].id = sqlite3_column_int64(st, 0);
 		items[*n].node_id = sqlite3_column_int64(st, 1);
 		items[*n].del = sqlite3_column_int(st, 2) != 0;
 		(*n)++;
 	}
-	rc = src == SQLITE_DONE ? ERR_OK : db_error(db, src, "reading the index queue");
 	sqlite3_reset(st);
 	return rc;
 }
@@ -67,7 +66,7 @@ enum err indexq_finish(struct db *db, int64_t upto)
 
 	if (rc)
 		return rc;
-	sqlite3_bind_int64(st, 1, upto);
+	db_bind_int64(db, st, 1, upto);
 	return db_exec_stmt(db, st, "clearing the index queue");
 }
 
@@ -76,16 +75,14 @@ enum err indexq_pending(struct db *db, int64_t *n)
 	static const char sql[] = "SELECT count(*) FROM index_queue";
 	sqlite3_stmt *st;
 	enum err rc = db_stmt(db, sql, &st);
-	int src;
+	bool row;
 
 	*n = 0;
 	if (rc)
 		return rc;
-	src = sqlite3_step(st);
-	if (src == SQLITE_ROW)
+	rc = db_step(db, st, "counting the index queue", &row);
+	if (!rc && row)
 		*n = sqlite3_column_int64(st, 0);
-	else
-		rc = db_error(db, src, "counting the index queue");
 	sqlite3_reset(st);
 	return rc;
 }
@@ -117,14 +114,14 @@ static enum err doc_chain(struct db *db, struct indexq_doc *d)
 		") SELECT id, parent_id IS NULL, name, trashed FROM up ORDER BY depth DESC";
 	sqlite3_stmt *st;
 	enum err rc = db_stmt(db, sql, &st);
-	int src;
+	bool row;
 	size_t cap = 0, plen = 0, pcap = 0;
 	char *path = NULL;
 
 	if (rc)
 		return rc;
-	sqlite3_bind_int64(st, 1, d->node_id);
-	while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+	db_bind_int64(db, st, 1, d->node_id);
+	while (!(rc = db_step(db, st, "reading a document's folders", &row)) && row) {
 		int64_t id = sqlite3_column_int64(st, 0);
 		bool root = sqlite3_column_int(st, 1) != 0;
 		const char *name = (const char *)sqlite3_column_text(st, 2);
@@ -133,16 +130,12 @@ static enum err doc_chain(struct db *db, struct indexq_doc *d)
 		if (sqlite3_column_int(st, 3))
 			d->trashed = true;
 		if (id != d->node_id) {
-			if (d->nfolders == cap) {
-				size_t nc = cap ? cap * 2 : 8;
-				int64_t *f = realloc(d->folders, nc * sizeof *f);
+			int64_t *f = db_grow((void **)&d->folders, &d->nfolders, &cap,
+					     sizeof *f, &rc);
 
-				if (!f)
-					goto nomem;
-				d->folders = f;
-				cap = nc;
-			}
-			d->folders[d->nfolders++] = id;
+			if (!f)
+				break;
+			*f = id;
 		}
 		if (root)
 			continue; /* the WP's root folder is not part of paths */
@@ -150,8 +143,10 @@ static enum err doc_chain(struct db *db, struct indexq_doc *d)
 			size_t nc = (plen + nl + 2) * 2;
 			char *p = realloc(path, nc);
 
-			if (!p)
-				goto nomem;
+			if (!p) {
+				rc = err_set(ERR_NOMEM, "out of memory");
+				break;
+			}
 			path = p;
 			pcap = nc;
 		}
@@ -162,16 +157,12 @@ static enum err doc_chain(struct db *db, struct indexq_doc *d)
 		path[plen] = '\0';
 	}
 	sqlite3_reset(st);
-	if (src != SQLITE_DONE) {
+	if (rc) {
 		free(path);
-		return db_error(db, src, "reading a document's folders");
+		return rc;
 	}
 	d->path = path ? path : strdup("");
 	return d->path ? ERR_OK : err_set(ERR_NOMEM, "out of memory");
-nomem:
-	sqlite3_reset(st);
-	free(path);
-	return err_set(ERR_NOMEM, "out of memory");
 }
 
 enum err indexq_doc_facts(struct db *db, int64_t node_id, struct indexq_doc *d)
@@ -186,22 +177,18 @@ enum err indexq_doc_facts(struct db *db, int64_t node_id, struct indexq_doc *d)
 		" WHERE n.id = ?1";
 	sqlite3_stmt *st;
 	enum err rc;
-	int src;
+	bool row;
 
 	memset(d, 0, sizeof *d);
 	d->node_id = node_id;
 	rc = db_stmt(db, sql, &st);
 	if (rc)
 		return rc;
-	sqlite3_bind_int64(st, 1, node_id);
-	src = sqlite3_step(st);
-	if (src == SQLITE_DONE) {
+	db_bind_int64(db, st, 1, node_id);
+	rc = db_step(db, st, "reading a document", &row);
+	if (rc || !row) {
 		sqlite3_reset(st);
-		return ERR_OK; /* purged: found stays false */
-	}
-	if (src != SQLITE_ROW) {
-		sqlite3_reset(st);
-		return db_error(db, src, "reading a document");
+		return rc; /* !row: purged, found stays false */
 	}
 	d->found = true;
 	d->wp_id = sqlite3_column_int64(st, 0);
@@ -232,35 +219,25 @@ enum err indexq_doc_facts(struct db *db, int64_t node_id, struct indexq_doc *d)
 static enum err collect_ids(struct db *db, sqlite3_stmt *st, int64_t **ids, size_t *n)
 {
 	size_t cap = 0;
-	int src;
+	enum err rc;
+	bool row;
 
 	*ids = NULL;
 	*n = 0;
-	while ((src = sqlite3_step(st)) == SQLITE_ROW) {
-		if (*n == cap) {
-			size_t nc = cap ? cap * 2 : 64;
-			int64_t *p = realloc(*ids, nc * sizeof *p);
+	while (!(rc = db_step(db, st, "listing documents", &row)) && row) {
+		int64_t *id = db_grow((void **)ids, n, &cap, sizeof *id, &rc);
 
-			if (!p) {
-				sqlite3_reset(st);
-				free(*ids);
-				*ids = NULL;
-				*n = 0;
-				return err_set(ERR_NOMEM, "out of memory");
-			}
-			*ids = p;
-			cap = nc;
-		}
-		(*ids)[(*n)++] = sqlite3_column_int64(st, 0);
+		if (!id)
+			break;
+		*id = sqlite3_column_int64(st, 0);
 	}
 	sqlite3_reset(st);
-	if (src != SQLITE_DONE) {
+	if (rc) {
 		free(*ids);
 		*ids = NULL;
 		*n = 0;
-		return db_error(db, src, "listing documents");
 	}
-	return ERR_OK;
+	return rc;
 }
 
 enum err indexq_documents_under(struct db *db, int64_t folder_id, int64_t **ids, size_t *n)
@@ -278,7 +255,7 @@ enum err indexq_documents_under(struct db *db, int64_t folder_id, int64_t **ids,
 
 	if (rc)
 		return rc;
-	sqlite3_bind_int64(st, 1, folder_id);
+	db_bind_int64(db, st, 1, folder_id);
 	return collect_ids(db, st, ids, n);
 }
 
@@ -306,12 +283,12 @@ enum err indexq_state_put(struct db *db, const struct indexq_state *s)
 
 	if (rc)
 		return rc;
-	sqlite3_bind_int64(st, 1, s->node_id);
-	sqlite3_bind_int64(st, 2, s->version);
-	db_bind_text(st, 3, s->status);
-	db_bind_text(st, 4, s->reason ? s->reason : "");
-	db_bind_text(st, 5, s->language ? s->language : "");
-	sqlite3_bind_int64(st, 6, db_now());
+	db_bind_int64(db, st, 1, s->node_id);
+	db_bind_int64(db, st, 2, s->version);
+	db_bind_text(db, st, 3, s->status);
+	db_bind_text(db, st, 4, s->reason ? s->reason : "");
+	db_bind_text(db, st, 5, s->language ? s->language : "");
+	db_bind_int64(db, st, 6, db_now());
 	return db_exec_stmt(db, st, "recording index state");
 }
 
@@ -323,7 +300,7 @@ enum err indexq_state_delete(struct db *db, int64_t node_id)
 
 	if (rc)
 		return rc;
-	sqlite3_bind_int64(st, 1, node_id);
+	db_bind_int64(db, st, 1, node_id);
 	return db_exec_stmt(db, st, "clearing index state");
 }
 
@@ -345,22 +322,20 @@ enum err indexq_state_get(struct db *db, int64_t node_id, int64_t *version, char
 		"SELECT version, status, reason, language FROM index_state WHERE node_id = ?1";
 	sqlite3_stmt *st;
 	enum err rc = db_stmt(db, sql, &st);
-	int src;
+	bool row;
 
 	*status = *reason = *language = NULL;
 	if (rc)
 		return rc;
-	sqlite3_bind_int64(st, 1, node_id);
-	src = sqlite3_step(st);
-	if (src == SQLITE_ROW) {
+	db_bind_int64(db, st, 1, node_id);
+	rc = db_step(db, st, "reading index state", &row);
+	if (!rc && row) {
 		*version = sqlite3_column_int64(st, 0);
 		*status = db_column_strdup(st, 1, &rc);
 		*reason = db_column_strdup(st, 2, &rc);
 		*language = db_column_strdup(st, 3, &rc);
-	} else if (src == SQLITE_DONE) {
+	} else if (!rc) {
 		rc = err_set(ERR_NOTFOUND, "not indexed");
-	} else {
-		rc = db_error(db, src, "reading index state");
 	}
 	sqlite3_reset(st);
 	if (rc) {
@@ -377,18 +352,16 @@ enum err indexq_wp_code(struct db *db, int64_t wp_id, char *buf, size_t len)
 	static const char sql[] = "SELECT code FROM wps WHERE id = ?1";
 	sqlite3_stmt *st;
 	enum err rc = db_stmt(db, sql, &st);
-	int src;
+	bool row;
 
 	if (rc)
 		return rc;
-	sqlite3_bind_int64(st, 1, wp_id);
-	src = sqlite3_step(st);
-	if (src == SQLITE_ROW)
+	db_bind_int64(db, st, 1, wp_id);
+	rc = db_step(db, st, "reading a work package", &row);
+	if (!rc && row)
 		snprintf(buf, len, "%s", (const char *)sqlite3_column_text(st, 0));
-	else if (src == SQLITE_DONE)
+	else if (!rc)
 		rc = err_set(ERR_NOTFOUND, "no work package %lld", (long long)wp_id);
-	else
-		rc = db_error(db, src, "reading a work package");
 	sqlite3_reset(st);
 	return rc;
 }
@@ -398,18 +371,16 @@ enum err indexq_wp_id(struct db *db, const char *code, int64_t *id)
 	static const char sql[] = "SELECT id FROM wps WHERE code = ?1";
 	sqlite3_stmt *st;
 	enum err rc = db_stmt(db, sql, &st);
-	int src;
+	bool row;
 
 	if (rc)
 		return rc;
-	db_bind_text(st, 1, code);
-	src = sqlite3_step(st);
-	if (src == SQLITE_ROW)
+	db_bind_text(db, st, 1, code);
+	rc = db_step(db, st, "reading a work package", &row);
+	if (!rc && row)
 		*id = sqlite3_column_int64(st, 0);
-	else if (src == SQLITE_DONE)
+	else if (!rc)
 		rc = err_set(ERR_NOTFOUND, "no work package '%s'", code);
-	else
-		rc = db_error(db, src, "reading a work package");
 	sqlite3_reset(st);
 	return rc;
 }

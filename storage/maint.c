@@ -117,16 +117,14 @@ static enum err is_referenced(struct db *db, const char *hash, bool *yes)
 	static const char sql[] = "SELECT EXISTS (SELECT 1 FROM versions WHERE blob = ?1)";
 	sqlite3_stmt *st;
 	enum err rc = db_stmt(db, sql, &st);
-	int r;
+	bool row;
 
 	if (rc)
 		return rc;
-	sqlite3_bind_text(st, 1, hash, -1, SQLITE_STATIC);
-	r = sqlite3_step(st);
-	if (r != SQLITE_ROW)
-		rc = db_error(db, r, "look up blob references");
-	else
-		*yes = sqlite3_column_int(st, 0) != 0;
+	db_bind_text(db, st, 1, hash);
+	rc = db_step(db, st, "look up blob references", &row);
+	if (!rc)
+		*yes = row && sqlite3_column_int(st, 0) != 0;
 	sqlite3_reset(st);
 	return rc;
 }
@@ -358,12 +356,13 @@ static void first_use(struct db *db, const char *hash, char *buf, size_t cap)
 	char *path = NULL;
 	char code[64] = "?";
 	int64_t node = 0, number = 0;
+	bool row;
 
 	snprintf(buf, cap, "an unknown version");
 	if (db_stmt(db, sql, &st))
 		return;
-	sqlite3_bind_text(st, 1, hash, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW) {
+	db_bind_text(db, st, 1, hash);
+	if (!db_step(db, st, "find a blob's first use", &row) && row) {
 		snprintf(code, sizeof code, "%s", (const char *)sqlite3_column_text(st, 0));
 		node = sqlite3_column_int64(st, 1);
 		number = sqlite3_column_int64(st, 2);
@@ -387,13 +386,13 @@ static enum err fsck_references(struct fsck_ctx *f)
 	sqlite3_stmt *st;
 	char where[600];
 	enum err rc;
-	int r;
+	bool row;
 
 	rc = db_stmt(f->db, sql, &st);
 	if (rc)
 		return rc;
 	/* Collect first, report after: the reports run their own queries. */
-	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+	while (!rc && !(rc = db_step(f->db, st, "read versions", &row)) && row) {
 		const char *hash = (const char *)sqlite3_column_text(st, 0);
 		int64_t lo = sqlite3_column_int64(st, 1), hi = sqlite3_column_int64(st, 2);
 		uint64_t size = 0;
@@ -420,8 +419,6 @@ static enum err fsck_references(struct fsck_ctx *f)
 		issue->have = have;
 		issue->refs = sqlite3_column_int64(st, 3);
 	}
-	if (!rc && r != SQLITE_DONE)
-		rc = db_error(f->db, r, "read versions");
 	sqlite3_reset(st);
 	for (size_t i = 0; !rc && i < n; i++) {
 		struct blob_issue *b = &issues[i];
@@ -452,11 +449,11 @@ static enum err fsck_query(struct fsck_ctx *f, const char *sql, const char *fmt)
 {
 	sqlite3_stmt *st;
 	enum err rc = db_stmt(f->db, sql, &st);
-	int r;
+	bool row;
 
 	if (rc)
 		return rc;
-	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+	while (!(rc = db_step(f->db, st, "check database", &row)) && row) {
 		const char *a = (const char *)sqlite3_column_text(st, 0);
 		const char *b = (const char *)sqlite3_column_text(st, 1);
 
@@ -465,8 +462,6 @@ static enum err fsck_query(struct fsck_ctx *f, const char *sql, const char *fmt)
 		problem(f, fmt, a ? a : "", b ? b : "");
 #pragma GCC diagnostic pop
 	}
-	if (r != SQLITE_DONE)
-		rc = db_error(f->db, r, "check database");
 	sqlite3_reset(st);
 	return rc;
 }
@@ -476,11 +471,11 @@ static enum err fsck_names(struct fsck_ctx *f)
 	static const char sql[] = "SELECT id, name, name_key FROM nodes WHERE parent_id IS NOT NULL";
 	sqlite3_stmt *st;
 	enum err rc = db_stmt(f->db, sql, &st);
-	int r;
+	bool row;
 
 	if (rc)
 		return rc;
-	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+	while (!(rc = db_step(f->db, st, "check names", &row)) && row) {
 		int64_t id = sqlite3_column_int64(st, 0);
 		const char *name = (const char *)sqlite3_column_blob(st, 1);
 		int len = sqlite3_column_bytes(st, 1);
@@ -500,8 +495,6 @@ static enum err fsck_names(struct fsck_ctx *f)
 		free(nfc);
 		free(k);
 	}
-	if (r != SQLITE_DONE)
-		rc = db_error(f->db, r, "check names");
 	sqlite3_reset(st);
 	return rc;
 }
@@ -539,20 +532,20 @@ static enum err fsck_database(struct fsck_ctx *f)
 		" WHERE coalesce(u.bytes, 0) <> coalesce(s.total, 0)";
 	sqlite3_stmt *st;
 	enum err rc;
-	int r;
+	bool row;
 
 	rc = db_stmt(f->db, integrity, &st);
 	if (rc)
 		return rc;
-	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+	while (!(rc = db_step(f->db, st, "check database integrity", &row)) && row) {
 		const char *msg = (const char *)sqlite3_column_text(st, 0);
 
 		if (msg && strcmp(msg, "ok") != 0)
 			problem(f, "database: %s", msg);
 	}
 	sqlite3_reset(st);
-	if (r != SQLITE_DONE)
-		return db_error(f->db, r, "check database integrity");
+	if (rc)
+		return rc;
 	rc = fsck_query(f, fk, "database: foreign key violation in %s (no %s row it refers to)");
 	if (!rc)
 		rc = fsck_query(f, no_current,
@@ -1099,7 +1092,7 @@ static enum err restore_fixups(struct db *db)
 	if (!rc)
 		rc = db_stmt(db, queue, &st);
 	if (!rc) {
-		sqlite3_bind_int64(st, 1, db_now());
+		db_bind_int64(db, st, 1, db_now());
 		rc = db_exec_stmt(db, st, "queue documents for indexing");
 	}
 	if (!rc)

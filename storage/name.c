@@ -9,6 +9,8 @@
 #include <unicode/unorm2.h>
 #include <unicode/ustring.h>
 
+#include "digest.h"
+
 /* A raw name longer than this cannot become 255 bytes by NFC (which
  * composes at most a few code points into one), so it is refused before
  * any conversion work. */
@@ -298,17 +300,6 @@ void name_path_free(struct name_path *p)
 	p->keys = NULL;
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Percent-decode seg[0..len) into buf (at least len bytes); returns the
  * decoded length or -1 with the error set. */
 static long pct_decode(const char *seg, size_t len, char *buf)
@@ -322,8 +313,8 @@ static long pct_decode(const char *seg, size_t len, char *buf)
 			buf[o++] = seg[i];
 			continue;
 		}
-		if (i + 2 >= len || (hi = hexval(seg[i + 1])) < 0 ||
-		    (lo = hexval(seg[i + 2])) < 0) {
+		if (i + 2 >= len || (hi = digest_hexval(seg[i + 1])) < 0 ||
+		    (lo = digest_hexval(seg[i + 2])) < 0) {
 			err_set(ERR_INVALID, "malformed percent-escape in a path name "
 				"('%%' must be followed by two hex digits)");
 			return -1;

@@ -19,10 +19,10 @@ enum err settings_put_u64(struct db *db, const char *key, uint64_t value)
 	rc = db_stmt(db, value ? put : del, &st);
 	if (rc)
 		return rc;
-	db_bind_text(st, 1, key);
+	db_bind_text(db, st, 1, key);
 	if (value) {
 		snprintf(text, sizeof text, "%" PRIu64, value);
-		db_bind_text(st, 2, text);
+		db_bind_text(db, st, 2, text);
 	}
 	return db_exec_stmt(db, st, "write setting");
 }
@@ -32,15 +32,15 @@ enum err settings_get_u64(struct db *db, const char *key, uint64_t *value)
 	static const char sql[] = "SELECT value FROM settings WHERE key = ?1";
 	sqlite3_stmt *st;
 	enum err rc;
-	int r;
+	bool row;
 
 	*value = 0;
 	rc = db_stmt(db, sql, &st);
 	if (rc)
 		return rc;
-	db_bind_text(st, 1, key);
-	r = sqlite3_step(st);
-	if (r == SQLITE_ROW) {
+	db_bind_text(db, st, 1, key);
+	rc = db_step(db, st, "read setting", &row);
+	if (!rc && row) {
 		const char *v = (const char *)sqlite3_column_text(st, 0);
 		char *end;
 
@@ -51,10 +51,8 @@ enum err settings_get_u64(struct db *db, const char *key, uint64_t *value)
 			if (*end)
 				rc = err_set(ERR_CORRUPT, "setting %s is not a number", key);
 		}
-	} else if (r == SQLITE_DONE) {
+	} else if (!rc) {
 		rc = err_set(ERR_NOTFOUND, "setting %s is not set", key);
-	} else {
-		rc = db_error(db, r, "read setting");
 	}
 	sqlite3_reset(st);
 	return rc;

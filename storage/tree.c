@@ -46,16 +46,6 @@
 
 /* ---- small helpers ---- */
 
-static enum err step(struct db *db, sqlite3_stmt *st, const char *what, bool *row)
-{
-	int r = sqlite3_step(st);
-
-	*row = r == SQLITE_ROW;
-	if (r == SQLITE_ROW || r == SQLITE_DONE)
-		return ERR_OK;
-	return db_error(db, r, what);
-}
-
 /* A page of a listing, begun inside a read transaction: counts the rows
  * with `count_sql` (bound to `id`) into *total, allocates *items with
  * room for `limit` zeroed records of `size` bytes (the caller frees it,
@@ -71,8 +61,8 @@ static enum err page_start(struct db *db, const char *count_sql, const char *sql
 
 	if (rc)
 		return rc;
-	sqlite3_bind_int64(st, 1, id);
-	rc = step(db, st, what, &row);
+	db_bind_int64(db, st, 1, id);
+	rc = db_step(db, st, what, &row);
 	if (!rc && row)
 		*total = (uint64_t)sqlite3_column_int64(st, 0);
 	sqlite3_reset(st);
@@ -84,19 +74,11 @@ static enum err page_start(struct db *db, const char *count_sql, const char *sql
 	rc = db_stmt(db, sql, &st);
 	if (rc)
 		return rc;
-	sqlite3_bind_int64(st, 1, id);
-	sqlite3_bind_int64(st, 2, (int64_t)limit);
-	sqlite3_bind_int64(st, 3, (int64_t)offset);
+	db_bind_int64(db, st, 1, id);
+	db_bind_int64(db, st, 2, (int64_t)limit);
+	db_bind_int64(db, st, 3, (int64_t)offset);
 	*out = st;
 	return ERR_OK;
-}
-
-static void bind_id(sqlite3_stmt *st, int idx, int64_t id)
-{
-	if (id > 0)
-		sqlite3_bind_int64(st, idx, id);
-	else
-		sqlite3_bind_null(st, idx);
 }
 
 static void copy_hash(char dst[DIGEST_SHA256_HEX_LEN + 1], sqlite3_stmt *st, int col)
@@ -323,8 +305,8 @@ static enum err load_node(struct db *db, int64_t id, struct tree_node *out)
 	memset(out, 0, sizeof *out);
 	if (rc)
 		return rc;
-	sqlite3_bind_int64(st, 1, id);
-	rc = step(db, st, "read node", &row);
+	db_bind_int64(db, st, 1, id);
+	rc = db_step(db, st, "read node", &row);
 	if (!rc && !row)
 		rc = err_set(ERR_NOTFOUND, "no node %" PRId64, id);
 	if (!rc)
@@ -351,8 +333,8 @@ static enum err path_of(struct db *db, int64_t id, char **out)
 	rc = db_stmt(db, sql, &st);
 	if (rc)
 		goto out;
-	sqlite3_bind_int64(st, 1, id);
-	while (!(rc = step(db, st, "read path", &row)) && row) {
+	db_bind_int64(db, st, 1, id);
+	while (!(rc = db_step(db, st, "read path", &row)) && row) {
 		const char *name = (const char *)sqlite3_column_text(st, 0);
 		size_t n = name ? strlen(name) : 0;
 
@@ -395,8 +377,8 @@ static enum err wp_root(struct db *db, int64_t wp_id, int64_t *root)
 
 	if (rc)
 		return rc;
-	sqlite3_bind_int64(st, 1, wp_id);
-	rc = step(db, st, "read work package", &row);
+	db_bind_int64(db, st, 1, wp_id);
+	rc = db_step(db, st, "read work package", &row);
 	if (!rc && !row)
 		rc = err_set(ERR_NOTFOUND, "no work package %" PRId64, wp_id);
 	else if (!rc && sqlite3_column_type(st, 0) == SQLITE_NULL)
@@ -421,9 +403,9 @@ static enum err child(struct db *db, int64_t parent, const char *key, int64_t *i
 	*is_folder = false;
 	if (rc)
 		return rc;
-	sqlite3_bind_int64(st, 1, parent);
-	sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
-	rc = step(db, st, "look up name", &row);
+	db_bind_int64(db, st, 1, parent);
+	db_bind_text(db, st, 2, key);
+	rc = db_step(db, st, "look up name", &row);
 	if (!rc && row) {
 		*id = sqlite3_column_int64(st, 0);
 		*is_folder = sqlite3_column_int(st, 1) != 0;
@@ -444,13 +426,13 @@ static enum err insert_node(struct db *db, int64_t wp_id, int64_t parent, bool f
 
 	if (rc)
 		return rc;
-	sqlite3_bind_int64(st, 1, wp_id);
-	sqlite3_bind_int64(st, 2, parent);
-	sqlite3_bind_int(st, 3, folder);
-	sqlite3_bind_text(st, 4, name, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 5, key, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 6, now);
-	bind_id(st, 7, user);
+	db_bind_int64(db, st, 1, wp_id);
+	db_bind_int64(db, st, 2, parent);
+	db_bind_int64(db, st, 3, folder);
+	db_bind_text(db, st, 4, name);
+	db_bind_text(db, st, 5, key);
+	db_bind_int64(db, st, 6, now);
+	db_bind_id(db, st, 7, user);
 	rc = db_exec_stmt(db, st, folder ? "create folder" : "create document");
 	if (!rc)
 		*id = sqlite3_last_insert_rowid(db_sqlite(db));
@@ -523,8 +505,8 @@ static enum err check_live(struct db *db, int64_t wp_id, int64_t id, bool want_f
 
 	if (rc)
 		return rc;
-	sqlite3_bind_int64(st, 1, id);
-	rc = step(db, st, "read node", &row);
+	db_bind_int64(db, st, 1, id);
+	rc = db_step(db, st, "read node", &row);
 	if (!rc && (!row || sqlite3_column_type(st, 0) == SQLITE_NULL ||
 		    sqlite3_column_int64(st, 0) != wp_id || sqlite3_column_int64(st, 2) != 0))
 		rc = err_set(ERR_NOTFOUND, "no %s %" PRId64 " in this work package",
@@ -553,9 +535,9 @@ static enum err queue_subtree(struct db *db, int64_t id, const char *op, int64_t
 
 	if (rc)
 		return rc;
-	sqlite3_bind_int64(st, 1, id);
-	sqlite3_bind_text(st, 2, op, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, now);
+	db_bind_int64(db, st, 1, id);
+	db_bind_text(db, st, 2, op);
+	db_bind_int64(db, st, 3, now);
 	return db_exec_stmt(db, st, "queue index work");
 }
 
@@ -581,9 +563,9 @@ static enum err quota_read(struct db *db, int64_t wp_id, struct quota *q)
 	memset(q, 0, sizeof *q);
 	if (rc)
 		return rc;
-	sqlite3_bind_int64(st, 1, wp_id);
-	sqlite3_bind_text(st, 2, TREE_DEFAULT_QUOTA_KEY, -1, SQLITE_STATIC);
-	rc = step(db, st, "read quota", &row);
+	db_bind_int64(db, st, 1, wp_id);
+	db_bind_text(db, st, 2, TREE_DEFAULT_QUOTA_KEY);
+	rc = db_step(db, st, "read quota", &row);
 	if (!rc && !row)
 		rc = err_set(ERR_NOTFOUND, "no work package %" PRId64, wp_id);
 	if (!rc) {
@@ -679,8 +661,8 @@ static enum err prune_node(struct db *db, int64_t node_id, int64_t now, uint64_t
 
 	if (rc)
 		return rc;
-	sqlite3_bind_int64(st, 1, node_id);
-	sqlite3_bind_int64(st, 2, now);
+	db_bind_int64(db, st, 1, node_id);
+	db_bind_int64(db, st, 2, now);
 	rc = db_exec_stmt(db, st, "apply retention");
 	if (!rc && pruned)
 		*pruned += (uint64_t)sqlite3_changes(db_sqlite(db));
@@ -711,8 +693,8 @@ enum err tree_retention_apply(struct db *db, int64_t wp_id, uint64_t *pruned)
 		return rc;
 	rc = db_stmt(db, sql, &st);
 	if (!rc) {
-		sqlite3_bind_int64(st, 1, wp_id);
-		sqlite3_bind_int64(st, 2, db_now());
+		db_bind_int64(db, st, 1, wp_id);
+		db_bind_int64(db, st, 2, db_now());
 		rc = db_exec_stmt(db, st, "apply retention");
 		if (!rc && pruned)
 			*pruned = (uint64_t)sqlite3_changes(db_sqlite(db));
@@ -843,7 +825,7 @@ enum err tree_list(struct db *db, int64_t wp_id, int64_t folder_id,
 			sizeof *out->items, &st);
 	if (rc)
 		goto out;
-	while (!(rc = step(db, st, "list folder", &row)) && row && out->n < o.limit) {
+	while (!(rc = db_step(db, st, "list folder", &row)) && row && out->n < o.limit) {
 		rc = read_node(st, &out->items[out->n]);
 		if (rc)
 			break;
@@ -867,8 +849,8 @@ static enum err check_document(struct db *db, int64_t wp_id, int64_t node_id)
 
 	if (rc)
 		return rc;
-	sqlite3_bind_int64(st, 1, node_id);
-	rc = step(db, st, "read node", &row);
+	db_bind_int64(db, st, 1, node_id);
+	rc = db_step(db, st, "read node", &row);
 	if (!rc && (!row || sqlite3_column_int64(st, 0) != wp_id))
 		rc = err_set(ERR_NOTFOUND, "no document %" PRId64 " in this work package", node_id);
 	else if (!rc && sqlite3_column_int(st, 1))
@@ -904,7 +886,7 @@ enum err tree_versions(struct db *db, int64_t wp_id, int64_t node_id, uint64_t o
 			(void **)&out->items, sizeof *out->items, &st);
 	if (rc)
 		goto out;
-	while (!(rc = step(db, st, "list versions", &row)) && row && out->n < limit) {
+	while (!(rc = db_step(db, st, "list versions", &row)) && row && out->n < limit) {
 		rc = read_version(st, &out->items[out->n]);
 		if (rc)
 			break;
@@ -930,9 +912,9 @@ static enum err version_read(struct db *db, int64_t node_id, int64_t number,
 
 	if (rc)
 		return rc;
-	sqlite3_bind_int64(st, 1, node_id);
-	sqlite3_bind_int64(st, 2, number);
-	rc = step(db, st, "read version", &row);
+	db_bind_int64(db, st, 1, node_id);
+	db_bind_int64(db, st, 2, number);
+	rc = db_step(db, st, "read version", &row);
 	if (!rc && !row)
 		rc = number ? err_set(ERR_NOTFOUND, "there is no version %" PRId64, number)
 			    : err_set(ERR_CORRUPT, "document %" PRId64 " has no current version",
@@ -1045,25 +1027,25 @@ static enum err add_version(struct db *db, int64_t wp_id, int64_t node_id, int64
 	rc = db_stmt(db, ins, &st);
 	if (rc)
 		return rc;
-	sqlite3_bind_int64(st, 1, node_id);
-	sqlite3_bind_int64(st, 2, number);
-	sqlite3_bind_text(st, 3, blob, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 4, (int64_t)size);
-	sqlite3_bind_text(st, 5, mime, -1, SQLITE_STATIC);
-	bind_id(st, 6, user);
-	sqlite3_bind_int64(st, 7, now);
-	sqlite3_bind_text(st, 8, comment ? comment : "", -1, SQLITE_STATIC);
-	bind_id(st, 9, restored_from);
+	db_bind_int64(db, st, 1, node_id);
+	db_bind_int64(db, st, 2, number);
+	db_bind_text(db, st, 3, blob);
+	db_bind_int64(db, st, 4, (int64_t)size);
+	db_bind_text(db, st, 5, mime);
+	db_bind_id(db, st, 6, user);
+	db_bind_int64(db, st, 7, now);
+	db_bind_text(db, st, 8, comment ? comment : "");
+	db_bind_id(db, st, 9, restored_from);
 	rc = db_exec_stmt(db, st, "add version");
 	if (rc)
 		return rc;
 	rc = db_stmt(db, upd, &st);
 	if (rc)
 		return rc;
-	sqlite3_bind_int64(st, 1, node_id);
-	sqlite3_bind_int64(st, 2, number);
-	sqlite3_bind_int64(st, 3, now);
-	bind_id(st, 4, user);
+	db_bind_int64(db, st, 1, node_id);
+	db_bind_int64(db, st, 2, number);
+	db_bind_int64(db, st, 3, now);
+	db_bind_id(db, st, 4, user);
 	rc = db_exec_stmt(db, st, "update document");
 	if (!rc)
 		rc = prune_node(db, node_id, now, pruned);
@@ -1092,8 +1074,8 @@ static enum err current_of(struct db *db, int64_t node_id, int64_t *number,
 
 	if (rc)
 		return rc;
-	sqlite3_bind_int64(st, 1, node_id);
-	rc = step(db, st, "read current version", &row);
+	db_bind_int64(db, st, 1, node_id);
+	rc = db_step(db, st, "read current version", &row);
 	if (!rc && !row)
 		rc = err_set(ERR_CORRUPT, "document %" PRId64 " has no current version", node_id);
 	if (!rc) {
@@ -1113,8 +1095,8 @@ static enum err next_number(struct db *db, int64_t node_id, int64_t *number)
 
 	if (rc)
 		return rc;
-	sqlite3_bind_int64(st, 1, node_id);
-	rc = step(db, st, "number version", &row);
+	db_bind_int64(db, st, 1, node_id);
+	rc = db_step(db, st, "number version", &row);
 	if (!rc)
 		*number = sqlite3_column_int64(st, 0);
 	sqlite3_reset(st);
@@ -1267,9 +1249,9 @@ static enum err trash_node(struct db *db, int64_t id, int64_t user, int64_t now)
 
 	if (rc)
 		return rc;
-	sqlite3_bind_int64(st, 1, id);
-	sqlite3_bind_int64(st, 2, now);
-	bind_id(st, 3, user);
+	db_bind_int64(db, st, 1, id);
+	db_bind_int64(db, st, 2, now);
+	db_bind_id(db, st, 3, user);
 	rc = db_exec_stmt(db, st, "move to trash");
 	/* After the update: the seed is queued whatever its state, and the
 	 * descent below it is unchanged by its own trashed_at. */
@@ -1289,9 +1271,9 @@ static enum err ancestry(struct db *db, int64_t id, int64_t anc, int64_t *depth,
 
 	if (rc)
 		return rc;
-	sqlite3_bind_int64(st, 1, id);
-	sqlite3_bind_int64(st, 2, anc);
-	rc = step(db, st, "read ancestry", &row);
+	db_bind_int64(db, st, 1, id);
+	db_bind_int64(db, st, 2, anc);
+	rc = db_step(db, st, "read ancestry", &row);
 	if (!rc) {
 		*depth = sqlite3_column_int64(st, 0);
 		*below = sqlite3_column_int64(st, 1) > 0;
@@ -1309,8 +1291,8 @@ static enum err subtree_height(struct db *db, int64_t id, int64_t *height)
 
 	if (rc)
 		return rc;
-	sqlite3_bind_int64(st, 1, id);
-	rc = step(db, st, "read subtree", &row);
+	db_bind_int64(db, st, 1, id);
+	rc = db_step(db, st, "read subtree", &row);
 	if (!rc)
 		*height = sqlite3_column_int64(st, 0);
 	sqlite3_reset(st);
@@ -1327,12 +1309,12 @@ static enum err set_place(struct db *db, int64_t id, int64_t parent, const char 
 
 	if (rc)
 		return rc;
-	sqlite3_bind_int64(st, 1, id);
-	sqlite3_bind_int64(st, 2, parent);
-	sqlite3_bind_text(st, 3, name, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, key, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 5, now);
-	bind_id(st, 6, user);
+	db_bind_int64(db, st, 1, id);
+	db_bind_int64(db, st, 2, parent);
+	db_bind_text(db, st, 3, name);
+	db_bind_text(db, st, 4, key);
+	db_bind_int64(db, st, 5, now);
+	db_bind_id(db, st, 6, user);
 	return db_exec_stmt(db, st, "move");
 }
 
@@ -1489,8 +1471,8 @@ static enum err children_of(struct db *db, int64_t id, struct copy_child **out, 
 	*n = 0;
 	if (rc)
 		return rc;
-	sqlite3_bind_int64(st, 1, id);
-	while (!(rc = step(db, st, "list folder", &row)) && row) {
+	db_bind_int64(db, st, 1, id);
+	while (!(rc = db_step(db, st, "list folder", &row)) && row) {
 		struct copy_child *c = db_grow((void **)&items, &len, &cap, sizeof *items, &rc);
 
 		if (!c)
@@ -1740,13 +1722,13 @@ enum err tree_set_meta(struct db *db, int64_t wp_id, const struct name_path *pat
 		rc = db_stmt(db, sql, &st);
 	if (rc)
 		goto out;
-	sqlite3_bind_int64(st, 1, id);
-	sqlite3_bind_int(st, 2, meta->set_deliverable);
-	db_bind_text(st, 3, deliverable);
-	sqlite3_bind_int(st, 4, meta->set_status);
-	db_bind_text(st, 5, meta->status == TREE_STATUS_NONE ? NULL : tree_status_name(meta->status));
-	sqlite3_bind_int64(st, 6, now);
-	bind_id(st, 7, user_id);
+	db_bind_int64(db, st, 1, id);
+	db_bind_int64(db, st, 2, meta->set_deliverable);
+	db_bind_text(db, st, 3, deliverable);
+	db_bind_int64(db, st, 4, meta->set_status);
+	db_bind_text(db, st, 5, meta->status == TREE_STATUS_NONE ? NULL : tree_status_name(meta->status));
+	db_bind_int64(db, st, 6, now);
+	db_bind_id(db, st, 7, user_id);
 	rc = db_exec_stmt(db, st, "set document metadata");
 	if (!rc)
 		rc = queue_subtree(db, id, "index", now);
@@ -1807,7 +1789,7 @@ enum err tree_trash_list(struct db *db, int64_t wp_id, uint64_t offset, size_t l
 			(void **)&out->items, sizeof *out->items, &st);
 	if (rc)
 		goto out;
-	while (!(rc = step(db, st, "list trash", &row)) && row && out->n < limit) {
+	while (!(rc = db_step(db, st, "list trash", &row)) && row && out->n < limit) {
 		rc = read_node(st, &out->items[out->n]);
 		if (rc)
 			break;
@@ -1837,9 +1819,9 @@ static enum err trash_entry(struct db *db, int64_t wp_id, int64_t node_id, int64
 
 	if (rc)
 		return rc;
-	sqlite3_bind_int64(st, 1, node_id);
-	sqlite3_bind_int64(st, 2, wp_id);
-	rc = step(db, st, "read trash", &row);
+	db_bind_int64(db, st, 1, node_id);
+	db_bind_int64(db, st, 2, wp_id);
+	rc = db_step(db, st, "read trash", &row);
 	if (!rc && !row)
 		rc = err_set(ERR_NOTFOUND, "no trash entry %" PRId64 " in this work package",
 			     node_id);
@@ -1866,8 +1848,8 @@ static enum err trashed_ancestor(struct db *db, int64_t id, int64_t *found)
 	*found = 0;
 	if (rc)
 		return rc;
-	sqlite3_bind_int64(st, 1, id);
-	rc = step(db, st, "read ancestry", &row);
+	db_bind_int64(db, st, 1, id);
+	rc = db_step(db, st, "read ancestry", &row);
 	if (!rc && row)
 		*found = sqlite3_column_int64(st, 0);
 	sqlite3_reset(st);
@@ -1919,11 +1901,11 @@ static enum err restore_locked(struct db *db, int64_t wp_id, int64_t node_id, in
 		rc = db_stmt(db, sql, &st);
 	if (rc)
 		goto out;
-	sqlite3_bind_int64(st, 1, node_id);
-	sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, key, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 4, now);
-	bind_id(st, 5, user);
+	db_bind_int64(db, st, 1, node_id);
+	db_bind_text(db, st, 2, name);
+	db_bind_text(db, st, 3, key);
+	db_bind_int64(db, st, 4, now);
+	db_bind_id(db, st, 5, user);
 	rc = db_exec_stmt(db, st, "restore from trash");
 	if (!rc)
 		rc = queue_subtree(db, node_id, "index", now);
@@ -1981,15 +1963,15 @@ enum err tree_purge(struct db *db, int64_t wp_id, int64_t node_id, struct tree_p
 		rc = db_stmt(db, queue_sql, &st);
 	if (rc)
 		goto out;
-	sqlite3_bind_int64(st, 1, node_id);
-	sqlite3_bind_int64(st, 2, db_now());
+	db_bind_int64(db, st, 1, node_id);
+	db_bind_int64(db, st, 2, db_now());
 	rc = db_exec_stmt(db, st, "queue index work");
 	if (!rc)
 		rc = db_stmt(db, sum_sql, &st);
 	if (rc)
 		goto out;
-	sqlite3_bind_int64(st, 1, node_id);
-	rc = step(db, st, "count versions", &row);
+	db_bind_int64(db, st, 1, node_id);
+	rc = db_step(db, st, "count versions", &row);
 	if (!rc && row) {
 		res.versions = (uint64_t)sqlite3_column_int64(st, 0);
 		res.bytes = (uint64_t)sqlite3_column_int64(st, 1);
@@ -1999,13 +1981,13 @@ enum err tree_purge(struct db *db, int64_t wp_id, int64_t node_id, struct tree_p
 		rc = db_stmt(db, del_versions, &st);
 	if (rc)
 		goto out;
-	sqlite3_bind_int64(st, 1, node_id);
+	db_bind_int64(db, st, 1, node_id);
 	rc = db_exec_stmt(db, st, "purge versions");
 	if (!rc)
 		rc = db_stmt(db, del_nodes, &st);
 	if (rc)
 		goto out;
-	sqlite3_bind_int64(st, 1, node_id);
+	db_bind_int64(db, st, 1, node_id);
 	rc = db_exec_stmt(db, st, "purge");
 	if (!rc)
 		res.nodes = (uint64_t)sqlite3_changes(db_sqlite(db));

@@ -58,7 +58,7 @@ enum err uploads_create(struct db *db, const struct upload *u, unsigned max_open
 	sqlite3_stmt *st;
 	int64_t open_count, open_bytes;
 	enum err rc;
-	int r;
+	bool row;
 
 	if (!uploads_id_valid(u->id))
 		return err_set(ERR_INVALID, "malformed upload id");
@@ -68,12 +68,12 @@ enum err uploads_create(struct db *db, const struct upload *u, unsigned max_open
 	rc = db_stmt(db, sql_count, &st);
 	if (rc)
 		goto out;
-	sqlite3_bind_int64(st, 1, u->user_id);
-	r = sqlite3_step(st);
-	if (r != SQLITE_ROW) {
-		rc = db_error(db, r, "count uploads");
+	db_bind_int64(db, st, 1, u->user_id);
+	rc = db_step(db, st, "count uploads", &row);
+	if (!rc && !row)
+		rc = err_set(ERR_DB, "count uploads: no result");
+	if (rc)
 		goto out;
-	}
 	open_count = sqlite3_column_int64(st, 0);
 	open_bytes = sqlite3_column_int64(st, 1);
 	sqlite3_reset(st);
@@ -94,15 +94,15 @@ enum err uploads_create(struct db *db, const struct upload *u, unsigned max_open
 	rc = db_stmt(db, sql_insert, &st);
 	if (rc)
 		goto out;
-	db_bind_text(st, 1, u->id);
-	sqlite3_bind_int64(st, 2, u->user_id);
-	sqlite3_bind_int64(st, 3, u->wp_id);
-	db_bind_text(st, 4, u->path);
-	db_bind_text(st, 5, u->comment ? u->comment : "");
-	db_bind_text(st, 6, u->metadata ? u->metadata : "");
-	sqlite3_bind_int64(st, 7, (int64_t)u->length);
-	sqlite3_bind_int64(st, 8, u->created_at);
-	sqlite3_bind_int64(st, 9, u->expires_at);
+	db_bind_text(db, st, 1, u->id);
+	db_bind_int64(db, st, 2, u->user_id);
+	db_bind_int64(db, st, 3, u->wp_id);
+	db_bind_text(db, st, 4, u->path);
+	db_bind_text(db, st, 5, u->comment ? u->comment : "");
+	db_bind_text(db, st, 6, u->metadata ? u->metadata : "");
+	db_bind_int64(db, st, 7, (int64_t)u->length);
+	db_bind_int64(db, st, 8, u->created_at);
+	db_bind_int64(db, st, 9, u->expires_at);
 	rc = db_exec_stmt(db, st, "insert upload");
 out:
 	return txn_end(db, rc);
@@ -116,7 +116,7 @@ enum err uploads_get(struct db *db, const char *id, struct upload *out)
 		" FROM uploads WHERE id = ?";
 	sqlite3_stmt *st;
 	enum err rc;
-	int r;
+	bool row;
 
 	memset(out, 0, sizeof *out);
 	if (!uploads_id_valid(id))
@@ -124,14 +124,11 @@ enum err uploads_get(struct db *db, const char *id, struct upload *out)
 	rc = db_stmt(db, sql, &st);
 	if (rc)
 		return rc;
-	db_bind_text(st, 1, id);
-	r = sqlite3_step(st);
-	if (r == SQLITE_DONE) {
-		sqlite3_reset(st);
-		return err_set(ERR_NOTFOUND, "no such upload");
-	}
-	if (r != SQLITE_ROW) {
-		rc = db_error(db, r, "read upload");
+	db_bind_text(db, st, 1, id);
+	rc = db_step(db, st, "read upload", &row);
+	if (!rc && !row)
+		rc = err_set(ERR_NOTFOUND, "no such upload");
+	if (rc) {
 		sqlite3_reset(st);
 		return rc;
 	}
@@ -166,8 +163,8 @@ enum err uploads_set_offset(struct db *db, const char *id, uint64_t offset)
 
 	if (rc)
 		return rc;
-	sqlite3_bind_int64(st, 1, (int64_t)offset);
-	db_bind_text(st, 2, id);
+	db_bind_int64(db, st, 1, (int64_t)offset);
+	db_bind_text(db, st, 2, id);
 	return db_exec_stmt(db, st, "record upload offset");
 }
 
@@ -180,9 +177,9 @@ enum err uploads_finish(struct db *db, const char *id, int64_t version, const ch
 
 	if (rc)
 		return rc;
-	sqlite3_bind_int64(st, 1, version);
-	db_bind_text(st, 2, blob);
-	db_bind_text(st, 3, id);
+	db_bind_int64(db, st, 1, version);
+	db_bind_text(db, st, 2, blob);
+	db_bind_text(db, st, 3, id);
 	return db_exec_stmt(db, st, "finish upload");
 }
 
@@ -194,7 +191,7 @@ enum err uploads_delete(struct db *db, const char *id)
 
 	if (rc)
 		return rc;
-	db_bind_text(st, 1, id);
+	db_bind_text(db, st, 1, id);
 	return db_exec_stmt(db, st, "delete upload");
 }
 
@@ -225,17 +222,15 @@ static bool row_exists(struct db *db, const char *id, enum err *rc)
 {
 	static const char sql[] = "SELECT 1 FROM uploads WHERE id = ?";
 	sqlite3_stmt *st;
-	int r;
+	bool row = true;
 
 	*rc = db_stmt(db, sql, &st);
 	if (*rc)
 		return true;
-	db_bind_text(st, 1, id);
-	r = sqlite3_step(st);
-	if (r != SQLITE_ROW && r != SQLITE_DONE)
-		*rc = db_error(db, r, "look up upload");
+	db_bind_text(db, st, 1, id);
+	*rc = db_step(db, st, "look up upload", &row);
 	sqlite3_reset(st);
-	return r != SQLITE_DONE;
+	return *rc || row;
 }
 
 enum err uploads_sweep(struct db *db, const char *uploads_dir, int64_t now, int64_t grace,
@@ -250,7 +245,7 @@ enum err uploads_sweep(struct db *db, const char *uploads_dir, int64_t now, int6
 	DIR *d = NULL;
 	int dir_fd = -1;
 	enum err rc;
-	int r;
+	bool row;
 
 	dir_fd = open(uploads_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dir_fd < 0)
@@ -258,18 +253,16 @@ enum err uploads_sweep(struct db *db, const char *uploads_dir, int64_t now, int6
 	rc = db_stmt(db, sql_expired, &st);
 	if (rc)
 		goto out;
-	sqlite3_bind_int64(st, 1, now);
-	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+	db_bind_int64(db, st, 1, now);
+	while (!(rc = db_step(db, st, "list expired uploads", &row)) && row && n < 256) {
 		const char *id = (const char *)sqlite3_column_text(st, 0);
 
 		if (id && uploads_id_valid(id))
 			memcpy(ids[n++], id, UPLOADS_ID_LEN + 1);
 	}
 	sqlite3_reset(st);
-	if (r != SQLITE_DONE) {
-		rc = db_error(db, r, "list expired uploads");
+	if (rc)
 		goto out;
-	}
 	for (size_t i = 0; i < n; i++) {
 		bool gone;
 

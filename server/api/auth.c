@@ -112,28 +112,6 @@ enum err auth_password_policy(const char *pw, const char *email)
 
 /* --- secrets -------------------------------------------------------------------- */
 
-/* Unpadded base64url of 32 bytes: 43 characters. */
-static void b64url(const unsigned char *in, size_t len, char *out)
-{
-	static const char alphabet[] =
-		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-	uint32_t acc = 0;
-	int bits = 0;
-	size_t o = 0;
-
-	for (size_t i = 0; i < len; i++) {
-		acc = acc << 8 | in[i];
-		bits += 8;
-		while (bits >= 6) {
-			bits -= 6;
-			out[o++] = alphabet[(acc >> bits) & 63];
-		}
-	}
-	if (bits > 0)
-		out[o++] = alphabet[(acc << (6 - bits)) & 63];
-	out[o] = '\0';
-}
-
 enum err auth_secret_new(char *out)
 {
 	unsigned char raw[32];
@@ -141,7 +119,7 @@ enum err auth_secret_new(char *out)
 
 	if (rc)
 		return rc;
-	b64url(raw, sizeof raw, out);
+	digest_base64url(raw, sizeof raw, out);
 	return ERR_OK;
 }
 

@@ -152,17 +152,44 @@ static void reply_throttled(struct call *call, unsigned retry_after)
 	reply_err(call->req, ERR_LIMIT);
 }
 
-/* Start a throttled password check for the caller's own account. */
-static bool throttle_caller(struct call *call, struct pwjob *j)
+/* Check `password` against the caller's own account on a pool thread,
+ * throttled like a login, and hash `new_password` (may be NULL) when it
+ * matches; `finish` answers. The one setup of a password job for a
+ * signed-in caller (password change, second-factor changes). Answers
+ * the request itself when the job cannot start. */
+static void caller_pwjob(struct call *call, pwjob_finish_fn finish, const char *password,
+			 const char *new_password)
 {
+	struct pwjob *j = pwjob_new(call, finish);
 	unsigned retry;
+	bool oom = false;
+	enum err rc;
 
+	if (!j) {
+		reply_oom(call);
+		return;
+	}
 	if (auth_throttle_begin(call->caller->email, http_req_peer(call->req), &j->ticket, &retry)) {
 		reply_throttled(call, retry);
 		pwjob_free(j);
-		return false;
+		return;
 	}
-	return true;
+	rc = acct_password_hash(worker_db(call->worker), call->caller->user_id, &j->hash);
+	/* No password yet: checked against the dummy, so it takes as long. */
+	if (!rc && !j->hash)
+		j->hash = jobs_strdup(auth_dummy_hash(), &oom);
+	j->password = jobs_strdup(password, &oom);
+	j->new_password = jobs_strdup(new_password, &oom);
+	if (rc || oom) {
+		auth_throttle_release(&j->ticket);
+		pwjob_free(j);
+		if (rc)
+			reply_err(call->req, rc);
+		else
+			reply_oom(call);
+		return;
+	}
+	pwjob_submit(j);
 }
 
 /* The caller's user record as JSON for the caller. */
@@ -456,8 +483,6 @@ void h_me_password(struct call *call)
 		{"current", JSONIN_STRING, JSONIN_REQUIRED, 1, AUTH_PASSWORD_MAX, .out = &current},
 		{"new", JSONIN_STRING, JSONIN_REQUIRED, 1, AUTH_PASSWORD_MAX, .out = &next},
 	};
-	struct pwjob *j;
-	bool oom = false;
 	enum err rc = jsonin_parse(call->json, f, 2);
 
 	if (!rc)
@@ -466,28 +491,7 @@ void h_me_password(struct call *call)
 		reply_err(call->req, rc);
 		return;
 	}
-	j = pwjob_new(call, password_finish);
-	if (!j) {
-		reply_oom(call);
-		return;
-	}
-	if (!throttle_caller(call, j))
-		return;
-	rc = acct_password_hash(worker_db(call->worker), call->caller->user_id, &j->hash);
-	if (!rc && !j->hash)
-		j->hash = jobs_strdup(auth_dummy_hash(), &oom);
-	j->password = jobs_strdup(current, &oom);
-	j->new_password = jobs_strdup(next, &oom);
-	if (rc || oom) {
-		auth_throttle_release(&j->ticket);
-		pwjob_free(j);
-		if (rc)
-			reply_err(call->req, rc);
-		else
-			reply_oom(call);
-		return;
-	}
-	pwjob_submit(j);
+	caller_pwjob(call, password_finish, current, next);
 }
 
 /* --- second factor -------------------------------------------------------------------------- */
@@ -665,8 +669,6 @@ static void reauth(struct call *call, pwjob_finish_fn finish)
 	struct jsonin_field f[] = {
 		{"password", JSONIN_STRING, JSONIN_REQUIRED, 1, AUTH_PASSWORD_MAX, .out = &password},
 	};
-	struct pwjob *j;
-	bool oom = false;
 	enum err rc = jsonin_parse(call->json, f, 1);
 
 	if (rc) {
@@ -688,27 +690,7 @@ static void reauth(struct call *call, pwjob_finish_fn finish)
 			return;
 		}
 	}
-	j = pwjob_new(call, finish);
-	if (!j) {
-		reply_oom(call);
-		return;
-	}
-	if (!throttle_caller(call, j))
-		return;
-	rc = acct_password_hash(worker_db(call->worker), call->caller->user_id, &j->hash);
-	if (!rc && !j->hash)
-		j->hash = jobs_strdup(auth_dummy_hash(), &oom);
-	j->password = jobs_strdup(password, &oom);
-	if (rc || oom) {
-		auth_throttle_release(&j->ticket);
-		pwjob_free(j);
-		if (rc)
-			reply_err(call->req, rc);
-		else
-			reply_oom(call);
-		return;
-	}
-	pwjob_submit(j);
+	caller_pwjob(call, finish, password, NULL);
 }
 
 void h_totp_disable(struct call *call)

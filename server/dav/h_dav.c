@@ -25,7 +25,6 @@
  */
 #include <event2/buffer.h>
 #include <inttypes.h>
-#include <openssl/rand.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,6 +39,7 @@
 #include "cas.h"
 #include "dav/dav.h"
 #include "davstore.h"
+#include "digest.h"
 #include "api/docput.h"
 #include "api/handlers.h"
 #include "http/http.h"
@@ -1843,26 +1843,16 @@ void h_dav_proppatch(struct call *call)
  * room. RFC 4918 6.5 asks only for a URI unique for all time. */
 static void new_token(char out[DAVSTORE_TOKEN_MAX + 1])
 {
-	static const char b64[] =
-	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+	static const char prefix[] = "urn:consort:";
 	unsigned char u[16];
-	char *p;
 
+	_Static_assert(sizeof prefix - 1 + DIGEST_BASE64URL_LEN(sizeof u) <= DAVSTORE_TOKEN_MAX,
+		       "a lock token fits DAVSTORE_TOKEN_MAX");
 	out[0] = '\0';
-	if (RAND_bytes(u, sizeof u) != 1)
+	if (digest_random(u, sizeof u))
 		return; /* a token that cannot be random is refused by the caller */
-	p = out + snprintf(out, DAVSTORE_TOKEN_MAX + 1, "urn:consort:");
-	for (int bit = 0; bit < 128; bit += 6) {
-		unsigned v = 0;
-
-		for (int k = 0; k < 6; k++) {
-			int i = bit + k;
-
-			v = v << 1 | (i < 128 ? (u[i / 8] >> (7 - i % 8)) & 1 : 0);
-		}
-		*p++ = b64[v];
-	}
-	*p = '\0';
+	memcpy(out, prefix, sizeof prefix - 1);
+	digest_base64url(u, sizeof u, out + sizeof prefix - 1);
 }
 
 /* Answer a LOCK with the lock's DAV:lockdiscovery. */

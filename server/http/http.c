@@ -12,6 +12,7 @@
  * pipelined request) happens from a deferred event, never inside the
  * call that completed the response.
  */
+#include "digest.h"
 #include "http/http.h"
 #include "http/httpparse.h"
 #include "http/tls.h"
@@ -255,17 +256,6 @@ int http_req_header_count(const struct http_req *req, const char *name)
 	return count;
 }
 
-static int hexdigit(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 char *http_pct_decode(struct http_req *req, const char *s, size_t len,
 		      bool plus_is_space)
 {
@@ -279,8 +269,8 @@ char *http_pct_decode(struct http_req *req, const char *s, size_t len,
 
 			if (i + 2 >= len)
 				return NULL;
-			hi = hexdigit((unsigned char)s[i + 1]);
-			lo = hexdigit((unsigned char)s[i + 2]);
+			hi = digest_hexval((unsigned char)s[i + 1]);
+			lo = digest_hexval((unsigned char)s[i + 2]);
 			if (hi < 0 || lo < 0 || (hi == 0 && lo == 0))
 				return NULL;
 			*o++ = (char)(hi << 4 | lo);

@@ -4,6 +4,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "digest.h"
+
 bool httpparse_is_tchar(unsigned char c)
 {
 	if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'))
@@ -175,17 +177,6 @@ enum httpparse_status httpparse_head(const char *buf, size_t len,
 	return HTTPPARSE_OK;
 }
 
-static int hexval(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 bool httpparse_chunk_size(const char *line, size_t len, uint64_t *size,
 			  const char **why)
 {
@@ -193,7 +184,7 @@ bool httpparse_chunk_size(const char *line, size_t len, uint64_t *size,
 	size_t i = 0;
 	int d;
 
-	for (; i < len && (d = hexval((unsigned char)line[i])) >= 0; i++) {
+	for (; i < len && (d = digest_hexval((unsigned char)line[i])) >= 0; i++) {
 		if (v > (UINT64_C(0x7fffffffffffffff) >> 4)) {
 			*why = "chunk size too large";
 			return false;

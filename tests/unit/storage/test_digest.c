@@ -97,6 +97,51 @@ static void equal_and_random(void **state)
 	assert_false(digest_equal(a, b, sizeof a));
 }
 
+/* The one hex digit decoder (percent-escapes, chunk sizes, digests). */
+static void hexval_digits(void **state)
+{
+	(void)state;
+	assert_int_equal(digest_hexval('0'), 0);
+	assert_int_equal(digest_hexval('9'), 9);
+	assert_int_equal(digest_hexval('a'), 10);
+	assert_int_equal(digest_hexval('F'), 15);
+	assert_int_equal(digest_hexval('g'), -1);
+	assert_int_equal(digest_hexval('/'), -1);
+	assert_int_equal(digest_hexval(':'), -1);
+	assert_int_equal(digest_hexval('\0'), -1);
+	assert_int_equal(digest_hexval((unsigned char)0xe0), -1);
+	assert_int_equal(digest_hexval((char)0xe0), -1);
+}
+
+/* RFC 4648 10 vectors, in the URL alphabet and without padding. */
+static void base64url_vectors(void **state)
+{
+	static const struct {
+		const char *in;
+		const char *out;
+	} v[] = {
+		{"", ""},         {"f", "Zg"},         {"fo", "Zm8"},          {"foo", "Zm9v"},
+		{"foob", "Zm9vYg"}, {"fooba", "Zm9vYmE"}, {"foobar", "Zm9vYmFy"},
+		{"\xfb\xff", "-_8"}, {"\xff\xff\xfe", "___-"},
+	};
+	unsigned char raw[32];
+	char out[DIGEST_BASE64URL_LEN(32) + 1];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
+		size_t len = strlen(v[i].in);
+
+		digest_base64url((const unsigned char *)v[i].in, len, out);
+		assert_string_equal(out, v[i].out);
+		assert_int_equal(strlen(out), DIGEST_BASE64URL_LEN(len));
+	}
+	/* 32 bytes: the 43 characters of a session or API secret. */
+	memset(raw, 0xff, sizeof raw);
+	digest_base64url(raw, sizeof raw, out);
+	assert_int_equal(strlen(out), 43);
+	assert_null(strpbrk(out, "+/="));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -104,6 +149,8 @@ int main(void)
 		cmocka_unit_test(sha1_and_hmac_vectors),
 		cmocka_unit_test(hex_round_trip_and_rejects),
 		cmocka_unit_test(base64_vectors),
+		cmocka_unit_test(hexval_digits),
+		cmocka_unit_test(base64url_vectors),
 		cmocka_unit_test(equal_and_random),
 	};
 
