@@ -59,11 +59,13 @@ const struct route routes[] = {
 	 RBODY_OPTIONAL_JSON},
 	{"DELETE", "/api/v1/wps/{wp}/trash/{id}", h_trash_purge, ACCESS_WP_MANAGE, RBODY_NONE},
 
-	/* resumable uploads, tus 1.0 (h_tus.c); the work package is named in
-	 * Upload-Metadata, so the handlers ask acl_authorize_wp for it */
+	/* resumable uploads, tus 1.0 (h_tus.c); a creation names its work
+	 * package in Upload-Metadata, which the policy reads; later requests
+	 * find only their own upload, and PATCH asks acl_authorize_wp for
+	 * write access to the upload's work package */
 	{"OPTIONS", "/api/v1/uploads", h_tus_options, ACCESS_PUBLIC, RBODY_NONE},
 	{"OPTIONS", "/api/v1/uploads/{id}", h_tus_options, ACCESS_PUBLIC, RBODY_NONE},
-	{"POST", "/api/v1/uploads", h_tus_create, ACCESS_USER, RBODY_STREAM},
+	{"POST", "/api/v1/uploads", h_tus_create, ACCESS_WP_WRITE_BY_METADATA, RBODY_STREAM},
 	{"HEAD", "/api/v1/uploads/{id}", h_tus_head, ACCESS_USER, RBODY_NONE},
 	{"PATCH", "/api/v1/uploads/{id}", h_tus_patch, ACCESS_USER, RBODY_STREAM},
 	{"DELETE", "/api/v1/uploads/{id}", h_tus_delete, ACCESS_USER, RBODY_NONE},
@@ -71,8 +73,8 @@ const struct route routes[] = {
 
 	/* the WebDAV network drive (h_dav.c, docs/webdav.md). OPTIONS is
 	 * public and says the same everywhere (Windows and Office ask it
-	 * before authenticating, "/" included); COPY reads its source and
-	 * asks the policy for write access to its Destination. */
+	 * before authenticating, "/" included); COPY reads its source, MOVE
+	 * writes it, and both write the work package of their Destination. */
 	{"OPTIONS", "/", h_dav_options, ACCESS_PUBLIC, RBODY_NONE},
 	{"OPTIONS", "/dav", h_dav_options, ACCESS_PUBLIC, RBODY_NONE},
 	{"OPTIONS", "/dav/", h_dav_options, ACCESS_PUBLIC, RBODY_NONE},
@@ -84,8 +86,8 @@ const struct route routes[] = {
 	{"PUT", "/dav/{wp}/{path*}", h_dav_put, ACCESS_WP_WRITE, RBODY_STREAM},
 	{"DELETE", "/dav/{wp}/{path*}", h_dav_delete, ACCESS_WP_WRITE, RBODY_NONE},
 	{"MKCOL", "/dav/{wp}/{path*}", h_dav_mkcol, ACCESS_WP_WRITE, RBODY_STREAM},
-	{"COPY", "/dav/{wp}/{path*}", h_dav_copy, ACCESS_WP_READ, RBODY_NONE},
-	{"MOVE", "/dav/{wp}/{path*}", h_dav_move, ACCESS_WP_WRITE, RBODY_NONE},
+	{"COPY", "/dav/{wp}/{path*}", h_dav_copy, ACCESS_DAV_COPY, RBODY_NONE},
+	{"MOVE", "/dav/{wp}/{path*}", h_dav_move, ACCESS_DAV_MOVE, RBODY_NONE},
 	{"PROPPATCH", "/dav/{wp}/{path*}", h_dav_proppatch, ACCESS_WP_WRITE, RBODY_STREAM},
 	{"LOCK", "/dav/{wp}/{path*}", h_dav_lock, ACCESS_WP_WRITE, RBODY_STREAM},
 	{"UNLOCK", "/dav/{wp}/{path*}", h_dav_unlock, ACCESS_WP_WRITE, RBODY_NONE},

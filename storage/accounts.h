@@ -274,11 +274,15 @@ enum err acct_wp_add(struct db *db, const char *code, const char *title, int64_t
 		     int64_t created_by, int64_t *id);
 enum err acct_wp_get(struct db *db, int64_t id, struct acct_wp *out);
 /* Find a WP by code (case-insensitive) and compute `user_id`'s level on
- * it in one query. ERR_NOTFOUND when no WP has the code. */
+ * it in one query. ERR_NOTFOUND when no WP has the code. `user_id` 0
+ * (just finding the id: the command line, the audit filter) gets level
+ * none. */
 enum err acct_wp_resolve(struct db *db, const char *code, int64_t user_id, int64_t *wp_id,
 			 int *level);
 /* The WPs `user_id` can read (all of them for a coordinator), ordered by
- * code, each with the user's level. `user_id` 0: every WP, level 0. */
+ * code, each with the user's level. A missing caller (`user_id` 0), an
+ * unknown or a disabled user can read none: the list is empty, never
+ * "every WP". */
 enum err acct_wp_list(struct db *db, int64_t user_id, struct acct_wp **out, size_t *n);
 void acct_wp_clear(struct acct_wp *w);
 void acct_wps_free(struct acct_wp *w, size_t n);
@@ -288,8 +292,9 @@ void acct_wps_free(struct acct_wp *w, size_t n);
  * disabled or unknown user. */
 enum err acct_level(struct db *db, int64_t user_id, int64_t wp_id, int *level);
 
-/* Ids of the WPs `user_id` can read (level >= read), ascending. *ids is
- * malloc'd (NULL when *n is 0); the caller frees it. */
+/* Ids of the WPs `user_id` can read (level >= read), ascending; none for
+ * user 0, an unknown or a disabled user. *ids is malloc'd (NULL when *n
+ * is 0); the caller frees it. */
 enum err acct_readable_wps(struct db *db, int64_t user_id, int64_t **ids, size_t *n);
 
 /* --- grants ------------------------------------------------------------------ */

@@ -9,6 +9,8 @@
 #include "http/http.h"
 #include "api/metrics.h"
 #include "api/router.h"
+#include "api/tusmeta.h"
+#include "dav/dav.h"
 #include "http/server.h"
 
 static bool is_safe_method(const char *m)
@@ -40,8 +42,85 @@ static int level_needed(enum access a)
 	case ACCESS_WP_READ: return ACCT_READ;
 	case ACCESS_WP_WRITE: return ACCT_WRITE;
 	case ACCESS_WP_MANAGE: return ACCT_MANAGE;
+	case ACCESS_WP_WRITE_BY_METADATA: return ACCT_WRITE;
+	case ACCESS_DAV_COPY: return ACCT_READ;  /* of the source; the Destination: write */
+	case ACCESS_DAV_MOVE: return ACCT_WRITE;
 	default: return ACCT_NONE;
 	}
+}
+
+enum err acl_wp_decide(struct db *db, const struct caller *c, const char *code, int64_t wp_id,
+		       int level, int64_t *id_out, int *level_out)
+{
+	int have = ACCT_NONE;
+	enum err rc;
+
+	if (id_out)
+		*id_out = 0;
+	if (level_out)
+		*level_out = ACCT_NONE;
+	if (!c || !c->user_id)
+		return err_set(ERR_UNAUTHENTICATED, "authentication required");
+	if (code)
+		rc = acct_wp_resolve(db, code, c->user_id, &wp_id, &have);
+	else
+		rc = acct_level(db, c->user_id, wp_id, &have);
+	/* Unreadable is reported exactly like missing, so probing codes
+	 * tells an outsider nothing. */
+	if (rc == ERR_NOTFOUND || (!rc && have < ACCT_READ))
+		return err_set(ERR_NOTFOUND, "no such work package");
+	if (rc)
+		return rc;
+	if (id_out)
+		*id_out = wp_id;
+	if (level_out)
+		*level_out = have;
+	if (have < level)
+		return err_set(ERR_FORBIDDEN, "this needs %s access to %s", acct_level_name(level),
+			       code ? code : "the work package");
+	return ERR_OK;
+}
+
+/* Tus creation: the WP is the `wp` key of Upload-Metadata. Metadata
+ * that names none (absent, malformed, without `wp`) grants nothing and
+ * leaves call->wp_id 0: the handler refuses it after the protocol's own
+ * checks (412 without Tus-Resumable, then 400), before touching
+ * anything. */
+static enum err metadata_decide(struct call *call)
+{
+	const char *raw = http_req_header(call->req, "Upload-Metadata");
+	struct tusmeta m;
+
+	if (!raw || http_req_header_count(call->req, "Upload-Metadata") != 1 ||
+	    tusmeta_parse(call->req, raw, &m) || !m.wp)
+		return ERR_OK;
+	return acl_wp_decide(worker_db(call->worker), call->caller, m.wp, 0, ACCT_WRITE,
+			     &call->wp_id, &call->wp_level);
+}
+
+/* COPY, MOVE: write on the work package of the Destination. One that
+ * names no work package of this share (missing, foreign, outside /dav/,
+ * the list of WPs) grants nothing and is no access question: the
+ * handler refuses it (400, 502, 403) before touching anything. */
+static enum err destination_decide(struct call *call)
+{
+	const char *v = http_req_header(call->req, "Destination");
+	struct dav_dest d;
+	const char *code;
+	enum err rc;
+
+	if (!v || http_req_header_count(call->req, "Destination") != 1 ||
+	    dav_destination_parse(v, http_req_header(call->req, "Host"), &d))
+		return ERR_OK;
+	code = http_pct_decode(call->req, d.wp, d.wp_len, false);
+	if (!code || !*code)
+		return ERR_OK;
+	rc = acl_wp_decide(worker_db(call->worker), call->caller, code, 0, ACCT_WRITE, NULL, NULL);
+	/* RFC 4918: a Destination whose parent is missing is a conflict;
+	 * an unreadable WP looks missing. */
+	if (rc == ERR_NOTFOUND)
+		return err_set(ERR_CONFLICT, "the Destination's work package does not exist");
+	return rc;
 }
 
 enum err acl_authorize(struct call *call)
@@ -78,14 +157,9 @@ enum err acl_authorize(struct call *call)
 
 	wp = call_param(call, "wp");
 	if (wp) {
-		rc = acct_wp_resolve(worker_db(call->worker), wp, c->user_id, &call->wp_id,
-				     &call->wp_level);
-		/* Unreadable is reported exactly like missing, so probing
-		 * codes tells an outsider nothing. */
-		if (rc == ERR_NOTFOUND || (!rc && call->wp_level == ACCT_NONE)) {
-			call->wp_id = 0;
-			return err_set(ERR_NOTFOUND, "no such work package");
-		}
+		/* Readable first (404 otherwise), the route's level below. */
+		rc = acl_wp_decide(worker_db(call->worker), c, wp, 0, ACCT_READ, &call->wp_id,
+				   &call->wp_level);
 		if (rc)
 			return rc;
 	}
@@ -97,12 +171,18 @@ enum err acl_authorize(struct call *call)
 	case ACCESS_WP_READ:
 	case ACCESS_WP_WRITE:
 	case ACCESS_WP_MANAGE:
+	case ACCESS_DAV_COPY:
+	case ACCESS_DAV_MOVE:
 		if (!wp)
 			return err_set(ERR_INTERNAL, "route needs a WP level but has no {wp}");
 		if (call->wp_level < level_needed(need))
 			return err_set(ERR_FORBIDDEN, "this needs %s access to %s",
 				       acct_level_name(level_needed(need)), wp);
+		if (need == ACCESS_DAV_COPY || need == ACCESS_DAV_MOVE)
+			return destination_decide(call);
 		return ERR_OK;
+	case ACCESS_WP_WRITE_BY_METADATA:
+		return metadata_decide(call);
 	case ACCESS_COORDINATOR:
 		if (!c->coordinator)
 			return err_set(ERR_FORBIDDEN, "only coordinators may do this");
@@ -114,7 +194,6 @@ enum err acl_authorize(struct call *call)
 
 enum err acl_authorize_wp(struct call *call, const char *code, int64_t wp_id, int need)
 {
-	struct db *db = worker_db(call->worker);
 	enum err rc;
 
 	call->wp_id = 0;
@@ -123,26 +202,42 @@ enum err acl_authorize_wp(struct call *call, const char *code, int64_t wp_id, in
 		return err_set(ERR_UNAUTHENTICATED, "authentication required");
 	if (need != ACCESS_WP_READ && need != ACCESS_WP_WRITE && need != ACCESS_WP_MANAGE)
 		return err_set(ERR_INTERNAL, "not a work package level");
-	if (code)
-		rc = acct_wp_resolve(db, code, call->caller->user_id, &wp_id, &call->wp_level);
-	else
-		rc = acct_level(db, call->caller->user_id, wp_id, &call->wp_level);
-	if (rc == ERR_NOTFOUND || (!rc && call->wp_level == ACCT_NONE))
-		return err_set(ERR_NOTFOUND, "no such work package");
-	if (rc)
-		return rc;
-	if (call->wp_level < level_needed((enum access)need))
-		return err_set(ERR_FORBIDDEN, "this needs %s access to the work package",
-			       acct_level_name(level_needed((enum access)need)));
-	call->wp_id = wp_id;
-	return ERR_OK;
+	rc = acl_wp_decide(worker_db(call->worker), call->caller, code, wp_id,
+			   level_needed((enum access)need), &call->wp_id, &call->wp_level);
+	if (rc == ERR_FORBIDDEN)
+		call->wp_id = 0;
+	return rc;
 }
 
 enum err acl_readable_wps(struct call *call, int64_t **ids, size_t *n)
 {
 	*ids = NULL;
 	*n = 0;
-	if (!call->caller)
+	if (!call->caller || !call->caller->user_id)
 		return err_set(ERR_UNAUTHENTICATED, "authentication required");
 	return acct_readable_wps(worker_db(call->worker), call->caller->user_id, ids, n);
+}
+
+enum err acl_readable_wp_list(struct call *call, struct acct_wp **wps, size_t *n)
+{
+	*wps = NULL;
+	*n = 0;
+	if (!call->caller || !call->caller->user_id)
+		return err_set(ERR_UNAUTHENTICATED, "authentication required");
+	return acct_wp_list(worker_db(call->worker), call->caller->user_id, wps, n);
+}
+
+bool acl_owns_upload(const struct call *call, int64_t owner)
+{
+	return call->caller && call->caller->user_id && owner == call->caller->user_id;
+}
+
+bool acl_owns_lock(const struct call *call, int64_t owner)
+{
+	return call->caller && call->caller->user_id && owner == call->caller->user_id;
+}
+
+bool acl_may_unlock(const struct call *call, int64_t owner)
+{
+	return acl_owns_lock(call, owner) || (call->caller && call->wp_level >= ACCT_MANAGE);
 }

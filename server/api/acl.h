@@ -1,7 +1,9 @@
 /*
- * acl — the one policy function. Every request passes through
- * acl_authorize() after routing and before its handler; no handler
- * decides access on its own.
+ * acl — the access policy: every access decision of consort is made
+ * here, nowhere else. Every request passes through acl_authorize() after
+ * routing and before its handler; handlers that meet a question only
+ * their data can raise (whose lock, whose upload) call the named
+ * decisions below, never compare owners or levels themselves.
  *
  * The decision, in order (docs/api.md "Access"):
  *   public route                         → allowed, nobody is identified
@@ -12,39 +14,90 @@
  *   {wp} in the route: a WP the caller cannot read is 404, exactly like
  *   a WP that does not exist, so existence is not revealed; a WP the
  *   caller can read but not at the route's level is 403
+ *   WP named outside the path: tus creation's Upload-Metadata `wp` needs
+ *   write, answered as for {wp}; the Destination of a WebDAV COPY or
+ *   MOVE needs write, unreadable is 409 like a missing parent. A header
+ *   that names no WP (absent, malformed, foreign) grants nothing: the
+ *   handler refuses it as bad input (400, 412, 502), nothing to decide
  *   coordinator route for a non-coordinator → 403
+ *
+ * A caller's level on a WP is the highest of their own grant and their
+ * partner's, manage for a coordinator, none for a disabled account
+ * (storage/accounts.c states that rule once). A missing caller reads
+ * nothing: no decision here defaults to "every work package".
+ *
+ * Decisions handlers ask for:
+ *   acl_authorize_wp    a WP found in the data (an upload's) at a level
+ *   acl_readable_wps    the search filter (ids); unreadable = missing
+ *   acl_readable_wp_list  GET /api/v1/wps and the WebDAV root listing
+ *   acl_owns_upload     only its creator sees a tus upload (else 404)
+ *   acl_owns_lock       only its holder submits a WebDAV lock's token
+ *   acl_may_unlock      the holder, or a manager of the WP (lock break)
  */
 #ifndef CONSORT_ACL_H
 #define CONSORT_ACL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "err.h"
 
 struct call;
+struct caller;
+struct db;
+struct acct_wp;
 
 /* Authenticate the caller (session cookie with CSRF for unsafe methods,
  * or bearer token) when the route needs it, then decide whether the
  * route's declared access allows the call. Fills call->caller,
- * call->wp_id and call->wp_level. Returns ERR_OK to proceed, or
- * ERR_UNAUTHENTICATED / ERR_FORBIDDEN / ERR_NOTFOUND with a detail. */
+ * call->wp_id and call->wp_level (for ACCESS_WP_WRITE_BY_METADATA the
+ * WP named in the metadata, 0 when it names none). Returns ERR_OK to
+ * proceed, or ERR_UNAUTHENTICATED / ERR_FORBIDDEN / ERR_NOTFOUND /
+ * ERR_CONFLICT with a detail. */
 enum err acl_authorize(struct call *call);
 
-/* The {wp} part of the decision for routes whose work package is not in
- * the path: a tus upload names it in Upload-Metadata when it is created
- * (`code`), and later requests find its id in the upload (`wp_id`, with
- * `code` NULL). Call after acl_authorize has identified the caller.
- * `need` is ACCESS_WP_READ, _WRITE or _MANAGE (enum access). Same
- * answers as for a {wp} route: ERR_NOTFOUND when the caller cannot read
- * the work package (or it does not exist), ERR_FORBIDDEN when the level
- * is too low. Fills call->wp_id and call->wp_level. */
+/* The {wp} part of the decision for a work package not in the path: by
+ * `code`, or by `wp_id` with `code` NULL (an upload's). Call after
+ * acl_authorize has identified the caller. `need` is ACCESS_WP_READ,
+ * _WRITE or _MANAGE (enum access). Same answers as for a {wp} route:
+ * ERR_NOTFOUND when the caller cannot read the work package (or it does
+ * not exist), ERR_FORBIDDEN when the level is too low. Fills
+ * call->wp_id and call->wp_level. */
 enum err acl_authorize_wp(struct call *call, const char *code, int64_t wp_id, int need);
+
+/* The rule under both: `c`'s level on the WP `code` (or `wp_id`, `code`
+ * NULL) must be at least `level` (ACCT_READ.._MANAGE). ERR_NOTFOUND when
+ * unreadable or missing, ERR_FORBIDDEN when too low,
+ * ERR_UNAUTHENTICATED without a caller. *id_out, *level_out are filled
+ * when readable (either may be NULL). */
+enum err acl_wp_decide(struct db *db, const struct caller *c, const char *code, int64_t wp_id,
+		       int level, int64_t *id_out, int *level_out);
 
 /* Ids of the work packages the authenticated caller may read (level read
  * or higher, own grants and the partner's; every WP for a coordinator):
  * the permission filter of search. *ids is malloc'd, ascending, NULL when
  * *n is 0; the caller frees it. ERR_UNAUTHENTICATED without a caller. */
 enum err acl_readable_wps(struct call *call, int64_t **ids, size_t *n);
+
+/* The same work packages as records with the caller's level, ordered by
+ * code: GET /api/v1/wps and the WebDAV root. Free with acct_wps_free.
+ * ERR_UNAUTHENTICATED without a caller. */
+enum err acl_readable_wp_list(struct call *call, struct acct_wp **wps, size_t *n);
+
+/* Is the caller the account that created an upload (`owner` its
+ * user_id)? Anyone else is told it does not exist. False without a
+ * caller. */
+bool acl_owns_upload(const struct call *call, int64_t owner);
+
+/* Is the caller the holder of a WebDAV lock (`owner` its user_id)? Only
+ * the holder's submitted token unlocks what a lock protects, or
+ * refreshes it. False without a caller. */
+bool acl_owns_lock(const struct call *call, int64_t owner);
+
+/* May the caller remove a lock held by `owner` on call->wp_id? Its
+ * holder may; a manager of the work package may break someone else's
+ * lock (one left behind by a crashed client). */
+bool acl_may_unlock(const struct call *call, int64_t owner);
 
 #endif

@@ -22,8 +22,10 @@
  *
  * The last byte commits the upload exactly like a PUT (docput.h): same
  * checks, same audit record, and the upload is marked finished in the
- * same transaction. Write access is checked when the upload is created
- * and again by every PATCH, through acl_authorize_wp.
+ * same transaction. Write access is decided before the creation runs
+ * (the route's ACCESS_WP_WRITE_BY_METADATA) and again by every PATCH and
+ * at the commit, through acl_authorize_wp; only the upload's owner
+ * (acl_owns_upload) finds it at all.
  */
 #include <event2/buffer.h>
 #include <inttypes.h>
@@ -50,6 +52,7 @@
 #include "api/metrics.h"
 #include "http/reply.h"
 #include "api/router.h"
+#include "api/tusmeta.h"
 #include "http/server.h"
 #include "tree.h"
 #include "uploads.h"
@@ -339,7 +342,7 @@ static bool load_upload(struct call *call, struct upload *u)
 	enum err rc;
 
 	rc = uploads_get(worker_db(call->worker), id ? id : "", u);
-	if (!rc && (!call->caller || u->user_id != call->caller->user_id))
+	if (!rc && !acl_owns_upload(call, u->user_id))
 		rc = err_set(ERR_NOTFOUND, "no such upload");
 	if (rc) {
 		upload_clear(u);
@@ -811,71 +814,6 @@ fail:
 
 /* ---- POST: creation -------------------------------------------------------------- */
 
-/* Decode one Upload-Metadata value (base64) into a request-scoped
- * string; NULL when malformed or holding a NUL. */
-static char *meta_value(struct call *call, const char *b64, size_t len)
-{
-	unsigned char *buf = http_req_alloc(call->req, len + 1);
-	long n;
-
-	if (!buf)
-		return NULL;
-	n = digest_unbase64(b64, len, buf, len);
-	if (n < 0 || memchr(buf, 0, (size_t)n))
-		return NULL;
-	buf[n] = '\0';
-	return (char *)buf;
-}
-
-struct meta {
-	const char *wp, *path, *comment;
-};
-
-/* Parse "key b64,key b64,key": keys wp, path, comment are used; filename
- * and filetype (tus-js-client's) and anything else are ignored, never
- * trusted for the type. */
-static bool parse_metadata(struct call *call, const char *h, struct meta *m)
-{
-	const char *p = h;
-
-	memset(m, 0, sizeof *m);
-	while (*p) {
-		const char *end = strchr(p, ','), *sp;
-		size_t len;
-
-		if (!end)
-			end = p + strlen(p);
-		while (*p == ' ')
-			p++;
-		len = (size_t)(end - p);
-		sp = memchr(p, ' ', len);
-		size_t klen = sp ? (size_t)(sp - p) : len;
-		const char *v = NULL;
-
-		if (klen == 0) {
-			tus_error(call, 400, "invalid_request", "Upload-Metadata has an empty key");
-			return false;
-		}
-		if (sp) {
-			v = meta_value(call, sp + 1, len - klen - 1);
-			if (!v) {
-				tus_error(call, 400, "invalid_request",
-					  "Upload-Metadata: the value of '%.*s' is not base64 text",
-					  (int)(klen > 40 ? 40 : klen), p);
-				return false;
-			}
-		}
-		if (klen == 2 && !memcmp(p, "wp", 2))
-			m->wp = v;
-		else if (klen == 4 && !memcmp(p, "path", 4))
-			m->path = v;
-		else if (klen == 7 && !memcmp(p, "comment", 7))
-			m->comment = v;
-		p = *end ? end + 1 : end;
-	}
-	return true;
-}
-
 void h_tus_create(struct call *call)
 {
 	const struct config *cfg = worker_config(call->worker);
@@ -884,7 +822,7 @@ void h_tus_create(struct call *call)
 	struct name_path path = {0};
 	struct tree_node n = {0};
 	struct upload u = {0};
-	struct meta m;
+	struct tusmeta m;
 	char id[AUTH_SECRET_LEN + 1];
 	uint64_t length;
 	enum err rc;
@@ -918,8 +856,11 @@ void h_tus_create(struct call *call)
 	}
 	if (http_req_has_body(call->req) && !content_type_ok(call))
 		return;
-	if (!parse_metadata(call, raw, &m))
+	rc = tusmeta_parse(call->req, raw, &m);
+	if (rc) {
+		tus_err(call, rc);
 		return;
+	}
 	if (!m.wp || !m.path) {
 		tus_error(call, 400, "invalid_request", "Upload-Metadata must name the wp and the path");
 		return;
@@ -930,12 +871,14 @@ void h_tus_create(struct call *call)
 			  "comment must be valid UTF-8 of at most %d bytes", TREE_COMMENT_MAX);
 		return;
 	}
-	rc = acl_authorize_wp(call, m.wp, 0, ACCESS_WP_WRITE);
-	if (!rc) {
-		rc = name_path_from_text(m.path, &path);
-		if (!rc && path.n == 0)
-			rc = err_set(ERR_INVALID, "a document needs a name");
-	}
+	/* Write access to m.wp was decided before this handler ran
+	 * (ACCESS_WP_WRITE_BY_METADATA): call->wp_id is that WP. */
+	/* m.wp is set, so the policy decided it; wp_id 0 here would be a
+	 * bug, and is refused rather than written anywhere. */
+	rc = call->wp_id ? name_path_from_text(m.path, &path)
+			 : err_set(ERR_INTERNAL, "the route did not decide the work package");
+	if (!rc && path.n == 0)
+		rc = err_set(ERR_INVALID, "a document needs a name");
 	if (!rc) {
 		rc = tree_resolve(db, call->wp_id, &path, &n);
 		if (!rc && n.is_folder)

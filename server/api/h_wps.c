@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "accounts.h"
+#include "api/acl.h"
 #include "api/apijson.h"
 #include "api/auth.h"
 #include "db.h"
@@ -26,7 +27,7 @@ void h_wps_list(struct call *call)
 	struct acct_wp *ws;
 	struct jsonout *j;
 	size_t n;
-	enum err rc = acct_wp_list(worker_db(call->worker), call->caller->user_id, &ws, &n);
+	enum err rc = acl_readable_wp_list(call, &ws, &n);
 
 	if (rc) {
 		reply_err(call->req, rc);

@@ -20,6 +20,8 @@ const char *access_name(enum access a)
 		[ACCESS_WP_WRITE] = "wp:write", [ACCESS_WP_MANAGE] = "wp:manage",
 		[ACCESS_COORDINATOR] = "coordinator", [ACCESS_SESSION] = "session",
 		[ACCESS_SCRAPER] = "scraper",
+		[ACCESS_WP_WRITE_BY_METADATA] = "metadata-wp:write",
+		[ACCESS_DAV_COPY] = "dav:copy", [ACCESS_DAV_MOVE] = "dav:move",
 	};
 
 	return (unsigned)a < ACCESS__COUNT ? names[a] : "invalid";
@@ -120,7 +122,8 @@ enum err router_check(const struct route *table, size_t n)
 			return err_set(ERR_INTERNAL, "route %s %s declares no access",
 				       r->method, r->pattern);
 		if ((r->access == ACCESS_WP_READ || r->access == ACCESS_WP_WRITE ||
-		     r->access == ACCESS_WP_MANAGE) && !strstr(r->pattern, "{wp}"))
+		     r->access == ACCESS_WP_MANAGE || r->access == ACCESS_DAV_COPY ||
+		     r->access == ACCESS_DAV_MOVE) && !strstr(r->pattern, "{wp}"))
 			return err_set(ERR_INTERNAL, "route %s %s needs a WP level but has no {wp}",
 				       r->method, r->pattern);
 		for (size_t j = 0; j < i; j++)

@@ -38,6 +38,12 @@ enum access {
 				  metrics token (metrics-allow, metrics-token-file) */
 	ACCESS_SESSION,        /* a signed-in account by session cookie, not an
 				  API token: managing one's own credentials */
+	/* Routes whose work package is not (only) in the path; the policy
+	 * still decides before the handler, so a dry run answers the truth. */
+	ACCESS_WP_WRITE_BY_METADATA, /* write on the WP named by the `wp` key of
+					Upload-Metadata (tus creation) */
+	ACCESS_DAV_COPY,       /* read on {wp}, write on the Destination's WP */
+	ACCESS_DAV_MOVE,       /* write on {wp} and on the Destination's WP */
 	ACCESS__COUNT
 };
 

@@ -11,8 +11,9 @@
  *   dead properties and locks = storage/davstore.h
  *
  * Access is declared in the route table and decided by acl.c like every
- * other route; COPY and MOVE ask the same policy (acl_authorize_wp) for
- * the work package of their Destination. Downloads and uploads go
+ * other route, the work package of a COPY or MOVE's Destination included
+ * (ACCESS_DAV_COPY, _MOVE); whose lock may be used or broken is asked of
+ * the policy too (acl_owns_lock, acl_may_unlock). Downloads and uploads go
  * through the document routes' own code (h_content_get, h_content_put
  * and docput), so a version made here is the same as one made through
  * the JSON API, with the same audit record.
@@ -485,7 +486,7 @@ static bool if_ok(struct dav *d)
 /* Was lock `l` submitted by its owner in the If header? */
 static bool submitted(const struct dav *d, const struct davstore_lock *l)
 {
-	if (!d->has_if || l->user_id != user_of(d->call))
+	if (!d->has_if || !acl_owns_lock(d->call, l->user_id))
 		return false;
 	for (size_t i = 0; i < d->ifh.n; i++)
 		for (size_t j = 0; j < d->ifh.lists[i].n; j++) {
@@ -1262,7 +1263,7 @@ static void root_body(struct dav *d, const char *body, size_t len)
 	}
 	rc = dav_parse_propfind(body, len, &pf);
 	if (!rc && depth == 1)
-		rc = acct_wp_list(d->db, user_of(call), &wps, &nwps);
+		rc = acl_readable_wp_list(call, &wps, &nwps);
 	if (rc) {
 		reply_err(call->req, rc);
 		goto out;
@@ -1512,8 +1513,9 @@ static void dest_done(struct dest *t)
 static bool dest_open(struct dav *d, struct dest *t)
 {
 	struct call *call = d->call;
-	const char *v = http_req_header(call->req, "Destination"), *p, *seg, *slash;
+	const char *v = http_req_header(call->req, "Destination");
 	const char *host = http_req_header(call->req, "Host");
+	struct dav_dest dd;
 	int64_t src_wp = call->wp_id;
 	int src_level = call->wp_level;
 	struct acct_wp wp = {0};
@@ -1525,36 +1527,22 @@ static bool dest_open(struct dav *d, struct dest *t)
 		reply_error(call->req, 400, "invalid_request", "give one Destination header");
 		return false;
 	}
-	p = v;
-	if (!strncasecmp(p, "https://", 8) || !strncasecmp(p, "http://", 7)) {
-		const char *auth = strstr(p, "//") + 2;
-		size_t alen = strcspn(auth, "/?#");
-
-		if (!host || strlen(host) != alen || strncasecmp(auth, host, alen)) {
-			reply_error(call->req, 502, "bad_gateway",
-			            "the Destination is on another server");
-			return false;
-		}
-		p = auth + alen;
-	}
-	if (strpbrk(p, "?#")) {
-		reply_error(call->req, 400, "invalid_request",
-		            "the Destination must not have a query or fragment");
+	rc = dav_destination_parse(v, host, &dd);
+	if (rc) {
+		if (rc == ERR_UNSUPPORTED)
+			reply_error(call->req, 502, "bad_gateway", "%s", err_detail());
+		else
+			reply_err(call->req, rc);
 		return false;
 	}
-	if (strncmp(p, "/dav/", 5)) {
-		reply_error(call->req, 502, "bad_gateway",
-		            "the Destination is outside this WebDAV share (/dav/)");
-		return false;
-	}
-	seg = p + 5;
-	slash = strchr(seg, '/');
-	code = http_pct_decode(call->req, seg, slash ? (size_t)(slash - seg) : strlen(seg), false);
+	code = http_pct_decode(call->req, dd.wp, dd.wp_len, false);
 	if (!code || !*code) {
 		reply_error(call->req, 403, "forbidden",
 		            "the list of work packages cannot be a Destination");
 		return false;
 	}
+	/* acl_authorize decided this before the handler (ACCESS_DAV_COPY,
+	 * _MOVE); asked again here for the work package's id. */
 	rc = acl_authorize_wp(call, code, 0, ACCESS_WP_WRITE);
 	t->wp_id = call->wp_id;
 	t->wp_level = call->wp_level;
@@ -1569,8 +1557,7 @@ static bool dest_open(struct dav *d, struct dest *t)
 		reply_err(call->req, rc);
 		return false;
 	}
-	p = slash ? slash + 1 : "";
-	rc = name_path_from_url(p, strlen(p), &t->path);
+	rc = name_path_from_url(dd.path, strlen(dd.path), &t->path);
 	if (!rc)
 		rc = acct_wp_get(d->db, t->wp_id, &wp);
 	if (!rc && !(t->code = strdup(wp.code)))
@@ -2082,8 +2069,8 @@ void h_dav_unlock(struct call *call)
 		goto out;
 	}
 	/* The holder unlocks; a manager of the work package may break a lock
-	 * someone left behind. */
-	if (l->user_id != user_of(call) && call->wp_level < ACCT_MANAGE) {
+	 * someone left behind (the policy's rule). */
+	if (!acl_may_unlock(call, l->user_id)) {
 		reply_error(call->req, 403, "forbidden",
 		            "this lock belongs to someone else; a manager of the work package can "
 		            "remove it");

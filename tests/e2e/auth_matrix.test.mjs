@@ -6,14 +6,25 @@
 // in a branch, are judged on the policy alone); every denied cell is
 // then sent for real and must be denied the same way, which proves the
 // dry run tells the truth and that a denied request reaches no handler.
-// The matrix is printed; any unexpected allow (or a deny with the wrong
-// status) fails the test.
+// Routes whose work package is not in the path (tus creation names it
+// in Upload-Metadata, COPY and MOVE in their Destination) are sent with
+// those headers, and their allowed cells are sent for real as well, so a
+// real upload, copy and move prove the policy's "yes" too; allowed cells
+// of the reading methods are sent for real and must not be refused by
+// the policy. The matrix is printed; any unexpected allow (or a deny with
+// the wrong status) fails the test.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { withServer, runConsort } from './lib/server.mjs';
 import { addPartner, addUser, addWp, grant, sql, Session, Bearer, request } from './lib/accounts.mjs';
 
-const LEVEL = { 'wp:read': 1, 'wp:write': 2, 'wp:manage': 3 };
+const LEVEL = { 'wp:read': 1, 'wp:write': 2, 'wp:manage': 3, 'metadata-wp:write': 2, 'dav:copy': 1, 'dav:move': 2 };
+// Access kinds whose work package (WP1 in this matrix) is named outside
+// the path, or in it and in a Destination as well.
+const NAMED_WP = new Set(['metadata-wp:write', 'dav:copy', 'dav:move']);
+// Methods whose allowed cells are also sent for real (no side effects).
+const READING = new Set(['GET', 'HEAD', 'PROPFIND']);
+const b64 = (t) => Buffer.from(t).toString('base64');
 const SAFE = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 // Who the columns are: how each authenticates and what it may do on WP1.
@@ -40,15 +51,29 @@ function expected(p, route) {
   // metrics-allow (loopback), so every caller here may scrape, whatever
   // credentials it carries (metrics.test.mjs tests the other cases).
   if (a === 'scraper') return 204;
-  if (!['user', 'session', 'coordinator', 'wp:read', 'wp:write', 'wp:manage'].includes(a))
+  if (!['user', 'session', 'coordinator', 'wp:read', 'wp:write', 'wp:manage', ...NAMED_WP].includes(a))
     throw new Error(`the matrix does not know access '${a}' of ${route.method} ${route.pattern}: teach it`);
   if (p.auth === 'none' || p.auth === 'dead') return 401;
   if (p.wrongCsrf && !SAFE.has(route.method)) return 403;
   if (a === 'session' && p.auth === 'token') return 403;
-  if (route.pattern.includes('{wp}') && p.level === 0) return 404;
+  if ((route.pattern.includes('{wp}') || NAMED_WP.has(a)) && p.level === 0) return 404;
   if (a in LEVEL && p.level < LEVEL[a]) return 403;
+  // COPY from WP1 reads it, then needs write on the Destination (WP1).
+  if (a === 'dav:copy' && p.level < 2) return 403;
   if (a === 'coordinator' && !p.coordinator) return 403;
   return 204;
+}
+
+// Headers that name the work package of a route whose WP is not (only)
+// in its path; `who` keeps each cell's real request apart.
+function namingHeaders(route, who) {
+  const tag = who.replace(/[^a-z0-9]/gi, '');
+  if (route.access === 'metadata-wp:write')
+    return { 'tus-resumable': '1.0.0', 'upload-length': '1',
+      'upload-metadata': `wp ${b64('WP1')},path ${b64(`folder/tus-${tag}.txt`)}` };
+  if (route.access === 'dav:copy' || route.access === 'dav:move')
+    return { destination: `/dav/WP1/folder/to-${tag}.txt`, overwrite: 'T' };
+  return {};
 }
 
 function concrete(pattern) {
@@ -112,14 +137,21 @@ test('authorization matrix over every route in the router table', async () => {
     for (const k of ['no-grant', 'read', 'write', 'manage-WP2', 'manage', 'coordinator'])
       send[k] = (m, path, o) => sessions[k].req(m, path, o);
 
+    // The document the routes' paths name, for the real COPY and MOVE.
+    const coord = sessions.coordinator;
+    assert.equal((await coord.req('MKCOL', '/dav/WP1/folder')).status, 201);
+    assert.equal((await coord.req('PUT', '/dav/WP1/folder/doc.txt', { body: 'doc' })).status, 201);
+
     const rows = [];
     const failures = [];
+    let realAllowed = 0;
     for (const route of routes) {
       const path = concrete(route.pattern);
       const cells = [];
       for (const p of principals) {
         const want = expected(p, route);
-        const dry = await send[p.name](route.method, path, { headers: { 'x-consort-dry-run': '1' } });
+        const named = namingHeaders(route, p.name);
+        const dry = await send[p.name](route.method, path, { headers: { ...named, 'x-consort-dry-run': '1' } });
         let cell = dry.status === 204 ? 'ok' : String(dry.status);
         if (dry.status !== want) {
           failures.push(`${route.method} ${route.pattern} as ${p.name}: ${dry.status} ` +
@@ -130,10 +162,36 @@ test('authorization matrix over every route in the router table', async () => {
           // Denied: the real request must be denied identically.
           const opts = route.body === 'json' || route.body === 'optional_json' ? { json: {} }
             : route.body === 'stream' ? { body: 'x' } : {};
-          const real = await send[p.name](route.method, path, opts);
+          const real = await send[p.name](route.method, path, { ...opts, headers: named });
           if (real.status !== dry.status) {
             failures.push(`${route.method} ${route.pattern} as ${p.name}: dry run ${dry.status}, ` +
               `real request ${real.status} ${JSON.stringify(real.body)}`);
+            cell += '?';
+          }
+        } else if (NAMED_WP.has(route.access)) {
+          // Allowed: the real upload, copy or move must succeed.
+          const real = await send[p.name](route.method, path, { headers: named });
+          realAllowed++;
+          if (real.status !== 201 && real.status !== 204) {
+            failures.push(`${route.method} ${route.pattern} as ${p.name}: dry run allowed, ` +
+              `real request ${real.status} ${JSON.stringify(real.body)}`);
+            cell += '?';
+          }
+          if (route.access === 'dav:move' && (real.status === 201 || real.status === 204)) {
+            // Put the document back for the next cell.
+            const back = await coord.req('MOVE', named.destination,
+              { headers: { destination: '/dav/WP1/folder/doc.txt', overwrite: 'T' } });
+            assert.equal(back.status, 201, JSON.stringify(back.body));
+          }
+        } else if (READING.has(route.method)) {
+          // Allowed: whatever the handler answers, it is not a refusal
+          // of the policy's.
+          const real = await send[p.name](route.method, path, { headers: { depth: '0' } });
+          realAllowed++;
+          if (real.status === 401 || real.status === 403 ||
+              (real.status === 404 && /work package/.test(real.body?.detail ?? ''))) {
+            failures.push(`${route.method} ${route.pattern} as ${p.name}: dry run allowed, ` +
+              `real request refused ${real.status} ${JSON.stringify(real.body)}`);
             cell += '?';
           }
         }
@@ -148,6 +206,47 @@ test('authorization matrix over every route in the router table', async () => {
     console.log(`\nauthorization matrix (ok = allowed; a number = the refusal's status)\n${line(header)}\n` +
       `${widths.map((w) => '-'.repeat(w)).join('-+-')}\n${rows.map(line).join('\n')}\n`);
     assert.deepEqual(failures, [], failures.join('\n'));
+    assert.ok(realAllowed > 30, `allowed cells sent for real: ${realAllowed}`);
+    // The real uploads, copies and moves happened, one per allowed cell.
+    // (write, manage, coordinator, token(manage): four each; a move is
+    // put back by the coordinator, so moves count twice.)
+    const count = (q) => sql(s, q)[0].n;
+    assert.equal(count('SELECT count(*) AS n FROM uploads'), 4);
+    assert.equal(count("SELECT count(*) AS n FROM audit WHERE action = 'copy'"), 4);
+    assert.equal(count("SELECT count(*) AS n FROM audit WHERE action = 'move'"), 8);
+
+    // Across work packages: the Destination's WP is decided on its own.
+    // 'manage-WP2' manages WP2 but cannot read WP1 (the source): 404;
+    // 'write' cannot read WP2 (the Destination): 409, like a missing
+    // parent; 'read' on a WP2 it can read but not write would be 403.
+    grant(s, 'WP2', { user: users.read }, 'read');
+    const across = [
+      ['manage-WP2', 'COPY', 404], ['manage-WP2', 'MOVE', 404],
+      ['write', 'COPY', 409], ['write', 'MOVE', 409],
+      ['read', 'COPY', 403], ['read', 'MOVE', 403],
+      ['coordinator', 'COPY', 201],
+    ];
+    for (const [who, method, want] of across) {
+      const headers = { destination: `/dav/WP2/from-${who}.txt`, overwrite: 'T' };
+      const dry = await send[who](method, '/dav/WP1/folder/doc.txt', { headers: { ...headers, 'x-consort-dry-run': '1' } });
+      const real = await send[who](method, '/dav/WP1/folder/doc.txt', { headers });
+      assert.equal(dry.status, want === 201 ? 204 : want, `${method} to WP2 as ${who} (dry run): ${JSON.stringify(dry.body)}`);
+      assert.equal(real.status, want, `${method} to WP2 as ${who}: ${JSON.stringify(real.body)}`);
+    }
+    // Tus creation naming a WP the caller cannot read: 404, like a
+    // missing one. Metadata without a wp names nothing to decide (the
+    // dry run allows what the policy alone would) and the handler
+    // refuses it as bad input: 400, and no upload exists.
+    const tus = (wp) => ({ 'tus-resumable': '1.0.0', 'upload-length': '1',
+      'upload-metadata': wp ? `wp ${b64(wp)},path ${b64('x.txt')}` : `path ${b64('x.txt')}` });
+    for (const [who, wp, want] of [['write', 'WP2', 404], ['write', 'NOPE', 404], ['read', 'WP2', 403],
+      ['write', null, 400], ['coordinator', 'WP2', 201]]) {
+      const dry = await send[who]('POST', '/api/v1/uploads', { headers: { ...tus(wp), 'x-consort-dry-run': '1' } });
+      const real = await send[who]('POST', '/api/v1/uploads', { headers: tus(wp) });
+      assert.equal(dry.status, want === 201 || want === 400 ? 204 : want, `tus to ${wp} as ${who} (dry run): ${JSON.stringify(dry.body)}`);
+      assert.equal(real.status, want, `tus to ${wp} as ${who}: ${JSON.stringify(real.body)}`);
+    }
+    assert.equal(count("SELECT count(*) AS n FROM uploads u JOIN wps w ON w.id = u.wp_id WHERE w.code = 'WP2'"), 1);
 
     // The states the columns stand for really are what they claim.
     // Disabling deleted the session; a token of the user would say 'disabled'.

@@ -1,10 +1,12 @@
 /*
  * fuzz_dav — libFuzzer driver for the WebDAV request parsers (dav.h):
  * the first byte picks PROPFIND, PROPPATCH or LOCK bodies or the If
- * header, the rest is the input. Invariants: a refused input leaves the
- * output empty; an accepted PROPPATCH value is itself parseable XML when
- * put back in a request (it is stored and sent back as it is), and an
- * accepted If header has lists that each hold a condition.
+ * and Destination headers, the rest is the input. Invariants: a refused
+ * input leaves the output empty; an accepted PROPPATCH value is itself
+ * parseable XML when put back in a request (it is stored and sent back
+ * as it is), an accepted If header has lists that each hold a
+ * condition, and an accepted Destination names a non-empty work package
+ * inside the header's text.
  */
 #include <assert.h>
 #include <stdint.h>
@@ -55,6 +57,20 @@ static void proppatch(const char *s, size_t n)
 	dav_proppatch_free(&pp);
 }
 
+static void destination(const char *text)
+{
+	struct dav_dest d;
+	size_t len = strlen(text);
+
+	if (dav_destination_parse(text, "h.example:8443", &d) == ERR_OK) {
+		assert(d.wp > text && d.wp_len > 0 && d.wp + d.wp_len <= text + len);
+		assert(!memchr(d.wp, '/', d.wp_len));
+		assert(!*d.path || (d.path > d.wp + d.wp_len && d.path <= text + len));
+	} else {
+		assert(d.wp == NULL && d.wp_len == 0);
+	}
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const char *s = (const char *)data + 1;
@@ -103,6 +119,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			assert(f.n == 0 && f.lists == NULL);
 		}
 		dav_if_free(&f);
+		destination(text);
 		free(text);
 	}
 	return 0;

@@ -238,6 +238,55 @@ static void readable_wps_and_lists(void **state)
 	acct_grants_free(gs, n);
 }
 
+/* acct_wp_list(0) used to answer every WP: a missing caller failed open.
+ * Now no caller, an unknown one and a disabled one read nothing, and all
+ * four ways of asking (level, resolve, list, readable ids) agree, since
+ * they share one statement of the rule. */
+static void missing_or_disabled_caller_reads_nothing(void **state)
+{
+	struct fx *fx = *state;
+	struct acct_user_change ch = {0};
+	const int64_t nobody[] = {0, 999};
+	struct acct_wp *ws;
+	int64_t *ids, wp;
+	int level;
+	size_t n;
+
+	assert_int_equal(acct_grant_set(fx->db, fx->wp1, 0, fx->p_a, ACCT_WRITE, 0, NULL), ERR_OK);
+	assert_int_equal(acct_grant_set(fx->db, fx->wp2, fx->alice, 0, ACCT_READ, 0, NULL), ERR_OK);
+	for (size_t i = 0; i < sizeof nobody / sizeof nobody[0]; i++) {
+		assert_int_equal(acct_wp_list(fx->db, nobody[i], &ws, &n), ERR_OK);
+		assert_int_equal(n, 0);
+		assert_null(ws);
+		assert_int_equal(acct_readable_wps(fx->db, nobody[i], &ids, &n), ERR_OK);
+		assert_int_equal(n, 0);
+		assert_null(ids);
+		assert_int_equal(acct_level(fx->db, nobody[i], fx->wp1, &level), ERR_OK);
+		assert_int_equal(level, ACCT_NONE);
+		assert_int_equal(acct_wp_resolve(fx->db, "WP1", nobody[i], &wp, &level), ERR_OK);
+		assert_int_equal(wp, fx->wp1);
+		assert_int_equal(level, ACCT_NONE);
+	}
+
+	/* Alice: write on WP1 through her partner, read on WP2 of her own. */
+	assert_int_equal(acct_wp_list(fx->db, fx->alice, &ws, &n), ERR_OK);
+	assert_int_equal(n, 2);
+	assert_int_equal(ws[0].level, ACCT_WRITE);
+	assert_int_equal(ws[1].level, ACCT_READ);
+	acct_wps_free(ws, n);
+	assert_int_equal(acct_wp_resolve(fx->db, "WP2", fx->alice, &wp, &level), ERR_OK);
+	assert_int_equal(level, ACCT_READ);
+
+	ch.set_disabled = ch.disabled = true;
+	assert_int_equal(acct_user_update(fx->db, fx->alice, &ch), ERR_OK);
+	assert_int_equal(acct_wp_list(fx->db, fx->alice, &ws, &n), ERR_OK);
+	assert_int_equal(n, 0);
+	assert_int_equal(acct_readable_wps(fx->db, fx->alice, &ids, &n), ERR_OK);
+	assert_int_equal(n, 0);
+	assert_int_equal(acct_level(fx->db, fx->alice, fx->wp1, &level), ERR_OK);
+	assert_int_equal(level, ACCT_NONE);
+}
+
 static void sessions_end_on_disable_and_password_change(void **state)
 {
 	struct fx *fx = *state;
@@ -517,6 +566,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(wp_add_creates_root_folder_in_same_transaction, setup, teardown),
 		cmocka_unit_test_setup_teardown(level_is_highest_of_own_and_partner_grant, setup, teardown),
 		cmocka_unit_test_setup_teardown(readable_wps_and_lists, setup, teardown),
+		cmocka_unit_test_setup_teardown(missing_or_disabled_caller_reads_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(sessions_end_on_disable_and_password_change, setup, teardown),
 		cmocka_unit_test_setup_teardown(session_prune_drops_expired_and_excess, setup, teardown),
 		cmocka_unit_test_setup_teardown(tokens_are_revocable_only_by_owner, setup, teardown),
