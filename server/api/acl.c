@@ -9,7 +9,7 @@
 #include "http/http.h"
 #include "api/metrics.h"
 #include "api/router.h"
-#include "http/server.h"
+#include "api/app.h"
 
 static bool is_safe_method(const char *m)
 {

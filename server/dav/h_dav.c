@@ -47,7 +47,7 @@
 #include "name.h"
 #include "http/reply.h"
 #include "api/router.h"
-#include "http/server.h"
+#include "api/app.h"
 #include "tree.h"
 
 #define LOCK_TIMEOUT_DEFAULT 600 /* seconds, when the client names none */
@@ -742,7 +742,7 @@ static void quota_figures(struct render *r)
 	if (r->usage_read)
 		return;
 	r->usage_read = true;
-	if (statvfs(server_data_dir(worker_server(r->call->worker)), &vfs) == 0)
+	if (statvfs(app_data_dir(worker_app(r->call->worker)), &vfs) == 0)
 		disk = (uint64_t)vfs.f_bavail * vfs.f_frsize;
 	if (tree_usage(r->db, r->call->wp_id, &u))
 		memset(&u, 0, sizeof u);
@@ -1935,7 +1935,7 @@ static void lock_create_document(struct dav *d, struct davstore_lock *l)
 	lc->l.root = req_strdup(call, l->root);
 	lc->l.owner = req_strdup(call, l->owner);
 	lc->code = req_strdup(call, d->code);
-	rc = cas_writer_new(server_cas(worker_server(call->worker)), 0, &w);
+	rc = cas_writer_new(app_cas(worker_app(call->worker)), 0, &w);
 	if (rc || !lc->l.path || !lc->l.root || !lc->l.owner || !lc->code) {
 		cas_writer_abort(w);
 		davstore_lock_remove(d->db, l->token);
