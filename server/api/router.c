@@ -109,6 +109,47 @@ static bool decode_params(struct call *call)
 	return true;
 }
 
+/* A pattern is '/' and segments, each a literal (no braces), {name},
+ * or {name*} as the last one (the rest of the path); names are
+ * [a-z0-9_] and unique; at most ROUTE_MAX_PARAMS of them; only the last
+ * segment may be empty ("/dav/"). Anything else would match nothing, or
+ * match more than it says, without a word at start. */
+static bool pattern_ok(const char *pattern)
+{
+	const char *p = pattern, *end = pattern + strlen(pattern), *seg, *names[ROUTE_MAX_PARAMS];
+	size_t len, nlens[ROUTE_MAX_PARAMS];
+	int nparams = 0;
+
+	if (*p != '/')
+		return false;
+	while (next_segment(&p, end, &seg, &len)) {
+		bool rest = len >= 3 && seg[len - 2] == '*';
+		size_t nlen = len - (rest ? 3 : 2);
+
+		if (len == 0 && p < end)
+			return false; /* "//" */
+		if (len == 0 || seg[0] != '{') {
+			if (memchr(seg, '{', len) || memchr(seg, '}', len) || memchr(seg, '*', len))
+				return false;
+			continue;
+		}
+		if (len < 3 || seg[len - 1] != '}' || nlen == 0 || nparams == ROUTE_MAX_PARAMS)
+			return false;
+		for (size_t k = 1; k <= nlen; k++)
+			if (!((seg[k] >= 'a' && seg[k] <= 'z') || (seg[k] >= '0' && seg[k] <= '9') ||
+			      seg[k] == '_'))
+				return false;
+		for (int k = 0; k < nparams; k++)
+			if (nlens[k] == nlen && !memcmp(names[k], seg + 1, nlen))
+				return false;
+		names[nparams] = seg + 1;
+		nlens[nparams++] = nlen;
+		if (rest && p < end)
+			return false; /* {x*} takes the rest: nothing may follow */
+	}
+	return true;
+}
+
 enum err router_check(const struct route *table, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
@@ -116,6 +157,9 @@ enum err router_check(const struct route *table, size_t n)
 
 		if (!r->method || !r->pattern || !r->fn || r->pattern[0] != '/')
 			return err_set(ERR_INTERNAL, "route %zu is malformed", i);
+		if (!pattern_ok(r->pattern))
+			return err_set(ERR_INTERNAL, "route %s %s: malformed pattern", r->method,
+				       r->pattern);
 		if (r->access <= ACCESS_UNDECLARED || r->access >= ACCESS__COUNT)
 			return err_set(ERR_INTERNAL, "route %s %s declares no access",
 				       r->method, r->pattern);

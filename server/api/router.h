@@ -78,8 +78,9 @@ struct call {
 };
 
 /* Validate a table: every route declares access, patterns are well
- * formed, no two routes share method and pattern, {wp} routes exist for
- * WP levels. */
+ * formed ('/' and segments: literals, {name}, {name*} only last; names
+ * [a-z0-9_], unique, at most ROUTE_MAX_PARAMS), no two routes share
+ * method and pattern, {wp} routes exist for WP levels. */
 enum err router_check(const struct route *table, size_t n);
 
 /* The route of `table` for `method` and `path` (HEAD takes a GET

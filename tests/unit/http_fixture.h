@@ -6,7 +6,7 @@
  * the test waits for them (hf_pump_ms).
  *
  * Shared by the unit tests that drive a connection (http/test_http.c,
- * api/test_router.c). Header-only: every function is static.
+ * api/test_router.c). Header-only: every function is static inline.
  */
 #ifndef CONSORT_HTTP_FIXTURE_H
 #define CONSORT_HTTP_FIXTURE_H
@@ -32,7 +32,7 @@ struct hf {
 };
 
 /* Move what the server sent so far into f->out. */
-static void hf_collect(struct hf *f)
+static inline void hf_collect(struct hf *f)
 {
 	struct evbuffer *in;
 	size_t n;
@@ -52,7 +52,7 @@ static void hf_collect(struct hf *f)
 }
 
 /* Run the loop until nothing is left to do right now. */
-static void hf_pump(struct hf *f)
+static inline void hf_pump(struct hf *f)
 {
 	for (int i = 0; i < 50; i++)
 		event_base_loop(f->base, EVLOOP_NONBLOCK);
@@ -60,7 +60,7 @@ static void hf_pump(struct hf *f)
 }
 
 /* Run the loop for `ms` of real time (timers: linger, timeouts). */
-static void hf_pump_ms(struct hf *f, unsigned ms)
+static inline void hf_pump_ms(struct hf *f, unsigned ms)
 {
 	struct timespec start, now, nap = {0, 1000 * 1000};
 
@@ -74,7 +74,7 @@ static void hf_pump_ms(struct hf *f, unsigned ms)
 	hf_pump(f);
 }
 
-static void hf_closed(void *app)
+static inline void hf_closed(void *app)
 {
 	((struct hf *)app)->closed++;
 }
@@ -82,7 +82,7 @@ static void hf_closed(void *app)
 /* Open a connection whose requests go to `on_request` with `f` as the
  * application pointer. f->limits may be set before (zero: defaults with a
  * short linger). Returns false when the fixture could not be built. */
-static bool hf_open(struct hf *f, http_request_fn on_request)
+static inline bool hf_open(struct hf *f, http_request_fn on_request)
 {
 	struct bufferevent *pair[2];
 
@@ -99,7 +99,7 @@ static bool hf_open(struct hf *f, http_request_fn on_request)
 	return f->conn != NULL;
 }
 
-static void hf_send(struct hf *f, const char *bytes)
+static inline void hf_send(struct hf *f, const char *bytes)
 {
 	bufferevent_write(f->client, bytes, strlen(bytes));
 	hf_pump(f);
@@ -108,14 +108,14 @@ static void hf_send(struct hf *f, const char *bytes)
 /* The client hangs up: the server sees EOF (a pair tells its partner
  * only on a BEV_FINISHED flush; freeing one end says nothing). The
  * client's end stays readable. */
-static void hf_hangup(struct hf *f)
+static inline void hf_hangup(struct hf *f)
 {
 	bufferevent_flush(f->client, EV_WRITE, BEV_FINISHED);
 	hf_pump(f);
 }
 
 /* How often `needle` occurs in what the server sent. */
-static int hf_count(const struct hf *f, const char *needle)
+static inline int hf_count(const struct hf *f, const char *needle)
 {
 	int n = 0;
 
@@ -126,7 +126,7 @@ static int hf_count(const struct hf *f, const char *needle)
 
 /* The n-th (0-based) response the server sent, from its status line on;
  * NULL when there are fewer. */
-static const char *hf_response(const struct hf *f, int nth)
+static inline const char *hf_response(const struct hf *f, int nth)
 {
 	const char *p = f->out;
 
@@ -137,7 +137,7 @@ static const char *hf_response(const struct hf *f, int nth)
 }
 
 /* Cut the connection if still open and free everything. */
-static void hf_close(struct hf *f)
+static inline void hf_close(struct hf *f)
 {
 	if (f->conn && !f->closed)
 		http_conn_abort(f->conn);
