@@ -3,7 +3,7 @@
  * it needs and how it takes a body. A route is added here and nowhere
  * else; the authorization matrix test walks this table.
  */
-#include "api/router.h"
+#include "routes.h"
 
 #include "api/handlers.h"
 

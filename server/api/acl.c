@@ -10,8 +10,8 @@
 #include "api/metrics.h"
 #include "api/router.h"
 #include "api/tusmeta.h"
-#include "dav/dav.h"
-#include "http/server.h"
+#include "api/dest.h"
+#include "api/app.h"
 
 static bool is_safe_method(const char *m)
 {
@@ -105,12 +105,12 @@ static enum err metadata_decide(struct call *call)
 static enum err destination_decide(struct call *call)
 {
 	const char *v = http_req_header(call->req, "Destination");
-	struct dav_dest d;
+	struct dest_header d;
 	const char *code;
 	enum err rc;
 
 	if (!v || http_req_header_count(call->req, "Destination") != 1 ||
-	    dav_destination_parse(v, http_req_header(call->req, "Host"), &d))
+	    dest_parse(v, http_req_header(call->req, "Host"), &d))
 		return ERR_OK;
 	code = http_pct_decode(call->req, d.wp, d.wp_len, false);
 	if (!code || !*code)

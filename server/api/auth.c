@@ -19,7 +19,7 @@
 #include "http/http.h"
 #include "http/log.h"
 #include "api/router.h"
-#include "http/server.h"
+#include "api/app.h"
 
 #define SALT_LEN 16
 #define HASH_LEN 32

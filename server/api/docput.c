@@ -15,7 +15,7 @@
 #include "http/jobs.h"
 #include "http/log.h"
 #include "api/router.h"
-#include "http/server.h"
+#include "api/app.h"
 #include "uploads.h"
 
 /* What the commit needs, copied off the request: the stages after the

@@ -27,7 +27,7 @@
 #include "http/log.h"
 #include "http/reply.h"
 #include "api/router.h"
-#include "http/server.h"
+#include "api/app.h"
 #include "api/totp.h"
 
 #define TOKEN_DEFAULT_DAYS 90

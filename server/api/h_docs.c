@@ -34,7 +34,7 @@
 #include "name.h"
 #include "http/reply.h"
 #include "api/router.h"
-#include "http/server.h"
+#include "api/app.h"
 #include "tree.h"
 
 #define PATH_JSON_MAX (NAME_MAX_DEPTH * (NAME_MAX_BYTES + 1))
@@ -470,7 +470,7 @@ void h_content_get(struct call *call)
 		reply_error(req, 503, "out_of_memory", "out of memory");
 		goto out;
 	}
-	rc = cas_reader_open(server_cas(worker_server(call->worker)), v.blob, &d->r);
+	rc = cas_reader_open(app_cas(worker_app(call->worker)), v.blob, &d->r);
 	if (!rc && cas_reader_size(d->r) != v.size)
 		rc = err_set(ERR_CORRUPT, "stored content of version %" PRId64
 					  " has the wrong size; run consort fsck", v.number);
@@ -860,7 +860,7 @@ static bool put_precheck(struct call *call, struct put *pu, int64_t declared)
 	if (!rc)
 		rc = tree_quota_check(db, call->wp_id, declared > 0 ? (uint64_t)declared : 0);
 	if (!rc)
-		rc = cas_writer_new(server_cas(worker_server(call->worker)),
+		rc = cas_writer_new(app_cas(worker_app(call->worker)),
 				    declared > 0 ? (uint64_t)declared : 0, &pu->w);
 	if (rc) {
 		reply_err(call->req, rc);

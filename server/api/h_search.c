@@ -19,7 +19,7 @@
 #include "name.h"
 #include "http/reply.h"
 #include "api/router.h"
-#include "http/server.h"
+#include "api/app.h"
 #include "xap.h"
 
 #define DEFAULT_LIMIT 20

@@ -17,6 +17,7 @@
 #include "api/metrics.h"
 #include "http/reply.h"
 #include "api/router.h"
+#include "api/app.h"
 #include "http/server.h"
 
 /* The search index lives at DATA/index/current (a link to the live
@@ -97,13 +98,13 @@ static void metrics_release(void *arg)
 void h_metrics(struct call *call)
 {
 	static const struct http_body_source src = {metrics_fill, metrics_release};
-	struct server *srv = worker_server(call->worker);
+	struct app *app = worker_app(call->worker);
 	struct metrics_live live = {
-		.open_connections = server_open_connections(srv),
-		.tls_handshakes = server_tls_handshakes(srv),
+		.open_connections = server_open_connections(app_server(app)),
+		.tls_handshakes = server_tls_handshakes(app_server(app)),
 	};
 	struct metrics_body *mb = calloc(1, sizeof *mb);
-	struct indexer *ix = server_indexer(srv);
+	struct indexer *ix = app_indexer(app);
 	int64_t pending;
 	enum err rc;
 

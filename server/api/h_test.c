@@ -23,7 +23,7 @@
 #include "http/httpparse.h"
 #include "http/reply.h"
 #include "api/router.h"
-#include "http/server.h"
+#include "api/app.h"
 
 static bool hooks_enabled(struct call *call)
 {

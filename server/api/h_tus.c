@@ -53,7 +53,7 @@
 #include "http/reply.h"
 #include "api/router.h"
 #include "api/tusmeta.h"
-#include "http/server.h"
+#include "api/app.h"
 #include "tree.h"
 #include "uploads.h"
 
@@ -329,7 +329,7 @@ static void expires_header(struct call *call, int64_t t)
 static bool upload_file(struct call *call, const char *id, char *buf, size_t cap)
 {
 	int n = snprintf(buf, cap, "%s/uploads/%s",
-			 server_data_dir(worker_server(call->worker)), id);
+			 app_data_dir(worker_app(call->worker)), id);
 
 	return n > 0 && (size_t)n < cap;
 }
@@ -636,7 +636,7 @@ static void patch_read(struct patch *pa)
 static void resume_run(void *arg)
 {
 	struct patch *pa = arg;
-	struct cas *cas = server_cas(worker_server(pa->call->worker));
+	struct cas *cas = app_cas(worker_app(pa->call->worker));
 
 	pa->job_rc = cas_writer_resume(cas, pa->file, &pa->w);
 	if (!pa->job_rc) {
@@ -895,7 +895,7 @@ void h_tus_create(struct call *call)
 	{
 		char dir[PATH_MAX];
 
-		snprintf(dir, sizeof dir, "%s/uploads", server_data_dir(worker_server(call->worker)));
+		snprintf(dir, sizeof dir, "%s/uploads", app_data_dir(worker_app(call->worker)));
 		if (uploads_sweep(db, dir, db_now(), 3600, NULL))
 			log_event(LOG_WARN, "tus", "sweeping expired uploads: %s", err_detail());
 	}

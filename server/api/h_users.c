@@ -19,7 +19,7 @@
 #include "http/jsonin.h"
 #include "http/reply.h"
 #include "api/router.h"
-#include "http/server.h"
+#include "api/app.h"
 
 /* --- partners ---------------------------------------------------------------------- */
 

@@ -18,7 +18,7 @@
 #include "http/jsonout.h"
 #include "http/reply.h"
 #include "api/router.h"
-#include "http/server.h"
+#include "api/app.h"
 
 /* GET /api/v1/wps: the WPs the caller can see, each with their level.
  * The app loads this on every page, so it is written with jsonout. */

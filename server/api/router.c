@@ -10,7 +10,7 @@
 #include "api/config.h"
 #include "http/http.h"
 #include "http/reply.h"
-#include "http/server.h"
+#include "api/app.h"
 
 const char *access_name(enum access a)
 {
@@ -111,6 +111,47 @@ static bool decode_params(struct call *call)
 	return true;
 }
 
+/* A pattern is '/' and segments, each a literal (no braces), {name},
+ * or {name*} as the last one (the rest of the path); names are
+ * [a-z0-9_] and unique; at most ROUTE_MAX_PARAMS of them; only the last
+ * segment may be empty ("/dav/"). Anything else would match nothing, or
+ * match more than it says, without a word at start. */
+static bool pattern_ok(const char *pattern)
+{
+	const char *p = pattern, *end = pattern + strlen(pattern), *seg, *names[ROUTE_MAX_PARAMS];
+	size_t len, nlens[ROUTE_MAX_PARAMS];
+	int nparams = 0;
+
+	if (*p != '/')
+		return false;
+	while (next_segment(&p, end, &seg, &len)) {
+		bool rest = len >= 3 && seg[len - 2] == '*';
+		size_t nlen = len - (rest ? 3 : 2);
+
+		if (len == 0 && p < end)
+			return false; /* "//" */
+		if (len == 0 || seg[0] != '{') {
+			if (memchr(seg, '{', len) || memchr(seg, '}', len) || memchr(seg, '*', len))
+				return false;
+			continue;
+		}
+		if (len < 3 || seg[len - 1] != '}' || nlen == 0 || nparams == ROUTE_MAX_PARAMS)
+			return false;
+		for (size_t k = 1; k <= nlen; k++)
+			if (!((seg[k] >= 'a' && seg[k] <= 'z') || (seg[k] >= '0' && seg[k] <= '9') ||
+			      seg[k] == '_'))
+				return false;
+		for (int k = 0; k < nparams; k++)
+			if (nlens[k] == nlen && !memcmp(names[k], seg + 1, nlen))
+				return false;
+		names[nparams] = seg + 1;
+		nlens[nparams++] = nlen;
+		if (rest && p < end)
+			return false; /* {x*} takes the rest: nothing may follow */
+	}
+	return true;
+}
+
 enum err router_check(const struct route *table, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
@@ -118,6 +159,9 @@ enum err router_check(const struct route *table, size_t n)
 
 		if (!r->method || !r->pattern || !r->fn || r->pattern[0] != '/')
 			return err_set(ERR_INTERNAL, "route %zu is malformed", i);
+		if (!pattern_ok(r->pattern))
+			return err_set(ERR_INTERNAL, "route %s %s: malformed pattern", r->method,
+				       r->pattern);
 		if (r->access <= ACCESS_UNDECLARED || r->access >= ACCESS__COUNT)
 			return err_set(ERR_INTERNAL, "route %s %s declares no access",
 				       r->method, r->pattern);
@@ -224,28 +268,54 @@ static bool is_json_type(const char *ct)
 
 /* --- dispatch ---------------------------------------------------------------- */
 
-static void allow_header(struct http_req *req, const char *path, struct call *scratch)
+const struct route *router_match(const struct route *table, size_t n, const char *method,
+				 const char *path, struct call *call, bool *path_matched)
+{
+	const struct route *r = NULL;
+
+	*path_matched = false;
+	for (size_t i = 0; i < n; i++) {
+		if (!match(table[i].pattern, path, call))
+			continue;
+		*path_matched = true;
+		if (!strcmp(table[i].method, method) ||
+		    (!strcmp(method, "HEAD") && !strcmp(table[i].method, "GET"))) {
+			r = &table[i];
+			break;
+		}
+	}
+	/* match() may have been run on later routes; run it again for r. */
+	if (r)
+		match(r->pattern, path, call);
+	else
+		call->nparams = 0;
+	return r;
+}
+
+static void allow_header(const struct route *table, size_t n, struct http_req *req,
+			 const char *path, struct call *scratch)
 {
 	char allow[256] = "";
 	size_t len = 0;
 
-	for (size_t i = 0; i < nroutes; i++) {
-		if (!match(routes[i].pattern, path, scratch) || strstr(allow, routes[i].method))
+	for (size_t i = 0; i < n; i++) {
+		if (!match(table[i].pattern, path, scratch) || strstr(allow, table[i].method))
 			continue;
 		len += (size_t)snprintf(allow + len, sizeof allow - len, "%s%s",
-					len ? ", " : "", routes[i].method);
+					len ? ", " : "", table[i].method);
 		if (len >= sizeof allow)
 			break;
 	}
 	http_resp_header(req, "Allow", allow);
 }
 
-void router_dispatch(struct http_req *req, struct worker *w)
+void router_dispatch(const struct route *table, size_t n, struct http_req *req,
+		     struct worker *w)
 {
 	const char *method = http_req_method(req), *path = http_req_path(req);
 	struct call *call = http_req_alloc(req, sizeof *call);
-	const struct route *r = NULL;
-	bool path_matched = false;
+	const struct route *r;
+	bool path_matched;
 	const struct config *cfg = worker_config(w);
 	enum err rc;
 
@@ -256,27 +326,16 @@ void router_dispatch(struct http_req *req, struct worker *w)
 	memset(call, 0, sizeof *call);
 	call->req = req;
 	call->worker = w;
-	for (size_t i = 0; i < nroutes; i++) {
-		if (!match(routes[i].pattern, path, call))
-			continue;
-		path_matched = true;
-		if (!strcmp(routes[i].method, method) ||
-		    (!strcmp(method, "HEAD") && !strcmp(routes[i].method, "GET"))) {
-			r = &routes[i];
-			break;
-		}
-	}
+	r = router_match(table, n, method, path, call, &path_matched);
 	if (!r) {
 		if (path_matched) {
-			allow_header(req, path, call);
+			allow_header(table, n, req, path, call);
 			reply_error(req, 405, "method_not_allowed", "%s is not allowed here", method);
 		} else {
 			reply_error(req, 404, "not_found", "no such resource");
 		}
 		return;
 	}
-	/* match() may have been run on later routes; run it again for r. */
-	match(r->pattern, path, call);
 	call->route = r;
 	http_req_set_data(req, call);
 	if (!decode_params(call)) {

@@ -83,17 +83,25 @@ struct call {
 	json_t *json;                /* RBODY_JSON: the parsed object */
 };
 
-/* The route table (routes.c). */
-extern const struct route routes[];
-extern const size_t nroutes;
-
 /* Validate a table: every route declares access, patterns are well
- * formed, no two routes share method and pattern, {wp} routes exist for
- * WP levels. */
+ * formed ('/' and segments: literals, {name}, {name*} only last; names
+ * [a-z0-9_], unique, at most ROUTE_MAX_PARAMS), no two routes share
+ * method and pattern, {wp} routes exist for WP levels. */
 enum err router_check(const struct route *table, size_t n);
 
-/* Entry point from the HTTP layer for every request. */
-void router_dispatch(struct http_req *req, struct worker *w);
+/* The route of `table` for `method` and `path` (HEAD takes a GET
+ * route), filling call's params raw (router_dispatch decodes single
+ * segments afterwards), or NULL. *path_matched tells 405 (some route has
+ * the path) from 404. The first route that matches wins. */
+const struct route *router_match(const struct route *table, size_t n, const char *method,
+				 const char *path, struct call *call, bool *path_matched);
+
+/* Every request, on worker `w`: match it in `table` (checked by
+ * router_check), apply the route's body rules, authorize, read a JSON
+ * body, and run the handler; or answer 404/405/400/411/413/415 or the
+ * policy's refusal. */
+void router_dispatch(const struct route *table, size_t n, struct http_req *req,
+		     struct worker *w);
 
 /* Named parameter of the matched pattern, or NULL. */
 const char *call_param(const struct call *call, const char *name);

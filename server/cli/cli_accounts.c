@@ -14,7 +14,8 @@
 #include "db.h"
 #include "http/jsonin.h"
 #include "api/router.h"
-#include "http/server.h"
+#include "api/app.h"
+#include "routes.h"
 
 /* Who the audit log names for changes made here. */
 #define CLI_ACTOR "(command line)"
@@ -94,7 +95,7 @@ static int fail(const char *cmd, enum err rc)
 static enum err open_data(const char *dir, struct db **db)
 {
 	char path[4096];
-	enum err rc = server_prepare_data_dir(dir);
+	enum err rc = app_prepare_data_dir(dir);
 
 	*db = NULL;
 	if (rc)

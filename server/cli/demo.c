@@ -24,7 +24,7 @@
 #include "digest.h"
 #include "api/mime.h"
 #include "name.h"
-#include "http/server.h"
+#include "api/app.h"
 #include "tree.h"
 
 /* --- partners ------------------------------------------------------------------------ */
@@ -979,7 +979,7 @@ enum err demo_build(const char *dir, struct demo_stats *st)
 	}
 	rc = check_new_dir(dir);
 	if (!rc)
-		rc = server_prepare_data_dir(dir);
+		rc = app_prepare_data_dir(dir);
 	if (rc)
 		goto out;
 	snprintf(path, sizeof path, "%s/consort.db", dir);

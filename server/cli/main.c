@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "api/app.h"
 #include "cli/cmd_storage.h"
 #include "cli/cli_accounts.h"
 #include "api/config.h"
@@ -17,7 +18,7 @@
 #include "err.h"
 #include "exworker.h"
 #include "indexer.h"
-#include "http/server.h"
+#include "routes.h"
 
 #ifndef CONSORT_VERSION
 #define CONSORT_VERSION "dev"
@@ -35,7 +36,7 @@ static int cmd_serve(int argc, char **argv)
 	config_defaults(&cfg);
 	rc = config_load(&cfg, argc, argv);
 	if (!rc)
-		rc = server_run(&cfg);
+		rc = app_run(&cfg, routes, nroutes);
 	config_free(&cfg);
 	if (rc) {
 		fprintf(stderr, "consort serve: %s\n", err_detail());
@@ -80,7 +81,7 @@ static int cmd_reindex(int argc, char **argv)
 		config_free(&cfg);
 		return 2;
 	}
-	server_indexer_opts(&cfg, &opts);
+	app_indexer_opts(&cfg, &opts);
 	opts.log = reindex_log;
 	rc = indexer_rebuild(&opts, &st);
 	config_free(&cfg);

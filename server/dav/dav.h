@@ -125,22 +125,6 @@ enum err dav_overwrite_parse(const char *value, bool *overwrite);
  * seconds; NULL or nothing understood: `dflt`. */
 int64_t dav_timeout_parse(const char *value, int64_t dflt, int64_t max);
 
-/* A Destination header (COPY, MOVE) split into the work package it
- * names and the path inside it, both raw (percent-encoded) and pointing
- * into the header's value. */
-struct dav_dest {
-	const char *wp;
-	size_t wp_len;
-	const char *path; /* after "/dav/WP/", possibly "" */
-};
-/* Split Destination `value`: an absolute URL on `host` or an absolute
- * path, under /dav/. ERR_INVALID when it has a query or fragment;
- * ERR_UNSUPPORTED when it is on another server or outside /dav/ (WebDAV
- * answers 502); ERR_FORBIDDEN when it is the list of work packages.
- * Used by the policy (acl: which WP must the caller write?) and by
- * h_dav, so both read the header the same way. */
-enum err dav_destination_parse(const char *value, const char *host, struct dav_dest *out);
-
 /* Process-wide libxml2 set-up; call once before threads parse
  * (idempotent, thread-safe). */
 void dav_init(void);

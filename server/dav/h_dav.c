@@ -38,6 +38,7 @@
 #include "api/acl.h"
 #include "api/auth.h"
 #include "cas.h"
+#include "api/dest.h"
 #include "dav/dav.h"
 #include "davstore.h"
 #include "digest.h"
@@ -48,7 +49,7 @@
 #include "name.h"
 #include "http/reply.h"
 #include "api/router.h"
-#include "http/server.h"
+#include "api/app.h"
 #include "tree.h"
 
 #define LOCK_TIMEOUT_DEFAULT 600 /* seconds, when the client names none */
@@ -743,7 +744,7 @@ static void quota_figures(struct render *r)
 	if (r->usage_read)
 		return;
 	r->usage_read = true;
-	if (statvfs(server_data_dir(worker_server(r->call->worker)), &vfs) == 0)
+	if (statvfs(app_data_dir(worker_app(r->call->worker)), &vfs) == 0)
 		disk = (uint64_t)vfs.f_bavail * vfs.f_frsize;
 	if (tree_usage(r->db, r->call->wp_id, &u))
 		memset(&u, 0, sizeof u);
@@ -1515,7 +1516,7 @@ static bool dest_open(struct dav *d, struct dest *t)
 	struct call *call = d->call;
 	const char *v = http_req_header(call->req, "Destination");
 	const char *host = http_req_header(call->req, "Host");
-	struct dav_dest dd;
+	struct dest_header dd;
 	int64_t src_wp = call->wp_id;
 	int src_level = call->wp_level;
 	struct acct_wp wp = {0};
@@ -1527,7 +1528,7 @@ static bool dest_open(struct dav *d, struct dest *t)
 		reply_error(call->req, 400, "invalid_request", "give one Destination header");
 		return false;
 	}
-	rc = dav_destination_parse(v, host, &dd);
+	rc = dest_parse(v, host, &dd);
 	if (rc) {
 		if (rc == ERR_UNSUPPORTED)
 			reply_error(call->req, 502, "bad_gateway", "%s", err_detail());
@@ -1912,7 +1913,7 @@ static void lock_create_document(struct dav *d, struct davstore_lock *l)
 	lc->l.root = req_strdup(call, l->root);
 	lc->l.owner = req_strdup(call, l->owner);
 	lc->code = req_strdup(call, d->code);
-	rc = cas_writer_new(server_cas(worker_server(call->worker)), 0, &w);
+	rc = cas_writer_new(app_cas(worker_app(call->worker)), 0, &w);
 	if (rc || !lc->l.path || !lc->l.root || !lc->l.owner || !lc->code) {
 		cas_writer_abort(w);
 		davstore_lock_remove(d->db, l->token);

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/dest.h"
 #include "dav/dav.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -59,10 +60,10 @@ static void proppatch(const char *s, size_t n)
 
 static void destination(const char *text)
 {
-	struct dav_dest d;
+	struct dest_header d;
 	size_t len = strlen(text);
 
-	if (dav_destination_parse(text, "h.example:8443", &d) == ERR_OK) {
+	if (dest_parse(text, "h.example:8443", &d) == ERR_OK) {
 		assert(d.wp > text && d.wp_len > 0 && d.wp + d.wp_len <= text + len);
 		assert(!memchr(d.wp, '/', d.wp_len));
 		assert(!*d.path || (d.path > d.wp + d.wp_len && d.path <= text + len));

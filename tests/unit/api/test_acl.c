@@ -18,6 +18,7 @@
 #include "api/auth.h"
 #include "api/router.h"
 #include "db.h"
+#include "routes.h"
 
 struct fx {
 	char dir[64];

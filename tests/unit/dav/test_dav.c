@@ -266,30 +266,6 @@ static void test_headers(void **state)
 	assert_int_equal(dav_timeout_parse("Second-", 600, 3600), 600);
 }
 
-/* The Destination splitter the policy and h_dav share. */
-static void test_destination(void **state)
-{
-	struct dav_dest d;
-
-	(void)state;
-	assert_int_equal(dav_destination_parse("/dav/WP1/a/b.txt", "h:1", &d), ERR_OK);
-	assert_int_equal(d.wp_len, 3);
-	assert_memory_equal(d.wp, "WP1", 3);
-	assert_string_equal(d.path, "a/b.txt");
-	assert_int_equal(dav_destination_parse("https://H:1/dav/W%20P", "h:1", &d), ERR_OK);
-	assert_int_equal(d.wp_len, 5);
-	assert_string_equal(d.path, "");
-	assert_int_equal(dav_destination_parse("https://other/dav/WP1/x", "h:1", &d),
-			 ERR_UNSUPPORTED);
-	assert_null(d.wp);
-	assert_int_equal(dav_destination_parse("https://h:1/dav/WP1/x", NULL, &d), ERR_UNSUPPORTED);
-	assert_int_equal(dav_destination_parse("/api/v1/wps/WP1", "h:1", &d), ERR_UNSUPPORTED);
-	assert_int_equal(dav_destination_parse("/dav/WP1/x?y", "h:1", &d), ERR_INVALID);
-	assert_int_equal(dav_destination_parse("/dav/", "h:1", &d), ERR_FORBIDDEN);
-	assert_int_equal(dav_destination_parse("/dav//x", "h:1", &d), ERR_FORBIDDEN);
-	assert_int_equal(dav_destination_parse("", "h:1", &d), ERR_UNSUPPORTED);
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -302,7 +278,6 @@ int main(void)
 	    cmocka_unit_test(test_lockinfo),
 	    cmocka_unit_test(test_if_header),
 	    cmocka_unit_test(test_headers),
-	    cmocka_unit_test(test_destination),
 	};
 
 	dav_init();
