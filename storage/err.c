@@ -6,7 +6,9 @@
 #include <stdio.h>
 #include <string.h>
 
-static _Thread_local char detail[512];
+#define DETAIL_CAP 512
+
+static _Thread_local char detail[DETAIL_CAP];
 
 static const char *const names[ERR__COUNT] = {
 	[ERR_OK] = "ok",
@@ -39,11 +41,20 @@ const char *err_name(enum err code)
 
 enum err err_set(enum err code, const char *fmt, ...)
 {
+	/* Formatted into a scratch buffer first: a caller may pass
+	 * err_detail() itself as an argument ("load key %s: %s", ...,
+	 * err_detail()), and vsnprintf into the buffer it reads from is
+	 * undefined behaviour. */
+	char tmp[DETAIL_CAP];
 	va_list ap;
+	int n;
 
 	va_start(ap, fmt);
-	vsnprintf(detail, sizeof detail, fmt, ap);
+	n = vsnprintf(tmp, sizeof tmp, fmt, ap);
 	va_end(ap);
+	if (n < 0)
+		tmp[0] = '\0';
+	memcpy(detail, tmp, sizeof detail);
 	return code;
 }
 

@@ -46,7 +46,9 @@ const char *err_name(enum err code);
 
 /* Record a detail message for the current thread and return `code`, so a
  * failing path reads `return err_set(ERR_INVALID, "name too long");`.
- * The message is truncated to an internal cap (512 bytes). */
+ * The message is truncated to an internal cap (512 bytes). An argument may
+ * be err_detail() itself, to wrap the detail of a failed call:
+ * `err_set(rc, "migration %d: %s", n, err_detail())`. */
 enum err err_set(enum err code, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
@@ -54,6 +56,9 @@ enum err err_set(enum err code, const char *fmt, ...)
  * last err_clear(). The pointer stays valid until the next err_set. */
 const char *err_detail(void);
 
+/* Forget the current thread's detail. The router calls this at the start
+ * of every request, so a detail can never leak from an earlier request
+ * that ran on the same worker thread. */
 void err_clear(void);
 
 /* Translate an errno value from file or socket code into an enum err and

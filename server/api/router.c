@@ -319,6 +319,9 @@ void router_dispatch(const struct route *table, size_t n, struct http_req *req,
 	const struct config *cfg = worker_config(w);
 	enum err rc;
 
+	/* The detail is thread-local and this thread served other requests
+	 * before: an answer must never carry a detail one of them left. */
+	err_clear();
 	if (!call) {
 		reply_error(req, 503, "out_of_memory", "out of memory");
 		return;

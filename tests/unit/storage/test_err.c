@@ -28,6 +28,43 @@ static void detail_is_truncated_not_overflowed(void **state)
 	assert_true(strlen(err_detail()) < 512);
 }
 
+/* tls.c and db.c wrap the detail of a failed call in their own:
+ * err_set(rc, "...: %s", err_detail()) formatted into the buffer it read. */
+static void detail_may_include_itself(void **state)
+{
+	(void)state;
+	err_set(ERR_IO, "no such file");
+	err_set(ERR_IO, "load certificate %s: %s", "/etc/c.pem", err_detail());
+	assert_string_equal(err_detail(), "load certificate /etc/c.pem: no such file");
+	/* twice, and with the wrapped detail first */
+	err_set(ERR_DB, "%s (migration %d)", err_detail(), 3);
+	assert_string_equal(err_detail(), "load certificate /etc/c.pem: no such file (migration 3)");
+}
+
+/* A long detail wrapped in itself stays within the cap and keeps its
+ * prefix (it is truncated, never overrun). */
+static void long_detail_including_itself_is_truncated(void **state)
+{
+	char big[600];
+
+	(void)state;
+	memset(big, 'b', sizeof big - 1);
+	big[sizeof big - 1] = '\0';
+	err_set(ERR_INVALID, "%s", big);
+	err_set(ERR_INVALID, "outer: %s", err_detail());
+	assert_true(strlen(err_detail()) == 511);
+	assert_memory_equal(err_detail(), "outer: bbbb", 11);
+}
+
+/* What the router relies on to start each request clean. */
+static void cleared_detail_is_empty(void **state)
+{
+	(void)state;
+	err_set(ERR_FORBIDDEN, "a detail from an earlier request");
+	err_clear();
+	assert_string_equal(err_detail(), "");
+}
+
 static void errno_maps_to_codes(void **state)
 {
 	(void)state;
@@ -50,6 +87,9 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(set_returns_code_and_keeps_detail),
 		cmocka_unit_test(detail_is_truncated_not_overflowed),
+		cmocka_unit_test(detail_may_include_itself),
+		cmocka_unit_test(long_detail_including_itself_is_truncated),
+		cmocka_unit_test(cleared_detail_is_empty),
 		cmocka_unit_test(errno_maps_to_codes),
 		cmocka_unit_test(every_code_has_a_name),
 	};
