@@ -25,11 +25,20 @@ static const char *const names[ERR__COUNT] = {
 	[ERR_LIMIT] = "rate_limited",
 	[ERR_UNAUTHENTICATED] = "unauthenticated",
 	[ERR_FORBIDDEN] = "forbidden",
-	[ERR_UNSUPPORTED] = "unsupported",
+	[ERR_UNSUPPORTED] = "unsupported_media_type",
 	[ERR_LOCKED] = "locked",
 	[ERR_CORRUPT] = "corrupt",
 	[ERR_DB] = "database_error",
 	[ERR_INTERNAL] = "internal_error",
+	[ERR_JSON] = "invalid_json",
+	[ERR_CREDENTIALS] = "invalid_credentials",
+	[ERR_TOTP_REQUIRED] = "totp_required",
+	[ERR_METHOD] = "method_not_allowed",
+	[ERR_GONE] = "gone",
+	[ERR_RANGE] = "range_not_satisfiable",
+	[ERR_CHECKSUM] = "checksum_mismatch",
+	[ERR_BAD_GATEWAY] = "bad_gateway",
+	[ERR_BUSY] = "busy",
 };
 
 const char *err_name(enum err code)

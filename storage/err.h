@@ -4,8 +4,9 @@
  * Every function that can fail returns an `enum err`; ERR_OK (0) means
  * success. Each layer translates its native failures at its edge: SQLite
  * result codes in storage/, errno in file code, C++ exceptions in the
- * Xapian shim. The HTTP layer maps an enum err to a status code in one
- * place (server/reply.c).
+ * Xapian shim. The HTTP layer maps an enum err to a status code and the
+ * "error" code of a JSON body in one table (server/http/reply.c); a new
+ * value here gets its row there (the reply unit test checks).
  *
  * Alongside the code, a failing function may leave a human-readable
  * detail in a thread-local buffer (err_set). The detail is what a client
@@ -19,29 +20,38 @@
 
 enum err {
 	ERR_OK = 0,
-	ERR_NOMEM,       /* allocation failed */
-	ERR_IO,          /* file or socket I/O failed */
-	ERR_NOSPACE,     /* disk full (ENOSPC, EDQUOT, SQLITE_FULL) */
-	ERR_INVALID,     /* bad input from a caller */
-	ERR_NOTFOUND,    /* no such object */
-	ERR_EXISTS,      /* object already exists */
-	ERR_CONFLICT,    /* state changed underneath (lost update, busy) */
-	ERR_PRECONDITION,/* a conditional request's precondition failed */
-	ERR_TOOLARGE,    /* a size limit was exceeded */
-	ERR_QUOTA,       /* a quota would be exceeded */
-	ERR_LIMIT,       /* a rate or count limit was reached */
+	ERR_NOMEM,           /* allocation failed */
+	ERR_IO,              /* file or socket I/O failed */
+	ERR_NOSPACE,         /* disk full (ENOSPC, EDQUOT, SQLITE_FULL) */
+	ERR_INVALID,         /* bad input from a caller */
+	ERR_NOTFOUND,        /* no such object */
+	ERR_EXISTS,          /* object already exists */
+	ERR_CONFLICT,        /* state changed underneath (lost update, busy) */
+	ERR_PRECONDITION,    /* a conditional request's precondition failed */
+	ERR_TOOLARGE,        /* a size limit was exceeded */
+	ERR_QUOTA,           /* a quota would be exceeded */
+	ERR_LIMIT,           /* a rate or count limit was reached */
 	ERR_UNAUTHENTICATED, /* no or bad credentials */
-	ERR_FORBIDDEN,   /* authenticated but not allowed */
-	ERR_UNSUPPORTED, /* valid request for something not supported */
-	ERR_LOCKED,      /* resource locked (WebDAV) */
-	ERR_CORRUPT,     /* stored data failed a consistency check */
-	ERR_DB,          /* database error that is not the caller's fault */
-	ERR_INTERNAL,    /* a bug or an impossible state */
+	ERR_FORBIDDEN,       /* authenticated but not allowed */
+	ERR_UNSUPPORTED,     /* a body or content type that is not taken here */
+	ERR_LOCKED,          /* resource locked (WebDAV) */
+	ERR_CORRUPT,         /* stored data failed a consistency check */
+	ERR_DB,              /* database error that is not the caller's fault */
+	ERR_INTERNAL,        /* a bug or an impossible state */
+	ERR_JSON,            /* a body that is not well-formed JSON */
+	ERR_CREDENTIALS,     /* a login failed (wrong email, password or code) */
+	ERR_TOTP_REQUIRED,   /* the password was right; a second factor is due */
+	ERR_METHOD,          /* the method is not allowed on this resource */
+	ERR_GONE,            /* the object existed and was removed (expired upload) */
+	ERR_RANGE,           /* a byte range outside the content */
+	ERR_CHECKSUM,        /* content does not match the checksum sent with it */
+	ERR_BAD_GATEWAY,     /* a target on another server (WebDAV Destination) */
+	ERR_BUSY,            /* a queue is full; try again shortly */
 	ERR__COUNT
 };
 
-/* Short stable name of a code, e.g. "not_found"; used as the "error"
- * field of JSON error bodies. Never NULL. */
+/* Short stable name of a code, e.g. "not_found", for logs and the
+ * command line (HTTP answers take theirs from reply.c). Never NULL. */
 const char *err_name(enum err code);
 
 /* Record a detail message for the current thread and return `code`, so a

@@ -205,7 +205,7 @@ static void send_csv(struct call *call, const struct audit_params *p)
 
 	if (!x || !(x->pending = evbuffer_new())) {
 		free(x);
-		reply_error(call->req, 503, "out_of_memory", "out of memory");
+		reply_err(call->req, err_set(ERR_NOMEM, "out of memory"));
 		return;
 	}
 	x->worker = call->worker;

@@ -132,7 +132,8 @@ static void pwjob_submit(struct pwjob *j)
 		auth_throttle_release(&j->ticket);
 		if (rc == ERR_LIMIT) {
 			http_resp_header(call->req, "Retry-After", "1");
-			reply_error(call->req, 503, "busy", "the server is busy; try again shortly");
+			reply_err(call->req,
+			          err_set(ERR_BUSY, "the server is busy; try again shortly"));
 		} else {
 			reply_err(call->req, rc);
 		}
@@ -142,7 +143,7 @@ static void pwjob_submit(struct pwjob *j)
 
 static void reply_oom(struct call *call)
 {
-	reply_error(call->req, 503, "out_of_memory", "out of memory");
+	reply_err(call->req, err_set(ERR_NOMEM, "out of memory"));
 }
 
 /* 429 with Retry-After, the same for every account and address. */
@@ -207,8 +208,9 @@ static json_t *self_json(struct call *call)
 
 /* --- POST /api/v1/session ------------------------------------------------------------- */
 
-static void login_fail(struct pwjob *j, const char *why, int status, const char *code,
-		       const char *detail)
+/* Every failed login answers 401 invalid_credentials; `why` goes only to
+ * the audit, `detail` to the client. */
+static void login_fail(struct pwjob *j, const char *why, const char *detail)
 {
 	struct call *call = j->call;
 	unsigned locked = 0;
@@ -219,7 +221,7 @@ static void login_fail(struct pwjob *j, const char *why, int status, const char 
 			      why, locked);
 	else
 		auth_audit_as(call, j->user_id, j->email, "login_failed", 0, "", "%s", why);
-	reply_error(call->req, status, code, "%s", detail);
+	reply_err(call->req, err_set(ERR_CREDENTIALS, "%s", detail));
 }
 
 /* Check the second factor of a login whose password was right. Returns
@@ -236,8 +238,9 @@ static const char *login_second_factor(struct pwjob *j)
 		/* The password was right; the client asks for the code and
 		 * sends both again. Neither a failure nor a success. */
 		auth_throttle_release(&j->ticket);
-		reply_error(j->call->req, 401, "totp_required",
-			    "enter the one-time code from your authenticator app");
+		reply_err(j->call->req,
+		          err_set(ERR_TOTP_REQUIRED,
+		                  "enter the one-time code from your authenticator app"));
 		return NULL;
 	}
 	if (j->totp) {
@@ -248,14 +251,13 @@ static const char *login_second_factor(struct pwjob *j)
 			return "password and one-time code";
 		}
 		explicit_bzero(&t, sizeof t);
-		login_fail(j, "wrong or reused one-time code", 401, "invalid_credentials",
-			   "wrong or already used one-time code");
+		login_fail(j, "wrong or reused one-time code",
+		           "wrong or already used one-time code");
 		return NULL;
 	}
 	if (auth_recovery_hash(j->recovery, h) && !acct_recovery_use(db, j->user_id, h, db_now()))
 		return "password and recovery code";
-	login_fail(j, "wrong recovery code", 401, "invalid_credentials",
-		   "wrong or already used recovery code");
+	login_fail(j, "wrong recovery code", "wrong or already used recovery code");
 	return NULL;
 }
 
@@ -277,14 +279,15 @@ static void login_finish(struct pwjob *j, bool alive)
 	/* One message for every way a password login fails, so the answer
 	 * does not tell whether the email exists. */
 	if (!j->user_known || !j->verified) {
-		login_fail(j, j->user_known ? "wrong password"
-				 : j->user_id ? "no password set yet" : "unknown email",
-			   401, "invalid_credentials", "wrong email or password");
+		login_fail(j,
+		           j->user_known ? "wrong password"
+		           : j->user_id  ? "no password set yet"
+		                         : "unknown email",
+		           "wrong email or password");
 		return;
 	}
 	if (j->disabled) {
-		login_fail(j, "account disabled", 401, "invalid_credentials",
-			   "wrong email or password");
+		login_fail(j, "account disabled", "wrong email or password");
 		return;
 	}
 	if (j->totp_enabled) {
@@ -350,7 +353,7 @@ void h_session_create(struct call *call)
 		return;
 	}
 	if (strlen(password) > AUTH_PASSWORD_MAX) {
-		reply_error(call->req, 400, "invalid_request", "field 'password' is too long");
+		reply_err(call->req, err_set(ERR_INVALID, "field 'password' is too long"));
 		return;
 	}
 	j = pwjob_new(call, login_finish);
@@ -449,7 +452,7 @@ static void password_finish(struct pwjob *j, bool alive)
 	if (!j->verified) {
 		auth_throttle_end(&j->ticket, false, NULL);
 		auth_audit(call, "password_change_failed", 0, "", "wrong current password");
-		reply_error(call->req, 403, "forbidden", "the current password is wrong");
+		reply_err(call->req, err_set(ERR_FORBIDDEN, "the current password is wrong"));
 		return;
 	}
 	auth_throttle_end(&j->ticket, true, NULL);
@@ -505,8 +508,9 @@ void h_totp_begin(struct call *call)
 	enum err rc;
 
 	if (call->caller->totp_enabled) {
-		reply_error(call->req, 409, "conflict",
-			    "a second factor is already enabled; disable it first");
+		reply_err(
+		    call->req,
+		    err_set(ERR_CONFLICT, "a second factor is already enabled; disable it first"));
 		return;
 	}
 	rc = digest_random(secret, sizeof secret);
@@ -562,13 +566,15 @@ void h_totp_confirm(struct call *call)
 		return;
 	}
 	if (!t.pending_len) {
-		reply_error(call->req, 409, "conflict",
-			    "no enrolment is under way (POST /api/v1/me/totp first)");
+		reply_err(call->req,
+		          err_set(ERR_CONFLICT,
+		                  "no enrolment is under way (POST /api/v1/me/totp first)"));
 		goto out;
 	}
 	if (!totp_verify(t.pending, t.pending_len, code, db_now(), 0, &step)) {
-		reply_error(call->req, 400, "invalid_request",
-			    "field 'code' does not match; check the device's clock");
+		reply_err(
+		    call->req,
+		    err_set(ERR_INVALID, "field 'code' does not match; check the device's clock"));
 		goto out;
 	}
 	rc = auth_recovery_new(codes, hashes);
@@ -604,7 +610,7 @@ static void totp_disable_finish(struct pwjob *j, bool alive)
 	auth_throttle_end(&j->ticket, j->verified, NULL);
 	if (!j->verified) {
 		auth_audit(call, "totp_disable_failed", 0, "", "wrong password");
-		reply_error(call->req, 403, "forbidden", "the password is wrong");
+		reply_err(call->req, err_set(ERR_FORBIDDEN, "the password is wrong"));
 		return;
 	}
 	rc = db_begin(db);
@@ -634,7 +640,7 @@ static void recovery_finish(struct pwjob *j, bool alive)
 	auth_throttle_end(&j->ticket, j->verified, NULL);
 	if (!j->verified) {
 		auth_audit(call, "recovery_codes_failed", 0, "", "wrong password");
-		reply_error(call->req, 403, "forbidden", "the password is wrong");
+		reply_err(call->req, err_set(ERR_FORBIDDEN, "the password is wrong"));
 		return;
 	}
 	if (!alive)
@@ -676,7 +682,7 @@ static void reauth(struct call *call, pwjob_finish_fn finish)
 		return;
 	}
 	if (!call->caller->totp_enabled) {
-		reply_error(call->req, 409, "conflict", "no second factor is enabled");
+		reply_err(call->req, err_set(ERR_CONFLICT, "no second factor is enabled"));
 		return;
 	}
 	if (finish == totp_disable_finish) {
@@ -685,8 +691,10 @@ static void reauth(struct call *call, pwjob_finish_fn finish)
 		rc = acct_totp_get(worker_db(call->worker), call->caller->user_id, &t);
 		explicit_bzero(t.secret, sizeof t.secret);
 		if (!rc && t.required) {
-			reply_error(call->req, 403, "forbidden",
-				    "a coordinator requires a second factor for this account");
+			reply_err(
+			    call->req,
+			    err_set(ERR_FORBIDDEN,
+			            "a coordinator requires a second factor for this account"));
 			return;
 		}
 	}
@@ -768,8 +776,9 @@ void h_token_create(struct call *call)
 		live += !strcmp(token_state(&ts[i], db_now()), "active");
 	acct_tokens_free(ts, n);
 	if (live >= TOKEN_MAX_LIVE) {
-		reply_error(call->req, 409, "conflict", "at most %d active tokens; revoke some first",
-			    TOKEN_MAX_LIVE);
+		reply_err(call->req,
+		          err_set(ERR_CONFLICT, "at most %d active tokens; revoke some first",
+		                  TOKEN_MAX_LIVE));
 		return;
 	}
 	memcpy(token, AUTH_TOKEN_PREFIX, sizeof AUTH_TOKEN_PREFIX - 1);
@@ -807,7 +816,7 @@ void h_token_revoke(struct call *call)
 	enum err rc;
 
 	if (!apijson_parse_id(call_param(call, "id"), &id)) {
-		reply_error(call->req, 404, "not_found", "no such token");
+		reply_err(call->req, err_set(ERR_NOTFOUND, "no such token"));
 		return;
 	}
 	rc = db_begin(db);

@@ -71,14 +71,14 @@ static bool query_u64(struct call *call, const char *name, uint64_t max, uint64_
 	if (!v)
 		return true;
 	if (!*v || strspn(v, "0123456789") != strlen(v) || strlen(v) > 15) {
-		reply_error(call->req, 400, "invalid_request", "%s must be a whole number", name);
+		reply_err(call->req, err_set(ERR_INVALID, "%s must be a whole number", name));
 		return false;
 	}
 	for (const char *p = v; *p; p++)
 		n = n * 10 + (uint64_t)(*p - '0');
 	if (n > max) {
-		reply_error(call->req, 400, "invalid_request", "%s must be at most %" PRIu64, name,
-			    max);
+		reply_err(call->req,
+		          err_set(ERR_INVALID, "%s must be at most %" PRIu64, name, max));
 		return false;
 	}
 	*out = n;
@@ -172,11 +172,11 @@ static bool list_opts(struct call *call, struct tree_list_opts *o)
 		o->sort = TREE_SORT_SIZE;
 		asc_default = false;
 	} else {
-		reply_error(call->req, 400, "invalid_request", "sort must be name, modified or size");
+		reply_err(call->req, err_set(ERR_INVALID, "sort must be name, modified or size"));
 		return false;
 	}
 	if (order && strcmp(order, "asc") && strcmp(order, "desc")) {
-		reply_error(call->req, 400, "invalid_request", "order must be asc or desc");
+		reply_err(call->req, err_set(ERR_INVALID, "order must be asc or desc"));
 		return false;
 	}
 	o->reverse = order && (!strcmp(order, "asc")) != asc_default;
@@ -282,7 +282,7 @@ void h_tree_get(struct call *call)
 	}
 	path = name_path_join(&p);
 	if (!path) {
-		reply_error(call->req, 503, "out_of_memory", "out of memory");
+		reply_err(call->req, err_set(ERR_NOMEM, "out of memory"));
 		goto out;
 	}
 	if (n.is_folder)
@@ -422,7 +422,7 @@ void h_content_get(struct call *call)
 	if (!query_u64(call, "version", INT64_MAX, &number) || !url_path(call, &p))
 		return;
 	if (http_req_query_param(req, "version") && number == 0) {
-		reply_error(req, 400, "invalid_request", "version numbers start at 1");
+		reply_err(req, err_set(ERR_INVALID, "version numbers start at 1"));
 		goto out;
 	}
 	rc = tree_resolve(db_of(call), call->wp_id, &p, &n);
@@ -460,14 +460,15 @@ void h_content_get(struct call *call)
 	http_resp_header(req, "Accept-Ranges", "bytes");
 	if (range == HTTPPARSE_RANGE_UNSATISFIABLE) {
 		http_resp_headerf(req, "Content-Range", "bytes */%" PRIu64, v.size);
-		reply_error(req, 416, "range_not_satisfiable",
-			    "the range is outside the %" PRIu64 " bytes of version %" PRId64, v.size,
-			    v.number);
+		reply_err(req,
+		          err_set(ERR_RANGE,
+		                  "the range is outside the %" PRIu64 " bytes of version %" PRId64,
+		                  v.size, v.number));
 		goto out;
 	}
 	d = calloc(1, sizeof *d);
 	if (!d) {
-		reply_error(req, 503, "out_of_memory", "out of memory");
+		reply_err(req, err_set(ERR_NOMEM, "out of memory"));
 		goto out;
 	}
 	rc = cas_reader_open(app_cas(worker_app(call->worker)), v.blob, &d->r);
@@ -719,8 +720,9 @@ static enum err put_data(struct http_req *req, const void *data, size_t len, voi
 		return ERR_IO; /* answered already */
 	}
 	if (pu->received + len > pu->max) {
-		reply_error(req, 413, "too_large", "a document version may have at most %" PRIu64
-						   " bytes", pu->max);
+		reply_err(req, err_set(ERR_TOOLARGE,
+		                       "a document version may have at most %" PRIu64 " bytes",
+		                       pu->max));
 		put_drop(pu);
 		return ERR_TOOLARGE;
 	}
@@ -778,13 +780,14 @@ static bool put_conditions(struct call *call, struct put *pu)
 
 	if (http_req_header_count(call->req, "If-Match") > 1 ||
 	    http_req_header_count(call->req, "If-None-Match") > 1) {
-		reply_error(call->req, 400, "invalid_request", "give If-Match or If-None-Match once");
+		reply_err(call->req, err_set(ERR_INVALID, "give If-Match or If-None-Match once"));
 		return false;
 	}
 	if (inm) {
 		if (strcmp(inm, "*")) {
-			reply_error(call->req, 400, "invalid_request",
-				    "If-None-Match on an upload must be * (create only)");
+			reply_err(call->req,
+			          err_set(ERR_INVALID,
+			                  "If-None-Match on an upload must be * (create only)"));
 			return false;
 		}
 		pu->cond = TREE_COND_ABSENT;
@@ -798,20 +801,24 @@ static bool put_conditions(struct call *call, struct put *pu)
 			char *h = http_req_strndup(call->req, im + 1, n - 2);
 
 			if (!h || !cas_hash_valid(h)) {
-				reply_error(call->req, 412, "precondition_failed",
-					    "the If-Match tag is not one this server made");
+				reply_err(call->req,
+				          err_set(ERR_PRECONDITION,
+				                  "the If-Match tag is not one this server made"));
 				return false;
 			}
 			pu->if_blob = h;
 		} else {
-			reply_error(call->req, 400, "invalid_request",
-				    "If-Match must be * or one strong entity tag (the ETag of the "
-				    "current version)");
+			reply_err(
+			    call->req,
+			    err_set(ERR_INVALID,
+			            "If-Match must be * or one strong entity tag (the ETag of the "
+			            "current version)"));
 			return false;
 		}
 		if (inm) {
-			reply_error(call->req, 400, "invalid_request",
-				    "If-Match and If-None-Match cannot be combined");
+			reply_err(
+			    call->req,
+			    err_set(ERR_INVALID, "If-Match and If-None-Match cannot be combined"));
 			return false;
 		}
 	}
@@ -827,18 +834,21 @@ static bool put_precheck(struct call *call, struct put *pu, int64_t declared)
 	enum err rc;
 
 	if (pu->path.n == 0) {
-		reply_error(call->req, 400, "invalid_request", "a document needs a name");
+		reply_err(call->req, err_set(ERR_INVALID, "a document needs a name"));
 		return false;
 	}
 	if (pu->comment && (strlen(pu->comment) > TREE_COMMENT_MAX ||
 			    !name_utf8_valid(pu->comment, strlen(pu->comment)))) {
-		reply_error(call->req, 400, "invalid_request",
-			    "comment must be valid UTF-8 of at most %d bytes", TREE_COMMENT_MAX);
+		reply_err(call->req,
+		          err_set(ERR_INVALID, "comment must be valid UTF-8 of at most %d bytes",
+		                  TREE_COMMENT_MAX));
 		return false;
 	}
 	if (declared > 0 && (uint64_t)declared > pu->max) {
-		reply_error(call->req, 413, "too_large",
-			    "a document version may have at most %" PRIu64 " bytes", pu->max);
+		reply_err(call->req,
+		          err_set(ERR_TOOLARGE,
+		                  "a document version may have at most %" PRIu64 " bytes",
+		                  pu->max));
 		return false;
 	}
 	/* A conflict that is already certain is told now, not after the
@@ -875,7 +885,7 @@ void h_content_put(struct call *call)
 	struct put *pu = calloc(1, sizeof *pu);
 
 	if (!pu) {
-		reply_error(call->req, 503, "out_of_memory", "out of memory");
+		reply_err(call->req, err_set(ERR_NOMEM, "out of memory"));
 		return;
 	}
 	pu->call = call;
@@ -898,7 +908,7 @@ static bool text_path(struct call *call, const char *what, const char *text,
 	enum err rc = name_path_from_text(text, out);
 
 	if (rc) {
-		reply_error(call->req, 400, "invalid_request", "%s: %s", what, err_detail());
+		reply_err(call->req, err_set(ERR_INVALID, "%s: %s", what, err_detail()));
 		return false;
 	}
 	return true;
@@ -930,7 +940,7 @@ void h_folder_create(struct call *call)
 	if (!text_path(call, "path", text, &p))
 		return;
 	if (p.n == 0) {
-		reply_error(call->req, 409, "exists", "the root folder exists");
+		reply_err(call->req, err_set(ERR_EXISTS, "the root folder exists"));
 		goto out;
 	}
 	rc = tree_mkdir(db_of(call), call->wp_id, &p, user_of(call), parents, &n);
@@ -1013,7 +1023,7 @@ void h_move(struct call *call)
 	if (!text_path(call, "from", from_text, &from) || !text_path(call, "to", to_text, &to))
 		goto out;
 	if (from.n == 0 || to.n == 0) {
-		reply_error(call->req, 400, "invalid_request", "the root folder cannot move");
+		reply_err(call->req, err_set(ERR_INVALID, "the root folder cannot move"));
 		goto out;
 	}
 	rc = tree_move(db_of(call), call->wp_id, &from, &to, user_of(call),
@@ -1058,12 +1068,11 @@ void h_tree_patch(struct call *call)
 	if (!url_path(call, &p))
 		return;
 	if (!has_deliv && !has_status && !has_name) {
-		reply_error(call->req, 400, "invalid_request",
-			    "give deliverable, status and/or name");
+		reply_err(call->req, err_set(ERR_INVALID, "give deliverable, status and/or name"));
 		goto out;
 	}
 	if (p.n == 0) {
-		reply_error(call->req, 400, "invalid_request", "the root folder has no metadata");
+		reply_err(call->req, err_set(ERR_INVALID, "the root folder has no metadata"));
 		goto out;
 	}
 	meta.set_deliverable = has_deliv;
@@ -1114,7 +1123,7 @@ void h_tree_delete(struct call *call)
 	if (!url_path(call, &p))
 		return;
 	if (p.n == 0) {
-		reply_error(call->req, 400, "invalid_request", "the root folder cannot be deleted");
+		reply_err(call->req, err_set(ERR_INVALID, "the root folder cannot be deleted"));
 		goto out;
 	}
 	rc = tree_trash(db_of(call), call->wp_id, &p, user_of(call), &id);
@@ -1165,7 +1174,7 @@ void h_trash_list(struct call *call)
 static bool trash_id(struct call *call, int64_t *id)
 {
 	if (!apijson_parse_id(call_param(call, "id"), id)) {
-		reply_error(call->req, 404, "not_found", "no such trash entry");
+		reply_err(call->req, err_set(ERR_NOTFOUND, "no such trash entry"));
 		return false;
 	}
 	return true;

@@ -85,7 +85,8 @@ void h_app(struct call *call)
 {
 	pthread_once(&index_once, build_index);
 	if (!index_page) {
-		reply_error(call->req, 500, "internal_error", "the browser app is missing from this build");
+		reply_err(call->req,
+		          err_set(ERR_INTERNAL, "the browser app is missing from this build"));
 		return;
 	}
 	security_headers(call->req);
@@ -125,7 +126,7 @@ void h_asset(struct call *call)
 
 	if (!bundle || strcmp(bundle, web_bundle_hash) != 0 || !file ||
 	    !(a = find_asset(file)) || !strcmp(file, "index.html")) {
-		reply_error(call->req, 404, "not_found", "no such asset");
+		reply_err(call->req, err_set(ERR_NOTFOUND, "no such asset"));
 		return;
 	}
 	snprintf(etag, sizeof etag, "\"%.32s\"", a->sha256);

@@ -121,7 +121,7 @@ void h_metrics(struct call *call)
 	}
 	if (!mb || !(mb->buf = evbuffer_new())) {
 		free(mb);
-		reply_error(call->req, 503, "out_of_memory", "out of memory");
+		reply_err(call->req, err_set(ERR_NOMEM, "out of memory"));
 		return;
 	}
 	rc = metrics_render(&live, mb->buf);

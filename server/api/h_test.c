@@ -29,7 +29,7 @@ static bool hooks_enabled(struct call *call)
 {
 	if (worker_config(call->worker)->test_hooks)
 		return true;
-	reply_error(call->req, 404, "not_found", "no such resource");
+	reply_err(call->req, err_set(ERR_NOTFOUND, "no such resource"));
 	return false;
 }
 
@@ -116,14 +116,15 @@ void h_test_sink(struct call *call)
 	if (!hooks_enabled(call))
 		return;
 	if (declared > 0 && (uint64_t)declared > cfg->max_upload) {
-		reply_error(call->req, 413, "too_large", "body of %lld bytes exceeds the limit of %llu",
-			    (long long)declared, (unsigned long long)cfg->max_upload);
+		reply_err(call->req,
+		          err_set(ERR_TOOLARGE, "body of %lld bytes exceeds the limit of %llu",
+		                  (long long)declared, (unsigned long long)cfg->max_upload));
 		return;
 	}
 	s = calloc(1, sizeof *s);
 	if (!s || !(s->sha = digest_new(DIGEST_SHA256))) {
 		free(s);
-		reply_error(call->req, 503, "out_of_memory", "out of memory");
+		reply_err(call->req, err_set(ERR_NOMEM, "out of memory"));
 		return;
 	}
 	s->req = call->req;
@@ -134,7 +135,7 @@ void h_test_sink(struct call *call)
 		s->resume = evtimer_new(base, sink_resume, s);
 		if (!s->resume) {
 			sink_free(s);
-			reply_error(call->req, 503, "out_of_memory", "out of memory");
+			reply_err(call->req, err_set(ERR_NOMEM, "out of memory"));
 			return;
 		}
 	}
@@ -198,20 +199,20 @@ void h_test_source(struct call *call)
 	if (pattern[1] == 0)
 		pattern_init(); /* idempotent, so a race between workers is harmless */
 	if (!query_u64(call, "size", &size)) {
-		reply_error(call->req, 400, "invalid_request", "size=N is required");
+		reply_err(call->req, err_set(ERR_INVALID, "size=N is required"));
 		return;
 	}
 	range = httpparse_range(http_req_header(call->req, "Range"), size, &first, &last);
 	http_resp_header(call->req, "Accept-Ranges", "bytes");
 	if (range == HTTPPARSE_RANGE_UNSATISFIABLE) {
 		http_resp_headerf(call->req, "Content-Range", "bytes */%llu", (unsigned long long)size);
-		reply_error(call->req, 416, "range_not_satisfiable", "range outside of %llu bytes",
-			    (unsigned long long)size);
+		reply_err(call->req, err_set(ERR_RANGE, "range outside of %llu bytes",
+		                             (unsigned long long)size));
 		return;
 	}
 	src = calloc(1, sizeof *src);
 	if (!src) {
-		reply_error(call->req, 503, "out_of_memory", "out of memory");
+		reply_err(call->req, err_set(ERR_NOMEM, "out of memory"));
 		return;
 	}
 	http_resp_header(call->req, "Content-Type", "application/octet-stream");

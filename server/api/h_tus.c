@@ -256,21 +256,8 @@ static void tus_headers(struct call *call)
 			 "Tus-Checksum-Algorithm, ETag, X-Consort-Version");
 }
 
-static void tus_error(struct call *call, int status, const char *code, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static void tus_error(struct call *call, int status, const char *code, const char *fmt, ...)
-{
-	char detail[512];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(detail, sizeof detail, fmt, ap);
-	va_end(ap);
-	tus_headers(call);
-	http_resp_error(call->req, status, code, detail);
-}
-
+/* Every tus error carries the tus headers: a client reads Tus-Resumable
+ * (and the offset headers set before) on failures too. */
 static void tus_err(struct call *call, enum err rc)
 {
 	tus_headers(call);
@@ -284,8 +271,8 @@ static bool tus_version_ok(struct call *call)
 	if (v && !strcmp(v, TUS_VERSION))
 		return true;
 	http_resp_header(call->req, "Tus-Version", TUS_VERSION);
-	tus_error(call, 412, "precondition_failed",
-		  "Tus-Resumable: " TUS_VERSION " is required (the only version served)");
+	tus_err(call, err_set(ERR_PRECONDITION, "Tus-Resumable: " TUS_VERSION
+						" is required (the only version served)"));
 	return false;
 }
 
@@ -310,8 +297,8 @@ static bool content_type_ok(struct call *call)
 
 	if (ct && !strcasecmp(ct, TUS_CONTENT_TYPE))
 		return true;
-	tus_error(call, 415, "unsupported_media_type",
-		  "upload bytes must be sent as Content-Type: " TUS_CONTENT_TYPE);
+	tus_err(call, err_set(ERR_UNSUPPORTED,
+			      "upload bytes must be sent as Content-Type: " TUS_CONTENT_TYPE));
 	return false;
 }
 
@@ -356,7 +343,7 @@ static bool load_upload(struct call *call, struct upload *u)
 			unlink(file);
 		uploads_delete(worker_db(call->worker), u->id);
 		upload_clear(u);
-		tus_error(call, 410, "gone", "this upload expired and was removed");
+		tus_err(call, err_set(ERR_GONE, "this upload expired and was removed"));
 		return false;
 	}
 	return true;
@@ -451,8 +438,9 @@ static enum err patch_data(struct http_req *req, const void *data, size_t len, v
 	enum err rc;
 
 	if (pa->start + pa->received + len > pa->u.length) {
-		tus_error(pa->call, 413, "too_large",
-			  "the body goes past Upload-Length (%" PRIu64 " bytes)", pa->u.length);
+		tus_err(pa->call, err_set(ERR_TOOLARGE,
+					  "the body goes past Upload-Length (%" PRIu64 " bytes)",
+					  pa->u.length));
 		/* No on_abort follows a refusal: clean up here. */
 		if (!pa->has_sum && !patch_rewind(pa))
 			patch_persist(pa);
@@ -584,10 +572,10 @@ static void patch_end(struct http_req *req, void *arg)
 				return;
 			}
 			offset_headers(pa, pa->start);
-			tus_error(pa->call, TUS_STATUS_CHECKSUM_MISMATCH, "checksum_mismatch",
-				  "the Upload-Checksum does not match the %" PRIu64
-				  " bytes received; they were discarded",
-				  pa->received);
+			tus_err(pa->call, err_set(ERR_CHECKSUM,
+						  "the Upload-Checksum does not match the %" PRIu64
+						  " bytes received; they were discarded",
+						  pa->received));
 			patch_free(pa, true);
 			return;
 		}
@@ -669,9 +657,10 @@ static void resume_done(struct http_req *req, bool alive, void *arg)
 		 * offset only moves after fdatasync). Tell the truth. */
 		uploads_set_offset(worker_db(pa->call->worker), pa->u.id, pa->job_size);
 		offset_headers(pa, pa->job_size);
-		tus_error(pa->call, 409, "conflict",
-			  "the server holds %" PRIu64 " bytes of this upload; resume from there",
-			  pa->job_size);
+		tus_err(pa->call, err_set(ERR_CONFLICT,
+					  "the server holds %" PRIu64
+					  " bytes of this upload; resume from there",
+					  pa->job_size));
 		patch_free(pa, true);
 		return;
 	}
@@ -690,9 +679,10 @@ static void patch_start(struct patch *pa)
 	/* From here every path ends in patch_free, which counts it out. */
 	metrics_add(METRICS_UPLOADS_ACTIVE, 1);
 	if (declared > 0 && pa->start + (uint64_t)declared > pa->u.length) {
-		tus_error(call, 413, "too_large",
-			  "%" PRId64 " bytes at offset %" PRIu64 " go past Upload-Length %" PRIu64,
-			  declared, pa->start, pa->u.length);
+		tus_err(call, err_set(ERR_TOOLARGE,
+				      "%" PRId64 " bytes at offset %" PRIu64
+				      " go past Upload-Length %" PRIu64,
+				      declared, pa->start, pa->u.length));
 		goto fail;
 	}
 	if (sum) {
@@ -708,20 +698,23 @@ static void patch_start(struct patch *pa)
 			pa->alg = DIGEST_SHA256;
 			want_len = DIGEST_SHA256_LEN;
 		} else {
-			tus_error(call, 400, "invalid_request",
-				  "Upload-Checksum must be 'sha1 BASE64' or 'sha256 BASE64'");
+			tus_err(call,
+				err_set(ERR_INVALID,
+					"Upload-Checksum must be 'sha1 BASE64' or 'sha256 BASE64'"));
 			goto fail;
 		}
 		got = digest_unbase64(sp + 1, strlen(sp + 1), pa->want, sizeof pa->want);
 		if (got != (long)want_len) {
-			tus_error(call, 400, "invalid_request",
-				  "Upload-Checksum: the digest is not %zu bytes of base64", want_len);
+			tus_err(call,
+				err_set(ERR_INVALID,
+					"Upload-Checksum: the digest is not %zu bytes of base64",
+					want_len));
 			goto fail;
 		}
 		pa->has_sum = true;
 	}
 	if (!upload_file(call, pa->u.id, pa->file, sizeof pa->file)) {
-		tus_error(call, 500, "internal", "data directory path too long");
+		tus_err(call, err_set(ERR_INTERNAL, "data directory path too long"));
 		goto fail;
 	}
 	rc = open_take(pa->u.id, &pa->w, &pa->slotted);
@@ -765,7 +758,7 @@ void h_tus_patch(struct call *call)
 		return;
 	pa = calloc(1, sizeof *pa);
 	if (!pa) {
-		tus_error(call, 503, "out_of_memory", "out of memory");
+		tus_err(call, err_set(ERR_NOMEM, "out of memory"));
 		return;
 	}
 	pa->call = call;
@@ -774,7 +767,7 @@ void h_tus_patch(struct call *call)
 		return;
 	}
 	if (!header_u64(call, "Upload-Offset", &offset)) {
-		tus_error(call, 400, "invalid_request", "Upload-Offset is required");
+		tus_err(call, err_set(ERR_INVALID, "Upload-Offset is required"));
 		goto fail;
 	}
 	if (pa->u.version) {
@@ -784,16 +777,18 @@ void h_tus_patch(struct call *call)
 			tus_headers(call);
 			http_resp_send(call->req, 204, NULL, 0);
 		} else {
-			tus_error(call, 409, "conflict", "this upload is complete (version %" PRId64 ")",
-				  pa->u.version);
+			tus_err(call, err_set(ERR_CONFLICT,
+					      "this upload is complete (version %" PRId64 ")",
+					      pa->u.version));
 		}
 		goto fail;
 	}
 	if (offset != pa->u.offset) {
 		offset_headers(pa, pa->u.offset);
-		tus_error(call, 409, "conflict",
-			  "Upload-Offset is %" PRIu64 " but the server has %" PRIu64 " bytes", offset,
-			  pa->u.offset);
+		tus_err(call,
+			err_set(ERR_CONFLICT,
+				"Upload-Offset is %" PRIu64 " but the server has %" PRIu64 " bytes",
+				offset, pa->u.offset));
 		goto fail;
 	}
 	{
@@ -830,28 +825,28 @@ void h_tus_create(struct call *call)
 	if (!tus_version_ok(call))
 		return;
 	if (http_req_header(call->req, "Upload-Defer-Length")) {
-		tus_error(call, 400, "invalid_request",
-			  "Upload-Defer-Length is not supported: give Upload-Length");
+		tus_err(call, err_set(ERR_INVALID,
+				      "Upload-Defer-Length is not supported: give Upload-Length"));
 		return;
 	}
 	if (http_req_header(call->req, "Upload-Concat")) {
-		tus_error(call, 400, "invalid_request", "the concatenation extension is not supported");
+		tus_err(call, err_set(ERR_INVALID, "the concatenation extension is not supported"));
 		return;
 	}
 	if (!header_u64(call, "Upload-Length", &length)) {
-		tus_error(call, 400, "invalid_request", "Upload-Length is required");
+		tus_err(call, err_set(ERR_INVALID, "Upload-Length is required"));
 		return;
 	}
 	if (length > cfg->max_upload) {
-		tus_error(call, 413, "too_large",
-			  "Upload-Length %" PRIu64 " is over Tus-Max-Size %" PRIu64, length,
-			  cfg->max_upload);
+		tus_err(call, err_set(ERR_TOOLARGE,
+				      "Upload-Length %" PRIu64 " is over Tus-Max-Size %" PRIu64,
+				      length, cfg->max_upload));
 		return;
 	}
 	if (!raw || strlen(raw) > UPLOADS_METADATA_MAX) {
-		tus_error(call, 400, "invalid_request",
-			  raw ? "Upload-Metadata is too long"
-			      : "Upload-Metadata must name the wp and the path");
+		tus_err(call, err_set(ERR_INVALID,
+				      raw ? "Upload-Metadata is too long"
+					  : "Upload-Metadata must name the wp and the path"));
 		return;
 	}
 	if (http_req_has_body(call->req) && !content_type_ok(call))
@@ -862,13 +857,15 @@ void h_tus_create(struct call *call)
 		return;
 	}
 	if (!m.wp || !m.path) {
-		tus_error(call, 400, "invalid_request", "Upload-Metadata must name the wp and the path");
+		tus_err(call,
+			err_set(ERR_INVALID, "Upload-Metadata must name the wp and the path"));
 		return;
 	}
 	if (m.comment && (strlen(m.comment) > TREE_COMMENT_MAX ||
 			  !name_utf8_valid(m.comment, strlen(m.comment)))) {
-		tus_error(call, 400, "invalid_request",
-			  "comment must be valid UTF-8 of at most %d bytes", TREE_COMMENT_MAX);
+		tus_err(call,
+			err_set(ERR_INVALID, "comment must be valid UTF-8 of at most %d bytes",
+				TREE_COMMENT_MAX));
 		return;
 	}
 	/* Write access to m.wp was decided before this handler ran
@@ -1012,6 +1009,7 @@ void h_tus_override(struct call *call)
 	else if (m && !strcmp(m, "HEAD"))
 		h_tus_head(call);
 	else
-		tus_error(call, 405, "method_not_allowed",
-			  "POST here needs X-HTTP-Method-Override: PATCH, DELETE or HEAD");
+		tus_err(call,
+			err_set(ERR_METHOD,
+				"POST here needs X-HTTP-Method-Override: PATCH, DELETE or HEAD"));
 }

@@ -162,7 +162,7 @@ static bool user_id_param(struct call *call, int64_t *id)
 {
 	if (apijson_parse_id(call_param(call, "id"), id))
 		return true;
-	reply_error(call->req, 404, "not_found", "no such user");
+	reply_err(call->req, err_set(ERR_NOTFOUND, "no such user"));
 	return false;
 }
 
@@ -199,13 +199,16 @@ void h_user_update(struct call *call)
 	}
 	if (!ch.set_name && !ch.set_partner && !ch.set_coordinator && !ch.set_disabled &&
 	    !ch.set_totp_required && !ch.totp_reset) {
-		reply_error(call->req, 400, "invalid_request", "nothing to change");
+		reply_err(call->req, err_set(ERR_INVALID, "nothing to change"));
 		return;
 	}
 	if (id == call->caller->user_id && ((ch.set_disabled && ch.disabled) ||
 					    (ch.set_coordinator && !ch.coordinator))) {
-		reply_error(call->req, 409, "conflict",
-			    "you cannot disable or demote your own account; ask another coordinator");
+		reply_err(
+		    call->req,
+		    err_set(
+		        ERR_CONFLICT,
+		        "you cannot disable or demote your own account; ask another coordinator"));
 		return;
 	}
 	if (ch.set_partner) {

@@ -36,7 +36,7 @@ void h_wps_list(struct call *call)
 	j = jsonout_new();
 	if (!j) {
 		acct_wps_free(ws, n);
-		reply_error(call->req, 503, "out_of_memory", "out of memory");
+		reply_err(call->req, err_set(ERR_NOMEM, "out of memory"));
 		return;
 	}
 	jsonout_obj(j);

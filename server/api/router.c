@@ -191,12 +191,12 @@ static enum err json_on_data(struct http_req *req, const void *data, size_t len,
 	struct json_body *jb = arg;
 
 	if (evbuffer_get_length(jb->buf) + len > jb->cap) {
-		reply_error(req, 413, "too_large", "JSON body larger than %llu bytes",
-			    (unsigned long long)jb->cap);
+		reply_err(req, err_set(ERR_TOOLARGE, "JSON body larger than %llu bytes",
+				       (unsigned long long)jb->cap));
 		return ERR_TOOLARGE;
 	}
 	if (evbuffer_add(jb->buf, data, len) != 0) {
-		reply_error(req, 503, "out_of_memory", "out of memory");
+		reply_err(req, err_set(ERR_NOMEM, "out of memory"));
 		return ERR_NOMEM;
 	}
 	return ERR_OK;
@@ -227,17 +227,17 @@ static void json_on_end(struct http_req *req, void *arg)
 		return;
 	}
 	if (len == 0) {
-		reply_error(req, 400, "invalid_request", "a JSON object body is required");
+		reply_err(req, err_set(ERR_INVALID, "a JSON object body is required"));
 		return;
 	}
 	if (!v) {
-		reply_error(req, 400, "invalid_json", "malformed JSON at line %d column %d: %s",
-			    jerr.line, jerr.column, jerr.text);
+		reply_err(req, err_set(ERR_JSON, "malformed JSON at line %d column %d: %s",
+				       jerr.line, jerr.column, jerr.text));
 		return;
 	}
 	if (!json_is_object(v)) {
 		json_decref(v);
-		reply_error(req, 400, "invalid_request", "the body must be a JSON object");
+		reply_err(req, err_set(ERR_INVALID, "the body must be a JSON object"));
 		return;
 	}
 	call->json = v;
@@ -323,7 +323,7 @@ void router_dispatch(const struct route *table, size_t n, struct http_req *req,
 	 * before: an answer must never carry a detail one of them left. */
 	err_clear();
 	if (!call) {
-		reply_error(req, 503, "out_of_memory", "out of memory");
+		reply_err(req, err_set(ERR_NOMEM, "out of memory"));
 		return;
 	}
 	memset(call, 0, sizeof *call);
@@ -333,32 +333,33 @@ void router_dispatch(const struct route *table, size_t n, struct http_req *req,
 	if (!r) {
 		if (path_matched) {
 			allow_header(table, n, req, path, call);
-			reply_error(req, 405, "method_not_allowed", "%s is not allowed here", method);
+			reply_err(req, err_set(ERR_METHOD, "%s is not allowed here", method));
 		} else {
-			reply_error(req, 404, "not_found", "no such resource");
+			reply_err(req, err_set(ERR_NOTFOUND, "no such resource"));
 		}
 		return;
 	}
 	call->route = r;
 	http_req_set_data(req, call);
 	if (!decode_params(call)) {
-		reply_error(req, 400, "invalid_request", "malformed percent-encoding in path");
+		reply_err(req, err_set(ERR_INVALID, "malformed percent-encoding in path"));
 		return;
 	}
 	if (r->body == RBODY_NONE && http_req_has_body(req)) {
-		reply_error(req, 413, "too_large", "%s %s takes no request body", r->method, r->pattern);
+		reply_err(req, err_set(ERR_TOOLARGE, "%s %s takes no request body", r->method,
+				       r->pattern));
 		return;
 	}
 	if ((r->body == RBODY_JSON || r->body == RBODY_OPTIONAL_JSON) && http_req_has_body(req)) {
 		if (!is_json_type(http_req_header(req, "Content-Type"))) {
-			reply_error(req, 415, "unsupported_media_type",
-				    "the body must be application/json");
+			reply_err(req,
+				  err_set(ERR_UNSUPPORTED, "the body must be application/json"));
 			return;
 		}
 		if (http_req_body_length(req) > 0 &&
 		    (uint64_t)http_req_body_length(req) > cfg->max_json_body) {
-			reply_error(req, 413, "too_large", "JSON body larger than %llu bytes",
-				    (unsigned long long)cfg->max_json_body);
+			reply_err(req, err_set(ERR_TOOLARGE, "JSON body larger than %llu bytes",
+					       (unsigned long long)cfg->max_json_body));
 			return;
 		}
 	}
@@ -378,7 +379,7 @@ void router_dispatch(const struct route *table, size_t n, struct http_req *req,
 	 * matrix test) learn exactly what a real request would be told. */
 	if (http_req_header(req, "X-Consort-Dry-Run")) {
 		if (strcmp(http_req_header(req, "X-Consort-Dry-Run"), "1")) {
-			reply_error(req, 400, "invalid_request", "X-Consort-Dry-Run must be 1");
+			reply_err(req, err_set(ERR_INVALID, "X-Consort-Dry-Run must be 1"));
 			return;
 		}
 		reply_api_headers(req);
@@ -390,7 +391,7 @@ void router_dispatch(const struct route *table, size_t n, struct http_req *req,
 		struct json_body *jb = http_req_alloc(req, sizeof *jb);
 
 		if (!jb || !(jb->buf = evbuffer_new())) {
-			reply_error(req, 503, "out_of_memory", "out of memory");
+			reply_err(req, err_set(ERR_NOMEM, "out of memory"));
 			return;
 		}
 		jb->call = call;

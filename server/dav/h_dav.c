@@ -189,7 +189,7 @@ static void dav_error(struct http_req *req, int status, const char *condition, c
 	vsnprintf(detail, sizeof detail, fmt, ap);
 	va_end(ap);
 	if (!b) {
-		reply_error(req, 503, "out_of_memory", "out of memory");
+		reply_err(req, err_set(ERR_NOMEM, "out of memory"));
 		return;
 	}
 	xml_head(b);
@@ -343,9 +343,9 @@ static bool parent_exists(struct dav *d)
 		rc = err_set(ERR_NOTFOUND, "'%s' is not a folder", n.name);
 	tree_node_clear(&n);
 	if (rc == ERR_NOTFOUND) {
-		reply_error(d->call->req, 409, "conflict",
-		            "the folder to hold '%s' does not exist: %s",
-		            d->path.names[d->path.n - 1], err_detail());
+		reply_err(d->call->req,
+			  err_set(ERR_CONFLICT, "the folder to hold '%s' does not exist: %s",
+				  d->path.names[d->path.n - 1], err_detail()));
 		return false;
 	}
 	if (rc) {
@@ -479,8 +479,8 @@ static bool if_ok(struct dav *d)
 		any = all;
 	}
 	if (!any)
-		reply_error(d->call->req, 412, "precondition_failed",
-		            "the If header's conditions do not hold");
+		reply_err(d->call->req,
+			  err_set(ERR_PRECONDITION, "the If header's conditions do not hold"));
 	return any;
 }
 
@@ -578,13 +578,13 @@ static enum err body_data(struct http_req *req, const void *data, size_t len, vo
 	struct body *b = arg;
 
 	if (evbuffer_get_length(b->buf) + len > DAV_BODY_MAX) {
-		reply_error(req, 413, "too_large", "an XML body may have at most %d bytes",
-		            DAV_BODY_MAX);
+		reply_err(req, err_set(ERR_TOOLARGE, "an XML body may have at most %d bytes",
+				       DAV_BODY_MAX));
 		body_free(b);
 		return ERR_TOOLARGE;
 	}
 	if (evbuffer_add(b->buf, data, len)) {
-		reply_error(req, 503, "out_of_memory", "out of memory");
+		reply_err(req, err_set(ERR_NOMEM, "out of memory"));
 		body_free(b);
 		return ERR_NOMEM;
 	}
@@ -617,8 +617,8 @@ static void read_body(struct dav *d, body_fn fn)
 	struct body *b;
 
 	if (declared > DAV_BODY_MAX) {
-		reply_error(req, 413, "too_large", "an XML body may have at most %d bytes",
-		            DAV_BODY_MAX);
+		reply_err(req, err_set(ERR_TOOLARGE, "an XML body may have at most %d bytes",
+				       DAV_BODY_MAX));
 		dav_done(d);
 		free(d);
 		return;
@@ -626,7 +626,7 @@ static void read_body(struct dav *d, body_fn fn)
 	b = calloc(1, sizeof *b);
 	if (!b || !(b->buf = evbuffer_new())) {
 		free(b);
-		reply_error(req, 503, "out_of_memory", "out of memory");
+		reply_err(req, err_set(ERR_NOMEM, "out of memory"));
 		dav_done(d);
 		free(d);
 		return;
@@ -641,7 +641,7 @@ static struct dav *dav_new(struct call *call)
 	struct dav *d = calloc(1, sizeof *d);
 
 	if (!d) {
-		reply_error(call->req, 503, "out_of_memory", "out of memory");
+		reply_err(call->req, err_set(ERR_NOMEM, "out of memory"));
 		return NULL;
 	}
 	if (!dav_open(call, d)) {
@@ -1166,7 +1166,7 @@ static void propfind_body(struct dav *d, const char *body, size_t len)
 	dav_depth_parse(http_req_header(call->req, "Depth"), 0, &depth);
 	ls = calloc(1, sizeof *ls);
 	if (!ls || !(ls->pending = evbuffer_new()) || !(href = evbuffer_new())) {
-		reply_error(call->req, 503, "out_of_memory", "out of memory");
+		reply_err(call->req, err_set(ERR_NOMEM, "out of memory"));
 		goto out;
 	}
 	rc = dav_parse_propfind(body, len, &ls->pf);
@@ -1175,7 +1175,7 @@ static void propfind_body(struct dav *d, const char *body, size_t len)
 		goto out;
 	}
 	if (!d->found) {
-		reply_error(call->req, 404, "not_found", "no such file or folder");
+		reply_err(call->req, err_set(ERR_NOTFOUND, "no such file or folder"));
 		goto out;
 	}
 	/* The listing takes over the locks and the names it renders with. */
@@ -1196,7 +1196,7 @@ static void propfind_body(struct dav *d, const char *body, size_t len)
 	d->keys = NULL;
 	ls->href = strdup((const char *)evbuffer_pullup(href, -1));
 	if (!ls->href) {
-		reply_error(call->req, 503, "out_of_memory", "out of memory");
+		reply_err(call->req, err_set(ERR_NOMEM, "out of memory"));
 		goto out;
 	}
 	multistatus_head(ls->pending);
@@ -1259,7 +1259,7 @@ static void root_body(struct dav *d, const char *body, size_t len)
 
 	dav_depth_parse(http_req_header(call->req, "Depth"), 0, &depth);
 	if (!b || !href) {
-		reply_error(call->req, 503, "out_of_memory", "out of memory");
+		reply_err(call->req, err_set(ERR_NOMEM, "out of memory"));
 		goto out;
 	}
 	rc = dav_parse_propfind(body, len, &pf);
@@ -1310,7 +1310,7 @@ void h_dav_propfind_root(struct call *call)
 		return;
 	d = calloc(1, sizeof *d);
 	if (!d) {
-		reply_error(call->req, 503, "out_of_memory", "out of memory");
+		reply_err(call->req, err_set(ERR_NOMEM, "out of memory"));
 		return;
 	}
 	d->call = call;
@@ -1350,9 +1350,11 @@ void h_dav_get(struct call *call)
 		http_resp_header(
 		    call->req, "Allow",
 		    "OPTIONS, PROPFIND, MKCOL, DELETE, COPY, MOVE, LOCK, UNLOCK, PROPPATCH");
-		reply_error(call->req, 405, "method_not_allowed",
-		            "this is a folder: list it with PROPFIND (a WebDAV client) or in the "
-		            "browser app");
+		reply_err(
+			call->req,
+			err_set(ERR_METHOD,
+				"this is a folder: list it with PROPFIND (a WebDAV client) or in the "
+				"browser app"));
 		return;
 	}
 	h_content_get(call); /* the download path of the API: Range, ETag, audit */
@@ -1365,15 +1367,16 @@ void h_dav_put(struct call *call)
 
 	/* A partial PUT would be stored as if it were the whole content. */
 	if (http_req_header(call->req, "Content-Range")) {
-		reply_error(call->req, 400, "invalid_request",
-		            "PUT with Content-Range (a partial update) is not supported");
+		reply_err(call->req,
+			  err_set(ERR_INVALID,
+				  "PUT with Content-Range (a partial update) is not supported"));
 		return;
 	}
 	if (!dav_open(call, &d))
 		return;
 	if (d.path.n == 0 || (d.found && d.node.is_folder)) {
 		http_resp_header(call->req, "Allow", allow_methods);
-		reply_error(call->req, 405, "method_not_allowed", "a folder has no content to PUT");
+		reply_err(call->req, err_set(ERR_METHOD, "a folder has no content to PUT"));
 		dav_done(&d);
 		return;
 	}
@@ -1416,12 +1419,12 @@ void h_dav_delete(struct call *call)
 	if (!dav_open(call, &d))
 		return;
 	if (!d.found) {
-		reply_error(call->req, 404, "not_found", "no such file or folder");
+		reply_err(call->req, err_set(ERR_NOTFOUND, "no such file or folder"));
 		goto out;
 	}
 	if (d.path.n == 0) {
-		reply_error(call->req, 403, "forbidden",
-		            "the root of a work package cannot be deleted");
+		reply_err(call->req,
+			  err_set(ERR_FORBIDDEN, "the root of a work package cannot be deleted"));
 		goto out;
 	}
 	if ((d.node.is_folder && !depth_infinity_only(call)) || !if_ok(&d) ||
@@ -1450,15 +1453,15 @@ void h_dav_mkcol(struct call *call)
 	enum err rc;
 
 	if (http_req_has_body(call->req)) {
-		reply_error(call->req, 415, "unsupported_media_type", "MKCOL takes no body");
+		reply_err(call->req, err_set(ERR_UNSUPPORTED, "MKCOL takes no body"));
 		return;
 	}
 	if (!dav_open(call, &d))
 		return;
 	if (d.found || d.path.n == 0) {
 		http_resp_header(call->req, "Allow", allow_methods);
-		reply_error(call->req, 405, "method_not_allowed", "'%s' already exists",
-		            d.path.n ? d.node.name : d.code);
+		reply_err(call->req, err_set(ERR_METHOD, "'%s' already exists",
+					     d.path.n ? d.node.name : d.code));
 		goto out;
 	}
 	if (!parent_exists(&d) || !if_ok(&d) ||
@@ -1467,7 +1470,7 @@ void h_dav_mkcol(struct call *call)
 	rc = tree_mkdir(d.db, call->wp_id, &d.path, user_of(call), false, NULL);
 	if (rc == ERR_EXISTS) {
 		http_resp_header(call->req, "Allow", allow_methods);
-		reply_error(call->req, 405, "method_not_allowed", "%s", err_detail());
+		reply_err(call->req, ERR_METHOD);
 		goto out;
 	}
 	if (rc) {
@@ -1525,21 +1528,21 @@ static bool dest_open(struct dav *d, struct dest *t)
 
 	memset(t, 0, sizeof *t);
 	if (!v || http_req_header_count(call->req, "Destination") != 1) {
-		reply_error(call->req, 400, "invalid_request", "give one Destination header");
+		reply_err(call->req, err_set(ERR_INVALID, "give one Destination header"));
 		return false;
 	}
 	rc = dest_parse(v, host, &dd);
 	if (rc) {
 		if (rc == ERR_UNSUPPORTED)
-			reply_error(call->req, 502, "bad_gateway", "%s", err_detail());
+			reply_err(call->req, ERR_BAD_GATEWAY);
 		else
 			reply_err(call->req, rc);
 		return false;
 	}
 	code = http_pct_decode(call->req, dd.wp, dd.wp_len, false);
 	if (!code || !*code) {
-		reply_error(call->req, 403, "forbidden",
-		            "the list of work packages cannot be a Destination");
+		reply_err(call->req, err_set(ERR_FORBIDDEN,
+					     "the list of work packages cannot be a Destination"));
 		return false;
 	}
 	/* acl_authorize decided this before the handler (ACCESS_DAV_COPY,
@@ -1550,8 +1553,8 @@ static bool dest_open(struct dav *d, struct dest *t)
 	call->wp_id = src_wp;
 	call->wp_level = src_level;
 	if (rc == ERR_NOTFOUND) {
-		reply_error(call->req, 409, "conflict",
-		            "the Destination's work package does not exist");
+		reply_err(call->req,
+			  err_set(ERR_CONFLICT, "the Destination's work package does not exist"));
 		return false;
 	}
 	if (rc) {
@@ -1594,12 +1597,12 @@ static enum err copy_props(struct db *db, int64_t from, int64_t to, void *arg)
 static void reply_transfer_err(struct call *call, enum err rc)
 {
 	if (rc == ERR_EXISTS)
-		reply_error(call->req, 412, "precondition_failed",
-		            "%s (send Overwrite: T to replace it)", err_detail());
+		reply_err(call->req, err_set(ERR_PRECONDITION,
+					     "%s (send Overwrite: T to replace it)", err_detail()));
 	else if (rc == ERR_NOTFOUND)
-		reply_error(call->req, 409, "conflict", "%s", err_detail());
+		reply_err(call->req, ERR_CONFLICT);
 	else if (rc == ERR_INVALID)
-		reply_error(call->req, 403, "forbidden", "%s", err_detail());
+		reply_err(call->req, ERR_FORBIDDEN);
 	else
 		reply_err(call->req, rc);
 }
@@ -1616,11 +1619,12 @@ static void transfer(struct call *call, bool move)
 	if (!dav_open(call, &d))
 		return;
 	if (!d.found) {
-		reply_error(call->req, 404, "not_found", "no such file or folder");
+		reply_err(call->req, err_set(ERR_NOTFOUND, "no such file or folder"));
 		goto out;
 	}
 	if (move && d.path.n == 0) {
-		reply_error(call->req, 403, "forbidden", "the root of a work package cannot move");
+		reply_err(call->req,
+			  err_set(ERR_FORBIDDEN, "the root of a work package cannot move"));
 		goto out;
 	}
 	rc = dav_overwrite_parse(http_req_header(call->req, "Overwrite"), &overwrite);
@@ -1638,7 +1642,7 @@ static void transfer(struct call *call, bool move)
 	same_wp = t.wp_id == call->wp_id;
 	if (same_wp && !strcmp(t.keys, d.keys) &&
 	    (!move || !strcmp(t.path.names[t.path.n - 1], d.path.names[d.path.n - 1]))) {
-		reply_error(call->req, 403, "forbidden", "source and destination are the same");
+		reply_err(call->req, err_set(ERR_FORBIDDEN, "source and destination are the same"));
 		goto out;
 	}
 	/* A rename that changes only the case of a name finds the source
@@ -1646,8 +1650,10 @@ static void transfer(struct call *call, bool move)
 	if (t.found && same_wp && t.node.id == d.node.id)
 		t.found = false;
 	if (t.found && !overwrite) {
-		reply_error(call->req, 412, "precondition_failed",
-		            "'%s' already exists (send Overwrite: T to replace it)", t.node.name);
+		reply_err(call->req,
+			  err_set(ERR_PRECONDITION,
+				  "'%s' already exists (send Overwrite: T to replace it)",
+				  t.node.name));
 		goto out;
 	}
 	if (!if_ok(&d))
@@ -1742,7 +1748,7 @@ static void proppatch_body(struct dav *d, const char *body, size_t len)
 	enum err rc;
 
 	if (!b || !href) {
-		reply_error(call->req, 503, "out_of_memory", "out of memory");
+		reply_err(call->req, err_set(ERR_NOMEM, "out of memory"));
 		goto out;
 	}
 	rc = dav_parse_proppatch(body, len, &pp);
@@ -1755,7 +1761,7 @@ static void proppatch_body(struct dav *d, const char *body, size_t len)
 	if (!refused) {
 		ch = calloc(pp.n, sizeof *ch);
 		if (!ch) {
-			reply_error(call->req, 503, "out_of_memory", "out of memory");
+			reply_err(call->req, err_set(ERR_NOMEM, "out of memory"));
 			goto out;
 		}
 		for (size_t i = 0; i < pp.n; i++)
@@ -1813,7 +1819,7 @@ void h_dav_proppatch(struct call *call)
 	if (!d)
 		return;
 	if (!d->found) {
-		reply_error(call->req, 404, "not_found", "no such file or folder");
+		reply_err(call->req, err_set(ERR_NOTFOUND, "no such file or folder"));
 	} else if (if_ok(d) && locks_ok(d, d->locks, d->nlocks, d->code, d->keys, LK_SELF)) {
 		read_body(d, proppatch_body);
 		return;
@@ -1850,7 +1856,7 @@ static void lock_answer(struct call *call, int status, const struct davstore_loc
 	struct evbuffer *b = evbuffer_new();
 
 	if (!b) {
-		reply_error(call->req, 503, "out_of_memory", "out of memory");
+		reply_err(call->req, err_set(ERR_NOMEM, "out of memory"));
 		return;
 	}
 	xml_head(b);
@@ -1901,7 +1907,7 @@ static void lock_create_document(struct dav *d, struct davstore_lock *l)
 
 	if (!lc) {
 		davstore_lock_remove(d->db, l->token);
-		reply_error(call->req, 503, "out_of_memory", "out of memory");
+		reply_err(call->req, err_set(ERR_NOMEM, "out of memory"));
 		return;
 	}
 	memset(lc, 0, sizeof *lc);
@@ -1952,8 +1958,10 @@ static void lock_refresh(struct dav *d)
 		davstore_lock_clear(&fresh);
 		return;
 	}
-	reply_error(call->req, 412, "precondition_failed",
-	            "a LOCK without a body refreshes a lock: send its token in an If header");
+	reply_err(
+		call->req,
+		err_set(ERR_PRECONDITION,
+			"a LOCK without a body refreshes a lock: send its token in an If header"));
 }
 
 static void lock_body(struct dav *d, const char *body, size_t len)
@@ -1967,7 +1975,7 @@ static void lock_body(struct dav *d, const char *body, size_t len)
 
 	if (len == 0) {
 		if (!d->found)
-			reply_error(call->req, 404, "not_found", "no such file or folder");
+			reply_err(call->req, err_set(ERR_NOTFOUND, "no such file or folder"));
 		else if (if_ok(d))
 			lock_refresh(d);
 		return;
@@ -1989,7 +1997,7 @@ static void lock_body(struct dav *d, const char *body, size_t len)
 	root = name_path_join(&d->path);
 	new_token(l.token);
 	if (!root || !*l.token) {
-		reply_error(call->req, 503, "out_of_memory", "cannot make a lock token");
+		reply_err(call->req, err_set(ERR_NOMEM, "cannot make a lock token"));
 		goto out;
 	}
 	l.wp_id = call->wp_id;
@@ -2058,7 +2066,7 @@ void h_dav_unlock(struct call *call)
 		token[n] = '\0';
 	}
 	if (n == 0 || n > DAVSTORE_TOKEN_MAX || strpbrk(token, "<> \t")) {
-		reply_error(call->req, 400, "invalid_request", "UNLOCK needs Lock-Token: <token>");
+		reply_err(call->req, err_set(ERR_INVALID, "UNLOCK needs Lock-Token: <token>"));
 		return;
 	}
 	if (!dav_open(call, &d))
@@ -2072,9 +2080,11 @@ void h_dav_unlock(struct call *call)
 	/* The holder unlocks; a manager of the work package may break a lock
 	 * someone left behind (the policy's rule). */
 	if (!acl_may_unlock(call, l->user_id)) {
-		reply_error(call->req, 403, "forbidden",
-		            "this lock belongs to someone else; a manager of the work package can "
-		            "remove it");
+		reply_err(
+			call->req,
+			err_set(ERR_FORBIDDEN,
+				"this lock belongs to someone else; a manager of the work package can "
+				"remove it"));
 		goto out;
 	}
 	rc = davstore_lock_remove(d.db, token);

@@ -315,7 +315,7 @@ void jsonout_reply(struct http_req *req, int status, struct jsonout *j)
 
 	if (!jsonout_ok(j)) {
 		jsonout_free(j);
-		reply_error(req, 503, "out_of_memory", "out of memory");
+		reply_err(req, err_set(ERR_NOMEM, "out of memory"));
 		return;
 	}
 	len = j->len;

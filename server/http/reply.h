@@ -1,6 +1,7 @@
 /*
  * reply — how handlers answer: JSON bodies, and errors mapped from
- * enum err to a status code in one place.
+ * enum err to a status and an "error" code in one table; there is no
+ * way to answer an error with a status written by hand.
  */
 #ifndef CONSORT_REPLY_H
 #define CONSORT_REPLY_H
@@ -11,15 +12,16 @@
 
 struct http_req;
 
-/* Status code for an error code (ERR_NOTFOUND → 404, ...). */
+/* Status code and "error" string for an error code (ERR_NOTFOUND → 404
+ * "not_found", ...), from the one table in reply.c. Total: a value
+ * outside the enum answers as ERR_INTERNAL. */
 int reply_status_for(enum err code);
+const char *reply_code_for(enum err code);
 
-/* Answer with the error `code` and the current thread's err_detail(). */
+/* Answer with the error `code` and the current thread's err_detail()
+ * (the code string when there is none). A handler with a detail of its
+ * own writes `reply_err(req, err_set(ERR_INVALID, "...", ...))`. */
 void reply_err(struct http_req *req, enum err code);
-
-/* Answer with an explicit status, error code string and detail. */
-void reply_error(struct http_req *req, int status, const char *code,
-		 const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
 /* Answer with `body` serialised; takes ownership of body (may be NULL
  * for an empty object). */
