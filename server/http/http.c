@@ -15,6 +15,7 @@
 #include "digest.h"
 #include "http/http.h"
 #include "http/httpparse.h"
+#include "http/log.h"
 #include "http/tls.h"
 
 #include <assert.h>
@@ -96,6 +97,7 @@ struct http_req {
 	/* response */
 	int status;
 	struct evbuffer *resp_head; /* header lines gathered so far */
+	const char *resp_head_bad; /* why a header was refused (static text), or NULL */
 	bool resp_started;
 	bool resp_complete;
 	bool resp_chunked;
@@ -465,24 +467,109 @@ static void date_header(char *buf, size_t n)
 	snprintf(buf, n, "%s", cached);
 }
 
-void http_resp_header(struct http_req *req, const char *name, const char *value)
+/* A header name is an RFC 9110 token. */
+static bool header_name_ok(const char *name)
 {
-	assert(!strpbrk(name, "\r\n") && !strpbrk(value, "\r\n"));
+	static const char tchar[] = "!#$%&'*+-.^_`|~";
+
+	if (!*name)
+		return false;
+	for (const unsigned char *p = (const unsigned char *)name; *p; p++)
+		if (!(*p >= '0' && *p <= '9') && !((*p | 0x20) >= 'a' && (*p | 0x20) <= 'z') &&
+		    !strchr(tchar, *p))
+			return false;
+	return true;
+}
+
+/* Refuse the response's headers: nothing gathered so far is sent, and
+ * the response becomes a 500 when it starts (see head_refused). The
+ * value is not logged: it may be a cookie. */
+static void header_refuse(struct http_req *req, const char *name, const char *why)
+{
+	if (!req->resp_head_bad)
+		log_event(LOG_ERROR, "header", "%s %s: response header '%.64s' refused: %s",
+			  req->method ? req->method : "-", req->path ? req->path : "-", name, why);
+	req->resp_head_bad = why;
+}
+
+/* Append "name: value\r\n" to the response head, the value formatted
+ * straight into it: there is no cap but the head limit (max_head, the
+ * same as for request heads), so a long file name or path comes out
+ * whole or not at all. CR, LF or NUL in the value would split the header
+ * or cut it: the whole response is refused instead (in every build, not
+ * only under assert). */
+static void header_vadd(struct http_req *req, const char *name, const char *fmt, va_list ap)
+{
+	struct evbuffer *rh;
+	size_t vstart, end;
+	const unsigned char *p;
+
+	if (req->resp_head_bad || req->resp_started)
+		return;
+	if (!header_name_ok(name)) {
+		header_refuse(req, "-", "malformed header name");
+		return;
+	}
 	if (!req->resp_head)
 		req->resp_head = evbuffer_new();
-	if (req->resp_head)
-		evbuffer_add_printf(req->resp_head, "%s: %s\r\n", name, value);
+	rh = req->resp_head;
+	if (!rh) {
+		header_refuse(req, name, "out of memory");
+		return;
+	}
+	if (evbuffer_add_printf(rh, "%s: ", name) < 0) {
+		header_refuse(req, name, "out of memory");
+		return;
+	}
+	vstart = evbuffer_get_length(rh);
+	if (evbuffer_add_vprintf(rh, fmt, ap) < 0) {
+		header_refuse(req, name, "out of memory");
+		return;
+	}
+	end = evbuffer_get_length(rh);
+	if (end + 2 > req->conn->limits->max_head) {
+		header_refuse(req, name, "the response head exceeds max-head");
+		return;
+	}
+	p = evbuffer_pullup(rh, -1);
+	if (!p) {
+		header_refuse(req, name, "out of memory");
+		return;
+	}
+	for (size_t i = vstart; i < end; i++)
+		if (p[i] == '\r' || p[i] == '\n' || p[i] == '\0') {
+			header_refuse(req, name, "CR, LF or NUL in the value");
+			return;
+		}
+	evbuffer_add(rh, "\r\n", 2);
+}
+
+void http_resp_header(struct http_req *req, const char *name, const char *value)
+{
+	http_resp_headerf(req, name, "%s", value);
 }
 
 void http_resp_headerf(struct http_req *req, const char *name, const char *fmt, ...)
 {
-	char value[1024];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(value, sizeof value, fmt, ap);
+	header_vadd(req, name, fmt, ap);
 	va_end(ap);
-	http_resp_header(req, name, value);
+}
+
+/* True when a header was refused: the gathered headers are dropped and
+ * a 500 goes out in place of the response the handler meant. */
+static bool head_refused(struct http_req *req)
+{
+	if (!req->resp_head_bad)
+		return false;
+	req->resp_head_bad = NULL;
+	if (req->resp_head)
+		evbuffer_drain(req->resp_head, evbuffer_get_length(req->resp_head));
+	http_resp_error(req, 500, "internal_error",
+			"the server could not form a response header (the log has the detail)");
+	return true;
 }
 
 static bool status_has_body(int status)
@@ -550,7 +637,7 @@ void http_resp_send(struct http_req *req, int status, const void *body, size_t l
 {
 	struct http_conn *c = req->conn;
 
-	if (req->resp_started || c->state == CS_DEAD || !c->req_active)
+	if (req->resp_started || c->state == CS_DEAD || !c->req_active || head_refused(req))
 		return;
 	write_head(req, status, (int64_t)len, len <= 64 * 1024 ? len : 0);
 	if (!req->is_head && status_has_body(status) && len) {
@@ -650,7 +737,7 @@ void http_resp_stream(struct http_req *req, int status, int64_t length,
 {
 	struct http_conn *c = req->conn;
 
-	if (req->resp_started || c->state == CS_DEAD || !c->req_active) {
+	if (req->resp_started || c->state == CS_DEAD || !c->req_active || head_refused(req)) {
 		if (src->release)
 			src->release(arg);
 		return;

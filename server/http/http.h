@@ -144,8 +144,11 @@ bool http_req_alive(const struct http_req *req);
 /* --- response ------------------------------------------------------------- */
 
 /* Add a response header. Headers are sent with the status line when the
- * body starts. Names and values must not contain CR or LF (asserted; the
- * callers only pass values they built). */
+ * body starts. The value is formatted straight into the response head,
+ * with no cap but the head limit (max_head). A name that is not a token,
+ * a value holding CR, LF or NUL, or a head past the limit is refused in
+ * every build: it is logged, and the response becomes a 500 JSON error
+ * instead of a split or cut header. */
 void http_resp_header(struct http_req *req, const char *name, const char *value);
 void http_resp_headerf(struct http_req *req, const char *name, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));

@@ -1,5 +1,7 @@
-/* Unit tests for server/http/reply.c: the error table is total and
- * reply_err answers from it. A real http_conn runs
+/* Unit tests for server/http/reply.c and the response headers of
+ * server/http/http.c: the error table is total, reply_err answers from
+ * it, and a header comes out whole or the response becomes a 500 (never
+ * a header cut at a fixed size or split by CR/LF). A real http_conn runs
  * over a bufferevent pair: the test writes a request into one end and
  * reads the response from the other. */
 #include <setjmp.h>
@@ -72,6 +74,22 @@ static char *exchange(respond_fn fn, const struct http_limits *limits)
 	bufferevent_free(pair[1]);
 	event_base_free(base);
 	return out;
+}
+
+/* The value of header `name` in a raw response, up to its CRLF, or NULL. */
+static char *header_of(const char *resp, const char *name)
+{
+	char pat[128];
+	const char *p, *end;
+
+	snprintf(pat, sizeof pat, "\r\n%s: ", name);
+	p = strstr(resp, pat);
+	if (!p)
+		return NULL;
+	p += strlen(pat);
+	end = strstr(p, "\r\n");
+	assert_non_null(end);
+	return strndup(p, (size_t)(end - p));
 }
 
 static int status_of(const char *resp)
@@ -186,6 +204,163 @@ static void reply_err_without_detail_names_the_code(void **state)
 	free(r);
 }
 
+/* --- response headers -------------------------------------------------------- */
+
+static char long_value[6001];
+
+static void answer_long_header(struct http_req *req)
+{
+	http_resp_headerf(req, "Content-Disposition", "attachment; filename*=UTF-8''%s",
+			  long_value);
+	http_resp_send(req, 200, "ok", 2);
+}
+
+/* The 1 KiB formatting buffer cut this mid-escape. */
+static void long_header_value_comes_out_whole(void **state)
+{
+	char *r, *v, want[sizeof long_value + 64];
+
+	(void)state;
+	/* 255 x 'Δ' percent-encoded is 1530 bytes; take four times that */
+	for (size_t i = 0; i + 6 <= 6000; i += 6)
+		memcpy(long_value + i, "%CE%94", 6);
+	long_value[6000] = '\0';
+	r = exchange(answer_long_header, NULL);
+	assert_int_equal(status_of(r), 200);
+	v = header_of(r, "Content-Disposition");
+	assert_non_null(v);
+	snprintf(want, sizeof want, "attachment; filename*=UTF-8''%s", long_value);
+	assert_string_equal(v, want);
+	assert_string_equal(body_of(r), "ok");
+	free(v);
+	free(r);
+}
+
+static void answer_crlf(struct http_req *req)
+{
+	http_resp_header(req, "X-Before", "kept?");
+	http_resp_header(req, "Location", "/a\r\nSet-Cookie: session=stolen");
+	http_resp_header(req, "X-After", "kept?");
+	http_resp_send(req, 201, "created", 7);
+}
+
+/* An assert in debug builds, a split header in release builds. */
+static void crlf_in_a_value_makes_a_500_not_a_split_header(void **state)
+{
+	char *r = exchange(answer_crlf, NULL);
+
+	(void)state;
+	assert_int_equal(status_of(r), 500);
+	assert_null(strstr(r, "Set-Cookie"));
+	assert_null(strstr(r, "X-Before"));
+	assert_null(strstr(r, "X-After"));
+	assert_non_null(strstr(body_of(r), "\"error\":\"internal_error\""));
+	free(r);
+}
+
+static void answer_lf_only(struct http_req *req)
+{
+	http_resp_headerf(req, "X-Name", "%s", "a\nb");
+	http_resp_send(req, 200, "ok", 2);
+}
+
+static void answer_nul(struct http_req *req)
+{
+	http_resp_headerf(req, "X-Name", "a%cb", 0);
+	http_resp_send(req, 200, "ok", 2);
+}
+
+static void answer_bad_name(struct http_req *req)
+{
+	http_resp_header(req, "X Name:", "v");
+	http_resp_send(req, 200, "ok", 2);
+}
+
+static void lf_nul_and_bad_names_are_refused(void **state)
+{
+	respond_fn fns[] = {answer_lf_only, answer_nul, answer_bad_name};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
+		char *r = exchange(fns[i], NULL);
+
+		assert_int_equal(status_of(r), 500);
+		assert_null(strstr(r, "X-Name"));
+		assert_null(strstr(r, "X Name"));
+		free(r);
+	}
+}
+
+static void answer_past_limit(struct http_req *req)
+{
+	http_resp_header(req, "X-Small", "fits");
+	http_resp_headerf(req, "Location", "/%s", long_value);
+	http_resp_send(req, 201, NULL, 0);
+}
+
+/* The only cap is the configured head limit; past it, no cut header. */
+static void head_past_max_head_is_refused(void **state)
+{
+	struct http_limits l;
+	char *r;
+
+	(void)state;
+	http_limits_default(&l);
+	l.max_head = 4096;
+	memset(long_value, 'a', 6000);
+	long_value[6000] = '\0';
+	r = exchange(answer_past_limit, &l);
+	assert_int_equal(status_of(r), 500);
+	assert_null(strstr(r, "Location"));
+	free(r);
+	/* the same head fits a larger limit whole */
+	l.max_head = 16 * 1024;
+	r = exchange(answer_past_limit, &l);
+	assert_int_equal(status_of(r), 201);
+	assert_non_null(strstr(r, long_value));
+	free(r);
+}
+
+static int released;
+
+static enum err never_fill(struct http_req *req, struct evbuffer *out, size_t max, bool *done,
+			   void *arg)
+{
+	(void)req;
+	(void)out;
+	(void)max;
+	(void)done;
+	(void)arg;
+	fail_msg("a refused response must not stream its body");
+	return ERR_INTERNAL;
+}
+
+static void count_release(void *arg)
+{
+	(void)arg;
+	released++;
+}
+
+static const struct http_body_source never_src = {never_fill, count_release};
+
+static void answer_stream_with_bad_header(struct http_req *req)
+{
+	http_resp_header(req, "Content-Disposition", "attachment; filename=\"a\r\nb\"");
+	http_resp_stream(req, 200, 100, &never_src, NULL);
+}
+
+static void refused_stream_releases_its_source(void **state)
+{
+	char *r;
+
+	(void)state;
+	released = 0;
+	r = exchange(answer_stream_with_bad_header, NULL);
+	assert_int_equal(status_of(r), 500);
+	assert_int_equal(released, 1);
+	free(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -193,6 +368,11 @@ int main(void)
 		cmocka_unit_test(table_gives_the_documented_pairs),
 		cmocka_unit_test(reply_err_answers_from_the_table),
 		cmocka_unit_test(reply_err_without_detail_names_the_code),
+		cmocka_unit_test(long_header_value_comes_out_whole),
+		cmocka_unit_test(crlf_in_a_value_makes_a_500_not_a_split_header),
+		cmocka_unit_test(lf_nul_and_bad_names_are_refused),
+		cmocka_unit_test(head_past_max_head_is_refused),
+		cmocka_unit_test(refused_stream_releases_its_source),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
