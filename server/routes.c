@@ -66,10 +66,10 @@ const struct route routes[] = {
 	{"OPTIONS", "/api/v1/uploads", h_tus_options, ACCESS_PUBLIC, RBODY_NONE},
 	{"OPTIONS", "/api/v1/uploads/{id}", h_tus_options, ACCESS_PUBLIC, RBODY_NONE},
 	{"POST", "/api/v1/uploads", h_tus_create, ACCESS_WP_WRITE_BY_METADATA, RBODY_STREAM},
-	{"HEAD", "/api/v1/uploads/{id}", h_tus_head, ACCESS_USER, RBODY_NONE},
-	{"PATCH", "/api/v1/uploads/{id}", h_tus_patch, ACCESS_USER, RBODY_STREAM},
-	{"DELETE", "/api/v1/uploads/{id}", h_tus_delete, ACCESS_USER, RBODY_NONE},
-	{"POST", "/api/v1/uploads/{id}", h_tus_override, ACCESS_USER, RBODY_STREAM},
+	{"HEAD", "/api/v1/uploads/{id}", h_tus_head, ACCESS_UPLOAD_OWNER, RBODY_NONE},
+	{"PATCH", "/api/v1/uploads/{id}", h_tus_patch, ACCESS_UPLOAD_OWNER, RBODY_STREAM},
+	{"DELETE", "/api/v1/uploads/{id}", h_tus_delete, ACCESS_UPLOAD_OWNER, RBODY_NONE},
+	{"POST", "/api/v1/uploads/{id}", h_tus_override, ACCESS_UPLOAD_OWNER, RBODY_STREAM},
 
 	/* the WebDAV network drive (h_dav.c, docs/webdav.md). OPTIONS is
 	 * public and says the same everywhere (Windows and Office ask it

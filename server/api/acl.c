@@ -12,6 +12,7 @@
 #include "api/tusmeta.h"
 #include "api/dest.h"
 #include "api/app.h"
+#include "uploads.h"
 
 static bool is_safe_method(const char *m)
 {
@@ -123,6 +124,28 @@ static enum err destination_decide(struct call *call)
 	return rc;
 }
 
+/* A tus upload after its creation: only its creator finds it (anyone
+ * else is told it does not exist: ids are not to be probed), and only
+ * while they may still write to its work package. */
+static enum err upload_decide(struct call *call)
+{
+	const char *id = call_param(call, "id");
+	struct upload u;
+	enum err rc;
+
+	rc = uploads_get(worker_db(call->worker), id ? id : "", &u);
+	if (!rc && u.user_id != call->caller->user_id)
+		rc = ERR_NOTFOUND;
+	if (!rc)
+		rc = acl_wp_decide(worker_db(call->worker), call->caller, NULL, u.wp_id, ACCT_WRITE,
+				   &call->wp_id, &call->wp_level);
+	/* Someone else's, or in a WP the caller can no longer read. */
+	if (rc == ERR_NOTFOUND)
+		rc = err_set(ERR_NOTFOUND, "no such upload");
+	upload_clear(&u);
+	return rc;
+}
+
 enum err acl_authorize(struct call *call)
 {
 	enum access need = call->route->access;
@@ -183,6 +206,8 @@ enum err acl_authorize(struct call *call)
 		return ERR_OK;
 	case ACCESS_WP_WRITE_BY_METADATA:
 		return metadata_decide(call);
+	case ACCESS_UPLOAD_OWNER:
+		return upload_decide(call);
 	case ACCESS_COORDINATOR:
 		if (!c->coordinator)
 			return err_set(ERR_FORBIDDEN, "only coordinators may do this");
@@ -225,11 +250,6 @@ enum err acl_readable_wp_list(struct call *call, struct acct_wp **wps, size_t *n
 	if (!call->caller || !call->caller->user_id)
 		return err_set(ERR_UNAUTHENTICATED, "authentication required");
 	return acct_wp_list(worker_db(call->worker), call->caller->user_id, wps, n);
-}
-
-bool acl_owns_upload(const struct call *call, int64_t owner)
-{
-	return call->caller && call->caller->user_id && owner == call->caller->user_id;
 }
 
 bool acl_owns_lock(const struct call *call, int64_t owner)

@@ -19,6 +19,9 @@
  *   MOVE needs write, unreadable is 409 like a missing parent. A header
  *   that names no WP (absent, malformed, foreign) grants nothing: the
  *   handler refuses it as bad input (400, 412, 502), nothing to decide
+ *   tus upload {id} after its creation: someone else's is 404 like a
+ *   missing one; its creator needs write on its WP still (403, or 404
+ *   once the WP is unreadable)
  *   coordinator route for a non-coordinator → 403
  *
  * A caller's level on a WP is the highest of their own grant and their
@@ -30,7 +33,6 @@
  *   acl_authorize_wp    a WP found in the data (an upload's) at a level
  *   acl_readable_wps    the search filter (ids); unreadable = missing
  *   acl_readable_wp_list  GET /api/v1/wps and the WebDAV root listing
- *   acl_owns_upload     only its creator sees a tus upload (else 404)
  *   acl_owns_lock       only its holder submits a WebDAV lock's token
  *   acl_may_unlock      the holder, or a manager of the WP (lock break)
  */
@@ -84,11 +86,6 @@ enum err acl_readable_wps(struct call *call, int64_t **ids, size_t *n);
  * code: GET /api/v1/wps and the WebDAV root. Free with acct_wps_free.
  * ERR_UNAUTHENTICATED without a caller. */
 enum err acl_readable_wp_list(struct call *call, struct acct_wp **wps, size_t *n);
-
-/* Is the caller the account that created an upload (`owner` its
- * user_id)? Anyone else is told it does not exist. False without a
- * caller. */
-bool acl_owns_upload(const struct call *call, int64_t owner);
 
 /* Is the caller the holder of a WebDAV lock (`owner` its user_id)? Only
  * the holder's submitted token unlocks what a lock protects, or

@@ -22,10 +22,11 @@
  *
  * The last byte commits the upload exactly like a PUT (docput.h): same
  * checks, same audit record, and the upload is marked finished in the
- * same transaction. Write access is decided before the creation runs
- * (the route's ACCESS_WP_WRITE_BY_METADATA) and again by every PATCH and
- * at the commit, through acl_authorize_wp; only the upload's owner
- * (acl_owns_upload) finds it at all.
+ * same transaction. Write access is decided by the policy before the
+ * creation runs (ACCESS_WP_WRITE_BY_METADATA) and before every later
+ * request on the upload (ACCESS_UPLOAD_OWNER: only its creator finds it,
+ * and only with write on its WP), and once more at the commit through
+ * acl_authorize_wp, since access may be taken away during an upload.
  */
 #include <event2/buffer.h>
 #include <inttypes.h>
@@ -321,16 +322,15 @@ static bool upload_file(struct call *call, const char *id, char *buf, size_t cap
 	return n > 0 && (size_t)n < cap;
 }
 
-/* The upload named by the route's {id}, if it is the caller's. Answers
- * 404 (also for someone else's: ids are not to be probed) or 410. */
+/* The upload named by the route's {id}; the policy has found it to be
+ * the caller's (ACCESS_UPLOAD_OWNER). Answers 404 when it went since,
+ * or 410 when it expired. */
 static bool load_upload(struct call *call, struct upload *u)
 {
 	const char *id = call_param(call, "id");
 	enum err rc;
 
 	rc = uploads_get(worker_db(call->worker), id ? id : "", u);
-	if (!rc && !acl_owns_upload(call, u->user_id))
-		rc = err_set(ERR_NOTFOUND, "no such upload");
 	if (rc) {
 		upload_clear(u);
 		tus_err(call, rc);
@@ -790,14 +790,6 @@ void h_tus_patch(struct call *call)
 				"Upload-Offset is %" PRIu64 " but the server has %" PRIu64 " bytes",
 				offset, pa->u.offset));
 		goto fail;
-	}
-	{
-		enum err rc = acl_authorize_wp(call, NULL, pa->u.wp_id, ACCESS_WP_WRITE);
-
-		if (rc) {
-			tus_err(call, rc);
-			goto fail;
-		}
 	}
 	pa->start = offset;
 	patch_start(pa);

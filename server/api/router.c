@@ -22,6 +22,7 @@ const char *access_name(enum access a)
 		[ACCESS_SCRAPER] = "scraper",
 		[ACCESS_WP_WRITE_BY_METADATA] = "metadata-wp:write",
 		[ACCESS_DAV_COPY] = "dav:copy", [ACCESS_DAV_MOVE] = "dav:move",
+		[ACCESS_UPLOAD_OWNER] = "upload:owner",
 	};
 
 	return (unsigned)a < ACCESS__COUNT ? names[a] : "invalid";
@@ -170,6 +171,9 @@ enum err router_check(const struct route *table, size_t n)
 		     r->access == ACCESS_DAV_MOVE) && !strstr(r->pattern, "{wp}"))
 			return err_set(ERR_INTERNAL, "route %s %s needs a WP level but has no {wp}",
 				       r->method, r->pattern);
+		if (r->access == ACCESS_UPLOAD_OWNER && !strstr(r->pattern, "{id}"))
+			return err_set(ERR_INTERNAL, "route %s %s names no upload {id}", r->method,
+				       r->pattern);
 		for (size_t j = 0; j < i; j++)
 			if (!strcmp(table[j].method, r->method) && !strcmp(table[j].pattern, r->pattern))
 				return err_set(ERR_INTERNAL, "route %s %s is declared twice",

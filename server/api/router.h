@@ -44,6 +44,8 @@ enum access {
 					Upload-Metadata (tus creation) */
 	ACCESS_DAV_COPY,       /* read on {wp}, write on the Destination's WP */
 	ACCESS_DAV_MOVE,       /* write on {wp} and on the Destination's WP */
+	ACCESS_UPLOAD_OWNER,   /* the creator of the tus upload {id}, with write
+				  on its WP */
 	ACCESS__COUNT
 };
 

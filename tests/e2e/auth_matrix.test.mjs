@@ -8,7 +8,8 @@
 // dry run tells the truth and that a denied request reaches no handler.
 // Routes whose work package is not in the path (tus creation names it
 // in Upload-Metadata, COPY and MOVE in their Destination) are sent with
-// those headers, and their allowed cells are sent for real as well, so a
+// those headers; the routes of an existing tus upload name one that the
+// 'write' column created, which only its creator may touch; and their allowed cells are sent for real as well, so a
 // real upload, copy and move prove the policy's "yes" too; allowed cells
 // of the reading methods are sent for real and must not be refused by
 // the policy. The matrix is printed; any unexpected allow (or a deny with
@@ -51,11 +52,14 @@ function expected(p, route) {
   // metrics-allow (loopback), so every caller here may scrape, whatever
   // credentials it carries (metrics.test.mjs tests the other cases).
   if (a === 'scraper') return 204;
-  if (!['user', 'session', 'coordinator', 'wp:read', 'wp:write', 'wp:manage', ...NAMED_WP].includes(a))
+  if (!['user', 'session', 'coordinator', 'wp:read', 'wp:write', 'wp:manage', 'upload:owner',
+    ...NAMED_WP].includes(a))
     throw new Error(`the matrix does not know access '${a}' of ${route.method} ${route.pattern}: teach it`);
   if (p.auth === 'none' || p.auth === 'dead') return 401;
   if (p.wrongCsrf && !SAFE.has(route.method)) return 403;
   if (a === 'session' && p.auth === 'token') return 403;
+  // Someone else's upload looks like no upload at all.
+  if (a === 'upload:owner') return p.name === UPLOAD_OWNER ? 204 : 404;
   if ((route.pattern.includes('{wp}') || NAMED_WP.has(a)) && p.level === 0) return 404;
   if (a in LEVEL && p.level < LEVEL[a]) return 403;
   // COPY from WP1 reads it, then needs write on the Destination (WP1).
@@ -76,7 +80,12 @@ function namingHeaders(route, who) {
   return {};
 }
 
-function concrete(pattern) {
+// The column whose tus upload in WP1 the upload routes name.
+const UPLOAD_OWNER = 'write';
+
+function concrete(route, uploadId) {
+  const pattern = route.pattern;
+  if (route.access === 'upload:owner') return pattern.replace('{id}', uploadId);
   return pattern.replace(/\{wp\}/g, 'WP1').replace(/\{[a-z_]+\*\}/g, 'folder/doc.txt')
     .replace(/\{[a-z_]+\}/g, '1');
 }
@@ -142,11 +151,19 @@ test('authorization matrix over every route in the router table', async () => {
     assert.equal((await coord.req('MKCOL', '/dav/WP1/folder')).status, 201);
     assert.equal((await coord.req('PUT', '/dav/WP1/folder/doc.txt', { body: 'doc' })).status, 201);
 
+    // An unfinished upload of the 'write' column, for the routes of an
+    // existing upload.
+    const started = await send[UPLOAD_OWNER]('POST', '/api/v1/uploads', { headers: {
+      'tus-resumable': '1.0.0', 'upload-length': '10',
+      'upload-metadata': `wp ${b64('WP1')},path ${b64('folder/unfinished.txt')}` } });
+    assert.equal(started.status, 201, JSON.stringify(started.body));
+    const uploadId = started.headers.get('location').split('/').pop();
+
     const rows = [];
     const failures = [];
     let realAllowed = 0;
     for (const route of routes) {
-      const path = concrete(route.pattern);
+      const path = concrete(route, uploadId);
       const cells = [];
       for (const p of principals) {
         const want = expected(p, route);
@@ -208,10 +225,12 @@ test('authorization matrix over every route in the router table', async () => {
     assert.deepEqual(failures, [], failures.join('\n'));
     assert.ok(realAllowed > 30, `allowed cells sent for real: ${realAllowed}`);
     // The real uploads, copies and moves happened, one per allowed cell.
-    // (write, manage, coordinator, token(manage): four each; a move is
-    // put back by the coordinator, so moves count twice.)
+    // (write, manage, coordinator, token(manage): four each, and the
+    // upload the upload routes named, which nobody else could end; a
+    // move is put back by the coordinator, so moves count twice.)
     const count = (q) => sql(s, q)[0].n;
-    assert.equal(count('SELECT count(*) AS n FROM uploads'), 4);
+    assert.equal(count('SELECT count(*) AS n FROM uploads'), 5);
+    assert.equal(count(`SELECT count(*) AS n FROM uploads WHERE id = '${uploadId}' AND offset = 0`), 1);
     assert.equal(count("SELECT count(*) AS n FROM audit WHERE action = 'copy'"), 4);
     assert.equal(count("SELECT count(*) AS n FROM audit WHERE action = 'move'"), 8);
 
@@ -247,6 +266,24 @@ test('authorization matrix over every route in the router table', async () => {
       assert.equal(real.status, want, `tus to ${wp} as ${who}: ${JSON.stringify(real.body)}`);
     }
     assert.equal(count("SELECT count(*) AS n FROM uploads u JOIN wps w ON w.id = u.wp_id WHERE w.code = 'WP2'"), 1);
+
+    // The creator of an upload who may no longer write there: 403 while
+    // the work package is readable, 404 once it is not; dry run and real
+    // request alike, and the upload is left as it was.
+    const resume = { 'tus-resumable': '1.0.0', 'upload-offset': '0',
+      'content-type': 'application/offset+octet-stream' };
+    for (const [level, want] of [['read', 403], ['none', 404]]) {
+      grant(s, 'WP1', { user: users.write }, level);
+      for (const [method, opts] of [['HEAD', { headers: { 'tus-resumable': '1.0.0' } }],
+        ['PATCH', { headers: resume, body: '0123456789' }]]) {
+        const dry = await send.write(method, `/api/v1/uploads/${uploadId}`,
+          { headers: { ...opts.headers, 'x-consort-dry-run': '1' } });
+        const real = await send.write(method, `/api/v1/uploads/${uploadId}`, opts);
+        assert.equal(dry.status, want, `${method} of an upload with ${level} (dry run)`);
+        assert.equal(real.status, want, `${method} of an upload with ${level}`);
+      }
+    }
+    assert.equal(count(`SELECT count(*) AS n FROM uploads WHERE id = '${uploadId}' AND offset = 0`), 1);
 
     // The states the columns stand for really are what they claim.
     // Disabling deleted the session; a token of the user would say 'disabled'.

@@ -162,7 +162,7 @@ static void missing_or_disabled_caller_gets_nothing(void **state)
 	assert_int_equal(decide(fx, &fx->bob, "WP2", ACCT_READ, &seen), ERR_NOTFOUND);
 }
 
-static void lock_break_and_upload_ownership(void **state)
+static void lock_break_rule(void **state)
 {
 	struct fx *fx = *state;
 	struct call call = {0};
@@ -170,14 +170,11 @@ static void lock_break_and_upload_ownership(void **state)
 
 	/* No caller owns nothing and breaks nothing, whatever the level. */
 	call.wp_level = ACCT_MANAGE;
-	assert_false(acl_owns_upload(&call, 0));
 	assert_false(acl_owns_lock(&call, 0));
 	assert_false(acl_may_unlock(&call, alice));
 
 	call.caller = &fx->alice;
 	call.wp_level = ACCT_WRITE;
-	assert_true(acl_owns_upload(&call, alice));
-	assert_false(acl_owns_upload(&call, bob));
 	assert_true(acl_owns_lock(&call, alice));
 	assert_false(acl_owns_lock(&call, bob));
 	/* Her own lock she removes; Bob's only as a manager of the WP. */
@@ -187,13 +184,14 @@ static void lock_break_and_upload_ownership(void **state)
 	assert_true(acl_may_unlock(&call, bob));
 	/* Managing lets her break a lock, not use it as hers. */
 	assert_false(acl_owns_lock(&call, bob));
-	assert_false(acl_owns_upload(&call, bob));
 }
 
 static void route_table_declares_access_for_wps_outside_the_path(void **state)
 {
 	struct route bad = {"COPY", "/dav/x/{path*}", NULL, ACCESS_DAV_COPY, RBODY_NONE};
+	struct route no_id = {"PATCH", "/api/v1/uploads", NULL, ACCESS_UPLOAD_OWNER, RBODY_NONE};
 	bool tus = false, copy = false, move = false;
+	int upload_routes = 0;
 
 	(void)state;
 	assert_int_equal(router_check(routes, nroutes), ERR_OK);
@@ -207,8 +205,18 @@ static void route_table_declares_access_for_wps_outside_the_path(void **state)
 		       r->access == ACCESS_WP_WRITE_BY_METADATA;
 		copy |= !strcmp(r->method, "COPY") && r->access == ACCESS_DAV_COPY;
 		move |= !strcmp(r->method, "MOVE") && r->access == ACCESS_DAV_MOVE;
+		/* Every request on an existing upload but OPTIONS is its
+		 * creator's, decided by the policy. */
+		if (!strcmp(r->pattern, "/api/v1/uploads/{id}") && strcmp(r->method, "OPTIONS")) {
+			assert_int_equal(r->access, ACCESS_UPLOAD_OWNER);
+			upload_routes++;
+		}
 	}
 	assert_true(tus && copy && move);
+	assert_int_equal(upload_routes, 4);
+	assert_string_equal(access_name(ACCESS_UPLOAD_OWNER), "upload:owner");
+	no_id.fn = routes[0].fn;
+	assert_int_equal(router_check(&no_id, 1), ERR_INTERNAL);
 	/* A COPY without {wp} would have no source to decide on. */
 	bad.fn = routes[0].fn;
 	assert_int_equal(router_check(&bad, 1), ERR_INTERNAL);
@@ -223,7 +231,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(coordinator_manages_every_wp, setup, teardown),
 		cmocka_unit_test_setup_teardown(missing_or_disabled_caller_gets_nothing, setup,
 						teardown),
-		cmocka_unit_test_setup_teardown(lock_break_and_upload_ownership, setup, teardown),
+		cmocka_unit_test_setup_teardown(lock_break_rule, setup, teardown),
 		cmocka_unit_test(route_table_declares_access_for_wps_outside_the_path),
 	};
 
