@@ -6,6 +6,7 @@
 #include "routes.h"
 
 #include "api/handlers.h"
+#include "dav/h_dav.h"
 
 const struct route routes[] = {
 	{"GET", "/", h_app, ACCESS_PUBLIC, RBODY_NONE},

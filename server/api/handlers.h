@@ -1,6 +1,7 @@
 /*
- * handlers — the functions the route table points at, grouped by the
- * file that implements them. Each takes the call prepared by the router
+ * handlers — the API's functions the route table points at, grouped by
+ * the file that implements them (the network drive's are in
+ * dav/h_dav.h). Each takes the call prepared by the router
  * (matched, authorized, body parsed when JSON) and answers it.
  */
 #ifndef CONSORT_HANDLERS_H
@@ -73,20 +74,6 @@ void h_tus_override(struct call *call);
 /* Close the writers kept open between chunks; at shutdown, after the
  * workers have stopped. */
 void tus_close_all(void);
-
-/* h_dav.c: the WebDAV network drive at /dav/ */
-void h_dav_options(struct call *call);
-void h_dav_propfind_root(struct call *call);
-void h_dav_propfind(struct call *call);
-void h_dav_proppatch(struct call *call);
-void h_dav_get(struct call *call);
-void h_dav_put(struct call *call);
-void h_dav_delete(struct call *call);
-void h_dav_mkcol(struct call *call);
-void h_dav_copy(struct call *call);
-void h_dav_move(struct call *call);
-void h_dav_lock(struct call *call);
-void h_dav_unlock(struct call *call);
 
 /* h_audit.c */
 void h_audit(struct call *call);

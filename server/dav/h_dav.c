@@ -44,6 +44,7 @@
 #include "digest.h"
 #include "api/docput.h"
 #include "api/handlers.h"
+#include "dav/h_dav.h"
 #include "http/http.h"
 #include "api/mime.h"
 #include "name.h"
