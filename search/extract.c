@@ -24,7 +24,7 @@
 
 #include "lang.h"
 
-#define FIELD_MAX 512         /* title, author: bytes kept */
+#define FIELD_MAX 512 /* title, author: bytes kept */
 #define READ_CHUNK (64 * 1024)
 
 void extract_limits_default(struct extract_limits *lim)
@@ -43,9 +43,12 @@ void extract_limits_default(struct extract_limits *lim)
 const char *extract_status_name(enum extract_status s)
 {
 	switch (s) {
-	case EXTRACT_OK: return "indexed";
-	case EXTRACT_TRUNCATED: return "truncated";
-	default: return "failed";
+	case EXTRACT_OK:
+		return "indexed";
+	case EXTRACT_TRUNCATED:
+		return "truncated";
+	default:
+		return "failed";
 	}
 }
 
@@ -54,7 +57,7 @@ const char *extract_status_name(enum extract_status s)
 struct tbuf {
 	char *p;
 	size_t len, cap, max;
-	bool full;  /* something was cut because of max */
+	bool full; /* something was cut because of max */
 	bool nomem;
 };
 
@@ -104,7 +107,8 @@ static void tb_sep(struct tbuf *b, char c)
 {
 	if (b->len == 0)
 		return;
-	if (b->p[b->len - 1] == '\n' || (c != '\n' && (b->p[b->len - 1] == ' ' || b->p[b->len - 1] == '\t')))
+	if (b->p[b->len - 1] == '\n' ||
+	    (c != '\n' && (b->p[b->len - 1] == ' ' || b->p[b->len - 1] == '\t')))
 		return;
 	tb_put(b, &c, 1);
 }
@@ -134,7 +138,8 @@ static size_t utf8_seq(const unsigned char *s, size_t len)
 		return 3;
 	}
 	if (c >= 0xF0 && c <= 0xF4) {
-		if (len < 4 || (s[1] & 0xC0) != 0x80 || (s[2] & 0xC0) != 0x80 || (s[3] & 0xC0) != 0x80)
+		if (len < 4 || (s[1] & 0xC0) != 0x80 || (s[2] & 0xC0) != 0x80 ||
+		    (s[3] & 0xC0) != 0x80)
 			return 0;
 		if ((c == 0xF0 && s[1] < 0x90) || (c == 0xF4 && s[1] > 0x8F))
 			return 0;
@@ -416,7 +421,8 @@ static void text_to_utf8(const char *in, size_t len, struct tbuf *out, struct ex
 		if (conv) {
 			ec = U_ZERO_ERROR;
 			n = ucnv_convert("UTF-8", name, conv, (int32_t)cap, in, (int32_t)len, &ec);
-			if (ec == U_BUFFER_OVERFLOW_ERROR || ec == U_STRING_NOT_TERMINATED_WARNING) {
+			if (ec == U_BUFFER_OVERFLOW_ERROR ||
+			    ec == U_STRING_NOT_TERMINATED_WARNING) {
 				n = (int32_t)cap;
 				ec = U_ZERO_ERROR;
 				out->full = out->full || (size_t)n > out->max;
@@ -429,8 +435,10 @@ static void text_to_utf8(const char *in, size_t len, struct tbuf *out, struct ex
 	}
 	/* Undetectable: keep what is valid. */
 	tb_put_clean(out, in, len);
-	set_reason(res, EXTRACT_TRUNCATED,
-		   "text is neither UTF-8 nor a detectable encoding: %zu invalid sequences replaced", bad);
+	set_reason(
+		res, EXTRACT_TRUNCATED,
+		"text is neither UTF-8 nor a detectable encoding: %zu invalid sequences replaced",
+		bad);
 out:
 	free(conv);
 	ucsdet_close(det);
@@ -452,7 +460,8 @@ static void extract_text(const char *path, const struct extract_limits *lim, boo
 		return;
 	}
 	if (total > len)
-		set_reason(res, EXTRACT_TRUNCATED, "text truncated: first %zu of %llu bytes indexed", len,
+		set_reason(res, EXTRACT_TRUNCATED,
+			   "text truncated: first %zu of %llu bytes indexed", len,
 			   (unsigned long long)total);
 	text_to_utf8(buf, len, tb, res);
 	free(buf);
@@ -474,8 +483,9 @@ static void extract_text(const char *path, const struct extract_limits *lim, boo
 
 			if (c == '#' || c == '*' || c == '`' || c == '>' || c == '|')
 				line[k] = ' ';
-			else if (c == '_' && (k == 0 || k + 1 == ll || line[k - 1] == ' ' || line[k + 1] == ' ' ||
-					      line[k + 1] == '_' || line[k - 1] == '_'))
+			else if (c == '_' &&
+				 (k == 0 || k + 1 == ll || line[k - 1] == ' ' ||
+				  line[k + 1] == ' ' || line[k + 1] == '_' || line[k - 1] == '_'))
 				line[k] = ' ';
 		}
 		i += ll + 1;
@@ -487,7 +497,7 @@ static void extract_text(const char *path, const struct extract_limits *lim, boo
 struct html_ctx {
 	struct tbuf *tb;
 	struct extract_result *res;
-	int skip;        /* inside script/style/... */
+	int skip; /* inside script/style/... */
 	bool in_title, in_h;
 	struct tbuf title, heading;
 };
@@ -500,11 +510,12 @@ static bool html_is(const xmlChar *name, const char *const *list)
 	return false;
 }
 
-static const char *const html_skip[] = {"script", "style", "noscript", "template", "svg", "head", NULL};
-static const char *const html_block[] = {"p", "div", "br", "li", "tr", "td", "th", "h1", "h2", "h3",
-					 "h4", "h5", "h6", "section", "article", "header", "footer",
-					 "blockquote", "pre", "table", "ul", "ol", "dt", "dd", "hr",
-					 "title", NULL};
+static const char *const html_skip[] = {"script", "style", "noscript", "template",
+					"svg",    "head",  NULL};
+static const char *const html_block[] = {
+	"p",   "div",   "br", "li", "tr",      "td",      "th",     "h1",     "h2",
+	"h3",  "h4",    "h5", "h6", "section", "article", "header", "footer", "blockquote",
+	"pre", "table", "ul", "ol", "dt",      "dd",      "hr",     "title",  NULL};
 
 static void html_start(void *arg, const xmlChar *name, const xmlChar **atts)
 {
@@ -583,7 +594,9 @@ static void extract_html(const char *path, const struct extract_limits *lim, str
 			 struct extract_result *res)
 {
 	htmlSAXHandler sax;
-	struct html_ctx h = {.tb = tb, .res = res, .title = {.max = FIELD_MAX * 2},
+	struct html_ctx h = {.tb = tb,
+			     .res = res,
+			     .title = {.max = FIELD_MAX * 2},
 			     .heading = {.max = FIELD_MAX * 2}};
 	htmlParserCtxtPtr ctxt = NULL;
 	char *buf = NULL;
@@ -626,7 +639,8 @@ static void extract_html(const char *path, const struct extract_limits *lim, str
 			break;
 		read_total += (uint64_t)n;
 		if (read_total > lim->max_expanded) {
-			set_reason(res, EXTRACT_TRUNCATED, "HTML larger than %llu bytes: rest not indexed",
+			set_reason(res, EXTRACT_TRUNCATED,
+				   "HTML larger than %llu bytes: rest not indexed",
 				   (unsigned long long)lim->max_expanded);
 			break;
 		}
@@ -650,8 +664,12 @@ out:
 
 static void unescape_html(char *s)
 {
-	static const struct { const char *e; char c; } ents[] = {
-		{"&amp;", '&'}, {"&lt;", '<'}, {"&gt;", '>'}, {"&quot;", '"'}, {"&#39;", '\''}, {"&apos;", '\''},
+	static const struct {
+		const char *e;
+		char c;
+	} ents[] = {
+		{"&amp;", '&'},  {"&lt;", '<'},   {"&gt;", '>'},
+		{"&quot;", '"'}, {"&#39;", '\''}, {"&apos;", '\''},
 	};
 	char *o = s;
 
@@ -730,8 +748,8 @@ static void extract_pdf(const char *path, const struct extract_limits *lim, stru
 		setrlimit(RLIMIT_CPU, &cpu);
 		if (lim->max_memory)
 			setrlimit(RLIMIT_AS, &mem);
-		execlp(lim->pdftotext, lim->pdftotext, "-q", "-enc", "UTF-8", "-htmlmeta", path, "-",
-		       (char *)NULL);
+		execlp(lim->pdftotext, lim->pdftotext, "-q", "-enc", "UTF-8", "-htmlmeta", path,
+		       "-", (char *)NULL);
 		_exit(127);
 	}
 	close(fds[1]);
@@ -742,8 +760,9 @@ static void extract_pdf(const char *path, const struct extract_limits *lim, stru
 		ssize_t n;
 
 		clock_gettime(CLOCK_MONOTONIC, &now);
-		left_ms = (long)lim->wall_seconds * 1000 - ((now.tv_sec - start.tv_sec) * 1000 +
-							    (now.tv_nsec - start.tv_nsec) / 1000000);
+		left_ms =
+			(long)lim->wall_seconds * 1000 - ((now.tv_sec - start.tv_sec) * 1000 +
+							  (now.tv_nsec - start.tv_nsec) / 1000000);
 		if (left_ms <= 0) {
 			timed_out = true;
 			break;
@@ -770,7 +789,8 @@ static void extract_pdf(const char *path, const struct extract_limits *lim, stru
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
 	if (timed_out) {
-		set_reason(res, EXTRACT_FAILED, "pdftotext did not finish within %u s", lim->wall_seconds);
+		set_reason(res, EXTRACT_FAILED, "pdftotext did not finish within %u s",
+			   lim->wall_seconds);
 		goto out;
 	}
 	if (!killed_for_size) {
@@ -778,11 +798,12 @@ static void extract_pdf(const char *path, const struct extract_limits *lim, stru
 			int sig = WTERMSIG(status);
 
 			if (sig == SIGXCPU || sig == SIGKILL)
-				set_reason(res, EXTRACT_FAILED, "pdftotext exceeded the CPU limit (%u s)",
+				set_reason(res, EXTRACT_FAILED,
+					   "pdftotext exceeded the CPU limit (%u s)",
 					   lim->cpu_seconds);
 			else
-				set_reason(res, EXTRACT_FAILED, "pdftotext crashed (signal %d, %s)", sig,
-					   strsignal(sig));
+				set_reason(res, EXTRACT_FAILED, "pdftotext crashed (signal %d, %s)",
+					   sig, strsignal(sig));
 			goto out;
 		}
 		if (WEXITSTATUS(status) == 127) {
@@ -790,7 +811,8 @@ static void extract_pdf(const char *path, const struct extract_limits *lim, stru
 			goto out;
 		}
 		if (WEXITSTATUS(status) != 0) {
-			set_reason(res, EXTRACT_FAILED, "pdftotext could not read the PDF (exit %d)",
+			set_reason(res, EXTRACT_FAILED,
+				   "pdftotext could not read the PDF (exit %d)",
 				   WEXITSTATUS(status));
 			goto out;
 		}
@@ -848,15 +870,15 @@ struct zctx {
 	enum zkind kind;
 	const char *member;
 	int depth;
-	int text_depth;   /* > 0: character data is text */
-	int skip_depth;   /* > 0: inside something to leave out */
+	int text_depth; /* > 0: character data is text */
+	int skip_depth; /* > 0: inside something to leave out */
 	bool in_cell_value;
 	bool cell_shared;
 	/* title candidates: a heading or a title placeholder */
 	bool in_heading;
 	struct tbuf heading;
-	struct tbuf field;   /* a metadata element's text */
-	int field_id;        /* which metadata element: 1 title 2 creator 3 created 4 pages */
+	struct tbuf field; /* a metadata element's text */
+	int field_id;      /* which metadata element: 1 title 2 creator 3 created 4 pages */
 	bool slide_title;
 	/* counters */
 	int pages;
@@ -944,7 +966,8 @@ static void z_start(void *arg, const char *name, const char **atts)
 		else if (!strcmp(l, "ph")) {
 			const char *t = attr(atts, "type");
 
-			if (t && (!strcmp(t, "title") || !strcmp(t, "ctrTitle")) && z->heading.len == 0)
+			if (t && (!strcmp(t, "title") || !strcmp(t, "ctrTitle")) &&
+			    z->heading.len == 0)
 				z->slide_title = true;
 		}
 		break;
@@ -962,7 +985,8 @@ static void z_start(void *arg, const char *name, const char **atts)
 				tb_sep(z->tb, '\t');
 			else if (!strcmp(l, "line-break"))
 				tb_sep(z->tb, '\n');
-			else if (!strcmp(l, "h") && ns_has(name, "opendocument:xmlns:text") && z->heading.len == 0)
+			else if (!strcmp(l, "h") && ns_has(name, "opendocument:xmlns:text") &&
+				 z->heading.len == 0)
 				z->in_heading = true;
 			else if (!strcmp(l, "page") && ns_has(name, "opendocument:xmlns:drawing"))
 				z->pages++;
@@ -1098,7 +1122,8 @@ static void z_chars(void *arg, const char *s, int len)
 }
 
 /* Parse one member of the archive with the handlers of `kind`. */
-static void zip_member(zip_t *za, zip_int64_t idx, const char *mname, enum zkind kind, struct zctx *z)
+static void zip_member(zip_t *za, zip_int64_t idx, const char *mname, enum zkind kind,
+		       struct zctx *z)
 {
 	zip_file_t *zf;
 	char *buf;
@@ -1108,7 +1133,8 @@ static void zip_member(zip_t *za, zip_int64_t idx, const char *mname, enum zkind
 		return;
 	zf = zip_fopen_index(za, (zip_uint64_t)idx, 0);
 	if (!zf) {
-		set_reason(z->res, EXTRACT_TRUNCATED, "cannot read %s: %s", mname, zip_strerror(za));
+		set_reason(z->res, EXTRACT_TRUNCATED, "cannot read %s: %s", mname,
+			   zip_strerror(za));
 		return;
 	}
 	buf = malloc(READ_CHUNK);
@@ -1144,7 +1170,8 @@ static void zip_member(zip_t *za, zip_int64_t idx, const char *mname, enum zkind
 		}
 		if (XML_Parse(xp, buf, (int)n, n == 0) == XML_STATUS_ERROR) {
 			if (XML_GetErrorCode(xp) != XML_ERROR_ABORTED)
-				set_reason(z->res, EXTRACT_TRUNCATED, "%s: XML error at line %lu: %s", mname,
+				set_reason(z->res, EXTRACT_TRUNCATED,
+					   "%s: XML error at line %lu: %s", mname,
 					   (unsigned long)XML_GetCurrentLineNumber(xp),
 					   XML_ErrorString(XML_GetErrorCode(xp)));
 			break;
@@ -1194,8 +1221,8 @@ static void zip_members(zip_t *za, const char *prefix, enum zkind kind, struct z
 		const char *name = zip_get_name(za, (zip_uint64_t)i, 0);
 		size_t len = name ? strlen(name) : 0;
 
-		if (!name || strncmp(name, prefix, pl) || len < 4 || strcmp(name + len - 4, ".xml") ||
-		    strchr(name + pl, '/'))
+		if (!name || strncmp(name, prefix, pl) || len < 4 ||
+		    strcmp(name + len - 4, ".xml") || strchr(name + pl, '/'))
 			continue;
 		v[nv].name = name;
 		v[nv].idx = i;
@@ -1256,8 +1283,11 @@ static void extract_zip(const char *path, const struct extract_limits *lim, stru
 {
 	int zerr = 0;
 	zip_t *za = zip_open(path, ZIP_RDONLY, &zerr);
-	struct zctx z = {.tb = tb, .res = res, .lim = lim,
-			 .heading = {.max = FIELD_MAX * 2}, .field = {.max = FIELD_MAX * 2}};
+	struct zctx z = {.tb = tb,
+			 .res = res,
+			 .lim = lim,
+			 .heading = {.max = FIELD_MAX * 2},
+			 .field = {.max = FIELD_MAX * 2}};
 	uint64_t expanded = 0, declared = 0;
 	zip_int64_t n;
 	const char *kind;
@@ -1268,7 +1298,8 @@ static void extract_zip(const char *path, const struct extract_limits *lim, stru
 		zip_error_t ze;
 
 		zip_error_init_with_code(&ze, zerr);
-		set_reason(res, EXTRACT_FAILED, "not a readable zip archive: %s", zip_error_strerror(&ze));
+		set_reason(res, EXTRACT_FAILED, "not a readable zip archive: %s",
+			   zip_error_strerror(&ze));
 		zip_error_fini(&ze);
 		return;
 	}
@@ -1285,8 +1316,10 @@ static void extract_zip(const char *path, const struct extract_limits *lim, stru
 			declared += st.size;
 	}
 	if (declared > lim->max_expanded) {
-		set_reason(res, EXTRACT_FAILED, "archive declares %llu MiB expanded (limit %llu MiB, zip bomb?)",
-			   (unsigned long long)(declared >> 20), (unsigned long long)(lim->max_expanded >> 20));
+		set_reason(res, EXTRACT_FAILED,
+			   "archive declares %llu MiB expanded (limit %llu MiB, zip bomb?)",
+			   (unsigned long long)(declared >> 20),
+			   (unsigned long long)(lim->max_expanded >> 20));
 		goto out;
 	}
 	kind = zip_sniff(za);
@@ -1312,7 +1345,8 @@ static void extract_zip(const char *path, const struct extract_limits *lim, stru
 		zip_members(za, "ppt/notesSlides/notesSlide", Z_PPTX, &z, NULL);
 		if (slides)
 			res->pages = slides;
-	} else if (!strcmp(res->type, "odt") || !strcmp(res->type, "ods") || !strcmp(res->type, "odp")) {
+	} else if (!strcmp(res->type, "odt") || !strcmp(res->type, "ods") ||
+		   !strcmp(res->type, "odp")) {
 		zip_one(za, "meta.xml", Z_META, &z);
 		zip_one(za, "content.xml", Z_ODF, &z);
 		zip_one(za, "styles.xml", Z_ODF, &z);
@@ -1336,11 +1370,14 @@ static bool ends_with(const char *s, const char *suffix)
 
 const char *extract_type_for(const char *mime, const char *name)
 {
-	static const struct { const char *mime, *type; } map[] = {
+	static const struct {
+		const char *mime, *type;
+	} map[] = {
 		{"application/pdf", "pdf"},
 		{"application/vnd.openxmlformats-officedocument.wordprocessingml.document", "docx"},
 		{"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "xlsx"},
-		{"application/vnd.openxmlformats-officedocument.presentationml.presentation", "pptx"},
+		{"application/vnd.openxmlformats-officedocument.presentationml.presentation",
+		 "pptx"},
 		{"application/vnd.oasis.opendocument.text", "odt"},
 		{"application/vnd.oasis.opendocument.spreadsheet", "ods"},
 		{"application/vnd.oasis.opendocument.presentation", "odp"},

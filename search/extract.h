@@ -28,13 +28,13 @@
 #include "err.h"
 
 struct extract_limits {
-	uint64_t max_text;      /* bytes of UTF-8 text kept */
-	uint64_t max_expanded;  /* bytes an archive may expand to, all members */
-	unsigned max_members;   /* entries an archive may have */
-	unsigned cpu_seconds;   /* per document (helper and its children) */
-	unsigned wall_seconds;  /* per document, enforced by the parent */
-	uint64_t max_memory;    /* address space of the helper, bytes */
-	const char *pdftotext;  /* program to run for PDF */
+	uint64_t max_text;     /* bytes of UTF-8 text kept */
+	uint64_t max_expanded; /* bytes an archive may expand to, all members */
+	unsigned max_members;  /* entries an archive may have */
+	unsigned cpu_seconds;  /* per document (helper and its children) */
+	unsigned wall_seconds; /* per document, enforced by the parent */
+	uint64_t max_memory;   /* address space of the helper, bytes */
+	const char *pdftotext; /* program to run for PDF */
 };
 
 void extract_limits_default(struct extract_limits *lim);
@@ -46,15 +46,15 @@ const char *extract_status_name(enum extract_status s);
 
 struct extract_result {
 	enum extract_status status;
-	char reason[256];    /* why truncated or failed; "" when OK */
-	char mime[128];      /* detected MIME type */
-	char type[16];       /* pdf docx xlsx pptx odt ods odp html md csv txt other */
-	char *title;         /* properties, else first heading; may be "" */
+	char reason[256]; /* why truncated or failed; "" when OK */
+	char mime[128];   /* detected MIME type */
+	char type[16];    /* pdf docx xlsx pptx odt ods odp html md csv txt other */
+	char *title;      /* properties, else first heading; may be "" */
 	char *author;
-	int64_t created;     /* Unix seconds, 0 unknown */
-	int pages;           /* 0 unknown */
-	char lang[8];        /* ISO 639-1 or "" */
-	char *text;          /* valid UTF-8, NUL-terminated */
+	int64_t created; /* Unix seconds, 0 unknown */
+	int pages;       /* 0 unknown */
+	char lang[8];    /* ISO 639-1 or "" */
+	char *text;      /* valid UTF-8, NUL-terminated */
 	size_t text_len;
 };
 

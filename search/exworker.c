@@ -114,8 +114,8 @@ static void msg_num(struct msg *m, int tag, int64_t v)
 
 /* Walk the fields of a message: returns false at the end or on a
  * malformed field (*bad set). */
-static bool msg_next(const char *p, size_t len, size_t *pos, int *tag, const char **data, size_t *dlen,
-		     bool *bad)
+static bool msg_next(const char *p, size_t len, size_t *pos, int *tag, const char **data,
+		     size_t *dlen, bool *bad)
 {
 	uint32_t l;
 
@@ -217,7 +217,8 @@ static void apply_limits(int64_t cpu, int64_t memory)
 		rl.rlim_cur = used + (rlim_t)cpu;
 		rl.rlim_max = rl.rlim_cur + 2;
 		if (setrlimit(RLIMIT_CPU, &rl) != 0 && getrlimit(RLIMIT_CPU, &rl) == 0) {
-			rl.rlim_cur = used + (rlim_t)cpu < rl.rlim_max ? used + (rlim_t)cpu : rl.rlim_max;
+			rl.rlim_cur =
+				used + (rlim_t)cpu < rl.rlim_max ? used + (rlim_t)cpu : rl.rlim_max;
 			setrlimit(RLIMIT_CPU, &rl);
 		}
 	}
@@ -258,16 +259,39 @@ int exworker_main(void)
 		extract_limits_default(&lim);
 		while (msg_next(req, len, &pos, &tag, &data, &dlen, &bad)) {
 			switch (tag) {
-			case REQ_PATH: free(path); path = str_of(data, dlen); break;
-			case REQ_NAME: free(name); name = str_of(data, dlen); break;
-			case REQ_MAX_TEXT: lim.max_text = (uint64_t)num_of(data, dlen); break;
-			case REQ_MAX_EXPANDED: lim.max_expanded = (uint64_t)num_of(data, dlen); break;
-			case REQ_MAX_MEMBERS: lim.max_members = (unsigned)num_of(data, dlen); break;
-			case REQ_CPU: lim.cpu_seconds = (unsigned)num_of(data, dlen); break;
-			case REQ_MEMORY: memory = num_of(data, dlen); break;
-			case REQ_PDFTOTEXT: free(pdftotext); pdftotext = str_of(data, dlen); break;
-			case REQ_MIME: free(mime); mime = str_of(data, dlen); break;
-			default: break;
+			case REQ_PATH:
+				free(path);
+				path = str_of(data, dlen);
+				break;
+			case REQ_NAME:
+				free(name);
+				name = str_of(data, dlen);
+				break;
+			case REQ_MAX_TEXT:
+				lim.max_text = (uint64_t)num_of(data, dlen);
+				break;
+			case REQ_MAX_EXPANDED:
+				lim.max_expanded = (uint64_t)num_of(data, dlen);
+				break;
+			case REQ_MAX_MEMBERS:
+				lim.max_members = (unsigned)num_of(data, dlen);
+				break;
+			case REQ_CPU:
+				lim.cpu_seconds = (unsigned)num_of(data, dlen);
+				break;
+			case REQ_MEMORY:
+				memory = num_of(data, dlen);
+				break;
+			case REQ_PDFTOTEXT:
+				free(pdftotext);
+				pdftotext = str_of(data, dlen);
+				break;
+			case REQ_MIME:
+				free(mime);
+				mime = str_of(data, dlen);
+				break;
+			default:
+				break;
 			}
 		}
 		free(req);
@@ -288,8 +312,8 @@ int exworker_main(void)
 			extract_result_free(&res);
 			memset(&res, 0, sizeof res);
 			res.status = EXTRACT_FAILED;
-			snprintf(res.reason, sizeof res.reason, "out of memory (limit %" PRId64 " MiB)",
-				 memory >> 20);
+			snprintf(res.reason, sizeof res.reason,
+				 "out of memory (limit %" PRId64 " MiB)", memory >> 20);
 		}
 		msg_num(&m, RES_STATUS, res.status);
 		msg_str(&m, RES_REASON, res.reason);
@@ -454,8 +478,8 @@ static void died_reason(int status, const struct extract_limits *lim, struct ext
 			snprintf(res->reason, sizeof res->reason,
 				 "extraction exceeded the CPU limit (%u s)", lim->cpu_seconds);
 		else
-			snprintf(res->reason, sizeof res->reason, "extractor crashed (signal %d, %s)", sig,
-				 strsignal(sig));
+			snprintf(res->reason, sizeof res->reason,
+				 "extractor crashed (signal %d, %s)", sig, strsignal(sig));
 	} else if (WIFEXITED(status)) {
 		/* It never exits by itself while a request is open: a nonzero
 		 * status is a crash caught by a handler (sanitizers do that). */
@@ -491,7 +515,8 @@ static int read_until(int fd, int intr, void *buf, size_t len, int64_t deadline)
 	char *p = buf;
 
 	while (len) {
-		struct pollfd pfd[2] = {{.fd = fd, .events = POLLIN}, {.fd = intr, .events = POLLIN}};
+		struct pollfd pfd[2] = {{.fd = fd, .events = POLLIN},
+					{.fd = intr, .events = POLLIN}};
 		int64_t left = deadline - now_ms();
 		ssize_t n;
 
@@ -526,21 +551,42 @@ static enum err decode(const char *p, size_t len, struct extract_result *res)
 
 	while (msg_next(p, len, &pos, &tag, &data, &dlen, &bad)) {
 		switch (tag) {
-		case RES_STATUS: res->status = (enum extract_status)num_of(data, dlen); break;
-		case RES_REASON: snprintf(res->reason, sizeof res->reason, "%.*s", (int)dlen, data); break;
-		case RES_MIME: snprintf(res->mime, sizeof res->mime, "%.*s", (int)dlen, data); break;
-		case RES_TYPE: snprintf(res->type, sizeof res->type, "%.*s", (int)dlen, data); break;
-		case RES_TITLE: free(res->title); res->title = str_of(data, dlen); break;
-		case RES_AUTHOR: free(res->author); res->author = str_of(data, dlen); break;
-		case RES_CREATED: res->created = num_of(data, dlen); break;
-		case RES_PAGES: res->pages = (int)num_of(data, dlen); break;
-		case RES_LANG: snprintf(res->lang, sizeof res->lang, "%.*s", (int)dlen, data); break;
+		case RES_STATUS:
+			res->status = (enum extract_status)num_of(data, dlen);
+			break;
+		case RES_REASON:
+			snprintf(res->reason, sizeof res->reason, "%.*s", (int)dlen, data);
+			break;
+		case RES_MIME:
+			snprintf(res->mime, sizeof res->mime, "%.*s", (int)dlen, data);
+			break;
+		case RES_TYPE:
+			snprintf(res->type, sizeof res->type, "%.*s", (int)dlen, data);
+			break;
+		case RES_TITLE:
+			free(res->title);
+			res->title = str_of(data, dlen);
+			break;
+		case RES_AUTHOR:
+			free(res->author);
+			res->author = str_of(data, dlen);
+			break;
+		case RES_CREATED:
+			res->created = num_of(data, dlen);
+			break;
+		case RES_PAGES:
+			res->pages = (int)num_of(data, dlen);
+			break;
+		case RES_LANG:
+			snprintf(res->lang, sizeof res->lang, "%.*s", (int)dlen, data);
+			break;
 		case RES_TEXT:
 			free(res->text);
 			res->text = str_of(data, dlen);
 			res->text_len = dlen;
 			break;
-		default: break;
+		default:
+			break;
 		}
 	}
 	if (bad || res->status > EXTRACT_FAILED)
@@ -553,8 +599,8 @@ static enum err decode(const char *p, size_t len, struct extract_result *res)
 	return ERR_OK;
 }
 
-enum err exworker_extract(struct exworker *w, const char *path, const char *name,
-			  const char *mime, struct extract_result *res)
+enum err exworker_extract(struct exworker *w, const char *path, const char *name, const char *mime,
+			  struct extract_result *res)
 {
 	struct msg m = {0};
 	unsigned char hdr[4];
@@ -580,7 +626,8 @@ enum err exworker_extract(struct exworker *w, const char *path, const char *name
 	msg_str(&m, REQ_MIME, mime);
 	if (m.nomem || m.len > MAX_REQUEST) {
 		rc = m.nomem ? err_set(ERR_NOMEM, "out of memory")
-			     : err_set(ERR_TOOLARGE, "path or name too long for the extraction helper");
+			     : err_set(ERR_TOOLARGE,
+				       "path or name too long for the extraction helper");
 		goto out;
 	}
 	/* A helper that died while idle shows up as a failed write: start
@@ -606,7 +653,8 @@ enum err exworker_extract(struct exworker *w, const char *path, const char *name
 		if (len > w->lim.max_text + 64 * 1024) {
 			reap(w, true);
 			res->status = EXTRACT_FAILED;
-			snprintf(res->reason, sizeof res->reason, "extractor answer too large (%u bytes)", len);
+			snprintf(res->reason, sizeof res->reason,
+				 "extractor answer too large (%u bytes)", len);
 			goto fill;
 		}
 		body = malloc(len ? len : 1);

@@ -40,8 +40,8 @@ enum err exworker_new(char *const argv[], const struct extract_limits *lim, stru
  * a reason, including when the helper crashed, hung or hit a limit;
  * an error comes back only when no helper can be started at all or
  * memory runs out. */
-enum err exworker_extract(struct exworker *w, const char *path, const char *name,
-			  const char *mime, struct extract_result *res);
+enum err exworker_extract(struct exworker *w, const char *path, const char *name, const char *mime,
+			  struct extract_result *res);
 
 /* Make a running exworker_extract, and every later one, return
  * ERR_CONFLICT ("interrupted") at once, killing the helper; for

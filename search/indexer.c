@@ -202,7 +202,8 @@ static void remove_stale_generations(const char *data_dir, const char *live, con
 		xap_writer_close(w);
 		remove_dir(path);
 		if (log) {
-			snprintf(msg, sizeof msg, "removed %s, left by an interrupted rebuild", e->d_name);
+			snprintf(msg, sizeof msg, "removed %s, left by an interrupted rebuild",
+				 e->d_name);
 			log(INDEXER_INFO, msg);
 		}
 	}
@@ -218,8 +219,8 @@ static void pstate_free(struct pstate *p)
 	free(p->language);
 }
 
-static enum err remember(struct indexer *ix, int64_t node, int64_t version, bool del, const char *status,
-			 const char *reason, const char *language)
+static enum err remember(struct indexer *ix, int64_t node, int64_t version, bool del,
+			 const char *status, const char *reason, const char *language)
 {
 	struct pstate *p;
 
@@ -263,10 +264,10 @@ static void fingerprint(const struct indexq_doc *f, char out[33])
 	char num[32];
 
 #define FP_STR(s) fp_str(d, (s))
-#define FP_NUM(n)                                                   \
-	do {                                                        \
-		snprintf(num, sizeof num, "%lld", (long long)(n));   \
-		FP_STR(num);                                        \
+#define FP_NUM(n)                                                                                  \
+	do {                                                                                       \
+		snprintf(num, sizeof num, "%lld", (long long)(n));                                 \
+		FP_STR(num);                                                                       \
 	} while (0)
 
 	if (!d) {
@@ -351,18 +352,20 @@ static enum err evaluate(struct indexer *ix, int64_t node_id, bool *changed)
 		} else {
 			stat_add(ix, &ix->st.skipped);
 		}
-		rc = remember(ix, node_id, f.version, false, ex.index_status, ex.reason, ex.language);
+		rc = remember(ix, node_id, f.version, false, ex.index_status, ex.reason,
+			      ex.language);
 		goto out;
 	}
-	snprintf(blob, sizeof blob, "%s/blobs/%.2s/%.2s/%s", ix->opts.data_dir, f.blob, f.blob + 2, f.blob);
+	snprintf(blob, sizeof blob, "%s/blobs/%.2s/%.2s/%s", ix->opts.data_dir, f.blob, f.blob + 2,
+		 f.blob);
 	rc = exworker_extract(ix->exw, blob, f.name ? f.name : "", f.mime, &res);
 	if (rc)
 		goto out;
 	stat_add(ix, &ix->st.extracted);
 	if (res.status == EXTRACT_FAILED) {
 		stat_add(ix, &ix->st.failed);
-		ixlog(ix, INDEXER_WARN, "node %lld (%s/%s) version %lld: %s", (long long)node_id, f.wp_code,
-		      f.path, (long long)f.version, res.reason);
+		ixlog(ix, INDEXER_WARN, "node %lld (%s/%s) version %lld: %s", (long long)node_id,
+		      f.wp_code, f.path, (long long)f.version, res.reason);
 	}
 	x.title = res.title;
 	x.author = res.author;
@@ -477,9 +480,12 @@ static enum err flush(struct indexer *ix, int64_t upto)
 		if (p->del)
 			rc = indexq_state_delete(ix->db, p->node_id);
 		else
-			rc = indexq_state_put(ix->db, &(struct indexq_state){
-				.node_id = p->node_id, .version = p->version, .status = p->status,
-				.reason = p->reason, .language = p->language});
+			rc = indexq_state_put(ix->db,
+					      &(struct indexq_state){.node_id = p->node_id,
+								     .version = p->version,
+								     .status = p->status,
+								     .reason = p->reason,
+								     .language = p->language});
 	}
 	if (!rc && upto > 0 && !ix->rebuild)
 		rc = indexq_finish(ix->db, upto);
@@ -883,7 +889,8 @@ enum err indexer_rebuild(const struct indexer_opts *opts, struct indexer_stats *
 			rc = flush(ix, 0);
 		if (rc)
 			goto out;
-		ixlog(ix, INDEXER_INFO, "pass %d: %zu documents, %zu changed", pass + 1, n, changed);
+		ixlog(ix, INDEXER_INFO, "pass %d: %zu documents, %zu changed", pass + 1, n,
+		      changed);
 		if (pass > 0 && changed < 10)
 			break;
 	}
@@ -908,9 +915,12 @@ enum err indexer_rebuild(const struct indexer_opts *opts, struct indexer_stats *
 		struct pstate *p = &ix->ps[i];
 
 		rc = p->del ? indexq_state_delete(ix->db, p->node_id)
-			    : indexq_state_put(ix->db, &(struct indexq_state){
-				      .node_id = p->node_id, .version = p->version, .status = p->status,
-				      .reason = p->reason, .language = p->language});
+			    : indexq_state_put(ix->db,
+					       &(struct indexq_state){.node_id = p->node_id,
+								      .version = p->version,
+								      .status = p->status,
+								      .reason = p->reason,
+								      .language = p->language});
 	}
 	clear_pending(ix);
 	if (rc)

@@ -43,11 +43,11 @@ enum indexer_log_level { INDEXER_INFO, INDEXER_WARN, INDEXER_ERROR };
 
 struct indexer_opts {
 	const char *data_dir;
-	char *const *helper_argv;   /* starts `consort extract-worker` */
+	char *const *helper_argv; /* starts `consort extract-worker` */
 	struct extract_limits limits;
-	size_t batch_docs;          /* commit after this many documents... */
-	uint64_t batch_bytes;       /* ...or this much extracted text */
-	unsigned poll_ms;           /* idle wait between looks at the queue */
+	size_t batch_docs;    /* commit after this many documents... */
+	uint64_t batch_bytes; /* ...or this much extracted text */
+	unsigned poll_ms;     /* idle wait between looks at the queue */
 	void (*log)(enum indexer_log_level level, const char *msg);
 };
 
@@ -79,13 +79,13 @@ void indexer_close(struct indexer *ix);
 
 /* Counters, for /metrics and tests. */
 struct indexer_stats {
-	uint64_t extracted;   /* documents sent to the helper */
+	uint64_t extracted; /* documents sent to the helper */
 	uint64_t meta_updates;
 	uint64_t deleted;
-	uint64_t skipped;     /* already up to date */
-	uint64_t failed;      /* extraction failed */
+	uint64_t skipped; /* already up to date */
+	uint64_t failed;  /* extraction failed */
 	uint64_t commits;
-	uint64_t doccount;    /* documents in the index */
+	uint64_t doccount; /* documents in the index */
 };
 void indexer_stats(struct indexer *ix, struct indexer_stats *out);
 

@@ -50,39 +50,33 @@ static enum err fail(enum err code, const char *what, const std::string &msg)
 }
 
 /* Map whatever was thrown to an error code with its message. */
-#define XAP_CATCH(where_)                                                                    \
-	catch (const Xapian::DatabaseLockError &e)                                         \
-	{                                                                                  \
-		return fail(ERR_LOCKED, where_, e.get_msg());                                \
-	}                                                                                  \
-	catch (const Xapian::DatabaseCorruptError &e)                                      \
-	{                                                                                  \
-		return fail(ERR_CORRUPT, where_, e.get_msg());                               \
-	}                                                                                  \
-	catch (const Xapian::QueryParserError &e)                                          \
-	{                                                                                  \
-		return fail(ERR_INVALID, "query", e.get_msg());                            \
-	}                                                                                  \
-	catch (const Xapian::DatabaseError &e)                                             \
-	{                                                                                  \
-		return fail(ERR_IO, where_, e.get_type() + std::string(": ") + e.get_msg()); \
-	}                                                                                  \
-	catch (const Xapian::Error &e)                                                     \
-	{                                                                                  \
+#define XAP_CATCH(where_)                                                                          \
+	catch (const Xapian::DatabaseLockError &e)                                                 \
+	{                                                                                          \
+		return fail(ERR_LOCKED, where_, e.get_msg());                                      \
+	}                                                                                          \
+	catch (const Xapian::DatabaseCorruptError &e)                                              \
+	{                                                                                          \
+		return fail(ERR_CORRUPT, where_, e.get_msg());                                     \
+	}                                                                                          \
+	catch (const Xapian::QueryParserError &e)                                                  \
+	{                                                                                          \
+		return fail(ERR_INVALID, "query", e.get_msg());                                    \
+	}                                                                                          \
+	catch (const Xapian::DatabaseError &e)                                                     \
+	{                                                                                          \
+		return fail(ERR_IO, where_, e.get_type() + std::string(": ") + e.get_msg());       \
+	}                                                                                          \
+	catch (const Xapian::Error &e)                                                             \
+	{                                                                                          \
 		return fail(ERR_INTERNAL, where_, e.get_type() + std::string(": ") + e.get_msg()); \
-	}                                                                                  \
-	catch (const std::bad_alloc &)                                                     \
-	{                                                                                  \
-		return err_set(ERR_NOMEM, "%s: out of memory", where_);                      \
-	}                                                                                  \
-	catch (const std::exception &e)                                                    \
-	{                                                                                  \
-		return err_set(ERR_INTERNAL, "%s: %s", where_, e.what());                    \
-	}                                                                                  \
-	catch (...)                                                                        \
-	{                                                                                  \
-		return err_set(ERR_INTERNAL, "%s: unknown exception", where_);               \
-	}
+	}                                                                                          \
+	catch (const std::bad_alloc &) { return err_set(ERR_NOMEM, "%s: out of memory", where_); } \
+	catch (const std::exception &e)                                                            \
+	{                                                                                          \
+		return err_set(ERR_INTERNAL, "%s: %s", where_, e.what());                          \
+	}                                                                                          \
+	catch (...) { return err_set(ERR_INTERNAL, "%s: unknown exception", where_); }
 
 static std::string str(const char *s) { return s ? std::string(s) : std::string(); }
 
@@ -131,11 +125,11 @@ static std::string idterm(int64_t id) { return "Q" + std::to_string(id); }
 static Xapian::Stem stemmer_for(const std::string &lang)
 {
 	static const char *const map[][2] = {
-		{"en", "english"},  {"de", "german"},     {"fr", "french"},   {"it", "italian"},
-		{"es", "spanish"},  {"pt", "portuguese"}, {"nl", "dutch"},    {"da", "danish"},
-		{"sv", "swedish"},  {"fi", "finnish"},    {"hu", "hungarian"}, {"ro", "romanian"},
-		{"lt", "lithuanian"}, {"ga", "irish"},    {"ca", "catalan"},  {"eu", "basque"},
-		{"no", "norwegian"}, {"tr", "turkish"},   {"ru", "russian"},
+		{"en", "english"},    {"de", "german"},     {"fr", "french"},    {"it", "italian"},
+		{"es", "spanish"},    {"pt", "portuguese"}, {"nl", "dutch"},     {"da", "danish"},
+		{"sv", "swedish"},    {"fi", "finnish"},    {"hu", "hungarian"}, {"ro", "romanian"},
+		{"lt", "lithuanian"}, {"ga", "irish"},      {"ca", "catalan"},   {"eu", "basque"},
+		{"no", "norwegian"},  {"tr", "turkish"},    {"ru", "russian"},
 	};
 	for (const auto &m : map)
 		if (lang == m[0])
@@ -347,7 +341,8 @@ enum err xap_writer_lookup(struct xap_writer *w, int64_t node_id, struct xap_exi
 		tab = state.find('\t');
 		out->found = true;
 		out->version = strtoll(state.c_str(), nullptr, 10);
-		out->fingerprint = dup_or_throw(tab == std::string::npos ? "" : state.c_str() + tab + 1);
+		out->fingerprint =
+			dup_or_throw(tab == std::string::npos ? "" : state.c_str() + tab + 1);
 		split_data(doc.get_data(), meta, text);
 		o = json_loads(meta.c_str(), 0, nullptr);
 		out->index_status = dup_or_throw(jstr(o, "index_status"));
@@ -355,8 +350,7 @@ enum err xap_writer_lookup(struct xap_writer *w, int64_t node_id, struct xap_exi
 		out->language = dup_or_throw(jstr(o, "language"));
 		json_decref(o);
 		return ERR_OK;
-	}
-	catch (...) {
+	} catch (...) {
 		xap_existing_clear(out);
 		try {
 			throw;
@@ -397,7 +391,8 @@ enum err xap_writer_put(struct xap_writer *w, const struct xap_doc *d)
 			tg.index_text(Xapian::Utf8Iterator(d->text, spell));
 			tg.set_flags(0);
 			if (spell < d->text_len)
-				tg.index_text(Xapian::Utf8Iterator(d->text + spell, d->text_len - spell));
+				tg.index_text(
+					Xapian::Utf8Iterator(d->text + spell, d->text_len - spell));
 		}
 		tg.index_text_without_positions(str(d->author), 1, "A");
 		if (d->author && *d->author)
@@ -452,7 +447,8 @@ enum err xap_writer_update_meta(struct xap_writer *w, const struct xap_doc *d)
 		Xapian::TermGenerator tg;
 
 		if (!doc_find(w->db, d->node_id, did))
-			return err_set(ERR_NOTFOUND, "node %lld is not indexed", (long long)d->node_id);
+			return err_set(ERR_NOTFOUND, "node %lld is not indexed",
+				       (long long)d->node_id);
 		Xapian::Document doc = w->db.get_document(did);
 		split_data(doc.get_data(), meta, text);
 		o = json_loads(meta.c_str(), 0, nullptr);
@@ -529,7 +525,8 @@ enum err xap_writer_under(struct xap_writer *w, int64_t folder_id, int64_t **ids
 		     p != w->db.postlist_end(term); ++p) {
 			Xapian::Document doc = w->db.get_document(*p);
 
-			for (Xapian::TermIterator t = doc.termlist_begin(); t != doc.termlist_end(); ++t) {
+			for (Xapian::TermIterator t = doc.termlist_begin(); t != doc.termlist_end();
+			     ++t) {
 				if ((*t)[0] == 'Q') {
 					found.push_back(strtoll((*t).c_str() + 1, nullptr, 10));
 					break;
@@ -621,7 +618,8 @@ static void load_langs(xap_reader *r)
 	r->langs.clear();
 	for (Xapian::TermIterator t = r->db.allterms_begin("L"); t != r->db.allterms_end("L"); ++t)
 		v.emplace_back(t.get_termfreq(), (*t).substr(1));
-	std::sort(v.begin(), v.end(), [](const auto &a, const auto &b) { return a.first > b.first; });
+	std::sort(v.begin(), v.end(),
+		  [](const auto &a, const auto &b) { return a.first > b.first; });
 	for (size_t i = 0; i < v.size(); i++)
 		r->langs.push_back(v[i].second);
 }
@@ -649,10 +647,11 @@ static bool reader_refresh(xap_reader *r, bool force)
 }
 
 /* Lower-cases and caps a boolean field's value, as indexing did. */
-class BoolField : public Xapian::FieldProcessor {
+class BoolField : public Xapian::FieldProcessor
+{
 	std::string prefix;
 
-public:
+      public:
 	explicit BoolField(const char *p) : prefix(p) {}
 	Xapian::Query operator()(const std::string &value) override
 	{
@@ -676,12 +675,14 @@ static void setup_parser(Xapian::QueryParser &qp, Xapian::Database &db)
 	qp.add_rangeprocessor((new Xapian::DateRangeProcessor(VAL_DATE, "date:"))->release());
 	qp.add_rangeprocessor((new Xapian::NumberRangeProcessor(VAL_SIZE, "size:"))->release());
 	qp.set_max_expansion(XAP_WILDCARD_EXPANSION, Xapian::Query::WILDCARD_LIMIT_MOST_FREQUENT,
-			     Xapian::QueryParser::FLAG_WILDCARD | Xapian::QueryParser::FLAG_PARTIAL);
+			     Xapian::QueryParser::FLAG_WILDCARD |
+				     Xapian::QueryParser::FLAG_PARTIAL);
 }
 
-static const unsigned QP_FLAGS = Xapian::QueryParser::FLAG_BOOLEAN | Xapian::QueryParser::FLAG_PHRASE |
-				 Xapian::QueryParser::FLAG_LOVEHATE | Xapian::QueryParser::FLAG_WILDCARD |
-				 Xapian::QueryParser::FLAG_PURE_NOT;
+static const unsigned QP_FLAGS =
+	Xapian::QueryParser::FLAG_BOOLEAN | Xapian::QueryParser::FLAG_PHRASE |
+	Xapian::QueryParser::FLAG_LOVEHATE | Xapian::QueryParser::FLAG_WILDCARD |
+	Xapian::QueryParser::FLAG_PURE_NOT;
 
 /* Lower-case the words of a query but not its operators: the parser
  * would not stem a capitalised word, and every German noun is one.
@@ -761,7 +762,8 @@ static unsigned count_wildcards(const char *q)
 
 	for (const char *p = q; *p; p++)
 		if (*p == '*' && p > q &&
-		    (isalnum(static_cast<unsigned char>(p[-1])) || static_cast<unsigned char>(p[-1]) >= 0x80))
+		    (isalnum(static_cast<unsigned char>(p[-1])) ||
+		     static_cast<unsigned char>(p[-1]) >= 0x80))
 			n++;
 	return n;
 }
@@ -786,7 +788,10 @@ static Xapian::Query parse_user_query(xap_reader *r, const std::string &raw, uns
 		setup_parser(qp, r->db);
 		qp.set_stemmer(stem);
 		qp.set_stemming_strategy(Xapian::QueryParser::STEM_SOME);
-		q = qp.parse_query(text, flags | (first && corrected ? Xapian::QueryParser::FLAG_SPELLING_CORRECTION : 0));
+		q = qp.parse_query(text,
+				   flags | (first && corrected
+						    ? Xapian::QueryParser::FLAG_SPELLING_CORRECTION
+						    : 0));
 		if (first && corrected)
 			*corrected = qp.get_corrected_query_string();
 		first = false;
@@ -797,14 +802,16 @@ static Xapian::Query parse_user_query(xap_reader *r, const std::string &raw, uns
 
 		if (stem.is_none())
 			continue;
-		parts.push_back(Xapian::Query(Xapian::Query::OP_FILTER, parse(stem), Xapian::Query("L" + lang)));
+		parts.push_back(Xapian::Query(Xapian::Query::OP_FILTER, parse(stem),
+					      Xapian::Query("L" + lang)));
 		stemmed.emplace_back("L" + lang);
 	}
 	if (stemmed.empty()) {
 		parts.push_back(parse(Xapian::Stem()));
 	} else {
-		parts.push_back(Xapian::Query(Xapian::Query::OP_AND_NOT, parse(Xapian::Stem()),
-					      Xapian::Query(Xapian::Query::OP_OR, stemmed.begin(), stemmed.end())));
+		parts.push_back(Xapian::Query(
+			Xapian::Query::OP_AND_NOT, parse(Xapian::Stem()),
+			Xapian::Query(Xapian::Query::OP_OR, stemmed.begin(), stemmed.end())));
 	}
 	if (parts.size() == 1)
 		return parts[0];
@@ -859,8 +866,9 @@ static void facets_out(Xapian::ValueCountMatchSpy &spy, struct xap_facet **out, 
 	}
 }
 
-static Xapian::MSet run_query(xap_reader *r, const Xapian::Query &query, unsigned offset, unsigned limit,
-			      Xapian::ValueCountMatchSpy *wspy, Xapian::ValueCountMatchSpy *tspy)
+static Xapian::MSet run_query(xap_reader *r, const Xapian::Query &query, unsigned offset,
+			      unsigned limit, Xapian::ValueCountMatchSpy *wspy,
+			      Xapian::ValueCountMatchSpy *tspy)
 {
 	Xapian::Enquire enq(r->db);
 	Xapian::doccount all = r->db.get_doccount();
@@ -897,8 +905,8 @@ static std::vector<std::string> query_words(const std::string &text)
  * spans all work packages: "zanzibarien OR germlne" corrected to
  * "zanzibarian OR germline" finds the caller's germline documents, yet
  * its first word may exist only in a work package they cannot read. */
-static bool correction_readable(xap_reader *r, const std::string &asked, const std::string &corrected,
-				const struct xap_query *q)
+static bool correction_readable(xap_reader *r, const std::string &asked,
+				const std::string &corrected, const struct xap_query *q)
 {
 	std::vector<std::string> a = query_words(asked), b = query_words(corrected);
 
@@ -907,10 +915,13 @@ static bool correction_readable(xap_reader *r, const std::string &asked, const s
 	for (size_t i = 0; i < a.size(); i++) {
 		if (a[i] == b[i])
 			continue;
-		Xapian::Query word(Xapian::Query::OP_OR, Xapian::Query(b[i]), Xapian::Query("S" + b[i]));
+		Xapian::Query word(Xapian::Query::OP_OR, Xapian::Query(b[i]),
+				   Xapian::Query("S" + b[i]));
 
-		if (run_query(r, Xapian::Query(Xapian::Query::OP_FILTER, word, permission_filter(q)), 0, 1,
-			      nullptr, nullptr).empty())
+		if (run_query(r,
+			      Xapian::Query(Xapian::Query::OP_FILTER, word, permission_filter(q)),
+			      0, 1, nullptr, nullptr)
+			    .empty())
 			return false;
 	}
 	return true;
@@ -962,7 +973,8 @@ static void search_once(xap_reader *r, const struct xap_query *q, struct xap_res
 					       Xapian::MSet::SNIPPET_EMPTY_WITHOUT_MATCH,
 				       "<mark>", "</mark>", "…");
 		if (snippet.empty())
-			snippet = mset.snippet(text, snip, stemmer_for(lang), 0, "<mark>", "</mark>", "…");
+			snippet = mset.snippet(text, snip, stemmer_for(lang), 0, "<mark>",
+					       "</mark>", "…");
 		h->meta = cdup(meta);
 		h->snippet = cdup(snippet);
 		res->nhits++;
@@ -1014,8 +1026,8 @@ enum err xap_search(struct xap_reader *r, const struct xap_query *q, struct xap_
 	if (!q->q || strlen(q->q) > XAP_MAX_QUERY)
 		return err_set(ERR_INVALID, "query longer than %d bytes", XAP_MAX_QUERY);
 	if (q->limit > XAP_MAX_LIMIT || q->offset > XAP_MAX_OFFSET)
-		return err_set(ERR_INVALID, "limit is at most %d and offset at most %d", XAP_MAX_LIMIT,
-			       XAP_MAX_OFFSET);
+		return err_set(ERR_INVALID, "limit is at most %d and offset at most %d",
+			       XAP_MAX_LIMIT, XAP_MAX_OFFSET);
 	if (count_wildcards(q->q) > XAP_MAX_WILDCARDS)
 		return err_set(ERR_INVALID, "query: at most %d wildcards (word*) in one query",
 			       XAP_MAX_WILDCARDS);
@@ -1032,8 +1044,12 @@ enum err xap_search(struct xap_reader *r, const struct xap_query *q, struct xap_
 				if (!reader_refresh(r, attempt > 0)) {
 					/* No index yet; still refuse malformed queries. */
 					Xapian::QueryParser qp;
-					qp.add_rangeprocessor((new Xapian::DateRangeProcessor(VAL_DATE, "date:"))->release());
-					qp.add_rangeprocessor((new Xapian::NumberRangeProcessor(VAL_SIZE, "size:"))->release());
+					qp.add_rangeprocessor(
+						(new Xapian::DateRangeProcessor(VAL_DATE, "date:"))
+							->release());
+					qp.add_rangeprocessor((new Xapian::NumberRangeProcessor(
+								       VAL_SIZE, "size:"))
+								      ->release());
 					qp.parse_query(q->q, QP_FLAGS);
 					break;
 				}
@@ -1054,8 +1070,7 @@ enum err xap_search(struct xap_reader *r, const struct xap_query *q, struct xap_
 		}
 		*out = res;
 		return ERR_OK;
-	}
-	catch (...) {
+	} catch (...) {
 		xap_result_free(res);
 		try {
 			throw;
@@ -1064,7 +1079,4 @@ enum err xap_search(struct xap_reader *r, const struct xap_query *q, struct xap_
 	}
 }
 
-const char *xap_version(void)
-{
-	return Xapian::version_string();
-}
+const char *xap_version(void) { return Xapian::version_string(); }

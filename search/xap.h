@@ -58,7 +58,7 @@ struct xap_reader;
  * and "" mean absent. `text` need not be NUL-terminated. */
 struct xap_doc {
 	int64_t node_id;
-	int64_t version;        /* version number */
+	int64_t version; /* version number */
 	int64_t wp_id;
 	const char *wp_code;
 	const char *path;       /* inside the WP, no leading slash */
@@ -66,20 +66,20 @@ struct xap_doc {
 	const int64_t *folders; /* ancestor folder node ids */
 	size_t nfolders;
 	const char *title;
-	const char *author;     /* from the document's properties */
-	const char *uploader;   /* display name of who uploaded the version */
-	const char *type;       /* short type: pdf, docx, ..., other */
+	const char *author;   /* from the document's properties */
+	const char *uploader; /* display name of who uploaded the version */
+	const char *type;     /* short type: pdf, docx, ..., other */
 	const char *mime;
-	const char *status;     /* draft, review, final */
+	const char *status; /* draft, review, final */
 	const char *deliverable;
-	const char *language;   /* ISO 639-1, "" when unknown */
-	int64_t date;           /* upload time of the version, Unix seconds */
-	int64_t created;        /* from the document's properties, 0 unknown */
+	const char *language; /* ISO 639-1, "" when unknown */
+	int64_t date;         /* upload time of the version, Unix seconds */
+	int64_t created;      /* from the document's properties, 0 unknown */
 	int64_t size;
 	int pages;
 	const char *index_status; /* indexed, truncated, failed */
 	const char *reason;
-	const char *fingerprint;  /* metadata fingerprint, see xap_writer_lookup */
+	const char *fingerprint; /* metadata fingerprint, see xap_writer_lookup */
 	const char *text;
 	size_t text_len;
 };
@@ -139,12 +139,12 @@ enum err xap_reader_new(const char *link, struct xap_reader **out);
 void xap_reader_free(struct xap_reader *r);
 
 struct xap_query {
-	const char *q;          /* the user's query text */
-	const int64_t *wps;     /* work packages the caller may read: the  */
-	size_t nwps;            /*   permission filter; none → no results */
-	const char *type;       /* optional type filter ("pdf") */
+	const char *q;      /* the user's query text */
+	const int64_t *wps; /* work packages the caller may read: the  */
+	size_t nwps;        /*   permission filter; none → no results */
+	const char *type;   /* optional type filter ("pdf") */
 	unsigned offset, limit;
-	unsigned snippet_len;   /* characters, 0: 200 */
+	unsigned snippet_len; /* characters, 0: 200 */
 };
 
 struct xap_facet {
@@ -156,8 +156,8 @@ struct xap_hit {
 	int64_t node_id;
 	int64_t wp_id;
 	int percent;
-	char *meta;     /* the JSON object stored at indexing time */
-	char *snippet;  /* HTML-escaped; matches wrapped in <mark>…</mark> */
+	char *meta;    /* the JSON object stored at indexing time */
+	char *snippet; /* HTML-escaped; matches wrapped in <mark>…</mark> */
 };
 
 struct xap_result {
@@ -165,11 +165,11 @@ struct xap_result {
 	bool total_exact;
 	struct xap_hit *hits;
 	size_t nhits;
-	struct xap_facet *wp_facets;   /* value: wp id in decimal */
+	struct xap_facet *wp_facets; /* value: wp id in decimal */
 	size_t nwp_facets;
 	struct xap_facet *type_facets;
 	size_t ntype_facets;
-	char *suggestion;              /* NULL unless nothing matched */
+	char *suggestion; /* NULL unless nothing matched */
 };
 
 /* Run a search. A query the parser refuses gives ERR_INVALID with the

@@ -3,7 +3,4 @@
  * of one layer's objects and only the layers below, so that a call from
  * a lower layer into a higher one fails the build (see there).
  */
-int main(void)
-{
-	return 0;
-}
+int main(void) { return 0; }

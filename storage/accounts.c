@@ -14,14 +14,14 @@
  * Binds ?1 to the user id. Joins rather than correlated subqueries: two
  * index lookups per WP instead of four (the WP list, run on every page
  * load of the app, measured 3x faster). */
-#define LEVELS_CTE                                                                         \
-	"WITH levels(wp_id, level) AS ("                                                   \
-	" SELECT w.id, CASE WHEN u.coordinator THEN 3"                                     \
-	"  ELSE max(coalesce(gu.level, 0), coalesce(gp.level, 0)) END"                     \
-	" FROM users u JOIN wps w"                                                         \
-	" LEFT JOIN grants gu ON gu.wp_id = w.id AND gu.user_id = u.id"                    \
-	" LEFT JOIN grants gp ON gp.wp_id = w.id AND gp.partner_id = u.partner_id"         \
-	" WHERE u.id = ?1 AND NOT u.disabled"                                              \
+#define LEVELS_CTE                                                                                 \
+	"WITH levels(wp_id, level) AS ("                                                           \
+	" SELECT w.id, CASE WHEN u.coordinator THEN 3"                                             \
+	"  ELSE max(coalesce(gu.level, 0), coalesce(gp.level, 0)) END"                             \
+	" FROM users u JOIN wps w"                                                                 \
+	" LEFT JOIN grants gu ON gu.wp_id = w.id AND gu.user_id = u.id"                            \
+	" LEFT JOIN grants gp ON gp.wp_id = w.id AND gp.partner_id = u.partner_id"                 \
+	" WHERE u.id = ?1 AND NOT u.disabled"                                                      \
 	"  AND (u.coordinator OR gu.level IS NOT NULL OR gp.level IS NOT NULL)) "
 
 /* The level on the one WP `w` in scope. A correlated lookup, not a join:
@@ -84,9 +84,11 @@ enum err acct_check_code(const char *what, const char *s)
 			     (*p >= '0' && *p <= '9');
 
 		if (!alnum && (p == s || !strchr("._-", *p)))
-			return err_set(ERR_INVALID,
-				       "%s may hold only letters, digits, '.', '_' and '-' and must "
-				       "start with a letter or digit", what);
+			return err_set(
+				ERR_INVALID,
+				"%s may hold only letters, digits, '.', '_' and '-' and must "
+				"start with a letter or digit",
+				what);
 	}
 	return ERR_OK;
 }
@@ -121,10 +123,7 @@ static enum err txn_end(struct db *db, bool own, enum err rc)
 	return rc;
 }
 
-static int64_t col_i64(sqlite3_stmt *st, int col)
-{
-	return sqlite3_column_int64(st, col);
-}
+static int64_t col_i64(sqlite3_stmt *st, int col) { return sqlite3_column_int64(st, col); }
 
 /* --- partners ---------------------------------------------------------------- */
 
@@ -259,10 +258,10 @@ enum err acct_user_add(struct db *db, const char *email, const char *name, int64
 	return rc;
 }
 
-#define USER_COLS                                                                          \
-	"u.id, u.email, u.name, u.partner_id, p.short, u.coordinator, u.disabled,"         \
-	" u.password_hash IS NOT NULL, u.totp_secret IS NOT NULL, u.totp_required,"        \
-	" (SELECT count(*) FROM recovery_codes r WHERE r.user_id = u.id AND r.used_at IS NULL)," \
+#define USER_COLS                                                                                  \
+	"u.id, u.email, u.name, u.partner_id, p.short, u.coordinator, u.disabled,"                 \
+	" u.password_hash IS NOT NULL, u.totp_secret IS NOT NULL, u.totp_required,"                \
+	" (SELECT count(*) FROM recovery_codes r WHERE r.user_id = u.id AND r.used_at IS NULL),"   \
 	" u.created_at, coalesce(u.password_changed_at, 0)"
 
 static void read_user(sqlite3_stmt *st, struct acct_user *u, enum err *rc)
@@ -309,34 +308,31 @@ static enum err user_one(struct db *db, const char *sql, int64_t id, const char 
 
 enum err acct_user_get(struct db *db, int64_t id, struct acct_user *out)
 {
-	static const char sql[] = "SELECT " USER_COLS
-				  " FROM users u JOIN partners p ON p.id = u.partner_id WHERE u.id = ?";
+	static const char sql[] =
+		"SELECT " USER_COLS
+		" FROM users u JOIN partners p ON p.id = u.partner_id WHERE u.id = ?";
 
 	return user_one(db, sql, id, NULL, out);
 }
 
 enum err acct_user_by_email(struct db *db, const char *email, struct acct_user *out)
 {
-	static const char sql[] = "SELECT " USER_COLS
-				  " FROM users u JOIN partners p ON p.id = u.partner_id WHERE u.email = ?";
+	static const char sql[] =
+		"SELECT " USER_COLS
+		" FROM users u JOIN partners p ON p.id = u.partner_id WHERE u.email = ?";
 
 	return user_one(db, sql, 0, email, out);
 }
 
-static void user_row(sqlite3_stmt *st, void *rec, enum err *rc)
-{
-	read_user(st, rec, rc);
-}
+static void user_row(sqlite3_stmt *st, void *rec, enum err *rc) { read_user(st, rec, rc); }
 
-static void user_clear(void *rec)
-{
-	acct_user_clear(rec);
-}
+static void user_clear(void *rec) { acct_user_clear(rec); }
 
 enum err acct_user_list(struct db *db, struct acct_user **out, size_t *n)
 {
-	static const char sql[] = "SELECT " USER_COLS
-				  " FROM users u JOIN partners p ON p.id = u.partner_id ORDER BY u.email";
+	static const char sql[] =
+		"SELECT " USER_COLS
+		" FROM users u JOIN partners p ON p.id = u.partner_id ORDER BY u.email";
 	sqlite3_stmt *st;
 	enum err rc = db_stmt(db, sql, &st);
 
@@ -357,10 +353,7 @@ void acct_user_clear(struct acct_user *u)
 	memset(u, 0, sizeof *u);
 }
 
-void acct_users_free(struct acct_user *u, size_t n)
-{
-	db_rows_free(u, n, sizeof *u, user_clear);
-}
+void acct_users_free(struct acct_user *u, size_t n) { db_rows_free(u, n, sizeof *u, user_clear); }
 
 /* Enabled coordinators other than `user_id`. */
 static enum err other_coordinators(struct db *db, int64_t user_id, int *count)
@@ -395,16 +388,15 @@ static enum err delete_sessions(struct db *db, int64_t user_id, int64_t keep)
 
 enum err acct_user_update(struct db *db, int64_t id, const struct acct_user_change *ch)
 {
-	static const char sql[] =
-		"UPDATE users SET"
-		" name = CASE WHEN ?2 THEN ?3 ELSE name END,"
-		" partner_id = CASE WHEN ?4 THEN ?5 ELSE partner_id END,"
-		" coordinator = CASE WHEN ?6 THEN ?7 ELSE coordinator END,"
-		" disabled = CASE WHEN ?8 THEN ?9 ELSE disabled END,"
-		" totp_required = CASE WHEN ?10 THEN ?11 ELSE totp_required END,"
-		" totp_secret = CASE WHEN ?12 THEN NULL ELSE totp_secret END,"
-		" totp_pending = CASE WHEN ?12 THEN NULL ELSE totp_pending END"
-		" WHERE id = ?1";
+	static const char sql[] = "UPDATE users SET"
+				  " name = CASE WHEN ?2 THEN ?3 ELSE name END,"
+				  " partner_id = CASE WHEN ?4 THEN ?5 ELSE partner_id END,"
+				  " coordinator = CASE WHEN ?6 THEN ?7 ELSE coordinator END,"
+				  " disabled = CASE WHEN ?8 THEN ?9 ELSE disabled END,"
+				  " totp_required = CASE WHEN ?10 THEN ?11 ELSE totp_required END,"
+				  " totp_secret = CASE WHEN ?12 THEN NULL ELSE totp_secret END,"
+				  " totp_pending = CASE WHEN ?12 THEN NULL ELSE totp_pending END"
+				  " WHERE id = ?1";
 	static const char sql_codes[] = "DELETE FROM recovery_codes WHERE user_id = ?";
 	struct acct_user cur = {0};
 	sqlite3_stmt *st;
@@ -557,8 +549,8 @@ void acct_principal_clear(struct acct_principal *p)
 	memset(p, 0, sizeof *p);
 }
 
-#define PRINCIPAL_USER_COLS                                                                \
-	"u.id, u.partner_id, u.email, u.name, u.coordinator, u.disabled,"                  \
+#define PRINCIPAL_USER_COLS                                                                        \
+	"u.id, u.partner_id, u.email, u.name, u.coordinator, u.disabled,"                          \
 	" u.totp_secret IS NOT NULL, u.totp_required"
 
 static void read_principal_user(sqlite3_stmt *st, int col, struct acct_principal *p, enum err *rc)
@@ -575,8 +567,9 @@ static void read_principal_user(sqlite3_stmt *st, int col, struct acct_principal
 
 /* --- sessions -------------------------------------------------------------------- */
 
-enum err acct_session_create(struct db *db, int64_t user_id, const unsigned char hash[ACCT_HASH_LEN],
-			     const char *csrf, const char *peer, int64_t expires_at, int64_t *id)
+enum err acct_session_create(struct db *db, int64_t user_id,
+			     const unsigned char hash[ACCT_HASH_LEN], const char *csrf,
+			     const char *peer, int64_t expires_at, int64_t *id)
 {
 	static const char sql[] =
 		"INSERT INTO sessions (token_hash, user_id, csrf, peer, created_at, last_seen,"
@@ -797,9 +790,8 @@ void acct_tokens_free(struct acct_token *t, size_t n)
 enum err acct_token_revoke(struct db *db, int64_t user_id, int64_t token_id, int64_t now,
 			   char **name)
 {
-	static const char sql[] =
-		"UPDATE tokens SET revoked_at = ?3 WHERE id = ?1 AND user_id = ?2"
-		" AND revoked_at IS NULL RETURNING name";
+	static const char sql[] = "UPDATE tokens SET revoked_at = ?3 WHERE id = ?1 AND user_id = ?2"
+				  " AND revoked_at IS NULL RETURNING name";
 	sqlite3_stmt *st;
 	enum err rc = db_stmt(db, sql, &st);
 	bool row;
@@ -952,7 +944,8 @@ static enum err recovery_replace(struct db *db, int64_t user_id,
 				 const unsigned char (*codes)[ACCT_HASH_LEN], size_t n)
 {
 	static const char sql_del[] = "DELETE FROM recovery_codes WHERE user_id = ?";
-	static const char sql_ins[] = "INSERT INTO recovery_codes (user_id, code_hash) VALUES (?, ?)";
+	static const char sql_ins[] =
+		"INSERT INTO recovery_codes (user_id, code_hash) VALUES (?, ?)";
 	sqlite3_stmt *st;
 	enum err rc = db_stmt(db, sql_del, &st);
 
@@ -1050,9 +1043,8 @@ enum err acct_recovery_set(struct db *db, int64_t user_id,
 enum err acct_recovery_use(struct db *db, int64_t user_id, const unsigned char hash[ACCT_HASH_LEN],
 			   int64_t now)
 {
-	static const char sql[] =
-		"UPDATE recovery_codes SET used_at = ?3"
-		" WHERE user_id = ?1 AND code_hash = ?2 AND used_at IS NULL";
+	static const char sql[] = "UPDATE recovery_codes SET used_at = ?3"
+				  " WHERE user_id = ?1 AND code_hash = ?2 AND used_at IS NULL";
 	sqlite3_stmt *st;
 	int changes = 0;
 	enum err rc = db_stmt(db, sql, &st);
@@ -1129,8 +1121,8 @@ out:
 	return rc;
 }
 
-#define WP_COLS                                                                            \
-	"w.id, w.code, w.title, coalesce(w.lead_partner_id, 0), p.short,"                  \
+#define WP_COLS                                                                                    \
+	"w.id, w.code, w.title, coalesce(w.lead_partner_id, 0), p.short,"                          \
 	" coalesce(w.root_id, 0), w.created_at"
 
 static void read_wp(sqlite3_stmt *st, struct acct_wp *w, enum err *rc)
@@ -1146,9 +1138,9 @@ static void read_wp(sqlite3_stmt *st, struct acct_wp *w, enum err *rc)
 
 enum err acct_wp_get(struct db *db, int64_t id, struct acct_wp *out)
 {
-	static const char sql[] = "SELECT " WP_COLS
-				  " FROM wps w LEFT JOIN partners p ON p.id = w.lead_partner_id"
-				  " WHERE w.id = ?";
+	static const char sql[] =
+		"SELECT " WP_COLS " FROM wps w LEFT JOIN partners p ON p.id = w.lead_partner_id"
+		" WHERE w.id = ?";
 	sqlite3_stmt *st;
 	enum err rc = db_stmt(db, sql, &st);
 	bool row;
@@ -1171,8 +1163,8 @@ enum err acct_wp_get(struct db *db, int64_t id, struct acct_wp *out)
 enum err acct_wp_resolve(struct db *db, const char *code, int64_t user_id, int64_t *wp_id,
 			 int *level)
 {
-	static const char sql[] = LEVELS_CTE "SELECT w.id, " LEVEL_OF_W
-				  " FROM wps w WHERE w.code = ?2";
+	static const char sql[] =
+		LEVELS_CTE "SELECT w.id, " LEVEL_OF_W " FROM wps w WHERE w.code = ?2";
 	sqlite3_stmt *st;
 	enum err rc = db_stmt(db, sql, &st);
 	bool row;
@@ -1196,9 +1188,9 @@ enum err acct_wp_list(struct db *db, int64_t user_id, struct acct_wp **out, size
 {
 	/* No "every WP" default: user 0 matches no user, so no rows. */
 	static const char sql[] = LEVELS_CTE "SELECT " WP_COLS ", l.level"
-				  " FROM levels l JOIN wps w ON w.id = l.wp_id"
-				  " LEFT JOIN partners p ON p.id = w.lead_partner_id"
-				  " WHERE l.level >= 1 ORDER BY w.code";
+					     " FROM levels l JOIN wps w ON w.id = l.wp_id"
+					     " LEFT JOIN partners p ON p.id = w.lead_partner_id"
+					     " WHERE l.level >= 1 ORDER BY w.code";
 	struct acct_wp *arr = NULL, *w;
 	size_t cnt = 0, cap = 0;
 	sqlite3_stmt *st;
@@ -1302,9 +1294,8 @@ enum err acct_grant_set(struct db *db, int64_t wp_id, int64_t user_id, int64_t p
 {
 	static const char sql_wp[] = "SELECT 1 FROM wps WHERE id = ?";
 	static const char sql_user[] = "SELECT 1 FROM users WHERE id = ?";
-	static const char sql_old[] =
-		"SELECT level FROM grants WHERE wp_id = ?1"
-		" AND (user_id = ?2 OR partner_id = ?3)";
+	static const char sql_old[] = "SELECT level FROM grants WHERE wp_id = ?1"
+				      " AND (user_id = ?2 OR partner_id = ?3)";
 	static const char sql_del[] =
 		"DELETE FROM grants WHERE wp_id = ?1 AND (user_id = ?2 OR partner_id = ?3)";
 	static const char sql_upd[] =

@@ -169,8 +169,9 @@ void acct_principal_clear(struct acct_principal *p);
 /* --- sessions ------------------------------------------------------------- */
 
 /* Record a new session. */
-enum err acct_session_create(struct db *db, int64_t user_id, const unsigned char hash[ACCT_HASH_LEN],
-			     const char *csrf, const char *peer, int64_t expires_at, int64_t *id);
+enum err acct_session_create(struct db *db, int64_t user_id,
+			     const unsigned char hash[ACCT_HASH_LEN], const char *csrf,
+			     const char *peer, int64_t expires_at, int64_t *id);
 /* The session with this hash and its user; ERR_NOTFOUND if none. Expiry
  * is the caller's decision (idle time depends on configuration). */
 enum err acct_session_lookup(struct db *db, const unsigned char hash[ACCT_HASH_LEN],
@@ -194,7 +195,8 @@ struct acct_token {
 };
 
 enum err acct_token_create(struct db *db, int64_t user_id, const char *name,
-			   const unsigned char hash[ACCT_HASH_LEN], int64_t expires_at, int64_t *id);
+			   const unsigned char hash[ACCT_HASH_LEN], int64_t expires_at,
+			   int64_t *id);
 /* The token with this hash and its user (revoked and expired ones too:
  * the caller refuses them). ERR_NOTFOUND if none. */
 enum err acct_token_lookup(struct db *db, const unsigned char hash[ACCT_HASH_LEN],
@@ -300,14 +302,14 @@ enum err acct_readable_wps(struct db *db, int64_t user_id, int64_t **ids, size_t
 /* --- grants ------------------------------------------------------------------ */
 
 struct acct_grant {
-	int64_t user_id;        /* exactly one of user_id and partner_id */
+	int64_t user_id; /* exactly one of user_id and partner_id */
 	char *email;
 	char *user_name;
 	int64_t partner_id;
 	char *partner_short;
 	char *partner_name;
 	int level;
-	char *granted_by;       /* email, NULL when from the command line */
+	char *granted_by; /* email, NULL when from the command line */
 	int64_t granted_at;
 };
 

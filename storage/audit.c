@@ -37,12 +37,12 @@ enum err audit_append(struct db *db, int64_t user_id, const char *actor, const c
  * true. The set of filters is small, so one statement (and one plan)
  * serves all combinations; the indexes on (user_id, at), (wp_id, at) and
  * (action, at) still apply when SQLite can use them. */
-#define AUDIT_WHERE                                                                        \
-	" WHERE (?1 IS NULL OR a.user_id = ?1)"                                            \
-	" AND (?2 IS NULL OR a.wp_id = ?2)"                                                \
-	" AND (?3 IS NULL OR a.action = ?3)"                                               \
-	" AND (?4 IS NULL OR a.at >= ?4)"                                                  \
-	" AND (?5 IS NULL OR a.at < ?5)"                                                   \
+#define AUDIT_WHERE                                                                                \
+	" WHERE (?1 IS NULL OR a.user_id = ?1)"                                                    \
+	" AND (?2 IS NULL OR a.wp_id = ?2)"                                                        \
+	" AND (?3 IS NULL OR a.action = ?3)"                                                       \
+	" AND (?4 IS NULL OR a.at >= ?4)"                                                          \
+	" AND (?5 IS NULL OR a.at < ?5)"                                                           \
 	" AND a.id > ?6"
 
 static void bind_filter(struct db *db, sqlite3_stmt *st, const struct audit_filter *f)
@@ -88,9 +88,8 @@ static void clear_row(void *rec)
 	free(r->detail);
 }
 
-enum err audit_query(struct db *db, const struct audit_filter *f, bool oldest_first,
-		     size_t limit, size_t offset, struct audit_row **rows, size_t *n,
-		     int64_t *total)
+enum err audit_query(struct db *db, const struct audit_filter *f, bool oldest_first, size_t limit,
+		     size_t offset, struct audit_row **rows, size_t *n, int64_t *total)
 {
 	static const char sql_count[] = "SELECT count(*) FROM audit a" AUDIT_WHERE;
 	static const char sql_newest[] =

@@ -48,8 +48,8 @@ struct audit_row {
 	char *actor;
 	char *peer;
 	char *action;
-	int64_t wp_id;   /* 0: none */
-	char *wp_code;   /* NULL when none (or the WP is gone) */
+	int64_t wp_id; /* 0: none */
+	char *wp_code; /* NULL when none (or the WP is gone) */
 	char *object;
 	char *detail;
 };
@@ -58,9 +58,8 @@ struct audit_row {
  * `oldest_first` in id order (for exports, paged by f->after_id). At most
  * `limit` rows. *total (may be NULL) receives the number of matching
  * records regardless of paging. *rows is freed with audit_rows_free. */
-enum err audit_query(struct db *db, const struct audit_filter *f, bool oldest_first,
-		     size_t limit, size_t offset, struct audit_row **rows, size_t *n,
-		     int64_t *total);
+enum err audit_query(struct db *db, const struct audit_filter *f, bool oldest_first, size_t limit,
+		     size_t offset, struct audit_row **rows, size_t *n, int64_t *total);
 void audit_rows_free(struct audit_row *rows, size_t n);
 
 #endif

@@ -38,10 +38,10 @@ struct cas {
 struct cas_writer {
 	struct cas *cas;
 	int fd;
-	int dir_fd;        /* directory holding the file */
-	bool own_dir_fd;   /* resumable: we opened dir_fd */
+	int dir_fd;      /* directory holding the file */
+	bool own_dir_fd; /* resumable: we opened dir_fd */
 	bool resumable;
-	char *name;        /* file name in dir_fd */
+	char *name; /* file name in dir_fd */
 	struct digest *sha;
 	struct digest *side;
 	enum digest_alg side_alg;
@@ -89,10 +89,7 @@ bool cas_blob_path(const struct cas *cas, const char *hash, char *buf, size_t ca
 				hash) < cap;
 }
 
-int cas_blobs_fd(const struct cas *cas)
-{
-	return cas->blobs_fd;
-}
+int cas_blobs_fd(const struct cas *cas) { return cas->blobs_fd; }
 
 static enum err open_dir(int at, const char *path, bool create, int *out)
 {
@@ -360,8 +357,7 @@ enum err cas_writer_new(struct cas *cas, uint64_t size_hint, struct cas_writer *
 		 * latter by writing every block where the filesystem lacks it. */
 		e = fallocate(w->fd, FALLOC_FL_KEEP_SIZE, 0, (off_t)size_hint) == 0 ? 0 : errno;
 		if (e == ENOSPC || e == EDQUOT || e == EFBIG) {
-			rc = err_set(ERR_NOSPACE,
-				     "not enough disk space to store %llu bytes",
+			rc = err_set(ERR_NOSPACE, "not enough disk space to store %llu bytes",
 				     (unsigned long long)size_hint);
 			goto out;
 		}
@@ -449,7 +445,8 @@ enum err cas_writer_resume(struct cas *cas, const char *path, struct cas_writer 
 	}
 	if (flock(w->fd, LOCK_EX | LOCK_NB) != 0) {
 		rc = errno == EWOULDBLOCK
-			     ? err_set(ERR_LOCKED, "this upload is being written by another request")
+			     ? err_set(ERR_LOCKED,
+				       "this upload is being written by another request")
 			     : err_from_errno(errno, "lock partial upload");
 		goto out;
 	}
@@ -515,10 +512,7 @@ enum err cas_writer_write(struct cas_writer *w, const void *data, size_t len)
 	return ERR_OK;
 }
 
-uint64_t cas_writer_size(const struct cas_writer *w)
-{
-	return w->size;
-}
+uint64_t cas_writer_size(const struct cas_writer *w) { return w->size; }
 
 enum err cas_writer_side_begin(struct cas_writer *w, enum digest_alg alg)
 {
@@ -690,7 +684,8 @@ static enum err place(struct cas_writer *w, const char *hash, struct cas_blob *o
 	 * writer or gc meanwhile; a few turns always suffice in practice. */
 	for (int turn = 0;; turn++) {
 		if (turn == 16)
-			return err_set(ERR_CONFLICT, "storing content: blob %s keeps changing", hash);
+			return err_set(ERR_CONFLICT, "storing content: blob %s keeps changing",
+				       hash);
 		e = publish(w, rel);
 		if (e == 0) {
 			/* Ours is the stored file; its descriptor keeps the lock. */
@@ -700,7 +695,8 @@ static enum err place(struct cas_writer *w, const char *hash, struct cas_blob *o
 		}
 		if (e != EEXIST)
 			return e == ENOSPC || e == EDQUOT
-				       ? err_set(ERR_NOSPACE, "not enough disk space to store the content")
+				       ? err_set(ERR_NOSPACE,
+						 "not enough disk space to store the content")
 				       : err_from_errno(e, "move blob into place");
 		rc = lock_existing(blobs, rel, LOCK_SH, &fd, &st);
 		if (rc)
@@ -879,13 +875,9 @@ out:
 	return ERR_OK;
 }
 
-uint64_t cas_reader_size(const struct cas_reader *r)
-{
-	return r->size;
-}
+uint64_t cas_reader_size(const struct cas_reader *r) { return r->size; }
 
-enum err cas_reader_read(struct cas_reader *r, uint64_t offset, void *buf, size_t len,
-			 size_t *got)
+enum err cas_reader_read(struct cas_reader *r, uint64_t offset, void *buf, size_t len, size_t *got)
 {
 	unsigned char *p = buf;
 	size_t done = 0;
@@ -910,10 +902,7 @@ enum err cas_reader_read(struct cas_reader *r, uint64_t offset, void *buf, size_
 	return ERR_OK;
 }
 
-int cas_reader_fd(const struct cas_reader *r)
-{
-	return r->fd;
-}
+int cas_reader_fd(const struct cas_reader *r) { return r->fd; }
 
 void cas_reader_close(struct cas_reader *r)
 {
@@ -930,7 +919,8 @@ static bool is_temp_name(const char *name)
 {
 	size_t n = strlen(name);
 
-	return n > strlen(TMP_PREFIX TMP_SUFFIX) && !strncmp(name, TMP_PREFIX, strlen(TMP_PREFIX)) &&
+	return n > strlen(TMP_PREFIX TMP_SUFFIX) &&
+	       !strncmp(name, TMP_PREFIX, strlen(TMP_PREFIX)) &&
 	       !strcmp(name + n - strlen(TMP_SUFFIX), TMP_SUFFIX);
 }
 
@@ -960,8 +950,8 @@ enum err cas_clean_tmp(struct cas *cas, int64_t min_age, uint64_t *removed)
 		if (fd < 0)
 			continue; /* gone meanwhile */
 		/* A live writer holds the lock; a dead one's went with it. */
-		if (flock(fd, LOCK_EX | LOCK_NB) == 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
-		    (min_age <= 0 || (int64_t)st.st_mtime < now - min_age)) {
+		if (flock(fd, LOCK_EX | LOCK_NB) == 0 && fstat(fd, &st) == 0 &&
+		    S_ISREG(st.st_mode) && (min_age <= 0 || (int64_t)st.st_mtime < now - min_age)) {
 			if (unlinkat(cas->tmp_fd, de->d_name, 0) == 0) {
 				if (removed)
 					(*removed)++;
@@ -1003,7 +993,8 @@ enum err cas_remove(struct cas *cas, const char *hash)
 	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
 		rc = errno == EWOULDBLOCK ? err_set(ERR_LOCKED, "blob %s is being stored", hash)
 					  : err_from_errno(errno, "lock blob");
-	} else if (fstat(fd, &st) != 0 || fstatat(cas->blobs_fd, rel, &at, AT_SYMLINK_NOFOLLOW) != 0) {
+	} else if (fstat(fd, &st) != 0 ||
+		   fstatat(cas->blobs_fd, rel, &at, AT_SYMLINK_NOFOLLOW) != 0) {
 		if (errno != ENOENT)
 			rc = err_from_errno(errno, "stat blob");
 	} else if (!same_file(&st, &at)) {

@@ -173,8 +173,7 @@ uint64_t cas_reader_size(const struct cas_reader *r);
 /* Read up to `len` bytes at `offset` into buf; *got is what was read,
  * less than len only at the end of the blob (0 at or past it). Reads at
  * any offset in any order (HTTP Range). */
-enum err cas_reader_read(struct cas_reader *r, uint64_t offset, void *buf, size_t len,
-			 size_t *got);
+enum err cas_reader_read(struct cas_reader *r, uint64_t offset, void *buf, size_t len, size_t *got);
 
 /* The open file descriptor, read-only, owned by the reader (e.g. for
  * evbuffer_add_file_segment). */

@@ -45,7 +45,7 @@ void davstore_props_free(struct davstore_prop *p, size_t n)
 enum err davstore_props_list(struct db *db, int64_t node_id, struct davstore_prop **out, size_t *n)
 {
 	static const char sql[] =
-	    "SELECT ns, name, xml FROM dav_props WHERE node_id = ?1 ORDER BY ns, name";
+		"SELECT ns, name, xml FROM dav_props WHERE node_id = ?1 ORDER BY ns, name";
 	sqlite3_stmt *st;
 	enum err rc = db_stmt(db, sql, &st);
 
@@ -54,17 +54,17 @@ enum err davstore_props_list(struct db *db, int64_t node_id, struct davstore_pro
 	if (rc)
 		return rc;
 	db_bind_int64(db, st, 1, node_id);
-	return db_rows(db, st, "read properties", sizeof **out, read_prop, clear_prop,
-		       (void **)out, n);
+	return db_rows(db, st, "read properties", sizeof **out, read_prop, clear_prop, (void **)out,
+		       n);
 }
 
 static enum err apply_one(struct db *db, int64_t node_id, const struct davstore_change *c)
 {
 	static const char set_sql[] =
-	    "INSERT INTO dav_props(node_id, ns, name, xml) VALUES (?1, ?2, ?3, ?4)"
-	    " ON CONFLICT(node_id, ns, name) DO UPDATE SET xml = excluded.xml";
+		"INSERT INTO dav_props(node_id, ns, name, xml) VALUES (?1, ?2, ?3, ?4)"
+		" ON CONFLICT(node_id, ns, name) DO UPDATE SET xml = excluded.xml";
 	static const char del_sql[] = "DELETE FROM dav_props WHERE node_id = ?1 AND ns = ?2"
-	                              " AND name = ?3";
+				      " AND name = ?3";
 	sqlite3_stmt *st;
 	enum err rc;
 
@@ -72,10 +72,10 @@ static enum err apply_one(struct db *db, int64_t node_id, const struct davstore_
 		return err_set(ERR_INVALID, "a property needs a name");
 	if (strlen(c->ns) > DAVSTORE_NAME_BYTES || strlen(c->name) > DAVSTORE_NAME_BYTES)
 		return err_set(ERR_LIMIT, "property names and namespaces have at most %d bytes",
-		               DAVSTORE_NAME_BYTES);
+			       DAVSTORE_NAME_BYTES);
 	if (c->xml && strlen(c->xml) > DAVSTORE_PROP_BYTES)
 		return err_set(ERR_LIMIT, "a property value may have at most %d bytes",
-		               DAVSTORE_PROP_BYTES);
+			       DAVSTORE_PROP_BYTES);
 	rc = db_stmt(db, c->xml ? set_sql : del_sql, &st);
 	if (rc)
 		return rc;
@@ -88,7 +88,7 @@ static enum err apply_one(struct db *db, int64_t node_id, const struct davstore_
 }
 
 enum err davstore_props_apply(struct db *db, int64_t node_id, const struct davstore_change *c,
-                              size_t n)
+			      size_t n)
 {
 	static const char count_sql[] = "SELECT count(*) FROM dav_props WHERE node_id = ?1";
 	sqlite3_stmt *st;
@@ -106,7 +106,7 @@ enum err davstore_props_apply(struct db *db, int64_t node_id, const struct davst
 		rc = db_step(db, st, "count properties", &row);
 		if (!rc && row && sqlite3_column_int64(st, 0) > DAVSTORE_PROPS_MAX)
 			rc = err_set(ERR_LIMIT, "a resource may have at most %d properties",
-			             DAVSTORE_PROPS_MAX);
+				     DAVSTORE_PROPS_MAX);
 		sqlite3_reset(st);
 	}
 	return txn_end(db, rc);
@@ -116,8 +116,8 @@ enum err davstore_props_copy(struct db *db, int64_t from, int64_t to)
 {
 	static const char del_sql[] = "DELETE FROM dav_props WHERE node_id = ?1";
 	static const char copy_sql[] =
-	    "INSERT INTO dav_props(node_id, ns, name, xml)"
-	    " SELECT ?2, ns, name, xml FROM dav_props WHERE node_id = ?1";
+		"INSERT INTO dav_props(node_id, ns, name, xml)"
+		" SELECT ?2, ns, name, xml FROM dav_props WHERE node_id = ?1";
 	sqlite3_stmt *st;
 	enum err rc = db_stmt(db, del_sql, &st);
 
@@ -198,8 +198,8 @@ static enum err read_lock(sqlite3_stmt *st, struct davstore_lock *l)
 static enum err list_locked(struct db *db, int64_t wp_id, struct davstore_lock **out, size_t *n)
 {
 	static const char sql[] =
-	    "SELECT " LOCK_COLS " FROM dav_locks"
-	    " WHERE wp_id = ?1 AND expires_at > ?2 ORDER BY created_at, token";
+		"SELECT " LOCK_COLS " FROM dav_locks"
+		" WHERE wp_id = ?1 AND expires_at > ?2 ORDER BY created_at, token";
 	struct davstore_lock *items = NULL;
 	size_t len = 0, cap = 0;
 	sqlite3_stmt *st;
@@ -254,11 +254,11 @@ static bool conflicts(const struct davstore_lock *old, const struct davstore_loc
 enum err davstore_lock_take(struct db *db, struct davstore_lock *l, char **conflict)
 {
 	static const char purge_sql[] =
-	    "DELETE FROM dav_locks WHERE wp_id = ?1 AND expires_at <= ?2";
+		"DELETE FROM dav_locks WHERE wp_id = ?1 AND expires_at <= ?2";
 	static const char count_sql[] = "SELECT count(*) FROM dav_locks"
-	                                " WHERE user_id = ?1 AND expires_at > ?2";
+					" WHERE user_id = ?1 AND expires_at > ?2";
 	static const char ins_sql[] = "INSERT INTO dav_locks(" LOCK_COLS ")"
-	                              " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)";
+				      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)";
 	struct davstore_lock *live = NULL;
 	size_t nlive = 0;
 	int64_t now = db_now();
@@ -270,7 +270,7 @@ enum err davstore_lock_take(struct db *db, struct davstore_lock *l, char **confl
 		*conflict = NULL;
 	if (!*l->token || strlen(l->owner ? l->owner : "") > DAVSTORE_OWNER_BYTES)
 		return err_set(ERR_INVALID, "a lock needs a token and an owner of at most %d bytes",
-		               DAVSTORE_OWNER_BYTES);
+			       DAVSTORE_OWNER_BYTES);
 	rc = db_begin(db);
 	if (rc)
 		return rc;
@@ -297,7 +297,7 @@ enum err davstore_lock_take(struct db *db, struct davstore_lock *l, char **confl
 		rc = db_step(db, st, "count locks", &row);
 		if (!rc && row && sqlite3_column_int64(st, 0) >= DAVSTORE_LOCKS_PER_USER)
 			rc = err_set(ERR_LIMIT, "an account may hold at most %d locks",
-			             DAVSTORE_LOCKS_PER_USER);
+				     DAVSTORE_LOCKS_PER_USER);
 		sqlite3_reset(st);
 	}
 	if (!rc)
@@ -323,10 +323,10 @@ enum err davstore_lock_take(struct db *db, struct davstore_lock *l, char **confl
 }
 
 enum err davstore_lock_refresh(struct db *db, const char *token, int64_t user_id, int64_t timeout,
-                               struct davstore_lock *out)
+			       struct davstore_lock *out)
 {
 	static const char upd_sql[] = "UPDATE dav_locks SET timeout = ?3, expires_at = ?4"
-	                              " WHERE token = ?1 AND user_id = ?2 AND expires_at > ?5";
+				      " WHERE token = ?1 AND user_id = ?2 AND expires_at > ?5";
 	static const char get_sql[] = "SELECT " LOCK_COLS " FROM dav_locks WHERE token = ?1";
 	int64_t now = db_now();
 	sqlite3_stmt *st;
@@ -385,7 +385,7 @@ enum err davstore_locks_remove_within(struct db *db, int64_t wp_id, const char *
 {
 	/* substr() rather than LIKE: names may contain '%' and '_'. */
 	static const char sql[] = "DELETE FROM dav_locks WHERE wp_id = ?1 AND (?2 = '' OR path = ?2"
-	                          " OR substr(path, 1, length(?2) + 1) = ?2 || '/')";
+				  " OR substr(path, 1, length(?2) + 1) = ?2 || '/')";
 	sqlite3_stmt *st;
 	enum err rc = db_stmt(db, sql, &st);
 

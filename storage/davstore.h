@@ -58,7 +58,7 @@ struct davstore_change {
  * when a value is too long or the node would have more than
  * DAVSTORE_PROPS_MAX properties; ERR_INVALID for an empty name. */
 enum err davstore_props_apply(struct db *db, int64_t node_id, const struct davstore_change *c,
-                              size_t n);
+			      size_t n);
 
 /* Replace the dead properties of `to` with those of `from`. Joins the
  * caller's transaction (tree_copy's on_node callback). */
@@ -106,7 +106,7 @@ enum err davstore_lock_take(struct db *db, struct davstore_lock *l, char **confl
  * (may be NULL) receives the lock. ERR_NOTFOUND when it is not a live
  * lock of that user. */
 enum err davstore_lock_refresh(struct db *db, const char *token, int64_t user_id, int64_t timeout,
-                               struct davstore_lock *out);
+			       struct davstore_lock *out);
 
 /* Remove lock `token` (whoever holds it; the caller decides who may).
  * ERR_NOTFOUND when there is no such live lock. */

@@ -36,20 +36,11 @@ struct db {
 
 static _Atomic int64_t clock_offset;
 
-int64_t db_now(void)
-{
-	return (int64_t)time(NULL) + atomic_load(&clock_offset);
-}
+int64_t db_now(void) { return (int64_t)time(NULL) + atomic_load(&clock_offset); }
 
-void db_clock_offset(int64_t seconds)
-{
-	atomic_store(&clock_offset, seconds);
-}
+void db_clock_offset(int64_t seconds) { atomic_store(&clock_offset, seconds); }
 
-sqlite3 *db_sqlite(struct db *db)
-{
-	return db->sq;
-}
+sqlite3 *db_sqlite(struct db *db) { return db->sq; }
 
 enum err db_error(struct db *db, int rc, const char *what)
 {
@@ -107,8 +98,7 @@ enum err db_stmt(struct db *db, const char *sql, sqlite3_stmt **out)
 		}
 		if (s->sql)
 			continue;
-		rc = sqlite3_prepare_v3(db->sq, sql, -1, SQLITE_PREPARE_PERSISTENT,
-					&s->stmt, NULL);
+		rc = sqlite3_prepare_v3(db->sq, sql, -1, SQLITE_PREPARE_PERSISTENT, &s->stmt, NULL);
 		if (rc != SQLITE_OK)
 			return db_error(db, rc, "prepare");
 		s->sql = sql;
@@ -264,10 +254,7 @@ static enum err exec_sql(struct db *db, const char *sql, const char *what)
  * request at 16k requests/s). Nothing here reads SQLite's memory
  * statistics. Must run before SQLite initializes itself: a later call
  * is refused (SQLITE_MISUSE) and changes nothing. */
-static void configure_sqlite(void)
-{
-	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
-}
+static void configure_sqlite(void) { sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0); }
 
 enum err db_open(const char *path, struct db **out)
 {
@@ -282,8 +269,7 @@ enum err db_open(const char *path, struct db **out)
 	if (!db)
 		return err_set(ERR_NOMEM, "out of memory");
 	src = sqlite3_open_v2(path, &db->sq,
-			      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-				      SQLITE_OPEN_NOMUTEX,
+			      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
 			      NULL);
 	if (src != SQLITE_OK) {
 		rc = db_error(db, src, "open database");
@@ -321,10 +307,7 @@ static int user_version(struct db *db)
 	return v;
 }
 
-int db_schema_version(struct db *db)
-{
-	return user_version(db);
-}
+int db_schema_version(struct db *db) { return user_version(db); }
 
 enum err db_migrate(struct db *db)
 {
@@ -421,7 +404,8 @@ enum err db_commit(struct db *db)
 		/* SQLite rolled the whole transaction back on an error: the
 		 * savepoints are gone with it and nothing can commit. */
 		db->depth = 0;
-		return err_set(ERR_DB, "commit transaction: it was rolled back by an earlier error");
+		return err_set(ERR_DB,
+			       "commit transaction: it was rolled back by an earlier error");
 	}
 	if (db->depth > 1) {
 		rc = txn_step(db, sql_release, "commit savepoint");
@@ -452,10 +436,7 @@ void db_rollback(struct db *db)
 	db->depth = 0;
 }
 
-bool db_in_txn(struct db *db)
-{
-	return !sqlite3_get_autocommit(db->sq);
-}
+bool db_in_txn(struct db *db) { return !sqlite3_get_autocommit(db->sq); }
 
 void db_close(struct db *db)
 {
@@ -491,8 +472,8 @@ void db_rows_free(void *arr, size_t n, size_t size, db_clear_fn *clear)
 	free(arr);
 }
 
-enum err db_rows(struct db *db, sqlite3_stmt *st, const char *what, size_t size,
-		 db_row_fn *read, db_clear_fn *clear, void **out, size_t *n)
+enum err db_rows(struct db *db, sqlite3_stmt *st, const char *what, size_t size, db_row_fn *read,
+		 db_clear_fn *clear, void **out, size_t *n)
 {
 	void *arr = NULL;
 	size_t cnt = 0, cap = 0;

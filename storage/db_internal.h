@@ -74,8 +74,8 @@ typedef void db_clear_fn(void *rec);
  * row. On success *out (malloc'd, NULL when no rows) holds *n records,
  * freed with db_rows_free; on failure *out is NULL, *n 0 and what was
  * read is freed. */
-enum err db_rows(struct db *db, sqlite3_stmt *st, const char *what, size_t size,
-		 db_row_fn *read, db_clear_fn *clear, void **out, size_t *n);
+enum err db_rows(struct db *db, sqlite3_stmt *st, const char *what, size_t size, db_row_fn *read,
+		 db_clear_fn *clear, void **out, size_t *n);
 /* Clears each of the `n` records and frees the array. Accepts NULL. */
 void db_rows_free(void *arr, size_t n, size_t size, db_clear_fn *clear);
 

@@ -64,7 +64,7 @@ long digest_unbase64(const char *in, size_t in_len, unsigned char *out, size_t c
 /* Unpadded base64url (RFC 4648 5) of `len` bytes into `out`, which holds
  * DIGEST_BASE64URL_LEN(len) + 1 bytes; NUL-terminated. For secrets and
  * tokens that travel in URLs, cookies and file names. */
-#define DIGEST_BASE64URL_LEN(len) (((len) * 4 + 2) / 3)
+#define DIGEST_BASE64URL_LEN(len) (((len)*4 + 2) / 3)
 void digest_base64url(const unsigned char *in, size_t len, char *out);
 
 #endif

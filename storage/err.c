@@ -67,15 +67,9 @@ enum err err_set(enum err code, const char *fmt, ...)
 	return code;
 }
 
-const char *err_detail(void)
-{
-	return detail;
-}
+const char *err_detail(void) { return detail; }
 
-void err_clear(void)
-{
-	detail[0] = '\0';
-}
+void err_clear(void) { detail[0] = '\0'; }
 
 enum err err_from_errno(int errnum, const char *what)
 {

@@ -59,8 +59,7 @@ const char *err_name(enum err code);
  * The message is truncated to an internal cap (512 bytes). An argument may
  * be err_detail() itself, to wrap the detail of a failed call:
  * `err_set(rc, "migration %d: %s", n, err_detail())`. */
-enum err err_set(enum err code, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+enum err err_set(enum err code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* The current thread's detail message; "" when none was set since the
  * last err_clear(). The pointer stays valid until the next err_set. */

@@ -130,8 +130,8 @@ static enum err doc_chain(struct db *db, struct indexq_doc *d)
 		if (sqlite3_column_int(st, 3))
 			d->trashed = true;
 		if (id != d->node_id) {
-			int64_t *f = db_grow((void **)&d->folders, &d->nfolders, &cap,
-					     sizeof *f, &rc);
+			int64_t *f =
+				db_grow((void **)&d->folders, &d->nfolders, &cap, sizeof *f, &rc);
 
 			if (!f)
 				break;

@@ -47,14 +47,14 @@ enum err indexq_pending(struct db *db, int64_t *n);
 /* What indexing needs to know about a node. Strings are malloc'd;
  * indexq_doc_clear frees them. */
 struct indexq_doc {
-	bool found;        /* the node exists */
+	bool found; /* the node exists */
 	bool is_folder;
-	bool trashed;      /* the node or one of its ancestors is in the trash */
-	bool has_version;  /* a document with a current version */
+	bool trashed;     /* the node or one of its ancestors is in the trash */
+	bool has_version; /* a document with a current version */
 	int64_t node_id;
 	int64_t wp_id;
 	char *wp_code;
-	char *path;        /* below the WP root, '/'-separated, no leading '/' */
+	char *path; /* below the WP root, '/'-separated, no leading '/' */
 	char *name;
 	char *deliverable; /* NULL when none */
 	char *status;      /* NULL when none */
@@ -62,9 +62,9 @@ struct indexq_doc {
 	char blob[65];     /* SHA-256 hex of the current version's content */
 	char *mime;
 	int64_t size;
-	char *uploader;    /* display name, "" when unknown */
+	char *uploader; /* display name, "" when unknown */
 	int64_t uploaded_at;
-	int64_t *folders;  /* ancestor folder ids, root first */
+	int64_t *folders; /* ancestor folder ids, root first */
 	size_t nfolders;
 };
 
@@ -82,7 +82,7 @@ enum err indexq_all_documents(struct db *db, int64_t **ids, size_t *n);
 struct indexq_state {
 	int64_t node_id;
 	int64_t version;
-	const char *status;   /* indexed, truncated, failed */
+	const char *status; /* indexed, truncated, failed */
 	const char *reason;
 	const char *language;
 };

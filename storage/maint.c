@@ -85,8 +85,9 @@ static enum err take_lock(const char *data_dir, int how, int *fd_out)
 			continue;
 		close(fd);
 		if (e == EWOULDBLOCK)
-			return err_set(ERR_LOCKED, "a backup, fsck or another gc is running on %s; "
-						   "try again when it has finished",
+			return err_set(ERR_LOCKED,
+				       "a backup, fsck or another gc is running on %s; "
+				       "try again when it has finished",
 				       data_dir);
 		return err_from_errno(e, path);
 	}
@@ -468,7 +469,8 @@ static enum err fsck_query(struct fsck_ctx *f, const char *sql, const char *fmt)
 
 static enum err fsck_names(struct fsck_ctx *f)
 {
-	static const char sql[] = "SELECT id, name, name_key FROM nodes WHERE parent_id IS NOT NULL";
+	static const char sql[] =
+		"SELECT id, name, name_key FROM nodes WHERE parent_id IS NOT NULL";
 	sqlite3_stmt *st;
 	enum err rc = db_stmt(f->db, sql, &st);
 	bool row;
@@ -502,7 +504,8 @@ static enum err fsck_names(struct fsck_ctx *f)
 static enum err fsck_database(struct fsck_ctx *f)
 {
 	static const char integrity[] = "PRAGMA integrity_check";
-	static const char fk[] = "SELECT \"table\" || ' row ' || rowid, parent FROM pragma_foreign_key_check";
+	static const char fk[] =
+		"SELECT \"table\" || ' row ' || rowid, parent FROM pragma_foreign_key_check";
 	static const char no_current[] =
 		"SELECT n.id, coalesce(n.current_version, 'none') FROM nodes n"
 		" WHERE n.is_folder = 0 AND NOT EXISTS (SELECT 1 FROM versions v"
@@ -575,12 +578,8 @@ static enum err fsck_database(struct fsck_ctx *f)
 static enum err fsck_store(struct db *db, struct cas *cas, bool rehash, maint_report_fn fn,
 			   void *ctx, struct maint_fsck_stats *out)
 {
-	struct fsck_ctx f = {.db = db,
-			     .cas = cas,
-			     .rehash = rehash,
-			     .report = fn,
-			     .rctx = ctx,
-			     .stats = out};
+	struct fsck_ctx f = {
+		.db = db, .cas = cas, .rehash = rehash, .report = fn, .rctx = ctx, .stats = out};
 	enum err rc;
 
 	f.buf = malloc(COPY_CHUNK);
@@ -714,7 +713,7 @@ static enum err referenced_blobs(const char *dbfile, char (**out)[DIGEST_SHA256_
 {
 	sqlite3 *sq = NULL;
 	sqlite3_stmt *st = NULL;
-	char (*list)[DIGEST_SHA256_HEX_LEN + 1] = NULL;
+	char(*list)[DIGEST_SHA256_HEX_LEN + 1] = NULL;
 	size_t cap = 0;
 	enum err rc = ERR_OK;
 	int r;
@@ -824,7 +823,8 @@ static enum err copy_blob_file(struct copier *c, const char *rel, const char *ha
 	digest_final(d, md);
 	digest_hex(md, sizeof md, got);
 	if (strcmp(got, hash) != 0) {
-		rc = err_set(ERR_CORRUPT, "blob %s is corrupt (its content hashes to %s)", hash, got);
+		rc = err_set(ERR_CORRUPT, "blob %s is corrupt (its content hashes to %s)", hash,
+			     got);
 		goto out;
 	}
 	if (fdatasync(out) != 0 || fchmod(out, 0444) != 0) {
@@ -864,9 +864,10 @@ static enum err copy_blob(struct copier *c, const char *hash)
 			if (c->verify_link) {
 				rc = hash_file(c->dst_blobs, rel, c->buf, got, &ignored);
 				if (!rc && strcmp(got, hash) != 0)
-					rc = err_set(ERR_CORRUPT,
-						     "blob %s is corrupt (its content hashes to %s)",
-						     hash, got);
+					rc = err_set(
+						ERR_CORRUPT,
+						"blob %s is corrupt (its content hashes to %s)",
+						hash, got);
 				if (rc) {
 					unlinkat(c->dst_blobs, rel, 0);
 					return rc;
@@ -942,10 +943,13 @@ static enum err copy_tls(const char *from_root, const char *to_root)
 static enum err copy_blobs(const char *dbfile, const char *src_root, const char *dst_root,
 			   bool verify_link, struct maint_copy_stats *stats, uint64_t *missing)
 {
-	char (*list)[DIGEST_SHA256_HEX_LEN + 1] = NULL;
+	char(*list)[DIGEST_SHA256_HEX_LEN + 1] = NULL;
 	char path[4096];
-	struct copier c = {.src_blobs = -1, .dst_blobs = -1, .try_link = true,
-			   .verify_link = verify_link, .stats = stats};
+	struct copier c = {.src_blobs = -1,
+			   .dst_blobs = -1,
+			   .try_link = true,
+			   .verify_link = verify_link,
+			   .stats = stats};
 	size_t n = 0;
 	enum err rc;
 
@@ -1067,10 +1071,9 @@ enum err maint_backup(const char *data_dir, const char *dest, struct maint_copy_
 /* Reset what does not survive a restore, in the restored database. */
 static enum err restore_fixups(struct db *db)
 {
-	static const char sql[] =
-		"DELETE FROM uploads;"
-		"DELETE FROM index_state;"
-		"DELETE FROM index_queue;";
+	static const char sql[] = "DELETE FROM uploads;"
+				  "DELETE FROM index_state;"
+				  "DELETE FROM index_queue;";
 	static const char queue[] =
 		"WITH RECURSIVE live(id) AS (SELECT root_id FROM wps WHERE root_id IS NOT NULL"
 		" UNION SELECT n.id FROM nodes n JOIN live ON n.parent_id = live.id"
@@ -1163,8 +1166,8 @@ static enum err check_source(const char *dbfile)
 	if (!rc && sqlite3_prepare_v2(sq, "PRAGMA user_version", -1, &st, NULL) == SQLITE_OK &&
 	    sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0) > (int)db_migration_count)
 		rc = err_set(ERR_UNSUPPORTED,
-			     "%s comes from a newer consort (schema %d; this one knows %zu)", dbfile,
-			     sqlite3_column_int(st, 0), db_migration_count);
+			     "%s comes from a newer consort (schema %d; this one knows %zu)",
+			     dbfile, sqlite3_column_int(st, 0), db_migration_count);
 	sqlite3_finalize(st);
 	sqlite3_close(sq);
 	return rc;

@@ -25,11 +25,11 @@
 typedef void (*maint_report_fn)(void *ctx, const char *line);
 
 struct maint_gc_stats {
-	uint64_t pruned;        /* versions removed by retention */
-	uint64_t blobs;         /* blobs looked at */
-	uint64_t deleted;       /* blobs deleted */
+	uint64_t pruned;  /* versions removed by retention */
+	uint64_t blobs;   /* blobs looked at */
+	uint64_t deleted; /* blobs deleted */
 	uint64_t bytes_freed;
-	uint64_t temps_removed; /* abandoned temp files */
+	uint64_t temps_removed;   /* abandoned temp files */
 	uint64_t uploads_expired; /* resumable uploads past their expiry */
 };
 

@@ -16,9 +16,9 @@ static const char m001_initial[] =
 	"  name TEXT NOT NULL,"
 	"  partner_id INTEGER NOT NULL REFERENCES partners(id),"
 	"  coordinator INTEGER NOT NULL DEFAULT 0,"
-	"  password_hash TEXT,"              /* Argon2id encoded string */
+	"  password_hash TEXT," /* Argon2id encoded string */
 	"  password_changed_at INTEGER,"
-	"  totp_secret BLOB,"                /* NULL: no second factor */
+	"  totp_secret BLOB," /* NULL: no second factor */
 	/* A second factor being enrolled: the secret shown to the user lives
 	 * here until a first code from it is confirmed, so a half-finished
 	 * enrolment never locks anyone out. */
@@ -73,7 +73,7 @@ static const char m001_initial[] =
 	"  code TEXT NOT NULL UNIQUE COLLATE NOCASE,"
 	"  title TEXT NOT NULL,"
 	"  lead_partner_id INTEGER REFERENCES partners(id),"
-	"  root_id INTEGER,"                 /* nodes.id of the root folder */
+	"  root_id INTEGER," /* nodes.id of the root folder */
 	"  quota_bytes INTEGER,"
 	"  keep_versions INTEGER,"
 	"  keep_days INTEGER,"
@@ -148,7 +148,7 @@ static const char m001_initial[] =
 	"  path TEXT NOT NULL,"
 	"  comment TEXT NOT NULL DEFAULT '',"
 	"  metadata TEXT NOT NULL DEFAULT '',"
-	"  length INTEGER,"                  /* NULL: deferred length */
+	"  length INTEGER," /* NULL: deferred length */
 	"  offset INTEGER NOT NULL DEFAULT 0,"
 	"  created_at INTEGER NOT NULL,"
 	"  expires_at INTEGER NOT NULL"
@@ -178,7 +178,7 @@ static const char m001_initial[] =
 	"  id INTEGER PRIMARY KEY,"
 	"  at INTEGER NOT NULL,"
 	"  user_id INTEGER,"
-	"  actor TEXT NOT NULL DEFAULT '',"  /* email at the time */
+	"  actor TEXT NOT NULL DEFAULT ''," /* email at the time */
 	"  peer TEXT NOT NULL DEFAULT '',"
 	"  action TEXT NOT NULL,"
 	"  wp_id INTEGER,"
@@ -248,15 +248,15 @@ static const char m001_initial[] =
 	 * kept across restarts and end at expires_at; expired rows are
 	 * ignored and removed on the next lock in their work package. */
 	"CREATE TABLE dav_locks ("
-	"  token TEXT PRIMARY KEY,"          /* opaquelocktoken:UUID */
+	"  token TEXT PRIMARY KEY," /* opaquelocktoken:UUID */
 	"  wp_id INTEGER NOT NULL REFERENCES wps(id) ON DELETE CASCADE,"
 	"  path TEXT NOT NULL,"
 	"  root TEXT NOT NULL,"
 	"  exclusive INTEGER NOT NULL,"
-	"  infinite INTEGER NOT NULL,"       /* Depth: infinity (else 0) */
-	"  owner TEXT NOT NULL DEFAULT '',"  /* the DAV:owner element as sent */
+	"  infinite INTEGER NOT NULL,"      /* Depth: infinity (else 0) */
+	"  owner TEXT NOT NULL DEFAULT ''," /* the DAV:owner element as sent */
 	"  user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
-	"  timeout INTEGER NOT NULL,"        /* seconds granted */
+	"  timeout INTEGER NOT NULL," /* seconds granted */
 	"  created_at INTEGER NOT NULL,"
 	"  expires_at INTEGER NOT NULL"
 	");"

@@ -56,10 +56,7 @@ static size_t utf8_decode(const unsigned char *s, size_t len, uint32_t *cp)
 	return n;
 }
 
-static bool is_control(uint32_t c)
-{
-	return c < 0x20 || (c >= 0x7f && c <= 0x9f);
-}
+static bool is_control(uint32_t c) { return c < 0x20 || (c >= 0x7f && c <= 0x9f); }
 
 /* Bidirectional embedding/override (U+202A..U+202E) and isolate
  * (U+2066..U+2069) controls reorder how a name is displayed. */
@@ -244,7 +241,8 @@ enum err name_check(const char *name, size_t len, char **nfc_out, char **key_out
 		goto out;
 	}
 	if (!strcmp(nfc, ".") || !strcmp(nfc, "..")) {
-		rc = err_set(ERR_INVALID, "name '%s' is reserved ('.' and '..' are not names)", nfc);
+		rc = err_set(ERR_INVALID, "name '%s' is reserved ('.' and '..' are not names)",
+			     nfc);
 		goto out;
 	}
 	if (nfc[nfc_len - 1] == '.' || nfc[nfc_len - 1] == ' ') {
@@ -316,7 +314,7 @@ static long pct_decode(const char *seg, size_t len, char *buf)
 		if (i + 2 >= len || (hi = digest_hexval(seg[i + 1])) < 0 ||
 		    (lo = digest_hexval(seg[i + 2])) < 0) {
 			err_set(ERR_INVALID, "malformed percent-escape in a path name "
-				"('%%' must be followed by two hex digits)");
+					     "('%%' must be followed by two hex digits)");
 			return -1;
 		}
 		buf[o] = (char)(hi << 4 | lo);

@@ -10,38 +10,38 @@
 #include "db_internal.h"
 
 /* Columns of a node as struct tree_node reads them (read_node). */
-#define NODE_COLS                                                                          \
-	"n.id, n.wp_id, n.parent_id, n.is_folder, n.name, n.deliverable, n.status,"       \
-	" n.current_version, v.size, v.blob, v.mime, n.created_at, n.created_by,"         \
+#define NODE_COLS                                                                                  \
+	"n.id, n.wp_id, n.parent_id, n.is_folder, n.name, n.deliverable, n.status,"                \
+	" n.current_version, v.size, v.blob, v.mime, n.created_at, n.created_by,"                  \
 	" n.modified_at, n.modified_by, u.name, n.trashed_at, n.trashed_by"
-#define NODE_FROM                                                                          \
-	" FROM nodes n LEFT JOIN versions v ON v.node_id = n.id AND v.number = n.current_version" \
+#define NODE_FROM                                                                                  \
+	" FROM nodes n LEFT JOIN versions v ON v.node_id = n.id AND v.number = n.current_version"  \
 	" LEFT JOIN users u ON u.id = n.modified_by"
 
-#define VERSION_COLS                                                                       \
-	"v.number, v.size, v.blob, v.mime, v.uploaded_by, u.name, v.uploaded_at, v.comment," \
+#define VERSION_COLS                                                                               \
+	"v.number, v.size, v.blob, v.mime, v.uploaded_by, u.name, v.uploaded_at, v.comment,"       \
 	" v.restored_from"
 #define VERSION_FROM " FROM versions v LEFT JOIN users u ON u.id = v.uploaded_by"
 
 /* Ancestors of ?1, itself included, nearest first. The depth bound only
  * guards against a corrupt cycle; real trees are NAME_MAX_DEPTH deep. */
-#define UP_CTE                                                                             \
-	"WITH RECURSIVE up(id, parent_id, name, trashed_at, depth) AS ("                  \
-	" SELECT id, parent_id, name, trashed_at, 0 FROM nodes WHERE id = ?1"             \
-	" UNION ALL SELECT n.id, n.parent_id, n.name, n.trashed_at, up.depth + 1"          \
+#define UP_CTE                                                                                     \
+	"WITH RECURSIVE up(id, parent_id, name, trashed_at, depth) AS ("                           \
+	" SELECT id, parent_id, name, trashed_at, 0 FROM nodes WHERE id = ?1"                      \
+	" UNION ALL SELECT n.id, n.parent_id, n.name, n.trashed_at, up.depth + 1"                  \
 	" FROM nodes n JOIN up ON n.id = up.parent_id WHERE up.depth < 256) "
 
 /* ?1 and every node below it. */
-#define SUB_CTE                                                                            \
-	"WITH RECURSIVE sub(id, depth) AS (SELECT ?1, 0"                                  \
-	" UNION ALL SELECT n.id, sub.depth + 1 FROM nodes n JOIN sub ON n.parent_id = sub.id" \
+#define SUB_CTE                                                                                    \
+	"WITH RECURSIVE sub(id, depth) AS (SELECT ?1, 0"                                           \
+	" UNION ALL SELECT n.id, sub.depth + 1 FROM nodes n JOIN sub ON n.parent_id = sub.id"      \
 	" WHERE sub.depth < 256) "
 
 /* ?1 and every node below it that is reachable when ?1 is: the descent
  * stops at nodes trashed on their own. */
-#define LIVE_SUB_CTE                                                                       \
-	"WITH RECURSIVE sub(id, depth) AS (SELECT ?1, 0"                                  \
-	" UNION ALL SELECT n.id, sub.depth + 1 FROM nodes n JOIN sub ON n.parent_id = sub.id" \
+#define LIVE_SUB_CTE                                                                               \
+	"WITH RECURSIVE sub(id, depth) AS (SELECT ?1, 0"                                           \
+	" UNION ALL SELECT n.id, sub.depth + 1 FROM nodes n JOIN sub ON n.parent_id = sub.id"      \
 	" WHERE n.trashed_at IS NULL AND sub.depth < 256) "
 
 /* ---- small helpers ---- */
@@ -171,10 +171,14 @@ void tree_version_list_free(struct tree_version_list *l)
 const char *tree_status_name(enum tree_status s)
 {
 	switch (s) {
-	case TREE_STATUS_DRAFT: return "draft";
-	case TREE_STATUS_REVIEW: return "review";
-	case TREE_STATUS_FINAL: return "final";
-	default: return "";
+	case TREE_STATUS_DRAFT:
+		return "draft";
+	case TREE_STATUS_REVIEW:
+		return "review";
+	case TREE_STATUS_FINAL:
+		return "final";
+	default:
+		return "";
 	}
 }
 
@@ -189,7 +193,8 @@ enum err tree_status_parse(const char *s, enum tree_status *out)
 	else if (!strcmp(s, "final"))
 		*out = TREE_STATUS_FINAL;
 	else
-		return err_set(ERR_INVALID, "status must be draft, review or final, not '%.40s'", s);
+		return err_set(ERR_INVALID, "status must be draft, review or final, not '%.40s'",
+			       s);
 	return ERR_OK;
 }
 
@@ -231,9 +236,10 @@ enum err tree_deliverable_check(const char *code, char out[TREE_DELIVERABLE_MAX]
 	out[0] = 'D';
 	return ERR_OK;
 bad:
-	return err_set(ERR_INVALID,
-		       "deliverable code '%.40s' is not of the form D<wp>.<n> (e.g. D5.2 or D1.2.3)",
-		       code ? code : "");
+	return err_set(
+		ERR_INVALID,
+		"deliverable code '%.40s' is not of the form D<wp>.<n> (e.g. D5.2 or D1.2.3)",
+		code ? code : "");
 }
 
 /* ---- reading rows ---- */
@@ -390,8 +396,7 @@ static enum err wp_root(struct db *db, int64_t wp_id, int64_t *root)
 }
 
 /* The live child of `parent` with name key `key`; *id 0 when none. */
-static enum err child(struct db *db, int64_t parent, const char *key, int64_t *id,
-		      bool *is_folder)
+static enum err child(struct db *db, int64_t parent, const char *key, int64_t *id, bool *is_folder)
 {
 	static const char sql[] = "SELECT id, is_folder FROM nodes"
 				  " WHERE parent_id = ?1 AND name_key = ?2 AND trashed_at IS NULL";
@@ -478,8 +483,8 @@ static enum err walk(struct db *db, int64_t wp_id, const struct name_path *path,
 }
 
 /* Walk to the parent of the last name and require it to be a folder. */
-static enum err walk_parent(struct db *db, int64_t wp_id, const struct name_path *path,
-			    bool create, int64_t user, int64_t now, int64_t *parent)
+static enum err walk_parent(struct db *db, int64_t wp_id, const struct name_path *path, bool create,
+			    int64_t user, int64_t now, int64_t *parent)
 {
 	char shown[512];
 	bool folder;
@@ -495,10 +500,9 @@ static enum err walk_parent(struct db *db, int64_t wp_id, const struct name_path
 static enum err check_live(struct db *db, int64_t wp_id, int64_t id, bool want_folder,
 			   bool *is_folder)
 {
-	static const char sql[] = UP_CTE
-		"SELECT (SELECT wp_id FROM nodes WHERE id = ?1),"
-		" (SELECT is_folder FROM nodes WHERE id = ?1),"
-		" (SELECT count(*) FROM up WHERE trashed_at IS NOT NULL)";
+	static const char sql[] = UP_CTE "SELECT (SELECT wp_id FROM nodes WHERE id = ?1),"
+					 " (SELECT is_folder FROM nodes WHERE id = ?1),"
+					 " (SELECT count(*) FROM up WHERE trashed_at IS NOT NULL)";
 	sqlite3_stmt *st;
 	bool row, folder;
 	enum err rc = db_stmt(db, sql, &st);
@@ -636,12 +640,12 @@ enum err tree_quota_check(struct db *db, int64_t wp_id, uint64_t incoming)
 /* Each work package's effective rules: its own, else the store-wide
  * default from the settings table (text there, hence the CAST: an
  * INTEGER never compares equal to TEXT in SQLite). */
-#define RETENTION_RULES                                                                        \
-	"(SELECT id,"                                                                          \
-	" coalesce(keep_versions, (SELECT CAST(value AS INTEGER) FROM settings"                \
-	"  WHERE key = '" TREE_DEFAULT_KEEP_VERSIONS_KEY "')) AS keep_versions,"               \
-	" coalesce(keep_days, (SELECT CAST(value AS INTEGER) FROM settings"                    \
-	"  WHERE key = '" TREE_DEFAULT_KEEP_DAYS_KEY "')) AS keep_days"                        \
+#define RETENTION_RULES                                                                            \
+	"(SELECT id,"                                                                              \
+	" coalesce(keep_versions, (SELECT CAST(value AS INTEGER) FROM settings"                    \
+	"  WHERE key = '" TREE_DEFAULT_KEEP_VERSIONS_KEY "')) AS keep_versions,"                   \
+	" coalesce(keep_days, (SELECT CAST(value AS INTEGER) FROM settings"                        \
+	"  WHERE key = '" TREE_DEFAULT_KEEP_DAYS_KEY "')) AS keep_days"                            \
 	" FROM wps)"
 
 static enum err prune_node(struct db *db, int64_t node_id, int64_t now, uint64_t *pruned)
@@ -780,14 +784,15 @@ static enum err check_limit(size_t *limit)
  * from the nodes_children index), and only its rows are then joined for
  * the columns: skipping to a deep page of a 10,000-entry folder then
  * costs a scan of an index, not 10,000 joins. */
-#define LIST_PAGE_SQL(order)                                                               \
-	"SELECT n.id AS pid FROM nodes n"                                                  \
-	" LEFT JOIN versions v ON v.node_id = n.id AND v.number = n.current_version"      \
-	" WHERE n.parent_id = ?1 AND n.trashed_at IS NULL"                                 \
+#define LIST_PAGE_SQL(order)                                                                       \
+	"SELECT n.id AS pid FROM nodes n"                                                          \
+	" LEFT JOIN versions v ON v.node_id = n.id AND v.number = n.current_version"               \
+	" WHERE n.parent_id = ?1 AND n.trashed_at IS NULL"                                         \
 	" ORDER BY n.is_folder DESC, " order " LIMIT ?2 OFFSET ?3"
-#define LIST_SQL(order)                                                                    \
-	"SELECT " NODE_COLS NODE_FROM " JOIN (" LIST_PAGE_SQL(order) ") page ON page.pid = n.id" \
-	" ORDER BY n.is_folder DESC, " order
+#define LIST_SQL(order)                                                                            \
+	"SELECT " NODE_COLS NODE_FROM                                                              \
+	" JOIN (" LIST_PAGE_SQL(order) ") page ON page.pid = n.id"                                 \
+				       " ORDER BY n.is_folder DESC, " order
 
 enum err tree_list(struct db *db, int64_t wp_id, int64_t folder_id,
 		   const struct tree_list_opts *opts, struct tree_node_list *out)
@@ -860,8 +865,8 @@ static enum err check_document(struct db *db, int64_t wp_id, int64_t node_id)
 	return rc;
 }
 
-enum err tree_versions(struct db *db, int64_t wp_id, int64_t node_id, uint64_t offset,
-		       size_t limit, struct tree_version_list *out)
+enum err tree_versions(struct db *db, int64_t wp_id, int64_t node_id, uint64_t offset, size_t limit,
+		       struct tree_version_list *out)
 {
 	static const char count_sql[] = "SELECT count(*) FROM versions WHERE node_id = ?1";
 	static const char sql[] = "SELECT " VERSION_COLS VERSION_FROM
@@ -1065,9 +1070,10 @@ static enum err add_version(struct db *db, int64_t wp_id, int64_t node_id, int64
 static enum err current_of(struct db *db, int64_t node_id, int64_t *number,
 			   char blob[DIGEST_SHA256_HEX_LEN + 1])
 {
-	static const char sql[] = "SELECT n.current_version, v.blob FROM nodes n"
-				  " JOIN versions v ON v.node_id = n.id AND v.number = n.current_version"
-				  " WHERE n.id = ?1";
+	static const char sql[] =
+		"SELECT n.current_version, v.blob FROM nodes n"
+		" JOIN versions v ON v.node_id = n.id AND v.number = n.current_version"
+		" WHERE n.id = ?1";
 	sqlite3_stmt *st;
 	bool row;
 	enum err rc = db_stmt(db, sql, &st);
@@ -1088,7 +1094,8 @@ static enum err current_of(struct db *db, int64_t node_id, int64_t *number,
 
 static enum err next_number(struct db *db, int64_t node_id, int64_t *number)
 {
-	static const char sql[] = "SELECT coalesce(max(number), 0) + 1 FROM versions WHERE node_id = ?1";
+	static const char sql[] =
+		"SELECT coalesce(max(number), 0) + 1 FROM versions WHERE node_id = ?1";
 	sqlite3_stmt *st;
 	bool row;
 	enum err rc = db_stmt(db, sql, &st);
@@ -1171,7 +1178,8 @@ enum err tree_put(struct db *db, int64_t wp_id, const struct name_path *path,
 	if (req->if_version < 0)
 		return err_set(ERR_INVALID, "version numbers start at 1");
 	if (req->if_blob && !cas_hash_valid(req->if_blob))
-		return err_set(ERR_PRECONDITION, "the expected content tag is not one this server made");
+		return err_set(ERR_PRECONDITION,
+			       "the expected content tag is not one this server made");
 	rc = check_content(req->blob, req->size, req->mime, req->comment);
 	if (rc)
 		return rc;
@@ -1198,8 +1206,8 @@ enum err tree_restore_version(struct db *db, int64_t wp_id, const struct name_pa
 	memset(out, 0, sizeof *out);
 	if (number < 1)
 		return err_set(ERR_INVALID, "version numbers start at 1");
-	if (comment && (strlen(comment) > TREE_COMMENT_MAX ||
-			!name_utf8_valid(comment, strlen(comment))))
+	if (comment &&
+	    (strlen(comment) > TREE_COMMENT_MAX || !name_utf8_valid(comment, strlen(comment))))
 		return err_set(ERR_INVALID, "comment must be valid UTF-8 of at most %d bytes",
 			       TREE_COMMENT_MAX);
 	if (path->n == 0)
@@ -1366,8 +1374,8 @@ static enum err move_locked(struct db *db, int64_t wp_id, const struct name_path
 	if (src_folder) {
 		rc = ancestry(db, dst_parent, src_id, &depth, &below);
 		if (!rc && below)
-			rc = err_set(ERR_INVALID, "cannot move folder '%s' into itself ('%s')", from_s,
-				     to_s);
+			rc = err_set(ERR_INVALID, "cannot move folder '%s' into itself ('%s')",
+				     from_s, to_s);
 		if (!rc)
 			rc = subtree_height(db, src_id, &height);
 		if (!rc && depth + 1 + height > NAME_MAX_DEPTH)
@@ -1390,7 +1398,8 @@ static enum err move_locked(struct db *db, int64_t wp_id, const struct name_path
 			rc = err_set(ERR_INVALID, "cannot replace '%s', which contains '%s'", to_s,
 				     from_s);
 		if (!rc && (flags & TREE_MOVE_VERSION) && !src_folder && !clash_folder) {
-			rc = version_over(db, wp_id, src_id, clash, "moved from", from_s, user, now);
+			rc = version_over(db, wp_id, src_id, clash, "moved from", from_s, user,
+					  now);
 			if (!rc)
 				rc = trash_node(db, src_id, user, now);
 			if (!rc)
@@ -1585,9 +1594,10 @@ static enum err copy_locked(struct copy_ctx *c, int64_t src_wp, const struct nam
 		if (!rc && deep)
 			rc = subtree_height(db, src_id, &height);
 		if (!rc && depth + 1 + height > NAME_MAX_DEPTH)
-			rc = err_set(ERR_INVALID,
-				     "copying '%s' to '%s' would nest folders deeper than %d levels",
-				     c->from_s, to_s, NAME_MAX_DEPTH);
+			rc = err_set(
+				ERR_INVALID,
+				"copying '%s' to '%s' would nest folders deeper than %d levels",
+				c->from_s, to_s, NAME_MAX_DEPTH);
 		if (rc)
 			return rc;
 	}
@@ -1620,8 +1630,8 @@ static enum err copy_locked(struct copy_ctx *c, int64_t src_wp, const struct nam
 		if (rc)
 			return rc;
 	}
-	rc = copy_node(c, src_id, src_folder, dst_parent, to->names[to->n - 1],
-		       to->keys[to->n - 1], deep, c->from_s, &out->node_id);
+	rc = copy_node(c, src_id, src_folder, dst_parent, to->names[to->n - 1], to->keys[to->n - 1],
+		       deep, c->from_s, &out->node_id);
 	if (!rc)
 		out->nodes = c->nodes;
 	return rc;
@@ -1726,7 +1736,8 @@ enum err tree_set_meta(struct db *db, int64_t wp_id, const struct name_path *pat
 	db_bind_int64(db, st, 2, meta->set_deliverable);
 	db_bind_text(db, st, 3, deliverable);
 	db_bind_int64(db, st, 4, meta->set_status);
-	db_bind_text(db, st, 5, meta->status == TREE_STATUS_NONE ? NULL : tree_status_name(meta->status));
+	db_bind_text(db, st, 5,
+		     meta->status == TREE_STATUS_NONE ? NULL : tree_status_name(meta->status));
 	db_bind_int64(db, st, 6, now);
 	db_bind_id(db, st, 7, user_id);
 	rc = db_exec_stmt(db, st, "set document metadata");
@@ -1769,9 +1780,9 @@ enum err tree_trash_list(struct db *db, int64_t wp_id, uint64_t offset, size_t l
 {
 	static const char count_sql[] =
 		"SELECT count(*) FROM nodes WHERE wp_id = ?1 AND trashed_at IS NOT NULL";
-	static const char sql[] = "SELECT " NODE_COLS NODE_FROM
-				  " WHERE n.wp_id = ?1 AND n.trashed_at IS NOT NULL"
-				  " ORDER BY n.trashed_at DESC, n.id DESC LIMIT ?2 OFFSET ?3";
+	static const char sql[] =
+		"SELECT " NODE_COLS NODE_FROM " WHERE n.wp_id = ?1 AND n.trashed_at IS NOT NULL"
+		" ORDER BY n.trashed_at DESC, n.id DESC LIMIT ?2 OFFSET ?3";
 	sqlite3_stmt *st;
 	bool row;
 	enum err rc;
@@ -1883,19 +1894,21 @@ static enum err restore_locked(struct db *db, int64_t wp_id, int64_t node_id, in
 	if (!rc && blocker) {
 		rc = path_of(db, blocker, &where);
 		if (!rc)
-			rc = err_set(ERR_CONFLICT,
-				     "the folder '%s' it was in is in the trash; restore that first",
-				     where);
+			rc = err_set(
+				ERR_CONFLICT,
+				"the folder '%s' it was in is in the trash; restore that first",
+				where);
 	}
 	if (!rc)
 		rc = child(db, parent, key, &clash, &folder);
 	if (!rc && clash) {
 		rc = path_of(db, parent, &where);
 		if (!rc)
-			rc = err_set(ERR_EXISTS,
-				     "a %s named '%s' already exists in '%s'; restore this one under "
-				     "another name or move that one away first",
-				     folder ? "folder" : "document", name, *where ? where : "/");
+			rc = err_set(
+				ERR_EXISTS,
+				"a %s named '%s' already exists in '%s'; restore this one under "
+				"another name or move that one away first",
+				folder ? "folder" : "document", name, *where ? where : "/");
 	}
 	if (!rc)
 		rc = db_stmt(db, sql, &st);
@@ -1946,7 +1959,8 @@ enum err tree_purge(struct db *db, int64_t wp_id, int64_t node_id, struct tree_p
 			" WHERE node_id IN (SELECT id FROM sub)";
 	static const char del_versions[] =
 		SUB_CTE "DELETE FROM versions WHERE node_id IN (SELECT id FROM sub)";
-	static const char del_nodes[] = SUB_CTE "DELETE FROM nodes WHERE id IN (SELECT id FROM sub)";
+	static const char del_nodes[] =
+		SUB_CTE "DELETE FROM nodes WHERE id IN (SELECT id FROM sub)";
 	struct tree_purge_result res = {0};
 	int64_t parent;
 	sqlite3_stmt *st;

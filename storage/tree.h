@@ -86,23 +86,23 @@ enum err tree_deliverable_check(const char *code, char out[TREE_DELIVERABLE_MAX]
 struct tree_node {
 	int64_t id;
 	int64_t wp_id;
-	int64_t parent_id;        /* 0 for a work package's root */
+	int64_t parent_id; /* 0 for a work package's root */
 	bool is_folder;
-	char *name;               /* NFC; "" for a root */
-	char *deliverable;        /* NULL when none */
+	char *name;        /* NFC; "" for a root */
+	char *deliverable; /* NULL when none */
 	enum tree_status status;
-	int64_t version;          /* current version number; 0 for folders */
-	uint64_t size;            /* of the current version; 0 for folders */
+	int64_t version;                      /* current version number; 0 for folders */
+	uint64_t size;                        /* of the current version; 0 for folders */
 	char blob[DIGEST_SHA256_HEX_LEN + 1]; /* current version; "" for folders */
-	char *mime;               /* current version; NULL for folders */
+	char *mime;                           /* current version; NULL for folders */
 	int64_t created_at;
 	int64_t created_by;
-	int64_t modified_at;      /* last new version, rename, move, metadata */
+	int64_t modified_at; /* last new version, rename, move, metadata */
 	int64_t modified_by;
-	char *modified_by_name;   /* users.name; NULL when unknown */
-	int64_t trashed_at;       /* 0 unless this node itself is in the trash */
+	char *modified_by_name; /* users.name; NULL when unknown */
+	int64_t trashed_at;     /* 0 unless this node itself is in the trash */
 	int64_t trashed_by;
-	char *path;               /* "a/b/name"; only where a function says so */
+	char *path; /* "a/b/name"; only where a function says so */
 };
 
 struct tree_version {
@@ -111,10 +111,10 @@ struct tree_version {
 	char blob[DIGEST_SHA256_HEX_LEN + 1];
 	char *mime;
 	int64_t uploaded_by;
-	char *uploaded_by_name;   /* NULL when unknown */
+	char *uploaded_by_name; /* NULL when unknown */
 	int64_t uploaded_at;
-	char *comment;            /* "" when none */
-	int64_t restored_from;    /* the version it restored, 0 if none */
+	char *comment;         /* "" when none */
+	int64_t restored_from; /* the version it restored, 0 if none */
 };
 
 struct tree_node_list {
@@ -152,7 +152,7 @@ struct tree_list_opts {
 	enum tree_sort sort; /* name: by name key; modified: newest first; size: largest first */
 	bool reverse;        /* reverse the order of the sort key */
 	uint64_t offset;
-	size_t limit;        /* 0: TREE_LIST_DEFAULT; more than TREE_LIST_MAX: ERR_INVALID */
+	size_t limit; /* 0: TREE_LIST_DEFAULT; more than TREE_LIST_MAX: ERR_INVALID */
 };
 
 /* One page of the live entries of folder `folder_id`: folders first,
@@ -164,8 +164,8 @@ enum err tree_list(struct db *db, int64_t wp_id, int64_t folder_id,
 
 /* One page of the versions of document `node_id`, newest first. limit 0:
  * TREE_LIST_DEFAULT; over TREE_LIST_MAX: ERR_INVALID. */
-enum err tree_versions(struct db *db, int64_t wp_id, int64_t node_id, uint64_t offset,
-		       size_t limit, struct tree_version_list *out);
+enum err tree_versions(struct db *db, int64_t wp_id, int64_t node_id, uint64_t offset, size_t limit,
+		       struct tree_version_list *out);
 
 /* Version `number` of document `node_id` (0: the current one), e.g. to
  * download it. ERR_NOTFOUND when it does not exist (or was pruned). */
@@ -195,15 +195,15 @@ struct tree_put_result;
 
 struct tree_put {
 	int64_t user_id;
-	const char *blob;     /* SHA-256 hex of content stored in the cas (and held) */
-	uint64_t size;        /* its size in bytes */
-	const char *mime;     /* detected MIME type, 1..TREE_MIME_MAX printable ASCII */
-	const char *comment;  /* NULL or "": none; at most TREE_COMMENT_MAX bytes of UTF-8 */
+	const char *blob;    /* SHA-256 hex of content stored in the cas (and held) */
+	uint64_t size;       /* its size in bytes */
+	const char *mime;    /* detected MIME type, 1..TREE_MIME_MAX printable ASCII */
+	const char *comment; /* NULL or "": none; at most TREE_COMMENT_MAX bytes of UTF-8 */
 	enum tree_cond cond;
-	int64_t if_version;   /* non-zero: the current version must be this number */
-	const char *if_blob;  /* non-NULL: the current version's blob must be this hash
-				 (an ETag); with if_version both must hold */
-	bool parents;         /* create missing folders on the way */
+	int64_t if_version;  /* non-zero: the current version must be this number */
+	const char *if_blob; /* non-NULL: the current version's blob must be this hash
+				(an ETag); with if_version both must hold */
+	bool parents;        /* create missing folders on the way */
 	/* Optional: called inside the transaction once the version is
 	 * written, with its result, so a record of the change (an audit
 	 * row, a finished upload) commits with it or not at all. Returning
@@ -214,9 +214,9 @@ struct tree_put {
 
 struct tree_put_result {
 	int64_t node_id;
-	int64_t version;      /* number of the new version */
-	bool created;         /* the document is new */
-	uint64_t pruned;      /* older versions removed by retention */
+	int64_t version; /* number of the new version */
+	bool created;    /* the document is new */
+	uint64_t pruned; /* older versions removed by retention */
 };
 
 /* Create document `path` or add a version to it with a stored blob,
@@ -278,7 +278,7 @@ enum tree_copy_flags {
 
 struct tree_copy {
 	int64_t user_id;
-	unsigned flags;       /* enum tree_copy_flags */
+	unsigned flags; /* enum tree_copy_flags */
 	/* Optional: called inside the transaction for every node copied
 	 * (`from` the source node, `to` the new node or the document that
 	 * got a new version), so data kept beside nodes (WebDAV dead
@@ -288,9 +288,9 @@ struct tree_copy {
 };
 
 struct tree_copy_result {
-	int64_t node_id;      /* the copy at the destination */
-	bool replaced;        /* something was at the destination */
-	uint64_t nodes;       /* nodes created or given a new version */
+	int64_t node_id; /* the copy at the destination */
+	bool replaced;   /* something was at the destination */
+	uint64_t nodes;  /* nodes created or given a new version */
 };
 
 /* Copy the live node at `from` in work package `src_wp` to `to` (the
@@ -313,7 +313,7 @@ enum err tree_rename(struct db *db, int64_t wp_id, const struct name_path *path,
 
 struct tree_meta {
 	bool set_deliverable;
-	const char *deliverable;  /* NULL or "": clear; else checked code */
+	const char *deliverable; /* NULL or "": clear; else checked code */
 	bool set_status;
 	enum tree_status status;
 };

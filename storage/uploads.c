@@ -49,9 +49,8 @@ static enum err txn_end(struct db *db, enum err rc)
 enum err uploads_create(struct db *db, const struct upload *u, unsigned max_open,
 			uint64_t max_bytes)
 {
-	static const char sql_count[] =
-		"SELECT count(*), coalesce(sum(length), 0) FROM uploads"
-		" WHERE user_id = ? AND version IS NULL";
+	static const char sql_count[] = "SELECT count(*), coalesce(sum(length), 0) FROM uploads"
+					" WHERE user_id = ? AND version IS NULL";
 	static const char sql_insert[] =
 		"INSERT INTO uploads (id, user_id, wp_id, path, comment, metadata, length,"
 		" offset, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, ?)";
@@ -86,7 +85,8 @@ enum err uploads_create(struct db *db, const struct upload *u, unsigned max_open
 	}
 	if ((uint64_t)open_bytes + u->length > max_bytes || u->length > max_bytes) {
 		rc = err_set(ERR_LIMIT,
-			     "your unfinished uploads would total %" PRIu64 " bytes, the most allowed "
+			     "your unfinished uploads would total %" PRIu64
+			     " bytes, the most allowed "
 			     "is %" PRIu64 ": finish or cancel one first",
 			     (uint64_t)open_bytes + u->length, max_bytes);
 		goto out;

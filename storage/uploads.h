@@ -34,14 +34,14 @@ struct upload {
 	char id[UPLOADS_ID_LEN + 1];
 	int64_t user_id;
 	int64_t wp_id;
-	char *path;       /* '/'-separated, as name_path_from_text takes it */
-	char *comment;    /* "" when none */
-	char *metadata;   /* the Upload-Metadata header as received */
-	uint64_t length;  /* Upload-Length */
+	char *path;      /* '/'-separated, as name_path_from_text takes it */
+	char *comment;   /* "" when none */
+	char *metadata;  /* the Upload-Metadata header as received */
+	uint64_t length; /* Upload-Length */
 	uint64_t offset;
 	int64_t created_at;
 	int64_t expires_at;
-	int64_t version;  /* 0 until committed: then the version it made */
+	int64_t version;                      /* 0 until committed: then the version it made */
 	char blob[DIGEST_SHA256_HEX_LEN + 1]; /* "" until committed */
 };
 

@@ -8,13 +8,13 @@
 #include <stddef.h>
 
 struct web_asset {
-	const char *path;        /* relative to web/, e.g. "js/app.js" */
-	const char *type;        /* Content-Type */
+	const char *path; /* relative to web/, e.g. "js/app.js" */
+	const char *type; /* Content-Type */
 	const unsigned char *data;
 	size_t len;
 	const unsigned char *gz; /* gzip form, or NULL when not smaller */
 	size_t gz_len;
-	const char *sha256;      /* hex of data */
+	const char *sha256; /* hex of data */
 };
 
 extern const struct web_asset web_assets[];

@@ -40,13 +40,20 @@ static bool allowed_before_enrolment(const struct call *call)
 static int level_needed(enum access a)
 {
 	switch (a) {
-	case ACCESS_WP_READ: return ACCT_READ;
-	case ACCESS_WP_WRITE: return ACCT_WRITE;
-	case ACCESS_WP_MANAGE: return ACCT_MANAGE;
-	case ACCESS_WP_WRITE_BY_METADATA: return ACCT_WRITE;
-	case ACCESS_DAV_COPY: return ACCT_READ;  /* of the source; the Destination: write */
-	case ACCESS_DAV_MOVE: return ACCT_WRITE;
-	default: return ACCT_NONE;
+	case ACCESS_WP_READ:
+		return ACCT_READ;
+	case ACCESS_WP_WRITE:
+		return ACCT_WRITE;
+	case ACCESS_WP_MANAGE:
+		return ACCT_MANAGE;
+	case ACCESS_WP_WRITE_BY_METADATA:
+		return ACCT_WRITE;
+	case ACCESS_DAV_COPY:
+		return ACCT_READ; /* of the source; the Destination: write */
+	case ACCESS_DAV_MOVE:
+		return ACCT_WRITE;
+	default:
+		return ACCT_NONE;
 	}
 }
 
@@ -163,7 +170,8 @@ enum err acl_authorize(struct call *call)
 		return metrics_scraper_allowed(http_req_peer(call->req),
 					       http_req_header(call->req, "Authorization"));
 	if (need <= ACCESS_UNDECLARED || need >= ACCESS__COUNT)
-		return err_set(ERR_INTERNAL, "route declares no access"); /* router_check prevents it */
+		return err_set(ERR_INTERNAL,
+			       "route declares no access"); /* router_check prevents it */
 
 	rc = auth_identify(call);
 	if (rc)

@@ -55,9 +55,10 @@ bool apijson_parse_time(const char *s, int64_t *out)
 
 json_t *apijson_user(const struct acct_user *u, bool full)
 {
-	json_t *o = json_pack("{s:I, s:s, s:s, s:s, s:b}", "id", (json_int_t)u->id, "email",
-			      u->email, "name", u->name, "partner", u->partner_short ? u->partner_short : "",
-			      "coordinator", u->coordinator);
+	json_t *o =
+		json_pack("{s:I, s:s, s:s, s:s, s:b}", "id", (json_int_t)u->id, "email", u->email,
+			  "name", u->name, "partner", u->partner_short ? u->partner_short : "",
+			  "coordinator", u->coordinator);
 
 	if (o && full) {
 		json_object_set_new(o, "disabled", json_boolean(u->disabled));
@@ -74,8 +75,8 @@ json_t *apijson_user(const struct acct_user *u, bool full)
 json_t *apijson_wp(const struct acct_wp *w, int level)
 {
 	json_t *o = json_pack("{s:s, s:s, s:o, s:o}", "code", w->code, "title", w->title, "lead",
-			      w->lead_short ? json_string(w->lead_short) : json_null(), "created_at",
-			      apijson_time(w->created_at));
+			      w->lead_short ? json_string(w->lead_short) : json_null(),
+			      "created_at", apijson_time(w->created_at));
 
 	if (o && level >= 0)
 		json_object_set_new(o, "level", json_string(acct_level_name(level)));

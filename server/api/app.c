@@ -107,7 +107,9 @@ enum err app_prepare_data_dir(const char *dir)
 
 static void indexer_log(enum indexer_log_level level, const char *msg)
 {
-	log_event(level == INDEXER_ERROR ? LOG_ERROR : level == INDEXER_WARN ? LOG_WARN : LOG_INFO,
+	log_event(level == INDEXER_ERROR  ? LOG_ERROR
+		  : level == INDEXER_WARN ? LOG_WARN
+					  : LOG_INFO,
 		  "index", "%s", msg);
 }
 
@@ -147,7 +149,8 @@ static enum err apply_store_defaults(struct db *db, const struct config *cfg)
 	enum err rc = settings_put_u64(db, TREE_DEFAULT_QUOTA_KEY, cfg->default_quota);
 
 	if (!rc)
-		rc = settings_put_u64(db, TREE_DEFAULT_KEEP_VERSIONS_KEY, cfg->default_keep_versions);
+		rc = settings_put_u64(db, TREE_DEFAULT_KEEP_VERSIONS_KEY,
+				      cfg->default_keep_versions);
 	if (!rc)
 		rc = settings_put_u64(db, TREE_DEFAULT_KEEP_DAYS_KEY, cfg->default_keep_days);
 	return rc;
@@ -181,7 +184,8 @@ static enum err app_start(struct server *srv, void *arg)
 	a->metrics_on = true;
 	/* The job queue is bounded so a flood of logins queues at most this
 	 * much Argon2 work; beyond it requests get 503 at once. */
-	rc = jobs_start(cfg->job_threads ? cfg->job_threads : (unsigned)sysconf(_SC_NPROCESSORS_ONLN),
+	rc = jobs_start(cfg->job_threads ? cfg->job_threads
+					 : (unsigned)sysconf(_SC_NPROCESSORS_ONLN),
 			1024, &a->jobs);
 	/* Disk work queues without a practical bound: each entry is an
 	 * upload whose bytes have all arrived. */
@@ -248,9 +252,8 @@ static void log_done(struct http_req *req, bool completed)
 
 	(void)completed;
 	log_access(http_req_peer(req), http_req_method(req), http_req_path(req),
-		   http_resp_started(req) ? http_resp_status(req) : 0,
-		   http_resp_bytes(req), http_req_elapsed_us(req),
-		   call && call->caller ? call->caller->email : NULL);
+		   http_resp_started(req) ? http_resp_status(req) : 0, http_resp_bytes(req),
+		   http_req_elapsed_us(req), call && call->caller ? call->caller->email : NULL);
 }
 
 /* Methods that never change documents; WebDAV clients send PROPFIND
@@ -285,10 +288,7 @@ static void app_request_done(struct http_req *req, bool completed, void *wapp)
 
 /* Jobs still running hold requests of this loop: let them finish
  * (password hashes take milliseconds) before connections go. */
-static void app_worker_drain(void *wapp)
-{
-	jobs_loop_drain(((struct worker *)wapp)->jobs);
-}
+static void app_worker_drain(void *wapp) { jobs_loop_drain(((struct worker *)wapp)->jobs); }
 
 /* Every worker drained its jobs (and the uploads it had handed to the
  * disk pool and the commit queue) before its thread ended. */
@@ -310,10 +310,7 @@ static void app_stopped(void *arg)
 	a->metrics_on = false;
 }
 
-static void app_worker_stop(void *wapp)
-{
-	worker_free(wapp);
-}
+static void app_worker_stop(void *wapp) { worker_free(wapp); }
 
 static const struct server_hooks app_hooks = {
 	.start = app_start,

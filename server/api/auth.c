@@ -39,15 +39,13 @@ void auth_argon2_defaults(struct auth_argon2 *out)
 	out->lanes = 1;
 }
 
-void auth_argon2_current(struct auth_argon2 *out)
-{
-	*out = argon2_params;
-}
+void auth_argon2_current(struct auth_argon2 *out) { *out = argon2_params; }
 
 enum err auth_password_hash(const char *pw, const struct auth_argon2 *p, char **encoded)
 {
 	unsigned char salt[SALT_LEN];
-	size_t len = argon2_encodedlen(p->t_cost, p->m_kib, p->lanes, SALT_LEN, HASH_LEN, Argon2_id);
+	size_t len =
+		argon2_encodedlen(p->t_cost, p->m_kib, p->lanes, SALT_LEN, HASH_LEN, Argon2_id);
 	char *out = malloc(len);
 	enum err rc;
 	int arc;
@@ -87,10 +85,7 @@ bool auth_password_outdated(const char *encoded, const struct auth_argon2 *p)
 	return v != ARGON2_VERSION_13 || m < p->m_kib || t < p->t_cost || l < p->lanes;
 }
 
-const char *auth_dummy_hash(void)
-{
-	return dummy_hash;
-}
+const char *auth_dummy_hash(void) { return dummy_hash; }
 
 enum err auth_password_policy(const char *pw, const char *email)
 {
@@ -228,7 +223,8 @@ static size_t slot_index(const unsigned char key[16])
 
 static bool slot_idle(const struct tslot *s, int64_t now)
 {
-	return !s->used || (s->inflight == 0 && (s->failures == 0 || now - s->last >= THROTTLE_FORGET));
+	return !s->used ||
+	       (s->inflight == 0 && (s->failures == 0 || now - s->last >= THROTTLE_FORGET));
 }
 
 /* Find the slot for `key`, claiming one when `create`: a free or idle
@@ -384,7 +380,8 @@ void auth_throttle_end(struct auth_ticket *t, bool success, unsigned *locked)
 			addr->last = now;
 		}
 		if (locked) {
-			int64_t a = locked_for(&t_account, acc, now), b = locked_for(&t_address, addr, now);
+			int64_t a = locked_for(&t_account, acc, now),
+				b = locked_for(&t_address, addr, now);
 
 			*locked = (unsigned)(a > b ? a : b);
 		}
@@ -648,7 +645,8 @@ enum err auth_identify(struct call *call)
 			return identify_token(call, authz + 7 + strspn(authz + 7, " "), NULL);
 		if (!strncasecmp(authz, "Basic ", 6))
 			return identify_basic(call, authz + 6 + strspn(authz + 6, " "));
-		return err_set(ERR_UNAUTHENTICATED, "unsupported Authorization scheme (use Bearer)");
+		return err_set(ERR_UNAUTHENTICATED,
+			       "unsupported Authorization scheme (use Bearer)");
 	}
 	cookie = http_req_header(call->req, "Cookie");
 	value = cookie ? find_cookie(cookie, &len) : NULL;
@@ -659,9 +657,10 @@ enum err auth_identify(struct call *call)
 
 /* --- audit --------------------------------------------------------------------------------- */
 
-__attribute__((format(printf, 7, 0))) static enum err
-audit_v(struct call *call, int64_t user_id, const char *email, const char *action, int64_t wp_id,
-	const char *object, const char *fmt, va_list ap)
+__attribute__((format(printf, 7, 0))) static enum err audit_v(struct call *call, int64_t user_id,
+							      const char *email, const char *action,
+							      int64_t wp_id, const char *object,
+							      const char *fmt, va_list ap)
 {
 	char detail[1024] = "";
 	enum err rc;

@@ -49,8 +49,8 @@ struct caller {
 #define AUTH_TOKEN_PREFIX "consort_"
 #define AUTH_TOKEN_LEN (sizeof AUTH_TOKEN_PREFIX - 1 + AUTH_SECRET_LEN)
 #define AUTH_RECOVERY_CODES 10
-#define AUTH_RECOVERY_LEN 11 /* "xxxxx-xxxxx" */
-#define AUTH_PASSWORD_MIN 12 /* characters */
+#define AUTH_RECOVERY_LEN 11   /* "xxxxx-xxxxx" */
+#define AUTH_PASSWORD_MIN 12   /* characters */
 #define AUTH_PASSWORD_MAX 1024 /* bytes */
 
 /* Process-wide set-up for `consort serve`: Argon2 parameters, throttle
@@ -61,9 +61,9 @@ void auth_stop(void);
 /* --- passwords ----------------------------------------------------------- */
 
 struct auth_argon2 {
-	uint32_t m_kib;   /* memory */
-	uint32_t t_cost;  /* iterations */
-	uint32_t lanes;   /* parallelism */
+	uint32_t m_kib;  /* memory */
+	uint32_t t_cost; /* iterations */
+	uint32_t lanes;  /* parallelism */
 };
 
 /* Parameters new hashes get (the configured ones after auth_start, the

@@ -20,12 +20,12 @@ struct change {
 
 struct commitq {
 	pthread_mutex_t lock;
-	pthread_cond_t idle;  /* signalled when the leader resigns */
+	pthread_cond_t idle; /* signalled when the leader resigns */
 	struct change *head, *tail;
-	bool leading;         /* a thread is committing batches */
+	bool leading; /* a thread is committing batches */
 	bool stopping;
 	size_t max_batch;
-	struct db *db;        /* used by the leader only */
+	struct db *db;                       /* used by the leader only */
 	unsigned long long batches, changes; /* guarded by lock */
 };
 
@@ -52,8 +52,8 @@ static void run_one(struct db *db, struct change *c)
  * transaction is one). */
 static void run_alone(struct db *db, struct change *batch)
 {
-	log_event(LOG_WARN, "commit", "a group commit failed (%s); committing its changes one by one",
-		  err_detail());
+	log_event(LOG_WARN, "commit",
+		  "a group commit failed (%s); committing its changes one by one", err_detail());
 	for (struct change *c = batch; c; c = c->next) {
 		if (c->ran && c->rc)
 			continue;

@@ -35,8 +35,7 @@ static const struct option_def options[] = {
 	 "Address and port to listen on: `HOST:PORT`, IPv6 as `[::1]:8443`. Default `127.0.0.1:8443`."},
 	{"cert", OPT_STRING, OFF(cert), 0, 0,
 	 "PEM certificate chain. Without it, a self-signed certificate is made in DATA/tls."},
-	{"key", OPT_STRING, OFF(key), 0, 0,
-	 "PEM private key for `cert`."},
+	{"key", OPT_STRING, OFF(key), 0, 0, "PEM private key for `cert`."},
 	{"workers", OPT_UINT, OFF(workers), 0, 256,
 	 "Worker threads, each with its own event loop and database connection. 0 = number of cores."},
 	{"max-connections", OPT_UINT, OFF(max_connections), 1, 1000000,
@@ -65,8 +64,7 @@ static const struct option_def options[] = {
 	 "Largest JSON request body, bytes (413 beyond)."},
 	{"max-upload", OPT_BYTES, OFF(max_upload), 1, 16 * TiB,
 	 "Largest single document version, bytes (413 beyond)."},
-	{"log-format", OPT_LOGFMT, OFF(log_format), 0, 0,
-	 "`plain` or `json` lines on stderr."},
+	{"log-format", OPT_LOGFMT, OFF(log_format), 0, 0, "`plain` or `json` lines on stderr."},
 	{"access-log", OPT_BOOL, OFF(access_log), 0, 0,
 	 "One log line per request (`true`/`false`)."},
 	{"extract-max-text", OPT_BYTES, OFF(extract.max_text), 1 * KiB, 1 * GiB,
@@ -126,8 +124,7 @@ static const struct option_def options[] = {
 	 "Argon2id memory per password hash, KiB. Raising it rehashes each password at its next login."},
 	{"argon2-iterations", OPT_UINT, OFF(argon2_iterations), 2, 100,
 	 "Argon2id passes over memory."},
-	{"argon2-parallelism", OPT_UINT, OFF(argon2_parallelism), 1, 16,
-	 "Argon2id lanes."},
+	{"argon2-parallelism", OPT_UINT, OFF(argon2_parallelism), 1, 16, "Argon2id lanes."},
 	{"job-threads", OPT_UINT, OFF(job_threads), 0, 256,
 	 "Threads for blocking work such as password hashing. 0 = number of cores."},
 	{"io-threads", OPT_UINT, OFF(io_threads), 1, 1024,
@@ -189,17 +186,18 @@ struct unit {
 };
 
 static const struct unit byte_units[] = {
-	{"", 1}, {"B", 1}, {"K", KiB}, {"KiB", KiB}, {"M", MiB}, {"MiB", MiB},
+	{"", 1},    {"B", 1},     {"K", KiB}, {"KiB", KiB}, {"M", MiB}, {"MiB", MiB},
 	{"G", GiB}, {"GiB", GiB}, {"T", TiB}, {"TiB", TiB}, {NULL, 0},
 };
 
 static const struct unit plain_units[] = {
-	{"", 1}, {NULL, 0},
+	{"", 1},
+	{NULL, 0},
 };
 
 static const struct unit time_units[] = {
-	{"ms", 1}, {"s", 1000}, {"", 1000}, {"m", 60000}, {"min", 60000},
-	{"h", 3600000}, {"d", DAY_MS}, {NULL, 0},
+	{"ms", 1},      {"s", 1000},    {"", 1000},    {"m", 60000},
+	{"min", 60000}, {"h", 3600000}, {"d", DAY_MS}, {NULL, 0},
 };
 
 static const char *parse_number(const char *v, const struct unit *units, uint64_t *out)
@@ -233,8 +231,7 @@ static const char *parse_number(const char *v, const struct unit *units, uint64_
 }
 
 /* Set one option from its textual value; on error returns a reason. */
-static const char *set_option(struct config *cfg, const struct option_def *o,
-			      const char *value)
+static const char *set_option(struct config *cfg, const struct option_def *o, const char *value)
 {
 	char *base = (char *)cfg + o->offset;
 	const char *why;
@@ -255,9 +252,11 @@ static const char *set_option(struct config *cfg, const struct option_def *o,
 		return NULL;
 	}
 	case OPT_BOOL:
-		if (!strcmp(value, "true") || !strcmp(value, "yes") || !strcmp(value, "on") || !strcmp(value, "1"))
+		if (!strcmp(value, "true") || !strcmp(value, "yes") || !strcmp(value, "on") ||
+		    !strcmp(value, "1"))
 			*(bool *)base = true;
-		else if (!strcmp(value, "false") || !strcmp(value, "no") || !strcmp(value, "off") || !strcmp(value, "0"))
+		else if (!strcmp(value, "false") || !strcmp(value, "no") || !strcmp(value, "off") ||
+			 !strcmp(value, "0"))
 			*(bool *)base = false;
 		else
 			return "must be true or false";
@@ -276,9 +275,9 @@ static const char *set_option(struct config *cfg, const struct option_def *o,
 	case OPT_BYTES:
 	case OPT_MS:
 		why = parse_number(value,
-				   o->type == OPT_MS ? time_units
+				   o->type == OPT_MS                               ? time_units
 				   : (o->type == OPT_SIZE || o->type == OPT_BYTES) ? byte_units
-										     : plain_units,
+										   : plain_units,
 				   &n);
 		if (why)
 			return why;
@@ -352,7 +351,8 @@ static enum err load_file(struct config *cfg, const char *path)
 		}
 		why = set_option(cfg, o, value);
 		if (why) {
-			rc = err_set(ERR_INVALID, "%s:%u: %s: value '%s' %s", path, lineno, key, value, why);
+			rc = err_set(ERR_INVALID, "%s:%u: %s: value '%s' %s", path, lineno, key,
+				     value, why);
 			break;
 		}
 	}
@@ -401,7 +401,8 @@ enum err config_load(struct config *cfg, int argc, char **argv)
 			return err_set(ERR_INVALID, "unknown option '--%.*s'", (int)klen, arg);
 		if (eq) {
 			value = eq + 1;
-		} else if (o->type == OPT_BOOL && (i + 1 >= argc || !strncmp(argv[i + 1], "--", 2))) {
+		} else if (o->type == OPT_BOOL &&
+			   (i + 1 >= argc || !strncmp(argv[i + 1], "--", 2))) {
 			value = "true";
 		} else {
 			if (i + 1 >= argc)
@@ -452,7 +453,8 @@ enum err config_check(const struct config *cfg)
 		return rc;
 	if (cfg->key && (rc = check_file("key", cfg->key)))
 		return rc;
-	if (cfg->metrics_token_file && (rc = check_file("metrics-token-file", cfg->metrics_token_file)))
+	if (cfg->metrics_token_file &&
+	    (rc = check_file("metrics-token-file", cfg->metrics_token_file)))
 		return rc;
 	if (cfg->metrics_allow && (rc = metrics_allow_check(cfg->metrics_allow)))
 		return rc;
@@ -473,7 +475,8 @@ static void format_value(const struct option_def *o, const struct config *c, cha
 		snprintf(buf, n, "%s", *(const bool *)base ? "true" : "false");
 		return;
 	case OPT_LOGFMT:
-		snprintf(buf, n, "%s", *(const enum log_format *)base == LOG_JSON ? "json" : "plain");
+		snprintf(buf, n, "%s",
+			 *(const enum log_format *)base == LOG_JSON ? "json" : "plain");
 		return;
 	case OPT_U64:
 	case OPT_BYTES:
@@ -515,8 +518,8 @@ static void format_value(const struct option_def *o, const struct config *c, cha
 void config_write_reference(FILE *out)
 {
 	static const char *const type_names[] = {
-		[OPT_STRING] = "text", [OPT_UINT] = "number", [OPT_U64] = "number",
-		[OPT_SIZE] = "size", [OPT_BYTES] = "size", [OPT_MS] = "duration",
+		[OPT_STRING] = "text",     [OPT_UINT] = "number",       [OPT_U64] = "number",
+		[OPT_SIZE] = "size",       [OPT_BYTES] = "size",        [OPT_MS] = "duration",
 		[OPT_BOOL] = "true/false", [OPT_LOGFMT] = "plain/json",
 	};
 	struct config d;

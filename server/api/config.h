@@ -24,47 +24,47 @@ enum log_format { LOG_PLAIN, LOG_JSON };
 
 struct config {
 	char *data_dir;
-	char *listen;          /* HOST:PORT, IPv6 as [::1]:8443 */
-	char *cert;            /* NULL: self-signed in DATA/tls */
+	char *listen; /* HOST:PORT, IPv6 as [::1]:8443 */
+	char *cert;   /* NULL: self-signed in DATA/tls */
 	char *key;
 	char *config_file;
-	unsigned workers;      /* 0: number of cores */
+	unsigned workers; /* 0: number of cores */
 	unsigned max_connections;
 	unsigned shutdown_grace_ms;
 	struct http_limits http;
-	uint64_t max_json_body;    /* bytes */
-	uint64_t max_upload;       /* bytes, one document version */
+	uint64_t max_json_body; /* bytes */
+	uint64_t max_upload;    /* bytes, one document version */
 	enum log_format log_format;
 	bool access_log;
-	bool test_hooks;       /* enables /_test/ routes for the test suite */
+	bool test_hooks; /* enables /_test/ routes for the test suite */
 	/* text extraction for search, per document (search/extract.h) */
 	struct extract_limits extract;
-	unsigned index_poll_ms;   /* idle indexer's look at its queue */
+	unsigned index_poll_ms; /* idle indexer's look at its queue */
 	/* operations (issue 8) */
 	char *metrics_allow;      /* CIDR list; NULL: loopback */
 	char *metrics_token_file; /* NULL: no token */
 	unsigned metrics_blob_walk_ms;
 	/* Store-wide defaults, written to the settings table at start so
 	 * that `consort gc` and other commands apply the same rules. */
-	uint64_t default_quota;        /* bytes per work package; 0: unlimited */
+	uint64_t default_quota;         /* bytes per work package; 0: unlimited */
 	unsigned default_keep_versions; /* 0: no count rule */
 	unsigned default_keep_days;     /* 0: no age rule */
 	/* accounts and sign-in (issue 4) */
-	unsigned session_idle_ms;      /* a session unused this long ends */
-	unsigned session_max_ms;       /* a session ends this long after login */
-	unsigned password_link_ms;     /* validity of a set-password link */
+	unsigned session_idle_ms;        /* a session unused this long ends */
+	unsigned session_max_ms;         /* a session ends this long after login */
+	unsigned password_link_ms;       /* validity of a set-password link */
 	unsigned login_account_failures; /* failures before an account locks */
 	unsigned login_address_failures; /* failures before an address locks */
-	unsigned login_lockout_ms;     /* first lockout; doubles per failure */
+	unsigned login_lockout_ms;       /* first lockout; doubles per failure */
 	unsigned login_lockout_max_ms;
 	unsigned argon2_memory_kib;
 	unsigned argon2_iterations;
 	unsigned argon2_parallelism;
-	unsigned job_threads;          /* 0: number of cores */
-	unsigned io_threads;           /* disk work (storing uploads) */
+	unsigned job_threads; /* 0: number of cores */
+	unsigned io_threads;  /* disk work (storing uploads) */
 	/* resumable uploads (issue 5) */
-	unsigned upload_expiry_ms;     /* an unfinished tus upload lives this long */
-	unsigned uploads_per_user;     /* unfinished tus uploads per user */
+	unsigned upload_expiry_ms;      /* an unfinished tus upload lives this long */
+	unsigned uploads_per_user;      /* unfinished tus uploads per user */
 	uint64_t upload_bytes_per_user; /* their announced lengths together */
 };
 

@@ -21,7 +21,7 @@
 /* What the commit needs, copied off the request: the stages after the
  * event loop run on other threads and read nothing of the request. */
 struct job {
-	struct call *call;          /* touched on the loop only */
+	struct call *call; /* touched on the loop only */
 	docput_answer_fn answer;
 	void *arg;
 	struct jobs_ticket *ticket;

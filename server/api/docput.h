@@ -49,22 +49,22 @@ typedef void (*docput_answer_fn)(struct call *call, enum err rc, const struct do
 
 struct docput_req {
 	struct call *call;
-	struct cas_writer *w;     /* consumed by docput_commit */
+	struct cas_writer *w; /* consumed by docput_commit */
 	/* Bytes that still go to `w` before it is stored (malloc'd; consumed):
 	 * written on the disk thread, not the event loop. */
 	unsigned char *tail;
 	size_t tail_len;
 	int64_t wp_id;
-	struct name_path path;    /* moved into docput_commit (left empty) */
-	const char *comment;      /* NULL or request-scoped */
+	struct name_path path; /* moved into docput_commit (left empty) */
+	const char *comment;   /* NULL or request-scoped */
 	enum tree_cond cond;
-	const char *if_blob;      /* NULL or request-scoped ETag hash */
+	const char *if_blob; /* NULL or request-scoped ETag hash */
 	/* The first bytes of the content for MIME detection: either in
 	 * memory (head, head_len; copied) or read from `head_file`. */
 	const unsigned char *head;
 	size_t head_len;
 	const char *head_file;
-	const char *upload_id;    /* tus: marked finished with the version */
+	const char *upload_id; /* tus: marked finished with the version */
 	docput_answer_fn answer;
 	void *arg;
 };

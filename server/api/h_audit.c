@@ -72,7 +72,8 @@ static enum err parse_params(struct call *call, struct audit_params *p)
 
 			rc = acct_user_by_email(db, value, &u);
 			if (rc == ERR_NOTFOUND)
-				rc = err_set(ERR_INVALID, "parameter 'user': no user with that email");
+				rc = err_set(ERR_INVALID,
+					     "parameter 'user': no user with that email");
 			p->f.user_id = u.id;
 			acct_user_clear(&u);
 		} else if (!strcmp(name, "wp")) {
@@ -82,8 +83,8 @@ static enum err parse_params(struct call *call, struct audit_params *p)
 			if (rc == ERR_NOTFOUND)
 				rc = err_set(ERR_INVALID, "parameter 'wp': no such work package");
 		} else if (!strcmp(name, "action")) {
-			if (!*value || strlen(value) > 40 || strspn(value, "abcdefghijklmnopqrstuvwxyz_") !=
-								     strlen(value))
+			if (!*value || strlen(value) > 40 ||
+			    strspn(value, "abcdefghijklmnopqrstuvwxyz_") != strlen(value))
 				rc = err_set(ERR_INVALID, "parameter 'action' must be a word like "
 							  "login or grant");
 			p->f.action = value;
@@ -91,9 +92,11 @@ static enum err parse_params(struct call *call, struct audit_params *p)
 			int64_t *t = name[0] == 's' ? &p->f.since : &p->f.until;
 
 			if (!apijson_parse_time(value, t))
-				rc = err_set(ERR_INVALID, "parameter '%s' must be a date "
-							  "(2024-05-01 or 2024-05-01T12:00:00Z) or "
-							  "Unix seconds", name);
+				rc = err_set(ERR_INVALID,
+					     "parameter '%s' must be a date "
+					     "(2024-05-01 or 2024-05-01T12:00:00Z) or "
+					     "Unix seconds",
+					     name);
 		} else if (!strcmp(name, "limit")) {
 			rc = parse_int("limit", value, AUDIT_MAX_LIMIT, &p->limit);
 			if (!rc && p->limit == 0)
@@ -116,8 +119,9 @@ static json_t *row_json(const struct audit_row *r)
 	return json_pack("{s:I, s:o, s:s, s:o, s:s, s:s, s:o, s:s, s:s}", "id", (json_int_t)r->id,
 			 "at", apijson_time(r->at), "user", r->actor, "user_id",
 			 r->user_id ? json_integer(r->user_id) : json_null(), "address", r->peer,
-			 "action", r->action, "wp", r->wp_code ? json_string(r->wp_code) : json_null(),
-			 "object", r->object, "detail", r->detail);
+			 "action", r->action, "wp",
+			 r->wp_code ? json_string(r->wp_code) : json_null(), "object", r->object,
+			 "detail", r->detail);
 }
 
 /* --- CSV ------------------------------------------------------------------------------ */
@@ -215,7 +219,8 @@ static void send_csv(struct call *call, const struct audit_params *p)
 	evbuffer_add_printf(x->pending, "id,time,user,address,action,wp,object,detail\r\n");
 	reply_api_headers(call->req);
 	http_resp_header(call->req, "Content-Type", "text/csv; charset=utf-8");
-	http_resp_header(call->req, "Content-Disposition", "attachment; filename=\"consort-audit.csv\"");
+	http_resp_header(call->req, "Content-Disposition",
+			 "attachment; filename=\"consort-audit.csv\"");
 	http_resp_stream(call->req, 200, -1, &csv_source, x);
 }
 
@@ -246,7 +251,7 @@ void h_audit(struct call *call)
 	for (size_t i = 0; arr && i < n; i++)
 		json_array_append_new(arr, row_json(&rows[i]));
 	audit_rows_free(rows, n);
-	reply_json(call->req, 200, json_pack("{s:I, s:I, s:I, s:o}", "total", (json_int_t)total,
-					     "limit", (json_int_t)p.limit, "offset",
-					     (json_int_t)p.offset, "entries", arr));
+	reply_json(call->req, 200,
+		   json_pack("{s:I, s:I, s:I, s:o}", "total", (json_int_t)total, "limit",
+			     (json_int_t)p.limit, "offset", (json_int_t)p.offset, "entries", arr));
 }

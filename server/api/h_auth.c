@@ -126,14 +126,15 @@ static struct pwjob *pwjob_new(struct call *call, pwjob_finish_fn finish)
 static void pwjob_submit(struct pwjob *j)
 {
 	struct call *call = j->call;
-	enum err rc = jobs_submit_req(worker_jobs(call->worker), call->req, pwjob_run, pwjob_done, j);
+	enum err rc =
+		jobs_submit_req(worker_jobs(call->worker), call->req, pwjob_run, pwjob_done, j);
 
 	if (rc) {
 		auth_throttle_release(&j->ticket);
 		if (rc == ERR_LIMIT) {
 			http_resp_header(call->req, "Retry-After", "1");
 			reply_err(call->req,
-			          err_set(ERR_BUSY, "the server is busy; try again shortly"));
+				  err_set(ERR_BUSY, "the server is busy; try again shortly"));
 		} else {
 			reply_err(call->req, rc);
 		}
@@ -170,7 +171,8 @@ static void caller_pwjob(struct call *call, pwjob_finish_fn finish, const char *
 		reply_oom(call);
 		return;
 	}
-	if (auth_throttle_begin(call->caller->email, http_req_peer(call->req), &j->ticket, &retry)) {
+	if (auth_throttle_begin(call->caller->email, http_req_peer(call->req), &j->ticket,
+				&retry)) {
 		reply_throttled(call, retry);
 		pwjob_free(j);
 		return;
@@ -217,8 +219,8 @@ static void login_fail(struct pwjob *j, const char *why, const char *detail)
 
 	auth_throttle_end(&j->ticket, false, &locked);
 	if (locked)
-		auth_audit_as(call, j->user_id, j->email, "login_failed", 0, "", "%s; locked for %u s",
-			      why, locked);
+		auth_audit_as(call, j->user_id, j->email, "login_failed", 0, "",
+			      "%s; locked for %u s", why, locked);
 	else
 		auth_audit_as(call, j->user_id, j->email, "login_failed", 0, "", "%s", why);
 	reply_err(call->req, err_set(ERR_CREDENTIALS, "%s", detail));
@@ -239,8 +241,8 @@ static const char *login_second_factor(struct pwjob *j)
 		 * sends both again. Neither a failure nor a success. */
 		auth_throttle_release(&j->ticket);
 		reply_err(j->call->req,
-		          err_set(ERR_TOTP_REQUIRED,
-		                  "enter the one-time code from your authenticator app"));
+			  err_set(ERR_TOTP_REQUIRED,
+				  "enter the one-time code from your authenticator app"));
 		return NULL;
 	}
 	if (j->totp) {
@@ -252,7 +254,7 @@ static const char *login_second_factor(struct pwjob *j)
 		}
 		explicit_bzero(&t, sizeof t);
 		login_fail(j, "wrong or reused one-time code",
-		           "wrong or already used one-time code");
+			   "wrong or already used one-time code");
 		return NULL;
 	}
 	if (auth_recovery_hash(j->recovery, h) && !acct_recovery_use(db, j->user_id, h, db_now()))
@@ -280,10 +282,10 @@ static void login_finish(struct pwjob *j, bool alive)
 	 * does not tell whether the email exists. */
 	if (!j->user_known || !j->verified) {
 		login_fail(j,
-		           j->user_known ? "wrong password"
-		           : j->user_id  ? "no password set yet"
-		                         : "unknown email",
-		           "wrong email or password");
+			   j->user_known ? "wrong password"
+			   : j->user_id  ? "no password set yet"
+					 : "unknown email",
+			   "wrong email or password");
 		return;
 	}
 	if (j->disabled) {
@@ -328,8 +330,8 @@ static void login_finish(struct pwjob *j, bool alive)
 	explicit_bzero(token, sizeof token);
 	user = apijson_user(&u, true);
 	reply_json(call->req, 200,
-		   json_pack("{s:o, s:s, s:b}", "user", user, "csrf", csrf, "totp_enrolment_required",
-			     u.totp_required && !u.totp_enabled));
+		   json_pack("{s:o, s:s, s:b}", "user", user, "csrf", csrf,
+			     "totp_enrolment_required", u.totp_required && !u.totp_enabled));
 	acct_user_clear(&u);
 }
 
@@ -338,7 +340,8 @@ void h_session_create(struct call *call)
 	const char *email = NULL, *password = NULL, *totp = NULL, *recovery = NULL;
 	struct jsonin_field f[] = {
 		{"email", JSONIN_STRING, JSONIN_REQUIRED, 1, 254, .out = &email},
-		{"password", JSONIN_STRING, JSONIN_REQUIRED, 1, AUTH_PASSWORD_MAX, .out = &password},
+		{"password", JSONIN_STRING, JSONIN_REQUIRED, 1, AUTH_PASSWORD_MAX,
+		 .out = &password},
 		{"totp", JSONIN_STRING, JSONIN_NULLABLE, 1, 16, .out = &totp},
 		{"recovery_code", JSONIN_STRING, JSONIN_NULLABLE, 1, 32, .out = &recovery},
 	};
@@ -384,8 +387,9 @@ void h_session_create(struct call *call)
 	/* The audit record names the email tried; a string that is no email
 	 * at all may be a password typed into the wrong field, so it is not
 	 * kept. */
-	j->email = jobs_strdup(rc == ERR_OK ? l.email
-			       : acct_check_email("email", email) ? "(not an email address)" : email,
+	j->email = jobs_strdup(rc == ERR_OK                       ? l.email
+			       : acct_check_email("email", email) ? "(not an email address)"
+								  : email,
 			       &oom);
 	j->password = jobs_strdup(password, &oom);
 	j->totp = jobs_strdup(totp, &oom);
@@ -426,8 +430,9 @@ void h_me(struct call *call)
 		reply_err(call->req, ERR_DB);
 		return;
 	}
-	o = json_pack("{s:o, s:s, s:b}", "user", user, "auth", call->by_cookie ? "session" : "token",
-		      "totp_enrolment_required", call->caller->totp_pending);
+	o = json_pack("{s:o, s:s, s:b}", "user", user, "auth",
+		      call->by_cookie ? "session" : "token", "totp_enrolment_required",
+		      call->caller->totp_pending);
 	/* The page reloads, the cookie stays, the CSRF token is gone from
 	 * the app's memory: it asks here. Same-origin only (no CORS). */
 	if (o && call->caller->csrf)
@@ -475,7 +480,8 @@ static void password_finish(struct pwjob *j, bool alive)
 	if (alive) {
 		auth_cookie_set(call, token);
 		explicit_bzero(token, sizeof token);
-		reply_json(call->req, 200, json_pack("{s:o*, s:s}", "user", self_json(call), "csrf", csrf));
+		reply_json(call->req, 200,
+			   json_pack("{s:o*, s:s}", "user", self_json(call), "csrf", csrf));
 	}
 }
 
@@ -508,9 +514,9 @@ void h_totp_begin(struct call *call)
 	enum err rc;
 
 	if (call->caller->totp_enabled) {
-		reply_err(
-		    call->req,
-		    err_set(ERR_CONFLICT, "a second factor is already enabled; disable it first"));
+		reply_err(call->req,
+			  err_set(ERR_CONFLICT,
+				  "a second factor is already enabled; disable it first"));
 		return;
 	}
 	rc = digest_random(secret, sizeof secret);
@@ -526,8 +532,9 @@ void h_totp_begin(struct call *call)
 		reply_oom(call);
 		goto out;
 	}
-	reply_json(call->req, 200, json_pack("{s:s, s:s, s:i, s:i}", "secret", b32, "uri", uri,
-					     "digits", TOTP_DIGITS, "period", TOTP_PERIOD));
+	reply_json(call->req, 200,
+		   json_pack("{s:s, s:s, s:i, s:i}", "secret", b32, "uri", uri, "digits",
+			     TOTP_DIGITS, "period", TOTP_PERIOD));
 out:
 	explicit_bzero(secret, sizeof secret);
 	free(b32);
@@ -567,14 +574,14 @@ void h_totp_confirm(struct call *call)
 	}
 	if (!t.pending_len) {
 		reply_err(call->req,
-		          err_set(ERR_CONFLICT,
-		                  "no enrolment is under way (POST /api/v1/me/totp first)"));
+			  err_set(ERR_CONFLICT,
+				  "no enrolment is under way (POST /api/v1/me/totp first)"));
 		goto out;
 	}
 	if (!totp_verify(t.pending, t.pending_len, code, db_now(), 0, &step)) {
-		reply_err(
-		    call->req,
-		    err_set(ERR_INVALID, "field 'code' does not match; check the device's clock"));
+		reply_err(call->req,
+			  err_set(ERR_INVALID,
+				  "field 'code' does not match; check the device's clock"));
 		goto out;
 	}
 	rc = auth_recovery_new(codes, hashes);
@@ -673,7 +680,8 @@ static void reauth(struct call *call, pwjob_finish_fn finish)
 {
 	const char *password = NULL;
 	struct jsonin_field f[] = {
-		{"password", JSONIN_STRING, JSONIN_REQUIRED, 1, AUTH_PASSWORD_MAX, .out = &password},
+		{"password", JSONIN_STRING, JSONIN_REQUIRED, 1, AUTH_PASSWORD_MAX,
+		 .out = &password},
 	};
 	enum err rc = jsonin_parse(call->json, f, 1);
 
@@ -692,24 +700,18 @@ static void reauth(struct call *call, pwjob_finish_fn finish)
 		explicit_bzero(t.secret, sizeof t.secret);
 		if (!rc && t.required) {
 			reply_err(
-			    call->req,
-			    err_set(ERR_FORBIDDEN,
-			            "a coordinator requires a second factor for this account"));
+				call->req,
+				err_set(ERR_FORBIDDEN,
+					"a coordinator requires a second factor for this account"));
 			return;
 		}
 	}
 	caller_pwjob(call, finish, password, NULL);
 }
 
-void h_totp_disable(struct call *call)
-{
-	reauth(call, totp_disable_finish);
-}
+void h_totp_disable(struct call *call) { reauth(call, totp_disable_finish); }
 
-void h_recovery_codes(struct call *call)
-{
-	reauth(call, recovery_finish);
-}
+void h_recovery_codes(struct call *call) { reauth(call, recovery_finish); }
 
 /* --- API tokens ---------------------------------------------------------------------------- */
 
@@ -738,13 +740,14 @@ void h_tokens_list(struct call *call)
 	arr = json_array();
 	for (size_t i = 0; arr && i < n; i++)
 		json_array_append_new(arr,
-			json_pack("{s:I, s:s, s:s, s:o, s:o, s:o, s:o, s:b}", "id", (json_int_t)ts[i].id,
-				  "name", ts[i].name, "state", token_state(&ts[i], now), "created_at",
-				  apijson_time(ts[i].created_at), "expires_at",
-				  apijson_time(ts[i].expires_at), "last_used_at",
-				  apijson_time(ts[i].last_used_at), "revoked_at",
-				  apijson_time(ts[i].revoked_at), "current",
-				  ts[i].id == call->caller->token_id));
+				      json_pack("{s:I, s:s, s:s, s:o, s:o, s:o, s:o, s:b}", "id",
+						(json_int_t)ts[i].id, "name", ts[i].name, "state",
+						token_state(&ts[i], now), "created_at",
+						apijson_time(ts[i].created_at), "expires_at",
+						apijson_time(ts[i].expires_at), "last_used_at",
+						apijson_time(ts[i].last_used_at), "revoked_at",
+						apijson_time(ts[i].revoked_at), "current",
+						ts[i].id == call->caller->token_id));
 	acct_tokens_free(ts, n);
 	reply_json(call->req, 200, json_pack("{s:o}", "tokens", arr));
 }
@@ -777,8 +780,8 @@ void h_token_create(struct call *call)
 	acct_tokens_free(ts, n);
 	if (live >= TOKEN_MAX_LIVE) {
 		reply_err(call->req,
-		          err_set(ERR_CONFLICT, "at most %d active tokens; revoke some first",
-		                  TOKEN_MAX_LIVE));
+			  err_set(ERR_CONFLICT, "at most %d active tokens; revoke some first",
+				  TOKEN_MAX_LIVE));
 		return;
 	}
 	memcpy(token, AUTH_TOKEN_PREFIX, sizeof AUTH_TOKEN_PREFIX - 1);
@@ -793,7 +796,8 @@ void h_token_create(struct call *call)
 	if (!rc)
 		rc = acct_token_create(db, call->caller->user_id, name, hash, expires, &id);
 	if (!rc)
-		rc = auth_audit(call, "token_create", 0, name, "expires in %lld days", (long long)days);
+		rc = auth_audit(call, "token_create", 0, name, "expires in %lld days",
+				(long long)days);
 	if (!rc)
 		rc = db_commit(db);
 	if (rc) {
@@ -880,7 +884,8 @@ void h_set_password(struct call *call)
 	struct jsonin_field f[] = {
 		{"token", JSONIN_STRING, JSONIN_REQUIRED, AUTH_SECRET_LEN, AUTH_SECRET_LEN,
 		 .out = &token},
-		{"password", JSONIN_STRING, JSONIN_REQUIRED, 1, AUTH_PASSWORD_MAX, .out = &password},
+		{"password", JSONIN_STRING, JSONIN_REQUIRED, 1, AUTH_PASSWORD_MAX,
+		 .out = &password},
 	};
 	unsigned char hash[32];
 	struct acct_user u = {0};

@@ -39,15 +39,9 @@
 
 #define PATH_JSON_MAX (NAME_MAX_DEPTH * (NAME_MAX_BYTES + 1))
 
-static int64_t user_of(const struct call *call)
-{
-	return call->caller ? call->caller->user_id : 0;
-}
+static int64_t user_of(const struct call *call) { return call->caller ? call->caller->user_id : 0; }
 
-static struct db *db_of(const struct call *call)
-{
-	return worker_db(call->worker);
-}
+static struct db *db_of(const struct call *call) { return worker_db(call->worker); }
 
 /* The {path*} of the route as a checked path; answers 400 itself. */
 static bool url_path(struct call *call, struct name_path *out)
@@ -78,7 +72,7 @@ static bool query_u64(struct call *call, const char *name, uint64_t max, uint64_
 		n = n * 10 + (uint64_t)(*p - '0');
 	if (n > max) {
 		reply_err(call->req,
-		          err_set(ERR_INVALID, "%s must be at most %" PRIu64, name, max));
+			  err_set(ERR_INVALID, "%s must be at most %" PRIu64, name, max));
 		return false;
 	}
 	*out = n;
@@ -115,11 +109,12 @@ static const char *join_path(struct call *call, const char *parent, const char *
 
 static json_t *node_json(const struct tree_node *n, const char *path)
 {
-	json_t *o = json_pack("{s:s, s:I, s:s, s:s?, s:o, s:o, s:o}", "type",
-			      n->is_folder ? "folder" : "document", "id", (json_int_t)n->id, "name",
-			      n->name ? n->name : "", "path", path, "created_at",
-			      apijson_time(n->created_at), "modified_at", apijson_time(n->modified_at),
-			      "modified_by", user_json(n->modified_by, n->modified_by_name));
+	json_t *o =
+		json_pack("{s:s, s:I, s:s, s:s?, s:o, s:o, s:o}", "type",
+			  n->is_folder ? "folder" : "document", "id", (json_int_t)n->id, "name",
+			  n->name ? n->name : "", "path", path, "created_at",
+			  apijson_time(n->created_at), "modified_at", apijson_time(n->modified_at),
+			  "modified_by", user_json(n->modified_by, n->modified_by_name));
 
 	if (o && !n->is_folder) {
 		char etag[DIGEST_SHA256_HEX_LEN + 3];
@@ -130,8 +125,9 @@ static json_t *node_json(const struct tree_node *n, const char *path)
 		json_object_set_new(o, "mime", n->mime ? json_string(n->mime) : json_null());
 		json_object_set_new(o, "deliverable",
 				    n->deliverable ? json_string(n->deliverable) : json_null());
-		json_object_set_new(o, "status", n->status ? json_string(tree_status_name(n->status))
-							   : json_null());
+		json_object_set_new(o, "status",
+				    n->status ? json_string(tree_status_name(n->status))
+					      : json_null());
 	}
 	return o;
 }
@@ -139,17 +135,17 @@ static json_t *node_json(const struct tree_node *n, const char *path)
 static json_t *version_json(const struct tree_version *v)
 {
 	char etag[DIGEST_SHA256_HEX_LEN + 3];
-	json_t *o = json_pack("{s:I, s:I, s:s, s:s, s:o, s:o, s:s}", "version",
-			      (json_int_t)v->number, "size", (json_int_t)v->size, "etag",
-			      etag_of(v->blob, etag), "mime", v->mime ? v->mime : "", "uploaded_at",
-			      apijson_time(v->uploaded_at), "uploaded_by",
-			      user_json(v->uploaded_by, v->uploaded_by_name), "comment",
-			      v->comment ? v->comment : "");
+	json_t *o =
+		json_pack("{s:I, s:I, s:s, s:s, s:o, s:o, s:s}", "version", (json_int_t)v->number,
+			  "size", (json_int_t)v->size, "etag", etag_of(v->blob, etag), "mime",
+			  v->mime ? v->mime : "", "uploaded_at", apijson_time(v->uploaded_at),
+			  "uploaded_by", user_json(v->uploaded_by, v->uploaded_by_name), "comment",
+			  v->comment ? v->comment : "");
 
 	if (o)
-		json_object_set_new(o, "restored_from", v->restored_from
-								? json_integer((json_int_t)v->restored_from)
-								: json_null());
+		json_object_set_new(o, "restored_from",
+				    v->restored_from ? json_integer((json_int_t)v->restored_from)
+						     : json_null());
 	return o;
 }
 
@@ -204,8 +200,8 @@ static void list_folder(struct call *call, const struct tree_node *folder, const
 	body = node_json(folder, path);
 	entries = json_array();
 	for (size_t i = 0; i < l.n; i++)
-		json_array_append_new(entries,
-				      node_json(&l.items[i], join_path(call, path, l.items[i].name)));
+		json_array_append_new(
+			entries, node_json(&l.items[i], join_path(call, path, l.items[i].name)));
 	json_object_set_new(body, "total", json_integer((json_int_t)l.total));
 	json_object_set_new(body, "offset", json_integer((json_int_t)o.offset));
 	json_object_set_new(body, "limit", json_integer((json_int_t)o.limit));
@@ -354,7 +350,8 @@ static void content_disposition(struct call *call, const char *name)
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)name[i];
 
-		ascii[i] = (c < 0x20 || c > 0x7e || c == '"' || c == '\\' || c == '%') ? '_' : (char)c;
+		ascii[i] =
+			(c < 0x20 || c > 0x7e || c == '"' || c == '\\' || c == '%') ? '_' : (char)c;
 		if (isalnum(c) || strchr("!#$&+-.^_`|~", c))
 			enc[e++] = (char)c;
 		else
@@ -461,9 +458,9 @@ void h_content_get(struct call *call)
 	if (range == HTTPPARSE_RANGE_UNSATISFIABLE) {
 		http_resp_headerf(req, "Content-Range", "bytes */%" PRIu64, v.size);
 		reply_err(req,
-		          err_set(ERR_RANGE,
-		                  "the range is outside the %" PRIu64 " bytes of version %" PRId64,
-		                  v.size, v.number));
+			  err_set(ERR_RANGE,
+				  "the range is outside the %" PRIu64 " bytes of version %" PRId64,
+				  v.size, v.number));
 		goto out;
 	}
 	d = calloc(1, sizeof *d);
@@ -473,12 +470,16 @@ void h_content_get(struct call *call)
 	}
 	rc = cas_reader_open(app_cas(worker_app(call->worker)), v.blob, &d->r);
 	if (!rc && cas_reader_size(d->r) != v.size)
-		rc = err_set(ERR_CORRUPT, "stored content of version %" PRId64
-					  " has the wrong size; run consort fsck", v.number);
+		rc = err_set(ERR_CORRUPT,
+			     "stored content of version %" PRId64
+			     " has the wrong size; run consort fsck",
+			     v.number);
 	if (rc) {
 		if (rc == ERR_NOTFOUND)
-			rc = err_set(ERR_CORRUPT, "stored content of version %" PRId64
-						  " is missing; run consort fsck", v.number);
+			rc = err_set(ERR_CORRUPT,
+				     "stored content of version %" PRId64
+				     " is missing; run consort fsck",
+				     v.number);
 		download_release(d);
 		reply_err(req, rc);
 		goto out;
@@ -491,8 +492,8 @@ void h_content_get(struct call *call)
 		 * reading still had the chance to read it all. */
 		if (range == HTTPPARSE_RANGE_PARTIAL)
 			auth_audit(call, "download", call->wp_id, path ? path : "",
-				   "version %" PRId64 ", bytes %" PRIu64 "-%" PRIu64, v.number, first,
-				   last);
+				   "version %" PRId64 ", bytes %" PRIu64 "-%" PRIu64, v.number,
+				   first, last);
 		else
 			auth_audit(call, "download", call->wp_id, path ? path : "",
 				   "version %" PRId64 ", %" PRIu64 " bytes", v.number, v.size);
@@ -536,9 +537,9 @@ struct put {
 	/* on the loop */
 	unsigned char *stage;
 	size_t staged, stage_cap;
-	unsigned char *spare;  /* a written buffer, for reuse */
+	unsigned char *spare; /* a written buffer, for reuse */
 	size_t spare_cap;
-	bool writing;          /* a disk thread has w and `out` */
+	bool writing; /* a disk thread has w and `out` */
 	bool paused, ended, dropped, failed;
 	/* with the disk thread while writing */
 	unsigned char *out;
@@ -579,7 +580,8 @@ static enum err stage_append(struct put *pu, const void *data, size_t len)
 		if (!pu->stage_cap && declared > 0 && (uint64_t)declared <= PUT_STAGE)
 			cap = (size_t)declared;
 		while (cap - pu->staged < len)
-			cap = cap < PUT_STAGE ? (cap * 2 < PUT_STAGE ? cap * 2 : PUT_STAGE) : cap + len;
+			cap = cap < PUT_STAGE ? (cap * 2 < PUT_STAGE ? cap * 2 : PUT_STAGE)
+					      : cap + len;
 		p = realloc(pu->stage, cap);
 		if (!p)
 			return err_set(ERR_NOMEM, "out of memory");
@@ -721,8 +723,8 @@ static enum err put_data(struct http_req *req, const void *data, size_t len, voi
 	}
 	if (pu->received + len > pu->max) {
 		reply_err(req, err_set(ERR_TOOLARGE,
-		                       "a document version may have at most %" PRIu64 " bytes",
-		                       pu->max));
+				       "a document version may have at most %" PRIu64 " bytes",
+				       pu->max));
 		put_drop(pu);
 		return ERR_TOOLARGE;
 	}
@@ -786,8 +788,8 @@ static bool put_conditions(struct call *call, struct put *pu)
 	if (inm) {
 		if (strcmp(inm, "*")) {
 			reply_err(call->req,
-			          err_set(ERR_INVALID,
-			                  "If-None-Match on an upload must be * (create only)"));
+				  err_set(ERR_INVALID,
+					  "If-None-Match on an upload must be * (create only)"));
 			return false;
 		}
 		pu->cond = TREE_COND_ABSENT;
@@ -802,23 +804,23 @@ static bool put_conditions(struct call *call, struct put *pu)
 
 			if (!h || !cas_hash_valid(h)) {
 				reply_err(call->req,
-				          err_set(ERR_PRECONDITION,
-				                  "the If-Match tag is not one this server made"));
+					  err_set(ERR_PRECONDITION,
+						  "the If-Match tag is not one this server made"));
 				return false;
 			}
 			pu->if_blob = h;
 		} else {
 			reply_err(
-			    call->req,
-			    err_set(ERR_INVALID,
-			            "If-Match must be * or one strong entity tag (the ETag of the "
-			            "current version)"));
+				call->req,
+				err_set(ERR_INVALID,
+					"If-Match must be * or one strong entity tag (the ETag of the "
+					"current version)"));
 			return false;
 		}
 		if (inm) {
-			reply_err(
-			    call->req,
-			    err_set(ERR_INVALID, "If-Match and If-None-Match cannot be combined"));
+			reply_err(call->req,
+				  err_set(ERR_INVALID,
+					  "If-Match and If-None-Match cannot be combined"));
 			return false;
 		}
 	}
@@ -840,15 +842,15 @@ static bool put_precheck(struct call *call, struct put *pu, int64_t declared)
 	if (pu->comment && (strlen(pu->comment) > TREE_COMMENT_MAX ||
 			    !name_utf8_valid(pu->comment, strlen(pu->comment)))) {
 		reply_err(call->req,
-		          err_set(ERR_INVALID, "comment must be valid UTF-8 of at most %d bytes",
-		                  TREE_COMMENT_MAX));
+			  err_set(ERR_INVALID, "comment must be valid UTF-8 of at most %d bytes",
+				  TREE_COMMENT_MAX));
 		return false;
 	}
 	if (declared > 0 && (uint64_t)declared > pu->max) {
 		reply_err(call->req,
-		          err_set(ERR_TOOLARGE,
-		                  "a document version may have at most %" PRIu64 " bytes",
-		                  pu->max));
+			  err_set(ERR_TOOLARGE,
+				  "a document version may have at most %" PRIu64 " bytes",
+				  pu->max));
 		return false;
 	}
 	/* A conflict that is already certain is told now, not after the
@@ -902,8 +904,7 @@ void h_content_put(struct call *call)
 /* ---- folders, restore, move, metadata ------------------------------------------- */
 
 /* A path from a JSON string member; answers 400 itself. */
-static bool text_path(struct call *call, const char *what, const char *text,
-		      struct name_path *out)
+static bool text_path(struct call *call, const char *what, const char *text, struct name_path *out)
 {
 	enum err rc = name_path_from_text(text, out);
 
@@ -914,8 +915,7 @@ static bool text_path(struct call *call, const char *what, const char *text,
 	return true;
 }
 
-static void reply_node(struct call *call, int status, const struct tree_node *n,
-		       const char *path)
+static void reply_node(struct call *call, int status, const struct tree_node *n, const char *path)
 {
 	reply_json(call->req, status, node_json(n, path));
 }
@@ -1134,8 +1134,8 @@ void h_tree_delete(struct call *call)
 	path = name_path_join(&p);
 	auth_audit(call, "delete", call->wp_id, path ? path : "", "to the trash as entry %" PRId64,
 		   id);
-	reply_json(call->req, 200, json_pack("{s:I, s:s}", "trash_id", (json_int_t)id, "path",
-					     path ? path : ""));
+	reply_json(call->req, 200,
+		   json_pack("{s:I, s:s}", "trash_id", (json_int_t)id, "path", path ? path : ""));
 out:
 	free(path);
 	name_path_free(&p);
@@ -1166,8 +1166,8 @@ void h_trash_list(struct call *call)
 	}
 	reply_json(call->req, 200,
 		   json_pack("{s:I, s:I, s:I, s:o}", "total", (json_int_t)l.total, "offset",
-			     (json_int_t)offset, "limit", (json_int_t)(limit ? limit : TREE_LIST_DEFAULT),
-			     "items", items));
+			     (json_int_t)offset, "limit",
+			     (json_int_t)(limit ? limit : TREE_LIST_DEFAULT), "items", items));
 	tree_node_list_free(&l);
 }
 

@@ -40,7 +40,8 @@ static enum err param(struct http_req *req, const char *name, const char **out)
 		size_t plen = amp ? (size_t)(amp - p) : strlen(p);
 
 		if (plen >= n && !memcmp(p, name, n) && (plen == n || p[n] == '='))
-			return err_set(ERR_INVALID, "%s is not valid percent-encoding or holds a NUL byte",
+			return err_set(ERR_INVALID,
+				       "%s is not valid percent-encoding or holds a NUL byte",
 				       name);
 		if (!amp)
 			break;
@@ -122,8 +123,9 @@ static json_t *hit_json(struct db *db, struct wpnames *names, const struct xap_h
 	json_t *meta = json_loads(h->meta, 0, NULL);
 	json_t *o = json_object();
 	const char *code = wp_code(db, names, h->wp_id);
-	static const char *const copy[] = {"path", "name", "title", "type", "mime", "author",
-					   "status", "deliverable", "language", "index_status"};
+	static const char *const copy[] = {"path",     "name",        "title",  "type",
+					   "mime",     "author",      "status", "deliverable",
+					   "language", "index_status"};
 
 	if (!meta || !o) {
 		json_decref(meta);
@@ -131,8 +133,10 @@ static json_t *hit_json(struct db *db, struct wpnames *names, const struct xap_h
 		return NULL;
 	}
 	json_object_set_new(o, "id", json_integer(h->node_id));
-	json_object_set_new(o, "wp", code ? json_string(code) : json_object_get(meta, "wp") ?
-		json_incref(json_object_get(meta, "wp")) : json_null());
+	json_object_set_new(o, "wp",
+			    code                          ? json_string(code)
+			    : json_object_get(meta, "wp") ? json_incref(json_object_get(meta, "wp"))
+							  : json_null());
 	json_object_set(o, "version", json_object_get(meta, "version"));
 	for (size_t i = 0; i < sizeof copy / sizeof copy[0]; i++) {
 		json_t *v = json_object_get(meta, copy[i]);
@@ -254,8 +258,9 @@ void h_search(struct call *call)
 							    (json_int_t)res->wp_facets[i].count));
 	}
 	for (size_t i = 0; i < res->ntype_facets; i++)
-		json_array_append_new(ft, json_pack("{s:s, s:I}", "type", res->type_facets[i].value,
-						    "count", (json_int_t)res->type_facets[i].count));
+		json_array_append_new(ft,
+				      json_pack("{s:s, s:I}", "type", res->type_facets[i].value,
+						"count", (json_int_t)res->type_facets[i].count));
 	json_object_set_new(body, "facets", json_pack("{s:o, s:o}", "wp", fw, "type", ft));
 	json_object_set_new(body, "suggestion",
 			    res->suggestion ? json_string(res->suggestion) : json_null());

@@ -22,9 +22,9 @@
 #include "api/router.h"
 #include "web_assets.h"
 
-#define APP_CSP                                                                    \
-	"default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; " \
-	"font-src 'self'; connect-src 'self'; manifest-src 'self'; base-uri 'none'; "    \
+#define APP_CSP                                                                                    \
+	"default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "          \
+	"font-src 'self'; connect-src 'self'; manifest-src 'self'; base-uri 'none'; "              \
 	"form-action 'self'; frame-ancestors 'none'"
 
 static const struct web_asset *find_asset(const char *path)
@@ -86,7 +86,7 @@ void h_app(struct call *call)
 	pthread_once(&index_once, build_index);
 	if (!index_page) {
 		reply_err(call->req,
-		          err_set(ERR_INTERNAL, "the browser app is missing from this build"));
+			  err_set(ERR_INTERNAL, "the browser app is missing from this build"));
 		return;
 	}
 	security_headers(call->req);
@@ -124,8 +124,8 @@ void h_asset(struct call *call)
 	const struct web_asset *a;
 	char etag[80];
 
-	if (!bundle || strcmp(bundle, web_bundle_hash) != 0 || !file ||
-	    !(a = find_asset(file)) || !strcmp(file, "index.html")) {
+	if (!bundle || strcmp(bundle, web_bundle_hash) != 0 || !file || !(a = find_asset(file)) ||
+	    !strcmp(file, "index.html")) {
 		reply_err(call->req, err_set(ERR_NOTFOUND, "no such asset"));
 		return;
 	}

@@ -117,8 +117,8 @@ void h_test_sink(struct call *call)
 		return;
 	if (declared > 0 && (uint64_t)declared > cfg->max_upload) {
 		reply_err(call->req,
-		          err_set(ERR_TOOLARGE, "body of %lld bytes exceeds the limit of %llu",
-		                  (long long)declared, (unsigned long long)cfg->max_upload));
+			  err_set(ERR_TOOLARGE, "body of %lld bytes exceeds the limit of %llu",
+				  (long long)declared, (unsigned long long)cfg->max_upload));
 		return;
 	}
 	s = calloc(1, sizeof *s);
@@ -205,9 +205,10 @@ void h_test_source(struct call *call)
 	range = httpparse_range(http_req_header(call->req, "Range"), size, &first, &last);
 	http_resp_header(call->req, "Accept-Ranges", "bytes");
 	if (range == HTTPPARSE_RANGE_UNSATISFIABLE) {
-		http_resp_headerf(call->req, "Content-Range", "bytes */%llu", (unsigned long long)size);
+		http_resp_headerf(call->req, "Content-Range", "bytes */%llu",
+				  (unsigned long long)size);
 		reply_err(call->req, err_set(ERR_RANGE, "range outside of %llu bytes",
-		                             (unsigned long long)size));
+					     (unsigned long long)size));
 		return;
 	}
 	src = calloc(1, sizeof *src);

@@ -316,8 +316,7 @@ static void expires_header(struct call *call, int64_t t)
 
 static bool upload_file(struct call *call, const char *id, char *buf, size_t cap)
 {
-	int n = snprintf(buf, cap, "%s/uploads/%s",
-			 app_data_dir(worker_app(call->worker)), id);
+	int n = snprintf(buf, cap, "%s/uploads/%s", app_data_dir(worker_app(call->worker)), id);
 
 	return n > 0 && (size_t)n < cap;
 }
@@ -376,18 +375,18 @@ struct patch {
 	struct call *call;
 	struct upload u;
 	struct cas_writer *w;
-	bool slotted;        /* holds an open_slots entry for u.id */
-	bool creating;       /* the body of a creation request: answer 201 */
-	uint64_t start;      /* offset when the request began */
+	bool slotted;   /* holds an open_slots entry for u.id */
+	bool creating;  /* the body of a creation request: answer 201 */
+	uint64_t start; /* offset when the request began */
 	uint64_t received;
 	uint64_t unsynced;
 	bool has_sum;
 	enum digest_alg alg;
 	unsigned char want[DIGEST_SHA256_LEN];
 	char file[PATH_MAX];
-	enum err job_rc;     /* resume on the job thread */
+	enum err job_rc; /* resume on the job thread */
 	char job_detail[256];
-	uint64_t job_size;   /* bytes the partial file held */
+	uint64_t job_size; /* bytes the partial file held */
 };
 
 /* Release everything; `keep` (a writer in a good state at a durable

@@ -77,8 +77,9 @@ void h_partner_create(struct call *call)
 		reply_err(call->req, rc);
 		return;
 	}
-	reply_json(call->req, 201, json_pack("{s:{s:s, s:s, s:s}}", "partner", "short", short_name,
-					     "name", name, "country", cc));
+	reply_json(call->req, 201,
+		   json_pack("{s:{s:s, s:s, s:s}}", "partner", "short", short_name, "name", name,
+			     "country", cc));
 }
 
 /* --- users --------------------------------------------------------------------------- */
@@ -179,7 +180,8 @@ void h_user_update(struct call *call)
 		{"partner", JSONIN_STRING, 0, 1, 32, .out = &partner, .present = &ch.set_partner},
 		{"coordinator", JSONIN_BOOL, 0, 0, 0, .out = &ch.coordinator,
 		 .present = &ch.set_coordinator},
-		{"disabled", JSONIN_BOOL, 0, 0, 0, .out = &ch.disabled, .present = &ch.set_disabled},
+		{"disabled", JSONIN_BOOL, 0, 0, 0, .out = &ch.disabled,
+		 .present = &ch.set_disabled},
 		{"totp_required", JSONIN_BOOL, 0, 0, 0, .out = &ch.totp_required,
 		 .present = &ch.set_totp_required},
 		{"totp_reset", JSONIN_BOOL, 0, 0, 0, .out = &ch.totp_reset},
@@ -202,13 +204,12 @@ void h_user_update(struct call *call)
 		reply_err(call->req, err_set(ERR_INVALID, "nothing to change"));
 		return;
 	}
-	if (id == call->caller->user_id && ((ch.set_disabled && ch.disabled) ||
-					    (ch.set_coordinator && !ch.coordinator))) {
+	if (id == call->caller->user_id &&
+	    ((ch.set_disabled && ch.disabled) || (ch.set_coordinator && !ch.coordinator))) {
 		reply_err(
-		    call->req,
-		    err_set(
-		        ERR_CONFLICT,
-		        "you cannot disable or demote your own account; ask another coordinator"));
+			call->req,
+			err_set(ERR_CONFLICT,
+				"you cannot disable or demote your own account; ask another coordinator"));
 		return;
 	}
 	if (ch.set_partner) {
@@ -221,10 +222,10 @@ void h_user_update(struct call *call)
 		}
 	}
 	/* The audit detail lists what changed, e.g. "disabled=true". */
-#define NOTE(cond, ...)                                                                    \
-	do {                                                                               \
-		if ((cond) && len < sizeof what)                                           \
-			len += (size_t)snprintf(what + len, sizeof what - len, __VA_ARGS__); \
+#define NOTE(cond, ...)                                                                            \
+	do {                                                                                       \
+		if ((cond) && len < sizeof what)                                                   \
+			len += (size_t)snprintf(what + len, sizeof what - len, __VA_ARGS__);       \
 	} while (0)
 	NOTE(ch.set_name, "name; ");
 	NOTE(ch.set_partner, "partner=%s; ", partner);

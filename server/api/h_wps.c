@@ -141,7 +141,8 @@ void h_grants_list(struct call *call)
 	for (size_t i = 0; arr && i < n; i++)
 		json_array_append_new(arr, grant_json(&gs[i]));
 	acct_grants_free(gs, n);
-	reply_json(call->req, 200, json_pack("{s:s, s:o}", "wp", call_param(call, "wp"), "grants", arr));
+	reply_json(call->req, 200,
+		   json_pack("{s:s, s:o}", "wp", call_param(call, "wp"), "grants", arr));
 }
 
 /* PUT /api/v1/wps/{wp}/grants {"user": EMAIL | "partner": SHORT,
@@ -196,7 +197,7 @@ void h_grant_set(struct call *call)
 		return;
 	}
 	reply_json(call->req, 200,
-		   json_pack("{s:s, s:s, s:s, s:s}", email ? "user" : "partner", object + (email ? 5 : 8),
-			     "wp", call_param(call, "wp"), "level", acct_level_name(level),
-			     "previous", acct_level_name(old)));
+		   json_pack("{s:s, s:s, s:s, s:s}", email ? "user" : "partner",
+			     object + (email ? 5 : 8), "wp", call_param(call, "wp"), "level",
+			     acct_level_name(level), "previous", acct_level_name(old)));
 }

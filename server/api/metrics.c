@@ -23,15 +23,15 @@
  * request whose connection died before any answer. Anything else lands
  * in the last slot, shown as code="other". */
 static const int known_codes[] = {
-	0,   100, 200, 201, 204, 206, 207, 301, 302, 303, 304, 400, 401, 403, 404,
-	405, 408, 409, 410, 411, 412, 413, 414, 415, 416, 417, 422, 423, 424, 429,
-	431, 460, 500, 501, 503, 505, 507,
+	0,   100, 200, 201, 204, 206, 207, 301, 302, 303, 304, 400, 401,
+	403, 404, 405, 408, 409, 410, 411, 412, 413, 414, 415, 416, 417,
+	422, 423, 424, 429, 431, 460, 500, 501, 503, 505, 507,
 };
 #define NCODES (sizeof known_codes / sizeof known_codes[0] + 1)
 
 /* Upper bounds of the latency buckets, microseconds; +Inf is implied. */
 static const uint64_t bucket_us[] = {
-	1000,   2500,    5000,    10000,   25000,    50000,    100000, 250000,
+	1000,   2500,    5000,    10000,   25000,    50000,    100000,   250000,
 	500000, 1000000, 2500000, 5000000, 10000000, 30000000, 60000000,
 };
 #define NBUCKETS (sizeof bucket_us / sizeof bucket_us[0] + 1)
@@ -57,7 +57,7 @@ struct prefix {
 static struct {
 	_Atomic bool started;
 	const struct route *routes;
-	size_t nroutes;   /* table size; slot nroutes is "unmatched" */
+	size_t nroutes; /* table size; slot nroutes is "unmatched" */
 	unsigned nshards;
 	struct route_stats **shards;
 	char *data_dir;
@@ -76,14 +76,14 @@ static struct {
 	bool thread_running;
 	pthread_mutex_t lock;
 	pthread_cond_t wake;
-	bool stop;            /* guarded by lock */
+	bool stop; /* guarded by lock */
 	unsigned scan_ms;
 	_Atomic bool scanned; /* a walk has completed */
 	_Atomic uint64_t walk_count, walk_bytes;
 	_Atomic uint64_t added_count_at_walk, added_bytes_at_walk;
-	_Atomic int64_t walk_time;  /* Unix seconds of the last completed walk */
-	_Atomic uint64_t walk_us;   /* how long it took */
-	_Atomic bool stop_walk;     /* read by the walk callback */
+	_Atomic int64_t walk_time; /* Unix seconds of the last completed walk */
+	_Atomic uint64_t walk_us;  /* how long it took */
+	_Atomic bool stop_walk;    /* read by the walk callback */
 } m = {
 	.lock = PTHREAD_MUTEX_INITIALIZER,
 	.wake = PTHREAD_COND_INITIALIZER,
@@ -220,11 +220,13 @@ static enum err parse_allow(const char *allow, struct prefix *out, size_t *n)
 		size_t len = strcspn(p, ", ");
 
 		if (*n == MAX_ALLOW)
-			return err_set(ERR_INVALID, "metrics-allow: more than %d entries", MAX_ALLOW);
+			return err_set(ERR_INVALID, "metrics-allow: more than %d entries",
+				       MAX_ALLOW);
 		if (!parse_prefix(p, len, &out[*n]))
-			return err_set(ERR_INVALID,
-				       "metrics-allow: '%.*s' is not an address or address/prefix-length",
-				       (int)(len > 64 ? 64 : len), p);
+			return err_set(
+				ERR_INVALID,
+				"metrics-allow: '%.*s' is not an address or address/prefix-length",
+				(int)(len > 64 ? 64 : len), p);
 		(*n)++;
 		p += len;
 		while (*p == ' ' || *p == ',')
@@ -664,7 +666,8 @@ static void render_process(struct evbuffer *out)
 	evbuffer_add_printf(out, "process_cpu_seconds_total %.2f\n",
 			    (double)(utime + stime) / (double)tck);
 	header(out, "process_resident_memory_bytes", "gauge", "Resident memory size.");
-	evbuffer_add_printf(out, "process_resident_memory_bytes %llu\n", rss * (unsigned long long)page);
+	evbuffer_add_printf(out, "process_resident_memory_bytes %llu\n",
+			    rss * (unsigned long long)page);
 	{
 		/* starttime counts clock ticks since boot. */
 		struct timespec now, up;
@@ -742,7 +745,8 @@ enum err metrics_render(const struct metrics_live *live, struct evbuffer *out)
 	for (size_t i = 0; i < METRICS__COUNT; i++) {
 		if (!atomic_load(&m.fed[i]))
 			continue;
-		header(out, value_names[i], value_is_counter[i] ? "counter" : "gauge", value_help[i]);
+		header(out, value_names[i], value_is_counter[i] ? "counter" : "gauge",
+		       value_help[i]);
 		evbuffer_add_printf(out, "%s %lld\n", value_names[i],
 				    (long long)atomic_load(&m.values[i]));
 	}

@@ -47,22 +47,22 @@ struct route;
 
 /* Values fed by their owners. */
 enum metrics_value {
-	METRICS_UPLOADS_ACTIVE,    /* gauge: resumable uploads with a live writer */
-	METRICS_INDEX_QUEUE,       /* gauge: index_queue rows waiting */
-	METRICS_EXTRACT_FAILURES,  /* counter: documents whose extraction failed */
-	METRICS_INDEX_DOCS,        /* gauge: documents in the search index */
+	METRICS_UPLOADS_ACTIVE,   /* gauge: resumable uploads with a live writer */
+	METRICS_INDEX_QUEUE,      /* gauge: index_queue rows waiting */
+	METRICS_EXTRACT_FAILURES, /* counter: documents whose extraction failed */
+	METRICS_INDEX_DOCS,       /* gauge: documents in the search index */
 	METRICS__COUNT
 };
 
 struct metrics_opts {
 	const struct route *routes; /* the router table */
 	size_t nroutes;
-	unsigned nshards;           /* worker threads; shard i belongs to worker i */
-	const char *data_dir;       /* for the filesystem figures */
-	struct cas *cas;            /* the blob store, NULL: no blob figures */
-	unsigned blob_scan_ms;      /* walk DATA/blobs this often; 0: only at start */
-	const char *allow;          /* metrics-allow: comma-separated CIDR prefixes, or "none" */
-	const char *token_file;     /* metrics-token-file: NULL for none */
+	unsigned nshards;       /* worker threads; shard i belongs to worker i */
+	const char *data_dir;   /* for the filesystem figures */
+	struct cas *cas;        /* the blob store, NULL: no blob figures */
+	unsigned blob_scan_ms;  /* walk DATA/blobs this often; 0: only at start */
+	const char *allow;      /* metrics-allow: comma-separated CIDR prefixes, or "none" */
+	const char *token_file; /* metrics-token-file: NULL for none */
 };
 
 /* Set up the counters for a server and start the blob-walking thread.

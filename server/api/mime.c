@@ -10,15 +10,9 @@
 static pthread_key_t magic_key;
 static pthread_once_t magic_once = PTHREAD_ONCE_INIT;
 
-static void magic_free(void *m)
-{
-	magic_close(m);
-}
+static void magic_free(void *m) { magic_close(m); }
 
-static void magic_key_init(void)
-{
-	pthread_key_create(&magic_key, magic_free);
-}
+static void magic_key_init(void) { pthread_key_create(&magic_key, magic_free); }
 
 /* One cookie per thread: libmagic cookies are not thread-safe. NULL when
  * the database cannot be loaded (then everything is octet-stream). */
@@ -79,19 +73,42 @@ const char *mime_for_download(const char *stored)
 	 * document's own: these keep their label (the attachment disposition
 	 * and the sandbox CSP apply anyway). */
 	static const char *const passive[] = {
-		"application/pdf", "application/zip", "application/gzip", "application/x-tar",
-		"application/x-7z-compressed", "application/x-bzip2", "application/x-xz",
-		"application/msword", "application/vnd.ms-excel", "application/vnd.ms-powerpoint",
+		"application/pdf",
+		"application/zip",
+		"application/gzip",
+		"application/x-tar",
+		"application/x-7z-compressed",
+		"application/x-bzip2",
+		"application/x-xz",
+		"application/msword",
+		"application/vnd.ms-excel",
+		"application/vnd.ms-powerpoint",
 		"application/vnd.oasis.opendocument.text",
 		"application/vnd.oasis.opendocument.spreadsheet",
 		"application/vnd.oasis.opendocument.presentation",
 		"application/vnd.openxmlformats-officedocument.wordprocessingml.document",
 		"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 		"application/vnd.openxmlformats-officedocument.presentationml.presentation",
-		"application/rtf", "application/octet-stream", "application/json",
-		"image/png", "image/jpeg", "image/gif", "image/webp", "image/tiff", "image/bmp",
-		"audio/mpeg", "audio/ogg", "audio/x-wav", "video/mp4", "video/webm", "video/ogg",
-		"text/plain", "text/csv", "text/rtf", "text/x-tex", "text/markdown",
+		"application/rtf",
+		"application/octet-stream",
+		"application/json",
+		"image/png",
+		"image/jpeg",
+		"image/gif",
+		"image/webp",
+		"image/tiff",
+		"image/bmp",
+		"audio/mpeg",
+		"audio/ogg",
+		"audio/x-wav",
+		"video/mp4",
+		"video/webm",
+		"video/ogg",
+		"text/plain",
+		"text/csv",
+		"text/rtf",
+		"text/x-tex",
+		"text/markdown",
 	};
 
 	if (!stored)

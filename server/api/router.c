@@ -15,13 +15,18 @@
 const char *access_name(enum access a)
 {
 	static const char *const names[ACCESS__COUNT] = {
-		[ACCESS_UNDECLARED] = "undeclared", [ACCESS_PUBLIC] = "public",
-		[ACCESS_USER] = "user", [ACCESS_WP_READ] = "wp:read",
-		[ACCESS_WP_WRITE] = "wp:write", [ACCESS_WP_MANAGE] = "wp:manage",
-		[ACCESS_COORDINATOR] = "coordinator", [ACCESS_SESSION] = "session",
+		[ACCESS_UNDECLARED] = "undeclared",
+		[ACCESS_PUBLIC] = "public",
+		[ACCESS_USER] = "user",
+		[ACCESS_WP_READ] = "wp:read",
+		[ACCESS_WP_WRITE] = "wp:write",
+		[ACCESS_WP_MANAGE] = "wp:manage",
+		[ACCESS_COORDINATOR] = "coordinator",
+		[ACCESS_SESSION] = "session",
 		[ACCESS_SCRAPER] = "scraper",
 		[ACCESS_WP_WRITE_BY_METADATA] = "metadata-wp:write",
-		[ACCESS_DAV_COPY] = "dav:copy", [ACCESS_DAV_MOVE] = "dav:move",
+		[ACCESS_DAV_COPY] = "dav:copy",
+		[ACCESS_DAV_MOVE] = "dav:move",
 		[ACCESS_UPLOAD_OWNER] = "upload:owner",
 	};
 
@@ -139,8 +144,8 @@ static bool pattern_ok(const char *pattern)
 		if (len < 3 || seg[len - 1] != '}' || nlen == 0 || nparams == ROUTE_MAX_PARAMS)
 			return false;
 		for (size_t k = 1; k <= nlen; k++)
-			if (!((seg[k] >= 'a' && seg[k] <= 'z') || (seg[k] >= '0' && seg[k] <= '9') ||
-			      seg[k] == '_'))
+			if (!((seg[k] >= 'a' && seg[k] <= 'z') ||
+			      (seg[k] >= '0' && seg[k] <= '9') || seg[k] == '_'))
 				return false;
 		for (int k = 0; k < nparams; k++)
 			if (nlens[k] == nlen && !memcmp(names[k], seg + 1, nlen))
@@ -164,18 +169,20 @@ enum err router_check(const struct route *table, size_t n)
 			return err_set(ERR_INTERNAL, "route %s %s: malformed pattern", r->method,
 				       r->pattern);
 		if (r->access <= ACCESS_UNDECLARED || r->access >= ACCESS__COUNT)
-			return err_set(ERR_INTERNAL, "route %s %s declares no access",
-				       r->method, r->pattern);
+			return err_set(ERR_INTERNAL, "route %s %s declares no access", r->method,
+				       r->pattern);
 		if ((r->access == ACCESS_WP_READ || r->access == ACCESS_WP_WRITE ||
 		     r->access == ACCESS_WP_MANAGE || r->access == ACCESS_DAV_COPY ||
-		     r->access == ACCESS_DAV_MOVE) && !strstr(r->pattern, "{wp}"))
+		     r->access == ACCESS_DAV_MOVE) &&
+		    !strstr(r->pattern, "{wp}"))
 			return err_set(ERR_INTERNAL, "route %s %s needs a WP level but has no {wp}",
 				       r->method, r->pattern);
 		if (r->access == ACCESS_UPLOAD_OWNER && !strstr(r->pattern, "{id}"))
 			return err_set(ERR_INTERNAL, "route %s %s names no upload {id}", r->method,
 				       r->pattern);
 		for (size_t j = 0; j < i; j++)
-			if (!strcmp(table[j].method, r->method) && !strcmp(table[j].pattern, r->pattern))
+			if (!strcmp(table[j].method, r->method) &&
+			    !strcmp(table[j].pattern, r->pattern))
 				return err_set(ERR_INTERNAL, "route %s %s is declared twice",
 					       r->method, r->pattern);
 	}
@@ -305,16 +312,15 @@ static void allow_header(const struct route *table, size_t n, struct http_req *r
 	for (size_t i = 0; i < n; i++) {
 		if (!match(table[i].pattern, path, scratch) || strstr(allow, table[i].method))
 			continue;
-		len += (size_t)snprintf(allow + len, sizeof allow - len, "%s%s",
-					len ? ", " : "", table[i].method);
+		len += (size_t)snprintf(allow + len, sizeof allow - len, "%s%s", len ? ", " : "",
+					table[i].method);
 		if (len >= sizeof allow)
 			break;
 	}
 	http_resp_header(req, "Allow", allow);
 }
 
-void router_dispatch(const struct route *table, size_t n, struct http_req *req,
-		     struct worker *w)
+void router_dispatch(const struct route *table, size_t n, struct http_req *req, struct worker *w)
 {
 	const char *method = http_req_method(req), *path = http_req_path(req);
 	struct call *call = http_req_alloc(req, sizeof *call);
@@ -374,7 +380,8 @@ void router_dispatch(const struct route *table, size_t n, struct http_req *req,
 		 * only when challenged; browsers on the API must not get a
 		 * login dialog, so only /dav answers with one. */
 		if (rc == ERR_UNAUTHENTICATED && !strncmp(r->pattern, "/dav", 4))
-			http_resp_header(req, "WWW-Authenticate", "Basic realm=\"consort\", charset=\"UTF-8\"");
+			http_resp_header(req, "WWW-Authenticate",
+					 "Basic realm=\"consort\", charset=\"UTF-8\"");
 		reply_err(req, rc);
 		return;
 	}

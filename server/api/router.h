@@ -33,26 +33,26 @@ enum access {
 	ACCESS_WP_READ,        /* level on the route's {wp} at least ... */
 	ACCESS_WP_WRITE,
 	ACCESS_WP_MANAGE,
-	ACCESS_COORDINATOR,    /* coordinators only */
-	ACCESS_SCRAPER,        /* a metrics scraper: an allowed address or the
-				  metrics token (metrics-allow, metrics-token-file) */
-	ACCESS_SESSION,        /* a signed-in account by session cookie, not an
-				  API token: managing one's own credentials */
+	ACCESS_COORDINATOR, /* coordinators only */
+	ACCESS_SCRAPER,     /* a metrics scraper: an allowed address or the
+			       metrics token (metrics-allow, metrics-token-file) */
+	ACCESS_SESSION,     /* a signed-in account by session cookie, not an
+			       API token: managing one's own credentials */
 	/* Routes whose work package is not (only) in the path; the policy
 	 * still decides before the handler, so a dry run answers the truth. */
 	ACCESS_WP_WRITE_BY_METADATA, /* write on the WP named by the `wp` key of
 					Upload-Metadata (tus creation) */
-	ACCESS_DAV_COPY,       /* read on {wp}, write on the Destination's WP */
-	ACCESS_DAV_MOVE,       /* write on {wp} and on the Destination's WP */
-	ACCESS_UPLOAD_OWNER,   /* the creator of the tus upload {id}, with write
-				  on its WP */
+	ACCESS_DAV_COPY,             /* read on {wp}, write on the Destination's WP */
+	ACCESS_DAV_MOVE,             /* write on {wp} and on the Destination's WP */
+	ACCESS_UPLOAD_OWNER,         /* the creator of the tus upload {id}, with write
+					on its WP */
 	ACCESS__COUNT
 };
 
 enum route_body {
-	RBODY_NONE,   /* a request body is refused (413) */
-	RBODY_JSON,   /* a JSON object, read whole up to max-json-body */
-	RBODY_STREAM, /* the handler reads the body itself */
+	RBODY_NONE,          /* a request body is refused (413) */
+	RBODY_JSON,          /* a JSON object, read whole up to max-json-body */
+	RBODY_STREAM,        /* the handler reads the body itself */
 	RBODY_OPTIONAL_JSON, /* JSON if present, else none */
 };
 
@@ -78,11 +78,11 @@ struct call {
 	const char *param_names[ROUTE_MAX_PARAMS];
 	size_t param_name_lens[ROUTE_MAX_PARAMS];
 	const char *params[ROUTE_MAX_PARAMS]; /* single segments decoded; {x*} raw */
-	const struct caller *caller; /* NULL when anonymous */
-	bool by_cookie;              /* authenticated by session cookie */
-	int64_t wp_id;               /* set when the route has {wp} */
-	int wp_level;                /* caller's level on that WP (0-3) */
-	json_t *json;                /* RBODY_JSON: the parsed object */
+	const struct caller *caller;          /* NULL when anonymous */
+	bool by_cookie;                       /* authenticated by session cookie */
+	int64_t wp_id;                        /* set when the route has {wp} */
+	int wp_level;                         /* caller's level on that WP (0-3) */
+	json_t *json;                         /* RBODY_JSON: the parsed object */
 };
 
 /* Validate a table: every route declares access, patterns are well
@@ -102,8 +102,7 @@ const struct route *router_match(const struct route *table, size_t n, const char
  * router_check), apply the route's body rules, authorize, read a JSON
  * body, and run the handler; or answer 404/405/400/411/413/415 or the
  * policy's refusal. */
-void router_dispatch(const struct route *table, size_t n, struct http_req *req,
-		     struct worker *w);
+void router_dispatch(const struct route *table, size_t n, struct http_req *req, struct worker *w);
 
 /* Named parameter of the matched pattern, or NULL. */
 const char *call_param(const struct call *call, const char *name);

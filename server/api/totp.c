@@ -10,13 +10,14 @@
 int64_t totp_step(int64_t unix_time)
 {
 	/* Floor division, so times before 1970 still map monotonically. */
-	return unix_time >= 0 ? unix_time / TOTP_PERIOD : -((-unix_time + TOTP_PERIOD - 1) / TOTP_PERIOD);
+	return unix_time >= 0 ? unix_time / TOTP_PERIOD
+			      : -((-unix_time + TOTP_PERIOD - 1) / TOTP_PERIOD);
 }
 
 uint32_t totp_code(const unsigned char *key, size_t key_len, uint64_t step, int digits)
 {
-	static const uint32_t mod[] = {1, 10, 100, 1000, 10000, 100000, 1000000, 10000000,
-				       100000000};
+	static const uint32_t mod[] = {1,      10,      100,      1000,     10000,
+				       100000, 1000000, 10000000, 100000000};
 	unsigned char msg[8], mac[DIGEST_SHA1_LEN];
 	uint32_t bin;
 	int off;
@@ -45,7 +46,8 @@ bool totp_verify(const unsigned char *key, size_t key_len, const char *code, int
 	/* Every candidate is computed and compared, so the time taken does
 	 * not tell which step (if any) matched. */
 	for (int64_t s = cur - 1; s <= cur + 1; s++) {
-		snprintf(want, sizeof want, "%06u", totp_code(key, key_len, (uint64_t)s, TOTP_DIGITS));
+		snprintf(want, sizeof want, "%06u",
+			 totp_code(key, key_len, (uint64_t)s, TOTP_DIGITS));
 		if (digest_equal(want, code, TOTP_DIGITS) && s > last_step && !found) {
 			found = true;
 			*step = s;
@@ -85,8 +87,8 @@ static size_t pct(char *out, size_t cap, const char *s)
 	size_t o = 0;
 
 	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
-		    *p == '-' || *p == '.' || *p == '_' || *p == '~') {
+		if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
+		    (*p >= '0' && *p <= '9') || *p == '-' || *p == '.' || *p == '_' || *p == '~') {
 			if (out && o < cap)
 				out[o] = (char)*p;
 			o++;
@@ -116,8 +118,9 @@ char *totp_uri(const char *issuer, const char *account, const unsigned char *sec
 		iss[ilen] = '\0';
 		pct(acc, alen + 1, account);
 		acc[alen] = '\0';
-		if (asprintf(&out, "otpauth://totp/%s:%s?secret=%s&issuer=%s&algorithm=SHA1"
-				   "&digits=%d&period=%d",
+		if (asprintf(&out,
+			     "otpauth://totp/%s:%s?secret=%s&issuer=%s&algorithm=SHA1"
+			     "&digits=%d&period=%d",
 			     iss, acc, b32, iss, TOTP_DIGITS, TOTP_PERIOD) < 0)
 			out = NULL;
 	}

@@ -50,9 +50,10 @@ enum err tusmeta_parse(struct http_req *req, const char *header, struct tusmeta 
 				memset(m, 0, sizeof *m);
 				if (oom)
 					return err_set(ERR_NOMEM, "out of memory");
-				return err_set(ERR_INVALID,
-					       "Upload-Metadata: the value of '%.*s' is not base64 text",
-					       (int)(klen > 40 ? 40 : klen), p);
+				return err_set(
+					ERR_INVALID,
+					"Upload-Metadata: the value of '%.*s' is not base64 text",
+					(int)(klen > 40 ? 40 : klen), p);
 			}
 		}
 		if (klen == 2 && !memcmp(p, "wp", 2))

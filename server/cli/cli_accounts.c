@@ -46,11 +46,13 @@ static int parse_flags(const char *cmd, int argc, char **argv, const struct flag
 		arg += 2;
 		eq = strchr(arg, '=');
 		klen = eq ? (size_t)(eq - arg) : strlen(arg);
-		for (k = 0; k < n && (strlen(flags[k].name) != klen ||
-				      strncmp(flags[k].name, arg, klen)); k++)
+		for (k = 0;
+		     k < n && (strlen(flags[k].name) != klen || strncmp(flags[k].name, arg, klen));
+		     k++)
 			;
 		if (k == n) {
-			fprintf(stderr, "consort %s: unknown option '--%.*s'\n", cmd, (int)klen, arg);
+			fprintf(stderr, "consort %s: unknown option '--%.*s'\n", cmd, (int)klen,
+				arg);
 			return 2;
 		}
 		if (seen[k]) {
@@ -60,7 +62,8 @@ static int parse_flags(const char *cmd, int argc, char **argv, const struct flag
 		seen[k] = true;
 		if (!flags[k].takes_value) {
 			if (eq) {
-				fprintf(stderr, "consort %s: --%s takes no value\n", cmd, flags[k].name);
+				fprintf(stderr, "consort %s: --%s takes no value\n", cmd,
+					flags[k].name);
 				return 2;
 			}
 			*flags[k].set = true;
@@ -152,7 +155,8 @@ int cli_partner(int argc, char **argv)
 	if (!rc) {
 		rc = acct_partner_add(db, short_name, name, cc, NULL);
 		if (!rc)
-			rc = audit_append(db, 0, CLI_ACTOR, "", "partner_create", 0, short_name, name);
+			rc = audit_append(db, 0, CLI_ACTOR, "", "partner_create", 0, short_name,
+					  name);
 		if (!rc)
 			rc = db_commit(db);
 		if (rc)
@@ -230,8 +234,8 @@ int cli_user(int argc, char **argv)
 	if (!rc) {
 		rc = acct_partner_id(db, partner, &partner_id);
 		if (rc == ERR_NOTFOUND)
-			rc = err_set(ERR_NOTFOUND, "no partner '%s' (add it with consort partner add)",
-				     partner);
+			rc = err_set(ERR_NOTFOUND,
+				     "no partner '%s' (add it with consort partner add)", partner);
 	}
 	if (!rc)
 		rc = db_begin(db);
@@ -313,10 +317,8 @@ int cli_grant(int argc, char **argv)
 	const char *cmd = "grant", *data = NULL, *wp = NULL, *email = NULL, *partner = NULL,
 		   *level_name = NULL;
 	const struct flag flags[] = {
-		{"data", true, &data, NULL, true},
-		{"wp", true, &wp, NULL, true},
-		{"user", true, &email, NULL, false},
-		{"partner", true, &partner, NULL, false},
+		{"data", true, &data, NULL, true},        {"wp", true, &wp, NULL, true},
+		{"user", true, &email, NULL, false},      {"partner", true, &partner, NULL, false},
 		{"level", true, &level_name, NULL, true},
 	};
 	struct db *db = NULL;
@@ -384,7 +386,9 @@ int cli_grant(int argc, char **argv)
 int cli_routes(int argc, char **argv)
 {
 	static const char *const bodies[] = {
-		[RBODY_NONE] = "none", [RBODY_JSON] = "json", [RBODY_STREAM] = "stream",
+		[RBODY_NONE] = "none",
+		[RBODY_JSON] = "json",
+		[RBODY_STREAM] = "stream",
 		[RBODY_OPTIONAL_JSON] = "optional_json",
 	};
 	json_t *arr = json_array();
@@ -402,10 +406,10 @@ int cli_routes(int argc, char **argv)
 		return 1;
 	}
 	for (size_t i = 0; arr && i < nroutes; i++)
-		json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:s}", "method", routes[i].method,
-						     "pattern", routes[i].pattern, "access",
-						     access_name(routes[i].access), "body",
-						     bodies[routes[i].body]));
+		json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:s}", "method",
+						     routes[i].method, "pattern", routes[i].pattern,
+						     "access", access_name(routes[i].access),
+						     "body", bodies[routes[i].body]));
 	text = arr ? json_dumps(arr, JSON_INDENT(1)) : NULL;
 	json_decref(arr);
 	if (!text) {

@@ -44,7 +44,8 @@ static int parse(const char *cmd, int argc, char **argv, bool want_pos, struct a
 				goto need_value;
 			g = strtoll(val, &end, 10);
 			if (*end || g < 0) {
-				fprintf(stderr, "consort %s: --grace takes a number of seconds, not '%s'\n",
+				fprintf(stderr,
+					"consort %s: --grace takes a number of seconds, not '%s'\n",
 					cmd, val);
 				return 2;
 			}
@@ -52,8 +53,8 @@ static int parse(const char *cmd, int argc, char **argv, bool want_pos, struct a
 		} else if (!strcmp(cmd, "fsck") && !strcmp(arg, "--quick")) {
 			a->quick = true;
 		} else if (arg[0] == '-') {
-			fprintf(stderr, "consort %s: unknown option '%s' (try consort --help)\n", cmd,
-				arg);
+			fprintf(stderr, "consort %s: unknown option '%s' (try consort --help)\n",
+				cmd, arg);
 			return 2;
 		} else if (want_pos && !a->positional) {
 			a->positional = arg;
@@ -62,7 +63,7 @@ static int parse(const char *cmd, int argc, char **argv, bool want_pos, struct a
 			return 2;
 		}
 		continue;
-need_value:
+	need_value:
 		fprintf(stderr, "consort %s: %.*s needs a value\n", cmd, (int)n, arg);
 		return 2;
 	}

@@ -86,39 +86,57 @@ static const struct {
 	const char *given[6];
 	const char *family[6];
 } name_pool[] = {
-	{"BE", {"Lotte", "Pieter", "Amélie", "Jonas", "Nora", "Thibault"},
+	{"BE",
+	 {"Lotte", "Pieter", "Amélie", "Jonas", "Nora", "Thibault"},
 	 {"Peeters", "Janssens", "Dubois", "Maes", "Lambert", "Claes"}},
-	{"DE", {"Katrin", "Jonas", "Miriam", "Felix", "Sabine", "Lukas"},
+	{"DE",
+	 {"Katrin", "Jonas", "Miriam", "Felix", "Sabine", "Lukas"},
 	 {"Becker", "Hoffmann", "Schäfer", "Krüger", "Wagner", "Lehmann"}},
-	{"IT", {"Giulia", "Marco", "Chiara", "Lorenzo", "Elena", "Davide"},
+	{"IT",
+	 {"Giulia", "Marco", "Chiara", "Lorenzo", "Elena", "Davide"},
 	 {"Rossi", "Bianchi", "Esposito", "Ferrari", "Colombo", "Ricci"}},
-	{"ES", {"Lucía", "Javier", "Marta", "Álvaro", "Carmen", "Pablo"},
+	{"ES",
+	 {"Lucía", "Javier", "Marta", "Álvaro", "Carmen", "Pablo"},
 	 {"García", "Fernández", "López", "Martín", "Navarro", "Ruiz"}},
-	{"FR", {"Camille", "Julien", "Élodie", "Mathieu", "Claire", "Hugo"},
+	{"FR",
+	 {"Camille", "Julien", "Élodie", "Mathieu", "Claire", "Hugo"},
 	 {"Martin", "Bernard", "Lefèvre", "Moreau", "Girard", "Fournier"}},
-	{"NL", {"Sanne", "Daan", "Femke", "Bram", "Anouk", "Joost"},
+	{"NL",
+	 {"Sanne", "Daan", "Femke", "Bram", "Anouk", "Joost"},
 	 {"de Vries", "Jansen", "Bakker", "Visser", "Smit", "Mulder"}},
-	{"AT", {"Verena", "Matthias", "Theresa", "Florian", "Johanna", "Stefan"},
+	{"AT",
+	 {"Verena", "Matthias", "Theresa", "Florian", "Johanna", "Stefan"},
 	 {"Gruber", "Huber", "Bauer", "Pichler", "Steiner", "Moser"}},
-	{"PL", {"Agnieszka", "Piotr", "Katarzyna", "Tomasz", "Magdalena", "Paweł"},
+	{"PL",
+	 {"Agnieszka", "Piotr", "Katarzyna", "Tomasz", "Magdalena", "Paweł"},
 	 {"Kowalska", "Nowak", "Wiśniewska", "Lewandowski", "Zielińska", "Kamiński"}},
-	{"PT", {"Inês", "João", "Beatriz", "Tiago", "Mariana", "Rui"},
+	{"PT",
+	 {"Inês", "João", "Beatriz", "Tiago", "Mariana", "Rui"},
 	 {"Silva", "Santos", "Ferreira", "Pereira", "Costa", "Sousa"}},
-	{"GR", {"Eleni", "Nikos", "Maria", "Giorgos", "Katerina", "Dimitris"},
+	{"GR",
+	 {"Eleni", "Nikos", "Maria", "Giorgos", "Katerina", "Dimitris"},
 	 {"Papadopoulou", "Georgiou", "Nikolaidou", "Karagiannis", "Vlachou", "Oikonomou"}},
-	{"CZ", {"Tereza", "Jakub", "Lucie", "Ondřej", "Petra", "Martin"},
+	{"CZ",
+	 {"Tereza", "Jakub", "Lucie", "Ondřej", "Petra", "Martin"},
 	 {"Novotná", "Dvořák", "Černá", "Procházka", "Veselá", "Kučera"}},
-	{"DK", {"Mette", "Rasmus", "Sofie", "Mikkel", "Ida", "Anders"},
+	{"DK",
+	 {"Mette", "Rasmus", "Sofie", "Mikkel", "Ida", "Anders"},
 	 {"Nielsen", "Jensen", "Hansen", "Pedersen", "Andersen", "Larsen"}},
-	{"FI", {"Aino", "Mikko", "Laura", "Juho", "Emmi", "Ville"},
+	{"FI",
+	 {"Aino", "Mikko", "Laura", "Juho", "Emmi", "Ville"},
 	 {"Korhonen", "Virtanen", "Mäkinen", "Nieminen", "Heikkinen", "Laine"}},
-	{"HU", {"Eszter", "Bence", "Zsófia", "Máté", "Réka", "Dániel"},
+	{"HU",
+	 {"Eszter", "Bence", "Zsófia", "Máté", "Réka", "Dániel"},
 	 {"Nagy", "Kovács", "Tóth", "Szabó", "Horváth", "Varga"}},
-	{"IE", {"Aoife", "Cian", "Niamh", "Darragh", "Siobhán", "Eoin"},
+	{"IE",
+	 {"Aoife", "Cian", "Niamh", "Darragh", "Siobhán", "Eoin"},
 	 {"Murphy", "O'Brien", "Kelly", "Walsh", "Byrne", "Ryan"}},
-	{"LT", {"Rūta", "Mantas", "Ieva", "Tomas", "Gintarė", "Lukas"},
-	 {"Kazlauskaitė", "Petrauskas", "Jankauskienė", "Stankevičius", "Vasiliauskaitė", "Žukauskas"}},
-	{"EE", {"Kadri", "Mart", "Liis", "Rasmus", "Triin", "Karl"},
+	{"LT",
+	 {"Rūta", "Mantas", "Ieva", "Tomas", "Gintarė", "Lukas"},
+	 {"Kazlauskaitė", "Petrauskas", "Jankauskienė", "Stankevičius", "Vasiliauskaitė",
+	  "Žukauskas"}},
+	{"EE",
+	 {"Kadri", "Mart", "Liis", "Rasmus", "Triin", "Karl"},
 	 {"Tamm", "Saar", "Sepp", "Mägi", "Kask", "Kukk"}},
 };
 
@@ -156,12 +174,12 @@ static const struct {
 /* --- what each work package writes about ------------------------------------------------ */
 
 struct topic {
-	const char *focus;    /* noun phrase */
-	const char *aim;      /* one sentence */
-	const char *method;   /* one sentence */
+	const char *focus;  /* noun phrase */
+	const char *aim;    /* one sentence */
+	const char *method; /* one sentence */
 	const char *finding[3];
 	const char *next;
-	const char *measure;  /* what the data tables count */
+	const char *measure; /* what the data tables count */
 };
 
 static const struct topic topics[DEMO_NWPS] = {
@@ -471,8 +489,10 @@ static void derive(void)
 	/* Technical WPs: their contributors write, a few others follow. */
 	for (size_t m = 0; m < sizeof wp_members / sizeof wp_members[0]; m++) {
 		for (size_t k = 0; k < 12 && wp_members[m].writers[k] >= 0; k++)
-			if ((size_t)wp_members[m].writers[k] != demo_wps[wp_members[m].wp].lead_partner)
-				add_grant(wp_members[m].wp, true, (size_t)wp_members[m].writers[k], 2);
+			if ((size_t)wp_members[m].writers[k] !=
+			    demo_wps[wp_members[m].wp].lead_partner)
+				add_grant(wp_members[m].wp, true, (size_t)wp_members[m].writers[k],
+					  2);
 		for (size_t k = 0; k < 8 && wp_members[m].readers[k] >= 0; k++)
 			add_grant(wp_members[m].wp, true, (size_t)wp_members[m].readers[k], 1);
 	}
@@ -528,8 +548,8 @@ struct scratch {
 	char title[256], author[96], date[16];
 };
 
-static void set_cell(struct demodoc *d, struct scratch *s, size_t r, size_t c, const char *fmt,
-		     ...) __attribute__((format(printf, 5, 6)));
+static void set_cell(struct demodoc *d, struct scratch *s, size_t r, size_t c, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
 static void set_cell(struct demodoc *d, struct scratch *s, size_t r, size_t c, const char *fmt, ...)
 {
 	va_list ap;
@@ -575,8 +595,10 @@ static void figures_table(struct demodoc *d, struct scratch *s, size_t wp, unsig
 
 	set_cell(d, s, 0, 0, "Partner");
 	set_cell(d, s, 0, 1, "Country");
-	set_cell(d, s, 0, 2, "%c%s (planned)", toupper((unsigned char)t->measure[0]), t->measure + 1);
-	set_cell(d, s, 0, 3, "%c%s (so far)", toupper((unsigned char)t->measure[0]), t->measure + 1);
+	set_cell(d, s, 0, 2, "%c%s (planned)", toupper((unsigned char)t->measure[0]),
+		 t->measure + 1);
+	set_cell(d, s, 0, 3, "%c%s (so far)", toupper((unsigned char)t->measure[0]),
+		 t->measure + 1);
 	set_cell(d, s, 0, 4, "Status");
 	for (size_t i = 0; i < rows && i + 1 < DEMODOC_MAX_ROWS; i++) {
 		unsigned planned = 4 + rnd(&r) % 40;
@@ -589,7 +611,9 @@ static void figures_table(struct demodoc *d, struct scratch *s, size_t wp, unsig
 		set_cell(d, s, i + 1, 2, "%u", planned);
 		set_cell(d, s, i + 1, 3, "%u", done);
 		set_cell(d, s, i + 1, 4, "%s",
-			 done == planned ? "complete" : done * 2 >= planned ? "on track" : "delayed");
+			 done == planned       ? "complete"
+			 : done * 2 >= planned ? "on track"
+					       : "delayed");
 	}
 }
 
@@ -613,16 +637,16 @@ static void build_doc(const struct doc_spec *sp, unsigned version, const struct 
 
 	switch (sp->kind) {
 	case K_REPORT:
-		add_section(d, s, "Summary",
-			    "This document reports on %s. %s%s", t->focus, t->aim,
-			    version >= 3 ? " This is the final version, approved by the Steering "
-					   "Committee."
-					 : version == 2 ? " This version is under review by the partners."
-							: " This is a first draft for discussion.");
-		add_section(d, s, "Introduction",
-			    "%s\nThe work package is led by %s (%s) with %zu contributing partners.",
-			    t->aim, demo_partners[wp->lead_partner].name,
-			    demo_partners[wp->lead_partner].country, np);
+		add_section(d, s, "Summary", "This document reports on %s. %s%s", t->focus, t->aim,
+			    version >= 3   ? " This is the final version, approved by the Steering "
+					     "Committee."
+			    : version == 2 ? " This version is under review by the partners."
+					   : " This is a first draft for discussion.");
+		add_section(
+			d, s, "Introduction",
+			"%s\nThe work package is led by %s (%s) with %zu contributing partners.",
+			t->aim, demo_partners[wp->lead_partner].name,
+			demo_partners[wp->lead_partner].country, np);
 		if (version >= 2) {
 			add_section(d, s, "Methods", "%s", t->method);
 			add_section(d, s, "Results", "%s\n%s\n%s", t->finding[0], t->finding[1],
@@ -639,10 +663,11 @@ static void build_doc(const struct doc_spec *sp, unsigned version, const struct 
 			len += (size_t)snprintf(present + len, sizeof present - len, "%s%s",
 						i ? ", " : "", demo_partners[parts[i]].short_name);
 		add_section(d, s, "Participants", "Representatives of %s.", present);
-		add_section(d, s, "Discussion",
-			    "The meeting discussed %s. %s\n%s", t->focus, t->finding[0],
-			    version >= 2 ? t->finding[1] : "The results will be discussed in detail at "
-							  "the next meeting.");
+		add_section(d, s, "Discussion", "The meeting discussed %s. %s\n%s", t->focus,
+			    t->finding[0],
+			    version >= 2 ? t->finding[1]
+					 : "The results will be discussed in detail at "
+					   "the next meeting.");
 		add_section(d, s, "Decisions", "%s", t->next);
 		set_cell(d, s, 0, 0, "Action");
 		set_cell(d, s, 0, 1, "Who");
@@ -655,7 +680,8 @@ static void build_doc(const struct doc_spec *sp, unsigned version, const struct 
 		break;
 	}
 	case K_PLAN:
-		add_section(d, s, "Purpose", "The plan of the tasks of %s on %s.", wp->code, t->focus);
+		add_section(d, s, "Purpose", "The plan of the tasks of %s on %s.", wp->code,
+			    t->focus);
 		set_cell(d, s, 0, 0, "Task");
 		set_cell(d, s, 0, 1, "Lead");
 		set_cell(d, s, 0, 2, "Start");
@@ -718,8 +744,10 @@ static enum err set_status(struct db *db, int64_t wp_id, const char *path, const
 			   enum tree_status status, int64_t user)
 {
 	struct name_path np = {0};
-	struct tree_meta meta = {.set_deliverable = true, .deliverable = deliverable,
-				 .set_status = true, .status = status};
+	struct tree_meta meta = {.set_deliverable = true,
+				 .deliverable = deliverable,
+				 .set_status = true,
+				 .status = status};
 	enum err rc = name_path_from_text(path, &np);
 
 	if (!rc)
@@ -762,7 +790,8 @@ enum err demo_store_documents(struct db *db, struct cas *cas, const struct demo_
 			/* Nine months of project: each document starts at its own
 			 * time and gets a version every two to five weeks. */
 			int64_t at = now - 270 * 86400 + (int64_t)sp->wp * 9 * 86400 +
-				     (int64_t)i * 3 * 86400 + (int64_t)(v - 1) * (14 + (i * 7 + v * 5) % 21) * 86400;
+				     (int64_t)i * 3 * 86400 +
+				     (int64_t)(v - 1) * (14 + (i * 7 + v * 5) % 21) * 86400;
 			size_t who = (v % 2 == 1 || nm == 0) ? lead : members[(i + v) % nm];
 			struct demodoc d;
 			struct demodoc_buf b = {0};
@@ -786,7 +815,7 @@ enum err demo_store_documents(struct db *db, struct cas *cas, const struct demo_
 					 version_comments[(v - 1) % 4]);
 			if (!rc && sp->deliverable)
 				rc = set_status(db, ids->wp[sp->wp], path, sp->deliverable,
-						v >= 3 ? TREE_STATUS_FINAL
+						v >= 3   ? TREE_STATUS_FINAL
 						: v >= 2 ? TREE_STATUS_REVIEW
 							 : TREE_STATUS_DRAFT,
 						ids->person[who]);
@@ -875,16 +904,16 @@ static enum err create_accounts(struct db *db, char (*passwords)[20], int64_t *p
 		rc = acct_wp_add(db, demo_wps[w].code, demo_wps[w].title,
 				 partner_ids[demo_wps[w].lead_partner], 0, &wp_ids[w]);
 		if (!rc)
-			rc = audit_append(db, 0, DEMO_ACTOR, "", "wp_create", wp_ids[w], demo_wps[w].code,
-					  demo_wps[w].title);
+			rc = audit_append(db, 0, DEMO_ACTOR, "", "wp_create", wp_ids[w],
+					  demo_wps[w].code, demo_wps[w].title);
 	}
 	for (size_t i = 0; i < ng && !rc; i++) {
 		char object[128];
 
-		rc = acct_grant_set(db, wp_ids[g[i].wp], g[i].to_partner ? 0 : person_ids[g[i].subject],
-				    g[i].to_partner ? partner_ids[g[i].subject] : 0, g[i].level, 0, NULL);
-		snprintf(object, sizeof object, "%s %s",
-			 g[i].to_partner ? "partner" : "user",
+		rc = acct_grant_set(
+			db, wp_ids[g[i].wp], g[i].to_partner ? 0 : person_ids[g[i].subject],
+			g[i].to_partner ? partner_ids[g[i].subject] : 0, g[i].level, 0, NULL);
+		snprintf(object, sizeof object, "%s %s", g[i].to_partner ? "partner" : "user",
 			 g[i].to_partner ? demo_partners[g[i].subject].short_name
 					 : ppl[g[i].subject].email);
 		if (!rc)
@@ -956,7 +985,8 @@ static enum err write_logins(const char *dir, char (*passwords)[20])
 		   "# email\tpassword\trole\tpartner\n");
 	for (size_t i = 0; i < np; i++)
 		fprintf(f, "%s\t%s\t%s\t%s\n", ppl[i].email, passwords[i],
-			role_of(&ppl[i], role, sizeof role), demo_partners[ppl[i].partner].short_name);
+			role_of(&ppl[i], role, sizeof role),
+			demo_partners[ppl[i].partner].short_name);
 	if (fclose(f) != 0)
 		return err_from_errno(errno, path);
 	return ERR_OK;
@@ -965,7 +995,7 @@ static enum err write_logins(const char *dir, char (*passwords)[20])
 enum err demo_build(const char *dir, struct demo_stats *st)
 {
 	size_t np;
-	char (*passwords)[20] = (demo_people(&np), calloc(np, sizeof *passwords));
+	char(*passwords)[20] = (demo_people(&np), calloc(np, sizeof *passwords));
 	int64_t *person_ids = calloc(np, sizeof *person_ids);
 	struct demo_ids ids = {.person = person_ids};
 	struct db *db = NULL;
@@ -1019,8 +1049,9 @@ int demo_main(int argc, char **argv)
 		if (!strcmp(argv[i], "--data") && i + 1 < argc) {
 			data = argv[++i];
 		} else {
-			fprintf(stderr, "consort demo: unexpected argument '%s' (usage: consort demo "
-					"--data DIR)\n",
+			fprintf(stderr,
+				"consort demo: unexpected argument '%s' (usage: consort demo "
+				"--data DIR)\n",
 				argv[i]);
 			return 2;
 		}
@@ -1067,7 +1098,8 @@ int demo_main(int argc, char **argv)
 				*pw++ = '\0';
 				if ((end = strchr(pw, '\t')))
 					*end = '\0';
-				printf("  %-38s %-20s %.*s\n", email, pw, (int)strlen(role) - 2, role + 1);
+				printf("  %-38s %-20s %.*s\n", email, pw, (int)strlen(role) - 2,
+				       role + 1);
 			}
 		}
 		for (size_t i = 0; i < nrows; i++) {

@@ -29,27 +29,27 @@ struct db;
 struct demo_partner {
 	const char *short_name; /* also the e-mail domain: <short>.example */
 	const char *name;
-	const char *country;    /* ISO 3166-1 alpha-2 */
+	const char *country; /* ISO 3166-1 alpha-2 */
 };
 
 struct demo_person {
-	char name[64];          /* "Maria Rossi" */
-	char email[96];         /* "maria.rossi@ilgp.example" */
-	size_t partner;         /* index into demo_partners */
+	char name[64];  /* "Maria Rossi" */
+	char email[96]; /* "maria.rossi@ilgp.example" */
+	size_t partner; /* index into demo_partners */
 	bool coordinator;
-	int leads_wp;           /* index of the WP this person leads, -1 */
+	int leads_wp; /* index of the WP this person leads, -1 */
 };
 
 /* level of a grant, as in the grants table: 1 read, 2 write, 3 manage */
 struct demo_grant {
 	size_t wp;
-	bool to_partner;        /* else to a person */
-	size_t subject;         /* partner or person index */
+	bool to_partner; /* else to a person */
+	size_t subject;  /* partner or person index */
 	int level;
 };
 
 struct demo_wp {
-	const char *code;       /* "WP3" */
+	const char *code; /* "WP3" */
 	const char *title;
 	size_t lead_partner;
 };
@@ -66,13 +66,13 @@ const struct demo_grant *demo_grants(size_t *n);
 
 /* Ids that the accounts part assigned. */
 struct demo_ids {
-	int64_t wp[DEMO_NWPS];   /* wps.id of each demo WP */
-	const int64_t *person;   /* users.id of each person (demo_people order) */
+	int64_t wp[DEMO_NWPS]; /* wps.id of each demo WP */
+	const int64_t *person; /* users.id of each person (demo_people order) */
 };
 
 struct demo_stats {
 	uint64_t documents, versions, bytes;
-	unsigned formats;        /* distinct formats written (bit per demodoc_format) */
+	unsigned formats; /* distinct formats written (bit per demodoc_format) */
 };
 
 /* Write every demo document of every work package, version by version,

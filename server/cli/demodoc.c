@@ -45,10 +45,7 @@ static void put(struct out *o, const void *p, size_t n)
 	b->len += n;
 }
 
-static void puts_(struct out *o, const char *s)
-{
-	put(o, s, strlen(s));
-}
+static void puts_(struct out *o, const char *s) { put(o, s, strlen(s)); }
 
 static void putf(struct out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void putf(struct out *o, const char *fmt, ...)
@@ -72,20 +69,28 @@ static void put_xml(struct out *o, const char *s, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		switch (s[i]) {
-		case '&': puts_(o, "&amp;"); break;
-		case '<': puts_(o, "&lt;"); break;
-		case '>': puts_(o, "&gt;"); break;
-		case '"': puts_(o, "&quot;"); break;
-		case '\'': puts_(o, "&apos;"); break;
-		default: put(o, &s[i], 1);
+		case '&':
+			puts_(o, "&amp;");
+			break;
+		case '<':
+			puts_(o, "&lt;");
+			break;
+		case '>':
+			puts_(o, "&gt;");
+			break;
+		case '"':
+			puts_(o, "&quot;");
+			break;
+		case '\'':
+			puts_(o, "&apos;");
+			break;
+		default:
+			put(o, &s[i], 1);
 		}
 	}
 }
 
-static void xml(struct out *o, const char *s)
-{
-	put_xml(o, s, strlen(s));
-}
+static void xml(struct out *o, const char *s) { put_xml(o, s, strlen(s)); }
 
 /* Paragraphs of a text, one per '\n'-separated line:
  *   for (struct para pa = {text}; next_para(&pa);) use pa.s, pa.n */
@@ -274,8 +279,7 @@ static void render_md(const struct demodoc *d, struct out *o)
 		puts_(o, "\n## ");
 		puts_(o, d->sections[i].heading);
 		puts_(o, "\n");
-		for (struct para pa = {d->sections[i].text, NULL, 0}; next_para(&pa);)
-		{
+		for (struct para pa = {d->sections[i].text, NULL, 0}; next_para(&pa);) {
 			puts_(o, "\n");
 			put(o, pa.s, pa.n);
 			puts_(o, "\n");
@@ -334,8 +338,7 @@ static void render_txt(const struct demodoc *d, struct out *o)
 		puts_(o, d->sections[i].heading);
 		puts_(o, "\n");
 		underline(o, d->sections[i].heading, '-');
-		for (struct para pa = {d->sections[i].text, NULL, 0}; next_para(&pa);)
-		{
+		for (struct para pa = {d->sections[i].text, NULL, 0}; next_para(&pa);) {
 			put(o, pa.s, pa.n);
 			puts_(o, "\n\n");
 		}
@@ -380,9 +383,10 @@ static void render_html(const struct demodoc *d, struct out *o)
 	xml(o, d->title);
 	puts_(o, "</title>\n<meta name=\"author\" content=\"");
 	xml(o, d->author);
-	puts_(o, "\">\n<style>body{font-family:sans-serif;max-width:48em;margin:2em auto}"
-		 "table{border-collapse:collapse}td,th{border:1px solid #888;padding:.2em .5em}</style>\n"
-		 "</head>\n<body>\n<h1>");
+	puts_(o,
+	      "\">\n<style>body{font-family:sans-serif;max-width:48em;margin:2em auto}"
+	      "table{border-collapse:collapse}td,th{border:1px solid #888;padding:.2em .5em}</style>\n"
+	      "</head>\n<body>\n<h1>");
 	xml(o, d->title);
 	puts_(o, "</h1>\n<p><em>");
 	xml(o, d->author);
@@ -393,8 +397,7 @@ static void render_html(const struct demodoc *d, struct out *o)
 		puts_(o, "<h2>");
 		xml(o, d->sections[i].heading);
 		puts_(o, "</h2>\n");
-		for (struct para pa = {d->sections[i].text, NULL, 0}; next_para(&pa);)
-		{
+		for (struct para pa = {d->sections[i].text, NULL, 0}; next_para(&pa);) {
 			puts_(o, "<p>");
 			put_xml(o, pa.s, pa.n);
 			puts_(o, "</p>\n");
@@ -425,7 +428,7 @@ static void render_html(const struct demodoc *d, struct out *o)
 struct pdf_line {
 	char text[PDF_WRAP * 2 + 1]; /* Latin-1 */
 	bool bold;
-	bool gap;                    /* an empty line */
+	bool gap; /* an empty line */
 };
 
 /* UTF-8 to Latin-1; characters outside it become '?'. */
@@ -514,8 +517,7 @@ static void render_pdf(const struct demodoc *d, struct out *o)
 	for (size_t i = 0; i < d->nsections; i++) {
 		pdf_gap(lines, &nl);
 		pdf_wrap(lines, &nl, d->sections[i].heading, strlen(d->sections[i].heading), true);
-		for (struct para pa = {d->sections[i].text, NULL, 0}; next_para(&pa);)
-		{
+		for (struct para pa = {d->sections[i].text, NULL, 0}; next_para(&pa);) {
 			pdf_wrap(lines, &nl, pa.s, pa.n, false);
 			pdf_gap(lines, &nl);
 		}
@@ -609,7 +611,8 @@ static void render_pdf(const struct demodoc *d, struct out *o)
 		putf(o, "xref\n0 %zu\n0000000000 65535 f \n", nobj + 1);
 		for (size_t i = 1; i <= nobj; i++)
 			putf(o, "%010zu 00000 n \n", offsets[i]);
-		putf(o, "trailer\n<< /Size %zu /Root 1 0 R /Info 5 0 R >>\nstartxref\n%zu\n%%%%EOF\n",
+		putf(o,
+		     "trailer\n<< /Size %zu /Root 1 0 R /Info 5 0 R >>\nstartxref\n%zu\n%%%%EOF\n",
 		     nobj + 1, xref);
 	}
 	free(offsets);
@@ -625,10 +628,11 @@ static void render_pdf(const struct demodoc *d, struct out *o)
 
 static void ooxml_core(const struct demodoc *d, struct out *o)
 {
-	puts_(o, XML_DECL "<cp:coreProperties "
-		 "xmlns:cp=\"http://schemas.openxmlformats.org/package/2006/metadata/core-properties\" "
-		 "xmlns:dc=\"http://purl.org/dc/elements/1.1/\" xmlns:dcterms=\"http://purl.org/dc/terms/\" "
-		 "xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\"><dc:title>");
+	puts_(o, XML_DECL
+	      "<cp:coreProperties "
+	      "xmlns:cp=\"http://schemas.openxmlformats.org/package/2006/metadata/core-properties\" "
+	      "xmlns:dc=\"http://purl.org/dc/elements/1.1/\" xmlns:dcterms=\"http://purl.org/dc/terms/\" "
+	      "xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\"><dc:title>");
 	xml(o, d->title);
 	puts_(o, "</dc:title><dc:creator>");
 	xml(o, d->author);
@@ -655,35 +659,38 @@ static void render_docx(const struct demodoc *d, struct out *o)
 	struct out ct = part(&ps), rels = part(&ps), core = part(&ps), doc = part(&ps);
 	char meta[512];
 
-	puts_(&ct, XML_DECL "<Types xmlns=\"" OOXML_CT "\">"
-		   "<Default Extension=\"rels\" ContentType=\"application/vnd.openxmlformats-package.relationships+xml\"/>"
-		   "<Default Extension=\"xml\" ContentType=\"application/xml\"/>"
-		   "<Override PartName=\"/word/document.xml\" ContentType=\"application/"
-		   "vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml\"/>"
-		   "<Override PartName=\"/docProps/core.xml\" ContentType=\"application/"
-		   "vnd.openxmlformats-package.core-properties+xml\"/></Types>");
-	puts_(&rels, XML_DECL "<Relationships xmlns=\"" OOXML_REL "\">"
-		     "<Relationship Id=\"rId1\" Type=\"" OOXML_DOCREL "/officeDocument\" "
-		     "Target=\"word/document.xml\"/>"
-		     "<Relationship Id=\"rId2\" Type=\"" OOXML_REL "/metadata/core-properties\" "
-		     "Target=\"docProps/core.xml\"/></Relationships>");
+	puts_(&ct, XML_DECL
+	      "<Types xmlns=\"" OOXML_CT "\">"
+	      "<Default Extension=\"rels\" ContentType=\"application/vnd.openxmlformats-package.relationships+xml\"/>"
+	      "<Default Extension=\"xml\" ContentType=\"application/xml\"/>"
+	      "<Override PartName=\"/word/document.xml\" ContentType=\"application/"
+	      "vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml\"/>"
+	      "<Override PartName=\"/docProps/core.xml\" ContentType=\"application/"
+	      "vnd.openxmlformats-package.core-properties+xml\"/></Types>");
+	puts_(&rels,
+	      XML_DECL "<Relationships xmlns=\"" OOXML_REL "\">"
+		       "<Relationship Id=\"rId1\" Type=\"" OOXML_DOCREL "/officeDocument\" "
+		       "Target=\"word/document.xml\"/>"
+		       "<Relationship Id=\"rId2\" Type=\"" OOXML_REL "/metadata/core-properties\" "
+		       "Target=\"docProps/core.xml\"/></Relationships>");
 	ooxml_core(d, &core);
 	puts_(&doc, XML_DECL "<w:document xmlns:w=\"http://schemas.openxmlformats.org/"
-		    "wordprocessingml/2006/main\"><w:body>");
+			     "wordprocessingml/2006/main\"><w:body>");
 	docx_para(&doc, d->title, strlen(d->title), true, 36);
 	snprintf(meta, sizeof meta, "%s, %s", d->author, d->date);
 	docx_para(&doc, meta, strlen(meta), false, 0);
 	for (size_t i = 0; i < d->nsections; i++) {
 		docx_para(&doc, d->sections[i].heading, strlen(d->sections[i].heading), true, 28);
 		for (struct para pa = {d->sections[i].text, NULL, 0}; next_para(&pa);)
-		docx_para(&doc, pa.s, pa.n, false, 0);
+			docx_para(&doc, pa.s, pa.n, false, 0);
 	}
 	if (d->nrows) {
-		puts_(&doc, "<w:tbl><w:tblPr><w:tblW w:w=\"0\" w:type=\"auto\"/><w:tblBorders>"
-			    "<w:top w:val=\"single\" w:sz=\"4\"/><w:left w:val=\"single\" w:sz=\"4\"/>"
-			    "<w:bottom w:val=\"single\" w:sz=\"4\"/><w:right w:val=\"single\" w:sz=\"4\"/>"
-			    "<w:insideH w:val=\"single\" w:sz=\"4\"/><w:insideV w:val=\"single\" w:sz=\"4\"/>"
-			    "</w:tblBorders></w:tblPr><w:tblGrid>");
+		puts_(&doc,
+		      "<w:tbl><w:tblPr><w:tblW w:w=\"0\" w:type=\"auto\"/><w:tblBorders>"
+		      "<w:top w:val=\"single\" w:sz=\"4\"/><w:left w:val=\"single\" w:sz=\"4\"/>"
+		      "<w:bottom w:val=\"single\" w:sz=\"4\"/><w:right w:val=\"single\" w:sz=\"4\"/>"
+		      "<w:insideH w:val=\"single\" w:sz=\"4\"/><w:insideV w:val=\"single\" w:sz=\"4\"/>"
+		      "</w:tblBorders></w:tblPr><w:tblGrid>");
 		for (size_t c = 0; c < d->ncols; c++)
 			puts_(&doc, "<w:gridCol w:w=\"2000\"/>");
 		puts_(&doc, "</w:tblGrid>");
@@ -692,7 +699,8 @@ static void render_docx(const struct demodoc *d, struct out *o)
 			for (size_t c = 0; c < d->ncols; c++) {
 				const char *s = d->cells[r][c] ? d->cells[r][c] : "";
 
-				puts_(&doc, "<w:tc><w:tcPr><w:tcW w:w=\"2000\" w:type=\"dxa\"/></w:tcPr>");
+				puts_(&doc,
+				      "<w:tc><w:tcPr><w:tcW w:w=\"2000\" w:type=\"dxa\"/></w:tcPr>");
 				docx_para(&doc, s, strlen(s), r == 0, 0);
 				puts_(&doc, "</w:tc>");
 			}
@@ -700,7 +708,8 @@ static void render_docx(const struct demodoc *d, struct out *o)
 		}
 		puts_(&doc, "</w:tbl><w:p/>");
 	}
-	puts_(&doc, "<w:sectPr><w:pgSz w:w=\"11906\" w:h=\"16838\"/></w:sectPr></w:body></w:document>");
+	puts_(&doc,
+	      "<w:sectPr><w:pgSz w:w=\"11906\" w:h=\"16838\"/></w:sectPr></w:body></w:document>");
 	if (ct.failed || rels.failed || core.failed || doc.failed)
 		o->failed = true;
 	zip_add(&z, "[Content_Types].xml", ct.b);
@@ -725,17 +734,19 @@ static void render_odt(const struct demodoc *d, struct out *o)
 	/* First and stored, so that `file` and office suites recognise the
 	 * type from the first bytes (ODF 1.2 part 3, 3.3). */
 	puts_(&mt, ODT_MIME);
-	puts_(&man, XML_DECL "<manifest:manifest xmlns:manifest=\"urn:oasis:names:tc:opendocument:"
-		    "xmlns:manifest:1.0\" manifest:version=\"1.2\">"
-		    "<manifest:file-entry manifest:full-path=\"/\" manifest:version=\"1.2\" "
-		    "manifest:media-type=\"" ODT_MIME "\"/>"
-		    "<manifest:file-entry manifest:full-path=\"content.xml\" manifest:media-type=\"text/xml\"/>"
-		    "<manifest:file-entry manifest:full-path=\"meta.xml\" manifest:media-type=\"text/xml\"/>"
-		    "</manifest:manifest>");
-	puts_(&meta, XML_DECL "<office:document-meta xmlns:office=\"" ODF_OFFICE "\" "
-		     "xmlns:meta=\"urn:oasis:names:tc:opendocument:xmlns:meta:1.0\" "
-		     "xmlns:dc=\"http://purl.org/dc/elements/1.1/\" office:version=\"1.2\">"
-		     "<office:meta><dc:title>");
+	puts_(&man, XML_DECL
+	      "<manifest:manifest xmlns:manifest=\"urn:oasis:names:tc:opendocument:"
+	      "xmlns:manifest:1.0\" manifest:version=\"1.2\">"
+	      "<manifest:file-entry manifest:full-path=\"/\" manifest:version=\"1.2\" "
+	      "manifest:media-type=\"" ODT_MIME "\"/>"
+	      "<manifest:file-entry manifest:full-path=\"content.xml\" manifest:media-type=\"text/xml\"/>"
+	      "<manifest:file-entry manifest:full-path=\"meta.xml\" manifest:media-type=\"text/xml\"/>"
+	      "</manifest:manifest>");
+	puts_(&meta,
+	      XML_DECL "<office:document-meta xmlns:office=\"" ODF_OFFICE "\" "
+		       "xmlns:meta=\"urn:oasis:names:tc:opendocument:xmlns:meta:1.0\" "
+		       "xmlns:dc=\"http://purl.org/dc/elements/1.1/\" office:version=\"1.2\">"
+		       "<office:meta><dc:title>");
 	xml(&meta, d->title);
 	puts_(&meta, "</dc:title><dc:creator>");
 	xml(&meta, d->author);
@@ -743,10 +754,10 @@ static void render_odt(const struct demodoc *d, struct out *o)
 	xml(&meta, d->date);
 	puts_(&meta, "T09:00:00</meta:creation-date></office:meta></office:document-meta>");
 	puts_(&con, XML_DECL "<office:document-content xmlns:office=\"" ODF_OFFICE "\" "
-		    "xmlns:text=\"urn:oasis:names:tc:opendocument:xmlns:text:1.0\" "
-		    "xmlns:table=\"urn:oasis:names:tc:opendocument:xmlns:table:1.0\" "
-		    "office:version=\"1.2\"><office:body><office:text>"
-		    "<text:h text:outline-level=\"1\">");
+			     "xmlns:text=\"urn:oasis:names:tc:opendocument:xmlns:text:1.0\" "
+			     "xmlns:table=\"urn:oasis:names:tc:opendocument:xmlns:table:1.0\" "
+			     "office:version=\"1.2\"><office:body><office:text>"
+			     "<text:h text:outline-level=\"1\">");
 	xml(&con, d->title);
 	puts_(&con, "</text:h><text:p>");
 	xml(&con, d->author);
@@ -757,21 +768,22 @@ static void render_odt(const struct demodoc *d, struct out *o)
 		puts_(&con, "<text:h text:outline-level=\"2\">");
 		xml(&con, d->sections[i].heading);
 		puts_(&con, "</text:h>");
-		for (struct para pa = {d->sections[i].text, NULL, 0}; next_para(&pa);)
-		{
+		for (struct para pa = {d->sections[i].text, NULL, 0}; next_para(&pa);) {
 			puts_(&con, "<text:p>");
 			put_xml(&con, pa.s, pa.n);
 			puts_(&con, "</text:p>");
 		}
 	}
 	if (d->nrows) {
-		putf(&con, "<table:table table:name=\"Table1\"><table:table-column "
-			   "table:number-columns-repeated=\"%zu\"/>",
+		putf(&con,
+		     "<table:table table:name=\"Table1\"><table:table-column "
+		     "table:number-columns-repeated=\"%zu\"/>",
 		     d->ncols);
 		for (size_t r = 0; r < d->nrows; r++) {
 			puts_(&con, "<table:table-row>");
 			for (size_t c = 0; c < d->ncols; c++) {
-				puts_(&con, "<table:table-cell office:value-type=\"string\"><text:p>");
+				puts_(&con,
+				      "<table:table-cell office:value-type=\"string\"><text:p>");
 				xml(&con, d->cells[r][c] ? d->cells[r][c] : "");
 				puts_(&con, "</text:p></table:table-cell>");
 			}
@@ -799,29 +811,33 @@ static void render_xlsx(const struct demodoc *d, struct out *o)
 	struct out ct = part(&ps), rels = part(&ps), core = part(&ps), wb = part(&ps),
 		   wbrels = part(&ps), sheet = part(&ps);
 
-	puts_(&ct, XML_DECL "<Types xmlns=\"" OOXML_CT "\">"
-		   "<Default Extension=\"rels\" ContentType=\"application/vnd.openxmlformats-package.relationships+xml\"/>"
-		   "<Default Extension=\"xml\" ContentType=\"application/xml\"/>"
-		   "<Override PartName=\"/xl/workbook.xml\" ContentType=\"application/"
-		   "vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml\"/>"
-		   "<Override PartName=\"/xl/worksheets/sheet1.xml\" ContentType=\"application/"
-		   "vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml\"/>"
-		   "<Override PartName=\"/docProps/core.xml\" ContentType=\"application/"
-		   "vnd.openxmlformats-package.core-properties+xml\"/></Types>");
-	puts_(&rels, XML_DECL "<Relationships xmlns=\"" OOXML_REL "\">"
-		     "<Relationship Id=\"rId1\" Type=\"" OOXML_DOCREL "/officeDocument\" "
-		     "Target=\"xl/workbook.xml\"/>"
-		     "<Relationship Id=\"rId2\" Type=\"" OOXML_REL "/metadata/core-properties\" "
-		     "Target=\"docProps/core.xml\"/></Relationships>");
+	puts_(&ct, XML_DECL
+	      "<Types xmlns=\"" OOXML_CT "\">"
+	      "<Default Extension=\"rels\" ContentType=\"application/vnd.openxmlformats-package.relationships+xml\"/>"
+	      "<Default Extension=\"xml\" ContentType=\"application/xml\"/>"
+	      "<Override PartName=\"/xl/workbook.xml\" ContentType=\"application/"
+	      "vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml\"/>"
+	      "<Override PartName=\"/xl/worksheets/sheet1.xml\" ContentType=\"application/"
+	      "vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml\"/>"
+	      "<Override PartName=\"/docProps/core.xml\" ContentType=\"application/"
+	      "vnd.openxmlformats-package.core-properties+xml\"/></Types>");
+	puts_(&rels,
+	      XML_DECL "<Relationships xmlns=\"" OOXML_REL "\">"
+		       "<Relationship Id=\"rId1\" Type=\"" OOXML_DOCREL "/officeDocument\" "
+		       "Target=\"xl/workbook.xml\"/>"
+		       "<Relationship Id=\"rId2\" Type=\"" OOXML_REL "/metadata/core-properties\" "
+		       "Target=\"docProps/core.xml\"/></Relationships>");
 	ooxml_core(d, &core);
-	puts_(&wb, XML_DECL "<workbook xmlns=\"http://schemas.openxmlformats.org/spreadsheetml/2006/main\" "
-		   "xmlns:r=\"" OOXML_DOCREL "\"><sheets>"
-		   "<sheet name=\"Data\" sheetId=\"1\" r:id=\"rId1\"/></sheets></workbook>");
+	puts_(&wb, XML_DECL
+	      "<workbook xmlns=\"http://schemas.openxmlformats.org/spreadsheetml/2006/main\" "
+	      "xmlns:r=\"" OOXML_DOCREL "\"><sheets>"
+	      "<sheet name=\"Data\" sheetId=\"1\" r:id=\"rId1\"/></sheets></workbook>");
 	puts_(&wbrels, XML_DECL "<Relationships xmlns=\"" OOXML_REL "\">"
-		       "<Relationship Id=\"rId1\" Type=\"" OOXML_DOCREL "/worksheet\" "
-		       "Target=\"worksheets/sheet1.xml\"/></Relationships>");
-	puts_(&sheet, XML_DECL "<worksheet xmlns=\"http://schemas.openxmlformats.org/spreadsheetml/2006/main\">"
-		      "<sheetData>");
+				"<Relationship Id=\"rId1\" Type=\"" OOXML_DOCREL "/worksheet\" "
+				"Target=\"worksheets/sheet1.xml\"/></Relationships>");
+	puts_(&sheet, XML_DECL
+	      "<worksheet xmlns=\"http://schemas.openxmlformats.org/spreadsheetml/2006/main\">"
+	      "<sheetData>");
 	for (size_t r = 0; r < d->nrows; r++) {
 		putf(&sheet, "<row r=\"%zu\">", r + 1);
 		for (size_t c = 0; c < d->ncols; c++) {
@@ -832,7 +848,8 @@ static void render_xlsx(const struct demodoc *d, struct out *o)
 				xml(&sheet, s);
 				puts_(&sheet, "</v></c>");
 			} else {
-				putf(&sheet, "<c r=\"%c%zu\" t=\"inlineStr\"><is><t>", (char)('A' + c), r + 1);
+				putf(&sheet, "<c r=\"%c%zu\" t=\"inlineStr\"><is><t>",
+				     (char)('A' + c), r + 1);
 				xml(&sheet, s);
 				puts_(&sheet, "</t></is></c>");
 			}
@@ -868,7 +885,8 @@ static const struct {
 			  "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
 			  render_docx, false},
 	[DEMODOC_ODT] = {".odt", ODT_MIME, render_odt, false},
-	[DEMODOC_XLSX] = {".xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+	[DEMODOC_XLSX] = {".xlsx",
+			  "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 			  render_xlsx, true},
 };
 

@@ -24,7 +24,7 @@
 enum demodoc_format {
 	DEMODOC_MD,
 	DEMODOC_TXT,
-	DEMODOC_CSV,  /* the table only */
+	DEMODOC_CSV, /* the table only */
 	DEMODOC_HTML,
 	DEMODOC_PDF,
 	DEMODOC_DOCX,
@@ -45,10 +45,10 @@ struct demodoc_section {
 struct demodoc {
 	const char *title;
 	const char *author;
-	const char *date;        /* "2026-03-14" */
+	const char *date; /* "2026-03-14" */
 	size_t nsections;
 	struct demodoc_section sections[DEMODOC_MAX_SECTIONS];
-	size_t nrows, ncols;     /* table; row 0 is the header */
+	size_t nrows, ncols; /* table; row 0 is the header */
 	const char *cells[DEMODOC_MAX_ROWS][DEMODOC_MAX_COLS];
 };
 

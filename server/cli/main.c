@@ -51,7 +51,8 @@ static int cmd_extract_worker(int argc, char **argv)
 {
 	(void)argv;
 	if (argc != 0 || isatty(0)) {
-		fprintf(stderr, "consort extract-worker: internal helper, started by consort serve\n");
+		fprintf(stderr,
+			"consort extract-worker: internal helper, started by consort serve\n");
 		return 2;
 	}
 	return exworker_main();
@@ -90,8 +91,8 @@ static int cmd_reindex(int argc, char **argv)
 		return 1;
 	}
 	printf("consort reindex: done: %llu extracted (%llu failed), %llu documents in the index\n",
-		(unsigned long long)st.extracted, (unsigned long long)st.failed,
-		(unsigned long long)st.doccount);
+	       (unsigned long long)st.extracted, (unsigned long long)st.failed,
+	       (unsigned long long)st.doccount);
 	return 0;
 }
 
@@ -115,9 +116,11 @@ static const struct command commands[] = {
 	{"wp", cli_wp, "wp add --data DIR --code WP1 --title TITLE [--lead SHORT]"},
 	{"grant", cli_grant,
 	 "grant --data DIR --wp WP1 (--user EMAIL | --partner SHORT) --level none|read|write|manage"},
-	{"demo", demo_main, "demo --data DIR   (a new data directory with a complete example consortium)"},
+	{"demo", demo_main,
+	 "demo --data DIR   (a new data directory with a complete example consortium)"},
 	{"routes", cli_routes, "routes   (the route table as JSON)"},
-	{"reindex", cmd_reindex, "reindex --data DIR [--config FILE] [--extract-cpu-seconds N ...]"},
+	{"reindex", cmd_reindex,
+	 "reindex --data DIR [--config FILE] [--extract-cpu-seconds N ...]"},
 	{"extract-worker", cmd_extract_worker, NULL},
 };
 

@@ -15,15 +15,9 @@
 
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 
-static void init_xml(void)
-{
-	xmlInitParser();
-}
+static void init_xml(void) { xmlInitParser(); }
 
-void dav_init(void)
-{
-	pthread_once(&init_once, init_xml);
-}
+void dav_init(void) { pthread_once(&init_once, init_xml); }
 
 struct guard {
 	bool dtd;
@@ -92,7 +86,7 @@ static enum err parse_xml(const char *body, size_t len, xmlDocPtr *out)
 	c->sax->warning = NULL;
 	c->sax->error = NULL;
 	xmlCtxtUseOptions(c, XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING |
-	                         XML_PARSE_NOCDATA);
+				     XML_PARSE_NOCDATA);
 	/* xmlCtxtUseOptions may reset the handlers it does not know of. */
 	c->sax->serror = on_error;
 	c->sax->internalSubset = on_subset;
@@ -113,7 +107,7 @@ static enum err parse_xml(const char *body, size_t len, xmlDocPtr *out)
 			msg[strcspn(msg, "\r\n")] = '\0';
 		}
 		rc = err_set(ERR_INVALID, "malformed XML at line %d: %s", e ? e->line : 0,
-		             *msg ? msg : "not well-formed");
+			     *msg ? msg : "not well-formed");
 	} else if (too_deep(xmlDocGetRootElement(doc), 1)) {
 		rc = err_set(ERR_INVALID, "XML nested deeper than %d elements", DAV_XML_MAX_DEPTH);
 	}
@@ -163,7 +157,7 @@ static enum err collect_names(xmlNodePtr prop, struct dav_pname **v, size_t *n)
 
 		if (*n >= DAV_MAX_PROPS)
 			return err_set(ERR_INVALID, "at most %d properties in one request",
-			               DAV_MAX_PROPS);
+				       DAV_MAX_PROPS);
 		bigger = realloc(*v, (*n + 1) * sizeof **v);
 		if (!bigger)
 			return err_set(ERR_NOMEM, "out of memory");
@@ -263,7 +257,7 @@ enum err dav_parse_propfind(const char *body, size_t len, struct dav_propfind *o
 	}
 	if (!rc && kinds != 1)
 		rc = err_set(ERR_INVALID,
-		             "DAV:propfind needs exactly one of allprop, propname, prop");
+			     "DAV:propfind needs exactly one of allprop, propname, prop");
 	if (!rc && include && out->kind != DAV_PROPFIND_ALLPROP)
 		rc = err_set(ERR_INVALID, "DAV:include goes only with DAV:allprop");
 	if (!rc && include)
@@ -315,7 +309,7 @@ enum err dav_parse_proppatch(const char *body, size_t len, struct dav_proppatch 
 		prop = first_element(op->children);
 		if (!is_dav(prop, "prop")) {
 			rc = err_set(ERR_INVALID, "DAV:%s must contain DAV:prop",
-			             remove ? "remove" : "set");
+				     remove ? "remove" : "set");
 			break;
 		}
 		for (p = first_element(prop->children); p && !rc; p = first_element(p->next)) {
@@ -323,7 +317,7 @@ enum err dav_parse_proppatch(const char *body, size_t len, struct dav_proppatch 
 
 			if (out->n >= DAV_MAX_PROPS) {
 				rc = err_set(ERR_INVALID, "at most %d properties in one request",
-				             DAV_MAX_PROPS);
+					     DAV_MAX_PROPS);
 				break;
 			}
 			bigger = realloc(out->ops, (out->n + 1) * sizeof *out->ops);
@@ -384,7 +378,7 @@ enum err dav_parse_lockinfo(const char *body, size_t len, struct dav_lockinfo *o
 				out->exclusive = true;
 			else if (!is_dav(v, "shared"))
 				rc = err_set(ERR_INVALID,
-				             "DAV:lockscope must be exclusive or shared");
+					     "DAV:lockscope must be exclusive or shared");
 			scope = true;
 		} else if (is_dav(c, "locktype")) {
 			v = first_element(c->children);
@@ -424,10 +418,7 @@ void dav_if_free(struct dav_if *f)
 	}
 }
 
-static const char *skip_lws(const char *p)
-{
-	return p + strspn(p, " \t");
-}
+static const char *skip_lws(const char *p) { return p + strspn(p, " \t"); }
 
 /* "<...>" at *p: a Coded-URL or Resource-Tag. Returns the inside,
  * malloc'd, or NULL with the error set. */
@@ -440,8 +431,8 @@ static char *angle(const char **p, enum err *rc)
 		unsigned char ch = (unsigned char)*e;
 
 		if (ch <= 0x20 || ch == 0x7f || ch == '<') {
-			*rc =
-			    err_set(ERR_INVALID, "If header: a URI in <> contains a space or '<'");
+			*rc = err_set(ERR_INVALID,
+				      "If header: a URI in <> contains a space or '<'");
 			return NULL;
 		}
 		e++;
@@ -534,7 +525,7 @@ enum err dav_if_parse(const char *value, struct dav_if *out)
 			p = skip_lws(p);
 			if (*p != '(') {
 				rc = err_set(ERR_INVALID, "If header: a resource tag must be "
-				                          "followed by a list");
+							  "followed by a list");
 				break;
 			}
 			continue;
@@ -561,7 +552,7 @@ enum err dav_if_parse(const char *value, struct dav_if *out)
 			}
 			if (++conds > DAV_IF_MAX_CONDS) {
 				rc = err_set(ERR_INVALID, "If header: more than %d conditions",
-				             DAV_IF_MAX_CONDS);
+					     DAV_IF_MAX_CONDS);
 				break;
 			}
 			bool etag = *p == '[';
@@ -571,7 +562,7 @@ enum err dav_if_parse(const char *value, struct dav_if *out)
 			} else {
 				v = NULL;
 				rc = err_set(ERR_INVALID, "If header: expected a <state token> or "
-				                          "[entity tag] in a list");
+							  "[entity tag] in a list");
 			}
 			if (!v)
 				break;

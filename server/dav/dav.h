@@ -93,7 +93,7 @@ struct dav_if_cond {
 	bool negated; /* "Not" */
 	bool etag;    /* true: [entity-tag]; false: <state token> */
 	char *value;  /* the token without <>, or the entity tag as written
-	                 (with its quotes, W/ kept) */
+			 (with its quotes, W/ kept) */
 };
 
 struct dav_if_list {

@@ -59,7 +59,7 @@
 
 static const char xml_type[] = "application/xml; charset=utf-8";
 static const char allow_methods[] =
-    "OPTIONS, GET, HEAD, PUT, DELETE, PROPFIND, PROPPATCH, MKCOL, COPY, MOVE, LOCK, UNLOCK";
+	"OPTIONS, GET, HEAD, PUT, DELETE, PROPFIND, PROPPATCH, MKCOL, COPY, MOVE, LOCK, UNLOCK";
 
 /* ---- XML and href output ---- */
 
@@ -118,7 +118,7 @@ static void pct_segment(struct evbuffer *b, const char *s)
 /* "/dav/CODE/" + the first `upto` names of `p`, encoded; a trailing '/'
  * for collections. */
 static void href_path(struct evbuffer *b, const char *code, const struct name_path *p, size_t upto,
-                      bool collection)
+		      bool collection)
 {
 	evbuffer_add(b, "/dav/", 5);
 	pct_segment(b, code);
@@ -177,10 +177,10 @@ static void send_xml(struct http_req *req, int status, struct evbuffer *b)
 /* An RFC 4918 precondition/postcondition failure: DAV:error with the
  * condition element (and an href inside it when given), and our detail. */
 static void dav_error(struct http_req *req, int status, const char *condition, const char *href,
-                      const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+		      const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
 static void dav_error(struct http_req *req, int status, const char *condition, const char *href,
-                      const char *fmt, ...)
+		      const char *fmt, ...)
 {
 	struct evbuffer *b = evbuffer_new();
 	char detail[512];
@@ -279,10 +279,7 @@ static void dav_done(struct dav *d)
 	memset(d, 0, sizeof *d);
 }
 
-static int64_t user_of(const struct call *call)
-{
-	return call->caller ? call->caller->user_id : 0;
-}
+static int64_t user_of(const struct call *call) { return call->caller ? call->caller->user_id : 0; }
 
 /* Everything every handler inside a work package needs: the path, the
  * work package's code, the resource (when it exists), its locks and the
@@ -525,7 +522,7 @@ static bool lock_applies(const struct davstore_lock *l, const char *keys, unsign
  * one of those with the same root is enough. `locks` are those of the
  * work package of `keys`. Answers 423 lock-token-submitted when not. */
 static bool locks_ok(struct dav *d, const struct davstore_lock *locks, size_t nlocks,
-                     const char *code, const char *keys, unsigned flags)
+		     const char *code, const char *keys, unsigned flags)
 {
 	for (size_t i = 0; i < nlocks; i++) {
 		const struct davstore_lock *l = &locks[i];
@@ -545,9 +542,9 @@ static bool locks_ok(struct dav *d, const struct davstore_lock *locks, size_t nl
 			evbuffer_add(href, "", 1);
 		}
 		dav_error(d->call->req, 423, "lock-token-submitted",
-		          href ? (const char *)evbuffer_pullup(href, -1) : NULL,
-		          "'%s' is locked; send its lock token in an If header",
-		          *l->root ? l->root : "/");
+			  href ? (const char *)evbuffer_pullup(href, -1) : NULL,
+			  "'%s' is locked; send its lock token in an If header",
+			  *l->root ? l->root : "/");
 		if (href)
 			evbuffer_free(href);
 		return false;
@@ -676,20 +673,20 @@ static const struct {
 	const char *ns, *name;
 	bool allprop; /* given by allprop (RFC 4918's own properties) */
 } lives[L__COUNT] = {
-    [L_RESOURCETYPE] = {DAV_NS, "resourcetype", true},
-    [L_DISPLAYNAME] = {DAV_NS, "displayname", true},
-    [L_CREATIONDATE] = {DAV_NS, "creationdate", true},
-    [L_GETLASTMODIFIED] = {DAV_NS, "getlastmodified", true},
-    [L_GETCONTENTLENGTH] = {DAV_NS, "getcontentlength", true},
-    [L_GETCONTENTTYPE] = {DAV_NS, "getcontenttype", true},
-    [L_GETETAG] = {DAV_NS, "getetag", true},
-    [L_SUPPORTEDLOCK] = {DAV_NS, "supportedlock", true},
-    [L_LOCKDISCOVERY] = {DAV_NS, "lockdiscovery", true},
-    [L_QUOTA_AVAILABLE] = {DAV_NS, "quota-available-bytes", false},
-    [L_QUOTA_USED] = {DAV_NS, "quota-used-bytes", false},
-    [L_VERSION] = {DAV_CONSORT_NS, "version", false},
-    [L_DELIVERABLE] = {DAV_CONSORT_NS, "deliverable", false},
-    [L_STATUS] = {DAV_CONSORT_NS, "status", false},
+	[L_RESOURCETYPE] = {DAV_NS, "resourcetype", true},
+	[L_DISPLAYNAME] = {DAV_NS, "displayname", true},
+	[L_CREATIONDATE] = {DAV_NS, "creationdate", true},
+	[L_GETLASTMODIFIED] = {DAV_NS, "getlastmodified", true},
+	[L_GETCONTENTLENGTH] = {DAV_NS, "getcontentlength", true},
+	[L_GETCONTENTTYPE] = {DAV_NS, "getcontenttype", true},
+	[L_GETETAG] = {DAV_NS, "getetag", true},
+	[L_SUPPORTEDLOCK] = {DAV_NS, "supportedlock", true},
+	[L_LOCKDISCOVERY] = {DAV_NS, "lockdiscovery", true},
+	[L_QUOTA_AVAILABLE] = {DAV_NS, "quota-available-bytes", false},
+	[L_QUOTA_USED] = {DAV_NS, "quota-used-bytes", false},
+	[L_VERSION] = {DAV_CONSORT_NS, "version", false},
+	[L_DELIVERABLE] = {DAV_CONSORT_NS, "deliverable", false},
+	[L_STATUS] = {DAV_CONSORT_NS, "status", false},
 };
 
 static int live_lookup(const char *ns, const char *name)
@@ -760,20 +757,20 @@ static void quota_figures(struct render *r)
 }
 
 static void activelock(struct evbuffer *b, const struct davstore_lock *l, const char *code,
-                       bool collection)
+		       bool collection)
 {
 	int64_t left = l->expires_at - db_now();
 
 	evbuffer_add_printf(b,
-	                    "<D:activelock><D:locktype><D:write/></D:locktype>"
-	                    "<D:lockscope><D:%s/></D:lockscope><D:depth>%s</D:depth>",
-	                    l->exclusive ? "exclusive" : "shared", l->infinite ? "infinity" : "0");
+			    "<D:activelock><D:locktype><D:write/></D:locktype>"
+			    "<D:lockscope><D:%s/></D:lockscope><D:depth>%s</D:depth>",
+			    l->exclusive ? "exclusive" : "shared", l->infinite ? "infinity" : "0");
 	if (*l->owner)
 		evbuffer_add(b, l->owner, strlen(l->owner));
 	evbuffer_add_printf(b,
-	                    "<D:timeout>Second-%" PRId64 "</D:timeout>"
-	                    "<D:locktoken><D:href>",
-	                    left > 0 ? left : 0);
+			    "<D:timeout>Second-%" PRId64 "</D:timeout>"
+			    "<D:locktoken><D:href>",
+			    left > 0 ? left : 0);
 	xml_text(b, l->token);
 	evbuffer_add_printf(b, "</D:href></D:locktoken><D:lockroot><D:href>");
 	(void)collection;
@@ -784,7 +781,7 @@ static void activelock(struct evbuffer *b, const struct davstore_lock *l, const 
 /* Write live property `id` of `x` (with its value unless `name_only`).
  * False when the property does not apply to this resource. */
 static bool live_prop(struct render *r, struct evbuffer *b, int id, const struct res *x,
-                      bool name_only)
+		      bool name_only)
 {
 	const struct tree_node *n = x->node;
 	bool doc = n && !n->is_folder;
@@ -861,9 +858,9 @@ static bool live_prop(struct render *r, struct evbuffer *b, int id, const struct
 		break;
 	case L_SUPPORTEDLOCK:
 		evbuffer_add_printf(b, "<D:lockentry><D:lockscope><D:exclusive/></D:lockscope>"
-		                       "<D:locktype><D:write/></D:locktype></D:lockentry>"
-		                       "<D:lockentry><D:lockscope><D:shared/></D:lockscope>"
-		                       "<D:locktype><D:write/></D:locktype></D:lockentry>");
+				       "<D:locktype><D:write/></D:locktype></D:lockentry>"
+				       "<D:lockentry><D:lockscope><D:shared/></D:lockscope>"
+				       "<D:locktype><D:write/></D:locktype></D:lockentry>");
 		break;
 	case L_LOCKDISCOVERY:
 		for (size_t i = 0; x->keys && i < r->nlocks; i++)
@@ -917,11 +914,11 @@ static void propstat(struct evbuffer *b, struct evbuffer *props, int status)
 	evbuffer_add_printf(b, "<D:propstat><D:prop>");
 	evbuffer_add_buffer(b, props);
 	evbuffer_add_printf(b, "</D:prop><D:status>HTTP/1.1 %d %s</D:status></D:propstat>", status,
-	                    http_reason(status));
+			    http_reason(status));
 }
 
 static const struct davstore_prop *dead_find(const struct davstore_prop *dead, size_t n,
-                                             const char *ns, const char *name)
+					     const char *ns, const char *name)
 {
 	for (size_t i = 0; i < n; i++)
 		if (!strcmp(dead[i].ns, ns) && !strcmp(dead[i].name, name))
@@ -958,7 +955,7 @@ static enum err respond(struct render *r, struct evbuffer *b, const struct res *
 			if (id >= 0 && live_prop(r, ok, id, x, false))
 				continue;
 			dp = id < 0 ? dead_find(dead, ndead, pf->props[i].ns, pf->props[i].name)
-			            : NULL;
+				    : NULL;
 			if (dp)
 				evbuffer_add(ok, dp->xml, strlen(dp->xml));
 			else
@@ -983,7 +980,7 @@ static enum err respond(struct render *r, struct evbuffer *b, const struct res *
 			if (id >= 0 && !lives[id].allprop && !live_prop(r, ok, id, x, false))
 				foreign_name(missing, pf->props[i].ns, pf->props[i].name);
 			else if (id < 0 &&
-			         !dead_find(dead, ndead, pf->props[i].ns, pf->props[i].name))
+				 !dead_find(dead, ndead, pf->props[i].ns, pf->props[i].name))
 				foreign_name(missing, pf->props[i].ns, pf->props[i].name);
 		}
 	}
@@ -1045,7 +1042,7 @@ static void listing_free(struct listing *ls)
 static enum err listing_page(struct listing *ls)
 {
 	struct tree_list_opts o = {
-	    .sort = TREE_SORT_NAME, .offset = ls->offset, .limit = LIST_PAGE};
+		.sort = TREE_SORT_NAME, .offset = ls->offset, .limit = LIST_PAGE};
 	struct tree_node_list l = {0};
 	struct evbuffer *href = evbuffer_new();
 	enum err rc;
@@ -1057,12 +1054,12 @@ static enum err listing_page(struct listing *ls)
 		const struct tree_node *n = &l.items[i];
 		char *key = NULL, *keys = NULL;
 		struct res x = {
-		    .collection = n->is_folder,
-		    .display = n->name,
-		    .node = n,
-		    .created = n->created_at,
-		    .code = ls->code,
-		    .in_wp = true,
+			.collection = n->is_folder,
+			.display = n->name,
+			.node = n,
+			.created = n->created_at,
+			.code = ls->code,
+			.in_wp = true,
 		};
 
 		evbuffer_drain(href, evbuffer_get_length(href));
@@ -1099,7 +1096,7 @@ static enum err listing_page(struct listing *ls)
 }
 
 static enum err listing_fill(struct http_req *req, struct evbuffer *out, size_t max, bool *done,
-                             void *arg)
+			     void *arg)
 {
 	struct listing *ls = arg;
 	enum err rc = ERR_OK;
@@ -1114,10 +1111,7 @@ static enum err listing_fill(struct http_req *req, struct evbuffer *out, size_t 
 	return ERR_OK;
 }
 
-static void listing_release(void *arg)
-{
-	listing_free(arg);
-}
+static void listing_release(void *arg) { listing_free(arg); }
 
 static const struct http_body_source listing_ops = {listing_fill, listing_release};
 
@@ -1139,7 +1133,7 @@ static void propfind_send(struct http_req *req, struct listing *ls)
 static bool depth_for_propfind(struct call *call, int *depth)
 {
 	enum err rc =
-	    dav_depth_parse(http_req_header(call->req, "Depth"), DAV_DEPTH_INFINITY, depth);
+		dav_depth_parse(http_req_header(call->req, "Depth"), DAV_DEPTH_INFINITY, depth);
 
 	if (rc) {
 		reply_err(call->req, rc);
@@ -1149,8 +1143,8 @@ static bool depth_for_propfind(struct call *call, int *depth)
 		/* A missing Depth means infinity too (RFC 4918 9.1); walking a
 		 * whole work package per request is refused. */
 		dav_error(call->req, 403, "propfind-finite-depth", NULL,
-		          "PROPFIND with Depth: infinity (or no Depth header) is not supported; "
-		          "use Depth: 0 or 1");
+			  "PROPFIND with Depth: infinity (or no Depth header) is not supported; "
+			  "use Depth: 0 or 1");
 		return false;
 	}
 	return true;
@@ -1185,11 +1179,11 @@ static void propfind_body(struct dav *d, const char *body, size_t len)
 	d->locks = NULL;
 	d->nlocks = 0;
 	ls->r = (struct render){.call = call,
-	                        .db = d->db,
-	                        .pf = &ls->pf,
-	                        .locks = ls->locks,
-	                        .nlocks = ls->nlocks,
-	                        .want_dead = wants_dead(&ls->pf)};
+				.db = d->db,
+				.pf = &ls->pf,
+				.locks = ls->locks,
+				.nlocks = ls->nlocks,
+				.want_dead = wants_dead(&ls->pf)};
 	canonical_href(d, href);
 	ls->code = d->code;
 	d->code = NULL;
@@ -1203,14 +1197,14 @@ static void propfind_body(struct dav *d, const char *body, size_t len)
 	multistatus_head(ls->pending);
 	{
 		struct res x = {
-		    .href = ls->href,
-		    .collection = d->node.is_folder,
-		    .display = d->path.n ? d->node.name : ls->code,
-		    .node = &d->node,
-		    .created = d->node.created_at,
-		    .code = ls->code,
-		    .keys = ls->keys,
-		    .in_wp = true,
+			.href = ls->href,
+			.collection = d->node.is_folder,
+			.display = d->path.n ? d->node.name : ls->code,
+			.node = &d->node,
+			.created = d->node.created_at,
+			.code = ls->code,
+			.keys = ls->keys,
+			.in_wp = true,
 		};
 
 		rc = respond(&ls->r, ls->pending, &x);
@@ -1278,7 +1272,7 @@ static void root_body(struct dav *d, const char *body, size_t len)
 	}
 	for (size_t i = 0; !rc && i < nwps; i++) {
 		struct res x = {
-		    .collection = true, .display = wps[i].code, .created = wps[i].created_at};
+			.collection = true, .display = wps[i].code, .created = wps[i].created_at};
 
 		evbuffer_drain(href, evbuffer_get_length(href));
 		evbuffer_add(href, "/dav/", 5);
@@ -1349,8 +1343,8 @@ void h_dav_get(struct call *call)
 	name_path_free(&p);
 	if (folder) {
 		http_resp_header(
-		    call->req, "Allow",
-		    "OPTIONS, PROPFIND, MKCOL, DELETE, COPY, MOVE, LOCK, UNLOCK, PROPPATCH");
+			call->req, "Allow",
+			"OPTIONS, PROPFIND, MKCOL, DELETE, COPY, MOVE, LOCK, UNLOCK, PROPPATCH");
 		reply_err(
 			call->req,
 			err_set(ERR_METHOD,
@@ -1394,7 +1388,7 @@ static bool depth_infinity_only(struct call *call)
 {
 	int depth;
 	enum err rc =
-	    dav_depth_parse(http_req_header(call->req, "Depth"), DAV_DEPTH_INFINITY, &depth);
+		dav_depth_parse(http_req_header(call->req, "Depth"), DAV_DEPTH_INFINITY, &depth);
 
 	if (!rc && depth != DAV_DEPTH_INFINITY)
 		rc = err_set(ERR_INVALID, "Depth must be infinity here");
@@ -1440,7 +1434,7 @@ void h_dav_delete(struct call *call)
 	}
 	path = joined(&d.path);
 	auth_audit(call, "delete", call->wp_id, path ? path : "",
-	           "to the trash as entry %" PRId64 " (WebDAV)", trash_id);
+		   "to the trash as entry %" PRId64 " (WebDAV)", trash_id);
 	http_resp_send(call->req, 204, NULL, 0);
 out:
 	free(path);
@@ -1631,7 +1625,7 @@ static void transfer(struct call *call, bool move)
 	rc = dav_overwrite_parse(http_req_header(call->req, "Overwrite"), &overwrite);
 	if (!rc)
 		rc = dav_depth_parse(http_req_header(call->req, "Depth"), DAV_DEPTH_INFINITY,
-		                     &depth);
+				     &depth);
 	if (!rc && (depth == 1 || (move && depth != DAV_DEPTH_INFINITY)))
 		rc = err_set(ERR_INVALID, "Depth must be %s", move ? "infinity" : "0 or infinity");
 	if (rc) {
@@ -1663,7 +1657,7 @@ static void transfer(struct call *call, bool move)
 	    !locks_ok(&d, d.locks, d.nlocks, d.code, d.keys, LK_SELF | LK_BELOW | LK_PARENT))
 		goto out;
 	if (!locks_ok(&d, t.locks, t.nlocks, t.code, t.keys,
-	              LK_SELF | LK_PARENT | (t.found ? LK_BELOW : 0)))
+		      LK_SELF | LK_PARENT | (t.found ? LK_BELOW : 0)))
 		goto out;
 	from = joined(&d.path);
 	to = joined(&t.path);
@@ -1675,10 +1669,10 @@ static void transfer(struct call *call, bool move)
 		rc = tree_move(d.db, call->wp_id, &d.path, &t.path, user_of(call), flags, NULL);
 	} else {
 		struct tree_copy req = {
-		    .user_id = user_of(call),
-		    .flags =
-		        (overwrite ? TREE_COPY_REPLACE : 0) | (depth == 0 ? TREE_COPY_SHALLOW : 0),
-		    .on_node = copy_props,
+			.user_id = user_of(call),
+			.flags = (overwrite ? TREE_COPY_REPLACE : 0) |
+				 (depth == 0 ? TREE_COPY_SHALLOW : 0),
+			.on_node = copy_props,
 		};
 
 		rc = tree_copy(d.db, call->wp_id, &d.path, t.wp_id, &t.path, &req, NULL);
@@ -1695,13 +1689,13 @@ static void transfer(struct call *call, bool move)
 	}
 	if (move && same_wp)
 		auth_audit(call, "move", call->wp_id, to ? to : "", "from %s (WebDAV)",
-		           from ? from : "");
+			   from ? from : "");
 	else
 		auth_audit(call, "copy", t.wp_id, to ? to : "", "from %s:%s (WebDAV)", d.code,
-		           from ? from : "");
+			   from ? from : "");
 	if (move && !same_wp)
 		auth_audit(call, "delete", call->wp_id, from ? from : "", "moved to %s:%s (WebDAV)",
-		           t.code, to ? to : "");
+			   t.code, to ? to : "");
 	if (!t.found) {
 		struct evbuffer *loc = evbuffer_new();
 
@@ -1709,7 +1703,7 @@ static void transfer(struct call *call, bool move)
 			href_path(loc, t.code, &t.path, t.path.n, d.node.is_folder);
 			evbuffer_add(loc, "", 1);
 			http_resp_header(call->req, "Location",
-			                 (const char *)evbuffer_pullup(loc, -1));
+					 (const char *)evbuffer_pullup(loc, -1));
 			evbuffer_free(loc);
 		}
 	}
@@ -1721,15 +1715,9 @@ out:
 	dav_done(&d);
 }
 
-void h_dav_copy(struct call *call)
-{
-	transfer(call, false);
-}
+void h_dav_copy(struct call *call) { transfer(call, false); }
 
-void h_dav_move(struct call *call)
-{
-	transfer(call, true);
-}
+void h_dav_move(struct call *call) { transfer(call, true); }
 
 /* ---- PROPPATCH ---- */
 
@@ -1767,7 +1755,7 @@ static void proppatch_body(struct dav *d, const char *body, size_t len)
 		}
 		for (size_t i = 0; i < pp.n; i++)
 			ch[i] = (struct davstore_change){pp.ops[i].pn.ns, pp.ops[i].pn.name,
-			                                 pp.ops[i].remove ? NULL : pp.ops[i].xml};
+							 pp.ops[i].remove ? NULL : pp.ops[i].xml};
 		rc = davstore_props_apply(d->db, d->node.id, ch, pp.n);
 		if (rc == ERR_LIMIT)
 			status = 507;
@@ -1791,14 +1779,14 @@ static void proppatch_body(struct dav *d, const char *body, size_t len)
 		evbuffer_add_printf(b, "<D:propstat><D:prop>");
 		foreign_name(b, pp.ops[i].pn.ns, pp.ops[i].pn.name);
 		evbuffer_add_printf(b, "</D:prop><D:status>HTTP/1.1 %d %s</D:status>", st,
-		                    http_reason(st));
+				    http_reason(st));
 		if (st == 403)
 			evbuffer_add_printf(b, "<D:error><D:cannot-modify-protected-property/>"
-			                       "</D:error>");
+					       "</D:error>");
 		else if (st != 200 && st != 424)
 			evbuffer_add_printf(b, "<D:responsedescription>%s</D:responsedescription>",
-			                    st == 507 ? "too many or too large properties"
-			                              : "invalid property");
+					    st == 507 ? "too many or too large properties"
+						      : "invalid property");
 		evbuffer_add_printf(b, "</D:propstat>");
 	}
 	evbuffer_add_printf(b, "</D:response>");
@@ -1852,7 +1840,7 @@ static void new_token(char out[DAVSTORE_TOKEN_MAX + 1])
 
 /* Answer a LOCK with the lock's DAV:lockdiscovery. */
 static void lock_answer(struct call *call, int status, const struct davstore_lock *l,
-                        const char *code, bool collection)
+			const char *code, bool collection)
 {
 	struct evbuffer *b = evbuffer_new();
 
@@ -1877,7 +1865,7 @@ struct lock_created {
 };
 
 static void lock_created_answer(struct call *call, enum err rc, const struct docput_result *res,
-                                void *arg)
+				void *arg)
 {
 	struct lock_created *lc = arg;
 
@@ -1942,7 +1930,7 @@ static void lock_refresh(struct dav *d)
 {
 	struct call *call = d->call;
 	int64_t timeout = dav_timeout_parse(http_req_header(call->req, "Timeout"),
-	                                    LOCK_TIMEOUT_DEFAULT, LOCK_TIMEOUT_MAX);
+					    LOCK_TIMEOUT_DEFAULT, LOCK_TIMEOUT_MAX);
 
 	for (size_t i = 0; d->has_if && i < d->nlocks; i++) {
 		struct davstore_lock *l = &d->locks[i], fresh = {0};
@@ -1984,7 +1972,7 @@ static void lock_body(struct dav *d, const char *body, size_t len)
 	rc = dav_parse_lockinfo(body, len, &li);
 	if (!rc)
 		rc = dav_depth_parse(http_req_header(call->req, "Depth"), DAV_DEPTH_INFINITY,
-		                     &depth);
+				     &depth);
 	if (!rc && depth == 1)
 		rc = err_set(ERR_INVALID, "a lock's Depth is 0 or infinity");
 	if (rc) {
@@ -2009,7 +1997,7 @@ static void lock_body(struct dav *d, const char *body, size_t len)
 	l.owner = li.owner;
 	l.user_id = user_of(call);
 	l.timeout = dav_timeout_parse(http_req_header(call->req, "Timeout"), LOCK_TIMEOUT_DEFAULT,
-	                              LOCK_TIMEOUT_MAX);
+				      LOCK_TIMEOUT_MAX);
 	rc = davstore_lock_take(d->db, &l, &conflict);
 	if (rc == ERR_LOCKED) {
 		struct evbuffer *href = evbuffer_new();
@@ -2019,8 +2007,8 @@ static void lock_body(struct dav *d, const char *body, size_t len)
 			evbuffer_add(href, "", 1);
 		}
 		dav_error(call->req, 423, "no-conflicting-lock",
-		          href ? (const char *)evbuffer_pullup(href, -1) : NULL, "%s",
-		          err_detail());
+			  href ? (const char *)evbuffer_pullup(href, -1) : NULL, "%s",
+			  err_detail());
 		if (href)
 			evbuffer_free(href);
 		goto out;
@@ -2075,7 +2063,7 @@ void h_dav_unlock(struct call *call)
 	l = lock_by_token(&d, token);
 	if (!l || !davstore_lock_covers(l, d.keys)) {
 		dav_error(call->req, 409, "lock-token-matches-request-uri", NULL,
-		          "no such lock on this resource");
+			  "no such lock on this resource");
 		goto out;
 	}
 	/* The holder unlocks; a manager of the work package may break a lock

@@ -55,11 +55,11 @@ enum conn_state {
 };
 
 enum body_state {
-	BODY_NONE,    /* no body, or fully read */
-	BODY_UNREAD,  /* announced, not (yet) accepted by the application */
+	BODY_NONE,   /* no body, or fully read */
+	BODY_UNREAD, /* announced, not (yet) accepted by the application */
 	BODY_READING,
 	BODY_PAUSED,
-	BODY_FAILED,  /* malformed or aborted; connection will close */
+	BODY_FAILED, /* malformed or aborted; connection will close */
 };
 
 enum chunk_state { CH_SIZE, CH_DATA, CH_DATA_END, CH_TRAILER };
@@ -81,29 +81,29 @@ struct http_req {
 	bool expect_continue;
 	uint64_t start_us;
 	void *data;
-	uint64_t bytes_in;      /* head plus decoded body bytes read */
+	uint64_t bytes_in; /* head plus decoded body bytes read */
 
 	/* body */
 	enum body_state body;
 	bool chunked;
 	enum chunk_state chunk;
-	uint64_t body_left;     /* Content-Length left, or bytes left in chunk */
-	int64_t body_length;    /* as announced: -1 chunked */
+	uint64_t body_left;  /* Content-Length left, or bytes left in chunk */
+	int64_t body_length; /* as announced: -1 chunked */
 	size_t trailer_bytes;
 	const struct http_body_sink *sink;
 	void *sink_arg;
-	bool body_end_pending;  /* on_end due from the deferred event */
+	bool body_end_pending; /* on_end due from the deferred event */
 
 	/* response */
 	int status;
 	struct evbuffer *resp_head; /* header lines gathered so far */
-	const char *resp_head_bad; /* why a header was refused (static text), or NULL */
+	const char *resp_head_bad;  /* why a header was refused (static text), or NULL */
 	bool resp_started;
 	bool resp_complete;
 	bool resp_chunked;
 	bool resp_close_delimited;
-	int64_t resp_left;      /* bytes the stream still owes (length known) */
-	uint64_t resp_bytes;    /* body bytes sent */
+	int64_t resp_left;        /* bytes the stream still owes (length known) */
+	uint64_t resp_bytes;      /* body bytes sent */
 	uint64_t resp_head_bytes; /* status line and headers */
 	const struct http_body_source *src;
 	void *src_arg;
@@ -127,8 +127,8 @@ struct http_conn {
 	bool shutdown;
 	bool read_off; /* EV_READ disabled for backpressure */
 
-	int depth;  /* our callbacks on the stack */
-	int holds;  /* application holds on the current request */
+	int depth; /* our callbacks on the stack */
+	int holds; /* application holds on the current request */
 	bool kicked;
 
 	uint64_t rate_bytes; /* body bytes in the current rate window */
@@ -137,10 +137,7 @@ struct http_conn {
 
 static http_done_fn done_hook;
 
-void http_set_done_hook(http_done_fn fn)
-{
-	done_hook = fn;
-}
+void http_set_done_hook(http_done_fn fn) { done_hook = fn; }
 
 void http_limits_default(struct http_limits *l)
 {
@@ -224,12 +221,12 @@ bool http_resp_started(const struct http_req *req) { return req->resp_started; }
 int http_resp_status(const struct http_req *req) { return req->status; }
 uint64_t http_resp_bytes(const struct http_req *req) { return req->resp_bytes; }
 uint64_t http_req_bytes_in(const struct http_req *req) { return req->bytes_in; }
-uint64_t http_resp_bytes_out(const struct http_req *req) { return req->resp_head_bytes + req->resp_bytes; }
-
-uint64_t http_req_elapsed_us(const struct http_req *req)
+uint64_t http_resp_bytes_out(const struct http_req *req)
 {
-	return now_us() - req->start_us;
+	return req->resp_head_bytes + req->resp_bytes;
 }
+
+uint64_t http_req_elapsed_us(const struct http_req *req) { return now_us() - req->start_us; }
 
 const char *http_req_header(const struct http_req *req, const char *name)
 {
@@ -258,8 +255,7 @@ int http_req_header_count(const struct http_req *req, const char *name)
 	return count;
 }
 
-char *http_pct_decode(struct http_req *req, const char *s, size_t len,
-		      bool plus_is_space)
+char *http_pct_decode(struct http_req *req, const char *s, size_t len, bool plus_is_space)
 {
 	char *out = http_req_alloc(req, len + 1), *o = out;
 
@@ -315,44 +311,82 @@ const char *http_req_query_param(struct http_req *req, const char *name)
 const char *http_reason(int status)
 {
 	switch (status) {
-	case 100: return "Continue";
-	case 200: return "OK";
-	case 201: return "Created";
-	case 204: return "No Content";
-	case 206: return "Partial Content";
-	case 207: return "Multi-Status";
-	case 301: return "Moved Permanently";
-	case 302: return "Found";
-	case 303: return "See Other";
-	case 304: return "Not Modified";
-	case 400: return "Bad Request";
-	case 401: return "Unauthorized";
-	case 403: return "Forbidden";
-	case 404: return "Not Found";
-	case 405: return "Method Not Allowed";
-	case 408: return "Request Timeout";
-	case 409: return "Conflict";
-	case 410: return "Gone";
-	case 411: return "Length Required";
-	case 412: return "Precondition Failed";
-	case 413: return "Content Too Large";
-	case 414: return "URI Too Long";
-	case 415: return "Unsupported Media Type";
-	case 416: return "Range Not Satisfiable";
-	case 417: return "Expectation Failed";
-	case 422: return "Unprocessable Content";
-	case 423: return "Locked";
-	case 424: return "Failed Dependency";
-	case 429: return "Too Many Requests";
-	case 431: return "Request Header Fields Too Large";
-	case 460: return "Checksum Mismatch";
-	case 500: return "Internal Server Error";
-	case 501: return "Not Implemented";
-	case 502: return "Bad Gateway";
-	case 503: return "Service Unavailable";
-	case 505: return "HTTP Version Not Supported";
-	case 507: return "Insufficient Storage";
-	default: return status < 300 ? "OK" : status < 500 ? "Client Error" : "Server Error";
+	case 100:
+		return "Continue";
+	case 200:
+		return "OK";
+	case 201:
+		return "Created";
+	case 204:
+		return "No Content";
+	case 206:
+		return "Partial Content";
+	case 207:
+		return "Multi-Status";
+	case 301:
+		return "Moved Permanently";
+	case 302:
+		return "Found";
+	case 303:
+		return "See Other";
+	case 304:
+		return "Not Modified";
+	case 400:
+		return "Bad Request";
+	case 401:
+		return "Unauthorized";
+	case 403:
+		return "Forbidden";
+	case 404:
+		return "Not Found";
+	case 405:
+		return "Method Not Allowed";
+	case 408:
+		return "Request Timeout";
+	case 409:
+		return "Conflict";
+	case 410:
+		return "Gone";
+	case 411:
+		return "Length Required";
+	case 412:
+		return "Precondition Failed";
+	case 413:
+		return "Content Too Large";
+	case 414:
+		return "URI Too Long";
+	case 415:
+		return "Unsupported Media Type";
+	case 416:
+		return "Range Not Satisfiable";
+	case 417:
+		return "Expectation Failed";
+	case 422:
+		return "Unprocessable Content";
+	case 423:
+		return "Locked";
+	case 424:
+		return "Failed Dependency";
+	case 429:
+		return "Too Many Requests";
+	case 431:
+		return "Request Header Fields Too Large";
+	case 460:
+		return "Checksum Mismatch";
+	case 500:
+		return "Internal Server Error";
+	case 501:
+		return "Not Implemented";
+	case 502:
+		return "Bad Gateway";
+	case 503:
+		return "Service Unavailable";
+	case 505:
+		return "HTTP Version Not Supported";
+	case 507:
+		return "Insufficient Storage";
+	default:
+		return status < 300 ? "OK" : status < 500 ? "Client Error" : "Server Error";
 	}
 }
 
@@ -572,10 +606,7 @@ static bool head_refused(struct http_req *req)
 	return true;
 }
 
-static bool status_has_body(int status)
-{
-	return status >= 200 && status != 204 && status != 304;
-}
+static bool status_has_body(int status) { return status >= 200 && status != 204 && status != 304; }
 
 /* Status line and headers into the output. `length` < 0: no
  * Content-Length (chunked or close-delimited, decided here). */
@@ -608,7 +639,8 @@ static void write_head(struct http_req *req, int status, int64_t length, size_t 
 	req->status = status;
 	req->resp_started = true;
 	date_header(date, sizeof date);
-	evbuffer_add_printf(out, "HTTP/1.1 %d %s\r\nDate: %s\r\n"
+	evbuffer_add_printf(out,
+			    "HTTP/1.1 %d %s\r\nDate: %s\r\n"
 			    "Strict-Transport-Security: max-age=63072000\r\n",
 			    status, http_reason(status), date);
 	if (length >= 0 && status_has_body(status))
@@ -660,8 +692,7 @@ static void json_escape(struct evbuffer *buf, const char *s)
 	}
 }
 
-void http_resp_error(struct http_req *req, int status, const char *code,
-		     const char *detail)
+void http_resp_error(struct http_req *req, int status, const char *code, const char *detail)
 {
 	struct evbuffer *b = evbuffer_new();
 	size_t len;
@@ -761,10 +792,7 @@ void http_resp_stream(struct http_req *req, int status, int64_t length,
 
 /* --- holds --------------------------------------------------------------- */
 
-void http_req_hold(struct http_req *req)
-{
-	req->conn->holds++;
-}
+void http_req_hold(struct http_req *req) { req->conn->holds++; }
 
 void http_req_release(struct http_req *req)
 {
@@ -782,8 +810,7 @@ bool http_req_alive(const struct http_req *req)
 
 /* --- request body ---------------------------------------------------------- */
 
-void http_req_read_body(struct http_req *req, const struct http_body_sink *sink,
-			void *arg)
+void http_req_read_body(struct http_req *req, const struct http_body_sink *sink, void *arg)
 {
 	struct http_conn *c = req->conn;
 
@@ -829,8 +856,7 @@ void http_req_resume_body(struct http_req *req)
 
 /* The body could not be read (malformed or too slow): tell the sink,
  * answer if nobody has, and close after that. */
-static void body_fail(struct http_conn *c, int status, const char *code,
-		      const char *detail)
+static void body_fail(struct http_conn *c, int status, const char *code, const char *detail)
 {
 	struct http_req *req = &c->req;
 	const struct http_body_sink *sink = req->sink;
@@ -906,8 +932,7 @@ static bool deliver(struct http_conn *c, struct evbuffer *in, size_t n)
 /* Read a CRLF-terminated line of at most `cap` bytes from `in` into the
  * request arena. Returns 1 with *line set, 0 when more bytes are needed,
  * -1 on a malformed or oversize line. */
-static int read_line(struct http_conn *c, struct evbuffer *in, size_t cap,
-		     char **line, size_t *len)
+static int read_line(struct http_conn *c, struct evbuffer *in, size_t cap, char **line, size_t *len)
 {
 	struct evbuffer_ptr p = evbuffer_search(in, "\n", 1, NULL);
 	char *buf;
@@ -953,19 +978,23 @@ static void body_pump(struct http_conn *c)
 			char *line;
 			size_t len;
 			const char *why = "malformed chunked body";
-			int r = read_line(c, in, req->chunk == CH_TRAILER ? c->limits->max_head
-								    : MAX_CHUNK_LINE,
+			int r = read_line(c, in,
+					  req->chunk == CH_TRAILER ? c->limits->max_head
+								   : MAX_CHUNK_LINE,
 					  &line, &len);
 
 			if (r == 0)
 				return;
 			if (r < 0) {
-				body_fail(c, 400, "bad_request", "malformed chunked body: bad line ending or oversize line");
+				body_fail(
+					c, 400, "bad_request",
+					"malformed chunked body: bad line ending or oversize line");
 				return;
 			}
 			if (req->chunk == CH_DATA_END) {
 				if (len != 0) {
-					body_fail(c, 400, "bad_request", "chunk data longer than its size");
+					body_fail(c, 400, "bad_request",
+						  "chunk data longer than its size");
 					return;
 				}
 				req->chunk = CH_SIZE;
@@ -989,7 +1018,8 @@ static void body_pump(struct http_conn *c)
 					return;
 				}
 				if (req->trailer_bytes > c->limits->max_head) {
-					body_fail(c, 431, "headers_too_large", "trailer section too large");
+					body_fail(c, 431, "headers_too_large",
+						  "trailer section too large");
 					return;
 				}
 				if (!httpparse_trailer_field(line, len, &why)) {
@@ -1017,8 +1047,7 @@ static void body_pump(struct http_conn *c)
 /* --- request head ----------------------------------------------------------- */
 
 /* Answer a request that never reached the application, and close. */
-static void head_fail(struct http_conn *c, int status, const char *code,
-		      const char *detail)
+static void head_fail(struct http_conn *c, int status, const char *code, const char *detail)
 {
 	struct http_req *req = &c->req;
 
@@ -1077,7 +1106,8 @@ static bool check_head(struct http_conn *c)
 		return false;
 	}
 	/* absolute-form targets are reduced to their path */
-	if (tlen > 8 && (strncasecmp(target, "https://", 8) == 0 || strncasecmp(target, "http://", 7) == 0)) {
+	if (tlen > 8 &&
+	    (strncasecmp(target, "https://", 8) == 0 || strncasecmp(target, "http://", 7) == 0)) {
 		const char *slash = memchr(target + 8, '/', tlen - 8);
 
 		if (!slash) {
@@ -1116,7 +1146,8 @@ static bool check_head(struct http_conn *c)
 	}
 
 	if (n_te > 0 && n_cl > 0) {
-		head_fail(c, 400, "bad_request", "both Content-Length and Transfer-Encoding present");
+		head_fail(c, 400, "bad_request",
+			  "both Content-Length and Transfer-Encoding present");
 		return false;
 	}
 	if (n_cl > 1) {
@@ -1133,11 +1164,13 @@ static bool check_head(struct http_conn *c)
 		const char *te = http_req_header(req, "Transfer-Encoding");
 
 		if (req->http10) {
-			head_fail(c, 400, "bad_request", "Transfer-Encoding in an HTTP/1.0 request");
+			head_fail(c, 400, "bad_request",
+				  "Transfer-Encoding in an HTTP/1.0 request");
 			return false;
 		}
 		if (strcasecmp(te, "chunked") != 0) {
-			head_fail(c, 501, "not_implemented", "only the chunked transfer coding is supported");
+			head_fail(c, 501, "not_implemented",
+				  "only the chunked transfer coding is supported");
 			return false;
 		}
 		req->chunked = true;
@@ -1158,7 +1191,8 @@ static bool check_head(struct http_conn *c)
 	}
 	if (expect) {
 		if (strcasecmp(expect, "100-continue") != 0) {
-			head_fail(c, 417, "expectation_failed", "only Expect: 100-continue is supported");
+			head_fail(c, 417, "expectation_failed",
+				  "only Expect: 100-continue is supported");
 			return false;
 		}
 		req->expect_continue = !req->http10 && req->body == BODY_UNREAD;
@@ -1186,7 +1220,8 @@ static void head_parse(struct http_conn *c)
 	st = httpparse_find_end(buf, look, &c->head_scanned, &head_len);
 	if (st == HTTPPARSE_INCOMPLETE) {
 		if (avail >= c->limits->max_head)
-			head_fail(c, 431, "headers_too_large", "request head exceeds the size limit");
+			head_fail(c, 431, "headers_too_large",
+				  "request head exceeds the size limit");
 		return;
 	}
 	c->head_scanned = 0;
@@ -1243,15 +1278,14 @@ static void head_parse(struct http_conn *c)
 static void req_finish(struct http_conn *c)
 {
 	struct http_req *req = &c->req;
-	bool unread = req->body == BODY_UNREAD || req->body == BODY_READING ||
-		      req->body == BODY_PAUSED;
+	bool unread =
+		req->body == BODY_UNREAD || req->body == BODY_READING || req->body == BODY_PAUSED;
 
 	if (unread || req->body == BODY_FAILED)
 		req->keepalive = false;
 	/* Bytes the client sent that we will never read (a refused body, the
 	 * rest of a malformed request) make us linger before closing. */
-	if ((!req->keepalive || c->shutdown) &&
-	    evbuffer_get_length(bufferevent_get_input(c->bev)))
+	if ((!req->keepalive || c->shutdown) && evbuffer_get_length(bufferevent_get_input(c->bev)))
 		unread = true;
 	req_end(c, req->body != BODY_FAILED);
 	if (req->keepalive && !c->shutdown) {
@@ -1272,8 +1306,7 @@ static void req_finish(struct http_conn *c)
 		c->read_off = true;
 	}
 	conn_arm_timer(c);
-	if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0 &&
-	    c->state == CS_CLOSING)
+	if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0 && c->state == CS_CLOSING)
 		conn_kill(c);
 }
 
@@ -1323,11 +1356,10 @@ static void conn_process(struct http_conn *c)
 				    (evbuffer_get_length(in) != before || req->body == BODY_NONE))
 					continue;
 			}
-			if (req->resp_complete && (req->body == BODY_NONE ||
-						   req->body == BODY_FAILED ||
-						   req->body == BODY_UNREAD ||
-						   req->body == BODY_READING ||
-						   req->body == BODY_PAUSED)) {
+			if (req->resp_complete &&
+			    (req->body == BODY_NONE || req->body == BODY_FAILED ||
+			     req->body == BODY_UNREAD || req->body == BODY_READING ||
+			     req->body == BODY_PAUSED)) {
 				/* A response before the whole body: close after it. */
 				if (req->body != BODY_NONE && req->body != BODY_FAILED &&
 				    req->sink && req->sink->on_abort) {
@@ -1401,7 +1433,8 @@ static void event_cb(struct bufferevent *bev, short what, void *arg)
 
 		if (c->state == CS_REQUEST &&
 		    (req->body == BODY_READING || req->body == BODY_PAUSED))
-			body_fail(c, 400, "bad_request", "connection closed before the body was complete");
+			body_fail(c, 400, "bad_request",
+				  "connection closed before the body was complete");
 		conn_kill(c);
 	} else if (what & (BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT)) {
 		conn_kill(c);
@@ -1420,7 +1453,8 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg)
 	c->depth++;
 	switch (c->state) {
 	case CS_HEAD:
-		if (c->head_scanned > 0 || (c->bev && evbuffer_get_length(bufferevent_get_input(c->bev)))) {
+		if (c->head_scanned > 0 ||
+		    (c->bev && evbuffer_get_length(bufferevent_get_input(c->bev)))) {
 			head_fail(c, 408, "request_timeout", "request head not received in time");
 			c->head_scanned = 0;
 		} else {
@@ -1495,8 +1529,7 @@ static void conn_arm_timer(struct http_conn *c)
 }
 
 struct http_conn *http_conn_new(struct bufferevent *bev, const char *peer,
-				const struct http_limits *limits,
-				http_request_fn on_request,
+				const struct http_limits *limits, http_request_fn on_request,
 				http_closed_fn on_closed, void *app)
 {
 	struct http_conn *c = calloc(1, sizeof *c);

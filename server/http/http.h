@@ -43,14 +43,14 @@ struct http_req;
 
 /* Limits and timeouts, shared by every connection of a server. */
 struct http_limits {
-	size_t max_head;           /* request line + headers, bytes (431) */
-	size_t max_target;         /* request target, bytes (414) */
-	unsigned head_timeout_ms;  /* first byte to end of head */
-	unsigned idle_timeout_ms;  /* keep-alive wait for the next request */
-	unsigned write_timeout_ms; /* a stalled reader of our response */
+	size_t max_head;              /* request line + headers, bytes (431) */
+	size_t max_target;            /* request target, bytes (414) */
+	unsigned head_timeout_ms;     /* first byte to end of head */
+	unsigned idle_timeout_ms;     /* keep-alive wait for the next request */
+	unsigned write_timeout_ms;    /* a stalled reader of our response */
 	unsigned body_rate_window_ms; /* minimum body rate checked per window */
-	uint64_t body_min_rate;    /* bytes per second, averaged per window */
-	unsigned linger_ms;        /* draining an unread body before close */
+	uint64_t body_min_rate;       /* bytes per second, averaged per window */
+	unsigned linger_ms;           /* draining an unread body before close */
 	unsigned max_requests_per_conn;
 };
 
@@ -67,8 +67,7 @@ typedef void (*http_closed_fn)(void *app);
  * tls.h) and starts reading requests. `peer` is the textual address of
  * the remote end. Returns NULL on allocation failure, having freed bev. */
 struct http_conn *http_conn_new(struct bufferevent *bev, const char *peer,
-				const struct http_limits *limits,
-				http_request_fn on_request,
+				const struct http_limits *limits, http_request_fn on_request,
 				http_closed_fn on_closed, void *app);
 
 /* Stop the connection gracefully: close now if idle between requests,
@@ -116,8 +115,7 @@ struct http_body_sink {
 	/* A piece of the decoded body. Returning non-zero aborts the body:
 	 * the sink must then have answered (or will answer) the request, and
 	 * the connection closes after that answer. */
-	enum err (*on_data)(struct http_req *req, const void *data, size_t len,
-			    void *arg);
+	enum err (*on_data)(struct http_req *req, const void *data, size_t len, void *arg);
 	/* The whole body has arrived; the sink answers the request. */
 	void (*on_end)(struct http_req *req, void *arg);
 	/* The body will never complete (client gone, timeout, malformed
@@ -128,8 +126,7 @@ struct http_body_sink {
 /* Accept the body: send 100 Continue if the client asked for it and
  * start delivering pieces to `sink`. A request without a body gets
  * on_end at once (from the event loop, not from inside this call). */
-void http_req_read_body(struct http_req *req, const struct http_body_sink *sink,
-			void *arg);
+void http_req_read_body(struct http_req *req, const struct http_body_sink *sink, void *arg);
 
 /* Backpressure for sinks that complete work asynchronously. */
 void http_req_pause_body(struct http_req *req);
@@ -159,15 +156,14 @@ void http_resp_send(struct http_req *req, int status, const void *body, size_t l
 
 /* Send `status` with a JSON error body {"error":code,"detail":detail}.
  * The one place error bodies are written. */
-void http_resp_error(struct http_req *req, int status, const char *code,
-		     const char *detail);
+void http_resp_error(struct http_req *req, int status, const char *code, const char *detail);
 
 /* A source for a streamed body. fill() appends up to `max` bytes to
  * `out` and returns ERR_OK; it sets *done when the body is complete. On
  * failure the connection is closed (the status line has gone out). */
 struct http_body_source {
-	enum err (*fill)(struct http_req *req, struct evbuffer *out, size_t max,
-			 bool *done, void *arg);
+	enum err (*fill)(struct http_req *req, struct evbuffer *out, size_t max, bool *done,
+			 void *arg);
 	void (*release)(void *arg); /* always called once; may be NULL */
 };
 
@@ -198,8 +194,7 @@ const char *http_reason(int status);
 /* Percent-decode [s, s+len) into a new request-scoped NUL-terminated
  * string. Refuses malformed escapes and encoded NUL; `plus_is_space` for
  * query strings. Returns NULL on error. */
-char *http_pct_decode(struct http_req *req, const char *s, size_t len,
-		      bool plus_is_space);
+char *http_pct_decode(struct http_req *req, const char *s, size_t len, bool plus_is_space);
 
 /* Look up a query parameter (decoded, request-scoped) or NULL. */
 const char *http_req_query_param(struct http_req *req, const char *name);

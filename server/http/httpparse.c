@@ -19,13 +19,10 @@ bool httpparse_ieq(const char *s, size_t len, const char *lit)
 }
 
 /* field-vchar / SP / HTAB / obs-text */
-static bool is_value_char(unsigned char c)
-{
-	return c == '\t' || (c >= 0x20 && c != 0x7f);
-}
+static bool is_value_char(unsigned char c) { return c == '\t' || (c >= 0x20 && c != 0x7f); }
 
-enum httpparse_status httpparse_find_end(const char *buf, size_t len,
-					 size_t *scanned, size_t *head_len)
+enum httpparse_status httpparse_find_end(const char *buf, size_t len, size_t *scanned,
+					 size_t *head_len)
 {
 	size_t lead = 0, i;
 
@@ -56,8 +53,7 @@ enum httpparse_status httpparse_find_end(const char *buf, size_t len,
 }
 
 /* Parses one header field line [p, end) (no CRLF) into f. */
-static bool parse_field(const char *p, const char *end,
-			struct httpparse_field *f, const char **why)
+static bool parse_field(const char *p, const char *end, struct httpparse_field *f, const char **why)
 {
 	const char *name = p;
 	const char *v, *ve;
@@ -98,10 +94,8 @@ static bool parse_field(const char *p, const char *end,
 	return true;
 }
 
-enum httpparse_status httpparse_head(const char *buf, size_t len,
-				     size_t max_target,
-				     struct httpparse_head *out,
-				     const char **why)
+enum httpparse_status httpparse_head(const char *buf, size_t len, size_t max_target,
+				     struct httpparse_head *out, const char **why)
 {
 	const char *p = buf, *end = buf + len, *eol, *sp;
 
@@ -140,8 +134,8 @@ enum httpparse_status httpparse_head(const char *buf, size_t len,
 	out->target = p;
 	out->target_len = (size_t)(sp - p);
 	p = sp + 1;
-	if (eol - p != 8 || memcmp(p, "HTTP/", 5) != 0 || p[6] != '.' ||
-	    p[5] < '0' || p[5] > '9' || p[7] < '0' || p[7] > '9') {
+	if (eol - p != 8 || memcmp(p, "HTTP/", 5) != 0 || p[6] != '.' || p[5] < '0' || p[5] > '9' ||
+	    p[7] < '0' || p[7] > '9') {
 		*why = "malformed HTTP version";
 		return HTTPPARSE_BAD;
 	}
@@ -177,8 +171,7 @@ enum httpparse_status httpparse_head(const char *buf, size_t len,
 	return HTTPPARSE_OK;
 }
 
-bool httpparse_chunk_size(const char *line, size_t len, uint64_t *size,
-			  const char **why)
+bool httpparse_chunk_size(const char *line, size_t len, uint64_t *size, const char **why)
 {
 	uint64_t v = 0;
 	size_t i = 0;
@@ -254,7 +247,7 @@ static bool range_number(const char **p, uint64_t *out)
 }
 
 enum httpparse_range httpparse_range(const char *header, uint64_t size, uint64_t *first,
-				 uint64_t *last)
+				     uint64_t *last)
 {
 	const char *p = header;
 	uint64_t a, b;

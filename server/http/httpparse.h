@@ -50,23 +50,20 @@ enum httpparse_status {
  * *head_len set to the length including the final CRLFCRLF,
  * HTTPPARSE_INCOMPLETE, or HTTPPARSE_BAD on a bare LF or a NUL. Leading
  * empty lines (CRLF) before a request line are allowed (RFC 9112 2.2). */
-enum httpparse_status httpparse_find_end(const char *buf, size_t len,
-					 size_t *scanned, size_t *head_len);
+enum httpparse_status httpparse_find_end(const char *buf, size_t len, size_t *scanned,
+					 size_t *head_len);
 
 /* Parses a complete head of `len` bytes (as found by httpparse_find_end)
  * into `out`, whose pointers point into `buf`. `max_target` bounds the
  * request target (414 past it). On failure *why names the broken rule
  * (a static string). */
-enum httpparse_status httpparse_head(const char *buf, size_t len,
-				     size_t max_target,
-				     struct httpparse_head *out,
-				     const char **why);
+enum httpparse_status httpparse_head(const char *buf, size_t len, size_t max_target,
+				     struct httpparse_head *out, const char **why);
 
 /* Parses a chunk-size line without its CRLF: 1*HEXDIG, optional chunk
  * extensions (validated, ignored). Refuses overflow past INT64_MAX, a
  * missing size, and control characters. */
-bool httpparse_chunk_size(const char *line, size_t len, uint64_t *size,
-			  const char **why);
+bool httpparse_chunk_size(const char *line, size_t len, uint64_t *size, const char **why);
 
 /* Validates one trailer field line (without CRLF) with the same rules as
  * a header field. */

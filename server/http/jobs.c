@@ -129,15 +129,9 @@ void jobs_loop_drain(struct jobs_loop *l)
 		event_base_loop(l->base, EVLOOP_ONCE);
 }
 
-void jobs_loop_free(struct jobs_loop *l)
-{
-	free(l);
-}
+void jobs_loop_free(struct jobs_loop *l) { free(l); }
 
-size_t jobs_loop_pending(const struct jobs_loop *l)
-{
-	return l->pending;
-}
+size_t jobs_loop_pending(const struct jobs_loop *l) { return l->pending; }
 
 static void ticket_cb(evutil_socket_t fd, short what, void *arg)
 {

@@ -130,8 +130,9 @@ static enum err check_value(const struct jsonin_field *f, const json_t *v, int *
 				*choice = i;
 				return ERR_OK;
 			}
-			len += (size_t)snprintf(list + len, len < sizeof list ? sizeof list - len : 0,
-						"%s%s", i ? ", " : "", f->choices[i]);
+			len += (size_t)snprintf(list + len,
+						len < sizeof list ? sizeof list - len : 0, "%s%s",
+						i ? ", " : "", f->choices[i]);
 		}
 		return err_set(ERR_INVALID, "%s must be one of %s", what, list);
 	}
@@ -151,7 +152,8 @@ enum err jsonin_parse(const json_t *obj, const struct jsonin_field *fields, size
 		return err_set(ERR_INVALID, "the body must be a JSON object");
 	/* Unknown members first: a typo in an optional field name must not
 	 * pass silently as "field not given". */
-	json_object_foreach((json_t *)obj, key, v) {
+	json_object_foreach((json_t *)obj, key, v)
+	{
 		size_t i;
 
 		for (i = 0; i < n && strcmp(fields[i].name, key); i++)

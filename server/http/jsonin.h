@@ -49,7 +49,7 @@ struct jsonin_field {
 	int64_t min, max;           /* strings: length in characters; ints: value */
 	const char *const *choices; /* JSONIN_ENUM: NULL-terminated list */
 	void *out;
-	bool *present;              /* optional: set to whether the member was given */
+	bool *present; /* optional: set to whether the member was given */
 };
 
 /* Validate `obj` (a JSON object) against `fields`. ERR_OK with every

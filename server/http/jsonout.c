@@ -12,7 +12,7 @@
 #define MAX_DEPTH 32
 
 struct jsonout {
-	char *buf;          /* the text so far; grows by doubling */
+	char *buf; /* the text so far; grows by doubling */
 	size_t len, cap;
 	int depth;
 	uint32_t has_items; /* bit d: the container at depth d+1 has a member */
@@ -105,15 +105,9 @@ static void open_container(struct jsonout *j, bool array)
 	j->depth++;
 }
 
-void jsonout_obj(struct jsonout *j)
-{
-	open_container(j, false);
-}
+void jsonout_obj(struct jsonout *j) { open_container(j, false); }
 
-void jsonout_arr(struct jsonout *j)
-{
-	open_container(j, true);
-}
+void jsonout_arr(struct jsonout *j) { open_container(j, true); }
 
 void jsonout_end(struct jsonout *j)
 {

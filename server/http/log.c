@@ -14,10 +14,7 @@ static bool json_lines;
 
 static const char *const level_names[] = {"debug", "info", "warn", "error"};
 
-void log_set_json(bool json)
-{
-	json_lines = json;
-}
+void log_set_json(bool json) { json_lines = json; }
 
 /* Appends to line[*len], always leaving room for "\n". */
 static void put(char *line, size_t *len, const char *fmt, ...)
@@ -34,7 +31,8 @@ static void put(char *line, size_t *len, const char *fmt, ...)
 	n = vsnprintf(line + *len, LINE_MAX_BYTES - 1 - *len, fmt, ap);
 	va_end(ap);
 	if (n > 0)
-		*len += (size_t)n < LINE_MAX_BYTES - 1 - *len ? (size_t)n : LINE_MAX_BYTES - 2 - *len;
+		*len += (size_t)n < LINE_MAX_BYTES - 1 - *len ? (size_t)n
+							      : LINE_MAX_BYTES - 2 - *len;
 }
 
 static void put_json_string(char *line, size_t *len, const char *s)
@@ -105,8 +103,8 @@ void log_event(enum log_level level, const char *event, const char *fmt, ...)
 	emit(line, len);
 }
 
-void log_access(const char *peer, const char *method, const char *path,
-		int status, uint64_t bytes, uint64_t duration_us, const char *user)
+void log_access(const char *peer, const char *method, const char *path, int status, uint64_t bytes,
+		uint64_t duration_us, const char *user)
 {
 	char line[LINE_MAX_BYTES];
 	size_t len = 0;

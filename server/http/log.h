@@ -22,7 +22,7 @@ void log_event(enum log_level level, const char *event, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
 /* The access-log line for one request. */
-void log_access(const char *peer, const char *method, const char *path,
-		int status, uint64_t bytes, uint64_t duration_us, const char *user);
+void log_access(const char *peer, const char *method, const char *path, int status, uint64_t bytes,
+		uint64_t duration_us, const char *user);
 
 #endif

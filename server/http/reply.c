@@ -54,15 +54,9 @@ static const struct reply_row *row_for(enum err code)
 	return &rows[code];
 }
 
-int reply_status_for(enum err code)
-{
-	return row_for(code)->status;
-}
+int reply_status_for(enum err code) { return row_for(code)->status; }
 
-const char *reply_code_for(enum err code)
-{
-	return row_for(code)->code;
-}
+const char *reply_code_for(enum err code) { return row_for(code)->code; }
 
 void reply_api_headers(struct http_req *req)
 {

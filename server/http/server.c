@@ -44,8 +44,8 @@ struct server_worker {
 	struct event_base *base;
 	struct event *wake;
 	struct event *grace;
-	void *app;         /* the hooks' per-worker state */
-	bool app_started;  /* worker_start succeeded: worker_stop is owed */
+	void *app;        /* the hooks' per-worker state */
+	bool app_started; /* worker_start succeeded: worker_stop is owed */
 
 	pthread_mutex_t lock; /* guards pending and stop_requested */
 	struct pending_conn *pending;
@@ -82,7 +82,10 @@ void *server_req_worker(const struct http_req *req)
 unsigned server_worker_index(const struct server_worker *w) { return w->index; }
 struct event_base *server_worker_base(struct server_worker *w) { return w->base; }
 unsigned server_nworkers(const struct server *s) { return s->nworkers; }
-unsigned server_open_connections(const struct server *s) { return atomic_load(&((struct server *)s)->open_conns); }
+unsigned server_open_connections(const struct server *s)
+{
+	return atomic_load(&((struct server *)s)->open_conns);
+}
 uint64_t server_tls_handshakes(const struct server *s) { return tls_handshakes(s->tls); }
 
 /* --- worker side ------------------------------------------------------------- */
@@ -262,14 +265,16 @@ static void peer_text(const struct sockaddr *sa, char *buf, size_t len)
 	char host[INET6_ADDRSTRLEN] = "?";
 
 	if (sa->sa_family == AF_INET)
-		evutil_inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, host, sizeof host);
+		evutil_inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, host,
+				 sizeof host);
 	else if (sa->sa_family == AF_INET6)
-		evutil_inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, host, sizeof host);
+		evutil_inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, host,
+				 sizeof host);
 	snprintf(buf, len, "%s", host);
 }
 
-static void accept_cb(struct evconnlistener *l, evutil_socket_t fd,
-		      struct sockaddr *sa, int salen, void *arg)
+static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int salen,
+		      void *arg)
 {
 	struct server *s = arg;
 	struct server_worker *w = &s->workers[0];
@@ -352,12 +357,14 @@ static void signal_cb(evutil_socket_t sig, short what, void *arg)
 				   (unsigned long long)now.tv_nsec / 1000ULL);
 		rc = tls_reload(s->tls);
 		if (rc)
-			log_event(LOG_ERROR, "reload", "certificate reload failed, keeping the old one: %s",
+			log_event(LOG_ERROR, "reload",
+				  "certificate reload failed, keeping the old one: %s",
 				  err_detail());
 		else
-			log_event(LOG_INFO, "reload", "certificate reloaded from %s", tls_cert_path(s->tls));
-		sd_notifyf(0, "READY=1\nSTATUS=%s", rc ? "serving; the last certificate reload failed"
-						    : "serving");
+			log_event(LOG_INFO, "reload", "certificate reloaded from %s",
+				  tls_cert_path(s->tls));
+		sd_notifyf(0, "READY=1\nSTATUS=%s",
+			   rc ? "serving; the last certificate reload failed" : "serving");
 		return;
 	}
 	sd_notify(0, "STOPPING=1\nSTATUS=finishing open requests");

@@ -40,16 +40,16 @@ struct server_worker;
 
 /* What the process needs to know; strings must outlive server_run. */
 struct server_opts {
-	const char *name;            /* for the log: "consort" */
-	const char *about;           /* appended to the start line, or NULL */
-	const char *listen;          /* HOST:PORT, IPv6 as [::1]:8443 */
-	unsigned workers;            /* 0: number of cores */
-	unsigned max_connections;    /* beyond it a connection is closed at once */
-	unsigned shutdown_grace_ms;  /* open requests' time to finish at a stop */
-	const char *cert;            /* NULL: self-signed in tls_dir */
+	const char *name;           /* for the log: "consort" */
+	const char *about;          /* appended to the start line, or NULL */
+	const char *listen;         /* HOST:PORT, IPv6 as [::1]:8443 */
+	unsigned workers;           /* 0: number of cores */
+	unsigned max_connections;   /* beyond it a connection is closed at once */
+	unsigned shutdown_grace_ms; /* open requests' time to finish at a stop */
+	const char *cert;           /* NULL: self-signed in tls_dir */
 	const char *key;
-	const char *tls_dir;         /* where a self-signed certificate lives */
-	struct http_limits http;     /* every connection's limits */
+	const char *tls_dir;     /* where a self-signed certificate lives */
+	struct http_limits http; /* every connection's limits */
 };
 
 /* The application, as the server sees it; see the order above. Every

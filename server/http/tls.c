@@ -24,9 +24,9 @@
 
 /* Mozilla "intermediate" TLS 1.2 suites, keeping only ECDHE key exchange
  * with AEAD ciphers. TLS 1.3 suites are all AEAD; OpenSSL's defaults. */
-#define TLS12_CIPHERS                                                   \
-	"ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"    \
-	"ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"    \
+#define TLS12_CIPHERS                                                                              \
+	"ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"                               \
+	"ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"                               \
 	"ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305"
 #define TLS_GROUPS "X25519:prime256v1:secp384r1"
 
@@ -118,8 +118,7 @@ out:
 }
 
 /* Write `len` bytes to `path` atomically: temp file, fsync, rename. */
-static enum err write_file_atomic(const char *path, const char *data, size_t len,
-				  mode_t mode)
+static enum err write_file_atomic(const char *path, const char *data, size_t len, mode_t mode)
 {
 	char tmp[4096];
 	int fd;
@@ -194,8 +193,7 @@ static enum err make_self_signed(const char *cert_path, const char *key_path)
 		goto out;
 	}
 	if (!BN_rand(serial, 120, BN_RAND_TOP_ANY, BN_RAND_BOTTOM_ANY) ||
-	    !BN_to_ASN1_INTEGER(serial, X509_get_serialNumber(x)) ||
-	    !X509_set_version(x, 2) ||
+	    !BN_to_ASN1_INTEGER(serial, X509_get_serialNumber(x)) || !X509_set_version(x, 2) ||
 	    !X509_gmtime_adj(X509_getm_notBefore(x), -3600) ||
 	    !X509_gmtime_adj(X509_getm_notAfter(x), (long)60 * 60 * 24 * SELF_SIGNED_DAYS) ||
 	    !X509_set_pubkey(x, key)) {
@@ -203,8 +201,8 @@ static enum err make_self_signed(const char *cert_path, const char *key_path)
 		goto out;
 	}
 	name = X509_get_subject_name(x);
-	if (!X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC,
-					(const unsigned char *)"consort", -1, -1, 0) ||
+	if (!X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC, (const unsigned char *)"consort",
+					-1, -1, 0) ||
 	    !X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
 					(const unsigned char *)"localhost", -1, -1, 0) ||
 	    !X509_set_issuer_name(x, name) ||
@@ -212,8 +210,7 @@ static enum err make_self_signed(const char *cert_path, const char *key_path)
 	    !add_ext(x, NID_basic_constraints, "critical,CA:FALSE") ||
 	    !add_ext(x, NID_key_usage, "critical,digitalSignature") ||
 	    !add_ext(x, NID_ext_key_usage, "serverAuth") ||
-	    !add_ext(x, NID_subject_key_identifier, "hash") ||
-	    !X509_sign(x, key, EVP_sha256())) {
+	    !add_ext(x, NID_subject_key_identifier, "hash") || !X509_sign(x, key, EVP_sha256())) {
 		rc = ssl_error("sign certificate");
 		goto out;
 	}
@@ -259,8 +256,7 @@ static bool needs_renewal(const char *path)
 	return renew;
 }
 
-enum err tls_new(const char *cert_path, const char *key_path,
-		 const char *tls_dir, struct tls **out)
+enum err tls_new(const char *cert_path, const char *key_path, const char *tls_dir, struct tls **out)
 {
 	struct tls *t = calloc(1, sizeof *t);
 	enum err rc = ERR_OK;
@@ -356,15 +352,9 @@ void tls_close_notify(struct bufferevent *bev)
 	ERR_clear_error();
 }
 
-uint64_t tls_handshakes(const struct tls *t)
-{
-	return atomic_load(&((struct tls *)t)->handshakes);
-}
+uint64_t tls_handshakes(const struct tls *t) { return atomic_load(&((struct tls *)t)->handshakes); }
 
-const char *tls_cert_path(const struct tls *t)
-{
-	return t->cert_path;
-}
+const char *tls_cert_path(const struct tls *t) { return t->cert_path; }
 
 void tls_free(struct tls *t)
 {

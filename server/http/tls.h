@@ -27,8 +27,8 @@ struct tls;
  * `tls_dir`/cert.pem and key.pem, generating a self-signed ECDSA P-256
  * certificate for localhost, 127.0.0.1 and ::1 there if absent. On
  * success *out owns the state; free with tls_free(). */
-enum err tls_new(const char *cert_path, const char *key_path,
-		 const char *tls_dir, struct tls **out);
+enum err tls_new(const char *cert_path, const char *key_path, const char *tls_dir,
+		 struct tls **out);
 
 /* Re-read certificate and key from the same files. On failure the old
  * context stays in use and the error says why. Thread-safe. */

@@ -48,12 +48,13 @@ static void open_store(const char *dir, struct db **db, struct cas **cas)
 		die("open database");
 	if (cas_open(dir, CAS_OPEN_CREATE | CAS_OPEN_CLEAN, cas))
 		die("open store");
-	if (sqlite3_exec(db_sqlite(*db),
-			 "INSERT INTO wps(code, title, created_at) VALUES ('WP1', 'bench', 1);"
-			 "INSERT INTO nodes(wp_id, parent_id, is_folder, name, name_key, created_at,"
-			 " modified_at) VALUES (1, NULL, 1, '', '', 1, 1);"
-			 "UPDATE wps SET root_id = last_insert_rowid() WHERE id = 1;",
-			 NULL, NULL, NULL) != SQLITE_OK)
+	if (sqlite3_exec(
+		    db_sqlite(*db),
+		    "INSERT INTO wps(code, title, created_at) VALUES ('WP1', 'bench', 1);"
+		    "INSERT INTO nodes(wp_id, parent_id, is_folder, name, name_key, created_at,"
+		    " modified_at) VALUES (1, NULL, 1, '', '', 1, 1);"
+		    "UPDATE wps SET root_id = last_insert_rowid() WHERE id = 1;",
+		    NULL, NULL, NULL) != SQLITE_OK)
 		die("create work package");
 }
 
@@ -79,8 +80,8 @@ static int versions(const char *dir, long n)
 
 		snprintf(body, sizeof body, "version %ld of a small document", i);
 		snprintf(name, sizeof name, "doc-%04ld.txt", i % (n / 10 ? n / 10 : 1));
-		if (cas_writer_new(cas, sizeof body, &w) || cas_writer_write(w, body, sizeof body) ||
-		    cas_writer_store(w, &b))
+		if (cas_writer_new(cas, sizeof body, &w) ||
+		    cas_writer_write(w, body, sizeof body) || cas_writer_store(w, &b))
 			die("store version");
 		if (name_path_from_text(name, &p))
 			die("path");

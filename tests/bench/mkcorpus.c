@@ -27,11 +27,13 @@ static uint32_t rnd(void)
 
 /* English function words (so documents are detected as English) and a
  * made-up content vocabulary with a Zipf-like spread. */
-static const char *const stop[] = {"the", "and", "of", "to", "in", "is", "that", "for", "with", "as",
-				   "was", "on", "are", "be", "by", "this", "from", "at", "or", "which"};
-static const char *const syl[] = {"ka", "lo", "mi", "ne", "ru", "ta", "vo", "si", "pe", "dra", "gen",
-				  "on", "co", "ther", "bio", "mark", "pro", "tein", "cell", "ana",
-				  "ly", "sis", "cli", "ni", "cal", "tri", "al", "da", "ta", "set"};
+static const char *const stop[] = {"the", "and",  "of",   "to",  "in", "is",   "that",
+				   "for", "with", "as",   "was", "on", "are",  "be",
+				   "by",  "this", "from", "at",  "or", "which"};
+static const char *const syl[] = {"ka",  "lo",   "mi",   "ne",  "ru", "ta",   "vo",  "si",
+				  "pe",  "dra",  "gen",  "on",  "co", "ther", "bio", "mark",
+				  "pro", "tein", "cell", "ana", "ly", "sis",  "cli", "ni",
+				  "cal", "tri",  "al",   "da",  "ta", "set"};
 #define NWORDS 4000
 static char words[NWORDS][24];
 
@@ -42,7 +44,8 @@ static void make_vocab(void)
 
 		words[i][0] = '\0';
 		for (int k = 0; k < n; k++)
-			strncat(words[i], syl[rnd() % (sizeof syl / sizeof syl[0])], sizeof words[i] - strlen(words[i]) - 1);
+			strncat(words[i], syl[rnd() % (sizeof syl / sizeof syl[0])],
+				sizeof words[i] - strlen(words[i]) - 1);
 	}
 }
 
@@ -62,8 +65,9 @@ static void text(char *buf, size_t cap, int nwords, int paras, char sep)
 	for (int i = 0; i < nwords && len + 40 < cap; i++) {
 		const char *w = rnd() % 3 == 0 ? stop[rnd() % 20] : word();
 
-		len += (size_t)snprintf(buf + len, cap - len, "%s%s", w,
-					(i + 1) % (nwords / paras + 1) == 0 ? (sep == '\n' ? "\n" : ";") : " ");
+		len += (size_t)snprintf(
+			buf + len, cap - len, "%s%s", w,
+			(i + 1) % (nwords / paras + 1) == 0 ? (sep == '\n' ? "\n" : ";") : " ");
 	}
 }
 
@@ -71,8 +75,8 @@ int main(int argc, char **argv)
 {
 	const char *files = NULL, *store = NULL;
 	int docs = 2000, nwps = 10;
-	static const char *const exts[] = {"docx", "xlsx", "pptx", "odt", "ods", "odp", "pdf", "html", "md",
-					   "csv", "txt"};
+	static const char *const exts[] = {"docx", "xlsx", "pptx", "odt", "ods", "odp",
+					   "pdf",  "html", "md",   "csv", "txt"};
 	struct db *db = NULL;
 	int64_t wp[64], root[64], user = 0;
 	static char body[64 * 1024], title[200], path[4096], name[64];
@@ -89,7 +93,8 @@ int main(int argc, char **argv)
 		else if (!strcmp(argv[i], "--seed") && i + 1 < argc)
 			rng ^= (uint64_t)strtoull(argv[++i], NULL, 10) * 2654435761ULL;
 		else {
-			fprintf(stderr, "usage: mkcorpus --files DIR [--store DATA] --docs N [--wps W]\n");
+			fprintf(stderr,
+				"usage: mkcorpus --files DIR [--store DATA] --docs N [--wps W]\n");
 			return 2;
 		}
 	}
@@ -130,16 +135,26 @@ int main(int argc, char **argv)
 		mkdir(path, 0755);
 		snprintf(name, sizeof name, "doc-%05d.%s", i, ext);
 		snprintf(path, sizeof path, "%s/WP%d/%s", files, w + 1, name);
-		if (!strcmp(ext, "docx")) rc = docgen_docx(path, &d);
-		else if (!strcmp(ext, "xlsx")) rc = docgen_xlsx(path, &d);
-		else if (!strcmp(ext, "pptx")) rc = docgen_pptx(path, &d);
-		else if (!strcmp(ext, "odt")) rc = docgen_odt(path, &d);
-		else if (!strcmp(ext, "ods")) rc = docgen_ods(path, &d);
-		else if (!strcmp(ext, "odp")) rc = docgen_odp(path, &d);
-		else if (!strcmp(ext, "pdf")) rc = docgen_pdf(path, &d);
-		else if (!strcmp(ext, "html")) rc = docgen_html(path, &d);
-		else if (!strcmp(ext, "md")) rc = docgen_md(path, &d);
-		else rc = docgen_text(path, body, strlen(body));
+		if (!strcmp(ext, "docx"))
+			rc = docgen_docx(path, &d);
+		else if (!strcmp(ext, "xlsx"))
+			rc = docgen_xlsx(path, &d);
+		else if (!strcmp(ext, "pptx"))
+			rc = docgen_pptx(path, &d);
+		else if (!strcmp(ext, "odt"))
+			rc = docgen_odt(path, &d);
+		else if (!strcmp(ext, "ods"))
+			rc = docgen_ods(path, &d);
+		else if (!strcmp(ext, "odp"))
+			rc = docgen_odp(path, &d);
+		else if (!strcmp(ext, "pdf"))
+			rc = docgen_pdf(path, &d);
+		else if (!strcmp(ext, "html"))
+			rc = docgen_html(path, &d);
+		else if (!strcmp(ext, "md"))
+			rc = docgen_md(path, &d);
+		else
+			rc = docgen_text(path, body, strlen(body));
 		if (rc) {
 			perror(path);
 			return 1;

@@ -31,9 +31,10 @@ static double now_ms(void)
 
 int main(int argc, char **argv)
 {
-	static const char *const words[] = {"ka", "lo", "mi", "ne", "ru", "ta", "vo", "si", "pe", "dra",
-					    "gen", "on", "co", "ther", "bio", "mark", "pro", "tein", "cell",
-					    "ana", "ly", "sis", "cli", "ni", "cal", "tri", "al", "da", "set"};
+	static const char *const words[] = {
+		"ka",  "lo",  "mi",  "ne",   "ru",  "ta",   "vo",  "si",   "pe",   "dra",
+		"gen", "on",  "co",  "ther", "bio", "mark", "pro", "tein", "cell", "ana",
+		"ly",  "sis", "cli", "ni",   "cal", "tri",  "al",  "da",   "set"};
 	char link[4096], q[256];
 	struct xap_reader *r;
 	int n, nwps;
@@ -56,16 +57,27 @@ int main(int argc, char **argv)
 		struct xap_result *res;
 		double t0;
 #define R() (rng = rng * 6364136223846793005ULL + 1442695040888963407ULL, (unsigned)(rng >> 33))
-		const char *a = words[R() % 29], *b = words[R() % 29], *c = words[R() % 29], *d = words[R() % 29];
+		const char *a = words[R() % 29], *b = words[R() % 29], *c = words[R() % 29],
+			   *d = words[R() % 29];
 
 		for (int k = 0; k < 3; k++)
 			wps[k] = 1 + (int64_t)(R() % (unsigned)nwps);
 		switch (i % 5) {
-		case 0: snprintf(q, sizeof q, "%s%s%s", a, b, c); break;
-		case 1: snprintf(q, sizeof q, "%s%s %s%s", a, b, c, d); break;
-		case 2: snprintf(q, sizeof q, "\"the %s%s\"", a, b); break;
-		case 3: snprintf(q, sizeof q, "%s%s*", a, b); break;
-		default: snprintf(q, sizeof q, "%s%s%s OR %s%s type:pdf", a, b, c, c, d); break;
+		case 0:
+			snprintf(q, sizeof q, "%s%s%s", a, b, c);
+			break;
+		case 1:
+			snprintf(q, sizeof q, "%s%s %s%s", a, b, c, d);
+			break;
+		case 2:
+			snprintf(q, sizeof q, "\"the %s%s\"", a, b);
+			break;
+		case 3:
+			snprintf(q, sizeof q, "%s%s*", a, b);
+			break;
+		default:
+			snprintf(q, sizeof q, "%s%s%s OR %s%s type:pdf", a, b, c, c, d);
+			break;
 		}
 		t0 = now_ms();
 		if (xap_search(r, &xq, &res)) {

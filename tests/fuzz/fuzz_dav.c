@@ -40,9 +40,9 @@ static void proppatch(const char *s, size_t n)
 		body = malloc(len);
 		assert(body);
 		snprintf(body, len,
-		         "<D:propertyupdate xmlns:D=\"DAV:\"><D:set><D:prop>%s"
-		         "</D:prop></D:set></D:propertyupdate>",
-		         pp.ops[i].xml);
+			 "<D:propertyupdate xmlns:D=\"DAV:\"><D:set><D:prop>%s"
+			 "</D:prop></D:set></D:propertyupdate>",
+			 pp.ops[i].xml);
 		/* Deeper by three levels: a value at the depth limit may be
 		 * refused when wrapped, nothing else. */
 		enum err rc = dav_parse_proppatch(body, strlen(body), &again);

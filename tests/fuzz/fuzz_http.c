@@ -60,10 +60,7 @@ static void on_request(struct http_req *req, void *arg)
 	http_resp_send(req, 200, "hello", 5);
 }
 
-static void on_closed(void *arg)
-{
-	((struct app *)arg)->closed++;
-}
+static void on_closed(void *arg) { ((struct app *)arg)->closed++; }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -26,8 +26,8 @@ struct hf {
 	struct bufferevent *client; /* the client's end */
 	struct http_conn *conn;
 	struct http_limits limits;
-	int closed;                 /* on_closed calls */
-	char *out;                  /* everything the server sent, NUL-terminated */
+	int closed; /* on_closed calls */
+	char *out;  /* everything the server sent, NUL-terminated */
 	size_t out_len;
 };
 
@@ -74,10 +74,7 @@ static inline void hf_pump_ms(struct hf *f, unsigned ms)
 	hf_pump(f);
 }
 
-static inline void hf_closed(void *app)
-{
-	((struct hf *)app)->closed++;
-}
+static inline void hf_closed(void *app) { ((struct hf *)app)->closed++; }
 
 /* Open a connection whose requests go to `on_request` with `f` as the
  * application pointer. f->limits may be set before (zero: defaults with a

@@ -122,10 +122,7 @@ static inline int fx_rm(const char *path, const struct stat *st, int flag, struc
 	return 0;
 }
 
-static inline void fx_rmtree(const char *dir)
-{
-	nftw(dir, fx_rm, 16, FTW_DEPTH | FTW_PHYS);
-}
+static inline void fx_rmtree(const char *dir) { nftw(dir, fx_rm, 16, FTW_DEPTH | FTW_PHYS); }
 
 static inline int fx_teardown(void **state)
 {

@@ -32,8 +32,9 @@ static void add_user(struct fx *fx, const char *email, int64_t partner, bool coo
 		     struct caller *c)
 {
 	memset(c, 0, sizeof *c);
-	assert_int_equal(acct_user_add(fx->db, email, email, partner, coordinator, "h",
-				       &c->user_id), ERR_OK);
+	assert_int_equal(
+		acct_user_add(fx->db, email, email, partner, coordinator, "h", &c->user_id),
+		ERR_OK);
 	c->partner_id = partner;
 	c->email = email;
 	c->coordinator = coordinator;
@@ -227,7 +228,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(level_is_the_higher_of_own_and_partner_grant, setup,
 						teardown),
-		cmocka_unit_test_setup_teardown(unreadable_is_reported_like_missing, setup, teardown),
+		cmocka_unit_test_setup_teardown(unreadable_is_reported_like_missing, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(coordinator_manages_every_wp, setup, teardown),
 		cmocka_unit_test_setup_teardown(missing_or_disabled_caller_gets_nothing, setup,
 						teardown),

@@ -60,7 +60,8 @@ static void password_rules(void **state)
 	assert_non_null(strstr(err_detail(), "at least 12 characters"));
 	/* Twelve characters, some of them two bytes long. */
 	assert_int_equal(auth_password_policy("ääääääääääää", NULL), ERR_OK);
-	assert_int_equal(auth_password_policy("alice@example.org", "Alice@Example.org"), ERR_INVALID);
+	assert_int_equal(auth_password_policy("alice@example.org", "Alice@Example.org"),
+			 ERR_INVALID);
 	char big[AUTH_PASSWORD_MAX + 2];
 	memset(big, 'x', sizeof big - 1);
 	big[sizeof big - 1] = '\0';
@@ -80,8 +81,8 @@ static void secrets_and_recovery_codes(void **state)
 	assert_int_equal(auth_secret_new(a), ERR_OK);
 	assert_int_equal(auth_secret_new(b), ERR_OK);
 	assert_int_equal(strlen(a), 43);
-	assert_int_equal(strspn(a, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"),
-			 43);
+	assert_int_equal(
+		strspn(a, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"), 43);
 	assert_string_not_equal(a, b);
 
 	assert_int_equal(auth_recovery_new(codes, hashes), ERR_OK);
@@ -147,7 +148,8 @@ static void account_locks_after_failures_and_doubles(void **state)
 	assert_non_null(auth_dummy_hash());
 	assert_false(auth_password_verify(auth_dummy_hash(), "anything"));
 	for (int i = 0; i < 2; i++) {
-		assert_int_equal(attempt("Alice@example.org", "10.0.0.1", false, &retry, &locked), ERR_OK);
+		assert_int_equal(attempt("Alice@example.org", "10.0.0.1", false, &retry, &locked),
+				 ERR_OK);
 		assert_int_equal(locked, 0);
 	}
 	assert_int_equal(attempt("alice@example.org", "10.0.0.1", false, &retry, &locked), ERR_OK);
@@ -185,10 +187,12 @@ static void unknown_emails_are_throttled_the_same(void **state)
 
 	(void)state;
 	for (int i = 0; i < 3; i++)
-		assert_int_equal(attempt("nobody@nowhere.example", "10.0.0.3", false, &retry, &locked),
-				 ERR_OK);
+		assert_int_equal(
+			attempt("nobody@nowhere.example", "10.0.0.3", false, &retry, &locked),
+			ERR_OK);
 	assert_int_equal(locked, 30);
-	assert_int_equal(attempt("nobody@nowhere.example", "10.0.0.3", false, &retry, NULL), ERR_LIMIT);
+	assert_int_equal(attempt("nobody@nowhere.example", "10.0.0.3", false, &retry, NULL),
+			 ERR_LIMIT);
 	assert_int_equal(retry, 30);
 }
 
@@ -208,7 +212,8 @@ static void address_locks_across_accounts_and_ipv6_by_64(void **state)
 	assert_int_equal(attempt("fresh@example.org", "2001:db8:1:2:ffff::1", true, &retry, NULL),
 			 ERR_LIMIT);
 	/* The neighbouring /64 is another client. */
-	assert_int_equal(attempt("fresh@example.org", "2001:db8:1:3::1", true, &retry, NULL), ERR_OK);
+	assert_int_equal(attempt("fresh@example.org", "2001:db8:1:3::1", true, &retry, NULL),
+			 ERR_OK);
 }
 
 static void concurrent_attempts_on_one_account_are_capped(void **state)
@@ -220,10 +225,12 @@ static void concurrent_attempts_on_one_account_are_capped(void **state)
 	for (int i = 0; i < 4; i++)
 		assert_int_equal(auth_throttle_begin("dave@example.org", "10.0.0.4", &t[i], &retry),
 				 ERR_OK);
-	assert_int_equal(auth_throttle_begin("dave@example.org", "10.0.0.4", &t[4], &retry), ERR_LIMIT);
+	assert_int_equal(auth_throttle_begin("dave@example.org", "10.0.0.4", &t[4], &retry),
+			 ERR_LIMIT);
 	assert_int_equal(retry, 1);
 	auth_throttle_end(&t[0], true, NULL);
-	assert_int_equal(auth_throttle_begin("dave@example.org", "10.0.0.4", &t[4], &retry), ERR_OK);
+	assert_int_equal(auth_throttle_begin("dave@example.org", "10.0.0.4", &t[4], &retry),
+			 ERR_OK);
 	for (int i = 1; i < 5; i++)
 		auth_throttle_end(&t[i], true, NULL);
 	/* Ending twice is harmless. */
@@ -237,10 +244,10 @@ int main(void)
 		cmocka_unit_test(argon2_parameters_meet_the_minimum_and_travel_in_the_hash),
 		cmocka_unit_test(password_rules),
 		cmocka_unit_test(secrets_and_recovery_codes),
-		cmocka_unit_test_setup_teardown(account_locks_after_failures_and_doubles, throttle_setup,
-						throttle_teardown),
-		cmocka_unit_test_setup_teardown(unknown_emails_are_throttled_the_same, throttle_setup,
-						throttle_teardown),
+		cmocka_unit_test_setup_teardown(account_locks_after_failures_and_doubles,
+						throttle_setup, throttle_teardown),
+		cmocka_unit_test_setup_teardown(unknown_emails_are_throttled_the_same,
+						throttle_setup, throttle_teardown),
 		cmocka_unit_test_setup_teardown(address_locks_across_accounts_and_ipv6_by_64,
 						throttle_setup, throttle_teardown),
 		cmocka_unit_test_setup_teardown(concurrent_attempts_on_one_account_are_capped,

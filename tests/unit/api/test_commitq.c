@@ -67,7 +67,8 @@ static enum err change_run(struct db *db, void *arg)
 	if (c->kind == FAIL)
 		return err_set(ERR_PRECONDITION, "change %d fails on purpose", c->i);
 	if (c->kind == KILL_TXN)
-		sqlite3_exec(db_sqlite(db), "ROLLBACK", NULL, NULL, NULL); /* as SQLITE_FULL would */
+		sqlite3_exec(db_sqlite(db), "ROLLBACK", NULL, NULL,
+			     NULL); /* as SQLITE_FULL would */
 	return ERR_OK;
 }
 
@@ -85,7 +86,8 @@ static void change_done(enum err rc, void *arg)
 		c->r->visible_at_done++;
 	c->r->rc[c->i] = rc;
 	if (rc)
-		assert_non_null(strstr(err_detail(), c->kind == FAIL ? "on purpose" : "rolled back"));
+		assert_non_null(
+			strstr(err_detail(), c->kind == FAIL ? "on purpose" : "rolled back"));
 	c->r->done++;
 	pthread_cond_broadcast(&c->r->cond);
 	pthread_mutex_unlock(&c->r->lock);
@@ -220,12 +222,14 @@ static void a_lone_change_is_committed_by_its_submitter(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(one_transaction_for_what_waits_and_failures_stay_alone,
+		cmocka_unit_test_setup_teardown(
+			one_transaction_for_what_waits_and_failures_stay_alone, fx_setup,
+			fx_teardown),
+		cmocka_unit_test_setup_teardown(
+			a_batch_sqlite_abandons_is_committed_change_by_change, fx_setup,
+			fx_teardown),
+		cmocka_unit_test_setup_teardown(a_lone_change_is_committed_by_its_submitter,
 						fx_setup, fx_teardown),
-		cmocka_unit_test_setup_teardown(a_batch_sqlite_abandons_is_committed_change_by_change,
-						fx_setup, fx_teardown),
-		cmocka_unit_test_setup_teardown(a_lone_change_is_committed_by_its_submitter, fx_setup,
-						fx_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

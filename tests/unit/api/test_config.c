@@ -30,8 +30,9 @@ static enum err load(struct config *cfg, int argc, const char **argv)
 static void flags_set_values_with_units(void **state)
 {
 	struct config cfg;
-	const char *argv[] = {"--data", "/tmp/x", "--workers", "3", "--max-head=32K",
-			      "--idle-timeout", "2m", "--log-format", "json", "--access-log", "false"};
+	const char *argv[] = {"--data",         "/tmp/x",         "--workers", "3",
+			      "--max-head=32K", "--idle-timeout", "2m",        "--log-format",
+			      "json",           "--access-log",   "false"};
 
 	(void)state;
 	assert_int_equal(load(&cfg, 11, argv), ERR_OK);

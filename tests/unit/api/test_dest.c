@@ -19,8 +19,7 @@ static void test_destination(void **state)
 	assert_int_equal(dest_parse("https://H:1/dav/W%20P", "h:1", &d), ERR_OK);
 	assert_int_equal(d.wp_len, 5);
 	assert_string_equal(d.path, "");
-	assert_int_equal(dest_parse("https://other/dav/WP1/x", "h:1", &d),
-			 ERR_UNSUPPORTED);
+	assert_int_equal(dest_parse("https://other/dav/WP1/x", "h:1", &d), ERR_UNSUPPORTED);
 	assert_null(d.wp);
 	assert_int_equal(dest_parse("https://h:1/dav/WP1/x", NULL, &d), ERR_UNSUPPORTED);
 	assert_int_equal(dest_parse("/api/v1/wps/WP1", "h:1", &d), ERR_UNSUPPORTED);
@@ -33,7 +32,7 @@ static void test_destination(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_destination),
+		cmocka_unit_test(test_destination),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

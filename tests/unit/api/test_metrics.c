@@ -13,10 +13,7 @@
 
 #include "api/metrics.c"
 
-static void h_dummy(struct call *call)
-{
-	(void)call;
-}
+static void h_dummy(struct call *call) { (void)call; }
 
 static const struct route table[] = {
 	{"GET", "/healthz", h_dummy, ACCESS_PUBLIC, RBODY_NONE},
@@ -105,17 +102,20 @@ static void token_opens_from_anywhere(void **state)
 	close(fd);
 	start("none", path);
 	assert_int_equal(metrics_scraper_allowed("127.0.0.1", NULL), ERR_FORBIDDEN);
-	assert_int_equal(metrics_scraper_allowed("203.0.113.9",
-						 "Bearer s3cret-metrics-token-0123456789"),
-			 ERR_OK);
-	assert_int_equal(metrics_scraper_allowed("203.0.113.9",
-						 "bearer s3cret-metrics-token-0123456789"),
-			 ERR_OK);
-	assert_int_equal(metrics_scraper_allowed("127.0.0.1", "Bearer s3cret-metrics-token-012345678"),
+	assert_int_equal(
+		metrics_scraper_allowed("203.0.113.9", "Bearer s3cret-metrics-token-0123456789"),
+		ERR_OK);
+	assert_int_equal(
+		metrics_scraper_allowed("203.0.113.9", "bearer s3cret-metrics-token-0123456789"),
+		ERR_OK);
+	assert_int_equal(
+		metrics_scraper_allowed("127.0.0.1", "Bearer s3cret-metrics-token-012345678"),
+		ERR_UNAUTHENTICATED);
+	assert_int_equal(
+		metrics_scraper_allowed("127.0.0.1", "Bearer s3cret-metrics-token-01234567890"),
+		ERR_UNAUTHENTICATED);
+	assert_int_equal(metrics_scraper_allowed("127.0.0.1", "Basic czNjcmV0"),
 			 ERR_UNAUTHENTICATED);
-	assert_int_equal(metrics_scraper_allowed("127.0.0.1", "Bearer s3cret-metrics-token-01234567890"),
-			 ERR_UNAUTHENTICATED);
-	assert_int_equal(metrics_scraper_allowed("127.0.0.1", "Basic czNjcmV0"), ERR_UNAUTHENTICATED);
 	/* The detail never echoes what was sent. */
 	assert_null(strstr(err_detail(), "czNjcmV0"));
 	metrics_stop();
@@ -125,7 +125,8 @@ static void token_opens_from_anywhere(void **state)
 	assert_int_equal(write(fd, "tiny9\n", 6), 6);
 	close(fd);
 	{
-		struct metrics_opts o = {.routes = table, .nroutes = 2, .nshards = 1, .token_file = path};
+		struct metrics_opts o = {
+			.routes = table, .nroutes = 2, .nshards = 1, .token_file = path};
 
 		assert_int_equal(metrics_start(&o), ERR_INVALID);
 		assert_non_null(strstr(err_detail(), "metrics-token-file"));
@@ -133,7 +134,8 @@ static void token_opens_from_anywhere(void **state)
 	}
 	unlink(path);
 	{
-		struct metrics_opts o = {.routes = table, .nroutes = 2, .nshards = 1, .token_file = path};
+		struct metrics_opts o = {
+			.routes = table, .nroutes = 2, .nshards = 1, .token_file = path};
 
 		assert_int_equal(metrics_start(&o), ERR_INVALID);
 	}
@@ -155,21 +157,47 @@ static void counts_add_up_over_shards(void **state)
 	metrics_request(1, &table[0], 999, 1, 1, 1);
 	metrics_request(7, &table[0], 200, 1, 1, 1); /* no such shard: ignored */
 	text = render();
-	assert_non_null(strstr(text, "consort_http_requests_total{method=\"GET\",route=\"/healthz\",code=\"200\"} 2\n"));
-	assert_non_null(strstr(text, "consort_http_requests_total{method=\"GET\",route=\"/healthz\",code=\"503\"} 1\n"));
-	assert_non_null(strstr(text, "consort_http_requests_total{method=\"GET\",route=\"/healthz\",code=\"other\"} 1\n"));
-	assert_non_null(strstr(text, "consort_http_requests_total{method=\"PUT\",route=\"/api/v1/wps/{wp}/content/{path*}\",code=\"201\"} 1\n"));
-	assert_non_null(strstr(text, "consort_http_requests_total{method=\"\",route=\"unmatched\",code=\"404\"} 1\n"));
-	assert_non_null(strstr(text, "consort_http_requests_total{method=\"\",route=\"unmatched\",code=\"0\"} 1\n"));
+	assert_non_null(strstr(
+		text,
+		"consort_http_requests_total{method=\"GET\",route=\"/healthz\",code=\"200\"} 2\n"));
+	assert_non_null(strstr(
+		text,
+		"consort_http_requests_total{method=\"GET\",route=\"/healthz\",code=\"503\"} 1\n"));
+	assert_non_null(strstr(
+		text,
+		"consort_http_requests_total{method=\"GET\",route=\"/healthz\",code=\"other\"} 1\n"));
+	assert_non_null(strstr(
+		text,
+		"consort_http_requests_total{method=\"PUT\",route=\"/api/v1/wps/{wp}/content/{path*}\",code=\"201\"} 1\n"));
+	assert_non_null(strstr(
+		text,
+		"consort_http_requests_total{method=\"\",route=\"unmatched\",code=\"404\"} 1\n"));
+	assert_non_null(strstr(
+		text,
+		"consort_http_requests_total{method=\"\",route=\"unmatched\",code=\"0\"} 1\n"));
 	/* Buckets are cumulative; 400 us and 1 us fall in the first, 2 ms in
 	 * the second, 70 s only in +Inf. */
-	assert_non_null(strstr(text, "consort_http_request_duration_seconds_bucket{method=\"GET\",route=\"/healthz\",le=\"0.001\"} 2\n"));
-	assert_non_null(strstr(text, "consort_http_request_duration_seconds_bucket{method=\"GET\",route=\"/healthz\",le=\"0.0025\"} 3\n"));
-	assert_non_null(strstr(text, "consort_http_request_duration_seconds_bucket{method=\"GET\",route=\"/healthz\",le=\"60\"} 3\n"));
-	assert_non_null(strstr(text, "consort_http_request_duration_seconds_bucket{method=\"GET\",route=\"/healthz\",le=\"+Inf\"} 4\n"));
-	assert_non_null(strstr(text, "consort_http_request_duration_seconds_count{method=\"GET\",route=\"/healthz\"} 4\n"));
-	assert_non_null(strstr(text, "consort_http_request_bytes_total{method=\"PUT\",route=\"/api/v1/wps/{wp}/content/{path*}\"} 1000080\n"));
-	assert_non_null(strstr(text, "consort_http_response_bytes_total{method=\"GET\",route=\"/healthz\"} 701\n"));
+	assert_non_null(strstr(
+		text,
+		"consort_http_request_duration_seconds_bucket{method=\"GET\",route=\"/healthz\",le=\"0.001\"} 2\n"));
+	assert_non_null(strstr(
+		text,
+		"consort_http_request_duration_seconds_bucket{method=\"GET\",route=\"/healthz\",le=\"0.0025\"} 3\n"));
+	assert_non_null(strstr(
+		text,
+		"consort_http_request_duration_seconds_bucket{method=\"GET\",route=\"/healthz\",le=\"60\"} 3\n"));
+	assert_non_null(strstr(
+		text,
+		"consort_http_request_duration_seconds_bucket{method=\"GET\",route=\"/healthz\",le=\"+Inf\"} 4\n"));
+	assert_non_null(strstr(
+		text,
+		"consort_http_request_duration_seconds_count{method=\"GET\",route=\"/healthz\"} 4\n"));
+	assert_non_null(strstr(
+		text,
+		"consort_http_request_bytes_total{method=\"PUT\",route=\"/api/v1/wps/{wp}/content/{path*}\"} 1000080\n"));
+	assert_non_null(strstr(
+		text,
+		"consort_http_response_bytes_total{method=\"GET\",route=\"/healthz\"} 701\n"));
 	assert_non_null(strstr(text, "consort_http_connections_open 3\n"));
 	assert_non_null(strstr(text, "consort_tls_handshakes_total 7\n"));
 	/* Nobody fed these yet: they are absent, not 0. */
@@ -181,7 +209,8 @@ static void counts_add_up_over_shards(void **state)
 	metrics_add(METRICS_UPLOADS_ACTIVE, -1);
 	metrics_set(METRICS_INDEX_QUEUE, 42);
 	text = render();
-	assert_non_null(strstr(text, "# TYPE consort_uploads_in_progress gauge\nconsort_uploads_in_progress 1\n"));
+	assert_non_null(strstr(
+		text, "# TYPE consort_uploads_in_progress gauge\nconsort_uploads_in_progress 1\n"));
 	assert_non_null(strstr(text, "consort_index_queue_depth 42\n"));
 	free(text);
 	metrics_stop();

@@ -12,9 +12,9 @@ static void test_detect(void **state)
 {
 	static const char pdf[] = "%PDF-1.4\n1 0 obj\n<< /Type /Catalog >>\nendobj\n";
 	static const char html[] = "<!DOCTYPE html><html><body><script>x()</script></body></html>";
-	static const unsigned char png[] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n', 0, 0, 0,
-					    13, 'I', 'H', 'D', 'R', 0, 0, 0, 1, 0, 0, 0, 1, 8,
-					    6, 0, 0, 0, 0x1f, 0x15, 0xc4, 0x89};
+	static const unsigned char png[] = {
+		0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n', 0, 0, 0, 13, 'I',  'H',  'D',  'R', 0,
+		0,    0,   1,   0,   0,    0,    1,    8,    6, 0, 0, 0,  0x1f, 0x15, 0xc4, 0x89};
 	char out[MIME_MAX + 1];
 
 	(void)state;
@@ -43,7 +43,8 @@ static void test_for_download(void **state)
 	assert_string_equal(mime_for_download("image/svg+xml"), "application/octet-stream");
 	assert_string_equal(mime_for_download("application/xhtml+xml"), "application/octet-stream");
 	assert_string_equal(mime_for_download("text/xml"), "application/octet-stream");
-	assert_string_equal(mime_for_download("application/javascript"), "application/octet-stream");
+	assert_string_equal(mime_for_download("application/javascript"),
+			    "application/octet-stream");
 	assert_string_equal(mime_for_download("text/x-shellscript"), "application/octet-stream");
 	assert_string_equal(mime_for_download("application/x-made-up"), "application/octet-stream");
 	assert_string_equal(mime_for_download(NULL), "application/octet-stream");

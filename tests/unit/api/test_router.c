@@ -88,23 +88,29 @@ static void check_refuses_duplicates(void **state)
 static void check_refuses_malformed_patterns(void **state)
 {
 	static const char *const bad[] = {
-		"x",               /* not absolute */
+		"x", /* not absolute */
 		"",
-		"/a//b",           /* empty segment */
-		"/a/{x",           /* unclosed */
+		"/a//b", /* empty segment */
+		"/a/{x", /* unclosed */
 		"/a/x}",
-		"/a/{}",           /* no name */
+		"/a/{}", /* no name */
 		"/a/{*}",
-		"/a/{X}",          /* names are [a-z0-9_] */
+		"/a/{X}", /* names are [a-z0-9_] */
 		"/a/{x-y}",
-		"/a/{x}/{x}",      /* twice the same name */
-		"/a/{rest*}/b",    /* the rest, then more */
+		"/a/{x}/{x}",   /* twice the same name */
+		"/a/{rest*}/b", /* the rest, then more */
 		"/a/b*",
 		"/a/{p}{q}",
 		"/{a}/{b}/{c}/{d}/{e}", /* more than ROUTE_MAX_PARAMS */
 	};
 	static const char *const good[] = {
-		"/", "/dav", "/dav/", "/a/{x}", "/a/{x}/b/{rest*}", "/a/{path*}", "/{a}/{b}/{c}/{d}",
+		"/",
+		"/dav",
+		"/dav/",
+		"/a/{x}",
+		"/a/{x}/b/{rest*}",
+		"/a/{path*}",
+		"/{a}/{b}/{c}/{d}",
 	};
 
 	(void)state;
@@ -268,8 +274,8 @@ static void dispatch_body_rules(void **state)
 	struct hf *f = *state;
 
 	/* RBODY_NONE takes no body */
-	assert_int_equal(ask(f, "DELETE /things/1 HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nab"),
-			 413);
+	assert_int_equal(
+		ask(f, "DELETE /things/1 HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nab"), 413);
 	assert_int_equal(seen.calls, 0);
 }
 
@@ -284,25 +290,30 @@ static void dispatch_json_rules(void **state)
 	hf_close(f);
 	assert_true(hf_open(f, on_request));
 	/* over max-json-body by its Content-Length: refused before reading */
-	assert_int_equal(ask(f, "POST /json HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-				"Content-Length: 100\r\n\r\n"),
+	assert_int_equal(ask(f,
+			     "POST /json HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+			     "Content-Length: 100\r\n\r\n"),
 			 413);
 	hf_close(f);
 	assert_true(hf_open(f, on_request));
 	/* over it by a chunked body: refused while reading */
-	assert_int_equal(ask(f, "POST /json HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-				"Transfer-Encoding: chunked\r\n\r\n"
-				"50\r\n{\"a\":\"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\"}"
-				"\r\n0\r\n\r\n"),
-			 413);
+	assert_int_equal(
+		ask(f,
+		    "POST /json HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+		    "Transfer-Encoding: chunked\r\n\r\n"
+		    "50\r\n{\"a\":\"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\"}"
+		    "\r\n0\r\n\r\n"),
+		413);
 	hf_close(f);
 	assert_true(hf_open(f, on_request));
-	assert_int_equal(ask(f, "POST /json HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-				"Content-Length: 3\r\n\r\n{a:"),
+	assert_int_equal(ask(f,
+			     "POST /json HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+			     "Content-Length: 3\r\n\r\n{a:"),
 			 400);
 	assert_non_null(strstr(f->out, "invalid_json"));
-	assert_int_equal(ask(f, "POST /json HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-				"Content-Length: 2\r\n\r\n[]"),
+	assert_int_equal(ask(f,
+			     "POST /json HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+			     "Content-Length: 2\r\n\r\n[]"),
 			 400);
 	assert_int_equal(ask(f, "POST /json HTTP/1.1\r\nHost: x\r\n\r\n"), 400);
 	assert_non_null(strstr(f->out, "a JSON object body is required"));

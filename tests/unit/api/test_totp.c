@@ -64,8 +64,13 @@ static void verify_accepts_one_step_of_drift_and_never_twice(void **state)
 static void base32_rfc4648_vectors(void **state)
 {
 	static const char *const v[][2] = {
-		{"", ""},          {"f", "MY"},          {"fo", "MZXQ"},          {"foo", "MZXW6"},
-		{"foob", "MZXW6YQ"}, {"fooba", "MZXW6YTB"}, {"foobar", "MZXW6YTBOI"},
+		{"", ""},
+		{"f", "MY"},
+		{"fo", "MZXQ"},
+		{"foo", "MZXW6"},
+		{"foob", "MZXW6YQ"},
+		{"fooba", "MZXW6YTB"},
+		{"foobar", "MZXW6YTBOI"},
 	};
 
 	(void)state;

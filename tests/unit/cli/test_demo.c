@@ -31,7 +31,8 @@ static void consortium_shape(void **state)
 		bool seen = false;
 
 		for (size_t j = 0; j < i; j++)
-			assert_true(strcmp(demo_partners[i].short_name, demo_partners[j].short_name));
+			assert_true(
+				strcmp(demo_partners[i].short_name, demo_partners[j].short_name));
 		for (size_t c = 0; c < ncountries; c++)
 			seen |= !strcmp(countries[c], demo_partners[i].country);
 		if (!seen)
@@ -114,15 +115,19 @@ static void documents_through_the_store(void **state)
 	assert_true(st.documents >= 3 * DEMO_NWPS);
 	assert_true(st.versions >= 2 * st.documents);
 	assert_int_equal(st.formats, (1u << DEMODOC__COUNT) - 1);
-	assert_int_equal(fx_int(f, "SELECT count(*) FROM nodes WHERE is_folder = 0"), (int64_t)st.documents);
+	assert_int_equal(fx_int(f, "SELECT count(*) FROM nodes WHERE is_folder = 0"),
+			 (int64_t)st.documents);
 	assert_int_equal(fx_int(f, "SELECT count(*) FROM versions"), (int64_t)st.versions);
 	/* every WP has documents, each with at least two versions */
-	assert_int_equal(fx_int(f, "SELECT count(DISTINCT wp_id) FROM nodes WHERE is_folder = 0"), DEMO_NWPS);
-	assert_int_equal(fx_int(f, "SELECT min(current_version) FROM nodes WHERE is_folder = 0"), 2);
+	assert_int_equal(fx_int(f, "SELECT count(DISTINCT wp_id) FROM nodes WHERE is_folder = 0"),
+			 DEMO_NWPS);
+	assert_int_equal(fx_int(f, "SELECT min(current_version) FROM nodes WHERE is_folder = 0"),
+			 2);
 	/* uploads spread over the past months, none in the future */
 	assert_true(fx_int(f, "SELECT max(uploaded_at) FROM versions") < now);
 	assert_true(fx_int(f, "SELECT min(uploaded_at) FROM versions") > now - 300 * 86400);
-	assert_true(fx_int(f, "SELECT max(uploaded_at) - min(uploaded_at) FROM versions") > 150 * 86400);
+	assert_true(fx_int(f, "SELECT max(uploaded_at) - min(uploaded_at) FROM versions") >
+		    150 * 86400);
 	/* deliverables: final after three versions, in review after two */
 	assert_int_equal(fx_int(f, "SELECT count(*) FROM nodes WHERE deliverable IS NOT NULL"), 10);
 	assert_true(fx_int(f, "SELECT count(*) FROM nodes WHERE status = 'final'") >= 6);

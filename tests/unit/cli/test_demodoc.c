@@ -20,7 +20,8 @@ static void sample(struct demodoc *d)
 	d->date = "2026-03-14";
 	d->nsections = 2;
 	d->sections[0].heading = "Summary";
-	d->sections[0].text = "First paragraph (with parentheses) and a backslash \\.\nSecond paragraph.";
+	d->sections[0].text =
+		"First paragraph (with parentheses) and a backslash \\.\nSecond paragraph.";
 	d->sections[1].heading = "Method";
 	d->sections[1].text = "We asked 17 countries, a, b | c.";
 	d->nrows = 3;
@@ -41,10 +42,7 @@ static uint32_t rd32(const unsigned char *p)
 	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
-static uint16_t rd16(const unsigned char *p)
-{
-	return (uint16_t)(p[0] | p[1] << 8);
-}
+static uint16_t rd16(const unsigned char *p) { return (uint16_t)(p[0] | p[1] << 8); }
 
 /* Walk the central directory; check each entry's local header and CRC.
  * Returns the number of entries; *first gets the first name. */
@@ -105,11 +103,17 @@ static void text_formats(void **state)
 	assert_true(contains(&b, "a, b | c."));
 	demodoc_buf_free(&b);
 	assert_int_equal(demodoc_render(&d, DEMODOC_CSV, &b), ERR_OK);
-	assert_int_equal(b.len, strlen("Country,Centres,Note\r\nAT,12,\"says \"\"yes\"\", mostly\"\r\nPT,7.5,\r\n"));
-	assert_memory_equal(b.data, "Country,Centres,Note\r\nAT,12,\"says \"\"yes\"\", mostly\"\r\nPT,7.5,\r\n", b.len);
+	assert_int_equal(
+		b.len,
+		strlen("Country,Centres,Note\r\nAT,12,\"says \"\"yes\"\", mostly\"\r\nPT,7.5,\r\n"));
+	assert_memory_equal(
+		b.data, "Country,Centres,Note\r\nAT,12,\"says \"\"yes\"\", mostly\"\r\nPT,7.5,\r\n",
+		b.len);
 	demodoc_buf_free(&b);
 	assert_int_equal(demodoc_render(&d, DEMODOC_HTML, &b), ERR_OK);
-	assert_true(contains(&b, "<title>D5.2 Access to treatment: &lt;survey&gt; &amp; &quot;results&quot;</title>"));
+	assert_true(contains(
+		&b,
+		"<title>D5.2 Access to treatment: &lt;survey&gt; &amp; &quot;results&quot;</title>"));
 	assert_true(contains(&b, "<td>says &quot;yes&quot;, mostly</td>"));
 	demodoc_buf_free(&b);
 	assert_int_equal(demodoc_render(&d, DEMODOC_TXT, &b), ERR_OK);
@@ -175,7 +179,7 @@ static void pdf_xref_points_at_objects(void **state)
 	xref = strtoul(sx + 10, NULL, 10);
 	assert_memory_equal(text + xref, "xref\n0 ", 7);
 	n = strtoul(text + xref + 7, &x, 10);
-	assert_true(n > 8); /* 5 fixed objects and two per page */
+	assert_true(n > 8);           /* 5 fixed objects and two per page */
 	x = strchr(x, '\n') + 1 + 20; /* past the free entry */
 	for (size_t i = 1; i < n; i++) {
 		char want[32];

@@ -22,12 +22,13 @@ static void test_propfind_kinds(void **state)
 	assert_int_equal(pf.kind, DAV_PROPFIND_ALLPROP);
 	dav_propfind_free(&pf);
 	assert_int_equal(
-	    PF("<?xml version=\"1.0\"?><propfind xmlns=\"DAV:\"><propname/></propfind>"), ERR_OK);
+		PF("<?xml version=\"1.0\"?><propfind xmlns=\"DAV:\"><propname/></propfind>"),
+		ERR_OK);
 	assert_int_equal(pf.kind, DAV_PROPFIND_PROPNAME);
 	dav_propfind_free(&pf);
 	assert_int_equal(PF("<D:propfind xmlns:D=\"DAV:\"><D:prop><D:getetag/>"
-	                    "<x:foo xmlns:x=\"urn:x\"/><bar xmlns=\"\"/></D:prop></D:propfind>"),
-	                 ERR_OK);
+			    "<x:foo xmlns:x=\"urn:x\"/><bar xmlns=\"\"/></D:prop></D:propfind>"),
+			 ERR_OK);
 	assert_int_equal(pf.kind, DAV_PROPFIND_PROP);
 	assert_int_equal(pf.n, 3);
 	assert_string_equal(pf.props[0].ns, "DAV:");
@@ -36,8 +37,8 @@ static void test_propfind_kinds(void **state)
 	assert_string_equal(pf.props[2].ns, "");
 	dav_propfind_free(&pf);
 	assert_int_equal(PF("<propfind xmlns=\"DAV:\"><allprop/><include><quota-used-bytes/>"
-	                    "</include><unknown-ext/></propfind>"),
-	                 ERR_OK);
+			    "</include><unknown-ext/></propfind>"),
+			 ERR_OK);
 	assert_int_equal(pf.kind, DAV_PROPFIND_ALLPROP);
 	assert_int_equal(pf.n, 1);
 	dav_propfind_free(&pf);
@@ -63,14 +64,14 @@ static void test_propfind_refusals(void **state)
 {
 	struct dav_propfind pf;
 	const char *bad[] = {
-	    "<propfind xmlns=\"DAV:\"><prop>",                           /* unterminated */
-	    "<propfind xmlns=\"urn:not-dav\"><allprop/></propfind>",     /* wrong root */
-	    "<propfind xmlns=\"DAV:\"/>",                                /* nothing asked */
-	    "<propfind xmlns=\"DAV:\"><allprop/><propname/></propfind>", /* two kinds */
-	    "<propfind xmlns=\"DAV:\"><prop><x:y/></prop></propfind>",   /* undeclared prefix */
-	    "<propfind xmlns=\"DAV:\"><prop><x:y xmlns:x=\"\"/></prop></propfind>", /* litmus */
-	    "<propfind xmlns=\"DAV:\"><prop>&unknown;</prop></propfind>",
-	    "\xff\xfe<",
+		"<propfind xmlns=\"DAV:\"><prop>",                           /* unterminated */
+		"<propfind xmlns=\"urn:not-dav\"><allprop/></propfind>",     /* wrong root */
+		"<propfind xmlns=\"DAV:\"/>",                                /* nothing asked */
+		"<propfind xmlns=\"DAV:\"><allprop/><propname/></propfind>", /* two kinds */
+		"<propfind xmlns=\"DAV:\"><prop><x:y/></prop></propfind>",   /* undeclared prefix */
+		"<propfind xmlns=\"DAV:\"><prop><x:y xmlns:x=\"\"/></prop></propfind>", /* litmus */
+		"<propfind xmlns=\"DAV:\"><prop>&unknown;</prop></propfind>",
+		"\xff\xfe<",
 	};
 
 	(void)state;
@@ -84,18 +85,18 @@ static void test_propfind_refusals(void **state)
 static void test_billion_laughs_refused(void **state)
 {
 	const char *bomb =
-	    "<?xml version=\"1.0\"?><!DOCTYPE lolz [<!ENTITY lol \"lol\">"
-	    "<!ENTITY lol1 \"&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;\">"
-	    "<!ENTITY lol2 \"&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;\">"
-	    "<!ENTITY lol3 \"&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;\">]>"
-	    "<propertyupdate xmlns=\"DAV:\"><set><prop><x xmlns=\"urn:x\">&lol3;</x></prop></set>"
-	    "</propertyupdate>";
+		"<?xml version=\"1.0\"?><!DOCTYPE lolz [<!ENTITY lol \"lol\">"
+		"<!ENTITY lol1 \"&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;\">"
+		"<!ENTITY lol2 \"&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;\">"
+		"<!ENTITY lol3 \"&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;\">]>"
+		"<propertyupdate xmlns=\"DAV:\"><set><prop><x xmlns=\"urn:x\">&lol3;</x></prop></set>"
+		"</propertyupdate>";
 	const char *xxe =
-	    "<?xml version=\"1.0\"?><!DOCTYPE p [<!ENTITY e SYSTEM \"file:///etc/passwd\">]>"
-	    "<propertyupdate xmlns=\"DAV:\"><set><prop><x xmlns=\"urn:x\">&e;</x></prop>"
-	    "</set></propertyupdate>";
+		"<?xml version=\"1.0\"?><!DOCTYPE p [<!ENTITY e SYSTEM \"file:///etc/passwd\">]>"
+		"<propertyupdate xmlns=\"DAV:\"><set><prop><x xmlns=\"urn:x\">&e;</x></prop>"
+		"</set></propertyupdate>";
 	const char *ext = "<!DOCTYPE propfind SYSTEM \"http://127.0.0.1:1/dtd\"><propfind "
-	                  "xmlns=\"DAV:\"><allprop/></propfind>";
+			  "xmlns=\"DAV:\"><allprop/></propfind>";
 	struct dav_proppatch pp;
 	struct dav_propfind pf;
 
@@ -128,11 +129,11 @@ static void test_depth_and_size_limits(void **state)
 static void test_proppatch_serialises_self_contained(void **state)
 {
 	const char *body =
-	    "<D:propertyupdate xmlns:D=\"DAV:\" xmlns:Z=\"urn:schemas-microsoft-com:\">"
-	    "<D:set><D:prop><Z:Win32LastModifiedTime>Wed, 01 May 2024 10:00:00 GMT"
-	    "</Z:Win32LastModifiedTime><q:v xmlns:q=\"urn:q\"><Z:inner a=\"&amp;&lt;\"/></q:v>"
-	    "</D:prop></D:set><D:remove><D:prop><Z:Gone/></D:prop></D:remove>"
-	    "</D:propertyupdate>";
+		"<D:propertyupdate xmlns:D=\"DAV:\" xmlns:Z=\"urn:schemas-microsoft-com:\">"
+		"<D:set><D:prop><Z:Win32LastModifiedTime>Wed, 01 May 2024 10:00:00 GMT"
+		"</Z:Win32LastModifiedTime><q:v xmlns:q=\"urn:q\"><Z:inner a=\"&amp;&lt;\"/></q:v>"
+		"</D:prop></D:set><D:remove><D:prop><Z:Gone/></D:prop></D:remove>"
+		"</D:propertyupdate>";
 	struct dav_proppatch pp;
 
 	(void)state;
@@ -152,8 +153,8 @@ static void test_proppatch_serialises_self_contained(void **state)
 	dav_proppatch_free(&pp);
 	/* re-parsing a stored value alone works: it is self-contained */
 	const char *again = "<propertyupdate xmlns=\"DAV:\"><set><prop>"
-	                    "<Z:Win32LastModifiedTime xmlns:Z=\"urn:schemas-microsoft-com:\">x"
-	                    "</Z:Win32LastModifiedTime></prop></set></propertyupdate>";
+			    "<Z:Win32LastModifiedTime xmlns:Z=\"urn:schemas-microsoft-com:\">x"
+			    "</Z:Win32LastModifiedTime></prop></set></propertyupdate>";
 	assert_int_equal(dav_parse_proppatch(again, strlen(again), &pp), ERR_OK);
 	dav_proppatch_free(&pp);
 }
@@ -161,11 +162,11 @@ static void test_proppatch_serialises_self_contained(void **state)
 static void test_lockinfo(void **state)
 {
 	const char *ok = "<D:lockinfo xmlns:D=\"DAV:\"><D:lockscope><D:shared/></D:lockscope>"
-	                 "<D:locktype><D:write/></D:locktype><D:owner><D:href>mailto:a@b"
-	                 "</D:href></D:owner></D:lockinfo>";
+			 "<D:locktype><D:write/></D:locktype><D:owner><D:href>mailto:a@b"
+			 "</D:href></D:owner></D:lockinfo>";
 	const char *noscope = "<lockinfo xmlns=\"DAV:\"><locktype><write/></locktype></lockinfo>";
 	const char *read = "<lockinfo xmlns=\"DAV:\"><lockscope><exclusive/></lockscope>"
-	                   "<locktype><read/></locktype></lockinfo>";
+			   "<locktype><read/></locktype></lockinfo>";
 	struct dav_lockinfo li;
 
 	(void)state;
@@ -191,7 +192,7 @@ static void test_if_header(void **state)
 	assert_string_equal(f.lists[0].conds[0].value, "urn:consort:abc");
 	dav_if_free(&f);
 	assert_int_equal(dav_if_parse("(<urn:a> [\"e1\"]) (Not <DAV:no-lock> [W/\"e2\"])", &f),
-	                 ERR_OK);
+			 ERR_OK);
 	assert_int_equal(f.n, 2);
 	assert_true(f.lists[0].conds[1].etag);
 	assert_string_equal(f.lists[0].conds[1].value, "\"e1\"");
@@ -199,9 +200,9 @@ static void test_if_header(void **state)
 	assert_string_equal(f.lists[1].conds[1].value, "W/\"e2\"");
 	dav_if_free(&f);
 	assert_int_equal(dav_if_parse("<https://h/dav/WP1/a> (<urn:a>) <https://h/dav/WP1/b>"
-	                              " ([\"x\"]) (Not[\"y\"])",
-	                              &f),
-	                 ERR_OK);
+				      " ([\"x\"]) (Not[\"y\"])",
+				      &f),
+			 ERR_OK);
 	assert_int_equal(f.n, 3);
 	assert_string_equal(f.lists[0].resource, "https://h/dav/WP1/a");
 	assert_string_equal(f.lists[2].resource, "https://h/dav/WP1/b");
@@ -211,19 +212,19 @@ static void test_if_header(void **state)
 	dav_if_free(&f);
 
 	const char *bad[] = {
-	    "",
-	    "()",
-	    "(<urn:a>",
-	    "<urn:a>",
-	    "(urn:a)",
-	    "(<>)",
-	    "([\"unterminated)",
-	    "([unquoted])",
-	    "(<urn:a b>)",
-	    "(Not)",
-	    "<urn:x> <urn:y> (<urn:a>)",
-	    "garbage",
-	    "(<urn:a>) junk",
+		"",
+		"()",
+		"(<urn:a>",
+		"<urn:a>",
+		"(urn:a)",
+		"(<>)",
+		"([\"unterminated)",
+		"([unquoted])",
+		"(<urn:a b>)",
+		"(Not)",
+		"<urn:x> <urn:y> (<urn:a>)",
+		"garbage",
+		"(<urn:a>) junk",
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		assert_int_equal(dav_if_parse(bad[i], &f), ERR_INVALID);
@@ -269,15 +270,15 @@ static void test_headers(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_propfind_kinds),
-	    cmocka_unit_test(test_propfind_refusals),
-	    cmocka_unit_test(test_propfind_whitespace_body_not_terminated),
-	    cmocka_unit_test(test_billion_laughs_refused),
-	    cmocka_unit_test(test_depth_and_size_limits),
-	    cmocka_unit_test(test_proppatch_serialises_self_contained),
-	    cmocka_unit_test(test_lockinfo),
-	    cmocka_unit_test(test_if_header),
-	    cmocka_unit_test(test_headers),
+		cmocka_unit_test(test_propfind_kinds),
+		cmocka_unit_test(test_propfind_refusals),
+		cmocka_unit_test(test_propfind_whitespace_body_not_terminated),
+		cmocka_unit_test(test_billion_laughs_refused),
+		cmocka_unit_test(test_depth_and_size_limits),
+		cmocka_unit_test(test_proppatch_serialises_self_contained),
+		cmocka_unit_test(test_lockinfo),
+		cmocka_unit_test(test_if_header),
+		cmocka_unit_test(test_headers),
 	};
 
 	dav_init();

@@ -333,18 +333,22 @@ static void shutdown_lets_the_current_request_finish(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(pipelined_requests_are_answered_in_order, setup, teardown),
-		cmocka_unit_test_setup_teardown(keep_alive_serves_the_next_request, setup, teardown),
-		cmocka_unit_test_setup_teardown(connection_close_ends_after_the_answer, setup, teardown),
+		cmocka_unit_test_setup_teardown(pipelined_requests_are_answered_in_order, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(keep_alive_serves_the_next_request, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(connection_close_ends_after_the_answer, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(body_arrives_as_a_stream, setup, teardown),
 		cmocka_unit_test_setup_teardown(expect_continue_only_once_the_body_is_wanted, setup,
 						teardown),
-		cmocka_unit_test_setup_teardown(refusal_before_the_body_sends_no_continue_and_closes,
-						setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			refusal_before_the_body_sends_no_continue_and_closes, setup, teardown),
 		cmocka_unit_test_setup_teardown(expect_other_than_continue_is_417, setup, teardown),
 		cmocka_unit_test_setup_teardown(malformed_head_is_400_and_close, setup, teardown),
 		cmocka_unit_test_setup_teardown(limits_431_and_414, setup, teardown),
-		cmocka_unit_test_setup_teardown(client_gone_mid_body_aborts_the_sink, setup, teardown),
+		cmocka_unit_test_setup_teardown(client_gone_mid_body_aborts_the_sink, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(shutdown_closes_an_idle_connection_at_once, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(shutdown_lets_the_current_request_finish, setup,

@@ -27,7 +27,9 @@ static void parses_a_simple_request(void **state)
 
 	(void)state;
 	assert_int_equal(parse("GET /a/b?x=1 HTTP/1.1\r\nHost: example\r\nX-Empty:\r\n"
-			       "X-Pad:   v  \r\n\r\n", &h), HTTPPARSE_OK);
+			       "X-Pad:   v  \r\n\r\n",
+			       &h),
+			 HTTPPARSE_OK);
 	assert_int_equal(h.method_len, 3);
 	assert_memory_equal(h.method, "GET", 3);
 	assert_int_equal(h.target_len, 8);
@@ -46,7 +48,8 @@ static void finds_end_incrementally(void **state)
 
 	(void)state;
 	for (size_t n = 1; n < 27; n++)
-		assert_int_equal(httpparse_find_end(req, n, &scanned, &head_len), HTTPPARSE_INCOMPLETE);
+		assert_int_equal(httpparse_find_end(req, n, &scanned, &head_len),
+				 HTTPPARSE_INCOMPLETE);
 	assert_int_equal(httpparse_find_end(req, strlen(req), &scanned, &head_len), HTTPPARSE_OK);
 	assert_int_equal(head_len, 27);
 }
@@ -65,24 +68,24 @@ static void refuses_smuggling_shapes(void **state)
 {
 	struct httpparse_head h;
 	static const char *const bad[] = {
-		"GET / HTTP/1.1\nHost: a\r\n\r\n",                /* bare LF */
-		"GET / HTTP/1.1\r\nHost: a\n\r\n",                /* bare LF */
-		"GET / HTTP/1.1\r\nHost: a\r\n folded\r\n\r\n",   /* obs-fold */
-		"GET / HTTP/1.1\r\nHost: a\r\n\tfolded\r\n\r\n",  /* obs-fold */
-		"GET / HTTP/1.1\r\nHost : a\r\n\r\n",             /* space before colon */
-		"GET / HTTP/1.1\r\nHost\t: a\r\n\r\n",            /* tab before colon */
-		"GET / HTTP/1.1\r\nX: a\rb\r\n\r\n",              /* CR in value */
+		"GET / HTTP/1.1\nHost: a\r\n\r\n",               /* bare LF */
+		"GET / HTTP/1.1\r\nHost: a\n\r\n",               /* bare LF */
+		"GET / HTTP/1.1\r\nHost: a\r\n folded\r\n\r\n",  /* obs-fold */
+		"GET / HTTP/1.1\r\nHost: a\r\n\tfolded\r\n\r\n", /* obs-fold */
+		"GET / HTTP/1.1\r\nHost : a\r\n\r\n",            /* space before colon */
+		"GET / HTTP/1.1\r\nHost\t: a\r\n\r\n",           /* tab before colon */
+		"GET / HTTP/1.1\r\nX: a\rb\r\n\r\n",             /* CR in value */
 		"GET / HTTP/1.1\r\nX: a\001b\r\n\r\n",           /* control in value */
-		"GET / HTTP/1.1\r\nX: a\x7f\r\n\r\n",             /* DEL in value */
-		"GET / HTTP/1.1\r\n: novalue\r\n\r\n",            /* empty name */
-		"GET / HTTP/1.1\r\nX(y): a\r\n\r\n",              /* separator in name */
-		"GET /a b HTTP/1.1\r\nHost: a\r\n\r\n",           /* space in target */
-		"GET  / HTTP/1.1\r\nHost: a\r\n\r\n",             /* double space */
-		"GET / HTTP/1.1 \r\nHost: a\r\n\r\n",             /* trailing space */
-		"G\x01T / HTTP/1.1\r\nHost: a\r\n\r\n",           /* control in method */
-		"GET / HTTP/1.1x\r\nHost: a\r\n\r\n",             /* junk version */
-		"GET / http/1.1\r\nHost: a\r\n\r\n",              /* lower-case version */
-		"GET /\x80 HTTP/1.1\r\nHost: a\r\n\r\n",          /* non-ASCII target */
+		"GET / HTTP/1.1\r\nX: a\x7f\r\n\r\n",            /* DEL in value */
+		"GET / HTTP/1.1\r\n: novalue\r\n\r\n",           /* empty name */
+		"GET / HTTP/1.1\r\nX(y): a\r\n\r\n",             /* separator in name */
+		"GET /a b HTTP/1.1\r\nHost: a\r\n\r\n",          /* space in target */
+		"GET  / HTTP/1.1\r\nHost: a\r\n\r\n",            /* double space */
+		"GET / HTTP/1.1 \r\nHost: a\r\n\r\n",            /* trailing space */
+		"G\x01T / HTTP/1.1\r\nHost: a\r\n\r\n",          /* control in method */
+		"GET / HTTP/1.1x\r\nHost: a\r\n\r\n",            /* junk version */
+		"GET / http/1.1\r\nHost: a\r\n\r\n",             /* lower-case version */
+		"GET /\x80 HTTP/1.1\r\nHost: a\r\n\r\n",         /* non-ASCII target */
 	};
 
 	(void)state;
@@ -100,7 +103,8 @@ static void refuses_nul(void **state)
 	size_t scanned = 0, head_len;
 
 	(void)state;
-	assert_int_equal(httpparse_find_end(req, sizeof req - 1, &scanned, &head_len), HTTPPARSE_BAD);
+	assert_int_equal(httpparse_find_end(req, sizeof req - 1, &scanned, &head_len),
+			 HTTPPARSE_BAD);
 }
 
 static void version_and_size_limits(void **state)
@@ -208,7 +212,8 @@ static void ranges(void **state)
 	assert_int_equal(httpparse_range("bytes=x-9", 100, &a, &b), HTTPPARSE_RANGE_NONE);
 	assert_int_equal(httpparse_range("bytes=9-1", 100, &a, &b), HTTPPARSE_RANGE_NONE);
 	assert_int_equal(httpparse_range("bytes=0-9x", 100, &a, &b), HTTPPARSE_RANGE_NONE);
-	assert_int_equal(httpparse_range("bytes=99999999999999999999-", 100, &a, &b), HTTPPARSE_RANGE_NONE);
+	assert_int_equal(httpparse_range("bytes=99999999999999999999-", 100, &a, &b),
+			 HTTPPARSE_RANGE_NONE);
 	assert_int_equal(httpparse_range("bytes=-", 100, &a, &b), HTTPPARSE_RANGE_NONE);
 }
 

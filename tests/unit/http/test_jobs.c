@@ -52,8 +52,8 @@ static void runs_off_loop_and_completes_on_it(void **state)
 	assert_int_equal(jobs_start(3, 100, &pool), ERR_OK);
 	loop = jobs_loop_new(pool, base);
 	for (int i = 0; i < 40; i++) {
-		items[i] = (struct item){.loop_thread = pthread_self(), .completed = &completed,
-					 .sleep_us = 1000};
+		items[i] = (struct item){
+			.loop_thread = pthread_self(), .completed = &completed, .sleep_us = 1000};
 		assert_int_equal(jobs_submit(loop, run, done, &items[i]), ERR_OK);
 	}
 	assert_int_equal(jobs_loop_pending(loop), 40);
@@ -82,8 +82,8 @@ static void queue_is_bounded(void **state)
 	assert_int_equal(jobs_start(1, 2, &pool), ERR_OK);
 	loop = jobs_loop_new(pool, base);
 	for (int i = 0; i < 8; i++) {
-		items[i] = (struct item){.loop_thread = pthread_self(), .completed = &completed,
-					 .sleep_us = 50000};
+		items[i] = (struct item){
+			.loop_thread = pthread_self(), .completed = &completed, .sleep_us = 50000};
 		enum err rc = jobs_submit(loop, run, done, &items[i]);
 
 		assert_true(rc == ERR_OK || rc == ERR_LIMIT);

@@ -60,7 +60,9 @@ static void accepts_valid_input(void **state)
 
 	(void)state;
 	assert_int_equal(run("{\"name\":\"ok\",\"days\":30,\"flag\":false,\"level\":\"write\","
-			     "\"note\":\"a\\nb\"}", &o), ERR_OK);
+			     "\"note\":\"a\\nb\"}",
+			     &o),
+			 ERR_OK);
 	assert_string_equal(o.name, "ok");
 	assert_int_equal(o.days, 30);
 	assert_true(o.flag_set);
@@ -73,7 +75,9 @@ static void accepts_valid_input(void **state)
 	assert_false(o.flag_set);
 	/* Ten characters, not ten bytes. */
 	assert_int_equal(run("{\"name\":\"\\u00e9\\u00e9\\u00e9\\u00e9\\u00e9\\u00e9\\u00e9\\u00e9"
-			     "\\u00e9\\u00e9\"}", &o), ERR_OK);
+			     "\\u00e9\\u00e9\"}",
+			     &o),
+			 ERR_OK);
 }
 
 static void refuses_with_the_field_named(void **state)

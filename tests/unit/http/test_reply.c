@@ -126,7 +126,7 @@ static void table_is_total(void **state)
 	/* an answer with "no error", or a value outside the enum, is a bug */
 	assert_int_equal(reply_status_for(ERR_OK), 500);
 	assert_int_equal(reply_status_for((enum err)999), 500);
-	assert_string_equal(reply_code_for((enum err)-1), "internal_error");
+	assert_string_equal(reply_code_for((enum err) - 1), "internal_error");
 }
 
 /* The pairs that used to be written by hand, and drifted ("exists" next
@@ -183,8 +183,9 @@ static void reply_err_answers_from_the_table(void **state)
 
 	(void)state;
 	assert_int_equal(status_of(r), 409);
-	assert_string_equal(body_of(r),
-			    "{\"error\":\"already_exists\",\"detail\":\"work package 'WP1' exists\"}\n");
+	assert_string_equal(
+		body_of(r),
+		"{\"error\":\"already_exists\",\"detail\":\"work package 'WP1' exists\"}\n");
 	free(r);
 }
 

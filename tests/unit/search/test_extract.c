@@ -69,7 +69,9 @@ static void docx(void **state)
 	assert_int_equal(docgen_docx(p, &doc), 0);
 	run("a.docx", &res);
 	check_common(&res, "docx");
-	assert_string_equal(res.mime, "application/vnd.openxmlformats-officedocument.wordprocessingml.document");
+	assert_string_equal(
+		res.mime,
+		"application/vnd.openxmlformats-officedocument.wordprocessingml.document");
 	assert_non_null(strstr(res.text, "headerword"));
 	assert_non_null(strstr(res.text, "footerword"));
 	assert_non_null(strstr(res.text, "& <tags>"));
@@ -172,7 +174,8 @@ static void pdf(void **state)
 	char p[400];
 
 	(void)state;
-	d.body = "Les recommandations françaises sur la oncogenetics.\nDeuxième page: zeppelin über alles.";
+	d.body =
+		"Les recommandations françaises sur la oncogenetics.\nDeuxième page: zeppelin über alles.";
 	snprintf(p, sizeof p, "%s/a.pdf", dir);
 	assert_int_equal(docgen_pdf(p, &d), 0);
 	run("a.pdf", &res);
@@ -268,8 +271,10 @@ static void latin1_text_is_converted(void **state)
 	struct extract_result res;
 	char p[400];
 	/* ISO-8859-1: "Les résultats de l'étude montrent que les données ..." */
-	static const char t[] = "Les r\xe9sultats de l'\xe9tude montrent que les donn\xe9" "es sont "
-				"utiles pour le d\xe9pistage et que la qualit\xe9 est dans la norme.\n";
+	static const char t[] =
+		"Les r\xe9sultats de l'\xe9tude montrent que les donn\xe9"
+		"es sont "
+		"utiles pour le d\xe9pistage et que la qualit\xe9 est dans la norme.\n";
 
 	(void)state;
 	snprintf(p, sizeof p, "%s/latin1.txt", dir);
@@ -290,7 +295,8 @@ static void invalid_utf8_is_marked_and_repaired(void **state)
 
 	(void)state;
 	/* mostly UTF-8 with stray bytes */
-	snprintf(t, sizeof t, "%s", "na\xc3\xafve caf\xc3\xa9 words here \xff\xfe and more valid text ");
+	snprintf(t, sizeof t, "%s",
+		 "na\xc3\xafve caf\xc3\xa9 words here \xff\xfe and more valid text ");
 	for (int i = 0; i < 40; i++)
 		strncat(t, "filler text words ", sizeof t - strlen(t) - 1);
 	snprintf(p, sizeof p, "%s/bad.txt", dir);

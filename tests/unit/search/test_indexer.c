@@ -118,19 +118,26 @@ static int64_t n_docx, n_pdf, n_broken, n_wp2;
 
 static void indexes_every_format_with_permissions(void **state)
 {
-	struct docgen d = {.title = "Germline guidelines", .author = "Jane Doe",
-			   .body = "The germline testing guidelines for the oncology network.\nSecond part."};
-	struct docgen de = {.body = "Die genetischen Untersuchungen der Patienten wurden in den Kliniken "
-				    "durchgeführt und mit den Leitlinien verglichen."};
-	struct docgen wp2doc = {.title = "Budget", .body = "Germline budget of the second work package."};
+	struct docgen d = {
+		.title = "Germline guidelines",
+		.author = "Jane Doe",
+		.body = "The germline testing guidelines for the oncology network.\nSecond part."};
+	struct docgen de = {
+		.body = "Die genetischen Untersuchungen der Patienten wurden in den Kliniken "
+			"durchgeführt und mit den Leitlinien verglichen."};
+	struct docgen wp2doc = {.title = "Budget",
+				.body = "Germline budget of the second work package."};
 	struct indexer_stats st;
 	const int64_t only1[] = {1}, both[] = {1, 2};
 
 	(void)state;
-	n_docx = fx_store_doc(db, data, wp1, folder, "guide.docx", file("g.docx", docgen_docx, &d), user);
-	n_pdf = fx_store_doc(db, data, wp1, folder, "guide.pdf", file("g.pdf", docgen_pdf, &d), user);
+	n_docx = fx_store_doc(db, data, wp1, folder, "guide.docx", file("g.docx", docgen_docx, &d),
+			      user);
+	n_pdf = fx_store_doc(db, data, wp1, folder, "guide.pdf", file("g.pdf", docgen_pdf, &d),
+			     user);
 	fx_store_doc(db, data, wp1, root1, "bericht.odt", file("b.odt", docgen_odt, &de), user);
-	n_wp2 = fx_store_doc(db, data, wp2, root2, "budget.xlsx", file("b.xlsx", docgen_xlsx, &wp2doc), user);
+	n_wp2 = fx_store_doc(db, data, wp2, root2, "budget.xlsx",
+			     file("b.xlsx", docgen_xlsx, &wp2doc), user);
 	{
 		char p[400];
 
@@ -144,10 +151,12 @@ static void indexes_every_format_with_permissions(void **state)
 	assert_int_equal(st.failed, 1);
 	assert_int_equal(scalar("SELECT count(*) FROM index_queue"), 0);
 	assert_int_equal(scalar("SELECT count(*) FROM index_state"), 5);
-	assert_int_equal(scalar("SELECT count(*) FROM index_state WHERE status = 'failed' AND reason LIKE '%pdftotext%'"), 1);
+	assert_int_equal(
+		scalar("SELECT count(*) FROM index_state WHERE status = 'failed' AND reason LIKE '%pdftotext%'"),
+		1);
 	assert_int_equal(hits("germline", only1, 1), 2);
 	assert_int_equal(hits("germline", both, 2), 3);
-	assert_int_equal(hits("untersuchung", both, 2), 1); /* German stem */
+	assert_int_equal(hits("untersuchung", both, 2), 1);  /* German stem */
 	assert_int_equal(hits("name:minutes", only1, 1), 1); /* failed, still found by name */
 	/* nothing left to do: a second run extracts nothing */
 	drain(&st);
@@ -184,7 +193,9 @@ static void new_version_and_trash(void **state)
 	assert_int_equal(st.extracted, 1);
 	assert_int_equal(hits("quetzal", only1, 1), 1);
 	assert_int_equal(hits("germline", only1, 1), 1);
-	assert_int_equal(scalar("SELECT version FROM index_state WHERE node_id = (SELECT max(node_id) FROM index_state WHERE version = 2)"), 2);
+	assert_int_equal(
+		scalar("SELECT version FROM index_state WHERE node_id = (SELECT max(node_id) FROM index_state WHERE version = 2)"),
+		2);
 	/* trash the folder: one row, every document below it goes */
 	assert_int_equal(fx_store_trash(db, folder, 1), 0);
 	drain(&st);
@@ -209,10 +220,12 @@ static void resumes_after_sigkill_indexing_each_document_once(void **state)
 
 	(void)state;
 	for (int i = 0; i < N; i++) {
-		snprintf(body, sizeof body, "crashtest document number%d with the word kiwifruit", i);
+		snprintf(body, sizeof body, "crashtest document number%d with the word kiwifruit",
+			 i);
 		d.body = body;
 		snprintf(name, sizeof name, "crash-%d.html", i);
-		assert_true(fx_store_doc(db, data, wp2, root2, name, file("c.html", docgen_html, &d), user) > 0);
+		assert_true(fx_store_doc(db, data, wp2, root2, name,
+					 file("c.html", docgen_html, &d), user) > 0);
 	}
 	pid = fork();
 	if (pid == 0) {
@@ -245,7 +258,8 @@ static void resumes_after_sigkill_indexing_each_document_once(void **state)
 	assert_int_equal(hits("kiwifruit", all, 2), N);
 	assert_int_equal(scalar("SELECT count(*) FROM index_queue"), 0);
 	assert_int_equal(scalar("SELECT count(*) FROM index_state WHERE node_id IN "
-				"(SELECT id FROM nodes WHERE name LIKE 'crash-%')"), N);
+				"(SELECT id FROM nodes WHERE name LIKE 'crash-%')"),
+			 N);
 }
 
 static void rebuild_switches_generations(void **state)
@@ -294,7 +308,8 @@ static void a_document_whose_helper_hung_keeps_its_type(void **state)
 	fputs("#!/bin/sh\nexec sleep 30\n", f);
 	fclose(f);
 	chmod(hang, 0755);
-	node = fx_store_doc(db, data, wp1, root1, "late-report.pdf", file("late.pdf", docgen_pdf, &d), user);
+	node = fx_store_doc(db, data, wp1, root1, "late-report.pdf",
+			    file("late.pdf", docgen_pdf, &d), user);
 	assert_true(node > 0);
 	/* stored as an upload stores it, with libmagic's type */
 	assert_int_equal(scalar("SELECT count(*) FROM versions JOIN nodes ON nodes.id = node_id"
@@ -306,9 +321,11 @@ static void a_document_whose_helper_hung_keeps_its_type(void **state)
 	assert_int_equal(indexer_open(&o, &ix), ERR_OK);
 	assert_int_equal(indexer_drain(ix, 0, &docs), ERR_OK);
 	indexer_close(ix);
-	assert_int_equal(scalar("SELECT count(*) FROM index_state WHERE status = 'failed'"
-				" AND reason = 'extraction did not finish within 1 s'"
-				" AND node_id = (SELECT id FROM nodes WHERE name = 'late-report.pdf')"), 1);
+	assert_int_equal(
+		scalar("SELECT count(*) FROM index_state WHERE status = 'failed'"
+		       " AND reason = 'extraction did not finish within 1 s'"
+		       " AND node_id = (SELECT id FROM nodes WHERE name = 'late-report.pdf')"),
+		1);
 	assert_int_equal(hits("name:late type:pdf", all, 2), 1);
 }
 

@@ -13,17 +13,33 @@
 
 static char dir[256], gen[300], link_path[300];
 
-static void put(struct xap_writer *w, int64_t node, int64_t wp, const char *wpcode, const char *type,
-		const char *lang, const char *title, const char *text)
+static void put(struct xap_writer *w, int64_t node, int64_t wp, const char *wpcode,
+		const char *type, const char *lang, const char *title, const char *text)
 {
 	int64_t folders[] = {1000 + wp};
 	struct xap_doc d = {
-		.node_id = node, .version = 1, .wp_id = wp, .wp_code = wpcode,
-		.path = "reports/x", .name = "x.txt", .folders = folders, .nfolders = 1,
-		.title = title, .author = "Jane Doe", .uploader = "Max Mustermann", .type = type,
-		.mime = "text/plain", .status = "draft", .deliverable = "D5.2", .language = lang,
-		.date = 1709287200 /* 2024-03-01 */, .size = 1234, .index_status = "indexed",
-		.fingerprint = "fp", .text = text, .text_len = strlen(text),
+		.node_id = node,
+		.version = 1,
+		.wp_id = wp,
+		.wp_code = wpcode,
+		.path = "reports/x",
+		.name = "x.txt",
+		.folders = folders,
+		.nfolders = 1,
+		.title = title,
+		.author = "Jane Doe",
+		.uploader = "Max Mustermann",
+		.type = type,
+		.mime = "text/plain",
+		.status = "draft",
+		.deliverable = "D5.2",
+		.language = lang,
+		.date = 1709287200 /* 2024-03-01 */,
+		.size = 1234,
+		.index_status = "indexed",
+		.fingerprint = "fp",
+		.text = text,
+		.text_len = strlen(text),
 	};
 
 	assert_int_equal(xap_writer_put(w, &d), ERR_OK);
@@ -356,9 +372,18 @@ static void long_terms_never_fail(void **state)
 	longval[1999] = '\0';
 	assert_int_equal(xap_writer_open(gen, &w), ERR_OK);
 	{
-		struct xap_doc d = {.node_id = 9, .version = 1, .wp_id = 1, .wp_code = "WP1", .name = "long",
-				    .title = text, .author = longval, .uploader = longval, .deliverable = longval,
-				    .type = "txt", .text = text, .text_len = strlen(text)};
+		struct xap_doc d = {.node_id = 9,
+				    .version = 1,
+				    .wp_id = 1,
+				    .wp_code = "WP1",
+				    .name = "long",
+				    .title = text,
+				    .author = longval,
+				    .uploader = longval,
+				    .deliverable = longval,
+				    .type = "txt",
+				    .text = text,
+				    .text_len = strlen(text)};
 
 		assert_int_equal(xap_writer_put(w, &d), ERR_OK);
 	}
@@ -381,8 +406,15 @@ static void update_meta_keeps_text_and_delete_removes(void **state)
 	struct xap_result *res;
 	struct xap_existing ex;
 	int64_t folders[] = {77};
-	struct xap_doc d = {.node_id = 4, .version = 1, .wp_id = 2, .wp_code = "WP2", .path = "moved/r.txt",
-			    .name = "r.txt", .folders = folders, .nfolders = 1, .status = "final",
+	struct xap_doc d = {.node_id = 4,
+			    .version = 1,
+			    .wp_id = 2,
+			    .wp_code = "WP2",
+			    .path = "moved/r.txt",
+			    .name = "r.txt",
+			    .folders = folders,
+			    .nfolders = 1,
+			    .status = "final",
 			    .fingerprint = "fp2"};
 	int64_t *ids;
 	size_t n;

@@ -18,7 +18,7 @@ struct fx {
 	char dir[64];
 	char path[96];
 	struct db *db;
-	int64_t p_a, p_b;     /* partners */
+	int64_t p_a, p_b;          /* partners */
 	int64_t coord, alice, bob; /* users: alice at A, bob at B */
 	int64_t wp1, wp2;
 };
@@ -34,12 +34,15 @@ static int setup(void **state)
 	assert_int_equal(db_migrate(fx->db), ERR_OK);
 	assert_int_equal(acct_partner_add(fx->db, "UNIA", "University A", "DE", &fx->p_a), ERR_OK);
 	assert_int_equal(acct_partner_add(fx->db, "InstB", "Institute B", "FR", &fx->p_b), ERR_OK);
-	assert_int_equal(acct_user_add(fx->db, "coord@example.org", "Coord", fx->p_a, true, "h",
-				       &fx->coord), ERR_OK);
+	assert_int_equal(
+		acct_user_add(fx->db, "coord@example.org", "Coord", fx->p_a, true, "h", &fx->coord),
+		ERR_OK);
 	assert_int_equal(acct_user_add(fx->db, "alice@example.org", "Alice", fx->p_a, false, "h",
-				       &fx->alice), ERR_OK);
-	assert_int_equal(acct_user_add(fx->db, "bob@example.org", "Bob", fx->p_b, false, NULL,
-				       &fx->bob), ERR_OK);
+				       &fx->alice),
+			 ERR_OK);
+	assert_int_equal(
+		acct_user_add(fx->db, "bob@example.org", "Bob", fx->p_b, false, NULL, &fx->bob),
+		ERR_OK);
 	assert_int_equal(acct_wp_add(fx->db, "WP1", "Management", fx->p_a, fx->coord, &fx->wp1),
 			 ERR_OK);
 	assert_int_equal(acct_wp_add(fx->db, "WP2", "Data", 0, 0, &fx->wp2), ERR_OK);
@@ -87,8 +90,9 @@ static void partners_and_users_are_unique_case_insensitively(void **state)
 	int64_t id;
 
 	assert_int_equal(acct_partner_add(fx->db, "unia", "Again", "DE", NULL), ERR_EXISTS);
-	assert_int_equal(acct_user_add(fx->db, "ALICE@example.org", "A2", fx->p_a, false, NULL, NULL),
-			 ERR_EXISTS);
+	assert_int_equal(
+		acct_user_add(fx->db, "ALICE@example.org", "A2", fx->p_a, false, NULL, NULL),
+		ERR_EXISTS);
 	assert_int_equal(acct_user_add(fx->db, "carol@example.org", "C", 999, false, NULL, NULL),
 			 ERR_NOTFOUND);
 	assert_int_equal(acct_partner_id(fx->db, "insTB", &id), ERR_OK);
@@ -129,7 +133,8 @@ static void wp_add_creates_root_folder_in_same_transaction(void **state)
 	assert_int_equal(scalar(fx->db,
 				"SELECT count(*) FROM nodes WHERE id = ?1 AND parent_id IS NULL"
 				" AND is_folder = 1 AND name = '' AND name_key = ''",
-				root), 1);
+				root),
+			 1);
 	assert_int_equal(scalar(fx->db, "SELECT wp_id FROM nodes WHERE id = ?", root), fx->wp1);
 
 	/* A duplicate code fails and leaves no orphan root folder behind. */
@@ -162,7 +167,8 @@ static void level_is_highest_of_own_and_partner_grant(void **state)
 	assert_int_equal(acct_level(fx->db, fx->alice, fx->wp1, &level), ERR_OK);
 	assert_int_equal(level, ACCT_WRITE);
 	/* ...and the user's own manage beats the partner's write. */
-	assert_int_equal(acct_grant_set(fx->db, fx->wp1, fx->alice, 0, ACCT_MANAGE, 0, &old), ERR_OK);
+	assert_int_equal(acct_grant_set(fx->db, fx->wp1, fx->alice, 0, ACCT_MANAGE, 0, &old),
+			 ERR_OK);
 	assert_int_equal(old, ACCT_READ);
 	assert_int_equal(acct_wp_resolve(fx->db, "wp1", fx->alice, &wp, &level), ERR_OK);
 	assert_int_equal(wp, fx->wp1);
@@ -227,7 +233,8 @@ static void readable_wps_and_lists(void **state)
 	assert_int_equal(ws[0].level, ACCT_MANAGE);
 	acct_wps_free(ws, n);
 
-	assert_int_equal(acct_grant_set(fx->db, fx->wp2, fx->alice, 0, ACCT_WRITE, 0, NULL), ERR_OK);
+	assert_int_equal(acct_grant_set(fx->db, fx->wp2, fx->alice, 0, ACCT_WRITE, 0, NULL),
+			 ERR_OK);
 	assert_int_equal(acct_grant_list(fx->db, fx->wp2, &gs, &n), ERR_OK);
 	assert_int_equal(n, 2);
 	assert_string_equal(gs[0].partner_short, "InstB");
@@ -299,9 +306,11 @@ static void sessions_end_on_disable_and_password_change(void **state)
 	hash_of("two", h2);
 	hash_of("three", h3);
 	assert_int_equal(acct_session_create(fx->db, fx->alice, h1, "csrf1", "10.0.0.1",
-					     db_now() + 3600, &s1), ERR_OK);
+					     db_now() + 3600, &s1),
+			 ERR_OK);
 	assert_int_equal(acct_session_create(fx->db, fx->alice, h2, "csrf2", "10.0.0.1",
-					     db_now() + 3600, &s2), ERR_OK);
+					     db_now() + 3600, &s2),
+			 ERR_OK);
 	assert_int_equal(acct_session_lookup(fx->db, h1, &p), ERR_OK);
 	assert_int_equal(p.session_id, s1);
 	assert_int_equal(p.user_id, fx->alice);
@@ -334,15 +343,16 @@ static void session_prune_drops_expired_and_excess(void **state)
 		hash_of(secret, h);
 		/* s0 is past its absolute end. */
 		assert_int_equal(acct_session_create(fx->db, fx->alice, h, "c", "",
-						     i == 0 ? now - 1 : now + 3600, NULL), ERR_OK);
+						     i == 0 ? now - 1 : now + 3600, NULL),
+				 ERR_OK);
 	}
 	assert_int_equal(acct_session_prune(fx->db, fx->alice, now, 600, 3), ERR_OK);
-	assert_int_equal(scalar(fx->db, "SELECT count(*) FROM sessions WHERE user_id = ?", fx->alice),
-			 3);
+	assert_int_equal(
+		scalar(fx->db, "SELECT count(*) FROM sessions WHERE user_id = ?", fx->alice), 3);
 	/* Idle: nothing seen for longer than `idle`. */
 	assert_int_equal(acct_session_prune(fx->db, fx->alice, now + 601, 600, 10), ERR_OK);
-	assert_int_equal(scalar(fx->db, "SELECT count(*) FROM sessions WHERE user_id = ?", fx->alice),
-			 0);
+	assert_int_equal(
+		scalar(fx->db, "SELECT count(*) FROM sessions WHERE user_id = ?", fx->alice), 0);
 }
 
 static void tokens_are_revocable_only_by_owner(void **state)
@@ -356,8 +366,9 @@ static void tokens_are_revocable_only_by_owner(void **state)
 	char *name;
 
 	hash_of("tok", h);
-	assert_int_equal(acct_token_create(fx->db, fx->alice, "backup script", h, db_now() + 86400,
-					   &id), ERR_OK);
+	assert_int_equal(
+		acct_token_create(fx->db, fx->alice, "backup script", h, db_now() + 86400, &id),
+		ERR_OK);
 	assert_int_equal(acct_token_lookup(fx->db, h, &p), ERR_OK);
 	assert_int_equal(p.token_id, id);
 	assert_int_equal(p.revoked_at, 0);
@@ -477,7 +488,8 @@ static void last_coordinator_stays(void **state)
 	ch.set_partner = true;
 	ch.partner_id = 4242;
 	assert_int_equal(acct_user_update(fx->db, fx->alice, &ch), ERR_NOTFOUND);
-	assert_int_equal(acct_user_update(fx->db, 4242, &(struct acct_user_change){0}), ERR_NOTFOUND);
+	assert_int_equal(acct_user_update(fx->db, 4242, &(struct acct_user_change){0}),
+			 ERR_NOTFOUND);
 }
 
 static void audit_refuses_update_and_delete(void **state)
@@ -486,18 +498,21 @@ static void audit_refuses_update_and_delete(void **state)
 	sqlite3 *sq = db_sqlite(fx->db);
 	char *msg = NULL;
 
-	assert_int_equal(audit_append(fx->db, fx->alice, "alice@example.org", "10.0.0.1", "login", 0,
-				      "", ""), ERR_OK);
-	assert_int_not_equal(sqlite3_exec(sq, "UPDATE audit SET action = 'nothing'", NULL, NULL, &msg),
-			     SQLITE_OK);
+	assert_int_equal(audit_append(fx->db, fx->alice, "alice@example.org", "10.0.0.1", "login",
+				      0, "", ""),
+			 ERR_OK);
+	assert_int_not_equal(
+		sqlite3_exec(sq, "UPDATE audit SET action = 'nothing'", NULL, NULL, &msg),
+		SQLITE_OK);
 	assert_non_null(strstr(msg, "append-only"));
 	sqlite3_free(msg);
 	msg = NULL;
 	assert_int_not_equal(sqlite3_exec(sq, "DELETE FROM audit", NULL, NULL, &msg), SQLITE_OK);
 	assert_non_null(strstr(msg, "append-only"));
 	sqlite3_free(msg);
-	assert_int_equal(scalar(fx->db, "SELECT count(*) FROM audit WHERE action = 'login' AND ?1=?1", 0),
-			 1);
+	assert_int_equal(
+		scalar(fx->db, "SELECT count(*) FROM audit WHERE action = 'login' AND ?1=?1", 0),
+		1);
 	assert_int_equal(audit_append(fx->db, 0, NULL, NULL, "", 0, NULL, NULL), ERR_INTERNAL);
 }
 
@@ -514,7 +529,8 @@ static void audit_filters_and_pages(void **state)
 		assert_int_equal(audit_append(fx->db, i % 2 ? fx->alice : fx->bob,
 					      i % 2 ? "alice@example.org" : "bob@example.org",
 					      "10.0.0.9", i < 5 ? "download" : "upload",
-					      i % 3 ? fx->wp1 : 0, "/a.pdf", "d"), ERR_OK);
+					      i % 3 ? fx->wp1 : 0, "/a.pdf", "d"),
+				 ERR_OK);
 	}
 	db_clock_offset(0);
 
@@ -562,14 +578,21 @@ static void audit_filters_and_pages(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(partners_and_users_are_unique_case_insensitively, setup, teardown),
-		cmocka_unit_test_setup_teardown(wp_add_creates_root_folder_in_same_transaction, setup, teardown),
-		cmocka_unit_test_setup_teardown(level_is_highest_of_own_and_partner_grant, setup, teardown),
+		cmocka_unit_test_setup_teardown(partners_and_users_are_unique_case_insensitively,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(wp_add_creates_root_folder_in_same_transaction,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(level_is_highest_of_own_and_partner_grant, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(readable_wps_and_lists, setup, teardown),
-		cmocka_unit_test_setup_teardown(missing_or_disabled_caller_reads_nothing, setup, teardown),
-		cmocka_unit_test_setup_teardown(sessions_end_on_disable_and_password_change, setup, teardown),
-		cmocka_unit_test_setup_teardown(session_prune_drops_expired_and_excess, setup, teardown),
-		cmocka_unit_test_setup_teardown(tokens_are_revocable_only_by_owner, setup, teardown),
+		cmocka_unit_test_setup_teardown(missing_or_disabled_caller_reads_nothing, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(sessions_end_on_disable_and_password_change, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(session_prune_drops_expired_and_excess, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(tokens_are_revocable_only_by_owner, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(links_are_one_time_and_expire, setup, teardown),
 		cmocka_unit_test_setup_teardown(totp_steps_are_never_reused, setup, teardown),
 		cmocka_unit_test_setup_teardown(last_coordinator_stays, setup, teardown),

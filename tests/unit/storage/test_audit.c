@@ -154,8 +154,9 @@ static void test_append_only(void **state)
 
 	assert_int_equal(audit_append(f->db, f->alice, "alice@example.org", "", "login", 0, "", ""),
 			 ERR_OK);
-	assert_int_not_equal(sqlite3_exec(sq, "UPDATE audit SET actor = 'mallory'", NULL, NULL, NULL),
-			     SQLITE_OK);
+	assert_int_not_equal(
+		sqlite3_exec(sq, "UPDATE audit SET actor = 'mallory'", NULL, NULL, NULL),
+		SQLITE_OK);
 	assert_int_not_equal(sqlite3_exec(sq, "DELETE FROM audit", NULL, NULL, NULL), SQLITE_OK);
 	assert_int_equal(fx_int(f, "SELECT count(*) FROM audit WHERE actor = 'alice@example.org'"),
 			 1);

@@ -150,7 +150,8 @@ static void empty_content(void **state)
 	struct fx *f = *state;
 	struct cas_blob b = fx_store(f, "", 0);
 
-	assert_string_equal(b.hash, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+	assert_string_equal(b.hash,
+			    "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
 	assert_int_equal(b.size, 0);
 }
 
@@ -196,10 +197,18 @@ static void many_piece_sizes(void **state)
 	while (off < total) {
 		seed = seed * 1103515245u + 12345u;
 		switch (seed % 4) {
-		case 0: n = 1 + seed % 17; break;
-		case 1: n = 1 + seed % 16384; break;
-		case 2: n = 1 + seed % 300000; break;
-		default: n = (1u << 20) + seed % (3u << 20); break;
+		case 0:
+			n = 1 + seed % 17;
+			break;
+		case 1:
+			n = 1 + seed % 16384;
+			break;
+		case 2:
+			n = 1 + seed % 300000;
+			break;
+		default:
+			n = (1u << 20) + seed % (3u << 20);
+			break;
 		}
 		if (n > total - off)
 			n = total - off;
@@ -213,7 +222,8 @@ static void many_piece_sizes(void **state)
 	assert_int_equal(cas_reader_open(f->cas, b.hash, &r), ERR_OK);
 	assert_int_equal(cas_reader_size(r), total);
 	for (off = 0; off < total; off += got) {
-		assert_int_equal(cas_reader_read(r, off, back + off, CAS_READ_WINDOW, &got), ERR_OK);
+		assert_int_equal(cas_reader_read(r, off, back + off, CAS_READ_WINDOW, &got),
+				 ERR_OK);
 		assert_true(got > 0);
 	}
 	assert_memory_equal(back, data, total);
@@ -285,11 +295,13 @@ static void reader_refuses_bad_and_missing(void **state)
 	assert_int_equal(cas_reader_open(f->cas, "ABCDEF", &r), ERR_INVALID);
 	assert_int_equal(
 		cas_reader_open(f->cas,
-				"E3B0C44298FC1C149AFBF4C8996FB92427AE41E4649B934CA495991B7852B855", &r),
+				"E3B0C44298FC1C149AFBF4C8996FB92427AE41E4649B934CA495991B7852B855",
+				&r),
 		ERR_INVALID);
 	assert_int_equal(
 		cas_reader_open(f->cas,
-				"0000000000000000000000000000000000000000000000000000000000000000", &r),
+				"0000000000000000000000000000000000000000000000000000000000000000",
+				&r),
 		ERR_NOTFOUND);
 	assert_non_null(strstr(err_detail(), "missing"));
 	assert_false(cas_hash_valid(NULL));
@@ -336,7 +348,8 @@ static void disk_full_while_writing(void **state)
 		write_fail_errno = errnos[i];
 		write_fail_after = 1; /* the first write lands, the next does not */
 		err_clear();
-		assert_int_equal(cas_writer_write(w, data, 3u << 20), ERR_OK); /* direct: one write */
+		assert_int_equal(cas_writer_write(w, data, 3u << 20),
+				 ERR_OK); /* direct: one write */
 		assert_int_equal(cas_writer_write(w, data, 1u << 20), ERR_NOSPACE);
 		assert_non_null(strstr(err_detail(), "not enough disk space"));
 		/* the temp is gone at once, to give the space back */
@@ -574,7 +587,8 @@ static void side_digests_for_tus(void **state)
 	assert_int_equal(cas_writer_write(w, "abc", 3), ERR_OK);
 	assert_int_equal(cas_writer_side_end(w, md), DIGEST_SHA256_LEN);
 	digest_hex(md, DIGEST_SHA256_LEN, hex);
-	assert_string_equal(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+	assert_string_equal(hex,
+			    "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
 	assert_int_equal(cas_writer_store(w, &b), ERR_OK);
 	cas_blob_release(&b);
 	sha_hex("xyzabcabc", 9, hex);
@@ -616,9 +630,11 @@ int main(void)
 		cmocka_unit_test_setup_teardown(empty_content, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(same_content_is_stored_once, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(many_piece_sizes, fx_setup, fx_teardown),
-		cmocka_unit_test_setup_teardown(size_hint_reserves_and_trims, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(size_hint_reserves_and_trims, fx_setup,
+						fx_teardown),
 		cmocka_unit_test_setup_teardown(reader_any_offset, fx_setup, fx_teardown),
-		cmocka_unit_test_setup_teardown(reader_refuses_bad_and_missing, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(reader_refuses_bad_and_missing, fx_setup,
+						fx_teardown),
 		cmocka_unit_test_setup_teardown(abort_removes_temp, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(disk_full_while_writing, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(disk_full_at_flush_and_sync, fx_setup, fx_teardown),
@@ -628,7 +644,8 @@ int main(void)
 						fx_teardown),
 		cmocka_unit_test_setup_teardown(damaged_blob_is_repaired_by_new_upload, fx_setup,
 						fx_teardown),
-		cmocka_unit_test_setup_teardown(clean_tmp_spares_live_writers, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(clean_tmp_spares_live_writers, fx_setup,
+						fx_teardown),
 		cmocka_unit_test_setup_teardown(resumable_writer, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(side_digests_for_tus, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(walk_and_remove, fx_setup, fx_teardown),

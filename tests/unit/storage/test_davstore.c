@@ -20,8 +20,11 @@
 static void put(struct fx *f, int64_t wp, const char *path, const char *hash, uint64_t size)
 {
 	struct name_path p = fx_path(path);
-	struct tree_put req = {
-	    .user_id = f->alice, .blob = hash, .size = size, .mime = "text/plain", .parents = true};
+	struct tree_put req = {.user_id = f->alice,
+			       .blob = hash,
+			       .size = size,
+			       .mime = "text/plain",
+			       .parents = true};
 	struct tree_put_result res;
 
 	assert_int_equal(tree_put(f->db, wp, &p, &req, &res), ERR_OK);
@@ -58,9 +61,9 @@ static void test_props_set_list_remove(void **state)
 	size_t n;
 	int64_t doc;
 	struct davstore_change set[] = {
-	    {"urn:x", "b", "<x:b xmlns:x=\"urn:x\">2</x:b>"},
-	    {"urn:x", "a", "<x:a xmlns:x=\"urn:x\">1</x:a>"},
-	    {"", "plain", "<plain>3</plain>"},
+		{"urn:x", "b", "<x:b xmlns:x=\"urn:x\">2</x:b>"},
+		{"urn:x", "a", "<x:a xmlns:x=\"urn:x\">1</x:a>"},
+		{"", "plain", "<plain>3</plain>"},
 	};
 	struct davstore_change rm[] = {{"urn:x", "b", NULL}, {"urn:x", "nothere", NULL}};
 
@@ -93,7 +96,7 @@ static void test_props_all_or_nothing(void **state)
 	memset(big, 'x', DAVSTORE_PROP_BYTES + 1);
 	big[DAVSTORE_PROP_BYTES + 1] = '\0';
 	struct davstore_change c[] = {{"urn:x", "ok", "<x:ok xmlns:x=\"urn:x\"/>"},
-	                              {"urn:x", "big", big}};
+				      {"urn:x", "big", big}};
 	assert_int_equal(davstore_props_apply(f->db, doc, c, 2), ERR_LIMIT);
 	assert_int_equal(davstore_props_list(f->db, doc, &p, &n), ERR_OK);
 	assert_int_equal(n, 0); /* the first change was rolled back too */
@@ -139,7 +142,7 @@ static void test_props_gone_with_purge(void **state)
 /* ---- locks ---- */
 
 static void lock_init(struct davstore_lock *l, const char *token, int64_t wp, const char *path,
-                      bool exclusive, bool infinite, int64_t user)
+		      bool exclusive, bool infinite, int64_t user)
 {
 	memset(l, 0, sizeof *l);
 	snprintf(l->token, sizeof l->token, "%s", token);
@@ -252,8 +255,8 @@ static void test_locks_per_user_cap(void **state)
 	struct davstore_lock l;
 
 	fx_exec(f, "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1000)"
-	           " INSERT INTO dav_locks SELECT 'urn:x' || i, 1, 'p' || i, 'p' || i, 1, 0, '', 1,"
-	           " 60, 1, 9999999999 FROM n");
+		   " INSERT INTO dav_locks SELECT 'urn:x' || i, 1, 'p' || i, 'p' || i, 1, 0, '', 1,"
+		   " 60, 1, 9999999999 FROM n");
 	lock_init(&l, "urn:one-more", f->wp, "q", true, false, f->alice);
 	assert_int_equal(davstore_lock_take(f->db, &l, NULL), ERR_LIMIT);
 	lock_init(&l, "urn:bobs", f->wp, "q", true, false, f->bob);
@@ -272,12 +275,12 @@ static enum err count_copy(struct db *db, int64_t from, int64_t to, void *arg)
 }
 
 static enum err copy(struct fx *f, int64_t src_wp, const char *from, int64_t dst_wp, const char *to,
-                     unsigned flags, struct tree_copy_result *res)
+		     unsigned flags, struct tree_copy_result *res)
 {
 	struct name_path a = fx_path(from), b = fx_path(to);
 	int calls = 0;
 	struct tree_copy req = {
-	    .user_id = f->bob, .flags = flags, .on_node = count_copy, .on_node_arg = &calls};
+		.user_id = f->bob, .flags = flags, .on_node = count_copy, .on_node_arg = &calls};
 	enum err rc = tree_copy(f->db, src_wp, &a, dst_wp, &b, &req, res);
 
 	name_path_free(&a);
@@ -299,7 +302,7 @@ static void test_copy_tree(void **state)
 	put(f, f->wp, "src/one.txt", HASH_B, 20); /* version 2 */
 	put(f, f->wp, "src/sub/two.txt", HASH_A, 10);
 	assert_int_equal(davstore_props_apply(f->db, id_of(f, f->wp, "src/one.txt"), &c, 1),
-	                 ERR_OK);
+			 ERR_OK);
 	assert_int_equal(tree_mkdir(f->db, f->wp, &dst, f->alice, false, NULL), ERR_OK);
 	name_path_free(&dst);
 	assert_int_equal(copy(f, f->wp, "src", f->wp, "dst/copy", 0, &res), ERR_OK);
@@ -348,8 +351,8 @@ static void test_copy_replace_makes_version(void **state)
 	assert_int_equal(copy(f, f->wp, "a.txt", f->wp, "folder", TREE_COPY_REPLACE, &res), ERR_OK);
 	assert_true(res.replaced);
 	assert_int_equal(fx_int(f, "SELECT count(*) FROM nodes WHERE name = 'folder'"
-	                           " AND trashed_at IS NOT NULL"),
-	                 1);
+				   " AND trashed_at IS NOT NULL"),
+			 1);
 }
 
 static void test_copy_between_wps_and_quota(void **state)
@@ -375,11 +378,11 @@ static void test_copy_limit(void **state)
 	/* TREE_COPY_MAX + 1 folders under "big", made directly */
 	put(f, f->wp, "big/x.txt", HASH_A, 1);
 	snprintf(sql, sizeof sql,
-	         "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < %d)"
-	         " INSERT INTO nodes(wp_id, parent_id, is_folder, name, name_key, created_at,"
-	         " modified_at) SELECT %" PRId64 ", %" PRId64
-	         ", 1, 'f' || i, 'f' || i, 1, 1 FROM n",
-	         TREE_COPY_MAX, f->wp, id_of(f, f->wp, "big"));
+		 "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < %d)"
+		 " INSERT INTO nodes(wp_id, parent_id, is_folder, name, name_key, created_at,"
+		 " modified_at) SELECT %" PRId64 ", %" PRId64
+		 ", 1, 'f' || i, 'f' || i, 1, 1 FROM n",
+		 TREE_COPY_MAX, f->wp, id_of(f, f->wp, "big"));
 	fx_exec(f, sql);
 	int64_t before = fx_int(f, "SELECT count(*) FROM nodes");
 	assert_int_equal(copy(f, f->wp, "big", f->wp, "big2", 0, NULL), ERR_LIMIT);
@@ -398,9 +401,9 @@ static void test_move_version_over(void **state)
 	report = id_of(f, f->wp, "report.docx");
 	tmp = id_of(f, f->wp, "~tmp123.tmp");
 	/* without the flag the destination goes to the trash */
-	assert_int_equal(
-	    tree_move(f->db, f->wp, &from, &to, f->bob, TREE_MOVE_REPLACE | TREE_MOVE_VERSION, &n),
-	    ERR_OK);
+	assert_int_equal(tree_move(f->db, f->wp, &from, &to, f->bob,
+				   TREE_MOVE_REPLACE | TREE_MOVE_VERSION, &n),
+			 ERR_OK);
 	assert_int_equal(n.id, report);
 	assert_int_equal(n.version, 2);
 	assert_string_equal(n.blob, HASH_B);
@@ -417,20 +420,20 @@ static void test_move_version_over(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    T(test_props_set_list_remove),
-	    T(test_props_all_or_nothing),
-	    T(test_props_count_cap),
-	    T(test_props_gone_with_purge),
-	    T(test_path_relations),
-	    T(test_lock_conflicts),
-	    T(test_lock_refresh_remove_expire),
-	    T(test_locks_remove_within),
-	    T(test_locks_per_user_cap),
-	    T(test_copy_tree),
-	    T(test_copy_replace_makes_version),
-	    T(test_copy_between_wps_and_quota),
-	    T(test_copy_limit),
-	    T(test_move_version_over),
+		T(test_props_set_list_remove),
+		T(test_props_all_or_nothing),
+		T(test_props_count_cap),
+		T(test_props_gone_with_purge),
+		T(test_path_relations),
+		T(test_lock_conflicts),
+		T(test_lock_refresh_remove_expire),
+		T(test_locks_remove_within),
+		T(test_locks_per_user_cap),
+		T(test_copy_tree),
+		T(test_copy_replace_makes_version),
+		T(test_copy_between_wps_and_quota),
+		T(test_copy_limit),
+		T(test_move_version_over),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

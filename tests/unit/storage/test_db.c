@@ -27,10 +27,7 @@ static int setup(void **state)
 	return rc;
 }
 
-static int64_t rows_in_t(struct fx *f)
-{
-	return fx_int(f, "SELECT count(*) FROM t");
-}
+static int64_t rows_in_t(struct fx *f) { return fx_int(f, "SELECT count(*) FROM t"); }
 
 static void test_open_migrate_settings(void **state)
 {

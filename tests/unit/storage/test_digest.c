@@ -17,17 +17,20 @@ static void sha256_vectors(void **state)
 	(void)state;
 	digest_sha256("abc", 3, out);
 	digest_hex(out, sizeof out, hex);
-	assert_string_equal(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+	assert_string_equal(hex,
+			    "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
 	/* incremental over pieces equals one shot */
 	digest_update(d, "a", 1);
 	digest_update(d, "bc", 2);
 	digest_final(d, out);
 	digest_hex(out, sizeof out, hex);
-	assert_string_equal(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+	assert_string_equal(hex,
+			    "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
 	/* final resets: the empty string next */
 	digest_final(d, out);
 	digest_hex(out, sizeof out, hex);
-	assert_string_equal(hex, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+	assert_string_equal(hex,
+			    "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
 	digest_free(d);
 }
 
@@ -120,9 +123,15 @@ static void base64url_vectors(void **state)
 		const char *in;
 		const char *out;
 	} v[] = {
-		{"", ""},         {"f", "Zg"},         {"fo", "Zm8"},          {"foo", "Zm9v"},
-		{"foob", "Zm9vYg"}, {"fooba", "Zm9vYmE"}, {"foobar", "Zm9vYmFy"},
-		{"\xfb\xff", "-_8"}, {"\xff\xff\xfe", "___-"},
+		{"", ""},
+		{"f", "Zg"},
+		{"fo", "Zm8"},
+		{"foo", "Zm9v"},
+		{"foob", "Zm9vYg"},
+		{"fooba", "Zm9vYmE"},
+		{"foobar", "Zm9vYmFy"},
+		{"\xfb\xff", "-_8"},
+		{"\xff\xff\xfe", "___-"},
 	};
 	unsigned char raw[32];
 	char out[DIGEST_BASE64URL_LEN(32) + 1];

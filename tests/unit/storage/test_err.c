@@ -38,7 +38,8 @@ static void detail_may_include_itself(void **state)
 	assert_string_equal(err_detail(), "load certificate /etc/c.pem: no such file");
 	/* twice, and with the wrapped detail first */
 	err_set(ERR_DB, "%s (migration %d)", err_detail(), 3);
-	assert_string_equal(err_detail(), "load certificate /etc/c.pem: no such file (migration 3)");
+	assert_string_equal(err_detail(),
+			    "load certificate /etc/c.pem: no such file (migration 3)");
 }
 
 /* A long detail wrapped in itself stays within the cap and keeps its

@@ -197,8 +197,7 @@ static void test_doc_facts(void **state)
 static void test_state_and_wp(void **state)
 {
 	struct fx *f = *state;
-	struct indexq_state s = {.node_id = 5, .version = 2, .status = "indexed",
-				 .language = "en"};
+	struct indexq_state s = {.node_id = 5, .version = 2, .status = "indexed", .language = "en"};
 	char *status, *reason, *language, code[16];
 	int64_t version = 0, id = 0;
 
@@ -210,8 +209,7 @@ static void test_state_and_wp(void **state)
 	s.status = "failed";
 	s.reason = "the helper timed out";
 	assert_int_equal(indexq_state_put(f->db, &s), ERR_OK); /* replaces */
-	assert_int_equal(indexq_state_get(f->db, 5, &version, &status, &reason, &language),
-			 ERR_OK);
+	assert_int_equal(indexq_state_get(f->db, 5, &version, &status, &reason, &language), ERR_OK);
 	assert_int_equal(version, 3);
 	assert_string_equal(status, "failed");
 	assert_string_equal(reason, "the helper timed out");

@@ -433,9 +433,9 @@ static void backup_links_and_restores(void **state)
 	assert_int_equal(st.blobs, 3);
 	assert_int_equal(maint_fsck(target, true, collect, &l, &fs), ERR_OK);
 	assert_int_equal(fs.problems, 0);
-	assert_int_equal(fs.blobs, 3); /* the in-flight upload is not in the backup */
+	assert_int_equal(fs.blobs, 3);               /* the in-flight upload is not in the backup */
 	assert_int_equal(fx_count_files(target), 5); /* with gc.lock, from its fsck */
-	assert_int_equal(fx_count_files(dest), 4); /* restore leaves the backup as it was */
+	assert_int_equal(fx_count_files(dest), 4);   /* restore leaves the backup as it was */
 	{
 		struct db *db;
 		struct tree_version v;
@@ -451,8 +451,8 @@ static void backup_links_and_restores(void **state)
 			sqlite3_stmt *q;
 
 			assert_int_equal(sqlite3_prepare_v2(db_sqlite(db),
-							    "SELECT count(*) FROM index_queue", -1, &q,
-							    NULL),
+							    "SELECT count(*) FROM index_queue", -1,
+							    &q, NULL),
 					 SQLITE_OK);
 			assert_int_equal(sqlite3_step(q), SQLITE_ROW);
 			assert_int_equal(sqlite3_column_int(q, 0), 1);
@@ -462,7 +462,8 @@ static void backup_links_and_restores(void **state)
 	}
 	/* restore only into an empty directory */
 	assert_int_equal(maint_restore(dest, target, NULL, NULL, &st), ERR_EXISTS);
-	assert_int_equal(maint_restore(f->dir, "/nonexistent-parent/x", NULL, NULL, &st), ERR_NOTFOUND);
+	assert_int_equal(maint_restore(f->dir, "/nonexistent-parent/x", NULL, NULL, &st),
+			 ERR_NOTFOUND);
 	fx_rmtree(dest);
 	fx_rmtree(target);
 	free(dest);
@@ -564,8 +565,9 @@ static void copy_verifies_content(void **state)
 	assert_int_equal(copy_blob(&c, bad.hash), ERR_CORRUPT);
 	snprintf(path, sizeof path, "%s/%.2s/%.2s/%s", dest, bad.hash, bad.hash + 2, bad.hash);
 	assert_int_equal(access(path, F_OK), -1);
-	assert_int_equal(copy_blob(&c, "0000000000000000000000000000000000000000000000000000000000000000"),
-			 ERR_NOTFOUND);
+	assert_int_equal(
+		copy_blob(&c, "0000000000000000000000000000000000000000000000000000000000000000"),
+		ERR_NOTFOUND);
 	close(c.dst_blobs);
 	free(c.buf);
 	fx_rmtree(dest);
@@ -676,8 +678,8 @@ static void backup_while_writing(void **state)
 		snprintf(path, sizeof path, "%s/consort.db", target);
 		assert_int_equal(db_open(path, &db), ERR_OK);
 		assert_int_equal(sqlite3_prepare_v2(db_sqlite(db),
-						    "SELECT id FROM nodes WHERE name = 'busy.txt'", -1,
-						    &q, NULL),
+						    "SELECT id FROM nodes WHERE name = 'busy.txt'",
+						    -1, &q, NULL),
 				 SQLITE_OK);
 		assert_int_equal(sqlite3_step(q), SQLITE_ROW);
 		node = sqlite3_column_int64(q, 0);

@@ -84,8 +84,12 @@ static void bidi_overrides_refused(void **state)
 {
 	(void)state;
 	/* "invoice<RLO>fdp.exe" displays as "invoiceexe.pdf" */
-	refused("invoice\xe2\x80\xae" "fdp.exe", 17, "bidirectional");
-	refused("a\xe2\x81\xa6" "b", 5, "bidirectional"); /* U+2066 */
+	refused("invoice\xe2\x80\xae"
+		"fdp.exe",
+		17, "bidirectional");
+	refused("a\xe2\x81\xa6"
+		"b",
+		5, "bidirectional"); /* U+2066 */
 }
 
 static void trailing_dot_or_space(void **state)
@@ -101,11 +105,15 @@ static void invalid_utf8(void **state)
 {
 	(void)state;
 	refused("\xff", 1, "not valid UTF-8");
-	refused("a\xc0\xaf" "b", 4, "not valid UTF-8");  /* overlong '/' */
-	refused("\xed\xa0\x80", 3, "not valid UTF-8");    /* surrogate */
-	refused("euro\xe2\x82", 6, "not valid UTF-8");    /* truncated */
+	refused("a\xc0\xaf"
+		"b",
+		4, "not valid UTF-8");                     /* overlong '/' */
+	refused("\xed\xa0\x80", 3, "not valid UTF-8");     /* surrogate */
+	refused("euro\xe2\x82", 6, "not valid UTF-8");     /* truncated */
 	refused("\xf4\x90\x80\x80", 4, "not valid UTF-8"); /* > U+10FFFF */
-	refused("\x80" "abc", 4, "not valid UTF-8");
+	refused("\x80"
+		"abc",
+		4, "not valid UTF-8");
 }
 
 static void length_limit_after_nfc(void **state)
@@ -166,7 +174,8 @@ static void keys_fold_case_and_normalisation(void **state)
 	free(a);
 	free(b);
 	/* full case folding: ß clashes with SS */
-	a = key_of("Stra\xc3\x9f" "e");
+	a = key_of("Stra\xc3\x9f"
+		   "e");
 	b = key_of("STRASSE");
 	assert_string_equal(a, b);
 	free(a);

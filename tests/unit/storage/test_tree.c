@@ -22,8 +22,8 @@
 #define HASH_C "cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc"
 
 /* Put content (hash, size) at `path` as `user`, expecting `want`. */
-static enum err put_as(struct fx *f, int64_t wp, const char *path, const char *hash,
-		       uint64_t size, int64_t user, struct tree_put_result *res)
+static enum err put_as(struct fx *f, int64_t wp, const char *path, const char *hash, uint64_t size,
+		       int64_t user, struct tree_put_result *res)
 {
 	struct name_path p = fx_path(path);
 	struct tree_put req = {.user_id = user, .blob = hash, .size = size, .mime = "text/plain"};
@@ -195,7 +195,8 @@ static void nfc_and_nfd_names_are_one_document(void **state)
 static void put_preconditions(void **state)
 {
 	struct fx *f = *state;
-	struct tree_put req = {.user_id = f->alice, .blob = HASH_A, .size = 3, .mime = "text/plain"};
+	struct tree_put req = {
+		.user_id = f->alice, .blob = HASH_A, .size = 3, .mime = "text/plain"};
 	struct tree_put_result res;
 	int64_t id;
 
@@ -243,7 +244,8 @@ static void put_preconditions(void **state)
 static void put_refuses_bad_input(void **state)
 {
 	struct fx *f = *state;
-	struct tree_put req = {.user_id = f->alice, .blob = HASH_A, .size = 3, .mime = "text/plain"};
+	struct tree_put req = {
+		.user_id = f->alice, .blob = HASH_A, .size = 3, .mime = "text/plain"};
 	struct tree_put_result res;
 	struct name_path root = {0};
 	char long_comment[TREE_COMMENT_MAX + 2];
@@ -275,7 +277,8 @@ static void put_refuses_bad_input(void **state)
 static void put_paths_and_folders(void **state)
 {
 	struct fx *f = *state;
-	struct tree_put req = {.user_id = f->alice, .blob = HASH_A, .size = 3, .mime = "text/plain"};
+	struct tree_put req = {
+		.user_id = f->alice, .blob = HASH_A, .size = 3, .mime = "text/plain"};
 	struct tree_put_result res;
 
 	/* missing folder */
@@ -301,7 +304,10 @@ static void versions_list_and_get(void **state)
 	struct fx *f = *state;
 	struct tree_version_list vl;
 	struct tree_version v;
-	struct tree_put req = {.user_id = f->bob, .blob = HASH_B, .size = 22, .mime = "application/pdf",
+	struct tree_put req = {.user_id = f->bob,
+			       .blob = HASH_B,
+			       .size = 22,
+			       .mime = "application/pdf",
 			       .comment = "second"};
 	struct tree_put_result res;
 	int64_t id;
@@ -522,11 +528,12 @@ static void listing_ten_thousand(void **state)
 	fx_exec(f, "PRAGMA synchronous=FULL");
 
 	assert_int_equal(sqlite3_prepare_v2(db_sqlite(f->db),
-					    "EXPLAIN QUERY PLAN " LIST_PAGE_SQL("n.name_key"), -1, &st,
-					    NULL),
+					    "EXPLAIN QUERY PLAN " LIST_PAGE_SQL("n.name_key"), -1,
+					    &st, NULL),
 			 SQLITE_OK);
 	while (sqlite3_step(st) == SQLITE_ROW) {
-		strncat(plan, (const char *)sqlite3_column_text(st, 3), sizeof plan - strlen(plan) - 2);
+		strncat(plan, (const char *)sqlite3_column_text(st, 3),
+			sizeof plan - strlen(plan) - 2);
 		strcat(plan, ";");
 	}
 	sqlite3_finalize(st);
@@ -534,9 +541,9 @@ static void listing_ten_thousand(void **state)
 		fail_msg("listing by name does not read the index in order: %s", plan);
 
 	if (getenv("TREE_LIST_VERBOSE")) {
-		static const char *const plans[] = {
-			LIST_SQL("n.name_key DESC"), LIST_SQL("n.modified_at DESC, n.name_key"),
-			LIST_SQL("v.size DESC, n.name_key")};
+		static const char *const plans[] = {LIST_SQL("n.name_key DESC"),
+						    LIST_SQL("n.modified_at DESC, n.name_key"),
+						    LIST_SQL("v.size DESC, n.name_key")};
 
 		for (size_t i = 0; i < 3; i++) {
 			char q[2048];
@@ -628,7 +635,10 @@ static void rename_rules(void **state)
 static void move_documents_and_folders(void **state)
 {
 	struct fx *f = *state;
-	struct tree_put req = {.user_id = f->alice, .blob = HASH_A, .size = 3, .mime = "text/plain",
+	struct tree_put req = {.user_id = f->alice,
+			       .blob = HASH_A,
+			       .size = 3,
+			       .mime = "text/plain",
 			       .parents = true};
 	struct tree_put_result res;
 	int64_t d1, d2, d3;
@@ -698,7 +708,10 @@ static void move_depth_limit(void **state)
 static void trash_and_list(void **state)
 {
 	struct fx *f = *state;
-	struct tree_put req = {.user_id = f->alice, .blob = HASH_A, .size = 10, .mime = "text/plain",
+	struct tree_put req = {.user_id = f->alice,
+			       .blob = HASH_A,
+			       .size = 10,
+			       .mime = "text/plain",
 			       .parents = true};
 	struct tree_put_result res;
 	struct tree_node_list l;
@@ -753,7 +766,10 @@ static void trash_and_list(void **state)
 static void trash_restore_rules(void **state)
 {
 	struct fx *f = *state;
-	struct tree_put req = {.user_id = f->alice, .blob = HASH_A, .size = 10, .mime = "text/plain",
+	struct tree_put req = {.user_id = f->alice,
+			       .blob = HASH_A,
+			       .size = 10,
+			       .mime = "text/plain",
 			       .parents = true};
 	struct tree_put_result res;
 	struct tree_node n;
@@ -795,7 +811,10 @@ static void trash_restore_rules(void **state)
 static void purge_deletes_subtree_and_versions(void **state)
 {
 	struct fx *f = *state;
-	struct tree_put req = {.user_id = f->alice, .blob = HASH_A, .size = 10, .mime = "text/plain",
+	struct tree_put req = {.user_id = f->alice,
+			       .blob = HASH_A,
+			       .size = 10,
+			       .mime = "text/plain",
 			       .parents = true};
 	struct tree_put_result res;
 	struct tree_purge_result pr;
@@ -833,8 +852,9 @@ static void purge_deletes_subtree_and_versions(void **state)
 static void deliverable_codes_and_status(void **state)
 {
 	static const char *const good[] = {"D5.2", "d5.2", "D10.1", "D1.2.3", "D123.456"};
-	static const char *const bad[] = {"", "D", "D5", "5.2", "D5.", "D.2", "D5.2.3.4",
-					  "D1234.1", "X5.2", "D5,2", "D5.2 ", "D-5.2", "D5.2a"};
+	static const char *const bad[] = {"",      "D",        "D5",      "5.2",  "D5.",
+					  "D.2",   "D5.2.3.4", "D1234.1", "X5.2", "D5,2",
+					  "D5.2 ", "D-5.2",    "D5.2a"};
 	char out[TREE_DELIVERABLE_MAX];
 	enum tree_status s;
 
@@ -864,7 +884,9 @@ static void set_meta(void **state)
 {
 	struct fx *f = *state;
 	struct name_path p = fx_path("d.pdf"), dir;
-	struct tree_meta m = {.set_deliverable = true, .deliverable = "d5.2", .set_status = true,
+	struct tree_meta m = {.set_deliverable = true,
+			      .deliverable = "d5.2",
+			      .set_status = true,
 			      .status = TREE_STATUS_REVIEW};
 	struct tree_node n;
 	int64_t id;
@@ -1116,7 +1138,10 @@ static void retention_defaults_from_settings(void **state)
 static void paths_and_get(void **state)
 {
 	struct fx *f = *state;
-	struct tree_put req = {.user_id = f->alice, .blob = HASH_A, .size = 10, .mime = "text/plain",
+	struct tree_put req = {.user_id = f->alice,
+			       .blob = HASH_A,
+			       .size = 10,
+			       .mime = "text/plain",
 			       .parents = true};
 	struct tree_put_result res;
 	struct tree_node n;
@@ -1160,10 +1185,16 @@ static void put_inside_a_transaction_is_a_savepoint(void **state)
 {
 	struct fx *f = *state;
 	struct tree_put_result r1, r2, r3;
-	struct tree_put small = {.user_id = f->alice, .blob = HASH_A, .size = 10,
-				 .mime = "text/plain", .parents = true};
-	struct tree_put big = {.user_id = f->alice, .blob = HASH_B, .size = 1000,
-			       .mime = "text/plain", .parents = true};
+	struct tree_put small = {.user_id = f->alice,
+				 .blob = HASH_A,
+				 .size = 10,
+				 .mime = "text/plain",
+				 .parents = true};
+	struct tree_put big = {.user_id = f->alice,
+			       .blob = HASH_B,
+			       .size = 1000,
+			       .mime = "text/plain",
+			       .parents = true};
 	struct tree_node n;
 	struct db *other;
 	char path[128];
@@ -1244,7 +1275,7 @@ int main(void)
 		T(over_quota_may_save_what_retention_pays_for),
 		T(retention_keep_versions),
 		T(retention_keep_days_and_union),
-	T(retention_defaults_from_settings),
+		T(retention_defaults_from_settings),
 		T(paths_and_get),
 		T(wp_without_root_is_reported),
 	};

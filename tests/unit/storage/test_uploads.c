@@ -20,8 +20,8 @@
 #define ID2 "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA2"
 #define ID3 "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA3"
 
-static enum err create(struct fx *f, const char *id, int64_t user, uint64_t length,
-		       int64_t expires, unsigned max_open, uint64_t max_bytes)
+static enum err create(struct fx *f, const char *id, int64_t user, uint64_t length, int64_t expires,
+		       unsigned max_open, uint64_t max_bytes)
 {
 	struct upload u = {0};
 
@@ -145,7 +145,8 @@ static void test_sweep(void **state)
 	snprintf(p1, sizeof p1, "%s/%s", dir, ID1);
 	snprintf(p2, sizeof p2, "%s/%s", dir, ID2);
 	snprintf(p3, sizeof p3, "%s/%s", dir, ID3);
-	snprintf(orphan, sizeof orphan, "%s/%s", dir, "BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB1");
+	snprintf(orphan, sizeof orphan, "%s/%s", dir,
+		 "BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB1");
 	snprintf(young, sizeof young, "%s/%s", dir, "BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB2");
 	snprintf(other, sizeof other, "%s/%s", dir, "not-an-upload");
 	assert_int_equal(create(f, ID1, f->alice, 10, 1000, 10, 1000), ERR_OK); /* expired */
@@ -186,7 +187,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_ids),
-		cmocka_unit_test_setup_teardown(test_create_get_offset_finish, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_create_get_offset_finish, fx_setup,
+						fx_teardown),
 		cmocka_unit_test_setup_teardown(test_limits, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_sweep, fx_setup, fx_teardown),
 	};
