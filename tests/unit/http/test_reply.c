@@ -2,8 +2,8 @@
  * server/http/http.c: the error table is total, reply_err answers from
  * it, and a header comes out whole or the response becomes a 500 (never
  * a header cut at a fixed size or split by CR/LF). A real http_conn runs
- * over a bufferevent pair: the test writes a request into one end and
- * reads the response from the other. */
+ * over a bufferevent pair (http_fixture.h): the test writes a request
+ * into one end and reads the response from the other. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,14 +13,13 @@
 #include <cmocka.h>
 
 #include <event2/buffer.h>
-#include <event2/bufferevent.h>
-#include <event2/event.h>
 
 #include "err.h"
 #include "http/http.h"
 #include "http/reply.h"
+#include "http_fixture.h"
 
-/* --- a connection over a socket pair -------------------------------------- */
+/* --- one request through a connection (tests/unit/http_fixture.h) ---------- */
 
 typedef void (*respond_fn)(struct http_req *req);
 
@@ -36,43 +35,17 @@ static void on_request(struct http_req *req, void *app)
  * NULL), answering with `fn`; returns the raw response (malloc'd). */
 static char *exchange(respond_fn fn, const struct http_limits *limits)
 {
-	static const char request[] = "GET /x HTTP/1.1\r\nHost: test\r\n\r\n";
-	struct http_limits def;
-	struct event_base *base = event_base_new();
-	struct bufferevent *pair[2];
-	struct http_conn *c;
-	struct evbuffer *in;
+	struct hf f = {0};
 	char *out;
-	size_t len = 0, stable = 0;
 
-	assert_non_null(base);
-	if (!limits) {
-		http_limits_default(&def);
-		limits = &def;
-	}
+	if (limits)
+		f.limits = *limits;
 	respond = fn;
-	assert_int_equal(bufferevent_pair_new(base, 0, pair), 0);
-	c = http_conn_new(pair[0], "test", limits, on_request, NULL, NULL);
-	assert_non_null(c);
-	bufferevent_enable(pair[1], EV_READ | EV_WRITE);
-	bufferevent_write(pair[1], request, sizeof request - 1);
-	in = bufferevent_get_input(pair[1]);
-	/* Until the output has stopped growing for a few rounds. */
-	for (int i = 0; i < 1000 && stable < 20; i++) {
-		event_base_loop(base, EVLOOP_NONBLOCK);
-		if (evbuffer_get_length(in) == len && len)
-			stable++;
-		else
-			stable = 0;
-		len = evbuffer_get_length(in);
-	}
-	out = malloc(len + 1);
+	assert_true(hf_open(&f, on_request));
+	hf_send(&f, "GET /x HTTP/1.1\r\nHost: test\r\n\r\n");
+	out = strdup(f.out ? f.out : "");
 	assert_non_null(out);
-	evbuffer_remove(in, out, len);
-	out[len] = '\0';
-	http_conn_abort(c);
-	bufferevent_free(pair[1]);
-	event_base_free(base);
+	hf_close(&f);
 	return out;
 }
 
