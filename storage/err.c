@@ -39,6 +39,12 @@ static const char *const names[ERR__COUNT] = {
 	[ERR_CHECKSUM] = "checksum_mismatch",
 	[ERR_BAD_GATEWAY] = "bad_gateway",
 	[ERR_BUSY] = "busy",
+	[ERR_TIMEOUT] = "request_timeout",
+	[ERR_HEAD_TOO_LARGE] = "headers_too_large",
+	[ERR_URI_TOO_LONG] = "uri_too_long",
+	[ERR_EXPECTATION] = "expectation_failed",
+	[ERR_NOT_IMPLEMENTED] = "not_implemented",
+	[ERR_VERSION] = "http_version_not_supported",
 };
 
 const char *err_name(enum err code)

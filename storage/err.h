@@ -47,6 +47,13 @@ enum err {
 	ERR_CHECKSUM,        /* content does not match the checksum sent with it */
 	ERR_BAD_GATEWAY,     /* a target on another server (WebDAV Destination) */
 	ERR_BUSY,            /* a queue is full; try again shortly */
+	/* the HTTP layer's own refusals, before a request reaches a route */
+	ERR_TIMEOUT,         /* a request did not arrive in time */
+	ERR_HEAD_TOO_LARGE,  /* a request head or trailer past its cap */
+	ERR_URI_TOO_LONG,    /* a request target past its cap */
+	ERR_EXPECTATION,     /* an Expect other than 100-continue */
+	ERR_NOT_IMPLEMENTED, /* a transfer coding that is not taken */
+	ERR_VERSION,         /* an HTTP version other than 1.x */
 	ERR__COUNT
 };
 

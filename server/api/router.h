@@ -3,8 +3,8 @@
  * takes before its handler runs:
  *
  *   match method + path → 404 / 405
- *   body rules of the route (no body / JSON / stream) → 411, 413, 415
- *   authenticate and authorize (acl_authorize, the one policy function)
+ *   body rules of the route (no body / JSON / stream) → 413, 415
+ *   authenticate and authorize (acl_authorize: the policy module decides)
  *   read and parse a JSON body (capped) → 400, 413
  *   handler
  *
@@ -100,7 +100,7 @@ const struct route *router_match(const struct route *table, size_t n, const char
 
 /* Every request, on worker `w`: match it in `table` (checked by
  * router_check), apply the route's body rules, authorize, read a JSON
- * body, and run the handler; or answer 404/405/400/411/413/415 or the
+ * body, and run the handler; or answer 404/405/400/413/415 or the
  * policy's refusal. */
 void router_dispatch(const struct route *table, size_t n, struct http_req *req, struct worker *w);
 

@@ -16,6 +16,7 @@
 #include "http/http.h"
 #include "http/httpparse.h"
 #include "http/log.h"
+#include "http/reply.h"
 #include "http/tls.h"
 
 #include <assert.h>
@@ -592,6 +593,13 @@ void http_resp_headerf(struct http_req *req, const char *name, const char *fmt, 
 	va_end(ap);
 }
 
+/* The answer to a request the connection itself refuses: status and
+ * code from the one table of reply.c, like every other error. */
+static void conn_refuse(struct http_req *req, enum err rc, const char *detail)
+{
+	http_resp_error(req, reply_status_for(rc), reply_code_for(rc), detail);
+}
+
 /* True when a header was refused: the gathered headers are dropped and
  * a 500 goes out in place of the response the handler meant. */
 static bool head_refused(struct http_req *req)
@@ -601,8 +609,8 @@ static bool head_refused(struct http_req *req)
 	req->resp_head_bad = NULL;
 	if (req->resp_head)
 		evbuffer_drain(req->resp_head, evbuffer_get_length(req->resp_head));
-	http_resp_error(req, 500, "internal_error",
-			"the server could not form a response header (the log has the detail)");
+	conn_refuse(req, ERR_INTERNAL,
+		    "the server could not form a response header (the log has the detail)");
 	return true;
 }
 
@@ -856,7 +864,7 @@ void http_req_resume_body(struct http_req *req)
 
 /* The body could not be read (malformed or too slow): tell the sink,
  * answer if nobody has, and close after that. */
-static void body_fail(struct http_conn *c, int status, const char *code, const char *detail)
+static void body_fail(struct http_conn *c, enum err rc, const char *detail)
 {
 	struct http_req *req = &c->req;
 	const struct http_body_sink *sink = req->sink;
@@ -867,7 +875,7 @@ static void body_fail(struct http_conn *c, int status, const char *code, const c
 	if (sink && sink->on_abort)
 		sink->on_abort(req, req->sink_arg);
 	if (!req->resp_started)
-		http_resp_error(req, status, code, detail);
+		conn_refuse(req, rc, detail);
 	else if (!req->resp_complete)
 		conn_kill(c);
 }
@@ -914,7 +922,7 @@ static bool deliver(struct http_conn *c, struct evbuffer *in, size_t n)
 				req->keepalive = false;
 				req->sink = NULL;
 				if (!req->resp_started)
-					http_resp_error(req, 500, err_name(rc), err_detail());
+					conn_refuse(req, rc, err_detail());
 				return false;
 			}
 			if (req->body != BODY_READING || c->state == CS_DEAD)
@@ -987,13 +995,13 @@ static void body_pump(struct http_conn *c)
 				return;
 			if (r < 0) {
 				body_fail(
-					c, 400, "bad_request",
+					c, ERR_INVALID,
 					"malformed chunked body: bad line ending or oversize line");
 				return;
 			}
 			if (req->chunk == CH_DATA_END) {
 				if (len != 0) {
-					body_fail(c, 400, "bad_request",
+					body_fail(c, ERR_INVALID,
 						  "chunk data longer than its size");
 					return;
 				}
@@ -1002,7 +1010,7 @@ static void body_pump(struct http_conn *c)
 				uint64_t size;
 
 				if (!httpparse_chunk_size(line, len, &size, &why)) {
-					body_fail(c, 400, "bad_request", why);
+					body_fail(c, ERR_INVALID, why);
 					return;
 				}
 				if (size == 0) {
@@ -1018,12 +1026,12 @@ static void body_pump(struct http_conn *c)
 					return;
 				}
 				if (req->trailer_bytes > c->limits->max_head) {
-					body_fail(c, 431, "headers_too_large",
+					body_fail(c, ERR_HEAD_TOO_LARGE,
 						  "trailer section too large");
 					return;
 				}
 				if (!httpparse_trailer_field(line, len, &why)) {
-					body_fail(c, 400, "bad_request", why);
+					body_fail(c, ERR_INVALID, why);
 					return;
 				}
 			}
@@ -1047,7 +1055,7 @@ static void body_pump(struct http_conn *c)
 /* --- request head ----------------------------------------------------------- */
 
 /* Answer a request that never reached the application, and close. */
-static void head_fail(struct http_conn *c, int status, const char *code, const char *detail)
+static void head_fail(struct http_conn *c, enum err rc, const char *detail)
 {
 	struct http_req *req = &c->req;
 
@@ -1055,7 +1063,7 @@ static void head_fail(struct http_conn *c, int status, const char *code, const c
 	c->state = CS_REQUEST;
 	req->keepalive = false;
 	req->body = BODY_FAILED;
-	http_resp_error(req, status, code, detail);
+	conn_refuse(req, rc, detail);
 }
 
 static bool has_token(const char *list, const char *token)
@@ -1096,13 +1104,13 @@ static bool check_head(struct http_conn *c)
 	req->http10 = h->minor_version == 0;
 	req->method = http_req_strndup(req, h->method, h->method_len);
 	if (!req->method) {
-		head_fail(c, 503, "out_of_memory", "out of memory");
+		head_fail(c, ERR_NOMEM, "out of memory");
 		return false;
 	}
 	req->is_head = strcmp(req->method, "HEAD") == 0;
 
 	if (!req->http10 && http_req_header_count(req, "Host") != 1) {
-		head_fail(c, 400, "bad_request", "exactly one Host header is required");
+		head_fail(c, ERR_INVALID, "exactly one Host header is required");
 		return false;
 	}
 	/* absolute-form targets are reduced to their path */
@@ -1120,11 +1128,11 @@ static bool check_head(struct http_conn *c)
 	}
 	if (!(tlen == 1 && target[0] == '*' && strcmp(req->method, "OPTIONS") == 0) &&
 	    target[0] != '/') {
-		head_fail(c, 400, "bad_request", "request target must be an absolute path");
+		head_fail(c, ERR_INVALID, "request target must be an absolute path");
 		return false;
 	}
 	if (memchr(target, '#', tlen)) {
-		head_fail(c, 400, "bad_request", "fragment in request target");
+		head_fail(c, ERR_INVALID, "fragment in request target");
 		return false;
 	}
 	q = memchr(target, '?', tlen);
@@ -1132,7 +1140,7 @@ static bool check_head(struct http_conn *c)
 	req->query = q ? http_req_strndup(req, q + 1, tlen - (size_t)(q - target) - 1)
 		       : http_req_strndup(req, "", 0);
 	if (!req->path || !req->query) {
-		head_fail(c, 503, "out_of_memory", "out of memory");
+		head_fail(c, ERR_NOMEM, "out of memory");
 		return false;
 	}
 
@@ -1146,16 +1154,15 @@ static bool check_head(struct http_conn *c)
 	}
 
 	if (n_te > 0 && n_cl > 0) {
-		head_fail(c, 400, "bad_request",
-			  "both Content-Length and Transfer-Encoding present");
+		head_fail(c, ERR_INVALID, "both Content-Length and Transfer-Encoding present");
 		return false;
 	}
 	if (n_cl > 1) {
-		head_fail(c, 400, "bad_request", "duplicate Content-Length");
+		head_fail(c, ERR_INVALID, "duplicate Content-Length");
 		return false;
 	}
 	if (n_te > 1) {
-		head_fail(c, 400, "bad_request", "duplicate Transfer-Encoding");
+		head_fail(c, ERR_INVALID, "duplicate Transfer-Encoding");
 		return false;
 	}
 	req->body = BODY_NONE;
@@ -1164,12 +1171,11 @@ static bool check_head(struct http_conn *c)
 		const char *te = http_req_header(req, "Transfer-Encoding");
 
 		if (req->http10) {
-			head_fail(c, 400, "bad_request",
-				  "Transfer-Encoding in an HTTP/1.0 request");
+			head_fail(c, ERR_INVALID, "Transfer-Encoding in an HTTP/1.0 request");
 			return false;
 		}
 		if (strcasecmp(te, "chunked") != 0) {
-			head_fail(c, 501, "not_implemented",
+			head_fail(c, ERR_NOT_IMPLEMENTED,
 				  "only the chunked transfer coding is supported");
 			return false;
 		}
@@ -1182,7 +1188,7 @@ static bool check_head(struct http_conn *c)
 		uint64_t len;
 
 		if (!httpparse_content_length(cl, strlen(cl), &len)) {
-			head_fail(c, 400, "bad_request", "invalid Content-Length");
+			head_fail(c, ERR_INVALID, "invalid Content-Length");
 			return false;
 		}
 		req->body_length = (int64_t)len;
@@ -1191,8 +1197,7 @@ static bool check_head(struct http_conn *c)
 	}
 	if (expect) {
 		if (strcasecmp(expect, "100-continue") != 0) {
-			head_fail(c, 417, "expectation_failed",
-				  "only Expect: 100-continue is supported");
+			head_fail(c, ERR_EXPECTATION, "only Expect: 100-continue is supported");
 			return false;
 		}
 		req->expect_continue = !req->http10 && req->body == BODY_UNREAD;
@@ -1220,20 +1225,19 @@ static void head_parse(struct http_conn *c)
 	st = httpparse_find_end(buf, look, &c->head_scanned, &head_len);
 	if (st == HTTPPARSE_INCOMPLETE) {
 		if (avail >= c->limits->max_head)
-			head_fail(c, 431, "headers_too_large",
-				  "request head exceeds the size limit");
+			head_fail(c, ERR_HEAD_TOO_LARGE, "request head exceeds the size limit");
 		return;
 	}
 	c->head_scanned = 0;
 	if (st != HTTPPARSE_OK) {
-		head_fail(c, 400, "bad_request", "malformed request head (bare LF or NUL)");
+		head_fail(c, ERR_INVALID, "malformed request head (bare LF or NUL)");
 		return;
 	}
 	copy = http_req_strndup(req, buf, head_len);
 	evbuffer_drain(in, head_len);
 	req->bytes_in = head_len;
 	if (!copy) {
-		head_fail(c, 503, "out_of_memory", "out of memory");
+		head_fail(c, ERR_NOMEM, "out of memory");
 		return;
 	}
 	st = httpparse_head(copy, head_len, c->limits->max_target, &req->head, &why);
@@ -1241,16 +1245,16 @@ static void head_parse(struct http_conn *c)
 	case HTTPPARSE_OK:
 		break;
 	case HTTPPARSE_URI_TOO_LONG:
-		head_fail(c, 414, "uri_too_long", why);
+		head_fail(c, ERR_URI_TOO_LONG, why);
 		return;
 	case HTTPPARSE_TOO_LARGE:
-		head_fail(c, 431, "headers_too_large", why);
+		head_fail(c, ERR_HEAD_TOO_LARGE, why);
 		return;
 	case HTTPPARSE_VERSION:
-		head_fail(c, 505, "http_version_not_supported", why);
+		head_fail(c, ERR_VERSION, why);
 		return;
 	default:
-		head_fail(c, 400, "bad_request", why);
+		head_fail(c, ERR_INVALID, why);
 		return;
 	}
 	/* Terminate names and values in place (over the ':' and the CR or
@@ -1433,8 +1437,7 @@ static void event_cb(struct bufferevent *bev, short what, void *arg)
 
 		if (c->state == CS_REQUEST &&
 		    (req->body == BODY_READING || req->body == BODY_PAUSED))
-			body_fail(c, 400, "bad_request",
-				  "connection closed before the body was complete");
+			body_fail(c, ERR_INVALID, "connection closed before the body was complete");
 		conn_kill(c);
 	} else if (what & (BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT)) {
 		conn_kill(c);
@@ -1455,7 +1458,7 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg)
 	case CS_HEAD:
 		if (c->head_scanned > 0 ||
 		    (c->bev && evbuffer_get_length(bufferevent_get_input(c->bev)))) {
-			head_fail(c, 408, "request_timeout", "request head not received in time");
+			head_fail(c, ERR_TIMEOUT, "request head not received in time");
 			c->head_scanned = 0;
 		} else {
 			conn_kill(c);
@@ -1465,7 +1468,7 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg)
 		uint64_t need = c->limits->body_min_rate * c->limits->body_rate_window_ms / 1000;
 
 		if (req->body == BODY_READING && c->rate_bytes < need) {
-			body_fail(c, 408, "request_timeout", "request body arriving too slowly");
+			body_fail(c, ERR_TIMEOUT, "request body arriving too slowly");
 		} else if (req->body == BODY_READING) {
 			c->rate_bytes = 0;
 			conn_arm_timer(c);

@@ -45,6 +45,12 @@ static const struct reply_row {
 	[ERR_CHECKSUM] = {460, "checksum_mismatch"}, /* tus checksum extension */
 	[ERR_BAD_GATEWAY] = {502, "bad_gateway"},
 	[ERR_BUSY] = {503, "busy"},
+	[ERR_TIMEOUT] = {408, "request_timeout"},
+	[ERR_HEAD_TOO_LARGE] = {431, "headers_too_large"},
+	[ERR_URI_TOO_LONG] = {414, "uri_too_long"},
+	[ERR_EXPECTATION] = {417, "expectation_failed"},
+	[ERR_NOT_IMPLEMENTED] = {501, "not_implemented"},
+	[ERR_VERSION] = {505, "http_version_not_supported"},
 };
 
 static const struct reply_row *row_for(enum err code)

@@ -241,7 +241,7 @@ static void malformed_head_is_400_and_close(void **state)
 		if (!strstr(f->out ? f->out : "", "HTTP/1.1 400 "))
 			fail_msg("head %zu: %s", i, f->out ? f->out : "(nothing)");
 		assert_non_null(strstr(f->out, "Connection: close\r\n"));
-		assert_non_null(strstr(f->out, "{\"error\":\"bad_request\",\"detail\":\""));
+		assert_non_null(strstr(f->out, "{\"error\":\"invalid_request\",\"detail\":\""));
 		assert_int_equal(f->closed, 1);
 		assert_int_equal(app.requests, 0);
 		hf_close(f);

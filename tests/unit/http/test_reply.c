@@ -134,6 +134,13 @@ static void table_gives_the_documented_pairs(void **state)
 		{ERR_NOMEM, 503, "out_of_memory"},
 		{ERR_BUSY, 503, "busy"},
 		{ERR_NOSPACE, 507, "insufficient_storage"},
+		/* the connection's own refusals */
+		{ERR_TIMEOUT, 408, "request_timeout"},
+		{ERR_URI_TOO_LONG, 414, "uri_too_long"},
+		{ERR_EXPECTATION, 417, "expectation_failed"},
+		{ERR_HEAD_TOO_LARGE, 431, "headers_too_large"},
+		{ERR_NOT_IMPLEMENTED, 501, "not_implemented"},
+		{ERR_VERSION, 505, "http_version_not_supported"},
 	};
 
 	(void)state;
