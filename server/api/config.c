@@ -43,7 +43,8 @@ static const struct option_def options[] = {
 	{"shutdown-grace", OPT_MS, OFF(shutdown_grace_ms), 0, 3600000,
 	 "On SIGTERM, how long in-flight requests may take to finish."},
 	{"max-head", OPT_SIZE, OFF(http.max_head), 1 * KiB, 1 * MiB,
-	 "Request line plus headers, bytes (431 beyond)."},
+	 "Request line plus headers, bytes (431 beyond). Also caps the head of a response (a longer "
+	 "one becomes a logged 500, never a cut header)."},
 	{"max-target", OPT_SIZE, OFF(http.max_target), 256, 64 * KiB,
 	 "Request target (path and query), bytes (414 beyond)."},
 	{"head-timeout", OPT_MS, OFF(http.head_timeout_ms), 100, 3600000,
