@@ -197,28 +197,31 @@ struct json_body {
 	uint64_t cap;
 };
 
-static enum err json_on_data(struct http_req *req, const void *data, size_t len, void *arg)
-{
-	struct json_body *jb = arg;
-
-	if (evbuffer_get_length(jb->buf) + len > jb->cap) {
-		reply_err(req, err_set(ERR_TOOLARGE, "JSON body larger than %llu bytes",
-				       (unsigned long long)jb->cap));
-		return ERR_TOOLARGE;
-	}
-	if (evbuffer_add(jb->buf, data, len) != 0) {
-		reply_err(req, err_set(ERR_NOMEM, "out of memory"));
-		return ERR_NOMEM;
-	}
-	return ERR_OK;
-}
-
 static void json_release(struct json_body *jb)
 {
 	if (jb->buf) {
 		evbuffer_free(jb->buf);
 		jb->buf = NULL;
 	}
+}
+
+static enum err json_on_data(struct http_req *req, const void *data, size_t len, void *arg)
+{
+	struct json_body *jb = arg;
+	enum err rc = ERR_OK;
+
+	if (evbuffer_get_length(jb->buf) + len > jb->cap)
+		rc = err_set(ERR_TOOLARGE, "JSON body larger than %llu bytes",
+			     (unsigned long long)jb->cap);
+	else if (evbuffer_add(jb->buf, data, len) != 0)
+		rc = err_set(ERR_NOMEM, "out of memory");
+	if (rc) {
+		/* A refusal ends the body without on_abort: release now (a
+		 * chunked body past max-json-body leaked its buffer). */
+		json_release(jb);
+		reply_err(req, rc);
+	}
+	return rc;
 }
 
 static void json_on_end(struct http_req *req, void *arg)

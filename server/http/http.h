@@ -114,7 +114,9 @@ void *http_req_data(const struct http_req *req);
 struct http_body_sink {
 	/* A piece of the decoded body. Returning non-zero aborts the body:
 	 * the sink must then have answered (or will answer) the request, and
-	 * the connection closes after that answer. */
+	 * the connection closes after that answer. on_abort is not called
+	 * after a refusal: the sink releases what it holds before returning
+	 * it. */
 	enum err (*on_data)(struct http_req *req, const void *data, size_t len, void *arg);
 	/* The whole body has arrived; the sink answers the request. */
 	void (*on_end)(struct http_req *req, void *arg);
