@@ -1184,6 +1184,17 @@ enum err acct_wp_resolve(struct db *db, const char *code, int64_t user_id, int64
 	return rc;
 }
 
+/* A row of WP_COLS followed by the caller's level. */
+static void wp_level_row(sqlite3_stmt *st, void *rec, enum err *rc)
+{
+	struct acct_wp *w = rec;
+
+	read_wp(st, w, rc);
+	w->level = sqlite3_column_int(st, 7);
+}
+
+static void wp_clear(void *rec) { acct_wp_clear(rec); }
+
 enum err acct_wp_list(struct db *db, int64_t user_id, struct acct_wp **out, size_t *n)
 {
 	/* No "every WP" default: user 0 matches no user, so no rows. */
@@ -1191,32 +1202,16 @@ enum err acct_wp_list(struct db *db, int64_t user_id, struct acct_wp **out, size
 					     " FROM levels l JOIN wps w ON w.id = l.wp_id"
 					     " LEFT JOIN partners p ON p.id = w.lead_partner_id"
 					     " WHERE l.level >= 1 ORDER BY w.code";
-	struct acct_wp *arr = NULL, *w;
-	size_t cnt = 0, cap = 0;
 	sqlite3_stmt *st;
 	enum err rc = db_stmt(db, sql, &st);
-	bool row;
 
 	*out = NULL;
 	*n = 0;
 	if (rc)
 		return rc;
 	db_bind_int64(db, st, 1, user_id);
-	while (!rc && !(rc = db_step(db, st, "list work packages", &row)) && row) {
-		w = db_grow((void **)&arr, &cnt, &cap, sizeof *arr, &rc);
-		if (!w)
-			break;
-		read_wp(st, w, &rc);
-		w->level = sqlite3_column_int(st, 7);
-	}
-	sqlite3_reset(st);
-	if (rc) {
-		acct_wps_free(arr, cnt);
-		return rc;
-	}
-	*out = arr;
-	*n = cnt;
-	return ERR_OK;
+	return db_rows(db, st, "list work packages", sizeof **out, wp_level_row, wp_clear,
+		       (void **)out, n);
 }
 
 void acct_wp_clear(struct acct_wp *w)
@@ -1229,12 +1224,7 @@ void acct_wp_clear(struct acct_wp *w)
 	memset(w, 0, sizeof *w);
 }
 
-void acct_wps_free(struct acct_wp *w, size_t n)
-{
-	for (size_t i = 0; w && i < n; i++)
-		acct_wp_clear(&w[i]);
-	free(w);
-}
+void acct_wps_free(struct acct_wp *w, size_t n) { db_rows_free(w, n, sizeof *w, wp_clear); }
 
 enum err acct_level(struct db *db, int64_t user_id, int64_t wp_id, int *level)
 {
@@ -1257,34 +1247,26 @@ enum err acct_level(struct db *db, int64_t user_id, int64_t wp_id, int *level)
 	return rc;
 }
 
+static void id_row(sqlite3_stmt *st, void *rec, enum err *rc)
+{
+	(void)rc;
+	*(int64_t *)rec = col_i64(st, 0);
+}
+
 enum err acct_readable_wps(struct db *db, int64_t user_id, int64_t **ids, size_t *n)
 {
 	static const char sql[] =
 		LEVELS_CTE "SELECT wp_id FROM levels WHERE level >= 1 ORDER BY wp_id";
-	int64_t *arr = NULL, *slot;
-	size_t cnt = 0, cap = 0;
 	sqlite3_stmt *st;
 	enum err rc = db_stmt(db, sql, &st);
-	bool row;
 
 	*ids = NULL;
 	*n = 0;
 	if (rc)
 		return rc;
 	db_bind_int64(db, st, 1, user_id);
-	while (!rc && !(rc = db_step(db, st, "list readable work packages", &row)) && row) {
-		slot = db_grow((void **)&arr, &cnt, &cap, sizeof *arr, &rc);
-		if (slot)
-			*slot = col_i64(st, 0);
-	}
-	sqlite3_reset(st);
-	if (rc) {
-		free(arr);
-		return rc;
-	}
-	*ids = arr;
-	*n = cnt;
-	return ERR_OK;
+	return db_rows(db, st, "list readable work packages", sizeof **ids, id_row, NULL,
+		       (void **)ids, n);
 }
 
 /* --- grants -------------------------------------------------------------------------- */
@@ -1380,6 +1362,32 @@ done:
 	return ERR_OK;
 }
 
+static void grant_row(sqlite3_stmt *st, void *rec, enum err *rc)
+{
+	struct acct_grant *g = rec;
+
+	g->user_id = col_i64(st, 0);
+	g->email = db_column_strdup(st, 1, rc);
+	g->user_name = db_column_strdup(st, 2, rc);
+	g->partner_id = col_i64(st, 3);
+	g->partner_short = db_column_strdup(st, 4, rc);
+	g->partner_name = db_column_strdup(st, 5, rc);
+	g->level = sqlite3_column_int(st, 6);
+	g->granted_by = db_column_strdup(st, 7, rc);
+	g->granted_at = col_i64(st, 8);
+}
+
+static void grant_clear(void *rec)
+{
+	struct acct_grant *g = rec;
+
+	free(g->email);
+	free(g->user_name);
+	free(g->partner_short);
+	free(g->partner_name);
+	free(g->granted_by);
+}
+
 enum err acct_grant_list(struct db *db, int64_t wp_id, struct acct_grant **out, size_t *n)
 {
 	static const char sql[] =
@@ -1390,49 +1398,19 @@ enum err acct_grant_list(struct db *db, int64_t wp_id, struct acct_grant **out, 
 		" LEFT JOIN users b ON b.id = g.granted_by"
 		" WHERE g.wp_id = ?"
 		" ORDER BY g.user_id IS NOT NULL, p.short, u.email";
-	struct acct_grant *arr = NULL, *g;
-	size_t cnt = 0, cap = 0;
 	sqlite3_stmt *st;
 	enum err rc = db_stmt(db, sql, &st);
-	bool row;
 
 	*out = NULL;
 	*n = 0;
 	if (rc)
 		return rc;
 	db_bind_int64(db, st, 1, wp_id);
-	while (!rc && !(rc = db_step(db, st, "list grants", &row)) && row) {
-		g = db_grow((void **)&arr, &cnt, &cap, sizeof *arr, &rc);
-		if (!g)
-			break;
-		g->user_id = col_i64(st, 0);
-		g->email = db_column_strdup(st, 1, &rc);
-		g->user_name = db_column_strdup(st, 2, &rc);
-		g->partner_id = col_i64(st, 3);
-		g->partner_short = db_column_strdup(st, 4, &rc);
-		g->partner_name = db_column_strdup(st, 5, &rc);
-		g->level = sqlite3_column_int(st, 6);
-		g->granted_by = db_column_strdup(st, 7, &rc);
-		g->granted_at = col_i64(st, 8);
-	}
-	sqlite3_reset(st);
-	if (rc) {
-		acct_grants_free(arr, cnt);
-		return rc;
-	}
-	*out = arr;
-	*n = cnt;
-	return ERR_OK;
+	return db_rows(db, st, "list grants", sizeof **out, grant_row, grant_clear, (void **)out,
+		       n);
 }
 
 void acct_grants_free(struct acct_grant *g, size_t n)
 {
-	for (size_t i = 0; g && i < n; i++) {
-		free(g[i].email);
-		free(g[i].user_name);
-		free(g[i].partner_short);
-		free(g[i].partner_name);
-		free(g[i].granted_by);
-	}
-	free(g);
+	db_rows_free(g, n, sizeof *g, grant_clear);
 }
