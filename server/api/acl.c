@@ -123,7 +123,8 @@ static enum err destination_decide(struct call *call)
 	code = http_pct_decode(call->req, d.wp, d.wp_len, false);
 	if (!code || !*code)
 		return ERR_OK;
-	rc = acl_wp_decide(worker_db(call->worker), call->caller, code, 0, ACCT_WRITE, NULL, NULL);
+	rc = acl_wp_decide(worker_db(call->worker), call->caller, code, 0, ACCT_WRITE,
+			   &call->dest_wp_id, NULL);
 	/* RFC 4918: a Destination whose parent is missing is a conflict;
 	 * an unreadable WP looks missing. */
 	if (rc == ERR_NOTFOUND)

@@ -82,7 +82,8 @@ struct call {
 	bool by_cookie;                       /* authenticated by session cookie */
 	int64_t wp_id;                        /* set when the route has {wp} */
 	int wp_level;                         /* caller's level on that WP (0-3) */
-	json_t *json;                         /* RBODY_JSON: the parsed object */
+	int64_t dest_wp_id; /* ACCESS_DAV_COPY, _MOVE: the Destination's WP, decided */
+	json_t *json;       /* RBODY_JSON: the parsed object */
 };
 
 /* Validate a table: every route declares access, patterns are well

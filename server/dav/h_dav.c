@@ -1485,7 +1485,6 @@ out:
 
 struct dest {
 	int64_t wp_id;
-	int wp_level;
 	char *code;
 	struct name_path path;
 	char *keys;
@@ -1505,18 +1504,16 @@ static void dest_done(struct dest *t)
 	memset(t, 0, sizeof *t);
 }
 
-/* Parse and authorize the Destination header. Answers and returns false
- * when it is missing, malformed (400), on another server or outside
- * /dav/ (502), a work package the caller cannot read (409, as for a
- * missing parent: existence is not revealed) or write (403). */
+/* Parse the Destination header, whose work package the policy has
+ * already decided (409 unreadable, 403 unwritable: call->dest_wp_id).
+ * Answers and returns false when it is missing, malformed (400), on
+ * another server or outside /dav/ (502). */
 static bool dest_open(struct dav *d, struct dest *t)
 {
 	struct call *call = d->call;
 	const char *v = http_req_header(call->req, "Destination");
 	const char *host = http_req_header(call->req, "Host");
 	struct dest_header dd;
-	int64_t src_wp = call->wp_id;
-	int src_level = call->wp_level;
 	struct acct_wp wp = {0};
 	char *code;
 	enum err rc;
@@ -1540,23 +1537,11 @@ static bool dest_open(struct dav *d, struct dest *t)
 					     "the list of work packages cannot be a Destination"));
 		return false;
 	}
-	/* acl_authorize decided this before the handler (ACCESS_DAV_COPY,
-	 * _MOVE); asked again here for the work package's id. */
-	rc = acl_authorize_wp(call, code, 0, ACCESS_WP_WRITE);
-	t->wp_id = call->wp_id;
-	t->wp_level = call->wp_level;
-	call->wp_id = src_wp;
-	call->wp_level = src_level;
-	if (rc == ERR_NOTFOUND) {
-		reply_err(call->req,
-			  err_set(ERR_CONFLICT, "the Destination's work package does not exist"));
-		return false;
-	}
-	if (rc) {
-		reply_err(call->req, rc);
-		return false;
-	}
-	rc = name_path_from_url(dd.path, strlen(dd.path), &t->path);
+	/* The policy decided write on the Destination's work package before
+	 * this handler ran (ACCESS_DAV_COPY, _MOVE), from the same header. */
+	t->wp_id = call->dest_wp_id;
+	rc = t->wp_id ? name_path_from_url(dd.path, strlen(dd.path), &t->path)
+		      : err_set(ERR_INTERNAL, "the route did not decide the Destination");
 	if (!rc)
 		rc = acct_wp_get(d->db, t->wp_id, &wp);
 	if (!rc && !(t->code = strdup(wp.code)))
