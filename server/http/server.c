@@ -70,10 +70,6 @@ struct server {
 	_Atomic unsigned open_conns;
 };
 
-/* The one server of this process, for the http done hook (which has no
- * argument). */
-static struct server *the_server;
-
 void *server_req_worker(const struct http_req *req)
 {
 	return ((struct conn_slot *)http_req_app(req))->w->app;
@@ -100,9 +96,10 @@ static void on_request(struct http_req *req, void *app)
 static void on_done(struct http_req *req, bool completed)
 {
 	struct conn_slot *slot = http_req_app(req);
+	const struct server_hooks *hooks = slot->w->srv->hooks;
 
-	if (the_server && the_server->hooks->request_done)
-		the_server->hooks->request_done(req, completed, slot->w->app);
+	if (hooks->request_done)
+		hooks->request_done(req, completed, slot->w->app);
 }
 
 static void on_closed(void *app)
@@ -402,7 +399,6 @@ enum err server_run(const struct server_opts *o, const struct server_hooks *hook
 
 	signal(SIGPIPE, SIG_IGN);
 	evthread_use_pthreads();
-	the_server = &s;
 	http_set_done_hook(on_done);
 
 	rc = tls_new(o->cert, o->key, o->tls_dir, &s.tls);
@@ -497,6 +493,5 @@ out:
 	free(s.workers);
 	tls_free(s.tls);
 	http_set_done_hook(NULL);
-	the_server = NULL;
 	return rc;
 }
