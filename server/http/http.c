@@ -593,13 +593,6 @@ void http_resp_headerf(struct http_req *req, const char *name, const char *fmt, 
 	va_end(ap);
 }
 
-/* The answer to a request the connection itself refuses: status and
- * code from the one table of reply.c, like every other error. */
-static void conn_refuse(struct http_req *req, enum err rc, const char *detail)
-{
-	http_resp_error(req, reply_status_for(rc), reply_code_for(rc), detail);
-}
-
 /* True when a header was refused: the gathered headers are dropped and
  * a 500 goes out in place of the response the handler meant. */
 static bool head_refused(struct http_req *req)
@@ -609,8 +602,8 @@ static bool head_refused(struct http_req *req)
 	req->resp_head_bad = NULL;
 	if (req->resp_head)
 		evbuffer_drain(req->resp_head, evbuffer_get_length(req->resp_head));
-	conn_refuse(req, ERR_INTERNAL,
-		    "the server could not form a response header (the log has the detail)");
+	reply_err(req, err_set(ERR_INTERNAL, "the server could not form a response header "
+					     "(the log has the detail)"));
 	return true;
 }
 
@@ -874,8 +867,9 @@ static void body_fail(struct http_conn *c, enum err rc, const char *detail)
 	req->sink = NULL;
 	if (sink && sink->on_abort)
 		sink->on_abort(req, req->sink_arg);
+	/* Status and code from the one table of reply.c, like every error. */
 	if (!req->resp_started)
-		conn_refuse(req, rc, detail);
+		reply_err(req, err_set(rc, "%s", detail));
 	else if (!req->resp_complete)
 		conn_kill(c);
 }
@@ -922,7 +916,7 @@ static bool deliver(struct http_conn *c, struct evbuffer *in, size_t n)
 				req->keepalive = false;
 				req->sink = NULL;
 				if (!req->resp_started)
-					conn_refuse(req, rc, err_detail());
+					reply_err(req, rc);
 				return false;
 			}
 			if (req->body != BODY_READING || c->state == CS_DEAD)
@@ -1063,7 +1057,7 @@ static void head_fail(struct http_conn *c, enum err rc, const char *detail)
 	c->state = CS_REQUEST;
 	req->keepalive = false;
 	req->body = BODY_FAILED;
-	conn_refuse(req, rc, detail);
+	reply_err(req, err_set(rc, "%s", detail));
 }
 
 static bool has_token(const char *list, const char *token)
