@@ -56,7 +56,6 @@ const struct config *worker_config(const struct worker *w) { return w->app->cfg;
 struct app *worker_app(struct worker *w) { return w->app; }
 unsigned worker_index(const struct worker *w) { return w->index; }
 struct event_base *worker_base(struct worker *w) { return w->base; }
-struct event_base *worker_event_base(struct worker *w) { return w->base; }
 struct jobs_loop *worker_jobs(struct worker *w) { return w->jobs; }
 struct jobs *worker_io(struct worker *w) { return w->app->io; }
 struct commitq *worker_commitq(struct worker *w) { return w->app->commitq; }

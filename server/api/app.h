@@ -63,7 +63,6 @@ unsigned worker_index(const struct worker *w);
 /* The worker's event loop, and its handle on the job pool (jobs.h) for
  * blocking work that completes back on this loop. */
 struct event_base *worker_base(struct worker *w);
-struct event_base *worker_event_base(struct worker *w);
 struct jobs_loop *worker_jobs(struct worker *w);
 /* The pool for disk work (jobs_post; completions through a ticket on
  * worker_jobs) and the group commit of new versions (commitq.h). */

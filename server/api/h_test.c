@@ -130,7 +130,7 @@ void h_test_sink(struct call *call)
 	s->req = call->req;
 	query_u64(call, "pause_ms", &s->pause_ms);
 	if (s->pause_ms) {
-		struct event_base *base = worker_event_base(call->worker);
+		struct event_base *base = worker_base(call->worker);
 
 		s->resume = evtimer_new(base, sink_resume, s);
 		if (!s->resume) {

@@ -860,9 +860,8 @@ void h_tus_create(struct call *call)
 		return;
 	}
 	/* Write access to m.wp was decided before this handler ran
-	 * (ACCESS_WP_WRITE_BY_METADATA): call->wp_id is that WP. */
-	/* m.wp is set, so the policy decided it; wp_id 0 here would be a
-	 * bug, and is refused rather than written anywhere. */
+	 * (ACCESS_WP_WRITE_BY_METADATA): call->wp_id is that WP. With m.wp
+	 * set, a wp_id of 0 would be a bug, refused rather than written. */
 	rc = call->wp_id ? name_path_from_text(m.path, &path)
 			 : err_set(ERR_INTERNAL, "the route did not decide the work package");
 	if (!rc && path.n == 0)
