@@ -43,12 +43,9 @@ void extract_limits_default(struct extract_limits *lim)
 const char *extract_status_name(enum extract_status s)
 {
 	switch (s) {
-	case EXTRACT_OK:
-		return "indexed";
-	case EXTRACT_TRUNCATED:
-		return "truncated";
-	default:
-		return "failed";
+	case EXTRACT_OK: return "indexed";
+	case EXTRACT_TRUNCATED: return "truncated";
+	default: return "failed";
 	}
 }
 

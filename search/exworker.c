@@ -267,21 +267,13 @@ int exworker_main(void)
 				free(name);
 				name = str_of(data, dlen);
 				break;
-			case REQ_MAX_TEXT:
-				lim.max_text = (uint64_t)num_of(data, dlen);
-				break;
+			case REQ_MAX_TEXT: lim.max_text = (uint64_t)num_of(data, dlen); break;
 			case REQ_MAX_EXPANDED:
 				lim.max_expanded = (uint64_t)num_of(data, dlen);
 				break;
-			case REQ_MAX_MEMBERS:
-				lim.max_members = (unsigned)num_of(data, dlen);
-				break;
-			case REQ_CPU:
-				lim.cpu_seconds = (unsigned)num_of(data, dlen);
-				break;
-			case REQ_MEMORY:
-				memory = num_of(data, dlen);
-				break;
+			case REQ_MAX_MEMBERS: lim.max_members = (unsigned)num_of(data, dlen); break;
+			case REQ_CPU: lim.cpu_seconds = (unsigned)num_of(data, dlen); break;
+			case REQ_MEMORY: memory = num_of(data, dlen); break;
 			case REQ_PDFTOTEXT:
 				free(pdftotext);
 				pdftotext = str_of(data, dlen);
@@ -290,8 +282,7 @@ int exworker_main(void)
 				free(mime);
 				mime = str_of(data, dlen);
 				break;
-			default:
-				break;
+			default: break;
 			}
 		}
 		free(req);
@@ -551,9 +542,7 @@ static enum err decode(const char *p, size_t len, struct extract_result *res)
 
 	while (msg_next(p, len, &pos, &tag, &data, &dlen, &bad)) {
 		switch (tag) {
-		case RES_STATUS:
-			res->status = (enum extract_status)num_of(data, dlen);
-			break;
+		case RES_STATUS: res->status = (enum extract_status)num_of(data, dlen); break;
 		case RES_REASON:
 			snprintf(res->reason, sizeof res->reason, "%.*s", (int)dlen, data);
 			break;
@@ -571,12 +560,8 @@ static enum err decode(const char *p, size_t len, struct extract_result *res)
 			free(res->author);
 			res->author = str_of(data, dlen);
 			break;
-		case RES_CREATED:
-			res->created = num_of(data, dlen);
-			break;
-		case RES_PAGES:
-			res->pages = (int)num_of(data, dlen);
-			break;
+		case RES_CREATED: res->created = num_of(data, dlen); break;
+		case RES_PAGES: res->pages = (int)num_of(data, dlen); break;
 		case RES_LANG:
 			snprintf(res->lang, sizeof res->lang, "%.*s", (int)dlen, data);
 			break;
@@ -585,8 +570,7 @@ static enum err decode(const char *p, size_t len, struct extract_result *res)
 			res->text = str_of(data, dlen);
 			res->text_len = dlen;
 			break;
-		default:
-			break;
+		default: break;
 		}
 	}
 	if (bad || res->status > EXTRACT_FAILED)

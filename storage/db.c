@@ -47,24 +47,18 @@ enum err db_error(struct db *db, int rc, const char *what)
 	const char *msg = db && db->sq ? sqlite3_errmsg(db->sq) : sqlite3_errstr(rc);
 
 	switch (rc & 0xff) {
-	case SQLITE_FULL:
-		return err_set(ERR_NOSPACE, "%s: disk full", what);
+	case SQLITE_FULL: return err_set(ERR_NOSPACE, "%s: disk full", what);
 	case SQLITE_BUSY:
-	case SQLITE_LOCKED:
-		return err_set(ERR_CONFLICT, "%s: database busy", what);
+	case SQLITE_LOCKED: return err_set(ERR_CONFLICT, "%s: database busy", what);
 	case SQLITE_CONSTRAINT:
 		if (rc == SQLITE_CONSTRAINT_UNIQUE || rc == SQLITE_CONSTRAINT_PRIMARYKEY)
 			return err_set(ERR_EXISTS, "%s: already exists", what);
 		return err_set(ERR_INVALID, "%s: %s", what, msg);
-	case SQLITE_NOMEM:
-		return err_set(ERR_NOMEM, "%s: out of memory", what);
+	case SQLITE_NOMEM: return err_set(ERR_NOMEM, "%s: out of memory", what);
 	case SQLITE_CORRUPT:
-	case SQLITE_NOTADB:
-		return err_set(ERR_CORRUPT, "%s: %s", what, msg);
-	case SQLITE_IOERR:
-		return err_set(ERR_IO, "%s: %s", what, msg);
-	default:
-		return err_set(ERR_DB, "%s: %s", what, msg);
+	case SQLITE_NOTADB: return err_set(ERR_CORRUPT, "%s: %s", what, msg);
+	case SQLITE_IOERR: return err_set(ERR_IO, "%s: %s", what, msg);
+	default: return err_set(ERR_DB, "%s: %s", what, msg);
 	}
 }
 
@@ -173,15 +167,9 @@ static enum err bind_failure(struct db *db, sqlite3_stmt *st, const char *what)
 	if (!s || s->bind_src == SQLITE_OK)
 		return ERR_OK;
 	switch (s->bind_src & 0xff) {
-	case SQLITE_NOMEM:
-		code = ERR_NOMEM;
-		break;
-	case SQLITE_TOOBIG:
-		code = ERR_TOOLARGE;
-		break;
-	default: /* SQLITE_RANGE, SQLITE_MISUSE: a bug in the caller */
-		code = ERR_INTERNAL;
-		break;
+	case SQLITE_NOMEM: code = ERR_NOMEM; break;
+	case SQLITE_TOOBIG: code = ERR_TOOLARGE; break;
+	default: /* SQLITE_RANGE, SQLITE_MISUSE: a bug in the caller */ code = ERR_INTERNAL; break;
 	}
 	return err_set(code, "%s: parameter %d: %s", what, s->bind_idx,
 		       sqlite3_errstr(s->bind_src));

@@ -83,21 +83,11 @@ enum err err_from_errno(int errnum, const char *what)
 
 	switch (errnum) {
 	case ENOSPC:
-	case EDQUOT:
-		code = ERR_NOSPACE;
-		break;
-	case ENOMEM:
-		code = ERR_NOMEM;
-		break;
-	case ENOENT:
-		code = ERR_NOTFOUND;
-		break;
-	case EEXIST:
-		code = ERR_EXISTS;
-		break;
-	default:
-		code = ERR_IO;
-		break;
+	case EDQUOT: code = ERR_NOSPACE; break;
+	case ENOMEM: code = ERR_NOMEM; break;
+	case ENOENT: code = ERR_NOTFOUND; break;
+	case EEXIST: code = ERR_EXISTS; break;
+	default: code = ERR_IO; break;
 	}
 	return err_set(code, "%s: %s", what, strerror(errnum));
 }

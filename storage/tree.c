@@ -171,14 +171,10 @@ void tree_version_list_free(struct tree_version_list *l)
 const char *tree_status_name(enum tree_status s)
 {
 	switch (s) {
-	case TREE_STATUS_DRAFT:
-		return "draft";
-	case TREE_STATUS_REVIEW:
-		return "review";
-	case TREE_STATUS_FINAL:
-		return "final";
-	default:
-		return "";
+	case TREE_STATUS_DRAFT: return "draft";
+	case TREE_STATUS_REVIEW: return "review";
+	case TREE_STATUS_FINAL: return "final";
+	default: return "";
 	}
 }
 

@@ -40,20 +40,13 @@ static bool allowed_before_enrolment(const struct call *call)
 static int level_needed(enum access a)
 {
 	switch (a) {
-	case ACCESS_WP_READ:
-		return ACCT_READ;
-	case ACCESS_WP_WRITE:
-		return ACCT_WRITE;
-	case ACCESS_WP_MANAGE:
-		return ACCT_MANAGE;
-	case ACCESS_WP_WRITE_BY_METADATA:
-		return ACCT_WRITE;
-	case ACCESS_DAV_COPY:
-		return ACCT_READ; /* of the source; the Destination: write */
-	case ACCESS_DAV_MOVE:
-		return ACCT_WRITE;
-	default:
-		return ACCT_NONE;
+	case ACCESS_WP_READ: return ACCT_READ;
+	case ACCESS_WP_WRITE: return ACCT_WRITE;
+	case ACCESS_WP_MANAGE: return ACCT_MANAGE;
+	case ACCESS_WP_WRITE_BY_METADATA: return ACCT_WRITE;
+	case ACCESS_DAV_COPY: return ACCT_READ; /* of the source; the Destination: write */
+	case ACCESS_DAV_MOVE: return ACCT_WRITE;
+	default: return ACCT_NONE;
 	}
 }
 
@@ -198,8 +191,7 @@ enum err acl_authorize(struct call *call)
 
 	switch (need) {
 	case ACCESS_USER:
-	case ACCESS_SESSION:
-		return ERR_OK;
+	case ACCESS_SESSION: return ERR_OK;
 	case ACCESS_WP_READ:
 	case ACCESS_WP_WRITE:
 	case ACCESS_WP_MANAGE:
@@ -213,16 +205,13 @@ enum err acl_authorize(struct call *call)
 		if (need == ACCESS_DAV_COPY || need == ACCESS_DAV_MOVE)
 			return destination_decide(call);
 		return ERR_OK;
-	case ACCESS_WP_WRITE_BY_METADATA:
-		return metadata_decide(call);
-	case ACCESS_UPLOAD_OWNER:
-		return upload_decide(call);
+	case ACCESS_WP_WRITE_BY_METADATA: return metadata_decide(call);
+	case ACCESS_UPLOAD_OWNER: return upload_decide(call);
 	case ACCESS_COORDINATOR:
 		if (!c->coordinator)
 			return err_set(ERR_FORBIDDEN, "only coordinators may do this");
 		return ERR_OK;
-	default:
-		return err_set(ERR_INTERNAL, "unknown access level");
+	default: return err_set(ERR_INTERNAL, "unknown access level");
 	}
 }
 

@@ -472,24 +472,16 @@ static void format_value(const struct option_def *o, const struct config *c, cha
 	case OPT_STRING:
 		snprintf(buf, n, "%s", *(char *const *)base ? *(char *const *)base : "");
 		return;
-	case OPT_BOOL:
-		snprintf(buf, n, "%s", *(const bool *)base ? "true" : "false");
-		return;
+	case OPT_BOOL: snprintf(buf, n, "%s", *(const bool *)base ? "true" : "false"); return;
 	case OPT_LOGFMT:
 		snprintf(buf, n, "%s",
 			 *(const enum log_format *)base == LOG_JSON ? "json" : "plain");
 		return;
 	case OPT_U64:
-	case OPT_BYTES:
-		v = *(const uint64_t *)base;
-		break;
-	case OPT_SIZE:
-		v = *(const size_t *)base;
-		break;
+	case OPT_BYTES: v = *(const uint64_t *)base; break;
+	case OPT_SIZE: v = *(const size_t *)base; break;
 	case OPT_UINT:
-	case OPT_MS:
-		v = *(const unsigned *)base;
-		break;
+	case OPT_MS: v = *(const unsigned *)base; break;
 	}
 	if (o->type == OPT_BYTES || o->type == OPT_SIZE) {
 		static const char *const units[] = {"", "K", "M", "G", "T"};

@@ -69,23 +69,12 @@ static void put_xml(struct out *o, const char *s, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		switch (s[i]) {
-		case '&':
-			puts_(o, "&amp;");
-			break;
-		case '<':
-			puts_(o, "&lt;");
-			break;
-		case '>':
-			puts_(o, "&gt;");
-			break;
-		case '"':
-			puts_(o, "&quot;");
-			break;
-		case '\'':
-			puts_(o, "&apos;");
-			break;
-		default:
-			put(o, &s[i], 1);
+		case '&': puts_(o, "&amp;"); break;
+		case '<': puts_(o, "&lt;"); break;
+		case '>': puts_(o, "&gt;"); break;
+		case '"': puts_(o, "&quot;"); break;
+		case '\'': puts_(o, "&apos;"); break;
+		default: put(o, &s[i], 1);
 		}
 	}
 }

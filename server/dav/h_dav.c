@@ -71,21 +71,11 @@ static void xml_text(struct evbuffer *b, const char *s)
 
 	for (; *p; p++) {
 		switch (*p) {
-		case '&':
-			evbuffer_add(b, "&amp;", 5);
-			break;
-		case '<':
-			evbuffer_add(b, "&lt;", 4);
-			break;
-		case '>':
-			evbuffer_add(b, "&gt;", 4);
-			break;
-		case '"':
-			evbuffer_add(b, "&quot;", 6);
-			break;
-		case '\'':
-			evbuffer_add(b, "&apos;", 6);
-			break;
+		case '&': evbuffer_add(b, "&amp;", 5); break;
+		case '<': evbuffer_add(b, "&lt;", 4); break;
+		case '>': evbuffer_add(b, "&gt;", 4); break;
+		case '"': evbuffer_add(b, "&quot;", 6); break;
+		case '\'': evbuffer_add(b, "&apos;", 6); break;
 		default:
 			if (p[0] == 0xef && p[1] == 0xbf && (p[2] == 0xbe || p[2] == 0xbf)) {
 				evbuffer_add(b, "\xef\xbf\xbd", 3);
@@ -823,8 +813,7 @@ static bool live_prop(struct render *r, struct evbuffer *b, int id, const struct
 		if (!x->in_wp)
 			return false;
 		break;
-	default:
-		break;
+	default: break;
 	}
 	if (name_only) {
 		evbuffer_add_printf(b, "<%s:%s/>", pfx, tag);
@@ -836,9 +825,7 @@ static bool live_prop(struct render *r, struct evbuffer *b, int id, const struct
 		if (x->collection)
 			evbuffer_add_printf(b, "<D:collection/>");
 		break;
-	case L_DISPLAYNAME:
-		xml_text(b, x->display);
-		break;
+	case L_DISPLAYNAME: xml_text(b, x->display); break;
 	case L_CREATIONDATE:
 		iso_date(x->created, date);
 		evbuffer_add_printf(b, "%s", date);
@@ -847,15 +834,9 @@ static bool live_prop(struct render *r, struct evbuffer *b, int id, const struct
 		http_date(n->modified_at, date);
 		evbuffer_add_printf(b, "%s", date);
 		break;
-	case L_GETCONTENTLENGTH:
-		evbuffer_add_printf(b, "%" PRIu64, n->size);
-		break;
-	case L_GETCONTENTTYPE:
-		xml_text(b, mime_for_download(n->mime));
-		break;
-	case L_GETETAG:
-		evbuffer_add_printf(b, "\"%s\"", n->blob);
-		break;
+	case L_GETCONTENTLENGTH: evbuffer_add_printf(b, "%" PRIu64, n->size); break;
+	case L_GETCONTENTTYPE: xml_text(b, mime_for_download(n->mime)); break;
+	case L_GETETAG: evbuffer_add_printf(b, "\"%s\"", n->blob); break;
 	case L_SUPPORTEDLOCK:
 		evbuffer_add_printf(b, "<D:lockentry><D:lockscope><D:exclusive/></D:lockscope>"
 				       "<D:locktype><D:write/></D:locktype></D:lockentry>"
@@ -875,17 +856,10 @@ static bool live_prop(struct render *r, struct evbuffer *b, int id, const struct
 		quota_figures(r);
 		evbuffer_add_printf(b, "%" PRIu64, r->used);
 		break;
-	case L_VERSION:
-		evbuffer_add_printf(b, "%" PRId64, n->version);
-		break;
-	case L_DELIVERABLE:
-		xml_text(b, n->deliverable);
-		break;
-	case L_STATUS:
-		xml_text(b, tree_status_name(n->status));
-		break;
-	default:
-		break;
+	case L_VERSION: evbuffer_add_printf(b, "%" PRId64, n->version); break;
+	case L_DELIVERABLE: xml_text(b, n->deliverable); break;
+	case L_STATUS: xml_text(b, tree_status_name(n->status)); break;
+	default: break;
 	}
 	evbuffer_add_printf(b, "</%s:%s>", pfx, tag);
 	return true;

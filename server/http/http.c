@@ -312,82 +312,44 @@ const char *http_req_query_param(struct http_req *req, const char *name)
 const char *http_reason(int status)
 {
 	switch (status) {
-	case 100:
-		return "Continue";
-	case 200:
-		return "OK";
-	case 201:
-		return "Created";
-	case 204:
-		return "No Content";
-	case 206:
-		return "Partial Content";
-	case 207:
-		return "Multi-Status";
-	case 301:
-		return "Moved Permanently";
-	case 302:
-		return "Found";
-	case 303:
-		return "See Other";
-	case 304:
-		return "Not Modified";
-	case 400:
-		return "Bad Request";
-	case 401:
-		return "Unauthorized";
-	case 403:
-		return "Forbidden";
-	case 404:
-		return "Not Found";
-	case 405:
-		return "Method Not Allowed";
-	case 408:
-		return "Request Timeout";
-	case 409:
-		return "Conflict";
-	case 410:
-		return "Gone";
-	case 411:
-		return "Length Required";
-	case 412:
-		return "Precondition Failed";
-	case 413:
-		return "Content Too Large";
-	case 414:
-		return "URI Too Long";
-	case 415:
-		return "Unsupported Media Type";
-	case 416:
-		return "Range Not Satisfiable";
-	case 417:
-		return "Expectation Failed";
-	case 422:
-		return "Unprocessable Content";
-	case 423:
-		return "Locked";
-	case 424:
-		return "Failed Dependency";
-	case 429:
-		return "Too Many Requests";
-	case 431:
-		return "Request Header Fields Too Large";
-	case 460:
-		return "Checksum Mismatch";
-	case 500:
-		return "Internal Server Error";
-	case 501:
-		return "Not Implemented";
-	case 502:
-		return "Bad Gateway";
-	case 503:
-		return "Service Unavailable";
-	case 505:
-		return "HTTP Version Not Supported";
-	case 507:
-		return "Insufficient Storage";
-	default:
-		return status < 300 ? "OK" : status < 500 ? "Client Error" : "Server Error";
+	case 100: return "Continue";
+	case 200: return "OK";
+	case 201: return "Created";
+	case 204: return "No Content";
+	case 206: return "Partial Content";
+	case 207: return "Multi-Status";
+	case 301: return "Moved Permanently";
+	case 302: return "Found";
+	case 303: return "See Other";
+	case 304: return "Not Modified";
+	case 400: return "Bad Request";
+	case 401: return "Unauthorized";
+	case 403: return "Forbidden";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 408: return "Request Timeout";
+	case 409: return "Conflict";
+	case 410: return "Gone";
+	case 411: return "Length Required";
+	case 412: return "Precondition Failed";
+	case 413: return "Content Too Large";
+	case 414: return "URI Too Long";
+	case 415: return "Unsupported Media Type";
+	case 416: return "Range Not Satisfiable";
+	case 417: return "Expectation Failed";
+	case 422: return "Unprocessable Content";
+	case 423: return "Locked";
+	case 424: return "Failed Dependency";
+	case 429: return "Too Many Requests";
+	case 431: return "Request Header Fields Too Large";
+	case 460: return "Checksum Mismatch";
+	case 500: return "Internal Server Error";
+	case 501: return "Not Implemented";
+	case 502: return "Bad Gateway";
+	case 503: return "Service Unavailable";
+	case 505: return "HTTP Version Not Supported";
+	case 507: return "Insufficient Storage";
+	default: return status < 300 ? "OK" : status < 500 ? "Client Error" : "Server Error";
 	}
 }
 
@@ -1236,20 +1198,11 @@ static void head_parse(struct http_conn *c)
 	}
 	st = httpparse_head(copy, head_len, c->limits->max_target, &req->head, &why);
 	switch (st) {
-	case HTTPPARSE_OK:
-		break;
-	case HTTPPARSE_URI_TOO_LONG:
-		head_fail(c, ERR_URI_TOO_LONG, why);
-		return;
-	case HTTPPARSE_TOO_LARGE:
-		head_fail(c, ERR_HEAD_TOO_LARGE, why);
-		return;
-	case HTTPPARSE_VERSION:
-		head_fail(c, ERR_VERSION, why);
-		return;
-	default:
-		head_fail(c, ERR_INVALID, why);
-		return;
+	case HTTPPARSE_OK: break;
+	case HTTPPARSE_URI_TOO_LONG: head_fail(c, ERR_URI_TOO_LONG, why); return;
+	case HTTPPARSE_TOO_LARGE: head_fail(c, ERR_HEAD_TOO_LARGE, why); return;
+	case HTTPPARSE_VERSION: head_fail(c, ERR_VERSION, why); return;
+	default: head_fail(c, ERR_INVALID, why); return;
 	}
 	/* Terminate names and values in place (over the ':' and the CR or
 	 * whitespace after them) so accessors hand out C strings. */
@@ -1379,8 +1332,7 @@ static void conn_process(struct http_conn *c)
 					conn_kill(c);
 			}
 			return;
-		default:
-			return;
+		default: return;
 		}
 	}
 	/* More work is left (many pipelined requests): yield to other
@@ -1469,9 +1421,7 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg)
 		}
 		break;
 	}
-	default:
-		conn_kill(c);
-		break;
+	default: conn_kill(c); break;
 	}
 	c->depth--;
 	conn_maybe_free(c);
@@ -1510,11 +1460,8 @@ static void conn_arm_timer(struct http_conn *c)
 			ms = c->limits->body_rate_window_ms;
 		break;
 	case CS_LINGER:
-	case CS_CLOSING:
-		ms = c->limits->linger_ms;
-		break;
-	default:
-		break;
+	case CS_CLOSING: ms = c->limits->linger_ms; break;
+	default: break;
 	}
 	if (!ms) {
 		event_del(c->timer);

@@ -82,12 +82,9 @@ static const char *kind_name(enum jsonin_kind k)
 {
 	switch (k) {
 	case JSONIN_STRING:
-	case JSONIN_ENUM:
-		return "a string";
-	case JSONIN_INT:
-		return "an integer";
-	case JSONIN_BOOL:
-		return "true or false";
+	case JSONIN_ENUM: return "a string";
+	case JSONIN_INT: return "an integer";
+	case JSONIN_BOOL: return "true or false";
 	}
 	return "?";
 }
@@ -190,15 +187,9 @@ enum err jsonin_parse(const json_t *obj, const struct jsonin_field *fields, size
 		if (!v || !f->out)
 			continue;
 		switch (f->kind) {
-		case JSONIN_STRING:
-			*(const char **)f->out = json_string_value(v);
-			break;
-		case JSONIN_INT:
-			*(int64_t *)f->out = json_integer_value(v);
-			break;
-		case JSONIN_BOOL:
-			*(bool *)f->out = json_is_true(v);
-			break;
+		case JSONIN_STRING: *(const char **)f->out = json_string_value(v); break;
+		case JSONIN_INT: *(int64_t *)f->out = json_integer_value(v); break;
+		case JSONIN_BOOL: *(bool *)f->out = json_is_true(v); break;
 		case JSONIN_ENUM:
 			check_value(f, v, &choice);
 			*(int *)f->out = choice;

@@ -63,21 +63,11 @@ int main(int argc, char **argv)
 		for (int k = 0; k < 3; k++)
 			wps[k] = 1 + (int64_t)(R() % (unsigned)nwps);
 		switch (i % 5) {
-		case 0:
-			snprintf(q, sizeof q, "%s%s%s", a, b, c);
-			break;
-		case 1:
-			snprintf(q, sizeof q, "%s%s %s%s", a, b, c, d);
-			break;
-		case 2:
-			snprintf(q, sizeof q, "\"the %s%s\"", a, b);
-			break;
-		case 3:
-			snprintf(q, sizeof q, "%s%s*", a, b);
-			break;
-		default:
-			snprintf(q, sizeof q, "%s%s%s OR %s%s type:pdf", a, b, c, c, d);
-			break;
+		case 0: snprintf(q, sizeof q, "%s%s%s", a, b, c); break;
+		case 1: snprintf(q, sizeof q, "%s%s %s%s", a, b, c, d); break;
+		case 2: snprintf(q, sizeof q, "\"the %s%s\"", a, b); break;
+		case 3: snprintf(q, sizeof q, "%s%s*", a, b); break;
+		default: snprintf(q, sizeof q, "%s%s%s OR %s%s type:pdf", a, b, c, c, d); break;
 		}
 		t0 = now_ms();
 		if (xap_search(r, &xq, &res)) {

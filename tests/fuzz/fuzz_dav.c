@@ -92,9 +92,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			assert(pf.n == 0 && pf.props == NULL);
 		dav_propfind_free(&pf);
 		break;
-	case 1:
-		proppatch(s, n);
-		break;
+	case 1: proppatch(s, n); break;
 	case 2:
 		if (dav_parse_lockinfo(s, n, &li) == ERR_OK)
 			assert(li.owner);

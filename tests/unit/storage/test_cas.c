@@ -197,18 +197,10 @@ static void many_piece_sizes(void **state)
 	while (off < total) {
 		seed = seed * 1103515245u + 12345u;
 		switch (seed % 4) {
-		case 0:
-			n = 1 + seed % 17;
-			break;
-		case 1:
-			n = 1 + seed % 16384;
-			break;
-		case 2:
-			n = 1 + seed % 300000;
-			break;
-		default:
-			n = (1u << 20) + seed % (3u << 20);
-			break;
+		case 0: n = 1 + seed % 17; break;
+		case 1: n = 1 + seed % 16384; break;
+		case 2: n = 1 + seed % 300000; break;
+		default: n = (1u << 20) + seed % (3u << 20); break;
 		}
 		if (n > total - off)
 			n = total - off;
