@@ -37,12 +37,23 @@ struct caller {
 	bool totp_pending;
 	int64_t session_id; /* 0 when authenticated by API token */
 	const char *csrf;   /* the session's CSRF token; NULL for tokens */
+	int64_t reauth_at;  /* session: last sign-in or confirm (sudo mode) */
 	int64_t token_id;   /* 0 when authenticated by session */
+	/* A token's scope, which the policy applies (acl.h): read-only,
+	 * and limited to the work packages wp_ids[0..nwps) (ascending). */
+	bool read_only;
+	bool wp_limited;
+	const int64_t *wp_ids;
+	size_t nwps;
 };
 
 /* Name of the session cookie. The __Host- prefix makes browsers insist
  * on Secure, Path=/ and no Domain, so no sibling host can set it. */
 #define AUTH_COOKIE "__Host-consort"
+/* Sudo mode: how long a sign-in or a confirm (POST
+ * /api/v1/session/confirm) lets a session change credentials and
+ * privileges. */
+#define AUTH_SUDO_SECONDS 600
 /* Random secrets: 32 bytes as unpadded base64url (43 characters). */
 #define AUTH_SECRET_LEN 43
 /* API tokens carry a prefix so secret scanners and people recognise them. */

@@ -24,6 +24,7 @@ void h_test_sink(struct call *call);
 void h_test_source(struct call *call);
 /* h_auth.c */
 void h_session_create(struct call *call);
+void h_session_confirm(struct call *call);
 void h_session_delete(struct call *call);
 void h_me(struct call *call);
 void h_me_password(struct call *call);

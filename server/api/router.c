@@ -28,6 +28,8 @@ const char *access_name(enum access a)
 		[ACCESS_DAV_COPY] = "dav:copy",
 		[ACCESS_DAV_MOVE] = "dav:move",
 		[ACCESS_UPLOAD_OWNER] = "upload:owner",
+		[ACCESS_SUDO] = "session:sudo",
+		[ACCESS_COORDINATOR_SUDO] = "coordinator:sudo",
 	};
 
 	return (unsigned)a < ACCESS__COUNT ? names[a] : "invalid";

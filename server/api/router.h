@@ -46,6 +46,12 @@ enum access {
 	ACCESS_DAV_MOVE,             /* write on {wp} and on the Destination's WP */
 	ACCESS_UPLOAD_OWNER,         /* the creator of the tus upload {id}, with write
 					on its WP */
+	/* Sudo mode: changes to credentials and privileges. A session
+	 * cookie (never a token) whose sign-in or confirm is at most
+	 * AUTH_SUDO_SECONDS old; an older one gets 403
+	 * reauthentication_required and confirms (docs/accounts.md). */
+	ACCESS_SUDO,             /* the caller's own credentials (tokens, 2FA) */
+	ACCESS_COORDINATOR_SUDO, /* a coordinator, on someone's account */
 	ACCESS__COUNT
 };
 

@@ -366,9 +366,9 @@ static void tokens_are_revocable_only_by_owner(void **state)
 	char *name;
 
 	hash_of("tok", h);
-	assert_int_equal(
-		acct_token_create(fx->db, fx->alice, "backup script", h, db_now() + 86400, &id),
-		ERR_OK);
+	assert_int_equal(acct_token_create(fx->db, fx->alice, "backup script", h, db_now() + 86400,
+					   NULL, &id),
+			 ERR_OK);
 	assert_int_equal(acct_token_lookup(fx->db, h, &p), ERR_OK);
 	assert_int_equal(p.token_id, id);
 	assert_int_equal(p.revoked_at, 0);
