@@ -27,6 +27,7 @@ struct config {
 	char *listen; /* HOST:PORT, IPv6 as [::1]:8443 */
 	char *cert;   /* NULL: self-signed in DATA/tls */
 	char *key;
+	char *public_url; /* NULL: links from the default, Host unchecked */
 	char *config_file;
 	unsigned workers; /* 0: number of cores */
 	unsigned max_connections;

@@ -3,6 +3,7 @@
  * takes before its handler runs:
  *
  *   match method + path → 404 / 405
+ *   Host names another host than public-url → 421 (publicurl.h)
  *   body rules of the route (no body / JSON / stream) → 413, 415
  *   authenticate and authorize (acl_authorize: the policy module decides)
  *   read and parse a JSON body (capped) → 400, 413

@@ -211,7 +211,7 @@ test('a one-time set-password link: secret only in the fragment and the JSON bod
     r = await coord.req('POST', `/api/v1/users/${user.id}/password-link`);
     assert.equal(r.status, 201);
     const { token, url } = r.body;
-    assert.equal(url, `https://127.0.0.1:${s.port}/#set-password=${token}`);
+    assert.equal(url, `https://localhost:${s.port}/#set-password=${token}`);
     // A second link replaces the first.
     r = await coord.req('POST', `/api/v1/users/${user.id}/password-link`);
     const token2 = r.body.token;
