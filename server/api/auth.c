@@ -726,3 +726,16 @@ enum err auth_audit_as(struct call *call, int64_t user_id, const char *email, co
 	va_end(ap);
 	return rc;
 }
+
+enum err auth_notice(struct call *call, int64_t user_id, const char *email, const char *fmt, ...)
+{
+	const struct caller *c = call->caller;
+	char what[768];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof what, fmt, ap);
+	va_end(ap);
+	return auth_audit_as(call, user_id, email, "account_notice", 0, email, "%s (by %s)", what,
+			     c && c->user_id != user_id ? c->email : "yourself");
+}

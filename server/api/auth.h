@@ -178,4 +178,13 @@ enum err auth_audit_as(struct call *call, int64_t user_id, const char *email, co
 		       int64_t wp_id, const char *object, const char *fmt, ...)
 	__attribute__((format(printf, 7, 8)));
 
+/* Tell the person whose credentials or privileges changed: `user_id`,
+ * `email` (at the time), and what changed (`fmt`). Today an audit record
+ * in their name (action "account_notice", object their email, the
+ * detail saying what and who did it), so their own history shows it;
+ * this is the one place where notifications (mail) hook in. Joins an
+ * open transaction, like auth_audit. */
+enum err auth_notice(struct call *call, int64_t user_id, const char *email, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
 #endif

@@ -687,6 +687,9 @@ void h_totp_confirm(struct call *call)
 		if (!rc)
 			rc = auth_audit(call, "totp_enable", 0, "", NULL);
 		if (!rc)
+			rc = auth_notice(call, call->caller->user_id, call->caller->email,
+					 "second factor enabled");
+		if (!rc)
 			rc = db_commit(db);
 		if (rc)
 			db_rollback(db);
@@ -973,6 +976,9 @@ void h_token_create(struct call *call)
 				(long long)days, scopes[scope_ix],
 				scope.wp_limited ? "limited to some work packages"
 						 : "every work package");
+	if (!rc)
+		rc = auth_notice(call, call->caller->user_id, call->caller->email,
+				 "API token '%s' created (scope %s)", name, scopes[scope_ix]);
 	if (!rc)
 		rc = db_commit(db);
 	if (rc) {

@@ -148,6 +148,9 @@ void h_user_create(struct call *call)
 			rc = auth_audit(call, "user_create", 0, email, "partner %s%s", partner,
 					coordinator ? ", coordinator" : "");
 		if (!rc)
+			rc = auth_notice(call, id, email, "account created%s",
+					 coordinator ? " as a coordinator" : "");
+		if (!rc)
 			rc = db_commit(db);
 		if (rc)
 			db_rollback(db);
@@ -244,6 +247,8 @@ void h_user_update(struct call *call)
 		if (!rc)
 			rc = auth_audit(call, "user_update", 0, u.email, "%s", what);
 		if (!rc)
+			rc = auth_notice(call, id, u.email, "account changed: %s", what);
+		if (!rc)
 			rc = db_commit(db);
 		if (rc)
 			db_rollback(db);
@@ -289,6 +294,8 @@ void h_user_link(struct call *call)
 		if (!rc)
 			rc = auth_audit(call, "password_link", 0, u.email, "valid until %lld",
 					(long long)expires);
+		if (!rc)
+			rc = auth_notice(call, id, u.email, "a set-password link was made");
 		if (!rc)
 			rc = db_commit(db);
 		if (rc)
