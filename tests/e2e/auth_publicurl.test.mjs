@@ -107,12 +107,14 @@ test('the default link base is the certificate\'s first DNS name that is not a w
 });
 
 test('a public-url that is not https://HOST[:PORT] stops the start with one clear line', () => {
+  // A good one starts (and is shown in --help-config's reference).
+  assert.match(runConsort(['serve', '--help-config']).stdout, /public-url/);
   for (const bad of ['http://docs.example.org', 'https://docs.example.org/consort', 'https://user@docs.example.org',
     'https://docs.example.org:99999', 'https://', 'docs.example.org', 'https://docs.example.org?x=1', 'https://docs.example.org#f']) {
     const dir = tempDir();
     const r = runConsort(['serve', '--data', dir, '--listen', '127.0.0.1:1', '--public-url', bad]);
     assert.notEqual(r.status, 0, bad);
-    assert.match(r.stderr, /public-url/, bad);
+    assert.match(r.stderr, /public-url: (must start with https:\/\/|must be https:\/\/HOST\[:PORT\])/, `${bad}: ${r.stderr}`);
     assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
   }
 });
