@@ -84,6 +84,8 @@ void h_review_start(struct call *call);
 void h_review_get(struct call *call);
 void h_review_decide(struct call *call);
 void h_my_reviews(struct call *call);
+/* h_diff.c */
+void h_diff(struct call *call);
 
 /* h_audit.c */
 void h_audit(struct call *call);

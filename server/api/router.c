@@ -409,7 +409,7 @@ void router_dispatch(const struct route *table, size_t n, struct http_req *req, 
 		}
 	}
 
-	if (r->body == RBODY_TEXT) {
+	if (r->body == RBODY_TEXT && http_req_has_body(req)) {
 		if (!is_text_type(http_req_header(req, "Content-Type"))) {
 			reply_err(req, err_set(ERR_UNSUPPORTED,
 					       "the body must be text/csv or text/plain (UTF-8)"));
