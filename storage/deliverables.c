@@ -229,7 +229,8 @@ enum err dlv_list(struct db *db, const struct dlv_filter *f, struct dlv **out, s
 		free(all);
 		all = NULL;
 	}
-	qsort(all, k, sizeof *all, dlv_cmp);
+	if (k > 1)
+		qsort(all, k, sizeof *all, dlv_cmp);
 	*out = all;
 	*n = k;
 	return ERR_OK;

@@ -94,6 +94,16 @@ static void test_import_and_export(void **state)
 	assert_string_equal(l[1].type, "OTHER");
 	assert_string_equal(l[2].title, "Final report, with annex");
 	assert_string_equal(l[2].lead_short, "ACME");
+	{
+		/* nothing readable: an empty list (qsort of NULL, caught by UBSan) */
+		struct dlv_filter none = {0};
+		struct dlv *e;
+		size_t ne = 9;
+
+		assert_int_equal(dlv_list(f->db, &none, &e, &ne), ERR_OK);
+		assert_int_equal(ne, 0);
+		assert_null(e);
+	}
 
 	assert_int_equal(dlv_export_csv(l, n, &csv, &len), ERR_OK);
 	assert_non_null(strstr(csv, "D1.10,\"Final report, with annex\",WP1,ACME,R,SEN,48,\r\n"));
