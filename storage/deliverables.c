@@ -685,6 +685,10 @@ enum err dlv_update(struct db *db, int64_t id, const struct dlv_change *ch)
 				  " title = CASE WHEN ?8 THEN ?9 ELSE title END,"
 				  " due_date = CASE WHEN ?10 THEN ?11 ELSE due_date END"
 				  " WHERE id = ?1";
+	static const char unlabel[] =
+		"UPDATE nodes SET deliverable = NULL WHERE id ="
+		" (SELECT node_id FROM deliverables WHERE id = ?1) AND deliverable ="
+		" (SELECT code FROM deliverables WHERE id = ?1)";
 	static const char label[] = "UPDATE nodes SET deliverable ="
 				    " (SELECT code FROM deliverables WHERE id = ?2) WHERE id = ?1";
 	sqlite3_stmt *st;
@@ -702,6 +706,16 @@ enum err dlv_update(struct db *db, int64_t id, const struct dlv_change *ch)
 	rc = db_begin(db);
 	if (rc)
 		return rc;
+	if (ch->set_node) {
+		/* the label goes with the link: off the document it leaves */
+		rc = db_stmt(db, unlabel, &st);
+		if (!rc) {
+			db_bind_int64(db, st, 1, id);
+			rc = db_exec_stmt(db, st, "unlabel document");
+		}
+		if (rc)
+			goto out;
+	}
 	if (ch->set_node && ch->node_id) {
 		rc = db_stmt(db, node_sql, &st);
 		if (rc)

@@ -123,7 +123,10 @@ struct dlv_change {
 /* Apply `ch` to deliverable `id`. A linked document must be a live
  * document of the deliverable's own work package and hold no other
  * deliverable (ERR_INVALID, ERR_EXISTS); linking writes the code on the
- * document (nodes.deliverable). */
+ * document (nodes.deliverable), and takes it off a document the
+ * deliverable leaves. A purged document leaves its deliverable without a
+ * document (the schema sets the link NULL); its reviews keep their
+ * version and content hash. */
 enum err dlv_update(struct db *db, int64_t id, const struct dlv_change *ch);
 
 /* --- reviews --------------------------------------------------------------- */

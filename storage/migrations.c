@@ -281,7 +281,8 @@ static const char m002_deliverables[] =
 	"  dissemination TEXT NOT NULL,"
 	"  status TEXT NOT NULL DEFAULT 'planned' CHECK (status IN ('planned','drafting',"
 	"    'in_review','approved','submitted','accepted','revision_requested')),"
-	"  node_id INTEGER UNIQUE REFERENCES nodes(id),"
+	/* a purged document leaves its deliverable without one */
+	"  node_id INTEGER UNIQUE REFERENCES nodes(id) ON DELETE SET NULL,"
 	"  submitted_on TEXT,"
 	"  created_at INTEGER NOT NULL"
 	");"
@@ -289,7 +290,8 @@ static const char m002_deliverables[] =
 	"CREATE TABLE deliverable_reviews ("
 	"  id INTEGER PRIMARY KEY,"
 	"  deliverable_id INTEGER NOT NULL REFERENCES deliverables(id) ON DELETE CASCADE,"
-	"  node_id INTEGER NOT NULL REFERENCES nodes(id),"
+	/* the review record outlives a purged document (version and hash) */
+	"  node_id INTEGER REFERENCES nodes(id) ON DELETE SET NULL,"
 	"  version INTEGER NOT NULL,"
 	"  blob TEXT NOT NULL," /* SHA-256 of the reviewed version's content */
 	"  due_date TEXT,"

@@ -201,6 +201,13 @@ static void test_link_document_and_review(void **state)
 		fx_int(f, "SELECT deliverable = 'D1.1' FROM nodes WHERE name = 'plan.docx'"), 1);
 	/* one document holds one deliverable */
 	assert_int_equal(dlv_update(f->db, d.id + 1, &ch), ERR_EXISTS);
+	/* unlinking takes the label off; linking again puts it back */
+	ch.node_id = 0;
+	assert_int_equal(dlv_update(f->db, d.id, &ch), ERR_OK);
+	assert_int_equal(
+		fx_int(f, "SELECT deliverable IS NULL FROM nodes WHERE name = 'plan.docx'"), 1);
+	ch.node_id = doc;
+	assert_int_equal(dlv_update(f->db, d.id, &ch), ERR_OK);
 	dlv_clear(&d);
 	assert_int_equal(dlv_get(f->db, "D1.1", &d), ERR_OK);
 	assert_int_equal(d.node_version, 1);
@@ -242,6 +249,16 @@ static void test_link_document_and_review(void **state)
 	assert_int_equal(dlv_review_decide(f->db, rid, f->alice, "approve", ""), ERR_CONFLICT);
 	assert_int_equal(dlv_review_decide(f->db, revs[1], f->bob, "approve", ""), ERR_NOTFOUND);
 	dlv_clear(&d);
+	/* purging the document (as tree_purge does) unlinks it; reviews stay */
+	fx_exec(f, "DELETE FROM versions WHERE node_id = (SELECT node_id FROM deliverables"
+		   " WHERE code = 'D1.1');"
+		   "DELETE FROM nodes WHERE name = 'plan.docx'");
+	assert_int_equal(dlv_get(f->db, "D1.1", &d), ERR_OK);
+	assert_int_equal(d.node_id, 0);
+	assert_int_equal(d.review_version, 1);
+	assert_string_equal(d.review_blob, "aa");
+	dlv_clear(&d);
+	assert_int_equal(fx_int(f, "SELECT count(*) FROM deliverable_reviews"), 2);
 }
 
 int main(void)
