@@ -98,6 +98,22 @@ const struct route routes[] = {
 	{"LOCK", "/dav/{wp}/{path*}", h_dav_lock, ACCESS_WP_WRITE, RBODY_STREAM},
 	{"UNLOCK", "/dav/{wp}/{path*}", h_dav_unlock, ACCESS_WP_WRITE, RBODY_NONE},
 
+	/* the deliverable register and internal reviews (h_deliverables.c);
+	 * a deliverable's WP is in its record, so the handlers ask acl.c
+	 * (unreadable = 404) */
+	{"GET", "/api/v1/deliverables", h_deliverables_list, ACCESS_USER, RBODY_NONE},
+	{"POST", "/api/v1/deliverables/import", h_deliverables_import, ACCESS_COORDINATOR,
+	 RBODY_TEXT},
+	{"GET", "/api/v1/deliverables/{code}", h_deliverable_get, ACCESS_USER, RBODY_NONE},
+	{"PATCH", "/api/v1/deliverables/{code}", h_deliverable_patch, ACCESS_USER, RBODY_JSON},
+	{"POST", "/api/v1/deliverables/{code}/reviews", h_review_start, ACCESS_USER, RBODY_JSON},
+	{"GET", "/api/v1/deliverables/{code}/reviews/{id}", h_review_get, ACCESS_USER, RBODY_NONE},
+	{"POST", "/api/v1/deliverables/{code}/reviews/{id}/decision", h_review_decide, ACCESS_USER,
+	 RBODY_JSON},
+	{"GET", "/api/v1/me/reviews", h_my_reviews, ACCESS_USER, RBODY_NONE},
+	/* what changed between two versions (h_diff.c) */
+	{"GET", "/api/v1/wps/{wp}/diff/{path*}", h_diff, ACCESS_WP_READ, RBODY_NONE},
+
 	/* the audit log (h_audit.c) */
 	{"GET", "/api/v1/audit", h_audit, ACCESS_COORDINATOR, RBODY_NONE},
 	{"GET", "/api/v1/search", h_search, ACCESS_USER, RBODY_NONE},

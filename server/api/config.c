@@ -11,6 +11,7 @@
 
 #include "api/metrics.h"
 #include "api/publicurl.h"
+#include "deliverables.h"
 
 enum opt_type { OPT_STRING, OPT_UINT, OPT_U64, OPT_SIZE, OPT_BYTES, OPT_MS, OPT_BOOL, OPT_LOGFMT };
 
@@ -143,6 +144,10 @@ static const struct option_def options[] = {
 	 "Unfinished resumable uploads one user may have open at once."},
 	{"upload-bytes-per-user", OPT_BYTES, OFF(upload_bytes_per_user), 1, 1024 * TiB,
 	 "Announced size of one user's unfinished resumable uploads together, bytes."},
+	{"project-start", OPT_STRING, OFF(project_start), 0, 0,
+	 "First day of the project (`YYYY-MM-DD`): a deliverable due in month N of the grant "
+	 "agreement is due on the last day of that month of the project. Without it the register "
+	 "shows due months only (and cannot tell what is overdue)."},
 };
 
 #define NOPTIONS (sizeof options / sizeof options[0])
@@ -468,6 +473,8 @@ enum err config_check(const struct config *cfg)
 		return rc;
 	if (cfg->public_url && publicurl_check(cfg->public_url))
 		return err_set(ERR_INVALID, "public-url: %s", err_detail());
+	if (cfg->project_start && !dlv_date_valid(cfg->project_start))
+		return err_set(ERR_INVALID, "project-start must be a date YYYY-MM-DD");
 	return ERR_OK;
 }
 
@@ -564,4 +571,5 @@ void config_free(struct config *cfg)
 	free(cfg->config_file);
 	free(cfg->metrics_allow);
 	free(cfg->metrics_token_file);
+	free(cfg->project_start);
 }

@@ -67,6 +67,8 @@ struct config {
 	unsigned upload_expiry_ms;      /* an unfinished tus upload lives this long */
 	unsigned uploads_per_user;      /* unfinished tus uploads per user */
 	uint64_t upload_bytes_per_user; /* their announced lengths together */
+	/* deliverables (issue 17) */
+	char *project_start; /* YYYY-MM-DD; NULL: due months have no date */
 };
 
 /* Fill `cfg` with defaults. */
