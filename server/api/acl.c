@@ -259,3 +259,15 @@ bool acl_may_unlock(const struct call *call, int64_t owner)
 {
 	return acl_owns_lock(call, owner) || (call->caller && call->wp_level >= ACCT_MANAGE);
 }
+
+enum err acl_recipient_wps(struct db *db, int64_t user_id, struct acct_wp **wps, size_t *n)
+{
+	return acct_wp_list(db, user_id, wps, n);
+}
+
+bool acl_event_visible(int level, const char *action)
+{
+	if (level < ACCT_READ || !action)
+		return false;
+	return strcmp(action, "grant") != 0 || level >= ACCT_MANAGE;
+}

@@ -35,6 +35,12 @@
  *   acl_readable_wp_list  GET /api/v1/wps and the WebDAV root listing
  *   acl_owns_lock       only its holder submits a WebDAV lock's token
  *   acl_may_unlock      the holder, or a manager of the WP (lock break)
+ *   acl_recipient_wps   what a mail's recipient may read when the mail is
+ *                       built (not when the event happened): the same
+ *                       rule as for a request, for an account, not a call
+ *   acl_event_visible   which events a reader sees in a feed or mail:
+ *                       everything in a readable WP, but access changes
+ *                       (grant) only with manage
  */
 #ifndef CONSORT_ACL_H
 #define CONSORT_ACL_H
@@ -96,5 +102,13 @@ bool acl_owns_lock(const struct call *call, int64_t owner);
  * holder may; a manager of the work package may break someone else's
  * lock (one left behind by a crashed client). */
 bool acl_may_unlock(const struct call *call, int64_t owner);
+
+/* The work packages account `user_id` may read now, with its level (a
+ * disabled or unknown account: none): mail is built from these. Free
+ * with acct_wps_free. */
+enum err acl_recipient_wps(struct db *db, int64_t user_id, struct acct_wp **wps, size_t *n);
+
+/* May a reader with `level` on an event's WP see the event `action`? */
+bool acl_event_visible(int level, const char *action);
 
 #endif

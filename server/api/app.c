@@ -14,6 +14,7 @@
 #include "api/commitq.h"
 #include "api/config.h"
 #include "api/handlers.h"
+#include "api/mail.h"
 #include "api/metrics.h"
 #include "api/router.h"
 #include "cas.h"
@@ -250,7 +251,12 @@ static void log_done(struct http_req *req, bool completed)
 	const struct call *call = http_req_data(req);
 
 	(void)completed;
-	log_access(http_req_peer(req), http_req_method(req), http_req_path(req),
+	/* A route whose path carries a {secret} (the unsubscribe link) is
+	 * logged by its pattern: the secret is the authority. */
+	log_access(http_req_peer(req), http_req_method(req),
+		   call && call->route && strstr(call->route->pattern, "{secret}")
+			   ? call->route->pattern
+			   : http_req_path(req),
 		   http_resp_started(req) ? http_resp_status(req) : 0, http_resp_bytes(req),
 		   http_req_elapsed_us(req), call && call->caller ? call->caller->email : NULL);
 }
@@ -374,8 +380,13 @@ enum err app_run(const struct config *cfg, const struct route *routes, size_t nr
 	if (rc)
 		goto out;
 	auth_on = true;
+	rc = mail_start(cfg);
+	if (rc)
+		goto out;
 	rc = server_run(&so, &app_hooks, &a);
 out:
+	/* After the workers: a digest the test hook started has ended. */
+	mail_stop();
 	if (auth_on)
 		auth_stop();
 	/* After the workers: no request can kick it any more. */

@@ -17,6 +17,7 @@
 #include "accounts.h"
 #include "api/apijson.h"
 #include "api/auth.h"
+#include "api/mail.h"
 #include "api/config.h"
 #include "db.h"
 #include "digest.h"
@@ -798,6 +799,8 @@ void h_token_create(struct call *call)
 	if (!rc)
 		rc = auth_audit(call, "token_create", 0, name, "expires in %lld days",
 				(long long)days);
+	if (!rc)
+		rc = mail_account(db, call->caller->user_id, MAIL_NEW_TOKEN, name);
 	if (!rc)
 		rc = db_commit(db);
 	if (rc) {
