@@ -317,7 +317,7 @@ static char *make_account_message(const struct config *cfg, const struct notify_
 		subject = "A new API token was made for your consort account";
 		sb_printf(&text,
 			  "Hello,\r\n\r\nA new API token named \"%s\" was made for your consort "
-			  "account %s. You see your tokens at %s/#/settings.\r\n\r\nIf you did not "
+			  "account %s. You see your tokens at %s/#/account.\r\n\r\nIf you did not "
 			  "make it, revoke it there and tell your coordinator.\r\n",
 			  arg, m->rcpt, base);
 		sb_puts(&html, "<p>Hello,</p><p>A new API token named &ldquo;");
@@ -326,7 +326,7 @@ static char *make_account_message(const struct config *cfg, const struct notify_
 		sb_html(&html, m->rcpt);
 		sb_puts(&html, ".</p><p>If you did not make it, revoke it in <a href=\"");
 		sb_html(&html, base);
-		sb_puts(&html, "/#/settings\">your settings</a> and tell your coordinator.</p>");
+		sb_puts(&html, "/#/account\">your settings</a> and tell your coordinator.</p>");
 	} else if (!strcmp(m->kind, "lock_broken")) {
 		subject = "Your lock was broken";
 		sb_printf(&text,
@@ -475,12 +475,12 @@ static char *make_digest(const struct config *cfg, const struct notify_prefs *p,
 	}
 	sb_printf(&text,
 		  "\r\nYou get this mail because you follow these work packages, folders or "
-		  "documents.\r\nSettings: %s/#/settings\r\nUnsubscribe from these mails: %s\r\n",
+		  "documents.\r\nSettings: %s/#/account\r\nUnsubscribe from these mails: %s\r\n",
 		  base, unsub);
 	sb_puts(&html, "</ul><p><small>You get this mail because you follow these work "
 		       "packages, folders or documents. <a href=\"");
 	sb_html(&html, base);
-	sb_puts(&html, "/#/settings\">Settings</a> &middot; <a href=\"");
+	sb_puts(&html, "/#/account\">Settings</a> &middot; <a href=\"");
 	sb_html(&html, unsub);
 	sb_puts(&html, "\">Unsubscribe</a></small></p></body></html>");
 	if (!text.oom && !html.oom && !link.oom)
