@@ -193,6 +193,9 @@ static enum err app_start(struct server *srv, void *arg)
 		rc = jobs_start(cfg->io_threads, 1u << 20, &a->io);
 	if (!rc)
 		rc = commitq_start(a->db_path, 0, &a->commitq);
+	/* Digests and the outbox (mail.h); stopped in app_stopped. */
+	if (!rc)
+		rc = mail_start(cfg);
 	return rc;
 }
 
@@ -307,6 +310,8 @@ static void app_stopped(void *arg)
 	a->commitq = NULL;
 	jobs_stop(a->jobs);
 	a->jobs = NULL;
+	/* After the workers: a digest the test hook started has ended. */
+	mail_stop();
 	for (size_t i = 0; i < sizeof stop_modules / sizeof stop_modules[0]; i++)
 		stop_modules[i]();
 	/* After the workers: no request can count any more. */
@@ -380,13 +385,8 @@ enum err app_run(const struct config *cfg, const struct route *routes, size_t nr
 	if (rc)
 		goto out;
 	auth_on = true;
-	rc = mail_start(cfg);
-	if (rc)
-		goto out;
 	rc = server_run(&so, &app_hooks, &a);
 out:
-	/* After the workers: a digest the test hook started has ended. */
-	mail_stop();
 	if (auth_on)
 		auth_stop();
 	/* After the workers: no request can kick it any more. */
