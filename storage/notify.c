@@ -306,6 +306,26 @@ enum err notify_unsubscribe(struct db *db, const char *secret, int64_t *user_id)
 	return rc;
 }
 
+enum err notify_cursor_get(struct db *db, int64_t user_id, int64_t *cursor)
+{
+	static const char sql[] = "SELECT cursor FROM notify_prefs WHERE user_id = ?";
+	sqlite3_stmt *st;
+	enum err rc = db_stmt(db, sql, &st);
+	bool row = false;
+
+	*cursor = -1;
+	if (rc)
+		return rc;
+	db_bind_int64(db, st, 1, user_id);
+	rc = db_step(db, st, "read the notification cursor", &row);
+	if (!rc && row)
+		*cursor = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	if (!rc && !row)
+		rc = err_set(ERR_NOTFOUND, "no such account");
+	return rc;
+}
+
 enum err notify_cursor_set(struct db *db, int64_t user_id, int64_t upto, int64_t mailed_at)
 {
 	static const char sql[] =
@@ -512,9 +532,13 @@ enum err notify_outbox_set_message(struct db *db, int64_t id, const char *messag
 
 enum err notify_outbox_sent(struct db *db, int64_t id, int64_t now)
 {
+	/* A set-password link is a secret: once handed over it is not kept. */
 	static const char sql[] =
 		"UPDATE outbox SET state = 'sent', sent_at = ?, attempts = attempts + 1,"
-		" last_error = '' WHERE id = ?";
+		" last_error = '',"
+		" arg = CASE WHEN kind = 'set_password' THEN '' ELSE arg END,"
+		" message = CASE WHEN kind = 'set_password' THEN '(not kept)' ELSE message END"
+		" WHERE id = ?";
 	sqlite3_stmt *st;
 	enum err rc = db_stmt(db, sql, &st);
 

@@ -96,6 +96,8 @@ enum err notify_prefs_all(struct db *db, struct notify_prefs **out, size_t *n);
 /* The one-click unsubscribe: mode off for the person whose secret is
  * `secret`. ERR_NOTFOUND for an unknown secret. */
 enum err notify_unsubscribe(struct db *db, const char *secret, int64_t *user_id);
+/* The person's cursor (ERR_NOTFOUND without a preferences row). */
+enum err notify_cursor_get(struct db *db, int64_t user_id, int64_t *cursor);
 /* Move the person's cursor to `upto` (only forwards); `mailed_at` not 0
  * also records when a digest was built. Inside the digest's
  * transaction. */
@@ -139,6 +141,7 @@ enum err notify_outbox_add(struct db *db, int64_t user_id, const char *kind, con
 enum err notify_outbox_due(struct db *db, int64_t now, size_t limit, struct notify_mail **out,
 			   size_t *n);
 enum err notify_outbox_set_message(struct db *db, int64_t id, const char *message);
+/* Sent: a set-password link's secret is dropped from the row then. */
 enum err notify_outbox_sent(struct db *db, int64_t id, int64_t now);
 /* A failed attempt: try again at `next_at`, or give up (`failed`). */
 enum err notify_outbox_retry(struct db *db, int64_t id, int64_t next_at, const char *error,

@@ -499,7 +499,7 @@ static enum err digest_one(struct db *db, const struct config *cfg, const struct
 	struct acct_wp *wps = NULL;
 	struct notify_follow *fl = NULL;
 	struct audit_row *mine = NULL;
-	struct notify_prefs cur = {0};
+	int64_t cur = -1;
 	size_t nw = 0, nf = 0, nm = 0;
 	char *msg = NULL;
 	enum err rc;
@@ -532,8 +532,8 @@ static enum err digest_one(struct db *db, const struct config *cfg, const struct
 		goto out;
 	/* Another round (the test hook, a second thread) may have made this
 	 * digest since the preferences were read: then this one is void. */
-	rc = notify_prefs_get(db, p->user_id, &cur);
-	if (!rc && cur.cursor == p->cursor) {
+	rc = notify_cursor_get(db, p->user_id, &cur);
+	if (!rc && cur == p->cursor) {
 		if (msg)
 			rc = notify_outbox_add(db, p->user_id, "digest", NULL, msg, NULL);
 		if (!rc)
@@ -547,7 +547,6 @@ static enum err digest_one(struct db *db, const struct config *cfg, const struct
 		*queued = false;
 	}
 out:
-	notify_prefs_clear(&cur);
 	free(msg);
 	free(mine);
 	notify_follows_free(fl, nf);
