@@ -28,6 +28,8 @@
 #define MAIL_MAX_GROUPS 500
 /* Outbox rows looked at per batch. */
 #define MAIL_BATCH 50
+/* Delivered messages marked sent in one transaction. */
+#define MAIL_MARK_BATCH 16
 /* Names listed under a group of several. */
 #define MAIL_GROUP_NAMES 10
 #define MAIL_RETRY_MAX 900           /* seconds */
@@ -492,19 +494,18 @@ static char *make_digest(const struct config *cfg, const struct notify_prefs *p,
 	return msg;
 }
 
-/* One person's digest, in one transaction with their cursor. */
-static enum err digest_one(struct db *db, const struct config *cfg, const struct notify_prefs *p,
-			   const struct audit_row *ev, size_t n, int64_t upto, bool *queued)
+/* One person's digest, made outside any transaction: *msg (malloc'd)
+ * or NULL when nothing of theirs happened. */
+static enum err digest_make(struct db *db, const struct config *cfg, const struct notify_prefs *p,
+			    const struct audit_row *ev, size_t n, int64_t upto, char **msg)
 {
 	struct acct_wp *wps = NULL;
 	struct notify_follow *fl = NULL;
 	struct audit_row *mine = NULL;
-	int64_t cur = -1;
 	size_t nw = 0, nf = 0, nm = 0;
-	char *msg = NULL;
 	enum err rc;
 
-	*queued = false;
+	*msg = NULL;
 	rc = acl_recipient_wps(db, p->user_id, &wps, &nw);
 	if (!rc)
 		rc = notify_follow_list(db, p->user_id, &fl, &nf);
@@ -523,34 +524,58 @@ static enum err digest_one(struct db *db, const struct config *cfg, const struct
 		if (followed(fl, nf, e))
 			mine[nm++] = *e;
 	}
-	if (nm && !(msg = make_digest(cfg, p, mine, nm, upto))) {
+	if (nm && !(*msg = make_digest(cfg, p, mine, nm, upto)))
 		rc = err_set(ERR_NOMEM, "out of memory");
-		goto out;
-	}
-	rc = db_begin(db);
-	if (rc)
-		goto out;
-	/* Another round (the test hook, a second thread) may have made this
-	 * digest since the preferences were read: then this one is void. */
-	rc = notify_cursor_get(db, p->user_id, &cur);
-	if (!rc && cur == p->cursor) {
-		if (msg)
-			rc = notify_outbox_add(db, p->user_id, "digest", NULL, msg, NULL);
+out:
+	free(mine);
+	notify_follows_free(fl, nf);
+	acct_wps_free(wps, nw);
+	return rc;
+}
+
+/* Digests made, waiting for their transaction. */
+struct made {
+	int64_t user_id;
+	int64_t cursor; /* as read before making */
+	char *msg;      /* NULL: nothing to tell, the cursor moves */
+};
+
+/* Up to this many people's digests and cursors commit together: one
+ * transaction (one fsync) a batch, not one a person. */
+#define DIGEST_BATCH 64
+
+/* Queue the made digests and move their cursors, in one transaction. A
+ * person whose cursor moved since it was read (another round made their
+ * digest meanwhile: the test hook, a second thread) is skipped, so an
+ * event is in one digest only. Frees the messages. */
+static enum err digest_commit(struct db *db, struct made *m, size_t n, int64_t upto, size_t *queued)
+{
+	size_t q = 0;
+	enum err rc = db_begin(db);
+
+	for (size_t i = 0; i < n && !rc; i++) {
+		int64_t cur;
+
+		rc = notify_cursor_get(db, m[i].user_id, &cur);
+		if (rc || cur != m[i].cursor)
+			continue;
+		if (m[i].msg)
+			rc = notify_outbox_add(db, m[i].user_id, "digest", NULL, m[i].msg, NULL);
 		if (!rc)
-			rc = notify_cursor_set(db, p->user_id, upto, msg ? db_now() : 0);
-		*queued = !rc && msg;
+			rc = notify_cursor_set(db, m[i].user_id, upto, m[i].msg ? db_now() : 0);
+		q += !rc && m[i].msg;
 	}
 	if (!rc)
 		rc = db_commit(db);
 	if (rc) {
 		db_rollback(db);
-		*queued = false;
+		q = 0;
 	}
-out:
-	free(msg);
-	free(mine);
-	notify_follows_free(fl, nf);
-	acct_wps_free(wps, nw);
+	for (size_t i = 0; i < n; i++) {
+		free(m[i].msg);
+		m[i].msg = NULL;
+	}
+	*queued += q;
 	return rc;
 }
 
@@ -558,7 +583,8 @@ enum err mail_digest_run(struct db *db, const struct config *cfg, bool force, st
 {
 	struct notify_prefs *people = NULL;
 	struct audit_row *ev = NULL;
-	size_t np = 0, nev = 0;
+	struct made batch[DIGEST_BATCH];
+	size_t np = 0, nev = 0, nb = 0;
 	int64_t upto = 0, from = INT64_MAX, now = db_now();
 	enum err rc;
 
@@ -580,14 +606,24 @@ enum err mail_digest_run(struct db *db, const struct config *cfg, bool force, st
 		upto = ev[nev - 1].id;
 	out->events = nev;
 	for (size_t i = 0; i < np && !rc; i++) {
-		bool queued;
-
 		if (!due(&people[i], now, force) || people[i].cursor >= upto)
 			continue;
 		out->people++;
-		rc = digest_one(db, cfg, &people[i], ev, nev, upto, &queued);
-		out->mails += queued;
+		batch[nb].user_id = people[i].user_id;
+		batch[nb].cursor = people[i].cursor;
+		rc = digest_make(db, cfg, &people[i], ev, nev, upto, &batch[nb].msg);
+		if (rc)
+			break;
+		if (++nb == DIGEST_BATCH) {
+			rc = digest_commit(db, batch, nb, upto, &out->mails);
+			nb = 0;
+		}
 	}
+	if (!rc && nb)
+		rc = digest_commit(db, batch, nb, upto, &out->mails);
+	else
+		for (size_t i = 0; i < nb; i++)
+			free(batch[i].msg);
 out:
 	audit_rows_free(ev, nev);
 	notify_prefs_free(people, np);
@@ -722,12 +758,36 @@ static enum err deliver_smtp(const struct config *cfg, const char *password,
 	return ERR_OK;
 }
 
+/* Mark delivered messages sent, up to MAIL_MARK_BATCH in one transaction
+ * (one fsync for several, not one each): a crash before the mark sends
+ * them again, so this is the duplicate window (mail.h). Returns 0. */
+static size_t mark_sent(struct db *db, const int64_t *ids, size_t n)
+{
+	enum err rc;
+
+	if (n == 0)
+		return 0;
+	rc = db_begin(db);
+	for (size_t i = 0; i < n && !rc; i++)
+		rc = notify_outbox_sent(db, ids[i], db_now());
+	if (!rc)
+		rc = db_commit(db);
+	if (rc) {
+		db_rollback(db);
+		log_event(LOG_ERROR, "mail",
+			  "%zu mails sent, not marked (they will be sent again): %s", n,
+			  err_detail());
+	}
+	return 0;
+}
+
 /* Send (or file) what is due; false when the batch was not full. */
 static bool send_batch(struct db *db)
 {
 	const struct config *cfg = s.cfg;
 	struct notify_mail *m = NULL;
-	size_t n = 0;
+	int64_t done[MAIL_MARK_BATCH];
+	size_t n = 0, ndone = 0;
 	int64_t now = db_now();
 
 	if (notify_outbox_due(db, now, MAIL_BATCH, &m, &n))
@@ -756,9 +816,9 @@ static bool send_batch(struct db *db)
 		}
 		pthread_mutex_unlock(&s.lock);
 		if (!rc) {
-			if (notify_outbox_sent(db, m[i].id, db_now()))
-				log_event(LOG_ERROR, "mail", "mail %lld sent, not marked: %s",
-					  (long long)m[i].id, err_detail());
+			done[ndone++] = m[i].id;
+			if (ndone == MAIL_MARK_BATCH)
+				ndone = mark_sent(db, done, ndone);
 		} else {
 			int64_t wait = cfg->mail_retry_ms / 1000 ? cfg->mail_retry_ms / 1000 : 1;
 			bool give_up = now - m[i].created_at > MAIL_GIVE_UP;
@@ -775,6 +835,7 @@ static bool send_batch(struct db *db)
 			notify_outbox_retry(db, m[i].id, now + wait, why, give_up);
 		}
 	}
+	mark_sent(db, done, ndone);
 	notify_mails_free(m, n);
 	return n == MAIL_BATCH;
 }

@@ -20,7 +20,9 @@
  * retried with a doubling wait (mail-retry .. 15 minutes) for 3 days.
  * A message is marked sent after the server accepted it: delivery is at
  * least once, with the same Message-ID on a repeat (the window is a
- * crash between the server's acceptance and that mark).
+ * crash between the server's acceptance and that mark, which is made for
+ * up to 16 delivered messages in one transaction; so up to 16 messages).
+ * Digests of up to 64 people are queued in one transaction.
  */
 #ifndef CONSORT_MAIL_H
 #define CONSORT_MAIL_H

@@ -88,7 +88,7 @@ if has small; then
   run_small() {
     local start end
     start=$(date +%s.%N)
-    "${C[@]}" --parallel --parallel-max 8 -H "$auth" -K "$1"
+    "${C[@]}" --parallel --parallel-max 8 -H "$auth" -K "$1" 2>/dev/null
     end=$(date +%s.%N)
     awk -v a="$start" -v b="$end" 'BEGIN {printf "%.3f", b - a}'
   }
