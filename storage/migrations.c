@@ -329,10 +329,68 @@ static const char m003_deliverables[] =
 	");"
 	"CREATE INDEX review_decisions_reviewer ON review_decisions(reviewer_id, decision);";
 
+/* --- notifications (issue 15, docs/notifications.md) ---
+ * Events are the audit log's rows (written in the transaction of the
+ * change they record); these tables say who follows what, how each person
+ * wants mail, and what is waiting to be sent.
+ *
+ * follows: `path` '' is the whole work package, else a folder or a
+ * document as name keys joined by '/'. `active` 0 is an explicit "do not
+ * follow" (it outlives an automatic follow and a work package's default);
+ * `auto` 1 marks a follow made by an upload. */
+static const char m004_notifications[] =
+	"CREATE TABLE follows ("
+	"  user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+	"  wp_id INTEGER NOT NULL REFERENCES wps(id) ON DELETE CASCADE,"
+	"  path TEXT NOT NULL DEFAULT '',"
+	"  active INTEGER NOT NULL DEFAULT 1,"
+	"  auto INTEGER NOT NULL DEFAULT 0,"
+	"  created_at INTEGER NOT NULL,"
+	"  PRIMARY KEY (user_id, wp_id, path)"
+	") WITHOUT ROWID;"
+	/* Work packages whose readers follow them unless they said no. */
+	"CREATE TABLE follow_defaults ("
+	"  wp_id INTEGER PRIMARY KEY REFERENCES wps(id) ON DELETE CASCADE,"
+	"  set_by INTEGER,"
+	"  set_at INTEGER NOT NULL"
+	");"
+	/* One row per person, made on first need. `cursor`: the audit id up
+	 * to which events were considered for their mail (a digest and the
+	 * cursor move in one transaction, so no event is mailed twice);
+	 * `unsub` the secret of their one-click unsubscribe link. */
+	"CREATE TABLE notify_prefs ("
+	"  user_id INTEGER PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,"
+	"  mode TEXT NOT NULL DEFAULT 'daily'"
+	"    CHECK (mode IN ('off', 'immediate', 'hourly', 'daily')),"
+	"  auto_follow INTEGER NOT NULL DEFAULT 1,"
+	"  cursor INTEGER NOT NULL DEFAULT 0,"
+	"  last_mail_at INTEGER NOT NULL DEFAULT 0,"
+	"  unsub TEXT NOT NULL UNIQUE"
+	");"
+	/* Mail to send. `message` is the whole RFC 5322 message, made once
+	 * (NULL until then for account mail, which is made by the sender), so
+	 * a retry sends the same bytes with the same Message-ID. */
+	"CREATE TABLE outbox ("
+	"  id INTEGER PRIMARY KEY,"
+	"  user_id INTEGER REFERENCES users(id) ON DELETE SET NULL,"
+	"  kind TEXT NOT NULL,"
+	"  rcpt TEXT NOT NULL,"
+	"  arg TEXT NOT NULL DEFAULT '',"
+	"  message TEXT,"
+	"  state TEXT NOT NULL DEFAULT 'queued' CHECK (state IN ('queued', 'sent', 'failed')),"
+	"  attempts INTEGER NOT NULL DEFAULT 0,"
+	"  next_at INTEGER NOT NULL,"
+	"  last_error TEXT NOT NULL DEFAULT '',"
+	"  created_at INTEGER NOT NULL,"
+	"  sent_at INTEGER"
+	");"
+	"CREATE INDEX outbox_due ON outbox(state, next_at);";
+
 const char *const db_migrations[] = {
 	m001_initial,
 	m002_sudo_scopes,
 	m003_deliverables,
+	m004_notifications,
 };
 
 const size_t db_migration_count = sizeof db_migrations / sizeof db_migrations[0];

@@ -437,3 +437,15 @@ enum err acl_deliverable_sign_off(const struct call *call)
 	return err_set(ERR_FORBIDDEN, "only coordinators approve, submit and record the "
 				      "Commission's answer");
 }
+
+enum err acl_recipient_wps(struct db *db, int64_t user_id, struct acct_wp **wps, size_t *n)
+{
+	return acct_wp_list(db, user_id, wps, n);
+}
+
+bool acl_event_visible(int level, const char *action)
+{
+	if (level < ACCT_READ || !action)
+		return false;
+	return strcmp(action, "grant") != 0 || level >= ACCT_MANAGE;
+}

@@ -58,6 +58,12 @@
  *   acl_review_decide       only a reviewer named on the review answers
  *   acl_deliverable_sign_off  approved, submitted, accepted, revision
  *                           requested: coordinators only
+ *   acl_recipient_wps   what a mail's recipient may read when the mail is
+ *                       built (not when the event happened): the same
+ *                       rule as for a request, for an account, not a call
+ *   acl_event_visible   which events a reader sees in a feed or mail:
+ *                       everything in a readable WP, but access changes
+ *                       (grant) only with manage
  */
 #ifndef CONSORT_ACL_H
 #define CONSORT_ACL_H
@@ -139,5 +145,12 @@ enum err acl_review_decide(const struct call *call, const int64_t *ids, size_t n
 
 /* Coordinator sign-off steps. ERR_FORBIDDEN for anyone else. */
 enum err acl_deliverable_sign_off(const struct call *call);
+/* The work packages account `user_id` may read now, with its level (a
+ * disabled or unknown account: none): mail is built from these. Free
+ * with acct_wps_free. */
+enum err acl_recipient_wps(struct db *db, int64_t user_id, struct acct_wp **wps, size_t *n);
+
+/* May a reader with `level` on an event's WP see the event `action`? */
+bool acl_event_visible(int level, const char *action);
 
 #endif

@@ -22,6 +22,7 @@ void h_metrics(struct call *call);
 /* h_test.c (only with --test-hooks) */
 void h_test_sink(struct call *call);
 void h_test_source(struct call *call);
+void h_test_notify(struct call *call);
 /* h_auth.c */
 void h_session_create(struct call *call);
 void h_session_confirm(struct call *call);
@@ -87,6 +88,15 @@ void h_review_decide(struct call *call);
 void h_my_reviews(struct call *call);
 /* h_diff.c */
 void h_diff(struct call *call);
+/* h_notify.c */
+void h_activity(struct call *call);
+void h_follows_list(struct call *call);
+void h_follow_put(struct call *call);
+void h_follow_delete(struct call *call);
+void h_notify_get(struct call *call);
+void h_notify_put(struct call *call);
+void h_unsubscribe(struct call *call);
+void h_unsubscribe_page(struct call *call);
 
 /* h_audit.c */
 void h_audit(struct call *call);
