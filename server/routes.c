@@ -43,6 +43,8 @@ const struct route routes[] = {
 	{"GET", "/api/v1/wps", h_wps_list, ACCESS_USER, RBODY_NONE},
 	{"POST", "/api/v1/wps", h_wp_create, ACCESS_COORDINATOR, RBODY_JSON},
 	{"GET", "/api/v1/wps/{wp}", h_wp_get, ACCESS_WP_READ, RBODY_NONE},
+	/* title, lead: managers; quota, retention, archived: coordinators */
+	{"PATCH", "/api/v1/wps/{wp}", h_wp_patch, ACCESS_WP_MANAGE, RBODY_JSON},
 	{"GET", "/api/v1/wps/{wp}/grants", h_grants_list, ACCESS_WP_MANAGE, RBODY_NONE},
 	{"PUT", "/api/v1/wps/{wp}/grants", h_grant_set, ACCESS_WP_MANAGE, RBODY_JSON},
 

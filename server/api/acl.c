@@ -82,6 +82,34 @@ enum err acl_wp_decide(struct db *db, const struct caller *c, const char *code, 
 	return ERR_OK;
 }
 
+enum err acl_wp_writable(struct db *db, int64_t wp_id, const char *code)
+{
+	bool archived = false;
+	enum err rc = acct_wp_archived(db, wp_id, &archived);
+
+	if (!rc && archived)
+		rc = err_set(ERR_FORBIDDEN,
+			     "work package %s is archived: it is read-only until a "
+			     "coordinator unarchives it",
+			     code ? code : "");
+	return rc;
+}
+
+/* Write access as decided, then the one rule above levels: nothing is
+ * written into an archived work package. */
+static enum err write_decide(struct db *db, const struct caller *c, const char *code, int64_t wp_id,
+			     int64_t *id_out, int *level_out)
+{
+	int64_t id = 0;
+	enum err rc = acl_wp_decide(db, c, code, wp_id, ACCT_WRITE, &id, level_out);
+
+	if (id_out)
+		*id_out = id;
+	if (!rc)
+		rc = acl_wp_writable(db, id, code);
+	return rc;
+}
+
 /* Tus creation: the WP is the `wp` key of Upload-Metadata. Metadata
  * that names none (absent, malformed, without `wp`) grants nothing and
  * leaves call->wp_id 0: the handler refuses it after the protocol's own
@@ -95,8 +123,8 @@ static enum err metadata_decide(struct call *call)
 	if (!raw || http_req_header_count(call->req, "Upload-Metadata") != 1 ||
 	    tusmeta_parse(call->req, raw, &m) || !m.wp)
 		return ERR_OK;
-	return acl_wp_decide(worker_db(call->worker), call->caller, m.wp, 0, ACCT_WRITE,
-			     &call->wp_id, &call->wp_level);
+	return write_decide(worker_db(call->worker), call->caller, m.wp, 0, &call->wp_id,
+			    &call->wp_level);
 }
 
 /* COPY, MOVE: write on the work package of the Destination. One that
@@ -116,8 +144,7 @@ static enum err destination_decide(struct call *call)
 	code = http_pct_decode(call->req, d.wp, d.wp_len, false);
 	if (!code || !*code)
 		return ERR_OK;
-	rc = acl_wp_decide(worker_db(call->worker), call->caller, code, 0, ACCT_WRITE,
-			   &call->dest_wp_id, NULL);
+	rc = write_decide(worker_db(call->worker), call->caller, code, 0, &call->dest_wp_id, NULL);
 	/* RFC 4918: a Destination whose parent is missing is a conflict;
 	 * an unreadable WP looks missing. */
 	if (rc == ERR_NOTFOUND)
@@ -140,6 +167,9 @@ static enum err upload_decide(struct call *call)
 	if (!rc)
 		rc = acl_wp_decide(worker_db(call->worker), call->caller, NULL, u.wp_id, ACCT_WRITE,
 				   &call->wp_id, &call->wp_level);
+	/* Sending bytes writes; asking the offset or cancelling does not. */
+	if (!rc && (!strcmp(call->route->method, "PATCH") || !strcmp(call->route->method, "POST")))
+		rc = acl_wp_writable(worker_db(call->worker), u.wp_id, NULL);
 	/* Someone else's, or in a WP the caller can no longer read. */
 	if (rc == ERR_NOTFOUND)
 		rc = err_set(ERR_NOTFOUND, "no such upload");
@@ -202,6 +232,11 @@ enum err acl_authorize(struct call *call)
 		if (call->wp_level < level_needed(need))
 			return err_set(ERR_FORBIDDEN, "this needs %s access to %s",
 				       acct_level_name(level_needed(need)), wp);
+		if (need == ACCESS_WP_WRITE || need == ACCESS_DAV_MOVE) {
+			rc = acl_wp_writable(worker_db(call->worker), call->wp_id, wp);
+			if (rc)
+				return rc;
+		}
 		if (need == ACCESS_DAV_COPY || need == ACCESS_DAV_MOVE)
 			return destination_decide(call);
 		return ERR_OK;
@@ -248,6 +283,20 @@ enum err acl_readable_wp_list(struct call *call, struct acct_wp **wps, size_t *n
 	if (!call->caller || !call->caller->user_id)
 		return err_set(ERR_UNAUTHENTICATED, "authentication required");
 	return acct_wp_list(worker_db(call->worker), call->caller->user_id, wps, n);
+}
+
+enum err acl_wp_settings(const struct call *call, bool storage)
+{
+	if (!call->caller)
+		return err_set(ERR_UNAUTHENTICATED, "authentication required");
+	if (call->wp_level < ACCT_MANAGE)
+		return err_set(ERR_FORBIDDEN, "this needs manage access to the work package");
+	if (storage && !call->caller->coordinator)
+		return err_set(ERR_FORBIDDEN,
+			       "only coordinators may change a work package's quota, "
+			       "retention or archiving; its managers may change its "
+			       "title and lead");
+	return ERR_OK;
 }
 
 bool acl_owns_lock(const struct call *call, int64_t owner)

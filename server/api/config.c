@@ -231,6 +231,11 @@ static const char *parse_number(const char *v, const struct unit *units, uint64_
 				   : "has an unknown unit (use ms, s, m, h or d)";
 }
 
+const char *config_parse_bytes(const char *value, uint64_t *out)
+{
+	return parse_number(value, byte_units, out);
+}
+
 /* Set one option from its textual value; on error returns a reason. */
 static const char *set_option(struct config *cfg, const struct option_def *o, const char *value)
 {

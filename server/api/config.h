@@ -88,4 +88,9 @@ void config_write_reference(FILE *out);
 /* Release strings owned by cfg. */
 void config_free(struct config *cfg);
 
+/* A byte count as options take it ("300M", "2G", "1048576"; K, M, G, T
+ * are powers of 1024). NULL when valid (*out set), else the reason
+ * ("is not a number"). */
+const char *config_parse_bytes(const char *value, uint64_t *out);
+
 #endif

@@ -34,6 +34,7 @@
 #include "name.h"
 #include "http/reply.h"
 #include "api/router.h"
+#include "api/acl.h"
 #include "api/app.h"
 #include "tree.h"
 
@@ -1161,7 +1162,8 @@ void h_trash_list(struct call *call)
 		json_t *o = node_json(&l.items[i], l.items[i].path ? l.items[i].path : "");
 
 		json_object_set_new(o, "trashed_at", apijson_time(l.items[i].trashed_at));
-		json_object_set_new(o, "trashed_by", user_json(l.items[i].trashed_by, NULL));
+		json_object_set_new(o, "trashed_by",
+				    user_json(l.items[i].trashed_by, l.items[i].trashed_by_name));
 		json_array_append_new(items, o);
 	}
 	reply_json(call->req, 200,
@@ -1221,7 +1223,9 @@ void h_trash_purge(struct call *call)
 	if (!trash_id(call, &id))
 		return;
 	/* For the audit record: what it was, before it is gone. */
-	rc = tree_get(db_of(call), call->wp_id, id, &n);
+	rc = acl_wp_writable(db_of(call), call->wp_id, call_param(call, "wp"));
+	if (!rc)
+		rc = tree_get(db_of(call), call->wp_id, id, &n);
 	if (!rc && !n.trashed_at)
 		rc = err_set(ERR_NOTFOUND, "no such trash entry");
 	if (!rc)

@@ -48,6 +48,7 @@ void h_partner_create(struct call *call);
 void h_wps_list(struct call *call);
 void h_wp_create(struct call *call);
 void h_wp_get(struct call *call);
+void h_wp_patch(struct call *call);
 void h_grants_list(struct call *call);
 void h_grant_set(struct call *call);
 
