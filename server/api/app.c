@@ -13,6 +13,7 @@
 #include "api/auth.h"
 #include "api/commitq.h"
 #include "api/config.h"
+#include "api/gcsched.h"
 #include "api/handlers.h"
 #include "api/metrics.h"
 #include "api/router.h"
@@ -23,6 +24,7 @@
 #include "http/log.h"
 #include "http/server.h"
 #include "indexer.h"
+#include "maint.h"
 #include "settings.h"
 #include "tree.h"
 #include "xap.h"
@@ -38,6 +40,7 @@ struct app {
 	struct jobs *jobs;       /* blocking work answered on a worker (Argon2) */
 	struct jobs *io;         /* disk work: storing uploads */
 	struct commitq *commitq; /* group commit of new versions */
+	struct gcsched *gc;      /* NULL: gc-interval 0 */
 	bool metrics_on;
 };
 
@@ -62,6 +65,7 @@ struct commitq *worker_commitq(struct worker *w) { return w->app->commitq; }
 struct server *app_server(const struct app *a) { return a->srv; }
 struct cas *app_cas(const struct app *a) { return a->cas; }
 struct indexer *app_indexer(const struct app *a) { return a->indexer; }
+struct gcsched *app_gc(const struct app *a) { return a->gc; }
 const char *app_data_dir(const struct app *a) { return a->cfg->data_dir; }
 
 /* Modules that keep state across requests (writers held open between
@@ -192,6 +196,10 @@ static enum err app_start(struct server *srv, void *arg)
 		rc = jobs_start(cfg->io_threads, 1u << 20, &a->io);
 	if (!rc)
 		rc = commitq_start(a->db_path, 0, &a->commitq);
+	/* It feeds /metrics, so after metrics_start. */
+	if (!rc)
+		rc = gcsched_start(cfg->data_dir, cfg->gc_interval_ms, MAINT_GC_GRACE_DEFAULT,
+				   &a->gc);
 	return rc;
 }
 
@@ -295,6 +303,8 @@ static void app_stopped(void *arg)
 {
 	struct app *a = arg;
 
+	gcsched_stop(a->gc);
+	a->gc = NULL;
 	jobs_stop(a->io);
 	a->io = NULL;
 	commitq_stop(a->commitq);

@@ -49,6 +49,7 @@ struct config {
 	uint64_t default_quota;         /* bytes per work package; 0: unlimited */
 	unsigned default_keep_versions; /* 0: no count rule */
 	unsigned default_keep_days;     /* 0: no age rule */
+	unsigned gc_interval_ms;        /* the server's own gc; 0: off */
 	/* accounts and sign-in (issue 4) */
 	unsigned session_idle_ms;        /* a session unused this long ends */
 	unsigned session_max_ms;         /* a session ends this long after login */

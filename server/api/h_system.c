@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "api/config.h"
+#include "api/gcsched.h"
 #include "db.h"
 #include "api/handlers.h"
 #include "http/http.h"
@@ -54,20 +55,23 @@ static bool dir_writable(const char *data_dir, const char *sub)
 void h_healthz(struct call *call)
 {
 	const struct config *cfg = worker_config(call->worker);
-	const char *index;
+	const char *index, *gc;
 	bool db_ok, blobs_ok;
 
 	db_ok = db_ping(worker_db(call->worker)) == ERR_OK;
 	/* Writing a blob needs both: temp files in tmp/, then blobs/. */
 	blobs_ok = dir_writable(cfg->data_dir, "blobs") && dir_writable(cfg->data_dir, "tmp");
 	index = index_state(cfg->data_dir);
+	/* Overdue gc degrades like a broken index: space stops coming back,
+	 * but everything is still served. */
+	gc = gcsched_health(app_gc(worker_app(call->worker)));
 	reply_json(call->req, db_ok && blobs_ok ? 200 : 503,
-		   json_pack("{s:s, s:s, s:s, s:s}", "status",
-			     !(db_ok && blobs_ok)      ? "unavailable"
-			     : !strcmp(index, "error") ? "degraded"
-						       : "ok",
+		   json_pack("{s:s, s:s, s:s, s:s, s:s}", "status",
+			     !(db_ok && blobs_ok)                                ? "unavailable"
+			     : !strcmp(index, "error") || !strcmp(gc, "overdue") ? "degraded"
+										 : "ok",
 			     "database", db_ok ? "ok" : "error", "blobs", blobs_ok ? "ok" : "error",
-			     "index", index));
+			     "index", index, "gc", gc));
 }
 
 struct metrics_body {

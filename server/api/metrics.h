@@ -47,10 +47,15 @@ struct route;
 
 /* Values fed by their owners. */
 enum metrics_value {
-	METRICS_UPLOADS_ACTIVE,   /* gauge: resumable uploads with a live writer */
-	METRICS_INDEX_QUEUE,      /* gauge: index_queue rows waiting */
-	METRICS_EXTRACT_FAILURES, /* counter: documents whose extraction failed */
-	METRICS_INDEX_DOCS,       /* gauge: documents in the search index */
+	METRICS_UPLOADS_ACTIVE,      /* gauge: resumable uploads with a live writer */
+	METRICS_INDEX_QUEUE,         /* gauge: index_queue rows waiting */
+	METRICS_EXTRACT_FAILURES,    /* counter: documents whose extraction failed */
+	METRICS_INDEX_DOCS,          /* gauge: documents in the search index */
+	METRICS_GC_RUNS,             /* counter: the server's own gc runs that finished */
+	METRICS_GC_FAILURES,         /* counter: ... that failed */
+	METRICS_GC_BYTES_RECLAIMED,  /* counter: bytes of blobs they deleted */
+	METRICS_GC_LAST_RUN,         /* gauge: Unix time the last one finished */
+	METRICS_GC_LAST_DURATION_MS, /* gauge: how long it took, ms (shown in seconds) */
 	METRICS__COUNT
 };
 
