@@ -62,6 +62,13 @@ const struct route routes[] = {
 	 RBODY_OPTIONAL_JSON},
 	{"DELETE", "/api/v1/wps/{wp}/trash/{id}", h_trash_purge, ACCESS_WP_MANAGE, RBODY_NONE},
 
+	/* check-out, the same lock as WebDAV's (api/checkout.c);
+	 * a manager's DELETE breaks another's (acl_may_unlock) */
+	{"GET", "/api/v1/wps/{wp}/locks/{path*}", h_lock_get, ACCESS_WP_READ, RBODY_NONE},
+	{"POST", "/api/v1/wps/{wp}/locks/{path*}", h_lock_create, ACCESS_WP_WRITE,
+	 RBODY_OPTIONAL_JSON},
+	{"DELETE", "/api/v1/wps/{wp}/locks/{path*}", h_lock_delete, ACCESS_WP_WRITE, RBODY_NONE},
+
 	/* resumable uploads, tus 1.0 (h_tus.c); a creation names its work
 	 * package in Upload-Metadata, which the policy reads; later requests
 	 * find only their own upload, and PATCH asks acl_authorize_wp for

@@ -1,9 +1,14 @@
 /* acl — see acl.h. */
 #include "api/acl.h"
 
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "accounts.h"
+#include "davstore.h"
+#include "name.h"
 #include "api/auth.h"
 #include "digest.h"
 #include "http/http.h"
@@ -297,6 +302,71 @@ enum err acl_wp_settings(const struct call *call, bool storage)
 			       "retention or archiving; its managers may change its "
 			       "title and lead");
 	return ERR_OK;
+}
+
+/* Name keys of `p` joined by '/', the form locks are kept in. */
+static char *lock_keys(const struct name_path *p)
+{
+	size_t len = 1;
+	char *s;
+
+	for (size_t i = 0; i < p->n; i++)
+		len += strlen(p->keys[i]) + 1;
+	s = malloc(len);
+	if (!s)
+		return NULL;
+	len = 0;
+	for (size_t i = 0; i < p->n; i++) {
+		size_t k = strlen(p->keys[i]);
+
+		if (i)
+			s[len++] = '/';
+		memcpy(s + len, p->keys[i], k);
+		len += k;
+	}
+	s[len] = '\0';
+	return s;
+}
+
+enum err acl_lock_check(struct call *call, int64_t wp_id, const struct name_path *path, bool below)
+{
+	struct db *db = worker_db(call->worker);
+	struct davstore_lock *locks = NULL;
+	size_t n = 0;
+	char *keys;
+	enum err rc;
+
+	if (!call->caller)
+		return err_set(ERR_UNAUTHENTICATED, "authentication required");
+	keys = lock_keys(path);
+	if (!keys)
+		return err_set(ERR_NOMEM, "out of memory");
+	rc = davstore_locks_list(db, wp_id, &locks, &n);
+	for (size_t i = 0; !rc && i < n; i++) {
+		const struct davstore_lock *l = &locks[i];
+		struct acct_user u = {0};
+		char until[40] = "";
+		struct tm tm;
+		time_t t = (time_t)l->expires_at;
+
+		if (!davstore_lock_covers(l, keys) &&
+		    !(below && davstore_path_within(l->path, keys)))
+			continue;
+		/* The holder writes with their own session, whichever client
+		 * took the lock. */
+		if (acl_owns_lock(call, l->user_id))
+			continue;
+		acct_user_get(db, l->user_id, &u);
+		if (gmtime_r(&t, &tm))
+			strftime(until, sizeof until, "%Y-%m-%d %H:%M UTC", &tm);
+		rc = err_set(ERR_LOCKED, "'%s' is %s by %s until %s", *l->root ? l->root : "/",
+			     l->checkout ? "checked out" : "locked", u.name ? u.name : "someone",
+			     until);
+		acct_user_clear(&u);
+	}
+	davstore_locks_free(locks, n);
+	free(keys);
+	return rc;
 }
 
 bool acl_owns_lock(const struct call *call, int64_t owner)

@@ -39,6 +39,8 @@
  *   acl_wp_writable     not archived (trash purge, a manage route)
  *   acl_wp_settings     PATCH of a WP: title, lead for its managers;
  *                       quota, retention, archiving for coordinators
+ *   acl_lock_check      a write without an If header (API, tus) to a
+ *                       path a live lock protects: only its holder
  *   acl_owns_lock       only its holder submits a WebDAV lock's token
  *   acl_may_unlock      the holder, or a manager of the WP (lock break)
  */
@@ -55,6 +57,7 @@ struct call;
 struct caller;
 struct db;
 struct acct_wp;
+struct name_path;
 
 /* Authenticate the caller (session cookie with CSRF for unsafe methods,
  * or bearer token) when the route needs it, then decide whether the
@@ -101,6 +104,15 @@ enum err acl_wp_writable(struct db *db, int64_t wp_id, const char *code);
  * change title and lead; `storage` (quota, retention, archived) needs a
  * coordinator. ERR_FORBIDDEN otherwise. */
 enum err acl_wp_settings(const struct call *call, bool storage);
+
+/* Check-out and WebDAV locks on the write paths that have no If header
+ * (API PUT, move, rename, trash, restore, tus): ERR_LOCKED (423) when a
+ * live lock of work package `wp_id` covers `path`, or with `below` lies
+ * inside it (a folder moved or trashed), and the caller does not hold
+ * it; the detail names the holder and the expiry ("'Reports/D1.docx' is
+ * checked out by Marta Rossi until 2026-12-05 16:40 UTC"). The holder
+ * writes with their own session, whichever client took the lock. */
+enum err acl_lock_check(struct call *call, int64_t wp_id, const struct name_path *path, bool below);
 
 /* Is the caller the holder of a WebDAV lock (`owner` its user_id)? Only
  * the holder's submitted token unlocks what a lock protects, or

@@ -882,6 +882,16 @@ static bool put_precheck(struct call *call, struct put *pu, int64_t declared)
 	return true;
 }
 
+/* The policy's lock rule for a write to `p`; answers 423 itself. */
+static bool lock_ok(struct call *call, const struct name_path *p, bool below)
+{
+	enum err rc = acl_lock_check(call, call->wp_id, p, below);
+
+	if (rc)
+		reply_err(call->req, rc);
+	return !rc;
+}
+
 void h_content_put(struct call *call)
 {
 	int64_t declared = http_req_body_length(call->req);
@@ -895,7 +905,7 @@ void h_content_put(struct call *call)
 	pu->max = worker_config(call->worker)->max_upload;
 	pu->comment = http_req_query_param(call->req, "comment");
 	if (!url_path(call, &pu->path) || !put_conditions(call, pu) ||
-	    !put_precheck(call, pu, declared)) {
+	    !lock_ok(call, &pu->path, false) || !put_precheck(call, pu, declared)) {
 		put_free(pu);
 		return;
 	}
@@ -980,6 +990,8 @@ void h_version_restore(struct call *call)
 	}
 	if (!text_path(call, "path", text, &p))
 		return;
+	if (!lock_ok(call, &p, false))
+		goto out;
 	rc = tree_restore_version(db_of(call), call->wp_id, &p, version, user_of(call), comment,
 				  if_version, &res);
 	if (!rc)
@@ -1027,6 +1039,8 @@ void h_move(struct call *call)
 		reply_err(call->req, err_set(ERR_INVALID, "the root folder cannot move"));
 		goto out;
 	}
+	if (!lock_ok(call, &from, true) || !lock_ok(call, &to, true))
+		goto out;
 	rc = tree_move(db_of(call), call->wp_id, &from, &to, user_of(call),
 		       replace ? TREE_MOVE_REPLACE : 0, &n);
 	if (rc) {
@@ -1076,6 +1090,8 @@ void h_tree_patch(struct call *call)
 		reply_err(call->req, err_set(ERR_INVALID, "the root folder has no metadata"));
 		goto out;
 	}
+	if (!lock_ok(call, &p, has_name))
+		goto out;
 	meta.set_deliverable = has_deliv;
 	meta.deliverable = deliverable;
 	meta.set_status = has_status;
@@ -1127,6 +1143,8 @@ void h_tree_delete(struct call *call)
 		reply_err(call->req, err_set(ERR_INVALID, "the root folder cannot be deleted"));
 		goto out;
 	}
+	if (!lock_ok(call, &p, true))
+		goto out;
 	rc = tree_trash(db_of(call), call->wp_id, &p, user_of(call), &id);
 	if (rc) {
 		reply_err(call->req, rc);
@@ -1196,6 +1214,20 @@ void h_trash_restore(struct call *call)
 	if (!trash_id(call, &id))
 		return;
 	if (call->json && (rc = jsonin_parse(call->json, f, 1))) {
+		reply_err(call->req, rc);
+		return;
+	}
+	/* Where it comes back to, as the lock rule sees paths. */
+	rc = tree_get(db_of(call), call->wp_id, id, &n);
+	if (!rc && n.path) {
+		struct name_path p = {0};
+
+		if (name_path_from_text(n.path, &p) == ERR_OK)
+			rc = acl_lock_check(call, call->wp_id, &p, true);
+		name_path_free(&p);
+	}
+	tree_node_clear(&n);
+	if (rc) {
 		reply_err(call->req, rc);
 		return;
 	}
