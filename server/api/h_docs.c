@@ -533,6 +533,10 @@ struct put {
 	enum tree_cond cond;
 	const char *if_blob;
 	uint64_t received, max;
+	/* A body of unknown length (chunked) is held to the room left in
+	 * the work package's quota as it streams. */
+	bool quota_watch;
+	uint64_t quota_room;
 	unsigned char head[MIME_HEAD_BYTES];
 	size_t head_len;
 	/* on the loop */
@@ -729,6 +733,16 @@ static enum err put_data(struct http_req *req, const void *data, size_t len, voi
 		put_drop(pu);
 		return ERR_TOOLARGE;
 	}
+	if (pu->quota_watch && pu->received + len > pu->quota_room) {
+		/* Stop at the quota, not after the whole body: put_drop
+		 * removes what was written (cas_writer_abort). */
+		reply_err(req, err_set(ERR_QUOTA,
+				       "work package %s is full: the upload passed the %" PRIu64
+				       " bytes left in its quota and was stopped",
+				       call_param(pu->call, "wp"), pu->quota_room));
+		put_drop(pu);
+		return ERR_QUOTA;
+	}
 	if (pu->head_len < sizeof pu->head) {
 		size_t take = sizeof pu->head - pu->head_len;
 
@@ -872,6 +886,13 @@ static bool put_precheck(struct call *call, struct put *pu, int64_t declared)
 	tree_node_clear(&n);
 	if (!rc)
 		rc = tree_quota_check(db, call->wp_id, declared > 0 ? (uint64_t)declared : 0);
+	if (!rc && declared < 0) {
+		struct tree_usage u;
+
+		rc = tree_usage(db, call->wp_id, &u);
+		pu->quota_watch = !rc && u.limited;
+		pu->quota_room = u.quota > u.used ? u.quota - u.used : 0;
+	}
 	if (!rc)
 		rc = cas_writer_new(app_cas(worker_app(call->worker)),
 				    declared > 0 ? (uint64_t)declared : 0, &pu->w);
