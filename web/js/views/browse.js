@@ -326,6 +326,7 @@ function folderView(ctx, wpCode, path, first) {
     actions.push(button(t('browse.newFolder'), { icon: 'folderPlus', on: () => newFolderDialog(wp, path).then((n) => n && reload()) }));
   }
   actions.push(linkButton(t('browse.trashView'), href('trash', wp), { icon: 'trash', kind: 'ghost' }));
+  if (!path) actions.push(linkButton(t('browse.settings'), href('settings', wp), { icon: 'lock', kind: 'ghost' }));
   const level = wpLevel(wp);
   const head = h('header.page-head',
     path ? crumbs(wp, path, wpInfo) : null,
