@@ -263,19 +263,87 @@ static const char m001_initial[] =
 	"CREATE INDEX dav_locks_wp ON dav_locks(wp_id, expires_at);"
 	"CREATE INDEX dav_locks_user ON dav_locks(user_id);";
 
+/* Sudo mode and token scopes (docs/accounts.md). A session records when
+ * its person last proved who they are (sign-in, or the confirm step):
+ * changes to credentials and privileges need that within minutes.
+ * Existing sessions start stale (0) and confirm once. A token is read
+ * or write, and limited to the work packages in token_wps when
+ * wp_limited; tokens made before scopes keep working as write on every
+ * work package, as they did. wp_limited is explicit so that a token
+ * whose last work package disappears is limited to nothing, never
+ * widened to everything. */
+static const char m002_sudo_scopes[] =
+	"ALTER TABLE sessions ADD COLUMN reauth_at INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE tokens ADD COLUMN scope TEXT NOT NULL DEFAULT 'write'"
+	"  CHECK (scope IN ('read', 'write'));"
+	"ALTER TABLE tokens ADD COLUMN wp_limited INTEGER NOT NULL DEFAULT 0;"
+	"CREATE TABLE token_wps ("
+	"  token_id INTEGER NOT NULL REFERENCES tokens(id) ON DELETE CASCADE,"
+	"  wp_id INTEGER NOT NULL REFERENCES wps(id) ON DELETE CASCADE,"
+	"  PRIMARY KEY (token_id, wp_id)"
+	") WITHOUT ROWID;";
+
+/* --- deliverables (issue 17, storage/deliverables.h) ---
+ * The register: one record per deliverable of the grant agreement, in
+ * its work package, held by at most one document (node_id). A review is
+ * bound to the content hash of the version it was started on; each
+ * reviewer has one decision row (decision NULL: pending). */
+static const char m003_deliverables[] =
+	"CREATE TABLE deliverables ("
+	"  id INTEGER PRIMARY KEY,"
+	"  code TEXT NOT NULL UNIQUE COLLATE NOCASE,"
+	"  title TEXT NOT NULL,"
+	"  wp_id INTEGER NOT NULL REFERENCES wps(id),"
+	"  lead_partner_id INTEGER REFERENCES partners(id),"
+	"  due_month INTEGER," /* month of the project, 1-based */
+	"  due_date TEXT,"     /* YYYY-MM-DD; overrides due_month */
+	"  type TEXT NOT NULL CHECK (type IN ('R','DEM','DEC','DATA','ETHICS','OTHER')),"
+	"  dissemination TEXT NOT NULL,"
+	"  status TEXT NOT NULL DEFAULT 'planned' CHECK (status IN ('planned','drafting',"
+	"    'in_review','approved','submitted','accepted','revision_requested')),"
+	/* a purged document leaves its deliverable without one */
+	"  node_id INTEGER UNIQUE REFERENCES nodes(id) ON DELETE SET NULL,"
+	"  submitted_on TEXT,"
+	"  created_at INTEGER NOT NULL"
+	");"
+	"CREATE INDEX deliverables_wp ON deliverables(wp_id);"
+	"CREATE TABLE deliverable_reviews ("
+	"  id INTEGER PRIMARY KEY,"
+	"  deliverable_id INTEGER NOT NULL REFERENCES deliverables(id) ON DELETE CASCADE,"
+	/* the review record outlives a purged document (version and hash) */
+	"  node_id INTEGER REFERENCES nodes(id) ON DELETE SET NULL,"
+	"  version INTEGER NOT NULL,"
+	"  blob TEXT NOT NULL," /* SHA-256 of the reviewed version's content */
+	"  due_date TEXT,"
+	"  started_by INTEGER REFERENCES users(id),"
+	"  started_at INTEGER NOT NULL"
+	");"
+	"CREATE INDEX deliverable_reviews_dlv ON deliverable_reviews(deliverable_id);"
+	"CREATE TABLE review_decisions ("
+	"  review_id INTEGER NOT NULL REFERENCES deliverable_reviews(id) ON DELETE CASCADE,"
+	"  reviewer_id INTEGER NOT NULL REFERENCES users(id),"
+	"  decision TEXT CHECK (decision IN ('approve','changes')),"
+	"  comment TEXT NOT NULL DEFAULT '',"
+	"  decided_at INTEGER,"
+	"  PRIMARY KEY (review_id, reviewer_id)"
+	");"
+	"CREATE INDEX review_decisions_reviewer ON review_decisions(reviewer_id, decision);";
+
 /* --- work-package settings and check-out (issue 14) ---
  * archived_at: set while a work package is archived (read-only for
  * everyone, api/acl.c); NULL otherwise. checkout: a lock taken with
  * "Check out" in the app or the API (POST .../locks/{path}) rather than
  * by a WebDAV LOCK; its holder writes with their own session, without
  * the lock token (docs/webdav.md). */
-static const char m002_wp_settings[] =
+static const char m004_wp_settings[] =
 	"ALTER TABLE wps ADD COLUMN archived_at INTEGER;"
 	"ALTER TABLE dav_locks ADD COLUMN checkout INTEGER NOT NULL DEFAULT 0;";
 
 const char *const db_migrations[] = {
 	m001_initial,
-	m002_wp_settings,
+	m002_sudo_scopes,
+	m003_deliverables,
+	m004_wp_settings,
 };
 
 const size_t db_migration_count = sizeof db_migrations / sizeof db_migrations[0];

@@ -10,6 +10,8 @@
 #include <unistd.h>
 
 #include "api/metrics.h"
+#include "api/publicurl.h"
+#include "deliverables.h"
 
 enum opt_type { OPT_STRING, OPT_UINT, OPT_U64, OPT_SIZE, OPT_BYTES, OPT_MS, OPT_BOOL, OPT_LOGFMT };
 
@@ -36,6 +38,12 @@ static const struct option_def options[] = {
 	{"cert", OPT_STRING, OFF(cert), 0, 0,
 	 "PEM certificate chain. Without it, a self-signed certificate is made in DATA/tls."},
 	{"key", OPT_STRING, OFF(key), 0, 0, "PEM private key for `cert`."},
+	{"public-url", OPT_STRING, OFF(public_url), 0, 0,
+	 "The address people use, `https://HOST[:PORT]`. Every absolute link the server makes "
+	 "(set-password links) starts with it, and a request whose Host names another host is "
+	 "refused with 421 Misdirected Request (`/healthz` and `/metrics` excepted). Not set: "
+	 "links start with the certificate's host name (`localhost` for the self-signed one) "
+	 "and the listen port, and Host is not checked."},
 	{"workers", OPT_UINT, OFF(workers), 0, 256,
 	 "Worker threads, each with its own event loop and database connection. 0 = number of cores."},
 	{"max-connections", OPT_UINT, OFF(max_connections), 1, 1000000,
@@ -140,6 +148,10 @@ static const struct option_def options[] = {
 	 "Unfinished resumable uploads one user may have open at once."},
 	{"upload-bytes-per-user", OPT_BYTES, OFF(upload_bytes_per_user), 1, 1024 * TiB,
 	 "Announced size of one user's unfinished resumable uploads together, bytes."},
+	{"project-start", OPT_STRING, OFF(project_start), 0, 0,
+	 "First day of the project (`YYYY-MM-DD`): a deliverable due in month N of the grant "
+	 "agreement is due on the last day of that month of the project. Without it the register "
+	 "shows due months only (and cannot tell what is overdue)."},
 };
 
 #define NOPTIONS (sizeof options / sizeof options[0])
@@ -469,6 +481,10 @@ enum err config_check(const struct config *cfg)
 		return rc;
 	if (cfg->metrics_allow && (rc = metrics_allow_check(cfg->metrics_allow)))
 		return rc;
+	if (cfg->public_url && publicurl_check(cfg->public_url))
+		return err_set(ERR_INVALID, "public-url: %s", err_detail());
+	if (cfg->project_start && !dlv_date_valid(cfg->project_start))
+		return err_set(ERR_INVALID, "project-start must be a date YYYY-MM-DD");
 	return ERR_OK;
 }
 
@@ -559,9 +575,11 @@ void config_free(struct config *cfg)
 {
 	free(cfg->data_dir);
 	free(cfg->listen);
+	free(cfg->public_url);
 	free(cfg->cert);
 	free(cfg->key);
 	free(cfg->config_file);
 	free(cfg->metrics_allow);
 	free(cfg->metrics_token_file);
+	free(cfg->project_start);
 }

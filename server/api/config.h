@@ -27,6 +27,7 @@ struct config {
 	char *listen; /* HOST:PORT, IPv6 as [::1]:8443 */
 	char *cert;   /* NULL: self-signed in DATA/tls */
 	char *key;
+	char *public_url; /* NULL: links from the default, Host unchecked */
 	char *config_file;
 	unsigned workers; /* 0: number of cores */
 	unsigned max_connections;
@@ -67,6 +68,8 @@ struct config {
 	unsigned upload_expiry_ms;      /* an unfinished tus upload lives this long */
 	unsigned uploads_per_user;      /* unfinished tus uploads per user */
 	uint64_t upload_bytes_per_user; /* their announced lengths together */
+	/* deliverables (issue 17) */
+	char *project_start; /* YYYY-MM-DD; NULL: due months have no date */
 };
 
 /* Fill `cfg` with defaults. */

@@ -58,6 +58,11 @@ export default async function home(ctx) {
       : empty(t('home.noWpsTitle'), isCoordinator() ? t('home.noWpsCoordinator') : t('home.noWpsText'),
         isCoordinator() ? linkButton(t('wps.create'), '#/admin/wps', { icon: 'plus', kind: 'primary' }) : null)));
   if (wps.length) {
+    const tasks = h('div', loading());
+    sections.push(h('section.section', { 'aria-labelledby': 'home-tasks' },
+      h('div.section-head', h('h2', { id: 'home-tasks' }, t('home.reviewTasks'))), tasks));
+    import('./deliverables.js').then((m) => m.reviewTasks().then((list) => tasks.replaceChildren(m.taskList(list))))
+      .catch(() => tasks.replaceChildren(h('p.muted', t('home.recentUnavailable'))));
     const feed = h('div', loading());
     const board = h('div', loading());
     sections.push(h('section.section', { 'aria-labelledby': 'home-recent' },
