@@ -385,12 +385,18 @@ static const char m004_notifications[] =
 	"  sent_at INTEGER"
 	");"
 	"CREATE INDEX outbox_due ON outbox(state, next_at);";
+/* --- work-package settings and check-out (issue 14) ---
+ * archived_at: set while a work package is archived (read-only for
+ * everyone, api/acl.c); NULL otherwise. checkout: a lock taken with
+ * "Check out" in the app or the API (POST .../locks/{path}) rather than
+ * by a WebDAV LOCK; its holder writes with their own session, without
+ * the lock token (docs/webdav.md). */
+static const char m005_wp_settings[] =
+	"ALTER TABLE wps ADD COLUMN archived_at INTEGER;"
+	"ALTER TABLE dav_locks ADD COLUMN checkout INTEGER NOT NULL DEFAULT 0;";
 
 const char *const db_migrations[] = {
-	m001_initial,
-	m002_sudo_scopes,
-	m003_deliverables,
-	m004_notifications,
+	m001_initial, m002_sudo_scopes, m003_deliverables, m004_notifications, m005_wp_settings,
 };
 
 const size_t db_migration_count = sizeof db_migrations / sizeof db_migrations[0];

@@ -13,6 +13,7 @@
 #include "api/auth.h"
 #include "api/commitq.h"
 #include "api/config.h"
+#include "api/gcsched.h"
 #include "api/handlers.h"
 #include "api/mail.h"
 #include "api/metrics.h"
@@ -25,6 +26,7 @@
 #include "http/log.h"
 #include "http/server.h"
 #include "indexer.h"
+#include "maint.h"
 #include "settings.h"
 #include "tree.h"
 #include "xap.h"
@@ -40,6 +42,7 @@ struct app {
 	struct jobs *jobs;       /* blocking work answered on a worker (Argon2) */
 	struct jobs *io;         /* disk work: storing uploads */
 	struct commitq *commitq; /* group commit of new versions */
+	struct gcsched *gc;      /* NULL: gc-interval 0 */
 	char *public_url;        /* base of absolute links (publicurl.h) */
 	bool metrics_on;
 };
@@ -66,6 +69,7 @@ const char *worker_public_url(const struct worker *w) { return w->app->public_ur
 struct server *app_server(const struct app *a) { return a->srv; }
 struct cas *app_cas(const struct app *a) { return a->cas; }
 struct indexer *app_indexer(const struct app *a) { return a->indexer; }
+struct gcsched *app_gc(const struct app *a) { return a->gc; }
 const char *app_data_dir(const struct app *a) { return a->cfg->data_dir; }
 
 /* Modules that keep state across requests (writers held open between
@@ -199,6 +203,10 @@ static enum err app_start(struct server *srv, void *arg)
 	/* Digests and the outbox (mail.h); stopped in app_stopped. */
 	if (!rc)
 		rc = mail_start(cfg, a->public_url);
+	/* It feeds /metrics, so after metrics_start. */
+	if (!rc)
+		rc = gcsched_start(cfg->data_dir, cfg->gc_interval_ms, MAINT_GC_GRACE_DEFAULT,
+				   &a->gc);
 	return rc;
 }
 
@@ -307,6 +315,8 @@ static void app_stopped(void *arg)
 {
 	struct app *a = arg;
 
+	gcsched_stop(a->gc);
+	a->gc = NULL;
 	jobs_stop(a->io);
 	a->io = NULL;
 	commitq_stop(a->commitq);

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "api/config.h"
+#include "api/gcsched.h"
 #include "db.h"
 #include "api/handlers.h"
 #include "http/http.h"
@@ -56,7 +57,7 @@ static bool dir_writable(const char *data_dir, const char *sub)
 void h_healthz(struct call *call)
 {
 	const struct config *cfg = worker_config(call->worker);
-	const char *index;
+	const char *index, *gc;
 	bool db_ok, blobs_ok;
 	struct notify_outbox_stats ob;
 	struct mail_stats ms;
@@ -66,8 +67,9 @@ void h_healthz(struct call *call)
 	/* Writing a blob needs both: temp files in tmp/, then blobs/. */
 	blobs_ok = dir_writable(cfg->data_dir, "blobs") && dir_writable(cfg->data_dir, "tmp");
 	index = index_state(cfg->data_dir);
-	/* Mail that cannot go out makes the node "degraded", not unhealthy:
-	 * it is kept and retried (mail.h). */
+	/* Mail that cannot go out and overdue gc make the node "degraded",
+	 * not unhealthy: mail is kept and retried (mail.h), and everything is
+	 * still served while space stops coming back. */
 	mail_stats(&ms);
 	if (!db_ok || notify_outbox_stats(worker_db(call->worker), &ob))
 		memset(&ob, 0, sizeof ob);
@@ -75,14 +77,15 @@ void h_healthz(struct call *call)
 			 "transport", ms.smtp ? "smtp" : "folder", "queued", (json_int_t)ob.queued,
 			 "retrying", (json_int_t)ob.retrying, "failed", (json_int_t)ob.failed,
 			 "last_error", ms.last_error);
+	gc = gcsched_health(app_gc(worker_app(call->worker)));
 	reply_json(call->req, db_ok && blobs_ok ? 200 : 503,
-		   json_pack("{s:s, s:s, s:s, s:s, s:o}", "status",
-			     !(db_ok && blobs_ok)      ? "unavailable"
-			     : !strcmp(index, "error") ? "degraded"
-			     : ob.retrying             ? "degraded"
-						       : "ok",
+		   json_pack("{s:s, s:s, s:s, s:s, s:s, s:o}", "status",
+			     !(db_ok && blobs_ok) ? "unavailable"
+			     : !strcmp(index, "error") || !strcmp(gc, "overdue") || ob.retrying
+				     ? "degraded"
+				     : "ok",
 			     "database", db_ok ? "ok" : "error", "blobs", blobs_ok ? "ok" : "error",
-			     "index", index, "mail", mail));
+			     "index", index, "gc", gc, "mail", mail));
 }
 
 struct metrics_body {
