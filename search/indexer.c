@@ -131,6 +131,25 @@ static enum err switch_link(const char *data_dir, const char *base)
 	return ERR_OK;
 }
 
+/* A generation of the old layout: one Xapian database for every work
+ * package, its files directly in the generation directory. Its
+ * statistics span work packages (so relevance weights told readers
+ * about words they could not read): it is replaced by a new, per work
+ * package generation and every document is indexed again. */
+static bool old_layout(const char *gen)
+{
+	static const char *const marks[] = {"iamglass", "iamchert", "postlist.glass"};
+	char path[PATH_MAX + 32];
+	struct stat st;
+
+	for (size_t i = 0; i < sizeof marks / sizeof *marks; i++) {
+		snprintf(path, sizeof path, "%s/%s", gen, marks[i]);
+		if (stat(path, &st) == 0)
+			return true;
+	}
+	return false;
+}
+
 /* Resolve the live generation into `target`; create one when there is
  * none (*created true: the caller queues every document). */
 static enum err ensure_index(const char *data_dir, char *target, size_t len, bool *created)
@@ -144,7 +163,8 @@ static enum err ensure_index(const char *data_dir, char *target, size_t len, boo
 	if (mkdir(dir, 0700) != 0 && errno != EEXIST)
 		return err_from_errno(errno, dir);
 	indexer_link_path(data_dir, link, sizeof link);
-	if (realpath(link, target) && stat(target, &st) == 0 && S_ISDIR(st.st_mode))
+	if (realpath(link, target) && stat(target, &st) == 0 && S_ISDIR(st.st_mode) &&
+	    !old_layout(target))
 		return ERR_OK;
 	rc = new_generation(data_dir, dir, sizeof dir, base, sizeof base);
 	if (rc)
@@ -159,16 +179,23 @@ static enum err ensure_index(const char *data_dir, char *target, size_t len, boo
 	return ERR_OK;
 }
 
+/* A generation and the work package databases inside it. */
 static void remove_dir(const char *dir)
 {
 	DIR *d = opendir(dir);
 	struct dirent *e;
+	char sub[PATH_MAX + 300];
 
 	if (!d)
 		return;
-	while ((e = readdir(d)))
-		if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
-			unlinkat(dirfd(d), e->d_name, 0);
+	while ((e = readdir(d))) {
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		if (unlinkat(dirfd(d), e->d_name, 0) != 0 && (errno == EISDIR || errno == EPERM)) {
+			snprintf(sub, sizeof sub, "%s/%s", dir, e->d_name);
+			remove_dir(sub);
+		}
+	}
 	closedir(d);
 	rmdir(dir);
 }

@@ -372,6 +372,45 @@ static void leftover_generations_are_removed_unless_in_use(void **state)
 	assert_int_not_equal(stat(busy, &sb), 0);
 }
 
+/* An index of the old layout (one database for every work package, its
+ * statistics spanning them) is replaced at start by one database per
+ * work package, and every document is indexed again. */
+static void an_old_single_index_is_rebuilt_per_work_package(void **state)
+{
+	struct indexer_stats st;
+	char link[400], old[400], now[4096], p[4200];
+	const int64_t all[] = {1, 2}, only2[] = {2};
+	struct stat sb;
+	int64_t docs = scalar("SELECT count(*) FROM index_state");
+	FILE *f;
+
+	(void)state;
+	indexer_link_path(data, link, sizeof link);
+	snprintf(old, sizeof old, "%s/index/gen-0-0-old", data);
+	assert_int_equal(mkdir(old, 0700), 0);
+	snprintf(p, sizeof p, "%s/iamglass", old);
+	f = fopen(p, "w");
+	assert_non_null(f);
+	fclose(f);
+	assert_int_equal(unlink(link), 0);
+	assert_int_equal(symlink("gen-0-0-old", link), 0);
+	drain(&st);
+	assert_true(docs > 0);
+	assert_int_equal(st.extracted, docs);
+	assert_non_null(realpath(link, now));
+	assert_string_not_equal(now, old);
+	assert_int_not_equal(stat(old, &sb), 0); /* the old layout is gone */
+	snprintf(p, sizeof p, "%s/wp-%lld", now, (long long)wp2);
+	assert_int_equal(stat(p, &sb), 0);
+	assert_true(S_ISDIR(sb.st_mode));
+	assert_int_equal(hits("name:flamingo", all, 2), 1);
+	assert_int_equal(hits("name:flamingo", only2, 1), 1);
+	assert_int_equal(hits("kiwifruit", all, 2), 60);
+	assert_int_equal(hits("germline", all, 2), 2);
+	assert_int_equal(hits("germline", only2, 1), 1);
+	assert_int_equal(scalar("SELECT count(*) FROM index_queue"), 0);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -382,6 +421,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(rebuild_switches_generations),
 		cmocka_unit_test(a_document_whose_helper_hung_keeps_its_type),
 		cmocka_unit_test(leftover_generations_are_removed_unless_in_use),
+		cmocka_unit_test(an_old_single_index_is_rebuilt_per_work_package),
 	};
 
 	if (argc == 2 && !strcmp(argv[1], "extract-worker"))
