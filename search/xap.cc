@@ -794,12 +794,14 @@ static bool reader_refresh(xap_reader *r, bool force)
 	return true;
 }
 
-/* r->db becomes the combination of the databases of the work packages
- * the caller may read, each at its newest commit, in work package
+/* Returns false when none of them has a database yet. r->db becomes the combination of the
+ * databases of the work packages the caller may read, each at its newest commit, in work package
  * order (so the same readable set always gives the same combination).
  * Nothing else is in it: no statistic can depend on the others. */
-static void reader_combine(xap_reader *r, const struct xap_query *q)
+static bool reader_combine(xap_reader *r, const struct xap_query *q)
 {
+	bool any = false;
+
 	std::vector<int64_t> ids(q->wps, q->wps + q->nwps);
 
 	std::sort(ids.begin(), ids.end());
@@ -823,8 +825,10 @@ static void reader_combine(xap_reader *r, const struct xap_query *q)
 			}
 		}
 		r->db.add_database(it->second);
+		any = true;
 	}
 	load_langs(r);
+	return any;
 }
 
 /* Lower-cases and caps a boolean field's value, as indexing did. */
@@ -1222,8 +1226,10 @@ enum err xap_search(struct xap_reader *r, const struct xap_query *q, struct xap_
 		 * (consort reindex): open afresh once before giving up. */
 		for (int attempt = 0;; attempt++) {
 			try {
-				if (!reader_refresh(r, attempt > 0)) {
-					/* No index yet; still refuse malformed queries. */
+				if (!reader_refresh(r, attempt > 0) || !reader_combine(r, q)) {
+					/* No index yet, or nothing indexed in a work
+					 * package the caller may read: still
+					 * refuse malformed queries. */
 					Xapian::QueryParser qp;
 					qp.add_rangeprocessor(
 						(new Xapian::DateRangeProcessor(VAL_DATE, "date:"))
@@ -1234,7 +1240,6 @@ enum err xap_search(struct xap_reader *r, const struct xap_query *q, struct xap_
 					qp.parse_query(q->q, QP_FLAGS);
 					break;
 				}
-				reader_combine(r, q);
 				search_once(r, q, res);
 				break;
 			} catch (const Xapian::DatabaseModifiedError &) {
