@@ -732,8 +732,13 @@ struct xap_reader {
 	std::string link;
 	std::string target; /* resolved generation directory */
 	bool open = false;
-	/* Work package databases opened so far, by wp id. */
-	std::map<int64_t, Xapian::Database> wps;
+	/* Work package databases opened so far, by wp id, with the
+	 * languages each holds (and how many documents of each). */
+	struct wpdb {
+		Xapian::Database db;
+		std::vector<std::pair<std::string, Xapian::doccount>> langs;
+	};
+	std::map<int64_t, wpdb> wps;
 	/* The current search's combination of the readable ones, and the
 	 * languages present in it. */
 	Xapian::Database db;
@@ -759,17 +764,34 @@ void xap_reader_free(struct xap_reader *r)
 	}
 }
 
-/* The languages present in the readable documents, most used first (so
- * that the spelling correction comes from the commonest). */
-static void load_langs(xap_reader *r)
+/* The languages of one work package's documents, with their counts
+ * (after it was opened or reopened to a new commit). */
+static void wp_langs(xap_reader::wpdb &w)
 {
+	w.langs.clear();
+	for (Xapian::TermIterator t = w.db.allterms_begin("L"); t != w.db.allterms_end("L"); ++t)
+		w.langs.emplace_back((*t).substr(1), t.get_termfreq());
+}
+
+/* The languages present in the readable documents, most used first (so
+ * that the spelling correction comes from the commonest), then by name. */
+static void load_langs(xap_reader *r, const std::vector<int64_t> &ids)
+{
+	std::map<std::string, Xapian::doccount> count;
 	std::vector<std::pair<Xapian::doccount, std::string>> v;
 
-	r->langs.clear();
-	for (Xapian::TermIterator t = r->db.allterms_begin("L"); t != r->db.allterms_end("L"); ++t)
-		v.emplace_back(t.get_termfreq(), (*t).substr(1));
+	for (int64_t id : ids) {
+		auto it = r->wps.find(id);
+
+		if (it != r->wps.end())
+			for (const auto &l : it->second.langs)
+				count[l.first] += l.second;
+	}
+	for (const auto &c : count)
+		v.emplace_back(c.second, c.first);
 	std::stable_sort(v.begin(), v.end(),
 			 [](const auto &a, const auto &b) { return a.first > b.first; });
+	r->langs.clear();
 	for (size_t i = 0; i < v.size(); i++)
 		r->langs.push_back(v[i].second);
 }
@@ -811,7 +833,8 @@ static bool reader_combine(xap_reader *r, const struct xap_query *q)
 		auto it = r->wps.find(id);
 
 		if (it != r->wps.end()) {
-			it->second.reopen();
+			if (it->second.db.reopen())
+				wp_langs(it->second);
 		} else {
 			std::string dir = wp_dir(r->target, id);
 			struct stat st;
@@ -819,15 +842,17 @@ static bool reader_combine(xap_reader *r, const struct xap_query *q)
 			if (stat(dir.c_str(), &st) != 0)
 				continue; /* nothing indexed in it yet */
 			try {
-				it = r->wps.emplace(id, Xapian::Database(dir)).first;
+				it = r->wps.emplace(id, xap_reader::wpdb{Xapian::Database(dir), {}})
+					     .first;
 			} catch (const Xapian::DatabaseOpeningError &) {
 				continue; /* being created: nothing committed yet */
 			}
+			wp_langs(it->second);
 		}
-		r->db.add_database(it->second);
+		r->db.add_database(it->second.db);
 		any = true;
 	}
-	load_langs(r);
+	load_langs(r, ids);
 	return any;
 }
 
@@ -1120,7 +1145,10 @@ static void search_once(xap_reader *r, const struct xap_query *q, struct xap_res
 	Xapian::MSet mset;
 	unsigned snip = q->snippet_len ? q->snippet_len : 200;
 
-	user = parse_user_query(r, q->q, QP_FLAGS, &corrected);
+	/* The spelling correction is worked out only when nothing matched:
+	 * asking for it costs a look at the spelling data of every word,
+	 * in every work package's database. */
+	user = parse_user_query(r, q->q, QP_FLAGS, nullptr);
 	if (q->nwps == 0)
 		return; /* may read nothing: nothing matches, not even a count */
 	query = Xapian::Query(Xapian::Query::OP_FILTER, user, permission_filter(q));
@@ -1164,6 +1192,8 @@ static void search_once(xap_reader *r, const struct xap_query *q, struct xap_res
 		h->snippet = cdup(snippet);
 		res->nhits++;
 	}
+	if (res->total == 0)
+		parse_user_query(r, q->q, QP_FLAGS, &corrected);
 	if (res->total == 0 && !corrected.empty()) {
 		/* Spelling data comes from every work package: offer the
 		 * correction only when it finds something the caller may read
