@@ -1177,14 +1177,17 @@ static void search_once(xap_reader *r, const struct xap_query *q, struct xap_res
 		h->wp_id = strtoll(doc.get_value(VAL_WP).c_str(), nullptr, 10);
 		h->percent = m.get_percent();
 		/* Not SNIPPET_EXHAUSTIVE: scoring every window of 64 KiB of
-		 * text tripled the query time (tests/bench/search.sh). The
-		 * snippet escapes the text for HTML itself; a document
-		 * whose matches are all outside the kept text (or only in its
-		 * title) shows its beginning. */
+		 * text tripled the query time (tests/bench/search.sh). Not
+		 * SNIPPET_BACKGROUND_MODEL either: it looks up the frequency
+		 * of every word of the text in every work package's database
+		 * of the combination, which made a search of 10 work packages
+		 * 6 to 20 times slower; the window is chosen by the query's
+		 * matches. The snippet escapes the text for HTML itself; a
+		 * document whose matches are all outside the kept text (or
+		 * only in its title) shows its beginning. */
 		snippet = mset.snippet(text, snip, stemmer_for(lang),
-				       Xapian::MSet::SNIPPET_BACKGROUND_MODEL |
-					       Xapian::MSet::SNIPPET_EMPTY_WITHOUT_MATCH,
-				       "<mark>", "</mark>", "…");
+				       Xapian::MSet::SNIPPET_EMPTY_WITHOUT_MATCH, "<mark>",
+				       "</mark>", "…");
 		if (snippet.empty())
 			snippet = mset.snippet(text, snip, stemmer_for(lang), 0, "<mark>",
 					       "</mark>", "…");
