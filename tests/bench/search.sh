@@ -13,7 +13,10 @@
 # before the per-work-package index) also indexes a copy of the latency
 # corpus with DIR/server/consort and measures it with
 # DIR/tests/bench/searchbench, alternating with this build's, so both
-# figures come from the same run on the same machine.
+# figures come from the same run on the same machine. (A searchbench
+# older than its READABLE argument measures 3 readable work packages
+# only: build this tests/bench/searchbench.c against the older library
+# for the coordinator's figure.)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 . deploy/common.sh
