@@ -392,6 +392,14 @@ nomem:
 	return err_set(ERR_NOMEM, "out of memory");
 }
 
+void exworker_set_time(struct exworker *w, unsigned cpu_seconds, unsigned wall_seconds)
+{
+	if (cpu_seconds)
+		w->lim.cpu_seconds = cpu_seconds;
+	if (wall_seconds)
+		w->lim.wall_seconds = wall_seconds;
+}
+
 pid_t exworker_pid(const struct exworker *w) { return w->pid; }
 unsigned exworker_starts(const struct exworker *w) { return w->starts; }
 

@@ -43,6 +43,11 @@ enum err exworker_new(char *const argv[], const struct extract_limits *lim, stru
 enum err exworker_extract(struct exworker *w, const char *path, const char *name, const char *mime,
 			  struct extract_result *res);
 
+/* Change the CPU and wall time budget of the next documents (0 leaves
+ * one as it is). The indexer gives a document's first try less than the
+ * configured limit. */
+void exworker_set_time(struct exworker *w, unsigned cpu_seconds, unsigned wall_seconds);
+
 /* Make a running exworker_extract, and every later one, return
  * ERR_CONFLICT ("interrupted") at once, killing the helper; for
  * shutdown. Safe to call from another thread. */

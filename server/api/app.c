@@ -132,6 +132,7 @@ void app_indexer_opts(const struct config *cfg, struct indexer_opts *opts)
 	opts->helper_argv = helper;
 	opts->limits = cfg->extract;
 	opts->poll_ms = cfg->index_poll_ms;
+	opts->first_cpu_seconds = cfg->extract_first_seconds;
 }
 
 /* The indexer thread. */

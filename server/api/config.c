@@ -86,6 +86,11 @@ static const struct option_def options[] = {
 	 "Entries an office document's archive may have."},
 	{"extract-cpu-seconds", OPT_UINT, OFF(extract.cpu_seconds), 1, 3600,
 	 "CPU seconds the extraction helper may spend on one document."},
+	{"extract-first-seconds", OPT_UINT, OFF(extract_first_seconds), 1, 3600,
+	 "CPU seconds of a document's first extraction. One that needs more is set aside and "
+	 "extracted under `extract-cpu-seconds` when no other document waits, so that slow or "
+	 "hostile documents never hold up everyone else's. At or above `extract-cpu-seconds`: "
+	 "every document gets the full limit at once."},
 	{"extract-wall-seconds", OPT_UINT, OFF(extract.wall_seconds), 1, 7200,
 	 "Seconds one document may take before the helper is killed."},
 	{"extract-memory", OPT_BYTES, OFF(extract.max_memory), 64 * MiB, 64 * GiB,
@@ -187,6 +192,7 @@ void config_defaults(struct config *cfg)
 	extract_limits_default(&cfg->extract);
 	cfg->index_poll_ms = 500;
 	cfg->gc_interval_ms = 60 * 60 * 1000;
+	cfg->extract_first_seconds = 2;
 	cfg->session_idle_ms = 60 * 60 * 1000;
 	cfg->session_max_ms = 12 * 60 * 60 * 1000;
 	cfg->password_link_ms = 3 * DAY_MS;

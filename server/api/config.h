@@ -40,7 +40,8 @@ struct config {
 	bool test_hooks; /* enables /_test/ routes for the test suite */
 	/* text extraction for search, per document (search/extract.h) */
 	struct extract_limits extract;
-	unsigned index_poll_ms; /* idle indexer's look at its queue */
+	unsigned index_poll_ms;         /* idle indexer's look at its queue */
+	unsigned extract_first_seconds; /* CPU budget of a document's first try */
 	/* operations (issue 8) */
 	char *metrics_allow;      /* CIDR list; NULL: loopback */
 	char *metrics_token_file; /* NULL: no token */
