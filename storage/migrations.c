@@ -263,8 +263,20 @@ static const char m001_initial[] =
 	"CREATE INDEX dav_locks_wp ON dav_locks(wp_id, expires_at);"
 	"CREATE INDEX dav_locks_user ON dav_locks(user_id);";
 
+/* Names that differ but look the same (issue 13): look_key is the
+ * look-alike key of name (storage/name.h: NFKC_Casefold), computed by
+ * the SQL function consort_look_key that db_open registers; NULL for a
+ * root or a stored name it cannot read. Not unique: names stored before
+ * this check that look alike stay as they are and fsck reports them;
+ * storage/tree.c refuses new ones. */
+static const char m002_look_keys[] =
+	"ALTER TABLE nodes ADD COLUMN look_key TEXT;"
+	"UPDATE nodes SET look_key = consort_look_key(name) WHERE parent_id IS NOT NULL;"
+	"CREATE INDEX nodes_look ON nodes(parent_id, look_key) WHERE trashed_at IS NULL;";
+
 const char *const db_migrations[] = {
 	m001_initial,
+	m002_look_keys,
 };
 
 const size_t db_migration_count = sizeof db_migrations / sizeof db_migrations[0];
