@@ -551,6 +551,25 @@ static enum err walk_parent(struct db *db, int64_t wp_id, const struct name_path
 	return rc;
 }
 
+enum err tree_look_alike_check(struct db *db, int64_t wp_id, const struct name_path *path)
+{
+	int64_t cur = 0, next;
+	bool folder = true;
+	char *look = NULL;
+	enum err rc = wp_root(db, wp_id, &cur);
+
+	for (size_t i = 0; !rc && i < path->n && folder; i++) {
+		rc = child(db, cur, path->keys[i], &next, &folder);
+		if (!rc && !next) {
+			rc = look_alike(db, cur, 0, path->names[i], &look);
+			free(look);
+			return rc;
+		}
+		cur = next;
+	}
+	return rc == ERR_NOTFOUND ? ERR_OK : rc;
+}
+
 /* Is `id` a live node (neither it nor an ancestor trashed) of `wp_id`? */
 static enum err check_live(struct db *db, int64_t wp_id, int64_t id, bool want_folder,
 			   bool *is_folder)

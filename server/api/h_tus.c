@@ -843,7 +843,7 @@ void h_tus_create(struct call *call)
 		if (!rc && n.is_folder)
 			rc = err_set(ERR_EXISTS, "'%s' is a folder", n.name);
 		else if (rc == ERR_NOTFOUND)
-			rc = ERR_OK;
+			rc = tree_look_alike_check(db, call->wp_id, &path);
 		tree_node_clear(&n);
 	}
 	if (!rc)
