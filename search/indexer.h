@@ -48,6 +48,10 @@ struct indexer_opts {
 	size_t batch_docs;    /* commit after this many documents... */
 	uint64_t batch_bytes; /* ...or this much extracted text */
 	unsigned poll_ms;     /* idle wait between looks at the queue */
+	/* Language of a document that neither declares one nor could be
+	 * identified (ISO 639-1, as lang_normalize gives it); NULL or "":
+	 * none, its words are not stemmed. */
+	const char *fallback_lang;
 	void (*log)(enum indexer_log_level level, const char *msg);
 };
 

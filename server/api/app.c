@@ -124,6 +124,7 @@ void app_indexer_opts(const struct config *cfg, struct indexer_opts *opts)
 	opts->helper_argv = helper;
 	opts->limits = cfg->extract;
 	opts->poll_ms = cfg->index_poll_ms;
+	opts->fallback_lang = cfg->index_language;
 }
 
 /* The indexer thread. */

@@ -40,6 +40,7 @@ struct config {
 	/* text extraction for search, per document (search/extract.h) */
 	struct extract_limits extract;
 	unsigned index_poll_ms; /* idle indexer's look at its queue */
+	char *index_language;   /* documents that say and show none; NULL: none */
 	/* operations (issue 8) */
 	char *metrics_allow;      /* CIDR list; NULL: loopback */
 	char *metrics_token_file; /* NULL: no token */

@@ -54,3 +54,22 @@ test('language: the German ODT of the issue is found by the singular; declared l
     assert.equal(r.hits[0].language, 'nl');
   });
 });
+
+test('language: index-language is the fallback for documents that say and show none', async () => {
+  const { runConsort, tempDir, freePort } = await import('./lib/server.mjs');
+  const r = runConsort(['serve', '--listen', `127.0.0.1:${await freePort()}`, '--data', tempDir(), '--index-language', 'xx']);
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /index-language: 'xx' is not a language code consort stems/);
+  await withServer({ args: ['--index-language', 'de'] }, async (s) => {
+    const { tokens: { coord: token } } = await people(s);
+    // Too little text to identify, nothing declared: German, as configured.
+    await put(s, token, 'WP1', 'kurz.txt', Buffer.from('Berichte 2024'));
+    // Declared or identified languages are not overridden.
+    await put(s, token, 'WP1', 'page.html', Buffer.from('<html lang="fr"><p>Rapports</p></html>'));
+    await waitIndexed(s, token, [['WP1', 'kurz.txt'], ['WP1', 'page.html']]);
+    let hits = (await found(s, token, 'bericht')).hits;
+    assert.deepEqual(hits.map((h) => [h.path, h.language]), [['kurz.txt', 'de']]);
+    hits = (await found(s, token, 'rapport')).hits;
+    assert.deepEqual(hits.map((h) => [h.path, h.language]), [['page.html', 'fr']]);
+  });
+});
