@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Seed corpora for the fuzz drivers added for issue 13 (tus, query, json,
-basic, cookie, exanswer, ooxml, odf, html, markdown, csv). Run from the
+basic, cookie, exanswer, ooxml, odf, html, markdown, csv), and names for
+the rules issue 13 added to fuzz_name. Run from the
 repository root; writes files named after their content's SHA-1 (as
 libFuzzer names them) so reruns add nothing twice. The fuzzers grow the
 corpora from these and `-merge=1` keeps the ones that add coverage."""
@@ -21,6 +22,11 @@ def put(driver, data):
 def b64(s):
     return base64.b64encode(s.encode()).decode()
 
+
+# name: the look-alike rules (invisible, bidi, slash-alikes, device names)
+for n in ["Rep\u200bort.pdf", "a\u061cb", "nul.txt", "COM\u00b9.log", "\uff52\uff45port.pdf",
+          "\uff0e\uff0e", "a\u2044b", "x\ufe0f", "Files\u2168/a%E2%80%8B.txt", "/lead.txt"]:
+    put("name", n)
 
 # tus: lines are Upload-Metadata, Upload-Checksum, Upload-Length, Upload-Offset
 put("tus", f"wp {b64('WP1')},path {b64('reports/a.pdf')},comment {b64('first')}\n"
