@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Seed corpora for the fuzz drivers added for issue 13 (tus, query, json,
-basic, cookie, exanswer, ooxml, odf, html, markdown, csv), and names for
+basic, cookie, exanswer, extract_ooxml, extract_odf, extract_html,
+extract_markdown, extract_csv), and names for
 the rules issue 13 added to fuzz_name. Run from the
 repository root; writes files named after their content's SHA-1 (as
 libFuzzer names them) so reruns add nothing twice. The fuzzers grow the
@@ -104,13 +105,13 @@ slide = ('<p:sld xmlns:p="http://schemas.openxmlformats.org/presentationml/2006/
          '<p:txBody><a:p><a:r><a:rPr lang="fr-FR"/><a:t>Diapo</a:t></a:r></a:p></p:txBody></p:sp>'
          '</p:spTree></p:cSld></p:sld>')
 sep = b"\n@@\n"
-put("ooxml", b"\x00" + zipped([("word/document.xml", docx_doc), ("docProps/core.xml", core)]))
-put("ooxml", b"\x02" + zipped([("xl/workbook.xml", "<workbook/>"), ("xl/sharedStrings.xml", sst),
+put("extract_ooxml", b"\x00" + zipped([("word/document.xml", docx_doc), ("docProps/core.xml", core)]))
+put("extract_ooxml", b"\x02" + zipped([("xl/workbook.xml", "<workbook/>"), ("xl/sharedStrings.xml", sst),
                                ("xl/worksheets/sheet1.xml", sheet)]))
-put("ooxml", b"\x04" + zipped([("ppt/presentation.xml", "<p/>"), ("ppt/slides/slide1.xml", slide)]))
-put("ooxml", b"\x01" + sep.join([docx_doc.encode(), core.encode(), b"<w:hdr/>", b"<!DOCTYPE x [<!ENTITY a 'b'>]><x>&a;</x>"]))
-put("ooxml", b"\x03" + sep.join([b"<workbook/>", sst.encode(), sheet.encode()]))
-put("ooxml", b"\x05" + sep.join([b"<p/>", slide.encode()]))
+put("extract_ooxml", b"\x04" + zipped([("ppt/presentation.xml", "<p/>"), ("ppt/slides/slide1.xml", slide)]))
+put("extract_ooxml", b"\x01" + sep.join([docx_doc.encode(), core.encode(), b"<w:hdr/>", b"<!DOCTYPE x [<!ENTITY a 'b'>]><x>&a;</x>"]))
+put("extract_ooxml", b"\x03" + sep.join([b"<workbook/>", sst.encode(), sheet.encode()]))
+put("extract_ooxml", b"\x05" + sep.join([b"<p/>", slide.encode()]))
 
 ODF_NS = ('xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
           'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" '
@@ -135,23 +136,23 @@ styles = (f'<office:document-styles {ODF_NS}><office:styles><style:default-style
           '<style:text-properties fo:language="en" fo:country="GB"/></style:default-style>'
           '</office:styles></office:document-styles>')
 for k, mt in enumerate(["text", "spreadsheet", "presentation"]):
-    put("odf", bytes([2 * k]) + zipped([("mimetype", "application/vnd.oasis.opendocument." + mt),
+    put("extract_odf", bytes([2 * k]) + zipped([("mimetype", "application/vnd.oasis.opendocument." + mt),
                                         ("content.xml", content), ("meta.xml", meta),
                                         ("styles.xml", styles)]))
-put("odf", b"\x01" + sep.join([content.encode(), meta.encode(), styles.encode(),
+put("extract_odf", b"\x01" + sep.join([content.encode(), meta.encode(), styles.encode(),
                                b"application/vnd.oasis.opendocument.text"]))
-put("odf", b"\x05" + sep.join([b"<a><b>&lt;&#x10FFFF;&#0;</b>", b"", b"<x fo:language='zz'/>"]))
+put("extract_odf", b"\x05" + sep.join([b"<a><b>&lt;&#x10FFFF;&#0;</b>", b"", b"<x fo:language='zz'/>"]))
 
-put("html", '<!doctype html><html lang="de-AT"><head><title>Titel</title><style>p{}</style>'
+put("extract_html", '<!doctype html><html lang="de-AT"><head><title>Titel</title><style>p{}</style>'
     '<script>var a="<p>";</script></head><body><h1>Kopf</h1><p>Die Krebsfrüherkennungs'
     'untersuchungen &amp; mehr&nbsp;<br>Zeile</p></body></html>')
-put("html", '<html><body><p>unclosed <b><i>tags</b> &#x1F600; &#99999999; <![CDATA[x]]>')
-put("html", b'<meta charset="windows-1252"><p>caf\xe9</p>')
+put("extract_html", '<html><body><p>unclosed <b><i>tags</b> &#x1F600; &#99999999; <![CDATA[x]]>')
+put("extract_html", b'<meta charset="windows-1252"><p>caf\xe9</p>')
 
-put("markdown", "# Titel\n\nText mit **fett** und `code`.\n\n- Liste\n- [Link](http://x)\n")
-put("markdown", "Title\n=====\n\n> quote\n\n```\ncode\n```\n")
-put("markdown", b"\xef\xbb\xbf# BOM title\n\xff\xfe broken")
+put("extract_markdown", "# Titel\n\nText mit **fett** und `code`.\n\n- Liste\n- [Link](http://x)\n")
+put("extract_markdown", "Title\n=====\n\n> quote\n\n```\ncode\n```\n")
+put("extract_markdown", b"\xef\xbb\xbf# BOM title\n\xff\xfe broken")
 
-put("csv", "Name;Land;Betrag\nMarta;IT;1,5\n\"Zeile, mit\";\"\"\"\";\n")
-put("csv", b"\xff\xfeN\x00a\x00m\x00e\x00,\x00x\x00\n\x00")
-put("csv", b"a,b\nc\xe9,d\n")
+put("extract_csv", "Name;Land;Betrag\nMarta;IT;1,5\n\"Zeile, mit\";\"\"\"\";\n")
+put("extract_csv", b"\xff\xfeN\x00a\x00m\x00e\x00,\x00x\x00\n\x00")
+put("extract_csv", b"a,b\nc\xe9,d\n")

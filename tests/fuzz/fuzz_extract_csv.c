@@ -1,6 +1,6 @@
 /*
- * fuzz_csv — libFuzzer driver for the CSV (encoding detected with ICU and converted to UTF-8)
- * extractor: the input is the file. See fuzz_extract.h.
+ * fuzz_extract_csv — libFuzzer driver for the CSV (encoding detected with ICU and converted to
+ * UTF-8) extractor: the input is the file. See fuzz_extract.h.
  */
 #include "fuzz_extract.h"
 

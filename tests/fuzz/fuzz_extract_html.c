@@ -1,6 +1,6 @@
 /*
- * fuzz_html — libFuzzer driver for the HTML (libxml2's HTML parser, scripts and styles dropped)
- * extractor: the input is the file. See fuzz_extract.h.
+ * fuzz_extract_html — libFuzzer driver for the HTML (libxml2's HTML parser, scripts and styles
+ * dropped) extractor: the input is the file. See fuzz_extract.h.
  */
 #include "fuzz_extract.h"
 

@@ -1,5 +1,5 @@
 /*
- * fuzz_odf — libFuzzer driver for the ODF extractor (ODT, ODS, ODP):
+ * fuzz_extract_odf — libFuzzer driver for the ODF extractor (ODT, ODS, ODP):
  * arbitrary archives and XML members (content.xml, meta.xml, styles.xml).
  * See fuzz_extract.h.
  */

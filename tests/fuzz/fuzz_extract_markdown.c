@@ -1,5 +1,5 @@
 /*
- * fuzz_markdown — libFuzzer driver for the Markdown (title from the first heading, encoding
+ * fuzz_extract_markdown — libFuzzer driver for the Markdown (title from the first heading, encoding
  * detection) extractor: the input is the file. See fuzz_extract.h.
  */
 #include "fuzz_extract.h"

@@ -1,5 +1,5 @@
 /*
- * fuzz_ooxml — libFuzzer driver for the OOXML extractor (DOCX, and by the
+ * fuzz_extract_ooxml — libFuzzer driver for the OOXML extractor (DOCX, and by the
  * member names XLSX and PPTX): arbitrary archives and XML members. See
  * fuzz_extract.h.
  */
