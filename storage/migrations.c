@@ -263,20 +263,142 @@ static const char m001_initial[] =
 	"CREATE INDEX dav_locks_wp ON dav_locks(wp_id, expires_at);"
 	"CREATE INDEX dav_locks_user ON dav_locks(user_id);";
 
+/* Sudo mode and token scopes (docs/accounts.md). A session records when
+ * its person last proved who they are (sign-in, or the confirm step):
+ * changes to credentials and privileges need that within minutes.
+ * Existing sessions start stale (0) and confirm once. A token is read
+ * or write, and limited to the work packages in token_wps when
+ * wp_limited; tokens made before scopes keep working as write on every
+ * work package, as they did. wp_limited is explicit so that a token
+ * whose last work package disappears is limited to nothing, never
+ * widened to everything. */
+static const char m002_sudo_scopes[] =
+	"ALTER TABLE sessions ADD COLUMN reauth_at INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE tokens ADD COLUMN scope TEXT NOT NULL DEFAULT 'write'"
+	"  CHECK (scope IN ('read', 'write'));"
+	"ALTER TABLE tokens ADD COLUMN wp_limited INTEGER NOT NULL DEFAULT 0;"
+	"CREATE TABLE token_wps ("
+	"  token_id INTEGER NOT NULL REFERENCES tokens(id) ON DELETE CASCADE,"
+	"  wp_id INTEGER NOT NULL REFERENCES wps(id) ON DELETE CASCADE,"
+	"  PRIMARY KEY (token_id, wp_id)"
+	") WITHOUT ROWID;";
+
+/* --- deliverables (issue 17, storage/deliverables.h) ---
+ * The register: one record per deliverable of the grant agreement, in
+ * its work package, held by at most one document (node_id). A review is
+ * bound to the content hash of the version it was started on; each
+ * reviewer has one decision row (decision NULL: pending). */
+static const char m003_deliverables[] =
+	"CREATE TABLE deliverables ("
+	"  id INTEGER PRIMARY KEY,"
+	"  code TEXT NOT NULL UNIQUE COLLATE NOCASE,"
+	"  title TEXT NOT NULL,"
+	"  wp_id INTEGER NOT NULL REFERENCES wps(id),"
+	"  lead_partner_id INTEGER REFERENCES partners(id),"
+	"  due_month INTEGER," /* month of the project, 1-based */
+	"  due_date TEXT,"     /* YYYY-MM-DD; overrides due_month */
+	"  type TEXT NOT NULL CHECK (type IN ('R','DEM','DEC','DATA','ETHICS','OTHER')),"
+	"  dissemination TEXT NOT NULL,"
+	"  status TEXT NOT NULL DEFAULT 'planned' CHECK (status IN ('planned','drafting',"
+	"    'in_review','approved','submitted','accepted','revision_requested')),"
+	/* a purged document leaves its deliverable without one */
+	"  node_id INTEGER UNIQUE REFERENCES nodes(id) ON DELETE SET NULL,"
+	"  submitted_on TEXT,"
+	"  created_at INTEGER NOT NULL"
+	");"
+	"CREATE INDEX deliverables_wp ON deliverables(wp_id);"
+	"CREATE TABLE deliverable_reviews ("
+	"  id INTEGER PRIMARY KEY,"
+	"  deliverable_id INTEGER NOT NULL REFERENCES deliverables(id) ON DELETE CASCADE,"
+	/* the review record outlives a purged document (version and hash) */
+	"  node_id INTEGER REFERENCES nodes(id) ON DELETE SET NULL,"
+	"  version INTEGER NOT NULL,"
+	"  blob TEXT NOT NULL," /* SHA-256 of the reviewed version's content */
+	"  due_date TEXT,"
+	"  started_by INTEGER REFERENCES users(id),"
+	"  started_at INTEGER NOT NULL"
+	");"
+	"CREATE INDEX deliverable_reviews_dlv ON deliverable_reviews(deliverable_id);"
+	"CREATE TABLE review_decisions ("
+	"  review_id INTEGER NOT NULL REFERENCES deliverable_reviews(id) ON DELETE CASCADE,"
+	"  reviewer_id INTEGER NOT NULL REFERENCES users(id),"
+	"  decision TEXT CHECK (decision IN ('approve','changes')),"
+	"  comment TEXT NOT NULL DEFAULT '',"
+	"  decided_at INTEGER,"
+	"  PRIMARY KEY (review_id, reviewer_id)"
+	");"
+	"CREATE INDEX review_decisions_reviewer ON review_decisions(reviewer_id, decision);";
+
+/* --- notifications (issue 15, docs/notifications.md) ---
+ * Events are the audit log's rows (written in the transaction of the
+ * change they record); these tables say who follows what, how each person
+ * wants mail, and what is waiting to be sent.
+ *
+ * follows: `path` '' is the whole work package, else a folder or a
+ * document as name keys joined by '/'. `active` 0 is an explicit "do not
+ * follow" (it outlives an automatic follow and a work package's default);
+ * `auto` 1 marks a follow made by an upload. */
+static const char m004_notifications[] =
+	"CREATE TABLE follows ("
+	"  user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+	"  wp_id INTEGER NOT NULL REFERENCES wps(id) ON DELETE CASCADE,"
+	"  path TEXT NOT NULL DEFAULT '',"
+	"  active INTEGER NOT NULL DEFAULT 1,"
+	"  auto INTEGER NOT NULL DEFAULT 0,"
+	"  created_at INTEGER NOT NULL,"
+	"  PRIMARY KEY (user_id, wp_id, path)"
+	") WITHOUT ROWID;"
+	/* Work packages whose readers follow them unless they said no. */
+	"CREATE TABLE follow_defaults ("
+	"  wp_id INTEGER PRIMARY KEY REFERENCES wps(id) ON DELETE CASCADE,"
+	"  set_by INTEGER,"
+	"  set_at INTEGER NOT NULL"
+	");"
+	/* One row per person, made on first need. `cursor`: the audit id up
+	 * to which events were considered for their mail (a digest and the
+	 * cursor move in one transaction, so no event is mailed twice);
+	 * `unsub` the secret of their one-click unsubscribe link. */
+	"CREATE TABLE notify_prefs ("
+	"  user_id INTEGER PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,"
+	"  mode TEXT NOT NULL DEFAULT 'daily'"
+	"    CHECK (mode IN ('off', 'immediate', 'hourly', 'daily')),"
+	"  auto_follow INTEGER NOT NULL DEFAULT 1,"
+	"  cursor INTEGER NOT NULL DEFAULT 0,"
+	"  last_mail_at INTEGER NOT NULL DEFAULT 0,"
+	"  unsub TEXT NOT NULL UNIQUE"
+	");"
+	/* Mail to send. `message` is the whole RFC 5322 message, made once
+	 * (NULL until then for account mail, which is made by the sender), so
+	 * a retry sends the same bytes with the same Message-ID. */
+	"CREATE TABLE outbox ("
+	"  id INTEGER PRIMARY KEY,"
+	"  user_id INTEGER REFERENCES users(id) ON DELETE SET NULL,"
+	"  kind TEXT NOT NULL,"
+	"  rcpt TEXT NOT NULL,"
+	"  arg TEXT NOT NULL DEFAULT '',"
+	"  message TEXT,"
+	"  state TEXT NOT NULL DEFAULT 'queued' CHECK (state IN ('queued', 'sent', 'failed')),"
+	"  attempts INTEGER NOT NULL DEFAULT 0,"
+	"  next_at INTEGER NOT NULL,"
+	"  last_error TEXT NOT NULL DEFAULT '',"
+	"  created_at INTEGER NOT NULL,"
+	"  sent_at INTEGER"
+	");"
+	"CREATE INDEX outbox_due ON outbox(state, next_at);";
+
 /* Names that differ but look the same (issue 13): look_key is the
  * look-alike key of name (storage/name.h: NFKC_Casefold), computed by
  * the SQL function consort_look_key that db_open registers; NULL for a
  * root or a stored name it cannot read. Not unique: names stored before
  * this check that look alike stay as they are and fsck reports them;
  * storage/tree.c refuses new ones. */
-static const char m002_look_keys[] =
+static const char m005_look_keys[] =
 	"ALTER TABLE nodes ADD COLUMN look_key TEXT;"
 	"UPDATE nodes SET look_key = consort_look_key(name) WHERE parent_id IS NOT NULL;"
 	"CREATE INDEX nodes_look ON nodes(parent_id, look_key) WHERE trashed_at IS NULL;";
 
 const char *const db_migrations[] = {
-	m001_initial,
-	m002_look_keys,
+	m001_initial, m002_sudo_scopes, m003_deliverables, m004_notifications, m005_look_keys,
 };
 
 const size_t db_migration_count = sizeof db_migrations / sizeof db_migrations[0];

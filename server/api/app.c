@@ -14,10 +14,12 @@
 #include "api/commitq.h"
 #include "api/config.h"
 #include "api/handlers.h"
+#include "api/mail.h"
 #include "api/metrics.h"
 #include "api/router.h"
 #include "cas.h"
 #include "db.h"
+#include "api/publicurl.h"
 #include "http/http.h"
 #include "http/jobs.h"
 #include "http/log.h"
@@ -38,6 +40,7 @@ struct app {
 	struct jobs *jobs;       /* blocking work answered on a worker (Argon2) */
 	struct jobs *io;         /* disk work: storing uploads */
 	struct commitq *commitq; /* group commit of new versions */
+	char *public_url;        /* base of absolute links (publicurl.h) */
 	bool metrics_on;
 };
 
@@ -59,6 +62,7 @@ struct event_base *worker_base(struct worker *w) { return w->base; }
 struct jobs_loop *worker_jobs(struct worker *w) { return w->jobs; }
 struct jobs *worker_io(struct worker *w) { return w->app->io; }
 struct commitq *worker_commitq(struct worker *w) { return w->app->commitq; }
+const char *worker_public_url(const struct worker *w) { return w->app->public_url; }
 struct server *app_server(const struct app *a) { return a->srv; }
 struct cas *app_cas(const struct app *a) { return a->cas; }
 struct indexer *app_indexer(const struct app *a) { return a->indexer; }
@@ -193,6 +197,9 @@ static enum err app_start(struct server *srv, void *arg)
 		rc = jobs_start(cfg->io_threads, 1u << 20, &a->io);
 	if (!rc)
 		rc = commitq_start(a->db_path, 0, &a->commitq);
+	/* Digests and the outbox (mail.h); stopped in app_stopped. */
+	if (!rc)
+		rc = mail_start(cfg, a->public_url);
 	return rc;
 }
 
@@ -251,7 +258,12 @@ static void log_done(struct http_req *req, bool completed)
 	const struct call *call = http_req_data(req);
 
 	(void)completed;
-	log_access(http_req_peer(req), http_req_method(req), http_req_path(req),
+	/* A route whose path carries a {secret} (the unsubscribe link) is
+	 * logged by its pattern: the secret is the authority. */
+	log_access(http_req_peer(req), http_req_method(req),
+		   call && call->route && strstr(call->route->pattern, "{secret}")
+			   ? call->route->pattern
+			   : http_req_path(req),
 		   http_resp_started(req) ? http_resp_status(req) : 0, http_resp_bytes(req),
 		   http_req_elapsed_us(req), call && call->caller ? call->caller->email : NULL);
 }
@@ -302,6 +314,8 @@ static void app_stopped(void *arg)
 	a->commitq = NULL;
 	jobs_stop(a->jobs);
 	a->jobs = NULL;
+	/* After the workers: a digest the test hook started has ended. */
+	mail_stop();
 	for (size_t i = 0; i < sizeof stop_modules / sizeof stop_modules[0]; i++)
 		stop_modules[i]();
 	/* After the workers: no request can count any more. */
@@ -350,6 +364,9 @@ enum err app_run(const struct config *cfg, const struct route *routes, size_t nr
 	rc = router_check(routes, nroutes);
 	if (rc)
 		return rc;
+	rc = publicurl_resolve(cfg, &a.public_url);
+	if (rc)
+		return rc;
 	rc = app_prepare_data_dir(cfg->data_dir);
 	if (rc)
 		return rc;
@@ -383,5 +400,6 @@ out:
 	indexer_close(a.indexer);
 	cas_close(a.cas);
 	free(a.db_path);
+	free(a.public_url);
 	return rc;
 }

@@ -10,6 +10,8 @@
 #include <unistd.h>
 
 #include "api/metrics.h"
+#include "api/publicurl.h"
+#include "deliverables.h"
 #include "lang.h"
 
 enum opt_type { OPT_STRING, OPT_UINT, OPT_U64, OPT_SIZE, OPT_BYTES, OPT_MS, OPT_BOOL, OPT_LOGFMT };
@@ -37,6 +39,12 @@ static const struct option_def options[] = {
 	{"cert", OPT_STRING, OFF(cert), 0, 0,
 	 "PEM certificate chain. Without it, a self-signed certificate is made in DATA/tls."},
 	{"key", OPT_STRING, OFF(key), 0, 0, "PEM private key for `cert`."},
+	{"public-url", OPT_STRING, OFF(public_url), 0, 0,
+	 "The address people use, `https://HOST[:PORT]`. Every absolute link the server makes "
+	 "(set-password links) starts with it, and a request whose Host names another host is "
+	 "refused with 421 Misdirected Request (`/healthz` and `/metrics` excepted). Not set: "
+	 "links start with the certificate's host name (`localhost` for the self-signed one) "
+	 "and the listen port, and Host is not checked."},
 	{"workers", OPT_UINT, OFF(workers), 0, 256,
 	 "Worker threads, each with its own event loop and database connection. 0 = number of cores."},
 	{"max-connections", OPT_UINT, OFF(max_connections), 1, 1000000,
@@ -138,8 +146,28 @@ static const struct option_def options[] = {
 	 "An unfinished resumable (tus) upload is removed this long after it was created."},
 	{"uploads-per-user", OPT_UINT, OFF(uploads_per_user), 1, 100000,
 	 "Unfinished resumable uploads one user may have open at once."},
+	{"smtp-url", OPT_STRING, OFF(smtp_url), 0, 0,
+	 "Mail server, `smtp://host:587` (STARTTLS, required) or `smtps://host:465`. Unset: "
+	 "mail is written to DATA/outbox/ as .eml files instead of being sent."},
+	{"smtp-user", OPT_STRING, OFF(smtp_user), 0, 0, "SMTP AUTH user name; unset: no AUTH."},
+	{"smtp-password-file", OPT_STRING, OFF(smtp_password_file), 0, 0,
+	 "File whose first line is the SMTP AUTH password (never on the command line)."},
+	{"smtp-ca-file", OPT_STRING, OFF(smtp_ca_file), 0, 0,
+	 "PEM file of the CAs that may sign the mail server's certificate; unset: the system's."},
+	{"mail-from", OPT_STRING, OFF(mail_from), 0, 0,
+	 "Sender address of every mail (`consort <noreply@example.org>`). Default: "
+	 "consort@localhost."},
+	{"notify-interval", OPT_MS, OFF(notify_interval_ms), 100, DAY_MS,
+	 "How often the mail thread builds due digests and sends queued mail."},
+	{"mail-retry", OPT_MS, OFF(mail_retry_ms), 100, DAY_MS,
+	 "Wait after a failed send; it doubles with each failure up to 15 minutes. Mail is "
+	 "kept and retried for 3 days."},
 	{"upload-bytes-per-user", OPT_BYTES, OFF(upload_bytes_per_user), 1, 1024 * TiB,
 	 "Announced size of one user's unfinished resumable uploads together, bytes."},
+	{"project-start", OPT_STRING, OFF(project_start), 0, 0,
+	 "First day of the project (`YYYY-MM-DD`): a deliverable due in month N of the grant "
+	 "agreement is due on the last day of that month of the project. Without it the register "
+	 "shows due months only (and cannot tell what is overdue)."},
 };
 
 #define NOPTIONS (sizeof options / sizeof options[0])
@@ -173,6 +201,8 @@ void config_defaults(struct config *cfg)
 	cfg->upload_expiry_ms = (unsigned)DAY_MS;
 	cfg->uploads_per_user = 20;
 	cfg->upload_bytes_per_user = 256 * GiB;
+	cfg->notify_interval_ms = 60000;
+	cfg->mail_retry_ms = 30000;
 }
 
 static const struct option_def *find_option(const char *key, size_t len)
@@ -463,6 +493,18 @@ enum err config_check(const struct config *cfg)
 		return rc;
 	if (cfg->metrics_allow && (rc = metrics_allow_check(cfg->metrics_allow)))
 		return rc;
+	if (cfg->public_url && publicurl_check(cfg->public_url))
+		return err_set(ERR_INVALID, "public-url: %s", err_detail());
+	if (cfg->project_start && !dlv_date_valid(cfg->project_start))
+		return err_set(ERR_INVALID, "project-start must be a date YYYY-MM-DD");
+	if (cfg->smtp_password_file &&
+	    (rc = check_file("smtp-password-file", cfg->smtp_password_file)))
+		return rc;
+	if (cfg->smtp_ca_file && (rc = check_file("smtp-ca-file", cfg->smtp_ca_file)))
+		return rc;
+	if (cfg->smtp_url && strncmp(cfg->smtp_url, "smtp://", 7) &&
+	    strncmp(cfg->smtp_url, "smtps://", 8))
+		return err_set(ERR_INVALID, "smtp-url must start with smtp:// or smtps://");
 	if (cfg->index_language && *cfg->index_language &&
 	    strcmp(lang_normalize(cfg->index_language, strlen(cfg->index_language)),
 		   cfg->index_language))
@@ -560,10 +602,17 @@ void config_free(struct config *cfg)
 {
 	free(cfg->data_dir);
 	free(cfg->listen);
+	free(cfg->public_url);
 	free(cfg->cert);
 	free(cfg->key);
 	free(cfg->config_file);
 	free(cfg->metrics_allow);
 	free(cfg->metrics_token_file);
+	free(cfg->project_start);
+	free(cfg->smtp_url);
+	free(cfg->smtp_user);
+	free(cfg->smtp_password_file);
+	free(cfg->smtp_ca_file);
+	free(cfg->mail_from);
 	free(cfg->index_language);
 }

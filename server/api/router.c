@@ -8,6 +8,7 @@
 
 #include "api/acl.h"
 #include "api/config.h"
+#include "api/publicurl.h"
 #include "http/http.h"
 #include "http/reply.h"
 #include "api/app.h"
@@ -28,9 +29,27 @@ const char *access_name(enum access a)
 		[ACCESS_DAV_COPY] = "dav:copy",
 		[ACCESS_DAV_MOVE] = "dav:move",
 		[ACCESS_UPLOAD_OWNER] = "upload:owner",
+		[ACCESS_SUDO] = "session:sudo",
+		[ACCESS_COORDINATOR_SUDO] = "coordinator:sudo",
 	};
 
 	return (unsigned)a < ACCESS__COUNT ? names[a] : "invalid";
+}
+
+/* With public-url set, a request that names another host in Host was
+ * meant for another server (or crafted to make this one build links to
+ * it): 421. Health checks and metrics scrapers reach a server by its
+ * address, and their answers carry no link. A request without Host
+ * (HTTP/1.0) names no other host. */
+static bool misdirected(const struct config *cfg, const struct route *r, struct http_req *req)
+{
+	const char *host = http_req_header(req, "Host");
+
+	if (!cfg->public_url || !host)
+		return false;
+	if (r && (r->access == ACCESS_SCRAPER || !strcmp(r->pattern, "/healthz")))
+		return false;
+	return !publicurl_names_host(cfg->public_url, host);
 }
 
 const char *call_param(const struct call *call, const char *name)
@@ -211,7 +230,8 @@ static enum err json_on_data(struct http_req *req, const void *data, size_t len,
 	enum err rc = ERR_OK;
 
 	if (evbuffer_get_length(jb->buf) + len > jb->cap)
-		rc = err_set(ERR_TOOLARGE, "JSON body larger than %llu bytes",
+		rc = err_set(ERR_TOOLARGE, "%s body larger than %llu bytes",
+			     jb->call->route->body == RBODY_TEXT ? "text" : "JSON",
 			     (unsigned long long)jb->cap);
 	else if (evbuffer_add(jb->buf, data, len) != 0)
 		rc = err_set(ERR_NOMEM, "out of memory");
@@ -232,6 +252,23 @@ static void json_on_end(struct http_req *req, void *arg)
 	json_error_t jerr;
 	json_t *v = NULL;
 
+	if (call->route->body == RBODY_TEXT) {
+		char *text = http_req_alloc(req, len + 1);
+
+		if (!text) {
+			json_release(jb);
+			reply_err(req, err_set(ERR_NOMEM, "out of memory"));
+			return;
+		}
+		if (len)
+			evbuffer_remove(jb->buf, text, len);
+		text[len] = '\0';
+		json_release(jb);
+		call->text = text;
+		call->text_len = len;
+		call->route->fn(call);
+		return;
+	}
 	if (len > 0)
 		v = json_loadb((const char *)evbuffer_pullup(jb->buf, -1), len,
 			       JSON_REJECT_DUPLICATES, &jerr);
@@ -278,6 +315,20 @@ static bool is_json_type(const char *ct)
 
 	return ct && strncasecmp(ct, "application/json", n) == 0 &&
 	       (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
+}
+
+static bool is_text_type(const char *ct)
+{
+	static const char *const types[] = {"text/csv", "text/plain"};
+
+	for (size_t i = 0; ct && i < 2; i++) {
+		size_t n = strlen(types[i]);
+
+		if (strncasecmp(ct, types[i], n) == 0 &&
+		    (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' '))
+			return true;
+	}
+	return false;
 }
 
 /* --- dispatch ---------------------------------------------------------------- */
@@ -343,6 +394,11 @@ void router_dispatch(const struct route *table, size_t n, struct http_req *req, 
 	call->req = req;
 	call->worker = w;
 	r = router_match(table, n, method, path, call, &path_matched);
+	if (misdirected(cfg, r, req)) {
+		reply_err(req, err_set(ERR_MISDIRECTED, "this server answers as %s only",
+				       cfg->public_url));
+		return;
+	}
 	if (!r) {
 		if (path_matched) {
 			allow_header(table, n, req, path, call);
@@ -377,6 +433,20 @@ void router_dispatch(const struct route *table, size_t n, struct http_req *req, 
 		}
 	}
 
+	if (r->body == RBODY_TEXT && http_req_has_body(req)) {
+		if (!is_text_type(http_req_header(req, "Content-Type"))) {
+			reply_err(req, err_set(ERR_UNSUPPORTED,
+					       "the body must be text/csv or text/plain (UTF-8)"));
+			return;
+		}
+		if (http_req_body_length(req) > 0 &&
+		    (uint64_t)http_req_body_length(req) > cfg->max_json_body) {
+			reply_err(req, err_set(ERR_TOOLARGE, "text body larger than %llu bytes",
+					       (unsigned long long)cfg->max_json_body));
+			return;
+		}
+	}
+
 	rc = acl_authorize(call);
 	if (rc) {
 		/* WebDAV clients (Windows, Finder, davfs2) ask for credentials
@@ -401,7 +471,8 @@ void router_dispatch(const struct route *table, size_t n, struct http_req *req, 
 		return;
 	}
 
-	if (r->body == RBODY_JSON || (r->body == RBODY_OPTIONAL_JSON && http_req_has_body(req))) {
+	if (r->body == RBODY_JSON || r->body == RBODY_TEXT ||
+	    (r->body == RBODY_OPTIONAL_JSON && http_req_has_body(req))) {
 		struct json_body *jb = http_req_alloc(req, sizeof *jb);
 
 		if (!jb || !(jb->buf = evbuffer_new())) {
