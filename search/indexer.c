@@ -507,6 +507,8 @@ static enum err evaluate(struct indexer *ix, int64_t node_id, bool *changed)
 		x.type = "other";
 	if (res.mime[0])
 		x.mime = res.mime;
+	if (!res.lang[0] && ix->opts.fallback_lang)
+		snprintf(res.lang, sizeof res.lang, "%s", ix->opts.fallback_lang);
 	x.language = res.lang;
 	x.created = res.created;
 	x.pages = res.pages;

@@ -53,6 +53,10 @@ struct indexer_opts {
 	 * >= limits.cpu_seconds: every document gets the full limit. */
 	unsigned first_cpu_seconds;
 	unsigned batch_ms; /* a batch that ran this long commits at once */
+	/* Language of a document that neither declares one nor could be
+	 * identified (ISO 639-1, as lang_normalize gives it); NULL or "":
+	 * none, its words are not stemmed. */
+	const char *fallback_lang;
 	void (*log)(enum indexer_log_level level, const char *msg);
 };
 

@@ -395,8 +395,20 @@ static const char m005_wp_settings[] =
 	"ALTER TABLE wps ADD COLUMN archived_at INTEGER;"
 	"ALTER TABLE dav_locks ADD COLUMN checkout INTEGER NOT NULL DEFAULT 0;";
 
+/* Names that differ but look the same (issue 13): look_key is the
+ * look-alike key of name (storage/name.h: NFKC_Casefold), computed by
+ * the SQL function consort_look_key that db_open registers; NULL for a
+ * root or a stored name it cannot read. Not unique: names stored before
+ * this check that look alike stay as they are and fsck reports them;
+ * storage/tree.c refuses new ones. */
+static const char m006_look_keys[] =
+	"ALTER TABLE nodes ADD COLUMN look_key TEXT;"
+	"UPDATE nodes SET look_key = consort_look_key(name) WHERE parent_id IS NOT NULL;"
+	"CREATE INDEX nodes_look ON nodes(parent_id, look_key) WHERE trashed_at IS NULL;";
+
 const char *const db_migrations[] = {
-	m001_initial, m002_sudo_scopes, m003_deliverables, m004_notifications, m005_wp_settings,
+	m001_initial,       m002_sudo_scopes, m003_deliverables,
+	m004_notifications, m005_wp_settings, m006_look_keys,
 };
 
 const size_t db_migration_count = sizeof db_migrations / sizeof db_migrations[0];

@@ -133,6 +133,7 @@ void app_indexer_opts(const struct config *cfg, struct indexer_opts *opts)
 	opts->limits = cfg->extract;
 	opts->poll_ms = cfg->index_poll_ms;
 	opts->first_cpu_seconds = cfg->extract_first_seconds;
+	opts->fallback_lang = cfg->index_language;
 }
 
 /* The indexer thread. */

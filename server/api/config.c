@@ -12,6 +12,7 @@
 #include "api/metrics.h"
 #include "api/publicurl.h"
 #include "deliverables.h"
+#include "lang.h"
 
 enum opt_type { OPT_STRING, OPT_UINT, OPT_U64, OPT_SIZE, OPT_BYTES, OPT_MS, OPT_BOOL, OPT_LOGFMT };
 
@@ -99,6 +100,9 @@ static const struct option_def options[] = {
 	 "How long an idle indexer waits before it looks at its queue again unasked. Every change "
 	 "made through this server wakes it at once; the look finds work queued any other way, "
 	 "such as by another process on the same data directory."},
+	{"index-language", OPT_STRING, OFF(index_language), 0, 0,
+	 "Language (ISO 639-1 code, such as `de`) of a document that declares none and whose text "
+	 "is too short to identify: its words are stemmed in it. Default: none (not stemmed)."},
 	{"metrics-allow", OPT_STRING, OFF(metrics_allow), 0, 0,
 	 "Who may read `GET /metrics` without the token: comma-separated addresses or "
 	 "address/prefix-length, IPv4 or IPv6, or `none`. Default `127.0.0.0/8, ::1` (this machine)."},
@@ -517,6 +521,13 @@ enum err config_check(const struct config *cfg)
 	if (cfg->smtp_url && strncmp(cfg->smtp_url, "smtp://", 7) &&
 	    strncmp(cfg->smtp_url, "smtps://", 8))
 		return err_set(ERR_INVALID, "smtp-url must start with smtp:// or smtps://");
+	if (cfg->index_language && *cfg->index_language &&
+	    strcmp(lang_normalize(cfg->index_language, strlen(cfg->index_language)),
+		   cfg->index_language))
+		return err_set(ERR_INVALID,
+			       "index-language: '%s' is not a language code consort stems (such as "
+			       "de, fr, sv)",
+			       cfg->index_language);
 	return ERR_OK;
 }
 
@@ -619,4 +630,5 @@ void config_free(struct config *cfg)
 	free(cfg->smtp_password_file);
 	free(cfg->smtp_ca_file);
 	free(cfg->mail_from);
+	free(cfg->index_language);
 }

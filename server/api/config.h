@@ -42,6 +42,7 @@ struct config {
 	struct extract_limits extract;
 	unsigned index_poll_ms;         /* idle indexer's look at its queue */
 	unsigned extract_first_seconds; /* CPU budget of a document's first try */
+	char *index_language;           /* documents that say and show none; NULL: none */
 	/* operations (issue 8) */
 	char *metrics_allow;      /* CIDR list; NULL: loopback */
 	char *metrics_token_file; /* NULL: no token */
