@@ -93,6 +93,26 @@ const struct route routes[] = {
 	{"LOCK", "/dav/{wp}/{path*}", h_dav_lock, ACCESS_WP_WRITE, RBODY_STREAM},
 	{"UNLOCK", "/dav/{wp}/{path*}", h_dav_unlock, ACCESS_WP_WRITE, RBODY_NONE},
 
+	/* the directory, news, events and calendar feeds (h_directory.c,
+	 * docs/directory.md); who may post is asked of the policy by the
+	 * handlers (acl_may_post), which events show by acl_event_visible;
+	 * a calendar feed's secret in its URL is its credential */
+	{"GET", "/api/v1/directory", h_directory, ACCESS_USER, RBODY_NONE},
+	{"GET", "/api/v1/partners/{short}", h_partner_get, ACCESS_USER, RBODY_NONE},
+	{"PATCH", "/api/v1/partners/{short}", h_partner_update, ACCESS_COORDINATOR, RBODY_JSON},
+	{"PUT", "/api/v1/users/{id}/roles", h_user_roles, ACCESS_COORDINATOR, RBODY_JSON},
+	{"GET", "/api/v1/news", h_news_list, ACCESS_USER, RBODY_NONE},
+	{"POST", "/api/v1/news", h_news_create, ACCESS_USER, RBODY_JSON},
+	{"DELETE", "/api/v1/news/{id}", h_news_delete, ACCESS_USER, RBODY_NONE},
+	{"GET", "/api/v1/events", h_events_list, ACCESS_USER, RBODY_NONE},
+	{"POST", "/api/v1/events", h_event_create, ACCESS_USER, RBODY_JSON},
+	{"GET", "/api/v1/events/{id}", h_event_get, ACCESS_USER, RBODY_NONE},
+	{"DELETE", "/api/v1/events/{id}", h_event_delete, ACCESS_USER, RBODY_NONE},
+	{"GET", "/api/v1/me/calendar", h_calendar_state, ACCESS_USER, RBODY_NONE},
+	{"POST", "/api/v1/me/calendar", h_calendar_create, ACCESS_SESSION, RBODY_NONE},
+	{"DELETE", "/api/v1/me/calendar", h_calendar_revoke, ACCESS_SESSION, RBODY_NONE},
+	{"GET", "/calendar/{secret}", h_calendar_feed, ACCESS_PUBLIC, RBODY_NONE},
+
 	/* the audit log (h_audit.c) */
 	{"GET", "/api/v1/audit", h_audit, ACCESS_COORDINATOR, RBODY_NONE},
 	{"GET", "/api/v1/search", h_search, ACCESS_USER, RBODY_NONE},

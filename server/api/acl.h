@@ -35,6 +35,14 @@
  *   acl_readable_wp_list  GET /api/v1/wps and the WebDAV root listing
  *   acl_owns_lock       only its holder submits a WebDAV lock's token
  *   acl_may_unlock      the holder, or a manager of the WP (lock break)
+ *   acl_may_post        news and events: coordinators and holders of the
+ *                       contact role "Communication"
+ *   acl_event_visible   an event, for a reader of some WPs: public ones and
+ *                       internal ones tied to no WP to every member;
+ *                       internal ones tied to WPs (their folder's, the
+ *                       linked ones) only to readers of one of those
+ *   acl_calendar_reader a calendar feed's secret stands for its owner
+ *                       (enabled, feed not revoked) and what they read
  */
 #ifndef CONSORT_ACL_H
 #define CONSORT_ACL_H
@@ -49,6 +57,7 @@ struct call;
 struct caller;
 struct db;
 struct acct_wp;
+struct dir_event;
 
 /* Authenticate the caller (session cookie with CSRF for unsafe methods,
  * or bearer token) when the route needs it, then decide whether the
@@ -96,5 +105,20 @@ bool acl_owns_lock(const struct call *call, int64_t owner);
  * holder may; a manager of the work package may break someone else's
  * lock (one left behind by a crashed client). */
 bool acl_may_unlock(const struct call *call, int64_t owner);
+
+/* May the caller post and remove news and events? A coordinator, or
+ * someone holding the contact role "Communication". */
+bool acl_may_post(struct call *call);
+
+/* May a reader of the WPs `readable` (n of them, from acl_readable_wps
+ * or acl_calendar_reader) see event `e`? The rule in the list above. */
+bool acl_event_visible(const struct dir_event *e, const int64_t *readable, size_t n);
+
+/* The reader a calendar feed URL stands for: the enabled account whose
+ * feed secret is `secret`, and the WPs it may read (*readable malloc'd,
+ * the caller frees it). ERR_NOTFOUND for an unknown or revoked secret or
+ * a disabled account, all alike. */
+enum err acl_calendar_reader(struct db *db, const char *secret, int64_t *user_id,
+			     int64_t **readable, size_t *n);
 
 #endif

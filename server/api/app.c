@@ -245,12 +245,21 @@ static void app_request(struct http_req *req, void *wapp)
 
 static bool access_log_on;
 
+/* The path as the access log shows it: a calendar feed's URL is its
+ * credential (calendar clients cannot sign in), so its secret stays out. */
+static const char *logged_path(struct http_req *req)
+{
+	const char *path = http_req_path(req);
+
+	return strncmp(path, "/calendar/", 10) ? path : "/calendar/(secret)";
+}
+
 static void log_done(struct http_req *req, bool completed)
 {
 	const struct call *call = http_req_data(req);
 
 	(void)completed;
-	log_access(http_req_peer(req), http_req_method(req), http_req_path(req),
+	log_access(http_req_peer(req), http_req_method(req), logged_path(req),
 		   http_resp_started(req) ? http_resp_status(req) : 0, http_resp_bytes(req),
 		   http_req_elapsed_us(req), call && call->caller ? call->caller->email : NULL);
 }

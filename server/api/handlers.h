@@ -7,6 +7,10 @@
 #ifndef CONSORT_HANDLERS_H
 #define CONSORT_HANDLERS_H
 
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
 struct call;
 
 /* h_static.c */
@@ -74,6 +78,28 @@ void h_tus_override(struct call *call);
 /* Close the writers kept open between chunks; at shutdown, after the
  * workers have stopped. */
 void tus_close_all(void);
+
+/* h_directory.c: the directory, news, events, calendar feeds */
+void h_directory(struct call *call);
+void h_partner_get(struct call *call);
+void h_partner_update(struct call *call);
+void h_user_roles(struct call *call);
+void h_news_list(struct call *call);
+void h_news_create(struct call *call);
+void h_news_delete(struct call *call);
+void h_events_list(struct call *call);
+void h_event_create(struct call *call);
+void h_event_get(struct call *call);
+void h_event_delete(struct call *call);
+void h_calendar_state(struct call *call);
+void h_calendar_create(struct call *call);
+void h_calendar_revoke(struct call *call);
+void h_calendar_feed(struct call *call);
+/* The directory's section of the search answer (people, partners, the
+ * readable work packages of `readable`) matching `q`: a JSON array,
+ * new reference, empty when nothing matches or on error. */
+json_t *directory_search_json(struct call *call, const char *q, const int64_t *readable,
+			      size_t nreadable);
 
 /* h_audit.c */
 void h_audit(struct call *call);
