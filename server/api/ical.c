@@ -63,7 +63,14 @@ static void put_text(struct lines *l, const char *s)
 		} else if ((unsigned char)*s < 0x20 || *s == 0x7f) {
 			continue;
 		} else {
-			put_octets(l, s, 1);
+			/* a whole UTF-8 sequence at once, so a fold stays out of it */
+			size_t seq = 1;
+
+			while (seq < 4 && ((unsigned char)*s & 0x80) &&
+			       ((unsigned char)s[seq] & 0xc0) == 0x80)
+				seq++;
+			put_octets(l, s, seq);
+			s += seq - 1;
 		}
 	}
 }
