@@ -3,6 +3,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "db_internal.h"
 
@@ -19,6 +20,18 @@ static bool among(const char *const *list, const char *s)
 		if (!strcmp(*list, s))
 			return true;
 	return false;
+}
+
+bool dir_web_url_ok(const char *s)
+{
+	if (!s || !*s)
+		return true;
+	if (strncasecmp(s, "https://", 8) && strncasecmp(s, "http://", 7))
+		return false;
+	for (; *s; s++)
+		if ((unsigned char)*s <= ' ' || *s == 0x7f || strchr("\"'<>\\`", *s))
+			return false;
+	return true;
 }
 
 static int64_t col_i64(sqlite3_stmt *st, int col) { return sqlite3_column_int64(st, col); }
@@ -119,6 +132,8 @@ enum err dir_partner_update(struct db *db, const char *short_name,
 		return err_set(ERR_INVALID, "unknown partner type '%s'", ch->type);
 	if (ch->role && !among(dir_partner_roles, ch->role))
 		return err_set(ERR_INVALID, "unknown partner role '%s'", ch->role);
+	if (!dir_web_url_ok(ch->website))
+		return err_set(ERR_INVALID, "the website must be an http or https URL");
 	rc = db_stmt(db, sql, &st);
 	if (rc)
 		return rc;

@@ -25,6 +25,10 @@ struct db;
 extern const char *const dir_partner_types[];
 extern const char *const dir_partner_roles[];
 
+/* An http: or https: URL without spaces, quotes or angle brackets (a
+ * partner's website, an event's online link); "" passes. */
+bool dir_web_url_ok(const char *s);
+
 struct dir_partner {
 	int64_t id;
 	char *short_name, *name, *country, *type, *role, *city, *website, *description;
@@ -38,8 +42,8 @@ void dir_partner_clear(struct dir_partner *p);
 void dir_partners_free(struct dir_partner *p, size_t n);
 
 /* The directory fields of partner `short_name`; a NULL field stays as
- * it is. type and role must be among dir_partner_types / _roles
- * (ERR_INVALID otherwise); ERR_NOTFOUND for an unknown partner. */
+ * it is. type and role must be among dir_partner_types / _roles, the
+ * website pass dir_web_url_ok (ERR_INVALID otherwise); ERR_NOTFOUND for an unknown partner. */
 struct dir_partner_change {
 	const char *type, *role, *city, *website, *description;
 };

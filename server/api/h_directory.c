@@ -212,18 +212,6 @@ void h_partner_get(struct call *call)
 	free(readable);
 }
 
-static bool web_url_ok(const char *s)
-{
-	if (!s || !*s)
-		return true;
-	if (strncasecmp(s, "https://", 8) && strncasecmp(s, "http://", 7))
-		return false;
-	for (; *s; s++)
-		if ((unsigned char)*s <= ' ' || *s == '"' || *s == '<' || *s == '>' || *s == '\\')
-			return false;
-	return true;
-}
-
 /* PATCH /api/v1/partners/{short} (coordinator): the directory fields. */
 void h_partner_update(struct call *call)
 {
@@ -241,7 +229,7 @@ void h_partner_update(struct call *call)
 
 	if (!rc && !ch.type && !ch.role && !ch.city && !ch.website && !ch.description)
 		rc = err_set(ERR_INVALID, "nothing to change");
-	if (!rc && !web_url_ok(ch.website))
+	if (!rc && !dir_web_url_ok(ch.website))
 		rc = err_set(ERR_INVALID, "field 'website' must be an http or https URL");
 	if (!rc)
 		rc = db_begin(db);
@@ -635,7 +623,7 @@ void h_event_create(struct call *call)
 		rc = err_set(ERR_INVALID, "the event ends before it starts");
 	if (!rc && !tz_ok(ev.tz))
 		rc = err_set(ERR_INVALID, "field 'tz' must be a time zone such as Europe/Rome");
-	if (!rc && !web_url_ok(ev.online_url))
+	if (!rc && !dir_web_url_ok(ev.online_url))
 		rc = err_set(ERR_INVALID, "field 'online_url' must be an http or https URL");
 	if (!rc && jwps) {
 		if (!json_is_array(jwps) || json_array_size(jwps) > MAX_EVENT_WPS)

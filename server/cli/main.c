@@ -109,7 +109,10 @@ static const struct command commands[] = {
 	{"fsck", cmd_fsck, "fsck --data DIR [--quick]"},
 	{"backup", cmd_backup, "backup DEST --data DIR"},
 	{"restore", cmd_restore, "restore SRC --data DIR"},
-	{"partner", cli_partner, "partner add --data DIR --short SHORT --name NAME --country CC"},
+	{"partner", cli_partner,
+	 "partner add --data DIR --short SHORT --name NAME --country CC [--type T] [--role R] "
+	 "[--city C] [--website URL] [--description TEXT] | partner set --data DIR --short SHORT "
+	 "[the same fields]"},
 	{"user", cli_user,
 	 "user add --data DIR --email EMAIL --name NAME --partner SHORT [--coordinator] "
 	 "--password-stdin"},

@@ -9,7 +9,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import ICAL from 'ical.js';
-import { Server } from './lib/server.mjs';
+import { Server, runConsort } from './lib/server.mjs';
 import { addPartner, addUser, addWp, grant, sql, sha256hex, Session, request } from './lib/accounts.mjs';
 import { recordSecret } from './lib/secrets.mjs';
 
@@ -377,4 +377,26 @@ test('the calendar feed: a secret URL per person, only what they may see, revoca
   assert.equal((await request(s, 'GET', r.body.path)).status, 404);
   // The access log does not show the secret.
   assert.ok(!s.log.includes(path2.slice(10, 53)));
+});
+
+test('consort partner add and set take the directory fields; a bad one adds nothing', () => {
+  let r = runConsort(['partner', 'add', '--data', s.dataDir, '--short', 'PATS', '--name', 'Patients Europe', '--country', 'be',
+    '--type', 'patient_org', '--role', 'associated', '--city', 'Brussels', '--website', 'https://patients.example']);
+  assert.equal(r.status, 0, r.stderr);
+  r = runConsort(['partner', 'set', '--data', s.dataDir, '--short', 'PATS', '--description', 'Voice of the patients.']);
+  assert.equal(r.status, 0, r.stderr);
+  assert.deepEqual(sql(s, "SELECT type, role, city, website, description FROM partners WHERE short = 'PATS'"),
+    [{ type: 'patient_org', role: 'associated', city: 'Brussels', website: 'https://patients.example', description: 'Voice of the patients.' }]);
+  r = runConsort(['partner', 'add', '--data', s.dataDir, '--short', 'BAD', '--name', 'Bad', '--country', 'BE', '--website', 'javascript:alert(1)']);
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /website/);
+  assert.deepEqual(sql(s, "SELECT count(*) AS n FROM partners WHERE short = 'BAD'"), [{ n: 0 }]);
+  r = runConsort(['partner', 'set', '--data', s.dataDir, '--short', 'PATS', '--type', 'castle']);
+  assert.equal(r.status, 1);
+  r = runConsort(['partner', 'set', '--data', s.dataDir, '--short', 'NOPE', '--city', 'X']);
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /no partner 'NOPE'/);
+  r = runConsort(['partner', 'set', '--data', s.dataDir, '--short', 'PATS']);
+  assert.equal(r.status, 2);
+  assert.equal(sql(s, "SELECT type FROM partners WHERE short = 'PATS'")[0].type, 'patient_org');
 });
