@@ -1,0 +1,103 @@
+// The directory (#/directory, #/directory/SHORT): the consortium in
+// numbers, its key contacts, partners grouped by country with filters by
+// type and work package, and a page per partner with its work packages
+// (and which it leads) and its people with their roles.
+import { h, mount } from '../dom.js';
+import { t } from '../i18n.js';
+import { get } from '../api.js';
+import { href, go } from '../router.js';
+import { badge, empty, errorBox, loading, pageHeader, select, field } from '../ui.js';
+
+const TYPES = ['hospital', 'cancer_centre', 'university', 'public_health', 'patient_org', 'ministry', 'company', 'other'];
+
+export function countryName(cc) {
+  try { return new Intl.DisplayNames(['en'], { type: 'region' }).of(cc) || cc; } catch { return cc; }
+}
+
+// "4 partners in 3 countries; 2 hospitals, 1 university …"
+function summary(c) {
+  const kinds = TYPES.filter((k) => c.types[k]).map((k) => t(`dir.typeCount.${k}`, { n: c.types[k] }));
+  return `${t('dir.partnersIn', { n: c.partners, c: c.countries })}${kinds.length ? `; ${kinds.join(', ')}` : ''}.`;
+}
+
+function person(p, { withPartner = false } = {}) {
+  return h('li.person',
+    h('p.person-name', p.name, withPartner ? h('span.muted', ` · ${p.partner}`) : null),
+    p.role_line ? h('p.person-line', p.role_line) : null,
+    p.contact_roles.length ? h('p.person-roles', p.contact_roles.map((r) => badge(r, 'accent'))) : null,
+    h('p.person-mail', h('a', { href: `mailto:${p.email}` }, p.email)));
+}
+
+function wpList(wps) {
+  if (!wps.length) return null;
+  return h('p.partner-wps', wps.map((w) => h('a.wp-chip', { href: href('wp', w.code), title: w.title },
+    h('span.wp-code', w.code), w.lead ? h('span.lead-mark', t('dir.lead')) : null)));
+}
+
+function partnerCard(p) {
+  return h('li.partner-card',
+    h('h3', h('a', { href: href('directory', p.short) }, p.name), ' ', h('span.code', p.short)),
+    h('p.partner-meta', [t(`dir.type.${p.type}`), p.city, t(`dir.role.${p.role}`)].filter(Boolean).join(' · ')),
+    wpList(p.wps),
+    p.people.length ? h('p.partner-people', t('dir.people', { n: p.people.length })) : null);
+}
+
+async function partnerPage(ctx, short) {
+  const { partner: p } = await get(`/api/v1/partners/${encodeURIComponent(short)}`);
+  ctx.setTitle(p.name);
+  return h('section.page.directory-page',
+    pageHeader(p.name, { crumbs: h('nav.crumbs', { 'aria-label': t('dir.crumbs') }, h('ol', h('li', h('a', { href: href('directory') }, t('nav.directory'))), h('li', { 'aria-current': 'page' }, p.short))), sub: [t(`dir.type.${p.type}`), p.city, countryName(p.country), t(`dir.role.${p.role}`)].filter(Boolean).join(' · ') }),
+    p.description ? h('p.partner-description', p.description) : null,
+    p.website ? h('p', h('a', { href: p.website, rel: 'noopener noreferrer', target: '_blank' }, p.website)) : null,
+    h('section.section', { 'aria-labelledby': 'p-wps' },
+      h('div.section-head', h('h2', { id: 'p-wps' }, t('dir.workPackages'))),
+      p.wps.length ? h('ul.plain-list', p.wps.map((w) => h('li', h('a', { href: href('wp', w.code) }, h('span.wp-code', w.code), ` ${w.title}`),
+        w.lead ? [' ', badge(t('dir.leads'), 'accent')] : null))) : h('p.muted', t('dir.noWps'))),
+    h('section.section', { 'aria-labelledby': 'p-people' },
+      h('div.section-head', h('h2', { id: 'p-people' }, t('dir.peopleHeading'))),
+      p.people.length ? h('ul.people-grid', p.people.map((x) => person(x))) : h('p.muted', t('dir.noPeople'))));
+}
+
+export default async function directory(ctx) {
+  const short = ctx.segments[1];
+  if (short) return partnerPage(ctx, short);
+  ctx.setTitle(t('nav.directory'));
+  const type = ctx.params.get('type') || '';
+  const wp = ctx.params.get('wp') || '';
+  const err = errorBox();
+  const body = h('div', loading());
+  let d;
+  try {
+    d = await get('/api/v1/directory', { params: { type: type || undefined, wp: wp || undefined } });
+  } catch (e) {
+    err.show(e);
+    body.replaceChildren();
+    return h('section.page', pageHeader(t('nav.directory')), err, body);
+  }
+  const typeSel = select([['', t('dir.anyType')], ...TYPES.filter((k) => d.counts.types[k]).map((k) => [k, t(`dir.type.${k}`)])], { value: type, name: 'type' });
+  const wpCodes = [...new Set(d.partners.flatMap((p) => p.wps.map((w) => w.code)))].sort();
+  if (wp && !wpCodes.includes(wp)) wpCodes.push(wp);
+  const wpSel = select([['', t('dir.anyWp')], ...wpCodes.map((c) => [c, c])], { value: wp, name: 'wp' });
+  const refilter = () => go(href('directory', { type: typeSel.value, wp: wpSel.value }));
+  typeSel.addEventListener('change', refilter);
+  wpSel.addEventListener('change', refilter);
+
+  const byCountry = new Map();
+  for (const p of d.partners) {
+    if (!byCountry.has(p.country)) byCountry.set(p.country, []);
+    byCountry.get(p.country).push(p);
+  }
+  const groups = [...byCountry.entries()].map(([cc, ps]) => [countryName(cc), ps]).sort((a, b) => a[0].localeCompare(b[0]));
+  mount(body,
+    d.key_contacts.length ? h('section.section', { 'aria-labelledby': 'dir-keys' },
+      h('div.section-head', h('h2', { id: 'dir-keys' }, t('dir.keyContacts'))),
+      h('ul.people-grid', d.key_contacts.map((p) => person(p, { withPartner: true })))) : null,
+    h('section.section', { 'aria-labelledby': 'dir-partners' },
+      h('div.section-head', h('h2', { id: 'dir-partners' }, t('dir.partnersHeading')),
+        h('div.filters', field(t('dir.filterType'), typeSel, { cls: 'field-inline' }), field(t('dir.filterWp'), wpSel, { cls: 'field-inline' }))),
+      groups.length ? groups.map(([name, ps]) => h('section.country', { 'aria-label': name },
+        h('h3.country-name', name, h('span.count', String(ps.length))),
+        h('ul.partner-grid', ps.map(partnerCard))))
+        : empty(t('dir.noneTitle'), t('dir.noneText'))));
+  return h('section.page.directory-page', pageHeader(t('nav.directory'), { sub: summary(d.counts) }), err, body);
+}
