@@ -10,7 +10,7 @@ BUILD_PACKAGES=(
   libsystemd-dev
   g++ libxapian-dev libmagic-dev libicu-dev libxml2-dev libexpat1-dev libzip-dev
   poppler-utils
-  libcmark-dev
+  libcmark-dev libgdk-pixbuf-2.0-dev
 )
 # What the test suites need on top.
 TEST_PACKAGES=(

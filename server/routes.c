@@ -112,6 +112,10 @@ const struct route routes[] = {
 	{"POST", "/api/v1/me/calendar", h_calendar_create, ACCESS_SESSION, RBODY_NONE},
 	{"DELETE", "/api/v1/me/calendar", h_calendar_revoke, ACCESS_SESSION, RBODY_NONE},
 	{"GET", "/calendar/{secret}", h_calendar_feed, ACCESS_PUBLIC, RBODY_NONE},
+	/* pictures go through the image helper (imgsan.h) */
+	{"POST", "/api/v1/images", h_image_upload, ACCESS_USER, RBODY_STREAM},
+	{"GET", "/api/v1/images/{id}", h_image_get, ACCESS_USER, RBODY_NONE},
+	{"PUT", "/api/v1/partners/{short}/logo", h_partner_logo, ACCESS_COORDINATOR, RBODY_STREAM},
 
 	/* the audit log (h_audit.c) */
 	{"GET", "/api/v1/audit", h_audit, ACCESS_COORDINATOR, RBODY_NONE},

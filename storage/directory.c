@@ -39,7 +39,8 @@ static int64_t col_i64(sqlite3_stmt *st, int col) { return sqlite3_column_int64(
 /* --- partners ------------------------------------------------------------------ */
 
 #define PARTNER_COLS                                                                               \
-	"SELECT id, short, name, country, type, role, city, website, description FROM partners "
+	"SELECT id, short, name, country, type, role, city, website, description,"                 \
+	" coalesce(logo_image_id, 0) FROM partners "
 
 static void partner_row(sqlite3_stmt *st, void *rec, enum err *rc)
 {
@@ -54,6 +55,7 @@ static void partner_row(sqlite3_stmt *st, void *rec, enum err *rc)
 	p->city = db_column_strdup(st, 6, rc);
 	p->website = db_column_strdup(st, 7, rc);
 	p->description = db_column_strdup(st, 8, rc);
+	p->logo_image_id = col_i64(st, 9);
 }
 
 void dir_partner_clear(struct dir_partner *p)
@@ -380,6 +382,7 @@ static void news_row(sqlite3_stmt *st, void *rec, enum err *rc)
 	x->title = db_column_strdup(st, 2, rc);
 	x->body = db_column_strdup(st, 3, rc);
 	x->author = db_column_strdup(st, 4, rc);
+	x->image_id = col_i64(st, 5);
 }
 
 static void news_clear(void *rec)
@@ -397,10 +400,10 @@ void dir_news_free(struct dir_news *items, size_t n)
 }
 
 enum err dir_news_add(struct db *db, const char *title, const char *body, int64_t author_id,
-		      int64_t *id)
+		      int64_t image_id, int64_t *id)
 {
 	static const char sql[] =
-		"INSERT INTO news(title, body, author_id, created_at) VALUES (?, ?, ?, ?)";
+		"INSERT INTO news(title, body, author_id, image_id, created_at) VALUES (?, ?, ?, ?, ?)";
 	sqlite3_stmt *st;
 	enum err rc = db_stmt(db, sql, &st);
 
@@ -409,8 +412,11 @@ enum err dir_news_add(struct db *db, const char *title, const char *body, int64_
 	db_bind_text(db, st, 1, title);
 	db_bind_text(db, st, 2, body);
 	db_bind_id(db, st, 3, author_id);
-	db_bind_int64(db, st, 4, db_now());
+	db_bind_id(db, st, 4, image_id);
+	db_bind_int64(db, st, 5, db_now());
 	rc = db_exec_stmt(db, st, "add news");
+	if (rc == ERR_INVALID || rc == ERR_EXISTS)
+		rc = err_set(ERR_INVALID, "no such image");
 	if (!rc && id)
 		*id = sqlite3_last_insert_rowid(db_sqlite(db));
 	return rc;
@@ -419,9 +425,11 @@ enum err dir_news_add(struct db *db, const char *title, const char *body, int64_
 enum err dir_news_list(struct db *db, int limit, int offset, struct dir_news **out, size_t *n,
 		       int64_t *total)
 {
-	static const char sql[] = "SELECT n.id, n.created_at, n.title, n.body, coalesce(u.name, '')"
-				  " FROM news n LEFT JOIN users u ON u.id = n.author_id"
-				  " ORDER BY n.created_at DESC, n.id DESC LIMIT ? OFFSET ?";
+	static const char sql[] =
+		"SELECT n.id, n.created_at, n.title, n.body, coalesce(u.name, ''),"
+		" coalesce(n.image_id, 0)"
+		" FROM news n LEFT JOIN users u ON u.id = n.author_id"
+		" ORDER BY n.created_at DESC, n.id DESC LIMIT ? OFFSET ?";
 	static const char count[] = "SELECT count(*) FROM news";
 	sqlite3_stmt *st;
 	bool row = false;
@@ -639,6 +647,76 @@ enum err dir_event_delete(struct db *db, int64_t id)
 	rc = db_exec_changes(db, st, "delete event", &changes);
 	if (!rc && !changes)
 		rc = err_set(ERR_NOTFOUND, "no such event");
+	return rc;
+}
+
+/* --- pictures ---------------------------------------------------------------------- */
+
+enum err dir_image_add(struct db *db, const void *png, size_t len, int width, int height,
+		       int64_t created_by, int64_t *id)
+{
+	static const char sql[] = "INSERT INTO images(png, width, height, created_by, created_at)"
+				  " VALUES (?, ?, ?, ?, ?)";
+	sqlite3_stmt *st;
+	enum err rc = db_stmt(db, sql, &st);
+
+	if (rc)
+		return rc;
+	db_bind_blob(db, st, 1, png, len);
+	db_bind_int64(db, st, 2, width);
+	db_bind_int64(db, st, 3, height);
+	db_bind_id(db, st, 4, created_by);
+	db_bind_int64(db, st, 5, db_now());
+	rc = db_exec_stmt(db, st, "store image");
+	if (!rc)
+		*id = sqlite3_last_insert_rowid(db_sqlite(db));
+	return rc;
+}
+
+enum err dir_image_get(struct db *db, int64_t id, void **png, size_t *len)
+{
+	static const char sql[] = "SELECT png FROM images WHERE id = ?";
+	sqlite3_stmt *st;
+	bool row = false;
+	enum err rc = db_stmt(db, sql, &st);
+
+	*png = NULL;
+	*len = 0;
+	if (rc)
+		return rc;
+	db_bind_int64(db, st, 1, id);
+	rc = db_step(db, st, "read image", &row);
+	if (!rc && !row)
+		rc = err_set(ERR_NOTFOUND, "no such image");
+	if (!rc) {
+		int n = sqlite3_column_bytes(st, 0);
+		const void *p = sqlite3_column_blob(st, 0);
+
+		*png = malloc(n > 0 ? (size_t)n : 1);
+		if (!*png)
+			rc = err_set(ERR_NOMEM, "out of memory");
+		else if (n > 0)
+			memcpy(*png, p, (size_t)n);
+		*len = rc ? 0 : (size_t)n;
+	}
+	sqlite3_reset(st);
+	return rc;
+}
+
+enum err dir_partner_set_logo(struct db *db, const char *short_name, int64_t image_id)
+{
+	static const char sql[] = "UPDATE partners SET logo_image_id = ? WHERE short = ?";
+	sqlite3_stmt *st;
+	int changes = 0;
+	enum err rc = db_stmt(db, sql, &st);
+
+	if (rc)
+		return rc;
+	db_bind_id(db, st, 1, image_id);
+	db_bind_text(db, st, 2, short_name);
+	rc = db_exec_changes(db, st, "set logo", &changes);
+	if (!rc && !changes)
+		rc = err_set(ERR_NOTFOUND, "no partner '%s'", short_name);
 	return rc;
 }
 

@@ -32,6 +32,7 @@ bool dir_web_url_ok(const char *s);
 struct dir_partner {
 	int64_t id;
 	char *short_name, *name, *country, *type, *role, *city, *website, *description;
+	int64_t logo_image_id; /* 0: none */
 };
 
 /* Every partner, by country then name. */
@@ -98,11 +99,12 @@ void dir_hits_free(struct dir_hit *h, size_t n);
 /* --- news --------------------------------------------------------------------- */
 
 struct dir_news {
-	int64_t id, created_at;
+	int64_t id, created_at, image_id;
 	char *title, *body, *author;
 };
+/* image_id 0: none; else it must exist (ERR_INVALID). */
 enum err dir_news_add(struct db *db, const char *title, const char *body, int64_t author_id,
-		      int64_t *id);
+		      int64_t image_id, int64_t *id);
 /* Newest first, `limit` from `offset`; *total counts them all. */
 enum err dir_news_list(struct db *db, int limit, int offset, struct dir_news **out, size_t *n,
 		       int64_t *total);
@@ -128,6 +130,16 @@ enum err dir_event_get(struct db *db, int64_t id, struct dir_event *out);
 enum err dir_event_delete(struct db *db, int64_t id);
 void dir_event_clear(struct dir_event *e);
 void dir_events_free(struct dir_event *e, size_t n);
+
+/* --- pictures --------------------------------------------------------------------- */
+
+/* Store a PNG made by the image helper; *id its id. */
+enum err dir_image_add(struct db *db, const void *png, size_t len, int width, int height,
+		       int64_t created_by, int64_t *id);
+/* The PNG of image `id` (malloc'd into *png); ERR_NOTFOUND. */
+enum err dir_image_get(struct db *db, int64_t id, void **png, size_t *len);
+/* Partner `short_name`'s logo becomes image `image_id`; ERR_NOTFOUND. */
+enum err dir_partner_set_logo(struct db *db, const char *short_name, int64_t image_id);
 
 /* --- calendar feeds ------------------------------------------------------------ */
 

@@ -278,6 +278,17 @@ static const char m002_directory[] =
 	"ALTER TABLE partners ADD COLUMN city TEXT NOT NULL DEFAULT '';"
 	"ALTER TABLE partners ADD COLUMN website TEXT NOT NULL DEFAULT '';"
 	"ALTER TABLE partners ADD COLUMN description TEXT NOT NULL DEFAULT '';"
+	/* Pictures people upload (logos, news images), only as the PNG the
+	 * image helper made of them (server/api/imgsan.h), never the upload. */
+	"CREATE TABLE images ("
+	"  id INTEGER PRIMARY KEY,"
+	"  png BLOB NOT NULL,"
+	"  width INTEGER NOT NULL,"
+	"  height INTEGER NOT NULL,"
+	"  created_by INTEGER REFERENCES users(id),"
+	"  created_at INTEGER NOT NULL"
+	");"
+	"ALTER TABLE partners ADD COLUMN logo_image_id INTEGER REFERENCES images(id);"
 	"ALTER TABLE users ADD COLUMN role_line TEXT NOT NULL DEFAULT '';"
 	"CREATE TABLE contact_roles ("
 	"  user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
@@ -289,6 +300,7 @@ static const char m002_directory[] =
 	"  title TEXT NOT NULL,"
 	"  body TEXT NOT NULL," /* Markdown source */
 	"  author_id INTEGER REFERENCES users(id),"
+	"  image_id INTEGER REFERENCES images(id),"
 	"  created_at INTEGER NOT NULL"
 	");"
 	"CREATE INDEX news_created ON news(created_at);"

@@ -23,12 +23,14 @@
 #include "api/app.h"
 #include "api/auth.h"
 #include "api/handlers.h"
+#include "api/imgsan.h"
 #include "api/ical.h"
 #include "api/markdown.h"
 #include "api/router.h"
 #include "db.h"
 #include "directory.h"
 #include "http/http.h"
+#include "http/jobs.h"
 #include "http/jsonin.h"
 #include "http/reply.h"
 #include "name.h"
@@ -39,6 +41,17 @@
 #define SEARCH_PER_KIND 10
 /* The feed holds events that ended at most this long ago. */
 #define FEED_PAST_DAYS 400
+
+/* "/api/v1/images/7", or null for 0. */
+static json_t *image_url(int64_t id)
+{
+	char buf[48];
+
+	if (!id)
+		return json_null();
+	snprintf(buf, sizeof buf, "/api/v1/images/%lld", (long long)id);
+	return json_string(buf);
+}
 
 static bool has_id(const int64_t *ids, size_t n, int64_t id)
 {
@@ -94,6 +107,7 @@ static json_t *partner_json(const struct dir_partner *p, const struct dir_partne
 		if (people[i].partner_id == p->id)
 			json_array_append_new(jp, person_json(&people[i]));
 	if (o) {
+		json_object_set_new(o, "logo", image_url(p->logo_image_id));
 		json_object_set_new(o, "wps", jw ? jw : json_array());
 		json_object_set_new(o, "people", jp ? jp : json_array());
 	} else {
@@ -338,9 +352,10 @@ json_t *directory_search_json(struct call *call, const char *q, const int64_t *r
 static json_t *news_json(const struct dir_news *x)
 {
 	char *html = md_render(x->body);
-	json_t *o = json_pack("{s:I, s:s, s:s, s:s, s:s, s:o}", "id", (json_int_t)x->id, "title",
-			      x->title, "body", x->body, "html", html ? html : "", "author",
-			      x->author, "created_at", apijson_time(x->created_at));
+	json_t *o = json_pack("{s:I, s:s, s:s, s:s, s:s, s:o, s:o}", "id", (json_int_t)x->id,
+			      "title", x->title, "body", x->body, "html", html ? html : "",
+			      "author", x->author, "created_at", apijson_time(x->created_at),
+			      "image", image_url(x->image_id));
 
 	free(html);
 	return o;
@@ -410,10 +425,12 @@ void h_news_create(struct call *call)
 {
 	struct db *db = worker_db(call->worker);
 	const char *title = NULL, *body = NULL;
+	int64_t image = 0;
 	struct jsonin_field f[] = {
 		{"title", JSONIN_STRING, JSONIN_REQUIRED, 1, 200, .out = &title},
 		{"body", JSONIN_STRING, JSONIN_REQUIRED | JSONIN_MULTILINE, 0, MD_MAX_SOURCE,
 		 .out = &body},
+		{"image", JSONIN_INT, JSONIN_NULLABLE, 1, INT64_MAX, .out = &image},
 	};
 	struct dir_news x = {0};
 	int64_t id = 0;
@@ -421,13 +438,13 @@ void h_news_create(struct call *call)
 
 	if (!may_post(call))
 		return;
-	rc = jsonin_parse(call->json, f, 2);
+	rc = jsonin_parse(call->json, f, 3);
 	if (!rc && strlen(body) > MD_MAX_SOURCE)
 		rc = err_set(ERR_TOOLARGE, "field 'body' is longer than %d bytes", MD_MAX_SOURCE);
 	if (!rc)
 		rc = db_begin(db);
 	if (!rc) {
-		rc = dir_news_add(db, title, body, call->caller->user_id, &id);
+		rc = dir_news_add(db, title, body, call->caller->user_id, image, &id);
 		if (!rc)
 			rc = auth_audit(call, "news_create", 0, title, NULL);
 		if (!rc)
@@ -444,6 +461,7 @@ void h_news_create(struct call *call)
 	x.title = (char *)title;
 	x.body = (char *)body;
 	x.author = (char *)call->caller->name;
+	x.image_id = image;
 	reply_json(call->req, 201, json_pack("{s:o}", "news", news_json(&x)));
 }
 
@@ -920,4 +938,192 @@ out:
 	free(ies);
 	dir_events_free(evs, n);
 	free(readable);
+}
+
+/* --- pictures: logos and news images ------------------------------------------------- */
+
+/* An upload on its way through the image helper (imgsan.h). */
+struct pic {
+	struct call *call;
+	unsigned char *in;
+	size_t len, cap;
+	const char *logo_of; /* partner short name, or NULL for a news image */
+	unsigned char *png;
+	size_t png_len;
+	int w, h;
+	enum err rc;
+	char why[256];
+};
+
+static void pic_free(struct pic *p)
+{
+	if (!p)
+		return;
+	free(p->in);
+	free(p->png);
+	free(p);
+}
+
+static enum err pic_data(struct http_req *req, const void *data, size_t len, void *arg)
+{
+	struct pic *p = arg;
+
+	if (len > IMGSAN_MAX_INPUT - p->len) {
+		reply_err(req, err_set(ERR_TOOLARGE, "a picture must have at most %u MiB",
+				       IMGSAN_MAX_INPUT >> 20));
+		pic_free(p);
+		return ERR_TOOLARGE;
+	}
+	if (p->len + len > p->cap) {
+		size_t cap = p->cap ? p->cap : 64 * 1024;
+		unsigned char *n;
+
+		while (cap < p->len + len)
+			cap *= 2;
+		n = realloc(p->in, cap);
+		if (!n) {
+			reply_err(req, err_set(ERR_NOMEM, "out of memory"));
+			pic_free(p);
+			return ERR_NOMEM;
+		}
+		p->in = n;
+		p->cap = cap;
+	}
+	memcpy(p->in + p->len, data, len);
+	p->len += len;
+	return ERR_OK;
+}
+
+/* On a job thread: the helper decodes and re-encodes. */
+static void pic_run(void *arg)
+{
+	struct pic *p = arg;
+
+	p->rc = imgsan_run("/proc/self/exe", p->in, p->len, &p->png, &p->png_len, &p->w, &p->h);
+	if (p->rc)
+		snprintf(p->why, sizeof p->why, "%s", err_detail());
+}
+
+/* Back on the worker: store the PNG (and make it the partner's logo). */
+static void pic_done(struct http_req *req, bool alive, void *arg)
+{
+	struct pic *p = arg;
+	struct call *call = p->call;
+	struct db *db = worker_db(call->worker);
+	int64_t id = 0;
+	enum err rc = p->rc;
+
+	if (!alive)
+		goto out;
+	if (rc) {
+		reply_err(req, err_set(rc, "%s", p->why));
+		goto out;
+	}
+	rc = db_begin(db);
+	if (!rc) {
+		rc = dir_image_add(db, p->png, p->png_len, p->w, p->h, call->caller->user_id, &id);
+		if (!rc && p->logo_of)
+			rc = dir_partner_set_logo(db, p->logo_of, id);
+		if (!rc)
+			rc = auth_audit(call, p->logo_of ? "partner_logo" : "image_upload", 0,
+					p->logo_of ? p->logo_of : "", "%dx%d", p->w, p->h);
+		if (!rc)
+			rc = db_commit(db);
+		if (rc)
+			db_rollback(db);
+	}
+	if (rc)
+		reply_err(req, rc);
+	else
+		reply_json(req, 201,
+			   json_pack("{s:{s:I, s:o, s:i, s:i}}", "image", "id", (json_int_t)id,
+				     "src", image_url(id), "width", p->w, "height", p->h));
+out:
+	pic_free(p);
+}
+
+static void pic_end(struct http_req *req, void *arg)
+{
+	struct pic *p = arg;
+	enum err rc = jobs_submit_req(worker_jobs(p->call->worker), req, pic_run, pic_done, p);
+
+	if (rc) {
+		reply_err(req, rc == ERR_LIMIT ? err_set(ERR_LIMIT, "busy; try again") : rc);
+		pic_free(p);
+	}
+}
+
+static void pic_abort(struct http_req *req, void *arg)
+{
+	(void)req;
+	pic_free(arg);
+}
+
+static const struct http_body_sink pic_sink = {
+	.on_data = pic_data,
+	.on_end = pic_end,
+	.on_abort = pic_abort,
+};
+
+static void pic_upload(struct call *call, const char *logo_of)
+{
+	struct pic *p = calloc(1, sizeof *p);
+
+	if (!p) {
+		reply_err(call->req, err_set(ERR_NOMEM, "out of memory"));
+		return;
+	}
+	p->call = call;
+	p->logo_of = logo_of;
+	if (http_req_body_length(call->req) > (int64_t)IMGSAN_MAX_INPUT) {
+		reply_err(call->req, err_set(ERR_TOOLARGE, "a picture must have at most %u MiB",
+					     IMGSAN_MAX_INPUT >> 20));
+		free(p);
+		return;
+	}
+	http_req_read_body(call->req, &pic_sink, p);
+}
+
+/* POST /api/v1/images: a picture for news (body: the image's bytes). */
+void h_image_upload(struct call *call)
+{
+	if (may_post(call))
+		pic_upload(call, NULL);
+}
+
+/* PUT /api/v1/partners/{short}/logo (coordinator). */
+void h_partner_logo(struct call *call)
+{
+	struct dir_partner p = {0};
+	const char *sh = call_param(call, "short");
+	enum err rc = dir_partner_get(worker_db(call->worker), sh, &p);
+
+	dir_partner_clear(&p);
+	if (rc) {
+		reply_err(call->req, rc);
+		return;
+	}
+	pic_upload(call, sh);
+}
+
+/* GET /api/v1/images/{id}: every member may see them, like the news
+ * and the directory they belong to. */
+void h_image_get(struct call *call)
+{
+	void *png = NULL;
+	size_t len = 0;
+	int64_t id;
+	enum err rc = apijson_parse_id(call_param(call, "id"), &id)
+			      ? dir_image_get(worker_db(call->worker), id, &png, &len)
+			      : err_set(ERR_NOTFOUND, "no such image");
+
+	if (rc) {
+		reply_err(call->req, rc);
+		return;
+	}
+	http_resp_header(call->req, "Content-Type", "image/png");
+	http_resp_header(call->req, "Cache-Control", "private, max-age=86400");
+	http_resp_header(call->req, "Content-Security-Policy", "default-src 'none'; sandbox");
+	http_resp_send(call->req, 200, png, len);
+	free(png);
 }

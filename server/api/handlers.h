@@ -95,6 +95,9 @@ void h_calendar_state(struct call *call);
 void h_calendar_create(struct call *call);
 void h_calendar_revoke(struct call *call);
 void h_calendar_feed(struct call *call);
+void h_image_upload(struct call *call);
+void h_partner_logo(struct call *call);
+void h_image_get(struct call *call);
 /* The directory's section of the search answer (people, partners, the
  * readable work packages of `readable`) matching `q`: a JSON array,
  * new reference, empty when nothing matches or on error. */

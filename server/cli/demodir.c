@@ -218,7 +218,7 @@ enum err demo_store_directory(struct db *db, const struct demo_ids *ids)
 	/* News items are dated by the store's clock: shift it for each. */
 	for (size_t i = 0; i < sizeof news / sizeof news[0] && !rc; i++) {
 		db_clock_offset((int64_t)news[i].days * DAY);
-		rc = dir_news_add(db, news[i].title, news[i].body, comms, NULL);
+		rc = dir_news_add(db, news[i].title, news[i].body, comms, 0, NULL);
 		db_clock_offset(0);
 	}
 	if (!rc)

@@ -10,7 +10,8 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import ICAL from 'ical.js';
 import { rmSync } from 'node:fs';
-import { Server, runConsort } from './lib/server.mjs';
+import zlib from 'node:zlib';
+import { Server, runConsort, parseResponses } from './lib/server.mjs';
 import { addPartner, addUser, addWp, grant, sql, sha256hex, Session, request } from './lib/accounts.mjs';
 import { recordSecret } from './lib/secrets.mjs';
 
@@ -423,4 +424,89 @@ test('the demo has a full directory, news and events around today', () => {
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+// A PNG of w x h grey pixels, optionally with a text chunk.
+function makePng(w, h, { text } = {}) {
+  const chunk = (type, data) => {
+    const len = Buffer.alloc(4);
+    len.writeUInt32BE(data.length);
+    const td = Buffer.concat([Buffer.from(type), data]);
+    const crc = Buffer.alloc(4);
+    crc.writeUInt32BE(zlib.crc32(td) >>> 0);
+    return Buffer.concat([len, td, crc]);
+  };
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(w, 0);
+  ihdr.writeUInt32BE(h, 4);
+  ihdr[8] = 8; // bit depth
+  ihdr[9] = 0; // greyscale
+  const raw = Buffer.alloc((w + 1) * h, 0x80);
+  for (let y = 0; y < h; y++) raw[y * (w + 1)] = 0; // filter: none
+  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr),
+    text ? chunk('tEXt', Buffer.from(`Comment\0${text}`)) : Buffer.alloc(0),
+    chunk('IDAT', zlib.deflateSync(raw)), chunk('IEND', Buffer.alloc(0))]);
+}
+
+const pngSize = (buf) => [buf.readUInt32BE(16), buf.readUInt32BE(20)];
+
+test('pictures: logos and news images pass through the image helper; hostile ones are refused', async () => {
+  const send = (who, method, path, body) => who.req(method, path, { body, headers: { 'content-type': 'application/octet-stream' } });
+  // A logo: re-encoded, its text chunk gone.
+  let r = await send(coord, 'PUT', '/api/v1/partners/CHR/logo', makePng(40, 20, { text: 'hushhush-metadata' }));
+  assert.equal(r.status, 201, JSON.stringify(r.body));
+  assert.deepEqual([r.body.image.width, r.body.image.height], [40, 20]);
+  const logo = r.body.image.src;
+  r = await member.req('GET', '/api/v1/partners/CHR');
+  assert.equal(r.body.partner.logo, logo);
+  let img = await s.fetch(logo, { headers: { cookie: `__Host-consort=${member.cookie}` } });
+  assert.equal(img.status, 200);
+  assert.equal(img.headers.get('content-type'), 'image/png');
+  let bytes = Buffer.from(await img.arrayBuffer());
+  assert.deepEqual(pngSize(bytes), [40, 20]);
+  assert.ok(!bytes.includes('hushhush-metadata'), 'nothing of the original but its pixels');
+  assert.equal((await request(s, 'GET', logo)).status, 401, 'outsiders see no picture');
+
+  // A huge declared size is scaled while decoding, not allocated whole.
+  r = await send(coord, 'PUT', '/api/v1/partners/UNIRM/logo', makePng(6000, 3000));
+  assert.equal(r.status, 201, JSON.stringify(r.body));
+  assert.deepEqual([r.body.image.width, r.body.image.height], [512, 256]);
+
+  // Refused, and nothing changes: SVG (with script), garbage, a PNG
+  // of width 0, an empty body, a picture over the size limit.
+  const svg = Buffer.from('<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script><rect width="10" height="10"/></svg>');
+  const broken = makePng(0, 10); // no pixels in a row
+  const images = sql(s, 'SELECT count(*) AS n FROM images')[0].n;
+  for (const [what, body] of [['svg', svg], ['garbage', Buffer.from('hello world, not a picture')], ['broken', broken], ['empty', Buffer.alloc(0)]]) {
+    r = await send(coord, 'PUT', '/api/v1/partners/IPH/logo', body);
+    assert.equal(r.status, 415, `${what}: ${r.status} ${JSON.stringify(r.body)}`);
+    assert.ok(r.body.detail.length > 0);
+  }
+  // Over the limit: refused from its Content-Length, before the body.
+  const head = `PUT /api/v1/partners/IPH/logo HTTP/1.1\r\nHost: x\r\nCookie: __Host-consort=${coord.cookie}\r\n` +
+    `X-CSRF-Token: ${coord.csrf}\r\nContent-Length: ${9 << 20}\r\nExpect: 100-continue\r\n\r\n`;
+  const [big] = parseResponses((await s.raw(Buffer.from(head))).text);
+  assert.equal(big.status, 413);
+  assert.equal(sql(s, 'SELECT count(*) AS n FROM images')[0].n, images);
+  assert.deepEqual(sql(s, "SELECT logo_image_id FROM partners WHERE short = 'IPH'"), [{ logo_image_id: null }]);
+  // Only coordinators set logos; only posters upload news images.
+  r = await send(member, 'PUT', '/api/v1/partners/IPH/logo', makePng(4, 4));
+  assert.equal(r.status, 403);
+  r = await send(member, 'POST', '/api/v1/images', makePng(4, 4));
+  assert.equal(r.status, 403);
+  r = await send(coord, 'PUT', '/api/v1/partners/NOPE/logo', makePng(4, 4));
+  assert.equal(r.status, 404);
+
+  // A news item with its image.
+  r = await send(comms, 'POST', '/api/v1/images', makePng(64, 48));
+  assert.equal(r.status, 201);
+  const pic = r.body.image;
+  r = await comms.req('POST', '/api/v1/news', { json: { title: 'With a picture', body: `Look: ![the team](${pic.src})`, image: pic.id } });
+  assert.equal(r.status, 201, JSON.stringify(r.body));
+  assert.equal(r.body.news.image, pic.src);
+  assert.match(r.body.news.html, new RegExp(`<img src="${pic.src}" alt="the team"`));
+  r = await comms.req('POST', '/api/v1/news', { json: { title: 'Bad picture', body: 'x', image: 999999 } });
+  assert.equal(r.status, 400);
+  img = await s.fetch('/api/v1/images/999999', { headers: { cookie: `__Host-consort=${member.cookie}` } });
+  assert.equal(img.status, 404);
 });
