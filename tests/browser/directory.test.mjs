@@ -91,13 +91,16 @@ test('posting news with an image; script in the text does nothing', async () => 
     '',
     '[Minutes](/#/wp/WP1) and [bad](javascript:window.pwned=2) <img src=x onerror="window.pwned=3">',
   ].join('\n'));
+  await page.getByLabel('Picture (optional)').setInputFiles({ name: 'team.png', mimeType: 'image/png', buffer: PNG });
   await page.locator('dialog').getByRole('button', { name: 'Post news' }).click();
   const item = page.locator('.news-item').filter({ hasText: 'Kick-off in Brussels' });
   await item.waitFor();
-  await item.locator('img').waitFor();
-  await page.waitForFunction(() => document.querySelector('.news-item img')?.complete);
-  assert.equal(await item.locator('img').evaluate((i) => i.naturalWidth), 2, 'the image from the work package loads');
-  assert.equal(await item.locator('img').count(), 1, 'no image from elsewhere');
+  await item.locator('.rich-text img').waitFor();
+  await page.waitForFunction(() => [...document.querySelectorAll('.news-item img')].every((i) => i.complete));
+  assert.equal(await item.locator('.rich-text img').evaluate((i) => i.naturalWidth), 2, 'the image from the work package loads');
+  assert.equal(await item.locator('.news-lead').evaluate((i) => i.naturalWidth), 2, 'the uploaded picture, redrawn, loads');
+  assert.match(await item.locator('.news-lead').getAttribute('src'), /^\/api\/v1\/images\/\d+$/);
+  assert.equal(await item.locator('img').count(), 2, 'no image from elsewhere');
   assert.match(await item.textContent(), /tracker/, 'its alternative text stays');
   assert.equal(await item.locator('strong').textContent(), 'kick-off');
   assert.equal(await item.getByRole('link', { name: 'Minutes' }).getAttribute('href'), '/#/wp/WP1');
@@ -155,4 +158,22 @@ test('a new event with its folder, its .ics and the calendar address', async () 
   await ev.getByRole('link', { name: /Agenda and minutes/ }).click();
   await page.getByRole('heading', { level: 1, name: 'GA Rome' }).waitFor();
   noProblems(problems, [/status of 401/]);
+});
+
+test('a coordinator uploads a partner logo; it shows on the partner page and card', async () => {
+  const { page, problems } = await newPage(env.b);
+  await signIn(page, env.s.url, people.coord);
+  await page.goto(`${env.s.url}/#/directory/LABC`);
+  await page.getByRole('heading', { level: 1, name: 'Laboratorio Clinico' }).waitFor();
+  await page.getByLabel('Logo').setInputFiles({ name: 'logo.png', mimeType: 'image/png', buffer: PNG });
+  const img = page.getByRole('img', { name: 'Logo of Laboratorio Clinico' });
+  await img.waitFor();
+  await page.waitForFunction(() => document.querySelector('.partner-logo-large')?.complete);
+  assert.equal(await img.evaluate((i) => i.naturalWidth), 2);
+  // Not a picture: said in words, nothing changes.
+  await page.getByLabel('Logo').setInputFiles({ name: 'logo.svg', mimeType: 'image/svg+xml', buffer: Buffer.from('<svg xmlns="http://www.w3.org/2000/svg"/>') });
+  await page.getByText(/not a PNG, JPEG or GIF/).waitFor();
+  await page.goto(`${env.s.url}/#/directory`);
+  await page.locator('.partner-card .partner-logo').first().waitFor();
+  noProblems(problems, [/status of 401/, /status of 415/]);
 });

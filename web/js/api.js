@@ -43,9 +43,9 @@ export function contentUrl(wp, path, version) {
   return wpApi(wp, 'content', path) + (version ? `?version=${version}` : '');
 }
 
-export async function api(method, path, { json, params, headers = {}, signal, quiet401 = false } = {}) {
+export async function api(method, path, { json, raw, params, headers = {}, signal, quiet401 = false } = {}) {
   const h = { Accept: 'application/json', ...headers };
-  let body;
+  let body = raw; // a Blob or File sent as it is (pictures)
   if (json !== undefined) {
     h['Content-Type'] = 'application/json';
     body = JSON.stringify(json);

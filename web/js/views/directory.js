@@ -4,9 +4,10 @@
 // (and which it leads) and its people with their roles.
 import { h, mount } from '../dom.js';
 import { t } from '../i18n.js';
-import { get } from '../api.js';
+import { get, api } from '../api.js';
+import { isCoordinator } from '../session.js';
 import { href, go } from '../router.js';
-import { badge, empty, errorBox, loading, pageHeader, select, field } from '../ui.js';
+import { badge, empty, errorBox, loading, pageHeader, select, field, toast } from '../ui.js';
 
 const TYPES = ['hospital', 'cancer_centre', 'university', 'public_health', 'patient_org', 'ministry', 'company', 'other'];
 
@@ -36,6 +37,7 @@ function wpList(wps) {
 
 function partnerCard(p) {
   return h('li.partner-card',
+    p.logo ? h('img.partner-logo', { src: p.logo, alt: '', loading: 'lazy' }) : null,
     h('h3', h('a', { href: href('directory', p.short) }, p.name), ' ', h('span.code', p.short)),
     h('p.partner-meta', [t(`dir.type.${p.type}`), p.city, t(`dir.role.${p.role}`)].filter(Boolean).join(' · ')),
     wpList(p.wps),
@@ -45,10 +47,27 @@ function partnerCard(p) {
 async function partnerPage(ctx, short) {
   const { partner: p } = await get(`/api/v1/partners/${encodeURIComponent(short)}`);
   ctx.setTitle(p.name);
+  let logoEdit = null;
+  if (isCoordinator()) {
+    const file = h('input.input', { type: 'file', accept: 'image/png,image/jpeg,image/gif' });
+    const f = field(t('dir.logoUpload'), file, { hint: t('dir.logoHint') });
+    file.addEventListener('change', async () => {
+      f.setError(null);
+      if (!file.files[0]) return;
+      try {
+        await api('PUT', `/api/v1/partners/${encodeURIComponent(p.short)}/logo`, { raw: file.files[0], headers: { 'Content-Type': 'application/octet-stream' } });
+        toast(t('dir.logoSaved'));
+        location.hash = `${location.hash.split('?')[0]}?v=${Date.now()}`;
+      } catch (e) { f.setError(e.detail || String(e)); }
+    });
+    logoEdit = f;
+  }
   return h('section.page.directory-page',
+    p.logo ? h('img.partner-logo-large', { src: p.logo, alt: t('dir.logoOf', { name: p.name }) }) : null,
     pageHeader(p.name, { crumbs: h('nav.crumbs', { 'aria-label': t('dir.crumbs') }, h('ol', h('li', h('a', { href: href('directory') }, t('nav.directory'))), h('li', { 'aria-current': 'page' }, p.short))), sub: [t(`dir.type.${p.type}`), p.city, countryName(p.country), t(`dir.role.${p.role}`)].filter(Boolean).join(' · ') }),
     p.description ? h('p.partner-description', p.description) : null,
     p.website ? h('p', h('a', { href: p.website, rel: 'noopener noreferrer', target: '_blank' }, p.website)) : null,
+    logoEdit,
     h('section.section', { 'aria-labelledby': 'p-wps' },
       h('div.section-head', h('h2', { id: 'p-wps' }, t('dir.workPackages'))),
       p.wps.length ? h('ul.plain-list', p.wps.map((w) => h('li', h('a', { href: href('wp', w.code) }, h('span.wp-code', w.code), ` ${w.title}`),

@@ -3,7 +3,7 @@
 // remove items.
 import { h, mount } from '../dom.js';
 import { t } from '../i18n.js';
-import { get, post, del } from '../api.js';
+import { get, post, del, api } from '../api.js';
 import { fullDate, date } from '../format.js';
 import { richText } from '../richtext.js';
 import { button, dialog, field, input, toast, pageHeader, loading, empty, errorBox, confirm } from '../ui.js';
@@ -12,6 +12,7 @@ export function newsItem(n, { full = true, onDelete } = {}) {
   return h('article.news-item', { 'aria-labelledby': `news-${n.id}` },
     h('h2.news-title', { id: `news-${n.id}` }, n.title),
     h('p.news-meta', h('time', { datetime: n.created_at, title: fullDate(n.created_at) }, date(n.created_at)), n.author ? ` · ${n.author}` : ''),
+    full && n.image ? h('img.news-image.news-lead', { src: n.image, alt: '' }) : null,
     full ? richText(n.html) : null,
     onDelete ? h('div.news-actions', button(t('news.delete'), { icon: 'trash', kind: 'ghost', on: () => onDelete(n) })) : null);
 }
@@ -19,7 +20,9 @@ export function newsItem(n, { full = true, onDelete } = {}) {
 export async function postNewsDialog() {
   const title = input({ name: 'title', required: true, maxlength: '200', autocomplete: 'off' });
   const text = h('textarea.input.textarea', { name: 'body', rows: '10', required: true });
-  const fs = [field(t('news.titleField'), title), field(t('news.textField'), text, { hint: t('news.textHint') })];
+  const picture = h('input.input', { type: 'file', name: 'image', accept: 'image/png,image/jpeg,image/gif' });
+  const fs = [field(t('news.titleField'), title), field(t('news.textField'), text, { hint: t('news.textHint') }),
+    field(t('news.picture'), picture, { hint: t('news.pictureHint') })];
   return dialog({
     title: t('news.postTitle'),
     wide: true,
@@ -28,7 +31,13 @@ export async function postNewsDialog() {
     submit: async () => {
       fs.forEach((f) => f.setError(null));
       if (!title.value.trim()) { fs[0].setError(t('form.required')); title.focus(); return false; }
-      return (await post('/api/v1/news', { title: title.value.trim(), body: text.value })).news;
+      const body = { title: title.value.trim(), body: text.value };
+      if (picture.files[0]) {
+        try {
+          body.image = (await api('POST', '/api/v1/images', { raw: picture.files[0], headers: { 'Content-Type': 'application/octet-stream' } })).image.id;
+        } catch (e) { fs[2].setError(e.detail || String(e)); picture.focus(); return false; }
+      }
+      return (await post('/api/v1/news', body)).news;
     },
   });
 }
