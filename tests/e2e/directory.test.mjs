@@ -403,29 +403,6 @@ test('consort partner add and set take the directory fields; a bad one adds noth
   assert.equal(sql(s, "SELECT type FROM partners WHERE short = 'PATS'")[0].type, 'patient_org');
 });
 
-test('the demo has a full directory, news and events around today', () => {
-  const dir = `${s.dataDir}-demo`;
-  const r = runConsort(['demo', '--data', dir]);
-  assert.equal(r.status, 0, r.stderr);
-  const q = (statement) => sql({ dataDir: dir }, statement);
-  try {
-    assert.deepEqual(q("SELECT count(*) AS n FROM partners WHERE city = '' OR type = 'other'"), [{ n: 0 }]);
-    assert.ok(q('SELECT count(DISTINCT type) AS n FROM partners')[0].n >= 5);
-    assert.deepEqual(q("SELECT role, count(*) AS n FROM partners WHERE role <> 'beneficiary' GROUP BY role ORDER BY role"),
-      [{ role: 'affiliated', n: 2 }, { role: 'associated', n: 3 }, { role: 'coordinator', n: 1 }]);
-    const roles = q('SELECT role FROM contact_roles').map((x) => x.role);
-    for (const r2 of ['Project coordinator', 'Project management', 'Communication', 'WP3 lead']) assert.ok(roles.includes(r2), r2);
-    const now = Math.floor(Date.now() / 1000);
-    assert.ok(q('SELECT count(*) AS n FROM news')[0].n + q('SELECT count(*) AS n FROM events')[0].n >= 12);
-    assert.ok(q(`SELECT count(*) AS n FROM news WHERE created_at > ${now - 30 * 86400}`)[0].n >= 2, 'recent news');
-    assert.ok(q(`SELECT count(*) AS n FROM events WHERE starts_at > ${now}`)[0].n >= 3, 'upcoming events');
-    assert.ok(q(`SELECT count(*) AS n FROM events WHERE ends_at < ${now}`)[0].n >= 2, 'past events');
-    assert.ok(q("SELECT count(*) AS n FROM events WHERE folder_path <> ''")[0].n >= 2);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
-
 // A PNG of w x h grey pixels, optionally with a text chunk.
 function makePng(w, h, { text } = {}) {
   const chunk = (type, data) => {
@@ -509,4 +486,29 @@ test('pictures: logos and news images pass through the image helper; hostile one
   assert.equal(r.status, 400);
   img = await s.fetch('/api/v1/images/999999', { headers: { cookie: `__Host-consort=${member.cookie}` } });
   assert.equal(img.status, 404);
+});
+
+// Last: it runs no request, and a long pause (under ASan) would let the
+// server close the idle keep-alive connection the next test reuses.
+test('the demo has a full directory, news and events around today', () => {
+  const dir = `${s.dataDir}-demo`;
+  const r = runConsort(['demo', '--data', dir]);
+  assert.equal(r.status, 0, r.stderr);
+  const q = (statement) => sql({ dataDir: dir }, statement);
+  try {
+    assert.deepEqual(q("SELECT count(*) AS n FROM partners WHERE city = '' OR type = 'other'"), [{ n: 0 }]);
+    assert.ok(q('SELECT count(DISTINCT type) AS n FROM partners')[0].n >= 5);
+    assert.deepEqual(q("SELECT role, count(*) AS n FROM partners WHERE role <> 'beneficiary' GROUP BY role ORDER BY role"),
+      [{ role: 'affiliated', n: 2 }, { role: 'associated', n: 3 }, { role: 'coordinator', n: 1 }]);
+    const roles = q('SELECT role FROM contact_roles').map((x) => x.role);
+    for (const r2 of ['Project coordinator', 'Project management', 'Communication', 'WP3 lead']) assert.ok(roles.includes(r2), r2);
+    const now = Math.floor(Date.now() / 1000);
+    assert.ok(q('SELECT count(*) AS n FROM news')[0].n + q('SELECT count(*) AS n FROM events')[0].n >= 12);
+    assert.ok(q(`SELECT count(*) AS n FROM news WHERE created_at > ${now - 30 * 86400}`)[0].n >= 2, 'recent news');
+    assert.ok(q(`SELECT count(*) AS n FROM events WHERE starts_at > ${now}`)[0].n >= 3, 'upcoming events');
+    assert.ok(q(`SELECT count(*) AS n FROM events WHERE ends_at < ${now}`)[0].n >= 2, 'past events');
+    assert.ok(q("SELECT count(*) AS n FROM events WHERE folder_path <> ''")[0].n >= 2);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
