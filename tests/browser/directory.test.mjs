@@ -173,7 +173,24 @@ test('a coordinator uploads a partner logo; it shows on the partner page and car
   // Not a picture: said in words, nothing changes.
   await page.getByLabel('Logo').setInputFiles({ name: 'logo.svg', mimeType: 'image/svg+xml', buffer: Buffer.from('<svg xmlns="http://www.w3.org/2000/svg"/>') });
   await page.getByText(/not a PNG, JPEG or GIF/).waitFor();
+  // The partner's details and a person's roles, edited in the app.
+  await page.getByRole('button', { name: 'Edit details' }).click();
+  await page.getByLabel('City').fill('Pavia');
+  await page.getByLabel('Role in the grant').selectOption('associated');
+  await page.getByLabel('Website').fill('javascript:alert(1)');
+  await page.locator('dialog').getByRole('button', { name: 'Save' }).click();
+  await page.locator('dialog').getByText(/http or https/).waitFor();
+  await page.getByLabel('Website').fill('https://labc.example');
+  await page.locator('dialog').getByRole('button', { name: 'Save' }).click();
+  await page.waitForFunction(() => /Pavia · Italy · Associated partner/.test(document.querySelector('.page-sub')?.textContent || ''));
+  await page.getByRole('button', { name: 'Edit the roles of Carol Rossi' }).click();
+  await page.getByLabel('Role line').fill('Lab manager');
+  await page.getByLabel('Contact roles').fill('Communication, WP4 lead');
+  await page.locator('dialog').getByRole('button', { name: 'Save' }).click();
+  await page.locator('.person').filter({ hasText: 'Lab manager' }).getByText('WP4 lead').waitFor();
+  await checkScreen(page, 'partner-coordinator');
   await page.goto(`${env.s.url}/#/directory`);
   await page.locator('.partner-card .partner-logo').first().waitFor();
-  noProblems(problems, [/status of 401/, /status of 415/]);
+  assert.match(await page.locator('section[aria-labelledby=dir-keys]').textContent(), /Carol Rossi/);
+  noProblems(problems, [/status of 401/, /status of 415/, /status of 400/]); // the refusals tried on purpose
 });

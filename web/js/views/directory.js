@@ -4,10 +4,10 @@
 // (and which it leads) and its people with their roles.
 import { h, mount } from '../dom.js';
 import { t } from '../i18n.js';
-import { get, api } from '../api.js';
+import { get, api, patch, put } from '../api.js';
 import { isCoordinator } from '../session.js';
 import { href, go } from '../router.js';
-import { badge, empty, errorBox, loading, pageHeader, select, field, toast } from '../ui.js';
+import { badge, empty, errorBox, loading, pageHeader, select, field, toast, button, dialog, input } from '../ui.js';
 
 const TYPES = ['hospital', 'cancer_centre', 'university', 'public_health', 'patient_org', 'ministry', 'company', 'other'];
 
@@ -21,12 +21,57 @@ function summary(c) {
   return `${t('dir.partnersIn', { n: c.partners, c: c.countries })}${kinds.length ? `; ${kinds.join(', ')}` : ''}.`;
 }
 
-function person(p, { withPartner = false } = {}) {
+const ROLES = ['coordinator', 'beneficiary', 'affiliated', 'associated'];
+
+// Coordinators: a partner's directory fields.
+async function editPartner(p) {
+  const type = select(TYPES.map((k) => [k, t(`dir.type.${k}`)]), { value: p.type, name: 'type' });
+  const role = select(ROLES.map((k) => [k, t(`dir.role.${k}`)]), { value: p.role, name: 'role' });
+  const city = input({ name: 'city', value: p.city, maxlength: '100', autocomplete: 'off' });
+  const website = input({ name: 'website', type: 'url', value: p.website, maxlength: '500', autocomplete: 'off' });
+  const description = h('textarea.input.textarea', { name: 'description', maxlength: '2000' }, p.description);
+  const fs = [field(t('dir.filterType'), type), field(t('dir.roleField'), role), field(t('dir.city'), city),
+    field(t('dir.website'), website, { hint: t('dir.websiteHint') }), field(t('dir.description'), description)];
+  return dialog({
+    title: t('dir.editTitle', { name: p.name }),
+    wide: true,
+    build: () => h('div.stack', fs),
+    submit: async () => {
+      fs[3].setError(null);
+      try {
+        return (await patch(`/api/v1/partners/${encodeURIComponent(p.short)}`, {
+          type: type.value, role: role.value, city: city.value.trim(), website: website.value.trim(), description: description.value.trim(),
+        })).partner;
+      } catch (e) { if (e.status === 400) { fs[3].setError(e.detail); return false; } throw e; }
+    },
+  });
+}
+
+// Coordinators: a person's role line and contact roles.
+async function editRoles(x) {
+  const line = input({ name: 'role_line', value: x.role_line, maxlength: '200', autocomplete: 'off' });
+  const roles = input({ name: 'contact_roles', value: x.contact_roles.join(', '), autocomplete: 'off' });
+  const fs = [field(t('dir.roleLine'), line), field(t('dir.contactRoles'), roles, { hint: t('dir.contactRolesHint') })];
+  return dialog({
+    title: t('dir.rolesTitle', { name: x.name }),
+    build: () => h('div.stack', fs),
+    submit: async () => {
+      const list = roles.value.split(',').map((r) => r.trim()).filter(Boolean);
+      try {
+        await put(`/api/v1/users/${x.id}/roles`, { role_line: line.value.trim(), contact_roles: list });
+      } catch (e) { if (e.status === 400) { fs[1].setError(e.detail); return false; } throw e; }
+      return true;
+    },
+  });
+}
+
+function person(p, { withPartner = false, onEdit } = {}) {
   return h('li.person',
     h('p.person-name', p.name, withPartner ? h('span.muted', ` · ${p.partner}`) : null),
     p.role_line ? h('p.person-line', p.role_line) : null,
     p.contact_roles.length ? h('p.person-roles', p.contact_roles.map((r) => badge(r, 'accent'))) : null,
-    h('p.person-mail', h('a', { href: `mailto:${p.email}` }, p.email)));
+    h('p.person-mail', h('a', { href: `mailto:${p.email}` }, p.email)),
+    onEdit ? button(t('dir.editRoles', { name: p.name }), { icon: 'edit', kind: 'ghost', iconOnly: true, on: () => onEdit(p) }) : null);
 }
 
 function wpList(wps) {
@@ -57,14 +102,17 @@ async function partnerPage(ctx, short) {
       try {
         await api('PUT', `/api/v1/partners/${encodeURIComponent(p.short)}/logo`, { raw: file.files[0], headers: { 'Content-Type': 'application/octet-stream' } });
         toast(t('dir.logoSaved'));
-        location.hash = `${location.hash.split('?')[0]}?v=${Date.now()}`;
+        location.hash = `${location.hash.split('?')[0]}?v=${Date.now()}`; // drawn again with the logo
       } catch (e) { f.setError(e.detail || String(e)); }
     });
     logoEdit = f;
   }
+  const reload = () => { location.hash = `${location.hash.split('?')[0]}?v=${Date.now()}`; };
+  const actions = isCoordinator() ? [button(t('dir.edit'), { icon: 'edit', on: async () => { if (await editPartner(p)) { toast(t('dir.saved')); reload(); } } })] : null;
+  const onEdit = isCoordinator() ? async (x) => { if (await editRoles(x)) { toast(t('dir.saved')); reload(); } } : null;
   return h('section.page.directory-page',
     p.logo ? h('img.partner-logo-large', { src: p.logo, alt: t('dir.logoOf', { name: p.name }) }) : null,
-    pageHeader(p.name, { crumbs: h('nav.crumbs', { 'aria-label': t('dir.crumbs') }, h('ol', h('li', h('a', { href: href('directory') }, t('nav.directory'))), h('li', { 'aria-current': 'page' }, p.short))), sub: [t(`dir.type.${p.type}`), p.city, countryName(p.country), t(`dir.role.${p.role}`)].filter(Boolean).join(' · ') }),
+    pageHeader(p.name, { actions, crumbs: h('nav.crumbs', { 'aria-label': t('dir.crumbs') }, h('ol', h('li', h('a', { href: href('directory') }, t('nav.directory'))), h('li', { 'aria-current': 'page' }, p.short))), sub: [t(`dir.type.${p.type}`), p.city, countryName(p.country), t(`dir.role.${p.role}`)].filter(Boolean).join(' · ') }),
     p.description ? h('p.partner-description', p.description) : null,
     p.website ? h('p', h('a', { href: p.website, rel: 'noopener noreferrer', target: '_blank' }, p.website)) : null,
     logoEdit,
@@ -74,7 +122,7 @@ async function partnerPage(ctx, short) {
         w.lead ? [' ', badge(t('dir.leads'), 'accent')] : null))) : h('p.muted', t('dir.noWps'))),
     h('section.section', { 'aria-labelledby': 'p-people' },
       h('div.section-head', h('h2', { id: 'p-people' }, t('dir.peopleHeading'))),
-      p.people.length ? h('ul.people-grid', p.people.map((x) => person(x))) : h('p.muted', t('dir.noPeople'))));
+      p.people.length ? h('ul.people-grid', p.people.map((x) => person(x, { onEdit }))) : h('p.muted', t('dir.noPeople'))));
 }
 
 export default async function directory(ctx) {
