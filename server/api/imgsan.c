@@ -85,6 +85,9 @@ static enum err exchange(int fin, int fout, int ferr, const unsigned char *in, s
 
 			if (k > 0)
 				sent += (size_t)k;
+			else if (k < 0 && (p[iw].revents & POLLOUT) &&
+				 (errno == EAGAIN || errno == EINTR))
+				k = 0; /* try again at the next poll */
 			if (k < 0 || sent == len) {
 				close(fin);
 				fin = -1;
