@@ -155,6 +155,16 @@ test('a new event with its folder, its .ics and the calendar address', async () 
   assert.equal(feed.status, 200);
   assert.match(await feed.text(), /SUMMARY:General Assembly Meeting/);
 
+  // A second event, removed again.
+  const r2 = await coord.req('POST', '/api/v1/events', { json: { title: 'Cancelled call', start: `${year}-05-01T10:00:00Z`, end: `${year}-05-01T11:00:00Z`, tz: 'UTC' } });
+  assert.equal(r2.status, 201);
+  await page.reload();
+  const gone = page.locator('.event-item').filter({ hasText: 'Cancelled call' });
+  await gone.getByRole('button', { name: 'Remove' }).click();
+  await page.locator('dialog').getByRole('button', { name: 'Remove' }).click();
+  await gone.waitFor({ state: 'detached' });
+  assert.equal((await coord.req('GET', `/api/v1/events/${r2.body.event.id}`)).status, 404);
+
   await ev.getByRole('link', { name: /Agenda and minutes/ }).click();
   await page.getByRole('heading', { level: 1, name: 'GA Rome' }).waitFor();
   noProblems(problems, [/status of 401/]);

@@ -42,7 +42,7 @@ export function withOffset(local, tz) {
   return `${local}:00${sign}${pad(Math.trunc(Math.abs(m) / 60))}:${pad(Math.abs(m) % 60)}`;
 }
 
-export function eventItem(e) {
+export function eventItem(e, { onDelete } = {}) {
   return h('article.event-item', { 'aria-labelledby': `event-${e.id}` },
     h('h2.event-title', { id: `event-${e.id}` }, e.title, ' ', badge(e.internal ? t('events.internal') : t('events.public'), e.internal ? '' : 'accent')),
     h('p.event-when', when(e)),
@@ -52,7 +52,8 @@ export function eventItem(e) {
     h('p.event-links',
       e.folder ? h('a', { href: href('wp', e.folder.wp, e.folder.path) }, t('events.folder', { wp: e.folder.wp, path: e.folder.path })) : null,
       e.wps.length ? h('span.muted', ` ${e.wps.join(', ')}`) : null),
-    h('div.event-actions', linkButton(t('events.ics'), `/api/v1/events/${e.id}.ics`, { icon: 'download', kind: 'ghost', download: `event-${e.id}.ics` })));
+    h('div.event-actions', linkButton(t('events.ics'), `/api/v1/events/${e.id}.ics`, { icon: 'download', kind: 'ghost', download: `event-${e.id}.ics` }),
+      onDelete ? button(t('events.delete'), { icon: 'trash', kind: 'ghost', on: () => onDelete(e) }) : null));
 }
 
 async function newEventDialog() {
@@ -123,7 +124,11 @@ export default async function events(ctx) {
   let r;
   async function load() {
     try { r = await get('/api/v1/events', { params: { all: all ? '1' : undefined } }); } catch (e) { err.show(e); body.replaceChildren(); return; }
-    mount(body, r.events.length ? h('div.event-list', r.events.map(eventItem)) : empty(t('events.noneTitle'), t('events.noneText')));
+    const onDelete = r.may_post ? async (e) => {
+      if (!await confirm({ title: t('events.deleteTitle'), text: t('events.deleteText', { title: e.title }), confirmLabel: t('events.delete'), danger: true })) return;
+      try { await del(`/api/v1/events/${e.id}`); toast(t('events.deleted')); await load(); } catch (x) { err.show(x); }
+    } : null;
+    mount(body, r.events.length ? h('div.event-list', r.events.map((e) => eventItem(e, { onDelete }))) : empty(t('events.noneTitle'), t('events.noneText')));
   }
   await load();
   const actions = [linkButton(all ? t('events.upcoming') : t('events.all'), href('events', { all: all ? null : '1' }), { kind: 'ghost' })];
