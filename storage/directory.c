@@ -371,6 +371,27 @@ enum err dir_search(struct db *db, const char *q, int limit, struct dir_hit **ou
 	return rc;
 }
 
+/* Drop image `id` when nothing shows it any more (a replaced logo, a
+ * removed news item's picture). Pictures uploaded for a news item that
+ * was never posted stay: nothing knows yet whether one will be. */
+static enum err image_release(struct db *db, int64_t id)
+{
+	static const char sql[] =
+		"DELETE FROM images WHERE id = ?1"
+		" AND NOT EXISTS (SELECT 1 FROM partners WHERE logo_image_id = ?1)"
+		" AND NOT EXISTS (SELECT 1 FROM news WHERE image_id = ?1)";
+	sqlite3_stmt *st;
+	enum err rc;
+
+	if (id <= 0)
+		return ERR_OK;
+	rc = db_stmt(db, sql, &st);
+	if (rc)
+		return rc;
+	db_bind_int64(db, st, 1, id);
+	return db_exec_stmt(db, st, "release image");
+}
+
 /* --- news ---------------------------------------------------------------------- */
 
 static void news_row(sqlite3_stmt *st, void *rec, enum err *rc)
@@ -455,17 +476,31 @@ enum err dir_news_list(struct db *db, int limit, int offset, struct dir_news **o
 
 enum err dir_news_delete(struct db *db, int64_t id)
 {
+	static const char img[] = "SELECT coalesce(image_id, 0) FROM news WHERE id = ?";
 	static const char sql[] = "DELETE FROM news WHERE id = ?";
 	sqlite3_stmt *st;
+	int64_t image = 0;
+	bool row = false;
 	int changes = 0;
-	enum err rc = db_stmt(db, sql, &st);
+	enum err rc = db_stmt(db, img, &st);
 
+	if (rc)
+		return rc;
+	db_bind_int64(db, st, 1, id);
+	rc = db_step(db, st, "read news", &row);
+	if (!rc && row)
+		image = col_i64(st, 0);
+	sqlite3_reset(st);
+	if (!rc)
+		rc = db_stmt(db, sql, &st);
 	if (rc)
 		return rc;
 	db_bind_int64(db, st, 1, id);
 	rc = db_exec_changes(db, st, "delete news", &changes);
 	if (!rc && !changes)
 		rc = err_set(ERR_NOTFOUND, "no such news item");
+	if (!rc)
+		rc = image_release(db, image);
 	return rc;
 }
 
@@ -705,11 +740,23 @@ enum err dir_image_get(struct db *db, int64_t id, void **png, size_t *len)
 
 enum err dir_partner_set_logo(struct db *db, const char *short_name, int64_t image_id)
 {
+	static const char old[] = "SELECT coalesce(logo_image_id, 0) FROM partners WHERE short = ?";
 	static const char sql[] = "UPDATE partners SET logo_image_id = ? WHERE short = ?";
 	sqlite3_stmt *st;
+	int64_t before = 0;
+	bool row = false;
 	int changes = 0;
-	enum err rc = db_stmt(db, sql, &st);
+	enum err rc = db_stmt(db, old, &st);
 
+	if (rc)
+		return rc;
+	db_bind_text(db, st, 1, short_name);
+	rc = db_step(db, st, "read logo", &row);
+	if (!rc && row)
+		before = col_i64(st, 0);
+	sqlite3_reset(st);
+	if (!rc)
+		rc = db_stmt(db, sql, &st);
 	if (rc)
 		return rc;
 	db_bind_id(db, st, 1, image_id);
@@ -717,6 +764,8 @@ enum err dir_partner_set_logo(struct db *db, const char *short_name, int64_t ima
 	rc = db_exec_changes(db, st, "set logo", &changes);
 	if (!rc && !changes)
 		rc = err_set(ERR_NOTFOUND, "no partner '%s'", short_name);
+	if (!rc && before != image_id)
+		rc = image_release(db, before);
 	return rc;
 }
 

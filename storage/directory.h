@@ -138,7 +138,9 @@ enum err dir_image_add(struct db *db, const void *png, size_t len, int width, in
 		       int64_t created_by, int64_t *id);
 /* The PNG of image `id` (malloc'd into *png); ERR_NOTFOUND. */
 enum err dir_image_get(struct db *db, int64_t id, void **png, size_t *len);
-/* Partner `short_name`'s logo becomes image `image_id`; ERR_NOTFOUND. */
+/* Partner `short_name`'s logo becomes image `image_id`; ERR_NOTFOUND.
+ * The logo it replaces is deleted unless a news item shows it. Removing
+ * a news item (dir_news_delete) drops its picture likewise. */
 enum err dir_partner_set_logo(struct db *db, const char *short_name, int64_t image_id);
 
 /* --- calendar feeds ------------------------------------------------------------ */

@@ -484,6 +484,14 @@ test('pictures: logos and news images pass through the image helper; hostile one
   assert.match(r.body.news.html, new RegExp(`<img src="${pic.src}" alt="the team"`));
   r = await comms.req('POST', '/api/v1/news', { json: { title: 'Bad picture', body: 'x', image: 999999 } });
   assert.equal(r.status, 400);
+  // A replaced logo and a removed news item's picture are deleted.
+  const oldLogo = Number(logo.split('/').pop());
+  r = await send(coord, 'PUT', '/api/v1/partners/CHR/logo', makePng(8, 8));
+  assert.equal(r.status, 201);
+  assert.deepEqual(sql(s, `SELECT count(*) AS n FROM images WHERE id = ${oldLogo}`), [{ n: 0 }]);
+  const withPic = (await comms.req('GET', '/api/v1/news')).body.news.find((n) => n.title === 'With a picture');
+  assert.equal((await comms.req('DELETE', `/api/v1/news/${withPic.id}`)).status, 204);
+  assert.deepEqual(sql(s, `SELECT count(*) AS n FROM images WHERE id = ${pic.id}`), [{ n: 0 }]);
   img = await s.fetch('/api/v1/images/999999', { headers: { cookie: `__Host-consort=${member.cookie}` } });
   assert.equal(img.status, 404);
 });
