@@ -128,7 +128,8 @@ static const struct command commands[] = {
 	 "[the same fields]"},
 	{"user", cli_user,
 	 "user add --data DIR --email EMAIL --name NAME --partner SHORT [--coordinator] "
-	 "--password-stdin"},
+	 "--password-stdin | user roles --data DIR --email EMAIL [--role-line TEXT] "
+	 "[--contact-roles \"A, B\"]"},
 	{"wp", cli_wp, "wp add --data DIR --code WP1 --title TITLE [--lead SHORT]"},
 	{"grant", cli_grant,
 	 "grant --data DIR --wp WP1 (--user EMAIL | --partner SHORT) --level none|read|write|manage"},

@@ -381,7 +381,7 @@ test('the calendar feed: a secret URL per person, only what they may see, revoca
   assert.ok(!s.log.includes(path2.slice(10, 53)));
 });
 
-test('consort partner add and set take the directory fields; a bad one adds nothing', () => {
+test('consort partner add/set and user roles take the directory fields; a bad one changes nothing', () => {
   let r = runConsort(['partner', 'add', '--data', s.dataDir, '--short', 'PATS', '--name', 'Patients Europe', '--country', 'be',
     '--type', 'patient_org', '--role', 'associated', '--city', 'Brussels', '--website', 'https://patients.example']);
   assert.equal(r.status, 0, r.stderr);
@@ -400,6 +400,20 @@ test('consort partner add and set take the directory fields; a bad one adds noth
   assert.match(r.stderr, /no partner 'NOPE'/);
   r = runConsort(['partner', 'set', '--data', s.dataDir, '--short', 'PATS']);
   assert.equal(r.status, 2);
+  // People's roles.
+  r = runConsort(['user', 'roles', '--data', s.dataDir, '--email', 'member@iph.example', '--role-line', 'Epidemiologist', '--contact-roles', 'WP1 lead, , Data protection ']);
+  assert.equal(r.status, 0, r.stderr);
+  assert.deepEqual(sql(s, "SELECT role FROM contact_roles r JOIN users u ON u.id = r.user_id WHERE u.email = 'member@iph.example' ORDER BY role").map((x) => x.role),
+    ['Data protection', 'WP1 lead']);
+  r = runConsort(['user', 'roles', '--data', s.dataDir, '--email', 'member@iph.example', '--contact-roles', 'a,b,c,d,e,f,g,h,i']);
+  assert.equal(r.status, 1);
+  r = runConsort(['user', 'roles', '--data', s.dataDir, '--email', 'nope@x.example', '--role-line', 'x']);
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /no user/);
+  r = runConsort(['user', 'roles', '--data', s.dataDir, '--email', 'member@iph.example', '--contact-roles', '']);
+  assert.equal(r.status, 0, r.stderr);
+  assert.deepEqual(sql(s, "SELECT u.role_line AS l, (SELECT count(*) FROM contact_roles WHERE user_id = u.id) AS n FROM users u WHERE email = 'member@iph.example'"),
+    [{ l: 'Epidemiologist', n: 0 }]);
   assert.equal(sql(s, "SELECT type FROM partners WHERE short = 'PATS'")[0].type, 'patient_org');
 });
 
