@@ -745,6 +745,7 @@ static void reply_ics(struct call *call, const struct ical_event *evs, size_t n,
 		return;
 	}
 	http_resp_header(call->req, "Content-Type", "text/calendar; charset=utf-8");
+	http_resp_header(call->req, "X-Content-Type-Options", "nosniff");
 	if (filename)
 		http_resp_headerf(call->req, "Content-Disposition", "attachment; filename=\"%s\"",
 				  filename);
@@ -1122,6 +1123,7 @@ void h_image_get(struct call *call)
 		return;
 	}
 	http_resp_header(call->req, "Content-Type", "image/png");
+	http_resp_header(call->req, "X-Content-Type-Options", "nosniff");
 	http_resp_header(call->req, "Cache-Control", "private, max-age=86400");
 	http_resp_header(call->req, "Content-Security-Policy", "default-src 'none'; sandbox");
 	http_resp_send(call->req, 200, png, len);

@@ -308,6 +308,7 @@ test('a single event as .ics: RFC 5545 read by ical.js, times in UTC, text escap
   const r = await coord.req('GET', `/api/v1/events/${ev.ga.id}.ics`);
   assert.equal(r.status, 200);
   assert.match(r.headers.get('content-type'), /^text\/calendar/);
+  assert.equal(r.headers.get('x-content-type-options'), 'nosniff');
   const text = r.body;
   for (const line of text.split('\r\n')) assert.ok(Buffer.byteLength(line) <= 75, `line over 75 octets: ${line}`);
   assert.ok(text.endsWith('END:VCALENDAR\r\n'));
@@ -453,6 +454,8 @@ test('pictures: logos and news images pass through the image helper; hostile one
   let img = await s.fetch(logo, { headers: { cookie: `__Host-consort=${member.cookie}` } });
   assert.equal(img.status, 200);
   assert.equal(img.headers.get('content-type'), 'image/png');
+  assert.equal(img.headers.get('x-content-type-options'), 'nosniff');
+  assert.match(img.headers.get('content-security-policy'), /sandbox/);
   let bytes = Buffer.from(await img.arrayBuffer());
   assert.deepEqual(pngSize(bytes), [40, 20]);
   assert.ok(!bytes.includes('hushhush-metadata'), 'nothing of the original but its pixels');
