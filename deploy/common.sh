@@ -11,6 +11,7 @@ BUILD_PACKAGES=(
   g++ libxapian-dev libmagic-dev libicu-dev libxml2-dev libexpat1-dev libzip-dev
   poppler-utils
   libexttextcat-dev libexttextcat-data
+  libcmark-dev libgdk-pixbuf-2.0-dev
 )
 # What the test suites need on top.
 TEST_PACKAGES=(

@@ -406,9 +406,79 @@ static const char m006_look_keys[] =
 	"UPDATE nodes SET look_key = consort_look_key(name) WHERE parent_id IS NOT NULL;"
 	"CREATE INDEX nodes_look ON nodes(parent_id, look_key) WHERE trashed_at IS NULL;";
 
+/* --- directory, news and events (issue 20, storage/directory.h) ---
+ * A partner's directory entry; a person's role line and contact roles
+ * ("Project coordinator", "Communication", "WP3 lead"); news items
+ * (Markdown source, rendered on the way out); events with their
+ * instants in UTC and the time zone they were given in; a person's
+ * calendar feed secret, stored only as its SHA-256 like every secret. */
+static const char m007_directory[] =
+	"ALTER TABLE partners ADD COLUMN type TEXT NOT NULL DEFAULT 'other'"
+	"  CHECK (type IN ('hospital', 'cancer_centre', 'university', 'public_health',"
+	"  'patient_org', 'ministry', 'company', 'other'));"
+	"ALTER TABLE partners ADD COLUMN role TEXT NOT NULL DEFAULT 'beneficiary'"
+	"  CHECK (role IN ('coordinator', 'beneficiary', 'affiliated', 'associated'));"
+	"ALTER TABLE partners ADD COLUMN city TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE partners ADD COLUMN website TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE partners ADD COLUMN description TEXT NOT NULL DEFAULT '';"
+	/* Pictures people upload (logos, news images), only as the PNG the
+	 * image helper made of them (server/api/imgsan.h), never the upload. */
+	"CREATE TABLE images ("
+	"  id INTEGER PRIMARY KEY,"
+	"  png BLOB NOT NULL,"
+	"  width INTEGER NOT NULL,"
+	"  height INTEGER NOT NULL,"
+	"  created_by INTEGER REFERENCES users(id),"
+	"  created_at INTEGER NOT NULL"
+	");"
+	"ALTER TABLE partners ADD COLUMN logo_image_id INTEGER REFERENCES images(id);"
+	"ALTER TABLE users ADD COLUMN role_line TEXT NOT NULL DEFAULT '';"
+	"CREATE TABLE contact_roles ("
+	"  user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+	"  role TEXT NOT NULL COLLATE NOCASE,"
+	"  PRIMARY KEY (user_id, role)"
+	") WITHOUT ROWID;"
+	"CREATE TABLE news ("
+	"  id INTEGER PRIMARY KEY,"
+	"  title TEXT NOT NULL,"
+	"  body TEXT NOT NULL," /* Markdown source */
+	"  author_id INTEGER REFERENCES users(id),"
+	"  image_id INTEGER REFERENCES images(id),"
+	"  created_at INTEGER NOT NULL"
+	");"
+	"CREATE INDEX news_created ON news(created_at);"
+	/* Internal events are seen by readers of their work packages (the
+	 * folder's and the linked ones); docs/directory.md. */
+	"CREATE TABLE events ("
+	"  id INTEGER PRIMARY KEY,"
+	"  title TEXT NOT NULL,"
+	"  starts_at INTEGER NOT NULL,"
+	"  ends_at INTEGER NOT NULL CHECK (ends_at >= starts_at),"
+	"  tz TEXT NOT NULL," /* IANA name the times were given in */
+	"  place TEXT NOT NULL DEFAULT '',"
+	"  online_url TEXT NOT NULL DEFAULT '',"
+	"  description TEXT NOT NULL DEFAULT '',"
+	"  internal INTEGER NOT NULL DEFAULT 1,"
+	"  folder_wp_id INTEGER REFERENCES wps(id),"
+	"  folder_path TEXT NOT NULL DEFAULT '',"
+	"  created_by INTEGER REFERENCES users(id),"
+	"  created_at INTEGER NOT NULL"
+	");"
+	"CREATE INDEX events_starts ON events(starts_at);"
+	"CREATE TABLE event_wps ("
+	"  event_id INTEGER NOT NULL REFERENCES events(id) ON DELETE CASCADE,"
+	"  wp_id INTEGER NOT NULL REFERENCES wps(id) ON DELETE CASCADE,"
+	"  PRIMARY KEY (event_id, wp_id)"
+	") WITHOUT ROWID;"
+	"CREATE TABLE calendar_feeds ("
+	"  user_id INTEGER PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,"
+	"  secret_hash BLOB NOT NULL UNIQUE,"
+	"  created_at INTEGER NOT NULL"
+	");";
+
 const char *const db_migrations[] = {
-	m001_initial,       m002_sudo_scopes, m003_deliverables,
-	m004_notifications, m005_wp_settings, m006_look_keys,
+	m001_initial,     m002_sudo_scopes, m003_deliverables, m004_notifications,
+	m005_wp_settings, m006_look_keys,   m007_directory,
 };
 
 const size_t db_migration_count = sizeof db_migrations / sizeof db_migrations[0];

@@ -262,13 +262,16 @@ static void app_request(struct http_req *req, void *wapp)
 
 static bool access_log_on;
 
+/* The path as the access log shows it: a calendar feed's URL is its
+ * credential (calendar clients cannot sign in), so its secret stays out. */
 static void log_done(struct http_req *req, bool completed)
 {
 	const struct call *call = http_req_data(req);
 
 	(void)completed;
-	/* A route whose path carries a {secret} (the unsubscribe link) is
-	 * logged by its pattern: the secret is the authority. */
+	/* A route whose path carries a {secret} (the unsubscribe link, a
+	 * calendar feed) is logged by its pattern: the secret is the
+	 * authority. */
 	log_access(http_req_peer(req), http_req_method(req),
 		   call && call->route && strstr(call->route->pattern, "{secret}")
 			   ? call->route->pattern

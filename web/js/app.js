@@ -26,6 +26,9 @@ const views = {
   account: () => import('./views/account.js'),
   signin: () => import('./views/signin.js'),
   setpassword: () => import('./views/setpassword.js'),
+  directory: () => import('./views/directory.js'),
+  news: () => import('./views/news.js'),
+  events: () => import('./views/events.js'),
 };
 
 const root = document.getElementById('app');
@@ -46,6 +49,7 @@ function resolve(segments) {
   if (a === 'deliverables') return ['deliverables'];
   if (a === 'admin' && ['users', 'partners', 'wps', 'access', 'audit'].includes(b)) return [b];
   if (a === 'account') return ['account'];
+  if (a === 'directory' || a === 'news' || a === 'events') return [a];
   return [null];
 }
 
@@ -134,7 +138,8 @@ function navLink(hash, label, ic, extra) {
 }
 
 function renderNav() {
-  const items = [navLink('#/', t('nav.home'), 'home'), navLink('#/deliverables', t('nav.deliverables'), 'list')];
+  const items = [navLink('#/', t('nav.home'), 'home'), navLink('#/deliverables', t('nav.deliverables'), 'list'),
+    navLink('#/directory', t('nav.directory'), 'building'), navLink('#/news', t('nav.news'), 'list'), navLink('#/events', t('nav.events'), 'clock')];
   const wpItems = session.wps.map((w) => h('li', h('a.nav-link.nav-wp', { href: href('wp', w.code), dataset: { nav: href('wp', w.code) }, title: `${w.code} — ${w.title}` },
     h('span.wp-code', w.code), h('span.nav-text', w.title))));
   const admin = [];
