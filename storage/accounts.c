@@ -598,6 +598,7 @@ enum err acct_session_lookup(struct db *db, const unsigned char hash[ACCT_HASH_L
 {
 	static const char sql[] =
 		"SELECT s.id, s.csrf, s.created_at, s.last_seen, s.expires_at, " PRINCIPAL_USER_COLS
+		", s.mfa_provider IS NOT NULL"
 		" FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = ?";
 	sqlite3_stmt *st;
 	enum err rc = db_stmt(db, sql, &st);
@@ -617,6 +618,7 @@ enum err acct_session_lookup(struct db *db, const unsigned char hash[ACCT_HASH_L
 		out->last_seen = col_i64(st, 3);
 		out->expires_at = col_i64(st, 4);
 		read_principal_user(st, 5, out, &rc);
+		out->session_mfa = sqlite3_column_int(st, 13);
 	}
 	sqlite3_reset(st);
 	if (rc)
