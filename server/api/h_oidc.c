@@ -594,9 +594,10 @@ void h_oidc_callback(struct call *call)
 		back_to_app(call, "signin-error=denied");
 		return;
 	}
-	/* Throttled like password logins, keyed by the address: the subject
-	 * is not known before the exchange. */
-	snprintf(key, sizeof key, "oidc:%s@%s", j->p->name, http_req_peer(call->req));
+	/* Throttled like password logins. The subject is not known before
+	 * the exchange and the state is new each time, so what counts is the
+	 * address's budget (login-address-failures). */
+	snprintf(key, sizeof key, "oidc:%.43s", state);
 	if (auth_throttle_begin(key, http_req_peer(call->req), &j->ticket, &retry)) {
 		oidc_flow_clear(&j->flow);
 		free(j);

@@ -149,7 +149,12 @@ static void b64url(const unsigned char *in, size_t len, char *out, size_t outcap
 	static const char a[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 	size_t o = 0;
 
-	for (size_t i = 0; i < len && o + 4 < outcap; i += 3) {
+	if (outcap < (len * 4 + 2) / 3 + 1) {
+		if (outcap)
+			out[0] = '\0';
+		return;
+	}
+	for (size_t i = 0; i < len; i += 3) {
 		uint32_t v = (uint32_t)in[i] << 16;
 
 		if (i + 1 < len)
