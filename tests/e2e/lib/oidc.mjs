@@ -76,7 +76,7 @@ export class RealOP {
         claims: async () => ({ sub: id, ...accounts[id] }),
       } : undefined),
       claims: {
-        openid: ['sub'], email: ['email', 'email_verified'], profile: ['name', 'schac_home_organization'],
+        openid: ['sub', 'amr', 'acr'], email: ['email', 'email_verified'], profile: ['name', 'schac_home_organization'],
       },
       conformIdTokenClaims: false,
       features: { devInteractions: { enabled: false } },
