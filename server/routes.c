@@ -36,6 +36,7 @@ const struct route routes[] = {
 	{"GET", "/api/v1/auth/oidc", h_oidc_providers, ACCESS_PUBLIC, RBODY_NONE},
 	{"GET", "/api/v1/auth/oidc/callback", h_oidc_callback, ACCESS_PUBLIC, RBODY_NONE},
 	{"POST", "/api/v1/auth/oidc/totp", h_oidc_totp, ACCESS_PUBLIC, RBODY_JSON},
+	{"GET", "/api/v1/auth/oidc/logout", h_oidc_logout, ACCESS_PUBLIC, RBODY_NONE},
 	{"GET", "/api/v1/auth/oidc/{provider}", h_oidc_start, ACCESS_PUBLIC, RBODY_NONE},
 	{"GET", "/api/v1/signups", h_signups_list, ACCESS_COORDINATOR, RBODY_NONE},
 	{"POST", "/api/v1/signups/{id}/approve", h_signup_approve, ACCESS_COORDINATOR, RBODY_JSON},

@@ -305,11 +305,17 @@ static const char m002_oidc[] =
 	"  user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
 	"  provider TEXT NOT NULL,"
 	"  subject TEXT NOT NULL,"
+	"  sid TEXT,"
 	"  expires_at INTEGER NOT NULL"
 	") WITHOUT ROWID;"
 	/* The provider whose MFA (amr/acr) this session's sign-in passed:
 	 * it satisfies "second factor required". */
-	"ALTER TABLE sessions ADD COLUMN mfa_provider TEXT;";
+	"ALTER TABLE sessions ADD COLUMN mfa_provider TEXT;"
+	/* The provider and its session id (`sid`) of a session begun there:
+	 * the provider's front-channel logout names them. */
+	"ALTER TABLE sessions ADD COLUMN oidc_provider TEXT;"
+	"ALTER TABLE sessions ADD COLUMN oidc_sid TEXT;"
+	"CREATE INDEX sessions_oidc ON sessions(oidc_sid) WHERE oidc_sid IS NOT NULL;";
 
 const char *const db_migrations[] = {
 	m001_initial,

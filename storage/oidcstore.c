@@ -285,6 +285,7 @@ void oidc_ticket_clear(struct oidc_ticket *t)
 		return;
 	free(t->provider);
 	free(t->subject);
+	free(t->sid);
 	memset(t, 0, sizeof *t);
 }
 
@@ -293,7 +294,7 @@ enum err oidc_ticket_put(struct db *db, const unsigned char hash[OIDC_HASH_LEN],
 {
 	static const char prune[] = "DELETE FROM oidc_tickets WHERE expires_at <= ?";
 	static const char sql[] = "INSERT INTO oidc_tickets (ticket_hash, user_id, provider,"
-				  " subject, expires_at) VALUES (?, ?, ?, ?, ?)";
+				  " subject, sid, expires_at) VALUES (?, ?, ?, ?, ?, ?)";
 	sqlite3_stmt *st;
 	enum err rc = db_stmt(db, prune, &st);
 
@@ -309,14 +310,15 @@ enum err oidc_ticket_put(struct db *db, const unsigned char hash[OIDC_HASH_LEN],
 	db_bind_int64(db, st, 2, t->user_id);
 	db_bind_text(db, st, 3, t->provider);
 	db_bind_text(db, st, 4, t->subject);
-	db_bind_int64(db, st, 5, expires_at);
+	db_bind_text(db, st, 5, t->sid);
+	db_bind_int64(db, st, 6, expires_at);
 	return db_exec_stmt(db, st, "store second-factor ticket");
 }
 
 enum err oidc_ticket_get(struct db *db, const unsigned char hash[OIDC_HASH_LEN],
 			 struct oidc_ticket *out)
 {
-	static const char sql[] = "SELECT user_id, provider, subject FROM oidc_tickets"
+	static const char sql[] = "SELECT user_id, provider, subject, sid FROM oidc_tickets"
 				  " WHERE ticket_hash = ? AND expires_at > ?";
 	sqlite3_stmt *st;
 	enum err rc = db_stmt(db, sql, &st);
@@ -332,6 +334,7 @@ enum err oidc_ticket_get(struct db *db, const unsigned char hash[OIDC_HASH_LEN],
 		out->user_id = col_i64(st, 0);
 		out->provider = db_column_strdup(st, 1, &rc);
 		out->subject = db_column_strdup(st, 2, &rc);
+		out->sid = db_column_strdup(st, 3, &rc);
 	}
 	sqlite3_reset(st);
 	if (!rc && !row)
@@ -353,15 +356,49 @@ enum err oidc_ticket_delete(struct db *db, const unsigned char hash[OIDC_HASH_LE
 	return db_exec_stmt(db, st, "remove second-factor ticket");
 }
 
-enum err oidc_session_mfa(struct db *db, int64_t session_id, const char *provider)
+enum err oidc_session_mark(struct db *db, int64_t session_id, const char *provider, const char *sid,
+			   bool mfa)
 {
-	static const char sql[] = "UPDATE sessions SET mfa_provider = ? WHERE id = ?";
+	static const char sql[] =
+		"UPDATE sessions SET oidc_provider = ?, oidc_sid = ?, mfa_provider = ? WHERE id = ?";
 	sqlite3_stmt *st;
 	enum err rc = db_stmt(db, sql, &st);
 
 	if (rc)
 		return rc;
 	db_bind_text(db, st, 1, provider);
-	db_bind_int64(db, st, 2, session_id);
-	return db_exec_stmt(db, st, "mark session second factor");
+	db_bind_text(db, st, 2, sid);
+	db_bind_text(db, st, 3, mfa ? provider : NULL);
+	db_bind_int64(db, st, 4, session_id);
+	return db_exec_stmt(db, st, "mark provider session");
+}
+
+enum err oidc_sessions_end(struct db *db, const char *const *providers, size_t n, const char *sid,
+			   int64_t *users, size_t cap, size_t *ended)
+{
+	static const char sql[] = "DELETE FROM sessions WHERE oidc_sid = ? AND oidc_provider = ?"
+				  " RETURNING user_id";
+	enum err rc = ERR_OK;
+
+	*ended = 0;
+	for (size_t i = 0; i < n && !rc; i++) {
+		sqlite3_stmt *st;
+		bool row = true;
+
+		rc = db_stmt(db, sql, &st);
+		if (rc)
+			break;
+		db_bind_text(db, st, 1, sid);
+		db_bind_text(db, st, 2, providers[i]);
+		while (!rc && row) {
+			rc = db_step(db, st, "end provider sessions", &row);
+			if (!rc && row) {
+				if (*ended < cap)
+					users[*ended] = sqlite3_column_int64(st, 0);
+				(*ended)++;
+			}
+		}
+		sqlite3_reset(st);
+	}
+	return rc;
 }

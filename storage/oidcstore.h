@@ -76,6 +76,7 @@ struct oidc_ticket {
 	int64_t user_id;
 	char *provider;
 	char *subject;
+	char *sid; /* the provider's session id, or NULL */
 };
 
 void oidc_ticket_clear(struct oidc_ticket *t);
@@ -87,8 +88,15 @@ enum err oidc_ticket_get(struct db *db, const unsigned char hash[OIDC_HASH_LEN],
 			 struct oidc_ticket *out);
 enum err oidc_ticket_delete(struct db *db, const unsigned char hash[OIDC_HASH_LEN]);
 
-/* Mark a session as having passed a provider's second factor (amr/acr),
- * which satisfies "second factor required". */
-enum err oidc_session_mfa(struct db *db, int64_t session_id, const char *provider);
+/* Record that a session was begun at `provider` (its session id `sid`
+ * may be NULL) and whether the provider's second factor (amr/acr) was
+ * passed, which satisfies "second factor required". */
+enum err oidc_session_mark(struct db *db, int64_t session_id, const char *provider, const char *sid,
+			   bool mfa);
+/* End the sessions begun at one of `providers` (n names) with session
+ * id `sid` (front-channel logout); their users' ids into *users (up to
+ * `cap`), their number into *ended. */
+enum err oidc_sessions_end(struct db *db, const char *const *providers, size_t n, const char *sid,
+			   int64_t *users, size_t cap, size_t *ended);
 
 #endif

@@ -379,7 +379,7 @@ static const char *begin_section(struct config *cfg, char *s, struct oidc_provid
 	for (size_t i = 0; i < cfg->n_oidc; i++)
 		if (!strcmp(cfg->oidc[i].name, name))
 			return "this [oidc] section is given twice";
-	if (!strcmp(name, "callback") || !strcmp(name, "pending") || !strcmp(name, "totp"))
+	if (!strcmp(name, "callback") || !strcmp(name, "logout") || !strcmp(name, "totp"))
 		return "this [oidc] NAME is taken by a route";
 	if (cfg->n_oidc >= 32)
 		return "too many [oidc] sections (32 at most)";

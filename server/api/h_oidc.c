@@ -320,19 +320,19 @@ static void reply_continue(struct call *call)
  * the local code after it) and answer. JSON for the code step, else
  * the continue page. */
 static enum err oidc_session(struct call *call, int64_t user_id, const char *email,
-			     const char *provider, const char *subject, const char *how, bool mfa,
-			     bool json)
+			     const char *provider, const char *subject, const char *sid,
+			     const char *how, bool mfa, bool json)
 {
 	struct db *db = worker_db(call->worker);
 	char token[AUTH_SECRET_LEN + 1], csrf[AUTH_SECRET_LEN + 1];
 	struct acct_user u = {0};
-	int64_t sid = 0;
+	int64_t session_id = 0;
 	enum err rc = db_begin(db);
 
 	if (!rc)
-		rc = auth_session_start(call, user_id, token, csrf, &sid);
-	if (!rc && mfa)
-		rc = oidc_session_mfa(db, sid, provider);
+		rc = auth_session_start(call, user_id, token, csrf, &session_id);
+	if (!rc)
+		rc = oidc_session_mark(db, session_id, provider, sid, mfa);
 	if (!rc)
 		rc = oidc_link_touch(db, provider, subject);
 	if (!rc)
@@ -491,7 +491,7 @@ static void cb_done(struct http_req *req, bool alive, void *arg)
 		/* As today: the account's own one-time code. */
 		char ticket[AUTH_SECRET_LEN + 1], frag[128];
 		unsigned char h[OIDC_HASH_LEN];
-		struct oidc_ticket t = {user_id, (char *)j->p->name, j->id.subject};
+		struct oidc_ticket t = {user_id, (char *)j->p->name, j->id.subject, j->id.sid};
 
 		rc = auth_secret_new(ticket);
 		if (!rc) {
@@ -516,8 +516,8 @@ static void cb_done(struct http_req *req, bool alive, void *arg)
 				 *j->id.amr ? j->id.amr : "-");
 		else
 			snprintf(how, sizeof how, "single factor");
-		rc = oidc_session(call, user_id, u.email, j->p->name, j->id.subject, how, j->id.mfa,
-				  false);
+		rc = oidc_session(call, user_id, u.email, j->p->name, j->id.subject, j->id.sid, how,
+				  j->id.mfa, false);
 	}
 	if (rc) {
 		auth_throttle_release(&j->ticket);
@@ -618,6 +618,53 @@ void h_oidc_callback(struct call *call)
 	}
 }
 
+/* --- GET /api/v1/auth/oidc/logout ------------------------------------------------------------ */
+
+/* OpenID Connect Front-Channel Logout 1.0: the provider, as the person
+ * logs out there, loads this in an invisible iframe with its issuer and
+ * the session id (`sid`) of the ID token. The session cookie does not
+ * come along (SameSite=Strict, a third-party frame), so the pair names
+ * the sessions to end. Knowing a sid is the credential: it is random
+ * and only in ID tokens, which go from the provider to consort. */
+void h_oidc_logout(struct call *call)
+{
+	static const char page[] = "<!doctype html><title>consort</title>\n";
+	const char *iss = http_req_query_param(call->req, "iss");
+	const char *sid = http_req_query_param(call->req, "sid");
+	struct db *db = worker_db(call->worker);
+	const char *names[32];
+	const struct oidc_provider_conf *p;
+	int64_t users[64];
+	size_t n = 0, ended = 0;
+	enum err rc;
+
+	if (!iss || !sid || !*sid || strlen(sid) > 255) {
+		reply_err(call->req, err_set(ERR_INVALID, "iss and sid are required"));
+		return;
+	}
+	for (size_t i = 0; (p = oidc_provider_at(i)) && n < 32; i++)
+		if (!strcmp(p->issuer, iss))
+			names[n++] = p->name;
+	rc = db_begin(db);
+	if (!rc)
+		rc = oidc_sessions_end(db, names, n, sid, users, 64, &ended);
+	for (size_t i = 0; !rc && i < ended && i < 64; i++)
+		rc = auth_audit_as(call, users[i], "", "logout", 0, "",
+				   "front-channel logout from the provider (%s)", iss);
+	if (!rc)
+		rc = db_commit(db);
+	if (rc) {
+		db_rollback(db);
+		reply_err(call->req, rc);
+		return;
+	}
+	/* Framed by the provider: no frame-ancestors here. */
+	http_resp_header(call->req, "Content-Type", "text/html; charset=utf-8");
+	http_resp_header(call->req, "Content-Security-Policy", "default-src 'none'");
+	http_resp_header(call->req, "Cache-Control", "no-store");
+	http_resp_send(call->req, 200, page, sizeof page - 1);
+}
+
 /* --- POST /api/v1/auth/oidc/totp ------------------------------------------------------------ */
 
 void h_oidc_totp(struct call *call)
@@ -683,7 +730,8 @@ void h_oidc_totp(struct call *call)
 	}
 	rc = oidc_ticket_delete(db, h);
 	if (!rc)
-		rc = oidc_session(call, u.id, u.email, t.provider, t.subject, how, false, true);
+		rc = oidc_session(call, u.id, u.email, t.provider, t.subject, t.sid, how, false,
+				  true);
 	if (rc) {
 		auth_throttle_release(&th);
 		reply_err(call->req, rc);

@@ -27,6 +27,7 @@ void h_oidc_providers(struct call *call);
 void h_oidc_start(struct call *call);
 void h_oidc_callback(struct call *call);
 void h_oidc_totp(struct call *call);
+void h_oidc_logout(struct call *call);
 void h_signups_list(struct call *call);
 void h_signup_approve(struct call *call);
 void h_signup_refuse(struct call *call);

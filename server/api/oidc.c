@@ -598,6 +598,7 @@ void oidc_identity_clear(struct oidc_identity *id)
 	free(id->name);
 	free(id->org);
 	free(id->amr);
+	free(id->sid);
 	memset(id, 0, sizeof *id);
 }
 
@@ -641,6 +642,7 @@ static enum err fill_identity(const struct oidc_provider_conf *conf, const json_
 	out->email = dup_claim(c, conf->email_claim ? conf->email_claim : "email");
 	out->name = dup_claim(c, conf->name_claim ? conf->name_claim : "name");
 	out->org = conf->partner_claim ? dup_claim(c, conf->partner_claim) : NULL;
+	out->sid = dup_claim(c, "sid");
 	/* Some providers send the flag as a string. */
 	out->email_verified =
 		json_is_true(v) || (json_is_string(v) && !strcmp(json_string_value(v), "true"));

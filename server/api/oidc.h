@@ -59,6 +59,7 @@ struct oidc_identity {
 	char *org; /* the partner claim's value */
 	bool mfa;  /* amr/acr says a second factor was used */
 	char *amr; /* amr values joined by ' ', for the audit */
+	char *sid; /* the provider's session id (front-channel logout), or NULL */
 };
 
 void oidc_identity_clear(struct oidc_identity *id);

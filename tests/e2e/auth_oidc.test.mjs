@@ -298,6 +298,28 @@ test('the misbehaving provider does sign in when it behaves (the tests above can
   assert.equal((await me(browser)).user.email, 'bob@b.example');
 });
 
+test('front-channel logout: the provider ends the sessions of its sid, and only those', async () => {
+  const one = await oidcSignIn(s, 'bad', {});
+  const sidOne = bad.sid;
+  const two = await oidcSignIn(s, 'bad', {});
+  assert.ok(await me(one.browser));
+  assert.ok(await me(two.browser));
+  // Bad input, another issuer, an unknown sid: nothing ends.
+  assert.equal((await request(s, 'GET', `/api/v1/auth/oidc/logout?iss=${encodeURIComponent(bad.issuer)}`)).status, 400);
+  let r = await request(s, 'GET', `/api/v1/auth/oidc/logout?iss=${encodeURIComponent(op.issuer)}&sid=${sidOne}`);
+  assert.equal(r.status, 200);
+  r = await request(s, 'GET', `/api/v1/auth/oidc/logout?iss=${encodeURIComponent(bad.issuer)}&sid=nosuch`);
+  assert.equal(r.status, 200);
+  assert.ok(await me(one.browser));
+  // The provider's iframe: the first session ends, the second stays.
+  r = await request(s, 'GET', `/api/v1/auth/oidc/logout?iss=${encodeURIComponent(bad.issuer)}&sid=${sidOne}`);
+  assert.equal(r.status, 200);
+  assert.doesNotMatch(r.headers.get('content-security-policy'), /frame-ancestors/);
+  assert.equal(await me(one.browser), null);
+  assert.ok(await me(two.browser));
+  assert.match(lastAudit('logout').detail, /front-channel logout/);
+});
+
 test('key rotation: a new kid fetches the keys again', async () => {
   const before = sql(s, "SELECT count(*) AS n FROM oidc_links WHERE subject = 'alice'")[0].n;
   assert.equal(before, 1);

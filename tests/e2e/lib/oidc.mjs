@@ -151,7 +151,8 @@ export class BadOP {
         return json({ issuer: this.issuer, authorization_endpoint: `${this.issuer}/authorize`,
           token_endpoint: `${this.issuer}/token`, jwks_uri: `${this.issuer}/jwks`,
           id_token_signing_alg_values_supported: ['RS256'], response_types_supported: ['code'],
-          subject_types_supported: ['public'] });
+          subject_types_supported: ['public'], frontchannel_logout_supported: true,
+          frontchannel_logout_session_supported: true });
       }
       if (url.pathname === '/jwks') return json({ keys: [this.jwk] });
       if (url.pathname === '/authorize') {
@@ -185,8 +186,10 @@ export class BadOP {
     const now = Math.floor(Date.now() / 1000);
     const accessToken = randomBytes(24).toString('base64url');
     const atHash = createHash('sha256').update(accessToken).digest().subarray(0, 16).toString('base64url');
+    // A session id of the provider's, for front-channel logout.
+    this.sid = randomBytes(12).toString('hex');
     const claims = { iss: this.issuer, aud: this.clientId, iat: now, exp: now + 300, nonce: flow.nonce,
-      at_hash: atHash, ...this.claims };
+      at_hash: atHash, sid: this.sid, ...this.claims };
     const m = this.mode;
     if (m === 'wrong-iss') claims.iss = 'https://evil.example';
     if (m === 'wrong-aud') claims.aud = 'someone-else';
