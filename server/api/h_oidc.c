@@ -8,7 +8,10 @@
  * oidc_flows and bound to this browser by a cookie (SameSite=Lax, so it
  * comes back with the provider's top-level redirect); the callback takes
  * the flow out (a state works once), checks the cookie, and a job
- * exchanges the code and validates the ID token off the event loop.
+ * exchanges the code and validates the ID token off the event loop. The
+ * jobs that talk to a provider run on the I/O pool (io-threads), whose
+ * threads are made for waiting: a slow provider cannot hold up password
+ * hashing on the CPU pool.
  * Every outcome that is not a session ends on the app with a reason in
  * the fragment (#signin-error=..., #signin-pending, #signin-totp=...),
  * which the app words; the details go to the audit and the log.
@@ -249,8 +252,8 @@ void h_oidc_start(struct call *call)
 		rc = auth_secret_new(j->browser);
 	if (!rc) {
 		oidc_pkce_challenge(j->verifier, j->challenge);
-		rc = jobs_submit_req(worker_jobs(call->worker), call->req, start_run, start_done,
-				     j);
+		rc = jobs_submit_req_on(worker_io(call->worker), worker_jobs(call->worker),
+					call->req, start_run, start_done, j);
 	}
 	if (rc) {
 		if (rc == ERR_LIMIT)
@@ -605,7 +608,8 @@ void h_oidc_callback(struct call *call)
 		return;
 	}
 	j->code = strdup(code);
-	rc = j->code ? jobs_submit_req(worker_jobs(call->worker), call->req, cb_run, cb_done, j)
+	rc = j->code ? jobs_submit_req_on(worker_io(call->worker), worker_jobs(call->worker),
+					  call->req, cb_run, cb_done, j)
 		     : err_set(ERR_NOMEM, "out of memory");
 	if (rc) {
 		auth_throttle_release(&j->ticket);
