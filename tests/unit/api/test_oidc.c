@@ -152,7 +152,8 @@ static void alg_none_and_hmac_are_refused(void **state)
 {
 	cjose_jwk_t *one[] = {rsa};
 	json_t *jwks = jwks_of(one, 1);
-	char *payload = json_dumps(good_claims(), JSON_COMPACT);
+	json_t *claims = good_claims();
+	char *payload = json_dumps(claims, JSON_COMPACT);
 	const char *hdr = "{\"alg\":\"none\",\"kid\":\"r1\"}";
 	char h64[128], p64[512], none[700];
 	cjose_err ce;
@@ -160,6 +161,7 @@ static void alg_none_and_hmac_are_refused(void **state)
 	char *t;
 
 	(void)state;
+	json_decref(claims);
 	b64url((const unsigned char *)hdr, strlen(hdr), h64, sizeof h64);
 	b64url((const unsigned char *)payload, strlen(payload), p64, sizeof p64);
 	snprintf(none, sizeof none, "%s.%s.", h64, p64);
