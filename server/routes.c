@@ -20,14 +20,17 @@ const struct route routes[] = {
 	/* signing in, the caller's own account (h_auth.c) */
 	{"POST", "/api/v1/session", h_session_create, ACCESS_PUBLIC, RBODY_JSON},
 	{"DELETE", "/api/v1/session", h_session_delete, ACCESS_SESSION, RBODY_NONE},
+	{"POST", "/api/v1/session/confirm", h_session_confirm, ACCESS_SESSION, RBODY_JSON},
 	{"GET", "/api/v1/me", h_me, ACCESS_USER, RBODY_NONE},
 	{"POST", "/api/v1/me/password", h_me_password, ACCESS_SESSION, RBODY_JSON},
-	{"POST", "/api/v1/me/totp", h_totp_begin, ACCESS_SESSION, RBODY_NONE},
-	{"POST", "/api/v1/me/totp/confirm", h_totp_confirm, ACCESS_SESSION, RBODY_JSON},
+	/* sudo mode (acl.h): enrolling a second factor and making a token
+	 * are changes a stolen cookie alone must not make */
+	{"POST", "/api/v1/me/totp", h_totp_begin, ACCESS_SUDO, RBODY_NONE},
+	{"POST", "/api/v1/me/totp/confirm", h_totp_confirm, ACCESS_SUDO, RBODY_JSON},
 	{"POST", "/api/v1/me/totp/disable", h_totp_disable, ACCESS_SESSION, RBODY_JSON},
 	{"POST", "/api/v1/me/recovery-codes", h_recovery_codes, ACCESS_SESSION, RBODY_JSON},
 	{"GET", "/api/v1/tokens", h_tokens_list, ACCESS_USER, RBODY_NONE},
-	{"POST", "/api/v1/tokens", h_token_create, ACCESS_SESSION, RBODY_JSON},
+	{"POST", "/api/v1/tokens", h_token_create, ACCESS_SUDO, RBODY_JSON},
 	{"DELETE", "/api/v1/tokens/{id}", h_token_revoke, ACCESS_USER, RBODY_NONE},
 	{"POST", "/api/v1/set-password", h_set_password, ACCESS_PUBLIC, RBODY_JSON},
 
@@ -42,11 +45,13 @@ const struct route routes[] = {
 	{"POST", "/api/v1/signups/{id}/approve", h_signup_approve, ACCESS_COORDINATOR, RBODY_JSON},
 	{"DELETE", "/api/v1/signups/{id}", h_signup_refuse, ACCESS_COORDINATOR, RBODY_NONE},
 
-	/* accounts and partners (h_users.c) */
+	/* accounts and partners (h_users.c); every change to an account is
+	 * sudo mode: credentials and privileges live there */
 	{"GET", "/api/v1/users", h_users_list, ACCESS_COORDINATOR, RBODY_NONE},
-	{"POST", "/api/v1/users", h_user_create, ACCESS_COORDINATOR, RBODY_JSON},
-	{"PATCH", "/api/v1/users/{id}", h_user_update, ACCESS_COORDINATOR, RBODY_JSON},
-	{"POST", "/api/v1/users/{id}/password-link", h_user_link, ACCESS_COORDINATOR, RBODY_NONE},
+	{"POST", "/api/v1/users", h_user_create, ACCESS_COORDINATOR_SUDO, RBODY_JSON},
+	{"PATCH", "/api/v1/users/{id}", h_user_update, ACCESS_COORDINATOR_SUDO, RBODY_JSON},
+	{"POST", "/api/v1/users/{id}/password-link", h_user_link, ACCESS_COORDINATOR_SUDO,
+	 RBODY_NONE},
 	{"GET", "/api/v1/partners", h_partners_list, ACCESS_USER, RBODY_NONE},
 	{"POST", "/api/v1/partners", h_partner_create, ACCESS_COORDINATOR, RBODY_JSON},
 

@@ -573,7 +573,7 @@ enum err acct_session_create(struct db *db, int64_t user_id,
 {
 	static const char sql[] =
 		"INSERT INTO sessions (token_hash, user_id, csrf, peer, created_at, last_seen,"
-		" expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)";
+		" expires_at, reauth_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)";
 	sqlite3_stmt *st;
 	enum err rc = db_stmt(db, sql, &st);
 	int64_t now = db_now();
@@ -587,6 +587,8 @@ enum err acct_session_create(struct db *db, int64_t user_id,
 	db_bind_int64(db, st, 5, now);
 	db_bind_int64(db, st, 6, now);
 	db_bind_int64(db, st, 7, expires_at);
+	/* A session starts with its sign-in: that is a re-authentication. */
+	db_bind_int64(db, st, 8, now);
 	rc = db_exec_stmt(db, st, "create session");
 	if (!rc && id)
 		*id = sqlite3_last_insert_rowid(db_sqlite(db));
@@ -597,7 +599,7 @@ enum err acct_session_lookup(struct db *db, const unsigned char hash[ACCT_HASH_L
 			     struct acct_principal *out)
 {
 	static const char sql[] =
-		"SELECT s.id, s.csrf, s.created_at, s.last_seen, s.expires_at, " PRINCIPAL_USER_COLS
+		"SELECT s.id, s.csrf, s.created_at, s.last_seen, s.expires_at, s.reauth_at, " PRINCIPAL_USER_COLS
 		", s.mfa_provider IS NOT NULL"
 		" FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = ?";
 	sqlite3_stmt *st;
@@ -617,8 +619,9 @@ enum err acct_session_lookup(struct db *db, const unsigned char hash[ACCT_HASH_L
 		out->created_at = col_i64(st, 2);
 		out->last_seen = col_i64(st, 3);
 		out->expires_at = col_i64(st, 4);
-		read_principal_user(st, 5, out, &rc);
-		out->session_mfa = sqlite3_column_int(st, 13);
+		out->reauth_at = col_i64(st, 5);
+		read_principal_user(st, 6, out, &rc);
+		out->session_mfa = sqlite3_column_int(st, 14);
 	}
 	sqlite3_reset(st);
 	if (rc)
@@ -637,6 +640,22 @@ enum err acct_session_touch(struct db *db, int64_t session_id, int64_t now)
 	db_bind_int64(db, st, 1, now);
 	db_bind_int64(db, st, 2, session_id);
 	return db_exec_stmt(db, st, "touch session");
+}
+
+enum err acct_session_reauth(struct db *db, int64_t session_id, int64_t now)
+{
+	static const char sql[] = "UPDATE sessions SET reauth_at = ? WHERE id = ?";
+	sqlite3_stmt *st;
+	enum err rc = db_stmt(db, sql, &st);
+
+	if (rc)
+		return rc;
+	db_bind_int64(db, st, 1, now);
+	db_bind_int64(db, st, 2, session_id);
+	rc = db_exec_stmt(db, st, "confirm session");
+	if (!rc && sqlite3_changes(db_sqlite(db)) == 0)
+		rc = err_set(ERR_NOTFOUND, "the session has ended; sign in again");
+	return rc;
 }
 
 enum err acct_session_delete(struct db *db, int64_t session_id)
@@ -682,13 +701,17 @@ enum err acct_session_prune(struct db *db, int64_t user_id, int64_t now, int64_t
 /* --- API tokens -------------------------------------------------------------------- */
 
 enum err acct_token_create(struct db *db, int64_t user_id, const char *name,
-			   const unsigned char hash[ACCT_HASH_LEN], int64_t expires_at, int64_t *id)
+			   const unsigned char hash[ACCT_HASH_LEN], int64_t expires_at,
+			   const struct acct_token_scope *scope, int64_t *id)
 {
 	static const char sql[] =
-		"INSERT INTO tokens (token_hash, user_id, name, created_at, expires_at)"
-		" VALUES (?, ?, ?, ?, ?)";
+		"INSERT INTO tokens (token_hash, user_id, name, created_at, expires_at, scope,"
+		" wp_limited) VALUES (?, ?, ?, ?, ?, ?, ?)";
+	static const char sql_wp[] =
+		"INSERT OR IGNORE INTO token_wps (token_id, wp_id) VALUES (?, ?)";
 	sqlite3_stmt *st;
 	enum err rc = db_stmt(db, sql, &st);
+	int64_t tid;
 
 	if (rc)
 		return rc;
@@ -697,10 +720,44 @@ enum err acct_token_create(struct db *db, int64_t user_id, const char *name,
 	db_bind_text(db, st, 3, name);
 	db_bind_int64(db, st, 4, db_now());
 	db_bind_int64(db, st, 5, expires_at);
+	db_bind_text(db, st, 6, scope && scope->read_only ? "read" : "write");
+	db_bind_int64(db, st, 7, scope && scope->wp_limited);
 	rc = db_exec_stmt(db, st, "create token");
+	if (rc)
+		return rc;
+	tid = sqlite3_last_insert_rowid(db_sqlite(db));
+	for (size_t i = 0; !rc && scope && scope->wp_limited && i < scope->nwps; i++) {
+		rc = db_stmt(db, sql_wp, &st);
+		if (rc)
+			break;
+		db_bind_int64(db, st, 1, tid);
+		db_bind_int64(db, st, 2, scope->wp_ids[i]);
+		rc = db_exec_stmt(db, st, "limit token");
+	}
 	if (!rc && id)
-		*id = sqlite3_last_insert_rowid(db_sqlite(db));
+		*id = tid;
 	return rc;
+}
+
+static void read_wp_id(sqlite3_stmt *st, void *rec, enum err *rc)
+{
+	(void)rc;
+	*(int64_t *)rec = col_i64(st, 0);
+}
+
+enum err acct_token_wps(struct db *db, int64_t token_id, int64_t **ids, size_t *n)
+{
+	static const char sql[] = "SELECT wp_id FROM token_wps WHERE token_id = ? ORDER BY wp_id";
+	sqlite3_stmt *st;
+	enum err rc = db_stmt(db, sql, &st);
+
+	*ids = NULL;
+	*n = 0;
+	if (rc)
+		return rc;
+	db_bind_int64(db, st, 1, token_id);
+	return db_rows(db, st, "token work packages", sizeof **ids, read_wp_id, NULL, (void **)ids,
+		       n);
 }
 
 enum err acct_token_lookup(struct db *db, const unsigned char hash[ACCT_HASH_LEN],
@@ -708,7 +765,7 @@ enum err acct_token_lookup(struct db *db, const unsigned char hash[ACCT_HASH_LEN
 {
 	static const char sql[] =
 		"SELECT t.id, t.created_at, coalesce(t.expires_at, 0), coalesce(t.last_used_at, 0),"
-		" coalesce(t.revoked_at, 0), " PRINCIPAL_USER_COLS
+		" coalesce(t.revoked_at, 0), t.scope = 'read', t.wp_limited, " PRINCIPAL_USER_COLS
 		" FROM tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = ?";
 	sqlite3_stmt *st;
 	enum err rc = db_stmt(db, sql, &st);
@@ -727,7 +784,9 @@ enum err acct_token_lookup(struct db *db, const unsigned char hash[ACCT_HASH_LEN
 		out->expires_at = col_i64(st, 2);
 		out->last_used_at = col_i64(st, 3);
 		out->revoked_at = col_i64(st, 4);
-		read_principal_user(st, 5, out, &rc);
+		out->read_only = sqlite3_column_int(st, 5);
+		out->wp_limited = sqlite3_column_int(st, 6);
+		read_principal_user(st, 7, out, &rc);
 	}
 	sqlite3_reset(st);
 	if (rc)
@@ -758,6 +817,10 @@ static void read_token(sqlite3_stmt *st, void *rec, enum err *rc)
 	t->expires_at = col_i64(st, 3);
 	t->last_used_at = col_i64(st, 4);
 	t->revoked_at = col_i64(st, 5);
+	t->read_only = sqlite3_column_int(st, 6);
+	t->wp_limited = sqlite3_column_int(st, 7);
+	if (sqlite3_column_type(st, 8) != SQLITE_NULL)
+		t->wps = db_column_strdup(st, 8, rc);
 }
 
 static void clear_token(void *rec)
@@ -765,13 +828,18 @@ static void clear_token(void *rec)
 	struct acct_token *t = rec;
 
 	free(t->name);
+	free(t->wps);
 }
 
 enum err acct_token_list(struct db *db, int64_t user_id, struct acct_token **out, size_t *n)
 {
 	static const char sql[] =
-		"SELECT id, name, created_at, coalesce(expires_at, 0), coalesce(last_used_at, 0),"
-		" coalesce(revoked_at, 0) FROM tokens WHERE user_id = ? ORDER BY id DESC";
+		"SELECT t.id, t.name, t.created_at, coalesce(t.expires_at, 0),"
+		" coalesce(t.last_used_at, 0), coalesce(t.revoked_at, 0), t.scope = 'read',"
+		" t.wp_limited, (SELECT group_concat(code, ',') FROM"
+		"  (SELECT w.code FROM token_wps tw JOIN wps w ON w.id = tw.wp_id"
+		"   WHERE tw.token_id = t.id ORDER BY w.code))"
+		" FROM tokens t WHERE t.user_id = ? ORDER BY t.id DESC";
 	sqlite3_stmt *st;
 	enum err rc = db_stmt(db, sql, &st);
 

@@ -159,10 +159,14 @@ struct acct_principal {
 	int64_t created_at;
 	int64_t last_seen;
 	int64_t expires_at; /* absolute end of the session / token (0: none) */
+	int64_t reauth_at;  /* session: when its person last proved who they
+			       are (sign-in or confirm); 0: never */
 	/* token */
 	int64_t token_id;
 	int64_t last_used_at;
 	int64_t revoked_at;
+	bool read_only;  /* scope "read" */
+	bool wp_limited; /* only the work packages of acct_token_wps */
 };
 
 void acct_principal_clear(struct acct_principal *p);
@@ -178,6 +182,9 @@ enum err acct_session_create(struct db *db, int64_t user_id,
 enum err acct_session_lookup(struct db *db, const unsigned char hash[ACCT_HASH_LEN],
 			     struct acct_principal *out);
 enum err acct_session_touch(struct db *db, int64_t session_id, int64_t now);
+/* Record that the session's person re-authenticated at `now` (sudo
+ * mode). ERR_NOTFOUND when the session is gone. */
+enum err acct_session_reauth(struct db *db, int64_t session_id, int64_t now);
 enum err acct_session_delete(struct db *db, int64_t session_id);
 /* Delete the user's expired sessions (idle longer than `idle` seconds or
  * past their end), then the oldest beyond `keep` live ones. */
@@ -193,11 +200,28 @@ struct acct_token {
 	int64_t expires_at;
 	int64_t last_used_at; /* 0: never used */
 	int64_t revoked_at;   /* 0: live */
+	bool read_only;       /* scope "read" (else "write") */
+	bool wp_limited;      /* only the work packages in `wps` */
+	char *wps;            /* their codes, comma-separated, by code; NULL: none */
 };
 
+/* What a token may do: scope read (`read_only`) or write, and when
+ * `wp_limited` only the `nwps` work packages `wp_ids` (may be 0: none). */
+struct acct_token_scope {
+	bool read_only;
+	bool wp_limited;
+	const int64_t *wp_ids;
+	size_t nwps;
+};
+
+/* Record a token with its scope (NULL: write on every work package).
+ * Joins the caller's transaction. */
 enum err acct_token_create(struct db *db, int64_t user_id, const char *name,
 			   const unsigned char hash[ACCT_HASH_LEN], int64_t expires_at,
-			   int64_t *id);
+			   const struct acct_token_scope *scope, int64_t *id);
+/* Ids of the work packages a WP-limited token is limited to, ascending;
+ * *ids malloc'd, NULL when *n is 0. */
+enum err acct_token_wps(struct db *db, int64_t token_id, int64_t **ids, size_t *n);
 /* The token with this hash and its user (revoked and expired ones too:
  * the caller refuses them). ERR_NOTFOUND if none. */
 enum err acct_token_lookup(struct db *db, const unsigned char hash[ACCT_HASH_LEN],

@@ -9,7 +9,9 @@
  * Actions are short fixed words: login, login_failed, logout,
  * password_change, password_set, password_link, totp_enable,
  * totp_disable, recovery_codes, token_create, token_revoke, user_create,
- * user_update, partner_create, wp_create, grant, and from the document
+ * user_update, partner_create, wp_create, grant, reauth, reauth_failed,
+ * account_notice (the person concerned, server/api/auth.h auth_notice),
+ * and from the document
  * side upload, download, delete, restore, ... (docs/api.md lists them).
  */
 #ifndef CONSORT_AUDIT_H

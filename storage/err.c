@@ -45,6 +45,8 @@ static const char *const names[ERR__COUNT] = {
 	[ERR_EXPECTATION] = "expectation_failed",
 	[ERR_NOT_IMPLEMENTED] = "not_implemented",
 	[ERR_VERSION] = "http_version_not_supported",
+	[ERR_REAUTH] = "reauthentication_required",
+	[ERR_MISDIRECTED] = "misdirected_request",
 };
 
 const char *err_name(enum err code)

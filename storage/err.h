@@ -54,6 +54,10 @@ enum err {
 	ERR_EXPECTATION,     /* an Expect other than 100-continue */
 	ERR_NOT_IMPLEMENTED, /* a transfer coding that is not taken */
 	ERR_VERSION,         /* an HTTP version other than 1.x */
+	/* sudo mode and public-url (docs/accounts.md, docs/config.md) */
+	ERR_REAUTH,      /* a change to credentials or privileges needs a recent
+			    re-authentication of the session */
+	ERR_MISDIRECTED, /* the request names another host than public-url */
 	ERR__COUNT
 };
 

@@ -263,8 +263,28 @@ static const char m001_initial[] =
 	"CREATE INDEX dav_locks_wp ON dav_locks(wp_id, expires_at);"
 	"CREATE INDEX dav_locks_user ON dav_locks(user_id);";
 
+/* Sudo mode and token scopes (docs/accounts.md). A session records when
+ * its person last proved who they are (sign-in, or the confirm step):
+ * changes to credentials and privileges need that within minutes.
+ * Existing sessions start stale (0) and confirm once. A token is read
+ * or write, and limited to the work packages in token_wps when
+ * wp_limited; tokens made before scopes keep working as write on every
+ * work package, as they did. wp_limited is explicit so that a token
+ * whose last work package disappears is limited to nothing, never
+ * widened to everything. */
+static const char m002_sudo_scopes[] =
+	"ALTER TABLE sessions ADD COLUMN reauth_at INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE tokens ADD COLUMN scope TEXT NOT NULL DEFAULT 'write'"
+	"  CHECK (scope IN ('read', 'write'));"
+	"ALTER TABLE tokens ADD COLUMN wp_limited INTEGER NOT NULL DEFAULT 0;"
+	"CREATE TABLE token_wps ("
+	"  token_id INTEGER NOT NULL REFERENCES tokens(id) ON DELETE CASCADE,"
+	"  wp_id INTEGER NOT NULL REFERENCES wps(id) ON DELETE CASCADE,"
+	"  PRIMARY KEY (token_id, wp_id)"
+	") WITHOUT ROWID;";
+
 /* --- OpenID Connect sign-in (storage/oidcstore.h, issue 19) --- */
-static const char m002_oidc[] =
+static const char m003_oidc[] =
 	/* Sign-ins in flight: the hash of `state`, what the callback checks
 	 * against (nonce, PKCE verifier), and the hash of the cookie that
 	 * binds it to the browser that started it. Deleted on first use. */
@@ -319,7 +339,8 @@ static const char m002_oidc[] =
 
 const char *const db_migrations[] = {
 	m001_initial,
-	m002_oidc,
+	m002_sudo_scopes,
+	m003_oidc,
 };
 
 const size_t db_migration_count = sizeof db_migrations / sizeof db_migrations[0];

@@ -1,6 +1,7 @@
 /* acl — see acl.h. */
 #include "api/acl.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "accounts.h"
@@ -13,6 +14,7 @@
 #include "api/dest.h"
 #include "api/app.h"
 #include "uploads.h"
+#include "db.h"
 
 static bool is_safe_method(const char *m)
 {
@@ -33,7 +35,7 @@ static bool csrf_ok(const struct call *call)
  * includes enrolling and signing out), and see who they are. */
 static bool allowed_before_enrolment(const struct call *call)
 {
-	return call->route->access == ACCESS_SESSION ||
+	return call->route->access == ACCESS_SESSION || call->route->access == ACCESS_SUDO ||
 	       (!strcmp(call->route->method, "GET") && !strcmp(call->route->pattern, "/api/v1/me"));
 }
 
@@ -48,6 +50,75 @@ static int level_needed(enum access a)
 	case ACCESS_DAV_MOVE: return ACCT_WRITE;
 	default: return ACCT_NONE;
 	}
+}
+
+/* Does a WP-limited token reach work package `wp_id`? */
+static bool token_reaches(const struct caller *c, int64_t wp_id)
+{
+	if (!c->wp_limited)
+		return true;
+	for (size_t i = 0; i < c->nwps; i++)
+		if (c->wp_ids[i] == wp_id)
+			return true;
+	return false;
+}
+
+/* The caller's level on a WP as its credentials allow it: a token
+ * limited to other work packages reads nothing there, a read token
+ * reads at most. Every WP decision passes through here. */
+static int scoped_level(const struct caller *c, int64_t wp_id, int have)
+{
+	if (!token_reaches(c, wp_id))
+		return ACCT_NONE;
+	if (c->read_only && have > ACCT_READ)
+		return ACCT_READ;
+	return have;
+}
+
+/* Methods that change nothing, whatever the route: what a read token may
+ * send to a route without a work package (PROPFIND of the WebDAV root
+ * included). */
+static bool is_reading_method(const char *m) { return is_safe_method(m) || !strcmp(m, "PROPFIND"); }
+
+/* The token's scope on routes without a work package (those with one
+ * pass through scoped_level): a read token changes nothing there; a
+ * token limited to work packages is no coordinator (the coordinator's
+ * views span every work package). */
+static enum err token_scope_decide(const struct call *call, enum access need)
+{
+	const struct caller *c = call->caller;
+
+	if (!c->token_id)
+		return ERR_OK;
+	if (c->read_only && (need == ACCESS_USER || need == ACCESS_COORDINATOR) &&
+	    !is_reading_method(http_req_method(call->req)))
+		return err_set(ERR_FORBIDDEN, "this API token is read-only");
+	if (c->wp_limited && need == ACCESS_COORDINATOR)
+		return err_set(ERR_FORBIDDEN, "this API token is limited to some work packages; "
+					      "coordinator views need a token for all of them");
+	return ERR_OK;
+}
+
+/* Sudo mode (ACCESS_SUDO, ACCESS_COORDINATOR_SUDO): changing credentials
+ * or privileges needs a browser session whose person proved who they
+ * are (sign-in, or POST /api/v1/session/confirm) within
+ * AUTH_SUDO_SECONDS. A token never does: one leaked from a drive
+ * mapping stays as weak as it was. Not a coordinator is 403 before the
+ * freshness, so nobody is asked to confirm for what they may not do. */
+static enum err sudo_decide(const struct call *call, enum access need)
+{
+	const struct caller *c = call->caller;
+
+	if (!call->by_cookie)
+		return err_set(ERR_FORBIDDEN,
+			       "this changes credentials or privileges, which needs a signed-in "
+			       "session that confirmed who it is; API tokens cannot");
+	if (need == ACCESS_COORDINATOR_SUDO && !c->coordinator)
+		return err_set(ERR_FORBIDDEN, "only coordinators may do this");
+	if (db_now() - c->reauth_at > AUTH_SUDO_SECONDS)
+		return err_set(ERR_REAUTH, "confirm it is you: enter your password (and one-time "
+					   "code) again (POST /api/v1/session/confirm)");
+	return ERR_OK;
 }
 
 enum err acl_wp_decide(struct db *db, const struct caller *c, const char *code, int64_t wp_id,
@@ -66,6 +137,8 @@ enum err acl_wp_decide(struct db *db, const struct caller *c, const char *code, 
 		rc = acct_wp_resolve(db, code, c->user_id, &wp_id, &have);
 	else
 		rc = acct_level(db, c->user_id, wp_id, &have);
+	if (!rc)
+		have = scoped_level(c, wp_id, have);
 	/* Unreadable is reported exactly like missing, so probing codes
 	 * tells an outsider nothing. */
 	if (rc == ERR_NOTFOUND || (!rc && have < ACCT_READ))
@@ -179,6 +252,11 @@ enum err acl_authorize(struct call *call)
 	if (need == ACCESS_SESSION && !call->by_cookie)
 		return err_set(ERR_FORBIDDEN, "this needs a signed-in session; "
 					      "API tokens cannot manage credentials");
+	if (need == ACCESS_SUDO || need == ACCESS_COORDINATOR_SUDO)
+		return sudo_decide(call, need);
+	rc = token_scope_decide(call, need);
+	if (rc)
+		return rc;
 
 	wp = call_param(call, "wp");
 	if (wp) {
@@ -234,20 +312,59 @@ enum err acl_authorize_wp(struct call *call, const char *code, int64_t wp_id, in
 
 enum err acl_readable_wps(struct call *call, int64_t **ids, size_t *n)
 {
+	const struct caller *c = call->caller;
+	size_t kept = 0;
+	enum err rc;
+
 	*ids = NULL;
 	*n = 0;
-	if (!call->caller || !call->caller->user_id)
+	if (!c || !c->user_id)
 		return err_set(ERR_UNAUTHENTICATED, "authentication required");
-	return acct_readable_wps(worker_db(call->worker), call->caller->user_id, ids, n);
+	rc = acct_readable_wps(worker_db(call->worker), c->user_id, ids, n);
+	if (rc)
+		return rc;
+	for (size_t i = 0; i < *n; i++)
+		if (token_reaches(c, (*ids)[i]))
+			(*ids)[kept++] = (*ids)[i];
+	*n = kept;
+	if (!kept) {
+		free(*ids);
+		*ids = NULL;
+	}
+	return ERR_OK;
 }
 
 enum err acl_readable_wp_list(struct call *call, struct acct_wp **wps, size_t *n)
 {
+	const struct caller *c = call->caller;
+	size_t kept = 0;
+	enum err rc;
+
 	*wps = NULL;
 	*n = 0;
-	if (!call->caller || !call->caller->user_id)
+	if (!c || !c->user_id)
 		return err_set(ERR_UNAUTHENTICATED, "authentication required");
-	return acct_wp_list(worker_db(call->worker), call->caller->user_id, wps, n);
+	rc = acct_wp_list(worker_db(call->worker), c->user_id, wps, n);
+	if (rc)
+		return rc;
+	for (size_t i = 0; i < *n; i++) {
+		struct acct_wp *w = &(*wps)[i];
+
+		w->level = scoped_level(c, w->id, w->level);
+		if (w->level < ACCT_READ) {
+			acct_wp_clear(w);
+			continue;
+		}
+		if (kept != i)
+			(*wps)[kept] = *w;
+		kept++;
+	}
+	*n = kept;
+	if (!kept) {
+		free(*wps);
+		*wps = NULL;
+	}
+	return ERR_OK;
 }
 
 bool acl_owns_lock(const struct call *call, int64_t owner)

@@ -11,6 +11,12 @@
  *   session cookie on an unsafe method without the right X-CSRF-Token → 403
  *   second factor required but not enrolled → 403 except for enrolling
  *   session-only route called with an API token → 403
+ *   sudo route (session:sudo, coordinator:sudo): an API token → 403; not
+ *   a coordinator on coordinator:sudo → 403; a session whose sign-in or
+ *   confirm is older than AUTH_SUDO_SECONDS → 403 reauthentication_required
+ *   a token's scope on a route without a work package: a read token
+ *   sends only GET, HEAD, OPTIONS, PROPFIND (403); a token limited to
+ *   work packages is no coordinator (403)
  *   {wp} in the route: a WP the caller cannot read is 404, exactly like
  *   a WP that does not exist, so existence is not revealed; a WP the
  *   caller can read but not at the route's level is 403
@@ -26,7 +32,10 @@
  *
  * A caller's level on a WP is the highest of their own grant and their
  * partner's, manage for a coordinator, none for a disabled account
- * (storage/accounts.c states that rule once). A missing caller reads
+ * (storage/accounts.c states that rule once); a token's scope then
+ * narrows it: none on a WP outside a limited token's list (so 404, and
+ * missing from every list and from search), at most read for a read
+ * token. Every WP decision below passes through that one narrowing. A missing caller reads
  * nothing: no decision here defaults to "every work package".
  *
  * Decisions handlers ask for:

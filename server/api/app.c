@@ -19,6 +19,7 @@
 #include "api/router.h"
 #include "cas.h"
 #include "db.h"
+#include "api/publicurl.h"
 #include "http/http.h"
 #include "http/jobs.h"
 #include "http/log.h"
@@ -39,6 +40,7 @@ struct app {
 	struct jobs *jobs;       /* blocking work answered on a worker (Argon2) */
 	struct jobs *io;         /* disk work: storing uploads */
 	struct commitq *commitq; /* group commit of new versions */
+	char *public_url;        /* base of absolute links (publicurl.h) */
 	bool metrics_on;
 };
 
@@ -60,6 +62,7 @@ struct event_base *worker_base(struct worker *w) { return w->base; }
 struct jobs_loop *worker_jobs(struct worker *w) { return w->jobs; }
 struct jobs *worker_io(struct worker *w) { return w->app->io; }
 struct commitq *worker_commitq(struct worker *w) { return w->app->commitq; }
+const char *worker_public_url(const struct worker *w) { return w->app->public_url; }
 struct server *app_server(const struct app *a) { return a->srv; }
 struct cas *app_cas(const struct app *a) { return a->cas; }
 struct indexer *app_indexer(const struct app *a) { return a->indexer; }
@@ -350,6 +353,9 @@ enum err app_run(const struct config *cfg, const struct route *routes, size_t nr
 	rc = router_check(routes, nroutes);
 	if (rc)
 		return rc;
+	rc = publicurl_resolve(cfg, &a.public_url);
+	if (rc)
+		return rc;
 	rc = app_prepare_data_dir(cfg->data_dir);
 	if (rc)
 		return rc;
@@ -387,5 +393,6 @@ out:
 	indexer_close(a.indexer);
 	cas_close(a.cas);
 	free(a.db_path);
+	free(a.public_url);
 	return rc;
 }

@@ -57,6 +57,9 @@ void app_indexer_opts(const struct config *cfg, struct indexer_opts *opts);
 struct db *worker_db(struct worker *w);
 struct xap_reader *worker_search(struct worker *w);
 const struct config *worker_config(const struct worker *w);
+/* The base of every absolute link the server makes, `https://HOST[:PORT]`
+ * (public-url or its default, api/publicurl.h). */
+const char *worker_public_url(const struct worker *w);
 struct app *worker_app(struct worker *w);
 /* 0 .. workers - 1: the worker's metric shard. */
 unsigned worker_index(const struct worker *w);

@@ -527,11 +527,37 @@ static enum err make_caller(struct call *call, const struct acct_principal *p)
 	c->totp_pending = p->totp_required && !p->totp_enabled && !p->session_mfa;
 	c->session_id = p->session_id;
 	c->csrf = p->session_id ? arena_dup(call->req, p->csrf) : NULL;
+	c->reauth_at = p->reauth_at;
 	c->token_id = p->token_id;
+	c->read_only = p->token_id && p->read_only;
+	c->wp_limited = p->token_id && p->wp_limited;
 	if (!c->email || !c->name || (p->session_id && !c->csrf))
 		return err_set(ERR_NOMEM, "out of memory");
 	call->caller = c;
 	return ERR_OK;
+}
+
+/* The work packages a WP-limited token reaches, into the caller (the
+ * request arena holds them). */
+static enum err caller_token_wps(struct call *call, int64_t token_id)
+{
+	struct caller *c = (struct caller *)call->caller;
+	int64_t *ids = NULL, *copy;
+	size_t n = 0;
+	enum err rc = acct_token_wps(worker_db(call->worker), token_id, &ids, &n);
+
+	if (!rc && n) {
+		copy = http_req_alloc(call->req, n * sizeof *copy);
+		if (copy) {
+			memcpy(copy, ids, n * sizeof *copy);
+			c->wp_ids = copy;
+			c->nwps = n;
+		} else {
+			rc = err_set(ERR_NOMEM, "out of memory");
+		}
+	}
+	free(ids);
+	return rc;
 }
 
 static enum err identify_session(struct call *call, const char *value, size_t len)
@@ -605,6 +631,8 @@ static enum err identify_token(struct call *call, const char *token, const char 
 		log_event(LOG_WARN, "token", "cannot record token use: %s", err_detail());
 	if (!rc)
 		rc = make_caller(call, &p);
+	if (!rc && p.wp_limited)
+		rc = caller_token_wps(call, p.token_id);
 	acct_principal_clear(&p);
 	return rc;
 }
@@ -698,4 +726,17 @@ enum err auth_audit_as(struct call *call, int64_t user_id, const char *email, co
 	rc = audit_v(call, user_id, email, action, wp_id, object, fmt, ap);
 	va_end(ap);
 	return rc;
+}
+
+enum err auth_notice(struct call *call, int64_t user_id, const char *email, const char *fmt, ...)
+{
+	const struct caller *c = call->caller;
+	char what[768];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof what, fmt, ap);
+	va_end(ap);
+	return auth_audit_as(call, user_id, email, "account_notice", 0, email, "%s (by %s)", what,
+			     c && c->user_id != user_id ? c->email : "yourself");
 }

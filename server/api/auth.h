@@ -37,12 +37,23 @@ struct caller {
 	bool totp_pending;
 	int64_t session_id; /* 0 when authenticated by API token */
 	const char *csrf;   /* the session's CSRF token; NULL for tokens */
+	int64_t reauth_at;  /* session: last sign-in or confirm (sudo mode) */
 	int64_t token_id;   /* 0 when authenticated by session */
+	/* A token's scope, which the policy applies (acl.h): read-only,
+	 * and limited to the work packages wp_ids[0..nwps) (ascending). */
+	bool read_only;
+	bool wp_limited;
+	const int64_t *wp_ids;
+	size_t nwps;
 };
 
 /* Name of the session cookie. The __Host- prefix makes browsers insist
  * on Secure, Path=/ and no Domain, so no sibling host can set it. */
 #define AUTH_COOKIE "__Host-consort"
+/* Sudo mode: how long a sign-in or a confirm (POST
+ * /api/v1/session/confirm) lets a session change credentials and
+ * privileges. */
+#define AUTH_SUDO_SECONDS 600
 /* Random secrets: 32 bytes as unpadded base64url (43 characters). */
 #define AUTH_SECRET_LEN 43
 /* API tokens carry a prefix so secret scanners and people recognise them. */
@@ -166,5 +177,14 @@ enum err auth_audit(struct call *call, const char *action, int64_t wp_id, const 
 enum err auth_audit_as(struct call *call, int64_t user_id, const char *email, const char *action,
 		       int64_t wp_id, const char *object, const char *fmt, ...)
 	__attribute__((format(printf, 7, 8)));
+
+/* Tell the person whose credentials or privileges changed: `user_id`,
+ * `email` (at the time), and what changed (`fmt`). Today an audit record
+ * in their name (action "account_notice", object their email, the
+ * detail saying what and who did it), so their own history shows it;
+ * this is the one place where notifications (mail) hook in. Joins an
+ * open transaction, like auth_audit. */
+enum err auth_notice(struct call *call, int64_t user_id, const char *email, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
 
 #endif

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "api/metrics.h"
+#include "api/publicurl.h"
 
 enum opt_type { OPT_STRING, OPT_UINT, OPT_U64, OPT_SIZE, OPT_BYTES, OPT_MS, OPT_BOOL, OPT_LOGFMT };
 
@@ -36,6 +37,12 @@ static const struct option_def options[] = {
 	{"cert", OPT_STRING, OFF(cert), 0, 0,
 	 "PEM certificate chain. Without it, a self-signed certificate is made in DATA/tls."},
 	{"key", OPT_STRING, OFF(key), 0, 0, "PEM private key for `cert`."},
+	{"public-url", OPT_STRING, OFF(public_url), 0, 0,
+	 "The address people use, `https://HOST[:PORT]`. Every absolute link the server makes "
+	 "(set-password links) starts with it, and a request whose Host names another host is "
+	 "refused with 421 Misdirected Request (`/healthz` and `/metrics` excepted). Not set: "
+	 "links start with the certificate's host name (`localhost` for the self-signed one) "
+	 "and the listen port, and Host is not checked."},
 	{"workers", OPT_UINT, OFF(workers), 0, 256,
 	 "Worker threads, each with its own event loop and database connection. 0 = number of cores."},
 	{"max-connections", OPT_UINT, OFF(max_connections), 1, 1000000,
@@ -136,10 +143,6 @@ static const struct option_def options[] = {
 	 "Unfinished resumable uploads one user may have open at once."},
 	{"upload-bytes-per-user", OPT_BYTES, OFF(upload_bytes_per_user), 1, 1024 * TiB,
 	 "Announced size of one user's unfinished resumable uploads together, bytes."},
-	{"public-url", OPT_STRING, OFF(public_url), 0, 0,
-	 "The address people reach this server at, `https://host[:port]` without a path "
-	 "(behind a proxy, the proxy's). OpenID Connect sign-in needs it for its redirect URI, "
-	 "PUBLIC-URL/api/v1/auth/oidc/callback."},
 	{"oidc-ca-file", OPT_STRING, OFF(oidc_ca_file), 0, 0,
 	 "PEM file of the certificate authorities trusted for OpenID providers instead of the "
 	 "system's. Certificates are always verified."},
@@ -557,11 +560,8 @@ enum err config_check(const struct config *cfg)
 		return rc;
 	if (cfg->metrics_allow && (rc = metrics_allow_check(cfg->metrics_allow)))
 		return rc;
-	if (cfg->public_url && (strncmp(cfg->public_url, "https://", 8) != 0 ||
-				strchr(cfg->public_url + 8, '/') || !cfg->public_url[8]))
-		return err_set(ERR_INVALID,
-			       "public-url: '%s' must be https://host[:port] without a path",
-			       cfg->public_url);
+	if (cfg->public_url && publicurl_check(cfg->public_url))
+		return err_set(ERR_INVALID, "public-url: %s", err_detail());
 	if (cfg->oidc_ca_file && (rc = check_file("oidc-ca-file", cfg->oidc_ca_file)))
 		return rc;
 	if (cfg->n_oidc && !cfg->public_url)
@@ -677,12 +677,12 @@ void config_free(struct config *cfg)
 {
 	free(cfg->data_dir);
 	free(cfg->listen);
+	free(cfg->public_url);
 	free(cfg->cert);
 	free(cfg->key);
 	free(cfg->config_file);
 	free(cfg->metrics_allow);
 	free(cfg->metrics_token_file);
-	free(cfg->public_url);
 	free(cfg->oidc_ca_file);
 	for (size_t i = 0; i < cfg->n_oidc; i++) {
 		struct oidc_provider_conf *p = &cfg->oidc[i];

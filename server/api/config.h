@@ -46,6 +46,7 @@ struct config {
 	char *listen; /* HOST:PORT, IPv6 as [::1]:8443 */
 	char *cert;   /* NULL: self-signed in DATA/tls */
 	char *key;
+	char *public_url; /* NULL: links from the default, Host unchecked */
 	char *config_file;
 	unsigned workers; /* 0: number of cores */
 	unsigned max_connections;
@@ -85,9 +86,8 @@ struct config {
 	unsigned upload_expiry_ms;      /* an unfinished tus upload lives this long */
 	unsigned uploads_per_user;      /* unfinished tus uploads per user */
 	uint64_t upload_bytes_per_user; /* their announced lengths together */
-	/* the address people reach this server at (https://host[:port]) */
-	char *public_url;
-	/* OpenID Connect sign-in (issue 19) */
+	/* OpenID Connect sign-in (issue 19); its redirect URI starts with
+	 * public_url, which it requires */
 	char *oidc_ca_file;            /* CA bundle for the providers; NULL: the system's */
 	unsigned oidc_jwks_refetch_ms; /* least time between refetches for unknown kids */
 	struct oidc_provider_conf *oidc;

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "accounts.h"
+#include "api/acl.h"
 #include "api/apijson.h"
 #include "api/auth.h"
 #include "api/config.h"
@@ -33,6 +34,7 @@
 #define TOKEN_DEFAULT_DAYS 90
 #define TOKEN_MAX_DAYS 365
 #define TOKEN_MAX_LIVE 100
+#define TOKEN_MAX_WPS 50
 
 /* --- the password job ------------------------------------------------------------- */
 
@@ -159,8 +161,8 @@ static void reply_throttled(struct call *call, unsigned retry_after)
  * matches; `finish` answers. The one setup of a password job for a
  * signed-in caller (password change, second-factor changes). Answers
  * the request itself when the job cannot start. */
-static void caller_pwjob(struct call *call, pwjob_finish_fn finish, const char *password,
-			 const char *new_password)
+static void caller_pwjob_with(struct call *call, pwjob_finish_fn finish, const char *password,
+			      const char *new_password, const char *totp)
 {
 	struct pwjob *j = pwjob_new(call, finish);
 	unsigned retry;
@@ -183,6 +185,8 @@ static void caller_pwjob(struct call *call, pwjob_finish_fn finish, const char *
 		j->hash = jobs_strdup(auth_dummy_hash(), &oom);
 	j->password = jobs_strdup(password, &oom);
 	j->new_password = jobs_strdup(new_password, &oom);
+	j->totp = jobs_strdup(totp, &oom);
+	j->totp_enabled = totp != NULL;
 	if (rc || oom) {
 		auth_throttle_release(&j->ticket);
 		pwjob_free(j);
@@ -193,6 +197,12 @@ static void caller_pwjob(struct call *call, pwjob_finish_fn finish, const char *
 		return;
 	}
 	pwjob_submit(j);
+}
+
+static void caller_pwjob(struct call *call, pwjob_finish_fn finish, const char *password,
+			 const char *new_password)
+{
+	caller_pwjob_with(call, finish, password, new_password, NULL);
 }
 
 /* The caller's user record as JSON for the caller. */
@@ -420,6 +430,85 @@ void h_session_delete(struct call *call)
 	http_resp_send(call->req, 204, NULL, 0);
 }
 
+/* --- POST /api/v1/session/confirm ---------------------------------------------------------- */
+
+static void confirm_finish(struct pwjob *j, bool alive)
+{
+	struct call *call = j->call;
+	struct db *db = worker_db(call->worker);
+	int64_t now = db_now(), step;
+	struct acct_totp t;
+	bool code_ok;
+	enum err rc;
+
+	(void)alive;
+	if (j->rc) {
+		auth_throttle_release(&j->ticket);
+		reply_err(call->req, j->rc);
+		return;
+	}
+	if (!j->verified) {
+		auth_throttle_end(&j->ticket, false, NULL);
+		auth_audit(call, "reauth_failed", 0, "", "wrong password");
+		reply_err(call->req, err_set(ERR_FORBIDDEN, "the password is wrong"));
+		return;
+	}
+	if (j->totp_enabled) {
+		code_ok = !acct_totp_get(db, call->caller->user_id, &t) &&
+			  totp_verify(t.secret, t.secret_len, j->totp, now, t.last_step, &step) &&
+			  !acct_totp_use_step(db, call->caller->user_id, step);
+		explicit_bzero(&t, sizeof t);
+		if (!code_ok) {
+			auth_throttle_end(&j->ticket, false, NULL);
+			auth_audit(call, "reauth_failed", 0, "", "wrong or reused one-time code");
+			reply_err(call->req,
+				  err_set(ERR_FORBIDDEN, "wrong or already used one-time code"));
+			return;
+		}
+	}
+	auth_throttle_end(&j->ticket, true, NULL);
+	rc = db_begin(db);
+	if (!rc)
+		rc = acct_session_reauth(db, call->caller->session_id, now);
+	if (!rc)
+		rc = auth_audit(call, "reauth", 0, "",
+				j->totp_enabled ? "password and one-time code" : "password");
+	if (!rc)
+		rc = db_commit(db);
+	if (rc) {
+		db_rollback(db);
+		reply_err(call->req, rc);
+		return;
+	}
+	reply_json(call->req, 200,
+		   json_pack("{s:o}", "sudo_until", apijson_time(now + AUTH_SUDO_SECONDS)));
+}
+
+/* POST /api/v1/session/confirm {"password"[, "totp"]}: "confirm it is
+ * you". The session may change credentials and privileges for
+ * AUTH_SUDO_SECONDS from now (sudo mode, acl.c). Throttled like a
+ * sign-in, on the same counters; every attempt is audited. */
+void h_session_confirm(struct call *call)
+{
+	const char *password = NULL, *totp = NULL;
+	struct jsonin_field f[] = {
+		{"password", JSONIN_STRING, JSONIN_REQUIRED, 1, AUTH_PASSWORD_MAX,
+		 .out = &password},
+		{"totp", JSONIN_STRING, JSONIN_NULLABLE, 6, 6, .out = &totp},
+	};
+	enum err rc = jsonin_parse(call->json, f, 2);
+
+	if (!rc && call->caller->totp_enabled && !totp)
+		rc = err_set(ERR_INVALID, "field 'totp' is required: this account has a second "
+					  "factor");
+	if (rc) {
+		reply_err(call->req, rc);
+		return;
+	}
+	caller_pwjob_with(call, confirm_finish, password, NULL,
+			  call->caller->totp_enabled ? totp : NULL);
+}
+
 /* --- GET /api/v1/me ----------------------------------------------------------------------- */
 
 void h_me(struct call *call)
@@ -437,6 +526,10 @@ void h_me(struct call *call)
 	 * the app's memory: it asks here. Same-origin only (no CORS). */
 	if (o && call->caller->csrf)
 		json_object_set_new(o, "csrf", json_string(call->caller->csrf));
+	/* Until when this session may change credentials (sudo mode). */
+	if (o && call->by_cookie)
+		json_object_set_new(o, "sudo_until",
+				    apijson_time(call->caller->reauth_at + AUTH_SUDO_SECONDS));
 	reply_json(call->req, 200, o);
 }
 
@@ -594,6 +687,9 @@ void h_totp_confirm(struct call *call)
 		if (!rc)
 			rc = auth_audit(call, "totp_enable", 0, "", NULL);
 		if (!rc)
+			rc = auth_notice(call, call->caller->user_id, call->caller->email,
+					 "second factor enabled");
+		if (!rc)
 			rc = db_commit(db);
 		if (rc)
 			db_rollback(db);
@@ -724,6 +820,64 @@ static const char *token_state(const struct acct_token *t, int64_t now)
 	return "active";
 }
 
+/* A token's work packages as the API shows them: null for every work
+ * package, else the codes (an empty list once they are all gone). */
+static json_t *wps_json(const struct acct_token *t)
+{
+	json_t *a;
+	const char *p, *comma;
+
+	if (!t->wp_limited)
+		return json_null();
+	a = json_array();
+	for (p = t->wps; a && p && *p; p = comma ? comma + 1 : p + strlen(p)) {
+		comma = strchr(p, ',');
+		json_array_append_new(a, json_stringn(p, comma ? (size_t)(comma - p) : strlen(p)));
+	}
+	return a;
+}
+
+/* The "wps" member of a token request: the work packages the token is
+ * limited to, each one the caller can read (one it cannot is reported
+ * exactly like one that does not exist). Fills scope->wp_ids (malloc'd,
+ * the caller frees) and scope->nwps. */
+static enum err token_wps_parse(struct call *call, const json_t *wps,
+				struct acct_token_scope *scope, int64_t **ids)
+{
+	size_t n = json_array_size(wps), i;
+	enum err rc = ERR_OK;
+
+	*ids = NULL;
+	if (!json_is_array(wps))
+		return err_set(ERR_INVALID, "field 'wps' must be a list of work package codes");
+	if (n == 0 || n > TOKEN_MAX_WPS)
+		return err_set(ERR_INVALID,
+			       "field 'wps' must name 1 to %d work packages (leave it out for all)",
+			       TOKEN_MAX_WPS);
+	*ids = calloc(n, sizeof **ids);
+	if (!*ids)
+		return err_set(ERR_NOMEM, "out of memory");
+	for (i = 0; !rc && i < n; i++) {
+		const char *code = json_string_value(json_array_get(wps, i));
+
+		if (!code || !*code || strlen(code) > 32)
+			rc = err_set(ERR_INVALID,
+				     "field 'wps': item %zu is not a work package code", i + 1);
+		else if (acl_wp_decide(worker_db(call->worker), call->caller, code, 0, ACCT_READ,
+				       &(*ids)[i], NULL))
+			rc = err_set(ERR_INVALID, "field 'wps': no work package '%s'", code);
+	}
+	if (rc) {
+		free(*ids);
+		*ids = NULL;
+		return rc;
+	}
+	scope->wp_limited = true;
+	scope->wp_ids = *ids;
+	scope->nwps = n;
+	return ERR_OK;
+}
+
 /* GET /api/v1/tokens: the caller's tokens with their last use. */
 void h_tokens_list(struct call *call)
 {
@@ -739,39 +893,59 @@ void h_tokens_list(struct call *call)
 	}
 	arr = json_array();
 	for (size_t i = 0; arr && i < n; i++)
-		json_array_append_new(arr,
-				      json_pack("{s:I, s:s, s:s, s:o, s:o, s:o, s:o, s:b}", "id",
-						(json_int_t)ts[i].id, "name", ts[i].name, "state",
-						token_state(&ts[i], now), "created_at",
-						apijson_time(ts[i].created_at), "expires_at",
-						apijson_time(ts[i].expires_at), "last_used_at",
-						apijson_time(ts[i].last_used_at), "revoked_at",
-						apijson_time(ts[i].revoked_at), "current",
-						ts[i].id == call->caller->token_id));
+		json_array_append_new(
+			arr,
+			json_pack("{s:I, s:s, s:s, s:o, s:o, s:o, s:o, s:b, s:s, s:o}", "id",
+				  (json_int_t)ts[i].id, "name", ts[i].name, "state",
+				  token_state(&ts[i], now), "created_at",
+				  apijson_time(ts[i].created_at), "expires_at",
+				  apijson_time(ts[i].expires_at), "last_used_at",
+				  apijson_time(ts[i].last_used_at), "revoked_at",
+				  apijson_time(ts[i].revoked_at), "current",
+				  ts[i].id == call->caller->token_id, "scope",
+				  ts[i].read_only ? "read" : "write", "wps", wps_json(&ts[i])));
 	acct_tokens_free(ts, n);
 	reply_json(call->req, 200, json_pack("{s:o}", "tokens", arr));
 }
 
-/* POST /api/v1/tokens {"name"[, "expires_days"]}: the token is in this
- * answer and nowhere else, ever. */
+/* POST /api/v1/tokens {"name"[, "expires_days"][, "scope"][, "wps"]}:
+ * the token is in this answer and nowhere else, ever. "scope" is "read"
+ * or "write" (the default, as tokens were before scopes); "wps" limits
+ * it to those work packages. Sudo mode (acl.c): a stolen session cookie
+ * alone cannot mint a lasting credential. */
 void h_token_create(struct call *call)
 {
+	static const char *const scopes[] = {"read", "write", NULL};
 	struct db *db = worker_db(call->worker);
 	const char *name = NULL;
-	int64_t days = TOKEN_DEFAULT_DAYS, id, expires;
+	int64_t days = TOKEN_DEFAULT_DAYS, id, expires, *wp_ids = NULL;
+	int scope_ix = 1;
 	struct jsonin_field f[] = {
 		{"name", JSONIN_STRING, JSONIN_REQUIRED, 1, 100, .out = &name},
 		{"expires_days", JSONIN_INT, JSONIN_NULLABLE, 1, TOKEN_MAX_DAYS, .out = &days},
+		{"scope", JSONIN_ENUM, JSONIN_NULLABLE, 0, 0, .choices = scopes, .out = &scope_ix},
 	};
+	struct acct_token_scope scope = {0};
+	json_t *rest = json_copy(call->json), *wps = json_object_get(call->json, "wps");
 	char token[AUTH_TOKEN_LEN + 1];
 	unsigned char hash[32];
 	struct acct_token *ts;
 	size_t n, live = 0;
-	enum err rc = jsonin_parse(call->json, f, 2);
+	enum err rc = rest ? ERR_OK : err_set(ERR_NOMEM, "out of memory");
 
+	/* "wps" is a list, which the field table does not describe. */
+	if (!rc) {
+		json_object_del(rest, "wps");
+		rc = jsonin_parse(rest, f, 3);
+	}
+	json_decref(rest);
+	scope.read_only = scope_ix == 0;
+	if (!rc && wps && !json_is_null(wps))
+		rc = token_wps_parse(call, wps, &scope, &wp_ids);
 	if (!rc)
 		rc = acct_token_list(db, call->caller->user_id, &ts, &n);
 	if (rc) {
+		free(wp_ids);
 		reply_err(call->req, rc);
 		return;
 	}
@@ -779,6 +953,7 @@ void h_token_create(struct call *call)
 		live += !strcmp(token_state(&ts[i], db_now()), "active");
 	acct_tokens_free(ts, n);
 	if (live >= TOKEN_MAX_LIVE) {
+		free(wp_ids);
 		reply_err(call->req,
 			  err_set(ERR_CONFLICT, "at most %d active tokens; revoke some first",
 				  TOKEN_MAX_LIVE));
@@ -787,6 +962,7 @@ void h_token_create(struct call *call)
 	memcpy(token, AUTH_TOKEN_PREFIX, sizeof AUTH_TOKEN_PREFIX - 1);
 	rc = auth_secret_new(token + sizeof AUTH_TOKEN_PREFIX - 1);
 	if (rc) {
+		free(wp_ids);
 		reply_err(call->req, rc);
 		return;
 	}
@@ -794,10 +970,15 @@ void h_token_create(struct call *call)
 	expires = db_now() + days * 86400;
 	rc = db_begin(db);
 	if (!rc)
-		rc = acct_token_create(db, call->caller->user_id, name, hash, expires, &id);
+		rc = acct_token_create(db, call->caller->user_id, name, hash, expires, &scope, &id);
 	if (!rc)
-		rc = auth_audit(call, "token_create", 0, name, "expires in %lld days",
-				(long long)days);
+		rc = auth_audit(call, "token_create", 0, name, "expires in %lld days; scope %s; %s",
+				(long long)days, scopes[scope_ix],
+				scope.wp_limited ? "limited to some work packages"
+						 : "every work package");
+	if (!rc)
+		rc = auth_notice(call, call->caller->user_id, call->caller->email,
+				 "API token '%s' created (scope %s)", name, scopes[scope_ix]);
 	if (!rc)
 		rc = db_commit(db);
 	if (rc) {
@@ -805,9 +986,12 @@ void h_token_create(struct call *call)
 		reply_err(call->req, rc);
 	} else {
 		reply_json(call->req, 201,
-			   json_pack("{s:I, s:s, s:s, s:o}", "id", (json_int_t)id, "name", name,
-				     "token", token, "expires_at", apijson_time(expires)));
+			   json_pack("{s:I, s:s, s:s, s:o, s:s, s:o}", "id", (json_int_t)id, "name",
+				     name, "token", token, "expires_at", apijson_time(expires),
+				     "scope", scopes[scope_ix], "wps",
+				     scope.wp_limited ? json_deep_copy(wps) : json_null()));
 	}
+	free(wp_ids);
 	explicit_bzero(token, sizeof token);
 }
 

@@ -148,6 +148,9 @@ void h_user_create(struct call *call)
 			rc = auth_audit(call, "user_create", 0, email, "partner %s%s", partner,
 					coordinator ? ", coordinator" : "");
 		if (!rc)
+			rc = auth_notice(call, id, email, "account created%s",
+					 coordinator ? " as a coordinator" : "");
+		if (!rc)
 			rc = db_commit(db);
 		if (rc)
 			db_rollback(db);
@@ -244,6 +247,8 @@ void h_user_update(struct call *call)
 		if (!rc)
 			rc = auth_audit(call, "user_update", 0, u.email, "%s", what);
 		if (!rc)
+			rc = auth_notice(call, id, u.email, "account changed: %s", what);
+		if (!rc)
 			rc = db_commit(db);
 		if (rc)
 			db_rollback(db);
@@ -256,28 +261,16 @@ void h_user_update(struct call *call)
 	reply_user(call, 200, id);
 }
 
-/* The Host header goes into a link only if it looks like a host name
- * (letters, digits, '.', '-', ':', '[', ']'); otherwise the client gets
- * the token alone and builds the link. */
-static bool host_ok(const char *h)
-{
-	if (!h || !*h || strlen(h) > 255)
-		return false;
-	for (; *h; h++)
-		if (!isalnum((unsigned char)*h) && !strchr(".-:[]", *h))
-			return false;
-	return true;
-}
-
 /* POST /api/v1/users/{id}/password-link: a one-time link for the user to
  * set a password, for the coordinator to pass on (no mail server). The
  * secret sits in the URL's fragment, which browsers never send, so it
- * reaches no server log; the app posts it in a JSON body. */
+ * reaches no server log; the app posts it in a JSON body. The link
+ * starts with public-url, never with the request's Host: a crafted Host
+ * must not send a person's secret to another server. */
 void h_user_link(struct call *call)
 {
 	struct db *db = worker_db(call->worker);
 	const struct config *cfg = worker_config(call->worker);
-	const char *host = http_req_header(call->req, "Host");
 	char token[AUTH_SECRET_LEN + 1], url[512] = "";
 	unsigned char hash[32];
 	struct acct_user u;
@@ -302,6 +295,8 @@ void h_user_link(struct call *call)
 			rc = auth_audit(call, "password_link", 0, u.email, "valid until %lld",
 					(long long)expires);
 		if (!rc)
+			rc = auth_notice(call, id, u.email, "a set-password link was made");
+		if (!rc)
 			rc = db_commit(db);
 		if (rc)
 			db_rollback(db);
@@ -312,8 +307,9 @@ void h_user_link(struct call *call)
 		json_t *o = json_pack("{s:s, s:s, s:o}", "email", u.email, "token", token,
 				      "expires_at", apijson_time(expires));
 
-		if (o && host_ok(host)) {
-			snprintf(url, sizeof url, "https://%s/#set-password=%s", host, token);
+		if (o) {
+			snprintf(url, sizeof url, "%s/#set-password=%s",
+				 worker_public_url(call->worker), token);
 			json_object_set_new(o, "url", json_string(url));
 		}
 		reply_json(call->req, 201, o);

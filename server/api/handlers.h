@@ -33,6 +33,7 @@ void h_signup_approve(struct call *call);
 void h_signup_refuse(struct call *call);
 /* h_auth.c */
 void h_session_create(struct call *call);
+void h_session_confirm(struct call *call);
 void h_session_delete(struct call *call);
 void h_me(struct call *call);
 void h_me_password(struct call *call);

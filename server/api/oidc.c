@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "api/config.h"
+#include "api/publicurl.h"
 #include "db.h"
 #include "http/log.h"
 
@@ -77,11 +78,16 @@ enum err oidc_start(const struct config *cfg)
 		return err_set(ERR_INTERNAL, "libcurl would not start");
 	rp.curl_on = true;
 	rp.p = calloc(cfg->n_oidc, sizeof *rp.p);
-	rp.public_url = strdup(cfg->public_url);
 	rp.ca_file = cfg->oidc_ca_file ? strdup(cfg->oidc_ca_file) : NULL;
-	if (!rp.p || !rp.public_url || (cfg->oidc_ca_file && !rp.ca_file)) {
+	if (!rp.p || (cfg->oidc_ca_file && !rp.ca_file)) {
 		oidc_stop();
 		return err_set(ERR_NOMEM, "out of memory");
+	}
+	/* The redirect URI starts with the same base as every absolute link. */
+	rc = publicurl_resolve(cfg, &rp.public_url);
+	if (rc) {
+		oidc_stop();
+		return rc;
 	}
 	for (size_t i = 0; i < cfg->n_oidc && !rc; i++) {
 		struct provider *p = &rp.p[i];

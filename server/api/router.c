@@ -8,6 +8,7 @@
 
 #include "api/acl.h"
 #include "api/config.h"
+#include "api/publicurl.h"
 #include "http/http.h"
 #include "http/reply.h"
 #include "api/app.h"
@@ -28,9 +29,27 @@ const char *access_name(enum access a)
 		[ACCESS_DAV_COPY] = "dav:copy",
 		[ACCESS_DAV_MOVE] = "dav:move",
 		[ACCESS_UPLOAD_OWNER] = "upload:owner",
+		[ACCESS_SUDO] = "session:sudo",
+		[ACCESS_COORDINATOR_SUDO] = "coordinator:sudo",
 	};
 
 	return (unsigned)a < ACCESS__COUNT ? names[a] : "invalid";
+}
+
+/* With public-url set, a request that names another host in Host was
+ * meant for another server (or crafted to make this one build links to
+ * it): 421. Health checks and metrics scrapers reach a server by its
+ * address, and their answers carry no link. A request without Host
+ * (HTTP/1.0) names no other host. */
+static bool misdirected(const struct config *cfg, const struct route *r, struct http_req *req)
+{
+	const char *host = http_req_header(req, "Host");
+
+	if (!cfg->public_url || !host)
+		return false;
+	if (r && (r->access == ACCESS_SCRAPER || !strcmp(r->pattern, "/healthz")))
+		return false;
+	return !publicurl_names_host(cfg->public_url, host);
 }
 
 const char *call_param(const struct call *call, const char *name)
@@ -343,6 +362,11 @@ void router_dispatch(const struct route *table, size_t n, struct http_req *req, 
 	call->req = req;
 	call->worker = w;
 	r = router_match(table, n, method, path, call, &path_matched);
+	if (misdirected(cfg, r, req)) {
+		reply_err(req, err_set(ERR_MISDIRECTED, "this server answers as %s only",
+				       cfg->public_url));
+		return;
+	}
 	if (!r) {
 		if (path_matched) {
 			allow_header(table, n, req, path, call);

@@ -337,6 +337,7 @@ const char *http_reason(int status)
 	case 415: return "Unsupported Media Type";
 	case 416: return "Range Not Satisfiable";
 	case 417: return "Expectation Failed";
+	case 421: return "Misdirected Request";
 	case 422: return "Unprocessable Content";
 	case 423: return "Locked";
 	case 424: return "Failed Dependency";

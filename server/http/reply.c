@@ -51,6 +51,8 @@ static const struct reply_row {
 	[ERR_EXPECTATION] = {417, "expectation_failed"},
 	[ERR_NOT_IMPLEMENTED] = {501, "not_implemented"},
 	[ERR_VERSION] = {505, "http_version_not_supported"},
+	[ERR_REAUTH] = {403, "reauthentication_required"},
+	[ERR_MISDIRECTED] = {421, "misdirected_request"},
 };
 
 static const struct reply_row *row_for(enum err code)

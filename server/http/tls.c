@@ -366,3 +366,47 @@ void tls_free(struct tls *t)
 	pthread_mutex_destroy(&t->lock);
 	free(t);
 }
+
+enum err tls_cert_name(const char *cert_path, char *out, size_t n)
+{
+	FILE *f = fopen(cert_path, "r");
+	X509 *x = NULL;
+	GENERAL_NAMES *sans = NULL;
+	enum err rc = err_set(ERR_NOTFOUND, "%s names no host", cert_path);
+
+	if (n)
+		*out = '\0';
+	if (!f)
+		return err_from_errno(errno, cert_path);
+	x = PEM_read_X509(f, NULL, NULL, NULL);
+	fclose(f);
+	if (!x)
+		return err_set(ERR_INVALID, "%s: not a PEM certificate", cert_path);
+	sans = X509_get_ext_d2i(x, NID_subject_alt_name, NULL, NULL);
+	for (int i = 0; sans && i < sk_GENERAL_NAME_num(sans); i++) {
+		const GENERAL_NAME *g = sk_GENERAL_NAME_value(sans, i);
+		const unsigned char *d;
+		int len;
+
+		if (g->type != GEN_DNS)
+			continue;
+		d = ASN1_STRING_get0_data(g->d.dNSName);
+		len = ASN1_STRING_length(g->d.dNSName);
+		if (len <= 0 || (size_t)len >= n || memchr(d, '*', (size_t)len) ||
+		    memchr(d, '\0', (size_t)len))
+			continue;
+		memcpy(out, d, (size_t)len);
+		out[len] = '\0';
+		rc = ERR_OK;
+		break;
+	}
+	if (rc &&
+	    X509_NAME_get_text_by_NID(X509_get_subject_name(x), NID_commonName, out, (int)n) > 0 &&
+	    !strchr(out, '*'))
+		rc = ERR_OK;
+	else if (rc && n)
+		*out = '\0';
+	GENERAL_NAMES_free(sans);
+	X509_free(x);
+	return rc;
+}

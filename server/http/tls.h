@@ -52,4 +52,10 @@ const char *tls_cert_path(const struct tls *t);
 /* Accepts NULL. */
 void tls_free(struct tls *t);
 
+/* The host name a PEM certificate file is for: its first DNS
+ * subjectAltName that is not a wildcard, else its subject's CN. Into
+ * out[n]; ERR_NOTFOUND when it names none, ERR_IO / ERR_INVALID when the
+ * file cannot be read or parsed. For the default of public-url. */
+enum err tls_cert_name(const char *cert_path, char *out, size_t n);
+
 #endif

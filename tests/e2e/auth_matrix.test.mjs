@@ -27,6 +27,9 @@ const NAMED_WP = new Set(['metadata-wp:write', 'dav:copy', 'dav:move']);
 const READING = new Set(['GET', 'HEAD', 'PROPFIND']);
 const b64 = (t) => Buffer.from(t).toString('base64');
 const SAFE = new Set(['GET', 'HEAD', 'OPTIONS']);
+// What a read-only token may send to a route without a work package.
+const READ_ONLY_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'PROPFIND']);
+const SUDO = new Set(['session:sudo', 'coordinator:sudo']);
 
 // Who the columns are: how each authenticates and what it may do on WP1.
 const principals = [
@@ -39,6 +42,14 @@ const principals = [
   { name: 'manage', auth: 'session', level: 3 },
   { name: 'coordinator', auth: 'session', coordinator: true, level: 3 },
   { name: 'token(manage)', auth: 'token', level: 3 },
+  // The same person's token with scope read: reads WP1, changes nothing.
+  { name: 'token(read)', auth: 'token', level: 1, readOnly: true },
+  // The same person's write token limited to WP2: WP1 does not exist for it.
+  { name: 'token(WP2)', auth: 'token', level: 0 },
+  // A coordinator's token (the issue's attack) and a coordinator's
+  // session whose last sign-in or confirm is older than 10 minutes.
+  { name: 'token(coord)', auth: 'token', coordinator: true, level: 3 },
+  { name: 'stale-coord', auth: 'session', coordinator: true, level: 3, stale: true },
   { name: 'disabled', auth: 'dead' },
   { name: 'expired-token', auth: 'dead' },
   { name: 'revoked-token', auth: 'dead' },
@@ -53,11 +64,20 @@ function expected(p, route) {
   // credentials it carries (metrics.test.mjs tests the other cases).
   if (a === 'scraper') return 204;
   if (!['user', 'session', 'coordinator', 'wp:read', 'wp:write', 'wp:manage', 'upload:owner',
-    ...NAMED_WP].includes(a))
+    ...NAMED_WP, ...SUDO].includes(a))
     throw new Error(`the matrix does not know access '${a}' of ${route.method} ${route.pattern}: teach it`);
   if (p.auth === 'none' || p.auth === 'dead') return 401;
   if (p.wrongCsrf && !SAFE.has(route.method)) return 403;
   if (a === 'session' && p.auth === 'token') return 403;
+  // Sudo mode: never a token; a coordinator's route for coordinators
+  // only; then a recent re-authentication.
+  if (SUDO.has(a)) {
+    if (p.auth === 'token') return 403;
+    if (a === 'coordinator:sudo' && !p.coordinator) return 403;
+    return p.stale ? 403 : 204;
+  }
+  // A read token changes nothing on routes without a work package.
+  if (p.readOnly && (a === 'user' || a === 'coordinator') && !READ_ONLY_METHODS.has(route.method)) return 403;
   // Someone else's upload looks like no upload at all.
   if (a === 'upload:owner') return p.name === UPLOAD_OWNER ? 204 : 404;
   if ((route.pattern.includes('{wp}') || NAMED_WP.has(a)) && p.level === 0) return 404;
@@ -106,26 +126,35 @@ test('authorization matrix over every route in the router table', async () => {
       coordinator: 'coord@a.example', 'no-grant': 'nogrant@b.example', read: 'reader@b.example',
       write: 'writer@b.example', 'manage-WP2': 'mgr2@b.example', manage: 'mgr@b.example',
       'token(manage)': 'script@b.example', disabled: 'gone@b.example',
+      'stale-coord': 'coord2@a.example',
     };
     addUser(s, users.coordinator, 'UNIA', { coordinator: true });
-    for (const [k, email] of Object.entries(users)) if (k !== 'coordinator') addUser(s, email, 'INSTB');
+    addUser(s, users['stale-coord'], 'UNIA', { coordinator: true });
+    for (const [k, email] of Object.entries(users)) if (!/coord/.test(k)) addUser(s, email, 'INSTB');
     grant(s, 'WP1', { user: users.read }, 'read');
     grant(s, 'WP1', { user: users.write }, 'write');
     grant(s, 'WP2', { user: users['manage-WP2'] }, 'manage');
     grant(s, 'WP1', { user: users.manage }, 'manage');
     grant(s, 'WP1', { user: users['token(manage)'] }, 'manage');
     grant(s, 'WP1', { user: users.disabled }, 'read');
+    grant(s, 'WP2', { user: users['token(manage)'] }, 'read');
 
     const sessions = {};
     for (const [k, email] of Object.entries(users)) sessions[k] = await Session.login(s, email);
     // Tokens: one live, one to expire, one to revoke.
     const script = sessions['token(manage)'];
     const mk = async (name) => {
-      const t = await script.req('POST', '/api/v1/tokens', { json: { name } });
+      const t = await script.req('POST', '/api/v1/tokens', { json: typeof name === 'string' ? { name } : name });
       assert.equal(t.status, 201);
       return t.body;
     };
     const live = await mk('live'), old = await mk('old'), revoked = await mk('revoked');
+    const readTok = await mk({ name: 'read', scope: 'read' });
+    const wp2Tok = await mk({ name: 'WP2 drive', scope: 'write', wps: ['WP2'] });
+    const coordTok = (await sessions.coordinator.req('POST', '/api/v1/tokens', { json: { name: 'laptop drive' } })).body;
+    assert.ok(coordTok.token);
+    // The stale column: its sign-in was long ago.
+    sql(s, `UPDATE sessions SET reauth_at = reauth_at - 601 WHERE id = (SELECT max(s.id) FROM sessions s JOIN users u ON u.id = s.user_id WHERE u.email = '${users['stale-coord']}')`);
     sql(s, `UPDATE tokens SET expires_at = strftime('%s','now') - 1 WHERE id = ${old.id}`);
     assert.equal((await script.req('DELETE', `/api/v1/tokens/${revoked.id}`)).status, 204);
     // Disable a user whose session is open.
@@ -139,11 +168,14 @@ test('authorization matrix over every route in the router table', async () => {
       anonymous: (m, path, o) => request(s, m, path, o),
       'wrong-csrf': (m, path, o) => sessions.coordinator.req(m, path, { ...o, csrf: 'x'.repeat(43) }),
       'token(manage)': (m, path, o) => new Bearer(s, live.token).req(m, path, o),
+      'token(read)': (m, path, o) => new Bearer(s, readTok.token).req(m, path, o),
+      'token(WP2)': (m, path, o) => new Bearer(s, wp2Tok.token).req(m, path, o),
+      'token(coord)': (m, path, o) => new Bearer(s, coordTok.token).req(m, path, o),
       disabled: (m, path, o) => sessions.disabled.req(m, path, o),
       'expired-token': (m, path, o) => new Bearer(s, old.token).req(m, path, o),
       'revoked-token': (m, path, o) => new Bearer(s, revoked.token).req(m, path, o),
     };
-    for (const k of ['no-grant', 'read', 'write', 'manage-WP2', 'manage', 'coordinator'])
+    for (const k of ['no-grant', 'read', 'write', 'manage-WP2', 'manage', 'coordinator', 'stale-coord'])
       send[k] = (m, path, o) => sessions[k].req(m, path, o);
 
     // The document the routes' paths name, for the real COPY and MOVE.
@@ -225,14 +257,15 @@ test('authorization matrix over every route in the router table', async () => {
     assert.deepEqual(failures, [], failures.join('\n'));
     assert.ok(realAllowed > 30, `allowed cells sent for real: ${realAllowed}`);
     // The real uploads, copies and moves happened, one per allowed cell.
-    // (write, manage, coordinator, token(manage): four each, and the
-    // upload the upload routes named, which nobody else could end; a
-    // move is put back by the coordinator, so moves count twice.)
+    // (write, manage, coordinator, token(manage), token(coord),
+    // stale-coord: six each, and the upload the upload routes named,
+    // which nobody else could end; a move is put back by the
+    // coordinator, so moves count twice.)
     const count = (q) => sql(s, q)[0].n;
-    assert.equal(count('SELECT count(*) AS n FROM uploads'), 5);
+    assert.equal(count('SELECT count(*) AS n FROM uploads'), 7);
     assert.equal(count(`SELECT count(*) AS n FROM uploads WHERE id = '${uploadId}' AND offset = 0`), 1);
-    assert.equal(count("SELECT count(*) AS n FROM audit WHERE action = 'copy'"), 4);
-    assert.equal(count("SELECT count(*) AS n FROM audit WHERE action = 'move'"), 8);
+    assert.equal(count("SELECT count(*) AS n FROM audit WHERE action = 'copy'"), 6);
+    assert.equal(count("SELECT count(*) AS n FROM audit WHERE action = 'move'"), 12);
 
     // Across work packages: the Destination's WP is decided on its own.
     // 'manage-WP2' manages WP2 but cannot read WP1 (the source): 404;
@@ -292,5 +325,14 @@ test('authorization matrix over every route in the router table', async () => {
     assert.equal((await send['revoked-token']('GET', '/api/v1/me')).body.detail, 'this API token was revoked');
     assert.equal((await send['wrong-csrf']('POST', '/api/v1/wps', { json: {} })).body.detail,
       'missing or wrong X-CSRF-Token header');
+    let x = await send['stale-coord']('PATCH', '/api/v1/users/1', { json: { name: 'x' } });
+    assert.equal(x.body.error, 'reauthentication_required');
+    x = await send['token(coord)']('PATCH', '/api/v1/users/1', { json: { name: 'x' } });
+    assert.match(x.body.detail, /API tokens cannot/);
+    x = await send['token(read)']('PUT', '/dav/WP1/folder/doc.txt', { body: 'changed' });
+    assert.equal(x.status, 403);
+    assert.equal((await send['token(read)']('GET', '/dav/WP1/folder/doc.txt')).status, 200);
+    x = await send['token(WP2)']('GET', '/api/v1/wps');
+    assert.deepEqual(x.body.wps.map((w) => w.code), ['WP2']);
   });
 });

@@ -211,7 +211,7 @@ test('a one-time set-password link: secret only in the fragment and the JSON bod
     r = await coord.req('POST', `/api/v1/users/${user.id}/password-link`);
     assert.equal(r.status, 201);
     const { token, url } = r.body;
-    assert.equal(url, `https://127.0.0.1:${s.port}/#set-password=${token}`);
+    assert.equal(url, `https://localhost:${s.port}/#set-password=${token}`);
     // A second link replaces the first.
     r = await coord.req('POST', `/api/v1/users/${user.id}/password-link`);
     const token2 = r.body.token;
@@ -233,9 +233,12 @@ test('a one-time set-password link: secret only in the fragment and the JSON bod
     assert.equal(r.status, 404);
     // The server log never saw a secret: it went in bodies only.
     assert.ok(!s.log.includes(token2), 'no link secret in the log');
-    const actions = sql(s, "SELECT action FROM audit WHERE object = 'new@a.example' OR actor = 'new@a.example' ORDER BY id").map((x) => x.action);
+    const actions = sql(s, "SELECT action FROM audit WHERE (object = 'new@a.example' OR actor = 'new@a.example') AND action <> 'account_notice' ORDER BY id").map((x) => x.action);
     assert.deepEqual(actions.slice(0, 4), ['user_create', 'login_failed', 'password_link', 'password_link']);
     assert.ok(actions.includes('password_set'));
+    // The person was told of each (auth_notice; mail hooks in there).
+    assert.deepEqual(sql(s, "SELECT detail FROM audit WHERE action = 'account_notice' AND actor = 'new@a.example' ORDER BY id").map((x) => x.detail),
+      ['account created (by coord@a.example)', ...Array(3).fill('a set-password link was made (by coord@a.example)')]);
   });
 });
 

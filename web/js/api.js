@@ -2,14 +2,19 @@
 // token on every unsafe request, errors as ApiError with the server's
 // code and sentence. A 401 on anything but signing in means the session
 // ended: the app is told (onSessionEnded) and sends the user to sign-in.
+// A 403 reauthentication_required (sudo mode) asks the person to confirm
+// it is them (onReauthRequired) and sends the request once more.
 import { t } from './i18n.js';
 
 let csrf = null;
 let sessionEnded = () => {};
+let reauthRequired = null;
 
 export function setCsrf(token) { csrf = token || null; }
 export function getCsrf() { return csrf; }
 export function onSessionEnded(fn) { sessionEnded = fn; }
+// `fn(err)` resolves true once the session is confirmed (reauth.js).
+export function onReauthRequired(fn) { reauthRequired = fn; }
 
 export class ApiError extends Error {
   constructor(status, code, detail, headers) {
@@ -43,7 +48,8 @@ export function contentUrl(wp, path, version) {
   return wpApi(wp, 'content', path) + (version ? `?version=${version}` : '');
 }
 
-export async function api(method, path, { json, params, headers = {}, signal, quiet401 = false } = {}) {
+export async function api(method, path, opts = {}) {
+  const { json, params, headers = {}, signal, quiet401 = false, retried = false } = opts;
   const h = { Accept: 'application/json', ...headers };
   let body;
   if (json !== undefined) {
@@ -67,6 +73,9 @@ export async function api(method, path, { json, params, headers = {}, signal, qu
     const code = data?.error || `http_${r.status}`;
     const err = new ApiError(r.status, code, data?.detail || t('error.status', { status: r.status }), r.headers);
     if (r.status === 401 && code === 'unauthenticated' && !quiet401) sessionEnded(err);
+    if (r.status === 403 && code === 'reauthentication_required' && reauthRequired && !retried &&
+        await reauthRequired(err))
+      return api(method, path, { ...opts, retried: true });
     throw err;
   }
   return data ?? {};
@@ -89,6 +98,7 @@ export function describe(err) {
     }
     if (err.status === 507) return `${t('error.quota')} ${err.detail || ''}`.trim();
     if (err.status === 403 && err.code === 'forbidden') return err.detail || t('error.forbidden');
+    if (err.code === 'reauthentication_required') return t('error.reauth');
     return err.detail || err.code;
   }
   return err.message || String(err);

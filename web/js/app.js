@@ -4,7 +4,8 @@
 // only the modules it shows.
 import { h, mount } from './dom.js';
 import { t } from './i18n.js';
-import { api, get, del, setCsrf, onSessionEnded, describe } from './api.js';
+import { api, get, del, setCsrf, onSessionEnded, onReauthRequired, describe } from './api.js';
+import { confirmIdentity } from './reauth.js';
 import { parse, href, go } from './router.js';
 import { icon } from './icons.js';
 import { session, isCoordinator, managesAny, emit, on } from './session.js';
@@ -288,6 +289,8 @@ onSessionEnded(() => {
   emit('sessionEnded');
   showSignin({ notice: t('signin.expired'), next: returnTo });
 });
+
+onReauthRequired(() => (session.user ? confirmIdentity() : false));
 
 on('wpsChanged', () => { refreshWps().catch((e) => toast(describe(e), { kind: 'error' })); });
 

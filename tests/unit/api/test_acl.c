@@ -187,6 +187,79 @@ static void lock_break_rule(void **state)
 	assert_false(acl_owns_lock(&call, bob));
 }
 
+/* A token's scope narrows what its person may: read caps the level at
+ * read; a WP limit makes every other work package look missing, word
+ * for word, for a coordinator too. */
+static void token_scope_narrows_the_level(void **state)
+{
+	struct fx *fx = *state;
+	struct caller tok = fx->alice, ctok = fx->coord;
+	char missing[256];
+	int64_t only_wp2[1] = {fx->wp2}, only_wp1[1] = {fx->wp1};
+	int seen;
+
+	tok.token_id = 7;
+	tok.read_only = true;
+	assert_int_equal(decide(fx, &tok, "WP1", ACCT_READ, &seen), ERR_OK);
+	assert_int_equal(seen, ACCT_READ);
+	assert_int_equal(decide(fx, &tok, "WP1", ACCT_WRITE, &seen), ERR_FORBIDDEN);
+	assert_int_equal(acl_wp_decide(fx->db, &tok, NULL, fx->wp1, ACCT_WRITE, NULL, &seen),
+			 ERR_FORBIDDEN);
+
+	assert_int_equal(decide(fx, &fx->alice, "NOPE", ACCT_READ, &seen), ERR_NOTFOUND);
+	snprintf(missing, sizeof missing, "%s", err_detail());
+	ctok.token_id = 8;
+	ctok.wp_limited = true;
+	ctok.wp_ids = only_wp2;
+	ctok.nwps = 1;
+	assert_int_equal(decide(fx, &ctok, "WP1", ACCT_READ, &seen), ERR_NOTFOUND);
+	assert_string_equal(err_detail(), missing);
+	assert_int_equal(decide(fx, &ctok, "WP2", ACCT_MANAGE, &seen), ERR_OK);
+	/* Limited to nothing reads nothing (its last WP went away). */
+	ctok.nwps = 0;
+	assert_int_equal(decide(fx, &ctok, "WP2", ACCT_READ, &seen), ERR_NOTFOUND);
+	/* Both at once: Alice's read token for WP1. */
+	tok.wp_limited = true;
+	tok.wp_ids = only_wp1;
+	tok.nwps = 1;
+	assert_int_equal(decide(fx, &tok, "WP1", ACCT_READ, &seen), ERR_OK);
+	assert_int_equal(seen, ACCT_READ);
+	assert_int_equal(decide(fx, &tok, "WP2", ACCT_READ, &seen), ERR_NOTFOUND);
+}
+
+/* Sudo mode is on the routes: every change to an account, to one's
+ * own credentials or tokens is one of its access kinds. */
+static void route_table_puts_credential_changes_in_sudo_mode(void **state)
+{
+	static const struct {
+		const char *method, *pattern;
+		enum access need;
+	} want[] = {
+		{"POST", "/api/v1/users", ACCESS_COORDINATOR_SUDO},
+		{"PATCH", "/api/v1/users/{id}", ACCESS_COORDINATOR_SUDO},
+		{"POST", "/api/v1/users/{id}/password-link", ACCESS_COORDINATOR_SUDO},
+		{"POST", "/api/v1/tokens", ACCESS_SUDO},
+		{"POST", "/api/v1/me/totp", ACCESS_SUDO},
+		{"POST", "/api/v1/me/totp/confirm", ACCESS_SUDO},
+		{"POST", "/api/v1/session/confirm", ACCESS_SESSION},
+	};
+
+	(void)state;
+	for (size_t w = 0; w < sizeof want / sizeof want[0]; w++) {
+		bool found = false;
+
+		for (size_t i = 0; i < nroutes; i++)
+			if (!strcmp(routes[i].method, want[w].method) &&
+			    !strcmp(routes[i].pattern, want[w].pattern)) {
+				assert_int_equal(routes[i].access, want[w].need);
+				found = true;
+			}
+		assert_true(found);
+	}
+	assert_string_equal(access_name(ACCESS_SUDO), "session:sudo");
+	assert_string_equal(access_name(ACCESS_COORDINATOR_SUDO), "coordinator:sudo");
+}
+
 static void route_table_declares_access_for_wps_outside_the_path(void **state)
 {
 	struct route bad = {"COPY", "/dav/x/{path*}", NULL, ACCESS_DAV_COPY, RBODY_NONE};
@@ -234,6 +307,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(missing_or_disabled_caller_gets_nothing, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(lock_break_rule, setup, teardown),
+		cmocka_unit_test_setup_teardown(token_scope_narrows_the_level, setup, teardown),
+		cmocka_unit_test(route_table_puts_credential_changes_in_sudo_mode),
 		cmocka_unit_test(route_table_declares_access_for_wps_outside_the_path),
 	};
 

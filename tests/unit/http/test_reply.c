@@ -141,6 +141,9 @@ static void table_gives_the_documented_pairs(void **state)
 		{ERR_HEAD_TOO_LARGE, 431, "headers_too_large"},
 		{ERR_NOT_IMPLEMENTED, 501, "not_implemented"},
 		{ERR_VERSION, 505, "http_version_not_supported"},
+		/* sudo mode, public-url */
+		{ERR_REAUTH, 403, "reauthentication_required"},
+		{ERR_MISDIRECTED, 421, "misdirected_request"},
 	};
 
 	(void)state;

@@ -13,6 +13,7 @@
 #include "audit.h"
 #include "db_internal.h"
 #include "digest.h"
+#include "migrations.h"
 
 struct fx {
 	char dir[64];
@@ -366,9 +367,9 @@ static void tokens_are_revocable_only_by_owner(void **state)
 	char *name;
 
 	hash_of("tok", h);
-	assert_int_equal(
-		acct_token_create(fx->db, fx->alice, "backup script", h, db_now() + 86400, &id),
-		ERR_OK);
+	assert_int_equal(acct_token_create(fx->db, fx->alice, "backup script", h, db_now() + 86400,
+					   NULL, &id),
+			 ERR_OK);
 	assert_int_equal(acct_token_lookup(fx->db, h, &p), ERR_OK);
 	assert_int_equal(p.token_id, id);
 	assert_int_equal(p.revoked_at, 0);
@@ -575,6 +576,113 @@ static void audit_filters_and_pages(void **state)
 	audit_rows_free(rows, n);
 }
 
+/* Scopes are stored with the token and read back with it. */
+static void token_scope_is_stored(void **state)
+{
+	struct fx *fx = *state;
+	unsigned char h[ACCT_HASH_LEN];
+	int64_t id, wps[2] = {fx->wp2, fx->wp1}, *got;
+	struct acct_token_scope scope = {
+		.read_only = true, .wp_limited = true, .wp_ids = wps, .nwps = 2};
+	struct acct_principal p;
+	struct acct_token *ts;
+	size_t n;
+
+	hash_of("scoped", h);
+	assert_int_equal(
+		acct_token_create(fx->db, fx->alice, "drive", h, db_now() + 86400, &scope, &id),
+		ERR_OK);
+	assert_int_equal(acct_token_lookup(fx->db, h, &p), ERR_OK);
+	assert_true(p.read_only);
+	assert_true(p.wp_limited);
+	acct_principal_clear(&p);
+	assert_int_equal(acct_token_wps(fx->db, id, &got, &n), ERR_OK);
+	assert_int_equal(n, 2);
+	assert_true(got[0] < got[1]);
+	free(got);
+	assert_int_equal(acct_token_list(fx->db, fx->alice, &ts, &n), ERR_OK);
+	assert_int_equal(n, 1);
+	assert_true(ts[0].read_only && ts[0].wp_limited);
+	assert_string_equal(ts[0].wps, "WP1,WP2");
+	acct_tokens_free(ts, n);
+	/* Its last work package gone, it is limited to nothing, not to all. */
+	assert_int_equal(sqlite3_exec(db_sqlite(fx->db), "DELETE FROM token_wps", NULL, NULL, NULL),
+			 SQLITE_OK);
+	assert_int_equal(acct_token_lookup(fx->db, h, &p), ERR_OK);
+	assert_true(p.wp_limited);
+	acct_principal_clear(&p);
+}
+
+/* Tokens and sessions from before scopes and sudo mode: a token stays
+ * write on every work package; a session must confirm once. */
+static void migration_keeps_old_tokens_working(void **state)
+{
+	char dir[64] = "/tmp/consort-mig-XXXXXX", path[128], cmd[160];
+	unsigned char h[ACCT_HASH_LEN];
+	struct acct_principal p;
+	struct db *db;
+	size_t mine = 0;
+	char *msg = NULL;
+
+	(void)state;
+	for (size_t i = 0; i < db_migration_count; i++)
+		if (strstr(db_migrations[i], "token_wps"))
+			mine = i;
+	assert_true(mine > 0);
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof path, "%s/consort.db", dir);
+	assert_int_equal(db_open(path, &db), ERR_OK);
+	/* The schema as it was before this migration. */
+	for (size_t i = 0; i < mine; i++)
+		assert_int_equal(sqlite3_exec(db_sqlite(db), db_migrations[i], NULL, NULL, &msg),
+				 SQLITE_OK);
+	snprintf(cmd, sizeof cmd, "PRAGMA user_version = %zu", mine);
+	assert_int_equal(sqlite3_exec(db_sqlite(db), cmd, NULL, NULL, NULL), SQLITE_OK);
+	hash_of("old token", h);
+	assert_int_equal(
+		sqlite3_exec(
+			db_sqlite(db),
+			"INSERT INTO partners(short, name, country, created_at) VALUES ('A', 'A', "
+			"'DE', 1);"
+			"INSERT INTO users(email, name, partner_id, created_at) VALUES "
+			"('old@example.org', 'Old', 1, 1);"
+			"INSERT INTO sessions(token_hash, user_id, csrf, created_at, last_seen, "
+			"expires_at) VALUES (x'00', 1, 'c', 1, 1, 99999999999);",
+			NULL, NULL, NULL),
+		SQLITE_OK);
+	{
+		sqlite3_stmt *st;
+
+		assert_int_equal(sqlite3_prepare_v2(db_sqlite(db),
+						    "INSERT INTO tokens(token_hash, user_id, name, "
+						    "created_at) VALUES (?, 1, 'old', 1)",
+						    -1, &st, NULL),
+				 SQLITE_OK);
+		sqlite3_bind_blob(st, 1, h, ACCT_HASH_LEN, SQLITE_STATIC);
+		assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+		sqlite3_finalize(st);
+	}
+	assert_int_equal(db_migrate(db), ERR_OK);
+	assert_int_equal(acct_token_lookup(db, h, &p), ERR_OK);
+	assert_false(p.read_only);
+	assert_false(p.wp_limited);
+	acct_principal_clear(&p);
+	{
+		sqlite3_stmt *st;
+
+		/* The old session's reauth_at is 0: stale, it confirms once. */
+		assert_int_equal(sqlite3_prepare_v2(db_sqlite(db), "SELECT reauth_at FROM sessions",
+						    -1, &st, NULL),
+				 SQLITE_OK);
+		assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+		assert_int_equal(sqlite3_column_int64(st, 0), 0);
+		sqlite3_finalize(st);
+	}
+	db_close(db);
+	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -593,6 +701,8 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(tokens_are_revocable_only_by_owner, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(token_scope_is_stored, setup, teardown),
+		cmocka_unit_test(migration_keeps_old_tokens_working),
 		cmocka_unit_test_setup_teardown(links_are_one_time_and_expire, setup, teardown),
 		cmocka_unit_test_setup_teardown(totp_steps_are_never_reused, setup, teardown),
 		cmocka_unit_test_setup_teardown(last_coordinator_stays, setup, teardown),

@@ -147,7 +147,9 @@ function tokensSection() {
         h('caption.sr-only', t('account.tokens')),
         h('thead', h('tr', h('th', { scope: 'col' }, t('account.tokenName')), h('th.hide-sm', { scope: 'col' }, t('account.tokenUsed')), h('th', { scope: 'col' }, t('account.tokenExpires')), h('th.col-actions', { scope: 'col' }, h('span.sr-only', t('common.actions'))))),
         h('tbody', tokens.map((x) => h('tr',
-          h('td', x.name, x.current ? [' ', badge(t('account.thisToken'), 'muted')] : null),
+          h('td', x.name, x.current ? [' ', badge(t('account.thisToken'), 'muted')] : null,
+            h('div.token-scope', t('account.scopeSummary', { scope: t(x.scope === 'read' ? 'account.scopeRead' : 'account.scopeWrite'),
+              wps: x.wps ? x.wps.join(', ') : t('account.allWps') }))),
           h('td.hide-sm', x.last_used_at ? dateTime(x.last_used_at) : h('span.muted', t('account.never'))),
           h('td', dateTime(x.expires_at)),
           h('td.col-actions', button(t('account.revoke'), { kind: 'danger-ghost', attrs: { 'aria-label': t('account.revokeNamed', { name: x.name }) }, on: async () => {
@@ -163,15 +165,32 @@ function tokensSection() {
   const create = button(t('account.newToken'), { icon: 'plus', on: async () => {
     const name = input({ autocomplete: 'off', maxlength: '100' });
     const days = select([['30', t('account.days', { n: 30 })], ['90', t('account.days', { n: 90 })], ['365', t('account.days', { n: 365 })]], { value: '90' });
-    const fs = [field(t('account.tokenName'), name, { hint: t('account.tokenNameHint') }), field(t('account.tokenValid'), days)];
+    const scope = select([['write', t('account.scopeWrite')], ['read', t('account.scopeRead')]], { value: 'write', name: 'scope' });
+    const fs = [field(t('account.tokenName'), name, { hint: t('account.tokenNameHint') }), field(t('account.tokenValid'), days),
+      field(t('account.tokenScope'), scope, { hint: t('account.scopeHint') })];
+    // All work packages, or only the ones ticked.
+    const only = h('input', { type: 'checkbox', id: 'tok-only', name: 'only', 'aria-describedby': 'tok-only-hint' });
+    const boxes = session.wps.map((w) => h('input', { type: 'checkbox', name: 'wp', value: w.code, id: `tok-wp-${w.code}`, disabled: true }));
+    only.addEventListener('change', () => { for (const b of boxes) b.disabled = !only.checked; });
+    const wpErr = h('p.field-error', { hidden: true, role: 'alert' });
+    const wpSet = h('fieldset.stack', h('legend', t('account.tokenWps')),
+      h('div.check', only, h('label', { for: 'tok-only' }, t('account.someWps')), h('p.check-hint', { id: 'tok-only-hint' }, t('account.wpsHint'))),
+      session.wps.map((w, i) => h('div.check', boxes[i], h('label', { for: boxes[i].id }, `${w.code} — ${w.title || ''}`))),
+      wpErr);
     const r = await dialog({
       title: t('account.newToken'),
-      build: () => h('div.stack', fs),
+      build: () => h('div.stack', fs, wpSet),
       submitLabel: t('account.create'),
       submit: async () => {
         fs[0].setError(null);
+        wpErr.hidden = true;
         if (!name.value.trim()) { fs[0].setError(t('form.required')); name.focus(); return false; }
-        return post('/api/v1/tokens', { name: name.value.trim(), expires_days: Number(days.value) });
+        const body = { name: name.value.trim(), expires_days: Number(days.value), scope: scope.value };
+        if (only.checked) {
+          body.wps = boxes.filter((b) => b.checked).map((b) => b.value);
+          if (!body.wps.length) { wpErr.textContent = t('account.pickWps'); wpErr.hidden = false; return false; }
+        }
+        return post('/api/v1/tokens', body);
       },
     });
     if (!r) return;
