@@ -42,7 +42,8 @@ const struct route routes[] = {
 	{"GET", "/api/v1/auth/oidc/logout", h_oidc_logout, ACCESS_PUBLIC, RBODY_NONE},
 	{"GET", "/api/v1/auth/oidc/{provider}", h_oidc_start, ACCESS_PUBLIC, RBODY_NONE},
 	{"GET", "/api/v1/signups", h_signups_list, ACCESS_COORDINATOR, RBODY_NONE},
-	{"POST", "/api/v1/signups/{id}/approve", h_signup_approve, ACCESS_COORDINATOR, RBODY_JSON},
+	{"POST", "/api/v1/signups/{id}/approve", h_signup_approve, ACCESS_COORDINATOR_SUDO,
+	 RBODY_JSON},
 	{"DELETE", "/api/v1/signups/{id}", h_signup_refuse, ACCESS_COORDINATOR, RBODY_NONE},
 
 	/* accounts and partners (h_users.c); every change to an account is

@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Server, freePort, tempDir } from './lib/server.mjs';
-import { addPartner, addUser, sql, Session, request, totp } from './lib/accounts.mjs';
+import { addPartner, addUser, sql, Session, request, totp, PASSWORD } from './lib/accounts.mjs';
 import { RealOP, BadOP, Browser, oidcSignIn, CLIENT_SECRET, testCA } from './lib/oidc.mjs';
 
 let s, op, bad, coord, cfgDir;
@@ -173,6 +173,13 @@ test('a new person waits in the queue; a coordinator chooses the partner and app
   assert.equal(r.status, 400);
   assert.equal((await coord.req('GET', '/api/v1/signups')).body.signups.length, 1);
   assert.equal((await coord.req('POST', '/api/v1/signups/999/approve', { json: { partner: 'NEWL' } })).status, 404);
+  // Creating an account is sudo mode, as for POST /api/v1/users: a
+  // coordinator who signed in long ago confirms first.
+  sql(s, "UPDATE sessions SET reauth_at = reauth_at - 601 WHERE user_id = (SELECT id FROM users WHERE email = 'coord@a.example')");
+  r = await coord.req('POST', `/api/v1/signups/${p.id}/approve`, { json: { partner: 'NEWL' } });
+  assert.equal(r.status, 403);
+  assert.equal((await coord.req('GET', '/api/v1/signups')).body.signups.length, 1);
+  assert.equal((await coord.req('POST', '/api/v1/session/confirm', { json: { password: PASSWORD } })).status, 200);
   r = await coord.req('POST', `/api/v1/signups/${p.id}/approve`, { json: { partner: 'NEWL' } });
   assert.equal(r.status, 201);
   assert.equal(r.body.email, 'dora@newlab.example');
