@@ -35,6 +35,18 @@ const struct route routes[] = {
 	{"DELETE", "/api/v1/tokens/{id}", h_token_revoke, ACCESS_USER, RBODY_NONE},
 	{"POST", "/api/v1/set-password", h_set_password, ACCESS_PUBLIC, RBODY_JSON},
 
+	/* OpenID Connect sign-in and its approval queue (h_oidc.c); the
+	 * fixed names come before {provider} (config refuses them as names) */
+	{"GET", "/api/v1/auth/oidc", h_oidc_providers, ACCESS_PUBLIC, RBODY_NONE},
+	{"GET", "/api/v1/auth/oidc/callback", h_oidc_callback, ACCESS_PUBLIC, RBODY_NONE},
+	{"POST", "/api/v1/auth/oidc/totp", h_oidc_totp, ACCESS_PUBLIC, RBODY_JSON},
+	{"GET", "/api/v1/auth/oidc/logout", h_oidc_logout, ACCESS_PUBLIC, RBODY_NONE},
+	{"GET", "/api/v1/auth/oidc/{provider}", h_oidc_start, ACCESS_PUBLIC, RBODY_NONE},
+	{"GET", "/api/v1/signups", h_signups_list, ACCESS_COORDINATOR, RBODY_NONE},
+	{"POST", "/api/v1/signups/{id}/approve", h_signup_approve, ACCESS_COORDINATOR_SUDO,
+	 RBODY_JSON},
+	{"DELETE", "/api/v1/signups/{id}", h_signup_refuse, ACCESS_COORDINATOR, RBODY_NONE},
+
 	/* accounts and partners (h_users.c); every change to an account is
 	 * sudo mode: credentials and privileges live there */
 	{"GET", "/api/v1/users", h_users_list, ACCESS_COORDINATOR, RBODY_NONE},

@@ -476,9 +476,63 @@ static const char m007_directory[] =
 	"  created_at INTEGER NOT NULL"
 	");";
 
+/* --- OpenID Connect sign-in (storage/oidcstore.h, issue 19) --- */
+static const char m008_oidc[] =
+	/* Sign-ins in flight: the hash of `state`, what the callback checks
+	 * against (nonce, PKCE verifier), and the hash of the cookie that
+	 * binds it to the browser that started it. Deleted on first use. */
+	"CREATE TABLE oidc_flows ("
+	"  state_hash BLOB PRIMARY KEY,"
+	"  provider TEXT NOT NULL,"
+	"  nonce TEXT NOT NULL,"
+	"  verifier TEXT NOT NULL,"
+	"  browser_hash BLOB NOT NULL,"
+	"  expires_at INTEGER NOT NULL"
+	") WITHOUT ROWID;"
+	/* A provider's subject (`sub`, unique per issuer) and its account. */
+	"CREATE TABLE oidc_links ("
+	"  provider TEXT NOT NULL,"
+	"  subject TEXT NOT NULL,"
+	"  user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+	"  created_at INTEGER NOT NULL,"
+	"  last_login INTEGER NOT NULL,"
+	"  PRIMARY KEY (provider, subject)"
+	") WITHOUT ROWID;"
+	"CREATE INDEX oidc_links_user ON oidc_links(user_id);"
+	/* People a provider vouched for, waiting for a coordinator. */
+	"CREATE TABLE oidc_pending ("
+	"  id INTEGER PRIMARY KEY,"
+	"  provider TEXT NOT NULL,"
+	"  subject TEXT NOT NULL,"
+	"  email TEXT NOT NULL,"
+	"  name TEXT NOT NULL,"
+	"  partner_hint TEXT,"
+	"  org TEXT,"
+	"  created_at INTEGER NOT NULL,"
+	"  last_seen INTEGER NOT NULL,"
+	"  UNIQUE (provider, subject)"
+	");"
+	/* Sign-ins past the provider that owe the local one-time code. */
+	"CREATE TABLE oidc_tickets ("
+	"  ticket_hash BLOB PRIMARY KEY,"
+	"  user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+	"  provider TEXT NOT NULL,"
+	"  subject TEXT NOT NULL,"
+	"  sid TEXT,"
+	"  expires_at INTEGER NOT NULL"
+	") WITHOUT ROWID;"
+	/* The provider whose MFA (amr/acr) this session's sign-in passed:
+	 * it satisfies "second factor required". */
+	"ALTER TABLE sessions ADD COLUMN mfa_provider TEXT;"
+	/* The provider and its session id (`sid`) of a session begun there:
+	 * the provider's front-channel logout names them. */
+	"ALTER TABLE sessions ADD COLUMN oidc_provider TEXT;"
+	"ALTER TABLE sessions ADD COLUMN oidc_sid TEXT;"
+	"CREATE INDEX sessions_oidc ON sessions(oidc_sid) WHERE oidc_sid IS NOT NULL;";
+
 const char *const db_migrations[] = {
 	m001_initial,     m002_sudo_scopes, m003_deliverables, m004_notifications,
-	m005_wp_settings, m006_look_keys,   m007_directory,
+	m005_wp_settings, m006_look_keys,   m007_directory,    m008_oidc,
 };
 
 const size_t db_migration_count = sizeof db_migrations / sizeof db_migrations[0];

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "api/auth.h"
+#include "api/oidc.h"
 #include "api/commitq.h"
 #include "api/config.h"
 #include "api/gcsched.h"
@@ -406,10 +407,14 @@ enum err app_run(const struct config *cfg, const struct route *routes, size_t nr
 	if (rc)
 		goto out;
 	auth_on = true;
+	rc = oidc_start(cfg);
+	if (rc)
+		goto out;
 	rc = server_run(&so, &app_hooks, &a);
 out:
 	if (auth_on)
 		auth_stop();
+	oidc_stop();
 	/* After the workers: no request can kick it any more. */
 	indexer_close(a.indexer);
 	cas_close(a.cas);

@@ -522,7 +522,8 @@ static enum err make_caller(struct call *call, const struct acct_principal *p)
 	c->name = arena_dup(call->req, p->name);
 	c->coordinator = p->coordinator;
 	c->totp_enabled = p->totp_enabled;
-	c->totp_pending = p->totp_required && !p->totp_enabled;
+	/* A provider's asserted MFA satisfies the requirement too. */
+	c->totp_pending = p->totp_required && !p->totp_enabled && !p->session_mfa;
 	c->session_id = p->session_id;
 	c->csrf = p->session_id ? arena_dup(call->req, p->csrf) : NULL;
 	c->reauth_at = p->reauth_at;

@@ -27,6 +27,15 @@ void h_metrics(struct call *call);
 void h_test_sink(struct call *call);
 void h_test_source(struct call *call);
 void h_test_notify(struct call *call);
+/* h_oidc.c */
+void h_oidc_providers(struct call *call);
+void h_oidc_start(struct call *call);
+void h_oidc_callback(struct call *call);
+void h_oidc_totp(struct call *call);
+void h_oidc_logout(struct call *call);
+void h_signups_list(struct call *call);
+void h_signup_approve(struct call *call);
+void h_signup_refuse(struct call *call);
 /* h_auth.c */
 void h_session_create(struct call *call);
 void h_session_confirm(struct call *call);
