@@ -141,7 +141,8 @@ test('healthz follows the search index, which the indexer repairs', async () => 
   await withServer({}, async (s) => {
     // the indexer makes an empty index at start
     let body = await (await s.fetch('/healthz')).json();
-    assert.deepEqual(body, { status: 'ok', database: 'ok', blobs: 'ok', index: 'ok', gc: 'ok' });
+    assert.deepEqual(body, { status: 'ok', database: 'ok', blobs: 'ok', index: 'ok', gc: 'ok',
+      mail: { state: 'ok', transport: 'folder', queued: 0, retrying: 0, failed: 0, last_error: '' } });
     const link = join(s.dataDir, 'index', 'current');
     const before = readlinkSync(link);
     symlinkSync('gen-that-is-gone', link + '.tmp');
