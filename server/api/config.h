@@ -67,6 +67,13 @@ struct config {
 	unsigned upload_expiry_ms;      /* an unfinished tus upload lives this long */
 	unsigned uploads_per_user;      /* unfinished tus uploads per user */
 	uint64_t upload_bytes_per_user; /* their announced lengths together */
+	/* malware scanning (issue 23, api/scan.h); no socket: off */
+	char *clamd_socket;  /* unix socket path */
+	char *clamd_address; /* HOST:PORT */
+	unsigned clamd_timeout_ms;
+	unsigned clamd_wait_ms;
+	char *scan_unscannable; /* refuse | accept-unscanned; NULL: refuse */
+	char *scan_unreachable; /* refuse | accept-unscanned; NULL: refuse */
 };
 
 /* Fill `cfg` with defaults. */

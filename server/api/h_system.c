@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "api/config.h"
+#include "api/scan.h"
 #include "db.h"
 #include "api/handlers.h"
 #include "http/http.h"
@@ -18,6 +19,7 @@
 #include "http/reply.h"
 #include "api/router.h"
 #include "api/app.h"
+#include "api/scan.h"
 #include "http/server.h"
 
 /* The search index lives at DATA/index/current (a link to the live
@@ -54,20 +56,23 @@ static bool dir_writable(const char *data_dir, const char *sub)
 void h_healthz(struct call *call)
 {
 	const struct config *cfg = worker_config(call->worker);
-	const char *index;
+	const char *index, *scanner;
 	bool db_ok, blobs_ok;
 
 	db_ok = db_ping(worker_db(call->worker)) == ERR_OK;
 	/* Writing a blob needs both: temp files in tmp/, then blobs/. */
 	blobs_ok = dir_writable(cfg->data_dir, "blobs") && dir_writable(cfg->data_dir, "tmp");
 	index = index_state(cfg->data_dir);
+	/* An unreachable scanner stops uploads, not reads: degraded. */
+	scanner = scan_state();
 	reply_json(call->req, db_ok && blobs_ok ? 200 : 503,
-		   json_pack("{s:s, s:s, s:s, s:s}", "status",
-			     !(db_ok && blobs_ok)      ? "unavailable"
-			     : !strcmp(index, "error") ? "degraded"
-						       : "ok",
+		   json_pack("{s:s, s:s, s:s, s:s, s:s}", "status",
+			     !(db_ok && blobs_ok) ? "unavailable"
+			     : !strcmp(index, "error") || !strcmp(scanner, "unreachable")
+				     ? "degraded"
+				     : "ok",
 			     "database", db_ok ? "ok" : "error", "blobs", blobs_ok ? "ok" : "error",
-			     "index", index));
+			     "index", index, "scanner", scanner));
 }
 
 struct metrics_body {
@@ -125,6 +130,8 @@ void h_metrics(struct call *call)
 		return;
 	}
 	rc = metrics_render(&live, mb->buf);
+	if (!rc)
+		scan_metrics(mb->buf);
 	if (rc) {
 		metrics_release(mb);
 		reply_err(call->req, rc);
