@@ -101,3 +101,25 @@ enum err scans_blob_referenced(struct db *db, const char *hash, bool *yes)
 	sqlite3_reset(st);
 	return rc;
 }
+
+enum err scans_next_blob(struct db *db, const char *after, char out[DIGEST_SHA256_HEX_LEN + 1])
+{
+	static const char sql[] = "SELECT blob FROM versions WHERE blob > ?1 ORDER BY blob LIMIT 1";
+	sqlite3_stmt *st;
+	enum err rc = db_stmt(db, sql, &st);
+	bool row;
+
+	if (rc)
+		return rc;
+	db_bind_text(db, st, 1, after ? after : "");
+	rc = db_step(db, st, "list referenced blobs", &row);
+	if (!rc && row) {
+		const char *h = (const char *)sqlite3_column_text(st, 0);
+
+		snprintf(out, DIGEST_SHA256_HEX_LEN + 1, "%s", h ? h : "");
+	} else if (!rc) {
+		rc = err_set(ERR_NOTFOUND, "no more blobs");
+	}
+	sqlite3_reset(st);
+	return rc;
+}

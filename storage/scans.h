@@ -45,6 +45,10 @@ enum err scans_put(struct db *db, const char *hash, enum scan_verdict verdict,
 /* Whether any version references blob `hash` (on error: true). */
 enum err scans_blob_referenced(struct db *db, const char *hash, bool *yes);
 
+/* The next blob (in hash order) after `after` ("" for the first) that
+ * a version references: ERR_NOTFOUND past the last. For rescans. */
+enum err scans_next_blob(struct db *db, const char *after, char out[DIGEST_SHA256_HEX_LEN + 1]);
+
 /* "clean", "infected", "unscanned" (API and audit spelling). */
 const char *scans_verdict_name(enum scan_verdict v);
 

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "api/app.h"
+#include "cli/cmd_rescan.h"
 #include "cli/cmd_storage.h"
 #include "cli/cli_accounts.h"
 #include "api/config.h"
@@ -109,6 +110,9 @@ static const struct command commands[] = {
 	{"fsck", cmd_fsck, "fsck --data DIR [--quick]"},
 	{"backup", cmd_backup, "backup DEST --data DIR"},
 	{"restore", cmd_restore, "restore SRC --data DIR"},
+	{"rescan", cmd_rescan,
+	 "rescan --data DIR (--clamd-socket PATH | --clamd-address HOST:PORT) [--rate N] "
+	 "[--restart]"},
 	{"partner", cli_partner, "partner add --data DIR --short SHORT --name NAME --country CC"},
 	{"user", cli_user,
 	 "user add --data DIR --email EMAIL --name NAME --partner SHORT [--coordinator] "
