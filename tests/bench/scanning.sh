@@ -71,6 +71,7 @@ run() { # run off|on: prints "BIG_SECONDS SMALL_SECONDS"
     [ "$code" -lt 300 ] || { echo "small upload ($mode): HTTP $code" >&2; exit 1; }
   done
   t2=$(date +%s.%N)
+  [ "$mode" = on ] && "${C[@]}" "https://127.0.0.1:$port/metrics" | grep -E '^consort_scan_(seconds_sum|seconds_count|verdicts_total)' >&2
   kill "$pid"; wait "$pid" 2>/dev/null || true
   echo "$(echo "$t1 - $t0" | bc) $(echo "$t2 - $t1" | bc)"
 }
