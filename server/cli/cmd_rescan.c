@@ -121,38 +121,35 @@ static void pace(unsigned rate, const struct timespec *t0)
 	nanosleep(&want, NULL);
 }
 
-int cmd_rescan(int argc, char **argv)
+int rescan_data(const char *data, const char *address, unsigned rate, bool restart)
 {
-	struct rescan_args a = {0};
 	char db_path[4096], state[4096], last[DIGEST_SHA256_HEX_LEN + 1],
 		next[DIGEST_SHA256_HEX_LEN + 1];
 	uint64_t scanned = 0, clean = 0, infected = 0, unscannable = 0, missing = 0;
 	struct cas *cas = NULL;
 	struct db *db = NULL;
 	struct scan_opts so = {0};
-	int bad = parse(argc, argv, &a), status = 1;
+	int status = 1;
 	enum err rc;
 
-	if (bad)
-		return bad;
-	snprintf(db_path, sizeof db_path, "%s/consort.db", a.data);
-	snprintf(state, sizeof state, "%s/rescan.state", a.data);
+	snprintf(db_path, sizeof db_path, "%s/consort.db", data);
+	snprintf(state, sizeof state, "%s/rescan.state", data);
 	if (access(db_path, R_OK | W_OK) != 0) {
 		fprintf(stderr, "consort rescan: %s: %s\n", db_path, strerror(errno));
 		return 1;
 	}
-	so.address = a.socket ? a.socket : a.address;
+	so.address = address;
 	so.db_path = db_path;
 	so.timeout_ms = 120000;
 	so.wait_ms = 5000;
 	so.unscannable = SCAN_ACCEPT_UNSCANNED; /* report, never refuse */
 	so.unreachable = SCAN_REFUSE;
 	if ((rc = scan_start(&so)) || (rc = db_open(db_path, &db)) ||
-	    (rc = cas_open(a.data, 0, &cas))) {
+	    (rc = cas_open(data, 0, &cas))) {
 		fprintf(stderr, "consort rescan: %s\n", err_detail());
 		goto out;
 	}
-	if (a.restart)
+	if (restart)
 		unlink(state);
 	state_read(state, last);
 	if (last[0])
@@ -187,7 +184,7 @@ int cmd_rescan(int argc, char **argv)
 		}
 		if (state_write(state, last))
 			goto out;
-		pace(a.rate, &t0);
+		pace(rate, &t0);
 	}
 	if (rc != ERR_NOTFOUND) {
 		fprintf(stderr, "consort rescan: %s\n", err_detail());
@@ -203,4 +200,14 @@ out:
 	db_close(db);
 	scan_stop();
 	return status;
+}
+
+int cmd_rescan(int argc, char **argv)
+{
+	struct rescan_args a = {0};
+	int bad = parse(argc, argv, &a);
+
+	if (bad)
+		return bad;
+	return rescan_data(a.data, a.socket ? a.socket : a.address, a.rate, a.restart);
 }

@@ -14,6 +14,13 @@
 #ifndef CONSORT_CMD_RESCAN_H
 #define CONSORT_CMD_RESCAN_H
 
+#include <stdbool.h>
+
 int cmd_rescan(int argc, char **argv);
+
+/* The work of `consort rescan` on data directory `data` with clamd at
+ * `address` (socket path or HOST:PORT); also run by `consort restore
+ * --clamd-socket`. Returns the exit status described above. */
+int rescan_data(const char *data, const char *address, unsigned rate, bool restart);
 
 #endif

@@ -109,7 +109,8 @@ static const struct command commands[] = {
 	{"gc", cmd_gc, "gc --data DIR [--grace SECONDS]"},
 	{"fsck", cmd_fsck, "fsck --data DIR [--quick]"},
 	{"backup", cmd_backup, "backup DEST --data DIR"},
-	{"restore", cmd_restore, "restore SRC --data DIR"},
+	{"restore", cmd_restore,
+	 "restore SRC --data DIR [--clamd-socket PATH | --clamd-address HOST:PORT]"},
 	{"rescan", cmd_rescan,
 	 "rescan --data DIR (--clamd-socket PATH | --clamd-address HOST:PORT) [--rate N] "
 	 "[--restart]"},

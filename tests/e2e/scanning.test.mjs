@@ -136,6 +136,19 @@ test('scanning: infected refused on every way in, clean kept, rescan, clamd stop
       assert.equal((await api(s, w, 'GET', '/api/v1/wps/WP1/content/later.txt')).status, 200, 'rescan deletes nothing');
       assert.equal((await apiJson(s, w, 'GET', '/api/v1/wps/WP1/tree/later.txt')).body.scan, 'infected');
 
+      // Restore from an outside backup: what comes in is scanned too.
+      const outside = tempDir('consort-backup-');
+      try {
+        let b = runConsort(['backup', join(outside, 'b'), '--data', s.dataDir]);
+        assert.equal(b.status, 0, b.stderr);
+        b = runConsort(['restore', join(outside, 'b'), '--data', join(outside, 'restored'), '--clamd-socket', clamd.sock]);
+        assert.equal(b.status, 3, b.stderr);
+        assert.match(b.stdout, /Consort.Test.Later/);
+        assert.match(b.stdout, /nothing was deleted/);
+      } finally {
+        rmSync(outside, { recursive: true, force: true });
+      }
+
       // clamd stopped mid-upload: 503, nothing stored.
       const tail = Buffer.from('the rest of a clean upload');
       const body = new Readable({ read() {} });
