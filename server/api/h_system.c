@@ -57,6 +57,7 @@ void h_healthz(struct call *call)
 {
 	const struct config *cfg = worker_config(call->worker);
 	const char *index, *scanner;
+	json_t *body;
 	bool db_ok, blobs_ok;
 
 	db_ok = db_ping(worker_db(call->worker)) == ERR_OK;
@@ -65,14 +66,16 @@ void h_healthz(struct call *call)
 	index = index_state(cfg->data_dir);
 	/* An unreachable scanner stops uploads, not reads: degraded. */
 	scanner = scan_state();
-	reply_json(call->req, db_ok && blobs_ok ? 200 : 503,
-		   json_pack("{s:s, s:s, s:s, s:s, s:s}", "status",
-			     !(db_ok && blobs_ok) ? "unavailable"
-			     : !strcmp(index, "error") || !strcmp(scanner, "unreachable")
-				     ? "degraded"
-				     : "ok",
-			     "database", db_ok ? "ok" : "error", "blobs", blobs_ok ? "ok" : "error",
-			     "index", index, "scanner", scanner));
+	body = json_pack("{s:s, s:s, s:s, s:s}", "status",
+			 !(db_ok && blobs_ok) ? "unavailable"
+			 : !strcmp(index, "error") || !strcmp(scanner, "unreachable") ? "degraded"
+										      : "ok",
+			 "database", db_ok ? "ok" : "error", "blobs", blobs_ok ? "ok" : "error",
+			 "index", index);
+	/* Shown only when scanning is on: with it off, as before. */
+	if (body && scan_enabled())
+		json_object_set_new(body, "scanner", json_string(scanner));
+	reply_json(call->req, db_ok && blobs_ok ? 200 : 503, body);
 }
 
 struct metrics_body {
