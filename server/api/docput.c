@@ -156,6 +156,9 @@ static enum err refused_run(struct db *db, void *arg)
 	if (!rc && j->rc == ERR_INFECTED)
 		rc = scan_tell_managers(db, j->wp_id, path, j->scan.signature, j->email, j->peer);
 	free(path);
+	/* A refused tus upload ends: its bytes are gone with the blob. */
+	if (!rc && j->upload_id)
+		rc = uploads_delete(db, j->upload_id);
 	if (!rc)
 		rc = scans_blob_referenced(db, j->res.hash, &referenced);
 	if (!rc && !referenced && cas_remove(j->cas, j->res.hash) == ERR_LOCKED)

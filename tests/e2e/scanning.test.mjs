@@ -23,12 +23,14 @@ function basic(email, token) {
   return `Basic ${Buffer.from(`${email}:${token}`).toString('base64')}`;
 }
 
+let lastTus = null;
 async function tusPut(s, token, path, parts) {
   const total = parts.reduce((n, p) => n + p.length, 0);
   const meta = `wp ${Buffer.from('WP1').toString('base64')},path ${Buffer.from(path).toString('base64')}`;
   let r = await api(s, token, 'POST', '/api/v1/uploads', { headers: { 'tus-resumable': '1.0.0', 'upload-length': String(total), 'upload-metadata': meta } });
   assert.equal(r.status, 201);
   const loc = new URL(r.headers.get('location'), s.url).pathname;
+  lastTus = loc;
   let off = 0;
   for (const p of parts) {
     r = await api(s, token, 'PATCH', loc, { headers: { 'tus-resumable': '1.0.0', 'upload-offset': String(off), 'content-type': 'application/offset+octet-stream' }, body: p });
@@ -87,6 +89,8 @@ test('scanning: infected refused on every way in, clean kept, rescan, clamd stop
       // tus: EICAR split across two PATCHes; the verdict comes with the last.
       const half = Math.floor(EICAR.length / 2);
       await refused(await tusPut(s, w, 'tus/eicar.txt', [Buffer.from(EICAR.slice(0, half)), Buffer.from(EICAR.slice(half))]), 'tus');
+      // The refused upload is over: nothing to resume.
+      assert.equal((await api(s, w, 'HEAD', lastTus, { headers: { 'tus-resumable': '1.0.0' } })).status, 404);
       r = await tusPut(s, w, 'tus/ok.txt', [Buffer.from('two '), Buffer.from('clean halves')]);
       assert.equal(r.status, 204);
       assert.equal(r.headers.get('x-consort-scan'), 'clean');
