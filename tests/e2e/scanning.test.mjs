@@ -11,6 +11,7 @@ import assert from 'node:assert/strict';
 import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
+import { spawnSync } from 'node:child_process';
 import { withServer, tempDir, runConsort } from './lib/server.mjs';
 import { sql } from './lib/accounts.mjs';
 import { consortium, api, apiJson, sha256 } from './lib/docs.mjs';
@@ -118,6 +119,11 @@ test('scanning: infected refused on every way in, clean kept, rescan, clamd stop
       assert.equal(await metric(s, 'consort_scan_verdicts_total{verdict="infected"}'), 6);
       assert.equal(await metric(s, 'consort_scanner_up'), 1);
       assert.ok(await metric(s, 'consort_scan_seconds_count') >= 7);
+      // The scanner's figures are valid exposition (promtool, as metrics.test.mjs).
+      const lint = spawnSync('promtool', ['check', 'metrics'], { input: await (await s.fetch('/metrics')).text() });
+      assert.equal(lint.error, undefined, `promtool could not run: ${lint.error}`);
+      assert.equal(`${lint.stdout}${lint.stderr}`.trim(), '', 'promtool found problems');
+      assert.equal(lint.status, 0);
       const h = await (await s.fetch('/healthz')).json();
       assert.equal(h.scanner, 'ok');
 
