@@ -5,7 +5,7 @@
 BUILD_PACKAGES=(
   build-essential meson ninja-build pkg-config
   libevent-dev libssl-dev libsqlite3-dev libjansson-dev libicu-dev
-  libargon2-dev
+  libargon2-dev libcurl4-openssl-dev
   openssl ca-certificates curl
   libsystemd-dev
   g++ libxapian-dev libmagic-dev libicu-dev libxml2-dev libexpat1-dev libzip-dev

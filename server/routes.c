@@ -16,6 +16,7 @@ const struct route routes[] = {
 	/* answered only with --test-hooks */
 	{"POST", "/_test/sink", h_test_sink, ACCESS_PUBLIC, RBODY_STREAM},
 	{"GET", "/_test/source", h_test_source, ACCESS_PUBLIC, RBODY_NONE},
+	{"POST", "/_test/notify", h_test_notify, ACCESS_PUBLIC, RBODY_NONE},
 
 	/* signing in, the caller's own account (h_auth.c) */
 	{"POST", "/api/v1/session", h_session_create, ACCESS_PUBLIC, RBODY_JSON},
@@ -97,6 +98,32 @@ const struct route routes[] = {
 	{"PROPPATCH", "/dav/{wp}/{path*}", h_dav_proppatch, ACCESS_WP_WRITE, RBODY_STREAM},
 	{"LOCK", "/dav/{wp}/{path*}", h_dav_lock, ACCESS_WP_WRITE, RBODY_STREAM},
 	{"UNLOCK", "/dav/{wp}/{path*}", h_dav_unlock, ACCESS_WP_WRITE, RBODY_NONE},
+
+	/* the deliverable register and internal reviews (h_deliverables.c);
+	 * a deliverable's WP is in its record, so the handlers ask acl.c
+	 * (unreadable = 404) */
+	{"GET", "/api/v1/deliverables", h_deliverables_list, ACCESS_USER, RBODY_NONE},
+	{"POST", "/api/v1/deliverables/import", h_deliverables_import, ACCESS_COORDINATOR,
+	 RBODY_TEXT},
+	{"GET", "/api/v1/deliverables/{code}", h_deliverable_get, ACCESS_USER, RBODY_NONE},
+	{"PATCH", "/api/v1/deliverables/{code}", h_deliverable_patch, ACCESS_USER, RBODY_JSON},
+	{"POST", "/api/v1/deliverables/{code}/reviews", h_review_start, ACCESS_USER, RBODY_JSON},
+	{"GET", "/api/v1/deliverables/{code}/reviews/{id}", h_review_get, ACCESS_USER, RBODY_NONE},
+	{"POST", "/api/v1/deliverables/{code}/reviews/{id}/decision", h_review_decide, ACCESS_USER,
+	 RBODY_JSON},
+	{"GET", "/api/v1/me/reviews", h_my_reviews, ACCESS_USER, RBODY_NONE},
+	/* what changed between two versions (h_diff.c) */
+	{"GET", "/api/v1/wps/{wp}/diff/{path*}", h_diff, ACCESS_WP_READ, RBODY_NONE},
+	/* activity, following and notification mail (h_notify.c); the
+	 * unsubscribe secret is the authority of its two routes */
+	{"GET", "/api/v1/activity", h_activity, ACCESS_USER, RBODY_NONE},
+	{"GET", "/api/v1/follows", h_follows_list, ACCESS_USER, RBODY_NONE},
+	{"PUT", "/api/v1/follows", h_follow_put, ACCESS_USER, RBODY_JSON},
+	{"DELETE", "/api/v1/follows", h_follow_delete, ACCESS_USER, RBODY_OPTIONAL_JSON},
+	{"GET", "/api/v1/me/notifications", h_notify_get, ACCESS_USER, RBODY_NONE},
+	{"PUT", "/api/v1/me/notifications", h_notify_put, ACCESS_USER, RBODY_JSON},
+	{"GET", "/api/v1/unsubscribe/{secret}", h_unsubscribe_page, ACCESS_PUBLIC, RBODY_NONE},
+	{"POST", "/api/v1/unsubscribe/{secret}", h_unsubscribe, ACCESS_PUBLIC, RBODY_STREAM},
 
 	/* the audit log (h_audit.c) */
 	{"GET", "/api/v1/audit", h_audit, ACCESS_COORDINATOR, RBODY_NONE},

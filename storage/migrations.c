@@ -283,11 +283,113 @@ static const char m002_sudo_scopes[] =
 	"  PRIMARY KEY (token_id, wp_id)"
 	") WITHOUT ROWID;";
 
+/* --- deliverables (issue 17, storage/deliverables.h) ---
+ * The register: one record per deliverable of the grant agreement, in
+ * its work package, held by at most one document (node_id). A review is
+ * bound to the content hash of the version it was started on; each
+ * reviewer has one decision row (decision NULL: pending). */
+static const char m003_deliverables[] =
+	"CREATE TABLE deliverables ("
+	"  id INTEGER PRIMARY KEY,"
+	"  code TEXT NOT NULL UNIQUE COLLATE NOCASE,"
+	"  title TEXT NOT NULL,"
+	"  wp_id INTEGER NOT NULL REFERENCES wps(id),"
+	"  lead_partner_id INTEGER REFERENCES partners(id),"
+	"  due_month INTEGER," /* month of the project, 1-based */
+	"  due_date TEXT,"     /* YYYY-MM-DD; overrides due_month */
+	"  type TEXT NOT NULL CHECK (type IN ('R','DEM','DEC','DATA','ETHICS','OTHER')),"
+	"  dissemination TEXT NOT NULL,"
+	"  status TEXT NOT NULL DEFAULT 'planned' CHECK (status IN ('planned','drafting',"
+	"    'in_review','approved','submitted','accepted','revision_requested')),"
+	/* a purged document leaves its deliverable without one */
+	"  node_id INTEGER UNIQUE REFERENCES nodes(id) ON DELETE SET NULL,"
+	"  submitted_on TEXT,"
+	"  created_at INTEGER NOT NULL"
+	");"
+	"CREATE INDEX deliverables_wp ON deliverables(wp_id);"
+	"CREATE TABLE deliverable_reviews ("
+	"  id INTEGER PRIMARY KEY,"
+	"  deliverable_id INTEGER NOT NULL REFERENCES deliverables(id) ON DELETE CASCADE,"
+	/* the review record outlives a purged document (version and hash) */
+	"  node_id INTEGER REFERENCES nodes(id) ON DELETE SET NULL,"
+	"  version INTEGER NOT NULL,"
+	"  blob TEXT NOT NULL," /* SHA-256 of the reviewed version's content */
+	"  due_date TEXT,"
+	"  started_by INTEGER REFERENCES users(id),"
+	"  started_at INTEGER NOT NULL"
+	");"
+	"CREATE INDEX deliverable_reviews_dlv ON deliverable_reviews(deliverable_id);"
+	"CREATE TABLE review_decisions ("
+	"  review_id INTEGER NOT NULL REFERENCES deliverable_reviews(id) ON DELETE CASCADE,"
+	"  reviewer_id INTEGER NOT NULL REFERENCES users(id),"
+	"  decision TEXT CHECK (decision IN ('approve','changes')),"
+	"  comment TEXT NOT NULL DEFAULT '',"
+	"  decided_at INTEGER,"
+	"  PRIMARY KEY (review_id, reviewer_id)"
+	");"
+	"CREATE INDEX review_decisions_reviewer ON review_decisions(reviewer_id, decision);";
+
+/* --- notifications (issue 15, docs/notifications.md) ---
+ * Events are the audit log's rows (written in the transaction of the
+ * change they record); these tables say who follows what, how each person
+ * wants mail, and what is waiting to be sent.
+ *
+ * follows: `path` '' is the whole work package, else a folder or a
+ * document as name keys joined by '/'. `active` 0 is an explicit "do not
+ * follow" (it outlives an automatic follow and a work package's default);
+ * `auto` 1 marks a follow made by an upload. */
+static const char m004_notifications[] =
+	"CREATE TABLE follows ("
+	"  user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+	"  wp_id INTEGER NOT NULL REFERENCES wps(id) ON DELETE CASCADE,"
+	"  path TEXT NOT NULL DEFAULT '',"
+	"  active INTEGER NOT NULL DEFAULT 1,"
+	"  auto INTEGER NOT NULL DEFAULT 0,"
+	"  created_at INTEGER NOT NULL,"
+	"  PRIMARY KEY (user_id, wp_id, path)"
+	") WITHOUT ROWID;"
+	/* Work packages whose readers follow them unless they said no. */
+	"CREATE TABLE follow_defaults ("
+	"  wp_id INTEGER PRIMARY KEY REFERENCES wps(id) ON DELETE CASCADE,"
+	"  set_by INTEGER,"
+	"  set_at INTEGER NOT NULL"
+	");"
+	/* One row per person, made on first need. `cursor`: the audit id up
+	 * to which events were considered for their mail (a digest and the
+	 * cursor move in one transaction, so no event is mailed twice);
+	 * `unsub` the secret of their one-click unsubscribe link. */
+	"CREATE TABLE notify_prefs ("
+	"  user_id INTEGER PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,"
+	"  mode TEXT NOT NULL DEFAULT 'daily'"
+	"    CHECK (mode IN ('off', 'immediate', 'hourly', 'daily')),"
+	"  auto_follow INTEGER NOT NULL DEFAULT 1,"
+	"  cursor INTEGER NOT NULL DEFAULT 0,"
+	"  last_mail_at INTEGER NOT NULL DEFAULT 0,"
+	"  unsub TEXT NOT NULL UNIQUE"
+	");"
+	/* Mail to send. `message` is the whole RFC 5322 message, made once
+	 * (NULL until then for account mail, which is made by the sender), so
+	 * a retry sends the same bytes with the same Message-ID. */
+	"CREATE TABLE outbox ("
+	"  id INTEGER PRIMARY KEY,"
+	"  user_id INTEGER REFERENCES users(id) ON DELETE SET NULL,"
+	"  kind TEXT NOT NULL,"
+	"  rcpt TEXT NOT NULL,"
+	"  arg TEXT NOT NULL DEFAULT '',"
+	"  message TEXT,"
+	"  state TEXT NOT NULL DEFAULT 'queued' CHECK (state IN ('queued', 'sent', 'failed')),"
+	"  attempts INTEGER NOT NULL DEFAULT 0,"
+	"  next_at INTEGER NOT NULL,"
+	"  last_error TEXT NOT NULL DEFAULT '',"
+	"  created_at INTEGER NOT NULL,"
+	"  sent_at INTEGER"
+	");"
+	"CREATE INDEX outbox_due ON outbox(state, next_at);";
 /* Malware scan verdicts per blob (storage/scans.h, docs/scanning.md).
  * Keyed by hash, not by version: a verdict is about the content, and
  * every version of that content shares it. No foreign key: a verdict
  * may outlive its blob (gc) and is harmless then. */
-static const char m003_blob_scans[] =
+static const char m005_blob_scans[] =
 	"CREATE TABLE blob_scans ("
 	"  hash TEXT PRIMARY KEY,"
 	"  verdict TEXT NOT NULL CHECK (verdict IN ('clean', 'infected', 'unscanned')),"
@@ -297,9 +399,7 @@ static const char m003_blob_scans[] =
 	") WITHOUT ROWID;";
 
 const char *const db_migrations[] = {
-	m001_initial,
-	m002_sudo_scopes,
-	m003_blob_scans,
+	m001_initial, m002_sudo_scopes, m003_deliverables, m004_notifications, m005_blob_scans,
 };
 
 const size_t db_migration_count = sizeof db_migrations / sizeof db_migrations[0];

@@ -376,3 +376,76 @@ bool acl_may_unlock(const struct call *call, int64_t owner)
 {
 	return acl_owns_lock(call, owner) || (call->caller && call->wp_level >= ACCT_MANAGE);
 }
+
+/* --- deliverables -------------------------------------------------------------- */
+
+enum err acl_deliverable_edit(struct call *call, int64_t wp_id, int64_t lead_partner_id)
+{
+	enum err rc = acl_authorize_wp(call, NULL, wp_id, ACCESS_WP_READ);
+
+	if (rc)
+		return rc;
+	if (call->wp_level >= ACCT_MANAGE)
+		return ERR_OK;
+	if (lead_partner_id && call->caller->partner_id == lead_partner_id &&
+	    call->wp_level >= ACCT_WRITE)
+		return ERR_OK;
+	return err_set(ERR_FORBIDDEN,
+		       "only the deliverable's lead partner (with write access), the "
+		       "work package's managers or a coordinator may do this");
+}
+
+enum err acl_review_start(struct call *call, int64_t wp_id, int64_t lead_partner_id)
+{
+	return acl_deliverable_edit(call, wp_id, lead_partner_id);
+}
+
+enum err acl_reviewer_eligible(struct call *call, int64_t user_id, int64_t partner_id,
+			       int64_t wp_id, int64_t lead_partner_id, const char *who)
+{
+	int level = ACCT_NONE;
+	enum err rc;
+
+	if (lead_partner_id && partner_id == lead_partner_id)
+		return err_set(ERR_INVALID,
+			       "reviewer %.80s is a member of the lead partner; internal reviewers "
+			       "come from other partners",
+			       who);
+	rc = acct_level(worker_db(call->worker), user_id, wp_id, &level);
+	if (rc)
+		return rc;
+	if (level < ACCT_READ)
+		return err_set(
+			ERR_INVALID,
+			"reviewer %.80s cannot read the work package; grant read access first",
+			who);
+	return ERR_OK;
+}
+
+enum err acl_review_decide(const struct call *call, const int64_t *ids, size_t n)
+{
+	for (size_t i = 0; call->caller && i < n; i++)
+		if (ids[i] == call->caller->user_id)
+			return ERR_OK;
+	return err_set(ERR_FORBIDDEN, "you are not a reviewer of this review");
+}
+
+enum err acl_deliverable_sign_off(const struct call *call)
+{
+	if (call->caller && call->caller->coordinator)
+		return ERR_OK;
+	return err_set(ERR_FORBIDDEN, "only coordinators approve, submit and record the "
+				      "Commission's answer");
+}
+
+enum err acl_recipient_wps(struct db *db, int64_t user_id, struct acct_wp **wps, size_t *n)
+{
+	return acct_wp_list(db, user_id, wps, n);
+}
+
+bool acl_event_visible(int level, const char *action)
+{
+	if (level < ACCT_READ || !action)
+		return false;
+	return strcmp(action, "grant") != 0 || level >= ACCT_MANAGE;
+}

@@ -44,6 +44,26 @@
  *   acl_readable_wp_list  GET /api/v1/wps and the WebDAV root listing
  *   acl_owns_lock       only its holder submits a WebDAV lock's token
  *   acl_may_unlock      the holder, or a manager of the WP (lock break)
+ *
+ * Deliverables (docs/deliverables.md): a deliverable is seen by whoever
+ * reads its WP (the register is filtered by acl_readable_wps; one that
+ * cannot be read is 404 like a missing one).
+ *   acl_deliverable_edit    its document, title, due date, "drafting":
+ *                           manage on its WP (the WP lead, a coordinator),
+ *                           or write on the WP for a member of its lead
+ *                           partner
+ *   acl_review_start        the same people start a review
+ *   acl_reviewer_eligible   a reviewer is an enabled member of another
+ *                           partner than the lead who can read the WP
+ *   acl_review_decide       only a reviewer named on the review answers
+ *   acl_deliverable_sign_off  approved, submitted, accepted, revision
+ *                           requested: coordinators only
+ *   acl_recipient_wps   what a mail's recipient may read when the mail is
+ *                       built (not when the event happened): the same
+ *                       rule as for a request, for an account, not a call
+ *   acl_event_visible   which events a reader sees in a feed or mail:
+ *                       everything in a readable WP, but access changes
+ *                       (grant) only with manage
  */
 #ifndef CONSORT_ACL_H
 #define CONSORT_ACL_H
@@ -105,5 +125,32 @@ bool acl_owns_lock(const struct call *call, int64_t owner);
  * holder may; a manager of the work package may break someone else's
  * lock (one left behind by a crashed client). */
 bool acl_may_unlock(const struct call *call, int64_t owner);
+
+/* May the caller edit deliverable metadata / start a review of a
+ * deliverable in WP `wp_id` led by partner `lead_partner_id` (0: none)?
+ * ERR_NOTFOUND when the WP is unreadable, ERR_FORBIDDEN when readable but
+ * the caller is neither a manager of the WP nor a writer from the lead
+ * partner. Fills call->wp_id, call->wp_level. */
+enum err acl_deliverable_edit(struct call *call, int64_t wp_id, int64_t lead_partner_id);
+enum err acl_review_start(struct call *call, int64_t wp_id, int64_t lead_partner_id);
+
+/* May user `user_id` (of partner `partner_id`) review a deliverable of
+ * WP `wp_id` led by `lead_partner_id`? ERR_INVALID with a detail naming
+ * `who` when not (same partner as the lead, cannot read the WP). */
+enum err acl_reviewer_eligible(struct call *call, int64_t user_id, int64_t partner_id,
+			       int64_t wp_id, int64_t lead_partner_id, const char *who);
+
+/* Is the caller one of the `n` reviewers `ids`? ERR_FORBIDDEN if not. */
+enum err acl_review_decide(const struct call *call, const int64_t *ids, size_t n);
+
+/* Coordinator sign-off steps. ERR_FORBIDDEN for anyone else. */
+enum err acl_deliverable_sign_off(const struct call *call);
+/* The work packages account `user_id` may read now, with its level (a
+ * disabled or unknown account: none): mail is built from these. Free
+ * with acct_wps_free. */
+enum err acl_recipient_wps(struct db *db, int64_t user_id, struct acct_wp **wps, size_t *n);
+
+/* May a reader with `level` on an event's WP see the event `action`? */
+bool acl_event_visible(int level, const char *action);
 
 #endif

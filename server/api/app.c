@@ -15,6 +15,7 @@
 #include "api/commitq.h"
 #include "api/config.h"
 #include "api/handlers.h"
+#include "api/mail.h"
 #include "api/metrics.h"
 #include "api/router.h"
 #include "cas.h"
@@ -197,6 +198,9 @@ static enum err app_start(struct server *srv, void *arg)
 		rc = jobs_start(cfg->io_threads, 1u << 20, &a->io);
 	if (!rc)
 		rc = commitq_start(a->db_path, 0, &a->commitq);
+	/* Digests and the outbox (mail.h); stopped in app_stopped. */
+	if (!rc)
+		rc = mail_start(cfg, a->public_url);
 	if (!rc) {
 		struct scan_opts so = {
 			.address = cfg->clamd_socket ? cfg->clamd_socket : cfg->clamd_address,
@@ -270,7 +274,12 @@ static void log_done(struct http_req *req, bool completed)
 	const struct call *call = http_req_data(req);
 
 	(void)completed;
-	log_access(http_req_peer(req), http_req_method(req), http_req_path(req),
+	/* A route whose path carries a {secret} (the unsubscribe link) is
+	 * logged by its pattern: the secret is the authority. */
+	log_access(http_req_peer(req), http_req_method(req),
+		   call && call->route && strstr(call->route->pattern, "{secret}")
+			   ? call->route->pattern
+			   : http_req_path(req),
 		   http_resp_started(req) ? http_resp_status(req) : 0, http_resp_bytes(req),
 		   http_req_elapsed_us(req), call && call->caller ? call->caller->email : NULL);
 }
@@ -321,6 +330,8 @@ static void app_stopped(void *arg)
 	a->commitq = NULL;
 	jobs_stop(a->jobs);
 	a->jobs = NULL;
+	/* After the workers: a digest the test hook started has ended. */
+	mail_stop();
 	for (size_t i = 0; i < sizeof stop_modules / sizeof stop_modules[0]; i++)
 		stop_modules[i]();
 	/* After the workers: no request can count any more. */

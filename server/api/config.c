@@ -11,6 +11,7 @@
 
 #include "api/metrics.h"
 #include "api/publicurl.h"
+#include "deliverables.h"
 #include "api/scan.h"
 
 enum opt_type { OPT_STRING, OPT_UINT, OPT_U64, OPT_SIZE, OPT_BYTES, OPT_MS, OPT_BOOL, OPT_LOGFMT };
@@ -142,8 +143,28 @@ static const struct option_def options[] = {
 	 "An unfinished resumable (tus) upload is removed this long after it was created."},
 	{"uploads-per-user", OPT_UINT, OFF(uploads_per_user), 1, 100000,
 	 "Unfinished resumable uploads one user may have open at once."},
+	{"smtp-url", OPT_STRING, OFF(smtp_url), 0, 0,
+	 "Mail server, `smtp://host:587` (STARTTLS, required) or `smtps://host:465`. Unset: "
+	 "mail is written to DATA/outbox/ as .eml files instead of being sent."},
+	{"smtp-user", OPT_STRING, OFF(smtp_user), 0, 0, "SMTP AUTH user name; unset: no AUTH."},
+	{"smtp-password-file", OPT_STRING, OFF(smtp_password_file), 0, 0,
+	 "File whose first line is the SMTP AUTH password (never on the command line)."},
+	{"smtp-ca-file", OPT_STRING, OFF(smtp_ca_file), 0, 0,
+	 "PEM file of the CAs that may sign the mail server's certificate; unset: the system's."},
+	{"mail-from", OPT_STRING, OFF(mail_from), 0, 0,
+	 "Sender address of every mail (`consort <noreply@example.org>`). Default: "
+	 "consort@localhost."},
+	{"notify-interval", OPT_MS, OFF(notify_interval_ms), 100, DAY_MS,
+	 "How often the mail thread builds due digests and sends queued mail."},
+	{"mail-retry", OPT_MS, OFF(mail_retry_ms), 100, DAY_MS,
+	 "Wait after a failed send; it doubles with each failure up to 15 minutes. Mail is "
+	 "kept and retried for 3 days."},
 	{"upload-bytes-per-user", OPT_BYTES, OFF(upload_bytes_per_user), 1, 1024 * TiB,
 	 "Announced size of one user's unfinished resumable uploads together, bytes."},
+	{"project-start", OPT_STRING, OFF(project_start), 0, 0,
+	 "First day of the project (`YYYY-MM-DD`): a deliverable due in month N of the grant "
+	 "agreement is due on the last day of that month of the project. Without it the register "
+	 "shows due months only (and cannot tell what is overdue)."},
 	{"clamd-socket", OPT_STRING, OFF(clamd_socket), 0, 0,
 	 "clamd's unix socket (its `LocalSocket`). With it (or `clamd-address`) every new content "
 	 "is scanned for malware before its version exists (docs/scanning.md); with neither, "
@@ -196,6 +217,8 @@ void config_defaults(struct config *cfg)
 	cfg->upload_expiry_ms = (unsigned)DAY_MS;
 	cfg->uploads_per_user = 20;
 	cfg->upload_bytes_per_user = 256 * GiB;
+	cfg->notify_interval_ms = 60000;
+	cfg->mail_retry_ms = 30000;
 	cfg->clamd_timeout_ms = 120000;
 	cfg->clamd_wait_ms = 5000;
 }
@@ -490,6 +513,16 @@ enum err config_check(const struct config *cfg)
 		return rc;
 	if (cfg->public_url && publicurl_check(cfg->public_url))
 		return err_set(ERR_INVALID, "public-url: %s", err_detail());
+	if (cfg->project_start && !dlv_date_valid(cfg->project_start))
+		return err_set(ERR_INVALID, "project-start must be a date YYYY-MM-DD");
+	if (cfg->smtp_password_file &&
+	    (rc = check_file("smtp-password-file", cfg->smtp_password_file)))
+		return rc;
+	if (cfg->smtp_ca_file && (rc = check_file("smtp-ca-file", cfg->smtp_ca_file)))
+		return rc;
+	if (cfg->smtp_url && strncmp(cfg->smtp_url, "smtp://", 7) &&
+	    strncmp(cfg->smtp_url, "smtps://", 8))
+		return err_set(ERR_INVALID, "smtp-url must start with smtp:// or smtps://");
 	if (cfg->clamd_socket && cfg->clamd_address)
 		return err_set(ERR_INVALID, "clamd-socket and clamd-address: set one, not both");
 	if (cfg->clamd_socket && cfg->clamd_socket[0] != '/')
@@ -601,6 +634,12 @@ void config_free(struct config *cfg)
 	free(cfg->config_file);
 	free(cfg->metrics_allow);
 	free(cfg->metrics_token_file);
+	free(cfg->project_start);
+	free(cfg->smtp_url);
+	free(cfg->smtp_user);
+	free(cfg->smtp_password_file);
+	free(cfg->smtp_ca_file);
+	free(cfg->mail_from);
 	free(cfg->clamd_socket);
 	free(cfg->clamd_address);
 	free(cfg->scan_unscannable);

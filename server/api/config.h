@@ -58,6 +58,14 @@ struct config {
 	unsigned login_address_failures; /* failures before an address locks */
 	unsigned login_lockout_ms;       /* first lockout; doubles per failure */
 	unsigned login_lockout_max_ms;
+	/* notifications and mail (issue 15, docs/notifications.md) */
+	char *smtp_url;              /* NULL: mail is written to DATA/outbox/ */
+	char *smtp_user;             /* NULL: no SMTP AUTH */
+	char *smtp_password_file;    /* the SMTP password, first line */
+	char *smtp_ca_file;          /* PEM CAs to verify the mail server; NULL: system */
+	char *mail_from;             /* From: of every mail */
+	unsigned notify_interval_ms; /* how often digests and the outbox are looked at */
+	unsigned mail_retry_ms;      /* first retry after a failed send; doubles */
 	unsigned argon2_memory_kib;
 	unsigned argon2_iterations;
 	unsigned argon2_parallelism;
@@ -67,6 +75,8 @@ struct config {
 	unsigned upload_expiry_ms;      /* an unfinished tus upload lives this long */
 	unsigned uploads_per_user;      /* unfinished tus uploads per user */
 	uint64_t upload_bytes_per_user; /* their announced lengths together */
+	/* deliverables (issue 17) */
+	char *project_start; /* YYYY-MM-DD; NULL: due months have no date */
 	/* malware scanning (issue 23, api/scan.h); no socket: off */
 	char *clamd_socket;  /* unix socket path */
 	char *clamd_address; /* HOST:PORT */

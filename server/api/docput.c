@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "audit.h"
+#include "notify.h"
 #include "api/auth.h"
 #include "cas.h"
 #include "api/commitq.h"
@@ -89,9 +90,13 @@ static enum err in_txn(struct db *db, const struct tree_put_result *res, void *a
 		 res->version, j->res.size, j->res.mime, j->res.hash,
 		 j->upload_id ? ", resumable" : "");
 	rc = audit_append(db, j->user_id, j->email, j->peer, "upload", j->wp_id, path, detail);
-	free(path);
 	if (rc)
 		log_event(LOG_ERROR, "audit", "cannot record upload: %s", err_detail());
+	/* One who uploads a document follows it (unless they turned that
+	 * off, or said they do not follow it): docs/notifications.md. */
+	if (!rc)
+		rc = notify_follow_auto(db, j->user_id, j->wp_id, path);
+	free(path);
 	if (!rc && j->upload_id)
 		rc = uploads_finish(db, j->upload_id, res->version, j->res.hash);
 	return rc;

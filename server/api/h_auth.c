@@ -18,6 +18,7 @@
 #include "api/acl.h"
 #include "api/apijson.h"
 #include "api/auth.h"
+#include "api/mail.h"
 #include "api/config.h"
 #include "db.h"
 #include "digest.h"
@@ -979,6 +980,8 @@ void h_token_create(struct call *call)
 	if (!rc)
 		rc = auth_notice(call, call->caller->user_id, call->caller->email,
 				 "API token '%s' created (scope %s)", name, scopes[scope_ix]);
+	if (!rc)
+		rc = mail_account(db, call->caller->user_id, MAIL_NEW_TOKEN, name);
 	if (!rc)
 		rc = db_commit(db);
 	if (rc) {

@@ -32,6 +32,7 @@
 #include "http/jsonin.h"
 #include "api/mime.h"
 #include "name.h"
+#include "notify.h"
 #include "http/reply.h"
 #include "api/router.h"
 #include "api/app.h"
@@ -43,6 +44,19 @@
 static int64_t user_of(const struct call *call) { return call->caller ? call->caller->user_id : 0; }
 
 static struct db *db_of(const struct call *call) { return worker_db(call->worker); }
+
+/* A change and its audit record (the event that feeds and mail are made
+ * of, docs/notifications.md) commit together: the tree function's own
+ * transaction becomes a savepoint of this one. Ends it: commit when `rc`
+ * is 0, else roll back; returns the result. */
+static enum err change_end(const struct call *call, enum err rc)
+{
+	if (!rc)
+		rc = db_commit(db_of(call));
+	if (rc)
+		db_rollback(db_of(call));
+	return rc;
+}
 
 /* The {path*} of the route as a checked path; answers 400 itself. */
 static bool url_path(struct call *call, struct name_path *out)
@@ -965,10 +979,13 @@ void h_folder_create(struct call *call)
 		reply_err(call->req, err_set(ERR_EXISTS, "the root folder exists"));
 		goto out;
 	}
-	rc = tree_mkdir(db_of(call), call->wp_id, &p, user_of(call), parents, &n);
 	path = name_path_join(&p);
+	rc = db_begin(db_of(call));
 	if (!rc)
-		auth_audit(call, "folder_create", call->wp_id, path ? path : "", NULL);
+		rc = tree_mkdir(db_of(call), call->wp_id, &p, user_of(call), parents, &n);
+	if (!rc)
+		rc = auth_audit(call, "folder_create", call->wp_id, path ? path : "", NULL);
+	rc = change_end(call, rc);
 	if (rc)
 		reply_err(call->req, rc);
 	else
@@ -1001,17 +1018,25 @@ void h_version_restore(struct call *call)
 	}
 	if (!text_path(call, "path", text, &p))
 		return;
-	rc = tree_restore_version(db_of(call), call->wp_id, &p, version, user_of(call), comment,
-				  if_version, &res);
+	path = name_path_join(&p);
+	rc = db_begin(db_of(call));
+	if (!rc)
+		rc = tree_restore_version(db_of(call), call->wp_id, &p, version, user_of(call),
+					  comment, if_version, &res);
 	if (!rc)
 		rc = tree_version_get(db_of(call), call->wp_id, res.node_id, res.version, &v);
+	if (!rc)
+		rc = auth_audit(call, "restore", call->wp_id, path ? path : "",
+				"version %" PRId64 " restored as version %" PRId64, version,
+				res.version);
+	/* restoring is editing: its author follows the document */
+	if (!rc)
+		rc = notify_follow_auto(db_of(call), user_of(call), call->wp_id, path);
+	rc = change_end(call, rc);
 	if (rc) {
 		reply_err(call->req, rc);
 		goto out;
 	}
-	path = name_path_join(&p);
-	auth_audit(call, "restore", call->wp_id, path ? path : "",
-		   "version %" PRId64 " restored as version %" PRId64, version, res.version);
 	http_resp_header(call->req, "ETag", etag_of(v.blob, etag));
 	http_resp_headerf(call->req, "X-Consort-Version", "%" PRId64, res.version);
 	reply_json(call->req, 201,
@@ -1048,14 +1073,19 @@ void h_move(struct call *call)
 		reply_err(call->req, err_set(ERR_INVALID, "the root folder cannot move"));
 		goto out;
 	}
-	rc = tree_move(db_of(call), call->wp_id, &from, &to, user_of(call),
-		       replace ? TREE_MOVE_REPLACE : 0, &n);
+	to_path = name_path_join(&to);
+	rc = db_begin(db_of(call));
+	if (!rc)
+		rc = tree_move(db_of(call), call->wp_id, &from, &to, user_of(call),
+			       replace ? TREE_MOVE_REPLACE : 0, &n);
+	if (!rc)
+		rc = auth_audit(call, "move", call->wp_id, to_path ? to_path : "", "from %s",
+				from_text);
+	rc = change_end(call, rc);
 	if (rc) {
 		reply_err(call->req, rc);
 		goto out;
 	}
-	to_path = name_path_join(&to);
-	auth_audit(call, "move", call->wp_id, to_path ? to_path : "", "from %s", from_text);
 	reply_node(call, 200, &n, to_path ? to_path : "");
 out:
 	free(to_path);
@@ -1104,8 +1134,8 @@ void h_tree_patch(struct call *call)
 		      : status == 0 ? TREE_STATUS_DRAFT
 		      : status <= 2 ? TREE_STATUS_REVIEW
 				    : TREE_STATUS_FINAL;
-	rc = ERR_OK;
-	if (has_deliv || has_status)
+	rc = db_begin(db_of(call));
+	if (!rc && (has_deliv || has_status))
 		rc = tree_set_meta(db_of(call), call->wp_id, &p, &meta, user_of(call), &n);
 	if (!rc && has_name) {
 		tree_node_clear(&n);
@@ -1118,15 +1148,18 @@ void h_tree_patch(struct call *call)
 				rc = err_set(ERR_NOMEM, "out of memory");
 		}
 	}
+	if (!rc && !(path = name_path_join(&p)))
+		rc = err_set(ERR_NOMEM, "out of memory");
+	if (!rc)
+		rc = auth_audit(call, has_name ? "rename" : "metadata", call->wp_id, path,
+				"deliverable %s, status %s", n.deliverable ? n.deliverable : "-",
+				n.status ? tree_status_name(n.status) : "-");
+	rc = change_end(call, rc);
 	if (rc) {
 		reply_err(call->req, rc);
 		goto out;
 	}
-	path = name_path_join(&p);
-	auth_audit(call, has_name ? "rename" : "metadata", call->wp_id, path ? path : "",
-		   "deliverable %s, status %s", n.deliverable ? n.deliverable : "-",
-		   n.status ? tree_status_name(n.status) : "-");
-	reply_node(call, 200, &n, path ? path : "");
+	reply_node(call, 200, &n, path);
 out:
 	free(path);
 	tree_node_clear(&n);
@@ -1148,14 +1181,18 @@ void h_tree_delete(struct call *call)
 		reply_err(call->req, err_set(ERR_INVALID, "the root folder cannot be deleted"));
 		goto out;
 	}
-	rc = tree_trash(db_of(call), call->wp_id, &p, user_of(call), &id);
+	path = name_path_join(&p);
+	rc = db_begin(db_of(call));
+	if (!rc)
+		rc = tree_trash(db_of(call), call->wp_id, &p, user_of(call), &id);
+	if (!rc)
+		rc = auth_audit(call, "delete", call->wp_id, path ? path : "",
+				"to the trash as entry %" PRId64, id);
+	rc = change_end(call, rc);
 	if (rc) {
 		reply_err(call->req, rc);
 		goto out;
 	}
-	path = name_path_join(&p);
-	auth_audit(call, "delete", call->wp_id, path ? path : "", "to the trash as entry %" PRId64,
-		   id);
 	reply_json(call->req, 200,
 		   json_pack("{s:I, s:s}", "trash_id", (json_int_t)id, "path", path ? path : ""));
 out:
@@ -1219,14 +1256,19 @@ void h_trash_restore(struct call *call)
 		reply_err(call->req, rc);
 		return;
 	}
-	rc = tree_trash_restore(db_of(call), call->wp_id, id, user_of(call), name, &n);
+	rc = db_begin(db_of(call));
+	if (!rc)
+		rc = tree_trash_restore(db_of(call), call->wp_id, id, user_of(call), name, &n);
 	if (!rc)
 		rc = tree_path(db_of(call), n.id, &path);
+	if (!rc)
+		rc = auth_audit(call, "restore_trash", call->wp_id, path, "trash entry %" PRId64,
+				id);
+	rc = change_end(call, rc);
 	if (rc) {
 		reply_err(call->req, rc);
 		goto out;
 	}
-	auth_audit(call, "restore_trash", call->wp_id, path, "trash entry %" PRId64, id);
 	reply_node(call, 200, &n, path);
 out:
 	free(path);

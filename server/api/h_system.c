@@ -15,7 +15,9 @@
 #include "http/http.h"
 #include "indexer.h"
 #include "indexq.h"
+#include "api/mail.h"
 #include "api/metrics.h"
+#include "notify.h"
 #include "http/reply.h"
 #include "api/router.h"
 #include "api/app.h"
@@ -59,19 +61,33 @@ void h_healthz(struct call *call)
 	const char *index, *scanner;
 	json_t *body;
 	bool db_ok, blobs_ok;
+	struct notify_outbox_stats ob;
+	struct mail_stats ms;
+	json_t *mail;
 
 	db_ok = db_ping(worker_db(call->worker)) == ERR_OK;
 	/* Writing a blob needs both: temp files in tmp/, then blobs/. */
 	blobs_ok = dir_writable(cfg->data_dir, "blobs") && dir_writable(cfg->data_dir, "tmp");
 	index = index_state(cfg->data_dir);
+	/* Mail that cannot go out makes the node "degraded", not unhealthy:
+	 * it is kept and retried (mail.h). */
+	mail_stats(&ms);
+	if (!db_ok || notify_outbox_stats(worker_db(call->worker), &ob))
+		memset(&ob, 0, sizeof ob);
+	mail = json_pack("{s:s, s:s, s:I, s:I, s:I, s:s}", "state", ob.retrying ? "retrying" : "ok",
+			 "transport", ms.smtp ? "smtp" : "folder", "queued", (json_int_t)ob.queued,
+			 "retrying", (json_int_t)ob.retrying, "failed", (json_int_t)ob.failed,
+			 "last_error", ms.last_error);
 	/* An unreachable scanner stops uploads, not reads: degraded. */
 	scanner = scan_state();
-	body = json_pack("{s:s, s:s, s:s, s:s}", "status",
-			 !(db_ok && blobs_ok) ? "unavailable"
-			 : !strcmp(index, "error") || !strcmp(scanner, "unreachable") ? "degraded"
-										      : "ok",
+	body = json_pack("{s:s, s:s, s:s, s:s, s:o}", "status",
+			 !(db_ok && blobs_ok)              ? "unavailable"
+			 : !strcmp(index, "error")         ? "degraded"
+			 : ob.retrying                     ? "degraded"
+			 : !strcmp(scanner, "unreachable") ? "degraded"
+							   : "ok",
 			 "database", db_ok ? "ok" : "error", "blobs", blobs_ok ? "ok" : "error",
-			 "index", index);
+			 "index", index, "mail", mail);
 	/* Shown only when scanning is on: with it off, as before. */
 	if (body && scan_enabled())
 		json_object_set_new(body, "scanner", json_string(scanner));
@@ -120,6 +136,21 @@ void h_metrics(struct call *call)
 	 * count over index_queue, the indexer keeps its own counters. */
 	if (indexq_pending(worker_db(call->worker), &pending) == ERR_OK)
 		metrics_set(METRICS_INDEX_QUEUE, pending);
+	{
+		struct notify_outbox_stats ob;
+		struct mail_stats ms;
+
+		mail_stats(&ms);
+		metrics_set(METRICS_MAIL_SENT, (int64_t)ms.sent);
+		metrics_set(METRICS_MAIL_SEND_ERRORS, (int64_t)ms.send_failures);
+		if (notify_outbox_stats(worker_db(call->worker), &ob) == ERR_OK) {
+			metrics_set(METRICS_MAIL_QUEUED, ob.queued);
+			metrics_set(METRICS_MAIL_RETRYING, ob.retrying);
+			metrics_set(METRICS_MAIL_FAILED, ob.failed);
+			metrics_set(METRICS_MAIL_OLDEST,
+				    ob.oldest_queued_at ? db_now() - ob.oldest_queued_at : 0);
+		}
+	}
 	if (ix) {
 		struct indexer_stats st;
 

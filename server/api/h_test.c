@@ -6,6 +6,8 @@
  *   POST /_test/sink[?pause_ms=N]   reads the body (any size, chunked or
  *       not), hashes it, answers {"bytes","sha256"}; pause_ms makes the
  *       sink slow so backpressure can be observed.
+ *   POST /_test/notify[?force=1]   builds due digests now (all pending
+ *       ones with force=1) and wakes the mail thread.
  *   GET /_test/source?size=N[&chunked=1]   a virtual file of N bytes,
  *       byte i = i mod 251, with single-range support; chunked=1 sends
  *       it with chunked transfer coding.
@@ -24,6 +26,7 @@
 #include "http/reply.h"
 #include "api/router.h"
 #include "api/app.h"
+#include "api/mail.h"
 
 static bool hooks_enabled(struct call *call)
 {
@@ -231,4 +234,30 @@ void h_test_source(struct call *call)
 		query_u64(call, "chunked", &chunked);
 		http_resp_stream(call->req, 200, chunked ? -1 : (int64_t)size, &source_ops, src);
 	}
+}
+
+/* --- notifications -------------------------------------------------------------- */
+
+/* POST /_test/notify[?force=1]: build the digests that are due now (every
+ * pending one with force=1: a daily digest without waiting a day), then
+ * wake the mail thread to send them. The same code as the thread's
+ * round, on this worker's connection. */
+void h_test_notify(struct call *call)
+{
+	const char *force = http_req_query_param(call->req, "force");
+	struct mail_run run;
+	enum err rc;
+
+	if (!hooks_enabled(call))
+		return;
+	rc = mail_digest_run(worker_db(call->worker), worker_config(call->worker),
+			     force && !strcmp(force, "1"), &run);
+	if (rc) {
+		reply_err(call->req, rc);
+		return;
+	}
+	mail_wake();
+	reply_json(call->req, 200,
+		   json_pack("{s:I, s:I, s:I}", "people", (json_int_t)run.people, "mails",
+			     (json_int_t)run.mails, "events", (json_int_t)run.events));
 }

@@ -12,6 +12,7 @@
 #include "accounts.h"
 #include "api/apijson.h"
 #include "api/auth.h"
+#include "api/mail.h"
 #include "api/config.h"
 #include "db.h"
 #include "api/handlers.h"
@@ -246,6 +247,8 @@ void h_user_update(struct call *call)
 			rc = acct_user_get(db, id, &u);
 		if (!rc)
 			rc = auth_audit(call, "user_update", 0, u.email, "%s", what);
+		if (!rc && ch.totp_reset)
+			rc = mail_account(db, id, MAIL_TOTP_RESET, call->caller->email);
 		if (!rc)
 			rc = auth_notice(call, id, u.email, "account changed: %s", what);
 		if (!rc)
@@ -294,6 +297,9 @@ void h_user_link(struct call *call)
 		if (!rc)
 			rc = auth_audit(call, "password_link", 0, u.email, "valid until %lld",
 					(long long)expires);
+		/* The person gets the link by mail too (docs/notifications.md). */
+		if (!rc)
+			rc = mail_account(db, id, MAIL_SET_PASSWORD, token);
 		if (!rc)
 			rc = auth_notice(call, id, u.email, "a set-password link was made");
 		if (!rc)

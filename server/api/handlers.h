@@ -22,6 +22,7 @@ void h_metrics(struct call *call);
 /* h_test.c (only with --test-hooks) */
 void h_test_sink(struct call *call);
 void h_test_source(struct call *call);
+void h_test_notify(struct call *call);
 /* h_auth.c */
 void h_session_create(struct call *call);
 void h_session_confirm(struct call *call);
@@ -75,6 +76,27 @@ void h_tus_override(struct call *call);
 /* Close the writers kept open between chunks; at shutdown, after the
  * workers have stopped. */
 void tus_close_all(void);
+
+/* h_deliverables.c */
+void h_deliverables_list(struct call *call);
+void h_deliverables_import(struct call *call);
+void h_deliverable_get(struct call *call);
+void h_deliverable_patch(struct call *call);
+void h_review_start(struct call *call);
+void h_review_get(struct call *call);
+void h_review_decide(struct call *call);
+void h_my_reviews(struct call *call);
+/* h_diff.c */
+void h_diff(struct call *call);
+/* h_notify.c */
+void h_activity(struct call *call);
+void h_follows_list(struct call *call);
+void h_follow_put(struct call *call);
+void h_follow_delete(struct call *call);
+void h_notify_get(struct call *call);
+void h_notify_put(struct call *call);
+void h_unsubscribe(struct call *call);
+void h_unsubscribe_page(struct call *call);
 
 /* h_audit.c */
 void h_audit(struct call *call);

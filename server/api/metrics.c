@@ -94,15 +94,29 @@ static const char *const value_names[METRICS__COUNT] = {
 	[METRICS_INDEX_QUEUE] = "consort_index_queue_depth",
 	[METRICS_EXTRACT_FAILURES] = "consort_extraction_failures_total",
 	[METRICS_INDEX_DOCS] = "consort_index_documents",
+	[METRICS_MAIL_QUEUED] = "consort_mail_queued",
+	[METRICS_MAIL_RETRYING] = "consort_mail_retrying",
+	[METRICS_MAIL_FAILED] = "consort_mail_failed",
+	[METRICS_MAIL_OLDEST] = "consort_mail_oldest_queued_seconds",
+	[METRICS_MAIL_SENT] = "consort_mail_sent_total",
+	[METRICS_MAIL_SEND_ERRORS] = "consort_mail_send_errors_total",
 };
 static const char *const value_help[METRICS__COUNT] = {
 	[METRICS_UPLOADS_ACTIVE] = "Resumable uploads with a request writing to them now.",
 	[METRICS_INDEX_QUEUE] = "Changes waiting to be applied to the search index.",
 	[METRICS_EXTRACT_FAILURES] = "Document versions whose text extraction failed since start.",
 	[METRICS_INDEX_DOCS] = "Documents in the search index.",
+	[METRICS_MAIL_QUEUED] = "Mail in the outbox waiting to be sent.",
+	[METRICS_MAIL_RETRYING] = "Waiting mail whose sending failed at least once.",
+	[METRICS_MAIL_FAILED] = "Mail given up on after 3 days of failed attempts.",
+	[METRICS_MAIL_OLDEST] = "Age of the oldest mail waiting in the outbox.",
+	[METRICS_MAIL_SENT] = "Mail handed to the mail server (or DATA/outbox/) since start.",
+	[METRICS_MAIL_SEND_ERRORS] = "Failed attempts to send mail since start.",
 };
 static const bool value_is_counter[METRICS__COUNT] = {
 	[METRICS_EXTRACT_FAILURES] = true,
+	[METRICS_MAIL_SENT] = true,
+	[METRICS_MAIL_SEND_ERRORS] = true,
 };
 
 /* --- the request path ---------------------------------------------------------- */

@@ -230,7 +230,8 @@ static enum err json_on_data(struct http_req *req, const void *data, size_t len,
 	enum err rc = ERR_OK;
 
 	if (evbuffer_get_length(jb->buf) + len > jb->cap)
-		rc = err_set(ERR_TOOLARGE, "JSON body larger than %llu bytes",
+		rc = err_set(ERR_TOOLARGE, "%s body larger than %llu bytes",
+			     jb->call->route->body == RBODY_TEXT ? "text" : "JSON",
 			     (unsigned long long)jb->cap);
 	else if (evbuffer_add(jb->buf, data, len) != 0)
 		rc = err_set(ERR_NOMEM, "out of memory");
@@ -251,6 +252,23 @@ static void json_on_end(struct http_req *req, void *arg)
 	json_error_t jerr;
 	json_t *v = NULL;
 
+	if (call->route->body == RBODY_TEXT) {
+		char *text = http_req_alloc(req, len + 1);
+
+		if (!text) {
+			json_release(jb);
+			reply_err(req, err_set(ERR_NOMEM, "out of memory"));
+			return;
+		}
+		if (len)
+			evbuffer_remove(jb->buf, text, len);
+		text[len] = '\0';
+		json_release(jb);
+		call->text = text;
+		call->text_len = len;
+		call->route->fn(call);
+		return;
+	}
 	if (len > 0)
 		v = json_loadb((const char *)evbuffer_pullup(jb->buf, -1), len,
 			       JSON_REJECT_DUPLICATES, &jerr);
@@ -297,6 +315,20 @@ static bool is_json_type(const char *ct)
 
 	return ct && strncasecmp(ct, "application/json", n) == 0 &&
 	       (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
+}
+
+static bool is_text_type(const char *ct)
+{
+	static const char *const types[] = {"text/csv", "text/plain"};
+
+	for (size_t i = 0; ct && i < 2; i++) {
+		size_t n = strlen(types[i]);
+
+		if (strncasecmp(ct, types[i], n) == 0 &&
+		    (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' '))
+			return true;
+	}
+	return false;
 }
 
 /* --- dispatch ---------------------------------------------------------------- */
@@ -401,6 +433,20 @@ void router_dispatch(const struct route *table, size_t n, struct http_req *req, 
 		}
 	}
 
+	if (r->body == RBODY_TEXT && http_req_has_body(req)) {
+		if (!is_text_type(http_req_header(req, "Content-Type"))) {
+			reply_err(req, err_set(ERR_UNSUPPORTED,
+					       "the body must be text/csv or text/plain (UTF-8)"));
+			return;
+		}
+		if (http_req_body_length(req) > 0 &&
+		    (uint64_t)http_req_body_length(req) > cfg->max_json_body) {
+			reply_err(req, err_set(ERR_TOOLARGE, "text body larger than %llu bytes",
+					       (unsigned long long)cfg->max_json_body));
+			return;
+		}
+	}
+
 	rc = acl_authorize(call);
 	if (rc) {
 		/* WebDAV clients (Windows, Finder, davfs2) ask for credentials
@@ -425,7 +471,8 @@ void router_dispatch(const struct route *table, size_t n, struct http_req *req, 
 		return;
 	}
 
-	if (r->body == RBODY_JSON || (r->body == RBODY_OPTIONAL_JSON && http_req_has_body(req))) {
+	if (r->body == RBODY_JSON || r->body == RBODY_TEXT ||
+	    (r->body == RBODY_OPTIONAL_JSON && http_req_has_body(req))) {
 		struct json_body *jb = http_req_alloc(req, sizeof *jb);
 
 		if (!jb || !(jb->buf = evbuffer_new())) {

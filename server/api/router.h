@@ -61,6 +61,8 @@ enum route_body {
 	RBODY_JSON,          /* a JSON object, read whole up to max-json-body */
 	RBODY_STREAM,        /* the handler reads the body itself */
 	RBODY_OPTIONAL_JSON, /* JSON if present, else none */
+	RBODY_TEXT,          /* text/csv or text/plain, read whole up to
+				max-json-body into call->text (NUL-terminated) */
 };
 
 #define ROUTE_MAX_PARAMS 4
@@ -91,6 +93,8 @@ struct call {
 	int wp_level;                         /* caller's level on that WP (0-3) */
 	int64_t dest_wp_id; /* ACCESS_DAV_COPY, _MOVE: the Destination's WP, decided */
 	json_t *json;       /* RBODY_JSON: the parsed object */
+	const char *text;   /* RBODY_TEXT: the body, in the request arena */
+	size_t text_len;
 };
 
 /* Validate a table: every route declares access, patterns are well

@@ -2,6 +2,7 @@
 #include "cli/cli_accounts.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <jansson.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -10,6 +11,7 @@
 
 #include "accounts.h"
 #include "audit.h"
+#include "deliverables.h"
 #include "api/auth.h"
 #include "db.h"
 #include "http/jsonin.h"
@@ -310,6 +312,103 @@ int cli_wp(int argc, char **argv)
 	return 0;
 }
 
+/* --- consort deliverable import --------------------------------------------------- */
+
+#define CLI_CSV_MAX (16u << 20)
+
+/* The whole of `path` ("-": standard input), at most CLI_CSV_MAX bytes. */
+static enum err read_all(const char *path, char **out, size_t *len)
+{
+	FILE *f = strcmp(path, "-") ? fopen(path, "rb") : stdin;
+	size_t cap = 65536, n = 0, got;
+	char *buf = NULL;
+	enum err rc = ERR_OK;
+
+	*out = NULL;
+	*len = 0;
+	if (!f)
+		return err_set(ERR_IO, "%s: %s", path, strerror(errno));
+	buf = malloc(cap + 1);
+	while (buf && (got = fread(buf + n, 1, cap - n, f)) > 0) {
+		n += got;
+		if (n == cap) {
+			char *nb;
+
+			if (cap >= CLI_CSV_MAX) {
+				rc = err_set(ERR_TOOLARGE, "%s: larger than 16 MiB", path);
+				break;
+			}
+			nb = realloc(buf, 2 * cap + 1);
+			if (!nb) {
+				free(buf);
+				buf = NULL;
+				break;
+			}
+			buf = nb;
+			cap *= 2;
+		}
+	}
+	if (!rc && !buf)
+		rc = err_set(ERR_NOMEM, "out of memory");
+	if (!rc && ferror(f))
+		rc = err_set(ERR_IO, "%s: read error", path);
+	if (f != stdin)
+		fclose(f);
+	if (rc) {
+		free(buf);
+		return rc;
+	}
+	buf[n] = '\0';
+	*out = buf;
+	*len = n;
+	return ERR_OK;
+}
+
+int cli_deliverable(int argc, char **argv)
+{
+	const char *cmd = "deliverable import", *data = NULL, *file = NULL;
+	const struct flag flags[] = {
+		{"data", true, &data, NULL, true},
+		{"file", true, &file, NULL, true},
+	};
+	struct db *db = NULL;
+	size_t created = 0, updated = 0, len = 0;
+	char *csv = NULL, detail[64];
+	enum err rc;
+	int st;
+
+	if (argc < 1 || strcmp(argv[0], "import")) {
+		fprintf(stderr,
+			"usage: consort deliverable import --data DIR --file TABLE.csv|-\n");
+		return 2;
+	}
+	st = parse_flags(cmd, argc - 1, argv + 1, flags, 2);
+	if (st)
+		return st;
+	rc = read_all(file, &csv, &len);
+	if (!rc)
+		rc = open_data(data, &db);
+	if (!rc)
+		rc = db_begin(db);
+	if (!rc) {
+		rc = dlv_import_csv(db, csv, len, &created, &updated);
+		snprintf(detail, sizeof detail, "%zu created, %zu updated", created, updated);
+		if (!rc)
+			rc = audit_append(db, 0, CLI_ACTOR, "", "deliverable_import", 0,
+					  "deliverables", detail);
+		if (!rc)
+			rc = db_commit(db);
+		if (rc)
+			db_rollback(db);
+	}
+	db_close(db);
+	free(csv);
+	if (rc)
+		return fail(cmd, rc);
+	printf("deliverables: %zu created, %zu updated\n", created, updated);
+	return 0;
+}
+
 /* --- consort grant ------------------------------------------------------------------- */
 
 int cli_grant(int argc, char **argv)
@@ -386,10 +485,9 @@ int cli_grant(int argc, char **argv)
 int cli_routes(int argc, char **argv)
 {
 	static const char *const bodies[] = {
-		[RBODY_NONE] = "none",
-		[RBODY_JSON] = "json",
-		[RBODY_STREAM] = "stream",
-		[RBODY_OPTIONAL_JSON] = "optional_json",
+		[RBODY_NONE] = "none",     [RBODY_JSON] = "json",
+		[RBODY_STREAM] = "stream", [RBODY_OPTIONAL_JSON] = "optional_json",
+		[RBODY_TEXT] = "text",
 	};
 	json_t *arr = json_array();
 	char *text;

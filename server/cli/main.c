@@ -121,6 +121,7 @@ static const struct command commands[] = {
 	{"wp", cli_wp, "wp add --data DIR --code WP1 --title TITLE [--lead SHORT]"},
 	{"grant", cli_grant,
 	 "grant --data DIR --wp WP1 (--user EMAIL | --partner SHORT) --level none|read|write|manage"},
+	{"deliverable", cli_deliverable, "deliverable import --data DIR --file TABLE.csv|-"},
 	{"demo", demo_main,
 	 "demo --data DIR   (a new data directory with a complete example consortium)"},
 	{"routes", cli_routes, "routes   (the route table as JSON)"},

@@ -100,7 +100,7 @@ test('the example configuration names every option and works as it is', async ()
   // file must parse as it is shipped.
   const dir = tempDir();
   const conf = example.split('\n')
-    .filter((l) => !/^(# )?(data|listen|cert|key|metrics-token-file|clamd-address) = /.test(l))
+    .filter((l) => !/^(# )?(data|listen|cert|key|metrics-token-file|smtp-password-file|smtp-ca-file|clamd-address) = /.test(l))
     .map((l) => l.replace(/^# ([a-z0-9-]+ = )/, '$1'))
     .join('\n');
   writeFileSync(join(dir, 'consort.conf'), conf);

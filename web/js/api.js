@@ -49,9 +49,9 @@ export function contentUrl(wp, path, version) {
 }
 
 export async function api(method, path, opts = {}) {
-  const { json, params, headers = {}, signal, quiet401 = false, retried = false } = opts;
+  const { json, body: raw, params, headers = {}, signal, quiet401 = false, retried = false } = opts;
   const h = { Accept: 'application/json', ...headers };
-  let body;
+  let body = raw; // a raw body (e.g. a CSV file) with its Content-Type in headers
   if (json !== undefined) {
     h['Content-Type'] = 'application/json';
     body = JSON.stringify(json);

@@ -21,6 +21,7 @@ const views = {
   wps: () => import('./views/wps.js'),
   access: () => import('./views/access.js'),
   audit: () => import('./views/audit.js'),
+  deliverables: () => import('./views/deliverables.js'),
   account: () => import('./views/account.js'),
   signin: () => import('./views/signin.js'),
   setpassword: () => import('./views/setpassword.js'),
@@ -40,6 +41,7 @@ function resolve(segments) {
   if (a === 'wp' && b) return ['browse'];
   if (a === 'trash' && b) return ['trash'];
   if (a === 'search') return ['search'];
+  if (a === 'deliverables') return ['deliverables'];
   if (a === 'admin' && ['users', 'partners', 'wps', 'access', 'audit'].includes(b)) return [b];
   if (a === 'account') return ['account'];
   return [null];
@@ -130,7 +132,7 @@ function navLink(hash, label, ic, extra) {
 }
 
 function renderNav() {
-  const items = [navLink('#/', t('nav.home'), 'home')];
+  const items = [navLink('#/', t('nav.home'), 'home'), navLink('#/deliverables', t('nav.deliverables'), 'list')];
   const wpItems = session.wps.map((w) => h('li', h('a.nav-link.nav-wp', { href: href('wp', w.code), dataset: { nav: href('wp', w.code) }, title: `${w.code} — ${w.title}` },
     h('span.wp-code', w.code), h('span.nav-text', w.title))));
   const admin = [];

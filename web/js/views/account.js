@@ -8,6 +8,7 @@ import { session, emit } from '../session.js';
 import { dateTime } from '../format.js';
 import { badge, button, dialog, confirm, field, input, toast, pageHeader, loading, errorBox, copyText, select, tableWrap } from '../ui.js';
 import { qrSvg } from '../qr.js';
+import { notificationSettings } from './activity.js';
 
 function codesBlock(codes) {
   return h('div.stack',
@@ -229,6 +230,7 @@ export default async function account(ctx) {
           h('dt', t('account.role')), h('dd', u.coordinator ? t('users.coordinatorBadge') : t('account.member')))),
       tfaSection(draw),
       forced ? null : passwordSection(),
+      forced ? null : notificationSettings(),
       forced ? null : tokensSection());
   };
   draw();

@@ -13,7 +13,8 @@ import { href, go } from '../router.js';
 import { icon, fileIcon } from '../icons.js';
 import { session, canWrite, wpLevel, on } from '../session.js';
 import { bytes, relative, fullDate, number, kindOf, levelName } from '../format.js';
-import { badge, button, menuButton, errorBox, loading, empty, toast, linkButton, scanBadge } from '../ui.js';
+import { badge, button, dialog, menuButton, errorBox, loading, empty, toast, linkButton, scanBadge } from '../ui.js';
+import { activityFeed, followButton } from './activity.js';
 import { enqueue, pickFiles, fromDrop } from '../upload/queue.js';
 import { renameDialog, moveDialog, trashNode, newFolderDialog, crumbs, statusBadge } from './nodes.js';
 
@@ -325,6 +326,10 @@ function folderView(ctx, wpCode, path, first) {
     ], { icon: 'upload', kind: 'primary', iconOnly: false, cls: 'upload-menu' }));
     actions.push(button(t('browse.newFolder'), { icon: 'folderPlus', on: () => newFolderDialog(wp, path).then((n) => n && reload()) }));
   }
+  actions.push(followButton(wp, path));
+  actions.push(button(t('activity.title'), { kind: 'ghost', on: () => dialog({
+    title: t('activity.titleOf', { name: path ? `${wp}/${path}` : wp }), wide: true,
+    build: () => activityFeed({ wp, path }) }) }));
   actions.push(linkButton(t('browse.trashView'), href('trash', wp), { icon: 'trash', kind: 'ghost' }));
   const level = wpLevel(wp);
   const head = h('header.page-head',

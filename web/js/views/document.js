@@ -9,6 +9,7 @@ import { icon, fileIcon } from '../icons.js';
 import { session, canWrite, on } from '../session.js';
 import { bytes, dateTime, fullDate, relative, kindOf, number } from '../format.js';
 import { badge, button, dialog, field, input, select, toast, linkButton, errorBox, menuButton, tableWrap, scanBadge } from '../ui.js';
+import { activityFeed, followButton } from './activity.js';
 import { enqueue } from '../upload/queue.js';
 import { renameDialog, moveDialog, trashNode, crumbs, statusBadge } from './nodes.js';
 
@@ -113,6 +114,7 @@ export default function documentView(ctx, { wp: wpCode, node: first }) {
     ctx.setTitle(`${node.name} · ${wp}`);
     const parent = node.path.split('/').slice(0, -1).join('/');
     const actions = [linkButton(t('doc.download'), contentUrl(wp, node.path), { icon: 'download', kind: 'primary' })];
+    actions.push(followButton(wp, node.path));
     if (writable) {
       actions.push(button(t('doc.newVersion'), { icon: 'upload', on: uploadVersion }));
       actions.push(menuButton(t('doc.more'), [
@@ -154,7 +156,10 @@ export default function documentView(ctx, { wp: wpCode, node: first }) {
             h('thead', h('tr', h('th', { scope: 'col' }, t('doc.version')), h('th', { scope: 'col' }, t('doc.uploaded')),
               h('th.hide-sm', { scope: 'col' }, t('doc.size')), h('th.hide-sm', { scope: 'col' }, t('doc.comment')), h('th.col-actions', { scope: 'col' }, h('span.sr-only', t('common.actions'))))),
             h('tbody', versions.map(versionRow)))),
-          node.versions_total > versions.length ? h('p.muted', t('doc.moreVersions', { n: node.versions_total - versions.length })) : null)));
+          node.versions_total > versions.length ? h('p.muted', t('doc.moreVersions', { n: node.versions_total - versions.length })) : null),
+        h('section.card.doc-activity', { 'aria-labelledby': 'doc-activity' },
+          h('div.card-head', h('h2', { id: 'doc-activity' }, t('activity.title'))),
+          activityFeed({ wp, path: node.path, limit: 10 }))));
   }
 
   const off = on('uploaded', (u) => {

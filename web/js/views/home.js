@@ -7,6 +7,7 @@ import { levelName, relative, fullDate, kindOf } from '../format.js';
 import { get } from '../api.js';
 import { fileIcon } from '../icons.js';
 import { badge, empty, linkButton, pageHeader, loading } from '../ui.js';
+import { activityFeed } from './activity.js';
 
 // Both lists come from the search API (the only view across work
 // packages, and it only ever shows what the caller may read): the
@@ -58,8 +59,17 @@ export default async function home(ctx) {
       : empty(t('home.noWpsTitle'), isCoordinator() ? t('home.noWpsCoordinator') : t('home.noWpsText'),
         isCoordinator() ? linkButton(t('wps.create'), '#/admin/wps', { icon: 'plus', kind: 'primary' }) : null)));
   if (wps.length) {
+    const tasks = h('div', loading());
+    sections.push(h('section.section', { 'aria-labelledby': 'home-tasks' },
+      h('div.section-head', h('h2', { id: 'home-tasks' }, t('home.reviewTasks'))), tasks));
+    import('./deliverables.js').then((m) => m.reviewTasks().then((list) => tasks.replaceChildren(m.taskList(list))))
+      .catch(() => tasks.replaceChildren(h('p.muted', t('home.recentUnavailable'))));
     const feed = h('div', loading());
     const board = h('div', loading());
+    sections.push(h('section.section', { 'aria-labelledby': 'home-activity' },
+      h('div.section-head', h('h2', { id: 'home-activity' }, t('activity.followedTitle')),
+        h('p.section-sub', t('activity.followedSub'))),
+      activityFeed({ emptyText: t('activity.noneFollowed') })));
     sections.push(h('section.section', { 'aria-labelledby': 'home-recent' },
       h('div.section-head', h('h2', { id: 'home-recent' }, t('home.recent'))), feed));
     sections.push(h('section.section', { 'aria-labelledby': 'home-deliv' },
