@@ -423,6 +423,11 @@ static enum err reopen_writer(struct indexer *ix)
 	if (rc)
 		return rc;
 	snprintf(ix->target, sizeof ix->target, "%s", target);
+	/* The count is known from the moment the index is open, not only
+	 * after the first commit (consort_index_documents after a restart). */
+	pthread_mutex_lock(&ix->mu);
+	ix->st.doccount = xap_writer_doccount(ix->xw);
+	pthread_mutex_unlock(&ix->mu);
 	if (!created)
 		return ERR_OK;
 	/* A new, empty index: every document is to be done again, and until

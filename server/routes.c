@@ -49,6 +49,8 @@ const struct route routes[] = {
 	{"GET", "/api/v1/wps", h_wps_list, ACCESS_USER, RBODY_NONE},
 	{"POST", "/api/v1/wps", h_wp_create, ACCESS_COORDINATOR, RBODY_JSON},
 	{"GET", "/api/v1/wps/{wp}", h_wp_get, ACCESS_WP_READ, RBODY_NONE},
+	/* title, lead: managers; quota, retention, archived: coordinators */
+	{"PATCH", "/api/v1/wps/{wp}", h_wp_patch, ACCESS_WP_MANAGE, RBODY_JSON},
 	{"GET", "/api/v1/wps/{wp}/grants", h_grants_list, ACCESS_WP_MANAGE, RBODY_NONE},
 	{"PUT", "/api/v1/wps/{wp}/grants", h_grant_set, ACCESS_WP_MANAGE, RBODY_JSON},
 
@@ -65,6 +67,13 @@ const struct route routes[] = {
 	{"POST", "/api/v1/wps/{wp}/trash/{id}/restore", h_trash_restore, ACCESS_WP_WRITE,
 	 RBODY_OPTIONAL_JSON},
 	{"DELETE", "/api/v1/wps/{wp}/trash/{id}", h_trash_purge, ACCESS_WP_MANAGE, RBODY_NONE},
+
+	/* check-out, the same lock as WebDAV's (api/checkout.c);
+	 * a manager's DELETE breaks another's (acl_may_unlock) */
+	{"GET", "/api/v1/wps/{wp}/locks/{path*}", h_lock_get, ACCESS_WP_READ, RBODY_NONE},
+	{"POST", "/api/v1/wps/{wp}/locks/{path*}", h_lock_create, ACCESS_WP_WRITE,
+	 RBODY_OPTIONAL_JSON},
+	{"DELETE", "/api/v1/wps/{wp}/locks/{path*}", h_lock_delete, ACCESS_WP_WRITE, RBODY_NONE},
 
 	/* resumable uploads, tus 1.0 (h_tus.c); a creation names its work
 	 * package in Upload-Metadata, which the policy reads; later requests

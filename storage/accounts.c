@@ -1191,7 +1191,8 @@ out:
 
 #define WP_COLS                                                                                    \
 	"w.id, w.code, w.title, coalesce(w.lead_partner_id, 0), p.short,"                          \
-	" coalesce(w.root_id, 0), w.created_at"
+	" coalesce(w.root_id, 0), w.created_at, coalesce(w.quota_bytes, -1),"                      \
+	" coalesce(w.keep_versions, -1), coalesce(w.keep_days, -1), coalesce(w.archived_at, 0)"
 
 static void read_wp(sqlite3_stmt *st, struct acct_wp *w, enum err *rc)
 {
@@ -1202,6 +1203,10 @@ static void read_wp(sqlite3_stmt *st, struct acct_wp *w, enum err *rc)
 	w->lead_short = db_column_strdup(st, 4, rc);
 	w->root_id = col_i64(st, 5);
 	w->created_at = col_i64(st, 6);
+	w->quota_bytes = col_i64(st, 7);
+	w->keep_versions = col_i64(st, 8);
+	w->keep_days = col_i64(st, 9);
+	w->archived_at = col_i64(st, 10);
 }
 
 enum err acct_wp_get(struct db *db, int64_t id, struct acct_wp *out)
@@ -1225,6 +1230,76 @@ enum err acct_wp_get(struct db *db, int64_t id, struct acct_wp *out)
 	sqlite3_reset(st);
 	if (rc)
 		acct_wp_clear(out);
+	return rc;
+}
+
+enum err acct_wp_archived(struct db *db, int64_t id, bool *archived)
+{
+	static const char sql[] = "SELECT archived_at IS NOT NULL FROM wps WHERE id = ?";
+	sqlite3_stmt *st;
+	enum err rc = db_stmt(db, sql, &st);
+	bool row;
+
+	*archived = false;
+	if (rc)
+		return rc;
+	db_bind_int64(db, st, 1, id);
+	rc = db_step(db, st, "find work package", &row);
+	if (!rc && !row)
+		rc = err_set(ERR_NOTFOUND, "no such work package");
+	if (!rc)
+		*archived = sqlite3_column_int(st, 0) != 0;
+	sqlite3_reset(st);
+	return rc;
+}
+
+static void bind_or_null(struct db *db, sqlite3_stmt *st, int i, int64_t v)
+{
+	if (v < 0)
+		db_bind_null(db, st, i);
+	else
+		db_bind_int64(db, st, i, v);
+}
+
+enum err acct_wp_update(struct db *db, int64_t id, const struct acct_wp_change *c, int64_t now)
+{
+	/* One statement; each ?N pair is "change it?" and the new value. */
+	static const char sql[] =
+		"UPDATE wps SET"
+		" title = CASE WHEN ?2 THEN ?3 ELSE title END,"
+		" lead_partner_id = CASE WHEN ?4 THEN ?5 ELSE lead_partner_id END,"
+		" quota_bytes = CASE WHEN ?6 THEN ?7 ELSE quota_bytes END,"
+		" keep_versions = CASE WHEN ?8 THEN ?9 ELSE keep_versions END,"
+		" keep_days = CASE WHEN ?10 THEN ?11 ELSE keep_days END,"
+		" archived_at = CASE WHEN NOT ?12 THEN archived_at"
+		"  WHEN ?13 THEN coalesce(archived_at, ?14) ELSE NULL END"
+		" WHERE id = ?1";
+	sqlite3_stmt *st;
+	int changes = 0;
+	enum err rc = db_stmt(db, sql, &st);
+
+	if (rc)
+		return rc;
+	db_bind_int64(db, st, 1, id);
+	db_bind_int64(db, st, 2, c->set_title);
+	if (c->title)
+		db_bind_text(db, st, 3, c->title);
+	else
+		db_bind_null(db, st, 3);
+	db_bind_int64(db, st, 4, c->set_lead);
+	bind_or_null(db, st, 5, c->lead_partner_id > 0 ? c->lead_partner_id : -1);
+	db_bind_int64(db, st, 6, c->set_quota);
+	bind_or_null(db, st, 7, c->quota_bytes);
+	db_bind_int64(db, st, 8, c->set_keep_versions);
+	bind_or_null(db, st, 9, c->keep_versions);
+	db_bind_int64(db, st, 10, c->set_keep_days);
+	bind_or_null(db, st, 11, c->keep_days);
+	db_bind_int64(db, st, 12, c->set_archived);
+	db_bind_int64(db, st, 13, c->archived);
+	db_bind_int64(db, st, 14, now);
+	rc = db_exec_changes(db, st, "update work package", &changes);
+	if (!rc && changes != 1)
+		rc = err_set(ERR_NOTFOUND, "no such work package");
 	return rc;
 }
 
@@ -1258,7 +1333,7 @@ static void wp_level_row(sqlite3_stmt *st, void *rec, enum err *rc)
 	struct acct_wp *w = rec;
 
 	read_wp(st, w, rc);
-	w->level = sqlite3_column_int(st, 7);
+	w->level = sqlite3_column_int(st, 11);
 }
 
 static void wp_clear(void *rec) { acct_wp_clear(rec); }
@@ -1462,7 +1537,7 @@ enum err acct_grant_list(struct db *db, int64_t wp_id, struct acct_grant **out, 
 		"SELECT coalesce(g.user_id, 0), u.email, u.name, coalesce(g.partner_id, 0), p.short,"
 		" p.name, g.level, b.email, g.granted_at"
 		" FROM grants g LEFT JOIN users u ON u.id = g.user_id"
-		" LEFT JOIN partners p ON p.id = g.partner_id"
+		" LEFT JOIN partners p ON p.id = coalesce(g.partner_id, u.partner_id)"
 		" LEFT JOIN users b ON b.id = g.granted_by"
 		" WHERE g.wp_id = ?"
 		" ORDER BY g.user_id IS NOT NULL, p.short, u.email";

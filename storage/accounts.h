@@ -290,7 +290,34 @@ struct acct_wp {
 	int64_t root_id;
 	int64_t created_at;
 	int level; /* the asking user's level (lists only) */
+	/* Its own storage settings; -1: not set, the server's default
+	 * applies. quota_bytes 0: no quota; keep_* 0: no such rule. */
+	int64_t quota_bytes;
+	int64_t keep_versions;
+	int64_t keep_days;
+	int64_t archived_at; /* 0: not archived */
 };
+
+/* A change to a work package's settings: only the members whose set_*
+ * is true change. For the int64 members -1 stores NULL (the server's
+ * default applies again); lead_partner_id 0 removes the lead. */
+struct acct_wp_change {
+	bool set_title, set_lead, set_quota, set_keep_versions, set_keep_days, set_archived;
+	const char *title;
+	int64_t lead_partner_id;
+	int64_t quota_bytes;
+	int64_t keep_versions;
+	int64_t keep_days;
+	bool archived;
+};
+
+/* Whether work package `id` is archived. ERR_NOTFOUND when missing. */
+enum err acct_wp_archived(struct db *db, int64_t id, bool *archived);
+
+/* Apply `c` to work package `id` (archiving stamps `now`; archiving an
+ * archived one keeps its first time). Joins the caller's transaction.
+ * ERR_NOTFOUND when there is no such work package. */
+enum err acct_wp_update(struct db *db, int64_t id, const struct acct_wp_change *c, int64_t now);
 
 /* Create a work package and its root folder (a nodes row with parent
  * NULL, is_folder 1, empty name) in one transaction; wps.root_id points

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "db_internal.h"
+#include "digest.h"
 
 static enum err txn_end(struct db *db, enum err rc)
 {
@@ -167,9 +168,23 @@ void davstore_locks_free(struct davstore_lock *l, size_t n)
 	free(l);
 }
 
+void davstore_new_token(char out[DAVSTORE_TOKEN_MAX + 1])
+{
+	static const char prefix[] = "urn:consort:";
+	unsigned char u[16];
+
+	_Static_assert(sizeof prefix - 1 + DIGEST_BASE64URL_LEN(sizeof u) <= DAVSTORE_TOKEN_MAX,
+		       "a lock token fits DAVSTORE_TOKEN_MAX");
+	out[0] = '\0';
+	if (digest_random(u, sizeof u))
+		return;
+	memcpy(out, prefix, sizeof prefix - 1);
+	digest_base64url(u, sizeof u, out + sizeof prefix - 1);
+}
+
 #define LOCK_COLS                                                                                  \
 	"token, wp_id, path, root, exclusive, infinite, owner, user_id, timeout, created_at,"      \
-	" expires_at"
+	" expires_at, checkout"
 
 static enum err read_lock(sqlite3_stmt *st, struct davstore_lock *l)
 {
@@ -188,6 +203,7 @@ static enum err read_lock(sqlite3_stmt *st, struct davstore_lock *l)
 	l->timeout = sqlite3_column_int64(st, 8);
 	l->created_at = sqlite3_column_int64(st, 9);
 	l->expires_at = sqlite3_column_int64(st, 10);
+	l->checkout = sqlite3_column_int(st, 11) != 0;
 	if (!rc && (!l->path || !l->root || !l->owner))
 		rc = err_set(ERR_CORRUPT, "a lock row has a NULL column");
 	if (rc)
@@ -258,7 +274,7 @@ enum err davstore_lock_take(struct db *db, struct davstore_lock *l, char **confl
 	static const char count_sql[] = "SELECT count(*) FROM dav_locks"
 					" WHERE user_id = ?1 AND expires_at > ?2";
 	static const char ins_sql[] = "INSERT INTO dav_locks(" LOCK_COLS ")"
-				      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)";
+				      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)";
 	struct davstore_lock *live = NULL;
 	size_t nlive = 0;
 	int64_t now = db_now();
@@ -316,6 +332,7 @@ enum err davstore_lock_take(struct db *db, struct davstore_lock *l, char **confl
 		db_bind_int64(db, st, 9, l->timeout);
 		db_bind_int64(db, st, 10, l->created_at);
 		db_bind_int64(db, st, 11, l->expires_at);
+		db_bind_int64(db, st, 12, l->checkout);
 		rc = db_exec_stmt(db, st, "take lock");
 	}
 	davstore_locks_free(live, nlive);

@@ -78,7 +78,18 @@ struct davstore_lock {
 	int64_t timeout; /* seconds */
 	int64_t created_at;
 	int64_t expires_at;
+	/* A check-out (POST .../locks/{path}) rather than a WebDAV LOCK: its
+	 * holder writes with their own session, without the token. */
+	bool checkout;
 };
+
+/* A new lock token: "urn:consort:" and 128 random bits in base64url;
+ * "" when no randomness could be had (refuse the lock then). Not a UUID
+ * form (opaquelocktoken:, urn:uuid:) on purpose: clients put tokens and
+ * our 64-digit ETags together in If headers, and some cut those short
+ * (litmus formats them into 200 bytes); 34 characters leave room. RFC
+ * 4918 6.5 asks only for a URI unique for all time. */
+void davstore_new_token(char out[DAVSTORE_TOKEN_MAX + 1]);
 
 /* True when `path` is `anc` or lies below it ("" is above everything). */
 bool davstore_path_within(const char *path, const char *anc);
@@ -92,7 +103,7 @@ enum err davstore_locks_list(struct db *db, int64_t wp_id, struct davstore_lock 
 void davstore_locks_free(struct davstore_lock *l, size_t n);
 
 /* Take the lock described by `l` (token, wp_id, path, root, exclusive,
- * infinite, owner, user_id, timeout; the times are set here) unless a
+ * infinite, owner, user_id, timeout, checkout; the times are set here) unless a
  * live lock conflicts: an exclusive lock, or any lock when `l` is
  * exclusive, whose root is `l`'s path, above it with infinite depth, or
  * below it when `l` is infinite (ERR_LOCKED, the detail names its root

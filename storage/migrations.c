@@ -385,11 +385,21 @@ static const char m004_notifications[] =
 	"  sent_at INTEGER"
 	");"
 	"CREATE INDEX outbox_due ON outbox(state, next_at);";
+/* --- work-package settings and check-out (issue 14) ---
+ * archived_at: set while a work package is archived (read-only for
+ * everyone, api/acl.c); NULL otherwise. checkout: a lock taken with
+ * "Check out" in the app or the API (POST .../locks/{path}) rather than
+ * by a WebDAV LOCK; its holder writes with their own session, without
+ * the lock token (docs/webdav.md). */
+static const char m005_wp_settings[] =
+	"ALTER TABLE wps ADD COLUMN archived_at INTEGER;"
+	"ALTER TABLE dav_locks ADD COLUMN checkout INTEGER NOT NULL DEFAULT 0;";
+
 /* Malware scan verdicts per blob (storage/scans.h, docs/scanning.md).
  * Keyed by hash, not by version: a verdict is about the content, and
  * every version of that content shares it. No foreign key: a verdict
  * may outlive its blob (gc) and is harmless then. */
-static const char m005_blob_scans[] =
+static const char m006_blob_scans[] =
 	"CREATE TABLE blob_scans ("
 	"  hash TEXT PRIMARY KEY,"
 	"  verdict TEXT NOT NULL CHECK (verdict IN ('clean', 'infected', 'unscanned')),"
@@ -399,7 +409,8 @@ static const char m005_blob_scans[] =
 	") WITHOUT ROWID;";
 
 const char *const db_migrations[] = {
-	m001_initial, m002_sudo_scopes, m003_deliverables, m004_notifications, m005_blob_scans,
+	m001_initial,       m002_sudo_scopes, m003_deliverables,
+	m004_notifications, m005_wp_settings, m006_blob_scans,
 };
 
 const size_t db_migration_count = sizeof db_migrations / sizeof db_migrations[0];

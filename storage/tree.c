@@ -13,10 +13,10 @@
 #define NODE_COLS                                                                                  \
 	"n.id, n.wp_id, n.parent_id, n.is_folder, n.name, n.deliverable, n.status,"                \
 	" n.current_version, v.size, v.blob, v.mime, n.created_at, n.created_by,"                  \
-	" n.modified_at, n.modified_by, u.name, n.trashed_at, n.trashed_by"
+	" n.modified_at, n.modified_by, u.name, n.trashed_at, n.trashed_by, tb.name"
 #define NODE_FROM                                                                                  \
 	" FROM nodes n LEFT JOIN versions v ON v.node_id = n.id AND v.number = n.current_version"  \
-	" LEFT JOIN users u ON u.id = n.modified_by"
+	" LEFT JOIN users u ON u.id = n.modified_by LEFT JOIN users tb ON tb.id = n.trashed_by"
 
 #define VERSION_COLS                                                                               \
 	"v.number, v.size, v.blob, v.mime, v.uploaded_by, u.name, v.uploaded_at, v.comment,"       \
@@ -132,6 +132,7 @@ void tree_node_clear(struct tree_node *n)
 	free(n->deliverable);
 	free(n->mime);
 	free(n->modified_by_name);
+	free(n->trashed_by_name);
 	free(n->path);
 	memset(n, 0, sizeof *n);
 }
@@ -268,6 +269,7 @@ static enum err read_node(sqlite3_stmt *st, struct tree_node *n)
 	n->modified_by_name = col_strdup(st, 15, &rc);
 	n->trashed_at = sqlite3_column_int64(st, 16);
 	n->trashed_by = sqlite3_column_int64(st, 17);
+	n->trashed_by_name = col_strdup(st, 18, &rc);
 	if (!rc && !n->name)
 		rc = err_set(ERR_CORRUPT, "node %" PRId64 " has no name", n->id);
 	if (rc)
@@ -638,10 +640,10 @@ enum err tree_quota_check(struct db *db, int64_t wp_id, uint64_t incoming)
  * INTEGER never compares equal to TEXT in SQLite). */
 #define RETENTION_RULES                                                                            \
 	"(SELECT id,"                                                                              \
-	" coalesce(keep_versions, (SELECT CAST(value AS INTEGER) FROM settings"                    \
-	"  WHERE key = '" TREE_DEFAULT_KEEP_VERSIONS_KEY "')) AS keep_versions,"                   \
-	" coalesce(keep_days, (SELECT CAST(value AS INTEGER) FROM settings"                        \
-	"  WHERE key = '" TREE_DEFAULT_KEEP_DAYS_KEY "')) AS keep_days"                            \
+	" nullif(coalesce(keep_versions, (SELECT CAST(value AS INTEGER) FROM settings"             \
+	"  WHERE key = '" TREE_DEFAULT_KEEP_VERSIONS_KEY "')), 0) AS keep_versions,"               \
+	" nullif(coalesce(keep_days, (SELECT CAST(value AS INTEGER) FROM settings"                 \
+	"  WHERE key = '" TREE_DEFAULT_KEEP_DAYS_KEY "')), 0) AS keep_days"                        \
 	" FROM wps)"
 
 static enum err prune_node(struct db *db, int64_t node_id, int64_t now, uint64_t *pruned)
@@ -698,6 +700,97 @@ enum err tree_retention_apply(struct db *db, int64_t wp_id, uint64_t *pruned)
 		rc = db_exec_stmt(db, st, "apply retention");
 		if (!rc && pruned)
 			*pruned = (uint64_t)sqlite3_changes(db_sqlite(db));
+	}
+	return txn_end(db, rc);
+}
+
+enum err tree_retention_preview(struct db *db, int64_t wp_id, int64_t keep_versions,
+				int64_t keep_days, uint64_t *versions, uint64_t *bytes)
+{
+	/* The same rule as tree_retention_apply, with the rules given
+	 * (-1: the store's default, 0: none) instead of the stored ones. */
+	static const char sql[] =
+		"WITH w AS (SELECT"
+		"  nullif(CASE WHEN ?3 >= 0 THEN ?3 ELSE (SELECT CAST(value AS INTEGER)"
+		"   FROM settings WHERE key = '" TREE_DEFAULT_KEEP_VERSIONS_KEY "') END, 0) AS kv,"
+		"  nullif(CASE WHEN ?4 >= 0 THEN ?4 ELSE (SELECT CAST(value AS INTEGER)"
+		"   FROM settings WHERE key = '" TREE_DEFAULT_KEEP_DAYS_KEY "') END, 0) AS kd)"
+		" SELECT count(*), coalesce(sum(r.size), 0) FROM (SELECT v.size, v.number,"
+		"   v.uploaded_at, n.current_version,"
+		"   row_number() OVER (PARTITION BY v.node_id ORDER BY v.number DESC) AS rn"
+		"   FROM versions v JOIN nodes n ON n.id = v.node_id WHERE n.wp_id = ?1) r, w"
+		" WHERE (w.kv IS NOT NULL OR w.kd IS NOT NULL)"
+		"  AND r.number <> r.current_version"
+		"  AND (w.kv IS NULL OR r.rn > max(w.kv, 1))"
+		"  AND (w.kd IS NULL OR r.uploaded_at < ?2 - w.kd * 86400)";
+	sqlite3_stmt *st;
+	bool row;
+	enum err rc;
+
+	*versions = 0;
+	*bytes = 0;
+	rc = db_begin_read(db);
+	if (rc)
+		return rc;
+	rc = db_stmt(db, sql, &st);
+	if (!rc) {
+		db_bind_int64(db, st, 1, wp_id);
+		db_bind_int64(db, st, 2, db_now());
+		db_bind_int64(db, st, 3, keep_versions);
+		db_bind_int64(db, st, 4, keep_days);
+		rc = db_step(db, st, "preview retention", &row);
+		if (!rc && row) {
+			*versions = (uint64_t)sqlite3_column_int64(st, 0);
+			*bytes = (uint64_t)sqlite3_column_int64(st, 1);
+		}
+		sqlite3_reset(st);
+	}
+	return txn_end(db, rc);
+}
+
+enum err tree_wp_stats(struct db *db, int64_t wp_id, struct tree_wp_stats *out)
+{
+	/* Documents and versions reachable from the root (the live tree);
+	 * the trash is its top nodes, with every version below them. */
+	static const char sql[] =
+		"WITH RECURSIVE live(id, depth) AS (SELECT root_id, 0 FROM wps WHERE id = ?1"
+		"  UNION ALL SELECT n.id, live.depth + 1 FROM nodes n JOIN live"
+		"  ON n.parent_id = live.id WHERE n.trashed_at IS NULL AND live.depth < 256),"
+		" trash(id, depth) AS (SELECT id, 0 FROM nodes WHERE wp_id = ?1"
+		"  AND trashed_at IS NOT NULL"
+		"  UNION ALL SELECT n.id, trash.depth + 1 FROM nodes n JOIN trash"
+		"  ON n.parent_id = trash.id WHERE trash.depth < 256)"
+		" SELECT"
+		"  (SELECT count(*) FROM nodes n JOIN live ON n.id = live.id WHERE n.is_folder = 0),"
+		"  (SELECT count(*) FROM versions v JOIN live ON v.node_id = live.id),"
+		"  (SELECT count(*) FROM nodes WHERE wp_id = ?1 AND trashed_at IS NOT NULL),"
+		"  (SELECT coalesce(sum(v.size), 0) FROM versions v"
+		"   JOIN (SELECT DISTINCT id FROM trash) t ON v.node_id = t.id)";
+	struct quota q;
+	sqlite3_stmt *st;
+	bool row;
+	enum err rc;
+
+	memset(out, 0, sizeof *out);
+	rc = db_begin_read(db);
+	if (rc)
+		return rc;
+	rc = quota_read(db, wp_id, &q);
+	if (!rc)
+		rc = db_stmt(db, sql, &st);
+	if (!rc) {
+		out->used = q.used;
+		out->limited = q.limited;
+		out->quota = q.limit;
+		db_bind_int64(db, st, 1, wp_id);
+		rc = db_step(db, st, "count work package", &row);
+		if (!rc && row) {
+			out->documents = (uint64_t)sqlite3_column_int64(st, 0);
+			out->versions = (uint64_t)sqlite3_column_int64(st, 1);
+			out->trash_entries = (uint64_t)sqlite3_column_int64(st, 2);
+			out->trash_bytes = (uint64_t)sqlite3_column_int64(st, 3);
+		}
+		sqlite3_reset(st);
 	}
 	return txn_end(db, rc);
 }

@@ -102,7 +102,8 @@ struct tree_node {
 	char *modified_by_name; /* users.name; NULL when unknown */
 	int64_t trashed_at;     /* 0 unless this node itself is in the trash */
 	int64_t trashed_by;
-	char *path; /* "a/b/name"; only where a function says so */
+	char *trashed_by_name; /* users.name; NULL when unknown */
+	char *path;            /* "a/b/name"; only where a function says so */
 };
 
 struct tree_version {
@@ -378,5 +379,26 @@ enum err tree_quota_check(struct db *db, int64_t wp_id, uint64_t incoming);
  * with both NULL every version is kept. One transaction. *pruned (may
  * be NULL) gets the number of versions removed. */
 enum err tree_retention_apply(struct db *db, int64_t wp_id, uint64_t *pruned);
+
+/* What tree_retention_apply would remove from work package `wp_id` if
+ * its rules were `keep_versions` and `keep_days` (-1: the store's
+ * default, 0: no such rule), without removing anything: the number of
+ * versions and their total size. One read transaction. */
+enum err tree_retention_preview(struct db *db, int64_t wp_id, int64_t keep_versions,
+				int64_t keep_days, uint64_t *versions, uint64_t *bytes);
+
+struct tree_wp_stats {
+	uint64_t used; /* as tree_usage */
+	bool limited;
+	uint64_t quota;
+	uint64_t documents;     /* live documents (not in or below the trash) */
+	uint64_t versions;      /* their stored versions */
+	uint64_t trash_entries; /* entries in the trash (top nodes) */
+	uint64_t trash_bytes;   /* size of every version in or below them */
+};
+
+/* A work package's usage against its quota, for its settings page. One
+ * read transaction. */
+enum err tree_wp_stats(struct db *db, int64_t wp_id, struct tree_wp_stats *out);
 
 #endif

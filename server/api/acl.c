@@ -1,10 +1,14 @@
 /* acl — see acl.h. */
 #include "api/acl.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "accounts.h"
+#include "davstore.h"
+#include "name.h"
 #include "api/auth.h"
 #include "digest.h"
 #include "http/http.h"
@@ -155,6 +159,34 @@ enum err acl_wp_decide(struct db *db, const struct caller *c, const char *code, 
 	return ERR_OK;
 }
 
+enum err acl_wp_writable(struct db *db, int64_t wp_id, const char *code)
+{
+	bool archived = false;
+	enum err rc = acct_wp_archived(db, wp_id, &archived);
+
+	if (!rc && archived)
+		rc = err_set(ERR_FORBIDDEN,
+			     "work package %s is archived: it is read-only until a "
+			     "coordinator unarchives it",
+			     code ? code : "");
+	return rc;
+}
+
+/* Write access as decided, then the one rule above levels: nothing is
+ * written into an archived work package. */
+static enum err write_decide(struct db *db, const struct caller *c, const char *code, int64_t wp_id,
+			     int64_t *id_out, int *level_out)
+{
+	int64_t id = 0;
+	enum err rc = acl_wp_decide(db, c, code, wp_id, ACCT_WRITE, &id, level_out);
+
+	if (id_out)
+		*id_out = id;
+	if (!rc)
+		rc = acl_wp_writable(db, id, code);
+	return rc;
+}
+
 /* Tus creation: the WP is the `wp` key of Upload-Metadata. Metadata
  * that names none (absent, malformed, without `wp`) grants nothing and
  * leaves call->wp_id 0: the handler refuses it after the protocol's own
@@ -168,8 +200,8 @@ static enum err metadata_decide(struct call *call)
 	if (!raw || http_req_header_count(call->req, "Upload-Metadata") != 1 ||
 	    tusmeta_parse(call->req, raw, &m) || !m.wp)
 		return ERR_OK;
-	return acl_wp_decide(worker_db(call->worker), call->caller, m.wp, 0, ACCT_WRITE,
-			     &call->wp_id, &call->wp_level);
+	return write_decide(worker_db(call->worker), call->caller, m.wp, 0, &call->wp_id,
+			    &call->wp_level);
 }
 
 /* COPY, MOVE: write on the work package of the Destination. One that
@@ -189,8 +221,7 @@ static enum err destination_decide(struct call *call)
 	code = http_pct_decode(call->req, d.wp, d.wp_len, false);
 	if (!code || !*code)
 		return ERR_OK;
-	rc = acl_wp_decide(worker_db(call->worker), call->caller, code, 0, ACCT_WRITE,
-			   &call->dest_wp_id, NULL);
+	rc = write_decide(worker_db(call->worker), call->caller, code, 0, &call->dest_wp_id, NULL);
 	/* RFC 4918: a Destination whose parent is missing is a conflict;
 	 * an unreadable WP looks missing. */
 	if (rc == ERR_NOTFOUND)
@@ -213,6 +244,9 @@ static enum err upload_decide(struct call *call)
 	if (!rc)
 		rc = acl_wp_decide(worker_db(call->worker), call->caller, NULL, u.wp_id, ACCT_WRITE,
 				   &call->wp_id, &call->wp_level);
+	/* Sending bytes writes; asking the offset or cancelling does not. */
+	if (!rc && (!strcmp(call->route->method, "PATCH") || !strcmp(call->route->method, "POST")))
+		rc = acl_wp_writable(worker_db(call->worker), u.wp_id, NULL);
 	/* Someone else's, or in a WP the caller can no longer read. */
 	if (rc == ERR_NOTFOUND)
 		rc = err_set(ERR_NOTFOUND, "no such upload");
@@ -280,6 +314,11 @@ enum err acl_authorize(struct call *call)
 		if (call->wp_level < level_needed(need))
 			return err_set(ERR_FORBIDDEN, "this needs %s access to %s",
 				       acct_level_name(level_needed(need)), wp);
+		if (need == ACCESS_WP_WRITE || need == ACCESS_DAV_MOVE) {
+			rc = acl_wp_writable(worker_db(call->worker), call->wp_id, wp);
+			if (rc)
+				return rc;
+		}
 		if (need == ACCESS_DAV_COPY || need == ACCESS_DAV_MOVE)
 			return destination_decide(call);
 		return ERR_OK;
@@ -365,6 +404,85 @@ enum err acl_readable_wp_list(struct call *call, struct acct_wp **wps, size_t *n
 		*wps = NULL;
 	}
 	return ERR_OK;
+}
+
+enum err acl_wp_settings(const struct call *call, bool storage)
+{
+	if (!call->caller)
+		return err_set(ERR_UNAUTHENTICATED, "authentication required");
+	if (call->wp_level < ACCT_MANAGE)
+		return err_set(ERR_FORBIDDEN, "this needs manage access to the work package");
+	if (storage && !call->caller->coordinator)
+		return err_set(ERR_FORBIDDEN,
+			       "only coordinators may change a work package's quota, "
+			       "retention or archiving; its managers may change its "
+			       "title and lead");
+	return ERR_OK;
+}
+
+/* Name keys of `p` joined by '/', the form locks are kept in. */
+static char *lock_keys(const struct name_path *p)
+{
+	size_t len = 1;
+	char *s;
+
+	for (size_t i = 0; i < p->n; i++)
+		len += strlen(p->keys[i]) + 1;
+	s = malloc(len);
+	if (!s)
+		return NULL;
+	len = 0;
+	for (size_t i = 0; i < p->n; i++) {
+		size_t k = strlen(p->keys[i]);
+
+		if (i)
+			s[len++] = '/';
+		memcpy(s + len, p->keys[i], k);
+		len += k;
+	}
+	s[len] = '\0';
+	return s;
+}
+
+enum err acl_lock_check(struct call *call, int64_t wp_id, const struct name_path *path, bool below)
+{
+	struct db *db = worker_db(call->worker);
+	struct davstore_lock *locks = NULL;
+	size_t n = 0;
+	char *keys;
+	enum err rc;
+
+	if (!call->caller)
+		return err_set(ERR_UNAUTHENTICATED, "authentication required");
+	keys = lock_keys(path);
+	if (!keys)
+		return err_set(ERR_NOMEM, "out of memory");
+	rc = davstore_locks_list(db, wp_id, &locks, &n);
+	for (size_t i = 0; !rc && i < n; i++) {
+		const struct davstore_lock *l = &locks[i];
+		struct acct_user u = {0};
+		char until[40] = "";
+		struct tm tm;
+		time_t t = (time_t)l->expires_at;
+
+		if (!davstore_lock_covers(l, keys) &&
+		    !(below && davstore_path_within(l->path, keys)))
+			continue;
+		/* The holder writes with their own session, whichever client
+		 * took the lock. */
+		if (acl_owns_lock(call, l->user_id))
+			continue;
+		acct_user_get(db, l->user_id, &u);
+		if (gmtime_r(&t, &tm))
+			strftime(until, sizeof until, "%Y-%m-%d %H:%M UTC", &tm);
+		rc = err_set(ERR_LOCKED, "'%s' is %s by %s until %s", *l->root ? l->root : "/",
+			     l->checkout ? "checked out" : "locked", u.name ? u.name : "someone",
+			     until);
+		acct_user_clear(&u);
+	}
+	davstore_locks_free(locks, n);
+	free(keys);
+	return rc;
 }
 
 bool acl_owns_lock(const struct call *call, int64_t owner)

@@ -29,6 +29,9 @@
  *   missing one; its creator needs write on its WP still (403, or 404
  *   once the WP is unreadable)
  *   coordinator route for a non-coordinator → 403
+ *   any write (write routes, MOVE's source, a COPY or MOVE Destination,
+ *   tus creation and PATCH) into an archived work package → 403, for
+ *   everyone, coordinators included, until it is unarchived
  *
  * A caller's level on a WP is the highest of their own grant and their
  * partner's, manage for a coordinator, none for a disabled account
@@ -42,6 +45,11 @@
  *   acl_authorize_wp    a WP found in the data (an upload's) at a level
  *   acl_readable_wps    the search filter (ids); unreadable = missing
  *   acl_readable_wp_list  GET /api/v1/wps and the WebDAV root listing
+ *   acl_wp_writable     not archived (trash purge, a manage route)
+ *   acl_wp_settings     PATCH of a WP: title, lead for its managers;
+ *                       quota, retention, archiving for coordinators
+ *   acl_lock_check      a write without an If header (API, tus) to a
+ *                       path a live lock protects: only its holder
  *   acl_owns_lock       only its holder submits a WebDAV lock's token
  *   acl_may_unlock      the holder, or a manager of the WP (lock break)
  *
@@ -78,6 +86,7 @@ struct call;
 struct caller;
 struct db;
 struct acct_wp;
+struct name_path;
 
 /* Authenticate the caller (session cookie with CSRF for unsafe methods,
  * or bearer token) when the route needs it, then decide whether the
@@ -115,6 +124,24 @@ enum err acl_readable_wps(struct call *call, int64_t **ids, size_t *n);
  * code: GET /api/v1/wps and the WebDAV root. Free with acct_wps_free.
  * ERR_UNAUTHENTICATED without a caller. */
 enum err acl_readable_wp_list(struct call *call, struct acct_wp **wps, size_t *n);
+
+/* ERR_FORBIDDEN (detail naming `code`, may be NULL) when work package
+ * `wp_id` is archived: nothing is written into it. ERR_OK otherwise. */
+enum err acl_wp_writable(struct db *db, int64_t wp_id, const char *code);
+
+/* May the caller change the settings of call->wp_id? Its managers may
+ * change title and lead; `storage` (quota, retention, archived) needs a
+ * coordinator. ERR_FORBIDDEN otherwise. */
+enum err acl_wp_settings(const struct call *call, bool storage);
+
+/* Check-out and WebDAV locks on the write paths that have no If header
+ * (API PUT, move, rename, trash, restore, tus): ERR_LOCKED (423) when a
+ * live lock of work package `wp_id` covers `path`, or with `below` lies
+ * inside it (a folder moved or trashed), and the caller does not hold
+ * it; the detail names the holder and the expiry ("'Reports/D1.docx' is
+ * checked out by Marta Rossi until 2026-12-05 16:40 UTC"). The holder
+ * writes with their own session, whichever client took the lock. */
+enum err acl_lock_check(struct call *call, int64_t wp_id, const struct name_path *path, bool below);
 
 /* Is the caller the holder of a WebDAV lock (`owner` its user_id)? Only
  * the holder's submitted token unlocks what a lock protects, or

@@ -80,6 +80,8 @@ json_t *apijson_wp(const struct acct_wp *w, int level)
 
 	if (o && level >= 0)
 		json_object_set_new(o, "level", json_string(acct_level_name(level)));
+	if (o)
+		json_object_set_new(o, "archived", json_boolean(w->archived_at != 0));
 	return o;
 }
 

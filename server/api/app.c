@@ -14,6 +14,7 @@
 #include "api/auth.h"
 #include "api/commitq.h"
 #include "api/config.h"
+#include "api/gcsched.h"
 #include "api/handlers.h"
 #include "api/mail.h"
 #include "api/metrics.h"
@@ -26,6 +27,7 @@
 #include "http/log.h"
 #include "http/server.h"
 #include "indexer.h"
+#include "maint.h"
 #include "settings.h"
 #include "tree.h"
 #include "xap.h"
@@ -41,6 +43,7 @@ struct app {
 	struct jobs *jobs;       /* blocking work answered on a worker (Argon2) */
 	struct jobs *io;         /* disk work: storing uploads */
 	struct commitq *commitq; /* group commit of new versions */
+	struct gcsched *gc;      /* NULL: gc-interval 0 */
 	char *public_url;        /* base of absolute links (publicurl.h) */
 	bool metrics_on;
 };
@@ -67,6 +70,7 @@ const char *worker_public_url(const struct worker *w) { return w->app->public_ur
 struct server *app_server(const struct app *a) { return a->srv; }
 struct cas *app_cas(const struct app *a) { return a->cas; }
 struct indexer *app_indexer(const struct app *a) { return a->indexer; }
+struct gcsched *app_gc(const struct app *a) { return a->gc; }
 const char *app_data_dir(const struct app *a) { return a->cfg->data_dir; }
 
 /* Modules that keep state across requests (writers held open between
@@ -201,6 +205,10 @@ static enum err app_start(struct server *srv, void *arg)
 	/* Digests and the outbox (mail.h); stopped in app_stopped. */
 	if (!rc)
 		rc = mail_start(cfg, a->public_url);
+	/* It feeds /metrics, so after metrics_start. */
+	if (!rc)
+		rc = gcsched_start(cfg->data_dir, cfg->gc_interval_ms, MAINT_GC_GRACE_DEFAULT,
+				   &a->gc);
 	if (!rc) {
 		struct scan_opts so = {
 			.address = cfg->clamd_socket ? cfg->clamd_socket : cfg->clamd_address,
@@ -324,6 +332,8 @@ static void app_stopped(void *arg)
 {
 	struct app *a = arg;
 
+	gcsched_stop(a->gc);
+	a->gc = NULL;
 	jobs_stop(a->io);
 	a->io = NULL;
 	commitq_stop(a->commitq);

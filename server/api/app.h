@@ -29,6 +29,7 @@ struct config;
 struct db;
 struct event_base;
 struct indexer;
+struct gcsched;
 struct indexer_opts;
 struct jobs;
 struct jobs_loop;
@@ -80,6 +81,8 @@ struct server *app_server(const struct app *a);
 struct cas *app_cas(const struct app *a);
 /* The indexer (to kick it after a change), or NULL. */
 struct indexer *app_indexer(const struct app *a);
+/* The gc scheduler (gcsched.h); NULL when gc-interval is 0. */
+struct gcsched *app_gc(const struct app *a);
 const char *app_data_dir(const struct app *a);
 
 #endif

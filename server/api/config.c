@@ -113,6 +113,10 @@ static const struct option_def options[] = {
 	{"default-keep-days", OPT_UINT, OFF(default_keep_days), 0, 36500,
 	 "Retention for work packages without a rule of their own: keep versions younger than D "
 	 "days. 0: no age rule. The current version is always kept."},
+	{"gc-interval", OPT_MS, OFF(gc_interval_ms), 0, 7 * DAY_MS,
+	 "How often the server collects garbage itself, as `consort gc` does (retention, blobs no "
+	 "version references once older than the grace of 1 h, expired uploads), on a thread of its "
+	 "own. 0: never (then run `consort gc` from a timer)."},
 	{"test-hooks", OPT_BOOL, OFF(test_hooks), 0, 0,
 	 "For the test suite only: enables `POST /_test/sink` and `GET /_test/source`, "
 	 "which stream request and response bodies without touching the store. Never in production."},
@@ -202,6 +206,7 @@ void config_defaults(struct config *cfg)
 	cfg->metrics_blob_walk_ms = 10 * 60 * 1000;
 	extract_limits_default(&cfg->extract);
 	cfg->index_poll_ms = 500;
+	cfg->gc_interval_ms = 60 * 60 * 1000;
 	cfg->session_idle_ms = 60 * 60 * 1000;
 	cfg->session_max_ms = 12 * 60 * 60 * 1000;
 	cfg->password_link_ms = 3 * DAY_MS;
@@ -281,6 +286,11 @@ static const char *parse_number(const char *v, const struct unit *units, uint64_
 		return "must be a plain number";
 	return units == byte_units ? "has an unknown unit (use K, M, G or T)"
 				   : "has an unknown unit (use ms, s, m, h or d)";
+}
+
+const char *config_parse_bytes(const char *value, uint64_t *out)
+{
+	return parse_number(value, byte_units, out);
 }
 
 /* Set one option from its textual value; on error returns a reason. */

@@ -50,6 +50,7 @@ struct config {
 	uint64_t default_quota;         /* bytes per work package; 0: unlimited */
 	unsigned default_keep_versions; /* 0: no count rule */
 	unsigned default_keep_days;     /* 0: no age rule */
+	unsigned gc_interval_ms;        /* the server's own gc; 0: off */
 	/* accounts and sign-in (issue 4) */
 	unsigned session_idle_ms;        /* a session unused this long ends */
 	unsigned session_max_ms;         /* a session ends this long after login */
@@ -105,5 +106,10 @@ void config_write_reference(FILE *out);
 
 /* Release strings owned by cfg. */
 void config_free(struct config *cfg);
+
+/* A byte count as options take it ("300M", "2G", "1048576"; K, M, G, T
+ * are powers of 1024). NULL when valid (*out set), else the reason
+ * ("is not a number"). */
+const char *config_parse_bytes(const char *value, uint64_t *out);
 
 #endif

@@ -35,6 +35,7 @@
 #include "notify.h"
 #include "http/reply.h"
 #include "api/router.h"
+#include "api/acl.h"
 #include "api/app.h"
 #include "scans.h"
 #include "tree.h"
@@ -566,6 +567,10 @@ struct put {
 	enum tree_cond cond;
 	const char *if_blob;
 	uint64_t received, max;
+	/* A body of unknown length (chunked) is held to the room left in
+	 * the work package's quota as it streams. */
+	bool quota_watch;
+	uint64_t quota_room;
 	unsigned char head[MIME_HEAD_BYTES];
 	size_t head_len;
 	/* on the loop */
@@ -764,6 +769,16 @@ static enum err put_data(struct http_req *req, const void *data, size_t len, voi
 		put_drop(pu);
 		return ERR_TOOLARGE;
 	}
+	if (pu->quota_watch && pu->received + len > pu->quota_room) {
+		/* Stop at the quota, not after the whole body: put_drop
+		 * removes what was written (cas_writer_abort). */
+		reply_err(req, err_set(ERR_QUOTA,
+				       "work package %s is full: the upload passed the %" PRIu64
+				       " bytes left in its quota and was stopped",
+				       call_param(pu->call, "wp"), pu->quota_room));
+		put_drop(pu);
+		return ERR_QUOTA;
+	}
 	if (pu->head_len < sizeof pu->head) {
 		size_t take = sizeof pu->head - pu->head_len;
 
@@ -907,6 +922,13 @@ static bool put_precheck(struct call *call, struct put *pu, int64_t declared)
 	tree_node_clear(&n);
 	if (!rc)
 		rc = tree_quota_check(db, call->wp_id, declared > 0 ? (uint64_t)declared : 0);
+	if (!rc && declared < 0) {
+		struct tree_usage u;
+
+		rc = tree_usage(db, call->wp_id, &u);
+		pu->quota_watch = !rc && u.limited;
+		pu->quota_room = u.quota > u.used ? u.quota - u.used : 0;
+	}
 	if (!rc)
 		rc = cas_writer_new(app_cas(worker_app(call->worker)),
 				    declared > 0 ? (uint64_t)declared : 0, &pu->w);
@@ -915,6 +937,16 @@ static bool put_precheck(struct call *call, struct put *pu, int64_t declared)
 		return false;
 	}
 	return true;
+}
+
+/* The policy's lock rule for a write to `p`; answers 423 itself. */
+static bool lock_ok(struct call *call, const struct name_path *p, bool below)
+{
+	enum err rc = acl_lock_check(call, call->wp_id, p, below);
+
+	if (rc)
+		reply_err(call->req, rc);
+	return !rc;
 }
 
 void h_content_put(struct call *call)
@@ -930,7 +962,7 @@ void h_content_put(struct call *call)
 	pu->max = worker_config(call->worker)->max_upload;
 	pu->comment = http_req_query_param(call->req, "comment");
 	if (!url_path(call, &pu->path) || !put_conditions(call, pu) ||
-	    !put_precheck(call, pu, declared)) {
+	    !lock_ok(call, &pu->path, false) || !put_precheck(call, pu, declared)) {
 		put_free(pu);
 		return;
 	}
@@ -1018,6 +1050,8 @@ void h_version_restore(struct call *call)
 	}
 	if (!text_path(call, "path", text, &p))
 		return;
+	if (!lock_ok(call, &p, false))
+		goto out;
 	path = name_path_join(&p);
 	rc = db_begin(db_of(call));
 	if (!rc)
@@ -1073,6 +1107,8 @@ void h_move(struct call *call)
 		reply_err(call->req, err_set(ERR_INVALID, "the root folder cannot move"));
 		goto out;
 	}
+	if (!lock_ok(call, &from, true) || !lock_ok(call, &to, true))
+		goto out;
 	to_path = name_path_join(&to);
 	rc = db_begin(db_of(call));
 	if (!rc)
@@ -1127,6 +1163,8 @@ void h_tree_patch(struct call *call)
 		reply_err(call->req, err_set(ERR_INVALID, "the root folder has no metadata"));
 		goto out;
 	}
+	if (!lock_ok(call, &p, has_name))
+		goto out;
 	meta.set_deliverable = has_deliv;
 	meta.deliverable = deliverable;
 	meta.set_status = has_status;
@@ -1181,6 +1219,8 @@ void h_tree_delete(struct call *call)
 		reply_err(call->req, err_set(ERR_INVALID, "the root folder cannot be deleted"));
 		goto out;
 	}
+	if (!lock_ok(call, &p, true))
+		goto out;
 	path = name_path_join(&p);
 	rc = db_begin(db_of(call));
 	if (!rc)
@@ -1220,7 +1260,8 @@ void h_trash_list(struct call *call)
 		json_t *o = node_json(&l.items[i], l.items[i].path ? l.items[i].path : "");
 
 		json_object_set_new(o, "trashed_at", apijson_time(l.items[i].trashed_at));
-		json_object_set_new(o, "trashed_by", user_json(l.items[i].trashed_by, NULL));
+		json_object_set_new(o, "trashed_by",
+				    user_json(l.items[i].trashed_by, l.items[i].trashed_by_name));
 		json_array_append_new(items, o);
 	}
 	reply_json(call->req, 200,
@@ -1256,6 +1297,20 @@ void h_trash_restore(struct call *call)
 		reply_err(call->req, rc);
 		return;
 	}
+	/* Where it comes back to, as the lock rule sees paths. */
+	rc = tree_get(db_of(call), call->wp_id, id, &n);
+	if (!rc && n.path) {
+		struct name_path p = {0};
+
+		if (name_path_from_text(n.path, &p) == ERR_OK)
+			rc = acl_lock_check(call, call->wp_id, &p, true);
+		name_path_free(&p);
+	}
+	tree_node_clear(&n);
+	if (rc) {
+		reply_err(call->req, rc);
+		return;
+	}
 	rc = db_begin(db_of(call));
 	if (!rc)
 		rc = tree_trash_restore(db_of(call), call->wp_id, id, user_of(call), name, &n);
@@ -1285,7 +1340,9 @@ void h_trash_purge(struct call *call)
 	if (!trash_id(call, &id))
 		return;
 	/* For the audit record: what it was, before it is gone. */
-	rc = tree_get(db_of(call), call->wp_id, id, &n);
+	rc = acl_wp_writable(db_of(call), call->wp_id, call_param(call, "wp"));
+	if (!rc)
+		rc = tree_get(db_of(call), call->wp_id, id, &n);
 	if (!rc && !n.trashed_at)
 		rc = err_set(ERR_NOTFOUND, "no such trash entry");
 	if (!rc)

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "api/config.h"
+#include "api/gcsched.h"
 #include "api/scan.h"
 #include "db.h"
 #include "api/handlers.h"
@@ -58,7 +59,7 @@ static bool dir_writable(const char *data_dir, const char *sub)
 void h_healthz(struct call *call)
 {
 	const struct config *cfg = worker_config(call->worker);
-	const char *index, *scanner;
+	const char *index, *gc, *scanner;
 	json_t *body;
 	bool db_ok, blobs_ok;
 	struct notify_outbox_stats ob;
@@ -69,8 +70,9 @@ void h_healthz(struct call *call)
 	/* Writing a blob needs both: temp files in tmp/, then blobs/. */
 	blobs_ok = dir_writable(cfg->data_dir, "blobs") && dir_writable(cfg->data_dir, "tmp");
 	index = index_state(cfg->data_dir);
-	/* Mail that cannot go out makes the node "degraded", not unhealthy:
-	 * it is kept and retried (mail.h). */
+	/* Mail that cannot go out and overdue gc make the node "degraded",
+	 * not unhealthy: mail is kept and retried (mail.h), and everything is
+	 * still served while space stops coming back. */
 	mail_stats(&ms);
 	if (!db_ok || notify_outbox_stats(worker_db(call->worker), &ob))
 		memset(&ob, 0, sizeof ob);
@@ -78,16 +80,17 @@ void h_healthz(struct call *call)
 			 "transport", ms.smtp ? "smtp" : "folder", "queued", (json_int_t)ob.queued,
 			 "retrying", (json_int_t)ob.retrying, "failed", (json_int_t)ob.failed,
 			 "last_error", ms.last_error);
+	gc = gcsched_health(app_gc(worker_app(call->worker)));
 	/* An unreachable scanner stops uploads, not reads: degraded. */
 	scanner = scan_state();
-	body = json_pack("{s:s, s:s, s:s, s:s, s:o}", "status",
-			 !(db_ok && blobs_ok)              ? "unavailable"
-			 : !strcmp(index, "error")         ? "degraded"
-			 : ob.retrying                     ? "degraded"
-			 : !strcmp(scanner, "unreachable") ? "degraded"
-							   : "ok",
+	body = json_pack("{s:s, s:s, s:s, s:s, s:s, s:o}", "status",
+			 !(db_ok && blobs_ok) ? "unavailable"
+			 : !strcmp(index, "error") || !strcmp(gc, "overdue") || ob.retrying ||
+					 !strcmp(scanner, "unreachable")
+				 ? "degraded"
+				 : "ok",
 			 "database", db_ok ? "ok" : "error", "blobs", blobs_ok ? "ok" : "error",
-			 "index", index, "mail", mail);
+			 "index", index, "gc", gc, "mail", mail);
 	/* Shown only when scanning is on: with it off, as before. */
 	if (body && scan_enabled())
 		json_object_set_new(body, "scanner", json_string(scanner));

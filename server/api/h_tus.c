@@ -792,6 +792,19 @@ void h_tus_patch(struct call *call)
 				offset, pa->u.offset));
 		goto fail;
 	}
+	/* A lock taken since the upload began holds for its next bytes. */
+	{
+		struct name_path p = {0};
+		enum err rc = name_path_from_text(pa->u.path, &p);
+
+		if (!rc)
+			rc = acl_lock_check(call, pa->u.wp_id, &p, false);
+		name_path_free(&p);
+		if (rc) {
+			tus_err(call, rc);
+			goto fail;
+		}
+	}
 	pa->start = offset;
 	patch_start(pa);
 	return;
@@ -876,6 +889,8 @@ void h_tus_create(struct call *call)
 			rc = ERR_OK;
 		tree_node_clear(&n);
 	}
+	if (!rc)
+		rc = acl_lock_check(call, call->wp_id, &path, false);
 	if (!rc)
 		rc = tree_quota_check(db, call->wp_id, length);
 	if (rc)

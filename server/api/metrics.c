@@ -100,6 +100,11 @@ static const char *const value_names[METRICS__COUNT] = {
 	[METRICS_MAIL_OLDEST] = "consort_mail_oldest_queued_seconds",
 	[METRICS_MAIL_SENT] = "consort_mail_sent_total",
 	[METRICS_MAIL_SEND_ERRORS] = "consort_mail_send_errors_total",
+	[METRICS_GC_RUNS] = "consort_gc_runs_total",
+	[METRICS_GC_FAILURES] = "consort_gc_failures_total",
+	[METRICS_GC_BYTES_RECLAIMED] = "consort_gc_reclaimed_bytes_total",
+	[METRICS_GC_LAST_RUN] = "consort_gc_last_run_timestamp_seconds",
+	[METRICS_GC_LAST_DURATION_MS] = "consort_gc_last_duration_seconds",
 };
 static const char *const value_help[METRICS__COUNT] = {
 	[METRICS_UPLOADS_ACTIVE] = "Resumable uploads with a request writing to them now.",
@@ -112,11 +117,20 @@ static const char *const value_help[METRICS__COUNT] = {
 	[METRICS_MAIL_OLDEST] = "Age of the oldest mail waiting in the outbox.",
 	[METRICS_MAIL_SENT] = "Mail handed to the mail server (or DATA/outbox/) since start.",
 	[METRICS_MAIL_SEND_ERRORS] = "Failed attempts to send mail since start.",
+	[METRICS_GC_RUNS] = "Garbage collections the server ran itself (gc-interval) since start.",
+	[METRICS_GC_FAILURES] = "Scheduled garbage collections that failed since start.",
+	[METRICS_GC_BYTES_RECLAIMED] = "Bytes of blobs deleted by scheduled garbage collection "
+				       "since start.",
+	[METRICS_GC_LAST_RUN] = "When the last scheduled garbage collection finished (Unix time).",
+	[METRICS_GC_LAST_DURATION_MS] = "How long the last scheduled garbage collection took.",
 };
 static const bool value_is_counter[METRICS__COUNT] = {
-	[METRICS_EXTRACT_FAILURES] = true,
-	[METRICS_MAIL_SENT] = true,
-	[METRICS_MAIL_SEND_ERRORS] = true,
+	[METRICS_EXTRACT_FAILURES] = true, [METRICS_MAIL_SENT] = true,
+	[METRICS_MAIL_SEND_ERRORS] = true, [METRICS_GC_RUNS] = true,
+	[METRICS_GC_FAILURES] = true,      [METRICS_GC_BYTES_RECLAIMED] = true,
+};
+static const bool value_is_ms[METRICS__COUNT] = {
+	[METRICS_GC_LAST_DURATION_MS] = true,
 };
 
 /* --- the request path ---------------------------------------------------------- */
@@ -761,8 +775,12 @@ enum err metrics_render(const struct metrics_live *live, struct evbuffer *out)
 			continue;
 		header(out, value_names[i], value_is_counter[i] ? "counter" : "gauge",
 		       value_help[i]);
-		evbuffer_add_printf(out, "%s %lld\n", value_names[i],
-				    (long long)atomic_load(&m.values[i]));
+		if (value_is_ms[i]) /* kept in ms, shown in the base unit */
+			evbuffer_add_printf(out, "%s %.3f\n", value_names[i],
+					    (double)atomic_load(&m.values[i]) / 1000.0);
+		else
+			evbuffer_add_printf(out, "%s %lld\n", value_names[i],
+					    (long long)atomic_load(&m.values[i]));
 	}
 	render_store(out);
 	render_process(out);

@@ -47,16 +47,21 @@ struct route;
 
 /* Values fed by their owners. */
 enum metrics_value {
-	METRICS_UPLOADS_ACTIVE,   /* gauge: resumable uploads with a live writer */
-	METRICS_INDEX_QUEUE,      /* gauge: index_queue rows waiting */
-	METRICS_EXTRACT_FAILURES, /* counter: documents whose extraction failed */
-	METRICS_INDEX_DOCS,       /* gauge: documents in the search index */
-	METRICS_MAIL_QUEUED,      /* gauge: outbox messages waiting to be sent */
-	METRICS_MAIL_RETRYING,    /* gauge: of those, ones that failed at least once */
-	METRICS_MAIL_FAILED,      /* gauge: messages given up on (3 days of failures) */
-	METRICS_MAIL_OLDEST,      /* gauge: age of the oldest waiting message, seconds */
-	METRICS_MAIL_SENT,        /* counter: messages handed over since start */
-	METRICS_MAIL_SEND_ERRORS, /* counter: failed attempts since start */
+	METRICS_UPLOADS_ACTIVE,      /* gauge: resumable uploads with a live writer */
+	METRICS_INDEX_QUEUE,         /* gauge: index_queue rows waiting */
+	METRICS_EXTRACT_FAILURES,    /* counter: documents whose extraction failed */
+	METRICS_INDEX_DOCS,          /* gauge: documents in the search index */
+	METRICS_MAIL_QUEUED,         /* gauge: outbox messages waiting to be sent */
+	METRICS_MAIL_RETRYING,       /* gauge: of those, ones that failed at least once */
+	METRICS_MAIL_FAILED,         /* gauge: messages given up on (3 days of failures) */
+	METRICS_MAIL_OLDEST,         /* gauge: age of the oldest waiting message, seconds */
+	METRICS_MAIL_SENT,           /* counter: messages handed over since start */
+	METRICS_MAIL_SEND_ERRORS,    /* counter: failed attempts since start */
+	METRICS_GC_RUNS,             /* counter: the server's own gc runs that finished */
+	METRICS_GC_FAILURES,         /* counter: ... that failed */
+	METRICS_GC_BYTES_RECLAIMED,  /* counter: bytes of blobs they deleted */
+	METRICS_GC_LAST_RUN,         /* gauge: Unix time the last one finished */
+	METRICS_GC_LAST_DURATION_MS, /* gauge: how long it took, ms (shown in seconds) */
 	METRICS__COUNT
 };
 

@@ -13,11 +13,13 @@
 #include "audit.h"
 #include "deliverables.h"
 #include "api/auth.h"
+#include "api/config.h"
 #include "db.h"
 #include "http/jsonin.h"
 #include "api/router.h"
 #include "api/app.h"
 #include "routes.h"
+#include "tree.h"
 
 /* Who the audit log names for changes made here. */
 #define CLI_ACTOR "(command line)"
@@ -260,9 +262,9 @@ int cli_user(int argc, char **argv)
 	return 0;
 }
 
-/* --- consort wp add ------------------------------------------------------------------ */
+/* --- consort wp add | set ------------------------------------------------------------- */
 
-int cli_wp(int argc, char **argv)
+static int wp_add(int argc, char **argv)
 {
 	const char *cmd = "wp add", *data = NULL, *code = NULL, *title = NULL, *lead = NULL;
 	const struct flag flags[] = {
@@ -276,12 +278,7 @@ int cli_wp(int argc, char **argv)
 	enum err rc;
 	int st;
 
-	if (argc < 1 || strcmp(argv[0], "add")) {
-		fprintf(stderr, "usage: consort wp add --data DIR --code WP1 --title TITLE "
-				"[--lead SHORT]\n");
-		return 2;
-	}
-	st = parse_flags(cmd, argc - 1, argv + 1, flags, 4);
+	st = parse_flags(cmd, argc, argv, flags, 4);
 	if (st)
 		return st;
 	rc = acct_check_code("--code", code);
@@ -310,6 +307,155 @@ int cli_wp(int argc, char **argv)
 		return fail(cmd, rc);
 	printf("work package %s added\n", code);
 	return 0;
+}
+
+/* A count of --keep-versions / --keep-days: a number up to `max`, or
+ * "default" (-1: the server's default applies). */
+static enum err parse_count(const char *flag, const char *v, int64_t max, int64_t *out)
+{
+	char *end;
+	long long n;
+
+	if (!strcmp(v, "default")) {
+		*out = -1;
+		return ERR_OK;
+	}
+	n = strtoll(v, &end, 10);
+	if (!isdigit((unsigned char)*v) || *end || n < 0 || n > max)
+		return err_set(ERR_INVALID, "%s must be a number from 0 to %lld, or default", flag,
+			       (long long)max);
+	*out = n;
+	return ERR_OK;
+}
+
+static int wp_set(int argc, char **argv)
+{
+	const char *cmd = "wp set", *data = NULL, *code = NULL, *title = NULL, *lead = NULL,
+		   *quota = NULL, *kv = NULL, *kd = NULL, *archived = NULL;
+	const struct flag flags[] = {
+		{"data", true, &data, NULL, true},     {"code", true, &code, NULL, true},
+		{"title", true, &title, NULL, false},  {"lead", true, &lead, NULL, false},
+		{"quota", true, &quota, NULL, false},  {"keep-versions", true, &kv, NULL, false},
+		{"keep-days", true, &kd, NULL, false}, {"archived", true, &archived, NULL, false},
+	};
+	struct acct_wp_change c = {0};
+	struct db *db = NULL;
+	int64_t wp_id = 0;
+	uint64_t pruned = 0;
+	char detail[600];
+	int ignored, st;
+	enum err rc = ERR_OK;
+
+	st = parse_flags(cmd, argc, argv, flags, sizeof flags / sizeof flags[0]);
+	if (st)
+		return st;
+	if (!title && !lead && !quota && !kv && !kd && !archived) {
+		fprintf(stderr,
+			"consort %s: nothing to change (give --title, --lead, --quota, "
+			"--keep-versions, --keep-days or --archived)\n",
+			cmd);
+		return 2;
+	}
+	if (title) {
+		rc = jsonin_check_text("--title", title, 1, 200, false);
+		c.set_title = true;
+		c.title = title;
+	}
+	if (!rc && quota) {
+		uint64_t n;
+		const char *why = NULL;
+
+		c.set_quota = true;
+		c.quota_bytes = -1;
+		if (strcmp(quota, "default")) {
+			why = config_parse_bytes(quota, &n);
+			if (!why && n > (UINT64_C(1) << 50))
+				why = "is too large";
+			if (why)
+				rc = err_set(ERR_INVALID,
+					     "--quota %s (bytes, e.g. 300M, 0 for none, or "
+					     "default)",
+					     why);
+			else
+				c.quota_bytes = (int64_t)n;
+		}
+	}
+	if (!rc && kv) {
+		c.set_keep_versions = true;
+		rc = parse_count("--keep-versions", kv, 1000000, &c.keep_versions);
+	}
+	if (!rc && kd) {
+		c.set_keep_days = true;
+		rc = parse_count("--keep-days", kd, 36500, &c.keep_days);
+	}
+	if (!rc && archived) {
+		c.set_archived = true;
+		if (!strcmp(archived, "yes"))
+			c.archived = true;
+		else if (strcmp(archived, "no"))
+			rc = err_set(ERR_INVALID, "--archived must be yes or no");
+	}
+	if (!rc)
+		rc = open_data(data, &db);
+	if (!rc) {
+		rc = acct_wp_resolve(db, code, 0, &wp_id, &ignored);
+		if (rc == ERR_NOTFOUND)
+			rc = err_set(ERR_NOTFOUND, "no work package '%s'", code);
+	}
+	if (!rc && lead) {
+		c.set_lead = true;
+		if (strcmp(lead, "none")) {
+			rc = acct_partner_id(db, lead, &c.lead_partner_id);
+			if (rc == ERR_NOTFOUND)
+				rc = err_set(ERR_NOTFOUND, "no partner '%s'", lead);
+		}
+	}
+	if (!rc)
+		rc = db_begin(db);
+	if (!rc) {
+		size_t len = 0;
+
+		rc = acct_wp_update(db, wp_id, &c, db_now());
+		if (!rc && (c.set_keep_versions || c.set_keep_days))
+			rc = tree_retention_apply(db, wp_id, &pruned);
+		detail[0] = '\0';
+		for (size_t i = 2; i < sizeof flags / sizeof flags[0]; i++)
+			if (*flags[i].value)
+				len += (size_t)snprintf(
+					detail + len, len < sizeof detail ? sizeof detail - len : 0,
+					"%s%s=%s", len ? ", " : "", flags[i].name, *flags[i].value);
+		if (!rc)
+			rc = audit_append(db, 0, CLI_ACTOR, "", "wp_update", wp_id, code, detail);
+		if (!rc && archived)
+			rc = audit_append(db, 0, CLI_ACTOR, "",
+					  c.archived ? "wp_archive" : "wp_unarchive", wp_id, code,
+					  c.archived ? "read-only" : "writable again");
+		if (!rc)
+			rc = db_commit(db);
+		if (rc)
+			db_rollback(db);
+	}
+	db_close(db);
+	if (rc)
+		return fail(cmd, rc);
+	printf("work package %s: %s\n", code, detail);
+	if (pruned)
+		printf("retention removed %llu old versions (their space returns at the next gc)\n",
+		       (unsigned long long)pruned);
+	return 0;
+}
+
+int cli_wp(int argc, char **argv)
+{
+	if (argc >= 1 && !strcmp(argv[0], "add"))
+		return wp_add(argc - 1, argv + 1);
+	if (argc >= 1 && !strcmp(argv[0], "set"))
+		return wp_set(argc - 1, argv + 1);
+	fprintf(stderr, "usage: consort wp add --data DIR --code WP1 --title TITLE [--lead SHORT]\n"
+			"       consort wp set --data DIR --code WP1 [--title TITLE] "
+			"[--lead SHORT|none] [--quota BYTES|default] [--keep-versions N|default] "
+			"[--keep-days N|default] [--archived yes|no]\n");
+	return 2;
 }
 
 /* --- consort deliverable import --------------------------------------------------- */

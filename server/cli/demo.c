@@ -787,11 +787,18 @@ enum err demo_store_documents(struct db *db, struct cas *cas, const struct demo_
 		}
 		snprintf(path, sizeof path, "%s%s", sp->path, demodoc_ext(sp->fmt));
 		for (unsigned v = 1; v <= sp->versions && !rc; v++) {
-			/* Nine months of project: each document starts at its own
-			 * time and gets a version every two to five weeks. */
-			int64_t at = now - 270 * 86400 + (int64_t)sp->wp * 9 * 86400 +
-				     (int64_t)i * 3 * 86400 +
-				     (int64_t)(v - 1) * (14 + (i * 7 + v * 5) % 21) * 86400;
+			/* Nine months of project up to the day the demo is made:
+			 * each document starts at its own time, and its last
+			 * version lies one to twenty days back, so that a
+			 * newcomer's home page shows recent changes; the versions
+			 * between are spread evenly. */
+			int64_t first = now - 270 * 86400 + (int64_t)sp->wp * 9 * 86400 +
+					(int64_t)i * 3 * 86400;
+			int64_t last = now - (int64_t)(1 + (i * 5) % 20) * 86400 -
+				       (int64_t)(i % 12) * 3600;
+			int64_t at = sp->versions > 1 ? first + (last - first) * (int64_t)(v - 1) /
+									(int64_t)(sp->versions - 1)
+						      : last;
 			size_t who = (v % 2 == 1 || nm == 0) ? lead : members[(i + v) % nm];
 			struct demodoc d;
 			struct demodoc_buf b = {0};
@@ -799,8 +806,8 @@ enum err demo_store_documents(struct db *db, struct cas *cas, const struct demo_
 			time_t tt;
 			struct tm tm;
 
-			if (at > now - 86400)
-				at = now - 86400;
+			if (at > now - 3600)
+				at = now - 3600;
 			tt = (time_t)at;
 			gmtime_r(&tt, &tm);
 			strftime(date, sizeof date, "%Y-%m-%d", &tm);

@@ -118,7 +118,11 @@ static const struct command commands[] = {
 	{"user", cli_user,
 	 "user add --data DIR --email EMAIL --name NAME --partner SHORT [--coordinator] "
 	 "--password-stdin"},
-	{"wp", cli_wp, "wp add --data DIR --code WP1 --title TITLE [--lead SHORT]"},
+	{"wp", cli_wp,
+	 "wp add --data DIR --code WP1 --title TITLE [--lead SHORT]\n"
+	 "  consort wp set --data DIR --code WP1 [--title TITLE] [--lead SHORT|none] "
+	 "[--quota BYTES|default] [--keep-versions N|default] [--keep-days N|default] "
+	 "[--archived yes|no]"},
 	{"grant", cli_grant,
 	 "grant --data DIR --wp WP1 (--user EMAIL | --partner SHORT) --level none|read|write|manage"},
 	{"deliverable", cli_deliverable, "deliverable import --data DIR --file TABLE.csv|-"},

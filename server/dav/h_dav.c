@@ -37,6 +37,7 @@
 #include "accounts.h"
 #include "api/acl.h"
 #include "api/auth.h"
+#include "api/checkout.h"
 #include "cas.h"
 #include "api/dest.h"
 #include "dav/dav.h"
@@ -475,6 +476,10 @@ static bool if_ok(struct dav *d)
 /* Was lock `l` submitted by its owner in the If header? */
 static bool submitted(const struct dav *d, const struct davstore_lock *l)
 {
+	/* A check-out made in the app: its holder's own session is the key
+	 * (their WebDAV client knows no token). */
+	if (l->checkout && acl_owns_lock(d->call, l->user_id))
+		return true;
 	if (!d->has_if || !acl_owns_lock(d->call, l->user_id))
 		return false;
 	for (size_t i = 0; i < d->ifh.n; i++)
@@ -1778,25 +1783,6 @@ void h_dav_proppatch(struct call *call)
 
 /* ---- LOCK, UNLOCK ---- */
 
-/* A new lock token: "urn:consort:" and 128 random bits in base64url.
- * Not a UUID form (opaquelocktoken:, urn:uuid:) on purpose: clients put
- * tokens and our 64-digit ETags together in If headers, and some cut
- * those short (litmus formats them into 200 bytes); 34 characters leave
- * room. RFC 4918 6.5 asks only for a URI unique for all time. */
-static void new_token(char out[DAVSTORE_TOKEN_MAX + 1])
-{
-	static const char prefix[] = "urn:consort:";
-	unsigned char u[16];
-
-	_Static_assert(sizeof prefix - 1 + DIGEST_BASE64URL_LEN(sizeof u) <= DAVSTORE_TOKEN_MAX,
-		       "a lock token fits DAVSTORE_TOKEN_MAX");
-	out[0] = '\0';
-	if (digest_random(u, sizeof u))
-		return; /* a token that cannot be random is refused by the caller */
-	memcpy(out, prefix, sizeof prefix - 1);
-	digest_base64url(u, sizeof u, out + sizeof prefix - 1);
-}
-
 /* Answer a LOCK with the lock's DAV:lockdiscovery. */
 static void lock_answer(struct call *call, int status, const struct davstore_lock *l,
 			const char *code, bool collection)
@@ -1943,7 +1929,7 @@ static void lock_body(struct dav *d, const char *body, size_t len)
 	if (!if_ok(d))
 		goto out;
 	root = name_path_join(&d->path);
-	new_token(l.token);
+	davstore_new_token(l.token);
 	if (!root || !*l.token) {
 		reply_err(call->req, err_set(ERR_NOMEM, "cannot make a lock token"));
 		goto out;
@@ -2036,6 +2022,8 @@ void h_dav_unlock(struct call *call)
 		goto out;
 	}
 	rc = davstore_lock_remove(d.db, token);
+	if (!rc && !acl_owns_lock(call, l->user_id))
+		checkout_tell_broken(call, l);
 	if (rc) {
 		reply_err(call->req, rc);
 		goto out;

@@ -1239,6 +1239,12 @@ static void req_finish(struct http_conn *c)
 	 * rest of a malformed request) make us linger before closing. */
 	if ((!req->keepalive || c->shutdown) && evbuffer_get_length(bufferevent_get_input(c->bev)))
 		unread = true;
+	/* A body refused while it streamed (past a quota or a size cap) is
+	 * still on its way even when none of it is buffered right now:
+	 * closing at once would answer the client with a reset instead of
+	 * our refusal. */
+	if (req->body == BODY_FAILED)
+		unread = true;
 	req_end(c, req->body != BODY_FAILED);
 	if (req->keepalive && !c->shutdown) {
 		req_reset(c);

@@ -17,7 +17,7 @@ test('levels come from user and partner grants; a WP lead manages grants on that
 
     let r = await coord.req('POST', '/api/v1/wps', { json: { code: 'WP1', title: 'Management', lead: 'instb' } });
     assert.equal(r.status, 201);
-    assert.deepEqual({ ...r.body.wp, created_at: undefined }, { code: 'WP1', title: 'Management', lead: 'INSTB', level: 'manage', created_at: undefined });
+    assert.deepEqual({ ...r.body.wp, created_at: undefined }, { code: 'WP1', title: 'Management', lead: 'INSTB', level: 'manage', archived: false, created_at: undefined });
     r = await coord.req('POST', '/api/v1/wps', { json: { code: 'WP2', title: 'Data' } });
     assert.equal(r.status, 201);
     assert.equal(r.body.wp.lead, null);

@@ -141,7 +141,7 @@ test('healthz follows the search index, which the indexer repairs', async () => 
   await withServer({}, async (s) => {
     // the indexer makes an empty index at start
     let body = await (await s.fetch('/healthz')).json();
-    assert.deepEqual(body, { status: 'ok', database: 'ok', blobs: 'ok', index: 'ok' });
+    assert.deepEqual(body, { status: 'ok', database: 'ok', blobs: 'ok', index: 'ok', gc: 'ok' });
     const link = join(s.dataDir, 'index', 'current');
     const before = readlinkSync(link);
     symlinkSync('gen-that-is-gone', link + '.tmp');
@@ -228,5 +228,23 @@ test('uploads in progress and stored blobs move with uploads', async () => {
     }
     assert.equal(active, 0);
     assert.equal(parse(await scrape(s)).get('consort_blobs'), blobs0 + 2);
+  });
+});
+
+test('consort_index_documents is the index\'s count right after a restart, before any upload', async () => {
+  await withServer({}, async (s) => {
+    const { tokens } = await consortium(s);
+    for (const name of ['a.txt', 'b.txt'])
+      assert.equal((await api(s, tokens.writer, 'PUT', `/api/v1/wps/WP1/content/${name}`, { body: `text of ${name}` })).status, 201);
+    let m;
+    for (let i = 0; i < 300; i++) {
+      m = parse(await scrape(s));
+      if (m.get('consort_index_documents') === 2) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.equal(m.get('consort_index_documents'), 2);
+    await s.restart();
+    m = parse(await scrape(s));
+    assert.equal(m.get('consort_index_documents'), 2, 'read 0 after a restart before the fix');
   });
 });

@@ -15,6 +15,7 @@ const views = {
   home: () => import('./views/home.js'),
   browse: () => import('./views/browse.js'),
   trash: () => import('./views/trash.js'),
+  settings: () => import('./views/wpsettings.js'),
   search: () => import('./views/search.js'),
   users: () => import('./views/users.js'),
   partners: () => import('./views/partners.js'),
@@ -40,6 +41,7 @@ function resolve(segments) {
   if (!a) return ['home'];
   if (a === 'wp' && b) return ['browse'];
   if (a === 'trash' && b) return ['trash'];
+  if (a === 'settings' && b) return ['settings'];
   if (a === 'search') return ['search'];
   if (a === 'deliverables') return ['deliverables'];
   if (a === 'admin' && ['users', 'partners', 'wps', 'access', 'audit'].includes(b)) return [b];

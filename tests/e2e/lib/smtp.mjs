@@ -84,6 +84,6 @@ export class Smtp {
 export function smtpArgs(smtp, passFile) {
   return ['--smtp-url', `smtp://127.0.0.1:${smtp.port}`, '--smtp-user', smtp.user,
     '--smtp-password-file', passFile, '--smtp-ca-file', process.env.NODE_EXTRA_CA_CERTS,
-    '--mail-from', 'consort <noreply@docs.example.org>', '--public-url', 'https://docs.example.org',
+    '--mail-from', 'consort <noreply@docs.example.org>',
     '--notify-interval', '200ms', '--mail-retry', '200ms', '--test-hooks'];
 }

@@ -128,6 +128,13 @@ static void documents_through_the_store(void **state)
 	assert_true(fx_int(f, "SELECT min(uploaded_at) FROM versions") > now - 300 * 86400);
 	assert_true(fx_int(f, "SELECT max(uploaded_at) - min(uploaded_at) FROM versions") >
 		    150 * 86400);
+	/* dated relative to the day it is made: the home page's "last two
+	 * weeks" has changes in it (issue 14) */
+	assert_true(fx_int(f, "SELECT count(*) FROM versions WHERE uploaded_at > strftime('%s', "
+			      "'now') - 14 * 86400") >= 5);
+	assert_true(fx_int(f, "SELECT count(DISTINCT n.wp_id) FROM versions v JOIN nodes n "
+			      "ON n.id = v.node_id WHERE v.uploaded_at > strftime('%s', 'now') - "
+			      "14 * 86400") >= 3);
 	/* deliverables: final after three versions, in review after two */
 	assert_int_equal(fx_int(f, "SELECT count(*) FROM nodes WHERE deliverable IS NOT NULL"), 10);
 	assert_true(fx_int(f, "SELECT count(*) FROM nodes WHERE status = 'final'") >= 6);

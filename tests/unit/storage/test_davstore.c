@@ -256,7 +256,7 @@ static void test_locks_per_user_cap(void **state)
 
 	fx_exec(f, "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1000)"
 		   " INSERT INTO dav_locks SELECT 'urn:x' || i, 1, 'p' || i, 'p' || i, 1, 0, '', 1,"
-		   " 60, 1, 9999999999 FROM n");
+		   " 60, 1, 9999999999, 0 FROM n");
 	lock_init(&l, "urn:one-more", f->wp, "q", true, false, f->alice);
 	assert_int_equal(davstore_lock_take(f->db, &l, NULL), ERR_LIMIT);
 	lock_init(&l, "urn:bobs", f->wp, "q", true, false, f->bob);

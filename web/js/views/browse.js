@@ -331,6 +331,7 @@ function folderView(ctx, wpCode, path, first) {
     title: t('activity.titleOf', { name: path ? `${wp}/${path}` : wp }), wide: true,
     build: () => activityFeed({ wp, path }) }) }));
   actions.push(linkButton(t('browse.trashView'), href('trash', wp), { icon: 'trash', kind: 'ghost' }));
+  if (!path) actions.push(linkButton(t('browse.settings'), href('settings', wp), { icon: 'lock', kind: 'ghost' }));
   const level = wpLevel(wp);
   const head = h('header.page-head',
     path ? crumbs(wp, path, wpInfo) : null,

@@ -3,12 +3,12 @@
 // rename, move, upload a new version, move to trash.
 import { h, mount } from '../dom.js';
 import { t } from '../i18n.js';
-import { get, post, patch, wpApi, contentUrl, describe } from '../api.js';
+import { get, post, patch, del, wpApi, contentUrl, describe } from '../api.js';
 import { href, go } from '../router.js';
 import { icon, fileIcon } from '../icons.js';
-import { session, canWrite, on } from '../session.js';
+import { session, canWrite, canManage, on } from '../session.js';
 import { bytes, dateTime, fullDate, relative, kindOf, number } from '../format.js';
-import { badge, button, dialog, field, input, select, toast, linkButton, errorBox, menuButton, tableWrap, scanBadge } from '../ui.js';
+import { badge, button, confirm, dialog, field, input, select, toast, linkButton, errorBox, menuButton, tableWrap, scanBadge } from '../ui.js';
 import { activityFeed, followButton } from './activity.js';
 import { enqueue } from '../upload/queue.js';
 import { renameDialog, moveDialog, trashNode, crumbs, statusBadge } from './nodes.js';
@@ -20,16 +20,48 @@ export default function documentView(ctx, { wp: wpCode, node: first }) {
   const wp = wpInfo ? wpInfo.code : wpCode;
   const writable = canWrite(wp);
   let node = first;
+  let locks = [];
   const page = h('section.page.doc-page');
   const err = errorBox();
+
+  // Check-out: the locks on the document (a check-out or an office
+  // application's WebDAV lock), who holds them and until when.
+  async function loadLocks() {
+    try { locks = (await get(wpApi(wp, 'locks', node.path))).locks || []; } catch { locks = []; }
+  }
 
   async function reload() {
     try {
       node = await get(wpApi(wp, 'tree', node.path), { params: { limit: 1000 } });
+      await loadLocks();
       draw();
     } catch (e) {
       err.show(e);
     }
+  }
+
+  async function lockAction(kind) {
+    try {
+      if (kind === 'out') {
+        await post(wpApi(wp, 'locks', node.path), { minutes: 120 });
+        toast(t('doc.checkedOutToast'));
+      } else {
+        const l = locks[0];
+        if (kind === 'break' && !await confirm({ title: t('doc.breakLockTitle', { name: l.holder.name }), text: t('doc.breakLockText'), confirmLabel: t('doc.breakLock'), danger: true })) return;
+        await del(wpApi(wp, 'locks', node.path));
+        toast(kind === 'break' ? t('doc.lockBroken') : t('doc.checkedInToast'));
+      }
+    } catch (e) { toast(describe(e), { kind: 'error' }); }
+    reload();
+  }
+
+  function lockLine() {
+    const l = locks[0];
+    if (!l) return null;
+    const text = t(l.checkout ? 'doc.checkedOut' : 'doc.lockedDav', { name: l.holder.name || l.holder.email, time: dateTime(l.expires_at) });
+    return h('div.alert.alert-info.lock-line', { role: 'status' }, icon('lock', { size: 18 }), h('span', { title: fullDate(l.expires_at) }, text),
+      l.mine ? button(t('doc.checkIn'), { kind: 'secondary', on: () => lockAction('in') })
+        : canManage(wp) ? button(t('doc.breakLock'), { kind: 'danger-ghost', on: () => lockAction('break') }) : null);
   }
 
   function uploadVersion() {
@@ -117,6 +149,7 @@ export default function documentView(ctx, { wp: wpCode, node: first }) {
     actions.push(followButton(wp, node.path));
     if (writable) {
       actions.push(button(t('doc.newVersion'), { icon: 'upload', on: uploadVersion }));
+      if (!locks.length) actions.push(button(t('doc.checkOut'), { icon: 'lock', on: () => lockAction('out') }));
       actions.push(menuButton(t('doc.more'), [
         [t('doc.editDetails'), 'edit', editDetails],
         [t('browse.rename'), 'edit', () => renameDialog(wp, node).then((r) => r && go(href('wp', wp, r.path), { replace: true }))],
@@ -143,6 +176,7 @@ export default function documentView(ctx, { wp: wpCode, node: first }) {
             h('p.page-sub', h('span', t('doc.versionLine', { v: node.version })), node.deliverable ? [' · ', badge(node.deliverable, 'accent')] : null,
               node.status ? [' ', statusBadge(node.status)] : null, scanBadge(node.scan) ? [' ', scanBadge(node.scan)] : null))),
           h('div.page-actions', actions))),
+      lockLine(),
       err,
       h('div.doc-grid',
         h('section.card.doc-details', { 'aria-labelledby': 'doc-details' },
@@ -167,5 +201,6 @@ export default function documentView(ctx, { wp: wpCode, node: first }) {
   });
   ctx.onLeave(off);
   draw();
+  loadLocks().then(() => { if (locks.length) draw(); });
   return page;
 }

@@ -1,0 +1,105 @@
+// Work-package settings and check-out in the browser (issue 14): the
+// coordinator sees usage against the quota, is told what a retention
+// change would remove before it is saved ("This removes 2 old
+// versions"), archives the work package; a manager checks a document out
+// ("Checked out by Alice Martin until …") and another member then gets
+// 423 from the API; check-in releases it.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { setup, newPage, signIn, checkScreen, noProblems, people } from './lib/common.mjs';
+import { documents } from './lib/fixture.mjs';
+import { Session, sql } from '../e2e/lib/accounts.mjs';
+
+let env;
+before(async () => {
+  env = await setup();
+  await documents(env.s);
+});
+after(async () => { await env.close(); });
+
+test('settings: usage, a retention change confirmed with what it removes, archiving', async () => {
+  const { page, problems } = await newPage(env.b);
+  await signIn(page, env.s.url, people.coord);
+  await page.goto(`${env.s.url}/#/wp/WP2`);
+  await page.getByRole('link', { name: 'Settings' }).click();
+  await page.getByRole('heading', { level: 1, name: 'Settings' }).waitFor();
+  const usage = page.locator('.settings-usage');
+  await usage.getByText('(no quota)').waitFor();
+  const versionsBefore = sql(env.s, "SELECT count(*) AS n FROM versions v JOIN nodes n ON n.id = v.node_id JOIN wps w ON w.id = n.wp_id WHERE w.code = 'WP2'")[0].n;
+  await checkScreen(page, 'wp-settings');
+
+  await page.getByLabel('Quota (MB)').fill('50');
+  await page.getByLabel('Keep the newest versions').fill('1');
+  await page.getByRole('button', { name: 'Save' }).click();
+  const dlg = page.getByRole('dialog', { name: 'Remove old versions?' });
+  await dlg.waitFor();
+  await dlg.getByText(/This removes 2 old versions, [\d.,]+ (bytes|KB|B|kB)/).waitFor();
+  // Nothing was removed by asking.
+  assert.equal(sql(env.s, "SELECT count(*) AS n FROM versions v JOIN nodes n ON n.id = v.node_id JOIN wps w ON w.id = n.wp_id WHERE w.code = 'WP2'")[0].n, versionsBefore);
+  await dlg.getByRole('button', { name: 'Remove and save' }).click();
+  await page.getByText(/Settings saved; 2 old versions/).waitFor();
+  await usage.getByText(/ of [\d.,]+ (MB|MiB)/).waitFor();
+  const row = sql(env.s, "SELECT quota_bytes, keep_versions FROM wps WHERE code = 'WP2'")[0];
+  assert.deepEqual(row, { quota_bytes: 50 * 1024 * 1024, keep_versions: 1 });
+  assert.equal(sql(env.s, "SELECT count(*) AS n FROM versions v JOIN nodes n ON n.id = v.node_id JOIN wps w ON w.id = n.wp_id WHERE w.code = 'WP2'")[0].n, versionsBefore - 2);
+
+  // Bad input: told at the field, nothing sent.
+  await page.getByLabel('Keep versions younger than (days)').fill('-3');
+  await page.getByRole('button', { name: 'Save' }).click();
+  await page.getByText('Enter a number of 0 or more.').waitFor();
+  await page.getByLabel('Keep versions younger than (days)').fill('');
+
+  await page.getByLabel('Archived (read-only for everyone)').check();
+  await page.getByRole('button', { name: 'Save' }).click();
+  await page.getByRole('dialog', { name: 'Archive WP2?' }).getByRole('button', { name: 'Archive' }).click();
+  await page.getByText('Settings saved.').waitFor();
+  await usage.getByText('Archived since').waitFor();
+  const alice = await Session.login(env.s, people.alice.email);
+  const r = await alice.req('PUT', '/api/v1/wps/WP2/content/new.txt', { body: 'x' });
+  assert.equal(r.status, 403);
+  assert.match(r.body.detail, /archived/);
+  await page.getByLabel('Archived (read-only for everyone)').uncheck();
+  await page.getByRole('button', { name: 'Save' }).click();
+  await page.getByText('Settings saved.').last().waitFor();
+  assert.equal(sql(env.s, "SELECT archived_at FROM wps WHERE code = 'WP2'")[0].archived_at, null);
+  noProblems(problems, [/status of 401/]); // the sign-in page's probe of /api/v1/me
+});
+
+test('a manager sees only title and lead as editable', async () => {
+  const { page, problems } = await newPage(env.b);
+  await signIn(page, env.s.url, people.alice);
+  await page.goto(`${env.s.url}/#/settings/WP2`);
+  await page.getByRole('heading', { level: 1, name: 'Settings' }).waitFor();
+  assert.equal(await page.getByLabel('Title').isEnabled(), true);
+  assert.equal(await page.getByLabel('Quota (MB)').isDisabled(), true);
+  await page.getByText('Only a coordinator can change these.').waitFor();
+  noProblems(problems, [/status of 401/]); // the sign-in page's probe of /api/v1/me
+});
+
+test('check-out in the app: the holder and expiry shown, others refused, check-in', async () => {
+  const { page, problems } = await newPage(env.b);
+  await signIn(page, env.s.url, people.alice);
+  const path = 'Deliverables/D2.2 Counselling pathways.txt';
+  await page.goto(`${env.s.url}/#/wp/WP2/${path.split('/').map(encodeURIComponent).join('/')}`);
+  await page.getByRole('button', { name: 'Check out' }).click();
+  const line = page.locator('.lock-line');
+  await line.getByText(/Checked out by Alice Martin until /).waitFor();
+  await checkScreen(page, 'document-checked-out');
+  const bob = await Session.login(env.s, people.bob.email);
+  grantWrite();
+  let r = await bob.req('PUT', `/api/v1/wps/WP2/content/${path.split('/').map(encodeURIComponent).join('/')}`, { body: 'theirs' });
+  assert.equal(r.status, 423);
+  assert.match(r.body.detail, /checked out by Alice Martin until/);
+  await line.getByRole('button', { name: 'Check in' }).click();
+  await page.getByText('Checked in.').waitFor();
+  await page.getByRole('button', { name: 'Check out' }).waitFor();
+  r = await bob.req('PUT', `/api/v1/wps/WP2/content/${path.split('/').map(encodeURIComponent).join('/')}`, { body: 'theirs' });
+  assert.equal(r.status, 200);
+  noProblems(problems, [/status of 401/]); // the sign-in page's probe of /api/v1/me
+});
+
+// Bob (INSTB) writes to WP2 for the check-out test.
+function grantWrite() {
+  const r = sql(env.s, "SELECT count(*) AS n FROM grants g JOIN partners p ON p.id = g.partner_id JOIN wps w ON w.id = g.wp_id WHERE p.short = 'INSTB' AND w.code = 'WP2' AND g.level >= 2")[0].n;
+  if (!r) sql(env.s, "INSERT INTO grants(wp_id, partner_id, level, granted_at) SELECT w.id, p.id, 2, 0 FROM wps w, partners p WHERE w.code = 'WP2' AND p.short = 'INSTB'");
+}

@@ -1,0 +1,129 @@
+// A work package's settings (#/settings/WP1): its usage against the
+// quota (bytes, documents, versions, trash), title and lead for its
+// managers, quota, retention and archiving for coordinators. Before a
+// retention change is saved the server is asked, without changing
+// anything (PATCH ?dry_run=1), what it would remove, and that is shown
+// for confirmation ("This removes 312 old versions, 1.2 GB").
+import { h, mount } from '../dom.js';
+import { t } from '../i18n.js';
+import { get, patch, describe } from '../api.js';
+import { href } from '../router.js';
+import { icon } from '../icons.js';
+import { session, canManage, isCoordinator } from '../session.js';
+import { bytes, number, fullDate } from '../format.js';
+import { button, confirm, field, input, toast, errorBox, linkButton } from '../ui.js';
+import { crumbs } from './nodes.js';
+
+const MB = 1024 * 1024;
+
+export default async function wpSettings(ctx) {
+  const wpCode = ctx.segments[1];
+  const wpInfo = session.wps.find((w) => w.code.toLowerCase() === wpCode.toLowerCase());
+  const wp = wpInfo ? wpInfo.code : wpCode;
+  const base = `/api/v1/wps/${encodeURIComponent(wp)}`;
+  ctx.setTitle(t('settings.title', { wp }));
+  const manager = canManage(wp);
+  const coord = isCoordinator();
+  const err = errorBox();
+  const usageBox = h('dl.settings-usage');
+  let cur = (await get(base)).wp;
+
+  const title = input({ value: cur.title, maxlength: 200, autocomplete: 'off', disabled: !manager });
+  const lead = input({ value: cur.lead || '', maxlength: 32, autocomplete: 'off', disabled: !manager });
+  const quota = input({ type: 'number', min: 0, step: 'any', inputmode: 'decimal', disabled: !coord,
+    value: cur.quota === null ? '' : String(Math.round((cur.quota / MB) * 100) / 100) });
+  const keepV = input({ type: 'number', min: 0, step: 1, disabled: !coord, value: cur.keep_versions ?? '' });
+  const keepD = input({ type: 'number', min: 0, step: 1, disabled: !coord, value: cur.keep_days ?? '' });
+  const archived = h('input', { type: 'checkbox', checked: !!cur.archived, disabled: !coord });
+  const fTitle = field(t('settings.wpTitle'), title);
+  const fLead = field(t('settings.lead'), lead, { hint: t('settings.leadHint') });
+  const fQuota = field(t('settings.quota'), quota, { hint: t('settings.quotaHint') });
+  const fKeepV = field(t('settings.keepVersions'), keepV, { hint: t('settings.keepVersionsHint') });
+  const fKeepD = field(t('settings.keepDays'), keepD, { hint: t('settings.keepDaysHint') });
+  const archivedLabel = h('label.check', archived, ' ', t('settings.archived'));
+
+  function showUsage() {
+    const u = cur.usage;
+    const pct = u.quota ? Math.min(100, Math.round((u.bytes / u.quota) * 100)) : null;
+    mount(usageBox,
+      h('div', h('dt', t('settings.used')), h('dd', u.quota !== null ? t('settings.usedOf', { used: bytes(u.bytes), quota: bytes(u.quota), pct }) : t('settings.usedNoQuota', { used: bytes(u.bytes) }),
+        u.quota !== null ? h('progress.quota-bar', { max: 100, value: pct, 'aria-label': t('settings.used') }) : null)),
+      h('div', h('dt', t('settings.documents')), h('dd', number(u.documents))),
+      h('div', h('dt', t('settings.versions')), h('dd', number(u.versions))),
+      h('div', h('dt', t('settings.trash')), h('dd', t('settings.trashUsage', { n: number(u.trash.entries), size: bytes(u.trash.bytes) }))),
+      cur.archived ? h('div', h('dt', t('settings.archivedSince')), h('dd', fullDate(cur.archived_at))) : null);
+  }
+
+  // "" → null (the server's default); otherwise a whole number >= 0.
+  function count(el, f) {
+    const v = el.value.trim();
+    if (v === '') return null;
+    if (!/^\d+$/.test(v)) { f.setError(t('settings.wholeNumber')); throw new Error('invalid'); }
+    return Number(v);
+  }
+
+  function changes() {
+    for (const f of [fTitle, fLead, fQuota, fKeepV, fKeepD]) f.setError('');
+    const body = {};
+    if (manager) {
+      if (!title.value.trim()) { fTitle.setError(t('form.required')); throw new Error('invalid'); }
+      if (title.value.trim() !== cur.title) body.title = title.value.trim();
+      const l = lead.value.trim();
+      if (l !== (cur.lead || '')) body.lead = l || null;
+    }
+    if (coord) {
+      const q = quota.value.trim();
+      let qb = null;
+      if (q !== '') {
+        if (!/^\d+(\.\d+)?$/.test(q)) { fQuota.setError(t('settings.wholeNumber')); throw new Error('invalid'); }
+        qb = Math.round(Number(q) * MB);
+      }
+      if (qb !== cur.quota) body.quota = qb;
+      const kv = count(keepV, fKeepV);
+      if (kv !== cur.keep_versions) body.keep_versions = kv;
+      const kd = count(keepD, fKeepD);
+      if (kd !== cur.keep_days) body.keep_days = kd;
+      if (archived.checked !== cur.archived) body.archived = archived.checked;
+    }
+    return body;
+  }
+
+  async function save() {
+    err.show(null);
+    let body;
+    try { body = changes(); } catch { return; }
+    if (!Object.keys(body).length) { toast(t('settings.nothing')); return; }
+    try {
+      if ('keep_versions' in body || 'keep_days' in body) {
+        const dry = await patch(`${base}?dry_run=1`, body);
+        const w = dry.would_remove;
+        if (w.versions > 0 && !await confirm({
+          title: t('settings.retentionTitle'),
+          text: t('settings.retentionText', { n: number(w.versions), size: bytes(w.bytes) }),
+          confirmLabel: t('settings.retentionConfirm'), danger: true })) return;
+      }
+      if (body.archived === true && !await confirm({ title: t('settings.archiveTitle', { wp }), text: t('settings.archiveText'), confirmLabel: t('settings.archiveConfirm') })) return;
+      const r = await patch(base, body);
+      cur = r.wp;
+      showUsage();
+      toast(r.removed?.versions ? t('settings.savedRemoved', { n: number(r.removed.versions), size: bytes(r.removed.bytes) }) : t('settings.saved'));
+      if (wpInfo) { wpInfo.title = cur.title; wpInfo.lead = cur.lead; wpInfo.archived = cur.archived; }
+    } catch (e) {
+      const f = { title: fTitle, lead: fLead, quota: fQuota, keep_versions: fKeepV, keep_days: fKeepD }[/field '(\w+)'|^(\w+) must/.exec(e.detail || '')?.slice(1).find(Boolean)];
+      if (f) f.setError(describe(e)); else err.show(e);
+    }
+  }
+
+  showUsage();
+  const form = h('form.stack.settings-form', { novalidate: true, on: { submit: (e) => { e.preventDefault(); save(); } } },
+    h('h2', t('settings.general')), fTitle, fLead,
+    h('h2', t('settings.storage')), coord ? null : h('p.field-hint', t('settings.coordOnly')),
+    fQuota, fKeepV, fKeepD, archivedLabel, h('p.field-hint', t('settings.archivedHint')),
+    manager ? h('div.form-actions', button(t('common.save'), { kind: 'primary', type: 'submit' })) : null);
+  return h('section.page',
+    h('header.page-head', crumbs(wp, '', wpInfo, { last: false }),
+      h('div.page-title-row', h('div.page-title', h('h1', { tabindex: '-1' }, icon('lock', { size: 24 }), ' ', t('settings.heading')),
+        h('p.page-sub', t('settings.sub'))),
+      h('div.page-actions', linkButton(t('trash.back', { wp }), href('wp', wp), { icon: 'chevronLeft' })))),
+    err, h('h2', t('settings.usage')), usageBox, form);
+}
