@@ -565,5 +565,7 @@ bool acl_event_visible(int level, const char *action)
 {
 	if (level < ACCT_READ || !action)
 		return false;
-	return strcmp(action, "grant") != 0 || level >= ACCT_MANAGE;
+	/* Malware refused in an upload (api/scan.h) is for the managers. */
+	return (strcmp(action, "grant") != 0 && strcmp(action, "malware_found") != 0) ||
+	       level >= ACCT_MANAGE;
 }

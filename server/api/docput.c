@@ -159,7 +159,8 @@ static enum err refused_run(struct db *db, void *arg)
 	rc = audit_append(db, j->user_id, j->email, j->peer, "upload_refused", j->wp_id, path,
 			  detail);
 	if (!rc && j->rc == ERR_INFECTED)
-		rc = scan_tell_managers(db, j->wp_id, path, j->scan.signature, j->email, j->peer);
+		rc = scan_tell_managers(db, j->wp_id, path, j->scan.signature, j->user_id, j->email,
+					j->peer);
 	free(path);
 	/* A refused tus upload ends: its bytes are gone with the blob. */
 	if (!rc && j->upload_id)

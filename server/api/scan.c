@@ -273,10 +273,10 @@ void scan_metrics(struct evbuffer *out)
 }
 
 enum err scan_tell_managers(struct db *db, int64_t wp_id, const char *path, const char *signature,
-			    const char *actor, const char *peer)
+			    int64_t user_id, const char *actor, const char *peer)
 {
 	char detail[SCANS_SIG_MAX + 64];
 
 	snprintf(detail, sizeof detail, "malware %s in an upload, refused", signature);
-	return audit_append(db, 0, actor, peer, "malware_found", wp_id, path, detail);
+	return audit_append(db, user_id, actor, peer, "malware_found", wp_id, path, detail);
 }

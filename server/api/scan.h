@@ -69,12 +69,13 @@ struct scan_outcome {
 enum err scan_content(int fd, uint64_t size, const char *hash, bool force,
 		      struct scan_outcome *out);
 
-/* The work package's managers are told of malware found in an upload.
- * For now an audit record "malware_found" in the work package (the
- * caller's transaction); notifications join here when they exist. */
+/* The work package's managers are told of malware found in an upload:
+ * the audit record "malware_found" in the work package (the caller's
+ * transaction), an event that only managers see in the activity feed
+ * and in notification mail (acl_event_visible, storage/notify.h). */
 struct db;
 enum err scan_tell_managers(struct db *db, int64_t wp_id, const char *path, const char *signature,
-			    const char *actor, const char *peer);
+			    int64_t user_id, const char *actor, const char *peer);
 
 /* /healthz: "off", "ok" or "unreachable" (asks clamd: blocking, brief). */
 const char *scan_state(void);

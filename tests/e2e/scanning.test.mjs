@@ -110,6 +110,15 @@ test('scanning: infected refused on every way in, clean kept, rescan, clamd stop
       assert.equal(audit.filter((a) => a.action === 'upload_refused').length, 6);
       assert.equal(audit.filter((a) => a.action === 'malware_found').length, 6);
       assert.ok(audit.every((a) => /Eicar-Test-Signature/.test(a.detail)));
+      // The work package's managers are told: an event in the activity
+      // feed (and notification mail) that only managers see.
+      const feed = async (who) => (await apiJson(s, tokens[who], 'GET', '/api/v1/activity?wp=WP1&limit=200')).body.groups;
+      const malware = (groups) => groups.filter((g) => g.action === 'malware_found');
+      const seen = malware(await feed('manager'));
+      assert.ok(seen.length >= 1, 'the manager sees it');
+      assert.match(seen[0].text, /upload refused as malware/);
+      assert.equal(malware(await feed('writer')).length, 0, 'a writer does not');
+      assert.equal(malware(await feed('reader')).length, 0, 'a reader does not');
 
       // Dedup: the same clean content again is not sent to clamd.
       const cachedBefore = await metric(s, 'consort_scan_verdicts_total{verdict="clean_cached"}');
