@@ -5,11 +5,14 @@
 BUILD_PACKAGES=(
   build-essential meson ninja-build pkg-config
   libevent-dev libssl-dev libsqlite3-dev libjansson-dev libicu-dev
-  libargon2-dev libcurl4-openssl-dev
+  libargon2-dev
+  libcjose-dev libcurl4-openssl-dev
   openssl ca-certificates curl
   libsystemd-dev
   g++ libxapian-dev libmagic-dev libicu-dev libxml2-dev libexpat1-dev libzip-dev
   poppler-utils
+  libexttextcat-dev libexttextcat-data
+  libcmark-dev libgdk-pixbuf-2.0-dev
 )
 # What the test suites need on top.
 TEST_PACKAGES=(

@@ -22,6 +22,7 @@
 #include <unistd.h>
 #include <zip.h>
 
+#include "digest.h"
 #include "lang.h"
 
 #define FIELD_MAX 512 /* title, author: bytes kept */
@@ -280,6 +281,20 @@ static void set_field(char **dst, const char *s, size_t len)
 	*dst = field_clean(s, len);
 }
 
+/* A language the document declares: the first one that consort knows
+ * wins (the document-level declaration is read first), and it goes
+ * before what identification would say. */
+static void declare_lang(struct extract_result *res, const char *tag, size_t len)
+{
+	const char *code;
+
+	if (res->lang[0] || !tag)
+		return;
+	code = lang_normalize(tag, len);
+	if (*code)
+		snprintf(res->lang, sizeof res->lang, "%s", code);
+}
+
 void extract_result_free(struct extract_result *res)
 {
 	if (!res)
@@ -522,17 +537,27 @@ static void html_start(void *arg, const xmlChar *name, const xmlChar **atts)
 		h->in_title = true;
 		return;
 	}
+	if (!strcasecmp((const char *)name, "html") && atts) {
+		for (size_t i = 0; atts[i] && atts[i + 1]; i += 2)
+			if (!strcasecmp((const char *)atts[i], "lang") ||
+			    !strcasecmp((const char *)atts[i], "xml:lang"))
+				declare_lang(h->res, (const char *)atts[i + 1],
+					     strlen((const char *)atts[i + 1]));
+	}
 	if (!strcasecmp((const char *)name, "meta") && atts) {
 		const char *n = NULL, *c = NULL;
 
 		for (size_t i = 0; atts[i] && atts[i + 1]; i += 2) {
-			if (!strcasecmp((const char *)atts[i], "name"))
+			if (!strcasecmp((const char *)atts[i], "name") ||
+			    !strcasecmp((const char *)atts[i], "http-equiv"))
 				n = (const char *)atts[i + 1];
 			else if (!strcasecmp((const char *)atts[i], "content"))
 				c = (const char *)atts[i + 1];
 		}
 		if (n && c && !strcasecmp(n, "author"))
 			set_field(&h->res->author, c, strlen(c));
+		else if (n && c && !strcasecmp(n, "content-language"))
+			declare_lang(h->res, c, strlen(c));
 		return;
 	}
 	if (html_is(name, html_skip)) {
@@ -707,6 +732,74 @@ static void pdf_meta(const char *head, const char *name, char **dst)
 	unescape_html(v);
 	set_field(dst, v, strlen(v));
 	free(v);
+}
+
+/* The catalog's /Lang, as a literal string "(de-DE)" or hex "<6465>",
+ * looked for in the first and the last 64 KiB of the file, where
+ * catalogs are (start: linearized; end: the rest and incremental
+ * updates). A catalog inside a compressed object stream is not read:
+ * then the text decides. */
+static void pdf_lang_in(const char *buf, size_t len, struct extract_result *res)
+{
+	for (const char *p = buf;
+	     !res->lang[0] && (p = memmem(p, len - (size_t)(p - buf), "/Lang", 5));) {
+		const char *e = buf + len;
+		char tag[16];
+		size_t n = 0;
+
+		p += 5;
+		while (p < e && (*p == ' ' || *p == '\r' || *p == '\n' || *p == '\t'))
+			p++;
+		if (p < e && *p == '(') {
+			for (p++; p < e && *p != ')' && n < sizeof tag - 1; p++)
+				tag[n++] = *p;
+		} else if (p < e && *p == '<') {
+			for (p++; p + 1 < e && p[0] != '>' && n < sizeof tag - 1; p += 2) {
+				int hi = digest_hexval((unsigned char)p[0]);
+				int lo = digest_hexval((unsigned char)p[1]);
+
+				if (hi < 0 || lo < 0)
+					break;
+				tag[n++] = (char)(hi << 4 | lo);
+			}
+		}
+		if (n >= 2 && (unsigned char)tag[0] == 0xfe && (unsigned char)tag[1] == 0xff) {
+			size_t k = 0; /* UTF-16BE with a BOM: the tag is ASCII */
+
+			for (size_t i = 3; i < n; i += 2)
+				tag[k++] = tag[i];
+			n = k;
+		}
+		if (n)
+			declare_lang(res, tag, n);
+	}
+}
+
+static void pdf_lang(const char *path, struct extract_result *res)
+{
+	enum { PART = 64 * 1024 };
+	char *head = NULL, *tail = NULL;
+	size_t len = 0;
+	uint64_t total = 0;
+	int fd;
+
+	if (read_prefix(path, PART, &head, &len, &total) != ERR_OK)
+		return;
+	pdf_lang_in(head, len, res);
+	free(head);
+	if (res->lang[0] || total <= PART)
+		return;
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	tail = fd >= 0 ? malloc(PART) : NULL;
+	if (tail) {
+		ssize_t n = pread(fd, tail, PART, (off_t)(total - PART));
+
+		if (n > 0)
+			pdf_lang_in(tail, (size_t)n, res);
+	}
+	free(tail);
+	if (fd >= 0)
+		close(fd);
 }
 
 static void extract_pdf(const char *path, const struct extract_limits *lim, struct tbuf *tb,
@@ -926,7 +1019,11 @@ static void z_start(void *arg, const char *name, const char **atts)
 			tb_sep(z->tb, '\t');
 		else if (!strcmp(l, "br") || !strcmp(l, "cr"))
 			tb_sep(z->tb, '\n');
-		else if (!strcmp(l, "pStyle")) {
+		else if (!strcmp(l, "lang")) {
+			const char *v = attr(atts, "val");
+
+			declare_lang(z->res, v, v ? strlen(v) : 0);
+		} else if (!strcmp(l, "pStyle")) {
 			const char *v = attr(atts, "val");
 
 			if (v && z->heading.len == 0 &&
@@ -956,6 +1053,11 @@ static void z_start(void *arg, const char *name, const char **atts)
 		}
 		break;
 	case Z_PPTX:
+		if (!strcmp(l, "rPr") || !strcmp(l, "defRPr") || !strcmp(l, "endParaRPr")) {
+			const char *v = attr(atts, "lang");
+
+			declare_lang(z->res, v, v ? strlen(v) : 0);
+		}
 		if (!strcmp(l, "t"))
 			z->text_depth = 1;
 		else if (!strcmp(l, "br"))
@@ -969,6 +1071,13 @@ static void z_start(void *arg, const char *name, const char **atts)
 		}
 		break;
 	case Z_ODF:
+		if (!strcmp(l, "text-properties")) {
+			const char *v = attr(atts, "language");
+
+			if (v && !strcmp(v, "zxx")) /* "no language" */
+				v = NULL;
+			declare_lang(z->res, v, v ? strlen(v) : 0);
+		}
 		if (ns_has(name, "opendocument:xmlns:office") &&
 		    (!strcmp(l, "body") || !strcmp(l, "master-styles"))) {
 			z->text_depth = 1;
@@ -1013,6 +1122,8 @@ static void z_start(void *arg, const char *name, const char **atts)
 			z->field_id = 3;
 		else if (!strcmp(l, "Pages") || !strcmp(l, "Slides"))
 			z->field_id = 4;
+		else if (!strcmp(l, "language") && ns_has(name, "purl.org/dc/elements"))
+			z->field_id = 5;
 		else if (!strcmp(l, "document-statistic")) {
 			const char *p = attr(atts, "page-count");
 
@@ -1092,6 +1203,8 @@ static void z_end(void *arg, const char *name)
 			snprintf(d, sizeof d, "%.*s", (int)z->field.len, z->field.p);
 			if (atoi(d) > 0)
 				z->res->pages = atoi(d);
+		} else if (z->field_id == 5 && z->field.len) {
+			declare_lang(z->res, z->field.p, z->field.len);
 		}
 		z->field_id = 0;
 		break;
@@ -1456,9 +1569,10 @@ enum err extract_file(const char *path, const char *name, const char *mime,
 	}
 	snprintf(res->mime, sizeof res->mime, "%s", mime ? mime : "application/octet-stream");
 	snprintf(res->type, sizeof res->type, "%s", extract_type_for(res->mime, name));
-	if (!strcmp(res->type, "pdf"))
+	if (!strcmp(res->type, "pdf")) {
 		extract_pdf(path, lim, &tb, res);
-	else if (!strcmp(res->type, "html"))
+		pdf_lang(path, res);
+	} else if (!strcmp(res->type, "html"))
 		extract_html(path, lim, &tb, res);
 	else if (!strcmp(res->type, "txt") || !strcmp(res->type, "csv") || !strcmp(res->type, "md"))
 		extract_text(path, lim, !strcmp(res->type, "md"), &tb, res);
@@ -1483,6 +1597,7 @@ done:
 		res->author = strdup("");
 	if (!res->title || !res->author)
 		return err_set(ERR_NOMEM, "out of memory");
-	snprintf(res->lang, sizeof res->lang, "%s", lang_detect(res->text, res->text_len));
+	if (!res->lang[0])
+		snprintf(res->lang, sizeof res->lang, "%s", lang_detect(res->text, res->text_len));
 	return ERR_OK;
 }

@@ -392,6 +392,14 @@ nomem:
 	return err_set(ERR_NOMEM, "out of memory");
 }
 
+void exworker_set_time(struct exworker *w, unsigned cpu_seconds, unsigned wall_seconds)
+{
+	if (cpu_seconds)
+		w->lim.cpu_seconds = cpu_seconds;
+	if (wall_seconds)
+		w->lim.wall_seconds = wall_seconds;
+}
+
 pid_t exworker_pid(const struct exworker *w) { return w->pid; }
 unsigned exworker_starts(const struct exworker *w) { return w->starts; }
 
@@ -533,16 +541,44 @@ static int read_until(int fd, int intr, void *buf, size_t len, int64_t deadline)
 	return 1;
 }
 
-static enum err decode(const char *p, size_t len, struct extract_result *res)
+/* Text the helper sends: UTF-8 (its contract, extract.h) with no NUL,
+ * so that every reader of the result can take it as a C string. */
+static bool answer_text_ok(const char *s, size_t len)
+{
+	for (size_t i = 0; i < len;) {
+		unsigned char c = (unsigned char)s[i];
+		size_t n = c < 0x80         ? 1
+			   : (c >> 5) == 6  ? 2
+			   : (c >> 4) == 14 ? 3
+			   : (c >> 3) == 30 ? 4
+					    : 0;
+
+		if (!c || !n || len - i < n)
+			return false;
+		for (size_t k = 1; k < n; k++)
+			if (((unsigned char)s[i + k] & 0xc0) != 0x80)
+				return false;
+		i += n;
+	}
+	return true;
+}
+
+enum err exworker_decode(const char *p, size_t len, struct extract_result *res)
 {
 	size_t pos = 0, dlen;
 	const char *data;
 	int tag;
 	bool bad = false;
 
-	while (msg_next(p, len, &pos, &tag, &data, &dlen, &bad)) {
+	while (!bad && msg_next(p, len, &pos, &tag, &data, &dlen, &bad)) {
 		switch (tag) {
-		case RES_STATUS: res->status = (enum extract_status)num_of(data, dlen); break;
+		case RES_STATUS:
+			/* read as text first: a number outside the enum is no status */
+			if (dlen != 1 || data[0] < '0' || data[0] > '0' + EXTRACT_FAILED)
+				bad = true;
+			else
+				res->status = (enum extract_status)(data[0] - '0');
+			break;
 		case RES_REASON:
 			snprintf(res->reason, sizeof res->reason, "%.*s", (int)dlen, data);
 			break;
@@ -553,27 +589,33 @@ static enum err decode(const char *p, size_t len, struct extract_result *res)
 			snprintf(res->type, sizeof res->type, "%.*s", (int)dlen, data);
 			break;
 		case RES_TITLE:
-			free(res->title);
-			res->title = str_of(data, dlen);
-			break;
 		case RES_AUTHOR:
-			free(res->author);
-			res->author = str_of(data, dlen);
+		case RES_TEXT:
+			if (!answer_text_ok(data, dlen)) {
+				bad = true;
+				break;
+			}
+			if (tag == RES_TITLE) {
+				free(res->title);
+				res->title = str_of(data, dlen);
+			} else if (tag == RES_AUTHOR) {
+				free(res->author);
+				res->author = str_of(data, dlen);
+			} else {
+				free(res->text);
+				res->text = str_of(data, dlen);
+				res->text_len = res->text ? dlen : 0;
+			}
 			break;
 		case RES_CREATED: res->created = num_of(data, dlen); break;
 		case RES_PAGES: res->pages = (int)num_of(data, dlen); break;
 		case RES_LANG:
 			snprintf(res->lang, sizeof res->lang, "%.*s", (int)dlen, data);
 			break;
-		case RES_TEXT:
-			free(res->text);
-			res->text = str_of(data, dlen);
-			res->text_len = dlen;
-			break;
 		default: break;
 		}
 	}
-	if (bad || res->status > EXTRACT_FAILED)
+	if (bad)
 		return err_set(ERR_CORRUPT, "malformed answer from the extraction helper");
 	if (!res->text || !res->title || !res->author) {
 		if (!res->text)
@@ -665,7 +707,7 @@ enum err exworker_extract(struct exworker *w, const char *path, const char *name
 		died_reason(reap(w, false), &w->lim, res);
 		goto fill;
 	}
-	rc = decode(body, len, res);
+	rc = exworker_decode(body, len, res);
 	if (rc == ERR_CORRUPT) {
 		/* A helper that says nonsense is not trusted with more work. */
 		reap(w, true);

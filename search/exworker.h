@@ -30,6 +30,13 @@
 
 struct exworker;
 
+/* Decode an answer body (the fields after the length) into `res`, which
+ * the caller zeroed and frees with extract_result_free whatever this
+ * returns. The helper is the process that parses hostile documents, so
+ * its answer is read as hostile too: ERR_CORRUPT for a malformed field.
+ * Exposed for the fuzz driver and tests. */
+enum err exworker_decode(const char *p, size_t len, struct extract_result *res);
+
 /* A handle that starts `argv` (argv[0] is the program path; NULL-
  * terminated, copied) as the helper when first needed. `lim` is copied. */
 enum err exworker_new(char *const argv[], const struct extract_limits *lim, struct exworker **out);
@@ -42,6 +49,11 @@ enum err exworker_new(char *const argv[], const struct extract_limits *lim, stru
  * memory runs out. */
 enum err exworker_extract(struct exworker *w, const char *path, const char *name, const char *mime,
 			  struct extract_result *res);
+
+/* Change the CPU and wall time budget of the next documents (0 leaves
+ * one as it is). The indexer gives a document's first try less than the
+ * configured limit. */
+void exworker_set_time(struct exworker *w, unsigned cpu_seconds, unsigned wall_seconds);
 
 /* Make a running exworker_extract, and every later one, return
  * ERR_CONFLICT ("interrupted") at once, killing the helper; for

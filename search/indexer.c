@@ -39,6 +39,16 @@ struct indexer {
 
 	struct pstate *ps;
 	size_t nps, cap;
+
+	/* Fairness: documents whose first try ran out of time wait here
+	 * (their queue rows stay) for the slow lane, which takes them one
+	 * at a time with the full limits when nothing else waits. Kept in
+	 * memory: after a restart they simply get a first try again. */
+	int64_t *deferred;
+	size_t ndeferred, defcap;
+	bool first_try;    /* evaluate may give a document its first try */
+	bool deferred_now; /* ...and this one needed more: it was set aside */
+	bool last_slow;    /* the last batch ended with a row slower than batch_ms */
 	uint64_t batch_bytes;
 	size_t batch_docs;
 
@@ -57,6 +67,8 @@ void indexer_opts_default(struct indexer_opts *o)
 	o->batch_docs = 500;
 	o->batch_bytes = 32u << 20;
 	o->poll_ms = 500;
+	o->first_cpu_seconds = 2;
+	o->batch_ms = 1000;
 }
 
 void indexer_link_path(const char *data_dir, char *buf, size_t len)
@@ -131,6 +143,25 @@ static enum err switch_link(const char *data_dir, const char *base)
 	return ERR_OK;
 }
 
+/* A generation of the old layout: one Xapian database for every work
+ * package, its files directly in the generation directory. Its
+ * statistics span work packages (so relevance weights told readers
+ * about words they could not read): it is replaced by a new, per work
+ * package generation and every document is indexed again. */
+static bool old_layout(const char *gen)
+{
+	static const char *const marks[] = {"iamglass", "iamchert", "postlist.glass"};
+	char path[PATH_MAX + 32];
+	struct stat st;
+
+	for (size_t i = 0; i < sizeof marks / sizeof *marks; i++) {
+		snprintf(path, sizeof path, "%s/%s", gen, marks[i]);
+		if (stat(path, &st) == 0)
+			return true;
+	}
+	return false;
+}
+
 /* Resolve the live generation into `target`; create one when there is
  * none (*created true: the caller queues every document). */
 static enum err ensure_index(const char *data_dir, char *target, size_t len, bool *created)
@@ -144,7 +175,8 @@ static enum err ensure_index(const char *data_dir, char *target, size_t len, boo
 	if (mkdir(dir, 0700) != 0 && errno != EEXIST)
 		return err_from_errno(errno, dir);
 	indexer_link_path(data_dir, link, sizeof link);
-	if (realpath(link, target) && stat(target, &st) == 0 && S_ISDIR(st.st_mode))
+	if (realpath(link, target) && stat(target, &st) == 0 && S_ISDIR(st.st_mode) &&
+	    !old_layout(target))
 		return ERR_OK;
 	rc = new_generation(data_dir, dir, sizeof dir, base, sizeof base);
 	if (rc)
@@ -159,16 +191,23 @@ static enum err ensure_index(const char *data_dir, char *target, size_t len, boo
 	return ERR_OK;
 }
 
+/* A generation and the work package databases inside it. */
 static void remove_dir(const char *dir)
 {
 	DIR *d = opendir(dir);
 	struct dirent *e;
+	char sub[PATH_MAX + 300];
 
 	if (!d)
 		return;
-	while ((e = readdir(d)))
-		if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
-			unlinkat(dirfd(d), e->d_name, 0);
+	while ((e = readdir(d))) {
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		if (unlinkat(dirfd(d), e->d_name, 0) != 0 && (errno == EISDIR || errno == EPERM)) {
+			snprintf(sub, sizeof sub, "%s/%s", dir, e->d_name);
+			remove_dir(sub);
+		}
+	}
 	closedir(d);
 	rmdir(dir);
 }
@@ -312,6 +351,79 @@ static void doc_from_facts(struct xap_doc *x, const struct indexq_doc *f, const 
 	x->fingerprint = fp;
 }
 
+/* --- fairness ----------------------------------------------------------------------- */
+
+static bool first_try_applies(struct indexer *ix)
+{
+	return ix->first_try && !ix->rebuild && ix->opts.first_cpu_seconds > 0 &&
+	       ix->opts.first_cpu_seconds < ix->opts.limits.cpu_seconds;
+}
+
+/* Wall time of a first try: twice its CPU time and a little, within
+ * the configured wall limit (a loaded machine only defers, never fails). */
+static unsigned first_wall(struct indexer *ix)
+{
+	unsigned w = ix->opts.first_cpu_seconds * 2 + 2;
+
+	return ix->opts.limits.wall_seconds && w > ix->opts.limits.wall_seconds
+		       ? ix->opts.limits.wall_seconds
+		       : w;
+}
+
+/* Whether extraction was cut for time (CPU or wall), as the helper and
+ * pdftotext word it (search/exworker.c, search/extract.c). */
+static bool out_of_time(const struct extract_result *res)
+{
+	return strstr(res->reason, "CPU limit") || strstr(res->reason, "did not finish within");
+}
+
+static bool is_deferred(struct indexer *ix, int64_t node_id)
+{
+	for (size_t i = 0; i < ix->ndeferred; i++)
+		if (ix->deferred[i] == node_id)
+			return true;
+	return false;
+}
+
+static enum err defer(struct indexer *ix, int64_t node_id)
+{
+	if (!is_deferred(ix, node_id)) {
+		if (ix->ndeferred == ix->defcap) {
+			size_t nc = ix->defcap ? ix->defcap * 2 : 16;
+			int64_t *g = realloc(ix->deferred, nc * sizeof *g);
+
+			if (!g)
+				return err_set(ERR_NOMEM, "out of memory");
+			ix->deferred = g;
+			ix->defcap = nc;
+		}
+		ix->deferred[ix->ndeferred++] = node_id;
+	}
+	ix->deferred_now = true;
+	stat_add(ix, &ix->st.deferred);
+	return ERR_OK;
+}
+
+static void undefer(struct indexer *ix, int64_t node_id)
+{
+	for (size_t i = 0; i < ix->ndeferred; i++) {
+		if (ix->deferred[i] == node_id) {
+			memmove(&ix->deferred[i], &ix->deferred[i + 1],
+				(ix->ndeferred - i - 1) * sizeof *ix->deferred);
+			ix->ndeferred--;
+			return;
+		}
+	}
+}
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 /* Bring one document's entry in line with the store. */
 static enum err evaluate(struct indexer *ix, int64_t node_id, bool *changed)
 {
@@ -320,6 +432,7 @@ static enum err evaluate(struct indexer *ix, int64_t node_id, bool *changed)
 	struct extract_result res = {0};
 	struct xap_doc x;
 	char fp[33], blob[PATH_MAX];
+	bool first;
 	enum err rc;
 
 	*changed = false;
@@ -358,10 +471,27 @@ static enum err evaluate(struct indexer *ix, int64_t node_id, bool *changed)
 	}
 	snprintf(blob, sizeof blob, "%s/blobs/%.2s/%.2s/%s", ix->opts.data_dir, f.blob, f.blob + 2,
 		 f.blob);
+	first = first_try_applies(ix);
+	if (first)
+		exworker_set_time(ix->exw, ix->opts.first_cpu_seconds, first_wall(ix));
 	rc = exworker_extract(ix->exw, blob, f.name ? f.name : "", f.mime, &res);
+	if (first)
+		exworker_set_time(ix->exw, ix->opts.limits.cpu_seconds,
+				  ix->opts.limits.wall_seconds);
 	if (rc)
 		goto out;
 	stat_add(ix, &ix->st.extracted);
+	if (first && res.status == EXTRACT_FAILED && out_of_time(&res)) {
+		rc = defer(ix, node_id);
+		if (rc)
+			goto out;
+		ixlog(ix, INDEXER_INFO,
+		      "node %lld (%s/%s) version %lld needs more than %u s: set aside for the "
+		      "slow lane (%s)",
+		      (long long)node_id, f.wp_code, f.path, (long long)f.version,
+		      ix->opts.first_cpu_seconds, res.reason);
+		goto out;
+	}
 	if (res.status == EXTRACT_FAILED) {
 		stat_add(ix, &ix->st.failed);
 		ixlog(ix, INDEXER_WARN, "node %lld (%s/%s) version %lld: %s", (long long)node_id,
@@ -377,6 +507,8 @@ static enum err evaluate(struct indexer *ix, int64_t node_id, bool *changed)
 		x.type = "other";
 	if (res.mime[0])
 		x.mime = res.mime;
+	if (!res.lang[0] && ix->opts.fallback_lang)
+		snprintf(res.lang, sizeof res.lang, "%s", ix->opts.fallback_lang);
 	x.language = res.lang;
 	x.created = res.created;
 	x.pages = res.pages;
@@ -455,11 +587,11 @@ static bool link_moved(struct indexer *ix)
 	return !realpath(ix->link, now) || strcmp(now, ix->target) != 0;
 }
 
-/* Commit the Xapian side, then record the states and, when upto > 0,
- * clear the queue rows up to it, in one transaction. ERR_CONFLICT when
+/* Commit the Xapian side, then record the states and clear the queue
+ * rows `rows` (ids), in one transaction. ERR_CONFLICT when
  * the index was switched under us: nothing was recorded, the writer now
  * points at the new generation, and the rows are done again. */
-static enum err flush(struct indexer *ix, int64_t upto)
+static enum err flush(struct indexer *ix, const int64_t *rows, size_t nrows)
 {
 	enum err rc;
 
@@ -492,8 +624,8 @@ static enum err flush(struct indexer *ix, int64_t upto)
 								     .reason = p->reason,
 								     .language = p->language});
 	}
-	if (!rc && upto > 0 && !ix->rebuild)
-		rc = indexq_finish(ix->db, upto);
+	if (!rc && nrows > 0 && !ix->rebuild)
+		rc = indexq_finish_ids(ix->db, rows, nrows);
 	if (!rc)
 		rc = db_commit(ix->db);
 	if (rc) {
@@ -527,7 +659,7 @@ static enum err evaluate_many(struct indexer *ix, const int64_t *ids, size_t n, 
 		if (ch && changed)
 			(*changed)++;
 		if (!rc && batch_full(ix) && i + 1 < n)
-			rc = flush(ix, 0);
+			rc = flush(ix, NULL, 0);
 	}
 	return rc;
 }
@@ -557,6 +689,9 @@ static enum err handle_node(struct indexer *ix, int64_t node_id)
 		ix->batch_docs++;
 		return evaluate(ix, node_id, &ch);
 	}
+	/* A folder's row stands for many documents and is finished as one:
+	 * none of them may be set aside, so all get the full limits. */
+	ix->first_try = false;
 	if (f.found)
 		rc = indexq_documents_under(ix->db, node_id, &a, &na);
 	indexq_doc_clear(&f);
@@ -591,47 +726,98 @@ out:
 	return rc;
 }
 
-/* One batch from the queue. *rows is how many rows were finished. */
+/* One batch from the queue, taken in fair turns (indexq_take_fair).
+ * It commits after batch_docs documents, batch_bytes of text or
+ * batch_ms of work, so that what is done shows up in search while slow
+ * documents are still ahead. Documents whose first try runs out of
+ * time are set aside with their rows; when nothing else waits, the
+ * slow lane takes the oldest of them with the full limits. *rows is
+ * how many rows were looked at. */
 static enum err run_batch(struct indexer *ix, size_t *rows, size_t *docs)
 {
 	struct indexq_item *items;
-	size_t n = 0, i;
+	int64_t *finish = NULL, slow_node = 0;
+	size_t n = 0, nfinish = 0, i;
+	int64_t start = now_ms();
+	bool careful;
 	enum err rc;
 
 	*rows = 0;
 	items = calloc(ix->opts.batch_docs, sizeof *items);
-	if (!items)
-		return err_set(ERR_NOMEM, "out of memory");
-	rc = indexq_take(ix->db, ix->opts.batch_docs, items, &n);
+	finish = calloc(ix->opts.batch_docs, sizeof *finish);
+	if (!items || !finish) {
+		rc = err_set(ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	rc = indexq_take_fair(ix->db, ix->opts.batch_docs, ix->deferred, ix->ndeferred, items, &n);
+	while (!rc && n == 0 && ix->ndeferred > 0) {
+		size_t k = 0;
+
+		/* the slow lane: the oldest document set aside, alone */
+		slow_node = ix->deferred[0];
+		rc = indexq_take_fair(ix->db, ix->opts.batch_docs, NULL, 0, items, &n);
+		for (size_t m = 0; m < n; m++)
+			if (items[m].node_id == slow_node)
+				items[k++] = items[m];
+		n = k;
+		if (n == 0)
+			undefer(ix, slow_node); /* its rows are gone */
+	}
 	if (rc || n == 0)
 		goto out;
+	/* After a slow row the next batch is one row: whatever the fair
+	 * order put next shows up in search before another slow one runs. */
+	careful = ix->last_slow;
+	ix->last_slow = false;
 	clear_pending(ix);
 	for (i = 0; i < n; i++) {
+		int64_t row_start = now_ms();
+
 		/* a node queued twice in a batch needs one look */
 		bool dup = false;
 
 		for (size_t j = 0; j < i && !dup; j++)
 			dup = items[j].node_id == items[i].node_id;
+		if (is_deferred(ix, items[i].node_id) && items[i].node_id != slow_node)
+			continue; /* set aside in this batch: its rows stay */
 		if (!dup) {
 			size_t before = ix->batch_docs;
 
+			ix->first_try = slow_node == 0;
+			ix->deferred_now = false;
 			rc = handle_node(ix, items[i].node_id);
+			ix->first_try = false;
 			if (rc)
 				goto out;
 			*docs += ix->batch_docs - before;
+			if (ix->deferred_now) {
+				ix->last_slow = true;
+				if (careful || now_ms() - start >= (int64_t)ix->opts.batch_ms) {
+					i++;
+					break;
+				}
+				continue;
+			}
 		}
-		if (batch_full(ix)) {
+		finish[nfinish++] = items[i].id;
+		if (now_ms() - row_start >= (int64_t)ix->opts.batch_ms)
+			ix->last_slow = true;
+		if (careful || batch_full(ix) || now_ms() - start >= (int64_t)ix->opts.batch_ms) {
 			i++;
 			break;
 		}
 	}
-	rc = flush(ix, items[i - 1].id);
-	if (!rc)
+	rc = flush(ix, finish, nfinish);
+	if (!rc) {
 		*rows = i;
+		if (slow_node)
+			undefer(ix, slow_node);
+	}
 out:
 	if (rc)
 		clear_pending(ix);
 	free(items);
+	free(finish);
 	return rc;
 }
 
@@ -653,6 +839,8 @@ static enum err open_common(const struct indexer_opts *opts, struct indexer **ou
 		ix->opts.batch_bytes = 32u << 20;
 	if (!ix->opts.poll_ms)
 		ix->opts.poll_ms = 500;
+	if (!ix->opts.batch_ms)
+		ix->opts.batch_ms = 1000;
 	pthread_mutex_init(&ix->mu, NULL);
 	pthread_cond_init(&ix->cv, NULL);
 	indexer_link_path(opts->data_dir, ix->link, sizeof ix->link);
@@ -801,6 +989,7 @@ void indexer_close(struct indexer *ix)
 	indexer_stop(ix);
 	clear_pending(ix);
 	free(ix->ps);
+	free(ix->deferred);
 	xap_writer_close(ix->xw);
 	exworker_free(ix->exw);
 	db_close(ix->db);
@@ -891,7 +1080,7 @@ enum err indexer_rebuild(const struct indexer_opts *opts, struct indexer_stats *
 		changed = 0;
 		rc = evaluate_many(ix, ids, n, &changed);
 		if (!rc)
-			rc = flush(ix, 0);
+			rc = flush(ix, NULL, 0);
 		if (rc)
 			goto out;
 		ixlog(ix, INDEXER_INFO, "pass %d: %zu documents, %zu changed", pass + 1, n,

@@ -48,6 +48,15 @@ struct indexer_opts {
 	size_t batch_docs;    /* commit after this many documents... */
 	uint64_t batch_bytes; /* ...or this much extracted text */
 	unsigned poll_ms;     /* idle wait between looks at the queue */
+	/* CPU seconds of a document's first try; one that needs more is set
+	 * aside and extracted under `limits` when nothing else waits. 0 or
+	 * >= limits.cpu_seconds: every document gets the full limit. */
+	unsigned first_cpu_seconds;
+	unsigned batch_ms; /* a batch that ran this long commits at once */
+	/* Language of a document that neither declares one nor could be
+	 * identified (ISO 639-1, as lang_normalize gives it); NULL or "":
+	 * none, its words are not stemmed. */
+	const char *fallback_lang;
 	void (*log)(enum indexer_log_level level, const char *msg);
 };
 
@@ -82,8 +91,9 @@ struct indexer_stats {
 	uint64_t extracted; /* documents sent to the helper */
 	uint64_t meta_updates;
 	uint64_t deleted;
-	uint64_t skipped; /* already up to date */
-	uint64_t failed;  /* extraction failed */
+	uint64_t skipped;  /* already up to date */
+	uint64_t failed;   /* extraction failed */
+	uint64_t deferred; /* first try out of time: left for the slow lane */
 	uint64_t commits;
 	uint64_t doccount; /* documents in the index */
 };

@@ -1,11 +1,32 @@
 /* lang — see lang.h. */
 #include "lang.h"
 
+#include <ctype.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <textcat.h>
 #include <unicode/uchar.h>
+#include <unistd.h>
+
+/* Declared languages kept besides the EU ones: those the index has a
+ * stemmer for (search/xap.cc). */
+static const char *const other_langs[] = {"ca", "eu", "no", "nb", "nn", "tr", "ru"};
+
+#ifndef LANG_MODELS
+#define LANG_MODELS "/usr/share/libexttextcat/"
+#endif
+
+/* The languages identified: the 24 official languages of the EU, whose
+ * models libexttextcat-data ships. Limiting the choice to them is what
+ * makes one or two sentences enough (with all 160 models, Slovak
+ * becomes Czech or Rusyn and Irish Scottish Gaelic). */
+static const char *const eu_langs[] = {"bg", "cs", "da", "de", "el", "en", "es", "et",
+				       "fi", "fr", "ga", "hr", "hu", "it", "lt", "lv",
+				       "mt", "nl", "pl", "pt", "ro", "sk", "sl", "sv"};
 
 /* The most frequent function words of each language, lower case, chosen
  * to overlap little with the other languages (words shared by several,
@@ -197,7 +218,7 @@ static size_t utf8_put(UChar32 cp, char *out)
 	return 4;
 }
 
-const char *lang_detect(const char *s, size_t len)
+const char *lang_stopwords(const char *s, size_t len)
 {
 	static bool built;
 	unsigned score[NLANGS] = {0};
@@ -252,4 +273,108 @@ const char *lang_detect(const char *s, size_t len)
 	if (score[best] < 3 || score[best] * 100 < words * 5 || score[best] * 4 < score[second] * 5)
 		return "";
 	return langs[best].code;
+}
+
+/* --- n-gram identification (libexttextcat) ------------------------------------- */
+
+static void *textcat;
+static bool textcat_tried;
+
+/* textcat reads its list of models from a file: a memfd holds ours. */
+static void *textcat_open(void)
+{
+	char path[64];
+	void *h = NULL;
+	int fd = memfd_create("consort-textcat", MFD_CLOEXEC);
+	FILE *f;
+
+	if (fd < 0)
+		return NULL;
+	f = fdopen(dup(fd), "w");
+	if (f) {
+		for (size_t i = 0; i < sizeof eu_langs / sizeof eu_langs[0]; i++)
+			fprintf(f, "%s.lm %s--utf8\n", eu_langs[i], eu_langs[i]);
+		if (fclose(f) == 0) {
+			snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+			h = special_textcat_Init(path, LANG_MODELS);
+		}
+	}
+	close(fd);
+	return h;
+}
+
+/* The EU language code in a textcat category ("de--utf8"), or NULL. */
+static const char *category_code(const char *name)
+{
+	for (size_t i = 0; i < sizeof eu_langs / sizeof eu_langs[0]; i++)
+		if (!strncmp(name, eu_langs[i], 2) && name[2] == '-')
+			return eu_langs[i];
+	return NULL;
+}
+
+const char *lang_ngrams(const char *s, size_t len)
+{
+	candidate_t *cand;
+	const char *code = "";
+	size_t letters = 0;
+	int n;
+
+	if (!textcat_tried) {
+		textcat_tried = true;
+		textcat = textcat_open();
+	}
+	if (!textcat)
+		return "";
+	if (len > LANG_NGRAM_SAMPLE) {
+		len = LANG_NGRAM_SAMPLE;
+		while (len > 0 && ((unsigned char)s[len] & 0xc0) == 0x80)
+			len--; /* not inside a character */
+	}
+	for (size_t i = 0; i < len; i++)
+		letters += ((unsigned char)s[i] & 0xc0) != 0x80 && !isspace((unsigned char)s[i]) &&
+			   !isdigit((unsigned char)s[i]) && !ispunct((unsigned char)s[i]);
+	if (letters < LANG_MIN_LETTERS)
+		return "";
+	cand = textcat_GetClassifyFullOutput(textcat);
+	if (!cand)
+		return "";
+	n = textcat_ClassifyFull(textcat, s, len, cand);
+	/* Candidates come best first; with several within textcat's margin
+	 * the best is still the likeliest, and a short text rarely has a
+	 * single clear winner. More than MAXCANDIDATES is "unknown" (0). */
+	if (n > 0 && cand[0].name) {
+		const char *c = category_code(cand[0].name);
+
+		if (c)
+			code = c;
+	}
+	textcat_ReleaseClassifyFullOutput(textcat, cand);
+	return code;
+}
+
+const char *lang_detect(const char *s, size_t len)
+{
+	const char *code = lang_ngrams(s, len);
+
+	return *code ? code : lang_stopwords(s, len);
+}
+
+const char *lang_normalize(const char *tag, size_t len)
+{
+	char code[3];
+
+	/* "de", "de-AT", "de_DE", "DE"; not "deu" or "x-klingon" */
+	if (len < 2 || !isalpha((unsigned char)tag[0]) || !isalpha((unsigned char)tag[1]) ||
+	    (len > 2 && tag[2] != '-' && tag[2] != '_'))
+		return "";
+	code[0] = (char)tolower((unsigned char)tag[0]);
+	code[1] = (char)tolower((unsigned char)tag[1]);
+	code[2] = '\0';
+	for (size_t i = 0; i < sizeof eu_langs / sizeof eu_langs[0]; i++)
+		if (!strcmp(code, eu_langs[i]))
+			return eu_langs[i];
+	for (size_t i = 0; i < sizeof other_langs / sizeof other_langs[0]; i++)
+		if (!strcmp(code, other_langs[i]))
+			return other_langs[i];
+	return "";
 }

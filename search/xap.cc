@@ -5,15 +5,21 @@
 #include <xapian.h>
 
 #include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <map>
 #include <memory>
 #include <new>
 #include <string>
@@ -278,24 +284,140 @@ static bool doc_find(Xapian::Database &db, int64_t node_id, Xapian::docid &did)
 
 /* --- writer ---------------------------------------------------------------------- */
 
+/* A generation directory holds one Xapian database per work package,
+ * wp-<id>/, so that a search combines only the readable ones and every
+ * statistic it uses (document count, average length, term and
+ * collection frequencies, wildcard expansion, spelling, languages)
+ * comes from them alone. The writer holds `writer.lock` (flock) for the
+ * whole generation and one WritableDatabase per work package, each in
+ * its own transaction until xap_writer_commit. */
 struct xap_writer {
-	Xapian::WritableDatabase db;
+	std::string dir;
+	int lockfd = -1;
+	std::map<int64_t, Xapian::WritableDatabase> wps;
 };
+
+static std::string wp_dir(const std::string &gen, int64_t wp_id)
+{
+	return gen + "/wp-" + std::to_string(wp_id);
+}
+
+/* The work package id of a directory entry named wp-<id>, or -1. */
+static int64_t wp_of_entry(const char *name)
+{
+	char *end;
+	long long id;
+
+	if (strncmp(name, "wp-", 3) != 0 || !isdigit(static_cast<unsigned char>(name[3])))
+		return -1;
+	id = strtoll(name + 3, &end, 10);
+	return *end ? -1 : id;
+}
+
+static Xapian::WritableDatabase &writer_wp(xap_writer *w, int64_t wp_id)
+{
+	auto it = w->wps.find(wp_id);
+
+	if (it != w->wps.end())
+		return it->second;
+	Xapian::WritableDatabase db(wp_dir(w->dir, wp_id), Xapian::DB_CREATE_OR_OPEN);
+	/* Changes wait in a transaction until xap_writer_commit, so that
+	 * closing (or dying) never publishes a half-done batch. */
+	db.begin_transaction();
+	return w->wps.emplace(wp_id, db).first->second;
+}
+
+/* Where the node's document is: its work package's database and docid. */
+static bool writer_find(xap_writer *w, int64_t node_id, int64_t &wp, Xapian::docid &did)
+{
+	for (auto &p : w->wps) {
+		if (doc_find(p.second, node_id, did)) {
+			wp = p.first;
+			return true;
+		}
+	}
+	return false;
+}
+
+static void writer_free(xap_writer *w)
+{
+	for (auto &p : w->wps) {
+		try {
+			/* What was not committed explicitly is dropped, so the
+			 * queue stays the truth. */
+			p.second.cancel_transaction();
+		} catch (...) {
+		}
+	}
+	w->wps.clear();
+	if (w->lockfd >= 0)
+		close(w->lockfd);
+	delete w;
+}
 
 enum err xap_writer_open(const char *dir, struct xap_writer **out)
 {
+	xap_writer *w = nullptr;
+
 	*out = nullptr;
 	try {
-		std::unique_ptr<xap_writer> w(
-			new xap_writer{Xapian::WritableDatabase(dir, Xapian::DB_CREATE_OR_OPEN)});
+		std::string lock;
+		DIR *d;
+		struct dirent *e;
 
-		/* Changes wait in a transaction until xap_writer_commit, so that
-		 * closing (or dying) never publishes a half-done batch. */
-		w->db.begin_transaction();
-		*out = w.release();
+		if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+			return err_from_errno(errno, dir);
+		w = new xap_writer();
+		w->dir = dir;
+		lock = w->dir + "/writer.lock";
+		w->lockfd = open(lock.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+		if (w->lockfd < 0) {
+			enum err rc = err_from_errno(errno, lock.c_str());
+
+			writer_free(w);
+			return rc;
+		}
+		if (flock(w->lockfd, LOCK_EX | LOCK_NB) != 0) {
+			enum err rc = errno == EWOULDBLOCK
+					      ? err_set(ERR_LOCKED,
+							"opening the index: %s is held "
+							"by another writer",
+							dir)
+					      : err_from_errno(errno, lock.c_str());
+
+			writer_free(w);
+			return rc;
+		}
+		d = opendir(dir);
+		if (!d) {
+			enum err rc = err_from_errno(errno, dir);
+
+			writer_free(w);
+			return rc;
+		}
+		while ((e = readdir(d))) {
+			int64_t wp = wp_of_entry(e->d_name);
+
+			if (wp >= 0) {
+				try {
+					writer_wp(w, wp);
+				} catch (...) {
+					closedir(d);
+					throw;
+				}
+			}
+		}
+		closedir(d);
+		*out = w;
 		return ERR_OK;
+	} catch (...) {
+		if (w)
+			writer_free(w);
+		try {
+			throw;
+		}
+		XAP_CATCH("opening the index")
 	}
-	XAP_CATCH("opening the index")
 }
 
 void xap_existing_clear(struct xap_existing *e)
@@ -330,13 +452,14 @@ enum err xap_writer_lookup(struct xap_writer *w, int64_t node_id, struct xap_exi
 	memset(out, 0, sizeof *out);
 	try {
 		Xapian::docid did;
+		int64_t wp;
 		std::string state, meta, text;
 		json_t *o;
 		size_t tab;
 
-		if (!doc_find(w->db, node_id, did))
+		if (!writer_find(w, node_id, wp, did))
 			return ERR_OK;
-		Xapian::Document doc = w->db.get_document(did);
+		Xapian::Document doc = w->wps.at(wp).get_document(did);
 		state = doc.get_value(VAL_STATE);
 		tab = state.find('\t');
 		out->found = true;
@@ -371,12 +494,15 @@ enum err xap_writer_put(struct xap_writer *w, const struct xap_doc *d)
 		size_t spell = utf8_cut(d->text, d->text_len, SPELLING_SOURCE);
 		std::string data;
 		struct xap_doc eff = *d;
+		Xapian::WritableDatabase &db = writer_wp(w, d->wp_id);
+		Xapian::docid old;
+		int64_t old_wp;
 
 		if (from_name)
 			title = str(d->name);
 		eff.title = title.c_str();
 		add_meta_terms(doc, &eff);
-		index_title(doc, title, lang, &w->db);
+		index_title(doc, title, lang, &db);
 
 		tg.set_document(doc);
 		tg.set_max_word_length(MAX_WORD);
@@ -386,7 +512,7 @@ enum err xap_writer_put(struct xap_writer *w, const struct xap_doc *d)
 		 * across the boundary. */
 		tg.increase_termpos(100);
 		if (d->text_len) {
-			tg.set_database(w->db);
+			tg.set_database(db);
 			tg.set_flags(Xapian::TermGenerator::FLAG_SPELLING);
 			tg.index_text(Xapian::Utf8Iterator(d->text, spell));
 			tg.set_flags(0);
@@ -409,7 +535,10 @@ enum err xap_writer_put(struct xap_writer *w, const struct xap_doc *d)
 		data.push_back('\0');
 		data.append(d->text ? d->text : "", keep);
 		doc.set_data(data);
-		w->db.replace_document(idterm(d->node_id), doc);
+		/* moved to another work package: it leaves the old database */
+		if (writer_find(w, d->node_id, old_wp, old) && old_wp != d->wp_id)
+			w->wps.at(old_wp).delete_document(old);
+		db.replace_document(idterm(d->node_id), doc);
 		return ERR_OK;
 	}
 	XAP_CATCH("indexing")
@@ -438,6 +567,7 @@ enum err xap_writer_update_meta(struct xap_writer *w, const struct xap_doc *d)
 {
 	try {
 		Xapian::docid did;
+		int64_t wp;
 		std::string meta, text, data;
 		std::vector<std::string> drop;
 		json_t *o;
@@ -446,10 +576,10 @@ enum err xap_writer_update_meta(struct xap_writer *w, const struct xap_doc *d)
 		std::string title, author, lang, type, mime, istatus, reason;
 		Xapian::TermGenerator tg;
 
-		if (!doc_find(w->db, d->node_id, did))
+		if (!writer_find(w, d->node_id, wp, did))
 			return err_set(ERR_NOTFOUND, "node %lld is not indexed",
 				       (long long)d->node_id);
-		Xapian::Document doc = w->db.get_document(did);
+		Xapian::Document doc = w->wps.at(wp).get_document(did);
 		split_data(doc.get_data(), meta, text);
 		o = json_loads(meta.c_str(), 0, nullptr);
 		if (!o)
@@ -493,7 +623,14 @@ enum err xap_writer_update_meta(struct xap_writer *w, const struct xap_doc *d)
 		data.push_back('\0');
 		data += text;
 		doc.set_data(data);
-		w->db.replace_document(did, doc);
+		if (wp == d->wp_id) {
+			w->wps.at(wp).replace_document(did, doc);
+		} else {
+			/* Moved to another work package: copied there first (the
+			 * copy reads the old database), then deleted. */
+			writer_wp(w, d->wp_id).replace_document(idterm(d->node_id), doc);
+			w->wps.at(wp).delete_document(did);
+		}
 		return ERR_OK;
 	}
 	XAP_CATCH("updating the index")
@@ -502,7 +639,8 @@ enum err xap_writer_update_meta(struct xap_writer *w, const struct xap_doc *d)
 enum err xap_writer_delete(struct xap_writer *w, int64_t node_id)
 {
 	try {
-		w->db.delete_document(idterm(node_id));
+		for (auto &p : w->wps)
+			p.second.delete_document(idterm(node_id));
 		return ERR_OK;
 	}
 	XAP_CATCH("deleting from the index")
@@ -516,20 +654,25 @@ enum err xap_writer_under(struct xap_writer *w, int64_t folder_id, int64_t **ids
 		std::string term = "XN" + std::to_string(folder_id);
 		std::vector<int64_t> found;
 
-		if (folder_id < 0) {
-			for (Xapian::TermIterator t = w->db.allterms_begin("Q");
-			     t != w->db.allterms_end("Q"); ++t)
-				found.push_back(strtoll((*t).c_str() + 1, nullptr, 10));
-		}
-		for (Xapian::PostingIterator p = w->db.postlist_begin(term);
-		     p != w->db.postlist_end(term); ++p) {
-			Xapian::Document doc = w->db.get_document(*p);
+		for (auto &wp : w->wps) {
+			Xapian::WritableDatabase &db = wp.second;
 
-			for (Xapian::TermIterator t = doc.termlist_begin(); t != doc.termlist_end();
-			     ++t) {
-				if ((*t)[0] == 'Q') {
+			if (folder_id < 0) {
+				for (Xapian::TermIterator t = db.allterms_begin("Q");
+				     t != db.allterms_end("Q"); ++t)
 					found.push_back(strtoll((*t).c_str() + 1, nullptr, 10));
-					break;
+			}
+			for (Xapian::PostingIterator p = db.postlist_begin(term);
+			     p != db.postlist_end(term); ++p) {
+				Xapian::Document doc = db.get_document(*p);
+
+				for (Xapian::TermIterator t = doc.termlist_begin();
+				     t != doc.termlist_end(); ++t) {
+					if ((*t)[0] == 'Q') {
+						found.push_back(
+							strtoll((*t).c_str() + 1, nullptr, 10));
+						break;
+					}
 				}
 			}
 		}
@@ -548,8 +691,13 @@ enum err xap_writer_under(struct xap_writer *w, int64_t folder_id, int64_t **ids
 enum err xap_writer_commit(struct xap_writer *w)
 {
 	try {
-		w->db.commit_transaction();
-		w->db.begin_transaction();
+		/* Work package by work package: a crash in between leaves some
+		 * committed and the SQLite side unwritten, which the queue
+		 * handles as after any crash (done ones are found done). */
+		for (auto &p : w->wps) {
+			p.second.commit_transaction();
+			p.second.begin_transaction();
+		}
 		return ERR_OK;
 	}
 	XAP_CATCH("committing the index")
@@ -558,7 +706,11 @@ enum err xap_writer_commit(struct xap_writer *w)
 uint64_t xap_writer_doccount(struct xap_writer *w)
 {
 	try {
-		return w->db.get_doccount();
+		uint64_t n = 0;
+
+		for (auto &p : w->wps)
+			n += p.second.get_doccount();
+		return n;
 	} catch (...) {
 		return 0;
 	}
@@ -569,13 +721,7 @@ void xap_writer_close(struct xap_writer *w)
 	if (!w)
 		return;
 	try {
-		/* What was not committed explicitly is dropped, so the queue
-		 * stays the truth. */
-		w->db.cancel_transaction();
-	} catch (...) {
-	}
-	try {
-		delete w;
+		writer_free(w);
 	} catch (...) {
 	}
 }
@@ -584,9 +730,18 @@ void xap_writer_close(struct xap_writer *w)
 
 struct xap_reader {
 	std::string link;
-	std::string target; /* resolved directory the db was opened on */
-	Xapian::Database db;
+	std::string target; /* resolved generation directory */
 	bool open = false;
+	/* Work package databases opened so far, by wp id, with the
+	 * languages each holds (and how many documents of each). */
+	struct wpdb {
+		Xapian::Database db;
+		std::vector<std::pair<std::string, Xapian::doccount>> langs;
+	};
+	std::map<int64_t, wpdb> wps;
+	/* The current search's combination of the readable ones, and the
+	 * languages present in it. */
+	Xapian::Database db;
 	std::vector<std::string> langs;
 };
 
@@ -609,23 +764,40 @@ void xap_reader_free(struct xap_reader *r)
 	}
 }
 
-/* The languages present in the index, most used first (so that the
- * spelling correction comes from the commonest). */
-static void load_langs(xap_reader *r)
+/* The languages of one work package's documents, with their counts
+ * (after it was opened or reopened to a new commit). */
+static void wp_langs(xap_reader::wpdb &w)
 {
+	w.langs.clear();
+	for (Xapian::TermIterator t = w.db.allterms_begin("L"); t != w.db.allterms_end("L"); ++t)
+		w.langs.emplace_back((*t).substr(1), t.get_termfreq());
+}
+
+/* The languages present in the readable documents, most used first (so
+ * that the spelling correction comes from the commonest), then by name. */
+static void load_langs(xap_reader *r, const std::vector<int64_t> &ids)
+{
+	std::map<std::string, Xapian::doccount> count;
 	std::vector<std::pair<Xapian::doccount, std::string>> v;
 
+	for (int64_t id : ids) {
+		auto it = r->wps.find(id);
+
+		if (it != r->wps.end())
+			for (const auto &l : it->second.langs)
+				count[l.first] += l.second;
+	}
+	for (const auto &c : count)
+		v.emplace_back(c.second, c.first);
+	std::stable_sort(v.begin(), v.end(),
+			 [](const auto &a, const auto &b) { return a.first > b.first; });
 	r->langs.clear();
-	for (Xapian::TermIterator t = r->db.allterms_begin("L"); t != r->db.allterms_end("L"); ++t)
-		v.emplace_back(t.get_termfreq(), (*t).substr(1));
-	std::sort(v.begin(), v.end(),
-		  [](const auto &a, const auto &b) { return a.first > b.first; });
 	for (size_t i = 0; i < v.size(); i++)
 		r->langs.push_back(v[i].second);
 }
 
-/* Make sure the reader sees the newest commit of the index the link
- * names. Returns false when there is no index yet. */
+/* Follow the link: a new generation drops every open database. Returns
+ * false when there is no index yet. */
 static bool reader_refresh(xap_reader *r, bool force)
 {
 	char buf[PATH_MAX];
@@ -633,17 +805,55 @@ static bool reader_refresh(xap_reader *r, bool force)
 
 	if (!real) {
 		r->open = false;
+		r->wps.clear();
 		return false;
 	}
 	if (force || !r->open || r->target != real) {
-		r->db = Xapian::Database(real);
+		r->wps.clear();
 		r->target = real;
 		r->open = true;
-		load_langs(r);
-	} else if (r->db.reopen()) {
-		load_langs(r);
 	}
 	return true;
+}
+
+/* Returns false when none of them has a database yet. r->db becomes the combination of the
+ * databases of the work packages the caller may read, each at its newest commit, in work package
+ * order (so the same readable set always gives the same combination).
+ * Nothing else is in it: no statistic can depend on the others. */
+static bool reader_combine(xap_reader *r, const struct xap_query *q)
+{
+	bool any = false;
+
+	std::vector<int64_t> ids(q->wps, q->wps + q->nwps);
+
+	std::sort(ids.begin(), ids.end());
+	ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+	r->db = Xapian::Database();
+	for (int64_t id : ids) {
+		auto it = r->wps.find(id);
+
+		if (it != r->wps.end()) {
+			if (it->second.db.reopen())
+				wp_langs(it->second);
+		} else {
+			std::string dir = wp_dir(r->target, id);
+			struct stat st;
+
+			if (stat(dir.c_str(), &st) != 0)
+				continue; /* nothing indexed in it yet */
+			try {
+				it = r->wps.emplace(id, xap_reader::wpdb{Xapian::Database(dir), {}})
+					     .first;
+			} catch (const Xapian::DatabaseOpeningError &) {
+				continue; /* being created: nothing committed yet */
+			}
+			wp_langs(it->second);
+		}
+		r->db.add_database(it->second.db);
+		any = true;
+	}
+	load_langs(r, ids);
+	return any;
 }
 
 /* Lower-cases and caps a boolean field's value, as indexing did. */
@@ -935,7 +1145,10 @@ static void search_once(xap_reader *r, const struct xap_query *q, struct xap_res
 	Xapian::MSet mset;
 	unsigned snip = q->snippet_len ? q->snippet_len : 200;
 
-	user = parse_user_query(r, q->q, QP_FLAGS, &corrected);
+	/* The spelling correction is worked out only when nothing matched:
+	 * asking for it costs a look at the spelling data of every word,
+	 * in every work package's database. */
+	user = parse_user_query(r, q->q, QP_FLAGS, nullptr);
 	if (q->nwps == 0)
 		return; /* may read nothing: nothing matches, not even a count */
 	query = Xapian::Query(Xapian::Query::OP_FILTER, user, permission_filter(q));
@@ -964,14 +1177,17 @@ static void search_once(xap_reader *r, const struct xap_query *q, struct xap_res
 		h->wp_id = strtoll(doc.get_value(VAL_WP).c_str(), nullptr, 10);
 		h->percent = m.get_percent();
 		/* Not SNIPPET_EXHAUSTIVE: scoring every window of 64 KiB of
-		 * text tripled the query time (tests/bench/search.sh). The
-		 * snippet escapes the text for HTML itself; a document
-		 * whose matches are all outside the kept text (or only in its
-		 * title) shows its beginning. */
+		 * text tripled the query time (tests/bench/search.sh). Not
+		 * SNIPPET_BACKGROUND_MODEL either: it looks up the frequency
+		 * of every word of the text in every work package's database
+		 * of the combination, which made a search of 10 work packages
+		 * 6 to 20 times slower; the window is chosen by the query's
+		 * matches. The snippet escapes the text for HTML itself; a
+		 * document whose matches are all outside the kept text (or
+		 * only in its title) shows its beginning. */
 		snippet = mset.snippet(text, snip, stemmer_for(lang),
-				       Xapian::MSet::SNIPPET_BACKGROUND_MODEL |
-					       Xapian::MSet::SNIPPET_EMPTY_WITHOUT_MATCH,
-				       "<mark>", "</mark>", "…");
+				       Xapian::MSet::SNIPPET_EMPTY_WITHOUT_MATCH, "<mark>",
+				       "</mark>", "…");
 		if (snippet.empty())
 			snippet = mset.snippet(text, snip, stemmer_for(lang), 0, "<mark>",
 					       "</mark>", "…");
@@ -979,6 +1195,8 @@ static void search_once(xap_reader *r, const struct xap_query *q, struct xap_res
 		h->snippet = cdup(snippet);
 		res->nhits++;
 	}
+	if (res->total == 0)
+		parse_user_query(r, q->q, QP_FLAGS, &corrected);
 	if (res->total == 0 && !corrected.empty()) {
 		/* Spelling data comes from every work package: offer the
 		 * correction only when it finds something the caller may read
@@ -1041,8 +1259,10 @@ enum err xap_search(struct xap_reader *r, const struct xap_query *q, struct xap_
 		 * (consort reindex): open afresh once before giving up. */
 		for (int attempt = 0;; attempt++) {
 			try {
-				if (!reader_refresh(r, attempt > 0)) {
-					/* No index yet; still refuse malformed queries. */
+				if (!reader_refresh(r, attempt > 0) || !reader_combine(r, q)) {
+					/* No index yet, or nothing indexed in a work
+					 * package the caller may read: still
+					 * refuse malformed queries. */
 					Xapian::QueryParser qp;
 					qp.add_rangeprocessor(
 						(new Xapian::DateRangeProcessor(VAL_DATE, "date:"))

@@ -35,6 +35,18 @@ const struct route routes[] = {
 	{"DELETE", "/api/v1/tokens/{id}", h_token_revoke, ACCESS_USER, RBODY_NONE},
 	{"POST", "/api/v1/set-password", h_set_password, ACCESS_PUBLIC, RBODY_JSON},
 
+	/* OpenID Connect sign-in and its approval queue (h_oidc.c); the
+	 * fixed names come before {provider} (config refuses them as names) */
+	{"GET", "/api/v1/auth/oidc", h_oidc_providers, ACCESS_PUBLIC, RBODY_NONE},
+	{"GET", "/api/v1/auth/oidc/callback", h_oidc_callback, ACCESS_PUBLIC, RBODY_NONE},
+	{"POST", "/api/v1/auth/oidc/totp", h_oidc_totp, ACCESS_PUBLIC, RBODY_JSON},
+	{"GET", "/api/v1/auth/oidc/logout", h_oidc_logout, ACCESS_PUBLIC, RBODY_NONE},
+	{"GET", "/api/v1/auth/oidc/{provider}", h_oidc_start, ACCESS_PUBLIC, RBODY_NONE},
+	{"GET", "/api/v1/signups", h_signups_list, ACCESS_COORDINATOR, RBODY_NONE},
+	{"POST", "/api/v1/signups/{id}/approve", h_signup_approve, ACCESS_COORDINATOR_SUDO,
+	 RBODY_JSON},
+	{"DELETE", "/api/v1/signups/{id}", h_signup_refuse, ACCESS_COORDINATOR, RBODY_NONE},
+
 	/* accounts and partners (h_users.c); every change to an account is
 	 * sudo mode: credentials and privileges live there */
 	{"GET", "/api/v1/users", h_users_list, ACCESS_COORDINATOR, RBODY_NONE},
@@ -133,6 +145,29 @@ const struct route routes[] = {
 	{"PUT", "/api/v1/me/notifications", h_notify_put, ACCESS_USER, RBODY_JSON},
 	{"GET", "/api/v1/unsubscribe/{secret}", h_unsubscribe_page, ACCESS_PUBLIC, RBODY_NONE},
 	{"POST", "/api/v1/unsubscribe/{secret}", h_unsubscribe, ACCESS_PUBLIC, RBODY_STREAM},
+	/* the directory, news, events and calendar feeds (h_directory.c,
+	 * docs/directory.md); who may post is asked of the policy by the
+	 * handlers (acl_may_post), which events show by acl_event_visible;
+	 * a calendar feed's secret in its URL is its credential */
+	{"GET", "/api/v1/directory", h_directory, ACCESS_USER, RBODY_NONE},
+	{"GET", "/api/v1/partners/{short}", h_partner_get, ACCESS_USER, RBODY_NONE},
+	{"PATCH", "/api/v1/partners/{short}", h_partner_update, ACCESS_COORDINATOR, RBODY_JSON},
+	{"PUT", "/api/v1/users/{id}/roles", h_user_roles, ACCESS_COORDINATOR_SUDO, RBODY_JSON},
+	{"GET", "/api/v1/news", h_news_list, ACCESS_USER, RBODY_NONE},
+	{"POST", "/api/v1/news", h_news_create, ACCESS_USER, RBODY_JSON},
+	{"DELETE", "/api/v1/news/{id}", h_news_delete, ACCESS_USER, RBODY_NONE},
+	{"GET", "/api/v1/events", h_events_list, ACCESS_USER, RBODY_NONE},
+	{"POST", "/api/v1/events", h_event_create, ACCESS_USER, RBODY_JSON},
+	{"GET", "/api/v1/events/{id}", h_event_get, ACCESS_USER, RBODY_NONE},
+	{"DELETE", "/api/v1/events/{id}", h_event_delete, ACCESS_USER, RBODY_NONE},
+	{"GET", "/api/v1/me/calendar", h_calendar_state, ACCESS_USER, RBODY_NONE},
+	{"POST", "/api/v1/me/calendar", h_calendar_create, ACCESS_SESSION, RBODY_NONE},
+	{"DELETE", "/api/v1/me/calendar", h_calendar_revoke, ACCESS_SESSION, RBODY_NONE},
+	{"GET", "/calendar/{secret}", h_calendar_feed, ACCESS_PUBLIC, RBODY_NONE},
+	/* pictures go through the image helper (imgsan.h) */
+	{"POST", "/api/v1/images", h_image_upload, ACCESS_USER, RBODY_STREAM},
+	{"GET", "/api/v1/images/{id}", h_image_get, ACCESS_USER, RBODY_NONE},
+	{"PUT", "/api/v1/partners/{short}/logo", h_partner_logo, ACCESS_COORDINATOR, RBODY_STREAM},
 
 	/* the audit log (h_audit.c) */
 	{"GET", "/api/v1/audit", h_audit, ACCESS_COORDINATOR, RBODY_NONE},

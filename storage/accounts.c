@@ -600,6 +600,7 @@ enum err acct_session_lookup(struct db *db, const unsigned char hash[ACCT_HASH_L
 {
 	static const char sql[] =
 		"SELECT s.id, s.csrf, s.created_at, s.last_seen, s.expires_at, s.reauth_at, " PRINCIPAL_USER_COLS
+		", s.mfa_provider IS NOT NULL"
 		" FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = ?";
 	sqlite3_stmt *st;
 	enum err rc = db_stmt(db, sql, &st);
@@ -620,6 +621,7 @@ enum err acct_session_lookup(struct db *db, const unsigned char hash[ACCT_HASH_L
 		out->expires_at = col_i64(st, 4);
 		out->reauth_at = col_i64(st, 5);
 		read_principal_user(st, 6, out, &rc);
+		out->session_mfa = sqlite3_column_int(st, 14);
 	}
 	sqlite3_reset(st);
 	if (rc)

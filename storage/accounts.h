@@ -154,6 +154,7 @@ struct acct_principal {
 	bool totp_required;
 	/* session */
 	int64_t session_id;
+	bool session_mfa; /* signed in through a provider's second factor */
 	char *csrf;
 	int64_t created_at;
 	int64_t last_seen;

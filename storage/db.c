@@ -1,6 +1,7 @@
 /* db — see db.h. */
 #include "db_internal.h"
 #include "migrations.h"
+#include "name.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -244,6 +245,21 @@ static enum err exec_sql(struct db *db, const char *sql, const char *what)
  * is refused (SQLITE_MISUSE) and changes nothing. */
 static void configure_sqlite(void) { sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0); }
 
+/* consort_look_key(name): name.h's look-alike key, for the migration
+ * that fills nodes.look_key; NULL for a name it cannot read. */
+static void sql_look_key(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	const char *name = (const char *)sqlite3_value_text(argv[0]);
+	char *look = NULL;
+
+	(void)argc;
+	if (!name || name_look_key(name, &look) != ERR_OK) {
+		sqlite3_result_null(ctx);
+		return;
+	}
+	sqlite3_result_text(ctx, look, -1, free);
+}
+
 enum err db_open(const char *path, struct db **out)
 {
 	static pthread_once_t configured = PTHREAD_ONCE_INIT;
@@ -265,6 +281,13 @@ enum err db_open(const char *path, struct db **out)
 	}
 	sqlite3_extended_result_codes(db->sq, 1);
 	sqlite3_busy_timeout(db->sq, 10000);
+	src = sqlite3_create_function_v2(db->sq, "consort_look_key", 1,
+					 SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL, sql_look_key,
+					 NULL, NULL, NULL);
+	if (src != SQLITE_OK) {
+		rc = db_error(db, src, "register SQL functions");
+		goto out;
+	}
 	/* synchronous=FULL: a committed transaction survives power loss, which
 	 * is the promise made for every acknowledged upload. */
 	rc = exec_sql(db,

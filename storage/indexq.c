@@ -58,6 +58,59 @@ enum err indexq_take(struct db *db, size_t max, struct indexq_item *items, size_
 	return rc;
 }
 
+enum err indexq_take_fair(struct db *db, size_t max, const int64_t *skip, size_t nskip,
+			  struct indexq_item *items, size_t *n)
+{
+	static const char sql[] =
+		"SELECT id, node_id, del FROM ("
+		"  SELECT q.id, q.node_id, q.op = 'delete' AS del,"
+		"         row_number() OVER w AS turn, count(*) OVER (PARTITION BY"
+		"           coalesce(v.uploaded_by, 0)) AS waiting"
+		"  FROM index_queue q"
+		"  LEFT JOIN nodes n ON n.id = q.node_id"
+		"  LEFT JOIN versions v ON v.node_id = n.id AND v.number = n.current_version"
+		"  WINDOW w AS (PARTITION BY coalesce(v.uploaded_by, 0) ORDER BY q.id)"
+		") ORDER BY turn, waiting, id";
+	sqlite3_stmt *st;
+	enum err rc = db_stmt(db, sql, &st);
+	bool row;
+
+	*n = 0;
+	if (rc)
+		return rc;
+	while (*n < max && !(rc = db_step(db, st, "reading the index queue", &row)) && row) {
+		int64_t node = sqlite3_column_int64(st, 1);
+		bool skipped = false;
+
+		for (size_t i = 0; i < nskip && !skipped; i++)
+			skipped = skip[i] == node;
+		if (skipped)
+			continue;
+		items[*n].id = sqlite3_column_int64(st, 0);
+		items[*n].node_id = node;
+		items[*n].del = sqlite3_column_int(st, 2) != 0;
+		(*n)++;
+	}
+	sqlite3_reset(st);
+	return rc;
+}
+
+enum err indexq_finish_ids(struct db *db, const int64_t *ids, size_t n)
+{
+	static const char sql[] = "DELETE FROM index_queue WHERE id = ?1";
+	sqlite3_stmt *st;
+	enum err rc = ERR_OK;
+
+	for (size_t i = 0; i < n && !rc; i++) {
+		rc = db_stmt(db, sql, &st);
+		if (rc)
+			break;
+		db_bind_int64(db, st, 1, ids[i]);
+		rc = db_exec_stmt(db, st, "clearing the index queue");
+	}
+	return rc;
+}
+
 enum err indexq_finish(struct db *db, int64_t upto)
 {
 	static const char sql[] = "DELETE FROM index_queue WHERE id <= ?1";

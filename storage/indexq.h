@@ -37,6 +37,18 @@ enum err indexq_push_all(struct db *db);
 /* The oldest `max` rows, oldest first, into items (caller's array). */
 enum err indexq_take(struct db *db, size_t max, struct indexq_item *items, size_t *n);
 
+/* Up to `max` rows in turns, one row of each uploader per turn (the
+ * uploader of the node's current version; folders and deletions count
+ * as one more uploader); within a turn, whoever has fewer rows waiting
+ * goes first (then the oldest row), so a take after a take still puts
+ * the person with one upload before the one with ten. Rows of the
+ * nodes in `skip` are left out. */
+enum err indexq_take_fair(struct db *db, size_t max, const int64_t *skip, size_t nskip,
+			  struct indexq_item *items, size_t *n);
+
+/* Forget these rows (by row id). */
+enum err indexq_finish_ids(struct db *db, const int64_t *ids, size_t n);
+
 /* Forget the rows up to and including id `upto` (they were taken in
  * order, and rows added since have larger ids). */
 enum err indexq_finish(struct db *db, int64_t upto);

@@ -467,6 +467,34 @@ static enum err fsck_query(struct fsck_ctx *f, const char *sql, const char *fmt)
 	return rc;
 }
 
+/* Siblings whose names look the same (name.h's look-alike key): stored
+ * before the check existed (migration m002 computed their keys) or
+ * written around it. Reported, never changed: which one to rename is a
+ * person's choice. */
+static enum err fsck_look_alikes(struct fsck_ctx *f)
+{
+	static const char sql[] =
+		"SELECT a.id, a.name, b.id, b.name FROM nodes a JOIN nodes b"
+		" ON b.parent_id = a.parent_id AND b.look_key = a.look_key AND b.id > a.id"
+		" WHERE a.trashed_at IS NULL AND b.trashed_at IS NULL AND a.parent_id IS NOT NULL";
+	sqlite3_stmt *st;
+	enum err rc = db_stmt(f->db, sql, &st);
+	bool row;
+
+	if (rc)
+		return rc;
+	while (!(rc = db_step(f->db, st, "check look-alike names", &row)) && row)
+		problem(f,
+			"nodes %" PRId64 " '%s' and %" PRId64
+			" '%s' are in the same folder and look the same; rename one",
+			(int64_t)sqlite3_column_int64(st, 0),
+			(const char *)sqlite3_column_text(st, 1),
+			(int64_t)sqlite3_column_int64(st, 2),
+			(const char *)sqlite3_column_text(st, 3));
+	sqlite3_reset(st);
+	return rc;
+}
+
 static enum err fsck_names(struct fsck_ctx *f)
 {
 	static const char sql[] =
@@ -572,6 +600,8 @@ static enum err fsck_database(struct fsck_ctx *f)
 		rc = fsck_query(f, usage, "quota counter of work package %s says %s");
 	if (!rc)
 		rc = fsck_names(f);
+	if (!rc)
+		rc = fsck_look_alikes(f);
 	return rc;
 }
 

@@ -395,11 +395,146 @@ static const char m005_wp_settings[] =
 	"ALTER TABLE wps ADD COLUMN archived_at INTEGER;"
 	"ALTER TABLE dav_locks ADD COLUMN checkout INTEGER NOT NULL DEFAULT 0;";
 
+/* Names that differ but look the same (issue 13): look_key is the
+ * look-alike key of name (storage/name.h: NFKC_Casefold), computed by
+ * the SQL function consort_look_key that db_open registers; NULL for a
+ * root or a stored name it cannot read. Not unique: names stored before
+ * this check that look alike stay as they are and fsck reports them;
+ * storage/tree.c refuses new ones. */
+static const char m006_look_keys[] =
+	"ALTER TABLE nodes ADD COLUMN look_key TEXT;"
+	"UPDATE nodes SET look_key = consort_look_key(name) WHERE parent_id IS NOT NULL;"
+	"CREATE INDEX nodes_look ON nodes(parent_id, look_key) WHERE trashed_at IS NULL;";
+
+/* --- directory, news and events (issue 20, storage/directory.h) ---
+ * A partner's directory entry; a person's role line and contact roles
+ * ("Project coordinator", "Communication", "WP3 lead"); news items
+ * (Markdown source, rendered on the way out); events with their
+ * instants in UTC and the time zone they were given in; a person's
+ * calendar feed secret, stored only as its SHA-256 like every secret. */
+static const char m007_directory[] =
+	"ALTER TABLE partners ADD COLUMN type TEXT NOT NULL DEFAULT 'other'"
+	"  CHECK (type IN ('hospital', 'cancer_centre', 'university', 'public_health',"
+	"  'patient_org', 'ministry', 'company', 'other'));"
+	"ALTER TABLE partners ADD COLUMN role TEXT NOT NULL DEFAULT 'beneficiary'"
+	"  CHECK (role IN ('coordinator', 'beneficiary', 'affiliated', 'associated'));"
+	"ALTER TABLE partners ADD COLUMN city TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE partners ADD COLUMN website TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE partners ADD COLUMN description TEXT NOT NULL DEFAULT '';"
+	/* Pictures people upload (logos, news images), only as the PNG the
+	 * image helper made of them (server/api/imgsan.h), never the upload. */
+	"CREATE TABLE images ("
+	"  id INTEGER PRIMARY KEY,"
+	"  png BLOB NOT NULL,"
+	"  width INTEGER NOT NULL,"
+	"  height INTEGER NOT NULL,"
+	"  created_by INTEGER REFERENCES users(id),"
+	"  created_at INTEGER NOT NULL"
+	");"
+	"ALTER TABLE partners ADD COLUMN logo_image_id INTEGER REFERENCES images(id);"
+	"ALTER TABLE users ADD COLUMN role_line TEXT NOT NULL DEFAULT '';"
+	"CREATE TABLE contact_roles ("
+	"  user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+	"  role TEXT NOT NULL COLLATE NOCASE,"
+	"  PRIMARY KEY (user_id, role)"
+	") WITHOUT ROWID;"
+	"CREATE TABLE news ("
+	"  id INTEGER PRIMARY KEY,"
+	"  title TEXT NOT NULL,"
+	"  body TEXT NOT NULL," /* Markdown source */
+	"  author_id INTEGER REFERENCES users(id),"
+	"  image_id INTEGER REFERENCES images(id),"
+	"  created_at INTEGER NOT NULL"
+	");"
+	"CREATE INDEX news_created ON news(created_at);"
+	/* Internal events are seen by readers of their work packages (the
+	 * folder's and the linked ones); docs/directory.md. */
+	"CREATE TABLE events ("
+	"  id INTEGER PRIMARY KEY,"
+	"  title TEXT NOT NULL,"
+	"  starts_at INTEGER NOT NULL,"
+	"  ends_at INTEGER NOT NULL CHECK (ends_at >= starts_at),"
+	"  tz TEXT NOT NULL," /* IANA name the times were given in */
+	"  place TEXT NOT NULL DEFAULT '',"
+	"  online_url TEXT NOT NULL DEFAULT '',"
+	"  description TEXT NOT NULL DEFAULT '',"
+	"  internal INTEGER NOT NULL DEFAULT 1,"
+	"  folder_wp_id INTEGER REFERENCES wps(id),"
+	"  folder_path TEXT NOT NULL DEFAULT '',"
+	"  created_by INTEGER REFERENCES users(id),"
+	"  created_at INTEGER NOT NULL"
+	");"
+	"CREATE INDEX events_starts ON events(starts_at);"
+	"CREATE TABLE event_wps ("
+	"  event_id INTEGER NOT NULL REFERENCES events(id) ON DELETE CASCADE,"
+	"  wp_id INTEGER NOT NULL REFERENCES wps(id) ON DELETE CASCADE,"
+	"  PRIMARY KEY (event_id, wp_id)"
+	") WITHOUT ROWID;"
+	"CREATE TABLE calendar_feeds ("
+	"  user_id INTEGER PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,"
+	"  secret_hash BLOB NOT NULL UNIQUE,"
+	"  created_at INTEGER NOT NULL"
+	");";
+
+/* --- OpenID Connect sign-in (storage/oidcstore.h, issue 19) --- */
+static const char m008_oidc[] =
+	/* Sign-ins in flight: the hash of `state`, what the callback checks
+	 * against (nonce, PKCE verifier), and the hash of the cookie that
+	 * binds it to the browser that started it. Deleted on first use. */
+	"CREATE TABLE oidc_flows ("
+	"  state_hash BLOB PRIMARY KEY,"
+	"  provider TEXT NOT NULL,"
+	"  nonce TEXT NOT NULL,"
+	"  verifier TEXT NOT NULL,"
+	"  browser_hash BLOB NOT NULL,"
+	"  expires_at INTEGER NOT NULL"
+	") WITHOUT ROWID;"
+	/* A provider's subject (`sub`, unique per issuer) and its account. */
+	"CREATE TABLE oidc_links ("
+	"  provider TEXT NOT NULL,"
+	"  subject TEXT NOT NULL,"
+	"  user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+	"  created_at INTEGER NOT NULL,"
+	"  last_login INTEGER NOT NULL,"
+	"  PRIMARY KEY (provider, subject)"
+	") WITHOUT ROWID;"
+	"CREATE INDEX oidc_links_user ON oidc_links(user_id);"
+	/* People a provider vouched for, waiting for a coordinator. */
+	"CREATE TABLE oidc_pending ("
+	"  id INTEGER PRIMARY KEY,"
+	"  provider TEXT NOT NULL,"
+	"  subject TEXT NOT NULL,"
+	"  email TEXT NOT NULL,"
+	"  name TEXT NOT NULL,"
+	"  partner_hint TEXT,"
+	"  org TEXT,"
+	"  created_at INTEGER NOT NULL,"
+	"  last_seen INTEGER NOT NULL,"
+	"  UNIQUE (provider, subject)"
+	");"
+	/* Sign-ins past the provider that owe the local one-time code. */
+	"CREATE TABLE oidc_tickets ("
+	"  ticket_hash BLOB PRIMARY KEY,"
+	"  user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+	"  provider TEXT NOT NULL,"
+	"  subject TEXT NOT NULL,"
+	"  sid TEXT,"
+	"  expires_at INTEGER NOT NULL"
+	") WITHOUT ROWID;"
+	/* The provider whose MFA (amr/acr) this session's sign-in passed:
+	 * it satisfies "second factor required". */
+	"ALTER TABLE sessions ADD COLUMN mfa_provider TEXT;"
+	/* The provider and its session id (`sid`) of a session begun there:
+	 * the provider's front-channel logout names them. */
+	"ALTER TABLE sessions ADD COLUMN oidc_provider TEXT;"
+	"ALTER TABLE sessions ADD COLUMN oidc_sid TEXT;"
+	"CREATE INDEX sessions_oidc ON sessions(oidc_sid) WHERE oidc_sid IS NOT NULL;";
+
 /* Malware scan verdicts per blob (storage/scans.h, docs/scanning.md).
  * Keyed by hash, not by version: a verdict is about the content, and
  * every version of that content shares it. No foreign key: a verdict
  * may outlive its blob (gc) and is harmless then. */
-static const char m006_blob_scans[] =
+static const char m009_blob_scans[] =
 	"CREATE TABLE blob_scans ("
 	"  hash TEXT PRIMARY KEY,"
 	"  verdict TEXT NOT NULL CHECK (verdict IN ('clean', 'infected', 'unscanned')),"
@@ -409,8 +544,8 @@ static const char m006_blob_scans[] =
 	") WITHOUT ROWID;";
 
 const char *const db_migrations[] = {
-	m001_initial,       m002_sudo_scopes, m003_deliverables,
-	m004_notifications, m005_wp_settings, m006_blob_scans,
+	m001_initial,   m002_sudo_scopes, m003_deliverables, m004_notifications, m005_wp_settings,
+	m006_look_keys, m007_directory,   m008_oidc,         m009_blob_scans,
 };
 
 const size_t db_migration_count = sizeof db_migrations / sizeof db_migrations[0];

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unicode/unorm2.h>
 #include <unicode/ustring.h>
 
@@ -59,10 +60,42 @@ static size_t utf8_decode(const unsigned char *s, size_t len, uint32_t *cp)
 static bool is_control(uint32_t c) { return c < 0x20 || (c >= 0x7f && c <= 0x9f); }
 
 /* Bidirectional embedding/override (U+202A..U+202E) and isolate
- * (U+2066..U+2069) controls reorder how a name is displayed. */
+ * (U+2066..U+2069) controls, the marks LRM, RLM (U+200E, U+200F) and
+ * ALM (U+061C) reorder how a name is displayed. */
 static bool is_bidi_control(uint32_t c)
 {
-	return (c >= 0x202a && c <= 0x202e) || (c >= 0x2066 && c <= 0x2069);
+	return (c >= 0x202a && c <= 0x202e) || (c >= 0x2066 && c <= 0x2069) || c == 0x200e ||
+	       c == 0x200f || c == 0x061c;
+}
+
+/* Characters that show nothing (or only a line break) and so make two
+ * names look alike: zero-width space, joiners (U+200B..U+200D), soft
+ * hyphen, combining grapheme joiner, word joiner and the invisible
+ * operators and deprecated format characters (U+2060..U+206F), line and
+ * paragraph separators, BOM (U+FEFF), Mongolian free variation
+ * selectors and vowel separator, Hangul fillers, Khmer inherent vowels,
+ * interlinear annotation marks, shorthand format controls, musical
+ * symbol format controls, tag characters, and noncharacters. Emoji
+ * variation selectors (U+FE00..U+FE0F) stay allowed; they only refine a
+ * visible character, and the look-alike key drops them. */
+static bool is_invisible(uint32_t c)
+{
+	return c == 0x00ad || c == 0x034f || c == 0x115f || c == 0x1160 || c == 0x17b4 ||
+	       c == 0x17b5 || (c >= 0x180b && c <= 0x180f) || (c >= 0x200b && c <= 0x200d) ||
+	       c == 0x2028 || c == 0x2029 || (c >= 0x2060 && c <= 0x2065) ||
+	       (c >= 0x206a && c <= 0x206f) || c == 0x3164 || c == 0xfeff || c == 0xffa0 ||
+	       (c >= 0xfff9 && c <= 0xfffb) || (c >= 0x1bca0 && c <= 0x1bca3) ||
+	       (c >= 0x1d173 && c <= 0x1d17a) || (c >= 0xe0000 && c <= 0xe007f) ||
+	       (c >= 0xfdd0 && c <= 0xfdef) || (c & 0xfffe) == 0xfffe;
+}
+
+/* Characters drawn like '/' that no normalisation maps to it: a name
+ * "Reports\u2044D5.pdf" would read as a path. (U+FF0F, the fullwidth
+ * solidus, is '/' under NFKC and is refused by the look-alike check.) */
+static bool is_slash_alike(uint32_t c)
+{
+	return c == 0x2044 || c == 0x2215 || c == 0x2571 || c == 0x27cb || c == 0x29f8 ||
+	       c == 0x1735;
 }
 
 /* A printable rendering of an untrusted name for error details: valid
@@ -80,7 +113,7 @@ static const char *shown(const char *name, size_t len, char *buf, size_t cap)
 		if (n == 0) {
 			o += (size_t)snprintf(buf + o, cap - o, "\\x%02X", s[i]);
 			i++;
-		} else if (is_control(c) || is_bidi_control(c)) {
+		} else if (is_control(c) || is_bidi_control(c) || is_invisible(c)) {
 			o += (size_t)snprintf(buf + o, cap - o, "\\u{%04X}", (unsigned)c);
 			i += n;
 		} else {
@@ -173,6 +206,117 @@ out:
 	return rc;
 }
 
+/* Windows reserves device names as the part before the first dot,
+ * spaces before the dot ignored, in any case: "CON", "nul.txt",
+ * "Com1 .tar.gz". Superscript digits count as digits there. */
+static enum err windows_reserved(const char *nfc, char *show, size_t cap)
+{
+	static const char *const devices[] = {"CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$"};
+	size_t stem = strcspn(nfc, ".");
+	char dev[8];
+
+	while (stem > 0 && nfc[stem - 1] == ' ')
+		stem--;
+	if (stem > 7)
+		return ERR_OK;
+	memcpy(dev, nfc, stem);
+	dev[stem] = '\0';
+	for (size_t i = 0; i < sizeof devices / sizeof devices[0]; i++)
+		if (!strcasecmp(dev, devices[i]))
+			goto reserved;
+	if (stem >= 4 && (!strncasecmp(dev, "COM", 3) || !strncasecmp(dev, "LPT", 3))) {
+		const char *d = dev + 3;
+
+		if ((stem == 4 && d[0] >= '1' && d[0] <= '9') ||
+		    (stem == 5 &&
+		     (!strcmp(d, "\xc2\xb9") || !strcmp(d, "\xc2\xb2") || !strcmp(d, "\xc2\xb3"))))
+			goto reserved;
+	}
+	return ERR_OK;
+reserved:
+	return err_set(ERR_INVALID,
+		       "name '%s' is reserved on Windows (the device name %s), so the WebDAV "
+		       "drive could not open it",
+		       shown(nfc, strlen(nfc), show, cap), dev);
+}
+
+/* NFKC_Casefold of u[0..len) as a malloc'd UTF-8 string. */
+static enum err look16(const UChar *u, int32_t len, char **out)
+{
+	UErrorCode st = U_ZERO_ERROR;
+	const UNormalizer2 *n = unorm2_getNFKCCasefoldInstance(&st);
+	/* NFKC_Casefold grows text by at most a factor of 18 (U+FDFA);
+	 * ask ICU for the size rather than trust a bound. */
+	int32_t need;
+	UChar *buf;
+	enum err rc;
+
+	*out = NULL;
+	if (U_FAILURE(st))
+		return err_set(ERR_INTERNAL, "Unicode normaliser unavailable: %s", u_errorName(st));
+	need = unorm2_normalize(n, u, len, NULL, 0, &st);
+	if (st != U_BUFFER_OVERFLOW_ERROR && U_FAILURE(st))
+		return err_set(ERR_INTERNAL, "Unicode normalisation failed: %s", u_errorName(st));
+	buf = malloc(((size_t)need + 1) * sizeof *buf);
+	if (!buf)
+		return err_set(ERR_NOMEM, "out of memory");
+	st = U_ZERO_ERROR;
+	need = unorm2_normalize(n, u, len, buf, need + 1, &st);
+	if (U_FAILURE(st)) {
+		free(buf);
+		return err_set(ERR_INTERNAL, "Unicode normalisation failed: %s", u_errorName(st));
+	}
+	rc = to_utf8(buf, need, out);
+	free(buf);
+	return rc;
+}
+
+/* What the name reads as (NFKC with case folding, which also drops
+ * default-ignorable characters) must still be a name: not empty, not
+ * "." or "..", without '/' ("．．" and "a／b" look like a path). */
+static enum err look_check(const UChar *u, int32_t len, const char *nfc)
+{
+	char show[96], *look = NULL;
+	enum err rc = look16(u, len, &look);
+
+	if (rc)
+		return rc;
+	if (!*look)
+		rc = err_set(ERR_INVALID, "name '%s' shows no visible character",
+			     shown(nfc, strlen(nfc), show, sizeof show));
+	else if (!strcmp(look, ".") || !strcmp(look, ".."))
+		rc = err_set(ERR_INVALID, "name '%s' looks like '%s', which is not a name",
+			     shown(nfc, strlen(nfc), show, sizeof show), look);
+	else if (strchr(look, '/'))
+		rc = err_set(ERR_INVALID,
+			     "name '%s' contains a character that looks like '/' "
+			     "(a name must not look like a path)",
+			     shown(nfc, strlen(nfc), show, sizeof show));
+	free(look);
+	return rc;
+}
+
+enum err name_look_key(const char *nfc, char **out)
+{
+	UErrorCode st = U_ZERO_ERROR;
+	int32_t ulen = 0;
+	UChar *u;
+	enum err rc;
+
+	*out = NULL;
+	u_strFromUTF8(NULL, 0, &ulen, nfc, -1, &st);
+	if (st != U_BUFFER_OVERFLOW_ERROR && U_FAILURE(st))
+		return err_set(ERR_INVALID, "name is not valid UTF-8");
+	u = malloc(((size_t)ulen + 1) * sizeof *u);
+	if (!u)
+		return err_set(ERR_NOMEM, "out of memory");
+	st = U_ZERO_ERROR;
+	u_strFromUTF8(u, ulen + 1, NULL, nfc, -1, &st);
+	rc = U_FAILURE(st) ? err_set(ERR_INVALID, "name is not valid UTF-8") : look16(u, ulen, out);
+	free(u);
+	return rc;
+}
+
 enum err name_check(const char *name, size_t len, char **nfc_out, char **key_out)
 {
 	const unsigned char *s = (const unsigned char *)name;
@@ -184,7 +328,8 @@ enum err name_check(const char *name, size_t len, char **nfc_out, char **key_out
 	size_t nfc_len;
 	enum err rc = ERR_OK;
 
-	*nfc_out = NULL;
+	if (nfc_out)
+		*nfc_out = NULL;
 	if (key_out)
 		*key_out = NULL;
 	if (len == 0)
@@ -213,6 +358,15 @@ enum err name_check(const char *name, size_t len, char **nfc_out, char **key_out
 			return err_set(ERR_INVALID,
 				       "name '%s' contains a bidirectional control character "
 				       "(U+%04X)",
+				       shown(name, len, show, sizeof show), (unsigned)c);
+		if (is_invisible(c))
+			return err_set(ERR_INVALID,
+				       "name '%s' contains an invisible character (U+%04X)",
+				       shown(name, len, show, sizeof show), (unsigned)c);
+		if (is_slash_alike(c))
+			return err_set(ERR_INVALID,
+				       "name '%s' contains U+%04X, which looks like '/' "
+				       "(a name must not look like a path)",
 				       shown(name, len, show, sizeof show), (unsigned)c);
 		i += n;
 	}
@@ -246,11 +400,18 @@ enum err name_check(const char *name, size_t len, char **nfc_out, char **key_out
 		goto out;
 	}
 	if (nfc[nfc_len - 1] == '.' || nfc[nfc_len - 1] == ' ') {
-		rc = err_set(ERR_INVALID, "name '%s' ends with a %s (Windows cannot open it)",
+		rc = err_set(ERR_INVALID,
+			     "name '%s' ends with a %s (Windows drops it, so the WebDAV drive "
+			     "could not open the file)",
 			     shown(name, len, show, sizeof show),
 			     nfc[nfc_len - 1] == '.' ? "dot" : "space");
 		goto out;
 	}
+	rc = windows_reserved(nfc, show, sizeof show);
+	if (!rc)
+		rc = look_check(norm, nlen, nfc);
+	if (rc)
+		goto out;
 	if (key_out) {
 		rc = key_of(norm, nlen, &key);
 		if (rc)
@@ -264,7 +425,10 @@ out:
 		free(key);
 		return rc;
 	}
-	*nfc_out = nfc;
+	if (nfc_out)
+		*nfc_out = nfc;
+	else
+		free(nfc);
 	if (key_out)
 		*key_out = key;
 	return ERR_OK;
@@ -339,6 +503,11 @@ static enum err path_parse(const char *raw, size_t len, bool decode, struct name
 		return err_set(ERR_INVALID, "path is longer than %d bytes", NAME_MAX_PATH_BYTES);
 	start = 0;
 	end = len;
+	/* In a URL the path follows the route's own '/': one more is an
+	 * empty name ("content//a.txt"), as "a//b" is. Text paths may
+	 * start with one '/' ("/Reports/a.pdf"). */
+	if (decode && len > 0 && raw[0] == '/')
+		return err_set(ERR_INVALID, "path contains an empty name ('//')");
 	if (start < end && raw[start] == '/')
 		start++;
 	if (end > start && raw[end - 1] == '/')

@@ -3,13 +3,24 @@
  * of them.
  *
  * A name is valid UTF-8, normalised to NFC, 1 to 255 bytes (after
- * normalisation), without '/', NUL, control characters (C0, DEL, C1) or
- * bidirectional override/isolate characters (they disguise extensions:
- * "invoice\u202Efdp.exe"), not "." or "..", and without a trailing dot
- * or space (Windows clients cannot open such names). Two names clash in
- * a folder when their keys are equal: the key is the case fold of the
- * NFC name, normalised to NFC again, so "Report.PDF" and "report.pdf"
- * clash and so do NFC and NFD spellings of "é".
+ * normalisation), without '/', NUL, control characters (C0, DEL, C1),
+ * bidirectional controls (overrides, isolates, LRM/RLM/ALM: they
+ * disguise extensions, "invoice\u202Efdp.exe"), invisible characters
+ * (zero-width space and joiners, soft hyphen, word joiner, BOM, tags,
+ * noncharacters...) or characters drawn like '/' (U+2044 fraction slash,
+ * U+2215 division slash...), not "." or "..", and without a trailing dot
+ * or space or a Windows device name (CON, PRN, AUX, NUL, COM1-9,
+ * LPT1-9, with or without an extension, any case): the WebDAV drive is
+ * used from Windows, which cannot open such names. What a name reads as
+ * (its look-alike key, NFKC with case folding) must not be empty, "."
+ * or "..", or hold a '/' ("a／b" with a fullwidth solidus).
+ *
+ * Two names clash in a folder when their keys are equal: the key is the
+ * case fold of the NFC name, normalised to NFC again, so "Report.PDF"
+ * and "report.pdf" clash and so do NFC and NFD spellings of "é". Names
+ * that only look alike ("ｒｅｐｏｒｔ．pdf", "ﬁle" and "file") have
+ * different keys but the same look-alike key; storage/tree.c refuses a
+ * second one in a folder.
  *
  * Every refusal is ERR_INVALID with a detail that names the rule, e.g.
  * "name 'a/b' contains '/'". Names in details are shown with control
@@ -33,10 +44,16 @@
 
 /* Check one name of `len` bytes (it need not be NUL-terminated and may
  * contain NUL, which is refused) and normalise it.
- * On success *nfc (and *key when key is not NULL) are malloc'd strings
+ * On success *nfc (when nfc is not NULL) and *key (when key is not NULL)
+ * are malloc'd strings
  * owned by the caller: the NFC name and its case-insensitive key. On
  * failure both are NULL and the detail names the broken rule. */
 enum err name_check(const char *name, size_t len, char **nfc, char **key);
+
+/* The look-alike key of an NFC name: NFKC_Casefold (compatibility
+ * forms folded, case folded, default-ignorable characters dropped), as
+ * a malloc'd string in *out. */
+enum err name_look_key(const char *nfc, char **out);
 
 /* True when s[0..len) is well-formed UTF-8 without NUL (strict: no
  * overlong forms, no surrogates). For free text such as comments. */
@@ -50,8 +67,8 @@ struct name_path {
 };
 
 /* Parse the remainder of a URL path ("Reports/D5.2%20final.pdf"): split
- * on '/', percent-decode each segment, check each name. One leading and
- * one trailing '/' are ignored; an empty segment ("a//b") is refused, as
+ * on '/', percent-decode each segment, check each name. One trailing '/'
+ * is ignored; a leading '/' is an empty name and refused; an empty segment ("a//b") is refused, as
  * are malformed escapes, "%2F" inside a segment and every name rule
  * ("%2e%2e" decodes to ".." and is refused). "" is the root.
  * On success *out holds the names (free with name_path_free); on failure

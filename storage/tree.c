@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cas.h"
+#include "name.h"
 #include "db_internal.h"
 
 /* Columns of a node as struct tree_node reads them (read_node). */
@@ -417,6 +418,56 @@ static enum err child(struct db *db, int64_t parent, const char *key, int64_t *i
 	return rc;
 }
 
+/* Names that differ but read the same ("ｒｅｐｏｒｔ.pdf", "report.pdf"):
+ * refuses `name` in folder `parent` when a live sibling other than
+ * `self` has its look-alike key (name.h), naming that sibling. On
+ * success *look is the key (malloc'd) to store with the name. */
+static enum err look_alike(struct db *db, int64_t parent, int64_t self, const char *name,
+			   char **look)
+{
+	static const char sql[] = "SELECT name FROM nodes WHERE parent_id = ?1 AND look_key = ?2"
+				  " AND trashed_at IS NULL AND id <> ?3 LIMIT 1";
+	sqlite3_stmt *st;
+	bool row;
+	enum err rc = name_look_key(name, look);
+
+	if (!rc)
+		rc = db_stmt(db, sql, &st);
+	if (rc) {
+		free(*look);
+		*look = NULL;
+		return rc;
+	}
+	db_bind_int64(db, st, 1, parent);
+	db_bind_text(db, st, 2, *look);
+	db_bind_int64(db, st, 3, self);
+	rc = db_step(db, st, "look up look-alike names", &row);
+	if (!rc && row)
+		rc = err_set(ERR_CONFLICT,
+			     "'%s' looks the same as '%s', which is already in this folder; "
+			     "choose a name that differs in more than width, case or form",
+			     name, (const char *)sqlite3_column_text(st, 0));
+	sqlite3_reset(st);
+	if (rc) {
+		free(*look);
+		*look = NULL;
+	}
+	return rc;
+}
+
+static enum err set_look_key(struct db *db, int64_t id, const char *look)
+{
+	static const char sql[] = "UPDATE nodes SET look_key = ?2 WHERE id = ?1";
+	sqlite3_stmt *st;
+	enum err rc = db_stmt(db, sql, &st);
+
+	if (rc)
+		return rc;
+	db_bind_int64(db, st, 1, id);
+	db_bind_text(db, st, 2, look);
+	return db_exec_stmt(db, st, "record look-alike key");
+}
+
 static enum err insert_node(struct db *db, int64_t wp_id, int64_t parent, bool folder,
 			    const char *name, const char *key, int64_t user, int64_t now,
 			    int64_t *id)
@@ -425,10 +476,15 @@ static enum err insert_node(struct db *db, int64_t wp_id, int64_t parent, bool f
 		"INSERT INTO nodes(wp_id, parent_id, is_folder, name, name_key, created_at,"
 		" created_by, modified_at, modified_by) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?6, ?7)";
 	sqlite3_stmt *st;
-	enum err rc = db_stmt(db, sql, &st);
+	char *look = NULL;
+	enum err rc = look_alike(db, parent, 0, name, &look);
 
-	if (rc)
+	if (!rc)
+		rc = db_stmt(db, sql, &st);
+	if (rc) {
+		free(look);
 		return rc;
+	}
 	db_bind_int64(db, st, 1, wp_id);
 	db_bind_int64(db, st, 2, parent);
 	db_bind_int64(db, st, 3, folder);
@@ -439,6 +495,9 @@ static enum err insert_node(struct db *db, int64_t wp_id, int64_t parent, bool f
 	rc = db_exec_stmt(db, st, folder ? "create folder" : "create document");
 	if (!rc)
 		*id = sqlite3_last_insert_rowid(db_sqlite(db));
+	if (!rc)
+		rc = set_look_key(db, *id, look);
+	free(look);
 	return rc;
 }
 
@@ -492,6 +551,25 @@ static enum err walk_parent(struct db *db, int64_t wp_id, const struct name_path
 		rc = err_set(ERR_NOTFOUND, "'%s' is a document, not a folder",
 			     prefix(path, path->n - 1, shown, sizeof shown));
 	return rc;
+}
+
+enum err tree_look_alike_check(struct db *db, int64_t wp_id, const struct name_path *path)
+{
+	int64_t cur = 0, next;
+	bool folder = true;
+	char *look = NULL;
+	enum err rc = wp_root(db, wp_id, &cur);
+
+	for (size_t i = 0; !rc && i < path->n && folder; i++) {
+		rc = child(db, cur, path->keys[i], &next, &folder);
+		if (!rc && !next) {
+			rc = look_alike(db, cur, 0, path->names[i], &look);
+			free(look);
+			return rc;
+		}
+		cur = next;
+	}
+	return rc == ERR_NOTFOUND ? ERR_OK : rc;
 }
 
 /* Is `id` a live node (neither it nor an ancestor trashed) of `wp_id`? */
@@ -1399,20 +1477,29 @@ static enum err subtree_height(struct db *db, int64_t id, int64_t *height)
 static enum err set_place(struct db *db, int64_t id, int64_t parent, const char *name,
 			  const char *key, int64_t user, int64_t now)
 {
-	static const char sql[] = "UPDATE nodes SET parent_id = ?2, name = ?3, name_key = ?4,"
-				  " modified_at = ?5, modified_by = ?6 WHERE id = ?1";
+	static const char sql[] =
+		"UPDATE nodes SET parent_id = ?2, name = ?3, name_key = ?4,"
+		" modified_at = ?5, modified_by = ?6, look_key = ?7 WHERE id = ?1";
 	sqlite3_stmt *st;
-	enum err rc = db_stmt(db, sql, &st);
+	char *look = NULL;
+	enum err rc = look_alike(db, parent, id, name, &look);
 
-	if (rc)
+	if (!rc)
+		rc = db_stmt(db, sql, &st);
+	if (rc) {
+		free(look);
 		return rc;
+	}
 	db_bind_int64(db, st, 1, id);
 	db_bind_int64(db, st, 2, parent);
 	db_bind_text(db, st, 3, name);
 	db_bind_text(db, st, 4, key);
 	db_bind_int64(db, st, 5, now);
 	db_bind_id(db, st, 6, user);
-	return db_exec_stmt(db, st, "move");
+	db_bind_text(db, st, 7, look);
+	rc = db_exec_stmt(db, st, "move");
+	free(look);
+	return rc;
 }
 
 /* Give document `dst` the current content of document `src` as a new
@@ -1960,9 +2047,9 @@ static enum err restore_locked(struct db *db, int64_t wp_id, int64_t node_id, in
 			       const char *new_name, int64_t now)
 {
 	static const char sql[] = "UPDATE nodes SET trashed_at = NULL, trashed_by = NULL,"
-				  " name = ?2, name_key = ?3, modified_at = ?4, modified_by = ?5"
-				  " WHERE id = ?1";
-	char *name = NULL, *key = NULL, *where = NULL;
+				  " name = ?2, name_key = ?3, modified_at = ?4, modified_by = ?5,"
+				  " look_key = ?6 WHERE id = ?1";
+	char *name = NULL, *key = NULL, *where = NULL, *look = NULL;
 	int64_t parent, blocker, clash;
 	sqlite3_stmt *st;
 	bool folder;
@@ -2000,6 +2087,8 @@ static enum err restore_locked(struct db *db, int64_t wp_id, int64_t node_id, in
 				folder ? "folder" : "document", name, *where ? where : "/");
 	}
 	if (!rc)
+		rc = look_alike(db, parent, node_id, name, &look);
+	if (!rc)
 		rc = db_stmt(db, sql, &st);
 	if (rc)
 		goto out;
@@ -2008,6 +2097,7 @@ static enum err restore_locked(struct db *db, int64_t wp_id, int64_t node_id, in
 	db_bind_text(db, st, 3, key);
 	db_bind_int64(db, st, 4, now);
 	db_bind_id(db, st, 5, user);
+	db_bind_text(db, st, 6, look);
 	rc = db_exec_stmt(db, st, "restore from trash");
 	if (!rc)
 		rc = queue_subtree(db, node_id, "index", now);
@@ -2015,6 +2105,7 @@ out:
 	free(name);
 	free(key);
 	free(where);
+	free(look);
 	return rc;
 }
 

@@ -307,6 +307,15 @@ enum err tree_copy(struct db *db, int64_t src_wp, const struct name_path *from, 
 		   const struct name_path *to, const struct tree_copy *req,
 		   struct tree_copy_result *out);
 
+/* Would creating `path` (a new document or folder, and the missing
+ * folders above it) clash with a name that only looks the same (name.h:
+ * the look-alike key) in the first folder where something is missing?
+ * ERR_CONFLICT naming the sibling; ERR_OK otherwise, also when the path
+ * exists or cannot be made for another reason (those are told by the
+ * write itself). Every write checks this again; handlers ask it before
+ * a body is read, so a refusal comes before the bytes. */
+enum err tree_look_alike_check(struct db *db, int64_t wp_id, const struct name_path *path);
+
 /* Rename the node at `path` in its folder. `new_name` is checked with
  * name_check. */
 enum err tree_rename(struct db *db, int64_t wp_id, const struct name_path *path,

@@ -11,6 +11,7 @@
 #include "name.h"
 #include "api/auth.h"
 #include "digest.h"
+#include "directory.h"
 #include "http/http.h"
 #include "api/metrics.h"
 #include "api/router.h"
@@ -561,11 +562,65 @@ enum err acl_recipient_wps(struct db *db, int64_t user_id, struct acct_wp **wps,
 	return acct_wp_list(db, user_id, wps, n);
 }
 
-bool acl_event_visible(int level, const char *action)
+bool acl_activity_visible(int level, const char *action)
 {
 	if (level < ACCT_READ || !action)
 		return false;
 	/* Malware refused in an upload (api/scan.h) is for the managers. */
 	return (strcmp(action, "grant") != 0 && strcmp(action, "malware_found") != 0) ||
 	       level >= ACCT_MANAGE;
+}
+
+bool acl_may_post(struct call *call)
+{
+	bool has = false;
+
+	/* News and events speak for the whole consortium: a token limited
+	 * to some work packages does not. */
+	if (!call->caller || !call->caller->user_id ||
+	    (call->caller->token_id && call->caller->wp_limited))
+		return false;
+	if (call->caller->coordinator)
+		return true;
+	return dir_has_role(worker_db(call->worker), call->caller->user_id, "Communication",
+			    &has) == ERR_OK &&
+	       has;
+}
+
+static bool among_ids(int64_t id, const int64_t *ids, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (ids[i] == id)
+			return true;
+	return false;
+}
+
+bool acl_event_visible(const struct dir_event *e, const int64_t *readable, size_t n)
+{
+	if (!e->internal || (!e->folder_wp_id && e->nwps == 0))
+		return true;
+	if (e->folder_wp_id && among_ids(e->folder_wp_id, readable, n))
+		return true;
+	for (size_t i = 0; i < e->nwps; i++)
+		if (among_ids(e->wp_ids[i], readable, n))
+			return true;
+	return false;
+}
+
+enum err acl_calendar_reader(struct db *db, const char *secret, int64_t *user_id,
+			     int64_t **readable, size_t *n)
+{
+	unsigned char hash[32];
+	enum err rc;
+
+	*readable = NULL;
+	*n = 0;
+	*user_id = 0;
+	if (strlen(secret) != AUTH_SECRET_LEN)
+		return err_set(ERR_NOTFOUND, "no such calendar");
+	auth_secret_hash(secret, hash);
+	rc = dir_feed_user(db, hash, user_id);
+	if (!rc)
+		rc = acct_readable_wps(db, *user_id, readable, n);
+	return rc;
 }

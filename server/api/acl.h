@@ -69,9 +69,18 @@
  *   acl_recipient_wps   what a mail's recipient may read when the mail is
  *                       built (not when the event happened): the same
  *                       rule as for a request, for an account, not a call
- *   acl_event_visible   which events a reader sees in a feed or mail:
+ *   acl_activity_visible which changes a reader sees in a feed or mail:
  *                       everything in a readable WP, but access changes
  *                       (grant) only with manage
+ *   acl_may_post        news and events: coordinators and holders of the
+ *                       contact role "Communication" (not with a token
+ *                       limited to some work packages)
+ *   acl_event_visible   an event, for a reader of some WPs: public ones and
+ *                       internal ones tied to no WP to every member;
+ *                       internal ones tied to WPs (their folder's, the
+ *                       linked ones) only to readers of one of those
+ *   acl_calendar_reader a calendar feed's secret stands for its owner
+ *                       (enabled, feed not revoked) and what they read
  */
 #ifndef CONSORT_ACL_H
 #define CONSORT_ACL_H
@@ -87,6 +96,7 @@ struct caller;
 struct db;
 struct acct_wp;
 struct name_path;
+struct dir_event;
 
 /* Authenticate the caller (session cookie with CSRF for unsafe methods,
  * or bearer token) when the route needs it, then decide whether the
@@ -178,6 +188,20 @@ enum err acl_deliverable_sign_off(const struct call *call);
 enum err acl_recipient_wps(struct db *db, int64_t user_id, struct acct_wp **wps, size_t *n);
 
 /* May a reader with `level` on an event's WP see the event `action`? */
-bool acl_event_visible(int level, const char *action);
+bool acl_activity_visible(int level, const char *action);
+/* May the caller post and remove news and events? A coordinator, or
+ * someone holding the contact role "Communication". */
+bool acl_may_post(struct call *call);
+
+/* May a reader of the WPs `readable` (n of them, from acl_readable_wps
+ * or acl_calendar_reader) see event `e`? The rule in the list above. */
+bool acl_event_visible(const struct dir_event *e, const int64_t *readable, size_t n);
+
+/* The reader a calendar feed URL stands for: the enabled account whose
+ * feed secret is `secret`, and the WPs it may read (*readable malloc'd,
+ * the caller frees it). ERR_NOTFOUND for an unknown or revoked secret or
+ * a disabled account, all alike. */
+enum err acl_calendar_reader(struct db *db, const char *secret, int64_t *user_id,
+			     int64_t **readable, size_t *n);
 
 #endif

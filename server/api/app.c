@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "api/auth.h"
+#include "api/oidc.h"
 #include "api/commitq.h"
 #include "api/config.h"
 #include "api/gcsched.h"
@@ -134,6 +135,8 @@ void app_indexer_opts(const struct config *cfg, struct indexer_opts *opts)
 	opts->helper_argv = helper;
 	opts->limits = cfg->extract;
 	opts->poll_ms = cfg->index_poll_ms;
+	opts->first_cpu_seconds = cfg->extract_first_seconds;
+	opts->fallback_lang = cfg->index_language;
 }
 
 /* The indexer thread. */
@@ -277,13 +280,16 @@ static void app_request(struct http_req *req, void *wapp)
 
 static bool access_log_on;
 
+/* The path as the access log shows it: a calendar feed's URL is its
+ * credential (calendar clients cannot sign in), so its secret stays out. */
 static void log_done(struct http_req *req, bool completed)
 {
 	const struct call *call = http_req_data(req);
 
 	(void)completed;
-	/* A route whose path carries a {secret} (the unsubscribe link) is
-	 * logged by its pattern: the secret is the authority. */
+	/* A route whose path carries a {secret} (the unsubscribe link, a
+	 * calendar feed) is logged by its pattern: the secret is the
+	 * authority. */
 	log_access(http_req_peer(req), http_req_method(req),
 		   call && call->route && strstr(call->route->pattern, "{secret}")
 			   ? call->route->pattern
@@ -418,10 +424,14 @@ enum err app_run(const struct config *cfg, const struct route *routes, size_t nr
 	if (rc)
 		goto out;
 	auth_on = true;
+	rc = oidc_start(cfg);
+	if (rc)
+		goto out;
 	rc = server_run(&so, &app_hooks, &a);
 out:
 	if (auth_on)
 		auth_stop();
+	oidc_stop();
 	/* After the workers: no request can kick it any more. */
 	indexer_close(a.indexer);
 	cas_close(a.cas);

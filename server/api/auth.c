@@ -483,8 +483,7 @@ void auth_cookie_clear(struct http_req *req)
 
 /* --- identification --------------------------------------------------------------------- */
 
-/* The value of our cookie in a Cookie header, or NULL. */
-static const char *find_cookie(const char *header, size_t *len)
+const char *auth_cookie_find(const char *header, size_t *len)
 {
 	const char *p = header;
 	size_t nlen = strlen(AUTH_COOKIE);
@@ -523,7 +522,8 @@ static enum err make_caller(struct call *call, const struct acct_principal *p)
 	c->name = arena_dup(call->req, p->name);
 	c->coordinator = p->coordinator;
 	c->totp_enabled = p->totp_enabled;
-	c->totp_pending = p->totp_required && !p->totp_enabled;
+	/* A provider's asserted MFA satisfies the requirement too. */
+	c->totp_pending = p->totp_required && !p->totp_enabled && !p->session_mfa;
 	c->session_id = p->session_id;
 	c->csrf = p->session_id ? arena_dup(call->req, p->csrf) : NULL;
 	c->reauth_at = p->reauth_at;
@@ -639,23 +639,33 @@ static enum err identify_token(struct call *call, const char *token, const char 
 /* Authorization: Basic base64(user ":" token), for WebDAV clients that
  * know no other scheme; the password is an API token, never the
  * account's password. */
-static enum err identify_basic(struct call *call, const char *b64)
+enum err auth_basic_decode(const char *b64, char buf[AUTH_BASIC_MAX], const char **user,
+			   const char **secret)
 {
-	unsigned char buf[512];
-	char *colon, *user;
-	long n = digest_unbase64(b64, strlen(b64), buf, sizeof buf - 1);
+	long n = digest_unbase64(b64, strlen(b64), (unsigned char *)buf, AUTH_BASIC_MAX - 1);
+	char *colon;
 
 	if (n < 0)
 		return err_set(ERR_UNAUTHENTICATED, "malformed Basic credentials");
 	buf[n] = '\0';
 	if (memchr(buf, '\0', (size_t)n))
 		return err_set(ERR_UNAUTHENTICATED, "malformed Basic credentials");
-	user = (char *)buf;
-	colon = strchr(user, ':');
+	colon = strchr(buf, ':');
 	if (!colon)
 		return err_set(ERR_UNAUTHENTICATED, "malformed Basic credentials");
 	*colon = '\0';
-	return identify_token(call, colon + 1, user);
+	*user = buf;
+	*secret = colon + 1;
+	return ERR_OK;
+}
+
+static enum err identify_basic(struct call *call, const char *b64)
+{
+	char buf[AUTH_BASIC_MAX];
+	const char *user, *secret;
+	enum err rc = auth_basic_decode(b64, buf, &user, &secret);
+
+	return rc ? rc : identify_token(call, secret, user);
 }
 
 enum err auth_identify(struct call *call)
@@ -677,7 +687,7 @@ enum err auth_identify(struct call *call)
 			       "unsupported Authorization scheme (use Bearer)");
 	}
 	cookie = http_req_header(call->req, "Cookie");
-	value = cookie ? find_cookie(cookie, &len) : NULL;
+	value = cookie ? auth_cookie_find(cookie, &len) : NULL;
 	if (value)
 		return identify_session(call, value, len);
 	return err_set(ERR_UNAUTHENTICATED, "authentication required");

@@ -163,6 +163,19 @@ void auth_cookie_clear(struct http_req *req);
  * and disabled accounts. Does not check CSRF: that is policy (acl.c). */
 enum err auth_identify(struct call *call);
 
+/* The value of consort's session cookie in a Cookie header (its length
+ * in *len, trailing spaces cut), or NULL. Exposed for the fuzz driver. */
+const char *auth_cookie_find(const char *header, size_t *len);
+
+/* Authorization: Basic base64(user ":" token), for WebDAV clients that
+ * know no other scheme; the password is an API token, never the
+ * account's password. Decodes `b64` into `buf`: *user and *secret point
+ * into it. ERR_UNAUTHENTICATED for anything malformed (not base64, a
+ * NUL, no colon, longer than the buffer). */
+#define AUTH_BASIC_MAX 512
+enum err auth_basic_decode(const char *b64, char buf[AUTH_BASIC_MAX], const char **user,
+			   const char **secret);
+
 /* --- audit ------------------------------------------------------------------------ */
 
 /* Append an audit record for the call: its caller, source address and

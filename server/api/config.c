@@ -13,6 +13,7 @@
 #include "api/publicurl.h"
 #include "deliverables.h"
 #include "api/scan.h"
+#include "lang.h"
 
 enum opt_type { OPT_STRING, OPT_UINT, OPT_U64, OPT_SIZE, OPT_BYTES, OPT_MS, OPT_BOOL, OPT_LOGFMT };
 
@@ -87,6 +88,11 @@ static const struct option_def options[] = {
 	 "Entries an office document's archive may have."},
 	{"extract-cpu-seconds", OPT_UINT, OFF(extract.cpu_seconds), 1, 3600,
 	 "CPU seconds the extraction helper may spend on one document."},
+	{"extract-first-seconds", OPT_UINT, OFF(extract_first_seconds), 1, 3600,
+	 "CPU seconds of a document's first extraction. One that needs more is set aside and "
+	 "extracted under `extract-cpu-seconds` when no other document waits, so that slow or "
+	 "hostile documents never hold up everyone else's. At or above `extract-cpu-seconds`: "
+	 "every document gets the full limit at once."},
 	{"extract-wall-seconds", OPT_UINT, OFF(extract.wall_seconds), 1, 7200,
 	 "Seconds one document may take before the helper is killed."},
 	{"extract-memory", OPT_BYTES, OFF(extract.max_memory), 64 * MiB, 64 * GiB,
@@ -95,6 +101,9 @@ static const struct option_def options[] = {
 	 "How long an idle indexer waits before it looks at its queue again unasked. Every change "
 	 "made through this server wakes it at once; the look finds work queued any other way, "
 	 "such as by another process on the same data directory."},
+	{"index-language", OPT_STRING, OFF(index_language), 0, 0,
+	 "Language (ISO 639-1 code, such as `de`) of a document that declares none and whose text "
+	 "is too short to identify: its words are stemmed in it. Default: none (not stemmed)."},
 	{"metrics-allow", OPT_STRING, OFF(metrics_allow), 0, 0,
 	 "Who may read `GET /metrics` without the token: comma-separated addresses or "
 	 "address/prefix-length, IPv4 or IPv6, or `none`. Default `127.0.0.0/8, ::1` (this machine)."},
@@ -169,6 +178,12 @@ static const struct option_def options[] = {
 	 "First day of the project (`YYYY-MM-DD`): a deliverable due in month N of the grant "
 	 "agreement is due on the last day of that month of the project. Without it the register "
 	 "shows due months only (and cannot tell what is overdue)."},
+	{"oidc-ca-file", OPT_STRING, OFF(oidc_ca_file), 0, 0,
+	 "PEM file of the certificate authorities trusted for OpenID providers instead of the "
+	 "system's. Certificates are always verified."},
+	{"oidc-jwks-refetch", OPT_MS, OFF(oidc_jwks_refetch_ms), 0, DAY_MS,
+	 "An ID token signed with a key a provider's cached key set lacks fetches the set again "
+	 "(key rotation), at most once per this time."},
 	{"clamd-socket", OPT_STRING, OFF(clamd_socket), 0, 0,
 	 "clamd's unix socket (its `LocalSocket`). With it (or `clamd-address`) every new content "
 	 "is scanned for malware before its version exists (docs/scanning.md); with neither, "
@@ -192,6 +207,36 @@ static const struct option_def options[] = {
 
 #define NOPTIONS (sizeof options / sizeof options[0])
 
+/* Keys of an `[oidc NAME]` section. */
+#define POFF(field) offsetof(struct oidc_provider_conf, field)
+static const struct option_def provider_options[] = {
+	{"title", OPT_STRING, POFF(title), 0, 0, "The sign-in button's text. Default: NAME."},
+	{"issuer", OPT_STRING, POFF(issuer), 0, 0,
+	 "The provider's issuer URL (required, https), exactly as in its ID tokens."},
+	{"client-id", OPT_STRING, POFF(client_id), 0, 0,
+	 "The client id registered there (required)."},
+	{"client-secret-file", OPT_STRING, POFF(client_secret_file), 0, 0,
+	 "File holding the client secret (one line). Without it consort is a public client."},
+	{"scopes", OPT_STRING, POFF(scopes), 0, 0,
+	 "Scopes asked for, space-separated. Default `openid email profile`."},
+	{"email-claim", OPT_STRING, POFF(email_claim), 0, 0,
+	 "Claim with the email. Default `email`."},
+	{"name-claim", OPT_STRING, POFF(name_claim), 0, 0, "Claim with the name. Default `name`."},
+	{"partner-claim", OPT_STRING, POFF(partner_claim), 0, 0,
+	 "Claim naming the home organisation, e.g. `schac_home_organization`."},
+	{"partner-map", OPT_STRING, POFF(partner_map), 0, 0,
+	 "`value=SHORT, ...`: the partner a value of partner-claim means."},
+	{"email-domains", OPT_STRING, POFF(email_domains), 0, 0,
+	 "Only emails of these domains (comma-separated) may sign in. Default: any."},
+	{"mfa-amr", OPT_STRING, POFF(mfa_amr), 0, 0,
+	 "`amr` values that count as a second factor (comma-separated). Default `mfa`."},
+	{"mfa-acr", OPT_STRING, POFF(mfa_acr), 0, 0,
+	 "`acr` values that count as a second factor (comma-separated). Default: none."},
+	{"userinfo", OPT_BOOL, POFF(userinfo), 0, 0,
+	 "Also ask the UserInfo endpoint for claims (`true`/`false`)."},
+};
+#define NPROVIDER_OPTIONS (sizeof provider_options / sizeof provider_options[0])
+
 void config_defaults(struct config *cfg)
 {
 	memset(cfg, 0, sizeof *cfg);
@@ -207,6 +252,7 @@ void config_defaults(struct config *cfg)
 	extract_limits_default(&cfg->extract);
 	cfg->index_poll_ms = 500;
 	cfg->gc_interval_ms = 60 * 60 * 1000;
+	cfg->extract_first_seconds = 2;
 	cfg->session_idle_ms = 60 * 60 * 1000;
 	cfg->session_max_ms = 12 * 60 * 60 * 1000;
 	cfg->password_link_ms = 3 * DAY_MS;
@@ -224,16 +270,23 @@ void config_defaults(struct config *cfg)
 	cfg->upload_bytes_per_user = 256 * GiB;
 	cfg->notify_interval_ms = 60000;
 	cfg->mail_retry_ms = 30000;
+	cfg->oidc_jwks_refetch_ms = 30 * 1000;
 	cfg->clamd_timeout_ms = 120000;
 	cfg->clamd_wait_ms = 5000;
 }
 
+static const struct option_def *find_in(const struct option_def *t, size_t n, const char *key,
+					size_t len)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strlen(t[i].key) == len && memcmp(t[i].key, key, len) == 0)
+			return &t[i];
+	return NULL;
+}
+
 static const struct option_def *find_option(const char *key, size_t len)
 {
-	for (size_t i = 0; i < NOPTIONS; i++)
-		if (strlen(options[i].key) == len && memcmp(options[i].key, key, len) == 0)
-			return &options[i];
-	return NULL;
+	return find_in(options, NOPTIONS, key, len);
 }
 
 /* Parse an unsigned number with an optional unit suffix from `units`
@@ -294,9 +347,9 @@ const char *config_parse_bytes(const char *value, uint64_t *out)
 }
 
 /* Set one option from its textual value; on error returns a reason. */
-static const char *set_option(struct config *cfg, const struct option_def *o, const char *value)
+static const char *set_option(void *target, const struct option_def *o, const char *value)
 {
-	char *base = (char *)cfg + o->offset;
+	char *base = (char *)target + o->offset;
 	const char *why;
 	uint64_t n;
 
@@ -371,12 +424,52 @@ static char *trim(char *s)
 	return s;
 }
 
+/* `[oidc NAME]`: the lines after it, up to the next section, configure
+ * provider NAME. */
+static const char *begin_section(struct config *cfg, char *s, struct oidc_provider_conf **out)
+{
+	size_t len = strlen(s);
+	struct oidc_provider_conf *grown;
+	char *name;
+
+	if (len < 2 || s[len - 1] != ']')
+		return "a section is written [oidc NAME]";
+	s[len - 1] = '\0';
+	s = trim(s + 1);
+	if (strncmp(s, "oidc", 4) != 0 || !isspace((unsigned char)s[4]))
+		return "unknown section (only [oidc NAME] is known)";
+	name = trim(s + 4);
+	if (!*name || strlen(name) > 32)
+		return "an [oidc] section needs a NAME of 1 to 32 characters";
+	for (const char *p = name; *p; p++)
+		if (!islower((unsigned char)*p) && !isdigit((unsigned char)*p) && *p != '-')
+			return "an [oidc] NAME takes only a-z, 0-9 and '-'";
+	for (size_t i = 0; i < cfg->n_oidc; i++)
+		if (!strcmp(cfg->oidc[i].name, name))
+			return "this [oidc] section is given twice";
+	if (!strcmp(name, "callback") || !strcmp(name, "logout") || !strcmp(name, "totp"))
+		return "this [oidc] NAME is taken by a route";
+	if (cfg->n_oidc >= 32)
+		return "too many [oidc] sections (32 at most)";
+	grown = realloc(cfg->oidc, (cfg->n_oidc + 1) * sizeof *grown);
+	if (!grown)
+		return "out of memory";
+	cfg->oidc = grown;
+	memset(&grown[cfg->n_oidc], 0, sizeof *grown);
+	grown[cfg->n_oidc].name = strdup(name);
+	if (!grown[cfg->n_oidc].name)
+		return "out of memory";
+	*out = &grown[cfg->n_oidc++];
+	return NULL;
+}
+
 static enum err load_file(struct config *cfg, const char *path)
 {
 	FILE *f = fopen(path, "re");
 	char line[4096];
 	unsigned lineno = 0;
 	enum err rc = ERR_OK;
+	struct oidc_provider_conf *section = NULL;
 
 	if (!f)
 		return err_from_errno(errno, path);
@@ -394,6 +487,15 @@ static enum err load_file(struct config *cfg, const char *path)
 		s = trim(line);
 		if (*s == '\0' || *s == '#')
 			continue;
+		if (*s == '[') {
+			const char *bad_section = begin_section(cfg, s, &section);
+
+			if (bad_section) {
+				rc = err_set(ERR_INVALID, "%s:%u: %s", path, lineno, bad_section);
+				break;
+			}
+			continue;
+		}
 		eq = strchr(s, '=');
 		if (!eq) {
 			rc = err_set(ERR_INVALID, "%s:%u: expected key = value", path, lineno);
@@ -407,12 +509,14 @@ static enum err load_file(struct config *cfg, const char *path)
 			value[vlen - 1] = '\0';
 			value++;
 		}
-		o = find_option(key, strlen(key));
+		o = section ? find_in(provider_options, NPROVIDER_OPTIONS, key, strlen(key))
+			    : find_option(key, strlen(key));
 		if (!o || !strcmp(key, "config")) {
-			rc = err_set(ERR_INVALID, "%s:%u: unknown key '%s'", path, lineno, key);
+			rc = err_set(ERR_INVALID, "%s:%u: unknown key '%s'%s", path, lineno, key,
+				     section ? " in an [oidc] section" : "");
 			break;
 		}
-		why = set_option(cfg, o, value);
+		why = set_option(section ? (void *)section : (void *)cfg, o, value);
 		if (why) {
 			rc = err_set(ERR_INVALID, "%s:%u: %s: value '%s' %s", path, lineno, key,
 				     value, why);
@@ -533,6 +637,30 @@ enum err config_check(const struct config *cfg)
 	if (cfg->smtp_url && strncmp(cfg->smtp_url, "smtp://", 7) &&
 	    strncmp(cfg->smtp_url, "smtps://", 8))
 		return err_set(ERR_INVALID, "smtp-url must start with smtp:// or smtps://");
+	if (cfg->index_language && *cfg->index_language &&
+	    strcmp(lang_normalize(cfg->index_language, strlen(cfg->index_language)),
+		   cfg->index_language))
+		return err_set(ERR_INVALID,
+			       "index-language: '%s' is not a language code consort stems (such as "
+			       "de, fr, sv)",
+			       cfg->index_language);
+	if (cfg->oidc_ca_file && (rc = check_file("oidc-ca-file", cfg->oidc_ca_file)))
+		return rc;
+	if (cfg->n_oidc && !cfg->public_url)
+		return err_set(ERR_INVALID,
+			       "[oidc] providers need public-url (their redirect URI)");
+	for (size_t i = 0; i < cfg->n_oidc; i++) {
+		const struct oidc_provider_conf *p = &cfg->oidc[i];
+
+		if (!p->issuer || strncmp(p->issuer, "https://", 8) != 0)
+			return err_set(ERR_INVALID, "[oidc %s]: issuer must be an https URL",
+				       p->name);
+		if (!p->client_id)
+			return err_set(ERR_INVALID, "[oidc %s]: client-id is required", p->name);
+		if (p->client_secret_file &&
+		    (rc = check_file("client-secret-file", p->client_secret_file)))
+			return rc;
+	}
 	if (cfg->clamd_socket && cfg->clamd_address)
 		return err_set(ERR_INVALID, "clamd-socket and clamd-address: set one, not both");
 	if (cfg->clamd_socket && cfg->clamd_socket[0] != '/')
@@ -541,11 +669,11 @@ enum err config_check(const struct config *cfg)
 	    (cfg->clamd_address[0] == '/' || !strchr(cfg->clamd_address, ':')))
 		return err_set(ERR_INVALID, "clamd-address must be HOST:PORT");
 	{
-		enum scan_policy p;
+		enum scan_policy sp;
 
-		if (scan_policy_parse(cfg->scan_unscannable, &p))
+		if (scan_policy_parse(cfg->scan_unscannable, &sp))
 			return err_set(ERR_INVALID, "scan-unscannable: %s", err_detail());
-		if (scan_policy_parse(cfg->scan_unreachable, &p))
+		if (scan_policy_parse(cfg->scan_unreachable, &sp))
 			return err_set(ERR_INVALID, "scan-unreachable: %s", err_detail());
 	}
 	return ERR_OK;
@@ -631,6 +759,14 @@ void config_write_reference(FILE *out)
 			type_names[options[i].type], *def ? "`" : "", *def ? def : "(none)",
 			*def ? "`" : "", options[i].doc);
 	}
+	fprintf(out, "\n## OpenID Connect providers\n\n"
+		     "Each `[oidc NAME]` section of the file (not flags) configures one provider\n"
+		     "of sign-in (docs/accounts.md); NAME (a-z, 0-9, '-') appears in\n"
+		     "`/api/v1/auth/oidc/NAME`. The keys after it, up to the next section, are:\n\n"
+		     "| key | type | meaning |\n|---|---|---|\n");
+	for (size_t i = 0; i < NPROVIDER_OPTIONS; i++)
+		fprintf(out, "| `%s` | %s | %s |\n", provider_options[i].key,
+			type_names[provider_options[i].type], provider_options[i].doc);
 	config_free(&d);
 }
 
@@ -644,14 +780,27 @@ void config_free(struct config *cfg)
 	free(cfg->config_file);
 	free(cfg->metrics_allow);
 	free(cfg->metrics_token_file);
+	free(cfg->clamd_socket);
+	free(cfg->clamd_address);
+	free(cfg->scan_unscannable);
+	free(cfg->scan_unreachable);
 	free(cfg->project_start);
 	free(cfg->smtp_url);
 	free(cfg->smtp_user);
 	free(cfg->smtp_password_file);
 	free(cfg->smtp_ca_file);
 	free(cfg->mail_from);
-	free(cfg->clamd_socket);
-	free(cfg->clamd_address);
-	free(cfg->scan_unscannable);
-	free(cfg->scan_unreachable);
+	free(cfg->index_language);
+	free(cfg->oidc_ca_file);
+	for (size_t i = 0; i < cfg->n_oidc; i++) {
+		struct oidc_provider_conf *p = &cfg->oidc[i];
+
+		for (size_t k = 0; k < NPROVIDER_OPTIONS; k++)
+			if (provider_options[k].type == OPT_STRING)
+				free(*(char **)((char *)p + provider_options[k].offset));
+		free(p->name);
+	}
+	free(cfg->oidc);
+	cfg->oidc = NULL;
+	cfg->n_oidc = 0;
 }

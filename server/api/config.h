@@ -22,6 +22,25 @@
 
 enum log_format { LOG_PLAIN, LOG_JSON };
 
+/* An OpenID Connect provider: a `[oidc NAME]` section of the config
+ * file (docs/accounts.md). Lists are comma-separated. */
+struct oidc_provider_conf {
+	char *name;   /* the section's NAME: [a-z0-9-], in URLs */
+	char *title;  /* the button's text; default NAME */
+	char *issuer; /* exact `iss`; discovery is ISSUER/.well-known/... */
+	char *client_id;
+	char *client_secret_file; /* one line; NULL: a public client (PKCE only) */
+	char *scopes;             /* default "openid email profile" */
+	char *email_claim;        /* default "email" */
+	char *name_claim;         /* default "name" */
+	char *partner_claim;      /* e.g. schac_home_organization; NULL: none */
+	char *partner_map;        /* "claim-value=SHORT, ..." */
+	char *email_domains;      /* allowed domains; NULL: any */
+	char *mfa_amr;            /* amr values that count as MFA; default "mfa" */
+	char *mfa_acr;            /* acr values that count as MFA; NULL: none */
+	bool userinfo;            /* ask the UserInfo endpoint too */
+};
+
 struct config {
 	char *data_dir;
 	char *listen; /* HOST:PORT, IPv6 as [::1]:8443 */
@@ -40,7 +59,9 @@ struct config {
 	bool test_hooks; /* enables /_test/ routes for the test suite */
 	/* text extraction for search, per document (search/extract.h) */
 	struct extract_limits extract;
-	unsigned index_poll_ms; /* idle indexer's look at its queue */
+	unsigned index_poll_ms;         /* idle indexer's look at its queue */
+	unsigned extract_first_seconds; /* CPU budget of a document's first try */
+	char *index_language;           /* documents that say and show none; NULL: none */
 	/* operations (issue 8) */
 	char *metrics_allow;      /* CIDR list; NULL: loopback */
 	char *metrics_token_file; /* NULL: no token */
@@ -78,6 +99,12 @@ struct config {
 	uint64_t upload_bytes_per_user; /* their announced lengths together */
 	/* deliverables (issue 17) */
 	char *project_start; /* YYYY-MM-DD; NULL: due months have no date */
+	/* OpenID Connect sign-in (issue 19); its redirect URI starts with
+	 * public_url, which it requires */
+	char *oidc_ca_file;            /* CA bundle for the providers; NULL: the system's */
+	unsigned oidc_jwks_refetch_ms; /* least time between refetches for unknown kids */
+	struct oidc_provider_conf *oidc;
+	size_t n_oidc;
 	/* malware scanning (issue 23, api/scan.h); no socket: off */
 	char *clamd_socket;  /* unix socket path */
 	char *clamd_address; /* HOST:PORT */

@@ -917,8 +917,8 @@ static bool put_precheck(struct call *call, struct put *pu, int64_t declared)
 			     n.version);
 	else if (rc == ERR_NOTFOUND && (pu->cond == TREE_COND_EXISTS || pu->if_blob))
 		rc = err_set(ERR_PRECONDITION, "the document does not exist");
-	else if (rc == ERR_NOTFOUND)
-		rc = ERR_OK; /* a new document (missing folders are made at commit) */
+	else if (rc == ERR_NOTFOUND) /* a new document (missing folders are made at commit) */
+		rc = tree_look_alike_check(db, call->wp_id, &pu->path);
 	tree_node_clear(&n);
 	if (!rc)
 		rc = tree_quota_check(db, call->wp_id, declared > 0 ? (uint64_t)declared : 0);

@@ -140,7 +140,7 @@ static bool feed_follows(const struct feed *f, const struct audit_row *e)
 
 static bool feed_keeps(const struct feed *f, const struct audit_row *e)
 {
-	if (!acl_event_visible(feed_level(f, e->wp_id), e->action))
+	if (!acl_activity_visible(feed_level(f, e->wp_id), e->action))
 		return false;
 	if (!f->personal)
 		return true;

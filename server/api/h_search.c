@@ -264,6 +264,11 @@ void h_search(struct call *call)
 	json_object_set_new(body, "facets", json_pack("{s:o, s:o}", "wp", fw, "type", ft));
 	json_object_set_new(body, "suggestion",
 			    res->suggestion ? json_string(res->suggestion) : json_null());
+	/* People, partners and work packages, apart from the documents
+	 * (h_directory.c): on the first page only. */
+	if (offset == 0)
+		json_object_set_new(body, "directory",
+				    directory_search_json(call, q, readable, nreadable));
 	xap_result_free(res);
 	free(readable);
 	reply_json(req, 200, body);

@@ -281,15 +281,7 @@ static bool tus_version_ok(struct call *call)
  * malformed. */
 static bool header_u64(struct call *call, const char *name, uint64_t *out)
 {
-	const char *v = http_req_header(call->req, name);
-	uint64_t n = 0;
-
-	if (!v || !*v || strlen(v) > 19 || strspn(v, "0123456789") != strlen(v))
-		return false;
-	for (; *v; v++)
-		n = n * 10 + (uint64_t)(*v - '0');
-	*out = n;
-	return true;
+	return tusmeta_u64(http_req_header(call->req, name), out);
 }
 
 static bool content_type_ok(struct call *call)
@@ -687,29 +679,9 @@ static void patch_start(struct patch *pa)
 		goto fail;
 	}
 	if (sum) {
-		const char *sp = strchr(sum, ' ');
-		size_t alen = sp ? (size_t)(sp - sum) : 0;
-		size_t want_len;
-		long got;
-
-		if (alen == 4 && !strncasecmp(sum, "sha1", 4)) {
-			pa->alg = DIGEST_SHA1;
-			want_len = DIGEST_SHA1_LEN;
-		} else if (alen == 6 && !strncasecmp(sum, "sha256", 6)) {
-			pa->alg = DIGEST_SHA256;
-			want_len = DIGEST_SHA256_LEN;
-		} else {
-			tus_err(call,
-				err_set(ERR_INVALID,
-					"Upload-Checksum must be 'sha1 BASE64' or 'sha256 BASE64'"));
-			goto fail;
-		}
-		got = digest_unbase64(sp + 1, strlen(sp + 1), pa->want, sizeof pa->want);
-		if (got != (long)want_len) {
-			tus_err(call,
-				err_set(ERR_INVALID,
-					"Upload-Checksum: the digest is not %zu bytes of base64",
-					want_len));
+		rc = tusmeta_checksum(sum, &pa->alg, pa->want);
+		if (rc) {
+			tus_err(call, rc);
 			goto fail;
 		}
 		pa->has_sum = true;
@@ -886,7 +858,7 @@ void h_tus_create(struct call *call)
 		if (!rc && n.is_folder)
 			rc = err_set(ERR_EXISTS, "'%s' is a folder", n.name);
 		else if (rc == ERR_NOTFOUND)
-			rc = ERR_OK;
+			rc = tree_look_alike_check(db, call->wp_id, &path);
 		tree_node_clear(&n);
 	}
 	if (!rc)

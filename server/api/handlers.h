@@ -7,6 +7,10 @@
 #ifndef CONSORT_HANDLERS_H
 #define CONSORT_HANDLERS_H
 
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
 struct call;
 
 /* h_static.c */
@@ -23,6 +27,15 @@ void h_metrics(struct call *call);
 void h_test_sink(struct call *call);
 void h_test_source(struct call *call);
 void h_test_notify(struct call *call);
+/* h_oidc.c */
+void h_oidc_providers(struct call *call);
+void h_oidc_start(struct call *call);
+void h_oidc_callback(struct call *call);
+void h_oidc_totp(struct call *call);
+void h_oidc_logout(struct call *call);
+void h_signups_list(struct call *call);
+void h_signup_approve(struct call *call);
+void h_signup_refuse(struct call *call);
 /* h_auth.c */
 void h_session_create(struct call *call);
 void h_session_confirm(struct call *call);
@@ -102,6 +115,30 @@ void h_notify_get(struct call *call);
 void h_notify_put(struct call *call);
 void h_unsubscribe(struct call *call);
 void h_unsubscribe_page(struct call *call);
+/* h_directory.c: the directory, news, events, calendar feeds */
+void h_directory(struct call *call);
+void h_partner_get(struct call *call);
+void h_partner_update(struct call *call);
+void h_user_roles(struct call *call);
+void h_news_list(struct call *call);
+void h_news_create(struct call *call);
+void h_news_delete(struct call *call);
+void h_events_list(struct call *call);
+void h_event_create(struct call *call);
+void h_event_get(struct call *call);
+void h_event_delete(struct call *call);
+void h_calendar_state(struct call *call);
+void h_calendar_create(struct call *call);
+void h_calendar_revoke(struct call *call);
+void h_calendar_feed(struct call *call);
+void h_image_upload(struct call *call);
+void h_partner_logo(struct call *call);
+void h_image_get(struct call *call);
+/* The directory's section of the search answer (people, partners, the
+ * readable work packages of `readable`) matching `q`: a JSON array,
+ * new reference, empty when nothing matches or on error. */
+json_t *directory_search_json(struct call *call, const char *q, const int64_t *readable,
+			      size_t nreadable);
 
 /* h_audit.c */
 void h_audit(struct call *call);

@@ -510,7 +510,7 @@ static enum err digest_make(struct db *db, const struct config *cfg, const struc
 
 		if (e->id <= p->cursor || e->id > upto || e->user_id == p->user_id)
 			continue;
-		if (!acl_event_visible(level_of(wps, nw, e->wp_id), e->action))
+		if (!acl_activity_visible(level_of(wps, nw, e->wp_id), e->action))
 			continue;
 		if (followed(fl, nf, e))
 			mine[nm++] = *e;

@@ -2,6 +2,7 @@
 #include "api/tusmeta.h"
 
 #include <string.h>
+#include <strings.h>
 
 #include "digest.h"
 #include "http/http.h"
@@ -64,5 +65,41 @@ enum err tusmeta_parse(struct http_req *req, const char *header, struct tusmeta 
 			m->comment = v;
 		p = *end ? end + 1 : end;
 	}
+	return ERR_OK;
+}
+
+bool tusmeta_u64(const char *v, uint64_t *out)
+{
+	uint64_t n = 0;
+
+	if (!v || !*v || strlen(v) > 19 || strspn(v, "0123456789") != strlen(v))
+		return false;
+	for (; *v; v++)
+		n = n * 10 + (uint64_t)(*v - '0');
+	*out = n;
+	return true;
+}
+
+enum err tusmeta_checksum(const char *header, enum digest_alg *alg,
+			  unsigned char want[DIGEST_SHA256_LEN])
+{
+	const char *sp = strchr(header, ' ');
+	size_t alen = sp ? (size_t)(sp - header) : 0, want_len;
+	long got;
+
+	if (alen == 4 && !strncasecmp(header, "sha1", 4)) {
+		*alg = DIGEST_SHA1;
+		want_len = DIGEST_SHA1_LEN;
+	} else if (alen == 6 && !strncasecmp(header, "sha256", 6)) {
+		*alg = DIGEST_SHA256;
+		want_len = DIGEST_SHA256_LEN;
+	} else {
+		return err_set(ERR_INVALID,
+			       "Upload-Checksum must be 'sha1 BASE64' or 'sha256 BASE64'");
+	}
+	got = digest_unbase64(sp + 1, strlen(sp + 1), want, DIGEST_SHA256_LEN);
+	if (got != (long)want_len)
+		return err_set(ERR_INVALID,
+			       "Upload-Checksum: the digest is not %zu bytes of base64", want_len);
 	return ERR_OK;
 }

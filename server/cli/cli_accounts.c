@@ -15,6 +15,7 @@
 #include "api/auth.h"
 #include "api/config.h"
 #include "db.h"
+#include "directory.h"
 #include "http/jsonin.h"
 #include "api/router.h"
 #include "api/app.h"
@@ -118,29 +119,92 @@ static enum err open_data(const char *dir, struct db **db)
 	return rc;
 }
 
-/* --- consort partner add ---------------------------------------------------------- */
+/* --- consort partner add | set ------------------------------------------------------ */
+
+/* `partner set --short SHORT [directory fields]`: the directory entry of
+ * an existing partner (docs/directory.md). */
+static int partner_set(int argc, char **argv)
+{
+	const char *cmd = "partner set", *data = NULL, *short_name = NULL;
+	struct dir_partner_change ch = {0};
+	const struct flag flags[] = {
+		{"data", true, &data, NULL, true},
+		{"short", true, &short_name, NULL, true},
+		{"type", true, &ch.type, NULL, false},
+		{"role", true, &ch.role, NULL, false},
+		{"city", true, &ch.city, NULL, false},
+		{"website", true, &ch.website, NULL, false},
+		{"description", true, &ch.description, NULL, false},
+	};
+	struct db *db = NULL;
+	enum err rc;
+	int st = parse_flags(cmd, argc, argv, flags, sizeof flags / sizeof flags[0]);
+
+	if (st)
+		return st;
+	if (!ch.type && !ch.role && !ch.city && !ch.website && !ch.description) {
+		fprintf(stderr,
+			"consort %s: nothing to change (--type, --role, --city, --website, "
+			"--description)\n",
+			cmd);
+		return 2;
+	}
+	rc = ch.city ? jsonin_check_text("--city", ch.city, 0, 100, false) : ERR_OK;
+	if (!rc && ch.description)
+		rc = jsonin_check_text("--description", ch.description, 0, 2000, true);
+	if (!rc)
+		rc = open_data(data, &db);
+	if (!rc)
+		rc = db_begin(db);
+	if (!rc) {
+		rc = dir_partner_update(db, short_name, &ch);
+		if (!rc)
+			rc = audit_append(db, 0, CLI_ACTOR, "", "partner_update", 0, short_name,
+					  "");
+		if (!rc)
+			rc = db_commit(db);
+		if (rc)
+			db_rollback(db);
+	}
+	db_close(db);
+	if (rc)
+		return fail(cmd, rc);
+	printf("partner %s updated\n", short_name);
+	return 0;
+}
 
 int cli_partner(int argc, char **argv)
 {
 	const char *cmd = "partner add", *data = NULL, *short_name = NULL, *name = NULL,
 		   *country = NULL;
+	struct dir_partner_change ch = {0};
 	const struct flag flags[] = {
 		{"data", true, &data, NULL, true},
 		{"short", true, &short_name, NULL, true},
 		{"name", true, &name, NULL, true},
 		{"country", true, &country, NULL, true},
+		{"type", true, &ch.type, NULL, false},
+		{"role", true, &ch.role, NULL, false},
+		{"city", true, &ch.city, NULL, false},
+		{"website", true, &ch.website, NULL, false},
+		{"description", true, &ch.description, NULL, false},
 	};
 	struct db *db = NULL;
 	char cc[3];
 	enum err rc;
 	int st;
 
+	if (argc >= 1 && !strcmp(argv[0], "set"))
+		return partner_set(argc - 1, argv + 1);
 	if (argc < 1 || strcmp(argv[0], "add")) {
 		fprintf(stderr, "usage: consort partner add --data DIR --short SHORT --name NAME "
-				"--country CC\n");
+				"--country CC [--type T] [--role R] [--city C] [--website URL] "
+				"[--description TEXT]\n"
+				"       consort partner set --data DIR --short SHORT [--type T] "
+				"[--role R] [--city C] [--website URL] [--description TEXT]\n");
 		return 2;
 	}
-	st = parse_flags(cmd, argc - 1, argv + 1, flags, 4);
+	st = parse_flags(cmd, argc - 1, argv + 1, flags, sizeof flags / sizeof flags[0]);
 	if (st)
 		return st;
 	rc = acct_check_code("--short", short_name);
@@ -148,6 +212,10 @@ int cli_partner(int argc, char **argv)
 		rc = jsonin_check_text("--name", name, 1, 200, false);
 	if (!rc)
 		rc = acct_check_country("--country", country);
+	if (!rc && ch.city)
+		rc = jsonin_check_text("--city", ch.city, 0, 100, false);
+	if (!rc && ch.description)
+		rc = jsonin_check_text("--description", ch.description, 0, 2000, true);
 	if (rc)
 		return fail(cmd, rc);
 	cc[0] = (char)toupper((unsigned char)country[0]);
@@ -158,6 +226,10 @@ int cli_partner(int argc, char **argv)
 		rc = db_begin(db);
 	if (!rc) {
 		rc = acct_partner_add(db, short_name, name, cc, NULL);
+		/* the directory fields in the same transaction: a bad type or
+		 * website adds nothing */
+		if (!rc && (ch.type || ch.role || ch.city || ch.website || ch.description))
+			rc = dir_partner_update(db, short_name, &ch);
 		if (!rc)
 			rc = audit_append(db, 0, CLI_ACTOR, "", "partner_create", 0, short_name,
 					  name);
@@ -191,6 +263,87 @@ static enum err read_password(char *buf, size_t cap)
 	return ERR_OK;
 }
 
+/* `user roles --email EMAIL [--role-line TEXT] [--contact-roles "A, B"]`:
+ * a person's directory roles (docs/directory.md); --contact-roles ""
+ * clears them. */
+static int user_roles(int argc, char **argv)
+{
+	const char *cmd = "user roles", *data = NULL, *email = NULL, *line = NULL, *list = NULL;
+	const struct flag flags[] = {
+		{"data", true, &data, NULL, true},
+		{"email", true, &email, NULL, true},
+		{"role-line", true, &line, NULL, false},
+		{"contact-roles", true, &list, NULL, false},
+	};
+	char *copy = NULL, *roles[8];
+	size_t nroles = 0;
+	struct acct_user u = {0};
+	struct db *db = NULL;
+	enum err rc = ERR_OK;
+	int st = parse_flags(cmd, argc, argv, flags, sizeof flags / sizeof flags[0]);
+
+	if (st)
+		return st;
+	if (!line && !list) {
+		fprintf(stderr, "consort %s: nothing to change (--role-line, --contact-roles)\n",
+			cmd);
+		return 2;
+	}
+	if (line)
+		rc = jsonin_check_text("--role-line", line, 0, 200, false);
+	if (!rc && list) {
+		copy = strdup(list);
+		if (!copy)
+			rc = err_set(ERR_NOMEM, "out of memory");
+		/* split at commas, trimming spaces; empty pieces are skipped */
+		for (char *r = copy, *next; !rc && r; r = next) {
+			char *comma = strchr(r, ','), *end;
+
+			next = comma ? comma + 1 : NULL;
+			if (comma)
+				*comma = '\0';
+			while (*r == ' ')
+				r++;
+			end = r + strlen(r);
+			while (end > r && end[-1] == ' ')
+				*--end = '\0';
+			if (!*r)
+				continue;
+			if (nroles == sizeof roles / sizeof roles[0])
+				rc = err_set(ERR_INVALID, "--contact-roles: at most 8 roles");
+			else
+				rc = jsonin_check_text("a contact role", r, 1, 60, false);
+			if (!rc)
+				roles[nroles++] = r;
+		}
+	}
+	if (!rc)
+		rc = open_data(data, &db);
+	if (!rc)
+		rc = acct_user_by_email(db, email, &u);
+	if (rc == ERR_NOTFOUND)
+		rc = err_set(ERR_NOTFOUND, "no user '%s'", email);
+	if (!rc)
+		rc = db_begin(db);
+	if (!rc) {
+		rc = dir_person_set(db, u.id, line, list ? (const char *const *)roles : NULL,
+				    nroles);
+		if (!rc)
+			rc = audit_append(db, 0, CLI_ACTOR, "", "user_roles", 0, email, "");
+		if (!rc)
+			rc = db_commit(db);
+		if (rc)
+			db_rollback(db);
+	}
+	acct_user_clear(&u);
+	db_close(db);
+	free(copy);
+	if (rc)
+		return fail(cmd, rc);
+	printf("roles of %s updated\n", email);
+	return 0;
+}
+
 int cli_user(int argc, char **argv)
 {
 	const char *cmd = "user add", *data = NULL, *email = NULL, *name = NULL, *partner = NULL;
@@ -211,9 +364,14 @@ int cli_user(int argc, char **argv)
 	enum err rc;
 	int st;
 
+	if (argc >= 1 && !strcmp(argv[0], "roles"))
+		return user_roles(argc - 1, argv + 1);
 	if (argc < 1 || strcmp(argv[0], "add")) {
-		fprintf(stderr, "usage: consort user add --data DIR --email EMAIL --name NAME "
-				"--partner SHORT [--coordinator] [--password-stdin]\n");
+		fprintf(stderr,
+			"usage: consort user add --data DIR --email EMAIL --name NAME "
+			"--partner SHORT [--coordinator] [--password-stdin]\n"
+			"       consort user roles --data DIR --email EMAIL [--role-line TEXT] "
+			"[--contact-roles \"A, B\"]\n");
 		return 2;
 	}
 	st = parse_flags(cmd, argc - 1, argv + 1, flags, 6);

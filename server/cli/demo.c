@@ -20,6 +20,7 @@
 #include "api/auth.h"
 #include "cas.h"
 #include "db.h"
+#include "cli/demodir.h"
 #include "cli/demodoc.h"
 #include "digest.h"
 #include "api/mime.h"
@@ -1029,6 +1030,8 @@ enum err demo_build(const char *dir, struct demo_stats *st)
 		rc = create_accounts(db, passwords, person_ids, ids.wp);
 	if (!rc)
 		rc = demo_store_documents(db, cas, &ids, st);
+	if (!rc)
+		rc = demo_store_directory(db, &ids);
 	if (!rc)
 		rc = write_logins(dir, passwords);
 out:

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "api/imgsan.h"
 #include "api/app.h"
 #include "cli/cmd_rescan.h"
 #include "cli/cmd_storage.h"
@@ -57,6 +58,18 @@ static int cmd_extract_worker(int argc, char **argv)
 		return 2;
 	}
 	return exworker_main();
+}
+
+/* Hidden: the picture helper (server/api/imgsan.h), one per upload. */
+static int cmd_image_worker(int argc, char **argv)
+{
+	(void)argv;
+	if (argc != 0 || isatty(0)) {
+		fprintf(stderr,
+			"consort image-worker: internal helper, started by consort serve\n");
+		return 2;
+	}
+	return imgsan_main();
 }
 
 static void reindex_log(enum indexer_log_level level, const char *msg)
@@ -114,10 +127,14 @@ static const struct command commands[] = {
 	{"rescan", cmd_rescan,
 	 "rescan --data DIR (--clamd-socket PATH | --clamd-address HOST:PORT) [--rate N] "
 	 "[--restart]"},
-	{"partner", cli_partner, "partner add --data DIR --short SHORT --name NAME --country CC"},
+	{"partner", cli_partner,
+	 "partner add --data DIR --short SHORT --name NAME --country CC [--type T] [--role R] "
+	 "[--city C] [--website URL] [--description TEXT] | partner set --data DIR --short SHORT "
+	 "[the same fields]"},
 	{"user", cli_user,
 	 "user add --data DIR --email EMAIL --name NAME --partner SHORT [--coordinator] "
-	 "--password-stdin"},
+	 "--password-stdin | user roles --data DIR --email EMAIL [--role-line TEXT] "
+	 "[--contact-roles \"A, B\"]"},
 	{"wp", cli_wp,
 	 "wp add --data DIR --code WP1 --title TITLE [--lead SHORT]\n"
 	 "  consort wp set --data DIR --code WP1 [--title TITLE] [--lead SHORT|none] "
@@ -132,6 +149,7 @@ static const struct command commands[] = {
 	{"reindex", cmd_reindex,
 	 "reindex --data DIR [--config FILE] [--extract-cpu-seconds N ...]"},
 	{"extract-worker", cmd_extract_worker, NULL},
+	{"image-worker", cmd_image_worker, NULL},
 };
 
 static void usage(FILE *out)

@@ -1109,10 +1109,18 @@ static void propfind_send(struct http_req *req, struct listing *ls)
 	http_resp_stream(req, 207, -1, &listing_ops, ls);
 }
 
+/* The Depth header: one at most (two are refused like two Destination
+ * headers, rather than one of them winning), then dav_depth_parse. */
+static enum err depth_header(struct call *call, int dflt, int *depth)
+{
+	if (http_req_header_count(call->req, "Depth") > 1)
+		return err_set(ERR_INVALID, "give one Depth header");
+	return dav_depth_parse(http_req_header(call->req, "Depth"), dflt, depth);
+}
+
 static bool depth_for_propfind(struct call *call, int *depth)
 {
-	enum err rc =
-		dav_depth_parse(http_req_header(call->req, "Depth"), DAV_DEPTH_INFINITY, depth);
+	enum err rc = depth_header(call, DAV_DEPTH_INFINITY, depth);
 
 	if (rc) {
 		reply_err(call->req, rc);
@@ -1137,7 +1145,7 @@ static void propfind_body(struct dav *d, const char *body, size_t len)
 	int depth = 0;
 	enum err rc;
 
-	dav_depth_parse(http_req_header(call->req, "Depth"), 0, &depth);
+	depth_header(call, 0, &depth);
 	ls = calloc(1, sizeof *ls);
 	if (!ls || !(ls->pending = evbuffer_new()) || !(href = evbuffer_new())) {
 		reply_err(call->req, err_set(ERR_NOMEM, "out of memory"));
@@ -1231,7 +1239,7 @@ static void root_body(struct dav *d, const char *body, size_t len)
 	int depth = 0;
 	enum err rc;
 
-	dav_depth_parse(http_req_header(call->req, "Depth"), 0, &depth);
+	depth_header(call, 0, &depth);
 	if (!b || !href) {
 		reply_err(call->req, err_set(ERR_NOMEM, "out of memory"));
 		goto out;
@@ -1366,8 +1374,7 @@ void h_dav_put(struct call *call)
 static bool depth_infinity_only(struct call *call)
 {
 	int depth;
-	enum err rc =
-		dav_depth_parse(http_req_header(call->req, "Depth"), DAV_DEPTH_INFINITY, &depth);
+	enum err rc = depth_header(call, DAV_DEPTH_INFINITY, &depth);
 
 	if (!rc && depth != DAV_DEPTH_INFINITY)
 		rc = err_set(ERR_INVALID, "Depth must be infinity here");
@@ -1588,8 +1595,7 @@ static void transfer(struct call *call, bool move)
 	}
 	rc = dav_overwrite_parse(http_req_header(call->req, "Overwrite"), &overwrite);
 	if (!rc)
-		rc = dav_depth_parse(http_req_header(call->req, "Depth"), DAV_DEPTH_INFINITY,
-				     &depth);
+		rc = depth_header(call, DAV_DEPTH_INFINITY, &depth);
 	if (!rc && (depth == 1 || (move && depth != DAV_DEPTH_INFINITY)))
 		rc = err_set(ERR_INVALID, "Depth must be %s", move ? "infinity" : "0 or infinity");
 	if (rc) {
@@ -1916,8 +1922,7 @@ static void lock_body(struct dav *d, const char *body, size_t len)
 	}
 	rc = dav_parse_lockinfo(body, len, &li);
 	if (!rc)
-		rc = dav_depth_parse(http_req_header(call->req, "Depth"), DAV_DEPTH_INFINITY,
-				     &depth);
+		rc = depth_header(call, DAV_DEPTH_INFINITY, &depth);
 	if (!rc && depth == 1)
 		rc = err_set(ERR_INVALID, "a lock's Depth is 0 or infinity");
 	if (rc) {

@@ -496,7 +496,8 @@ static void header_refuse(struct http_req *req, const char *name, const char *wh
  * whole or not at all. CR, LF or NUL in the value would split the header
  * or cut it: the whole response is refused instead (in every build, not
  * only under assert). */
-static void header_vadd(struct http_req *req, const char *name, const char *fmt, va_list ap)
+__attribute__((format(printf, 3, 0))) static void
+header_vadd(struct http_req *req, const char *name, const char *fmt, va_list ap)
 {
 	struct evbuffer *rh;
 	size_t vstart, end;

@@ -196,6 +196,12 @@ bool httpparse_chunk_size(const char *line, size_t len, uint64_t *size, const ch
 		*why = "invalid character after chunk size";
 		return false;
 	}
+	/* BWS is allowed before a ";" only: "5 " alone is how two parsers
+	 * come to disagree on where a chunk starts. */
+	if (i == len && i > 0 && (line[i - 1] == ' ' || line[i - 1] == '\t')) {
+		*why = "white space after chunk size without an extension";
+		return false;
+	}
 	for (; i < len; i++) {
 		unsigned char c = (unsigned char)line[i];
 

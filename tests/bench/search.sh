@@ -8,6 +8,15 @@
 #     and snippets on a 10,000-document index (goal p95 < 20 ms).
 #
 #   tests/bench/search.sh [DOCS] [LATENCY_DOCS]     (DOCS=0: latency only)
+#
+# OLD_BUILD=DIR (a build directory of another commit, e.g. one from
+# before the per-work-package index) also indexes a copy of the latency
+# corpus with DIR/server/consort and measures it with
+# DIR/tests/bench/searchbench, alternating with this build's, so both
+# figures come from the same run on the same machine. (A searchbench
+# older than its READABLE argument measures 3 readable work packages
+# only: build this tests/bench/searchbench.c against the older library
+# for the coordinator's figure.)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 . deploy/common.sh
@@ -55,7 +64,24 @@ fi
 
 echo "==> latency corpus: $ldocs documents"
 $mk --files "$work/lfiles" --store "$work/ldata" --docs "$ldocs" --wps 10 --seed 7
+rm -rf "$work/lfiles"
+if [ -n "${OLD_BUILD:-}" ]; then
+  cp -a "$work/ldata" "$work/ldata-old"
+  "$OLD_BUILD/server/consort" reindex --data "$work/ldata-old" > "$work/lreindex-old.log" 2>&1 ||
+    { cat "$work/lreindex-old.log"; exit 1; }
+  echo "old build: $(tail -1 "$work/lreindex-old.log")"
+fi
 $bin reindex --data "$work/ldata" > "$work/lreindex.log" 2>&1 || { cat "$work/lreindex.log"; exit 1; }
 tail -1 "$work/lreindex.log"
 echo "==> 200 queries, 3 readable work packages of 10, first page with snippets"
-build/tests/bench/searchbench "$work/ldata" 200 10
+for round in 1 2; do
+  [ -z "${OLD_BUILD:-}" ] || echo "old: $("$OLD_BUILD/tests/bench/searchbench" "$work/ldata-old" 200 10)"
+  echo "new: $(build/tests/bench/searchbench "$work/ldata" 200 10)"
+  [ -n "${OLD_BUILD:-}" ] || break
+done
+echo "==> 200 queries, all 10 work packages readable (a coordinator)"
+for round in 1 2; do
+  [ -z "${OLD_BUILD:-}" ] || echo "old: $("$OLD_BUILD/tests/bench/searchbench" "$work/ldata-old" 200 10 10)"
+  echo "new: $(build/tests/bench/searchbench "$work/ldata" 200 10 10)"
+  [ -n "${OLD_BUILD:-}" ] || break
+done

@@ -3,8 +3,10 @@
  * (words, phrases, wildcards, field filters drawn from the index's own
  * vocabulary), each with a permission filter of a few work packages and
  * snippets for the first page, as the API runs them. Prints p50/p95/p99.
+ * READABLE (default 3) is how many of the WPS work packages the caller
+ * reads: WPS for a coordinator (every database combined).
  *
- *   searchbench DATA N WPS
+ *   searchbench DATA N WPS [READABLE]
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -37,31 +39,37 @@ int main(int argc, char **argv)
 		"ly",  "sis", "cli", "ni",   "cal", "tri",  "al",  "da",   "set"};
 	char link[4096], q[256];
 	struct xap_reader *r;
-	int n, nwps;
+	int n, nwps, readable = 3;
 	double *lat;
 	uint64_t hits = 0, rng = 12345;
 
-	if (argc != 4) {
-		fprintf(stderr, "usage: searchbench DATA N WPS\n");
+	if (argc != 4 && argc != 5) {
+		fprintf(stderr, "usage: searchbench DATA N WPS [READABLE]\n");
 		return 2;
 	}
 	n = atoi(argv[2]);
 	nwps = atoi(argv[3]);
+	if (argc == 5)
+		readable = atoi(argv[4]);
+	if (nwps < 1 || nwps > 64 || readable < 1 || readable > nwps) {
+		fprintf(stderr, "searchbench: 1 <= READABLE <= WPS <= 64\n");
+		return 2;
+	}
 	lat = calloc((size_t)n, sizeof *lat);
 	snprintf(link, sizeof link, "%s/index/current", argv[1]);
 	if (!lat || xap_reader_new(link, &r))
 		return 1;
 	for (int i = 0; i < n; i++) {
-		int64_t wps[3];
-		struct xap_query xq = {.q = q, .wps = wps, .nwps = 3, .limit = 10};
+		int64_t wps[64];
+		struct xap_query xq = {.q = q, .wps = wps, .nwps = (size_t)readable, .limit = 10};
 		struct xap_result *res;
 		double t0;
 #define R() (rng = rng * 6364136223846793005ULL + 1442695040888963407ULL, (unsigned)(rng >> 33))
 		const char *a = words[R() % 29], *b = words[R() % 29], *c = words[R() % 29],
 			   *d = words[R() % 29];
 
-		for (int k = 0; k < 3; k++)
-			wps[k] = 1 + (int64_t)(R() % (unsigned)nwps);
+		for (int k = 0; k < readable; k++)
+			wps[k] = readable == nwps ? 1 + k : 1 + (int64_t)(R() % (unsigned)nwps);
 		switch (i % 5) {
 		case 0: snprintf(q, sizeof q, "%s%s%s", a, b, c); break;
 		case 1: snprintf(q, sizeof q, "%s%s %s%s", a, b, c, d); break;

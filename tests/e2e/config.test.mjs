@@ -99,9 +99,11 @@ test('the example configuration names every option and works as it is', async ()
   // Uncomment every line and point it at a test directory and port: the
   // file must parse as it is shipped.
   const dir = tempDir();
+  // The [oidc] section (last in the file) is uncommented too; its
+  // secret file, like the metrics token's, does not exist here.
   const conf = example.split('\n')
-    .filter((l) => !/^(# )?(data|listen|cert|key|metrics-token-file|smtp-password-file|smtp-ca-file|clamd-address) = /.test(l))
-    .map((l) => l.replace(/^# ([a-z0-9-]+ = )/, '$1'))
+    .filter((l) => !/^(# )?(data|listen|cert|key|metrics-token-file|smtp-password-file|smtp-ca-file|client-secret-file|clamd-address) = /.test(l))
+    .map((l) => l.replace(/^# ([a-z0-9-]+ = |\[oidc )/, '$1'))
     .join('\n');
   writeFileSync(join(dir, 'consort.conf'), conf);
   await withServer({ dataDir: join(dir, 'data'), args: ['--config', join(dir, 'consort.conf')] }, async (s) => {

@@ -85,6 +85,9 @@ test('request smuggling shapes are refused and nothing behind them is answered',
     ['POST /_test/sink HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabcdef\r\n0\r\n\r\n', 400],
     ['POST /_test/sink HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\nffffffffffffffffff\r\nabc\r\n0\r\n\r\n', 400],
     ['POST /_test/sink HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\nX : y\r\n\r\n', 400],
+    // issue 13: white space after the size is allowed only before an extension
+    ['POST /_test/sink HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n3 \r\nabc\r\n0\r\n\r\n', 400],
+    ['POST /_test/sink HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\t\r\n\r\n', 400],
   ];
   for (const [c, status] of cases) {
     const r = await s.raw(c + smuggled);
@@ -96,7 +99,7 @@ test('request smuggling shapes are refused and nothing behind them is answered',
 });
 
 test('a valid chunked body with extensions and trailers is accepted', async () => {
-  const body = '4;name=v\r\nabcd\r\n3\r\nefg\r\n0\r\nX-Trailer: 1\r\n\r\n';
+  const body = '4;name=v\r\nabcd\r\n3 ;x\r\nefg\r\n0\r\nX-Trailer: 1\r\n\r\n';
   const res = await expectStatus(
     `POST /_test/sink HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n${body}`, 200, { closed: false });
   const j = JSON.parse(res[0].body);

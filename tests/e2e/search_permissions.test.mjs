@@ -103,7 +103,8 @@ test('no spelling suggestion from a work package the caller cannot read', async 
     const x = await found(s, tok.member, q);
     assert.equal(x.total, 0, q);
     assertNoWp2(x);
-    if (x.suggestion !== null) assert.doesNotMatch(x.suggestion, /zanzibar/, q);
+    // (the caller's own misspelling may stay; WP2's word may not appear)
+    if (x.suggestion !== null) assert.doesNotMatch(x.suggestion, /zanzibarian/, q);
   }
   // The coordinator, who reads WP2, gets the whole correction.
   assert.equal((await found(s, tok.coord, 'zanzibarien OR germlne')).suggestion, 'zanzibarian OR germline');

@@ -2,7 +2,9 @@
  * fuzz_name — libFuzzer driver for names and URL paths. Invariants: an
  * accepted path's names are each accepted again by name_check and are
  * already NFC (normalising is idempotent), and never "." / "..", never
- * with '/', never longer than NAME_MAX_BYTES.
+ * with '/', never longer than NAME_MAX_BYTES; and what an accepted name
+ * reads as (its look-alike key) is never empty, "." or ".." and has no
+ * '/'.
  */
 #include <assert.h>
 #include <stdint.h>
@@ -32,8 +34,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		name_path_free(&p);
 	}
-	if (name_check((const char *)data, size, &nfc, &key) == ERR_OK)
+	if (name_check((const char *)data, size, &nfc, &key) == ERR_OK) {
+		char *look = NULL;
+
 		assert(nfc && key);
+		/* what an accepted name reads as is still a name (issue 13) */
+		assert(name_look_key(nfc, &look) == ERR_OK);
+		assert(*look && strcmp(look, ".") && strcmp(look, "..") && !strchr(look, '/'));
+		free(look);
+	}
 	free(nfc);
 	free(key);
 	return 0;

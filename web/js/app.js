@@ -26,6 +26,9 @@ const views = {
   account: () => import('./views/account.js'),
   signin: () => import('./views/signin.js'),
   setpassword: () => import('./views/setpassword.js'),
+  directory: () => import('./views/directory.js'),
+  news: () => import('./views/news.js'),
+  events: () => import('./views/events.js'),
 };
 
 const root = document.getElementById('app');
@@ -46,6 +49,7 @@ function resolve(segments) {
   if (a === 'deliverables') return ['deliverables'];
   if (a === 'admin' && ['users', 'partners', 'wps', 'access', 'audit'].includes(b)) return [b];
   if (a === 'account') return ['account'];
+  if (a === 'directory' || a === 'news' || a === 'events') return [a];
   return [null];
 }
 
@@ -134,7 +138,8 @@ function navLink(hash, label, ic, extra) {
 }
 
 function renderNav() {
-  const items = [navLink('#/', t('nav.home'), 'home'), navLink('#/deliverables', t('nav.deliverables'), 'list')];
+  const items = [navLink('#/', t('nav.home'), 'home'), navLink('#/deliverables', t('nav.deliverables'), 'list'),
+    navLink('#/directory', t('nav.directory'), 'building'), navLink('#/news', t('nav.news'), 'list'), navLink('#/events', t('nav.events'), 'clock')];
   const wpItems = session.wps.map((w) => h('li', h('a.nav-link.nav-wp', { href: href('wp', w.code), dataset: { nav: href('wp', w.code) }, title: `${w.code} — ${w.title}` },
     h('span.wp-code', w.code), h('span.nav-text', w.title))));
   const admin = [];
@@ -245,12 +250,12 @@ export async function refreshWps() {
 
 // ---- signing in and out -------------------------------------------------------------
 
-async function showSignin({ notice, next, email } = {}) {
+async function showSignin({ notice, next, email, problem, ticket } = {}) {
   document.removeEventListener('keydown', globalKeys);
   navEl = null;
   mainEl = null;
   const mod = await views.signin();
-  mount(root, mod.default({ notice, email, onSignedIn: (me) => signedIn(me, next) }));
+  mount(root, mod.default({ notice, email, problem, ticket, onSignedIn: (me) => signedIn(me, next) }));
   setTitle(t('signin.title'));
   root.querySelector('input')?.focus();
   markInteractive();
@@ -315,6 +320,17 @@ async function boot() {
       onDone: (email) => showSignin({ notice: email ? t('setpw.done') : null, email }),
     }));
     setTitle(t('setpw.title'));
+    return;
+  }
+  // Back from an OpenID provider: the server's verdict is in the
+  // fragment; it leaves the address bar at once (a ticket is a secret).
+  const back = /^#signin-(error|pending|totp)(?:=([A-Za-z0-9_-]+))?$/.exec(location.hash);
+  if (back) {
+    history.replaceState(null, '', `${location.pathname}#/`);
+    if (back[1] === 'totp' && back[2]) { showSignin({ ticket: back[2] }); return; }
+    if (back[1] === 'pending') { showSignin({ notice: t('signin.oidcPending') }); return; }
+    const known = ['unavailable', 'invalid', 'expired', 'denied', 'unverified', 'domain', 'disabled', 'no-email', 'throttled'];
+    showSignin({ problem: t(`signin.oidc.${known.includes(back[2]) ? back[2] : 'invalid'}`) });
     return;
   }
   // The first screen's module loads while the session is asked for.

@@ -158,6 +158,12 @@ static void chunk_sizes(void **state)
 	assert_false(httpparse_chunk_size("1;a\nb", 5, &v, &why));
 	assert_false(httpparse_chunk_size("1;a\rb", 5, &v, &why));
 	assert_false(httpparse_chunk_size("1 x", 3, &v, &why));
+	/* issue 13: white space is allowed only before an extension */
+	assert_true(httpparse_chunk_size("1a ;x", 5, &v, &why));
+	assert_int_equal(v, 0x1a);
+	assert_false(httpparse_chunk_size("5 ", 2, &v, &why));
+	assert_string_equal(why, "white space after chunk size without an extension");
+	assert_false(httpparse_chunk_size("5\t", 2, &v, &why));
 }
 
 static void content_lengths(void **state)

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <cmocka.h>
+#include <zip.h>
 
 #include "docgen.h"
 #include "extract.h"
@@ -388,10 +389,149 @@ static void broken_and_unknown_files(void **state)
 	extract_result_free(&res);
 }
 
+/* A zip at dir/name of (member, content) pairs, NULL-terminated. */
+static void zip_of(const char *name, const char *const *members)
+{
+	char path[400];
+	int zerr;
+	zip_t *za;
+
+	snprintf(path, sizeof path, "%s/%s", dir, name);
+	za = zip_open(path, ZIP_CREATE | ZIP_TRUNCATE, &zerr);
+	assert_non_null(za);
+	for (size_t i = 0; members[i]; i += 2) {
+		zip_source_t *src =
+			zip_source_buffer(za, members[i + 1], strlen(members[i + 1]), 0);
+
+		assert_non_null(src);
+		assert_true(zip_file_add(za, members[i], src, ZIP_FL_OVERWRITE) >= 0);
+	}
+	assert_int_equal(zip_close(za), 0);
+}
+
+static void lang_of(const char *name, const char *want)
+{
+	struct extract_result res;
+
+	run(name, &res);
+	if (strcmp(res.lang, want))
+		fail_msg("%s: language '%s', want '%s' (%s)", name, res.lang, want, res.reason);
+	extract_result_free(&res);
+}
+
+#define W_NS "xmlns:w=\"http://schemas.openxmlformats.org/wordprocessingml/2006/main\""
+#define ENGLISH "The results of the study show that the guidelines should be updated soon."
+#define ODF_NS                                                                                     \
+	"xmlns:office=\"urn:oasis:names:tc:opendocument:xmlns:office:1.0\" "                       \
+	"xmlns:text=\"urn:oasis:names:tc:opendocument:xmlns:text:1.0\" "                           \
+	"xmlns:style=\"urn:oasis:names:tc:opendocument:xmlns:style:1.0\" "                         \
+	"xmlns:fo=\"urn:oasis:names:tc:opendocument:xmlns:xsl-fo-compatible:1.0\" "                \
+	"xmlns:dc=\"http://purl.org/dc/elements/1.1/\" "                                           \
+	"xmlns:meta=\"urn:oasis:names:tc:opendocument:xmlns:meta:1.0\""
+#define ODT_MIME "application/vnd.oasis.opendocument.text"
+
+/* issue 14: the language a document declares comes first; the text
+ * decides only when there is none (or "no language"). */
+static void declared_language_first(void **state)
+{
+	static const char docx_body[] =
+		"<w:document " W_NS "><w:body><w:p><w:r><w:rPr><w:lang "
+		"w:val=\"sv-SE\"/></w:rPr><w:t>" ENGLISH "</w:t></w:r></w:p></w:body></w:document>";
+	static const char docx_plain[] =
+		"<w:document " W_NS "><w:body><w:p><w:r><w:t>"
+		"Die Krebsfrüherkennungsuntersuchungen wurden in allen "
+		"Partnerländern durchgeführt.</w:t></w:r></w:p></w:body></w:document>";
+	static const char core_fi[] =
+		"<cp:coreProperties xmlns:cp=\"http://schemas.openxmlformats.org/package/2006/"
+		"metadata/core-properties\" xmlns:dc=\"http://purl.org/dc/elements/1.1/\">"
+		"<dc:language>fi-FI</dc:language></cp:coreProperties>";
+	static const char slide_nl[] =
+		"<p:sld xmlns:p=\"http://schemas.openxmlformats.org/presentationml/2006/main\" "
+		"xmlns:a=\"http://schemas.openxmlformats.org/drawingml/2006/main\"><p:cSld><p:spTree>"
+		"<p:sp><p:txBody><a:p><a:r><a:rPr lang=\"nl-NL\"/><a:t>" ENGLISH
+		"</a:t></a:r></a:p>"
+		"</p:txBody></p:sp></p:spTree></p:cSld></p:sld>";
+	static const char odt_pl[] =
+		"<office:document-content " ODF_NS "><office:automatic-styles><style:style "
+		"style:name=\"P1\"><style:text-properties fo:language=\"pl\" fo:country=\"PL\"/>"
+		"</style:style></office:automatic-styles><office:body><office:text><text:p>" ENGLISH
+		"</text:p></office:text></office:body></office:document-content>";
+	static const char odt_zxx[] =
+		"<office:document-content " ODF_NS "><office:automatic-styles><style:style "
+		"style:name=\"P1\"><style:text-properties fo:language=\"zxx\"/></style:style>"
+		"</office:automatic-styles><office:body><office:text><text:p>Die "
+		"Krebsfrüherkennungsuntersuchungen wurden in allen Partnerländern durchgeführt."
+		"</text:p></office:text></office:body></office:document-content>";
+	static const char meta_it[] = "<office:document-meta " ODF_NS "><office:meta>"
+				      "<dc:language>it-IT</dc:language></office:meta>"
+				      "</office:document-meta>";
+	char p[400];
+	FILE *f;
+	struct docgen d = doc;
+
+	(void)state;
+	zip_of("sv.docx", (const char *const[]){"word/document.xml", docx_body, NULL});
+	lang_of("sv.docx", "sv");
+	zip_of("fi.docx", (const char *const[]){"word/document.xml", docx_body, "docProps/core.xml",
+						core_fi, NULL});
+	lang_of("fi.docx", "fi"); /* the document's property before a run's */
+	zip_of("de.docx", (const char *const[]){"word/document.xml", docx_plain, NULL});
+	lang_of("de.docx", "de"); /* none declared: identified */
+	zip_of("nl.pptx", (const char *const[]){"ppt/presentation.xml", "<p/>",
+						"ppt/slides/slide1.xml", slide_nl, NULL});
+	lang_of("nl.pptx", "nl");
+	zip_of("pl.odt", (const char *const[]){"mimetype", ODT_MIME, "content.xml", odt_pl, NULL});
+	lang_of("pl.odt", "pl");
+	zip_of("it.odt", (const char *const[]){"mimetype", ODT_MIME, "meta.xml", meta_it,
+					       "content.xml", odt_pl, NULL});
+	lang_of("it.odt", "it");
+	zip_of("zxx.odt",
+	       (const char *const[]){"mimetype", ODT_MIME, "content.xml", odt_zxx, NULL});
+	lang_of("zxx.odt", "de");
+
+	snprintf(p, sizeof p, "%s/fr.html", dir);
+	f = fopen(p, "w");
+	assert_non_null(f);
+	fputs("<!doctype html><html lang=\"fr-BE\"><body><p>" ENGLISH "</p></body></html>", f);
+	fclose(f);
+	lang_of("fr.html", "fr");
+	snprintf(p, sizeof p, "%s/es.html", dir);
+	f = fopen(p, "w");
+	assert_non_null(f);
+	fputs("<html><head><meta http-equiv=\"Content-Language\" content=\"es\"></head><body><p>" ENGLISH
+	      "</p></body></html>",
+	      f);
+	fclose(f);
+	lang_of("es.html", "es");
+	snprintf(p, sizeof p, "%s/x.html", dir);
+	f = fopen(p, "w");
+	assert_non_null(f);
+	fputs("<html lang=\"x-klingon\"><body><p>" ENGLISH "</p></body></html>", f);
+	fclose(f);
+	lang_of("x.html", "en"); /* a tag it does not know: identified */
+
+	/* PDF: the catalog's /Lang, literal or UTF-16 hex */
+	snprintf(p, sizeof p, "%s/es.pdf", dir);
+	assert_int_equal(docgen_pdf(p, &d), 0);
+	f = fopen(p, "a");
+	assert_non_null(f);
+	fputs("\n9 0 obj\n<< /Type /Catalog /Lang (es-ES) >>\nendobj\n", f);
+	fclose(f);
+	lang_of("es.pdf", "es");
+	snprintf(p, sizeof p, "%s/hu.pdf", dir);
+	assert_int_equal(docgen_pdf(p, &d), 0);
+	f = fopen(p, "a");
+	assert_non_null(f);
+	fputs("\n9 0 obj\n<< /Type /Catalog /Lang <FEFF00680075> >>\nendobj\n", f);
+	fclose(f);
+	lang_of("hu.pdf", "hu");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(docx),
+		cmocka_unit_test(declared_language_first),
 		cmocka_unit_test(docx_title_falls_back_to_heading),
 		cmocka_unit_test(xlsx),
 		cmocka_unit_test(pptx),

@@ -241,10 +241,58 @@ static void interrupt_ends_a_wait(void **state)
 	exworker_free(w);
 }
 
+/* issue 13: the answer decoder reads what a process that parses hostile
+ * documents wrote. A status outside the enum and text with a NUL or
+ * invalid UTF-8 were taken as they came (text_len then disagreed with
+ * strlen, and the status was an invalid enum value). */
+static size_t field(char *out, int tag, const char *data, size_t len)
+{
+	out[0] = (char)tag;
+	out[1] = (char)(len >> 24);
+	out[2] = (char)(len >> 16);
+	out[3] = (char)(len >> 8);
+	out[4] = (char)len;
+	memcpy(out + 5, data, len);
+	return 5 + len;
+}
+
+static enum err decode_one(int tag, const char *data, size_t len)
+{
+	char buf[256];
+	size_t n = 0;
+	struct extract_result res;
+	enum err rc;
+
+	memset(&res, 0, sizeof res);
+	n += field(buf + n, 1, "0", 1);
+	n += field(buf + n, 5, "t", 1);
+	n += field(buf + n, 6, "a", 1);
+	n += field(buf + n, 10, "text", 4);
+	n += field(buf + n, tag, data, len);
+	rc = exworker_decode(buf, n, &res);
+	extract_result_free(&res);
+	return rc;
+}
+
+static void hostile_answers_are_refused(void **state)
+{
+	(void)state;
+	assert_int_equal(decode_one(9, "de", 2), ERR_OK);
+	assert_int_equal(decode_one(1, "2", 1), ERR_OK);
+	assert_int_equal(decode_one(1, "-1", 2), ERR_CORRUPT);
+	assert_int_equal(decode_one(1, "3", 1), ERR_CORRUPT);
+	assert_int_equal(decode_one(1, "", 0), ERR_CORRUPT);
+	assert_int_equal(decode_one(10, "a\0b", 3), ERR_CORRUPT);
+	assert_int_equal(decode_one(5, "\xff", 1), ERR_CORRUPT);
+	assert_int_equal(decode_one(6, "\xc3", 1), ERR_CORRUPT);
+	assert_int_equal(decode_one(10, "caf\xc3\xa9", 5), ERR_OK);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(round_trip_and_reuse),
+		cmocka_unit_test(hostile_answers_are_refused),
 		cmocka_unit_test(a_known_mime_type_is_used),
 		cmocka_unit_test(a_hanging_extraction_is_killed_and_the_next_works),
 		cmocka_unit_test(a_crashing_helper_costs_one_document),

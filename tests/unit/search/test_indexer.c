@@ -329,6 +329,69 @@ static void a_document_whose_helper_hung_keeps_its_type(void **state)
 	assert_int_equal(hits("name:late type:pdf", all, 2), 1);
 }
 
+/* Fair share: a document whose first try runs out of time is set aside
+ * (its queue row stays, it is not marked failed); a later document of
+ * another uploader is indexed before it; the slow lane then extracts it
+ * with the full limits, and it is indexed, not failed. */
+static void a_slow_document_waits_for_the_slow_lane(void **state)
+{
+	struct docgen d = {.title = "Slow", .body = "A slow pangolinword document."};
+	struct docgen q = {.title = "Quick", .body = "A quick numbatword note."};
+	struct indexer_opts o;
+	struct indexer_stats st;
+	struct indexer *ix;
+	char slow[400];
+	FILE *f;
+	int64_t bob, n_slow, n_quick;
+	size_t docs;
+	const int64_t all[] = {1, 2};
+
+	(void)state;
+	snprintf(slow, sizeof slow, "%s/slow-pdftotext", files);
+	f = fopen(slow, "w");
+	assert_non_null(f);
+	fputs("#!/bin/sh\nsleep 5\nexec pdftotext \"$@\"\n", f);
+	fclose(f);
+	chmod(slow, 0755);
+	bob = fx_store_partner_user(db, "bob");
+	assert_true(bob > 0);
+	n_slow = fx_store_doc(db, data, wp1, root1, "slow.pdf", file("slow.pdf", docgen_pdf, &d),
+			      user);
+	n_quick = fx_store_doc(db, data, wp1, root1, "quick.docx",
+			       file("quick.docx", docgen_docx, &q), bob);
+	assert_true(n_slow > 0 && n_quick > n_slow);
+	opts_for(&o);
+	o.limits.pdftotext = slow;
+	o.limits.wall_seconds = 30;
+	o.first_cpu_seconds = 1; /* first try: 1 s CPU, 4 s wall */
+	assert_int_equal(indexer_open(&o, &ix), ERR_OK);
+	/* first batch: the slow one's first try, set aside */
+	assert_int_equal(indexer_drain(ix, 1, &docs), ERR_OK);
+	indexer_stats(ix, &st);
+	assert_int_equal(st.deferred, 1);
+	assert_int_equal(hits("pangolinword", all, 2), 0);
+	/* next: the other uploader's document, while the slow one waits */
+	assert_int_equal(indexer_drain(ix, 1, &docs), ERR_OK);
+	assert_int_equal(hits("numbatword", all, 2), 1);
+	assert_int_equal(hits("pangolinword", all, 2), 0);
+	assert_int_equal(scalar("SELECT count(*) FROM index_state WHERE node_id = (SELECT id FROM "
+				"nodes WHERE name = 'slow.pdf')"),
+			 0);
+	assert_int_equal(scalar("SELECT count(*) FROM index_queue WHERE node_id = (SELECT id FROM "
+				"nodes WHERE name = 'slow.pdf')"),
+			 1);
+	/* then the slow lane, with the full limits */
+	assert_int_equal(indexer_drain(ix, 0, &docs), ERR_OK);
+	indexer_stats(ix, &st);
+	indexer_close(ix);
+	assert_int_equal(st.deferred, 1);
+	assert_int_equal(hits("pangolinword", all, 2), 1);
+	assert_int_equal(scalar("SELECT count(*) FROM index_state WHERE status = 'indexed' AND "
+				"node_id = (SELECT id FROM nodes WHERE name = 'slow.pdf')"),
+			 1);
+	assert_int_equal(scalar("SELECT count(*) FROM index_queue"), 0);
+}
+
 /* A rebuild killed half-way left its generation directory behind for
  * good. Leftovers go; one that a writer holds (a rebuild at work) stays. */
 static void leftover_generations_are_removed_unless_in_use(void **state)
@@ -372,6 +435,45 @@ static void leftover_generations_are_removed_unless_in_use(void **state)
 	assert_int_not_equal(stat(busy, &sb), 0);
 }
 
+/* An index of the old layout (one database for every work package, its
+ * statistics spanning them) is replaced at start by one database per
+ * work package, and every document is indexed again. */
+static void an_old_single_index_is_rebuilt_per_work_package(void **state)
+{
+	struct indexer_stats st;
+	char link[400], old[400], now[4096], p[4200];
+	const int64_t all[] = {1, 2}, only2[] = {2};
+	struct stat sb;
+	int64_t docs = scalar("SELECT count(*) FROM index_state");
+	FILE *f;
+
+	(void)state;
+	indexer_link_path(data, link, sizeof link);
+	snprintf(old, sizeof old, "%s/index/gen-0-0-old", data);
+	assert_int_equal(mkdir(old, 0700), 0);
+	snprintf(p, sizeof p, "%s/iamglass", old);
+	f = fopen(p, "w");
+	assert_non_null(f);
+	fclose(f);
+	assert_int_equal(unlink(link), 0);
+	assert_int_equal(symlink("gen-0-0-old", link), 0);
+	drain(&st);
+	assert_true(docs > 0);
+	assert_int_equal(st.extracted, docs);
+	assert_non_null(realpath(link, now));
+	assert_string_not_equal(now, old);
+	assert_int_not_equal(stat(old, &sb), 0); /* the old layout is gone */
+	snprintf(p, sizeof p, "%s/wp-%lld", now, (long long)wp2);
+	assert_int_equal(stat(p, &sb), 0);
+	assert_true(S_ISDIR(sb.st_mode));
+	assert_int_equal(hits("name:flamingo", all, 2), 1);
+	assert_int_equal(hits("name:flamingo", only2, 1), 1);
+	assert_int_equal(hits("kiwifruit", all, 2), 60);
+	assert_int_equal(hits("germline", all, 2), 2);
+	assert_int_equal(hits("germline", only2, 1), 1);
+	assert_int_equal(scalar("SELECT count(*) FROM index_queue"), 0);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -381,7 +483,9 @@ int main(int argc, char **argv)
 		cmocka_unit_test(resumes_after_sigkill_indexing_each_document_once),
 		cmocka_unit_test(rebuild_switches_generations),
 		cmocka_unit_test(a_document_whose_helper_hung_keeps_its_type),
+		cmocka_unit_test(a_slow_document_waits_for_the_slow_lane),
 		cmocka_unit_test(leftover_generations_are_removed_unless_in_use),
+		cmocka_unit_test(an_old_single_index_is_rebuilt_per_work_package),
 	};
 
 	if (argc == 2 && !strcmp(argv[1], "extract-worker"))

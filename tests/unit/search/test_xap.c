@@ -346,9 +346,11 @@ static void suggestion_never_holds_a_word_of_another_wp(void **state)
 	assert_non_null(res->suggestion);
 	assert_string_equal(res->suggestion, "zebra OR oncology");
 	xap_result_free(res);
+	/* WP1's spelling data alone corrects only the word it knows */
 	res = search("zebar OR oncolgy", only1, 1, ERR_OK);
 	assert_int_equal(res->total, 0);
-	assert_null(res->suggestion);
+	assert_non_null(res->suggestion);
+	assert_string_equal(res->suggestion, "zebar OR oncology");
 	xap_result_free(res);
 	/* words of its own work packages are still corrected */
 	res = search("zebra OR oncolgy", only1, 1, ERR_OK);
@@ -502,6 +504,23 @@ static void missing_index_searches_empty(void **state)
 	xap_reader_free(r);
 }
 
+/* A work package with nothing indexed yet has no database: a caller who
+ * reads only such work packages gets an empty answer, not an error. */
+static void work_packages_without_documents_search_empty(void **state)
+{
+	const int64_t none[] = {7, 8};
+	struct xap_result *res;
+
+	(void)state;
+	res = search("germline", none, 2, ERR_OK);
+	assert_int_equal(res->total, 0);
+	assert_int_equal(res->nhits, 0);
+	assert_null(res->suggestion);
+	xap_result_free(res);
+	res = search("foo AND", none, 2, ERR_INVALID);
+	assert_null(res);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -521,6 +540,7 @@ int main(void)
 		cmocka_unit_test(update_meta_keeps_text_and_delete_removes),
 		cmocka_unit_test(reader_follows_commits_and_switches),
 		cmocka_unit_test(missing_index_searches_empty),
+		cmocka_unit_test(work_packages_without_documents_search_empty),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -84,6 +84,62 @@ static void test_push_take_finish(void **state)
 	assert_int_equal(pending(f), 0);
 }
 
+/* Fair turns: ten rows of alice's documents, then one of bob's and a
+ * folder's row. Each turn takes one row per uploader, the one with fewer
+ * rows waiting first, so bob's row (and the folder's) come before
+ * alice's second; rows of skipped nodes are left out; finishing by id
+ * leaves the others. */
+static void test_take_fair_turns(void **state)
+{
+	struct fx *f = *state;
+	struct indexq_item items[16];
+	int64_t a[10], b, dir, ids[2];
+	size_t n;
+	char blob[65], sql[256];
+
+	memset(blob, 'b', 64);
+	blob[64] = '\0';
+	for (int i = 0; i < 10; i++) {
+		char name[16];
+
+		snprintf(name, sizeof name, "a%d.pdf", i);
+		a[i] = add_node(f, f->root, false, name);
+		add_version(f, a[i], 1, blob);
+		assert_int_equal(indexq_push(f->db, a[i], false), ERR_OK);
+	}
+	b = add_node(f, f->root, false, "b.txt");
+	add_version(f, b, 1, blob);
+	snprintf(sql, sizeof sql, "UPDATE versions SET uploaded_by = %lld WHERE node_id = %lld",
+		 (long long)f->bob, (long long)b);
+	fx_exec(f, sql);
+	assert_int_equal(indexq_push(f->db, b, false), ERR_OK);
+	dir = add_node(f, f->root, true, "moved");
+	assert_int_equal(indexq_push(f->db, dir, false), ERR_OK);
+
+	assert_int_equal(indexq_take_fair(f->db, 16, NULL, 0, items, &n), ERR_OK);
+	assert_int_equal(n, 12);
+	/* turn 1: bob and the folder (one row waiting each), then alice */
+	assert_int_equal(items[0].node_id, b);
+	assert_int_equal(items[1].node_id, dir);
+	assert_int_equal(items[2].node_id, a[0]);
+	for (int i = 1; i < 10; i++)
+		assert_int_equal(items[2 + i].node_id, a[i]);
+	/* at most max, skipping nodes set aside */
+	assert_int_equal(indexq_take_fair(f->db, 2, (int64_t[]){b, a[0]}, 2, items, &n), ERR_OK);
+	assert_int_equal(n, 2);
+	assert_int_equal(items[0].node_id, dir);
+	assert_int_equal(items[1].node_id, a[1]);
+	ids[0] = items[0].id;
+	ids[1] = items[1].id;
+	assert_int_equal(indexq_finish_ids(f->db, ids, 2), ERR_OK);
+	assert_int_equal(pending(f), 10);
+	assert_int_equal(indexq_take_fair(f->db, 16, NULL, 0, items, &n), ERR_OK);
+	assert_int_equal(n, 10);
+	assert_int_equal(items[0].node_id, b);
+	assert_int_equal(items[1].node_id, a[0]);
+	assert_int_equal(items[2].node_id, a[2]);
+}
+
 /* The queue is rows in the database: a restart resumes where it was. */
 static void test_survives_restart(void **state)
 {
@@ -242,6 +298,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_push_take_finish, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_survives_restart, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_take_fair_turns, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_push_in_callers_transaction, fx_setup,
 						fx_teardown),
 		cmocka_unit_test_setup_teardown(test_push_all_and_documents, fx_setup, fx_teardown),

@@ -208,8 +208,8 @@ static void url_paths_decode(void **state)
 	name_path_free(&p);
 	assert_int_equal(p.n, 0);
 
-	/* leading and trailing slash, percent-encoded UTF-8 (NFD) */
-	assert_int_equal(name_path_from_url("/a/caf%65%CC%81/", 16, &p), ERR_OK);
+	/* trailing slash, percent-encoded UTF-8 (NFD) */
+	assert_int_equal(name_path_from_url("a/caf%65%CC%81/", 15, &p), ERR_OK);
 	assert_int_equal(p.n, 2);
 	assert_string_equal(p.names[1], "caf\xc3\xa9");
 	name_path_free(&p);
@@ -220,8 +220,122 @@ static void url_paths_decode(void **state)
 	joined = name_path_join(&p);
 	assert_string_equal(joined, "");
 	free(joined);
-	assert_int_equal(name_path_from_url("/", 1, &p), ERR_OK);
+	/* issue 13: a leading '/' is an empty name in a URL ("content//a.txt") */
+	assert_int_equal(name_path_from_url("/", 1, &p), ERR_INVALID);
+	assert_int_equal(name_path_from_url("/a.txt", 6, &p), ERR_INVALID);
+	assert_non_null(strstr(err_detail(), "empty name"));
 	assert_int_equal(p.n, 0);
+	/* a text path may still start with one '/', not two */
+	assert_int_equal(name_path_from_text("/a/b.txt", &p), ERR_OK);
+	assert_int_equal(p.n, 2);
+	name_path_free(&p);
+	assert_int_equal(name_path_from_text("//a", &p), ERR_INVALID);
+}
+
+/* issue 13: names that look like other names */
+static void refused_s(const char *name, const char *rule) { refused(name, strlen(name), rule); }
+
+static void accepted_s(const char *name) { accepted(name, name); }
+
+static void invisible_and_bidi_refused(void **state)
+{
+	(void)state;
+	refused_s("Rep\u200Bort.pdf", "invisible character (U+200B)");
+	refused_s("Rep\u200Cort.pdf", "invisible");
+	refused_s("Rep\u200Dort.pdf", "invisible");
+	refused_s("a\u200Eb.pdf", "bidirectional control character (U+200E)");
+	refused_s("a\u200Fb.pdf", "bidirectional");
+	refused_s("a\u061Cb.pdf", "bidirectional control character (U+061C)");
+	refused_s("a\u202Ab", "bidirectional");
+	refused_s("a\u2069b", "bidirectional");
+	refused_s("Re\u00ADport.pdf", "invisible character (U+00AD)");
+	refused_s("\uFEFFreport.pdf", "invisible character (U+FEFF)");
+	refused_s("a\u2060b", "invisible");
+	refused_s("a\u2028b", "invisible");
+	refused_s("flag\U000E0067.txt", "invisible");
+	refused_s("x\uFFFF.txt", "invisible");
+	refused_s("\uFE0F", "no visible character");
+	/* shown escaped in the detail */
+	refused_s("Rep\u200Bort.pdf", "Rep\\u{200B}ort.pdf");
+	/* variation selectors after a visible character stay allowed */
+	accepted_s("notes \u2764\uFE0F.txt");
+}
+
+static void slash_alikes_refused(void **state)
+{
+	(void)state;
+	refused_s("Reports\u2044D5.pdf", "U+2044, which looks like '/'");
+	refused_s("Reports\u2215D5.pdf", "U+2215, which looks like '/'");
+	refused_s("Reports\u29F8D5.pdf", "looks like '/'");
+	refused_s("Reports\uFF0FD5.pdf", "looks like '/'");
+	refused_s("\uFF0E\uFF0E", "looks like '..'");
+	refused_s("\uFF0E", "looks like '.'");
+	/* fullwidth dots elsewhere are only a clash concern */
+	accepted_s("report\uFF0Epdf");
+	accepted_s("\uFF0Ehidden");
+}
+
+static void windows_reserved_refused(void **state)
+{
+	static const char *const names[] = {
+		"CON",         "con",    "Con.txt",   "nul.txt",  "NUL.tar.gz", "prn",
+		"aux.doc",     "COM1",   "com9.log",  "LPT1",     "lpt9.txt",   "COM\u00B9",
+		"lpt\u00B3.x", "CONIN$", "conout$.x", "nul .txt",
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+		refused_s(names[i], "reserved on Windows");
+	refused_s("nul.txt", "device name nul");
+	refused_s("report.", "ends with a dot (Windows drops it");
+	refused_s("report ", "ends with a space");
+	accepted_s("CONSORT.txt");
+	accepted_s("console");
+	accepted_s("COM10");
+	accepted_s("LPT0.txt");
+	accepted_s("nul-report.txt");
+	accepted_s("AUX2.pdf");
+	accepted_s(".con");
+}
+
+static void look_alike_keys(void **state)
+{
+	static const char *const same[][2] = {
+		{"report.pdf", "\uFF52\uFF45\uFF50\uFF4F\uFF52\uFF54.pdf"},
+		{"report.pdf", "report\uFF0Epdf"},
+		{"file.txt", "\uFB01le.txt"},
+		{"Report.PDF", "report.pdf"},
+		{"x2.txt", "x\u00B2.txt"},
+	};
+	char *a, *b;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof same / sizeof same[0]; i++) {
+		assert_int_equal(name_look_key(same[i][0], &a), ERR_OK);
+		assert_int_equal(name_look_key(same[i][1], &b), ERR_OK);
+		if (strcmp(a, b))
+			fail_msg("'%s' and '%s' have different look-alike keys", same[i][0],
+				 same[i][1]);
+		free(a);
+		free(b);
+	}
+	assert_int_equal(name_look_key("report.pdf", &a), ERR_OK);
+	assert_int_equal(name_look_key("rapport.pdf", &b), ERR_OK);
+	assert_string_not_equal(a, b);
+	free(a);
+	free(b);
+}
+
+/* name_check with no place for the NFC name (the WebDAV listing wants
+ * only the key): this crashed before issue 13. */
+static void key_without_nfc(void **state)
+{
+	char *key = NULL;
+
+	(void)state;
+	assert_int_equal(name_check("Report.pdf", 10, NULL, &key), ERR_OK);
+	assert_string_equal(key, "report.pdf");
+	free(key);
 }
 
 static void url_paths_hostile(void **state)
@@ -322,6 +436,11 @@ int main(void)
 		cmocka_unit_test(keys_fold_case_and_normalisation),
 		cmocka_unit_test(url_paths_decode),
 		cmocka_unit_test(url_paths_hostile),
+		cmocka_unit_test(invisible_and_bidi_refused),
+		cmocka_unit_test(slash_alikes_refused),
+		cmocka_unit_test(windows_reserved_refused),
+		cmocka_unit_test(look_alike_keys),
+		cmocka_unit_test(key_without_nfc),
 		cmocka_unit_test(url_path_depth_cap),
 		cmocka_unit_test(text_paths_do_not_decode),
 		cmocka_unit_test(utf8_validity_helper),

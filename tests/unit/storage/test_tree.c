@@ -632,6 +632,60 @@ static void rename_rules(void **state)
 	assert_true(exists(f, "FINAL.txt"));
 }
 
+/* issue 13: a name that only looks like a sibling's is refused on every
+ * way into a folder, naming the sibling; the same name spelled the same
+ * (another version) and the node itself (a rename) are not clashes. */
+static void look_alike_siblings_refused(void **state)
+{
+	struct fx *f = *state;
+	/* "ｒｅｐｏｒｔ.pdf" (fullwidth letters) and "report．pdf" (fullwidth dot) */
+	static const char wide[] = "\uFF52\uFF45\uFF50\uFF4F\uFF52\uFF54.pdf";
+	static const char wdot[] = "report\uFF0Epdf";
+	struct tree_copy creq = {.user_id = f->bob};
+	struct name_path p, q;
+	int64_t id, before;
+
+	assert_int_equal(put(f, "report.pdf", HASH_A, 1), ERR_OK);
+	assert_int_equal(put(f, "Report.PDF", HASH_B, 1), ERR_OK); /* a new version */
+	before = fx_int(f, "SELECT count(*) FROM nodes");
+	assert_int_equal(put(f, wide, HASH_A, 1), ERR_CONFLICT);
+	expect_detail("looks the same as 'report.pdf'");
+	assert_int_equal(put(f, wdot, HASH_A, 1), ERR_CONFLICT);
+	assert_int_equal(mkdir_p(f, "Files\u2168", false), ERR_OK); /* roman numeral nine */
+	assert_int_equal(mkdir_p(f, "filesIX", false), ERR_CONFLICT);
+	expect_detail("'Files\u2168'");
+	/* rename and move onto a look-alike */
+	assert_int_equal(put(f, "other.pdf", HASH_A, 1), ERR_OK);
+	p = fx_path("other.pdf");
+	assert_int_equal(tree_rename(f->db, f->wp, &p, wide, f->bob, NULL), ERR_CONFLICT);
+	assert_int_equal(move(f, "other.pdf", wdot, 0), ERR_CONFLICT);
+	/* copy onto a look-alike */
+	q = fx_path(wdot);
+	assert_int_equal(tree_copy(f->db, f->wp, &p, f->wp, &q, &creq, NULL), ERR_CONFLICT);
+	name_path_free(&q);
+	name_path_free(&p);
+	assert_int_equal(fx_int(f, "SELECT count(*) FROM nodes"), before + 2);
+	/* the node itself may change its spelling */
+	p = fx_path("report.pdf");
+	assert_int_equal(tree_rename(f->db, f->wp, &p, "REPORT.pdf", f->bob, NULL), ERR_OK);
+	name_path_free(&p);
+	/* in another folder the name is free */
+	assert_int_equal(mkdir_p(f, "sub", false), ERR_OK);
+	assert_int_equal(put(f, "sub/report.pdf", HASH_A, 1), ERR_OK);
+	/* restore from the trash onto a look-alike */
+	assert_int_equal(trash(f, "sub/report.pdf", &id), ERR_OK);
+	assert_int_equal(put(f, "sub/\uFF52eport.pdf", HASH_C, 1), ERR_OK);
+	assert_int_equal(tree_trash_restore(f->db, f->wp, id, f->bob, NULL, NULL), ERR_CONFLICT);
+	expect_detail("looks the same as");
+	assert_int_equal(tree_trash_restore(f->db, f->wp, id, f->bob, "report (2).pdf", NULL),
+			 ERR_OK);
+	/* every live node has its look-alike key */
+	assert_int_equal(
+		fx_int(f,
+		       "SELECT count(*) FROM nodes WHERE parent_id IS NOT NULL AND look_key IS NULL"),
+		0);
+}
+
 static void move_documents_and_folders(void **state)
 {
 	struct fx *f = *state;
@@ -1263,6 +1317,7 @@ int main(void)
 		T(mkdir_rules),
 		T(listing_sorted_and_paged),
 		T(listing_ten_thousand),
+		T(look_alike_siblings_refused),
 		T(rename_rules),
 		T(move_documents_and_folders),
 		T(move_depth_limit),

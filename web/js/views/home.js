@@ -8,6 +8,7 @@ import { get } from '../api.js';
 import { fileIcon } from '../icons.js';
 import { badge, empty, linkButton, pageHeader, loading } from '../ui.js';
 import { activityFeed } from './activity.js';
+import { when } from './events.js';
 
 // Both lists come from the search API (the only view across work
 // packages, and it only ever shows what the caller may read): the
@@ -58,6 +59,23 @@ export default async function home(ctx) {
       ? h('ul.wp-grid', wps.map(wpCard))
       : empty(t('home.noWpsTitle'), isCoordinator() ? t('home.noWpsCoordinator') : t('home.noWpsText'),
         isCoordinator() ? linkButton(t('wps.create'), '#/admin/wps', { icon: 'plus', kind: 'primary' }) : null)));
+  // The consortium's latest news and upcoming events, for every member.
+  const newsEl = h('div', loading());
+  const eventsEl = h('div', loading());
+  sections.push(h('div.home-pair',
+    h('section.section', { 'aria-labelledby': 'home-news' },
+      h('div.section-head', h('h2', { id: 'home-news' }, t('news.latest')), h('a', { href: '#/news' }, t('news.allNews'))), newsEl),
+    h('section.section', { 'aria-labelledby': 'home-events' },
+      h('div.section-head', h('h2', { id: 'home-events' }, t('events.upcomingHeading')), h('a', { href: '#/events' }, t('events.allEvents'))), eventsEl)));
+  get('/api/v1/news', { params: { limit: 3 } }).then((r) => {
+    newsEl.replaceChildren(r.news.length ? h('ul.feed', r.news.map((n) => h('li', h('div.feed-main', h('a', { href: '#/news' }, n.title),
+      h('span.feed-meta', `${relative(n.created_at)}${n.author ? ` · ${n.author}` : ''}`))))) : h('p.muted', t('news.noneTitle')));
+  }, () => newsEl.replaceChildren(h('p.muted', t('home.recentUnavailable'))));
+  get('/api/v1/events').then((r) => {
+    const next = r.events.slice(0, 4);
+    eventsEl.replaceChildren(next.length ? h('ul.feed', next.map((e) => h('li', h('div.feed-main', h('a', { href: '#/events' }, e.title),
+      h('span.feed-meta', [when(e), e.place].filter(Boolean).join(' · ')))))) : h('p.muted', t('events.noneTitle')));
+  }, () => eventsEl.replaceChildren(h('p.muted', t('home.recentUnavailable'))));
   if (wps.length) {
     const tasks = h('div', loading());
     sections.push(h('section.section', { 'aria-labelledby': 'home-tasks' },

@@ -69,6 +69,18 @@ export default async function search(ctx) {
     return r;
   }
 
+  // People, partners and work packages matching the words: their own
+  // section above the documents (the server answers it on the first page).
+  const dirEl = h('div');
+  function drawDirectory(items) {
+    if (!items || !items.length) { dirEl.replaceChildren(); return; }
+    const link = (x) => (x.kind === 'partner' ? href('directory', x.key) : x.kind === 'wp' ? href('wp', x.key) : `mailto:${x.key}`);
+    mount(dirEl, h('section.section.dir-hits', { 'aria-labelledby': 'dir-hits' },
+      h('h2', { id: 'dir-hits' }, t('dir.searchHeading')),
+      h('ul.feed', items.map((x) => h('li.dir-hit', badge(t(`dir.kind.${x.kind}`)),
+        h('div.feed-main', h('a', { href: link(x) }, x.title), h('span.feed-meta', [x.kind === 'person' ? x.key : x.kind === 'partner' ? x.key : null, x.detail].filter(Boolean).join(' · '))))))));
+  }
+
   let more = null;
   function drawResults(r) {
     if (!hits.length) {
@@ -108,6 +120,7 @@ export default async function search(ctx) {
       mount(facetsEl,
         facetList(t('search.byWp'), 'facet-wp', 'wp', r.facets?.wp, wp),
         facetList(t('search.byType'), 'facet-type', 'type', r.facets?.type, type));
+      drawDirectory(r.directory);
       drawResults(r);
     } catch (e) {
       if (e.status === 400) err.show(t('search.badQuery', { detail: describe(e) }));
@@ -118,5 +131,6 @@ export default async function search(ctx) {
   return h('section.page.search-page',
     h('header.page-head', h('div.page-title', h('h1', { tabindex: '-1' }, q ? t('search.heading', { q }) : t('search.title')), summary)),
     err,
+    dirEl,
     h('div.search-layout', facetsEl, results));
 }

@@ -1,12 +1,15 @@
 // Sign-in: email and password, then the authenticator code (or a
-// recovery code) when the account has a second factor.
+// recovery code) when the account has a second factor; or a button per
+// OpenID provider (the browser leaves for the provider and comes back
+// through the server's callback). A provider sign-in that still owes
+// the account's code comes back with a ticket and asks for the code here.
 import { h, mount } from '../dom.js';
 import { t } from '../i18n.js';
 import { api, describe } from '../api.js';
 import { icon } from '../icons.js';
-import { field, input, button, errorBox } from '../ui.js';
+import { field, input, button, errorBox, linkButton } from '../ui.js';
 
-export default function signin({ notice, email: presetEmail, onSignedIn }) {
+export default function signin({ notice, problem, ticket, email: presetEmail, onSignedIn }) {
   const card = h('div.auth-card');
   const page = h('main.auth-page', h('div.auth-brand', icon('logo', { size: 28 }), h('span', 'consort')), card);
   let creds = null;
@@ -45,10 +48,20 @@ export default function signin({ notice, email: presetEmail, onSignedIn }) {
         submit.disabled = false;
       }
     });
+    const providers = h('div.auth-providers');
     mount(card,
       h('h1', t('signin.title')),
       notice ? h('p.alert.alert-info', { role: 'status' }, icon('info', { size: 18 }), h('span', notice)) : null,
-      form);
+      problem ? h('p.alert.alert-error', { role: 'alert' }, icon('alert', { size: 18 }), h('span', problem)) : null,
+      form, providers);
+    // The buttons come when the list does; the form works meanwhile.
+    api('GET', '/api/v1/auth/oidc', { quiet401: true }).then((r) => {
+      const list = r.providers || [];
+      if (!list.length) return;
+      mount(providers, h('p.auth-or', t('signin.or')),
+        list.map((p) => linkButton(t('signin.with', { name: p.title }), `/api/v1/auth/oidc/${encodeURIComponent(p.name)}`,
+          { attrs: { class: 'btn btn-secondary btn-block' } })));
+    }, () => {});
   }
 
   function stepCode(recovery) {
@@ -60,7 +73,7 @@ export default function signin({ notice, email: presetEmail, onSignedIn }) {
     const other = h('button.btn-link', { type: 'button' }, recovery ? t('signin.useCode') : t('signin.useRecovery'));
     other.addEventListener('click', () => stepCode(!recovery));
     const back = h('button.btn-link', { type: 'button' }, t('signin.back'));
-    back.addEventListener('click', () => { stepPassword(); });
+    back.addEventListener('click', () => { ticket = null; stepPassword(); });
     const form = h('form.auth-form', { novalidate: true },
       field(recovery ? t('signin.recoveryCode') : t('signin.code'), code, { hint: recovery ? t('signin.recoveryHint') : t('signin.codeHint') }),
       err, submit, h('div.auth-links', other, back));
@@ -71,12 +84,16 @@ export default function signin({ notice, email: presetEmail, onSignedIn }) {
       if (!v) { err.show(t('signin.codeMissing')); code.focus(); return; }
       submit.disabled = true;
       try {
-        const body = { ...creds, ...(recovery ? { recovery_code: v } : { totp: v }) };
-        const me = await api('POST', '/api/v1/session', { json: body, quiet401: true });
+        const code1 = recovery ? { recovery_code: v } : { totp: v };
+        const me = ticket
+          ? await api('POST', '/api/v1/auth/oidc/totp', { json: { ticket, ...code1 }, quiet401: true })
+          : await api('POST', '/api/v1/session', { json: { ...creds, ...code1 }, quiet401: true });
+        ticket = null;
         creds = null;
         onSignedIn(me);
       } catch (ex) {
         if (ex.code === 'totp_required' || ex.code === 'invalid_credentials') err.show(recovery ? t('signin.wrongRecovery') : t('signin.wrongCode'));
+        else if (ticket && ex.code === 'unauthenticated') { ticket = null; stepPassword(); return; }
         else err.show(describe(ex));
         code.select();
         code.focus();
@@ -88,6 +105,7 @@ export default function signin({ notice, email: presetEmail, onSignedIn }) {
     code.focus();
   }
 
-  stepPassword();
+  if (ticket) stepCode(false);
+  else stepPassword();
   return page;
 }

@@ -3,7 +3,7 @@
 // row redrawn from the server's answer.
 import { h, mount } from '../dom.js';
 import { t } from '../i18n.js';
-import { get, post, patch, describe } from '../api.js';
+import { get, post, patch, del, describe } from '../api.js';
 import { session } from '../session.js';
 import { dateTime } from '../format.js';
 import { badge, button, dialog, confirm, field, input, select, toast, menuButton, copyText, pageHeader, loading, empty, errorBox, tableWrap } from '../ui.js';
@@ -61,6 +61,62 @@ async function userForm(existing) {
       return (await post('/api/v1/users', { email: email.value.trim(), name: name.value.trim(), partner: partner.value, coordinator: coord.checked })).user;
     },
   });
+}
+
+// People who signed in through an OpenID provider and wait for a
+// coordinator: approve with a partner (the provider's organisation
+// claim may have suggested one), or refuse.
+async function signupsSection(onApproved) {
+  const box = h('div');
+  let list;
+  try {
+    list = (await get('/api/v1/signups')).signups || [];
+  } catch (e) {
+    return null;
+  }
+  async function approve(p) {
+    const ps = await partners();
+    const partner = select(ps.map((x) => [x.short, `${x.short} — ${x.name}`]), { name: 'partner', value: p.partner || ps[0]?.short });
+    const u = await dialog({
+      title: t('signups.approveTitle', { name: p.name }),
+      build: () => h('div.stack', h('p', p.email), field(t('users.partner'), partner)),
+      submitLabel: t('signups.approve'),
+      submit: async () => post(`/api/v1/signups/${p.id}/approve`, { partner: partner.value }),
+    });
+    if (!u) return;
+    list = list.filter((x) => x.id !== p.id);
+    draw();
+    toast(t('signups.approved', { name: u.name }));
+    onApproved(u);
+  }
+  async function refuse(p) {
+    if (!await confirm({ title: t('signups.refuseTitle', { name: p.name }), text: t('signups.refuseText'), confirmLabel: t('signups.refuse'), danger: true })) return;
+    try {
+      await del(`/api/v1/signups/${p.id}`);
+      list = list.filter((x) => x.id !== p.id);
+      draw();
+      toast(t('signups.refused', { name: p.name }));
+    } catch (e) {
+      toast(describe(e), { kind: 'error' });
+    }
+  }
+  function draw() {
+    if (!list.length) { box.replaceChildren(); return; }
+    mount(box, h('section.signups', h('h2', t('signups.title')), h('p.muted', t('signups.text')),
+      tableWrap(h('table.table',
+        h('caption.sr-only', t('signups.title')),
+        h('thead', h('tr', h('th', { scope: 'col' }, t('users.person')), h('th.hide-sm', { scope: 'col' }, t('signups.requested')),
+          h('th.col-actions', { scope: 'col' }, h('span.sr-only', t('common.actions'))))),
+        h('tbody', list.map((p) => h('tr',
+          h('td', h('div.person', h('span.person-name', p.name), h('span.person-email', p.email),
+            h('span.muted', [t('signups.via', { provider: p.provider_title }), p.organisation ? ` · ${t('signups.org', { org: p.organisation })}` : ''].join('')))),
+          h('td.hide-sm', dateTime(p.requested)),
+          h('td.col-actions', h('div.btn-row',
+            button(t('signups.approve'), { kind: 'primary', on: () => approve(p).catch((e) => toast(describe(e), { kind: 'error' })) }),
+            button(t('signups.refuse'), { on: () => refuse(p) }))))))))));
+  }
+  draw();
+  return box;
 }
 
 export default async function users(ctx) {
@@ -141,6 +197,11 @@ export default async function users(ctx) {
     err.show(e);
     body.replaceChildren();
   }
+  const signups = await signupsSection((u) => {
+    list.push(u);
+    list.sort((a, b) => a.email.localeCompare(b.email));
+    draw();
+  });
   return h('section.page', pageHeader(t('nav.users'), { actions: [create], sub: t('users.sub') }),
-    h('div.toolbar', filter), err, body);
+    signups, h('div.toolbar', filter), err, body);
 }

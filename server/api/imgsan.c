@@ -1,0 +1,371 @@
+/* imgsan — see imgsan.h. */
+#include "api/imgsan.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <gdk-pixbuf/gdk-pixbuf.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#if defined(__SANITIZE_ADDRESS__)
+#define UNDER_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define UNDER_ASAN 1
+#endif
+#endif
+
+#define HELPER_CPU_SECONDS 5
+#define HELPER_MEMORY (768u << 20)
+
+extern char **environ;
+
+/* --- the parent ----------------------------------------------------------------------- */
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Feed `in` to the helper's stdin while reading its stdout and stderr,
+ * until both close or the deadline passes. */
+static enum err exchange(int fin, int fout, int ferr, const unsigned char *in, size_t len,
+			 unsigned char **out, size_t *out_len, char *why, size_t why_cap)
+{
+	size_t sent = 0, got = 0, wlen = 0, cap = 64 * 1024;
+	unsigned char *buf = malloc(cap);
+	int64_t deadline = now_ms() + IMGSAN_WALL_SECONDS * 1000;
+	bool out_open = true, err_open = true;
+
+	if (!buf)
+		return err_set(ERR_NOMEM, "out of memory");
+	while (out_open || err_open) {
+		struct pollfd p[3];
+		int n = 0, iw = -1, io = -1, ie = -1;
+		int64_t left = deadline - now_ms();
+
+		if (left <= 0) {
+			free(buf);
+			return err_set(ERR_UNSUPPORTED, "the picture took too long to decode");
+		}
+		if (fin >= 0) {
+			p[n] = (struct pollfd){.fd = fin, .events = POLLOUT};
+			iw = n++;
+		}
+		if (out_open) {
+			p[n] = (struct pollfd){.fd = fout, .events = POLLIN};
+			io = n++;
+		}
+		if (err_open) {
+			p[n] = (struct pollfd){.fd = ferr, .events = POLLIN};
+			ie = n++;
+		}
+		if (poll(p, (nfds_t)n, (int)left) < 0) {
+			if (errno == EINTR)
+				continue;
+			free(buf);
+			return err_from_errno(errno, "poll");
+		}
+		if (iw >= 0 && p[iw].revents) {
+			ssize_t k =
+				(p[iw].revents & POLLOUT) ? write(fin, in + sent, len - sent) : -1;
+
+			if (k > 0)
+				sent += (size_t)k;
+			else if (k < 0 && (p[iw].revents & POLLOUT) &&
+				 (errno == EAGAIN || errno == EINTR))
+				k = 0; /* try again at the next poll */
+			if (k < 0 || sent == len) {
+				close(fin);
+				fin = -1;
+			}
+		}
+		if (io >= 0 && p[io].revents) {
+			ssize_t k;
+
+			if (got == cap) {
+				unsigned char *nb;
+
+				if (cap >= IMGSAN_MAX_OUTPUT) {
+					free(buf);
+					if (fin >= 0)
+						close(fin);
+					return err_set(ERR_UNSUPPORTED, "the picture is too large");
+				}
+				nb = realloc(buf, cap * 2);
+				if (!nb) {
+					free(buf);
+					return err_set(ERR_NOMEM, "out of memory");
+				}
+				buf = nb;
+				cap *= 2;
+			}
+			k = read(fout, buf + got, cap - got);
+			if (k > 0)
+				got += (size_t)k;
+			else if (k == 0 || errno != EINTR)
+				out_open = false;
+		}
+		if (ie >= 0 && p[ie].revents) {
+			char tmp[256];
+			ssize_t k = read(ferr, tmp, sizeof tmp);
+
+			if (k > 0) {
+				size_t c = (size_t)k < why_cap - 1 - wlen ? (size_t)k
+									  : why_cap - 1 - wlen;
+
+				memcpy(why + wlen, tmp, c);
+				wlen += c;
+				why[wlen] = '\0';
+			} else if (k == 0 || errno != EINTR) {
+				err_open = false;
+			}
+		}
+	}
+	if (fin >= 0)
+		close(fin);
+	*out = buf;
+	*out_len = got;
+	return ERR_OK;
+}
+
+/* Width and height from a PNG's IHDR. */
+static bool png_size(const unsigned char *p, size_t n, int *w, int *h)
+{
+	static const unsigned char sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+
+	if (n < 24 || memcmp(p, sig, 8) || memcmp(p + 12, "IHDR", 4))
+		return false;
+	*w = (int)((uint32_t)p[16] << 24 | (uint32_t)p[17] << 16 | (uint32_t)p[18] << 8 | p[19]);
+	*h = (int)((uint32_t)p[20] << 24 | (uint32_t)p[21] << 16 | (uint32_t)p[22] << 8 | p[23]);
+	return *w > 0 && *h > 0 && *w <= IMGSAN_MAX_SIDE && *h <= IMGSAN_MAX_SIDE;
+}
+
+enum err imgsan_run(const char *exe, const void *in, size_t len, unsigned char **png,
+		    size_t *png_len, int *w, int *h)
+{
+	int pin[2] = {-1, -1}, pout[2] = {-1, -1}, perr[2] = {-1, -1};
+	char *const argv[] = {(char *)exe, "image-worker", NULL};
+	posix_spawn_file_actions_t fa;
+	char why[256] = "";
+	unsigned char *out = NULL;
+	size_t out_len = 0;
+	pid_t pid = 0;
+	int status = 0;
+	enum err rc = ERR_OK;
+
+	*png = NULL;
+	*png_len = 0;
+	if (len == 0 || len > IMGSAN_MAX_INPUT)
+		return err_set(ERR_UNSUPPORTED, "a picture must have 1 byte to %u MiB",
+			       IMGSAN_MAX_INPUT >> 20);
+	if (pipe2(pin, O_CLOEXEC) || pipe2(pout, O_CLOEXEC) || pipe2(perr, O_CLOEXEC)) {
+		rc = err_from_errno(errno, "pipe");
+		goto out;
+	}
+	if (posix_spawn_file_actions_init(&fa)) {
+		rc = err_set(ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	posix_spawn_file_actions_adddup2(&fa, pin[0], 0);
+	posix_spawn_file_actions_adddup2(&fa, pout[1], 1);
+	posix_spawn_file_actions_adddup2(&fa, perr[1], 2);
+	if (posix_spawn(&pid, exe, &fa, NULL, argv, environ) != 0) {
+		pid = 0;
+		rc = err_set(ERR_IO, "cannot start the image helper");
+	}
+	posix_spawn_file_actions_destroy(&fa);
+	close(pin[0]);
+	close(pout[1]);
+	close(perr[1]);
+	pin[0] = pout[1] = perr[1] = -1;
+	if (rc)
+		goto out;
+	/* SIGPIPE when the helper stops reading early is answered by EPIPE
+	 * from write: the server ignores SIGPIPE. */
+	fcntl(pin[1], F_SETFL, O_NONBLOCK);
+	rc = exchange(pin[1], pout[0], perr[0], in, len, &out, &out_len, why, sizeof why);
+	pin[1] = -1; /* closed by exchange */
+	if (rc)
+		kill(pid, SIGKILL);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (!rc && !(WIFEXITED(status) && WEXITSTATUS(status) == 0)) {
+		size_t l = strlen(why);
+
+		while (l && (why[l - 1] == '\n' || why[l - 1] == '\r'))
+			why[--l] = '\0';
+		rc = err_set(ERR_UNSUPPORTED, "%s",
+			     *why                  ? why
+			     : WIFSIGNALED(status) ? "the picture could not be decoded within "
+						     "the limits"
+						   : "the picture could not be decoded");
+	}
+	if (!rc && !png_size(out, out_len, w, h))
+		rc = err_set(ERR_UNSUPPORTED, "the image helper gave no valid PNG");
+	if (!rc) {
+		*png = out;
+		*png_len = out_len;
+		out = NULL;
+	}
+out:
+	free(out);
+	for (int i = 0; i < 2; i++) {
+		if (pin[i] >= 0)
+			close(pin[i]);
+		if (pout[i] >= 0)
+			close(pout[i]);
+		if (perr[i] >= 0)
+			close(perr[i]);
+	}
+	return rc;
+}
+
+/* --- the helper ----------------------------------------------------------------------- */
+
+static const char *sniff(const unsigned char *p, size_t n)
+{
+	if (n >= 8 && !memcmp(p, "\x89PNG\r\n\x1a\n", 8))
+		return "png";
+	if (n >= 3 && p[0] == 0xff && p[1] == 0xd8 && p[2] == 0xff)
+		return "jpeg";
+	if (n >= 6 && (!memcmp(p, "GIF87a", 6) || !memcmp(p, "GIF89a", 6)))
+		return "gif";
+	return NULL;
+}
+
+/* Scale while decoding, before the loader allocates the full image. */
+static void on_size(GdkPixbufLoader *l, int w, int h, gpointer data)
+{
+	double s = 1.0;
+
+	(void)data;
+	if (w <= 0 || h <= 0)
+		return;
+	if (w > IMGSAN_MAX_SIDE || h > IMGSAN_MAX_SIDE)
+		s = w > h ? (double)IMGSAN_MAX_SIDE / w : (double)IMGSAN_MAX_SIDE / h;
+	if (s < 1.0)
+		gdk_pixbuf_loader_set_size(l, w * s < 1 ? 1 : (int)(w * s),
+					   h * s < 1 ? 1 : (int)(h * s));
+}
+
+static void limits(void)
+{
+	struct rlimit rl;
+
+	rl.rlim_cur = HELPER_CPU_SECONDS;
+	rl.rlim_max = HELPER_CPU_SECONDS + 1;
+	setrlimit(RLIMIT_CPU, &rl);
+	rl.rlim_cur = rl.rlim_max = 0;
+	setrlimit(RLIMIT_FSIZE, &rl);
+#ifndef UNDER_ASAN
+	rl.rlim_cur = rl.rlim_max = HELPER_MEMORY;
+	setrlimit(RLIMIT_AS, &rl);
+#endif
+}
+
+int imgsan_main(void)
+{
+	unsigned char *in = malloc(IMGSAN_MAX_INPUT + 1);
+	size_t n = 0;
+	const char *type;
+	GdkPixbufLoader *loader = NULL;
+	GdkPixbuf *pb, *flat = NULL;
+	GError *e = NULL;
+	gchar *png = NULL;
+	gsize png_len = 0;
+	int status = 1;
+
+	limits();
+	if (!in) {
+		fputs("out of memory\n", stderr);
+		return 1;
+	}
+	for (;;) {
+		ssize_t k = read(0, in + n, IMGSAN_MAX_INPUT + 1 - n);
+
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			break;
+		n += (size_t)k;
+		if (n > IMGSAN_MAX_INPUT)
+			break;
+	}
+	if (n > IMGSAN_MAX_INPUT) {
+		fprintf(stderr, "the picture is larger than %u MiB\n", IMGSAN_MAX_INPUT >> 20);
+		goto out;
+	}
+	type = sniff(in, n);
+	if (!type) {
+		fputs("not a PNG, JPEG or GIF picture (SVG and other formats are not taken)\n",
+		      stderr);
+		goto out;
+	}
+	loader = gdk_pixbuf_loader_new_with_type(type, &e);
+	if (!loader)
+		goto fail;
+	g_signal_connect(loader, "size-prepared", G_CALLBACK(on_size), NULL);
+	if (!gdk_pixbuf_loader_write(loader, in, n, &e) || !gdk_pixbuf_loader_close(loader, &e))
+		goto fail;
+	pb = gdk_pixbuf_loader_get_pixbuf(loader);
+	if (!pb) {
+		fputs("the picture could not be decoded\n", stderr);
+		goto out;
+	}
+	/* A loader that ignored the size asked for still ends up bounded. */
+	if (gdk_pixbuf_get_width(pb) > IMGSAN_MAX_SIDE ||
+	    gdk_pixbuf_get_height(pb) > IMGSAN_MAX_SIDE) {
+		int w = gdk_pixbuf_get_width(pb), h = gdk_pixbuf_get_height(pb);
+		double s = w > h ? (double)IMGSAN_MAX_SIDE / w : (double)IMGSAN_MAX_SIDE / h;
+
+		flat = gdk_pixbuf_scale_simple(pb, w * s < 1 ? 1 : (int)(w * s),
+					       h * s < 1 ? 1 : (int)(h * s), GDK_INTERP_BILINEAR);
+		if (!flat) {
+			fputs("out of memory\n", stderr);
+			goto out;
+		}
+		pb = flat;
+	}
+	/* Only pixels go out: no text chunks, no metadata of the original. */
+	if (!gdk_pixbuf_save_to_buffer(pb, &png, &png_len, "png", &e, NULL))
+		goto fail;
+	if (fwrite(png, 1, png_len, stdout) != png_len || fflush(stdout) != 0) {
+		fputs("cannot write the result\n", stderr);
+		goto out;
+	}
+	status = 0;
+	goto out;
+fail:
+	fprintf(stderr, "the picture could not be decoded: %s\n",
+		e && e->message ? e->message : "damaged or unsupported");
+out:
+	if (e)
+		g_error_free(e);
+	g_free(png);
+	if (flat)
+		g_object_unref(flat);
+	if (loader) {
+		GError *ignored = NULL;
+
+		gdk_pixbuf_loader_close(loader, &ignored);
+		if (ignored)
+			g_error_free(ignored);
+		g_object_unref(loader);
+	}
+	free(in);
+	return status;
+}
