@@ -23,6 +23,7 @@ TEST_PACKAGES=(
   chromium
   litmus rclone
   gvfs-backends gvfs-daemons libglib2.0-bin dbus-daemon
+  clamav-daemon clamav
 )
 
 as_root() {

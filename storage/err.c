@@ -47,6 +47,9 @@ static const char *const names[ERR__COUNT] = {
 	[ERR_VERSION] = "http_version_not_supported",
 	[ERR_REAUTH] = "reauthentication_required",
 	[ERR_MISDIRECTED] = "misdirected_request",
+	[ERR_INFECTED] = "infected",
+	[ERR_UNSCANNABLE] = "unscannable",
+	[ERR_SCANNER_UNAVAILABLE] = "scanner_unavailable",
 };
 
 const char *err_name(enum err code)

@@ -58,6 +58,10 @@ enum err {
 	ERR_REAUTH,      /* a change to credentials or privileges needs a recent
 			    re-authentication of the session */
 	ERR_MISDIRECTED, /* the request names another host than public-url */
+	/* malware scanning (docs/scanning.md) */
+	ERR_INFECTED,            /* the scanner found a signature in the content */
+	ERR_UNSCANNABLE,         /* the scanner could not scan it, policy refuse */
+	ERR_SCANNER_UNAVAILABLE, /* the scanner cannot be reached, policy refuse */
 	ERR__COUNT
 };
 

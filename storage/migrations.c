@@ -530,9 +530,22 @@ static const char m008_oidc[] =
 	"ALTER TABLE sessions ADD COLUMN oidc_sid TEXT;"
 	"CREATE INDEX sessions_oidc ON sessions(oidc_sid) WHERE oidc_sid IS NOT NULL;";
 
+/* Malware scan verdicts per blob (storage/scans.h, docs/scanning.md).
+ * Keyed by hash, not by version: a verdict is about the content, and
+ * every version of that content shares it. No foreign key: a verdict
+ * may outlive its blob (gc) and is harmless then. */
+static const char m009_blob_scans[] =
+	"CREATE TABLE blob_scans ("
+	"  hash TEXT PRIMARY KEY,"
+	"  verdict TEXT NOT NULL CHECK (verdict IN ('clean', 'infected', 'unscanned')),"
+	"  db_version TEXT NOT NULL DEFAULT ''," /* clamd VERSION at the scan */
+	"  signature TEXT NOT NULL DEFAULT '',"  /* infected: its name; unscanned: why */
+	"  scanned_at INTEGER NOT NULL"
+	") WITHOUT ROWID;";
+
 const char *const db_migrations[] = {
-	m001_initial,     m002_sudo_scopes, m003_deliverables, m004_notifications,
-	m005_wp_settings, m006_look_keys,   m007_directory,    m008_oidc,
+	m001_initial,   m002_sudo_scopes, m003_deliverables, m004_notifications, m005_wp_settings,
+	m006_look_keys, m007_directory,   m008_oidc,         m009_blob_scans,
 };
 
 const size_t db_migration_count = sizeof db_migrations / sizeof db_migrations[0];

@@ -28,7 +28,7 @@
 /* The audit actions that are events in feeds and mail, as an SQL list. */
 #define NOTIFY_EVENT_ACTIONS                                                                       \
 	"'upload', 'restore', 'move', 'rename', 'delete', 'restore_trash', 'purge',"               \
-	" 'folder_create', 'copy', 'grant', 'checkout', 'checkin', 'lock_break'"
+	" 'folder_create', 'copy', 'grant', 'checkout', 'checkin', 'lock_break', 'malware_found'"
 
 enum notify_mode { NOTIFY_OFF, NOTIFY_IMMEDIATE, NOTIFY_HOURLY, NOTIFY_DAILY };
 

@@ -566,7 +566,9 @@ bool acl_activity_visible(int level, const char *action)
 {
 	if (level < ACCT_READ || !action)
 		return false;
-	return strcmp(action, "grant") != 0 || level >= ACCT_MANAGE;
+	/* Malware refused in an upload (api/scan.h) is for the managers. */
+	return (strcmp(action, "grant") != 0 && strcmp(action, "malware_found") != 0) ||
+	       level >= ACCT_MANAGE;
 }
 
 bool acl_may_post(struct call *call)

@@ -21,6 +21,7 @@ static const struct {
 	{"checkout", "checked out"},
 	{"checkin", "checked in"},
 	{"lock_break", "broke the lock on"},
+	{"malware_found", "had an upload refused as malware:"},
 };
 
 const char *activity_verb(const char *action)

@@ -1,5 +1,6 @@
 /* app — see app.h. */
 #include "api/app.h"
+#include "api/scan.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -78,6 +79,7 @@ const char *app_data_dir(const struct app *a) { return a->cfg->data_dir; }
  * so nothing can use that state any more. */
 static void (*const stop_modules[])(void) = {
 	tus_close_all,
+	scan_stop,
 };
 
 enum err app_prepare_data_dir(const char *dir)
@@ -210,6 +212,21 @@ static enum err app_start(struct server *srv, void *arg)
 	if (!rc)
 		rc = gcsched_start(cfg->data_dir, cfg->gc_interval_ms, MAINT_GC_GRACE_DEFAULT,
 				   &a->gc);
+	if (!rc) {
+		struct scan_opts so = {
+			.address = cfg->clamd_socket ? cfg->clamd_socket : cfg->clamd_address,
+			.db_path = a->db_path,
+			.timeout_ms = cfg->clamd_timeout_ms,
+			.wait_ms = cfg->clamd_wait_ms,
+		};
+
+		scan_policy_parse(cfg->scan_unscannable, &so.unscannable);
+		scan_policy_parse(cfg->scan_unreachable, &so.unreachable);
+		rc = scan_start(&so);
+		if (!rc && so.address)
+			log_event(LOG_INFO, "scan", "scanning uploads with clamd at %s (%s)",
+				  so.address, scan_state());
+	}
 	return rc;
 }
 

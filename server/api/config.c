@@ -12,6 +12,7 @@
 #include "api/metrics.h"
 #include "api/publicurl.h"
 #include "deliverables.h"
+#include "api/scan.h"
 #include "lang.h"
 
 enum opt_type { OPT_STRING, OPT_UINT, OPT_U64, OPT_SIZE, OPT_BYTES, OPT_MS, OPT_BOOL, OPT_LOGFMT };
@@ -183,6 +184,25 @@ static const struct option_def options[] = {
 	{"oidc-jwks-refetch", OPT_MS, OFF(oidc_jwks_refetch_ms), 0, DAY_MS,
 	 "An ID token signed with a key a provider's cached key set lacks fetches the set again "
 	 "(key rotation), at most once per this time."},
+	{"clamd-socket", OPT_STRING, OFF(clamd_socket), 0, 0,
+	 "clamd's unix socket (its `LocalSocket`). With it (or `clamd-address`) every new content "
+	 "is scanned for malware before its version exists (docs/scanning.md); with neither, "
+	 "scanning is off."},
+	{"clamd-address", OPT_STRING, OFF(clamd_address), 0, 0,
+	 "clamd's TCP address, `HOST:PORT` (its `TCPSocket`), instead of `clamd-socket`."},
+	{"clamd-timeout", OPT_MS, OFF(clamd_timeout_ms), 100, 3600000,
+	 "Longest wait for clamd on one send or receive of a scan; a large file's verdict comes "
+	 "after clamd has read all of it."},
+	{"clamd-wait", OPT_MS, OFF(clamd_wait_ms), 0, 600000,
+	 "How long an upload waits, retrying, for an unreachable clamd before "
+	 "`scan-unreachable` applies."},
+	{"scan-unscannable", OPT_STRING, OFF(scan_unscannable), 0, 0,
+	 "Content clamd cannot scan (over its `StreamMaxLength`, an encrypted or broken archive): "
+	 "`refuse` (422 `unscannable`) or `accept-unscanned` (stored, marked `unscanned`). "
+	 "Default `refuse`."},
+	{"scan-unreachable", OPT_STRING, OFF(scan_unreachable), 0, 0,
+	 "Uploads while clamd cannot be reached (after `clamd-wait`): `refuse` (503 "
+	 "`scanner_unavailable`) or `accept-unscanned`. Default `refuse`."},
 };
 
 #define NOPTIONS (sizeof options / sizeof options[0])
@@ -251,6 +271,8 @@ void config_defaults(struct config *cfg)
 	cfg->notify_interval_ms = 60000;
 	cfg->mail_retry_ms = 30000;
 	cfg->oidc_jwks_refetch_ms = 30 * 1000;
+	cfg->clamd_timeout_ms = 120000;
+	cfg->clamd_wait_ms = 5000;
 }
 
 static const struct option_def *find_in(const struct option_def *t, size_t n, const char *key,
@@ -639,6 +661,21 @@ enum err config_check(const struct config *cfg)
 		    (rc = check_file("client-secret-file", p->client_secret_file)))
 			return rc;
 	}
+	if (cfg->clamd_socket && cfg->clamd_address)
+		return err_set(ERR_INVALID, "clamd-socket and clamd-address: set one, not both");
+	if (cfg->clamd_socket && cfg->clamd_socket[0] != '/')
+		return err_set(ERR_INVALID, "clamd-socket must be an absolute path");
+	if (cfg->clamd_address &&
+	    (cfg->clamd_address[0] == '/' || !strchr(cfg->clamd_address, ':')))
+		return err_set(ERR_INVALID, "clamd-address must be HOST:PORT");
+	{
+		enum scan_policy sp;
+
+		if (scan_policy_parse(cfg->scan_unscannable, &sp))
+			return err_set(ERR_INVALID, "scan-unscannable: %s", err_detail());
+		if (scan_policy_parse(cfg->scan_unreachable, &sp))
+			return err_set(ERR_INVALID, "scan-unreachable: %s", err_detail());
+	}
 	return ERR_OK;
 }
 
@@ -743,6 +780,10 @@ void config_free(struct config *cfg)
 	free(cfg->config_file);
 	free(cfg->metrics_allow);
 	free(cfg->metrics_token_file);
+	free(cfg->clamd_socket);
+	free(cfg->clamd_address);
+	free(cfg->scan_unscannable);
+	free(cfg->scan_unreachable);
 	free(cfg->project_start);
 	free(cfg->smtp_url);
 	free(cfg->smtp_user);

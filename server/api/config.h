@@ -105,6 +105,13 @@ struct config {
 	unsigned oidc_jwks_refetch_ms; /* least time between refetches for unknown kids */
 	struct oidc_provider_conf *oidc;
 	size_t n_oidc;
+	/* malware scanning (issue 23, api/scan.h); no socket: off */
+	char *clamd_socket;  /* unix socket path */
+	char *clamd_address; /* HOST:PORT */
+	unsigned clamd_timeout_ms;
+	unsigned clamd_wait_ms;
+	char *scan_unscannable; /* refuse | accept-unscanned; NULL: refuse */
+	char *scan_unreachable; /* refuse | accept-unscanned; NULL: refuse */
 };
 
 /* Fill `cfg` with defaults. */

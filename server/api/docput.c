@@ -17,6 +17,7 @@
 #include "http/log.h"
 #include "api/router.h"
 #include "api/app.h"
+#include "api/scan.h"
 #include "uploads.h"
 
 /* What the commit needs, copied off the request: the stages after the
@@ -45,6 +46,8 @@ struct job {
 	char *peer;
 
 	struct cas_blob blob;
+	struct cas *cas;
+	struct scan_outcome scan;
 	enum err rc;
 	char detail[512];
 	struct docput_result res;
@@ -136,6 +139,49 @@ static void commit_done(enum err rc, void *arg)
 	jobs_ticket_complete(j->ticket);
 }
 
+/* A refused upload (api/scan.h): audited, the work package's managers
+ * told, and the blob removed unless a version references it (content
+ * already stored before, or a concurrent upload). In the commit queue's
+ * write transaction, as gc removes blobs. */
+static enum err refused_run(struct db *db, void *arg)
+{
+	struct job *j = arg;
+	char *path = name_path_join(&j->path);
+	char detail[1024];
+	bool referenced = true;
+	enum err rc;
+
+	if (!path)
+		return err_set(ERR_NOMEM, "out of memory");
+	snprintf(detail, sizeof detail, "%s: %s; %" PRIu64 " bytes, sha256 %s%s", err_name(j->rc),
+		 j->scan.signature[0] ? j->scan.signature : j->detail, j->res.size, j->res.hash,
+		 j->upload_id ? ", resumable" : "");
+	rc = audit_append(db, j->user_id, j->email, j->peer, "upload_refused", j->wp_id, path,
+			  detail);
+	if (!rc && j->rc == ERR_INFECTED)
+		rc = scan_tell_managers(db, j->wp_id, path, j->scan.signature, j->user_id, j->email,
+					j->peer);
+	free(path);
+	/* A refused tus upload ends: its bytes are gone with the blob. */
+	if (!rc && j->upload_id)
+		rc = uploads_delete(db, j->upload_id);
+	if (!rc)
+		rc = scans_blob_referenced(db, j->res.hash, &referenced);
+	if (!rc && !referenced && cas_remove(j->cas, j->res.hash) == ERR_LOCKED)
+		log_event(LOG_INFO, "scan", "refused blob %s is held by another upload",
+			  j->res.hash);
+	return rc;
+}
+
+static void refused_done(enum err rc, void *arg)
+{
+	struct job *j = arg;
+
+	if (rc)
+		log_event(LOG_ERROR, "scan", "cannot record a refused upload: %s", err_detail());
+	jobs_ticket_complete(j->ticket);
+}
+
 /* ---- disk thread ---- */
 
 static void mime_of(struct job *j)
@@ -186,8 +232,21 @@ static void store_run(void *arg)
 	if (!rc) {
 		memcpy(j->res.hash, j->blob.hash, sizeof j->blob.hash);
 		j->res.size = j->blob.size;
-		rc = commitq_submit(j->commitq, commit_run, commit_done, j);
+		/* Scanned before the version exists: nothing refused is ever
+		 * visible. The hold keeps gc off the blob meanwhile. */
+		rc = scan_content(j->blob.fd, j->blob.size, j->blob.hash, false, &j->scan);
+		if (rc == ERR_INFECTED || rc == ERR_UNSCANNABLE || rc == ERR_SCANNER_UNAVAILABLE) {
+			fail(j, rc);
+			cas_blob_release(&j->blob);
+			if (commitq_submit(j->commitq, refused_run, refused_done, j))
+				jobs_ticket_complete(j->ticket);
+			return;
+		}
+		j->res.scan =
+			j->scan.verdict == SCAN_NONE ? NULL : scans_verdict_name(j->scan.verdict);
 	}
+	if (!rc)
+		rc = commitq_submit(j->commitq, commit_run, commit_done, j);
 	if (rc) {
 		fail(j, rc);
 		cas_blob_release(&j->blob);
@@ -228,6 +287,7 @@ void docput_commit(struct docput_req *r)
 	j->answer = r->answer;
 	j->arg = r->arg;
 	j->commitq = worker_commitq(wk);
+	j->cas = app_cas(worker_app(wk));
 	j->w = r->w;
 	j->tail = r->tail;
 	j->tail_len = r->tail_len;

@@ -6,6 +6,10 @@
  *   disk pool:   the last bytes written, MIME type from the first bytes
  *                (libmagic), cas_writer_store (fdatasync, rename,
  *                directory fsync; the blob is then held against gc)
+ *   disk pool:   the malware scan (api/scan.h, scan_content) of the
+ *                stored blob; a refusal (infected, unscannable, scanner
+ *                unavailable) is audited in the commit queue and the
+ *                blob removed there unless a version references it
  *   commit queue (commitq.h): tree_put with its preconditions, as one
  *                savepoint of a group transaction that commits every
  *                upload ready at that moment with one WAL fsync; inside
@@ -42,6 +46,9 @@ struct docput_result {
 	uint64_t size;
 	char hash[DIGEST_SHA256_HEX_LEN + 1];
 	char mime[MIME_MAX + 1];
+	/* "clean", "unscanned" (accepted by policy), or NULL when scanning
+	 * is off (api/scan.h) */
+	const char *scan;
 };
 
 typedef void (*docput_answer_fn)(struct call *call, enum err rc, const struct docput_result *res,

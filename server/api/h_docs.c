@@ -37,6 +37,7 @@
 #include "api/router.h"
 #include "api/acl.h"
 #include "api/app.h"
+#include "scans.h"
 #include "tree.h"
 
 #define PATH_JSON_MAX (NAME_MAX_DEPTH * (NAME_MAX_BYTES + 1))
@@ -164,6 +165,21 @@ static json_t *version_json(const struct tree_version *v)
 	return o;
 }
 
+/* "scan": the malware verdict of the content (docs/scanning.md):
+ * "clean", "unscanned" (accepted without a verdict), "infected" (found
+ * by a rescan), or null when it was never scanned (scanning off). */
+static json_t *with_scan(struct call *call, json_t *o, const char *blob)
+{
+	struct scan_record r;
+
+	if (o && blob && blob[0])
+		json_object_set_new(o, "scan",
+				    scans_get(db_of(call), blob, &r) == ERR_OK
+					    ? json_string(scans_verdict_name(r.verdict))
+					    : json_null());
+	return o;
+}
+
 /* ---- GET /api/v1/wps/{wp}/tree/{path*} ---------------------------------------- */
 
 static bool list_opts(struct call *call, struct tree_list_opts *o)
@@ -216,7 +232,10 @@ static void list_folder(struct call *call, const struct tree_node *folder, const
 	entries = json_array();
 	for (size_t i = 0; i < l.n; i++)
 		json_array_append_new(
-			entries, node_json(&l.items[i], join_path(call, path, l.items[i].name)));
+			entries,
+			with_scan(call,
+				  node_json(&l.items[i], join_path(call, path, l.items[i].name)),
+				  l.items[i].is_folder ? NULL : l.items[i].blob));
 	json_object_set_new(body, "total", json_integer((json_int_t)l.total));
 	json_object_set_new(body, "offset", json_integer((json_int_t)o.offset));
 	json_object_set_new(body, "limit", json_integer((json_int_t)o.limit));
@@ -266,10 +285,11 @@ static void show_document(struct call *call, const struct tree_node *doc, const 
 		reply_err(call->req, rc);
 		return;
 	}
-	body = node_json(doc, path);
+	body = with_scan(call, node_json(doc, path), doc->blob);
 	versions = json_array();
 	for (size_t i = 0; i < l.n; i++)
-		json_array_append_new(versions, version_json(&l.items[i]));
+		json_array_append_new(versions,
+				      with_scan(call, version_json(&l.items[i]), l.items[i].blob));
 	json_object_set_new(body, "index", index_json(call, doc));
 	json_object_set_new(body, "versions_total", json_integer((json_int_t)l.total));
 	json_object_set_new(body, "versions", versions);
@@ -630,6 +650,8 @@ static void put_answer(struct call *call, enum err rc, const struct docput_resul
 	body = json_pack("{s:I, s:I, s:s, s:I, s:s, s:b}", "id", (json_int_t)res->node_id,
 			 "version", (json_int_t)res->version, "etag", etag, "size",
 			 (json_int_t)res->size, "mime", res->mime, "created", res->created);
+	if (body)
+		json_object_set_new(body, "scan", res->scan ? json_string(res->scan) : json_null());
 	reply_json(call->req, res->created ? 201 : 200, body);
 }
 

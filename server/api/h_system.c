@@ -10,6 +10,7 @@
 
 #include "api/config.h"
 #include "api/gcsched.h"
+#include "api/scan.h"
 #include "db.h"
 #include "api/handlers.h"
 #include "http/http.h"
@@ -21,6 +22,7 @@
 #include "http/reply.h"
 #include "api/router.h"
 #include "api/app.h"
+#include "api/scan.h"
 #include "http/server.h"
 
 /* The search index lives at DATA/index/current (a link to the live
@@ -57,7 +59,8 @@ static bool dir_writable(const char *data_dir, const char *sub)
 void h_healthz(struct call *call)
 {
 	const struct config *cfg = worker_config(call->worker);
-	const char *index, *gc;
+	const char *index, *gc, *scanner;
+	json_t *body;
 	bool db_ok, blobs_ok;
 	struct notify_outbox_stats ob;
 	struct mail_stats ms;
@@ -78,14 +81,20 @@ void h_healthz(struct call *call)
 			 "retrying", (json_int_t)ob.retrying, "failed", (json_int_t)ob.failed,
 			 "last_error", ms.last_error);
 	gc = gcsched_health(app_gc(worker_app(call->worker)));
-	reply_json(call->req, db_ok && blobs_ok ? 200 : 503,
-		   json_pack("{s:s, s:s, s:s, s:s, s:s, s:o}", "status",
-			     !(db_ok && blobs_ok) ? "unavailable"
-			     : !strcmp(index, "error") || !strcmp(gc, "overdue") || ob.retrying
-				     ? "degraded"
-				     : "ok",
-			     "database", db_ok ? "ok" : "error", "blobs", blobs_ok ? "ok" : "error",
-			     "index", index, "gc", gc, "mail", mail));
+	/* An unreachable scanner stops uploads, not reads: degraded. */
+	scanner = scan_state();
+	body = json_pack("{s:s, s:s, s:s, s:s, s:s, s:o}", "status",
+			 !(db_ok && blobs_ok) ? "unavailable"
+			 : !strcmp(index, "error") || !strcmp(gc, "overdue") || ob.retrying ||
+					 !strcmp(scanner, "unreachable")
+				 ? "degraded"
+				 : "ok",
+			 "database", db_ok ? "ok" : "error", "blobs", blobs_ok ? "ok" : "error",
+			 "index", index, "gc", gc, "mail", mail);
+	/* Shown only when scanning is on: with it off, as before. */
+	if (body && scan_enabled())
+		json_object_set_new(body, "scanner", json_string(scanner));
+	reply_json(call->req, db_ok && blobs_ok ? 200 : 503, body);
 }
 
 struct metrics_body {
@@ -158,6 +167,8 @@ void h_metrics(struct call *call)
 		return;
 	}
 	rc = metrics_render(&live, mb->buf);
+	if (!rc)
+		scan_metrics(mb->buf);
 	if (rc) {
 		metrics_release(mb);
 		reply_err(call->req, rc);

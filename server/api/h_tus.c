@@ -498,6 +498,8 @@ static void commit_answer(struct call *call, enum err rc, const struct docput_re
 	http_resp_headerf(call->req, "ETag", "\"%s\"", res->hash);
 	http_resp_headerf(call->req, "X-Consort-Version", "%" PRId64, res->version);
 	http_resp_headerf(call->req, "Upload-Offset", "%" PRIu64, res->size);
+	if (res->scan) /* docs/scanning.md */
+		http_resp_header(call->req, "X-Consort-Scan", res->scan);
 	expires_header(call, ci->expires_at);
 	if (ci->creating)
 		http_resp_headerf(call->req, "Location", "/api/v1/uploads/%s", ci->id);

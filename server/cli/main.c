@@ -12,6 +12,7 @@
 
 #include "api/imgsan.h"
 #include "api/app.h"
+#include "cli/cmd_rescan.h"
 #include "cli/cmd_storage.h"
 #include "cli/cli_accounts.h"
 #include "api/config.h"
@@ -121,7 +122,11 @@ static const struct command commands[] = {
 	{"gc", cmd_gc, "gc --data DIR [--grace SECONDS]"},
 	{"fsck", cmd_fsck, "fsck --data DIR [--quick]"},
 	{"backup", cmd_backup, "backup DEST --data DIR"},
-	{"restore", cmd_restore, "restore SRC --data DIR"},
+	{"restore", cmd_restore,
+	 "restore SRC --data DIR [--clamd-socket PATH | --clamd-address HOST:PORT]"},
+	{"rescan", cmd_rescan,
+	 "rescan --data DIR (--clamd-socket PATH | --clamd-address HOST:PORT) [--rate N] "
+	 "[--restart]"},
 	{"partner", cli_partner,
 	 "partner add --data DIR --short SHORT --name NAME --country CC [--type T] [--role R] "
 	 "[--city C] [--website URL] [--description TEXT] | partner set --data DIR --short SHORT "

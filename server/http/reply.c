@@ -53,6 +53,9 @@ static const struct reply_row {
 	[ERR_VERSION] = {505, "http_version_not_supported"},
 	[ERR_REAUTH] = {403, "reauthentication_required"},
 	[ERR_MISDIRECTED] = {421, "misdirected_request"},
+	[ERR_INFECTED] = {422, "infected"},
+	[ERR_UNSCANNABLE] = {422, "unscannable"},
+	[ERR_SCANNER_UNAVAILABLE] = {503, "scanner_unavailable"},
 };
 
 static const struct reply_row *row_for(enum err code)

@@ -102,7 +102,7 @@ test('the example configuration names every option and works as it is', async ()
   // The [oidc] section (last in the file) is uncommented too; its
   // secret file, like the metrics token's, does not exist here.
   const conf = example.split('\n')
-    .filter((l) => !/^(# )?(data|listen|cert|key|metrics-token-file|smtp-password-file|smtp-ca-file|client-secret-file) = /.test(l))
+    .filter((l) => !/^(# )?(data|listen|cert|key|metrics-token-file|smtp-password-file|smtp-ca-file|client-secret-file|clamd-address) = /.test(l))
     .map((l) => l.replace(/^# ([a-z0-9-]+ = |\[oidc )/, '$1'))
     .join('\n');
   writeFileSync(join(dir, 'consort.conf'), conf);

@@ -81,6 +81,15 @@ export function badge(text, kind = '') {
   return h('span', { class: ['badge', kind && `badge-${kind}`] }, text);
 }
 
+// The malware verdict of a document or version that needs a person's
+// attention (docs/scanning.md); null when clean or never scanned.
+export function scanBadge(scan) {
+  if (scan !== 'unscanned' && scan !== 'infected') return null;
+  const b = badge(t(`scan.${scan}`), 'warn');
+  b.title = t(`scan.${scan}Title`);
+  return b;
+}
+
 // ---- toasts -------------------------------------------------------------
 
 let toastRegion = null;

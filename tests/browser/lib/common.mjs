@@ -8,8 +8,8 @@ import { consortium, people, PASSWORD } from './fixture.mjs';
 
 export { people, PASSWORD };
 
-export async function setup({ seed = true } = {}) {
-  const s = await new Server({}).start();
+export async function setup({ seed = true, args } = {}) {
+  const s = await new Server({ args }).start();
   if (seed) consortium(s);
   const b = await launch();
   return { s, b, async close() { await b.close(); await s.close(); } };

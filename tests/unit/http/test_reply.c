@@ -144,6 +144,9 @@ static void table_gives_the_documented_pairs(void **state)
 		/* sudo mode, public-url */
 		{ERR_REAUTH, 403, "reauthentication_required"},
 		{ERR_MISDIRECTED, 421, "misdirected_request"},
+		{ERR_INFECTED, 422, "infected"},
+		{ERR_UNSCANNABLE, 422, "unscannable"},
+		{ERR_SCANNER_UNAVAILABLE, 503, "scanner_unavailable"},
 	};
 
 	(void)state;

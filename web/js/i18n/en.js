@@ -595,6 +595,10 @@ export default {
 
   // document page
   'doc.versionLine': 'Version {v}',
+  'scan.unscanned': 'Unscanned',
+  'scan.unscannedTitle': 'Stored without a malware scan (the scanner could not scan it, or was unavailable)',
+  'scan.infected': 'Malware',
+  'scan.infectedTitle': 'A later malware scan found a signature in this content',
   'doc.download': 'Download',
   'doc.newVersion': 'New version',
   'doc.newVersionTitle': 'New version of “{name}”',

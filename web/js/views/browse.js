@@ -13,7 +13,7 @@ import { href, go } from '../router.js';
 import { icon, fileIcon } from '../icons.js';
 import { session, canWrite, wpLevel, on } from '../session.js';
 import { bytes, relative, fullDate, number, kindOf, levelName } from '../format.js';
-import { badge, button, dialog, menuButton, errorBox, loading, empty, toast, linkButton } from '../ui.js';
+import { badge, button, dialog, menuButton, errorBox, loading, empty, toast, linkButton, scanBadge } from '../ui.js';
 import { activityFeed, followButton } from './activity.js';
 import { enqueue, pickFiles, fromDrop } from '../upload/queue.js';
 import { renameDialog, moveDialog, trashNode, newFolderDialog, crumbs, statusBadge } from './nodes.js';
@@ -126,7 +126,7 @@ function folderView(ctx, wpCode, path, first) {
     const el = h('div.fl-row', { role: 'row', 'aria-rowindex': String(i + 2), tabindex: i === cursor ? '0' : '-1', dataset: { i: String(i) }, 'aria-selected': i === cursor ? 'true' : 'false' },
       h('div.fl-cell.fl-name', { role: 'gridcell' }, fileIcon(kind),
         h('div.fl-namebox', h('div.fl-nameline', link,
-          e.deliverable ? badge(e.deliverable, 'accent') : null, e.status ? statusBadge(e.status) : null),
+          e.deliverable ? badge(e.deliverable, 'accent') : null, e.status ? statusBadge(e.status) : null, scanBadge(e.scan)),
           h('span.fl-meta', meta))),
       h('div.fl-cell.fl-size', { role: 'gridcell' }, e.type === 'document' ? bytes(e.size) : ''),
       h('div.fl-cell.fl-version', { role: 'gridcell' }, e.type === 'document' ? `v${e.version}` : ''),

@@ -8,7 +8,7 @@ import { href, go } from '../router.js';
 import { icon, fileIcon } from '../icons.js';
 import { session, canWrite, canManage, on } from '../session.js';
 import { bytes, dateTime, fullDate, relative, kindOf, number } from '../format.js';
-import { badge, button, confirm, dialog, field, input, select, toast, linkButton, errorBox, menuButton, tableWrap } from '../ui.js';
+import { badge, button, confirm, dialog, field, input, select, toast, linkButton, errorBox, menuButton, tableWrap, scanBadge } from '../ui.js';
 import { activityFeed, followButton } from './activity.js';
 import { enqueue } from '../upload/queue.js';
 import { renameDialog, moveDialog, trashNode, crumbs, statusBadge } from './nodes.js';
@@ -126,7 +126,8 @@ export default function documentView(ctx, { wp: wpCode, node: first }) {
   function versionRow(v) {
     const current = v.version === node.version;
     return h('tr', { class: current ? 'row-current' : null },
-      h('td.nowrap', h('span.vnum', `v${v.version}`), current ? [' ', badge(t('doc.current'), 'accent')] : null),
+      h('td.nowrap', h('span.vnum', `v${v.version}`), current ? [' ', badge(t('doc.current'), 'accent')] : null,
+        scanBadge(v.scan) ? [' ', scanBadge(v.scan)] : null),
       h('td', h('div.person', h('span', v.uploaded_by ? v.uploaded_by.name : t('doc.unknown')),
         h('time.person-email', { datetime: v.uploaded_at, title: fullDate(v.uploaded_at) }, dateTime(v.uploaded_at)),
         v.comment ? h('span.person-email.show-sm', v.comment) : null)),
@@ -173,7 +174,7 @@ export default function documentView(ctx, { wp: wpCode, node: first }) {
         h('div.page-title-row',
           h('div.doc-title', fileIcon(kind), h('div.page-title', h('h1', { tabindex: '-1' }, node.name),
             h('p.page-sub', h('span', t('doc.versionLine', { v: node.version })), node.deliverable ? [' · ', badge(node.deliverable, 'accent')] : null,
-              node.status ? [' ', statusBadge(node.status)] : null))),
+              node.status ? [' ', statusBadge(node.status)] : null, scanBadge(node.scan) ? [' ', scanBadge(node.scan)] : null))),
           h('div.page-actions', actions))),
       lockLine(),
       err,
