@@ -1339,22 +1339,26 @@ void h_trash_purge(struct call *call)
 
 	if (!trash_id(call, &id))
 		return;
+	rc = db_begin(db_of(call));
+	if (!rc)
+		rc = acl_wp_writable(db_of(call), call->wp_id, call_param(call, "wp"));
 	/* For the audit record: what it was, before it is gone. */
-	rc = acl_wp_writable(db_of(call), call->wp_id, call_param(call, "wp"));
 	if (!rc)
 		rc = tree_get(db_of(call), call->wp_id, id, &n);
 	if (!rc && !n.trashed_at)
 		rc = err_set(ERR_NOTFOUND, "no such trash entry");
 	if (!rc)
 		rc = tree_purge(db_of(call), call->wp_id, id, &res);
+	if (!rc)
+		rc = auth_audit(call, "purge", call->wp_id, n.path ? n.path : "",
+				"trash entry %" PRId64 ": %" PRIu64 " nodes, %" PRIu64
+				" versions, %" PRIu64 " bytes",
+				id, res.nodes, res.versions, res.bytes);
+	rc = change_end(call, rc);
 	if (rc) {
 		reply_err(call->req, rc);
 		goto out;
 	}
-	auth_audit(call, "purge", call->wp_id, n.path ? n.path : "",
-		   "trash entry %" PRId64 ": %" PRIu64 " nodes, %" PRIu64 " versions, %" PRIu64
-		   " bytes",
-		   id, res.nodes, res.versions, res.bytes);
 	reply_json(call->req, 200,
 		   json_pack("{s:I, s:I, s:I}", "nodes", (json_int_t)res.nodes, "versions",
 			     (json_int_t)res.versions, "bytes", (json_int_t)res.bytes));

@@ -1390,6 +1390,19 @@ static char *joined(const struct name_path *p)
 	return s ? s : strdup("");
 }
 
+/* A change and its audit record (the event that feeds and mail are made
+ * of, docs/notifications.md) commit together: the tree functions run as
+ * savepoints of the caller's transaction. Ends it: commit when `rc` is
+ * 0, else roll back; returns the result. */
+static enum err change_end(struct db *db, enum err rc)
+{
+	if (!rc)
+		rc = db_commit(db);
+	if (rc)
+		db_rollback(db);
+	return rc;
+}
+
 void h_dav_delete(struct call *call)
 {
 	struct dav d;
@@ -1411,16 +1424,20 @@ void h_dav_delete(struct call *call)
 	if ((d.node.is_folder && !depth_infinity_only(call)) || !if_ok(&d) ||
 	    !locks_ok(&d, d.locks, d.nlocks, d.code, d.keys, LK_SELF | LK_BELOW | LK_PARENT))
 		goto out;
-	rc = tree_trash(d.db, call->wp_id, &d.path, user_of(call), &trash_id);
+	path = joined(&d.path);
+	rc = db_begin(d.db);
+	if (!rc)
+		rc = tree_trash(d.db, call->wp_id, &d.path, user_of(call), &trash_id);
 	if (!rc)
 		rc = davstore_locks_remove_within(d.db, call->wp_id, d.keys);
+	if (!rc)
+		rc = auth_audit(call, "delete", call->wp_id, path ? path : "",
+				"to the trash as entry %" PRId64 " (WebDAV)", trash_id);
+	rc = change_end(d.db, rc);
 	if (rc) {
 		reply_err(call->req, rc);
 		goto out;
 	}
-	path = joined(&d.path);
-	auth_audit(call, "delete", call->wp_id, path ? path : "",
-		   "to the trash as entry %" PRId64 " (WebDAV)", trash_id);
 	http_resp_send(call->req, 204, NULL, 0);
 out:
 	free(path);
@@ -1448,7 +1465,13 @@ void h_dav_mkcol(struct call *call)
 	if (!parent_exists(&d) || !if_ok(&d) ||
 	    !locks_ok(&d, d.locks, d.nlocks, d.code, d.keys, LK_SELF | LK_PARENT))
 		goto out;
-	rc = tree_mkdir(d.db, call->wp_id, &d.path, user_of(call), false, NULL);
+	path = joined(&d.path);
+	rc = db_begin(d.db);
+	if (!rc)
+		rc = tree_mkdir(d.db, call->wp_id, &d.path, user_of(call), false, NULL);
+	if (!rc)
+		rc = auth_audit(call, "folder_create", call->wp_id, path ? path : "", "WebDAV");
+	rc = change_end(d.db, rc);
 	if (rc == ERR_EXISTS) {
 		http_resp_header(call->req, "Allow", allow_methods);
 		reply_err(call->req, ERR_METHOD);
@@ -1458,8 +1481,6 @@ void h_dav_mkcol(struct call *call)
 		reply_err(call->req, rc == ERR_NOTFOUND ? ERR_CONFLICT : rc);
 		goto out;
 	}
-	path = joined(&d.path);
-	auth_audit(call, "folder_create", call->wp_id, path ? path : "", "WebDAV");
 	http_resp_headerf(call->req, "Location", "%s", http_req_path(call->req));
 	http_resp_send(call->req, 201, NULL, 0);
 out:
@@ -1631,6 +1652,11 @@ static void transfer(struct call *call, bool move)
 		goto out;
 	from = joined(&d.path);
 	to = joined(&t.path);
+	rc = db_begin(d.db);
+	if (rc) {
+		reply_transfer_err(call, rc);
+		goto out;
+	}
 	if (move && same_wp) {
 		unsigned flags = overwrite ? TREE_MOVE_REPLACE | TREE_MOVE_VERSION : 0;
 
@@ -1653,19 +1679,20 @@ static void transfer(struct call *call, bool move)
 	}
 	if (!rc && move)
 		rc = davstore_locks_remove_within(d.db, call->wp_id, d.keys);
+	if (!rc && move && same_wp)
+		rc = auth_audit(call, "move", call->wp_id, to ? to : "", "from %s (WebDAV)",
+				from ? from : "");
+	else if (!rc)
+		rc = auth_audit(call, "copy", t.wp_id, to ? to : "", "from %s:%s (WebDAV)", d.code,
+				from ? from : "");
+	if (!rc && move && !same_wp)
+		rc = auth_audit(call, "delete", call->wp_id, from ? from : "",
+				"moved to %s:%s (WebDAV)", t.code, to ? to : "");
+	rc = change_end(d.db, rc);
 	if (rc) {
 		reply_transfer_err(call, rc);
 		goto out;
 	}
-	if (move && same_wp)
-		auth_audit(call, "move", call->wp_id, to ? to : "", "from %s (WebDAV)",
-			   from ? from : "");
-	else
-		auth_audit(call, "copy", t.wp_id, to ? to : "", "from %s:%s (WebDAV)", d.code,
-			   from ? from : "");
-	if (move && !same_wp)
-		auth_audit(call, "delete", call->wp_id, from ? from : "", "moved to %s:%s (WebDAV)",
-			   t.code, to ? to : "");
 	if (!t.found) {
 		struct evbuffer *loc = evbuffer_new();
 
