@@ -34,6 +34,7 @@
 #include "api/auth.h"
 #include "api/config.h"
 #include "api/handlers.h"
+#include "api/mail.h"
 #include "api/oidc.h"
 #include "api/router.h"
 #include "api/totp.h"
@@ -366,6 +367,29 @@ static enum err oidc_session(struct call *call, int64_t user_id, const char *ema
 	return ERR_OK;
 }
 
+/* Tell every enabled coordinator that `p` waits, in the caller's
+ * transaction: the mail goes only if the queue entry is kept. */
+static enum err mail_coordinators(struct db *db, const struct oidc_pending *p,
+				  const char *provider_title)
+{
+	struct acct_user *users = NULL;
+	size_t n = 0;
+	char who[1024];
+	enum err rc = acct_user_list(db, &users, &n);
+
+	if (rc)
+		return rc;
+	if (p->name && strcmp(p->name, p->email))
+		snprintf(who, sizeof who, "%s <%s> via %s", p->name, p->email, provider_title);
+	else
+		snprintf(who, sizeof who, "<%s> via %s", p->email, provider_title);
+	for (size_t i = 0; i < n && !rc; i++)
+		if (users[i].coordinator && !users[i].disabled)
+			rc = mail_account(db, users[i].id, MAIL_SIGNUP, who);
+	acct_users_free(users, n);
+	return rc;
+}
+
 /* A person with no account: into the coordinators' queue. */
 static void cb_pending(struct cbjob *j)
 {
@@ -384,12 +408,12 @@ static void cb_pending(struct cbjob *j)
 	rc = db_begin(db);
 	if (!rc)
 		rc = oidc_pending_put(db, &p, &id, &is_new);
-	/* The approval queue is "notified" through this audit record; a
-	 * mail to coordinators can hang off it. */
 	if (!rc && is_new)
 		rc = auth_audit_as(j->call, 0, j->id.email, "signup_request", 0, j->id.email,
 				   "oidc %s subject %s%s%s", j->p->name, j->id.subject,
 				   j->id.org ? "; organisation " : "", j->id.org ? j->id.org : "");
+	if (!rc && is_new)
+		rc = mail_coordinators(db, &p, j->p->title ? j->p->title : j->p->name);
 	if (!rc)
 		rc = db_commit(db);
 	free(p.partner_hint);

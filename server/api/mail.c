@@ -241,10 +241,9 @@ static char *make_message(const struct config *cfg, const char *rcpt, const char
 /* --- account mail --------------------------------------------------------------- */
 
 static const char *const account_kinds[] = {
-	[MAIL_SET_PASSWORD] = "set_password",
-	[MAIL_TOTP_RESET] = "totp_reset",
-	[MAIL_NEW_TOKEN] = "new_token",
-	[MAIL_LOCK_BROKEN] = "lock_broken",
+	[MAIL_SET_PASSWORD] = "set_password", [MAIL_TOTP_RESET] = "totp_reset",
+	[MAIL_NEW_TOKEN] = "new_token",       [MAIL_LOCK_BROKEN] = "lock_broken",
+	[MAIL_SIGNUP] = "signup_request",
 };
 
 enum err mail_account(struct db *db, int64_t user_id, enum mail_account_kind kind, const char *arg)
@@ -330,6 +329,21 @@ static char *make_account_message(const struct config *cfg, const struct notify_
 		sb_html(&html, arg);
 		sb_puts(&html, " was broken. Changes you have not saved to consort yet may "
 			       "conflict with someone else's.</p>");
+	} else if (!strcmp(m->kind, "signup_request")) {
+		subject = "A new person waits for approval";
+		sb_printf(
+			&text,
+			"Hello,\r\n\r\n%s signed in to consort through their institution and has "
+			"no account yet. Approve them and choose their partner, or refuse, on the "
+			"People page:\r\n\r\n%s/#/admin/users\r\n",
+			arg, base);
+		sb_puts(&html, "<p>Hello,</p><p>");
+		sb_html(&html, arg);
+		sb_puts(&html,
+			" signed in to consort through their institution and has no account "
+			"yet. Approve them and choose their partner, or refuse, on <a href=\"");
+		sb_html(&html, base);
+		sb_puts(&html, "/#/admin/users\">the People page</a>.</p>");
 	}
 	if (subject && !text.oom && !html.oom)
 		msg = make_message(cfg, m->rcpt, subject, id_left, NULL, text.p, html.p);

@@ -41,6 +41,7 @@ enum mail_account_kind {
 	MAIL_TOTP_RESET,   /* arg: who reset it */
 	MAIL_NEW_TOKEN,    /* arg: the token's name */
 	MAIL_LOCK_BROKEN,  /* arg: "WP1/path" of the lock, and by whom */
+	MAIL_SIGNUP,       /* to a coordinator; arg: who waits, e.g. "Name <email> via op" */
 };
 
 /* Queue account mail of `kind` to account `user_id` (at its current

@@ -9,7 +9,7 @@
 // rotation, and a provider that is down.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { writeFileSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Server, freePort, tempDir } from './lib/server.mjs';
 import { addPartner, addUser, sql, Session, request, totp, PASSWORD } from './lib/accounts.mjs';
@@ -31,6 +31,28 @@ async function me(browser) {
   if (!cookie) return null;
   const r = await request(s, 'GET', '/api/v1/me', { headers: { cookie: `__Host-consort=${cookie}` } });
   return r.status === 200 ? r.body : null;
+}
+
+// The account mail of `kind` written to DATA/outbox/ (no smtp-url), once
+// `n` files are there: [{ to, subject, text }].
+async function outbox(kind, n) {
+  const dir = join(s.dataDir, 'outbox');
+  let files = [];
+  const deadline = Date.now() + 15000;
+  while (Date.now() < deadline) {
+    try { files = readdirSync(dir).filter((f) => f.endsWith(`-${kind}.eml`)).sort(); } catch { /* not yet */ }
+    if (files.length >= n) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return files.map((f) => {
+    const raw = readFileSync(join(dir, f), 'utf8');
+    const part = /Content-Type: text\/plain; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n\r\n([A-Za-z0-9+/=\r\n]+)/.exec(raw);
+    return {
+      to: /^To: (.*)\r$/m.exec(raw)[1],
+      subject: /^Subject: (.*)\r$/m.exec(raw)[1],
+      text: part ? Buffer.from(part[1].replace(/\r\n/g, ''), 'base64').toString('utf8') : '',
+    };
+  });
 }
 
 function lastAudit(action) {
@@ -149,10 +171,21 @@ test('an unverified email is refused and links nothing', async () => {
 });
 
 test('a new person waits in the queue; a coordinator chooses the partner and approves', async () => {
+  // Every enabled coordinator is told, by mail; a disabled one is not.
+  addUser(s, 'coord2@a.example', 'UNIA', { coordinator: true });
+  addUser(s, 'coord3@a.example', 'UNIA', { coordinator: true });
+  sql(s, "UPDATE users SET disabled = 1 WHERE email = 'coord3@a.example'");
   const { fragment, browser } = await oidcSignIn(s, 'op', { login: 'dora' });
   assert.equal(fragment, 'signin-pending');
   assert.equal(await me(browser), null);
   assert.match(lastAudit('signup_request').detail, /oidc op subject dora; organisation newlab.example/);
+  const mails = await outbox('signup_request', 2);
+  assert.deepEqual(mails.map((m) => m.to).sort(), ['<coord2@a.example>', '<coord@a.example>']);
+  for (const m of mails) {
+    assert.equal(m.subject, 'A new person waits for approval');
+    assert.match(m.text, /Dora New <dora@newlab\.example> via Test Institution signed in/);
+    assert.ok(m.text.includes(`https://127.0.0.1:${s.port}/#/admin/users`), m.text);
+  }
   // Only coordinators see the queue.
   const alice = (await oidcSignIn(s, 'op', { login: 'alice' })).browser;
   const ma = await me(alice);
@@ -168,6 +201,8 @@ test('a new person waits in the queue; a coordinator chooses the partner and app
   // Signing in again while waiting keeps one entry.
   await oidcSignIn(s, 'op', { login: 'dora' });
   assert.equal((await coord.req('GET', '/api/v1/signups')).body.signups.length, 1);
+  // ... and mails no one again.
+  assert.equal(sql(s, "SELECT count(*) AS n FROM outbox WHERE kind = 'signup_request'")[0].n, 2);
   // Bad input: a partner that does not exist changes nothing.
   r = await coord.req('POST', `/api/v1/signups/${p.id}/approve`, { json: { partner: 'NOPE' } });
   assert.equal(r.status, 400);
