@@ -73,6 +73,20 @@ test('a manager sees only title and lead as editable', async () => {
   assert.equal(await page.getByLabel('Title').isEnabled(), true);
   assert.equal(await page.getByLabel('Quota (MB)').isDisabled(), true);
   await page.getByText('Only a coordinator can change these.').waitFor();
+  // The work package's language, for search: German, then the default.
+  const language = page.getByLabel('Language of its documents');
+  assert.equal(await language.inputValue(), '');
+  await language.selectOption('de');
+  await page.getByRole('button', { name: 'Save' }).click();
+  await page.getByText('Settings saved.').waitFor();
+  assert.equal(sql(env.s, "SELECT language FROM wps WHERE code = 'WP2'")[0].language, 'de');
+  await page.reload();
+  await page.getByRole('heading', { level: 1, name: 'Settings' }).waitFor();
+  assert.equal(await page.getByLabel('Language of its documents').inputValue(), 'de');
+  await page.getByLabel('Language of its documents').selectOption('');
+  await page.getByRole('button', { name: 'Save' }).click();
+  await page.getByText('Settings saved.').waitFor();
+  assert.equal(sql(env.s, "SELECT language FROM wps WHERE code = 'WP2'")[0].language, null);
   noProblems(problems, [/status of 401/]); // the sign-in page's probe of /api/v1/me
 });
 
