@@ -785,6 +785,11 @@ export default {
   'doc.breakLockText': 'Their unsaved changes may be lost; they will be told. The break is recorded in the audit log.',
   'doc.checkedOutToast': 'Checked out: others cannot change it until you check it in.',
   'doc.checkedInToast': 'Checked in.',
+  'doc.checkedInVersion': 'Checked in as version {n}.',
+  'doc.checkInTitle': 'Check in “{name}”',
+  'doc.checkInFile': 'New version (optional)',
+  'doc.checkInFileHint': 'The file you edited; without one the document is only released.',
+  'doc.checkInCommentNeedsFile': 'A comment goes with a new version: choose its file, or clear the comment.',
   'doc.lockBroken': 'Lock removed.',
 
   // deliverables (views/deliverables.js)
