@@ -424,6 +424,27 @@ static int64_t now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* Whether a document's indexed version must be extracted again because
+ * the language it would fall back to changed (the work package's
+ * language, or index-language). A document indexed under a fallback
+ * carries "+<code>" after its fingerprint, one with a language of its
+ * own (declared or identified) "="; without a mark it had none at all,
+ * or was indexed before the marks existed (then a language equal to
+ * the server's may have been the fallback). */
+static bool language_stale(const struct indexer *ix, const struct xap_existing *ex,
+			   const char *fallback)
+{
+	const char *mark = ex->fingerprint ? strpbrk(ex->fingerprint, "+=") : NULL;
+	const char *lang = ex->language ? ex->language : "";
+	const char *server = ix->opts.fallback_lang ? ix->opts.fallback_lang : "";
+
+	if (mark)
+		return *mark == '+' && strcmp(mark + 1, fallback) != 0;
+	if (!lang[0])
+		return fallback[0] != '\0';
+	return server[0] && !strcmp(lang, server) && strcmp(fallback, server) != 0;
+}
+
 /* Bring one document's entry in line with the store. */
 static enum err evaluate(struct indexer *ix, int64_t node_id, bool *changed)
 {
@@ -431,7 +452,8 @@ static enum err evaluate(struct indexer *ix, int64_t node_id, bool *changed)
 	struct xap_existing ex;
 	struct extract_result res = {0};
 	struct xap_doc x;
-	char fp[33], blob[PATH_MAX];
+	char fp[48], blob[PATH_MAX];
+	const char *fallback, *mark;
 	bool first;
 	enum err rc;
 
@@ -454,8 +476,15 @@ static enum err evaluate(struct indexer *ix, int64_t node_id, bool *changed)
 		goto out;
 	}
 	fingerprint(&f, fp);
+	fallback = f.wp_language && f.wp_language[0] ? f.wp_language
+		   : ix->opts.fallback_lang          ? ix->opts.fallback_lang
+						     : "";
 	doc_from_facts(&x, &f, fp);
-	if (ex.found && ex.version == f.version) {
+	if (ex.found && ex.version == f.version && !language_stale(ix, &ex, fallback)) {
+		/* keep the fallback mark: the text, so its language, stays */
+		mark = strpbrk(ex.fingerprint, "+=");
+		if (mark)
+			snprintf(fp + 32, sizeof fp - 32, "%s", mark);
 		if (strcmp(ex.fingerprint, fp) != 0) {
 			rc = xap_writer_update_meta(ix->xw, &x);
 			if (rc)
@@ -507,8 +536,12 @@ static enum err evaluate(struct indexer *ix, int64_t node_id, bool *changed)
 		x.type = "other";
 	if (res.mime[0])
 		x.mime = res.mime;
-	if (!res.lang[0] && ix->opts.fallback_lang)
-		snprintf(res.lang, sizeof res.lang, "%s", ix->opts.fallback_lang);
+	if (!res.lang[0] && fallback[0]) {
+		snprintf(res.lang, sizeof res.lang, "%s", fallback);
+		snprintf(fp + 32, sizeof fp - 32, "+%s", fallback);
+	} else if (res.lang[0]) {
+		snprintf(fp + 32, sizeof fp - 32, "=");
+	}
 	x.language = res.lang;
 	x.created = res.created;
 	x.pages = res.pages;

@@ -1194,7 +1194,8 @@ out:
 #define WP_COLS                                                                                    \
 	"w.id, w.code, w.title, coalesce(w.lead_partner_id, 0), p.short,"                          \
 	" coalesce(w.root_id, 0), w.created_at, coalesce(w.quota_bytes, -1),"                      \
-	" coalesce(w.keep_versions, -1), coalesce(w.keep_days, -1), coalesce(w.archived_at, 0)"
+	" coalesce(w.keep_versions, -1), coalesce(w.keep_days, -1), coalesce(w.archived_at, 0),"   \
+	" w.language"
 
 static void read_wp(sqlite3_stmt *st, struct acct_wp *w, enum err *rc)
 {
@@ -1209,6 +1210,7 @@ static void read_wp(sqlite3_stmt *st, struct acct_wp *w, enum err *rc)
 	w->keep_versions = col_i64(st, 8);
 	w->keep_days = col_i64(st, 9);
 	w->archived_at = col_i64(st, 10);
+	w->language = db_column_strdup(st, 11, rc);
 }
 
 enum err acct_wp_get(struct db *db, int64_t id, struct acct_wp *out)
@@ -1274,7 +1276,8 @@ enum err acct_wp_update(struct db *db, int64_t id, const struct acct_wp_change *
 		" keep_versions = CASE WHEN ?8 THEN ?9 ELSE keep_versions END,"
 		" keep_days = CASE WHEN ?10 THEN ?11 ELSE keep_days END,"
 		" archived_at = CASE WHEN NOT ?12 THEN archived_at"
-		"  WHEN ?13 THEN coalesce(archived_at, ?14) ELSE NULL END"
+		"  WHEN ?13 THEN coalesce(archived_at, ?14) ELSE NULL END,"
+		" language = CASE WHEN ?15 THEN ?16 ELSE language END"
 		" WHERE id = ?1";
 	sqlite3_stmt *st;
 	int changes = 0;
@@ -1299,6 +1302,11 @@ enum err acct_wp_update(struct db *db, int64_t id, const struct acct_wp_change *
 	db_bind_int64(db, st, 12, c->set_archived);
 	db_bind_int64(db, st, 13, c->archived);
 	db_bind_int64(db, st, 14, now);
+	db_bind_int64(db, st, 15, c->set_language);
+	if (c->language)
+		db_bind_text(db, st, 16, c->language);
+	else
+		db_bind_null(db, st, 16);
 	rc = db_exec_changes(db, st, "update work package", &changes);
 	if (!rc && changes != 1)
 		rc = err_set(ERR_NOTFOUND, "no such work package");
@@ -1335,7 +1343,7 @@ static void wp_level_row(sqlite3_stmt *st, void *rec, enum err *rc)
 	struct acct_wp *w = rec;
 
 	read_wp(st, w, rc);
-	w->level = sqlite3_column_int(st, 11);
+	w->level = sqlite3_column_int(st, 12);
 }
 
 static void wp_clear(void *rec) { acct_wp_clear(rec); }
@@ -1366,6 +1374,7 @@ void acct_wp_clear(struct acct_wp *w)
 	free(w->code);
 	free(w->title);
 	free(w->lead_short);
+	free(w->language);
 	memset(w, 0, sizeof *w);
 }
 

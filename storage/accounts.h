@@ -297,14 +297,17 @@ struct acct_wp {
 	int64_t keep_versions;
 	int64_t keep_days;
 	int64_t archived_at; /* 0: not archived */
+	char *language;      /* ISO 639-1; NULL: the server's index-language */
 };
 
 /* A change to a work package's settings: only the members whose set_*
  * is true change. For the int64 members -1 stores NULL (the server's
  * default applies again); lead_partner_id 0 removes the lead. */
 struct acct_wp_change {
-	bool set_title, set_lead, set_quota, set_keep_versions, set_keep_days, set_archived;
+	bool set_title, set_lead, set_quota, set_keep_versions, set_keep_days, set_archived,
+		set_language;
 	const char *title;
+	const char *language; /* NULL: back to the server's index-language */
 	int64_t lead_partner_id;
 	int64_t quota_bytes;
 	int64_t keep_versions;

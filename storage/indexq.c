@@ -151,6 +151,7 @@ void indexq_doc_clear(struct indexq_doc *d)
 	free(d->status);
 	free(d->mime);
 	free(d->uploader);
+	free(d->wp_language);
 	free(d->folders);
 	memset(d, 0, sizeof *d);
 }
@@ -223,7 +224,8 @@ enum err indexq_doc_facts(struct db *db, int64_t node_id, struct indexq_doc *d)
 	/* nodes.current_version holds the version's number. */
 	static const char sql[] =
 		"SELECT n.wp_id, w.code, n.is_folder, n.name, n.deliverable, n.status,"
-		"       v.number, v.blob, v.mime, v.size, v.uploaded_at, coalesce(u.name, '')"
+		"       v.number, v.blob, v.mime, v.size, v.uploaded_at, coalesce(u.name, ''),"
+		"       w.language"
 		" FROM nodes n JOIN wps w ON w.id = n.wp_id"
 		" LEFT JOIN versions v ON v.node_id = n.id AND v.number = n.current_version"
 		" LEFT JOIN users u ON u.id = v.uploaded_by"
@@ -250,6 +252,7 @@ enum err indexq_doc_facts(struct db *db, int64_t node_id, struct indexq_doc *d)
 	d->name = db_column_strdup(st, 3, &rc);
 	d->deliverable = db_column_strdup(st, 4, &rc);
 	d->status = db_column_strdup(st, 5, &rc);
+	d->wp_language = db_column_strdup(st, 12, &rc);
 	if (sqlite3_column_type(st, 6) != SQLITE_NULL && !d->is_folder) {
 		const char *blob = (const char *)sqlite3_column_text(st, 7);
 

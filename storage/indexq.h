@@ -78,6 +78,7 @@ struct indexq_doc {
 	int64_t uploaded_at;
 	int64_t *folders; /* ancestor folder ids, root first */
 	size_t nfolders;
+	char *wp_language; /* the WP's language setting; NULL: none */
 };
 
 enum err indexq_doc_facts(struct db *db, int64_t node_id, struct indexq_doc *out);

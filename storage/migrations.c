@@ -543,9 +543,14 @@ static const char m009_blob_scans[] =
 	"  scanned_at INTEGER NOT NULL"
 	") WITHOUT ROWID;";
 
+/* A work package's language (ISO 639-1, NULL: the server's
+ * index-language): the indexer's guess for a document that neither
+ * declares its language nor is long enough to identify. */
+static const char m010_wp_language[] = "ALTER TABLE wps ADD COLUMN language TEXT;";
+
 const char *const db_migrations[] = {
 	m001_initial,   m002_sudo_scopes, m003_deliverables, m004_notifications, m005_wp_settings,
-	m006_look_keys, m007_directory,   m008_oidc,         m009_blob_scans,
+	m006_look_keys, m007_directory,   m008_oidc,         m009_blob_scans,    m010_wp_language,
 };
 
 const size_t db_migration_count = sizeof db_migrations / sizeof db_migrations[0];

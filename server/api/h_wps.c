@@ -13,6 +13,8 @@
 #include "api/apijson.h"
 #include "api/auth.h"
 #include "db.h"
+#include "indexq.h"
+#include "lang.h"
 #include "api/handlers.h"
 #include "http/http.h"
 #include "http/jsonin.h"
@@ -86,6 +88,8 @@ static enum err wp_full_json(struct call *call, int64_t wp_id, json_t **out)
 		json_object_set_new(o, "keep_days", int_or_null(w.keep_days));
 		json_object_set_new(o, "archived_at",
 				    w.archived_at ? apijson_time(w.archived_at) : json_null());
+		json_object_set_new(o, "language",
+				    w.language ? json_string(w.language) : json_null());
 		json_object_set_new(
 			o, "usage",
 			json_pack("{s:I, s:o, s:I, s:I, s:{s:I, s:I}}", "bytes", (json_int_t)u.used,
@@ -144,22 +148,27 @@ static void change_detail(const struct acct_wp_change *c, const char *lead, char
 		ADD("%skeep_days=%lld", len ? ", " : "", (long long)c->keep_days);
 	if (c->set_archived)
 		ADD("%sarchived=%s", len ? ", " : "", c->archived ? "yes" : "no");
+	if (c->set_language)
+		ADD("%slanguage=%s", len ? ", " : "", c->language ? c->language : "default");
 #undef ADD
 }
 
 /* PATCH /api/v1/wps/{wp}[?dry_run=1] {"title","lead","quota","keep_versions",
- * "keep_days","archived"}: any of them. title and lead for the work
- * package's managers, the rest for coordinators (acl_wp_settings). A
- * retention change applies at once, in the same transaction; with
- * dry_run nothing changes and the answer says what it would remove. */
+ * "keep_days","archived","language"}: any of them. title, lead and
+ * language for the work package's managers, the rest for coordinators
+ * (acl_wp_settings). A retention change applies at once, in the same
+ * transaction; with dry_run nothing changes and the answer says what it
+ * would remove. A language change queues the work package's documents
+ * for indexing again (the root folder's row stands for all of them):
+ * those indexed under the fallback language get their new stems. */
 void h_wp_patch(struct call *call)
 {
 	struct db *db = worker_db(call->worker);
 	const char *dry = http_req_query_param(call->req, "dry_run");
-	const char *title = NULL, *lead = NULL;
+	const char *title = NULL, *lead = NULL, *language = NULL;
 	int64_t quota = 0, keep_versions = 0, keep_days = 0, lead_id = 0;
 	bool archived = false, has_title = false, has_lead = false, has_quota = false,
-	     has_kv = false, has_kd = false, has_archived = false;
+	     has_kv = false, has_kd = false, has_archived = false, has_language = false;
 	struct jsonin_field f[] = {
 		{"title", JSONIN_STRING, 0, 1, 200, .out = &title, .present = &has_title},
 		{"lead", JSONIN_STRING, JSONIN_NULLABLE, 1, 32, .out = &lead, .present = &has_lead},
@@ -170,6 +179,8 @@ void h_wp_patch(struct call *call)
 		{"keep_days", JSONIN_INT, JSONIN_NULLABLE, 0, 36500, .out = &keep_days,
 		 .present = &has_kd},
 		{"archived", JSONIN_BOOL, 0, .out = &archived, .present = &has_archived},
+		{"language", JSONIN_STRING, JSONIN_NULLABLE, 1, 16, .out = &language,
+		 .present = &has_language},
 	};
 	struct acct_wp_change c = {0};
 	struct acct_wp w = {0};
@@ -197,10 +208,18 @@ void h_wp_patch(struct call *call)
 				&c.keep_days);
 		c.set_archived = has_archived;
 		c.archived = archived;
+		c.set_language =
+			has_language || json_is_null(json_object_get(call->json, "language"));
+		c.language = language;
 		if (!json_object_size(call->json))
 			rc = err_set(ERR_INVALID,
 				     "nothing to change: give at least one of title, "
-				     "lead, quota, keep_versions, keep_days, archived");
+				     "lead, quota, keep_versions, keep_days, archived, language");
+		else if (language && strcmp(lang_normalize(language, strlen(language)), language))
+			rc = err_set(ERR_INVALID,
+				     "field 'language': '%s' is not a language code consort "
+				     "stems (such as de, fr, sv; null: the server's default)",
+				     language);
 	}
 	if (!rc)
 		rc = acl_wp_settings(call, c.set_quota || c.set_keep_versions || c.set_keep_days ||
@@ -228,6 +247,9 @@ void h_wp_patch(struct call *call)
 		rc = acct_wp_update(db, call->wp_id, &c, db_now());
 		if (!rc && (c.set_keep_versions || c.set_keep_days))
 			rc = tree_retention_apply(db, call->wp_id, &pruned);
+		if (!rc && c.set_language &&
+		    strcmp(c.language ? c.language : "", w.language ? w.language : ""))
+			rc = indexq_push(db, w.root_id, false);
 		change_detail(&c, lead, detail, sizeof detail);
 		if (!rc)
 			rc = auth_audit(call, "wp_update", call->wp_id, w.code, "%s", detail);

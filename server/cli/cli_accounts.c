@@ -16,6 +16,8 @@
 #include "api/config.h"
 #include "db.h"
 #include "directory.h"
+#include "indexq.h"
+#include "lang.h"
 #include "http/jsonin.h"
 #include "api/router.h"
 #include "api/app.h"
@@ -486,15 +488,31 @@ static enum err parse_count(const char *flag, const char *v, int64_t max, int64_
 	return ERR_OK;
 }
 
+static enum err wp_requeue(struct db *db, int64_t wp_id)
+{
+	struct acct_wp w;
+	enum err rc = acct_wp_get(db, wp_id, &w);
+
+	if (!rc)
+		rc = indexq_push(db, w.root_id, false);
+	acct_wp_clear(&w);
+	return rc;
+}
+
 static int wp_set(int argc, char **argv)
 {
 	const char *cmd = "wp set", *data = NULL, *code = NULL, *title = NULL, *lead = NULL,
-		   *quota = NULL, *kv = NULL, *kd = NULL, *archived = NULL;
+		   *quota = NULL, *kv = NULL, *kd = NULL, *archived = NULL, *language = NULL;
 	const struct flag flags[] = {
-		{"data", true, &data, NULL, true},     {"code", true, &code, NULL, true},
-		{"title", true, &title, NULL, false},  {"lead", true, &lead, NULL, false},
-		{"quota", true, &quota, NULL, false},  {"keep-versions", true, &kv, NULL, false},
-		{"keep-days", true, &kd, NULL, false}, {"archived", true, &archived, NULL, false},
+		{"data", true, &data, NULL, true},
+		{"code", true, &code, NULL, true},
+		{"title", true, &title, NULL, false},
+		{"lead", true, &lead, NULL, false},
+		{"quota", true, &quota, NULL, false},
+		{"keep-versions", true, &kv, NULL, false},
+		{"keep-days", true, &kd, NULL, false},
+		{"archived", true, &archived, NULL, false},
+		{"language", true, &language, NULL, false},
 	};
 	struct acct_wp_change c = {0};
 	struct db *db = NULL;
@@ -507,10 +525,10 @@ static int wp_set(int argc, char **argv)
 	st = parse_flags(cmd, argc, argv, flags, sizeof flags / sizeof flags[0]);
 	if (st)
 		return st;
-	if (!title && !lead && !quota && !kv && !kd && !archived) {
+	if (!title && !lead && !quota && !kv && !kd && !archived && !language) {
 		fprintf(stderr,
 			"consort %s: nothing to change (give --title, --lead, --quota, "
-			"--keep-versions, --keep-days or --archived)\n",
+			"--keep-versions, --keep-days, --archived or --language)\n",
 			cmd);
 		return 2;
 	}
@@ -553,6 +571,18 @@ static int wp_set(int argc, char **argv)
 		else if (strcmp(archived, "no"))
 			rc = err_set(ERR_INVALID, "--archived must be yes or no");
 	}
+	if (!rc && language) {
+		c.set_language = true;
+		if (strcmp(language, "default")) {
+			c.language = language;
+			if (!*language ||
+			    strcmp(lang_normalize(language, strlen(language)), language))
+				rc = err_set(ERR_INVALID,
+					     "--language: '%s' is not a language code consort "
+					     "stems (such as de, fr, sv; or default)",
+					     language);
+		}
+	}
 	if (!rc)
 		rc = open_data(data, &db);
 	if (!rc) {
@@ -576,6 +606,9 @@ static int wp_set(int argc, char **argv)
 		rc = acct_wp_update(db, wp_id, &c, db_now());
 		if (!rc && (c.set_keep_versions || c.set_keep_days))
 			rc = tree_retention_apply(db, wp_id, &pruned);
+		/* its documents' fallback language changed: index them again */
+		if (!rc && c.set_language)
+			rc = wp_requeue(db, wp_id);
 		detail[0] = '\0';
 		for (size_t i = 2; i < sizeof flags / sizeof flags[0]; i++)
 			if (*flags[i].value)
@@ -612,7 +645,8 @@ int cli_wp(int argc, char **argv)
 	fprintf(stderr, "usage: consort wp add --data DIR --code WP1 --title TITLE [--lead SHORT]\n"
 			"       consort wp set --data DIR --code WP1 [--title TITLE] "
 			"[--lead SHORT|none] [--quota BYTES|default] [--keep-versions N|default] "
-			"[--keep-days N|default] [--archived yes|no]\n");
+			"[--keep-days N|default] [--archived yes|no] "
+			"[--language CODE|default]\n");
 	return 2;
 }
 

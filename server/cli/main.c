@@ -139,7 +139,7 @@ static const struct command commands[] = {
 	 "wp add --data DIR --code WP1 --title TITLE [--lead SHORT]\n"
 	 "  consort wp set --data DIR --code WP1 [--title TITLE] [--lead SHORT|none] "
 	 "[--quota BYTES|default] [--keep-versions N|default] [--keep-days N|default] "
-	 "[--archived yes|no]"},
+	 "[--archived yes|no] [--language CODE|default]"},
 	{"grant", cli_grant,
 	 "grant --data DIR --wp WP1 (--user EMAIL | --partner SHORT) --level none|read|write|manage"},
 	{"deliverable", cli_deliverable, "deliverable import --data DIR --file TABLE.csv|-"},

@@ -3,7 +3,9 @@
 // change would remove before it is saved ("This removes 2 old
 // versions"), archives the work package; a manager checks a document out
 // ("Checked out by Alice Martin until …") and another member then gets
-// 423 from the API; check-in releases it.
+// 423 from the API; check-in uploads the edited file as a new version
+// and releases the lock, or only releases it without a file; the work
+// package's language set on the Settings page.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { setup, newPage, signIn, checkScreen, noProblems, people } from './lib/common.mjs';
@@ -65,7 +67,7 @@ test('settings: usage, a retention change confirmed with what it removes, archiv
   noProblems(problems, [/status of 401/]); // the sign-in page's probe of /api/v1/me
 });
 
-test('a manager sees only title and lead as editable', async () => {
+test('a manager sees only title, lead and language as editable', async () => {
   const { page, problems } = await newPage(env.b);
   await signIn(page, env.s.url, people.alice);
   await page.goto(`${env.s.url}/#/settings/WP2`);
@@ -73,6 +75,20 @@ test('a manager sees only title and lead as editable', async () => {
   assert.equal(await page.getByLabel('Title').isEnabled(), true);
   assert.equal(await page.getByLabel('Quota (MB)').isDisabled(), true);
   await page.getByText('Only a coordinator can change these.').waitFor();
+  // The work package's language, for search: German, then the default.
+  const language = page.getByLabel('Language of its documents');
+  assert.equal(await language.inputValue(), '');
+  await language.selectOption('de');
+  await page.getByRole('button', { name: 'Save' }).click();
+  await page.getByText('Settings saved.').waitFor();
+  assert.equal(sql(env.s, "SELECT language FROM wps WHERE code = 'WP2'")[0].language, 'de');
+  await page.reload();
+  await page.getByRole('heading', { level: 1, name: 'Settings' }).waitFor();
+  assert.equal(await page.getByLabel('Language of its documents').inputValue(), 'de');
+  await page.getByLabel('Language of its documents').selectOption('');
+  await page.getByRole('button', { name: 'Save' }).click();
+  await page.getByText('Settings saved.').waitFor();
+  assert.equal(sql(env.s, "SELECT language FROM wps WHERE code = 'WP2'")[0].language, null);
   noProblems(problems, [/status of 401/]); // the sign-in page's probe of /api/v1/me
 });
 
@@ -86,15 +102,43 @@ test('check-out in the app: the holder and expiry shown, others refused, check-i
   await line.getByText(/Checked out by Alice Martin until /).waitFor();
   await checkScreen(page, 'document-checked-out');
   const bob = await Session.login(env.s, people.bob.email);
+  const alice = await Session.login(env.s, people.alice.email);
   grantWrite();
   let r = await bob.req('PUT', `/api/v1/wps/WP2/content/${path.split('/').map(encodeURIComponent).join('/')}`, { body: 'theirs' });
   assert.equal(r.status, 423);
   assert.match(r.body.detail, /checked out by Alice Martin until/);
+  const enc = path.split('/').map(encodeURIComponent).join('/');
+  const versionsOf = () => sql(env.s, `SELECT v.number, v.comment FROM versions v JOIN nodes n ON n.id = v.node_id WHERE n.name = 'D2.2 Counselling pathways.txt' ORDER BY v.number`);
+  const before = versionsOf();
+  // Check in = upload + release: a comment without a file is refused in the dialog.
   await line.getByRole('button', { name: 'Check in' }).click();
-  await page.getByText('Checked in.').waitFor();
+  let dlg = page.getByRole('dialog', { name: /Check in “D2.2 Counselling pathways.txt”/ });
+  await dlg.getByLabel('Comment').fill('Pathways revised');
+  await dlg.getByRole('button', { name: 'Check in' }).click();
+  await dlg.getByText('A comment goes with a new version').waitFor();
+  assert.deepEqual(versionsOf(), before);
+  assert.equal((await alice.req('GET', `/api/v1/wps/WP2/locks/${enc}`)).body.locks.length, 1);
+  await dlg.getByLabel('New version (optional)').setInputFiles({ name: 'D2.2.txt', mimeType: 'text/plain', buffer: Buffer.from('revised pathways, checked in') });
+  await dlg.getByRole('button', { name: 'Check in' }).click();
+  const n = before[before.length - 1].number + 1;
+  await page.getByText(`Checked in as version ${n}.`).waitFor();
   await page.getByRole('button', { name: 'Check out' }).waitFor();
-  r = await bob.req('PUT', `/api/v1/wps/WP2/content/${path.split('/').map(encodeURIComponent).join('/')}`, { body: 'theirs' });
+  assert.deepEqual(versionsOf().at(-1), { number: n, comment: 'Pathways revised' });
+  r = await alice.req('GET', `/api/v1/wps/WP2/content/${enc}`);
+  assert.equal(r.body, 'revised pathways, checked in');
+  assert.deepEqual((await alice.req('GET', `/api/v1/wps/WP2/locks/${enc}`)).body.locks, []);
+  r = await bob.req('PUT', `/api/v1/wps/WP2/content/${enc}`, { body: 'theirs' });
   assert.equal(r.status, 200);
+  // Check in without a file only releases.
+  await page.getByRole('button', { name: 'Check out' }).click();
+  await line.getByText(/Checked out by Alice Martin until /).waitFor();
+  const count = versionsOf().length;
+  await line.getByRole('button', { name: 'Check in' }).click();
+  dlg = page.getByRole('dialog', { name: /Check in/ });
+  await dlg.getByRole('button', { name: 'Check in' }).click();
+  await page.getByText('Checked in.').waitFor();
+  assert.equal(versionsOf().length, count);
+  assert.deepEqual((await alice.req('GET', `/api/v1/wps/WP2/locks/${enc}`)).body.locks, []);
   noProblems(problems, [/status of 401/]); // the sign-in page's probe of /api/v1/me
 });
 

@@ -755,6 +755,9 @@ export default {
   'settings.wpTitle': 'Title',
   'settings.lead': 'Lead partner',
   'settings.leadHint': 'Short name of the partner (e.g. UNIA); empty for none.',
+  'settings.language': 'Language of its documents',
+  'settings.languageDefault': 'The server’s default',
+  'settings.languageHint': 'Search stems a document in this language when the document declares none and is too short to identify. A change indexes the work package again.',
   'settings.quota': 'Quota (MB)',
   'settings.quotaHint': 'Every stored version counts, the trash included. Empty: the server’s default; 0: nothing more may be stored.',
   'settings.keepVersions': 'Keep the newest versions',
@@ -782,6 +785,11 @@ export default {
   'doc.breakLockText': 'Their unsaved changes may be lost; they will be told. The break is recorded in the audit log.',
   'doc.checkedOutToast': 'Checked out: others cannot change it until you check it in.',
   'doc.checkedInToast': 'Checked in.',
+  'doc.checkedInVersion': 'Checked in as version {n}.',
+  'doc.checkInTitle': 'Check in “{name}”',
+  'doc.checkInFile': 'New version (optional)',
+  'doc.checkInFileHint': 'The file you edited; without one the document is only released.',
+  'doc.checkInCommentNeedsFile': 'A comment goes with a new version: choose its file, or clear the comment.',
   'doc.lockBroken': 'Lock removed.',
 
   // deliverables (views/deliverables.js)

@@ -3,7 +3,7 @@
 // rename, move, upload a new version, move to trash.
 import { h, mount } from '../dom.js';
 import { t } from '../i18n.js';
-import { get, post, patch, del, wpApi, contentUrl, describe } from '../api.js';
+import { api, get, post, patch, del, wpApi, contentUrl, describe } from '../api.js';
 import { href, go } from '../router.js';
 import { icon, fileIcon } from '../icons.js';
 import { session, canWrite, canManage, on } from '../session.js';
@@ -60,8 +60,42 @@ export default function documentView(ctx, { wp: wpCode, node: first }) {
     if (!l) return null;
     const text = t(l.checkout ? 'doc.checkedOut' : 'doc.lockedDav', { name: l.holder.name || l.holder.email, time: dateTime(l.expires_at) });
     return h('div.alert.alert-info.lock-line', { role: 'status' }, icon('lock', { size: 18 }), h('span', { title: fullDate(l.expires_at) }, text),
-      l.mine ? button(t('doc.checkIn'), { kind: 'secondary', on: () => lockAction('in') })
+      l.mine ? button(t('doc.checkIn'), { kind: 'secondary', on: checkIn })
         : canManage(wp) ? button(t('doc.breakLock'), { kind: 'danger-ghost', on: () => lockAction('break') }) : null);
+  }
+
+  // Check in = upload + release: an optional new file (a new version,
+  // sent with the holder's session, which the check-out lets write) and
+  // then the lock is released. A failed release after a stored upload
+  // does not upload again when tried once more.
+  async function checkIn() {
+    const file = h('input.input', { type: 'file' });
+    const comment = h('textarea.input', { rows: '3', maxlength: '2000' });
+    const ff = field(t('doc.checkInFile'), file, { hint: t('doc.checkInFileHint') });
+    const fc = field(t('doc.comment'), comment, { hint: t('doc.commentHint') });
+    let stored = null;
+    const r = await dialog({
+      title: t('doc.checkInTitle', { name: node.name }),
+      build: () => h('div.stack', ff, fc),
+      submitLabel: t('doc.checkIn'),
+      submit: async () => {
+        ff.setError(null);
+        const f = file.files[0];
+        const c = comment.value.trim();
+        if (!f && c) { ff.setError(t('doc.checkInCommentNeedsFile')); file.focus(); return false; }
+        if (f && !stored) {
+          stored = await api('PUT', contentUrl(wp, node.path), {
+            body: f, params: c ? { comment: c } : undefined,
+            headers: { 'Content-Type': f.type || 'application/octet-stream' },
+          });
+        }
+        await del(wpApi(wp, 'locks', node.path));
+        return stored ? { version: stored.version } : true;
+      },
+    });
+    if (!r) return;
+    toast(r.version ? t('doc.checkedInVersion', { n: r.version }) : t('doc.checkedInToast'));
+    reload();
   }
 
   function uploadVersion() {

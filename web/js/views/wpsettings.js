@@ -3,18 +3,31 @@
 // managers, quota, retention and archiving for coordinators. Before a
 // retention change is saved the server is asked, without changing
 // anything (PATCH ?dry_run=1), what it would remove, and that is shown
-// for confirmation ("This removes 312 old versions, 1.2 GB").
+// for confirmation ("This removes 312 old versions, 1.2 GB"). The
+// language (for managers) is what search stems a document in when it
+// neither declares one nor has text enough to tell.
 import { h, mount } from '../dom.js';
-import { t } from '../i18n.js';
+import { t, locale } from '../i18n.js';
 import { get, patch, describe } from '../api.js';
 import { href } from '../router.js';
 import { icon } from '../icons.js';
 import { session, canManage, isCoordinator } from '../session.js';
 import { bytes, number, fullDate } from '../format.js';
-import { button, confirm, field, input, toast, errorBox, linkButton } from '../ui.js';
+import { button, confirm, field, input, select, toast, errorBox, linkButton } from '../ui.js';
 import { crumbs } from './nodes.js';
 
 const MB = 1024 * 1024;
+// The codes the server stems (search/lang.c lang_normalize).
+const LANGUAGES = ['bg', 'ca', 'cs', 'da', 'de', 'el', 'en', 'es', 'et', 'eu', 'fi', 'fr', 'ga', 'hr',
+  'hu', 'it', 'lt', 'lv', 'mt', 'nb', 'nl', 'nn', 'no', 'pl', 'pt', 'ro', 'ru', 'sk', 'sl', 'sv', 'tr'];
+
+function languageOptions() {
+  let names = null;
+  try { names = new Intl.DisplayNames([locale()], { type: 'language' }); } catch { /* codes only */ }
+  const opts = LANGUAGES.map((c) => [c, names ? `${names.of(c)} (${c})` : c]);
+  opts.sort((a, b) => a[1].localeCompare(b[1], locale()));
+  return [['', t('settings.languageDefault')], ...opts];
+}
 
 export default async function wpSettings(ctx) {
   const wpCode = ctx.segments[1];
@@ -34,9 +47,11 @@ export default async function wpSettings(ctx) {
     value: cur.quota === null ? '' : String(Math.round((cur.quota / MB) * 100) / 100) });
   const keepV = input({ type: 'number', min: 0, step: 1, disabled: !coord, value: cur.keep_versions ?? '' });
   const keepD = input({ type: 'number', min: 0, step: 1, disabled: !coord, value: cur.keep_days ?? '' });
+  const language = select(languageOptions(), { value: cur.language || '', disabled: !manager });
   const archived = h('input', { type: 'checkbox', checked: !!cur.archived, disabled: !coord });
   const fTitle = field(t('settings.wpTitle'), title);
   const fLead = field(t('settings.lead'), lead, { hint: t('settings.leadHint') });
+  const fLanguage = field(t('settings.language'), language, { hint: t('settings.languageHint') });
   const fQuota = field(t('settings.quota'), quota, { hint: t('settings.quotaHint') });
   const fKeepV = field(t('settings.keepVersions'), keepV, { hint: t('settings.keepVersionsHint') });
   const fKeepD = field(t('settings.keepDays'), keepD, { hint: t('settings.keepDaysHint') });
@@ -63,13 +78,14 @@ export default async function wpSettings(ctx) {
   }
 
   function changes() {
-    for (const f of [fTitle, fLead, fQuota, fKeepV, fKeepD]) f.setError('');
+    for (const f of [fTitle, fLead, fLanguage, fQuota, fKeepV, fKeepD]) f.setError('');
     const body = {};
     if (manager) {
       if (!title.value.trim()) { fTitle.setError(t('form.required')); throw new Error('invalid'); }
       if (title.value.trim() !== cur.title) body.title = title.value.trim();
       const l = lead.value.trim();
       if (l !== (cur.lead || '')) body.lead = l || null;
+      if (language.value !== (cur.language || '')) body.language = language.value || null;
     }
     if (coord) {
       const q = quota.value.trim();
@@ -109,14 +125,14 @@ export default async function wpSettings(ctx) {
       toast(r.removed?.versions ? t('settings.savedRemoved', { n: number(r.removed.versions), size: bytes(r.removed.bytes) }) : t('settings.saved'));
       if (wpInfo) { wpInfo.title = cur.title; wpInfo.lead = cur.lead; wpInfo.archived = cur.archived; }
     } catch (e) {
-      const f = { title: fTitle, lead: fLead, quota: fQuota, keep_versions: fKeepV, keep_days: fKeepD }[/field '(\w+)'|^(\w+) must/.exec(e.detail || '')?.slice(1).find(Boolean)];
+      const f = { title: fTitle, lead: fLead, language: fLanguage, quota: fQuota, keep_versions: fKeepV, keep_days: fKeepD }[/field '(\w+)'|^(\w+) must/.exec(e.detail || '')?.slice(1).find(Boolean)];
       if (f) f.setError(describe(e)); else err.show(e);
     }
   }
 
   showUsage();
   const form = h('form.stack.settings-form', { novalidate: true, on: { submit: (e) => { e.preventDefault(); save(); } } },
-    h('h2', t('settings.general')), fTitle, fLead,
+    h('h2', t('settings.general')), fTitle, fLead, fLanguage,
     h('h2', t('settings.storage')), coord ? null : h('p.field-hint', t('settings.coordOnly')),
     fQuota, fKeepV, fKeepD, archivedLabel, h('p.field-hint', t('settings.archivedHint')),
     manager ? h('div.form-actions', button(t('common.save'), { kind: 'primary', type: 'submit' })) : null);
