@@ -52,7 +52,8 @@ test('the directory: counts, key contacts, filters, a partner page', async () =>
 
   await page.getByLabel('Type').selectOption('cancer_centre');
   await page.waitForURL(/type=cancer_centre/);
-  await page.locator('.partner-card').first().waitFor();
+  // the list is redrawn after the URL changes: wait for the filtered one
+  await page.waitForFunction(() => document.querySelectorAll('.partner-card').length === 1, null, { timeout: 10000 });
   assert.deepEqual(await page.locator('.partner-card h3 a').allTextContents(), ['Institut Bergonié']);
   await page.getByLabel('Type').selectOption('');
   await page.getByLabel('Work package', { exact: true }).selectOption('WP1');
