@@ -465,8 +465,10 @@ void h_news_create(struct call *call)
 	reply_json(call->req, 201, json_pack("{s:o}", "news", news_json(&x)));
 }
 
-/* DELETE /api/v1/news/{id} */
-void h_news_delete(struct call *call)
+/* DELETE of a news item or an event `what` by a poster: `remove` in one
+ * transaction with its audit record `action`. */
+static void delete_posted(struct call *call, const char *what,
+			  enum err (*remove)(struct db *, int64_t), const char *action)
 {
 	struct db *db = worker_db(call->worker);
 	int64_t id;
@@ -475,13 +477,13 @@ void h_news_delete(struct call *call)
 	if (!may_post(call))
 		return;
 	if (!apijson_parse_id(call_param(call, "id"), &id))
-		rc = err_set(ERR_NOTFOUND, "no such news item");
+		rc = err_set(ERR_NOTFOUND, "no such %s", what);
 	if (!rc)
 		rc = db_begin(db);
 	if (!rc) {
-		rc = dir_news_delete(db, id);
+		rc = remove(db, id);
 		if (!rc)
-			rc = auth_audit(call, "news_delete", 0, call_param(call, "id"), NULL);
+			rc = auth_audit(call, action, 0, call_param(call, "id"), NULL);
 		if (!rc)
 			rc = db_commit(db);
 		if (rc)
@@ -491,6 +493,12 @@ void h_news_delete(struct call *call)
 		reply_err(call->req, rc);
 	else
 		reply_json(call->req, 204, NULL);
+}
+
+/* DELETE /api/v1/news/{id} */
+void h_news_delete(struct call *call)
+{
+	delete_posted(call, "news item", dir_news_delete, "news_delete");
 }
 
 /* --- events ----------------------------------------------------------------------- */
@@ -801,29 +809,7 @@ void h_event_get(struct call *call)
 /* DELETE /api/v1/events/{id}: the event goes, its folder stays. */
 void h_event_delete(struct call *call)
 {
-	struct db *db = worker_db(call->worker);
-	int64_t id;
-	enum err rc = ERR_OK;
-
-	if (!may_post(call))
-		return;
-	if (!apijson_parse_id(call_param(call, "id"), &id))
-		rc = err_set(ERR_NOTFOUND, "no such event");
-	if (!rc)
-		rc = db_begin(db);
-	if (!rc) {
-		rc = dir_event_delete(db, id);
-		if (!rc)
-			rc = auth_audit(call, "event_delete", 0, call_param(call, "id"), NULL);
-		if (!rc)
-			rc = db_commit(db);
-		if (rc)
-			db_rollback(db);
-	}
-	if (rc)
-		reply_err(call->req, rc);
-	else
-		reply_json(call->req, 204, NULL);
+	delete_posted(call, "event", dir_event_delete, "event_delete");
 }
 
 /* --- the calendar feed ------------------------------------------------------------- */
