@@ -396,15 +396,15 @@ enum err app_run(const struct config *cfg, const struct route *routes, size_t nr
 	rc = router_check(routes, nroutes);
 	if (rc)
 		return rc;
-	rc = publicurl_resolve(cfg, &a.public_url);
-	if (rc)
-		return rc;
 	rc = app_prepare_data_dir(cfg->data_dir);
 	if (rc)
 		return rc;
 	if (asprintf(&a.db_path, "%s/consort.db", cfg->data_dir) < 0)
 		return err_set(ERR_NOMEM, "out of memory");
-	rc = db_open(a.db_path, &db);
+	/* From here on every failure goes through `out`, which frees both. */
+	rc = publicurl_resolve(cfg, &a.public_url);
+	if (!rc)
+		rc = db_open(a.db_path, &db);
 	if (!rc)
 		rc = db_migrate(db);
 	if (!rc)
