@@ -21,20 +21,30 @@ void oidc_flow_clear(struct oidc_flow *f)
 	memset(f, 0, sizeof *f);
 }
 
-enum err oidc_flow_put(struct db *db, const unsigned char state_hash[OIDC_HASH_LEN],
-		       const struct oidc_flow *f)
+/* Rows past their expiry are removed before a new one is stored, so the
+ * table holds only what can still be used. `sql` deletes where
+ * expires_at <= ?. */
+static enum err prune_expired(struct db *db, const char *sql, const char *what)
 {
-	static const char prune[] = "DELETE FROM oidc_flows WHERE expires_at <= ?";
-	static const char sql[] =
-		"INSERT INTO oidc_flows (state_hash, provider, nonce, verifier, browser_hash,"
-		" expires_at) VALUES (?, ?, ?, ?, ?, ?)";
 	sqlite3_stmt *st;
-	enum err rc = db_stmt(db, prune, &st);
+	enum err rc = db_stmt(db, sql, &st);
 
 	if (rc)
 		return rc;
 	db_bind_int64(db, st, 1, db_now());
-	rc = db_exec_stmt(db, st, "prune sign-in flows");
+	return db_exec_stmt(db, st, what);
+}
+
+enum err oidc_flow_put(struct db *db, const unsigned char state_hash[OIDC_HASH_LEN],
+		       const struct oidc_flow *f)
+{
+	static const char sql[] =
+		"INSERT INTO oidc_flows (state_hash, provider, nonce, verifier, browser_hash,"
+		" expires_at) VALUES (?, ?, ?, ?, ?, ?)";
+	sqlite3_stmt *st;
+	enum err rc = prune_expired(db, "DELETE FROM oidc_flows WHERE expires_at <= ?",
+				    "prune sign-in flows");
+
 	if (!rc)
 		rc = db_stmt(db, sql, &st);
 	if (rc)
@@ -292,16 +302,12 @@ void oidc_ticket_clear(struct oidc_ticket *t)
 enum err oidc_ticket_put(struct db *db, const unsigned char hash[OIDC_HASH_LEN],
 			 const struct oidc_ticket *t, int64_t expires_at)
 {
-	static const char prune[] = "DELETE FROM oidc_tickets WHERE expires_at <= ?";
 	static const char sql[] = "INSERT INTO oidc_tickets (ticket_hash, user_id, provider,"
 				  " subject, sid, expires_at) VALUES (?, ?, ?, ?, ?, ?)";
 	sqlite3_stmt *st;
-	enum err rc = db_stmt(db, prune, &st);
+	enum err rc = prune_expired(db, "DELETE FROM oidc_tickets WHERE expires_at <= ?",
+				    "prune second-factor tickets");
 
-	if (rc)
-		return rc;
-	db_bind_int64(db, st, 1, db_now());
-	rc = db_exec_stmt(db, st, "prune second-factor tickets");
 	if (!rc)
 		rc = db_stmt(db, sql, &st);
 	if (rc)
