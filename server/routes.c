@@ -133,6 +133,10 @@ const struct route routes[] = {
 	{"POST", "/api/v1/deliverables/{code}/reviews/{id}/decision", h_review_decide, ACCESS_USER,
 	 RBODY_JSON},
 	{"GET", "/api/v1/me/reviews", h_my_reviews, ACCESS_USER, RBODY_NONE},
+	{"PUT", "/api/v1/deliverables/{code}/reviews/{id}/attachment", h_review_attach, ACCESS_USER,
+	 RBODY_STREAM},
+	{"PUT", "/api/v1/deliverables/{code}/submission", h_deliverable_submit, ACCESS_USER,
+	 RBODY_STREAM},
 	/* what changed between two versions (h_diff.c) */
 	{"GET", "/api/v1/wps/{wp}/diff/{path*}", h_diff, ACCESS_WP_READ, RBODY_NONE},
 	/* activity, following and notification mail (h_notify.c); the

@@ -73,6 +73,10 @@ struct dlv {
 	int64_t review_version;
 	char *review_blob;
 	int review_pending, review_approvals, review_changes;
+	/* the submitted file ("<code> submitted.pdf"), if one was uploaded */
+	int64_t submitted_node_id; /* 0: none (or purged) */
+	int64_t submitted_version;
+	char *submitted_blob;
 };
 
 void dlv_clear(struct dlv *d);
@@ -139,6 +143,10 @@ struct dlv_decision {
 	char *decision; /* "approve", "changes", or NULL while pending */
 	char *comment;
 	int64_t decided_at; /* 0: pending */
+	/* the reviewer's annotated file, a document of the work package */
+	int64_t attachment_node; /* 0: none (or purged: the hash stays) */
+	int64_t attachment_version;
+	char *attachment_blob; /* NULL: none */
 };
 
 struct dlv_review {
@@ -188,5 +196,23 @@ enum err dlv_review_decide(struct db *db, int64_t review_id, int64_t reviewer, c
  * without a decision yet, latest review of their deliverable only), for
  * the home page. */
 enum err dlv_tasks(struct db *db, int64_t user_id, struct dlv_review **out, size_t *n);
+
+/* ERR_OK when `review_id` is its deliverable's latest review,
+ * ERR_CONFLICT when a newer one started, ERR_NOTFOUND when none. */
+enum err dlv_review_latest(struct db *db, int64_t review_id);
+
+/* Link version `version` (content `blob`) of document `node_id` to
+ * `reviewer`'s answer in review `review_id` as their annotated file (a
+ * later file replaces the link). ERR_NOTFOUND when the user is not a
+ * reviewer of it, ERR_CONFLICT when a newer review has started. */
+enum err dlv_decision_attach(struct db *db, int64_t review_id, int64_t reviewer, int64_t node_id,
+			     int64_t version, const char *blob);
+
+/* Mark deliverable `id` submitted on `submitted_on` (YYYY-MM-DD), with
+ * the submitted file (version `version`, content `blob` of document
+ * `node_id`) or none (node_id 0). Only from approved or
+ * revision_requested (ERR_CONFLICT otherwise). */
+enum err dlv_submit(struct db *db, int64_t id, const char *submitted_on, int64_t node_id,
+		    int64_t version, const char *blob);
 
 #endif

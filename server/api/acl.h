@@ -64,6 +64,9 @@
  *   acl_reviewer_eligible   a reviewer is an enabled member of another
  *                           partner than the lead who can read the WP
  *   acl_review_decide       only a reviewer named on the review answers
+ *                           (and attaches an annotated file, which the
+ *                           server stores in Reviews/<code> of the WP for
+ *                           them, though they may only read it)
  *   acl_deliverable_sign_off  approved, submitted, accepted, revision
  *                           requested: coordinators only
  *   acl_recipient_wps   what a mail's recipient may read when the mail is

@@ -75,6 +75,9 @@ static const struct option_def options[] = {
 	 "Largest JSON request body, bytes (413 beyond)."},
 	{"max-upload", OPT_BYTES, OFF(max_upload), 1, 16 * TiB,
 	 "Largest single document version, bytes (413 beyond)."},
+	{"review-file-max", OPT_BYTES, OFF(review_file_max), 1 * KiB, 1 * GiB,
+	 "Largest annotated file a reviewer attaches to a review, or submitted PDF of a "
+	 "deliverable, bytes (413 beyond); held in memory while it arrives."},
 	{"log-format", OPT_LOGFMT, OFF(log_format), 0, 0, "`plain` or `json` lines on stderr."},
 	{"access-log", OPT_BOOL, OFF(access_log), 0, 0,
 	 "One log line per request (`true`/`false`)."},
@@ -246,6 +249,7 @@ void config_defaults(struct config *cfg)
 	cfg->shutdown_grace_ms = 10000;
 	cfg->max_json_body = 64 * KiB;
 	cfg->max_upload = 64 * GiB;
+	cfg->review_file_max = 50 * MiB;
 	cfg->log_format = LOG_PLAIN;
 	cfg->access_log = true;
 	cfg->metrics_blob_walk_ms = 10 * 60 * 1000;

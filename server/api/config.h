@@ -52,8 +52,9 @@ struct config {
 	unsigned max_connections;
 	unsigned shutdown_grace_ms;
 	struct http_limits http;
-	uint64_t max_json_body; /* bytes */
-	uint64_t max_upload;    /* bytes, one document version */
+	uint64_t max_json_body;   /* bytes */
+	uint64_t max_upload;      /* bytes, one document version */
+	uint64_t review_file_max; /* bytes, an annotated file or submitted PDF */
 	enum log_format log_format;
 	bool access_log;
 	bool test_hooks; /* enables /_test/ routes for the test suite */

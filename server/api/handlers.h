@@ -104,6 +104,8 @@ void h_review_start(struct call *call);
 void h_review_get(struct call *call);
 void h_review_decide(struct call *call);
 void h_my_reviews(struct call *call);
+void h_review_attach(struct call *call);
+void h_deliverable_submit(struct call *call);
 /* h_diff.c */
 void h_diff(struct call *call);
 /* h_notify.c */
