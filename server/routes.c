@@ -17,6 +17,7 @@ const struct route routes[] = {
 	{"POST", "/_test/sink", h_test_sink, ACCESS_PUBLIC, RBODY_STREAM},
 	{"GET", "/_test/source", h_test_source, ACCESS_PUBLIC, RBODY_NONE},
 	{"POST", "/_test/notify", h_test_notify, ACCESS_PUBLIC, RBODY_NONE},
+	{"POST", "/_test/reminders", h_test_reminders, ACCESS_PUBLIC, RBODY_NONE},
 
 	/* signing in, the caller's own account (h_auth.c) */
 	{"POST", "/api/v1/session", h_session_create, ACCESS_PUBLIC, RBODY_JSON},

@@ -1154,3 +1154,99 @@ enum err dlv_submit(struct db *db, int64_t id, const char *submitted_on, int64_t
 		db_rollback(db);
 	return rc;
 }
+
+/* --- reminders ------------------------------------------------------------------ */
+
+static void clear_notice(void *rec)
+{
+	struct dlv_notice *x = rec;
+
+	free(x->email);
+	free(x->code);
+	free(x->title);
+	free(x->due_date);
+}
+
+void dlv_notices_free(struct dlv_notice *n, size_t count)
+{
+	db_rows_free(n, count, sizeof *n, clear_notice);
+}
+
+static void read_notice(sqlite3_stmt *st, void *rec, enum err *rc)
+{
+	struct dlv_notice *x = rec;
+
+	x->ref = sqlite3_column_int64(st, 0);
+	x->user_id = sqlite3_column_int64(st, 1);
+	x->email = db_column_strdup(st, 2, rc);
+	x->wp_id = sqlite3_column_int64(st, 3);
+	x->code = db_column_strdup(st, 4, rc);
+	x->title = db_column_strdup(st, 5, rc);
+	x->due_date = db_column_strdup(st, 6, rc);
+	x->due_month = sqlite3_column_int64(st, 7);
+	x->version = sqlite3_column_int64(st, 8);
+}
+
+enum err dlv_pending_reviewers(struct db *db, int64_t review_id, struct dlv_notice **out, size_t *n)
+{
+	static const char sql[] =
+		"SELECT r.id, u.id, u.email, d.wp_id, d.code, d.title, r.due_date, 0, r.version"
+		" FROM deliverable_reviews r JOIN deliverables d ON d.id = r.deliverable_id"
+		" JOIN review_decisions x ON x.review_id = r.id JOIN users u ON u.id = x.reviewer_id"
+		" WHERE x.decision IS NULL AND u.disabled = 0"
+		" AND d.status NOT IN ('submitted', 'accepted')"
+		" AND r.id = (SELECT max(id) FROM deliverable_reviews WHERE deliverable_id = d.id)"
+		" AND (?1 = 0 OR r.id = ?1) ORDER BY r.id, u.id";
+	sqlite3_stmt *st;
+	enum err rc = db_stmt(db, sql, &st);
+
+	*out = NULL;
+	*n = 0;
+	if (rc)
+		return rc;
+	db_bind_int64(db, st, 1, review_id);
+	return db_rows(db, st, "read pending reviewers", sizeof **out, read_notice, clear_notice,
+		       (void **)out, n);
+}
+
+enum err dlv_due_people(struct db *db, struct dlv_notice **out, size_t *n)
+{
+	static const char sql[] =
+		"SELECT d.id, u.id, u.email, d.wp_id, d.code, d.title, d.due_date,"
+		" coalesce(d.due_month, 0), 0"
+		" FROM deliverables d JOIN wps w ON w.id = d.wp_id JOIN users u"
+		" ON u.partner_id IN (d.lead_partner_id, w.lead_partner_id)"
+		" WHERE u.disabled = 0 AND d.status NOT IN ('submitted', 'accepted')"
+		" AND (d.due_date IS NOT NULL OR d.due_month IS NOT NULL)"
+		" ORDER BY d.id, u.id";
+	sqlite3_stmt *st;
+	enum err rc = db_stmt(db, sql, &st);
+
+	*out = NULL;
+	*n = 0;
+	if (rc)
+		return rc;
+	return db_rows(db, st, "read deliverable people", sizeof **out, read_notice, clear_notice,
+		       (void **)out, n);
+}
+
+enum err dlv_reminder_mark(struct db *db, const char *step, int64_t ref, int64_t user_id,
+			   bool *fresh)
+{
+	static const char sql[] = "INSERT OR IGNORE INTO deliverable_reminders"
+				  " (step, ref, user_id, sent_at) VALUES (?1, ?2, ?3, ?4)";
+	sqlite3_stmt *st;
+	int changes = 0;
+	enum err rc = db_stmt(db, sql, &st);
+
+	*fresh = false;
+	if (rc)
+		return rc;
+	db_bind_text(db, st, 1, step);
+	db_bind_int64(db, st, 2, ref);
+	db_bind_int64(db, st, 3, user_id);
+	db_bind_int64(db, st, 4, db_now());
+	rc = db_exec_changes(db, st, "record reminder", &changes);
+	*fresh = !rc && changes == 1;
+	return rc;
+}

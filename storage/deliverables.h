@@ -215,4 +215,38 @@ enum err dlv_decision_attach(struct db *db, int64_t review_id, int64_t reviewer,
 enum err dlv_submit(struct db *db, int64_t id, const char *submitted_on, int64_t node_id,
 		    int64_t version, const char *blob);
 
+/* --- reminders (api/dlvremind.h decides who and when) ---------------------- */
+
+/* A person a reminder may go to, with what it is about. */
+struct dlv_notice {
+	int64_t ref;     /* the review's id (reviews) or the deliverable's */
+	int64_t user_id; /* the candidate; the caller checks access at send time */
+	char *email;
+	int64_t wp_id;
+	char *code;
+	char *title;
+	char *due_date;    /* YYYY-MM-DD or NULL (deliverables: their own date) */
+	int64_t due_month; /* deliverables: 0 none */
+	int64_t version;   /* reviews: the reviewed version */
+};
+
+void dlv_notices_free(struct dlv_notice *n, size_t count);
+
+/* Pending reviewers of the latest review of every deliverable not yet
+ * submitted or accepted (one row per review and reviewer; enabled
+ * accounts only). `review_id` 0: all reviews; else that one. */
+enum err dlv_pending_reviewers(struct db *db, int64_t review_id, struct dlv_notice **out,
+			       size_t *n);
+
+/* Deliverables not yet submitted or accepted that have a due date or a
+ * due month, each with the enabled members of its lead partner and of
+ * its work package's lead partner (one row per deliverable and person). */
+enum err dlv_due_people(struct db *db, struct dlv_notice **out, size_t *n);
+
+/* Record that `step` about `ref` goes to `user_id`: *fresh is true when
+ * it had not been recorded before (then the caller queues the mail in
+ * the same transaction), false when it was sent already. */
+enum err dlv_reminder_mark(struct db *db, const char *step, int64_t ref, int64_t user_id,
+			   bool *fresh);
+
 #endif

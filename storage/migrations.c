@@ -552,7 +552,10 @@ static const char m010_wp_language[] = "ALTER TABLE wps ADD COLUMN language TEXT
  * reviewer's annotated file and the submitted PDF are documents of the
  * work package (uploaded through the one upload path); these columns link
  * them, with the version and content hash that was attached. A purged
- * file leaves the link NULL and the hash as the record. */
+ * file leaves the link NULL and the hash as the record.
+ * deliverable_reminders: what the reminder job mailed, one row per step
+ * and person, inserted in the transaction that queues the mail, so a
+ * step is mailed once across restarts and worker processes. */
 
 static const char m011_deliverable_files[] =
 	"ALTER TABLE review_decisions ADD COLUMN"
@@ -562,7 +565,14 @@ static const char m011_deliverable_files[] =
 	"ALTER TABLE deliverables ADD COLUMN"
 	"  submitted_node INTEGER REFERENCES nodes(id) ON DELETE SET NULL;"
 	"ALTER TABLE deliverables ADD COLUMN submitted_version INTEGER;"
-	"ALTER TABLE deliverables ADD COLUMN submitted_blob TEXT;";
+	"ALTER TABLE deliverables ADD COLUMN submitted_blob TEXT;"
+	"CREATE TABLE deliverable_reminders ("
+	"  step TEXT NOT NULL,"   /* e.g. 'review_due 2025-05-31' */
+	"  ref INTEGER NOT NULL," /* the review's or the deliverable's id */
+	"  user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+	"  sent_at INTEGER NOT NULL,"
+	"  PRIMARY KEY (step, ref, user_id)"
+	") WITHOUT ROWID;";
 
 const char *const db_migrations[] = {
 	m001_initial,     m002_sudo_scopes, m003_deliverables,      m004_notifications,

@@ -190,6 +190,12 @@ enum err acl_deliverable_sign_off(const struct call *call);
  * with acct_wps_free. */
 enum err acl_recipient_wps(struct db *db, int64_t user_id, struct acct_wp **wps, size_t *n);
 
+/* May account `user_id` be told now about a deliverable of `wp_id`? A
+ * reviewer (a review task or reminder): when they can read the work
+ * package; the deliverable's people (its due date): when they can write
+ * it. Asked when the mail is made, not when the review started. */
+bool acl_deliverable_notice(struct db *db, int64_t user_id, int64_t wp_id, bool reviewer);
+
 /* May a reader with `level` on an event's WP see the event `action`? */
 bool acl_activity_visible(int level, const char *action);
 /* May the caller post and remove news and events? A coordinator, or

@@ -82,13 +82,15 @@ struct config {
 	unsigned login_lockout_ms;       /* first lockout; doubles per failure */
 	unsigned login_lockout_max_ms;
 	/* notifications and mail (issue 15, docs/notifications.md) */
-	char *smtp_url;              /* NULL: mail is written to DATA/outbox/ */
-	char *smtp_user;             /* NULL: no SMTP AUTH */
-	char *smtp_password_file;    /* the SMTP password, first line */
-	char *smtp_ca_file;          /* PEM CAs to verify the mail server; NULL: system */
-	char *mail_from;             /* From: of every mail */
-	unsigned notify_interval_ms; /* how often digests and the outbox are looked at */
-	unsigned mail_retry_ms;      /* first retry after a failed send; doubles */
+	char *smtp_url;                /* NULL: mail is written to DATA/outbox/ */
+	char *smtp_user;               /* NULL: no SMTP AUTH */
+	char *smtp_password_file;      /* the SMTP password, first line */
+	char *smtp_ca_file;            /* PEM CAs to verify the mail server; NULL: system */
+	char *mail_from;               /* From: of every mail */
+	unsigned notify_interval_ms;   /* how often digests and the outbox are looked at */
+	unsigned reminder_interval_ms; /* deliverable reminders (dlvremind.h); 0: off */
+	unsigned reminder_days;        /* days before a due date */
+	unsigned mail_retry_ms;        /* first retry after a failed send; doubles */
 	unsigned argon2_memory_kib;
 	unsigned argon2_iterations;
 	unsigned argon2_parallelism;

@@ -21,7 +21,9 @@
 #include "api/config.h"
 #include "api/handlers.h"
 #include "api/router.h"
+#include "api/dlvremind.h"
 #include "api/docput.h"
+#include "api/mail.h"
 #include "audit.h"
 #include "cas.h"
 #include "csv.h"
@@ -664,10 +666,15 @@ void h_review_start(struct call *call)
 			rc = audit(call, "review_start", d.wp_id, d.code, detail);
 		}
 	}
+	/* the reviewers' task by mail, with the review or not at all */
+	if (!rc)
+		rc = dlvremind_review_started(db, worker_config(call->worker), rid, NULL);
 	if (!rc)
 		rc = db_commit(db);
 	if (rc)
 		db_rollback(db);
+	else
+		mail_wake();
 out:
 	acct_users_free(all, nall);
 	tree_version_clear(&v);

@@ -27,6 +27,7 @@ void h_metrics(struct call *call);
 void h_test_sink(struct call *call);
 void h_test_source(struct call *call);
 void h_test_notify(struct call *call);
+void h_test_reminders(struct call *call);
 /* h_oidc.c */
 void h_oidc_providers(struct call *call);
 void h_oidc_start(struct call *call);
