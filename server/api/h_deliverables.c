@@ -1023,6 +1023,12 @@ static struct file_put *file_begin(struct call *call, const struct dlv *d, const
 		if (rc)
 			rc = err_set(ERR_INVALID, "file name: %s", err_detail());
 	}
+	/* the rules of any write: not into an archived work package, not
+	 * over someone else's check-out */
+	if (!rc)
+		rc = acl_wp_writable(worker_db(call->worker), d->wp_id, d->wp_code);
+	if (!rc)
+		rc = acl_lock_check(call, d->wp_id, &fp->np, false);
 	if (!rc)
 		rc = tree_quota_check(worker_db(call->worker), d->wp_id,
 				      declared > 0 ? (uint64_t)declared : 0);

@@ -138,6 +138,12 @@ test('bad attachments are refused and nothing is stored', async () => {
   r = await attach(rev2, 'quota.pdf', pdf('over quota'));
   assert.equal(r.status, 507, JSON.stringify(r.body));
   sql(s, "UPDATE wps SET quota_bytes = NULL WHERE code = 'WP2'");
+  // nothing is written into an archived work package
+  sql(s, "UPDATE wps SET archived_at = 1 WHERE code = 'WP2'");
+  r = await attach(rev2, 'archived.pdf', pdf('archived'));
+  assert.equal(r.status, 403, JSON.stringify(r.body));
+  assert.match(r.body.detail, /archived/);
+  sql(s, "UPDATE wps SET archived_at = NULL WHERE code = 'WP2'");
   assert.deepEqual(docs(), before);
   r = await reader.req('GET', `/api/v1/deliverables/D2.1/reviews/${review.id}`);
   assert.equal(r.body.review.decisions.find((d) => d.reviewer === 'rev2@d.example').attachment, null);
