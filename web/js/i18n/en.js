@@ -881,4 +881,6 @@ export default {
   'action.deliverable_update': 'Deliverable changed',
   'action.review_start': 'Review started',
   'action.review_decision': 'Review answered',
+  'action.review_attachment': 'Annotated file attached to a review',
+  'action.deliverable_submit': 'Deliverable submitted',
 };
