@@ -52,9 +52,8 @@ struct config {
 	unsigned max_connections;
 	unsigned shutdown_grace_ms;
 	struct http_limits http;
-	uint64_t max_json_body;   /* bytes */
-	uint64_t max_upload;      /* bytes, one document version */
-	uint64_t review_file_max; /* bytes, an annotated file or submitted PDF */
+	uint64_t max_json_body; /* bytes */
+	uint64_t max_upload;    /* bytes, one document version */
 	enum log_format log_format;
 	bool access_log;
 	bool test_hooks; /* enables /_test/ routes for the test suite */
@@ -82,15 +81,13 @@ struct config {
 	unsigned login_lockout_ms;       /* first lockout; doubles per failure */
 	unsigned login_lockout_max_ms;
 	/* notifications and mail (issue 15, docs/notifications.md) */
-	char *smtp_url;                /* NULL: mail is written to DATA/outbox/ */
-	char *smtp_user;               /* NULL: no SMTP AUTH */
-	char *smtp_password_file;      /* the SMTP password, first line */
-	char *smtp_ca_file;            /* PEM CAs to verify the mail server; NULL: system */
-	char *mail_from;               /* From: of every mail */
-	unsigned notify_interval_ms;   /* how often digests and the outbox are looked at */
-	unsigned reminder_interval_ms; /* deliverable reminders (dlvremind.h); 0: off */
-	unsigned reminder_days;        /* days before a due date */
-	unsigned mail_retry_ms;        /* first retry after a failed send; doubles */
+	char *smtp_url;              /* NULL: mail is written to DATA/outbox/ */
+	char *smtp_user;             /* NULL: no SMTP AUTH */
+	char *smtp_password_file;    /* the SMTP password, first line */
+	char *smtp_ca_file;          /* PEM CAs to verify the mail server; NULL: system */
+	char *mail_from;             /* From: of every mail */
+	unsigned notify_interval_ms; /* how often digests and the outbox are looked at */
+	unsigned mail_retry_ms;      /* first retry after a failed send; doubles */
 	unsigned argon2_memory_kib;
 	unsigned argon2_iterations;
 	unsigned argon2_parallelism;
@@ -102,6 +99,12 @@ struct config {
 	uint64_t upload_bytes_per_user; /* their announced lengths together */
 	/* deliverables (issue 17) */
 	char *project_start; /* YYYY-MM-DD; NULL: due months have no date */
+	/* the largest annotated or submitted file, bytes; how often the
+	 * reminders are looked for (dlvremind.h; 0: never) and how many days
+	 * before a due date they go */
+	uint64_t review_file_max;
+	unsigned reminder_interval_ms;
+	unsigned reminder_days;
 	/* OpenID Connect sign-in (issue 19); its redirect URI starts with
 	 * public_url, which it requires */
 	char *oidc_ca_file;            /* CA bundle for the providers; NULL: the system's */
