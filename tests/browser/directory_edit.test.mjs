@@ -41,6 +41,7 @@ test('an event edited in the app keeps its UID; the calendar sees SEQUENCE rise'
   await dialog.getByLabel('Title').fill('General Assembly Meeting — internal');
   await dialog.getByLabel('Starts').fill(`${year}-04-27T10:30`);
   await dialog.getByLabel('Place').fill('Aula Magna, Rome');
+  await dialog.getByLabel(/^WP2 — /).check();
   await checkScreen(page, 'event-edit');
   await dialog.getByRole('button', { name: 'Save' }).click();
   const edited = page.locator('.event-item').filter({ hasText: 'General Assembly Meeting — internal' });
@@ -51,6 +52,7 @@ test('an event edited in the app keeps its UID; the calendar sees SEQUENCE rise'
   r = await coord.req('GET', `/api/v1/events/${id}`);
   assert.equal(r.body.event.start, `${year}-04-27T08:30:00Z`);
   assert.deepEqual(r.body.event.folder, { wp: 'WP1', path: 'Meetings/GA' }, 'the folder stays');
+  assert.deepEqual(r.body.event.wps, ['WP2']);
   const ics1 = (await coord.req('GET', `/api/v1/events/${id}.ics`)).body;
   assert.equal(ics1.match(/^UID:(.*)\r$/m)[1], uid);
   assert.match(ics1, /^SEQUENCE:1\r$/m);

@@ -177,6 +177,7 @@ export default {
   'events.folderPath': 'Folder',
   'events.folderPlaceholder': 'Meetings/General Assembly',
   'events.noFolder': 'No folder',
+  'events.wps': 'Work packages it belongs to (an internal event shows only to their readers)',
   'events.internalField': 'Internal (only for readers of its work package, if it has one)',
   'events.internal': 'Internal',
   'events.public': 'Public',

@@ -82,13 +82,19 @@ async function newEventDialog(ev = null) {
   const folderWp = select([['', t('events.noFolder')], ...wpOptions], { name: 'folder_wp' });
   folderWp.value = ev?.folder?.wp || '';
   const folderPath = input({ name: 'folder_path', autocomplete: 'off', placeholder: t('events.folderPlaceholder'), value: ev?.folder?.path || '' });
+  // Linked work packages: those the poster reads (and any it already has).
+  const linkable = [...session.wps.map((w) => [w.code, `${w.code} — ${w.title || ''}`]),
+    ...(ev?.wps || []).filter((c) => !session.wps.some((w) => w.code === c)).map((c) => [c, c])];
+  const wpBoxes = linkable.map(([code], i) => h('input', { type: 'checkbox', id: `ev-wp-${i}`, value: code, checked: !!ev?.wps.includes(code) }));
+  const wpSet = linkable.length ? h('fieldset.stack', h('legend', t('events.wps')),
+    linkable.map(([, label], i) => h('div.check', wpBoxes[i], h('label', { for: wpBoxes[i].id }, label)))) : null;
   const fs = [field(t('events.titleField'), title), field(t('events.start'), start), field(t('events.end'), end),
     field(t('events.tz'), tz, { hint: t('events.tzHint') }), field(t('events.place'), place), field(t('events.online'), online),
     field(t('events.folderWp'), folderWp), field(t('events.folderPath'), folderPath)];
   return dialog({
     title: ev ? t('events.editTitle') : t('events.newTitle'),
     wide: true,
-    build: () => h('div.stack', fs, h('label.check', internal, ' ', t('events.internalField'))),
+    build: () => h('div.stack', fs, wpSet, h('label.check', internal, ' ', t('events.internalField'))),
     submitLabel: ev ? t('events.save') : t('events.create'),
     submit: async () => {
       fs.forEach((f) => f.setError(null));
@@ -99,7 +105,9 @@ async function newEventDialog(ev = null) {
       let s, e;
       try { s = withOffset(start.value, tz.value.trim()); e = withOffset(end.value, tz.value.trim()); } catch { fs[3].setError(t('events.tzHint')); return false; }
       const body = { title: title.value.trim(), start: s, end: e, tz: tz.value.trim(), internal: internal.checked };
+      const wps = wpBoxes.filter((b) => b.checked).map((b) => b.value);
       if (ev) {
+        if ([...wps].sort().join() !== [...ev.wps].sort().join()) body.wps = wps;
         body.place = place.value.trim();
         body.online_url = online.value.trim();
         if (folderWp.value !== (ev.folder?.wp || '') || folderPath.value.trim() !== (ev.folder?.path || ''))
@@ -109,6 +117,7 @@ async function newEventDialog(ev = null) {
       if (place.value.trim()) body.place = place.value.trim();
       if (online.value.trim()) body.online_url = online.value.trim();
       if (folderWp.value) body.folder = { wp: folderWp.value, path: folderPath.value.trim() };
+      if (wps.length) body.wps = wps;
       return (await post('/api/v1/events', body)).event;
     },
   });
