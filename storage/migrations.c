@@ -548,9 +548,18 @@ static const char m009_blob_scans[] =
  * declares its language nor is long enough to identify. */
 static const char m010_wp_language[] = "ALTER TABLE wps ADD COLUMN language TEXT;";
 
+/* Editing news and events in place (storage/directory.h): when an item
+ * was last edited, and an event's iCalendar SEQUENCE, raised at each
+ * edit so subscribed calendars replace their copy. */
+static const char m011_directory_edits[] = "ALTER TABLE news ADD COLUMN edited_at INTEGER;"
+					   "ALTER TABLE events ADD COLUMN edited_at INTEGER;"
+					   "ALTER TABLE events ADD COLUMN sequence INTEGER NOT "
+					   "NULL DEFAULT 0;";
+
 const char *const db_migrations[] = {
-	m001_initial,   m002_sudo_scopes, m003_deliverables, m004_notifications, m005_wp_settings,
-	m006_look_keys, m007_directory,   m008_oidc,         m009_blob_scans,    m010_wp_language,
+	m001_initial,     m002_sudo_scopes, m003_deliverables,    m004_notifications,
+	m005_wp_settings, m006_look_keys,   m007_directory,       m008_oidc,
+	m009_blob_scans,  m010_wp_language, m011_directory_edits,
 };
 
 const size_t db_migration_count = sizeof db_migrations / sizeof db_migrations[0];
