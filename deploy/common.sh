@@ -12,7 +12,7 @@ BUILD_PACKAGES=(
   g++ libxapian-dev libmagic-dev libicu-dev libxml2-dev libexpat1-dev libzip-dev
   poppler-utils
   libexttextcat-dev libexttextcat-data
-  libcmark-dev libgdk-pixbuf-2.0-dev
+  libcmark-dev libgdk-pixbuf-2.0-dev librsvg2-common webp-pixbuf-loader
 )
 # What the test suites need on top.
 TEST_PACKAGES=(

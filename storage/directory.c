@@ -404,6 +404,8 @@ static void news_row(sqlite3_stmt *st, void *rec, enum err *rc)
 	x->body = db_column_strdup(st, 3, rc);
 	x->author = db_column_strdup(st, 4, rc);
 	x->image_id = col_i64(st, 5);
+	x->edited_at = col_i64(st, 6);
+	x->author_id = col_i64(st, 7);
 }
 
 static void news_clear(void *rec)
@@ -448,7 +450,7 @@ enum err dir_news_list(struct db *db, int limit, int offset, struct dir_news **o
 {
 	static const char sql[] =
 		"SELECT n.id, n.created_at, n.title, n.body, coalesce(u.name, ''),"
-		" coalesce(n.image_id, 0)"
+		" coalesce(n.image_id, 0), coalesce(n.edited_at, 0), coalesce(n.author_id, 0)"
 		" FROM news n LEFT JOIN users u ON u.id = n.author_id"
 		" ORDER BY n.created_at DESC, n.id DESC LIMIT ? OFFSET ?";
 	static const char count[] = "SELECT count(*) FROM news";
@@ -504,6 +506,69 @@ enum err dir_news_delete(struct db *db, int64_t id)
 	return rc;
 }
 
+enum err dir_news_get(struct db *db, int64_t id, struct dir_news **out)
+{
+	static const char sql[] =
+		"SELECT n.id, n.created_at, n.title, n.body, coalesce(u.name, ''),"
+		" coalesce(n.image_id, 0), coalesce(n.edited_at, 0), coalesce(n.author_id, 0)"
+		" FROM news n LEFT JOIN users u ON u.id = n.author_id WHERE n.id = ?";
+	sqlite3_stmt *st;
+	size_t n = 0;
+	enum err rc = db_stmt(db, sql, &st);
+
+	*out = NULL;
+	if (rc)
+		return rc;
+	db_bind_int64(db, st, 1, id);
+	rc = db_rows(db, st, "read news", sizeof **out, news_row, news_clear, (void **)out, &n);
+	if (!rc && n == 0) {
+		free(*out);
+		*out = NULL;
+		rc = err_set(ERR_NOTFOUND, "no such news item");
+	}
+	return rc;
+}
+
+enum err dir_news_update(struct db *db, int64_t id, const char *title, const char *body,
+			 int64_t image_id)
+{
+	static const char img[] = "SELECT coalesce(image_id, 0) FROM news WHERE id = ?";
+	static const char sql[] =
+		"UPDATE news SET title = ?, body = ?, image_id = ?, edited_at = ? WHERE id = ?";
+	sqlite3_stmt *st;
+	int64_t old = 0;
+	bool row = false;
+	int changes = 0;
+	enum err rc = db_stmt(db, img, &st);
+
+	if (rc)
+		return rc;
+	db_bind_int64(db, st, 1, id);
+	rc = db_step(db, st, "read news", &row);
+	if (!rc && row)
+		old = col_i64(st, 0);
+	sqlite3_reset(st);
+	if (!rc && !row)
+		rc = err_set(ERR_NOTFOUND, "no such news item");
+	if (!rc)
+		rc = db_stmt(db, sql, &st);
+	if (rc)
+		return rc;
+	db_bind_text(db, st, 1, title);
+	db_bind_text(db, st, 2, body);
+	db_bind_id(db, st, 3, image_id);
+	db_bind_int64(db, st, 4, db_now());
+	db_bind_int64(db, st, 5, id);
+	rc = db_exec_changes(db, st, "edit news", &changes);
+	if (rc == ERR_INVALID || rc == ERR_EXISTS)
+		rc = err_set(ERR_INVALID, "no such image");
+	if (!rc && !changes)
+		rc = err_set(ERR_NOTFOUND, "no such news item");
+	if (!rc && old && old != image_id)
+		rc = image_release(db, old);
+	return rc;
+}
+
 /* --- events -------------------------------------------------------------------- */
 
 #define EVENT_COLS                                                                                 \
@@ -511,7 +576,8 @@ enum err dir_news_delete(struct db *db, int64_t id)
 	" e.title, e.tz, e.place, e.online_url, e.description, coalesce(f.code, ''),"              \
 	" e.folder_path, e.internal,"                                                              \
 	" coalesce((SELECT group_concat(w.id || ' ' || w.code, char(10)) FROM event_wps x"         \
-	"  JOIN wps w ON w.id = x.wp_id WHERE x.event_id = e.id), '')"                             \
+	"  JOIN wps w ON w.id = x.wp_id WHERE x.event_id = e.id), ''),"                            \
+	" coalesce(e.edited_at, 0), e.sequence, coalesce(e.created_by, 0)"                         \
 	" FROM events e LEFT JOIN wps f ON f.id = e.folder_wp_id "
 
 /* The linked work packages come as "id code" lines. */
@@ -564,6 +630,9 @@ static void event_row(sqlite3_stmt *st, void *rec, enum err *rc)
 	e->folder_path = db_column_strdup(st, 11, rc);
 	e->internal = sqlite3_column_int(st, 12) != 0;
 	event_wps_parse(e, (const char *)sqlite3_column_text(st, 13), rc);
+	e->edited_at = col_i64(st, 14);
+	e->sequence = col_i64(st, 15);
+	e->created_by = col_i64(st, 16);
 }
 
 void dir_event_clear(struct dir_event *e)
@@ -682,6 +751,52 @@ enum err dir_event_delete(struct db *db, int64_t id)
 	rc = db_exec_changes(db, st, "delete event", &changes);
 	if (!rc && !changes)
 		rc = err_set(ERR_NOTFOUND, "no such event");
+	return rc;
+}
+
+enum err dir_event_update(struct db *db, const struct dir_event *ev)
+{
+	static const char sql[] =
+		"UPDATE events SET title = ?, starts_at = ?, ends_at = ?, tz = ?, place = ?,"
+		" online_url = ?, description = ?, internal = ?, folder_wp_id = ?, folder_path = ?,"
+		" edited_at = ?, sequence = sequence + 1 WHERE id = ?";
+	static const char unlink[] = "DELETE FROM event_wps WHERE event_id = ?";
+	static const char link[] = "INSERT OR IGNORE INTO event_wps(event_id, wp_id) VALUES (?, ?)";
+	sqlite3_stmt *st;
+	int changes = 0;
+	enum err rc = db_stmt(db, sql, &st);
+
+	if (rc)
+		return rc;
+	db_bind_text(db, st, 1, ev->title);
+	db_bind_int64(db, st, 2, ev->starts_at);
+	db_bind_int64(db, st, 3, ev->ends_at);
+	db_bind_text(db, st, 4, ev->tz);
+	db_bind_text(db, st, 5, ev->place ? ev->place : "");
+	db_bind_text(db, st, 6, ev->online_url ? ev->online_url : "");
+	db_bind_text(db, st, 7, ev->description ? ev->description : "");
+	db_bind_int64(db, st, 8, ev->internal);
+	db_bind_id(db, st, 9, ev->folder_wp_id);
+	db_bind_text(db, st, 10, ev->folder_path ? ev->folder_path : "");
+	db_bind_int64(db, st, 11, db_now());
+	db_bind_int64(db, st, 12, ev->id);
+	rc = db_exec_changes(db, st, "edit event", &changes);
+	if (!rc && !changes)
+		rc = err_set(ERR_NOTFOUND, "no such event");
+	if (!rc)
+		rc = db_stmt(db, unlink, &st);
+	if (!rc) {
+		db_bind_int64(db, st, 1, ev->id);
+		rc = db_exec_stmt(db, st, "unlink event's work packages");
+	}
+	for (size_t i = 0; !rc && i < ev->nwps; i++) {
+		rc = db_stmt(db, link, &st);
+		if (rc)
+			break;
+		db_bind_int64(db, st, 1, ev->id);
+		db_bind_int64(db, st, 2, ev->wp_ids[i]);
+		rc = db_exec_stmt(db, st, "link event to work package");
+	}
 	return rc;
 }
 

@@ -101,6 +101,7 @@ void dir_hits_free(struct dir_hit *h, size_t n);
 struct dir_news {
 	int64_t id, created_at, image_id;
 	char *title, *body, *author;
+	int64_t edited_at, author_id; /* edited_at 0: never edited */
 };
 /* image_id 0: none; else it must exist (ERR_INVALID). */
 enum err dir_news_add(struct db *db, const char *title, const char *body, int64_t author_id,
@@ -110,6 +111,13 @@ enum err dir_news_list(struct db *db, int limit, int offset, struct dir_news **o
 		       int64_t *total);
 enum err dir_news_delete(struct db *db, int64_t id);
 void dir_news_free(struct dir_news *items, size_t n);
+/* One item (ERR_NOTFOUND); free with dir_news_free(out, 1). */
+enum err dir_news_get(struct db *db, int64_t id, struct dir_news **out);
+/* Replace an item's title, body and picture (0: none; else it must
+ * exist), stamping edited_at. A picture it no longer shows is deleted
+ * like a removed item's. */
+enum err dir_news_update(struct db *db, int64_t id, const char *title, const char *body,
+			 int64_t image_id);
 
 /* --- events ------------------------------------------------------------------- */
 
@@ -121,6 +129,9 @@ struct dir_event {
 	int64_t *wp_ids;
 	char **wp_codes;
 	size_t nwps;
+	/* edited_at 0: never edited; sequence: the iCalendar SEQUENCE,
+	 * raised by each edit */
+	int64_t edited_at, sequence, created_by;
 };
 /* New event; `wp_ids` (nwps of them) linked. Call inside a transaction. */
 enum err dir_event_add(struct db *db, const struct dir_event *ev, int64_t created_by, int64_t *id);
@@ -128,6 +139,9 @@ enum err dir_event_add(struct db *db, const struct dir_event *ev, int64_t create
 enum err dir_event_list(struct db *db, int64_t from, struct dir_event **out, size_t *n);
 enum err dir_event_get(struct db *db, int64_t id, struct dir_event *out);
 enum err dir_event_delete(struct db *db, int64_t id);
+/* Replace event ev->id's fields and linked work packages with `ev`'s,
+ * stamping edited_at and raising sequence. Call inside a transaction. */
+enum err dir_event_update(struct db *db, const struct dir_event *ev);
 void dir_event_clear(struct dir_event *e);
 void dir_events_free(struct dir_event *e, size_t n);
 

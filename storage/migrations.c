@@ -548,6 +548,14 @@ static const char m009_blob_scans[] =
  * declares its language nor is long enough to identify. */
 static const char m010_wp_language[] = "ALTER TABLE wps ADD COLUMN language TEXT;";
 
+/* Editing news and events in place (storage/directory.h): when an item
+ * was last edited, and an event's iCalendar SEQUENCE, raised at each
+ * edit so subscribed calendars replace their copy. */
+static const char m011_directory_edits[] = "ALTER TABLE news ADD COLUMN edited_at INTEGER;"
+					   "ALTER TABLE events ADD COLUMN edited_at INTEGER;"
+					   "ALTER TABLE events ADD COLUMN sequence INTEGER NOT "
+					   "NULL DEFAULT 0;";
+
 /* Deliverables, the files around a review (docs/deliverables.md): a
  * reviewer's annotated file and the submitted PDF are documents of the
  * work package (uploaded through the one upload path); these columns link
@@ -556,8 +564,7 @@ static const char m010_wp_language[] = "ALTER TABLE wps ADD COLUMN language TEXT
  * deliverable_reminders: what the reminder job mailed, one row per step
  * and person, inserted in the transaction that queues the mail, so a
  * step is mailed once across restarts and worker processes. */
-
-static const char m011_deliverable_files[] =
+static const char m012_deliverable_files[] =
 	"ALTER TABLE review_decisions ADD COLUMN"
 	"  attachment_node INTEGER REFERENCES nodes(id) ON DELETE SET NULL;"
 	"ALTER TABLE review_decisions ADD COLUMN attachment_version INTEGER;"
@@ -575,9 +582,9 @@ static const char m011_deliverable_files[] =
 	") WITHOUT ROWID;";
 
 const char *const db_migrations[] = {
-	m001_initial,     m002_sudo_scopes, m003_deliverables,      m004_notifications,
-	m005_wp_settings, m006_look_keys,   m007_directory,         m008_oidc,
-	m009_blob_scans,  m010_wp_language, m011_deliverable_files,
+	m001_initial,     m002_sudo_scopes, m003_deliverables,    m004_notifications,
+	m005_wp_settings, m006_look_keys,   m007_directory,       m008_oidc,
+	m009_blob_scans,  m010_wp_language, m011_directory_edits, m012_deliverable_files,
 };
 
 const size_t db_migration_count = sizeof db_migrations / sizeof db_migrations[0];

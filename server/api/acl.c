@@ -587,6 +587,16 @@ bool acl_may_post(struct call *call)
 	       has;
 }
 
+bool acl_may_edit_posted(struct call *call, int64_t author_id)
+{
+	if (!call->caller || !call->caller->user_id ||
+	    (call->caller->token_id && call->caller->wp_limited))
+		return false;
+	/* The author keeps their own item even after losing the role that
+	 * let them post it: they answer for its text. */
+	return (author_id && author_id == call->caller->user_id) || acl_may_post(call);
+}
+
 static bool among_ids(int64_t id, const int64_t *ids, size_t n)
 {
 	for (size_t i = 0; i < n; i++)

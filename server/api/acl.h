@@ -78,6 +78,8 @@
  *   acl_may_post        news and events: coordinators and holders of the
  *                       contact role "Communication" (not with a token
  *                       limited to some work packages)
+ *   acl_may_edit_posted a news item or event in place: whoever may post,
+ *                       and its author (same token rule)
  *   acl_event_visible   an event, for a reader of some WPs: public ones and
  *                       internal ones tied to no WP to every member;
  *                       internal ones tied to WPs (their folder's, the
@@ -201,6 +203,9 @@ bool acl_activity_visible(int level, const char *action);
 /* May the caller post and remove news and events? A coordinator, or
  * someone holding the contact role "Communication". */
 bool acl_may_post(struct call *call);
+/* May the caller edit in place a news item or event posted by
+ * `author_id`? Whoever may post, and the author. */
+bool acl_may_edit_posted(struct call *call, int64_t author_id);
 
 /* May a reader of the WPs `readable` (n of them, from acl_readable_wps
  * or acl_calendar_reader) see event `e`? The rule in the list above. */

@@ -358,6 +358,8 @@ static json_t *news_json(const struct dir_news *x)
 			      "image", image_url(x->image_id));
 
 	free(html);
+	if (o)
+		json_object_set_new(o, "edited_at", apijson_time(x->edited_at));
 	return o;
 }
 
@@ -402,8 +404,15 @@ void h_news_list(struct call *call)
 		return;
 	}
 	a = json_array();
-	for (size_t i = 0; a && i < n; i++)
-		json_array_append_new(a, news_json(&items[i]));
+	for (size_t i = 0; a && i < n; i++) {
+		json_t *o = news_json(&items[i]);
+
+		if (o)
+			json_object_set_new(
+				o, "may_edit",
+				json_boolean(acl_may_edit_posted(call, items[i].author_id)));
+		json_array_append_new(a, o);
+	}
 	dir_news_free(items, n);
 	reply_json(call->req, 200,
 		   json_pack("{s:I, s:o, s:b}", "total", (json_int_t)total, "news", a, "may_post",
@@ -465,6 +474,65 @@ void h_news_create(struct call *call)
 	reply_json(call->req, 201, json_pack("{s:o}", "news", news_json(&x)));
 }
 
+/* PATCH /api/v1/news/{id} with any of "title", "body", "image" (null:
+ * none), validated as POST validates them. */
+void h_news_update(struct call *call)
+{
+	struct db *db = worker_db(call->worker);
+	struct dir_news *x = NULL;
+	const char *title = NULL, *body = NULL;
+	int64_t image = 0, id = 0;
+	struct jsonin_field f[] = {
+		{"title", JSONIN_STRING, 0, 1, 200, .out = &title},
+		{"body", JSONIN_STRING, JSONIN_MULTILINE, 0, MD_MAX_SOURCE, .out = &body},
+		{"image", JSONIN_INT, JSONIN_NULLABLE, 1, INT64_MAX, .out = &image},
+	};
+	enum err rc = ERR_OK;
+
+	if (!apijson_parse_id(call_param(call, "id"), &id))
+		rc = err_set(ERR_NOTFOUND, "no such news item");
+	if (!rc)
+		rc = dir_news_get(db, id, &x);
+	if (!rc && !acl_may_edit_posted(call, x->author_id))
+		rc = err_set(ERR_FORBIDDEN, "only its author, coordinators and communication "
+					    "contacts edit a news item");
+	if (!rc)
+		rc = jsonin_parse(call->json, f, 3);
+	if (!rc && body && strlen(body) > MD_MAX_SOURCE)
+		rc = err_set(ERR_TOOLARGE, "field 'body' is longer than %d bytes", MD_MAX_SOURCE);
+	if (!rc) {
+		json_t *jimage = json_object_get(call->json, "image");
+
+		if (!jimage)
+			image = x->image_id;
+		else if (json_is_null(jimage))
+			image = 0;
+		if (!title)
+			title = x->title;
+		if (!body)
+			body = x->body;
+		rc = db_begin(db);
+	}
+	if (!rc) {
+		rc = dir_news_update(db, id, title, body, image);
+		if (!rc)
+			rc = auth_audit(call, "news_edit", 0, title, NULL);
+		if (!rc)
+			rc = db_commit(db);
+		if (rc)
+			db_rollback(db);
+	}
+	dir_news_free(x, x ? 1 : 0);
+	x = NULL;
+	if (!rc)
+		rc = dir_news_get(db, id, &x);
+	if (rc)
+		reply_err(call->req, rc);
+	else
+		reply_json(call->req, 200, json_pack("{s:o}", "news", news_json(x)));
+	dir_news_free(x, x ? 1 : 0);
+}
+
 /* DELETE of a news item or an event `what` by a poster: `remove` in one
  * transaction with its audit record `action`. */
 static void delete_posted(struct call *call, const char *what,
@@ -519,6 +587,8 @@ static json_t *event_json(const struct dir_event *e)
 		json_object_set_new(
 			o, "folder",
 			json_pack("{s:s, s:s}", "wp", e->folder_wp, "path", e->folder_path));
+	if (o)
+		json_object_set_new(o, "edited_at", apijson_time(e->edited_at));
 	return o;
 }
 
@@ -588,70 +658,78 @@ void h_events_list(struct call *call)
 	}
 	a = json_array();
 	for (size_t i = 0; a && i < n; i++)
-		if (acl_event_visible(&evs[i], readable, nreadable))
-			json_array_append_new(a, event_json(&evs[i]));
+		if (acl_event_visible(&evs[i], readable, nreadable)) {
+			json_t *o = event_json(&evs[i]);
+
+			if (o)
+				json_object_set_new(
+					o, "may_edit",
+					json_boolean(acl_may_edit_posted(call, evs[i].created_by)));
+			json_array_append_new(a, o);
+		}
 	dir_events_free(evs, n);
 	free(readable);
 	reply_json(call->req, 200,
 		   json_pack("{s:o, s:b}", "events", a, "may_post", acl_may_post(call)));
 }
 
-/* POST /api/v1/events {"title","start","end","tz"[,"place","online_url",
- * "description","internal","folder":{"wp","path"},"wps":[codes]]}. The
- * folder is created (with its parents) when missing, which needs write
- * access to its work package; linked work packages must be readable. */
-void h_event_create(struct call *call)
+/* The fields of an event from `json` ({"title","start","end","tz"[,
+ * "place","online_url","description","internal","folder":{"wp","path"},
+ * "wps":[codes]]}) into *ev (strings point into `json`), its linked
+ * work packages into wp_ids, its folder into *np. The same rules for a
+ * new event and an edited one (`old`, else NULL): a folder needs write
+ * access to its work package and *mkfolder says it must be made; linked
+ * work packages must be readable. What `old` already had (its folder,
+ * its linked work packages) is kept without asking again, so that
+ * editing the title needs no access the poster had. */
+static enum err event_parse(struct call *call, json_t *json, const struct dir_event *old,
+			    struct dir_event *ev, int64_t *wp_ids, struct name_path *np,
+			    bool *mkfolder)
 {
-	struct db *db = worker_db(call->worker);
 	const char *start = NULL, *end = NULL, *folder_wp = NULL, *folder_path = NULL;
 	bool internal = true;
-	struct dir_event ev = {0};
-	json_t *rest = json_deep_copy(call->json);
-	json_t *jwps = json_object_get(call->json, "wps");
-	json_t *jfolder = json_object_get(call->json, "folder");
+	/* A shallow copy: its strings are `json`'s, which outlives it. */
+	json_t *rest = json_copy(json);
+	json_t *jwps = json_object_get(json, "wps");
+	json_t *jfolder = json_object_get(json, "folder");
 	struct jsonin_field f[] = {
-		{"title", JSONIN_STRING, JSONIN_REQUIRED, 1, 200, .out = &ev.title},
+		{"title", JSONIN_STRING, JSONIN_REQUIRED, 1, 200, .out = &ev->title},
 		{"start", JSONIN_STRING, JSONIN_REQUIRED, 16, 30, .out = &start},
 		{"end", JSONIN_STRING, JSONIN_REQUIRED, 16, 30, .out = &end},
-		{"tz", JSONIN_STRING, JSONIN_REQUIRED, 1, 64, .out = &ev.tz},
-		{"place", JSONIN_STRING, 0, 0, 200, .out = &ev.place},
-		{"online_url", JSONIN_STRING, 0, 0, 500, .out = &ev.online_url},
-		{"description", JSONIN_STRING, JSONIN_MULTILINE, 0, 4000, .out = &ev.description},
+		{"tz", JSONIN_STRING, JSONIN_REQUIRED, 1, 64, .out = &ev->tz},
+		{"place", JSONIN_STRING, 0, 0, 200, .out = &ev->place},
+		{"online_url", JSONIN_STRING, 0, 0, 500, .out = &ev->online_url},
+		{"description", JSONIN_STRING, JSONIN_MULTILINE, 0, 4000, .out = &ev->description},
 		{"internal", JSONIN_BOOL, 0, 0, 0, .out = &internal},
 	};
 	struct jsonin_field ff[] = {
 		{"wp", JSONIN_STRING, JSONIN_REQUIRED, 1, 32, .out = &folder_wp},
 		{"path", JSONIN_STRING, JSONIN_REQUIRED, 1, 1000, .out = &folder_path},
 	};
-	int64_t wp_ids[MAX_EVENT_WPS];
-	struct name_path np = {0};
-	int64_t id = 0;
 	enum err rc = ERR_OK;
 
-	if (!may_post(call)) {
-		json_decref(rest);
-		return;
-	}
-	if (!rest) {
-		reply_err(call->req, err_set(ERR_NOMEM, "out of memory"));
-		return;
-	}
+	*mkfolder = false;
+	if (!rest)
+		return err_set(ERR_NOMEM, "out of memory");
+	if (json_is_null(jfolder))
+		jfolder = NULL;
 	json_object_del(rest, "wps");
 	json_object_del(rest, "folder");
 	rc = jsonin_parse(rest, f, sizeof f / sizeof f[0]);
-	if (!rc && !parse_instant(start, &ev.starts_at))
+	json_decref(rest);
+	if (!rc && !parse_instant(start, &ev->starts_at))
 		rc = err_set(ERR_INVALID, "field 'start' must be a time such as "
 					  "2026-04-27T09:00:00+02:00");
-	if (!rc && !parse_instant(end, &ev.ends_at))
+	if (!rc && !parse_instant(end, &ev->ends_at))
 		rc = err_set(ERR_INVALID, "field 'end' must be a time such as "
 					  "2026-04-27T17:00:00+02:00");
-	if (!rc && ev.ends_at < ev.starts_at)
+	if (!rc && ev->ends_at < ev->starts_at)
 		rc = err_set(ERR_INVALID, "the event ends before it starts");
-	if (!rc && !tz_ok(ev.tz))
+	if (!rc && !tz_ok(ev->tz))
 		rc = err_set(ERR_INVALID, "field 'tz' must be a time zone such as Europe/Rome");
-	if (!rc && !dir_web_url_ok(ev.online_url))
+	if (!rc && !dir_web_url_ok(ev->online_url))
 		rc = err_set(ERR_INVALID, "field 'online_url' must be an http or https URL");
-	if (!rc && jwps) {
+	if (!rc && jwps && !json_is_null(jwps)) {
 		if (!json_is_array(jwps) || json_array_size(jwps) > MAX_EVENT_WPS)
 			rc = err_set(
 				ERR_INVALID,
@@ -659,7 +737,15 @@ void h_event_create(struct call *call)
 				MAX_EVENT_WPS);
 		for (size_t i = 0; !rc && i < json_array_size(jwps); i++) {
 			const char *code = json_string_value(json_array_get(jwps, i));
+			int64_t kept = 0;
 
+			for (size_t j = 0; code && old && j < old->nwps; j++)
+				if (!strcmp(old->wp_codes[j], code))
+					kept = old->wp_ids[j];
+			if (kept) {
+				wp_ids[ev->nwps++] = kept;
+				continue;
+			}
 			if (!code)
 				rc = err_set(ERR_INVALID,
 					     "field 'wps' must hold work package codes");
@@ -669,32 +755,64 @@ void h_event_create(struct call *call)
 				rc = err_set(ERR_INVALID, "field 'wps': no work package '%s'",
 					     code);
 			if (!rc)
-				wp_ids[ev.nwps++] = call->wp_id;
+				wp_ids[ev->nwps++] = call->wp_id;
 		}
 	}
 	if (!rc && jfolder) {
 		rc = json_is_object(jfolder)
 			     ? jsonin_parse(jfolder, ff, 2)
 			     : err_set(ERR_INVALID, "field 'folder' must be {\"wp\", \"path\"}");
+		if (!rc && name_path_from_text(folder_path, np))
+			rc = err_set(ERR_INVALID, "field 'folder': %s", err_detail());
+		if (!rc && np->n == 0)
+			rc = err_set(ERR_INVALID, "field 'folder': name a folder, not the root");
+		if (!rc && old && old->folder_wp && !strcmp(old->folder_wp, folder_wp)) {
+			char *joined = name_path_join(np);
+
+			if (joined && !strcmp(joined, old->folder_path)) {
+				ev->folder_wp_id = old->folder_wp_id;
+				free(joined);
+				goto folder_kept;
+			}
+			free(joined);
+		}
 		if (!rc)
 			rc = acl_authorize_wp(call, folder_wp, 0, ACCESS_WP_WRITE);
 		if (rc == ERR_NOTFOUND)
 			rc = err_set(ERR_INVALID, "field 'folder': no work package '%s'",
 				     folder_wp);
-		if (!rc && name_path_from_text(folder_path, &np))
-			rc = err_set(ERR_INVALID, "field 'folder': %s", err_detail());
-		if (!rc && np.n == 0)
-			rc = err_set(ERR_INVALID, "field 'folder': name a folder, not the root");
-		ev.folder_wp_id = call->wp_id;
+		ev->folder_wp_id = call->wp_id;
+		*mkfolder = !rc;
 	}
-	ev.internal = internal;
-	ev.wp_ids = wp_ids;
+folder_kept:
+	ev->internal = internal;
+	ev->wp_ids = wp_ids;
+	return rc;
+}
+
+/* POST /api/v1/events {"title","start","end","tz"[,"place","online_url",
+ * "description","internal","folder":{"wp","path"},"wps":[codes]]}. The
+ * folder is created (with its parents) when missing, which needs write
+ * access to its work package; linked work packages must be readable. */
+void h_event_create(struct call *call)
+{
+	struct db *db = worker_db(call->worker);
+	struct dir_event ev = {0};
+	int64_t wp_ids[MAX_EVENT_WPS];
+	struct name_path np = {0};
+	int64_t id = 0;
+	bool mkfolder = false;
+	enum err rc = ERR_OK;
+
+	if (!may_post(call))
+		return;
+	rc = event_parse(call, call->json, NULL, &ev, wp_ids, &np, &mkfolder);
 	if (!rc)
 		rc = db_begin(db);
 	if (!rc) {
 		char *joined = NULL;
 
-		if (jfolder) {
+		if (mkfolder) {
 			rc = tree_mkdir(db, ev.folder_wp_id, &np, call->caller->user_id, true,
 					NULL);
 			joined = name_path_join(&np);
@@ -711,7 +829,6 @@ void h_event_create(struct call *call)
 		free(joined);
 	}
 	name_path_free(&np);
-	json_decref(rest);
 	if (rc) {
 		reply_err(call->req, rc);
 		return;
@@ -722,6 +839,101 @@ void h_event_create(struct call *call)
 		reply_err(call->req, rc);
 	else
 		reply_json(call->req, 201, json_pack("{s:o}", "event", event_json(&ev)));
+	dir_event_clear(&ev);
+}
+
+/* An event as the object POST takes: the base an edit is laid over. */
+static json_t *event_as_input(const struct dir_event *e)
+{
+	json_t *wps = json_array();
+	char a[32], b[32];
+	json_t *o;
+
+	for (size_t i = 0; wps && i < e->nwps; i++)
+		json_array_append_new(wps, json_string(e->wp_codes[i]));
+	o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:b, s:o}", "title", e->title, "start",
+		      apijson_time_text(e->starts_at, a), "end", apijson_time_text(e->ends_at, b),
+		      "tz", e->tz, "place", e->place, "online_url", e->online_url, "description",
+		      e->description, "internal", e->internal, "wps", wps ? wps : json_array());
+	if (o && e->folder_wp && *e->folder_wp)
+		json_object_set_new(
+			o, "folder",
+			json_pack("{s:s, s:s}", "wp", e->folder_wp, "path", e->folder_path));
+	return o;
+}
+
+/* PATCH /api/v1/events/{id} with any of POST's fields ("folder": null
+ * removes the folder; its files stay). Validated as a new event would
+ * be; the iCalendar UID stays and SEQUENCE rises, so calendars that
+ * subscribed replace their copy. */
+void h_event_update(struct call *call)
+{
+	struct db *db = worker_db(call->worker);
+	struct dir_event old = {0}, ev = {0};
+	int64_t wp_ids[MAX_EVENT_WPS];
+	int64_t *readable = NULL, id = 0;
+	size_t nreadable = 0;
+	struct name_path np = {0};
+	json_t *merged = NULL;
+	bool mkfolder = false;
+	enum err rc = ERR_OK;
+
+	if (!apijson_parse_id(call_param(call, "id"), &id))
+		rc = err_set(ERR_NOTFOUND, "no such event");
+	if (!rc)
+		rc = acl_readable_wps(call, &readable, &nreadable);
+	if (!rc)
+		rc = dir_event_get(db, id, &old);
+	if (!rc && !acl_event_visible(&old, readable, nreadable))
+		rc = err_set(ERR_NOTFOUND, "no such event");
+	if (!rc && !acl_may_edit_posted(call, old.created_by))
+		rc = err_set(ERR_FORBIDDEN, "only its author, coordinators and communication "
+					    "contacts edit an event");
+	if (!rc && !json_is_object(call->json))
+		rc = err_set(ERR_INVALID, "the body must be a JSON object");
+	if (!rc && !(merged = event_as_input(&old)))
+		rc = err_set(ERR_NOMEM, "out of memory");
+	if (!rc && json_object_update(merged, call->json))
+		rc = err_set(ERR_NOMEM, "out of memory");
+	if (!rc)
+		rc = event_parse(call, merged, &old, &ev, wp_ids, &np, &mkfolder);
+	if (!rc)
+		rc = db_begin(db);
+	if (!rc) {
+		char *joined = NULL;
+
+		ev.id = id;
+		ev.folder_path = ev.folder_wp_id ? old.folder_path : NULL;
+		if (mkfolder) {
+			rc = tree_mkdir(db, ev.folder_wp_id, &np, call->caller->user_id, true,
+					NULL);
+			joined = name_path_join(&np);
+			ev.folder_path = joined;
+		}
+		if (!rc)
+			rc = dir_event_update(db, &ev);
+		if (!rc)
+			rc = auth_audit(call, "event_edit", ev.folder_wp_id, ev.title, NULL);
+		if (!rc)
+			rc = db_commit(db);
+		if (rc)
+			db_rollback(db);
+		free(joined);
+	}
+	name_path_free(&np);
+	json_decref(merged);
+	dir_event_clear(&old);
+	free(readable);
+	if (rc) {
+		reply_err(call->req, rc);
+		return;
+	}
+	memset(&ev, 0, sizeof ev);
+	rc = dir_event_get(db, id, &ev);
+	if (rc)
+		reply_err(call->req, rc);
+	else
+		reply_json(call->req, 200, json_pack("{s:o}", "event", event_json(&ev)));
 	dir_event_clear(&ev);
 }
 

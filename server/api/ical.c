@@ -122,6 +122,20 @@ static void put_event(struct lines *l, const struct ical_event *ie, const char *
 	text_line(l, "BEGIN", "VEVENT");
 	text_line(l, "UID", uid);
 	time_line(l, "DTSTAMP", now);
+	/* An edit keeps the UID and raises SEQUENCE (RFC 5546 3.2.2):
+	 * subscribed calendars replace their copy. */
+	if (e->created_at)
+		time_line(l, "CREATED", e->created_at);
+	time_line(l, "LAST-MODIFIED",
+		  e->edited_at    ? e->edited_at
+		  : e->created_at ? e->created_at
+				  : now);
+	{
+		char seq[24];
+
+		snprintf(seq, sizeof seq, "%lld", (long long)e->sequence);
+		text_line(l, "SEQUENCE", seq);
+	}
 	time_line(l, "DTSTART", e->starts_at);
 	time_line(l, "DTEND", e->ends_at > e->starts_at ? e->ends_at : e->starts_at + 60);
 	text_line(l, "SUMMARY", e->title);

@@ -25,6 +25,19 @@
 #endif
 #endif
 
+#ifdef UNDER_ASAN
+/* Under LeakSanitizer, what librsvg's libraries never free would be
+ * reported at the helper's exit and turn good SVGs into refusals:
+ * fontconfig's caches (loaded to draw an SVG's text) and the value of
+ * an internal DTD entity that libxml2 keeps when librsvg parses one.
+ * Only these are suppressed (the runtime calls this hook at start). */
+const char *__lsan_default_suppressions(void);
+const char *__lsan_default_suppressions(void)
+{
+	return "leak:libfontconfig.so\nleak:xmlParseEntityValue\n";
+}
+#endif
+
 #define HELPER_CPU_SECONDS 5
 #define HELPER_MEMORY (768u << 20)
 
@@ -59,7 +72,7 @@ static enum err exchange(int fin, int fout, int ferr, const unsigned char *in, s
 
 		if (left <= 0) {
 			free(buf);
-			return err_set(ERR_UNSUPPORTED, "the picture took too long to decode");
+			return err_set(ERR_INVALID, "the picture took too long to decode");
 		}
 		if (fin >= 0) {
 			p[n] = (struct pollfd){.fd = fin, .events = POLLOUT};
@@ -103,7 +116,7 @@ static enum err exchange(int fin, int fout, int ferr, const unsigned char *in, s
 					free(buf);
 					if (fin >= 0)
 						close(fin);
-					return err_set(ERR_UNSUPPORTED, "the picture is too large");
+					return err_set(ERR_INVALID, "the picture is too large");
 				}
 				nb = realloc(buf, cap * 2);
 				if (!nb) {
@@ -208,7 +221,10 @@ enum err imgsan_run(const char *exe, const void *in, size_t len, unsigned char *
 
 		while (l && (why[l - 1] == '\n' || why[l - 1] == '\r'))
 			why[--l] = '\0';
-		rc = err_set(ERR_UNSUPPORTED, "%s",
+		rc = err_set(WIFEXITED(status) && WEXITSTATUS(status) == IMGSAN_EXIT_FORMAT
+				     ? ERR_UNSUPPORTED
+				     : ERR_INVALID,
+			     "%s",
 			     *why                  ? why
 			     : WIFSIGNALED(status) ? "the picture could not be decoded within "
 						     "the limits"
@@ -236,6 +252,58 @@ out:
 
 /* --- the helper ----------------------------------------------------------------------- */
 
+/* SVG is text: an XML document whose first element is <svg>. Only the
+ * prolog (BOM, blanks, <?xml ...?>, comments, a DOCTYPE) may stand
+ * before it; compressed SVG (.svgz) is not taken. */
+static bool is_svg(const unsigned char *p, size_t n)
+{
+	size_t i = 0;
+
+	if (n >= 3 && p[0] == 0xef && p[1] == 0xbb && p[2] == 0xbf)
+		i = 3;
+	while (i < n && i < 4096) {
+		const char *end;
+
+		if (p[i] == ' ' || p[i] == '\t' || p[i] == '\r' || p[i] == '\n') {
+			i++;
+			continue;
+		}
+		if (p[i] != '<')
+			return false;
+		if (n - i >= 5 && !memcmp(p + i, "<?xml", 5))
+			end = "?>";
+		else if (n - i >= 4 && !memcmp(p + i, "<!--", 4))
+			end = "-->";
+		else if (n - i >= 9 && !memcmp(p + i, "<!DOCTYPE", 9)) {
+			/* An internal subset ("[ ... ]") may hold '>'. */
+			const unsigned char *b = memchr(p + i, '[', n - i);
+			const unsigned char *g = memchr(p + i, '>', n - i);
+
+			if (!g)
+				return false;
+			if (b && b < g) {
+				const unsigned char *c = memchr(b, ']', n - (size_t)(b - p));
+
+				if (!c || !(g = memchr(c, '>', n - (size_t)(c - p))))
+					return false;
+			}
+			i = (size_t)(g - p) + 1;
+			continue;
+		} else
+			return n - i >= 5 && !memcmp(p + i, "<svg", 4) &&
+			       (p[i + 4] == ' ' || p[i + 4] == '>' || p[i + 4] == '\t' ||
+				p[i + 4] == '\r' || p[i + 4] == '\n');
+		{
+			const unsigned char *q = memmem(p + i + 1, n - i - 1, end, strlen(end));
+
+			if (!q)
+				return false;
+			i = (size_t)(q - p) + strlen(end);
+		}
+	}
+	return false;
+}
+
 static const char *sniff(const unsigned char *p, size_t n)
 {
 	if (n >= 8 && !memcmp(p, "\x89PNG\r\n\x1a\n", 8))
@@ -244,17 +312,76 @@ static const char *sniff(const unsigned char *p, size_t n)
 		return "jpeg";
 	if (n >= 6 && (!memcmp(p, "GIF87a", 6) || !memcmp(p, "GIF89a", 6)))
 		return "gif";
-	return NULL;
+	if (n >= 12 && !memcmp(p, "RIFF", 4) && !memcmp(p + 8, "WEBP", 4))
+		return "webp";
+	return is_svg(p, n) ? "svg" : NULL;
+}
+
+/* Declared dimensions over IMGSAN_MAX_PIXELS: the raster loaders
+ * allocate the full image before scaling it, so such a picture is
+ * refused before anything is allocated (a size of 0 stops them). */
+static bool too_many_pixels;
+
+/* Whether the raster picture's bytes reach its end marker. gdk-pixbuf's
+ * progressive loaders hand back what they decoded of a cut-off picture
+ * without an error; a truncated upload is refused instead. Trailing
+ * bytes after the marker (some writers pad) are allowed. */
+static bool complete(const char *type, const unsigned char *p, size_t n)
+{
+	size_t tail = n < 4096 ? n : 4096;
+	const unsigned char *t = p + n - tail;
+
+	if (!strcmp(type, "png"))
+		return memmem(p, n, "IEND\xae\x42\x60\x82", 8) != NULL;
+	if (!strcmp(type, "jpeg"))
+		return memmem(t, tail, "\xff\xd9", 2) != NULL;
+	if (!strcmp(type, "gif"))
+		return memchr(t, 0x3b, tail) != NULL;
+	if (!strcmp(type, "webp"))
+		return n >= 12 &&
+		       (uint64_t)(p[4] | p[5] << 8 | p[6] << 16 | (uint32_t)p[7] << 24) + 8 <= n;
+	return true; /* SVG: the XML parser finds an unclosed document */
+}
+
+/* A WebP's declared canvas, from its first chunk. The WebP loader
+ * allocates the full canvas whatever size is asked of it, so a WebP
+ * over IMGSAN_MAX_PIXELS is refused from its header. */
+static bool webp_size(const unsigned char *p, size_t n, int64_t *w, int64_t *h)
+{
+	if (n >= 30 && !memcmp(p + 12, "VP8 ", 4) && p[23] == 0x9d && p[24] == 0x01 &&
+	    p[25] == 0x2a) {
+		*w = (p[26] | p[27] << 8) & 0x3fff;
+		*h = (p[28] | p[29] << 8) & 0x3fff;
+		return true;
+	}
+	if (n >= 25 && !memcmp(p + 12, "VP8L", 4) && p[20] == 0x2f) {
+		uint32_t b = p[21] | p[22] << 8 | p[23] << 16 | (uint32_t)p[24] << 24;
+
+		*w = (b & 0x3fff) + 1;
+		*h = ((b >> 14) & 0x3fff) + 1;
+		return true;
+	}
+	if (n >= 30 && !memcmp(p + 12, "VP8X", 4)) {
+		*w = (p[24] | p[25] << 8 | p[26] << 16) + 1;
+		*h = (p[27] | p[28] << 8 | p[29] << 16) + 1;
+		return true;
+	}
+	return false;
 }
 
 /* Scale while decoding, before the loader allocates the full image. */
 static void on_size(GdkPixbufLoader *l, int w, int h, gpointer data)
 {
 	double s = 1.0;
+	bool vector = data != NULL;
 
-	(void)data;
 	if (w <= 0 || h <= 0)
 		return;
+	if (!vector && (int64_t)w * h > IMGSAN_MAX_PIXELS) {
+		too_many_pixels = true;
+		gdk_pixbuf_loader_set_size(l, 0, 0);
+		return;
+	}
 	if (w > IMGSAN_MAX_SIDE || h > IMGSAN_MAX_SIDE)
 		s = w > h ? (double)IMGSAN_MAX_SIDE / w : (double)IMGSAN_MAX_SIDE / h;
 	if (s < 1.0)
@@ -311,18 +438,45 @@ int imgsan_main(void)
 	}
 	type = sniff(in, n);
 	if (!type) {
-		fputs("not a PNG, JPEG or GIF picture (SVG and other formats are not taken)\n",
-		      stderr);
+		fputs("not a PNG, JPEG, GIF, WebP or SVG picture\n", stderr);
+		status = IMGSAN_EXIT_FORMAT;
+		goto out;
+	}
+	if (!strcmp(type, "webp")) {
+		int64_t ww = 0, wh = 0;
+
+		if (!webp_size(in, n, &ww, &wh)) {
+			fputs("the WebP picture is damaged (no image header)\n", stderr);
+			goto out;
+		}
+		if (ww * wh > IMGSAN_MAX_PIXELS) {
+			fprintf(stderr, "the picture's dimensions are too large (over %u pixels)\n",
+				IMGSAN_MAX_PIXELS);
+			goto out;
+		}
+	}
+	if (!complete(type, in, n)) {
+		fprintf(stderr, "the %s picture is truncated\n", type);
 		goto out;
 	}
 	loader = gdk_pixbuf_loader_new_with_type(type, &e);
-	if (!loader)
-		goto fail;
-	g_signal_connect(loader, "size-prepared", G_CALLBACK(on_size), NULL);
+	if (!loader) {
+		/* The format's loader is missing on this machine. */
+		fprintf(stderr, "%s pictures cannot be read on this server\n", type);
+		status = IMGSAN_EXIT_FORMAT;
+		goto out;
+	}
+	/* An SVG is rendered at the size asked for, so any declared size
+	 * is fine; librsvg runs no script and, with no base address, loads
+	 * no external reference (only data: URLs). */
+	g_signal_connect(loader, "size-prepared", G_CALLBACK(on_size),
+			 strcmp(type, "svg") ? NULL : (gpointer) "svg");
 	if (!gdk_pixbuf_loader_write(loader, in, n, &e) || !gdk_pixbuf_loader_close(loader, &e))
 		goto fail;
 	pb = gdk_pixbuf_loader_get_pixbuf(loader);
-	if (!pb) {
+	if (!pb || too_many_pixels) {
+		if (too_many_pixels)
+			goto fail;
 		fputs("the picture could not be decoded\n", stderr);
 		goto out;
 	}
@@ -350,8 +504,12 @@ int imgsan_main(void)
 	status = 0;
 	goto out;
 fail:
-	fprintf(stderr, "the picture could not be decoded: %s\n",
-		e && e->message ? e->message : "damaged or unsupported");
+	if (too_many_pixels)
+		fprintf(stderr, "the picture's dimensions are too large (over %u pixels)\n",
+			IMGSAN_MAX_PIXELS);
+	else
+		fprintf(stderr, "the picture could not be decoded: %s\n",
+			e && e->message ? e->message : "damaged or unsupported");
 out:
 	if (e)
 		g_error_free(e);

@@ -86,6 +86,21 @@ static const struct demo_news news[] = {
 	{-3, "Call for abstracts: annual conference",
 	 "Partners are invited to submit abstracts for the project's annual conference. "
 	 "Contact the communication team."},
+	{-300, "Data management plan agreed",
+	 "The consortium agreed its data management plan (D1.2): how genomic data is stored, "
+	 "shared and protected in every work package."},
+	{-210, "Second newsletter: the genetics of equity",
+	 "The second newsletter features WP5's mapping of access to genomic testing across "
+	 "seventeen countries."},
+	{-150, "Ethics advisory board appointed",
+	 "Five independent experts in bioethics, law and patient advocacy now advise the "
+	 "consortium; WP6 coordinates their work."},
+	{-90, "Training school on variant interpretation",
+	 "Thirty early-career researchers attended WP8's first training school in Brno. The "
+	 "teaching material is in WP8."},
+	{-40, "Mid-term review passed",
+	 "The funding agency's reviewers found the project on track. Thanks to every partner "
+	 "for the reports."},
 };
 
 struct demo_event {
@@ -108,6 +123,18 @@ static const struct demo_event events[] = {
 	 "Vienna, Austria Center", "", "", 0, -1},
 	{75, 9, 8, 1, "General Assembly Meeting", "Europe/Lisbon", "Porto", "",
 	 "Meetings/General Assembly 2", 1, -1},
+	{-270, 10, 2, 0, "Steering committee call", "Europe/Brussels", "",
+	 "https://meet.example/equigen-steering", "Meetings/Steering committee", 1, -1},
+	{-120, 9, 8, 2, "European Human Genetics Conference (poster session)", "Europe/Paris",
+	 "Paris, Palais des Congrès", "", "", 0, -1},
+	{-90, 9, 7, 2, "Training school on variant interpretation", "Europe/Prague", "Brno", "", "",
+	 1, 7},
+	{-10, 14, 2, 0, "Ethics advisory board meeting", "Europe/Brussels", "",
+	 "https://meet.example/equigen-ethics", "", 1, 5},
+	{5, 11, 1, 0, "Communication contacts' monthly call", "Europe/Rome", "",
+	 "https://meet.example/equigen-comms", "", 1, 1},
+	{45, 13, 3, 0, "Stakeholder session: payers and health technology assessment",
+	 "Europe/Madrid", "Madrid", "", "", 0, -1},
 };
 
 static enum err people_roles(struct db *db, const struct demo_ids *ids)

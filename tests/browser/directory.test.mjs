@@ -182,8 +182,8 @@ test('a coordinator uploads a partner logo; it shows on the partner page and car
   await page.waitForFunction(() => document.querySelector('.partner-logo-large')?.complete);
   assert.equal(await img.evaluate((i) => i.naturalWidth), 2);
   // Not a picture: said in words, nothing changes.
-  await page.getByLabel('Logo').setInputFiles({ name: 'logo.svg', mimeType: 'image/svg+xml', buffer: Buffer.from('<svg xmlns="http://www.w3.org/2000/svg"/>') });
-  await page.getByText(/not a PNG, JPEG or GIF/).waitFor();
+  await page.getByLabel('Logo').setInputFiles({ name: 'logo.txt', mimeType: 'text/plain', buffer: Buffer.from('not a picture at all') });
+  await page.getByText(/not a PNG, JPEG, GIF, WebP or SVG/).waitFor();
   // The partner's details and a person's roles, edited in the app.
   await page.getByRole('button', { name: 'Edit details' }).click();
   await page.getByLabel('City').fill('Pavia');

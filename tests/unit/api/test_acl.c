@@ -187,6 +187,32 @@ static void lock_break_rule(void **state)
 	assert_false(acl_owns_lock(&call, bob));
 }
 
+/* News and events are edited by their author (role or not), by
+ * coordinators; never with a WP-limited token or without a caller.
+ * (Communication contacts, which need the database, are covered by
+ * tests/e2e/directory_edit.test.mjs.) */
+static void edit_posted_rule(void **state)
+{
+	struct fx *fx = *state;
+	struct call call = {0};
+	struct caller tok = fx->alice, ctok = fx->coord;
+
+	assert_false(acl_may_edit_posted(&call, fx->alice.user_id));
+	call.caller = &fx->alice;
+	assert_true(acl_may_edit_posted(&call, fx->alice.user_id));
+	call.caller = &fx->coord;
+	assert_true(acl_may_edit_posted(&call, fx->alice.user_id));
+	assert_true(acl_may_edit_posted(&call, 0));
+	tok.token_id = 7;
+	tok.wp_limited = true;
+	call.caller = &tok;
+	assert_false(acl_may_edit_posted(&call, fx->alice.user_id));
+	ctok.token_id = 8;
+	ctok.wp_limited = true;
+	call.caller = &ctok;
+	assert_false(acl_may_edit_posted(&call, fx->alice.user_id));
+}
+
 /* A token's scope narrows what its person may: read caps the level at
  * read; a WP limit makes every other work package look missing, word
  * for word, for a coordinator too. */
@@ -307,6 +333,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(missing_or_disabled_caller_gets_nothing, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(lock_break_rule, setup, teardown),
+		cmocka_unit_test_setup_teardown(edit_posted_rule, setup, teardown),
 		cmocka_unit_test_setup_teardown(token_scope_narrows_the_level, setup, teardown),
 		cmocka_unit_test(route_table_puts_credential_changes_in_sudo_mode),
 		cmocka_unit_test(route_table_declares_access_for_wps_outside_the_path),

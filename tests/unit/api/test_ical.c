@@ -26,7 +26,10 @@ static void test_event(void **state)
 			      .description = desc,
 			      .folder_wp = empty,
 			      .folder_path = empty,
-			      .internal = true};
+			      .internal = true,
+			      .created_at = 1790000000, /* 2026-09-21T14:13:20Z */
+			      .edited_at = 1795000000,  /* 2026-11-18T11:06:40Z */
+			      .sequence = 3};
 	struct ical_event ie = {.ev = &e};
 	size_t len;
 	char *s = ical_calendar(&ie, 1, "consort.example", "test", 1800000000, &len);
@@ -39,6 +42,10 @@ static void test_event(void **state)
 	assert_non_null(strstr(s, "UID:event-42@consort.example\r\n"));
 	assert_non_null(strstr(s, "DTSTART:20270427T070000Z\r\n"));
 	assert_non_null(strstr(s, "DTSTAMP:20270115T080000Z\r\n"));
+	/* an edited event: same UID, its SEQUENCE and when it was edited */
+	assert_non_null(strstr(s, "SEQUENCE:3\r\n"));
+	assert_non_null(strstr(s, "CREATED:20260921T141320Z\r\n"));
+	assert_non_null(strstr(s, "LAST-MODIFIED:20261118T110640Z\r\n"));
 	assert_non_null(strstr(s, "SUMMARY:Assembly\\; Rome\\, day 1\\\\2\r\n"));
 	assert_non_null(strstr(s, "CLASS:PRIVATE\r\n"));
 	assert_non_null(strstr(s, "END:VCALENDAR\r\n"));

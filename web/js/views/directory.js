@@ -94,7 +94,7 @@ async function partnerPage(ctx, short) {
   ctx.setTitle(p.name);
   let logoEdit = null;
   if (isCoordinator()) {
-    const file = h('input.input', { type: 'file', accept: 'image/png,image/jpeg,image/gif' });
+    const file = h('input.input', { type: 'file', accept: 'image/png,image/jpeg,image/gif,image/webp,image/svg+xml' });
     const f = field(t('dir.logoUpload'), file, { hint: t('dir.logoHint') });
     file.addEventListener('change', async () => {
       f.setError(null);
