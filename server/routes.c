@@ -17,6 +17,7 @@ const struct route routes[] = {
 	{"POST", "/_test/sink", h_test_sink, ACCESS_PUBLIC, RBODY_STREAM},
 	{"GET", "/_test/source", h_test_source, ACCESS_PUBLIC, RBODY_NONE},
 	{"POST", "/_test/notify", h_test_notify, ACCESS_PUBLIC, RBODY_NONE},
+	{"POST", "/_test/reminders", h_test_reminders, ACCESS_PUBLIC, RBODY_NONE},
 
 	/* signing in, the caller's own account (h_auth.c) */
 	{"POST", "/api/v1/session", h_session_create, ACCESS_PUBLIC, RBODY_JSON},
@@ -133,6 +134,10 @@ const struct route routes[] = {
 	{"POST", "/api/v1/deliverables/{code}/reviews/{id}/decision", h_review_decide, ACCESS_USER,
 	 RBODY_JSON},
 	{"GET", "/api/v1/me/reviews", h_my_reviews, ACCESS_USER, RBODY_NONE},
+	{"PUT", "/api/v1/deliverables/{code}/reviews/{id}/attachment", h_review_attach, ACCESS_USER,
+	 RBODY_STREAM},
+	{"PUT", "/api/v1/deliverables/{code}/submission", h_deliverable_submit, ACCESS_USER,
+	 RBODY_STREAM},
 	/* what changed between two versions (h_diff.c) */
 	{"GET", "/api/v1/wps/{wp}/diff/{path*}", h_diff, ACCESS_WP_READ, RBODY_NONE},
 	/* activity, following and notification mail (h_notify.c); the

@@ -105,6 +105,7 @@ void dlv_clear(struct dlv *d)
 	free(d->node_blob);
 	free(d->submitted_on);
 	free(d->review_blob);
+	free(d->submitted_blob);
 	memset(d, 0, sizeof *d);
 }
 
@@ -124,7 +125,8 @@ void dlv_list_free(struct dlv *d, size_t n) { db_rows_free(d, n, sizeof *d, clea
 	" (SELECT count(*) FROM review_decisions x WHERE x.review_id = r.id"                       \
 	"   AND x.decision = 'approve'),"                                                          \
 	" (SELECT count(*) FROM review_decisions x WHERE x.review_id = r.id"                       \
-	"   AND x.decision = 'changes')"                                                           \
+	"   AND x.decision = 'changes'),"                                                          \
+	" coalesce(d.submitted_node, 0), coalesce(d.submitted_version, 0), d.submitted_blob"       \
 	" FROM deliverables d JOIN wps w ON w.id = d.wp_id"                                        \
 	" LEFT JOIN partners p ON p.id = d.lead_partner_id"                                        \
 	" LEFT JOIN nodes n ON n.id = d.node_id"                                                   \
@@ -158,6 +160,9 @@ static void read_dlv(sqlite3_stmt *st, void *rec, enum err *rc)
 	d->review_blob = db_column_strdup(st, 19, rc);
 	d->review_pending = sqlite3_column_int(st, 20);
 	d->review_approvals = sqlite3_column_int(st, 21);
+	d->submitted_node_id = sqlite3_column_int64(st, 23);
+	d->submitted_version = sqlite3_column_int64(st, 24);
+	d->submitted_blob = db_column_strdup(st, 25, rc);
 	d->review_changes = sqlite3_column_int(st, 22);
 }
 
@@ -783,6 +788,7 @@ static void clear_decision(void *rec)
 	free(d->reviewer_partner);
 	free(d->decision);
 	free(d->comment);
+	free(d->attachment_blob);
 }
 
 void dlv_review_clear(struct dlv_review *r)
@@ -897,13 +903,17 @@ static void read_decision(sqlite3_stmt *st, void *rec, enum err *rc)
 	d->decision = db_column_strdup(st, 4, rc);
 	d->comment = db_column_strdup(st, 5, rc);
 	d->decided_at = sqlite3_column_int64(st, 6);
+	d->attachment_node = sqlite3_column_int64(st, 7);
+	d->attachment_version = sqlite3_column_int64(st, 8);
+	d->attachment_blob = db_column_strdup(st, 9, rc);
 }
 
 static enum err load_decisions(struct db *db, struct dlv_review *r)
 {
 	static const char sql[] =
 		"SELECT x.reviewer_id, u.email, u.name, p.short, x.decision, x.comment,"
-		" coalesce(x.decided_at, 0)"
+		" coalesce(x.decided_at, 0), coalesce(x.attachment_node, 0),"
+		" coalesce(x.attachment_version, 0), x.attachment_blob"
 		" FROM review_decisions x JOIN users u ON u.id = x.reviewer_id"
 		" JOIN partners p ON p.id = u.partner_id WHERE x.review_id = ?1 ORDER BY u.email";
 	sqlite3_stmt *st;
@@ -1049,4 +1059,194 @@ enum err dlv_tasks(struct db *db, int64_t user_id, struct dlv_review **out, size
 		return rc;
 	db_bind_int64(db, st, 1, user_id);
 	return reviews_with_decisions(db, st, out, n);
+}
+
+enum err dlv_review_latest(struct db *db, int64_t review_id)
+{
+	static const char latest[] = "SELECT r.id = (SELECT max(id) FROM deliverable_reviews"
+				     " WHERE deliverable_id = r.deliverable_id)"
+				     " FROM deliverable_reviews r WHERE r.id = ?1";
+	sqlite3_stmt *st;
+	enum err rc = db_stmt(db, latest, &st);
+	bool row;
+
+	if (rc)
+		return rc;
+	db_bind_int64(db, st, 1, review_id);
+	rc = db_step(db, st, "read review", &row);
+	if (!rc && !row)
+		rc = err_set(ERR_NOTFOUND, "no such review");
+	else if (!rc && !sqlite3_column_int(st, 0))
+		rc = err_set(ERR_CONFLICT, "a newer review of this deliverable has started");
+	sqlite3_reset(st);
+	return rc;
+}
+
+enum err dlv_decision_attach(struct db *db, int64_t review_id, int64_t reviewer, int64_t node_id,
+			     int64_t version, const char *blob)
+{
+	static const char upd[] =
+		"UPDATE review_decisions SET attachment_node = ?3, attachment_version = ?4,"
+		" attachment_blob = ?5 WHERE review_id = ?1 AND reviewer_id = ?2";
+	sqlite3_stmt *st;
+	int changes = 0;
+	enum err rc;
+
+	if (!blob || node_id <= 0 || version <= 0)
+		return err_set(ERR_INVALID, "an attachment is a version of a document");
+	rc = db_begin(db);
+	if (rc)
+		return rc;
+	rc = dlv_review_latest(db, review_id);
+	if (!rc)
+		rc = db_stmt(db, upd, &st);
+	if (!rc) {
+		db_bind_int64(db, st, 1, review_id);
+		db_bind_int64(db, st, 2, reviewer);
+		db_bind_int64(db, st, 3, node_id);
+		db_bind_int64(db, st, 4, version);
+		db_bind_text(db, st, 5, blob);
+		rc = db_exec_changes(db, st, "attach file", &changes);
+	}
+	if (!rc && !changes)
+		rc = err_set(ERR_NOTFOUND, "you are not a reviewer of this review");
+	if (!rc)
+		rc = db_commit(db);
+	if (rc)
+		db_rollback(db);
+	return rc;
+}
+
+enum err dlv_submit(struct db *db, int64_t id, const char *submitted_on, int64_t node_id,
+		    int64_t version, const char *blob)
+{
+	static const char upd[] =
+		"UPDATE deliverables SET status = 'submitted', submitted_on = ?2,"
+		" submitted_node = ?3, submitted_version = ?4, submitted_blob = ?5"
+		" WHERE id = ?1 AND status IN ('approved', 'revision_requested')";
+	sqlite3_stmt *st;
+	int changes = 0;
+	enum err rc;
+
+	if (!submitted_on || !dlv_date_valid(submitted_on))
+		return err_set(ERR_INVALID, "submission date is not a date YYYY-MM-DD");
+	rc = db_begin(db);
+	if (rc)
+		return rc;
+	rc = db_stmt(db, upd, &st);
+	if (!rc) {
+		db_bind_int64(db, st, 1, id);
+		db_bind_text(db, st, 2, submitted_on);
+		if (node_id > 0) {
+			db_bind_int64(db, st, 3, node_id);
+			db_bind_int64(db, st, 4, version);
+			db_bind_text(db, st, 5, blob);
+		}
+		rc = db_exec_changes(db, st, "submit", &changes);
+	}
+	if (!rc && !changes)
+		rc = err_set(ERR_CONFLICT,
+			     "only an approved deliverable (or one whose revision was "
+			     "requested) is submitted");
+	if (!rc)
+		rc = db_commit(db);
+	if (rc)
+		db_rollback(db);
+	return rc;
+}
+
+/* --- reminders ------------------------------------------------------------------ */
+
+static void clear_notice(void *rec)
+{
+	struct dlv_notice *x = rec;
+
+	free(x->email);
+	free(x->code);
+	free(x->title);
+	free(x->due_date);
+}
+
+void dlv_notices_free(struct dlv_notice *n, size_t count)
+{
+	db_rows_free(n, count, sizeof *n, clear_notice);
+}
+
+static void read_notice(sqlite3_stmt *st, void *rec, enum err *rc)
+{
+	struct dlv_notice *x = rec;
+
+	x->ref = sqlite3_column_int64(st, 0);
+	x->user_id = sqlite3_column_int64(st, 1);
+	x->email = db_column_strdup(st, 2, rc);
+	x->wp_id = sqlite3_column_int64(st, 3);
+	x->code = db_column_strdup(st, 4, rc);
+	x->title = db_column_strdup(st, 5, rc);
+	x->due_date = db_column_strdup(st, 6, rc);
+	x->due_month = sqlite3_column_int64(st, 7);
+	x->version = sqlite3_column_int64(st, 8);
+}
+
+enum err dlv_pending_reviewers(struct db *db, int64_t review_id, struct dlv_notice **out, size_t *n)
+{
+	static const char sql[] =
+		"SELECT r.id, u.id, u.email, d.wp_id, d.code, d.title, r.due_date, 0, r.version"
+		" FROM deliverable_reviews r JOIN deliverables d ON d.id = r.deliverable_id"
+		" JOIN review_decisions x ON x.review_id = r.id JOIN users u ON u.id = x.reviewer_id"
+		" WHERE x.decision IS NULL AND u.disabled = 0"
+		" AND d.status NOT IN ('submitted', 'accepted')"
+		" AND r.id = (SELECT max(id) FROM deliverable_reviews WHERE deliverable_id = d.id)"
+		" AND (?1 = 0 OR r.id = ?1) ORDER BY r.id, u.id";
+	sqlite3_stmt *st;
+	enum err rc = db_stmt(db, sql, &st);
+
+	*out = NULL;
+	*n = 0;
+	if (rc)
+		return rc;
+	db_bind_int64(db, st, 1, review_id);
+	return db_rows(db, st, "read pending reviewers", sizeof **out, read_notice, clear_notice,
+		       (void **)out, n);
+}
+
+enum err dlv_due_people(struct db *db, struct dlv_notice **out, size_t *n)
+{
+	static const char sql[] =
+		"SELECT d.id, u.id, u.email, d.wp_id, d.code, d.title, d.due_date,"
+		" coalesce(d.due_month, 0), 0"
+		" FROM deliverables d JOIN wps w ON w.id = d.wp_id JOIN users u"
+		" ON u.partner_id IN (d.lead_partner_id, w.lead_partner_id)"
+		" WHERE u.disabled = 0 AND d.status NOT IN ('submitted', 'accepted')"
+		" AND (d.due_date IS NOT NULL OR d.due_month IS NOT NULL)"
+		" ORDER BY d.id, u.id";
+	sqlite3_stmt *st;
+	enum err rc = db_stmt(db, sql, &st);
+
+	*out = NULL;
+	*n = 0;
+	if (rc)
+		return rc;
+	return db_rows(db, st, "read deliverable people", sizeof **out, read_notice, clear_notice,
+		       (void **)out, n);
+}
+
+enum err dlv_reminder_mark(struct db *db, const char *step, int64_t ref, int64_t user_id,
+			   bool *fresh)
+{
+	static const char sql[] = "INSERT OR IGNORE INTO deliverable_reminders"
+				  " (step, ref, user_id, sent_at) VALUES (?1, ?2, ?3, ?4)";
+	sqlite3_stmt *st;
+	int changes = 0;
+	enum err rc = db_stmt(db, sql, &st);
+
+	*fresh = false;
+	if (rc)
+		return rc;
+	db_bind_text(db, st, 1, step);
+	db_bind_int64(db, st, 2, ref);
+	db_bind_int64(db, st, 3, user_id);
+	db_bind_int64(db, st, 4, db_now());
+	rc = db_exec_changes(db, st, "record reminder", &changes);
+	*fresh = !rc && changes == 1;
+	return rc;
 }

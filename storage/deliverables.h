@@ -73,6 +73,10 @@ struct dlv {
 	int64_t review_version;
 	char *review_blob;
 	int review_pending, review_approvals, review_changes;
+	/* the submitted file ("<code> submitted.pdf"), if one was uploaded */
+	int64_t submitted_node_id; /* 0: none (or purged) */
+	int64_t submitted_version;
+	char *submitted_blob;
 };
 
 void dlv_clear(struct dlv *d);
@@ -139,6 +143,10 @@ struct dlv_decision {
 	char *decision; /* "approve", "changes", or NULL while pending */
 	char *comment;
 	int64_t decided_at; /* 0: pending */
+	/* the reviewer's annotated file, a document of the work package */
+	int64_t attachment_node; /* 0: none (or purged: the hash stays) */
+	int64_t attachment_version;
+	char *attachment_blob; /* NULL: none */
 };
 
 struct dlv_review {
@@ -188,5 +196,57 @@ enum err dlv_review_decide(struct db *db, int64_t review_id, int64_t reviewer, c
  * without a decision yet, latest review of their deliverable only), for
  * the home page. */
 enum err dlv_tasks(struct db *db, int64_t user_id, struct dlv_review **out, size_t *n);
+
+/* ERR_OK when `review_id` is its deliverable's latest review,
+ * ERR_CONFLICT when a newer one started, ERR_NOTFOUND when none. */
+enum err dlv_review_latest(struct db *db, int64_t review_id);
+
+/* Link version `version` (content `blob`) of document `node_id` to
+ * `reviewer`'s answer in review `review_id` as their annotated file (a
+ * later file replaces the link). ERR_NOTFOUND when the user is not a
+ * reviewer of it, ERR_CONFLICT when a newer review has started. */
+enum err dlv_decision_attach(struct db *db, int64_t review_id, int64_t reviewer, int64_t node_id,
+			     int64_t version, const char *blob);
+
+/* Mark deliverable `id` submitted on `submitted_on` (YYYY-MM-DD), with
+ * the submitted file (version `version`, content `blob` of document
+ * `node_id`) or none (node_id 0). Only from approved or
+ * revision_requested (ERR_CONFLICT otherwise). */
+enum err dlv_submit(struct db *db, int64_t id, const char *submitted_on, int64_t node_id,
+		    int64_t version, const char *blob);
+
+/* --- reminders (api/dlvremind.h decides who and when) ---------------------- */
+
+/* A person a reminder may go to, with what it is about. */
+struct dlv_notice {
+	int64_t ref;     /* the review's id (reviews) or the deliverable's */
+	int64_t user_id; /* the candidate; the caller checks access at send time */
+	char *email;
+	int64_t wp_id;
+	char *code;
+	char *title;
+	char *due_date;    /* YYYY-MM-DD or NULL (deliverables: their own date) */
+	int64_t due_month; /* deliverables: 0 none */
+	int64_t version;   /* reviews: the reviewed version */
+};
+
+void dlv_notices_free(struct dlv_notice *n, size_t count);
+
+/* Pending reviewers of the latest review of every deliverable not yet
+ * submitted or accepted (one row per review and reviewer; enabled
+ * accounts only). `review_id` 0: all reviews; else that one. */
+enum err dlv_pending_reviewers(struct db *db, int64_t review_id, struct dlv_notice **out,
+			       size_t *n);
+
+/* Deliverables not yet submitted or accepted that have a due date or a
+ * due month, each with the enabled members of its lead partner and of
+ * its work package's lead partner (one row per deliverable and person). */
+enum err dlv_due_people(struct db *db, struct dlv_notice **out, size_t *n);
+
+/* Record that `step` about `ref` goes to `user_id`: *fresh is true when
+ * it had not been recorded before (then the caller queues the mail in
+ * the same transaction), false when it was sent already. */
+enum err dlv_reminder_mark(struct db *db, const char *step, int64_t ref, int64_t user_id,
+			   bool *fresh);
 
 #endif

@@ -556,10 +556,35 @@ static const char m011_directory_edits[] = "ALTER TABLE news ADD COLUMN edited_a
 					   "ALTER TABLE events ADD COLUMN sequence INTEGER NOT "
 					   "NULL DEFAULT 0;";
 
+/* Deliverables, the files around a review (docs/deliverables.md): a
+ * reviewer's annotated file and the submitted PDF are documents of the
+ * work package (uploaded through the one upload path); these columns link
+ * them, with the version and content hash that was attached. A purged
+ * file leaves the link NULL and the hash as the record.
+ * deliverable_reminders: what the reminder job mailed, one row per step
+ * and person, inserted in the transaction that queues the mail, so a
+ * step is mailed once across restarts and worker processes. */
+static const char m012_deliverable_files[] =
+	"ALTER TABLE review_decisions ADD COLUMN"
+	"  attachment_node INTEGER REFERENCES nodes(id) ON DELETE SET NULL;"
+	"ALTER TABLE review_decisions ADD COLUMN attachment_version INTEGER;"
+	"ALTER TABLE review_decisions ADD COLUMN attachment_blob TEXT;"
+	"ALTER TABLE deliverables ADD COLUMN"
+	"  submitted_node INTEGER REFERENCES nodes(id) ON DELETE SET NULL;"
+	"ALTER TABLE deliverables ADD COLUMN submitted_version INTEGER;"
+	"ALTER TABLE deliverables ADD COLUMN submitted_blob TEXT;"
+	"CREATE TABLE deliverable_reminders ("
+	"  step TEXT NOT NULL,"   /* e.g. 'review_due 2025-05-31' */
+	"  ref INTEGER NOT NULL," /* the review's or the deliverable's id */
+	"  user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+	"  sent_at INTEGER NOT NULL,"
+	"  PRIMARY KEY (step, ref, user_id)"
+	") WITHOUT ROWID;";
+
 const char *const db_migrations[] = {
 	m001_initial,     m002_sudo_scopes, m003_deliverables,    m004_notifications,
 	m005_wp_settings, m006_look_keys,   m007_directory,       m008_oidc,
-	m009_blob_scans,  m010_wp_language, m011_directory_edits,
+	m009_blob_scans,  m010_wp_language, m011_directory_edits, m012_deliverable_files,
 };
 
 const size_t db_migration_count = sizeof db_migrations / sizeof db_migrations[0];

@@ -634,3 +634,14 @@ enum err acl_calendar_reader(struct db *db, const char *secret, int64_t *user_id
 		rc = acct_readable_wps(db, *user_id, readable, n);
 	return rc;
 }
+
+bool acl_deliverable_notice(struct db *db, int64_t user_id, int64_t wp_id, bool reviewer)
+{
+	int level = ACCT_NONE;
+
+	if (acct_level(db, user_id, wp_id, &level)) {
+		err_clear();
+		return false;
+	}
+	return level >= (reviewer ? ACCT_READ : ACCT_WRITE);
+}

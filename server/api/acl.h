@@ -64,6 +64,9 @@
  *   acl_reviewer_eligible   a reviewer is an enabled member of another
  *                           partner than the lead who can read the WP
  *   acl_review_decide       only a reviewer named on the review answers
+ *                           (and attaches an annotated file, which the
+ *                           server stores in Reviews/<code> of the WP for
+ *                           them, though they may only read it)
  *   acl_deliverable_sign_off  approved, submitted, accepted, revision
  *                           requested: coordinators only
  *   acl_recipient_wps   what a mail's recipient may read when the mail is
@@ -188,6 +191,12 @@ enum err acl_deliverable_sign_off(const struct call *call);
  * disabled or unknown account: none): mail is built from these. Free
  * with acct_wps_free. */
 enum err acl_recipient_wps(struct db *db, int64_t user_id, struct acct_wp **wps, size_t *n);
+
+/* May account `user_id` be told now about a deliverable of `wp_id`? A
+ * reviewer (a review task or reminder): when they can read the work
+ * package; the deliverable's people (its due date): when they can write
+ * it. Asked when the mail is made, not when the review started. */
+bool acl_deliverable_notice(struct db *db, int64_t user_id, int64_t wp_id, bool reviewer);
 
 /* May a reader with `level` on an event's WP see the event `action`? */
 bool acl_activity_visible(int level, const char *action);

@@ -15,6 +15,7 @@
 #include "api/oidc.h"
 #include "api/commitq.h"
 #include "api/config.h"
+#include "api/dlvremind.h"
 #include "api/gcsched.h"
 #include "api/handlers.h"
 #include "api/mail.h"
@@ -212,6 +213,9 @@ static enum err app_start(struct server *srv, void *arg)
 	if (!rc)
 		rc = gcsched_start(cfg->data_dir, cfg->gc_interval_ms, MAINT_GC_GRACE_DEFAULT,
 				   &a->gc);
+	/* Deliverable reminders (dlvremind.h); stopped in app_stopped. */
+	if (!rc)
+		rc = dlvremind_start(cfg);
 	if (!rc) {
 		struct scan_opts so = {
 			.address = cfg->clamd_socket ? cfg->clamd_socket : cfg->clamd_address,
@@ -340,6 +344,7 @@ static void app_stopped(void *arg)
 
 	gcsched_stop(a->gc);
 	a->gc = NULL;
+	dlvremind_stop();
 	jobs_stop(a->io);
 	a->io = NULL;
 	commitq_stop(a->commitq);

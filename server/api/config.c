@@ -75,6 +75,9 @@ static const struct option_def options[] = {
 	 "Largest JSON request body, bytes (413 beyond)."},
 	{"max-upload", OPT_BYTES, OFF(max_upload), 1, 16 * TiB,
 	 "Largest single document version, bytes (413 beyond)."},
+	{"review-file-max", OPT_BYTES, OFF(review_file_max), 1 * KiB, 1 * GiB,
+	 "Largest annotated file a reviewer attaches to a review, or submitted PDF of a "
+	 "deliverable, bytes (413 beyond); held in memory while it arrives."},
 	{"log-format", OPT_LOGFMT, OFF(log_format), 0, 0, "`plain` or `json` lines on stderr."},
 	{"access-log", OPT_BOOL, OFF(access_log), 0, 0,
 	 "One log line per request (`true`/`false`)."},
@@ -169,6 +172,11 @@ static const struct option_def options[] = {
 	 "consort@localhost."},
 	{"notify-interval", OPT_MS, OFF(notify_interval_ms), 100, DAY_MS,
 	 "How often the mail thread builds due digests and sends queued mail."},
+	{"reminder-interval", OPT_MS, OFF(reminder_interval_ms), 0, DAY_MS,
+	 "How often the server looks for deliverable reminders to send (review tasks, reviews and "
+	 "deliverables due soon or overdue), on a thread of its own. 0: never."},
+	{"reminder-days", OPT_UINT, OFF(reminder_days), 0, 365,
+	 "Days before a review's or a deliverable's due date when the reminder is sent."},
 	{"mail-retry", OPT_MS, OFF(mail_retry_ms), 100, DAY_MS,
 	 "Wait after a failed send; it doubles with each failure up to 15 minutes. Mail is "
 	 "kept and retried for 3 days."},
@@ -246,6 +254,7 @@ void config_defaults(struct config *cfg)
 	cfg->shutdown_grace_ms = 10000;
 	cfg->max_json_body = 64 * KiB;
 	cfg->max_upload = 64 * GiB;
+	cfg->review_file_max = 50 * MiB;
 	cfg->log_format = LOG_PLAIN;
 	cfg->access_log = true;
 	cfg->metrics_blob_walk_ms = 10 * 60 * 1000;
@@ -269,6 +278,8 @@ void config_defaults(struct config *cfg)
 	cfg->uploads_per_user = 20;
 	cfg->upload_bytes_per_user = 256 * GiB;
 	cfg->notify_interval_ms = 60000;
+	cfg->reminder_interval_ms = 60 * 60 * 1000;
+	cfg->reminder_days = 3;
 	cfg->mail_retry_ms = 30000;
 	cfg->oidc_jwks_refetch_ms = 30 * 1000;
 	cfg->clamd_timeout_ms = 120000;

@@ -99,6 +99,12 @@ struct config {
 	uint64_t upload_bytes_per_user; /* their announced lengths together */
 	/* deliverables (issue 17) */
 	char *project_start; /* YYYY-MM-DD; NULL: due months have no date */
+	/* the largest annotated or submitted file, bytes; how often the
+	 * reminders are looked for (dlvremind.h; 0: never) and how many days
+	 * before a due date they go */
+	uint64_t review_file_max;
+	unsigned reminder_interval_ms;
+	unsigned reminder_days;
 	/* OpenID Connect sign-in (issue 19); its redirect URI starts with
 	 * public_url, which it requires */
 	char *oidc_ca_file;            /* CA bundle for the providers; NULL: the system's */

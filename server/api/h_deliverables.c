@@ -21,7 +21,11 @@
 #include "api/config.h"
 #include "api/handlers.h"
 #include "api/router.h"
+#include "api/dlvremind.h"
+#include "api/docput.h"
+#include "api/mail.h"
 #include "audit.h"
+#include "cas.h"
 #include "csv.h"
 #include "deliverables.h"
 #include "http/http.h"
@@ -31,6 +35,7 @@
 #include "tree.h"
 
 #define MAX_REVIEWERS 50
+#define REVIEWS_FOLDER "Reviews" /* annotated files: Reviews/<code>/ in the WP */
 
 static void today(char out[11])
 {
@@ -76,6 +81,24 @@ static const char *review_state(const struct dlv *d)
 	return "approved";
 }
 
+/* A file linked from the register (an annotated file, the submitted
+ * PDF): its path while it exists, the version and hash that were linked. */
+static json_t *file_json(struct call *call, int64_t node, int64_t version, const char *blob)
+{
+	char *path = NULL;
+	json_t *o;
+
+	if (!blob)
+		return json_null();
+	if (node)
+		tree_path(worker_db(call->worker), node, &path);
+	err_clear();
+	o = json_pack("{s:o, s:I, s:s}", "path", path ? json_string(path) : json_null(), "version",
+		      (json_int_t)version, "sha256", blob);
+	free(path);
+	return o;
+}
+
 static json_t *dlv_json(struct call *call, const struct dlv *d, const char *now)
 {
 	char due[11];
@@ -95,15 +118,20 @@ static json_t *dlv_json(struct call *call, const struct dlv *d, const char *now)
 				"sha256", d->review_blob ? d->review_blob : "", "state",
 				review_state(d), "pending", d->review_pending, "approvals",
 				d->review_approvals, "changes", d->review_changes);
-	return json_pack("{s:s, s:s, s:s, s:o, s:o, s:o, s:s, s:s, s:s, s:o, s:o, s:o, s:b}",
-			 "code", d->code, "title", d->title, "wp", d->wp_code, "lead",
-			 d->lead_short ? json_string(d->lead_short) : json_null(), "due_month",
-			 d->due_month ? json_integer(d->due_month) : json_null(), "due_date",
-			 *due ? json_string(due) : json_null(), "type", d->type, "dissemination",
-			 d->dissemination, "status", d->status, "submitted_on",
-			 d->submitted_on ? json_string(d->submitted_on) : json_null(), "document",
-			 doc, "review", rev, "overdue",
-			 *due && strcmp(due, now) < 0 && !is_done(d));
+	json_t *o = json_pack(
+		"{s:s, s:s, s:s, s:o, s:o, s:o, s:s, s:s, s:s, s:o, s:o, s:o, s:b}", "code",
+		d->code, "title", d->title, "wp", d->wp_code, "lead",
+		d->lead_short ? json_string(d->lead_short) : json_null(), "due_month",
+		d->due_month ? json_integer(d->due_month) : json_null(), "due_date",
+		*due ? json_string(due) : json_null(), "type", d->type, "dissemination",
+		d->dissemination, "status", d->status, "submitted_on",
+		d->submitted_on ? json_string(d->submitted_on) : json_null(), "document", doc,
+		"review", rev, "overdue", *due && strcmp(due, now) < 0 && !is_done(d));
+
+	json_object_set_new(
+		o, "submitted_file",
+		file_json(call, d->submitted_node_id, d->submitted_version, d->submitted_blob));
+	return o;
 }
 
 /* GET /api/v1/deliverables[?wp=&partner=&status=&due=month|overdue&format=csv]:
@@ -268,7 +296,7 @@ static enum err load(struct call *call, struct dlv *d)
 	return rc;
 }
 
-static json_t *review_json(const struct dlv_review *r)
+static json_t *review_json(struct call *call, const struct dlv_review *r)
 {
 	json_t *arr = json_array();
 
@@ -282,6 +310,9 @@ static json_t *review_json(const struct dlv_review *r)
 				  "decision", x->decision ? json_string(x->decision) : json_null(),
 				  "comment", x->comment ? x->comment : "", "decided_at",
 				  apijson_time(x->decided_at)));
+		json_object_set_new(json_array_get(arr, json_array_size(arr) - 1), "attachment",
+				    file_json(call, x->attachment_node, x->attachment_version,
+					      x->attachment_blob));
 	}
 	return json_pack("{s:I, s:s, s:I, s:s, s:o, s:o, s:o, s:o}", "id", (json_int_t)r->id,
 			 "deliverable", r->code, "version", (json_int_t)r->version, "sha256",
@@ -315,7 +346,7 @@ void h_deliverable_get(struct call *call)
 	o = dlv_json(call, &d, now);
 	arr = json_array();
 	for (size_t i = 0; i < n; i++)
-		json_array_append_new(arr, review_json(&r[i]));
+		json_array_append_new(arr, review_json(call, &r[i]));
 	json_object_set_new(o, "reviews", arr);
 	json_object_set_new(
 		o, "may_edit",
@@ -635,10 +666,15 @@ void h_review_start(struct call *call)
 			rc = audit(call, "review_start", d.wp_id, d.code, detail);
 		}
 	}
+	/* the reviewers' task by mail, with the review or not at all */
+	if (!rc)
+		rc = dlvremind_review_started(db, worker_config(call->worker), rid, NULL);
 	if (!rc)
 		rc = db_commit(db);
 	if (rc)
 		db_rollback(db);
+	else
+		mail_wake();
 out:
 	acct_users_free(all, nall);
 	tree_version_clear(&v);
@@ -647,7 +683,8 @@ out:
 
 		rc = dlv_review_get(db, d.id, rid, &r);
 		if (!rc) {
-			reply_json(call->req, 201, json_pack("{s:o}", "review", review_json(&r)));
+			reply_json(call->req, 201,
+				   json_pack("{s:o}", "review", review_json(call, &r)));
 			dlv_review_clear(&r);
 		}
 	}
@@ -694,19 +731,26 @@ void h_review_get(struct call *call)
 		return;
 	}
 	if (format && !strcmp(format, "csv")) {
-		static const char *const head[] = {"review",   "deliverable", "version",
-						   "sha256",   "started_by",  "started_at",
-						   "due_date", "reviewer",    "partner",
-						   "decision", "comment",     "decided_at"};
-		char *buf = NULL, num[24], ver[24], t1[32], t2[32];
+		static const char *const head[] = {
+			"review",     "deliverable",        "version",          "sha256",
+			"started_by", "started_at",         "due_date",         "reviewer",
+			"partner",    "decision",           "comment",          "decided_at",
+			"attachment", "attachment_version", "attachment_sha256"};
+		char *buf = NULL, num[24], ver[24], t1[32], t2[32], av[24];
 		size_t len = 0, cap = 0;
 
-		for (size_t i = 0; i < 12 && !rc; i++)
-			rc = csv_put(&buf, &len, &cap, head[i], i == 11);
+		for (size_t i = 0; i < 15 && !rc; i++)
+			rc = csv_put(&buf, &len, &cap, head[i], i == 14);
 		snprintf(num, sizeof num, "%lld", (long long)r.id);
 		snprintf(ver, sizeof ver, "%lld", (long long)r.version);
 		for (size_t i = 0; i < r.n_decisions && !rc; i++) {
 			const struct dlv_decision *x = &r.decisions[i];
+			char *apath = NULL;
+
+			if (x->attachment_node)
+				tree_path(worker_db(call->worker), x->attachment_node, &apath);
+			err_clear();
+			snprintf(av, sizeof av, "%lld", (long long)x->attachment_version);
 			const char *row[] = {num,
 					     r.code,
 					     ver,
@@ -718,10 +762,14 @@ void h_review_get(struct call *call)
 					     x->reviewer_partner,
 					     x->decision ? x->decision : "pending",
 					     x->comment,
-					     apijson_time_text(x->decided_at, t2)};
+					     apijson_time_text(x->decided_at, t2),
+					     apath ? apath : "",
+					     x->attachment_blob ? av : "",
+					     x->attachment_blob ? x->attachment_blob : ""};
 
-			for (size_t k = 0; k < 12 && !rc; k++)
-				rc = csv_put(&buf, &len, &cap, row[k], k == 11);
+			for (size_t k = 0; k < 15 && !rc; k++)
+				rc = csv_put(&buf, &len, &cap, row[k], k == 14);
+			free(apath);
 		}
 		if (!rc) {
 			reply_api_headers(call->req);
@@ -735,7 +783,7 @@ void h_review_get(struct call *call)
 		}
 		free(buf);
 	} else {
-		reply_json(call->req, 200, json_pack("{s:o}", "review", review_json(&r)));
+		reply_json(call->req, 200, json_pack("{s:o}", "review", review_json(call, &r)));
 	}
 	dlv_review_clear(&r);
 	dlv_clear(&d);
@@ -798,7 +846,7 @@ void h_review_decide(struct call *call)
 	if (rc) {
 		reply_err(call->req, rc);
 	} else {
-		reply_json(call->req, 200, json_pack("{s:o}", "review", review_json(&r)));
+		reply_json(call->req, 200, json_pack("{s:o}", "review", review_json(call, &r)));
 		dlv_review_clear(&r);
 	}
 	dlv_clear(&d);
@@ -828,9 +876,333 @@ void h_my_reviews(struct call *call)
 		for (size_t k = 0; k < nids; k++)
 			readable |= ids[k] == r[i].wp_id;
 		if (readable)
-			json_array_append_new(arr, review_json(&r[i]));
+			json_array_append_new(arr, review_json(call, &r[i]));
 	}
 	reply_json(call->req, 200, json_pack("{s:o}", "reviews", arr));
 	dlv_reviews_free(r, n);
 	free(ids);
+}
+
+/* --- files: a reviewer's annotated file, the submitted PDF ---------------------
+ *
+ * Both arrive as the raw body of a PUT (at most review-file-max bytes,
+ * held in memory while they arrive) and are stored through docput, the
+ * one upload path: quota, the malware scan, dedup, versions and the
+ * "upload" audit record apply as to any upload. They are documents of
+ * the deliverable's work package, so whoever can read the deliverable
+ * can read them, and they keep versions (a second file of the same name
+ * is a new version). The link to the review or the submission is made
+ * in one transaction with its own audit record once the upload is in. */
+
+struct file_put {
+	struct call *call;
+	unsigned char *buf; /* malloc'd; passes to docput */
+	size_t len, cap;
+	uint64_t max;
+	int64_t dlv_id, wp_id, review_id;
+	char code[DLV_CODE_MAX];
+	char on[11];         /* submission date */
+	char *path;          /* in the request arena */
+	struct name_path np; /* moved into docput */
+	bool pdf_only;
+	docput_answer_fn linked; /* the link once the upload is in */
+};
+
+static enum err file_data(struct http_req *req, const void *data, size_t len, void *arg)
+{
+	struct file_put *fp = arg;
+
+	if (fp->len + len > fp->max) {
+		reply_err(req, err_set(ERR_TOOLARGE, "the file may have at most %llu bytes",
+				       (unsigned long long)fp->max));
+		free(fp->buf);
+		fp->buf = NULL;
+		name_path_free(&fp->np);
+		return ERR_TOOLARGE;
+	}
+	if (fp->cap - fp->len < len) {
+		size_t cap = fp->cap ? fp->cap : 64 * 1024;
+		unsigned char *p;
+
+		while (cap - fp->len < len)
+			cap *= 2;
+		if (cap > fp->max)
+			cap = (size_t)fp->max;
+		p = realloc(fp->buf, cap);
+		if (!p) {
+			reply_err(req, err_set(ERR_NOMEM, "out of memory"));
+			free(fp->buf);
+			fp->buf = NULL;
+			name_path_free(&fp->np);
+			return ERR_NOMEM;
+		}
+		fp->buf = p;
+		fp->cap = cap;
+	}
+	memcpy(fp->buf + fp->len, data, len);
+	fp->len += len;
+	return ERR_OK;
+}
+
+static void file_end(struct http_req *req, void *arg)
+{
+	struct file_put *fp = arg;
+	struct cas_writer *w = NULL;
+	enum err rc = ERR_OK;
+
+	if (fp->len == 0)
+		rc = err_set(ERR_INVALID, "the file is empty");
+	else if (fp->pdf_only && (fp->len < 5 || memcmp(fp->buf, "%PDF-", 5)))
+		rc = err_set(ERR_UNSUPPORTED, "the submitted file must be a PDF");
+	if (!rc)
+		rc = tree_quota_check(worker_db(fp->call->worker), fp->wp_id, fp->len);
+	if (!rc)
+		rc = cas_writer_new(app_cas(worker_app(fp->call->worker)), fp->len, &w);
+	if (rc) {
+		reply_err(req, rc);
+		free(fp->buf);
+		name_path_free(&fp->np);
+		return;
+	}
+	struct docput_req r = {
+		.call = fp->call,
+		.w = w,
+		.tail = fp->buf,
+		.tail_len = fp->len,
+		.wp_id = fp->wp_id,
+		.path = fp->np,
+		.head = fp->buf,
+		.head_len = fp->len < MIME_HEAD_BYTES ? fp->len : MIME_HEAD_BYTES,
+		.answer = fp->linked,
+		.arg = fp,
+	};
+	fp->buf = NULL;
+	memset(&fp->np, 0, sizeof fp->np);
+	docput_commit(&r);
+}
+
+static void file_abort(struct http_req *req, void *arg)
+{
+	struct file_put *fp = arg;
+
+	(void)req;
+	free(fp->buf);
+	fp->buf = NULL;
+	name_path_free(&fp->np);
+}
+
+static const struct http_body_sink file_sink = {file_data, file_end, file_abort};
+
+/* A file_put in the request arena (it lives exactly as long as the
+ * request; docput answers only while the request is alive), or NULL
+ * after answering. Checks what can be told before any byte is read. */
+static struct file_put *file_begin(struct call *call, const struct dlv *d, const char *path)
+{
+	struct file_put *fp = http_req_alloc(call->req, sizeof *fp);
+	int64_t declared = http_req_body_length(call->req);
+	enum err rc = ERR_OK;
+
+	if (!fp) {
+		reply_err(call->req, err_set(ERR_NOMEM, "out of memory"));
+		return NULL;
+	}
+	memset(fp, 0, sizeof *fp);
+	fp->call = call;
+	fp->max = worker_config(call->worker)->review_file_max;
+	fp->dlv_id = d->id;
+	fp->wp_id = d->wp_id;
+	snprintf(fp->code, sizeof fp->code, "%s", d->code);
+	fp->path = http_req_strndup(call->req, path, strlen(path));
+	if (declared > 0 && (uint64_t)declared > fp->max)
+		rc = err_set(ERR_TOOLARGE, "the file may have at most %llu bytes",
+			     (unsigned long long)fp->max);
+	if (!rc && !fp->path)
+		rc = err_set(ERR_NOMEM, "out of memory");
+	if (!rc) {
+		rc = name_path_from_text(path, &fp->np);
+		if (rc)
+			rc = err_set(ERR_INVALID, "file name: %s", err_detail());
+	}
+	/* the rules of any write: not into an archived work package, not
+	 * over someone else's check-out */
+	if (!rc)
+		rc = acl_wp_writable(worker_db(call->worker), d->wp_id, d->wp_code);
+	if (!rc)
+		rc = acl_lock_check(call, d->wp_id, &fp->np, false);
+	if (!rc)
+		rc = tree_quota_check(worker_db(call->worker), d->wp_id,
+				      declared > 0 ? (uint64_t)declared : 0);
+	if (rc) {
+		name_path_free(&fp->np);
+		reply_err(call->req, rc);
+		return NULL;
+	}
+	return fp;
+}
+
+static void attach_linked(struct call *call, enum err rc, const struct docput_result *res,
+			  void *arg)
+{
+	struct file_put *fp = arg;
+	struct db *db = worker_db(call->worker);
+	struct dlv_review r;
+	char detail[600];
+
+	if (!rc)
+		rc = db_begin(db);
+	if (!rc) {
+		rc = dlv_decision_attach(db, fp->review_id, call->caller->user_id, res->node_id,
+					 res->version, res->hash);
+		snprintf(detail, sizeof detail, "review %lld: file %.400s version %lld sha256 %s",
+			 (long long)fp->review_id, fp->path, (long long)res->version, res->hash);
+		if (!rc)
+			rc = audit(call, "review_attachment", fp->wp_id, fp->code, detail);
+		if (!rc)
+			rc = db_commit(db);
+		if (rc)
+			db_rollback(db);
+	}
+	if (!rc)
+		rc = dlv_review_get(db, fp->dlv_id, fp->review_id, &r);
+	if (rc) {
+		reply_err(call->req, rc);
+		return;
+	}
+	reply_json(call->req, 200, json_pack("{s:o}", "review", review_json(call, &r)));
+	dlv_review_clear(&r);
+}
+
+/* PUT /api/v1/deliverables/{code}/reviews/{id}/attachment?name=FILE: a
+ * reviewer's annotated file, kept as "Reviews/<code>/review <id>
+ * <email> <name>" in the deliverable's work package and linked from
+ * their answer. Reviewers only need read access to the work package:
+ * the server stores the file for them (acl_review_decide). */
+void h_review_attach(struct call *call)
+{
+	const char *name = http_req_query_param(call->req, "name");
+	struct file_put *fp;
+	struct dlv_review r;
+	int64_t ids[MAX_REVIEWERS];
+	size_t n;
+	char *path = NULL;
+	struct dlv d;
+	enum err rc;
+
+	if (!name || !*name || strchr(name, '/') || strlen(name) > 200) {
+		reply_err(call->req, err_set(ERR_INVALID, "parameter 'name' must be a file name "
+							  "(no '/', at most 200 bytes)"));
+		return;
+	}
+	rc = load_review(call, &d, &r);
+	if (rc) {
+		reply_err(call->req, rc);
+		return;
+	}
+	n = r.n_decisions < MAX_REVIEWERS ? r.n_decisions : MAX_REVIEWERS;
+	for (size_t i = 0; i < n; i++)
+		ids[i] = r.decisions[i].reviewer_id;
+	rc = acl_review_decide(call, ids, n);
+	if (!rc)
+		rc = dlv_review_latest(worker_db(call->worker), r.id);
+	if (!rc && asprintf(&path, "%s/%s/review %lld %s %s", REVIEWS_FOLDER, d.code,
+			    (long long)r.id, call->caller->email, name) < 0)
+		rc = err_set(ERR_NOMEM, "out of memory");
+	if (rc) {
+		reply_err(call->req, rc);
+	} else if ((fp = file_begin(call, &d, path))) {
+		fp->review_id = r.id;
+		fp->linked = attach_linked;
+		http_req_read_body(call->req, &file_sink, fp);
+	}
+	free(path);
+	dlv_review_clear(&r);
+	dlv_clear(&d);
+}
+
+static void submit_linked(struct call *call, enum err rc, const struct docput_result *res,
+			  void *arg)
+{
+	struct file_put *fp = arg;
+	struct db *db = worker_db(call->worker);
+	char detail[600], now[11];
+	struct dlv d;
+
+	if (!rc)
+		rc = db_begin(db);
+	if (!rc) {
+		rc = dlv_submit(db, fp->dlv_id, fp->on, res->node_id, res->version, res->hash);
+		snprintf(detail, sizeof detail,
+			 "status submitted submitted_on %s; file %.400s version %lld sha256 %s",
+			 fp->on, fp->path, (long long)res->version, res->hash);
+		if (!rc)
+			rc = audit(call, "deliverable_submit", fp->wp_id, fp->code, detail);
+		if (!rc)
+			rc = db_commit(db);
+		if (rc)
+			db_rollback(db);
+	}
+	if (!rc)
+		rc = dlv_get(db, fp->code, &d);
+	if (rc) {
+		reply_err(call->req, rc);
+		return;
+	}
+	today(now);
+	reply_json(call->req, 200, json_pack("{s:o}", "deliverable", dlv_json(call, &d, now)));
+	dlv_clear(&d);
+}
+
+/* PUT /api/v1/deliverables/{code}/submission[?submitted_on=DATE] (the
+ * PDF as body): the coordinator marks an approved deliverable submitted
+ * with the PDF sent to the Commission, kept as "<code> submitted.pdf"
+ * beside the deliverable's document (a sibling, not a version of it:
+ * the document's versions are the drafts the review's content hash
+ * refers to, and a PDF version there would make the approved version
+ * "differ" and the next diff compare a PDF with a DOCX). A second
+ * submission (after revision_requested) is a new version of it. */
+void h_deliverable_submit(struct call *call)
+{
+	const char *on = http_req_query_param(call->req, "submitted_on");
+	struct db *db = worker_db(call->worker);
+	struct file_put *fp;
+	char *docpath = NULL, *path = NULL, *slash;
+	struct dlv d;
+	enum err rc;
+
+	if (on && !dlv_date_valid(on)) {
+		reply_err(call->req, err_set(ERR_INVALID,
+					     "parameter 'submitted_on' must be a date YYYY-MM-DD"));
+		return;
+	}
+	rc = load(call, &d);
+	if (rc) {
+		reply_err(call->req, rc);
+		return;
+	}
+	rc = acl_deliverable_sign_off(call);
+	if (!rc && strcmp(d.status, "approved") && strcmp(d.status, "revision_requested"))
+		rc = err_set(ERR_CONFLICT, "only an approved deliverable is submitted (it is %s)",
+			     d.status);
+	if (!rc && d.node_id)
+		rc = tree_path(db, d.node_id, &docpath);
+	if (!rc) {
+		slash = docpath ? strrchr(docpath, '/') : NULL;
+		if (asprintf(&path, "%.*s%s%s submitted.pdf", slash ? (int)(slash - docpath) : 0,
+			     docpath ? docpath : "", slash ? "/" : "", d.code) < 0)
+			rc = err_set(ERR_NOMEM, "out of memory");
+	}
+	if (rc) {
+		reply_err(call->req, rc);
+	} else if ((fp = file_begin(call, &d, path))) {
+		if (on)
+			snprintf(fp->on, sizeof fp->on, "%s", on);
+		else
+			today(fp->on);
+		fp->pdf_only = true;
+		fp->linked = submit_linked;
+		http_req_read_body(call->req, &file_sink, fp);
+	}
+	free(docpath);
+	free(path);
+	dlv_clear(&d);
 }

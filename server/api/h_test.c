@@ -27,6 +27,7 @@
 #include "api/router.h"
 #include "api/app.h"
 #include "api/mail.h"
+#include "api/dlvremind.h"
 
 static bool hooks_enabled(struct call *call)
 {
@@ -260,4 +261,25 @@ void h_test_notify(struct call *call)
 	reply_json(call->req, 200,
 		   json_pack("{s:I, s:I, s:I}", "people", (json_int_t)run.people, "mails",
 			     (json_int_t)run.mails, "events", (json_int_t)run.events));
+}
+
+/* POST /_test/reminders: one run of the deliverable reminder job now
+ * (dlvremind.h), then the mail thread looks at the outbox. */
+void h_test_reminders(struct call *call)
+{
+	struct dlvremind_run run;
+	enum err rc;
+
+	if (!hooks_enabled(call))
+		return;
+	rc = dlvremind_run(worker_db(call->worker), worker_config(call->worker), &run);
+	if (rc) {
+		reply_err(call->req, rc);
+		return;
+	}
+	mail_wake();
+	reply_json(call->req, 200,
+		   json_pack("{s:I, s:I, s:I}", "review_tasks", (json_int_t)run.review_tasks,
+			     "review_reminders", (json_int_t)run.review_reminders,
+			     "deliverable_reminders", (json_int_t)run.deliverable_reminders));
 }

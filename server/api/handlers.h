@@ -27,6 +27,7 @@ void h_metrics(struct call *call);
 void h_test_sink(struct call *call);
 void h_test_source(struct call *call);
 void h_test_notify(struct call *call);
+void h_test_reminders(struct call *call);
 /* h_oidc.c */
 void h_oidc_providers(struct call *call);
 void h_oidc_start(struct call *call);
@@ -104,6 +105,8 @@ void h_review_start(struct call *call);
 void h_review_get(struct call *call);
 void h_review_decide(struct call *call);
 void h_my_reviews(struct call *call);
+void h_review_attach(struct call *call);
+void h_deliverable_submit(struct call *call);
 /* h_diff.c */
 void h_diff(struct call *call);
 /* h_notify.c */

@@ -953,3 +953,50 @@ void mail_stop(void)
 		s.password = NULL;
 	}
 }
+
+/* --- notices (deliverable review tasks and reminders) ---------------------------- */
+
+enum err mail_notice(struct db *db, const struct config *cfg, int64_t user_id, const char *rcpt,
+		     const char *kind, const char *id_left, const char *subject, const char *text,
+		     const char *link)
+{
+	struct sb t = {0}, html = {0};
+	const char *p = text, *nl;
+	char *msg;
+	enum err rc;
+
+	sb_printf(&t, "Hello,\r\n\r\n");
+	sb_puts(&html, "<p>Hello,</p>");
+	for (; *p; p = *nl ? nl + 1 : nl) {
+		nl = strchr(p, '\n');
+		if (!nl)
+			nl = p + strlen(p);
+		sb_add(&t, p, (size_t)(nl - p));
+		sb_puts(&t, "\r\n\r\n");
+		sb_puts(&html, "<p>");
+		{
+			char *line = strndup(p, (size_t)(nl - p));
+
+			if (line)
+				sb_html(&html, line);
+			else
+				html.oom = true;
+			free(line);
+		}
+		sb_puts(&html, "</p>");
+	}
+	sb_printf(&t, "%s%s\r\n", link_base, link);
+	sb_puts(&html, "<p><a href=\"");
+	sb_html(&html, link_base);
+	sb_html(&html, link);
+	sb_puts(&html, "\">Open it in consort</a></p>");
+	msg = t.oom || html.oom ? NULL
+				: make_message(cfg, rcpt, subject, id_left, NULL, t.p, html.p);
+	free(t.p);
+	free(html.p);
+	if (!msg)
+		return err_set(ERR_NOMEM, "out of memory");
+	rc = notify_outbox_add(db, user_id, kind, NULL, msg, NULL);
+	free(msg);
+	return rc;
+}

@@ -75,4 +75,13 @@ struct mail_stats {
 };
 void mail_stats(struct mail_stats *out);
 
+/* Queue a notice to account `user_id` at `rcpt` (a review task, a
+ * reminder: docs/deliverables.md): `subject` (ASCII), `text` (UTF-8, one
+ * paragraph per line), and a link to `link` (e.g. "/#/deliverables/D2.1")
+ * under the public URL. `id_left` makes the Message-ID (unique per
+ * notice). Made now and queued in the caller's transaction as `kind`. */
+enum err mail_notice(struct db *db, const struct config *cfg, int64_t user_id, const char *rcpt,
+		     const char *kind, const char *id_left, const char *subject, const char *text,
+		     const char *link);
+
 #endif

@@ -4,7 +4,9 @@
 // review with a named reviewer and a whole partner; the reviewers find
 // the task on their home page and answer (approve, request changes);
 // after a new version a reviewer sees what changed since the reviewed
-// one. Both screens pass the accessibility check and fit a phone.
+// one, attaching an annotated file to the answer; the coordinator marks
+// it submitted with the submitted PDF. The screens pass the
+// accessibility check and fit a phone.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync, mkdtempSync } from 'node:fs';
@@ -108,8 +110,13 @@ test('review: the lead starts it, reviewers answer from home, the diff shows wha
   await signIn(bob.page, env.s.url, people.bob);
   await bob.page.getByRole('link', { name: 'Review D2.1, version 1' }).click();
   await bob.page.getByLabel('Comment').fill('Add the age criteria.');
+  const dir = mkdtempSync(join(tmpdir(), 'consort-deliv-'));
+  writeFileSync(join(dir, 'bob notes.pdf'), '%PDF-1.4\n% notes on the age criteria\n%%EOF\n');
+  await bob.page.getByLabel('Annotated file').setInputFiles(join(dir, 'bob notes.pdf'));
   await bob.page.getByRole('button', { name: 'Request changes' }).click();
   await bob.page.getByRole('cell', { name: 'Add the age criteria.' }).waitFor();
+  // the file is kept in the work package and linked from bob's answer
+  await bob.page.getByRole('link', { name: 'review 1 bob@inst-b.example bob notes.pdf · v1' }).waitFor();
   await bob.page.getByText('Changes requested').first().waitFor();
 
   // a new version: bob sees what changed since the reviewed one
@@ -122,4 +129,34 @@ test('review: the lead starts it, reviewers answer from home, the diff shows wha
   await checkScreen(bob.page, 'deliverable-diff');
   noProblems(carol.problems, [/status of 401/]);
   noProblems(bob.problems, [/status of 401/]);
+});
+
+test('submission: the coordinator marks D2.1 submitted with the PDF', async () => {
+  // a review of the current version, approved (through the API)
+  const alice = await Session.login(env.s, people.alice.email);
+  let r = await alice.req('POST', '/api/v1/deliverables/D2.1/reviews', { json: { reviewers: [people.carol.email] } });
+  assert.equal(r.status, 201, JSON.stringify(r.body));
+  const carol = await Session.login(env.s, people.carol.email);
+  r = await carol.req('POST', `/api/v1/deliverables/D2.1/reviews/${r.body.review.id}/decision`, { json: { decision: 'approve' } });
+  assert.equal(r.status, 200);
+  const { page, problems } = await newPage(env.b);
+  await signIn(page, env.s.url, people.coord);
+  await page.goto(`${env.s.url}/#/deliverables/D2.1`);
+  await page.getByRole('button', { name: 'Approve', exact: true }).click();
+  await page.getByRole('button', { name: 'Mark submitted' }).click();
+  const dlg = page.getByRole('dialog');
+  const dir = mkdtempSync(join(tmpdir(), 'consort-deliv-'));
+  writeFileSync(join(dir, 'not.pdf'), 'plain text');
+  writeFileSync(join(dir, 'D2.1 final.pdf'), '%PDF-1.4\n% the submitted deliverable\n%%EOF\n');
+  await dlg.getByLabel('Submitted on').fill('2026-01-15');
+  await dlg.getByLabel('Submitted PDF').setInputFiles(join(dir, 'not.pdf'));
+  await dlg.getByRole('button', { name: 'Mark submitted' }).click();
+  await dlg.getByText('the submitted file must be a PDF').waitFor(); // refused, said in the dialog
+  await dlg.getByLabel('Submitted PDF').setInputFiles(join(dir, 'D2.1 final.pdf'));
+  await dlg.getByRole('button', { name: 'Mark submitted' }).click();
+  await page.getByRole('link', { name: 'D2.1 submitted.pdf · v1' }).waitFor();
+  await page.getByText('2026-01-15').waitFor();
+  await page.getByRole('button', { name: 'Accepted by the Commission' }).waitFor();
+  await checkScreen(page, 'deliverable-submitted');
+  noProblems(problems, [/status of 401/, /status of 415/]); // before sign-in; the refused file
 });

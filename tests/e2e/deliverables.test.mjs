@@ -98,7 +98,7 @@ test('a 60-deliverable table imports in one step and exports unchanged', async (
   assert.deepEqual({ ...d21, due_date: undefined }, {
     code: 'D2.1', title: 'Deliverable 2.1 – data plan', wp: 'WP2', lead: 'INSTB', due_month: 14,
     due_date: undefined, type: 'R', dissemination: 'PU', status: 'planned', submitted_on: null,
-    document: null, review: null, overdue: true,
+    document: null, review: null, overdue: true, submitted_file: null,
   });
   // the register lists in code order: D1.1 ... D1.6, D2.1 ... D10.6
   assert.deepEqual(list.body.deliverables.slice(0, 7).map((d) => d.code),
@@ -317,7 +317,7 @@ test('review with two reviewers; a new version voids the approval; coordinator s
   r = await wp2reader.req('GET', `/api/v1/deliverables/D2.1/reviews/${review1.id}?format=csv`);
   assert.equal(r.status, 200);
   const rows = r.body.trim().split('\r\n');
-  assert.equal(rows[0], 'review,deliverable,version,sha256,started_by,started_at,due_date,reviewer,partner,decision,comment,decided_at');
+  assert.equal(rows[0], 'review,deliverable,version,sha256,started_by,started_at,due_date,reviewer,partner,decision,comment,decided_at,attachment,attachment_version,attachment_sha256');
   assert.equal(rows.length, 3);
   assert.ok(rows[2].startsWith(`${review1.id},D2.1,1,${sha256(v1)},lead@b.example,`));
   assert.ok(rows[2].includes(',rev2@d.example,HOSPD,changes,Section 2 needs the retention periods.,'));

@@ -261,6 +261,97 @@ static void test_link_document_and_review(void **state)
 	assert_int_equal(fx_int(f, "SELECT count(*) FROM deliverable_reviews"), 2);
 }
 
+/* The annotated file, the submission and the reminders' record. */
+static void test_files_submission_reminders(void **state)
+{
+	struct fx *f = *state;
+	struct dlv_change ch = {0};
+	struct dlv_review r;
+	struct dlv_notice *l;
+	struct dlv d;
+	size_t c, u, n;
+	int64_t doc, notes, rid, rid2, revs[2];
+	bool fresh;
+
+	assert_int_equal(import(f, "D1.1,Plan,WP1,UNI,R,PU,6,\n", &c, &u), ERR_OK);
+	fx_exec(f, "INSERT INTO nodes(wp_id, parent_id, is_folder, name, name_key, current_version,"
+		   " created_at, modified_at) VALUES (1, 1, 0, 'plan.docx', 'plan.docx', 1, 1, 1)");
+	doc = fx_int(f, "SELECT max(id) FROM nodes");
+	fx_exec(f, "INSERT INTO versions(node_id, number, blob, size, mime, uploaded_at)"
+		   " SELECT max(id), 1, 'aa', 1, 'text/plain', 1 FROM nodes");
+	fx_exec(f, "INSERT INTO nodes(wp_id, parent_id, is_folder, name, name_key, current_version,"
+		   " created_at, modified_at) VALUES (1, 1, 0, 'notes.pdf', 'notes.pdf', 1, 1, 1)");
+	notes = fx_int(f, "SELECT max(id) FROM nodes");
+	assert_int_equal(dlv_get(f->db, "D1.1", &d), ERR_OK);
+	ch.set_node = true;
+	ch.node_id = doc;
+	assert_int_equal(dlv_update(f->db, d.id, &ch), ERR_OK);
+	revs[0] = f->alice;
+	revs[1] = f->bob;
+	assert_int_equal(
+		dlv_review_start(f->db, d.id, doc, 1, "aa", "2025-03-01", f->bob, revs, 2, &rid),
+		ERR_OK);
+
+	/* pending reviewers, then the attachment linked to one answer */
+	assert_int_equal(dlv_pending_reviewers(f->db, rid, &l, &n), ERR_OK);
+	assert_int_equal(n, 2);
+	assert_string_equal(l[0].code, "D1.1");
+	assert_string_equal(l[0].due_date, "2025-03-01");
+	dlv_notices_free(l, n);
+	assert_int_equal(dlv_decision_attach(f->db, rid, f->alice, notes, 1, "bb"), ERR_OK);
+	assert_int_equal(dlv_decision_attach(f->db, rid, 999, notes, 1, "bb"), ERR_NOTFOUND);
+	assert_int_equal(dlv_decision_attach(f->db, rid, f->alice, notes, 0, "bb"), ERR_INVALID);
+	assert_int_equal(dlv_review_get(f->db, d.id, rid, &r), ERR_OK);
+	assert_int_equal(r.decisions[0].attachment_node, notes);
+	assert_string_equal(r.decisions[0].attachment_blob, "bb");
+	assert_null(r.decisions[1].attachment_blob);
+	dlv_review_clear(&r);
+	/* purged: the link goes, the hash stays */
+	fx_exec(f, "DELETE FROM versions WHERE node_id = (SELECT id FROM nodes WHERE name ="
+		   " 'notes.pdf'); DELETE FROM nodes WHERE name = 'notes.pdf'");
+	assert_int_equal(dlv_review_get(f->db, d.id, rid, &r), ERR_OK);
+	assert_int_equal(r.decisions[0].attachment_node, 0);
+	assert_string_equal(r.decisions[0].attachment_blob, "bb");
+	dlv_review_clear(&r);
+	/* a newer review closes the old one to files too */
+	assert_int_equal(dlv_review_start(f->db, d.id, doc, 1, "aa", NULL, f->bob, revs, 1, &rid2),
+			 ERR_OK);
+	assert_int_equal(dlv_decision_attach(f->db, rid, f->alice, doc, 1, "aa"), ERR_CONFLICT);
+	assert_int_equal(dlv_review_latest(f->db, rid2), ERR_OK);
+	assert_int_equal(dlv_review_latest(f->db, 12345), ERR_NOTFOUND);
+
+	/* submission: from approved (or revision_requested) only */
+	assert_int_equal(dlv_submit(f->db, d.id, "2025-06-30", doc, 1, "aa"), ERR_CONFLICT);
+	assert_int_equal(dlv_submit(f->db, d.id, "2025-06-31", doc, 1, "aa"), ERR_INVALID);
+	fx_exec(f, "UPDATE deliverables SET status = 'approved'");
+	assert_int_equal(dlv_submit(f->db, d.id, "2025-06-30", doc, 1, "aa"), ERR_OK);
+	dlv_clear(&d);
+	assert_int_equal(dlv_get(f->db, "D1.1", &d), ERR_OK);
+	assert_string_equal(d.status, "submitted");
+	assert_string_equal(d.submitted_on, "2025-06-30");
+	assert_int_equal(d.submitted_node_id, doc);
+	assert_string_equal(d.submitted_blob, "aa");
+	/* submitted: no reminders of it any more */
+	assert_int_equal(dlv_pending_reviewers(f->db, 0, &l, &n), ERR_OK);
+	assert_int_equal(n, 0);
+	dlv_notices_free(l, n);
+	assert_int_equal(dlv_due_people(f->db, &l, &n), ERR_OK);
+	assert_int_equal(n, 0);
+	dlv_notices_free(l, n);
+
+	/* each step once per person */
+	assert_int_equal(dlv_reminder_mark(f->db, "review_due 2025-03-01", rid, f->alice, &fresh),
+			 ERR_OK);
+	assert_true(fresh);
+	assert_int_equal(dlv_reminder_mark(f->db, "review_due 2025-03-01", rid, f->alice, &fresh),
+			 ERR_OK);
+	assert_false(fresh);
+	assert_int_equal(dlv_reminder_mark(f->db, "review_due 2025-03-02", rid, f->alice, &fresh),
+			 ERR_OK);
+	assert_true(fresh);
+	dlv_clear(&d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -268,6 +359,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_import_and_export, setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_bad_lines_import_nothing, setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_link_document_and_review, setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_files_submission_reminders, setup,
+						fx_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -12,7 +12,7 @@ const ACTIONS = ['login', 'login_failed', 'logout', 'password_change', 'password
   'totp_enable', 'totp_disable', 'totp_disable_failed', 'recovery_codes', 'recovery_codes_failed', 'token_create', 'token_revoke',
   'user_create', 'user_update', 'partner_create', 'wp_create', 'grant',
   'upload', 'download', 'folder_create', 'restore', 'move', 'rename', 'metadata', 'delete', 'restore_trash', 'purge',
-  'deliverable_import', 'deliverable_update', 'review_start', 'review_decision'];
+  'deliverable_import', 'deliverable_update', 'review_start', 'review_decision', 'review_attachment', 'deliverable_submit'];
 const PAGE = 50;
 
 export default async function audit(ctx) {

@@ -9,7 +9,7 @@
 // page only leaves out what it would refuse.
 import { h } from '../dom.js';
 import { t } from '../i18n.js';
-import { get, post, patch, api, describe } from '../api.js';
+import { get, post, patch, api, describe, contentUrl } from '../api.js';
 import { href, go } from '../router.js';
 import { session, isCoordinator } from '../session.js';
 import { dateTime } from '../format.js';
@@ -24,6 +24,17 @@ function docLink(d) {
   if (!d.document) return h('span.muted', t('deliv.noDocument'));
   return h('a', { href: href('wp', d.wp, d.document.path) }, `${d.document.path} · v${d.document.version}`);
 }
+
+// A file linked from a review or the submission: a link to the version
+// that was attached, or its hash once the file is gone.
+function fileLink(wp, f) {
+  if (!f) return null;
+  if (!f.path) return h('code', f.sha256.slice(0, 12));
+  return h('a', { href: contentUrl(wp, f.path, f.version), download: '' }, `${f.path.split('/').pop()} · v${f.version}`);
+}
+
+const raw = (method, path, file, params) =>
+  api(method, path, { body: file, params, headers: { 'Content-Type': file.type || 'application/octet-stream' } });
 
 function timeline(list) {
   const months = new Map();
@@ -169,7 +180,22 @@ async function one(ctx, code) {
   }
   if (d.may_sign_off) {
     if (d.review?.state === 'approved' && ['in_review', 'drafting'].includes(d.status)) actions.push(button(t('deliv.approve'), { kind: 'primary', on: setStatus('approved') }));
-    if (['approved', 'revision_requested'].includes(d.status)) actions.push(button(t('deliv.submit'), { kind: 'primary', on: setStatus('submitted') }));
+    if (['approved', 'revision_requested'].includes(d.status)) actions.push(button(t('deliv.submit'), { kind: 'primary', on: async () => {
+      const on = input({ type: 'date', value: new Date().toISOString().slice(0, 10), required: true });
+      const file = input({ type: 'file', accept: 'application/pdf,.pdf' });
+      const fon = field(t('deliv.submittedOn'), on);
+      const ffile = field(t('deliv.submittedFile'), file, { hint: t('deliv.submittedFileHint', { code: d.code }) });
+      const ok = await dialog({ title: t('deliv.submit'), build: () => h('div.stack', fon, ffile), submitLabel: t('deliv.submit'),
+        submit: async () => {
+          try {
+            const f = file.files[0];
+            if (f) await raw('PUT', `/api/v1/deliverables/${encodeURIComponent(d.code)}/submission`, f, { submitted_on: on.value });
+            else await patch(`/api/v1/deliverables/${encodeURIComponent(d.code)}`, { status: 'submitted', submitted_on: on.value });
+            return true;
+          } catch (e) { ffile.setError(describe(e)); return false; }
+        } });
+      if (ok) reload();
+    } }));
     if (d.status === 'submitted') {
       actions.push(button(t('deliv.accepted'), { on: setStatus('accepted') }));
       actions.push(button(t('deliv.revision'), { on: setStatus('revision_requested') }));
@@ -183,7 +209,8 @@ async function one(ctx, code) {
     h('dt', t('deliv.type')), h('dd', `${d.type} · ${d.dissemination}`),
     h('dt', t('deliv.document')), h('dd', docLink(d)),
     h('dt', t('deliv.review')), h('dd', reviewText(d.review)),
-    d.submitted_on ? [h('dt', t('deliv.submittedOn')), h('dd', d.submitted_on)] : null);
+    d.submitted_on ? [h('dt', t('deliv.submittedOn')), h('dd', d.submitted_on)] : null,
+    d.submitted_file ? [h('dt', t('deliv.submittedFile')), h('dd', fileLink(d.wp, d.submitted_file))] : null);
   const reviews = (d.reviews || []).map((r, i) => {
     const mine = r.decisions.find((x) => x.reviewer === me);
     const latest = i === 0;
@@ -199,8 +226,15 @@ async function one(ctx, code) {
     let answer = null;
     if (latest && mine) {
       const comment = h('textarea.input', { rows: 3, 'aria-label': t('review.comment') }, mine.comment || '');
-      const decide = (decision) => act(() => post(`/api/v1/deliverables/${encodeURIComponent(d.code)}/reviews/${r.id}/decision`, { decision, comment: comment.value }));
+      const file = input({ type: 'file' });
+      const decide = (decision) => act(async () => {
+        const base = `/api/v1/deliverables/${encodeURIComponent(d.code)}/reviews/${r.id}`;
+        await post(`${base}/decision`, { decision, comment: comment.value });
+        const f = file.files[0];
+        if (f) await raw('PUT', `${base}/attachment`, f, { name: f.name });
+      });
       answer = h('div.stack.review-answer', field(t('review.comment'), comment),
+        field(t('review.file'), file, { hint: t('review.fileHint') }),
         h('div.filters-actions', button(t('review.approve'), { kind: 'primary', on: decide('approve') }), button(t('review.changes'), { on: decide('changes') })));
     }
     return h('section.section.review', { id: `review-${r.id}`, 'aria-labelledby': `review-h-${r.id}` },
@@ -208,10 +242,11 @@ async function one(ctx, code) {
         h('p.section-sub', t('review.meta', { by: r.started_by || '—', at: dateTime(r.started_at), due: r.due_date || '—' }), ' ',
           h('code', r.sha256.slice(0, 12)), ' ',
           h('a', { href: `/api/v1/deliverables/${encodeURIComponent(d.code)}/reviews/${r.id}?format=csv`, download: '' }, t('review.exportCsv')))),
-      tableWrap(h('table.table', h('thead', h('tr', ['review.reviewer', 'review.partner', 'review.decision', 'review.comment', 'review.when'].map((k) => h('th', { scope: 'col' }, t(k))))),
+      tableWrap(h('table.table', h('thead', h('tr', ['review.reviewer', 'review.partner', 'review.decision', 'review.comment', 'review.file', 'review.when'].map((k) => h('th', { scope: 'col' }, t(k))))),
         h('tbody', r.decisions.map((x) => h('tr', h('td', x.name, h('br'), h('span.muted', x.reviewer)), h('td', x.partner),
           h('td', x.decision ? badge(t(`decision.${x.decision}`), x.decision === 'approve' ? 'ok' : 'warn') : h('span.muted', t('review.pendingOne'))),
-          h('td', x.comment || '—'), h('td', x.decided_at ? dateTime(x.decided_at) : '—')))))),
+          h('td', x.comment || '—'), h('td', fileLink(d.wp, x.attachment) || '—'),
+          h('td', x.decided_at ? dateTime(x.decided_at) : '—')))))),
       answer, showDiff, diffBox);
   });
   return h('section.page', pageHeader(`${d.code} — ${d.title}`, { crumbs: backLink(), actions }),
