@@ -5,7 +5,7 @@
 BUILD_PACKAGES=(
   build-essential meson ninja-build pkg-config
   libevent-dev libssl-dev libsqlite3-dev libjansson-dev libicu-dev
-  libargon2-dev
+  libargon2-dev zlib1g-dev
   libcjose-dev libcurl4-openssl-dev
   openssl ca-certificates curl
   libsystemd-dev
