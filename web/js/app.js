@@ -309,6 +309,13 @@ on('enrolled', () => {
 });
 
 async function boot() {
+  // A share link's page (/s/SECRET): only the link, no session, no frame.
+  const shared = /^\/s\/([A-Za-z0-9_-]+)$/.exec(location.pathname);
+  if (shared) {
+    const mod = await import('./views/share.js');
+    mod.default(root, shared[1]);
+    return;
+  }
   window.addEventListener('hashchange', route);
   const m = /^#set-password=([A-Za-z0-9_-]+)/.exec(location.hash);
   if (m) {
