@@ -191,6 +191,26 @@ export default {
   'events.feedOnce': 'Copy it now: it is a secret, and it is not shown again.',
 
   // signing in
+  // share links: the policy and the live links on the Settings page
+  'settings.linksHeading': 'Share links',
+  'settings.links': 'Share links to people without an account',
+  'settings.linksHint': 'Writers of this work package may share what they can read through a secret link.',
+  'settings.linksOff': 'Off',
+  'settings.linksDownload': 'Download links',
+  'settings.linksDrop': 'Download and drop links',
+  'settings.linksMaxDays': 'Longest lifetime of a link (days)',
+  'settings.linksPassword': 'Every link needs a password',
+  'settings.linksLive': 'Live share links',
+  'settings.linksNone': 'No live share links.',
+  'links.what': 'Shared',
+  'links.creator': 'Made by',
+  'links.expires': 'Expires',
+  'links.uses': 'Downloads',
+  'links.lastUse': 'Last used',
+  'links.revoke': 'Revoke',
+  'links.revokeTitle': 'Revoke this link?',
+  'links.revokeText': 'The link stops working at once, for everyone who has it.',
+  'links.revoked': 'The link was revoked.',
   // share links: the recipient's page (views/share.js)
   'share.title': 'Shared with you · consort',
   'share.goneTitle': 'This link does not work',
