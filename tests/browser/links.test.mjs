@@ -42,7 +42,25 @@ test('share links: policy on the Settings page, the recipient page with a passwo
     return r.body;
   };
   const doc = await mk({ path: 'Work plan 2024.txt', password: 'board review 2024', note: 'For the advisory board' });
-  const folder = await mk({ path: 'Meetings' });
+  // ...and one through the folder list's row menu.
+  await page.goto(`${env.s.url}/#/wp/WP2`);
+  await page.getByRole('button', { name: 'Actions for Meetings' }).click();
+  await page.getByRole('menuitem', { name: 'Share link…' }).click();
+  const dlg = page.getByRole('dialog', { name: /Share “Meetings” with a link/ });
+  await dlg.getByText('At most 14 days in this work package.').waitFor();
+  await dlg.getByLabel('Password (optional)').fill('short');
+  await dlg.getByRole('button', { name: 'Make link' }).click();
+  await dlg.getByText(/password/).filter({ hasText: /8/ }).first().waitFor();
+  await dlg.getByLabel('Password (optional)').fill('');
+  await dlg.getByLabel('Note for the recipient (optional)').fill('Minutes of our meetings');
+  await dlg.getByRole('button', { name: 'Make link' }).click();
+  const made = page.getByRole('dialog', { name: 'Link made' });
+  const url = await made.getByLabel('Share link').inputValue();
+  assert.match(url, /^https:\/\/[^/]+\/s\/[A-Za-z0-9_-]{43}$/);
+  recordSecret(url.split('/').pop());
+  await made.getByRole('button', { name: 'Close' }).first().click();
+  const folder = { url: new URL(url).pathname };
+  assert.equal(sql(env.s, "SELECT note FROM links ORDER BY id DESC LIMIT 1")[0].note, 'Minutes of our meetings');
 
   // The recipient: no account, a page of its own.
   const { page: out, problems: outProblems } = await newPage(env.b, { acceptDownloads: true });
@@ -66,13 +84,14 @@ test('share links: policy on the Settings page, the recipient page with a passwo
   // A folder link: its files, one downloaded.
   await out.goto(`${env.s.url}${folder.url}`);
   await out.getByRole('heading', { name: 'Meetings' }).waitFor();
+  await out.getByText('Minutes of our meetings').waitFor();
   await out.getByRole('link', { name: /2024-06 Progress meeting.md/ }).waitFor();
   await out.getByRole('link', { name: 'Download everything (ZIP)' }).waitFor();
   const [dl2] = await Promise.all([out.waitForEvent('download'), out.getByRole('link', { name: /2024-03 Kick-off minutes.md/ }).click()]);
   assert.match(readFileSync(await dl2.path(), 'utf8'), /^# Kick-off/);
 
   // Alice sees both on the Settings page and revokes the document's link.
-  await page.reload();
+  await page.goto(`${env.s.url}/#/settings/WP2`);
   await page.getByRole('heading', { name: 'Live share links' }).waitFor();
   const row = page.locator('.settings-links tr', { hasText: 'Work plan 2024.txt' });
   await row.getByRole('cell', { name: '1', exact: true }).waitFor();
@@ -80,8 +99,20 @@ test('share links: policy on the Settings page, the recipient page with a passwo
   await page.getByRole('dialog', { name: 'Revoke this link?' }).getByRole('button', { name: 'Revoke' }).click();
   await page.getByText('The link was revoked.').waitFor();
   await page.locator('.settings-links tr', { hasText: 'Work plan 2024.txt' }).waitFor({ state: 'detached' });
-  // (GET /me before signing in is the 401 every signed-out page starts with)
-  noProblems(problems, [/status of 401/]);
+  // (GET /me before signing in is the 401 every signed-out page starts
+  // with; the 400 is the short password the dialog was given)
+  noProblems(problems, [/status of 401/, /status of 400/]);
+
+  // The overview: the folder link is still live there, with its CSV.
+  await page.goto(`${env.s.url}/#/admin/links`);
+  await page.getByRole('heading', { level: 1, name: 'Share links' }).waitFor();
+  await page.getByRole('cell', { name: /WP2\/Meetings/ }).waitFor();
+  assert.equal(await page.getByRole('cell', { name: /Work plan 2024/ }).count(), 0);
+  await checkScreen(page, 'share-links-overview');
+  await page.getByLabel('Show').selectOption('all');
+  await page.getByRole('cell', { name: /Work plan 2024/ }).waitFor();
+  const csv = await page.evaluate(async () => (await fetch('/api/v1/links?state=all&format=csv')).text());
+  assert.equal(csv.trim().split('\r\n').length, 3);
 
   await out.goto(`${env.s.url}${doc.url}`);
   await out.getByRole('heading', { name: 'This link does not work' }).waitFor();
