@@ -19,7 +19,7 @@ TEST_PACKAGES=(
   libcmocka-dev nodejs
   clang-format
   prometheus systemd
-  sqlite3
+  sqlite3 unzip
   chromium
   litmus rclone
   gvfs-backends gvfs-daemons libglib2.0-bin dbus-daemon
