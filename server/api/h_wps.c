@@ -161,6 +161,10 @@ static void change_detail(const struct acct_wp_change *c, const char *lead, char
 #undef ADD
 }
 
+/* The share-link policies a PATCH may set: drop links (uploads through
+ * a link) are not built yet, so their policy is not offered. */
+static const char *const link_modes_offered[] = {"off", "download", NULL};
+
 /* PATCH /api/v1/wps/{wp}[?dry_run=1] {"title","lead","quota","keep_versions",
  * "keep_days","archived","language"}: any of them. title, lead and
  * language for the work package's managers, the rest for coordinators
@@ -194,7 +198,7 @@ void h_wp_patch(struct call *call)
 		{"archived", JSONIN_BOOL, 0, .out = &archived, .present = &has_archived},
 		{"language", JSONIN_STRING, JSONIN_NULLABLE, 1, 16, .out = &language,
 		 .present = &has_language},
-		{"links", JSONIN_ENUM, 0, .choices = link_mode_names, .out = &link_mode,
+		{"links", JSONIN_ENUM, 0, .choices = link_modes_offered, .out = &link_mode,
 		 .present = &has_links},
 		{"links_max_days", JSONIN_INT, 0, 1, LINK_MAX_DAYS_CAP, .out = &links_max_days,
 		 .present = &has_links_days},
