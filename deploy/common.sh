@@ -5,7 +5,7 @@
 BUILD_PACKAGES=(
   build-essential meson ninja-build pkg-config
   libevent-dev libssl-dev libsqlite3-dev libjansson-dev libicu-dev
-  libargon2-dev
+  libargon2-dev zlib1g-dev
   libcjose-dev libcurl4-openssl-dev
   openssl ca-certificates curl
   libsystemd-dev
@@ -19,7 +19,7 @@ TEST_PACKAGES=(
   libcmocka-dev nodejs
   clang-format
   prometheus systemd
-  sqlite3
+  sqlite3 unzip
   chromium
   litmus rclone
   gvfs-backends gvfs-daemons libglib2.0-bin dbus-daemon

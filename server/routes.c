@@ -176,6 +176,19 @@ const struct route routes[] = {
 	{"GET", "/api/v1/images/{id}", h_image_get, ACCESS_USER, RBODY_NONE},
 	{"PUT", "/api/v1/partners/{short}/logo", h_partner_logo, ACCESS_COORDINATOR, RBODY_STREAM},
 
+	/* share links (h_links.c, docs/links.md): made by writers within
+	 * their work package's policy; the recipient's routes carry the
+	 * link's secret, which the policy turns into the "link" principal
+	 * (acl_link_open) and which the access log leaves out */
+	{"POST", "/api/v1/links", h_link_create, ACCESS_USER, RBODY_JSON},
+	{"GET", "/api/v1/links", h_links_list, ACCESS_USER, RBODY_NONE},
+	{"DELETE", "/api/v1/links/{id}", h_link_revoke, ACCESS_USER, RBODY_NONE},
+	{"GET", "/s/{secret}", h_app, ACCESS_PUBLIC, RBODY_NONE},
+	{"GET", "/api/v1/s/{secret}", h_share_get, ACCESS_PUBLIC, RBODY_NONE},
+	{"POST", "/api/v1/s/{secret}/unlock", h_share_unlock, ACCESS_PUBLIC, RBODY_JSON},
+	{"GET", "/api/v1/s/{secret}/file", h_share_file, ACCESS_PUBLIC, RBODY_NONE},
+	{"GET", "/api/v1/s/{secret}/zip", h_share_zip, ACCESS_PUBLIC, RBODY_NONE},
+
 	/* the audit log (h_audit.c) */
 	{"GET", "/api/v1/audit", h_audit, ACCESS_COORDINATOR, RBODY_NONE},
 	{"GET", "/api/v1/search", h_search, ACCESS_USER, RBODY_NONE},

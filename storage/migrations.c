@@ -581,10 +581,45 @@ static const char m012_deliverable_files[] =
 	"  PRIMARY KEY (step, ref, user_id)"
 	") WITHOUT ROWID;";
 
+/* Share links (issue 16, storage/links.h, docs/links.md): a secret URL
+ * that lets someone without an account download a document or a folder,
+ * or drop files into a folder. Only the SHA-256 of the 256-bit secret is
+ * kept; the optional password is an Argon2id hash like an account's. A
+ * link's work package sets who may make which kind (link_policies; no
+ * row: links off). */
+static const char m013_links[] =
+	"CREATE TABLE links ("
+	"  id INTEGER PRIMARY KEY,"
+	"  secret_hash BLOB NOT NULL UNIQUE,"
+	"  kind TEXT NOT NULL CHECK (kind IN ('download', 'drop')),"
+	"  wp_id INTEGER NOT NULL REFERENCES wps(id) ON DELETE CASCADE,"
+	"  node_id INTEGER NOT NULL REFERENCES nodes(id) ON DELETE CASCADE,"
+	"  version INTEGER NOT NULL DEFAULT 0," /* 0: always the latest */
+	"  creator_id INTEGER NOT NULL REFERENCES users(id),"
+	"  created_at INTEGER NOT NULL,"
+	"  expires_at INTEGER NOT NULL,"
+	"  password_hash TEXT,"
+	"  max_uses INTEGER," /* NULL: no limit */
+	"  uses INTEGER NOT NULL DEFAULT 0,"
+	"  last_used_at INTEGER,"
+	"  note TEXT NOT NULL DEFAULT '',"
+	"  revoked_at INTEGER,"
+	"  revoked_by INTEGER REFERENCES users(id)"
+	");"
+	"CREATE INDEX links_wp ON links(wp_id);"
+	"CREATE INDEX links_creator ON links(creator_id);"
+	"CREATE TABLE link_policies ("
+	"  wp_id INTEGER PRIMARY KEY REFERENCES wps(id) ON DELETE CASCADE,"
+	"  mode TEXT NOT NULL CHECK (mode IN ('off', 'download', 'drop')),"
+	"  max_days INTEGER NOT NULL,"
+	"  password_required INTEGER NOT NULL DEFAULT 0"
+	");";
+
 const char *const db_migrations[] = {
 	m001_initial,     m002_sudo_scopes, m003_deliverables,    m004_notifications,
 	m005_wp_settings, m006_look_keys,   m007_directory,       m008_oidc,
 	m009_blob_scans,  m010_wp_language, m011_directory_edits, m012_deliverable_files,
+	m013_links,
 };
 
 const size_t db_migration_count = sizeof db_migrations / sizeof db_migrations[0];

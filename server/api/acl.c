@@ -18,6 +18,8 @@
 #include "api/tusmeta.h"
 #include "api/dest.h"
 #include "api/app.h"
+#include "links.h"
+#include "tree.h"
 #include "uploads.h"
 #include "db.h"
 
@@ -644,4 +646,163 @@ bool acl_deliverable_notice(struct db *db, int64_t user_id, int64_t wp_id, bool 
 		return false;
 	}
 	return level >= (reviewer ? ACCT_READ : ACCT_WRITE);
+}
+
+/* --- share links (the "link" principal) ------------------------------------------ */
+
+enum err acl_link_create(struct call *call, int64_t wp_id, const struct tree_node *target, int kind,
+			 int64_t expires_at, bool has_password)
+{
+	struct db *db = worker_db(call->worker);
+	struct link_policy p;
+	int level = ACCT_NONE;
+	enum err rc = acl_wp_decide(db, call->caller, NULL, wp_id, ACCT_WRITE, NULL, &level);
+
+	/* A writer shares what they read: the target lies in the WP they
+	 * were just found to write, so reading it follows. */
+	if (rc == ERR_FORBIDDEN)
+		return err_set(ERR_FORBIDDEN, "making share links needs write access to the "
+					      "work package");
+	if (!rc)
+		rc = link_policy_get(db, wp_id, &p);
+	if (rc)
+		return rc;
+	if (p.mode == LINK_MODE_OFF)
+		return err_set(ERR_FORBIDDEN, "share links are off in this work package; its "
+					      "managers can allow them in its settings");
+	if (kind == LINK_DROP && p.mode != LINK_MODE_DROP)
+		return err_set(ERR_FORBIDDEN, "this work package allows download links only");
+	if (kind == LINK_DROP && !target->is_folder)
+		return err_set(ERR_INVALID, "field 'kind': a drop link needs a folder");
+	if (kind == LINK_DROP && (rc = acl_wp_writable(db, wp_id, NULL)))
+		return rc;
+	if (expires_at <= db_now())
+		return err_set(ERR_INVALID, "field 'expires_at': the expiry must be in the future");
+	if (expires_at > db_now() + p.max_days * 86400)
+		return err_set(ERR_INVALID,
+			       "field 'expires_at': this work package allows links for at most "
+			       "%lld days",
+			       (long long)p.max_days);
+	if (p.password_required && !has_password)
+		return err_set(ERR_INVALID, "field 'password': this work package requires a "
+					    "password on every share link");
+	return ERR_OK;
+}
+
+/* Is node `id` of WP `wp_id` live (reachable by its path, not in the
+ * trash or below a trashed folder)? Fills *out on success. */
+static enum err live_node(struct db *db, int64_t wp_id, int64_t id, const char *below,
+			  struct tree_node *out)
+{
+	struct name_path p = {0};
+	char *path = NULL;
+	enum err rc = tree_path(db, id, &path);
+
+	memset(out, 0, sizeof *out);
+	if (!rc && below && *below) {
+		size_t len = strlen(path) + strlen(below) + 2;
+		char *full = malloc(len);
+
+		if (!full) {
+			free(path);
+			return err_set(ERR_NOMEM, "out of memory");
+		}
+		snprintf(full, len, "%s%s%s", path, *path ? "/" : "", below);
+		free(path);
+		path = full;
+	}
+	if (!rc)
+		rc = name_path_from_text(path, &p);
+	if (!rc)
+		rc = tree_resolve(db, wp_id, &p, out);
+	if (!rc && !(below && *below) && out->id != id)
+		rc = err_set(ERR_NOTFOUND, "gone");
+	if (!rc) {
+		out->path = path;
+		path = NULL;
+	}
+	if (rc) {
+		tree_node_clear(out);
+		if (rc == ERR_INVALID && below && *below)
+			rc = err_set(ERR_INVALID, "path: %s", err_detail());
+		else if (rc != ERR_NOMEM && rc != ERR_DB)
+			rc = err_set(ERR_NOTFOUND, "no such file or folder in this link");
+	}
+	free(path);
+	name_path_free(&p);
+	return rc;
+}
+
+enum err acl_link_open(struct db *db, const char *secret, struct link *out)
+{
+	struct link_policy p;
+	struct tree_node n;
+	unsigned char hash[32];
+	int level = ACCT_NONE;
+	int64_t now = db_now();
+	enum err rc;
+
+	memset(out, 0, sizeof *out);
+	if (!secret || strlen(secret) != AUTH_SECRET_LEN)
+		return err_set(ERR_NOTFOUND, "no such link");
+	auth_secret_hash(secret, hash);
+	rc = link_by_secret(db, hash, out);
+	if (!rc)
+		rc = acct_level(db, out->creator_id, out->wp_id, &level);
+	if (!rc)
+		rc = link_policy_get(db, out->wp_id, &p);
+	if (!rc && !live_node(db, out->wp_id, out->node_id, NULL, &n))
+		tree_node_clear(&n);
+	else if (!rc)
+		rc = ERR_NOTFOUND;
+	if (!rc &&
+	    (out->revoked_at || now >= out->expires_at ||
+	     (out->max_uses && out->uses >= out->max_uses) ||
+	     level < (out->kind == LINK_DROP ? ACCT_WRITE : ACCT_READ) || p.mode == LINK_MODE_OFF ||
+	     (out->kind == LINK_DROP && p.mode != LINK_MODE_DROP)))
+		rc = ERR_NOTFOUND;
+	if (rc) {
+		link_clear(out);
+		/* One answer for every reason: a recipient learns nothing of
+		 * the link's history or its creator. */
+		if (rc != ERR_DB && rc != ERR_NOMEM)
+			rc = err_set(ERR_NOTFOUND, "this link does not exist, has expired or was "
+						   "revoked");
+	}
+	return rc;
+}
+
+enum err acl_link_node(struct db *db, const struct link *l, const char *rel, struct tree_node *out)
+{
+	memset(out, 0, sizeof *out);
+	if (l->kind != LINK_DOWNLOAD)
+		return err_set(ERR_FORBIDDEN, "a drop link lists and reads nothing");
+	return live_node(db, l->wp_id, l->node_id, rel, out);
+}
+
+enum err acl_link_manage(struct call *call, const struct link *l)
+{
+	int level = ACCT_NONE;
+	enum err rc;
+
+	if (call->caller->user_id == l->creator_id)
+		return ERR_OK;
+	rc = acl_wp_decide(worker_db(call->worker), call->caller, NULL, l->wp_id, ACCT_MANAGE, NULL,
+			   &level);
+	if (rc == ERR_NOTFOUND)
+		return err_set(ERR_NOTFOUND, "no such link");
+	if (rc == ERR_FORBIDDEN)
+		return err_set(ERR_FORBIDDEN, "only its creator and the work package's managers "
+					      "may revoke a link");
+	return rc;
+}
+
+bool acl_link_visible(struct call *call, const struct link *l)
+{
+	int level = ACCT_NONE;
+
+	if (call->caller->user_id == l->creator_id)
+		return true;
+	return !acl_wp_decide(worker_db(call->worker), call->caller, NULL, l->wp_id, ACCT_MANAGE,
+			      NULL, &level);
 }

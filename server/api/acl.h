@@ -86,6 +86,26 @@
  *                       linked ones) only to readers of one of those
  *   acl_calendar_reader a calendar feed's secret stands for its owner
  *                       (enabled, feed not revoked) and what they read
+ *
+ * Share links (docs/links.md): the "link" principal. A link's secret in
+ * its URL is its only credential; it stands for what its creator made it
+ * for and nothing else.
+ *   acl_link_create     a writer of the WP makes a link to what they can
+ *                       read, within the WP's link policy (kind allowed,
+ *                       expiry within its maximum, password if required);
+ *                       a drop link needs a folder of a writable WP
+ *   acl_link_open       the link of a secret, if it may be used now: not
+ *                       revoked, expired or used up; its creator enabled
+ *                       and still reading (writing, for a drop link) its
+ *                       WP; the WP's policy still allowing its kind; its
+ *                       target live. Every other case is 404, all alike
+ *   acl_link_node       what an open link reaches: its document, or a
+ *                       path inside its folder (download links only;
+ *                       a drop link lists and reads nothing)
+ *   acl_link_manage     revoke: its creator, a manager of its WP, a
+ *                       coordinator; others 404 (unreadable) or 403
+ *   acl_link_visible    which links a listing shows: the caller's own,
+ *                       those of WPs they manage (a coordinator: all)
  */
 #ifndef CONSORT_ACL_H
 #define CONSORT_ACL_H
@@ -102,6 +122,8 @@ struct db;
 struct acct_wp;
 struct name_path;
 struct dir_event;
+struct link;
+struct tree_node;
 
 /* Authenticate the caller (session cookie with CSRF for unsafe methods,
  * or bearer token) when the route needs it, then decide whether the
@@ -217,5 +239,33 @@ bool acl_event_visible(const struct dir_event *e, const int64_t *readable, size_
  * a disabled account, all alike. */
 enum err acl_calendar_reader(struct db *db, const char *secret, int64_t *user_id,
 			     int64_t **readable, size_t *n);
+
+/* May the caller make a link of `kind` (enum link_kind) to `target` in
+ * work package `wp_id` that expires at `expires_at`, with or without a
+ * password? ERR_NOTFOUND when the WP is unreadable, ERR_FORBIDDEN when
+ * below write or the policy forbids it, ERR_INVALID (naming the field)
+ * for an expiry beyond the policy's maximum, a missing required
+ * password, a drop link to a document. */
+enum err acl_link_create(struct call *call, int64_t wp_id, const struct tree_node *target, int kind,
+			 int64_t expires_at, bool has_password);
+
+/* The link principal: the usable link whose secret is `secret` into
+ * *out (link_clear it). ERR_NOTFOUND ("no such link") for an unknown,
+ * malformed, revoked, expired or used-up secret, a creator disabled or
+ * without access, a policy that no longer allows it, a target gone. */
+enum err acl_link_open(struct db *db, const char *secret, struct link *out);
+
+/* The node an open download link reaches at `rel` ('/'-separated,
+ * relative to its folder; NULL or "" for the target itself) into *out
+ * (tree_node_clear it; out->path is its path inside the work package).
+ * ERR_NOTFOUND when it reaches nothing there, ERR_FORBIDDEN for a drop
+ * link, ERR_INVALID for a malformed path. */
+enum err acl_link_node(struct db *db, const struct link *l, const char *rel, struct tree_node *out);
+
+/* May the caller revoke link `l`? See above. */
+enum err acl_link_manage(struct call *call, const struct link *l);
+
+/* Does a listing show link `l` to the caller? */
+bool acl_link_visible(struct call *call, const struct link *l);
 
 #endif

@@ -14,6 +14,7 @@
 #include "api/auth.h"
 #include "db.h"
 #include "indexq.h"
+#include "links.h"
 #include "lang.h"
 #include "api/handlers.h"
 #include "http/http.h"
@@ -70,6 +71,7 @@ static enum err wp_full_json(struct call *call, int64_t wp_id, json_t **out)
 {
 	struct db *db = worker_db(call->worker);
 	struct tree_wp_stats u;
+	struct link_policy lp;
 	struct acct_wp w;
 	json_t *o;
 	enum err rc = acct_wp_get(db, wp_id, &w);
@@ -90,6 +92,12 @@ static enum err wp_full_json(struct call *call, int64_t wp_id, json_t **out)
 				    w.archived_at ? apijson_time(w.archived_at) : json_null());
 		json_object_set_new(o, "language",
 				    w.language ? json_string(w.language) : json_null());
+		if (!link_policy_get(db, wp_id, &lp)) {
+			json_object_set_new(o, "links", json_string(link_mode_names[lp.mode]));
+			json_object_set_new(o, "links_max_days", json_integer(lp.max_days));
+			json_object_set_new(o, "links_password",
+					    json_boolean(lp.password_required));
+		}
 		json_object_set_new(
 			o, "usage",
 			json_pack("{s:I, s:o, s:I, s:I, s:{s:I, s:I}}", "bytes", (json_int_t)u.used,
@@ -153,6 +161,10 @@ static void change_detail(const struct acct_wp_change *c, const char *lead, char
 #undef ADD
 }
 
+/* The share-link policies a PATCH may set: drop links (uploads through
+ * a link) are not built yet, so their policy is not offered. */
+static const char *const link_modes_offered[] = {"off", "download", NULL};
+
 /* PATCH /api/v1/wps/{wp}[?dry_run=1] {"title","lead","quota","keep_versions",
  * "keep_days","archived","language"}: any of them. title, lead and
  * language for the work package's managers, the rest for coordinators
@@ -169,6 +181,11 @@ void h_wp_patch(struct call *call)
 	int64_t quota = 0, keep_versions = 0, keep_days = 0, lead_id = 0;
 	bool archived = false, has_title = false, has_lead = false, has_quota = false,
 	     has_kv = false, has_kd = false, has_archived = false, has_language = false;
+	/* the share-link policy (docs/links.md): its managers set it */
+	int link_mode = 0;
+	int64_t links_max_days = 0;
+	bool links_password = false, has_links = false, has_links_days = false,
+	     has_links_password = false;
 	struct jsonin_field f[] = {
 		{"title", JSONIN_STRING, 0, 1, 200, .out = &title, .present = &has_title},
 		{"lead", JSONIN_STRING, JSONIN_NULLABLE, 1, 32, .out = &lead, .present = &has_lead},
@@ -181,7 +198,15 @@ void h_wp_patch(struct call *call)
 		{"archived", JSONIN_BOOL, 0, .out = &archived, .present = &has_archived},
 		{"language", JSONIN_STRING, JSONIN_NULLABLE, 1, 16, .out = &language,
 		 .present = &has_language},
+		{"links", JSONIN_ENUM, 0, .choices = link_modes_offered, .out = &link_mode,
+		 .present = &has_links},
+		{"links_max_days", JSONIN_INT, 0, 1, LINK_MAX_DAYS_CAP, .out = &links_max_days,
+		 .present = &has_links_days},
+		{"links_password", JSONIN_BOOL, 0, .out = &links_password,
+		 .present = &has_links_password},
 	};
+	struct link_policy lp = {0};
+	bool set_links = false;
 	struct acct_wp_change c = {0};
 	struct acct_wp w = {0};
 	uint64_t versions = 0, bytes = 0;
@@ -214,7 +239,8 @@ void h_wp_patch(struct call *call)
 		if (!json_object_size(call->json))
 			rc = err_set(ERR_INVALID,
 				     "nothing to change: give at least one of title, "
-				     "lead, quota, keep_versions, keep_days, archived, language");
+				     "lead, quota, keep_versions, keep_days, archived, language, "
+				     "links, links_max_days, links_password");
 		else if (language && strcmp(lang_normalize(language, strlen(language)), language))
 			rc = err_set(ERR_INVALID,
 				     "field 'language': '%s' is not a language code consort "
@@ -237,6 +263,16 @@ void h_wp_patch(struct call *call)
 		return;
 	}
 	rc = acct_wp_get(db, call->wp_id, &w);
+	set_links = has_links || has_links_days || has_links_password;
+	if (!rc && set_links) {
+		rc = link_policy_get(db, call->wp_id, &lp);
+		if (has_links)
+			lp.mode = (enum link_mode)link_mode;
+		if (has_links_days)
+			lp.max_days = links_max_days;
+		if (has_links_password)
+			lp.password_required = links_password;
+	}
 	if (!rc)
 		rc = tree_retention_preview(
 			db, call->wp_id, c.set_keep_versions ? c.keep_versions : w.keep_versions,
@@ -250,7 +286,14 @@ void h_wp_patch(struct call *call)
 		if (!rc && c.set_language &&
 		    strcmp(c.language ? c.language : "", w.language ? w.language : ""))
 			rc = indexq_push(db, w.root_id, false);
+		if (!rc && set_links)
+			rc = link_policy_set(db, call->wp_id, &lp);
 		change_detail(&c, lead, detail, sizeof detail);
+		if (set_links)
+			snprintf(detail + strlen(detail), sizeof detail - strlen(detail),
+				 "%slinks=%s, links_max_days=%lld, links_password=%s",
+				 detail[0] ? ", " : "", link_mode_names[lp.mode],
+				 (long long)lp.max_days, lp.password_required ? "yes" : "no");
 		if (!rc)
 			rc = auth_audit(call, "wp_update", call->wp_id, w.code, "%s", detail);
 		if (!rc && c.set_archived && c.archived != (w.archived_at != 0))

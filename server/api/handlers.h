@@ -136,6 +136,15 @@ void h_calendar_state(struct call *call);
 void h_calendar_create(struct call *call);
 void h_calendar_revoke(struct call *call);
 void h_calendar_feed(struct call *call);
+
+/* h_links.c: share links (docs/links.md) */
+void h_link_create(struct call *call);
+void h_links_list(struct call *call);
+void h_link_revoke(struct call *call);
+void h_share_get(struct call *call);
+void h_share_unlock(struct call *call);
+void h_share_file(struct call *call);
+void h_share_zip(struct call *call);
 void h_image_upload(struct call *call);
 void h_partner_logo(struct call *call);
 void h_image_get(struct call *call);

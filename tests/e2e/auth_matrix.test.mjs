@@ -336,3 +336,83 @@ test('authorization matrix over every route in the router table', async () => {
     assert.deepEqual(x.body.wps.map((w) => w.code), ['WP2']);
   });
 });
+
+// The link principal (share links, docs/links.md): a link's secret is a
+// credential only on the recipient's routes of its own link, and there
+// only while the policy says the link may be used. Every other route of
+// the table refuses it as a bearer token (401, as for any unknown
+// credential); on its own routes every state other than live is 404.
+test('authorization matrix: the link principal', async () => {
+  const r = runConsort(['routes']);
+  const routes = JSON.parse(r.stdout);
+  const { consortium, apiJson, api } = await import('./lib/docs.mjs');
+  await withServer({}, async (s) => {
+    const { tokens } = await consortium(s);
+    addWp(s, 'WP2');
+    for (const p of ['a.txt', 'b.txt', 'c.txt', 'd.txt', 'e.txt', 'f.txt'])
+      assert.ok([200, 201].includes((await api(s, tokens.writer, 'PUT', `/api/v1/wps/WP1/content/${p}`, { body: p })).status));
+    assert.equal((await apiJson(s, tokens.manager, 'PATCH', '/api/v1/wps/WP1', { json: { links: 'download' } })).status, 200);
+    const mk = async (token, json) => {
+      const x = await apiJson(s, token, 'POST', '/api/v1/links',
+        { json: { wp: 'WP1', expires_at: new Date(Date.now() + 86400e3).toISOString().replace(/\.\d+Z$/, 'Z'), ...json } });
+      assert.equal(x.status, 201, JSON.stringify(x.body));
+      return x.body;
+    };
+    const links = {
+      live: await mk(tokens.writer, { path: 'a.txt' }),
+      revoked: await mk(tokens.writer, { path: 'b.txt' }),
+      expired: await mk(tokens.writer, { path: 'c.txt', expires_at: String(Math.floor(Date.now() / 1000) + 1) }),
+      'used-up': await mk(tokens.writer, { path: 'd.txt', max_downloads: 1 }),
+      'creator-disabled': await mk(tokens.other, { path: 'e.txt' }),
+      'creator-without-access': await mk(tokens.manager, { path: 'f.txt' }),
+    };
+    assert.equal((await api(s, tokens.writer, 'DELETE', `/api/v1/links/${links.revoked.link.id}`)).status, 200);
+    assert.equal((await s.fetch(`/api/v1/s/${links['used-up'].secret}/file`).then((x) => x.arrayBuffer())).byteLength, 5);
+    sql(s, "UPDATE users SET disabled = 1 WHERE email = 'other@b.example'");
+    grant(s, 'WP1', { user: 'manager@a.example' }, 'none');
+    await new Promise((res) => setTimeout(res, 1500));
+    links.guessed = { secret: links.live.secret.slice(0, 42) + (links.live.secret.endsWith('Q') ? 'R' : 'Q') };
+
+    // Every route that is not public: the secret as a bearer token, a
+    // basic password, or a cookie identifies nobody.
+    let checked = 0;
+    for (const route of routes) {
+      if (route.access === 'public' || route.access === 'scraper') continue;
+      const path = concrete(route, 'x');
+      for (const headers of [{ authorization: `Bearer ${links.live.secret}` },
+        { authorization: `Basic ${b64(`x:${links.live.secret}`)}` },
+        { cookie: `__Host-consort=${links.live.secret}` }]) {
+        const x = await request(s, route.method, path, { headers: { ...headers, 'x-consort-dry-run': '1' } });
+        assert.equal(x.status, 401, `${route.method} ${route.pattern} with the link's secret`);
+        checked++;
+      }
+    }
+    assert.ok(checked > 100);
+
+    // The link's own routes, for each state.
+    const own = (sec) => [['GET', `/api/v1/s/${sec}`], ['GET', `/api/v1/s/${sec}/file`],
+      ['GET', `/api/v1/s/${sec}/zip`], ['POST', `/api/v1/s/${sec}/unlock`]];
+    const table = [];
+    for (const [state, l] of Object.entries(links)) {
+      const cells = [];
+      for (const [m, p] of own(l.secret)) {
+        const x = await request(s, m, p, m === 'POST' ? { json: { password: 'whatever 123' } } : {});
+        cells.push(x.status);
+      }
+      table.push(`${state.padEnd(24)} ${cells.join(' ')}`);
+      // live: metadata and file; a document link has no ZIP (400) and no
+      // password (400); every other state is 404 everywhere.
+      assert.deepEqual(cells, state === 'live' ? [200, 200, 400, 400] : [404, 404, 404, 404], state);
+    }
+    console.log(`link principal (GET meta, GET file, GET zip, POST unlock):\n${table.join('\n')}`);
+    // A live link reaches its own document only, nothing beside it.
+    // (a path that is no name, such as '..', is refused as bad input)
+    for (const [p, status] of [['b.txt', 404], ['../b.txt', 400], ['a.txt/x', 404], ['/b.txt', 400]])
+      assert.equal((await request(s, 'GET', `/api/v1/s/${links.live.secret}/file?path=${encodeURIComponent(p)}`)).status, status, p);
+    // Links off in the policy: the live link stops too.
+    assert.equal((await apiJson(s, tokens.writer, 'PATCH', '/api/v1/wps/WP1', { json: { links: 'off' } })).status, 403);
+    grant(s, 'WP1', { user: 'manager@a.example' }, 'manage');
+    assert.equal((await apiJson(s, tokens.manager, 'PATCH', '/api/v1/wps/WP1', { json: { links: 'off' } })).status, 200);
+    assert.equal((await request(s, 'GET', `/api/v1/s/${links.live.secret}`)).status, 404);
+  });
+});

@@ -22,6 +22,7 @@ const views = {
   wps: () => import('./views/wps.js'),
   access: () => import('./views/access.js'),
   audit: () => import('./views/audit.js'),
+  links: () => import('./views/links.js'),
   deliverables: () => import('./views/deliverables.js'),
   account: () => import('./views/account.js'),
   signin: () => import('./views/signin.js'),
@@ -47,7 +48,7 @@ function resolve(segments) {
   if (a === 'settings' && b) return ['settings'];
   if (a === 'search') return ['search'];
   if (a === 'deliverables') return ['deliverables'];
-  if (a === 'admin' && ['users', 'partners', 'wps', 'access', 'audit'].includes(b)) return [b];
+  if (a === 'admin' && ['users', 'partners', 'wps', 'access', 'audit', 'links'].includes(b)) return [b];
   if (a === 'account') return ['account'];
   if (a === 'directory' || a === 'news' || a === 'events') return [a];
   return [null];
@@ -150,6 +151,7 @@ function renderNav() {
   }
   if (isCoordinator() || managesAny()) admin.push(navLink('#/admin/access', t('nav.access'), 'shield'));
   if (isCoordinator()) admin.push(navLink('#/admin/audit', t('nav.audit'), 'list'));
+  if (isCoordinator() || managesAny()) admin.push(navLink('#/admin/links', t('nav.links'), 'link'));
   mount(navEl,
     h('ul.nav-list', items),
     h('h2.nav-heading', { id: 'nav-wps' }, t('nav.workPackages')),
@@ -309,6 +311,13 @@ on('enrolled', () => {
 });
 
 async function boot() {
+  // A share link's page (/s/SECRET): only the link, no session, no frame.
+  const shared = /^\/s\/([A-Za-z0-9_-]+)$/.exec(location.pathname);
+  if (shared) {
+    const mod = await import('./views/share.js');
+    mod.default(root, shared[1]);
+    return;
+  }
   window.addEventListener('hashchange', route);
   const m = /^#set-password=([A-Za-z0-9_-]+)/.exec(location.hash);
   if (m) {

@@ -11,6 +11,7 @@ import { button, field, input, select, pageHeader, loading, empty, errorBox, lin
 const ACTIONS = ['login', 'login_failed', 'logout', 'password_change', 'password_change_failed', 'password_set', 'password_link',
   'totp_enable', 'totp_disable', 'totp_disable_failed', 'recovery_codes', 'recovery_codes_failed', 'token_create', 'token_revoke',
   'user_create', 'user_update', 'partner_create', 'wp_create', 'grant',
+  'link_create', 'link_revoke', 'link_view', 'link_unlock', 'link_password_failed', 'link_download',
   'upload', 'download', 'folder_create', 'restore', 'move', 'rename', 'metadata', 'delete', 'restore_trash', 'purge',
   'deliverable_import', 'deliverable_update', 'review_start', 'review_decision', 'review_attachment', 'deliverable_submit'];
 const PAGE = 50;

@@ -98,6 +98,7 @@ function folderView(ctx, wpCode, path, first) {
     if (writable) {
       items.push([t('browse.rename'), 'edit', () => renameDialog(wp, e).then((n) => n && reload())]);
       items.push([t('browse.move'), 'move', () => moveDialog(wp, e).then((n) => n && reload())]);
+      items.push([t('browse.share'), 'link', () => import('./sharelink.js').then((m) => m.shareDialog(wp, e))]);
       items.push([t('browse.trash'), 'trash', () => trashNode(wp, e).then((ok) => ok && reload()), { danger: true }]);
     }
     return items;

@@ -8,12 +8,12 @@
 // neither declares one nor has text enough to tell.
 import { h, mount } from '../dom.js';
 import { t, locale } from '../i18n.js';
-import { get, patch, describe } from '../api.js';
+import { get, patch, del, describe } from '../api.js';
 import { href } from '../router.js';
 import { icon } from '../icons.js';
 import { session, canManage, isCoordinator } from '../session.js';
-import { bytes, number, fullDate } from '../format.js';
-import { button, confirm, field, input, select, toast, errorBox, linkButton } from '../ui.js';
+import { bytes, number, fullDate, dateTime } from '../format.js';
+import { button, confirm, field, input, select, toast, errorBox, linkButton, tableWrap } from '../ui.js';
 import { crumbs } from './nodes.js';
 
 const MB = 1024 * 1024;
@@ -56,6 +56,16 @@ export default async function wpSettings(ctx) {
   const fKeepV = field(t('settings.keepVersions'), keepV, { hint: t('settings.keepVersionsHint') });
   const fKeepD = field(t('settings.keepDays'), keepD, { hint: t('settings.keepDaysHint') });
   const archivedLabel = h('label.check', archived, ' ', t('settings.archived'));
+  // Share links (docs/links.md): the policy for the work package's managers.
+  const linkModes = [['off', t('settings.linksOff')], ['download', t('settings.linksDownload')]];
+  if (cur.links === 'drop') linkModes.push(['drop', t('settings.linksDrop')]);
+  const linksMode = select(linkModes, { value: cur.links || 'off', disabled: !manager });
+  const linksDays = input({ type: 'number', min: 1, max: 365, step: 1, disabled: !manager, value: cur.links_max_days ?? 30 });
+  const linksPassword = h('input', { type: 'checkbox', checked: !!cur.links_password, disabled: !manager });
+  const fLinks = field(t('settings.links'), linksMode, { hint: t('settings.linksHint') });
+  const fLinksDays = field(t('settings.linksMaxDays'), linksDays);
+  const linksPasswordLabel = h('label.check', linksPassword, ' ', t('settings.linksPassword'));
+  const linkList = h('div.settings-links');
 
   function showUsage() {
     const u = cur.usage;
@@ -78,7 +88,7 @@ export default async function wpSettings(ctx) {
   }
 
   function changes() {
-    for (const f of [fTitle, fLead, fLanguage, fQuota, fKeepV, fKeepD]) f.setError('');
+    for (const f of [fTitle, fLead, fLanguage, fQuota, fKeepV, fKeepD, fLinks, fLinksDays]) f.setError('');
     const body = {};
     if (manager) {
       if (!title.value.trim()) { fTitle.setError(t('form.required')); throw new Error('invalid'); }
@@ -86,6 +96,10 @@ export default async function wpSettings(ctx) {
       const l = lead.value.trim();
       if (l !== (cur.lead || '')) body.lead = l || null;
       if (language.value !== (cur.language || '')) body.language = language.value || null;
+      if (linksMode.value !== (cur.links || 'off')) body.links = linksMode.value;
+      const days = count(linksDays, fLinksDays);
+      if (days !== null && days !== cur.links_max_days) body.links_max_days = days;
+      if (linksPassword.checked !== !!cur.links_password) body.links_password = linksPassword.checked;
     }
     if (coord) {
       const q = quota.value.trim();
@@ -125,21 +139,45 @@ export default async function wpSettings(ctx) {
       toast(r.removed?.versions ? t('settings.savedRemoved', { n: number(r.removed.versions), size: bytes(r.removed.bytes) }) : t('settings.saved'));
       if (wpInfo) { wpInfo.title = cur.title; wpInfo.lead = cur.lead; wpInfo.archived = cur.archived; }
     } catch (e) {
-      const f = { title: fTitle, lead: fLead, language: fLanguage, quota: fQuota, keep_versions: fKeepV, keep_days: fKeepD }[/field '(\w+)'|^(\w+) must/.exec(e.detail || '')?.slice(1).find(Boolean)];
+      const f = { title: fTitle, lead: fLead, language: fLanguage, quota: fQuota, keep_versions: fKeepV, keep_days: fKeepD, links: fLinks, links_max_days: fLinksDays }[/field '(\w+)'|^(\w+) must/.exec(e.detail || '')?.slice(1).find(Boolean)];
       if (f) f.setError(describe(e)); else err.show(e);
     }
   }
 
+  // The work package's live links, for its managers: who made what,
+  // until when, how often used; each can be revoked.
+  async function showLinks() {
+    if (!manager) return;
+    let links;
+    try { links = (await get(`/api/v1/links?wp=${encodeURIComponent(wp)}`)).links; } catch (e) { mount(linkList, h('p', describe(e))); return; }
+    if (!links.length) { mount(linkList, h('p.field-hint', t('settings.linksNone'))); return; }
+    mount(linkList, tableWrap(h('table.table',
+      h('thead', h('tr', h('th', t('links.what')), h('th', t('links.creator')), h('th', t('links.expires')), h('th', t('links.uses')), h('th', t('links.lastUse')), h('th', h('span.sr-only', t('common.actions'))))),
+      h('tbody', links.map((l) => h('tr',
+        h('td', l.path || '/', l.note ? h('div.field-hint', l.note) : null),
+        h('td', l.creator.name || l.creator.email),
+        h('td', dateTime(l.expires_at)),
+        h('td', l.max_downloads ? `${number(l.uses)} / ${number(l.max_downloads)}` : number(l.uses)),
+        h('td', l.last_used_at ? dateTime(l.last_used_at) : '—'),
+        h('td', button(t('links.revoke'), { kind: 'danger', on: async () => {
+          if (!await confirm({ title: t('links.revokeTitle'), text: t('links.revokeText'), confirmLabel: t('links.revoke'), danger: true })) return;
+          try { await del(`/api/v1/links/${l.id}`); toast(t('links.revoked')); showLinks(); } catch (e) { err.show(e); }
+        } }))))))));
+  }
+
   showUsage();
+  showLinks();
   const form = h('form.stack.settings-form', { novalidate: true, on: { submit: (e) => { e.preventDefault(); save(); } } },
     h('h2', t('settings.general')), fTitle, fLead, fLanguage,
     h('h2', t('settings.storage')), coord ? null : h('p.field-hint', t('settings.coordOnly')),
     fQuota, fKeepV, fKeepD, archivedLabel, h('p.field-hint', t('settings.archivedHint')),
+    h('h2', t('settings.linksHeading')), fLinks, fLinksDays, linksPasswordLabel,
     manager ? h('div.form-actions', button(t('common.save'), { kind: 'primary', type: 'submit' })) : null);
   return h('section.page',
     h('header.page-head', crumbs(wp, '', wpInfo, { last: false }),
       h('div.page-title-row', h('div.page-title', h('h1', { tabindex: '-1' }, icon('lock', { size: 24 }), ' ', t('settings.heading')),
         h('p.page-sub', t('settings.sub'))),
       h('div.page-actions', linkButton(t('trash.back', { wp }), href('wp', wp), { icon: 'chevronLeft' })))),
-    err, h('h2', t('settings.usage')), usageBox, form);
+    err, h('h2', t('settings.usage')), usageBox, form,
+    manager ? h('h2', t('settings.linksLive')) : null, linkList);
 }
