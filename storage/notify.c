@@ -129,6 +129,52 @@ void notify_follows_free(struct notify_follow *f, size_t n)
 	db_rows_free(f, n, sizeof *f, follow_clear);
 }
 
+/* Rows about the scope ?3 or below it (substr and length count
+ * characters, on both sides). */
+#define FOLLOW_UNDER "(path = ?3 OR substr(path, 1, length(?3) + 1) = ?3 || '/')"
+
+enum err notify_follows_move(struct db *db, int64_t from_wp, const char *from_path, int64_t to_wp,
+			     const char *to_path)
+{
+	/* UPDATE OR REPLACE drops a row the re-keyed one collides with. */
+	static const char sql[] =
+		"UPDATE OR REPLACE follows SET wp_id = ?2, path = ?4 || substr(path, length(?3) + 1)"
+		" WHERE wp_id = ?1 AND " FOLLOW_UNDER;
+	sqlite3_stmt *st;
+	enum err rc;
+
+	if (!from_path || !*from_path || !to_path || !*to_path)
+		return err_set(ERR_INVALID, "a work package's root does not move");
+	if (from_wp == to_wp && !strcmp(from_path, to_path))
+		return ERR_OK;
+	rc = db_stmt(db, sql, &st);
+	if (rc)
+		return rc;
+	db_bind_int64(db, st, 1, from_wp);
+	db_bind_int64(db, st, 2, to_wp);
+	db_bind_text(db, st, 3, from_path);
+	db_bind_text(db, st, 4, to_path);
+	return db_exec_stmt(db, st, "move follows");
+}
+
+enum err notify_follows_drop(struct db *db, int64_t wp_id, const char *path)
+{
+	static const char sql[] = "DELETE FROM follows WHERE wp_id = ?1 AND " FOLLOW_UNDER;
+	sqlite3_stmt *st;
+	enum err rc;
+
+	/* The root is never trashed; a work package's follows go with it
+	 * (ON DELETE CASCADE). */
+	if (!path || !*path)
+		return ERR_OK;
+	rc = db_stmt(db, sql, &st);
+	if (rc)
+		return rc;
+	db_bind_int64(db, st, 1, wp_id);
+	db_bind_text(db, st, 3, path);
+	return db_exec_stmt(db, st, "drop follows");
+}
+
 enum err notify_wp_default_set(struct db *db, int64_t wp_id, bool on, int64_t by)
 {
 	static const char sql_on[] =

@@ -64,6 +64,20 @@ enum err notify_follow_clear(struct db *db, int64_t user_id, int64_t wp_id, cons
 enum err notify_follow_list(struct db *db, int64_t user_id, struct notify_follow **out, size_t *n);
 void notify_follows_free(struct notify_follow *f, size_t n);
 
+/* What people said about a scope goes with it when it moves: every row
+ * about `from_path` or below it in `from_wp` is re-keyed to `to_path`
+ * (same position below it) in `to_wp`. Where a person already said
+ * something about the new path, what they said about the moved thing
+ * wins (the old row there named something else). Joins the caller's
+ * transaction (the move's). */
+enum err notify_follows_move(struct db *db, int64_t from_wp, const char *from_path, int64_t to_wp,
+			     const char *to_path);
+/* The thing at `path` (and below) is gone (to the trash, or purged):
+ * every row about it goes with it, so a later document of the same name
+ * is not followed by people who followed the old one. Joins the caller's
+ * transaction. */
+enum err notify_follows_drop(struct db *db, int64_t wp_id, const char *path);
+
 /* A work package's readers follow it by default (`on`), or not. */
 enum err notify_wp_default_set(struct db *db, int64_t wp_id, bool on, int64_t by);
 enum err notify_wp_default_get(struct db *db, int64_t wp_id, bool *on);
