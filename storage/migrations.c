@@ -548,9 +548,15 @@ static const char m009_blob_scans[] =
  * declares its language nor is long enough to identify. */
 static const char m010_wp_language[] = "ALTER TABLE wps ADD COLUMN language TEXT;";
 
+/* Consortium news and events in digests (issue 15 with issue 20):
+ * everyone gets them unless they turn `news` off. */
+static const char m011_notify_news[] =
+	"ALTER TABLE notify_prefs ADD COLUMN news INTEGER NOT NULL DEFAULT 1;";
+
 const char *const db_migrations[] = {
-	m001_initial,   m002_sudo_scopes, m003_deliverables, m004_notifications, m005_wp_settings,
-	m006_look_keys, m007_directory,   m008_oidc,         m009_blob_scans,    m010_wp_language,
+	m001_initial,     m002_sudo_scopes, m003_deliverables, m004_notifications,
+	m005_wp_settings, m006_look_keys,   m007_directory,    m008_oidc,
+	m009_blob_scans,  m010_wp_language, m011_notify_news,
 };
 
 const size_t db_migration_count = sizeof db_migrations / sizeof db_migrations[0];

@@ -388,6 +388,42 @@ enum err notify_cursor_set(struct db *db, int64_t user_id, int64_t upto, int64_t
 	return db_exec_stmt(db, st, "move the notification cursor");
 }
 
+enum err notify_news_get(struct db *db, int64_t user_id, bool *on)
+{
+	static const char sql[] =
+		"SELECT coalesce((SELECT news FROM notify_prefs WHERE user_id = ?), 1)";
+	sqlite3_stmt *st;
+	bool row = false;
+	enum err rc = db_stmt(db, sql, &st);
+
+	*on = true;
+	if (rc)
+		return rc;
+	db_bind_int64(db, st, 1, user_id);
+	rc = db_step(db, st, "read the news switch", &row);
+	if (!rc && row)
+		*on = sqlite3_column_int(st, 0) != 0;
+	sqlite3_reset(st);
+	return rc;
+}
+
+enum err notify_news_set(struct db *db, int64_t user_id, bool on)
+{
+	static const char sql[] = "UPDATE notify_prefs SET news = ? WHERE user_id = ?";
+	struct notify_prefs p = {0};
+	sqlite3_stmt *st;
+	enum err rc = notify_prefs_get(db, user_id, &p); /* makes the row */
+
+	notify_prefs_clear(&p);
+	if (!rc)
+		rc = db_stmt(db, sql, &st);
+	if (rc)
+		return rc;
+	db_bind_int64(db, st, 1, on);
+	db_bind_int64(db, st, 2, user_id);
+	return db_exec_stmt(db, st, "set the news switch");
+}
+
 /* --- events ------------------------------------------------------------------- */
 
 enum err notify_last_event(struct db *db, int64_t *id)
@@ -440,13 +476,15 @@ static void event_clear(void *rec)
 #define EVENT_COLS                                                                                 \
 	"SELECT a.id, a.at, coalesce(a.user_id, 0), coalesce(u.name, a.actor), a.peer, a.action,"  \
 	" coalesce(a.wp_id, 0), w.code, a.object, a.detail FROM audit a"                           \
-	" JOIN wps w ON w.id = a.wp_id LEFT JOIN users u ON u.id = a.user_id"
+	" LEFT JOIN wps w ON w.id = a.wp_id LEFT JOIN users u ON u.id = a.user_id"
 
 enum err notify_events(struct db *db, int64_t after, int64_t upto, size_t limit,
 		       struct audit_row **rows, size_t *n)
 {
 	static const char sql[] = EVENT_COLS " WHERE a.id > ? AND a.id <= ?"
-					     " AND a.action IN (" NOTIFY_EVENT_ACTIONS ")"
+					     " AND (a.action IN (" NOTIFY_EVENT_ACTIONS ")"
+					     "  AND w.id IS NOT NULL"
+					     "  OR a.action IN (" NOTIFY_SITE_ACTIONS "))"
 					     " ORDER BY a.id LIMIT ?";
 	sqlite3_stmt *st;
 	enum err rc = db_stmt(db, sql, &st);
@@ -483,6 +521,28 @@ enum err notify_feed(struct db *db, const char *wps_json, const char *path, int6
 	db_bind_int64(db, st, 3, before);
 	db_bind_int64(db, st, 4, (sqlite3_int64)limit);
 	return db_rows(db, st, "read the activity feed", sizeof **rows, event_row, event_clear,
+		       (void **)rows, n);
+}
+
+enum err notify_feed_home(struct db *db, const char *wps_json, int64_t before, size_t limit,
+			  struct audit_row **rows, size_t *n)
+{
+	static const char sql[] =
+		EVENT_COLS " WHERE (a.wp_id IN (SELECT value FROM json_each(?1))"
+			   "  AND a.action IN (" NOTIFY_EVENT_ACTIONS ")"
+			   "  OR a.action IN (" NOTIFY_SITE_ACTIONS "))"
+			   " AND (?2 = 0 OR a.id < ?2) ORDER BY a.id DESC LIMIT ?3";
+	sqlite3_stmt *st;
+	enum err rc = db_stmt(db, sql, &st);
+
+	*rows = NULL;
+	*n = 0;
+	if (rc)
+		return rc;
+	db_bind_text(db, st, 1, wps_json);
+	db_bind_int64(db, st, 2, before);
+	db_bind_int64(db, st, 3, (sqlite3_int64)limit);
+	return db_rows(db, st, "read the home feed", sizeof **rows, event_row, event_clear,
 		       (void **)rows, n);
 }
 

@@ -30,6 +30,12 @@
 	"'upload', 'restore', 'move', 'rename', 'delete', 'restore_trash', 'purge',"               \
 	" 'folder_create', 'copy', 'grant', 'checkout', 'checkin', 'lock_break', 'malware_found'"
 
+/* Consortium-wide events (news and the event calendar, issue 20): audit
+ * rows without a work package of their own to follow; who sees one is
+ * acl_site_event_visible's, who is mailed it the person's `news` switch
+ * (notify_news_get). The detail names the item: "news ID", "event ID". */
+#define NOTIFY_SITE_ACTIONS "'news_create', 'event_create'"
+
 enum notify_mode { NOTIFY_OFF, NOTIFY_IMMEDIATE, NOTIFY_HOURLY, NOTIFY_DAILY };
 
 const char *notify_mode_name(enum notify_mode m);
@@ -117,6 +123,10 @@ enum err notify_cursor_get(struct db *db, int64_t user_id, int64_t *cursor);
  * transaction. */
 enum err notify_cursor_set(struct db *db, int64_t user_id, int64_t upto, int64_t mailed_at);
 
+/* Does the person get consortium news and events (default: yes)? */
+enum err notify_news_get(struct db *db, int64_t user_id, bool *on);
+enum err notify_news_set(struct db *db, int64_t user_id, bool on);
+
 /* --- events ------------------------------------------------------------------- */
 
 /* The newest audit id (0 with no records). */
@@ -130,6 +140,11 @@ enum err notify_events(struct db *db, int64_t after, int64_t upto, size_t limit,
  * under `path` when not NULL (the scope rule above; "" = everything). */
 enum err notify_feed(struct db *db, const char *wps_json, const char *path, int64_t before,
 		     size_t limit, struct audit_row **rows, size_t *n);
+
+/* The home feed's rows: notify_feed's for the whole of `wps_json`, and
+ * the consortium-wide events (NOTIFY_SITE_ACTIONS), newest first. */
+enum err notify_feed_home(struct db *db, const char *wps_json, int64_t before, size_t limit,
+			  struct audit_row **rows, size_t *n);
 
 /* --- the outbox --------------------------------------------------------------- */
 

@@ -260,6 +260,7 @@ export default {
   'activity.modeOff': 'No notification mail',
   'activity.autoFollow': 'Follow documents I upload or edit',
   'activity.saved': 'Notification settings saved.',
+  'activity.news': 'Consortium news and events, in my feed and my mail',
   'home.morning': 'Good morning, {name}',
   'home.afternoon': 'Good afternoon, {name}',
   'home.evening': 'Good evening, {name}',
