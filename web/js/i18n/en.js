@@ -521,6 +521,7 @@ export default {
   'account.wpsHint': 'A network drive for one work package needs only that one.',
   'account.pickWps': 'Choose at least one work package.',
   'account.scopeSummary': ({ scope, wps }) => `${scope} · ${wps}`,
+  'account.language': 'Language',
   'reauth.title': 'Confirm it is you',
   'reauth.text': 'This changes sign-in details or access rights. Enter your password to continue; you will not be asked again for ten minutes.',
   'reauth.submit': 'Confirm',

@@ -2,7 +2,7 @@
 // code, recovery codes, turn off), and API tokens for scripts and the
 // network drive.
 import { h, mount } from '../dom.js';
-import { t } from '../i18n.js';
+import { t, languages, language, chooseLanguage } from '../i18n.js';
 import { get, post, del, setCsrf, describe } from '../api.js';
 import { session, emit } from '../session.js';
 import { dateTime } from '../format.js';
@@ -211,6 +211,16 @@ function tokensSection() {
   return box;
 }
 
+// The app's language: kept in this browser; the page is drawn again in it.
+function languagePicker() {
+  const pick = select(languages, { id: 'acc-language', value: language() });
+  pick.addEventListener('change', () => {
+    chooseLanguage(pick.value);
+    location.reload();
+  });
+  return h('div.stack.narrow', field(t('account.language'), pick));
+}
+
 export default async function account(ctx) {
   ctx.setTitle(t('nav.account'));
   const me = await get('/api/v1/me');
@@ -227,7 +237,8 @@ export default async function account(ctx) {
           h('dt', t('users.name')), h('dd', u.name),
           h('dt', t('users.email')), h('dd', u.email),
           h('dt', t('users.partner')), h('dd', u.partner || '—'),
-          h('dt', t('account.role')), h('dd', u.coordinator ? t('users.coordinatorBadge') : t('account.member')))),
+          h('dt', t('account.role')), h('dd', u.coordinator ? t('users.coordinatorBadge') : t('account.member'))),
+        languagePicker()),
       tfaSection(draw),
       forced ? null : passwordSection(),
       forced ? null : notificationSettings(),
