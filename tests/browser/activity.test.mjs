@@ -96,7 +96,7 @@ test('notification settings on the account page', async () => {
   await page.goto(`${env.s.url}/#/account`);
   const mode = page.getByLabel('Mail me');
   await mode.waitFor();
-  await page.waitForFunction(() => document.querySelector('#acc-notify') && document.querySelector('select').value === 'daily');
+  await page.waitForFunction(() => document.querySelector('#acc-notify') && document.querySelector('section[aria-labelledby="acc-notify"] select').value === 'daily');
   await mode.selectOption('hourly');
   await page.getByText('Notification settings saved.').waitFor();
   await page.getByLabel('Follow documents I upload or edit').uncheck();
