@@ -553,10 +553,14 @@ static const char m010_wp_language[] = "ALTER TABLE wps ADD COLUMN language TEXT
 static const char m011_notify_news[] =
 	"ALTER TABLE notify_prefs ADD COLUMN news INTEGER NOT NULL DEFAULT 1;";
 
+/* The person's language for the app (and, later, mail): NULL until the
+ * app first tells it (docs/notifications.md "Language"). */
+static const char m012_user_language[] = "ALTER TABLE users ADD COLUMN language TEXT;";
+
 const char *const db_migrations[] = {
 	m001_initial,     m002_sudo_scopes, m003_deliverables, m004_notifications,
 	m005_wp_settings, m006_look_keys,   m007_directory,    m008_oidc,
-	m009_blob_scans,  m010_wp_language, m011_notify_news,
+	m009_blob_scans,  m010_wp_language, m011_notify_news,  m012_user_language,
 };
 
 const size_t db_migration_count = sizeof db_migrations / sizeof db_migrations[0];

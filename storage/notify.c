@@ -1,6 +1,7 @@
 /* notify — see notify.h. */
 #include "notify.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -422,6 +423,41 @@ enum err notify_news_set(struct db *db, int64_t user_id, bool on)
 	db_bind_int64(db, st, 1, on);
 	db_bind_int64(db, st, 2, user_id);
 	return db_exec_stmt(db, st, "set the news switch");
+}
+
+enum err notify_language_get(struct db *db, int64_t user_id, char *out, size_t len)
+{
+	static const char sql[] = "SELECT coalesce(language, '') FROM users WHERE id = ?";
+	sqlite3_stmt *st;
+	bool row = false;
+	enum err rc = db_stmt(db, sql, &st);
+
+	if (len)
+		out[0] = '\0';
+	if (rc)
+		return rc;
+	db_bind_int64(db, st, 1, user_id);
+	rc = db_step(db, st, "read the language", &row);
+	if (!rc && row && len) {
+		const unsigned char *s = sqlite3_column_text(st, 0);
+
+		snprintf(out, len, "%s", s ? (const char *)s : "");
+	}
+	sqlite3_reset(st);
+	return rc;
+}
+
+enum err notify_language_set(struct db *db, int64_t user_id, const char *lang)
+{
+	static const char sql[] = "UPDATE users SET language = ? WHERE id = ?";
+	sqlite3_stmt *st;
+	enum err rc = db_stmt(db, sql, &st);
+
+	if (rc)
+		return rc;
+	db_bind_text(db, st, 1, lang);
+	db_bind_int64(db, st, 2, user_id);
+	return db_exec_stmt(db, st, "set the language");
 }
 
 /* --- events ------------------------------------------------------------------- */

@@ -127,6 +127,11 @@ enum err notify_cursor_set(struct db *db, int64_t user_id, int64_t upto, int64_t
 enum err notify_news_get(struct db *db, int64_t user_id, bool *on);
 enum err notify_news_set(struct db *db, int64_t user_id, bool on);
 
+/* The person's language code ("" when not chosen yet) into out[len]. */
+enum err notify_language_get(struct db *db, int64_t user_id, char *out, size_t len);
+/* Set it (the caller checks the code is one the app has). */
+enum err notify_language_set(struct db *db, int64_t user_id, const char *lang);
+
 /* --- events ------------------------------------------------------------------- */
 
 /* The newest audit id (0 with no records). */

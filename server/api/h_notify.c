@@ -446,17 +446,21 @@ static void reply_prefs(struct call *call)
 {
 	struct notify_prefs p;
 	bool news = true;
+	char lang[16];
 	enum err rc = notify_prefs_get(db_of(call), user_of(call), &p);
 
 	if (!rc)
 		rc = notify_news_get(db_of(call), user_of(call), &news);
+	if (!rc)
+		rc = notify_language_get(db_of(call), user_of(call), lang, sizeof lang);
 	if (rc) {
 		reply_err(call->req, rc);
 		return;
 	}
 	reply_json(call->req, 200,
-		   json_pack("{s:s, s:b, s:b}", "mode", notify_mode_name(p.mode), "auto_follow",
-			     p.auto_follow, "news", news));
+		   json_pack("{s:s, s:b, s:b, s:o}", "mode", notify_mode_name(p.mode),
+			     "auto_follow", p.auto_follow, "news", news, "language",
+			     *lang ? json_string(lang) : json_null()));
 	notify_prefs_clear(&p);
 }
 
@@ -465,6 +469,10 @@ void h_notify_get(struct call *call) { reply_prefs(call); }
 void h_notify_put(struct call *call)
 {
 	static const char *const modes[] = {"off", "immediate", "hourly", "daily", NULL};
+	/* the app's languages (web/js/i18n.js `languages`) */
+	static const char *const langs[] = {"en", "de", NULL};
+	int lang = 0;
+	bool has_lang = false;
 	int mode = 0;
 	bool auto_follow = true, has_auto = false, has_mode = false, news = true, has_news = false;
 	struct jsonin_field f[] = {
@@ -472,10 +480,12 @@ void h_notify_put(struct call *call)
 		 .present = &has_mode},
 		{"auto_follow", JSONIN_BOOL, 0, .out = &auto_follow, .present = &has_auto},
 		{"news", JSONIN_BOOL, 0, .out = &news, .present = &has_news},
+		{"language", JSONIN_ENUM, 0, 0, 0, .choices = langs, .out = &lang,
+		 .present = &has_lang},
 	};
 	struct notify_prefs p;
 	enum notify_mode m;
-	enum err rc = jsonin_parse(call->json, f, 3);
+	enum err rc = jsonin_parse(call->json, f, 4);
 
 	if (!rc)
 		rc = notify_prefs_get(db_of(call), user_of(call), &p);
@@ -492,6 +502,8 @@ void h_notify_put(struct call *call)
 				      has_auto ? auto_follow : p.auto_follow);
 	if (!rc && has_news)
 		rc = notify_news_set(db_of(call), user_of(call), news);
+	if (!rc && has_lang)
+		rc = notify_language_set(db_of(call), user_of(call), langs[lang]);
 	if (!rc)
 		rc = db_commit(db_of(call));
 	else

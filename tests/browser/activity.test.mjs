@@ -107,7 +107,7 @@ test('notification settings on the account page', async () => {
     if (r.body.auto_follow === false) break;
     await new Promise((res) => setTimeout(res, 100));
   }
-  assert.deepEqual(r.body, { mode: 'hourly', auto_follow: false, news: true });
+  assert.deepEqual(r.body, { mode: 'hourly', auto_follow: false, news: true, language: 'en' });
   // consortium news: on by default, one switch turns it off
   const news = page.getByLabel('Consortium news and events, in my feed and my mail');
   assert.equal(await news.isChecked(), true);

@@ -4,6 +4,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { setup, newPage, signIn, checkScreen, noProblems, people } from './lib/common.mjs';
+import { Session } from '../e2e/lib/accounts.mjs';
 
 let env;
 before(async () => { env = await setup(); });
@@ -19,8 +20,17 @@ test('a German browser starts in German', async () => {
 });
 
 test('the language picker on the account page', async () => {
+  const bob = await Session.login(env.s, people.bob.email);
+  const lang = async () => (await bob.req('GET', '/api/v1/me/notifications')).body.language;
+  const until = async (want) => {
+    for (let i = 0; i < 50 && (await lang()) !== want; i++) await new Promise((res) => setTimeout(res, 100));
+    assert.equal(await lang(), want);
+  };
+  assert.equal(await lang(), null);
   const { page, problems } = await newPage(env.b);
   await signIn(page, env.s.url, people.bob);
+  // the first sign-in tells the account the app's language
+  await until('en');
   await page.goto(`${env.s.url}/#/account`);
   const pick = page.getByLabel('Language', { exact: true });
   await pick.waitFor();
@@ -32,6 +42,13 @@ test('the language picker on the account page', async () => {
   assert.equal(await page.getByLabel('Sprache', { exact: true }).inputValue(), 'de');
   await page.getByLabel('E-Mail an mich').waitFor();
   await checkScreen(page, 'account-german');
+  await until('de');
+  // another (English) browser follows the account's language
+  const other = await newPage(env.b);
+  await signIn(other.page, env.s.url, people.bob);
+  await other.page.getByRole('link', { name: 'Start' }).first().waitFor();
+  assert.equal(await other.page.evaluate(() => document.documentElement.lang), 'de');
+  await other.page.close();
   // kept in this browser
   await page.reload();
   await page.getByRole('heading', { name: 'Benachrichtigungen' }).waitFor();
@@ -42,5 +59,6 @@ test('the language picker on the account page', async () => {
   await page.getByLabel('Sprache', { exact: true }).selectOption('en');
   await page.getByRole('heading', { name: 'Notifications' }).waitFor();
   assert.equal(await page.evaluate(() => document.documentElement.lang), 'en');
+  await until('en');
   noProblems(problems, [/status of 401/]);
 });

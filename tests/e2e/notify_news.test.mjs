@@ -67,11 +67,17 @@ test('news and events: feed, digest, who sees what, the news switch', async () =
 
     // the news switch: on by default, off removes them from feed and mail
     r = await apiJson(s, tokens.manager, 'GET', '/api/v1/me/notifications');
-    assert.deepEqual(r.body, { mode: 'daily', auto_follow: true, news: true });
+    assert.deepEqual(r.body, { mode: 'daily', auto_follow: true, news: true, language: null });
     r = await apiJson(s, tokens.manager, 'PUT', '/api/v1/me/notifications', { json: { news: 'no' } });
     assert.equal(r.status, 400);
-    r = await apiJson(s, tokens.manager, 'PUT', '/api/v1/me/notifications', { json: { news: false } });
-    assert.deepEqual(r.body, { mode: 'daily', auto_follow: true, news: false });
+    // the person's language: one the app has, or 400 and nothing changes
+    r = await apiJson(s, tokens.manager, 'PUT', '/api/v1/me/notifications', { json: { news: false, language: 'fr' } });
+    assert.equal(r.status, 400);
+    r = await apiJson(s, tokens.manager, 'GET', '/api/v1/me/notifications');
+    assert.deepEqual(r.body, { mode: 'daily', auto_follow: true, news: true, language: null });
+    r = await apiJson(s, tokens.manager, 'PUT', '/api/v1/me/notifications', { json: { news: false, language: 'de' } });
+    assert.deepEqual(r.body, { mode: 'daily', auto_follow: true, news: false, language: 'de' });
+    assert.deepEqual(sql(s, "SELECT language FROM users WHERE email = 'manager@a.example'"), [{ language: 'de' }]);
     assert.deepEqual(await home(s, tokens.manager), []);
 
     // the digest: everyone but the manager (off) and the coordinator (own)

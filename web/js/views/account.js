@@ -2,7 +2,8 @@
 // code, recovery codes, turn off), and API tokens for scripts and the
 // network drive.
 import { h, mount } from '../dom.js';
-import { t, languages, language, chooseLanguage } from '../i18n.js';
+import { t, languages, language } from '../i18n.js';
+import { saveLanguage } from '../langsync.js';
 import { get, post, del, setCsrf, describe } from '../api.js';
 import { session, emit } from '../session.js';
 import { dateTime } from '../format.js';
@@ -211,11 +212,14 @@ function tokensSection() {
   return box;
 }
 
-// The app's language: kept in this browser; the page is drawn again in it.
+// The app's language: kept with the account and in this browser; the
+// page is drawn again in it.
 function languagePicker() {
   const pick = select(languages, { id: 'acc-language', value: language() });
-  pick.addEventListener('change', () => {
-    chooseLanguage(pick.value);
+  pick.addEventListener('change', async () => {
+    try {
+      await saveLanguage(pick.value);
+    } catch (e) { toast(describe(e), { kind: 'error' }); }
     location.reload();
   });
   return h('div.stack.narrow', field(t('account.language'), pick));
