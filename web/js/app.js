@@ -278,7 +278,7 @@ async function signedIn(me, next, wpsEarly = null) {
   renderShell();
   emit('signedIn', session.user);
   // the account's language (set at the first sign-in from the app's)
-  syncLanguage().then((changed) => { if (changed) { renderShell(); route(); } });
+  if (!session.enrolmentRequired) syncLanguage().then((changed) => { if (changed) { renderShell(); route(); } });
   // Uploads a reload left unfinished are offered for resuming at once,
   // on whatever screen the person lands.
   if (Object.keys(localStorage).some((k) => k.startsWith('consort.uploads'))) {
