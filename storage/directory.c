@@ -476,6 +476,23 @@ enum err dir_news_list(struct db *db, int limit, int offset, struct dir_news **o
 	return db_rows(db, st, "list news", sizeof **out, news_row, news_clear, (void **)out, n);
 }
 
+enum err dir_news_exists(struct db *db, int64_t id, bool *exists)
+{
+	static const char sql[] = "SELECT 1 FROM news WHERE id = ?";
+	sqlite3_stmt *st;
+	bool row = false;
+	enum err rc = db_stmt(db, sql, &st);
+
+	*exists = false;
+	if (rc)
+		return rc;
+	db_bind_int64(db, st, 1, id);
+	rc = db_step(db, st, "read news", &row);
+	sqlite3_reset(st);
+	*exists = !rc && row;
+	return rc;
+}
+
 enum err dir_news_delete(struct db *db, int64_t id)
 {
 	static const char img[] = "SELECT coalesce(image_id, 0) FROM news WHERE id = ?";

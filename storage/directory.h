@@ -110,6 +110,8 @@ enum err dir_news_add(struct db *db, const char *title, const char *body, int64_
 enum err dir_news_list(struct db *db, int limit, int offset, struct dir_news **out, size_t *n,
 		       int64_t *total);
 enum err dir_news_delete(struct db *db, int64_t id);
+/* Is there (still) a news item `id`? */
+enum err dir_news_exists(struct db *db, int64_t id, bool *exists);
 void dir_news_free(struct dir_news *items, size_t n);
 /* One item (ERR_NOTFOUND); free with dir_news_free(out, 1). */
 enum err dir_news_get(struct db *db, int64_t id, struct dir_news **out);

@@ -615,11 +615,20 @@ static const char m013_links[] =
 	"  password_required INTEGER NOT NULL DEFAULT 0"
 	");";
 
+/* Consortium news and events in digests (issue 15 with issue 20):
+ * everyone gets them unless they turn `news` off. */
+static const char m014_notify_news[] =
+	"ALTER TABLE notify_prefs ADD COLUMN news INTEGER NOT NULL DEFAULT 1;";
+
+/* The person's language for the app (and, later, mail): NULL until the
+ * app first tells it (docs/notifications.md "Language"). */
+static const char m015_user_language[] = "ALTER TABLE users ADD COLUMN language TEXT;";
+
 const char *const db_migrations[] = {
 	m001_initial,     m002_sudo_scopes, m003_deliverables,    m004_notifications,
 	m005_wp_settings, m006_look_keys,   m007_directory,       m008_oidc,
 	m009_blob_scans,  m010_wp_language, m011_directory_edits, m012_deliverable_files,
-	m013_links,
+	m013_links,       m014_notify_news, m015_user_language,
 };
 
 const size_t db_migration_count = sizeof db_migrations / sizeof db_migrations[0];

@@ -1,6 +1,7 @@
 /* notify — see notify.h. */
 #include "notify.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -127,6 +128,52 @@ enum err notify_follow_list(struct db *db, int64_t user_id, struct notify_follow
 void notify_follows_free(struct notify_follow *f, size_t n)
 {
 	db_rows_free(f, n, sizeof *f, follow_clear);
+}
+
+/* Rows about the scope ?3 or below it (substr and length count
+ * characters, on both sides). */
+#define FOLLOW_UNDER "(path = ?3 OR substr(path, 1, length(?3) + 1) = ?3 || '/')"
+
+enum err notify_follows_move(struct db *db, int64_t from_wp, const char *from_path, int64_t to_wp,
+			     const char *to_path)
+{
+	/* UPDATE OR REPLACE drops a row the re-keyed one collides with. */
+	static const char sql[] =
+		"UPDATE OR REPLACE follows SET wp_id = ?2, path = ?4 || substr(path, length(?3) + 1)"
+		" WHERE wp_id = ?1 AND " FOLLOW_UNDER;
+	sqlite3_stmt *st;
+	enum err rc;
+
+	if (!from_path || !*from_path || !to_path || !*to_path)
+		return err_set(ERR_INVALID, "a work package's root does not move");
+	if (from_wp == to_wp && !strcmp(from_path, to_path))
+		return ERR_OK;
+	rc = db_stmt(db, sql, &st);
+	if (rc)
+		return rc;
+	db_bind_int64(db, st, 1, from_wp);
+	db_bind_int64(db, st, 2, to_wp);
+	db_bind_text(db, st, 3, from_path);
+	db_bind_text(db, st, 4, to_path);
+	return db_exec_stmt(db, st, "move follows");
+}
+
+enum err notify_follows_drop(struct db *db, int64_t wp_id, const char *path)
+{
+	static const char sql[] = "DELETE FROM follows WHERE wp_id = ?1 AND " FOLLOW_UNDER;
+	sqlite3_stmt *st;
+	enum err rc;
+
+	/* The root is never trashed; a work package's follows go with it
+	 * (ON DELETE CASCADE). */
+	if (!path || !*path)
+		return ERR_OK;
+	rc = db_stmt(db, sql, &st);
+	if (rc)
+		return rc;
+	db_bind_int64(db, st, 1, wp_id);
+	db_bind_text(db, st, 3, path);
+	return db_exec_stmt(db, st, "drop follows");
 }
 
 enum err notify_wp_default_set(struct db *db, int64_t wp_id, bool on, int64_t by)
@@ -342,6 +389,77 @@ enum err notify_cursor_set(struct db *db, int64_t user_id, int64_t upto, int64_t
 	return db_exec_stmt(db, st, "move the notification cursor");
 }
 
+enum err notify_news_get(struct db *db, int64_t user_id, bool *on)
+{
+	static const char sql[] =
+		"SELECT coalesce((SELECT news FROM notify_prefs WHERE user_id = ?), 1)";
+	sqlite3_stmt *st;
+	bool row = false;
+	enum err rc = db_stmt(db, sql, &st);
+
+	*on = true;
+	if (rc)
+		return rc;
+	db_bind_int64(db, st, 1, user_id);
+	rc = db_step(db, st, "read the news switch", &row);
+	if (!rc && row)
+		*on = sqlite3_column_int(st, 0) != 0;
+	sqlite3_reset(st);
+	return rc;
+}
+
+enum err notify_news_set(struct db *db, int64_t user_id, bool on)
+{
+	static const char sql[] = "UPDATE notify_prefs SET news = ? WHERE user_id = ?";
+	struct notify_prefs p = {0};
+	sqlite3_stmt *st;
+	enum err rc = notify_prefs_get(db, user_id, &p); /* makes the row */
+
+	notify_prefs_clear(&p);
+	if (!rc)
+		rc = db_stmt(db, sql, &st);
+	if (rc)
+		return rc;
+	db_bind_int64(db, st, 1, on);
+	db_bind_int64(db, st, 2, user_id);
+	return db_exec_stmt(db, st, "set the news switch");
+}
+
+enum err notify_language_get(struct db *db, int64_t user_id, char *out, size_t len)
+{
+	static const char sql[] = "SELECT coalesce(language, '') FROM users WHERE id = ?";
+	sqlite3_stmt *st;
+	bool row = false;
+	enum err rc = db_stmt(db, sql, &st);
+
+	if (len)
+		out[0] = '\0';
+	if (rc)
+		return rc;
+	db_bind_int64(db, st, 1, user_id);
+	rc = db_step(db, st, "read the language", &row);
+	if (!rc && row && len) {
+		const unsigned char *s = sqlite3_column_text(st, 0);
+
+		snprintf(out, len, "%s", s ? (const char *)s : "");
+	}
+	sqlite3_reset(st);
+	return rc;
+}
+
+enum err notify_language_set(struct db *db, int64_t user_id, const char *lang)
+{
+	static const char sql[] = "UPDATE users SET language = ? WHERE id = ?";
+	sqlite3_stmt *st;
+	enum err rc = db_stmt(db, sql, &st);
+
+	if (rc)
+		return rc;
+	db_bind_text(db, st, 1, lang);
+	db_bind_int64(db, st, 2, user_id);
+	return db_exec_stmt(db, st, "set the language");
+}
+
 /* --- events ------------------------------------------------------------------- */
 
 enum err notify_last_event(struct db *db, int64_t *id)
@@ -394,13 +512,15 @@ static void event_clear(void *rec)
 #define EVENT_COLS                                                                                 \
 	"SELECT a.id, a.at, coalesce(a.user_id, 0), coalesce(u.name, a.actor), a.peer, a.action,"  \
 	" coalesce(a.wp_id, 0), w.code, a.object, a.detail FROM audit a"                           \
-	" JOIN wps w ON w.id = a.wp_id LEFT JOIN users u ON u.id = a.user_id"
+	" LEFT JOIN wps w ON w.id = a.wp_id LEFT JOIN users u ON u.id = a.user_id"
 
 enum err notify_events(struct db *db, int64_t after, int64_t upto, size_t limit,
 		       struct audit_row **rows, size_t *n)
 {
 	static const char sql[] = EVENT_COLS " WHERE a.id > ? AND a.id <= ?"
-					     " AND a.action IN (" NOTIFY_EVENT_ACTIONS ")"
+					     " AND (a.action IN (" NOTIFY_EVENT_ACTIONS ")"
+					     "  AND w.id IS NOT NULL"
+					     "  OR a.action IN (" NOTIFY_SITE_ACTIONS "))"
 					     " ORDER BY a.id LIMIT ?";
 	sqlite3_stmt *st;
 	enum err rc = db_stmt(db, sql, &st);
@@ -437,6 +557,28 @@ enum err notify_feed(struct db *db, const char *wps_json, const char *path, int6
 	db_bind_int64(db, st, 3, before);
 	db_bind_int64(db, st, 4, (sqlite3_int64)limit);
 	return db_rows(db, st, "read the activity feed", sizeof **rows, event_row, event_clear,
+		       (void **)rows, n);
+}
+
+enum err notify_feed_home(struct db *db, const char *wps_json, int64_t before, size_t limit,
+			  struct audit_row **rows, size_t *n)
+{
+	static const char sql[] =
+		EVENT_COLS " WHERE (a.wp_id IN (SELECT value FROM json_each(?1))"
+			   "  AND a.action IN (" NOTIFY_EVENT_ACTIONS ")"
+			   "  OR a.action IN (" NOTIFY_SITE_ACTIONS "))"
+			   " AND (?2 = 0 OR a.id < ?2) ORDER BY a.id DESC LIMIT ?3";
+	sqlite3_stmt *st;
+	enum err rc = db_stmt(db, sql, &st);
+
+	*rows = NULL;
+	*n = 0;
+	if (rc)
+		return rc;
+	db_bind_text(db, st, 1, wps_json);
+	db_bind_int64(db, st, 2, before);
+	db_bind_int64(db, st, 3, (sqlite3_int64)limit);
+	return db_rows(db, st, "read the home feed", sizeof **rows, event_row, event_clear,
 		       (void **)rows, n);
 }
 

@@ -30,6 +30,12 @@
 	"'upload', 'restore', 'move', 'rename', 'delete', 'restore_trash', 'purge',"               \
 	" 'folder_create', 'copy', 'grant', 'checkout', 'checkin', 'lock_break', 'malware_found'"
 
+/* Consortium-wide events (news and the event calendar, issue 20): audit
+ * rows without a work package of their own to follow; who sees one is
+ * acl_site_event_visible's, who is mailed it the person's `news` switch
+ * (notify_news_get). The detail names the item: "news ID", "event ID". */
+#define NOTIFY_SITE_ACTIONS "'news_create', 'event_create'"
+
 enum notify_mode { NOTIFY_OFF, NOTIFY_IMMEDIATE, NOTIFY_HOURLY, NOTIFY_DAILY };
 
 const char *notify_mode_name(enum notify_mode m);
@@ -63,6 +69,20 @@ enum err notify_follow_clear(struct db *db, int64_t user_id, int64_t wp_id, cons
  * Free with notify_follows_free. */
 enum err notify_follow_list(struct db *db, int64_t user_id, struct notify_follow **out, size_t *n);
 void notify_follows_free(struct notify_follow *f, size_t n);
+
+/* What people said about a scope goes with it when it moves: every row
+ * about `from_path` or below it in `from_wp` is re-keyed to `to_path`
+ * (same position below it) in `to_wp`. Where a person already said
+ * something about the new path, what they said about the moved thing
+ * wins (the old row there named something else). Joins the caller's
+ * transaction (the move's). */
+enum err notify_follows_move(struct db *db, int64_t from_wp, const char *from_path, int64_t to_wp,
+			     const char *to_path);
+/* The thing at `path` (and below) is gone (to the trash, or purged):
+ * every row about it goes with it, so a later document of the same name
+ * is not followed by people who followed the old one. Joins the caller's
+ * transaction. */
+enum err notify_follows_drop(struct db *db, int64_t wp_id, const char *path);
 
 /* A work package's readers follow it by default (`on`), or not. */
 enum err notify_wp_default_set(struct db *db, int64_t wp_id, bool on, int64_t by);
@@ -103,6 +123,15 @@ enum err notify_cursor_get(struct db *db, int64_t user_id, int64_t *cursor);
  * transaction. */
 enum err notify_cursor_set(struct db *db, int64_t user_id, int64_t upto, int64_t mailed_at);
 
+/* Does the person get consortium news and events (default: yes)? */
+enum err notify_news_get(struct db *db, int64_t user_id, bool *on);
+enum err notify_news_set(struct db *db, int64_t user_id, bool on);
+
+/* The person's language code ("" when not chosen yet) into out[len]. */
+enum err notify_language_get(struct db *db, int64_t user_id, char *out, size_t len);
+/* Set it (the caller checks the code is one the app has). */
+enum err notify_language_set(struct db *db, int64_t user_id, const char *lang);
+
 /* --- events ------------------------------------------------------------------- */
 
 /* The newest audit id (0 with no records). */
@@ -116,6 +145,11 @@ enum err notify_events(struct db *db, int64_t after, int64_t upto, size_t limit,
  * under `path` when not NULL (the scope rule above; "" = everything). */
 enum err notify_feed(struct db *db, const char *wps_json, const char *path, int64_t before,
 		     size_t limit, struct audit_row **rows, size_t *n);
+
+/* The home feed's rows: notify_feed's for the whole of `wps_json`, and
+ * the consortium-wide events (NOTIFY_SITE_ACTIONS), newest first. */
+enum err notify_feed_home(struct db *db, const char *wps_json, int64_t before, size_t limit,
+			  struct audit_row **rows, size_t *n);
 
 /* --- the outbox --------------------------------------------------------------- */
 

@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "accounts.h"
+#include "audit.h"
 #include "davstore.h"
 #include "name.h"
 #include "api/auth.h"
@@ -617,6 +618,40 @@ bool acl_event_visible(const struct dir_event *e, const int64_t *readable, size_
 		if (among_ids(e->wp_ids[i], readable, n))
 			return true;
 	return false;
+}
+
+bool acl_site_event_visible(struct db *db, const struct audit_row *e, const struct acct_wp *wps,
+			    size_t nw)
+{
+	long long id = 0;
+	bool visible = false;
+
+	if (!e->detail || !e->action)
+		return false;
+	if (!strcmp(e->action, "news_create")) {
+		bool exists = false;
+
+		/* news speaks to every member of the consortium */
+		return sscanf(e->detail, "news %lld", &id) == 1 &&
+		       dir_news_exists(db, id, &exists) == ERR_OK && exists;
+	}
+	if (!strcmp(e->action, "event_create") && sscanf(e->detail, "event %lld", &id) == 1) {
+		struct dir_event ev;
+		int64_t *readable = nw ? calloc(nw, sizeof *readable) : NULL;
+		size_t n = 0;
+
+		if (nw && !readable)
+			return false;
+		for (size_t i = 0; i < nw; i++)
+			if (wps[i].level >= ACCT_READ)
+				readable[n++] = wps[i].id;
+		if (dir_event_get(db, id, &ev) == ERR_OK) {
+			visible = acl_event_visible(&ev, readable, n);
+			dir_event_clear(&ev);
+		}
+		free(readable);
+	}
+	return visible;
 }
 
 enum err acl_calendar_reader(struct db *db, const char *secret, int64_t *user_id,

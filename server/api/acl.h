@@ -84,6 +84,10 @@
  *                       internal ones tied to no WP to every member;
  *                       internal ones tied to WPs (their folder's, the
  *                       linked ones) only to readers of one of those
+ *   acl_site_event_visible a consortium-wide item in a feed or mail:
+ *                       news to every member; an event by
+ *                       acl_event_visible; an item since deleted (or
+ *                       one the record does not name) to nobody
  *   acl_calendar_reader a calendar feed's secret stands for its owner
  *                       (enabled, feed not revoked) and what they read
  *
@@ -124,6 +128,7 @@ struct name_path;
 struct dir_event;
 struct link;
 struct tree_node;
+struct audit_row;
 
 /* Authenticate the caller (session cookie with CSRF for unsafe methods,
  * or bearer token) when the route needs it, then decide whether the
@@ -232,6 +237,12 @@ bool acl_may_edit_posted(struct call *call, int64_t author_id);
 /* May a reader of the WPs `readable` (n of them, from acl_readable_wps
  * or acl_calendar_reader) see event `e`? The rule in the list above. */
 bool acl_event_visible(const struct dir_event *e, const int64_t *readable, size_t n);
+
+/* May a reader of the WPs `wps` (nw of them, with levels: from
+ * acl_recipient_wps or acl_readable_wp_list) see the consortium-wide
+ * event row `e` (action in NOTIFY_SITE_ACTIONS)? Reads the item now. */
+bool acl_site_event_visible(struct db *db, const struct audit_row *e, const struct acct_wp *wps,
+			    size_t nw);
 
 /* The reader a calendar feed URL stands for: the enabled account whose
  * feed secret is `secret`, and the WPs it may read (*readable malloc'd,

@@ -22,7 +22,14 @@ static const struct {
 	{"checkin", "checked in"},
 	{"lock_break", "broke the lock on"},
 	{"malware_found", "had an upload refused as malware:"},
+	{"news_create", "posted the news"},
+	{"event_create", "added the event"},
 };
+
+bool activity_site(const char *action)
+{
+	return action && (!strcmp(action, "news_create") || !strcmp(action, "event_create"));
+}
 
 const char *activity_verb(const char *action)
 {
@@ -39,7 +46,7 @@ static char *folder_of(const struct audit_row *r)
 	const char *o = r->object ? r->object : "";
 	const char *slash = strrchr(o, '/');
 
-	if (!strcmp(r->action, "grant") || !slash)
+	if (!strcmp(r->action, "grant") || activity_site(r->action) || !slash)
 		return strdup("");
 	return strndup(o, (size_t)(slash - o));
 }
@@ -51,7 +58,7 @@ static bool joins(const struct audit_row *a, const struct audit_row *b, const ch
 {
 	return a->user_id == b->user_id && a->wp_id == b->wp_id && !strcmp(a->action, b->action) &&
 	       !strcmp(a_folder, b_folder) && gap(a->at, b->at) <= ACTIVITY_GROUP_GAP &&
-	       strcmp(a->action, "grant") != 0;
+	       strcmp(a->action, "grant") != 0 && !activity_site(a->action);
 }
 
 /* Groups still open to rows joining by key; older ones are closed. */
@@ -130,7 +137,10 @@ void activity_sentence(const struct activity_group *g, const struct audit_row *r
 	const char *who = r->actor && *r->actor ? r->actor : "consort";
 	const char *code = r->wp_code ? r->wp_code : "?";
 
-	if (g->count > 1 && !strcmp(r->action, "upload"))
+	if (activity_site(r->action))
+		snprintf(buf, len, "%s %s \"%s\"", who, activity_verb(r->action),
+			 r->object ? r->object : "");
+	else if (g->count > 1 && !strcmp(r->action, "upload"))
 		snprintf(buf, len, "%s uploaded %zu files to %s%s%s", who, g->count, code,
 			 *g->folder ? "/" : "", g->folder);
 	else if (g->count > 1)

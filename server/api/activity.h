@@ -7,6 +7,7 @@
 #ifndef CONSORT_ACTIVITY_H
 #define CONSORT_ACTIVITY_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -31,6 +32,10 @@ struct activity_group {
 enum err activity_group(const struct audit_row *rows, size_t n, bool by_key,
 			struct activity_group **out, size_t *ngroups);
 void activity_groups_free(struct activity_group *g, size_t n);
+
+/* Is `action` a consortium-wide one (news, events: NOTIFY_SITE_ACTIONS)?
+ * Those are told alone, with their title: Marta posted the news "Kick-off". */
+bool activity_site(const char *action);
 
 /* The verb of an action ("uploaded", "moved"...). */
 const char *activity_verb(const char *action);

@@ -10,6 +10,7 @@
  * may post is the policy's too (acl_may_post). Work packages appear in
  * the directory only when the reader may read them, as everywhere else.
  */
+#include <inttypes.h>
 #include <ctype.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -455,7 +456,7 @@ void h_news_create(struct call *call)
 	if (!rc) {
 		rc = dir_news_add(db, title, body, call->caller->user_id, image, &id);
 		if (!rc)
-			rc = auth_audit(call, "news_create", 0, title, NULL);
+			rc = auth_audit(call, "news_create", 0, title, "news %" PRId64, id);
 		if (!rc)
 			rc = db_commit(db);
 		if (rc)
@@ -821,7 +822,8 @@ void h_event_create(struct call *call)
 		if (!rc)
 			rc = dir_event_add(db, &ev, call->caller->user_id, &id);
 		if (!rc)
-			rc = auth_audit(call, "event_create", ev.folder_wp_id, ev.title, NULL);
+			rc = auth_audit(call, "event_create", ev.folder_wp_id, ev.title,
+					"event %" PRId64, id);
 		if (!rc)
 			rc = db_commit(db);
 		if (rc)

@@ -1094,7 +1094,7 @@ void h_move(struct call *call)
 	};
 	struct name_path from = {0}, to = {0};
 	struct tree_node n = {0};
-	char *to_path = NULL;
+	char *to_path = NULL, *from_path = NULL;
 	enum err rc = jsonin_parse(call->json, f, 3);
 
 	if (rc) {
@@ -1111,9 +1111,18 @@ void h_move(struct call *call)
 		goto out;
 	to_path = name_path_join(&to);
 	rc = db_begin(db_of(call));
+	/* What replace sends to the trash takes its follows along. */
+	if (!rc && replace)
+		rc = notify_follows_drop(db_of(call), call->wp_id, to_path ? to_path : "");
 	if (!rc)
 		rc = tree_move(db_of(call), call->wp_id, &from, &to, user_of(call),
 			       replace ? TREE_MOVE_REPLACE : 0, &n);
+	/* A follow goes with what it follows (docs/notifications.md). */
+	if (!rc && !(from_path = name_path_join(&from)))
+		rc = err_set(ERR_NOMEM, "out of memory");
+	if (!rc)
+		rc = notify_follows_move(db_of(call), call->wp_id, from_path, call->wp_id,
+					 to_path ? to_path : "");
 	if (!rc)
 		rc = auth_audit(call, "move", call->wp_id, to_path ? to_path : "", "from %s",
 				from_text);
@@ -1125,6 +1134,7 @@ void h_move(struct call *call)
 	reply_node(call, 200, &n, to_path ? to_path : "");
 out:
 	free(to_path);
+	free(from_path);
 	tree_node_clear(&n);
 	name_path_free(&from);
 	name_path_free(&to);
@@ -1146,7 +1156,7 @@ void h_tree_patch(struct call *call)
 	struct tree_meta meta = {0};
 	struct name_path p = {0};
 	struct tree_node n = {0};
-	char *path = NULL;
+	char *path = NULL, *old_path = NULL;
 	enum err rc = jsonin_parse(call->json, f, 3);
 
 	if (rc) {
@@ -1178,6 +1188,8 @@ void h_tree_patch(struct call *call)
 	if (!rc && has_name) {
 		tree_node_clear(&n);
 		rc = tree_rename(db_of(call), call->wp_id, &p, name, user_of(call), &n);
+		if (!rc && !(old_path = name_path_join(&p)))
+			rc = err_set(ERR_NOMEM, "out of memory");
 		if (!rc) {
 			/* The answer names the node where it is now. */
 			free(p.names[p.n - 1]);
@@ -1188,6 +1200,8 @@ void h_tree_patch(struct call *call)
 	}
 	if (!rc && !(path = name_path_join(&p)))
 		rc = err_set(ERR_NOMEM, "out of memory");
+	if (!rc && old_path)
+		rc = notify_follows_move(db_of(call), call->wp_id, old_path, call->wp_id, path);
 	if (!rc)
 		rc = auth_audit(call, has_name ? "rename" : "metadata", call->wp_id, path,
 				"deliverable %s, status %s", n.deliverable ? n.deliverable : "-",
@@ -1200,6 +1214,7 @@ void h_tree_patch(struct call *call)
 	reply_node(call, 200, &n, path);
 out:
 	free(path);
+	free(old_path);
 	tree_node_clear(&n);
 	name_path_free(&p);
 }
@@ -1225,6 +1240,8 @@ void h_tree_delete(struct call *call)
 	rc = db_begin(db_of(call));
 	if (!rc)
 		rc = tree_trash(db_of(call), call->wp_id, &p, user_of(call), &id);
+	if (!rc)
+		rc = notify_follows_drop(db_of(call), call->wp_id, path ? path : "");
 	if (!rc)
 		rc = auth_audit(call, "delete", call->wp_id, path ? path : "",
 				"to the trash as entry %" PRId64, id);

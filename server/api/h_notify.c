@@ -97,7 +97,9 @@ struct feed {
 	struct notify_follow *fl; /* personal feed only */
 	size_t nf;
 	bool personal;
+	bool news; /* personal feed: the person gets consortium news */
 	int64_t me;
+	struct db *db;
 };
 
 static int feed_level(const struct feed *f, int64_t wp_id)
@@ -140,6 +142,11 @@ static bool feed_follows(const struct feed *f, const struct audit_row *e)
 
 static bool feed_keeps(const struct feed *f, const struct audit_row *e)
 {
+	/* Consortium news and events: in the home feed of those who get
+	 * them, when they may see them now. */
+	if (activity_site(e->action))
+		return f->personal && f->news && e->user_id != f->me &&
+		       acl_site_event_visible(f->db, e, f->wps, f->nw);
 	if (!acl_activity_visible(feed_level(f, e->wp_id), e->action))
 		return false;
 	if (!f->personal)
@@ -190,7 +197,10 @@ static enum err feed_collect(struct call *call, const struct feed *f, const char
 		struct activity_group *g;
 		size_t ng;
 
-		rc = notify_feed(db_of(call), wps_json, path, before, FEED_BATCH, &rows, &n);
+		rc = f->personal ? notify_feed_home(db_of(call), wps_json, before, FEED_BATCH,
+						    &rows, &n)
+				 : notify_feed(db_of(call), wps_json, path, before, FEED_BATCH,
+					       &rows, &n);
 		if (rc)
 			break;
 		more = n == FEED_BATCH;
@@ -254,7 +264,7 @@ void h_activity(struct call *call)
 {
 	const char *code = http_req_query_param(call->req, "wp");
 	const char *ptext = http_req_query_param(call->req, "path");
-	struct feed f = {.me = user_of(call)};
+	struct feed f = {.me = user_of(call), .db = db_of(call)};
 	int64_t before = 0, limit = 30, next = 0;
 	char *path = NULL, *wps_json = NULL;
 	json_t *groups = NULL, *ids = NULL;
@@ -280,6 +290,8 @@ void h_activity(struct call *call)
 	if (!rc && !code) {
 		f.personal = true;
 		rc = notify_follow_list(db_of(call), f.me, &f.fl, &f.nf);
+		if (!rc)
+			rc = notify_news_get(db_of(call), f.me, &f.news);
 	}
 	if (rc)
 		goto fail;
@@ -433,15 +445,22 @@ void h_follow_delete(struct call *call) { follow_change(call, false); }
 static void reply_prefs(struct call *call)
 {
 	struct notify_prefs p;
+	bool news = true;
+	char lang[16];
 	enum err rc = notify_prefs_get(db_of(call), user_of(call), &p);
 
+	if (!rc)
+		rc = notify_news_get(db_of(call), user_of(call), &news);
+	if (!rc)
+		rc = notify_language_get(db_of(call), user_of(call), lang, sizeof lang);
 	if (rc) {
 		reply_err(call->req, rc);
 		return;
 	}
 	reply_json(call->req, 200,
-		   json_pack("{s:s, s:b}", "mode", notify_mode_name(p.mode), "auto_follow",
-			     p.auto_follow));
+		   json_pack("{s:s, s:b, s:b, s:o}", "mode", notify_mode_name(p.mode),
+			     "auto_follow", p.auto_follow, "news", news, "language",
+			     *lang ? json_string(lang) : json_null()));
 	notify_prefs_clear(&p);
 }
 
@@ -450,16 +469,23 @@ void h_notify_get(struct call *call) { reply_prefs(call); }
 void h_notify_put(struct call *call)
 {
 	static const char *const modes[] = {"off", "immediate", "hourly", "daily", NULL};
+	/* the app's languages (web/js/i18n.js `languages`) */
+	static const char *const langs[] = {"en", "de", NULL};
+	int lang = 0;
+	bool has_lang = false;
 	int mode = 0;
-	bool auto_follow = true, has_auto = false, has_mode = false;
+	bool auto_follow = true, has_auto = false, has_mode = false, news = true, has_news = false;
 	struct jsonin_field f[] = {
 		{"mode", JSONIN_ENUM, 0, 0, 0, .choices = modes, .out = &mode,
 		 .present = &has_mode},
 		{"auto_follow", JSONIN_BOOL, 0, .out = &auto_follow, .present = &has_auto},
+		{"news", JSONIN_BOOL, 0, .out = &news, .present = &has_news},
+		{"language", JSONIN_ENUM, 0, 0, 0, .choices = langs, .out = &lang,
+		 .present = &has_lang},
 	};
 	struct notify_prefs p;
 	enum notify_mode m;
-	enum err rc = jsonin_parse(call->json, f, 2);
+	enum err rc = jsonin_parse(call->json, f, 4);
 
 	if (!rc)
 		rc = notify_prefs_get(db_of(call), user_of(call), &p);
@@ -470,8 +496,18 @@ void h_notify_put(struct call *call)
 	m = p.mode;
 	if (has_mode)
 		notify_mode_parse(modes[mode], &m);
-	rc = notify_prefs_set(db_of(call), user_of(call), m,
-			      has_auto ? auto_follow : p.auto_follow);
+	rc = db_begin(db_of(call));
+	if (!rc)
+		rc = notify_prefs_set(db_of(call), user_of(call), m,
+				      has_auto ? auto_follow : p.auto_follow);
+	if (!rc && has_news)
+		rc = notify_news_set(db_of(call), user_of(call), news);
+	if (!rc && has_lang)
+		rc = notify_language_set(db_of(call), user_of(call), langs[lang]);
+	if (!rc)
+		rc = db_commit(db_of(call));
+	else
+		db_rollback(db_of(call));
 	notify_prefs_clear(&p);
 	if (rc) {
 		reply_err(call->req, rc);

@@ -408,6 +408,11 @@ static bool due(const struct notify_prefs *p, int64_t now, bool force)
 static void group_link(struct sb *b, const char *base, const struct audit_row *r,
 		       const struct activity_group *g)
 {
+	if (activity_site(r->action)) {
+		sb_puts(b, base);
+		sb_puts(b, !strcmp(r->action, "news_create") ? "/#/news" : "/#/events");
+		return;
+	}
 	sb_puts(b, base);
 	sb_puts(b, "/#/wp/");
 	sb_urlpath(b, r->wp_code ? r->wp_code : "");
@@ -508,12 +513,15 @@ static enum err digest_make(struct db *db, const struct config *cfg, const struc
 	struct notify_follow *fl = NULL;
 	struct audit_row *mine = NULL;
 	size_t nw = 0, nf = 0, nm = 0;
+	bool news = true;
 	enum err rc;
 
 	*msg = NULL;
 	rc = acl_recipient_wps(db, p->user_id, &wps, &nw);
 	if (!rc)
 		rc = notify_follow_list(db, p->user_id, &fl, &nf);
+	if (!rc)
+		rc = notify_news_get(db, p->user_id, &news);
 	if (!rc && n && !(mine = calloc(n, sizeof *mine)))
 		rc = err_set(ERR_NOMEM, "out of memory");
 	if (rc)
@@ -524,6 +532,13 @@ static enum err digest_make(struct db *db, const struct config *cfg, const struc
 
 		if (e->id <= p->cursor || e->id > upto || e->user_id == p->user_id)
 			continue;
+		/* Consortium news and events: to everyone who did not turn
+		 * them off, when they may see the item now. */
+		if (activity_site(e->action)) {
+			if (news && acl_site_event_visible(db, e, wps, nw))
+				mine[nm++] = *e;
+			continue;
+		}
 		if (!acl_activity_visible(level_of(wps, nw, e->wp_id), e->action))
 			continue;
 		if (followed(fl, nf, e))

@@ -52,6 +52,7 @@
 #include "http/reply.h"
 #include "api/router.h"
 #include "api/app.h"
+#include "notify.h"
 #include "tree.h"
 
 #define LOCK_TIMEOUT_DEFAULT 600 /* seconds, when the client names none */
@@ -1429,6 +1430,8 @@ void h_dav_delete(struct call *call)
 	if (!rc)
 		rc = tree_trash(d.db, call->wp_id, &d.path, user_of(call), &trash_id);
 	if (!rc)
+		rc = notify_follows_drop(d.db, call->wp_id, path ? path : "");
+	if (!rc)
 		rc = davstore_locks_remove_within(d.db, call->wp_id, d.keys);
 	if (!rc)
 		rc = auth_audit(call, "delete", call->wp_id, path ? path : "",
@@ -1677,6 +1680,11 @@ static void transfer(struct call *call, bool move)
 		if (!rc && move)
 			rc = tree_trash(d.db, call->wp_id, &d.path, user_of(call), NULL);
 	}
+	/* A follow goes with what it follows, to another work package too
+	 * (docs/notifications.md). */
+	if (!rc && move)
+		rc = notify_follows_move(d.db, call->wp_id, from ? from : "", t.wp_id,
+					 to ? to : "");
 	if (!rc && move)
 		rc = davstore_locks_remove_within(d.db, call->wp_id, d.keys);
 	if (!rc && move && same_wp)

@@ -7,13 +7,17 @@
 #     the mail thread builds their digests every second while the uploads
 #     run). ROUNDS alternates off and on and reports medians.
 #     goal: on within 5% of off
+#   - ("large") one upload of 1 GiB (REST PUT, one request) with
+#     notifications off against on, ROUNDS of each alternating; a fresh
+#     file each time (no deduplication), the previous one purged so the
+#     disk holds one at a time. goal: on within 5% of off
 #   - one digest round for 500 people and 10,000 events (events are audit
 #     rows made with SQL: uploads by 500 people in 10 work packages, 50
 #     folders; everyone reads all 10 and follows 3), timed through the
 #     test hook POST /_test/notify?force=1; the digests are then filed in
 #     DATA/outbox/ by the mail thread (no smtp-url).
 # Usage: tests/bench/notify.sh   (needs curl, sqlite3)
-#   ROUNDS=5 ONLY="small digest" CONSORT_BIN=path tests/bench/notify.sh
+#   ROUNDS=5 ONLY="small large digest" CONSORT_BIN=path tests/bench/notify.sh
 # The machine may be shared: the load average and consort's CPU seconds
 # are printed beside each figure.
 set -euo pipefail
@@ -22,7 +26,7 @@ work=$(mktemp -d /var/tmp/consort-bench-XXXXXX)
 cleanup() { kill $(jobs -p) 2>/dev/null || true; sleep 0.5; rm -rf "$work"; }
 trap cleanup EXIT
 rounds=${ROUNDS:-3}
-only=${ONLY:-small digest}
+only=${ONLY:-small large digest}
 has() { case " $only " in *" $1 "*) return 0;; esac; return 1; }
 consort=${CONSORT_BIN:-}
 if [ -z "$consort" ]; then
@@ -43,7 +47,7 @@ $consort partner add --data "$data" --short BENCH --name Bench --country DE >/de
 echo 'bench password long enough' | $consort user add --data "$data" --email b@bench.example \
   --name Bench --partner BENCH --password-stdin >/dev/null
 for w in $(seq 10); do $consort wp add --data "$data" --code "WP$w" --title "Bench $w" >/dev/null; done
-$consort grant --data "$data" --wp WP1 --user b@bench.example --level write >/dev/null
+$consort grant --data "$data" --wp WP1 --user b@bench.example --level manage >/dev/null
 # 500 more people of the partner, without passwords (they never sign in)
 for i in $(seq 500); do
   $consort user add --data "$data" --email "p$i@bench.example" --name "Person $i" --partner BENCH >/dev/null
@@ -113,6 +117,35 @@ if has small; then
   echo "  uploads answered 2xx: $(grep -c ' PUT /api/v1/wps/WP1/content/.* 20[01] ' "$consort.log" 2>/dev/null || grep -c ' PUT /api/v1/wps/WP1/content/.* 20[01] ' "$work/consort.log" || true)"
   echo "  automatic follows made: $(q "SELECT count(*) FROM follows WHERE auto = 1")"
   echo "  digests queued while uploading: $(q "SELECT count(*) FROM outbox WHERE kind = 'digest'")"
+  notifications off
+fi
+
+if has large; then
+  echo "== one upload of 1 GiB, notifications off / on ($rounds rounds each, alternating)"
+  head -c $((1024 * 1024 * 1024)) /dev/urandom > "$work/big.bin"
+  big_off= big_on=
+  for r in $(seq "$rounds"); do
+    for mode in off on; do
+      # a fresh blob each time: the first bytes differ
+      printf '%s-%s-%s' "$mode" "$r" "$RANDOM" | dd of="$work/big.bin" conv=notrunc status=none
+      notifications "$mode"
+      l=$(load); c0=$(cpu)
+      start=$(date +%s.%N)
+      code=$("${C[@]}" -H "$auth" -T "$work/big.bin" -o /dev/null -w '%{http_code}' \
+        "https://localhost:$cport/api/v1/wps/WP1/content/big-$mode-$r.bin")
+      end=$(date +%s.%N)
+      t=$(awk -v a="$start" -v b="$end" 'BEGIN {printf "%.3f", b - a}')
+      echo "  round $r: notifications $mode ${t}s HTTP $code (cpu $(cpu_since "$c0")s)  load $l"
+      if [ "$mode" = on ]; then big_on="$big_on $t"; else big_off="$big_off $t"; fi
+      # keep one on disk at a time: to the trash, then purged
+      tid=$("${C[@]}" -H "$auth" -X DELETE "https://localhost:$cport/api/v1/wps/WP1/tree/big-$mode-$r.bin" |
+        sed 's/.*"trash_id":\([0-9]*\).*/\1/')
+      "${C[@]}" -H "$auth" -X DELETE -o /dev/null "https://localhost:$cport/api/v1/wps/WP1/trash/$tid"
+    done
+  done
+  mo=$(echo "$big_off" | median); mn=$(echo "$big_on" | median)
+  echo "1 GiB upload: notifications off ${mo}s  on ${mn}s  on/off $(awk -v a="$mo" -v b="$mn" 'BEGIN {printf "%.3f", b / a}')x (goal <= 1.05; medians of $rounds)"
+  rm -f "$work/big.bin"
   notifications off
 fi
 

@@ -69,13 +69,34 @@ test('follow a work package and a document, see their activity and the personal 
   noProblems(problems, [/status of 401/]);
 });
 
+test('a news item and an event in the home feed, linked to their pages', async () => {
+  const coord = await Session.login(env.s, people.coord.email);
+  let r = await coord.req('POST', '/api/v1/news', { json: { title: 'Consortium meeting minutes are out', body: 'See WP1.' } });
+  assert.equal(r.status, 201, JSON.stringify(r.body));
+  const year = new Date().getUTCFullYear() + 1;
+  r = await coord.req('POST', '/api/v1/events', { json: { title: 'Open review day', start: `${year}-06-01T09:00:00Z`, end: `${year}-06-01T12:00:00Z`, tz: 'UTC', internal: false } });
+  assert.equal(r.status, 201, JSON.stringify(r.body));
+  const { page, problems } = await newPage(env.b);
+  await signIn(page, env.s.url, people.alice);
+  await page.goto(`${env.s.url}/#/`);
+  const feed = page.locator('section[aria-labelledby="home-activity"]');
+  const link = feed.getByRole('link', { name: /posted the news "Consortium meeting minutes are out"/ });
+  await link.waitFor();
+  assert.equal(await link.getAttribute('href'), '#/news');
+  assert.equal(await feed.getByRole('link', { name: /added the event "Open review day"/ }).getAttribute('href'), '#/events');
+  await checkScreen(page, 'activity-home-news');
+  await link.click();
+  await page.waitForURL(/#\/news$/);
+  noProblems(problems, [/status of 401/]);
+});
+
 test('notification settings on the account page', async () => {
   const { page, problems } = await newPage(env.b);
   await signIn(page, env.s.url, people.bob);
   await page.goto(`${env.s.url}/#/account`);
   const mode = page.getByLabel('Mail me');
   await mode.waitFor();
-  await page.waitForFunction(() => document.querySelector('#acc-notify') && document.querySelector('select').value === 'daily');
+  await page.waitForFunction(() => document.querySelector('#acc-notify') && document.querySelector('section[aria-labelledby="acc-notify"] select').value === 'daily');
   await mode.selectOption('hourly');
   await page.getByText('Notification settings saved.').waitFor();
   await page.getByLabel('Follow documents I upload or edit').uncheck();
@@ -86,7 +107,17 @@ test('notification settings on the account page', async () => {
     if (r.body.auto_follow === false) break;
     await new Promise((res) => setTimeout(res, 100));
   }
-  assert.deepEqual(r.body, { mode: 'hourly', auto_follow: false });
+  assert.deepEqual(r.body, { mode: 'hourly', auto_follow: false, news: true, language: 'en' });
+  // consortium news: on by default, one switch turns it off
+  const news = page.getByLabel('Consortium news and events, in my feed and my mail');
+  assert.equal(await news.isChecked(), true);
+  await news.uncheck();
+  for (let i = 0; i < 50; i++) {
+    r = await env.bob.req('GET', '/api/v1/me/notifications');
+    if (r.body.news === false) break;
+    await new Promise((res) => setTimeout(res, 100));
+  }
+  assert.equal(r.body.news, false);
   await checkScreen(page, 'account-notifications');
   noProblems(problems, [/status of 401/]);
 });

@@ -45,3 +45,39 @@ test('no user-visible English is hard-coded in the views', () => {
   }
   assert.deepEqual(offenders, []);
 });
+
+test('every language file has every key of en.js, with the same placeholders', async () => {
+  const en = (await import(pathToFileURL(join(web, 'i18n', 'en.js')))).default;
+  const langs = readdirSync(join(web, 'i18n')).filter((f) => f.endsWith('.js') && f !== 'en.js');
+  assert.ok(langs.includes('de.js'), 'German is there');
+  // i18n.js lists every file, so the picker offers it
+  const i18n = readFileSync(join(web, 'i18n.js'), 'utf8');
+  const names = (v, key) => {
+    if (typeof v !== 'function') return [...new Set([...v.matchAll(/\{(\w+)\}/g)].map((m) => m[1]))].sort();
+    // a function's parameters are the names it destructures
+    const m = /^\s*(?:async\s*)?\(\s*\{([^}]*)\}/.exec(v.toString());
+    assert.ok(m, `${key}: a function value takes ({ names })`);
+    return m[1].split(',').map((x) => x.trim()).filter(Boolean).sort();
+  };
+  for (const f of langs) {
+    const code = f.replace(/\.js$/, '');
+    assert.match(i18n, new RegExp(`import ${code} from './i18n/${f}'`), `${f} is imported by i18n.js`);
+    assert.match(i18n, new RegExp(`\\['${code}', '[^']+'\\]`), `${f} is in the picker's list`);
+    const other = (await import(pathToFileURL(join(web, 'i18n', f)))).default;
+    const missing = Object.keys(en).filter((k) => !(k in other));
+    const extra = Object.keys(other).filter((k) => !(k in en));
+    assert.deepEqual(missing, [], `${f} lacks keys of en.js`);
+    assert.deepEqual(extra, [], `${f} has keys en.js does not`);
+    for (const k of Object.keys(en)) {
+      assert.equal(typeof other[k], typeof en[k], `${f} ${k}: a ${typeof en[k]} as in en.js`);
+      assert.deepEqual(names(other[k], k), names(en[k], k), `${f} ${k}: the same placeholders as en.js`);
+      if (typeof en[k] === 'function') {
+        // it runs and fills every value in
+        const params = Object.fromEntries(names(en[k], k).map((n) => [n, 2]));
+        assert.equal(typeof other[k](params), 'string');
+      } else {
+        assert.ok(other[k].trim().length > 0, `${f} ${k} is empty`);
+      }
+    }
+  }
+});

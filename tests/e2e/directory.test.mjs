@@ -535,6 +535,9 @@ test('the demo has a full directory, news and events around today', () => {
     assert.ok(q(`SELECT count(*) AS n FROM events WHERE starts_at > ${now}`)[0].n >= 3, 'upcoming events');
     assert.ok(q(`SELECT count(*) AS n FROM events WHERE ends_at < ${now}`)[0].n >= 2, 'past events');
     assert.ok(q("SELECT count(*) AS n FROM events WHERE folder_path <> ''")[0].n >= 2);
+    // each has its event row, so the demo's home feed and digests tell them (docs/notifications.md)
+    assert.equal(q("SELECT count(*) AS n FROM audit a JOIN news n ON a.detail = 'news ' || n.id WHERE a.action = 'news_create'")[0].n, q('SELECT count(*) AS n FROM news')[0].n);
+    assert.equal(q("SELECT count(*) AS n FROM audit a JOIN events e ON a.detail = 'event ' || e.id WHERE a.action = 'event_create'")[0].n, q('SELECT count(*) AS n FROM events')[0].n);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

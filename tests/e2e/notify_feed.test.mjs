@@ -99,7 +99,7 @@ test('following: personal feed, automatic follows, explicit no, a WP default', a
 
     // auto-follow off: the reader-turned-writer's upload follows nothing
     r = await apiJson(s, tokens.other, 'PUT', '/api/v1/me/notifications', { json: { auto_follow: false } });
-    assert.deepEqual(r.body, { mode: 'daily', auto_follow: false });
+    assert.deepEqual(r.body, { mode: 'daily', auto_follow: false, news: true, language: null });
     await put(s, tokens.other, 'WP1', 'Reports/quiet.txt');
     r = await apiJson(s, tokens.other, 'GET', '/api/v1/follows');
     assert.ok(!r.body.follows.some((f) => f.path === 'Reports/quiet.txt'));

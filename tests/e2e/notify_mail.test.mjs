@@ -130,9 +130,9 @@ test('immediate, hourly, daily: a digest comes when its time has come; bad setti
     let r = await apiJson(s, tokens.reader, 'PUT', '/api/v1/me/notifications', { json: { mode: 'weekly' } });
     assert.equal(r.status, 400);
     r = await apiJson(s, tokens.reader, 'GET', '/api/v1/me/notifications');
-    assert.deepEqual(r.body, { mode: 'daily', auto_follow: true });
+    assert.deepEqual(r.body, { mode: 'daily', auto_follow: true, news: true, language: null });
     r = await apiJson(s, tokens.reader, 'PUT', '/api/v1/me/notifications', { json: { mode: 'immediate' } });
-    assert.deepEqual(r.body, { mode: 'immediate', auto_follow: true });
+    assert.deepEqual(r.body, { mode: 'immediate', auto_follow: true, news: true, language: null });
     await put(s, tokens.writer, 'WP1', 'now.txt');
     // no hook: the mail thread's own round (notify-interval 200ms)
     const [m] = await smtp.waitFor(emails.reader, DIGEST);

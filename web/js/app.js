@@ -10,6 +10,7 @@ import { parse, href, go } from './router.js';
 import { icon } from './icons.js';
 import { session, isCoordinator, managesAny, emit, on } from './session.js';
 import { toast, menuButton } from './ui.js';
+import { syncLanguage } from './langsync.js';
 
 const views = {
   home: () => import('./views/home.js'),
@@ -278,6 +279,8 @@ async function signedIn(me, next, wpsEarly = null) {
   }
   renderShell();
   emit('signedIn', session.user);
+  // the account's language (set at the first sign-in from the app's)
+  if (!session.enrolmentRequired) syncLanguage().then((changed) => { if (changed) { renderShell(); route(); } });
   // Uploads a reload left unfinished are offered for resuming at once,
   // on whatever screen the person lands.
   if (Object.keys(localStorage).some((k) => k.startsWith('consort.uploads'))) {

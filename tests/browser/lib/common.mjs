@@ -25,7 +25,9 @@ export function hasRoute(method, pattern) {
 
 // A page in a context of its own (its own cookies: one person).
 export async function newPage(b, { problems = true, ...opts } = {}) {
-  const ctx = await b.newContext(opts);
+  // English unless a test asks for another locale (the app follows the
+  // browser's language: web/js/i18n.js)
+  const ctx = await b.newContext({ locale: 'en-US', ...opts });
   const page = await ctx.newPage();
   page.on('close', () => { ctx.close().catch(() => {}); });
   const seen = problems ? watch(page) : [];

@@ -51,6 +51,35 @@ static void test_follows(void **state)
 	assert_int_equal(fx_int(f, "SELECT count(*) FROM follows WHERE path = 'R/b.txt'"), 0);
 }
 
+/* Follows go with a moved scope, by characters (not bytes), not to a
+ * sibling whose name starts the same; what the person said about the
+ * moved thing beats an old row at the new path; a drop takes the subtree. */
+static void test_follows_move_drop(void **state)
+{
+	struct fx *f = *state;
+
+	assert_int_equal(notify_follow_set(f->db, f->alice, f->wp, "Bé", true), ERR_OK);
+	assert_int_equal(notify_follow_auto(f->db, f->alice, f->wp, "Bé/ü/a.txt"), ERR_OK);
+	assert_int_equal(notify_follow_set(f->db, f->alice, f->wp, "Bé2", false), ERR_OK);
+	assert_int_equal(notify_follow_set(f->db, f->alice, f->wp, "X", false), ERR_OK);
+	assert_int_equal(notify_follow_set(f->db, f->bob, f->wp, "Bé/ü", true), ERR_OK);
+	assert_int_equal(notify_follows_move(f->db, f->wp, "Bé", f->wp, "X"), ERR_OK);
+	assert_int_equal(fx_int(f, "SELECT count(*) FROM follows WHERE path = 'X' AND active = 1"),
+			 1);
+	assert_int_equal(fx_int(f, "SELECT count(*) FROM follows WHERE path = 'X/ü/a.txt'"), 1);
+	assert_int_equal(fx_int(f, "SELECT count(*) FROM follows WHERE path = 'X/ü'"), 1);
+	assert_int_equal(fx_int(f, "SELECT count(*) FROM follows WHERE path = 'Bé2'"), 1);
+	assert_int_equal(fx_int(f, "SELECT count(*) FROM follows WHERE path LIKE 'Bé/%'"), 0);
+	/* the root never moves; moving onto itself changes nothing */
+	assert_int_equal(notify_follows_move(f->db, f->wp, "", f->wp, "Y"), ERR_INVALID);
+	assert_int_equal(notify_follows_move(f->db, f->wp, "X", f->wp, "X"), ERR_OK);
+	assert_int_equal(notify_follows_drop(f->db, f->wp, "X/ü"), ERR_OK);
+	assert_int_equal(fx_int(f, "SELECT count(*) FROM follows WHERE path LIKE 'X/%'"), 0);
+	assert_int_equal(fx_int(f, "SELECT count(*) FROM follows WHERE path = 'X'"), 1);
+	assert_int_equal(notify_follows_drop(f->db, f->wp, ""), ERR_OK);
+	assert_int_equal(fx_int(f, "SELECT count(*) FROM follows"), 2);
+}
+
 static void test_prefs_cursor_unsubscribe(void **state)
 {
 	struct fx *f = *state;
@@ -147,6 +176,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_follows, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_follows_move_drop, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_prefs_cursor_unsubscribe, fx_setup,
 						fx_teardown),
 		cmocka_unit_test_setup_teardown(test_feed_scope_and_events, fx_setup, fx_teardown),

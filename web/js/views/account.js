@@ -2,7 +2,8 @@
 // code, recovery codes, turn off), and API tokens for scripts and the
 // network drive.
 import { h, mount } from '../dom.js';
-import { t } from '../i18n.js';
+import { t, languages, language } from '../i18n.js';
+import { saveLanguage } from '../langsync.js';
 import { get, post, del, setCsrf, describe } from '../api.js';
 import { session, emit } from '../session.js';
 import { dateTime } from '../format.js';
@@ -211,6 +212,19 @@ function tokensSection() {
   return box;
 }
 
+// The app's language: kept with the account and in this browser; the
+// page is drawn again in it.
+function languagePicker() {
+  const pick = select(languages, { id: 'acc-language', value: language() });
+  pick.addEventListener('change', async () => {
+    try {
+      await saveLanguage(pick.value);
+    } catch (e) { toast(describe(e), { kind: 'error' }); }
+    location.reload();
+  });
+  return h('div.stack.narrow', field(t('account.language'), pick));
+}
+
 export default async function account(ctx) {
   ctx.setTitle(t('nav.account'));
   const me = await get('/api/v1/me');
@@ -227,7 +241,8 @@ export default async function account(ctx) {
           h('dt', t('users.name')), h('dd', u.name),
           h('dt', t('users.email')), h('dd', u.email),
           h('dt', t('users.partner')), h('dd', u.partner || '—'),
-          h('dt', t('account.role')), h('dd', u.coordinator ? t('users.coordinatorBadge') : t('account.member')))),
+          h('dt', t('account.role')), h('dd', u.coordinator ? t('users.coordinatorBadge') : t('account.member'))),
+        languagePicker()),
       tfaSection(draw),
       forced ? null : passwordSection(),
       forced ? null : notificationSettings(),

@@ -10,6 +10,9 @@ import { relative, fullDate } from '../format.js';
 import { button, field, select, toast, loading } from '../ui.js';
 
 function groupLink(g) {
+  // consortium news and events live on their own pages
+  if (g.action === 'news_create') return '#/news';
+  if (g.action === 'event_create') return '#/events';
   const one = g.count === 1 && g.action !== 'grant' && g.action !== 'delete' && g.action !== 'purge';
   return one ? href('wp', g.wp, g.items[0].path) : href('wp', g.wp, g.folder);
 }
@@ -87,12 +90,16 @@ export function notificationSettings() {
     ['daily', t('activity.modeDaily')], ['off', t('activity.modeOff')],
   ]);
   const auto = h('input', { type: 'checkbox', id: 'notify-auto' });
+  const news = h('input', { type: 'checkbox', id: 'notify-news' });
   const box = h('section.card', { 'aria-labelledby': 'acc-notify' },
     h('h2', { id: 'acc-notify' }, t('activity.settings')),
     h('p.muted', t('activity.settingsSub')),
     h('div.stack.narrow', field(t('activity.mode'), mode),
-      h('label.check', auto, ' ', t('activity.autoFollow'))));
-  get('/api/v1/me/notifications').then((r) => { mode.value = r.mode; auto.checked = r.auto_follow; }, () => {});
+      h('label.check', auto, ' ', t('activity.autoFollow')),
+      h('label.check', news, ' ', t('activity.news'))));
+  get('/api/v1/me/notifications').then((r) => {
+    mode.value = r.mode; auto.checked = r.auto_follow; news.checked = r.news !== false;
+  }, () => {});
   const save = async (json) => {
     try {
       await put('/api/v1/me/notifications', json);
@@ -101,5 +108,6 @@ export function notificationSettings() {
   };
   mode.addEventListener('change', () => save({ mode: mode.value }));
   auto.addEventListener('change', () => save({ auto_follow: auto.checked }));
+  news.addEventListener('change', () => save({ news: news.checked }));
   return box;
 }
