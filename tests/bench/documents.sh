@@ -19,8 +19,8 @@
 #   ROUNDS=5 ONLY="small up" PARS="1 16" CONSORT_BIN=path tests/bench/documents.sh
 # PARS: the parallel connections of the small uploads, one run each
 # (default 8); each is measured beside Apache mod_dav and nginx.
-# ONLY picks measurements (up, down, small, dav; default all; dav adds
-# the WebDAV variants to up and small), CONSORT_BIN
+# ONLY picks measurements (up, down, small, dav, tus; default all; dav
+# adds the WebDAV variants to up and small, tus tus uploads to small), CONSORT_BIN
 # another consort binary (default: build-release, built here).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -38,7 +38,7 @@ trap cleanup EXIT
 command -v nginx >/dev/null && command -v apache2 >/dev/null || {
   echo "needs nginx and apache2: apt-get install nginx-light apache2" >&2; exit 1; }
 rounds=${ROUNDS:-1}
-only=${ONLY:-up down small dav}
+only=${ONLY:-up down small dav tus}
 consort=${CONSORT_BIN:-}
 if [ -z "$consort" ]; then
   [ -x build-release/server/consort ] || meson setup build-release -Dbuildtype=release -Dtests=false >/dev/null
@@ -222,7 +222,7 @@ if has small; then
     end=$(date +%s.%N)
     awk -v a="$start" -v b="$end" 'BEGIN {printf "%.3f", b - a}'
   }
-  all_c= all_a= all_n= all_ds=
+  all_c= all_a= all_n= all_ds= all_ts=
   for r in $(seq "$rounds"); do
     # New content each round: every upload stores a new blob, none deduplicates.
     for i in $(seq 1000); do head -c 10240 /dev/urandom > "$work/files/s$i.bin"; done
@@ -254,14 +254,33 @@ if has small; then
       echo "  round $r: consort /dav ${t_d}s $(persec "$t_d")/s (cpu $(cpu_since "$c0")s)  ratio to Apache $(ratio "$t_d" "$t_a")x"
       all_ds="$all_ds $t_d"
     fi
+    if has tus; then
+      # tus creation-with-upload: one POST per file carries all its bytes.
+      : > "$work/t.cfg"
+      wp64=$(printf WP1 | base64)
+      for i in $(seq 1000); do
+        printf 'url = "https://localhost:%s/api/v1/uploads"\ncacert = "%s"\nhttp1.1\nsilent\ndata-binary = "@%s"\nheader = "Tus-Resumable: 1.0.0"\nheader = "Upload-Length: 10240"\nheader = "Upload-Metadata: wp %s,path %s"\nheader = "Content-Type: application/offset+octet-stream"\nheader = "%s"\noutput = "/dev/null"\nnext\n' \
+          "$cport" "$work/cert.pem" "$work/files/s$i.bin" "$wp64" "$(printf 'tus%s-%s/s%s.bin' "$par" "$r" "$i" | base64 -w0)" "$auth" >> "$work/t.cfg"
+      done
+      c0=$(cpu)
+      t_t=$(run_small "$work/t.cfg" 2>/dev/null)
+      echo "  round $r: consort tus ${t_t}s $(persec "$t_t")/s (cpu $(cpu_since "$c0")s)  ratio to Apache $(ratio "$t_t" "$t_a")x"
+      all_ts="${all_ts:-} $t_t"
+    fi
   done
   report "1,000 small uploads, $par parallel" "$all_c" "$all_a" "Apache mod_dav" 1.0
   report "1,000 small uploads, $par parallel" "$all_c" "$all_n" "nginx WebDAV" 1.0
   if has dav; then
     report "1,000 small WebDAV PUTs, $par parallel" "$all_ds" "$all_a" "Apache mod_dav" 1.0
   fi
+  if has tus; then
+    report "1,000 small tus uploads, $par parallel" "$all_ts" "$all_a" "Apache mod_dav" 1.0
+  fi
   done
   grep -c ' PUT /api/v1/wps/WP1/content/small.* 20[01] ' "$work/consort.log" | sed 's/^/consort answered 200\/201: /'
+  if has tus; then
+    grep -c ' POST /api/v1/uploads.* 201 ' "$work/consort.log" | sed 's/^/consort answered 201 to tus: /'
+  fi
   if has dav; then
     grep -c ' PUT /dav/WP1/davsmall.* 201 ' "$work/consort.log" | sed 's/^/consort answered 201 on \/dav: /'
   fi

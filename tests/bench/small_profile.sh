@@ -46,10 +46,10 @@ perf record -F 999 -g -o "$work/perf.data" -p "$consort_pid" 2> /dev/null &
 perf_pid=$!
 sleep 0.5
 start=$(date +%s.%N)
-"${C[@]}" --parallel --parallel-max "$par" -H "Authorization: Bearer $token" -K "$work/c.cfg"
+"${C[@]}" --parallel --parallel-max "$par" -H "Authorization: Bearer $token" -K "$work/c.cfg" 2>/dev/null
 end=$(date +%s.%N)
 kill -INT "$perf_pid"; wait "$perf_pid" 2>/dev/null || true
 awk -v a="$start" -v b="$end" -v n="$n" -v l="$(cut -d' ' -f1 /proc/loadavg)" \
   'BEGIN {printf "%d uploads in %.2f s: %d/s (load %s)\n", n, b - a, n / (b - a), l}'
-perf report -i "$work/perf.data" --no-children -g none --sort dso,symbol --stdio 2>/dev/null |
+perf report -i "$work/perf.data" --no-children -g none --sort ${SORT:-dso,symbol} --stdio 2>/dev/null |
   grep -v '^#' | grep '%' | head -${TOP:-25}
