@@ -17,7 +17,7 @@ const MiB = 1024 * 1024;
 
 function fsck(dataDir, { quick = false } = {}) {
   const r = runConsort(['fsck', '--data', dataDir, ...(quick ? ['--quick'] : [])]);
-  return { ok: r.status === 0, out: r.stdout + r.stderr };
+  return { ok: r.status === 0, out: `exit ${r.status}${r.signal ? ` (${r.signal})` : ''}${r.error ? ` (${r.error.message})` : ''}\n${r.stdout}${r.stderr}` };
 }
 
 // The same as runConsort, without blocking the event loop (uploads go on

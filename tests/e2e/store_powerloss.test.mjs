@@ -67,7 +67,7 @@ function versionsOf(s) {
 test('power loss in a burst of small uploads: every acknowledged upload survives, fsck clean', { timeout: 10 * 60 * 1000 }, async () => {
   const shim = buildShim();
   const { s, tokens, shadow } = await watchedServer(shim);
-  let after;
+  let after, batches, changes;
   try {
     const acked = new Map(); // "name#version" → sha256
     let stop = false;
@@ -92,6 +92,12 @@ test('power loss in a burst of small uploads: every acknowledged upload survives
     const target = (sanitized ? 60 : 150) + Math.floor(Math.random() * 150);
     const deadline = Date.now() + 60000;
     while (acked.size < target && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+    // The group commit batches: 16 writers, fewer WAL flushes than uploads.
+    const text = await (await s.fetch('/metrics')).text();
+    const metric = (name) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1]);
+    batches = metric('consort_commit_batches_total');
+    changes = metric('consort_commit_changes_total');
+    assert.ok(batches > 0 && changes > batches, `group commits batch (${changes} uploads in ${batches} commits)`);
     await new Promise((r) => setTimeout(r, Math.random() * 30));
     s.proc.kill('SIGKILL');
     await s.exited;
@@ -113,7 +119,7 @@ test('power loss in a burst of small uploads: every acknowledged upload survives
       assert.equal(sha256(Buffer.from(await r.arrayBuffer())), hash, `content of ${key}`);
     }
     assert.ok(inSmall > acked.size / 2, `most went through the small-content tier (${inSmall} of ${acked.size})`);
-    console.log(`# power loss: ${acked.size} acknowledged, ${inSmall} of them small, ${versions.size} versions after`);
+    console.log(`# power loss: ${acked.size} acknowledged, ${inSmall} of them small, ${versions.size} versions after; ${changes} uploads in ${batches} group commits before the kill`);
   } finally {
     await after?.s.close();
     await s.close();

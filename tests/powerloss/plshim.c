@@ -154,6 +154,16 @@ static void dir_synced(int fd, const char *rel)
 	struct dirent *e;
 
 	snprintf(sdir, sizeof sdir, "%s/%s", env("PL_SHADOW"), rel);
+	/* The directory's own name is its parent's business (fsynced
+	 * after it, as a new blob directory's parent is); its entries are
+	 * recorded now, so the shadow path is made whole. */
+	for (char *p = sdir + strlen(env("PL_SHADOW")) + 1; *p; p++) {
+		if (*p == '/') {
+			*p = '\0';
+			mkdir(sdir, 0700);
+			*p = '/';
+		}
+	}
 	mkdir(sdir, 0700);
 	if (dfd < 0)
 		return;
@@ -185,6 +195,9 @@ static void dir_synced(int fd, const char *rel)
 			if (stat(path, &cur) == 0 && access(ipath, F_OK) != 0 && cur.st_nlink == 1)
 				continue;
 			point(path, ipath);
+			/* The inode's mode goes with the journal commit that a
+			 * directory fsync makes on ext4 (a blob's 0444). */
+			chmod(path, st.st_mode & 07777);
 		}
 	}
 	closedir(d);
