@@ -152,7 +152,7 @@ enum err smallblob_export(struct db *db, const char *data_dir, const char *hash,
 		return rc;
 	rc = digest_random(rnd, sizeof rnd);
 	digest_hex(rnd, sizeof rnd, hex);
-	n = snprintf(path, cap, "%s/tmp/cas-%s.tmp", data_dir, hex);
+	n = snprintf(path, cap, "%s/tmp/cas-export-%s.tmp", data_dir, hex);
 	if (!rc && (n <= 0 || (size_t)n >= cap))
 		rc = err_set(ERR_INVALID, "path too long");
 	fd = rc ? -1 : open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);

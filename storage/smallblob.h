@@ -59,8 +59,9 @@ enum err smallblob_open(struct db *db, const struct cas *cas, const char *hash,
 
 /* A path to blob `hash` for a helper process that opens a path: the
  * blob file itself, or for small content a private copy written to
- * DATA/tmp (the temp-file name the store cleans when abandoned); *temp
- * says which, and the caller unlinks a copy when done. */
+ * DATA/tmp ("cas-export-*.tmp", a temp-file name the store cleans when
+ * abandoned); *temp says which, and the caller unlinks a copy when
+ * done. */
 enum err smallblob_export(struct db *db, const char *data_dir, const char *hash, char *path,
 			  size_t cap, bool *temp);
 

@@ -163,7 +163,7 @@ static void test_put_get_open(void **state)
 	/* Helpers get a private copy in DATA/tmp. */
 	assert_int_equal(smallblob_export(f->db, f->dir, h, path, sizeof path, &temp), ERR_OK);
 	assert_true(temp);
-	assert_non_null(strstr(path, "/tmp/cas-"));
+	assert_non_null(strstr(path, "/tmp/cas-export-"));
 	{
 		FILE *fp = fopen(path, "r");
 
