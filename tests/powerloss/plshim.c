@@ -188,7 +188,8 @@ static void dir_synced(int fd, const char *rel)
 
 			inode_path(st.st_ino, ipath, sizeof ipath);
 			/* Already this inode's copy: nothing changes. */
-			if (stat(path, &cur) == 0 && stat(ipath, &ist) == 0 && cur.st_ino == ist.st_ino)
+			if (stat(path, &cur) == 0 && stat(ipath, &ist) == 0 &&
+			    cur.st_ino == ist.st_ino)
 				continue;
 			/* A name from before the run keeps its content until
 			 * its file is synced. */
@@ -208,8 +209,8 @@ static void dir_synced(int fd, const char *rel)
 	while ((e = readdir(s))) {
 		struct stat st;
 
-		if (e->d_name[0] == '.' && (!e->d_name[1] || !strcmp(e->d_name, "..") ||
-					    !strcmp(e->d_name, ".inodes")))
+		if (e->d_name[0] == '.' &&
+		    (!e->d_name[1] || !strcmp(e->d_name, "..") || !strcmp(e->d_name, ".inodes")))
 			continue;
 		if (fstatat(fd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 && errno == ENOENT) {
 			snprintf(path, sizeof path, "%s/%s", sdir, e->d_name);
