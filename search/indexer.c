@@ -18,6 +18,7 @@
 #include "digest.h"
 #include "exworker.h"
 #include "indexq.h"
+#include "smallblob.h"
 #include "xap.h"
 
 /* One row of index_state to write once the batch's Xapian commit is
@@ -454,7 +455,7 @@ static enum err evaluate(struct indexer *ix, int64_t node_id, bool *changed)
 	struct xap_doc x;
 	char fp[48], blob[PATH_MAX];
 	const char *fallback, *mark;
-	bool first;
+	bool first, blob_temp = false;
 	enum err rc;
 
 	*changed = false;
@@ -498,12 +499,18 @@ static enum err evaluate(struct indexer *ix, int64_t node_id, bool *changed)
 			      ex.language);
 		goto out;
 	}
-	snprintf(blob, sizeof blob, "%s/blobs/%.2s/%.2s/%s", ix->opts.data_dir, f.blob, f.blob + 2,
-		 f.blob);
+	/* Small content lives in the database (storage/smallblob.h): the
+	 * helper, which opens a path, gets a private copy of it. */
+	rc = smallblob_export(ix->db, ix->opts.data_dir, f.blob, blob, sizeof blob, &blob_temp);
+	if (rc)
+		goto out;
 	first = first_try_applies(ix);
 	if (first)
 		exworker_set_time(ix->exw, ix->opts.first_cpu_seconds, first_wall(ix));
 	rc = exworker_extract(ix->exw, blob, f.name ? f.name : "", f.mime, &res);
+	if (blob_temp)
+		unlink(blob);
+	blob_temp = false;
 	if (first)
 		exworker_set_time(ix->exw, ix->opts.limits.cpu_seconds,
 				  ix->opts.limits.wall_seconds);
@@ -556,6 +563,8 @@ static enum err evaluate(struct indexer *ix, int64_t node_id, bool *changed)
 	ix->batch_bytes += res.text_len;
 	rc = remember(ix, node_id, f.version, false, x.index_status, res.reason, res.lang);
 out:
+	if (blob_temp)
+		unlink(blob);
 	extract_result_free(&res);
 	xap_existing_clear(&ex);
 	indexq_doc_clear(&f);

@@ -54,6 +54,7 @@ struct cas_writer {
 	uint64_t wb_start; /* start of the window being written back */
 	enum err failed;
 	char failed_detail[256];
+	unsigned char *small; /* cas_writer_small's copy of a partial file */
 };
 
 struct cas_reader {
@@ -320,6 +321,7 @@ static void writer_free(struct cas_writer *w)
 	digest_free(w->sha);
 	digest_free(w->side);
 	free(w->buf);
+	free(w->small);
 	free(w->name);
 	free(w);
 }
@@ -563,6 +565,42 @@ enum err cas_writer_start_sync(struct cas_writer *w)
 	/* Only a head start: errors are fdatasync's to report. */
 	sync_file_range(w->fd, (off64_t)w->wb_start, 0, SYNC_FILE_RANGE_WRITE);
 	return ERR_OK;
+}
+
+bool cas_writer_small(struct cas_writer *w, size_t max, const unsigned char **data, size_t *len)
+{
+	size_t done = 0;
+
+	if (w->failed || w->size > max)
+		return false;
+	if (w->flushed == 0) {
+		*data = w->buf ? w->buf : (const unsigned char *)"";
+		*len = w->used;
+		return true;
+	}
+	/* A resumable upload's earlier requests are in its partial file. */
+	if (!w->resumable || w->small)
+		return false;
+	w->small = malloc(w->size ? w->size : 1);
+	if (!w->small)
+		return false;
+	while (done < w->flushed) {
+		ssize_t k = pread(w->fd, w->small + done, w->flushed - done, (off_t)done);
+
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0) {
+			free(w->small);
+			w->small = NULL;
+			return false;
+		}
+		done += (size_t)k;
+	}
+	if (w->used)
+		memcpy(w->small + done, w->buf, w->used);
+	*data = w->small;
+	*len = w->size;
+	return true;
 }
 
 enum err cas_writer_truncate(struct cas_writer *w, uint64_t size)
@@ -871,6 +909,29 @@ out:
 		cas_reader_close(r);
 		return rc;
 	}
+	*out = r;
+	return ERR_OK;
+}
+
+enum err cas_reader_from_fd(int fd, struct cas_reader **out)
+{
+	struct cas_reader *r;
+	struct stat st;
+
+	*out = NULL;
+	if (fstat(fd, &st) != 0) {
+		enum err rc = err_from_errno(errno, "stat content");
+
+		close(fd);
+		return rc;
+	}
+	r = calloc(1, sizeof *r);
+	if (!r) {
+		close(fd);
+		return err_set(ERR_NOMEM, "out of memory");
+	}
+	r->fd = fd;
+	r->size = (uint64_t)st.st_size;
 	*out = r;
 	return ERR_OK;
 }

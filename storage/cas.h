@@ -137,6 +137,17 @@ enum err cas_writer_sync(struct cas_writer *w);
  * work finds its flush mostly done. Nothing is durable yet. */
 enum err cas_writer_start_sync(struct cas_writer *w);
 
+/* Content of at most `max` bytes, for a store that keeps small content
+ * elsewhere (storage/smallblob.h): true with *data and *len set to all
+ * the bytes written so far, in memory (a resumable writer's partial
+ * file is read back once). Nothing goes to disk and the writer is not
+ * consumed: *data stays valid until the writer ends, which must then be
+ * cas_writer_abort (a resumable writer's partial file is removed, so
+ * call it once the content is stored elsewhere). False when the writer
+ * failed, holds more than `max` bytes, or the file cannot be read: the
+ * writer is unchanged and cas_writer_store still works. */
+bool cas_writer_small(struct cas_writer *w, size_t max, const unsigned char **data, size_t *len);
+
 /* Cut a resumable writer back to `size` bytes (≤ its size) and re-hash
  * what remains: a tus request whose checksum failed leaves the offset
  * where it was. */
@@ -167,6 +178,11 @@ enum err cas_writer_close(struct cas_writer *w);
  * version references, that is corruption fsck reports). On success *out
  * owns a reader to close with cas_reader_close. */
 enum err cas_reader_open(const struct cas *cas, const char *hash, struct cas_reader **out);
+
+/* A reader over an open regular file (e.g. a memfd holding content the
+ * store keeps in memory or in the database): the reader owns fd, which
+ * is closed on failure too. */
+enum err cas_reader_from_fd(int fd, struct cas_reader **out);
 
 uint64_t cas_reader_size(const struct cas_reader *r);
 

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "cas.h"
+#include "smallblob.h"
 #include "db_internal.h"
 #include "digest.h"
 #include "migrations.h"
@@ -130,6 +131,23 @@ static enum err is_referenced(struct db *db, const char *hash, bool *yes)
 	return rc;
 }
 
+/* Whether the database has the small-content tier (a backup of an
+ * older schema has not). */
+static bool has_small_blobs(struct db *db)
+{
+	static const char sql[] =
+		"SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'small_blobs'";
+	sqlite3_stmt *st;
+	bool row = false;
+
+	if (db_stmt(db, sql, &st))
+		return false;
+	if (db_step(db, st, "look for the small-content table", &row))
+		row = false;
+	sqlite3_reset(st);
+	return row;
+}
+
 /* ---- gc ---- */
 
 struct gc_ctx {
@@ -228,6 +246,10 @@ enum err maint_gc(const char *data_dir, int64_t grace, struct maint_gc_stats *ou
 	rc = cas_walk(cas, gc_visit, &g);
 	if (!rc)
 		rc = gc_sweep(&g);
+	/* The small-content tier needs no grace period: its content and
+	 * reference commit together (smallblob.h). */
+	if (!rc && has_small_blobs(db))
+		rc = smallblob_gc(db, &out->deleted, &out->bytes_freed);
 	if (!rc)
 		rc = cas_clean_tmp(cas, grace, &out->temps_removed);
 	if (!rc) {
@@ -251,6 +273,7 @@ struct fsck_ctx {
 	struct db *db;
 	struct cas *cas;
 	bool rehash;
+	bool small; /* the database has the small-content tier */
 	maint_report_fn report;
 	void *rctx;
 	struct maint_fsck_stats *stats;
@@ -405,7 +428,9 @@ static enum err fsck_references(struct fsck_ctx *f)
 		if (!hash || !cas_hash_valid(hash)) {
 			have = -2;
 		} else {
-			e = cas_stat(f->cas, hash, &size);
+			e = f->small ? smallblob_stat(f->db, hash, &size) : ERR_NOTFOUND;
+			if (e == ERR_NOTFOUND)
+				e = cas_stat(f->cas, hash, &size);
 			have = e == ERR_OK ? (int64_t)size : -1;
 			if (e && e != ERR_NOTFOUND)
 				have = -3;
@@ -605,6 +630,38 @@ static enum err fsck_database(struct fsck_ctx *f)
 	return rc;
 }
 
+/* A row of the small-content tier: its content against its name. */
+static enum err fsck_small(void *ctx, const char *hash, const unsigned char *data, size_t len)
+{
+	struct fsck_ctx *f = ctx;
+	unsigned char md[DIGEST_SHA256_LEN];
+	char got[DIGEST_SHA256_HEX_LEN + 1];
+	bool used = false;
+	enum err rc;
+
+	f->stats->blobs++;
+	if (!cas_hash_valid(hash)) {
+		problem(f, "small content '%.70s' in the database is not well named", hash);
+		return ERR_OK;
+	}
+	if (len > SMALLBLOB_MAX)
+		problem(f, "small content %s is %zu bytes, over the tier's %d", hash, len,
+			SMALLBLOB_MAX);
+	if (f->rehash) {
+		digest_sha256(data ? data : (const unsigned char *)"", len, md);
+		digest_hex(md, sizeof md, got);
+		f->stats->bytes += len;
+		if (strcmp(got, hash) != 0)
+			problem(f, "corrupt small content %s: it hashes to %s", hash, got);
+	}
+	rc = is_referenced(f->db, hash, &used);
+	if (rc)
+		return rc;
+	if (!used)
+		f->stats->unreferenced++;
+	return ERR_OK;
+}
+
 static enum err fsck_store(struct db *db, struct cas *cas, bool rehash, maint_report_fn fn,
 			   void *ctx, struct maint_fsck_stats *out)
 {
@@ -612,6 +669,7 @@ static enum err fsck_store(struct db *db, struct cas *cas, bool rehash, maint_re
 		.db = db, .cas = cas, .rehash = rehash, .report = fn, .rctx = ctx, .stats = out};
 	enum err rc;
 
+	f.small = has_small_blobs(db);
 	f.buf = malloc(COPY_CHUNK);
 	if (!f.buf)
 		return err_set(ERR_NOMEM, "out of memory");
@@ -620,6 +678,8 @@ static enum err fsck_store(struct db *db, struct cas *cas, bool rehash, maint_re
 		rc = fsck_references(&f);
 	if (!rc)
 		rc = cas_walk(cas, fsck_visit, &f);
+	if (!rc && f.small)
+		rc = smallblob_walk(db, rehash, fsck_small, &f);
 	free(f.buf);
 	return rc;
 }
@@ -753,7 +813,13 @@ static enum err referenced_blobs(const char *dbfile, char (**out)[DIGEST_SHA256_
 	/* Read-write although it only reads: a read-only connection to a WAL
 	 * database leaves its -wal and -shm files behind. */
 	r = sqlite3_open_v2(dbfile, &sq, SQLITE_OPEN_READWRITE, NULL);
-	if (r == SQLITE_OK)
+	/* Content of the small tier travels inside the database file; a
+	 * database of an older schema has no such table. */
+	if (r == SQLITE_OK &&
+	    sqlite3_prepare_v2(sq,
+			       "SELECT DISTINCT blob FROM versions"
+			       " WHERE blob NOT IN (SELECT hash FROM small_blobs)",
+			       -1, &st, NULL) != SQLITE_OK)
 		r = sqlite3_prepare_v2(sq, "SELECT DISTINCT blob FROM versions", -1, &st, NULL);
 	if (r != SQLITE_OK) {
 		rc = err_set(ERR_DB, "read %s: %s", dbfile, sq ? sqlite3_errmsg(sq) : "");

@@ -624,11 +624,19 @@ static const char m014_notify_news[] =
  * app first tells it (docs/notifications.md "Language"). */
 static const char m015_user_language[] = "ALTER TABLE users ADD COLUMN language TEXT;";
 
+/* The small-content tier (storage/smallblob.h): content of at most
+ * 64 KiB, stored with the version that references it in one commit.
+ * `hash` is the SHA-256 a blob file would be named by. */
+static const char m016_small_blobs[] = "CREATE TABLE small_blobs ("
+				       "  hash TEXT PRIMARY KEY,"
+				       "  content BLOB NOT NULL"
+				       ");";
+
 const char *const db_migrations[] = {
 	m001_initial,     m002_sudo_scopes, m003_deliverables,    m004_notifications,
 	m005_wp_settings, m006_look_keys,   m007_directory,       m008_oidc,
 	m009_blob_scans,  m010_wp_language, m011_directory_edits, m012_deliverable_files,
-	m013_links,       m014_notify_news, m015_user_language,
+	m013_links,       m014_notify_news, m015_user_language,   m016_small_blobs,
 };
 
 const size_t db_migration_count = sizeof db_migrations / sizeof db_migrations[0];

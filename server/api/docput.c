@@ -18,6 +18,7 @@
 #include "api/router.h"
 #include "api/app.h"
 #include "api/scan.h"
+#include "smallblob.h"
 #include "uploads.h"
 
 /* What the commit needs, copied off the request: the stages after the
@@ -46,6 +47,11 @@ struct job {
 	char *peer;
 
 	struct cas_blob blob;
+	/* Small content (storage/smallblob.h): the writer's bytes, inserted
+	 * in the commit with the version; the writer stays in j->w until
+	 * then. NULL when the content is a blob file. */
+	const unsigned char *small;
+	size_t small_len;
 	struct cas *cas;
 	struct scan_outcome scan;
 	enum err rc;
@@ -109,9 +115,16 @@ static enum err commit_run(struct db *db, void *arg)
 	struct tree_put_result pr;
 	enum err rc;
 
+	/* Content and reference in one savepoint: one WAL flush makes both
+	 * durable, and neither exists without the other. */
+	if (j->small) {
+		rc = smallblob_put(db, j->res.hash, j->small, j->small_len);
+		if (rc)
+			return rc;
+	}
 	put.user_id = j->user_id;
-	put.blob = j->blob.hash;
-	put.size = j->blob.size;
+	put.blob = j->res.hash;
+	put.size = j->res.size;
 	put.mime = j->res.mime;
 	put.comment = j->comment;
 	put.cond = j->cond;
@@ -136,6 +149,11 @@ static void commit_done(enum err rc, void *arg)
 		fail(j, rc);
 	/* Referenced (or not, for good): gc may have it now. */
 	cas_blob_release(&j->blob);
+	/* Small content is in the database now (or refused): the writer,
+	 * and a tus upload's partial file, are done. */
+	cas_writer_abort(j->w);
+	j->w = NULL;
+	j->small = NULL;
 	jobs_ticket_complete(j->ticket);
 }
 
@@ -167,7 +185,8 @@ static enum err refused_run(struct db *db, void *arg)
 		rc = uploads_delete(db, j->upload_id);
 	if (!rc)
 		rc = scans_blob_referenced(db, j->res.hash, &referenced);
-	if (!rc && !referenced && cas_remove(j->cas, j->res.hash) == ERR_LOCKED)
+	/* Refused small content was never stored: nothing to remove. */
+	if (!rc && !referenced && !j->small && cas_remove(j->cas, j->res.hash) == ERR_LOCKED)
 		log_event(LOG_INFO, "scan", "refused blob %s is held by another upload",
 			  j->res.hash);
 	return rc;
@@ -206,6 +225,49 @@ static void mime_of(struct job *j)
 	free(buf);
 }
 
+/* Small content that no blob file holds yet stays in memory and goes
+ * to the database with its version (storage/smallblob.h): no temp file,
+ * no fdatasync, rename or directory fsync. True when j->small is set;
+ * the writer is kept for commit_done. */
+static bool take_small(struct job *j)
+{
+	const unsigned char *data;
+	unsigned char md[DIGEST_SHA256_LEN];
+	size_t len;
+
+	if (!cas_writer_small(j->w, SMALLBLOB_MAX, &data, &len))
+		return false;
+	digest_sha256(data, len, md);
+	digest_hex(md, sizeof md, j->res.hash);
+	/* Deduplication across the tiers: content already stored as a file
+	 * is referenced there (and held by the file path). */
+	if (cas_stat(j->cas, j->res.hash, NULL) != ERR_NOTFOUND) {
+		j->res.hash[0] = '\0';
+		return false;
+	}
+	j->small = data;
+	j->small_len = len;
+	j->res.size = len;
+	return true;
+}
+
+static enum err scan_small(struct job *j)
+{
+	int fd;
+	enum err rc;
+
+	if (!scan_enabled()) {
+		j->scan.verdict = SCAN_NONE;
+		return ERR_OK;
+	}
+	rc = smallblob_memfd(j->small, j->small_len, &fd);
+	if (rc)
+		return rc;
+	rc = scan_content(fd, j->small_len, j->res.hash, false, &j->scan);
+	close(fd);
+	return rc;
+}
+
 static void store_run(void *arg)
 {
 	struct job *j = arg;
@@ -215,6 +277,13 @@ static void store_run(void *arg)
 		rc = cas_writer_write(j->w, j->tail, j->tail_len);
 	free(j->tail);
 	j->tail = NULL;
+	if (!rc && take_small(j)) {
+		mime_detect(j->small,
+			    j->small_len < MIME_HEAD_BYTES ? j->small_len : MIME_HEAD_BYTES,
+			    j->res.mime);
+		rc = scan_small(j);
+		goto scanned;
+	}
 	/* The disk writes the content while libmagic looks at it (about a
 	 * millisecond for most content, ten for a text file), so the
 	 * store's fdatasync then has little left to wait for. The MIME type
@@ -235,16 +304,18 @@ static void store_run(void *arg)
 		/* Scanned before the version exists: nothing refused is ever
 		 * visible. The hold keeps gc off the blob meanwhile. */
 		rc = scan_content(j->blob.fd, j->blob.size, j->blob.hash, false, &j->scan);
-		if (rc == ERR_INFECTED || rc == ERR_UNSCANNABLE || rc == ERR_SCANNER_UNAVAILABLE) {
-			fail(j, rc);
-			cas_blob_release(&j->blob);
-			if (commitq_submit(j->commitq, refused_run, refused_done, j))
-				jobs_ticket_complete(j->ticket);
-			return;
-		}
+	}
+scanned:
+	if (rc == ERR_INFECTED || rc == ERR_UNSCANNABLE || rc == ERR_SCANNER_UNAVAILABLE) {
+		fail(j, rc);
+		cas_blob_release(&j->blob);
+		if (commitq_submit(j->commitq, refused_run, refused_done, j))
+			jobs_ticket_complete(j->ticket);
+		return;
+	}
+	if (!rc)
 		j->res.scan =
 			j->scan.verdict == SCAN_NONE ? NULL : scans_verdict_name(j->scan.verdict);
-	}
 	if (!rc)
 		rc = commitq_submit(j->commitq, commit_run, commit_done, j);
 	if (rc) {

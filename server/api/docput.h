@@ -17,6 +17,11 @@
  *                marked finished; after the commit the hold is released
  *   event loop:  the answer
  *
+ * Content of at most SMALLBLOB_MAX bytes (storage/smallblob.h) skips
+ * the file: MIME type and scan from memory, and its small_blobs row is
+ * inserted in the same savepoint as the version, so the group commit's
+ * one WAL fsync makes content and version durable together.
+ *
  * No step blocks the event loop on the disk. On any failure the writer's
  * file is removed (or, stored, left unreferenced for gc); the store is
  * as before. The outcome goes to the caller's `answer`, on the event

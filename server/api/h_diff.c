@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "api/acl.h"
 #include "api/app.h"
@@ -28,6 +29,7 @@
 #include "http/reply.h"
 #include "indexer.h"
 #include "name.h"
+#include "smallblob.h"
 #include "textdiff.h"
 #include "tree.h"
 
@@ -38,6 +40,7 @@ struct side {
 	char blob[DIGEST_SHA256_HEX_LEN + 1];
 	char *mime;
 	char path[4096];
+	bool path_temp; /* a copy of small content (storage/smallblob.h) */
 	struct extract_result res;
 };
 
@@ -59,6 +62,8 @@ static void diffjob_free(struct diffjob *j)
 {
 	for (int i = 0; i < 2; i++) {
 		free(j->s[i].mime);
+		if (j->s[i].path_temp)
+			unlink(j->s[i].path);
 		extract_result_free(&j->s[i].res);
 	}
 	free(j->name);
@@ -250,8 +255,8 @@ void h_diff(struct call *call)
 		if (!rc) {
 			memcpy(j->s[i].blob, v.blob, sizeof v.blob);
 			j->s[i].mime = v.mime ? strdup(v.mime) : NULL;
-			snprintf(j->s[i].path, sizeof j->s[i].path, "%s/blobs/%.2s/%.2s/%s",
-				 cfg->data_dir, v.blob, v.blob + 2, v.blob);
+			rc = smallblob_export(db, cfg->data_dir, v.blob, j->s[i].path,
+					      sizeof j->s[i].path, &j->s[i].path_temp);
 		}
 		tree_version_clear(&v);
 	}

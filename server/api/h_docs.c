@@ -22,6 +22,7 @@
 #include "api/apijson.h"
 #include "api/auth.h"
 #include "cas.h"
+#include "smallblob.h"
 #include "api/config.h"
 #include "api/docput.h"
 #include "api/handlers.h"
@@ -503,7 +504,7 @@ void h_content_get(struct call *call)
 		reply_err(req, err_set(ERR_NOMEM, "out of memory"));
 		goto out;
 	}
-	rc = cas_reader_open(app_cas(worker_app(call->worker)), v.blob, &d->r);
+	rc = smallblob_open(db_of(call), app_cas(worker_app(call->worker)), v.blob, &d->r);
 	if (!rc && cas_reader_size(d->r) != v.size)
 		rc = err_set(ERR_CORRUPT,
 			     "stored content of version %" PRId64

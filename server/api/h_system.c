@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "api/commitq.h"
 #include "api/config.h"
 #include "api/gcsched.h"
 #include "api/scan.h"
@@ -139,6 +140,13 @@ void h_metrics(struct call *call)
 	 * count over index_queue, the indexer keeps its own counters. */
 	if (indexq_pending(worker_db(call->worker), &pending) == ERR_OK)
 		metrics_set(METRICS_INDEX_QUEUE, pending);
+	if (worker_commitq(call->worker)) {
+		unsigned long long batches, changes;
+
+		commitq_stats(worker_commitq(call->worker), &batches, &changes);
+		metrics_set(METRICS_COMMIT_BATCHES, (int64_t)batches);
+		metrics_set(METRICS_COMMIT_CHANGES, (int64_t)changes);
+	}
 	{
 		struct notify_outbox_stats ob;
 		struct mail_stats ms;

@@ -105,6 +105,8 @@ static const char *const value_names[METRICS__COUNT] = {
 	[METRICS_GC_BYTES_RECLAIMED] = "consort_gc_reclaimed_bytes_total",
 	[METRICS_GC_LAST_RUN] = "consort_gc_last_run_timestamp_seconds",
 	[METRICS_GC_LAST_DURATION_MS] = "consort_gc_last_duration_seconds",
+	[METRICS_COMMIT_BATCHES] = "consort_commit_batches_total",
+	[METRICS_COMMIT_CHANGES] = "consort_commit_changes_total",
 };
 static const char *const value_help[METRICS__COUNT] = {
 	[METRICS_UPLOADS_ACTIVE] = "Resumable uploads with a request writing to them now.",
@@ -123,11 +125,15 @@ static const char *const value_help[METRICS__COUNT] = {
 				       "since start.",
 	[METRICS_GC_LAST_RUN] = "When the last scheduled garbage collection finished (Unix time).",
 	[METRICS_GC_LAST_DURATION_MS] = "How long the last scheduled garbage collection took.",
+	[METRICS_COMMIT_BATCHES] = "Group commits (one transaction, one WAL flush) of uploads "
+				   "since start.",
+	[METRICS_COMMIT_CHANGES] = "Uploads (and refusals) committed in those group commits.",
 };
 static const bool value_is_counter[METRICS__COUNT] = {
 	[METRICS_EXTRACT_FAILURES] = true, [METRICS_MAIL_SENT] = true,
 	[METRICS_MAIL_SEND_ERRORS] = true, [METRICS_GC_RUNS] = true,
 	[METRICS_GC_FAILURES] = true,      [METRICS_GC_BYTES_RECLAIMED] = true,
+	[METRICS_COMMIT_BATCHES] = true,   [METRICS_COMMIT_CHANGES] = true,
 };
 static const bool value_is_ms[METRICS__COUNT] = {
 	[METRICS_GC_LAST_DURATION_MS] = true,

@@ -62,6 +62,8 @@ enum metrics_value {
 	METRICS_GC_BYTES_RECLAIMED,  /* counter: bytes of blobs they deleted */
 	METRICS_GC_LAST_RUN,         /* gauge: Unix time the last one finished */
 	METRICS_GC_LAST_DURATION_MS, /* gauge: how long it took, ms (shown in seconds) */
+	METRICS_COMMIT_BATCHES,      /* counter: group commits (transactions) of uploads */
+	METRICS_COMMIT_CHANGES,      /* counter: uploads committed in them */
 	METRICS__COUNT
 };
 

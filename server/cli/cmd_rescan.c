@@ -13,6 +13,7 @@
 
 #include "api/scan.h"
 #include "cas.h"
+#include "smallblob.h"
 #include "db.h"
 #include "err.h"
 #include "scans.h"
@@ -161,7 +162,7 @@ int rescan_data(const char *data, const char *address, unsigned rate, bool resta
 
 		clock_gettime(CLOCK_MONOTONIC, &t0);
 		memcpy(last, next, sizeof last);
-		if (cas_reader_open(cas, next, &r)) {
+		if (smallblob_open(db, cas, next, &r)) {
 			printf("missing %s (fsck tells more)\n", next);
 			missing++;
 		} else {

@@ -16,9 +16,11 @@
 # alternating consort and the reference, and reports the medians; the
 # load average and the CPU seconds each server used are printed beside
 # each figure (on a busy machine the times follow the CPU time).
-#   ROUNDS=5 ONLY="small up" CONSORT_BIN=path tests/bench/documents.sh
-# ONLY picks measurements (up, down, small, dav; default all; dav adds
-# the WebDAV variants to up and small), CONSORT_BIN
+#   ROUNDS=5 ONLY="small up" PARS="1 16" CONSORT_BIN=path tests/bench/documents.sh
+# PARS: the parallel connections of the small uploads, one run each
+# (default 8); each is measured beside Apache mod_dav and nginx.
+# ONLY picks measurements (up, down, small, dav, tus; default all; dav
+# adds the WebDAV variants to up and small, tus tus uploads to small), CONSORT_BIN
 # another consort binary (default: build-release, built here).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -36,7 +38,7 @@ trap cleanup EXIT
 command -v nginx >/dev/null && command -v apache2 >/dev/null || {
   echo "needs nginx and apache2: apt-get install nginx-light apache2" >&2; exit 1; }
 rounds=${ROUNDS:-1}
-only=${ONLY:-up down small dav}
+only=${ONLY:-up down small dav tus}
 consort=${CONSORT_BIN:-}
 if [ -z "$consort" ]; then
   [ -x build-release/server/consort ] || meson setup build-release -Dbuildtype=release -Dtests=false >/dev/null
@@ -139,6 +141,7 @@ dav=(-u "b@bench.example:$token")
 secs() { # seconds a curl run took, from "%{http_code} %{time_total}"; fails on an error status
   awk '$1 >= 300 {print "HTTP " $1 > "/dev/stderr"; exit 1} {s += $2} END {printf "%.3f", s}'
 }
+persec() { awk -v t="$1" 'BEGIN {printf "%d", 1000 / t}'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", b / a}'; }
 median() { tr ' ' '\n' | grep . | sort -g | awk '{v[NR] = $1} END {printf "%.3f", NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
 load() { cut -d' ' -f1 /proc/loadavg; }
@@ -208,48 +211,77 @@ if has down; then
 fi
 
 if has small; then
-  echo "== 1,000 uploads of 10 KiB (8 in parallel, keep-alive)"
+  pars=${PARS:-8}
+  for par in $pars; do
+  echo "== 1,000 uploads of 10 KiB ($par in parallel, keep-alive)"
   run_small() { # cfg, extra args...
     local cfg=$1; shift
     local start end
     start=$(date +%s.%N)
-    "${C[@]}" --parallel --parallel-max 8 "$@" -K "$cfg"
+    "${C[@]}" --parallel --parallel-max "$par" "$@" -K "$cfg"
     end=$(date +%s.%N)
     awk -v a="$start" -v b="$end" 'BEGIN {printf "%.3f", b - a}'
   }
-  all_c= all_a=
+  all_c= all_a= all_n= all_ds= all_ts=
   for r in $(seq "$rounds"); do
     # New content each round: every upload stores a new blob, none deduplicates.
     for i in $(seq 1000); do head -c 10240 /dev/urandom > "$work/files/s$i.bin"; done
-    : > "$work/c.cfg"; : > "$work/a.cfg"
+    : > "$work/c.cfg"; : > "$work/a.cfg"; : > "$work/n.cfg"
     for i in $(seq 1000); do
-      printf 'upload-file = "%s"\nurl = "https://localhost:%s/api/v1/wps/WP1/content/small%s/s%s.bin"\noutput = "/dev/null"\n' \
-        "$work/files/s$i.bin" "$cport" "$r" "$i" >> "$work/c.cfg"
-      printf 'upload-file = "%s"\nurl = "https://localhost:%s/r%s/s%s.bin"\noutput = "/dev/null"\n' \
-        "$work/files/s$i.bin" "$aport" "$r" "$i" >> "$work/a.cfg"
+      printf 'upload-file = "%s"\nurl = "https://localhost:%s/api/v1/wps/WP1/content/small%s-%s/s%s.bin"\noutput = "/dev/null"\n' \
+        "$work/files/s$i.bin" "$cport" "$par" "$r" "$i" >> "$work/c.cfg"
+      printf 'upload-file = "%s"\nurl = "https://localhost:%s/r%s-%s/s%s.bin"\noutput = "/dev/null"\n' \
+        "$work/files/s$i.bin" "$aport" "$par" "$r" "$i" >> "$work/a.cfg"
+      printf 'upload-file = "%s"\nurl = "https://localhost:%s/r%s-%s/s%s.bin"\noutput = "/dev/null"\n' \
+        "$work/files/s$i.bin" "$nport" "$par" "$r" "$i" >> "$work/n.cfg"
     done
-    mkdir -p "$work/apache-dav/r$r" && chown www-data "$work/apache-dav/r$r"
+    mkdir -p "$work/apache-dav/r$par-$r" && chown www-data "$work/apache-dav/r$par-$r"
     l=$(load); c0=$(cpu)
     t_c=$(run_small "$work/c.cfg" -H "$auth" 2>/dev/null)
     cc=$(cpu_since "$c0"); a0=$(ref_cpu "$work/httpd.pid")
     t_a=$(run_small "$work/a.cfg" 2>/dev/null)
-    ac=$(ref_since "$work/httpd.pid" "$a0")
-    stored=$(ls "$work/apache-dav/r$r" | grep -c '^s' || true)
-    echo "  round $r: consort ${t_c}s (cpu ${cc}s)  Apache mod_dav ${t_a}s (cpu ${ac}s)  ratio $(ratio "$t_c" "$t_a")x  load $l; apache stored $stored files"
-    all_c="$all_c $t_c" all_a="$all_a $t_a"
+    ac=$(ref_since "$work/httpd.pid" "$a0"); n0=$(ref_cpu "$work/nginx.pid")
+    t_n=$(run_small "$work/n.cfg" 2>/dev/null)
+    nc=$(ref_since "$work/nginx.pid" "$n0")
+    stored=$(ls "$work/apache-dav/r$par-$r" | grep -c '^s' || true)
+    echo "  round $r: consort ${t_c}s $(persec "$t_c")/s (cpu ${cc}s)  Apache mod_dav ${t_a}s $(persec "$t_a")/s (cpu ${ac}s)  nginx ${t_n}s $(persec "$t_n")/s (cpu ${nc}s)  ratio to Apache $(ratio "$t_c" "$t_a")x  load $l; apache stored $stored files"
+    all_c="$all_c $t_c" all_a="$all_a $t_a" all_n="$all_n $t_n"
     if has dav; then
-      "${C[@]}" "${dav[@]}" -X MKCOL -o /dev/null "https://localhost:$cport/dav/WP1/davsmall$r"
-      sed "s|/api/v1/wps/WP1/content/small$r/|/dav/WP1/davsmall$r/|" "$work/c.cfg" > "$work/d.cfg"
+      "${C[@]}" "${dav[@]}" -X MKCOL -o /dev/null "https://localhost:$cport/dav/WP1/davsmall$par-$r"
+      sed "s|/api/v1/wps/WP1/content/small$par-$r/|/dav/WP1/davsmall$par-$r/|" "$work/c.cfg" > "$work/d.cfg"
       c0=$(cpu)
       t_d=$(run_small "$work/d.cfg" "${dav[@]}" 2>/dev/null)
-      echo "  round $r: consort /dav ${t_d}s (cpu $(cpu_since "$c0")s)  ratio to Apache $(ratio "$t_d" "$t_a")x"
-      all_ds="${all_ds:-} $t_d"
+      echo "  round $r: consort /dav ${t_d}s $(persec "$t_d")/s (cpu $(cpu_since "$c0")s)  ratio to Apache $(ratio "$t_d" "$t_a")x"
+      all_ds="$all_ds $t_d"
+    fi
+    if has tus; then
+      # tus creation-with-upload: one POST per file carries all its bytes.
+      : > "$work/t.cfg"
+      wp64=$(printf WP1 | base64)
+      for i in $(seq 1000); do
+        printf 'url = "https://localhost:%s/api/v1/uploads"\ncacert = "%s"\nhttp1.1\nsilent\ndata-binary = "@%s"\nheader = "Tus-Resumable: 1.0.0"\nheader = "Upload-Length: 10240"\nheader = "Upload-Metadata: wp %s,path %s"\nheader = "Content-Type: application/offset+octet-stream"\nheader = "%s"\noutput = "/dev/null"\nnext\n' \
+          "$cport" "$work/cert.pem" "$work/files/s$i.bin" "$wp64" "$(printf 'tus%s-%s/s%s.bin' "$par" "$r" "$i" | base64 -w0)" "$auth" >> "$work/t.cfg"
+      done
+      c0=$(cpu)
+      t_t=$(run_small "$work/t.cfg" 2>/dev/null)
+      echo "  round $r: consort tus ${t_t}s $(persec "$t_t")/s (cpu $(cpu_since "$c0")s)  ratio to Apache $(ratio "$t_t" "$t_a")x"
+      all_ts="${all_ts:-} $t_t"
     fi
   done
-  report "1,000 small uploads" "$all_c" "$all_a" "Apache mod_dav" 2.0
-  grep -c ' PUT /api/v1/wps/WP1/content/small.* 20[01] ' "$work/consort.log" | sed 's/^/consort answered 200\/201: /'
+  report "1,000 small uploads, $par parallel" "$all_c" "$all_a" "Apache mod_dav" 1.0
+  report "1,000 small uploads, $par parallel" "$all_c" "$all_n" "nginx WebDAV" 1.0
   if has dav; then
-    report "1,000 small WebDAV PUTs" "$all_ds" "$all_a" "Apache mod_dav" 2.0
+    report "1,000 small WebDAV PUTs, $par parallel" "$all_ds" "$all_a" "Apache mod_dav" 1.0
+  fi
+  if has tus; then
+    report "1,000 small tus uploads, $par parallel" "$all_ts" "$all_a" "Apache mod_dav" 1.0
+  fi
+  done
+  grep -c ' PUT /api/v1/wps/WP1/content/small.* 20[01] ' "$work/consort.log" | sed 's/^/consort answered 200\/201: /'
+  if has tus; then
+    grep -c ' POST /api/v1/uploads.* 201 ' "$work/consort.log" | sed 's/^/consort answered 201 to tus: /'
+  fi
+  if has dav; then
     grep -c ' PUT /dav/WP1/davsmall.* 201 ' "$work/consort.log" | sed 's/^/consort answered 201 on \/dav: /'
   fi
 fi

@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import { existsSync, utimesSync, openSync, closeSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import { withServer, runConsort } from './lib/server.mjs';
+import { sql } from './lib/accounts.mjs';
 import { consortium, apiJson, sha256 } from './lib/docs.mjs';
 import { until } from './lib/search.mjs';
 
@@ -23,13 +24,20 @@ function metric(text, name) {
 test('gc-interval: a purged document\'s blob goes by itself after the grace; metrics and healthz', async () => {
   await withServer({ args: ['--gc-interval', '1s'] }, async (s) => {
     const { tokens } = await consortium(s);
-    const body = Buffer.alloc(50000, 7);
+    // Over the small-content tier's 64 KiB: blob files, which have a grace.
+    const body = Buffer.alloc(100000, 7);
     const hash = sha256(body);
     let r = await apiJson(s, tokens.writer, 'PUT', '/api/v1/wps/WP1/content/big.bin', { body });
     assert.equal(r.status, 201);
-    const young = Buffer.alloc(3000, 9);
+    const young = Buffer.alloc(70000, 9);
     r = await apiJson(s, tokens.writer, 'PUT', '/api/v1/wps/WP1/content/young.bin', { body: young });
-    for (const name of ['big.bin', 'young.bin'])
+    // Small content lives in the database and needs no grace: its row
+    // and its reference are committed together.
+    const small = Buffer.alloc(3000, 5);
+    r = await apiJson(s, tokens.writer, 'PUT', '/api/v1/wps/WP1/content/small.bin', { body: small });
+    assert.equal(r.status, 201);
+    assert.equal(sql(s, 'SELECT count(*) AS n FROM small_blobs')[0].n, 1);
+    for (const name of ['big.bin', 'young.bin', 'small.bin'])
       await apiJson(s, tokens.writer, 'DELETE', `/api/v1/wps/WP1/tree/${name}`);
     const items = (await apiJson(s, tokens.manager, 'GET', '/api/v1/wps/WP1/trash')).body.items;
     for (const it of items) {
@@ -42,10 +50,11 @@ test('gc-interval: a purged document\'s blob goes by itself after the grace; met
     utimesSync(blobPath(s, hash), old, old);
     await until(() => !existsSync(blobPath(s, hash)), { timeout: 15000, what: 'the old blob to be collected' });
     assert.ok(existsSync(blobPath(s, sha256(young))), 'a blob younger than the grace stays');
+    assert.equal(sql(s, 'SELECT count(*) AS n FROM small_blobs')[0].n, 0, 'purged small content is gone');
 
     const text = await (await s.fetch('/metrics')).text();
     assert.ok(metric(text, 'consort_gc_runs_total') >= 1);
-    assert.ok(metric(text, 'consort_gc_reclaimed_bytes_total') >= 50000);
+    assert.ok(metric(text, 'consort_gc_reclaimed_bytes_total') >= 103000);
     const last = metric(text, 'consort_gc_last_run_timestamp_seconds');
     assert.ok(Math.abs(last - Date.now() / 1000) < 30, `last run ${last}`);
     assert.ok(metric(text, 'consort_gc_last_duration_seconds') >= 0);

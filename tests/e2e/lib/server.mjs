@@ -39,7 +39,7 @@ export function runConsort(args, { input } = {}) {
   const r = spawnSync(consortBin, args, { input, stdio: ['pipe', 'pipe', 'pipe'] });
   const stderr = r.stderr?.toString() ?? '';
   recordLog(stderr); // for the suite's secrets check (lib/secrets.mjs)
-  return { status: r.status ?? -1, stdout: r.stdout?.toString() ?? '', stderr };
+  return { status: r.status ?? -1, signal: r.signal, error: r.error, stdout: r.stdout?.toString() ?? '', stderr };
 }
 
 export class Server {
