@@ -37,6 +37,7 @@
 #include "http/reply.h"
 #include "links.h"
 #include "scans.h"
+#include "smallblob.h"
 #include "tree.h"
 
 #define LINK_PASSWORD_MIN 8
@@ -772,7 +773,8 @@ static const struct http_body_source one_ops = {one_fill, one_release};
 
 static enum err open_blob(struct call *call, const char *blob, uint64_t size, struct cas_reader **r)
 {
-	enum err rc = cas_reader_open(app_cas(worker_app(call->worker)), blob, r);
+	enum err rc =
+		smallblob_open(worker_db(call->worker), app_cas(worker_app(call->worker)), blob, r);
 
 	if (!rc && cas_reader_size(*r) != size) {
 		cas_reader_close(*r);
@@ -845,6 +847,7 @@ struct zfile {
 };
 
 struct zjob {
+	struct db *db; /* the worker's: the body is filled on its thread */
 	struct cas *cas;
 	struct zfile *f;
 	size_t n, cap, next;
@@ -948,7 +951,7 @@ static enum err zip_fill(struct http_req *req, struct evbuffer *out, size_t max,
 
 		if (!local)
 			return err_set(ERR_NOMEM, "out of memory");
-		rc = cas_reader_open(j->cas, f->blob, &j->r);
+		rc = smallblob_open(j->db, j->cas, f->blob, &j->r);
 		if (!rc && cas_reader_size(j->r) != f->size)
 			rc = err_set(ERR_CORRUPT, "stored content has the wrong size");
 		if (!rc)
@@ -1036,6 +1039,7 @@ void h_share_zip(struct call *call)
 	if (!rc && !(j->z = zip_new()))
 		rc = err_set(ERR_NOMEM, "out of memory");
 	if (!rc) {
+		j->db = worker_db(call->worker);
 		j->cas = app_cas(worker_app(call->worker));
 		rc = db_begin_read(db);
 		if (!rc) {
