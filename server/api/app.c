@@ -16,6 +16,7 @@
 #include "api/commitq.h"
 #include "api/config.h"
 #include "api/gcsched.h"
+#include "api/preview.h"
 #include "api/handlers.h"
 #include "api/mail.h"
 #include "api/metrics.h"
@@ -80,6 +81,7 @@ const char *app_data_dir(const struct app *a) { return a->cfg->data_dir; }
 static void (*const stop_modules[])(void) = {
 	tus_close_all,
 	scan_stop,
+	preview_stop,
 };
 
 enum err app_prepare_data_dir(const char *dir)
@@ -227,6 +229,9 @@ static enum err app_start(struct server *srv, void *arg)
 			log_event(LOG_INFO, "scan", "scanning uploads with clamd at %s (%s)",
 				  so.address, scan_state());
 	}
+	/* Page images (preview.h); stopped in app_stopped. */
+	if (!rc)
+		rc = preview_start(cfg, a->cas);
 	return rc;
 }
 

@@ -106,6 +106,9 @@ void h_review_decide(struct call *call);
 void h_my_reviews(struct call *call);
 /* h_diff.c */
 void h_diff(struct call *call);
+
+/* h_preview.c */
+void h_preview(struct call *call);
 /* h_notify.c */
 void h_activity(struct call *call);
 void h_follows_list(struct call *call);
