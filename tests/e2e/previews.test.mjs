@@ -17,8 +17,7 @@ import { join } from 'node:path';
 import { Server } from './lib/server.mjs';
 import { consortium, api, apiJson, urlPath, sha256 } from './lib/docs.mjs';
 import { spinningPdf, until } from './lib/search.mjs';
-
-export const PDF_DOC = '/usr/share/doc/shared-mime-info/shared-mime-info-spec.pdf'; // package shared-mime-info
+import { PDF_DOC, previewState, pngSize } from './lib/previews.mjs';
 
 let s, tok;
 before(async () => {
@@ -32,21 +31,6 @@ const put = async (path, body, token = tok.writer) => {
   assert.ok(r.status === 201 || r.status === 200, `${path}: ${r.status} ${JSON.stringify(r.body)}`);
   return r.body;
 };
-
-// The state, waiting while it is pending.
-export async function previewState(srv, token, wp, path, q = '') {
-  let r;
-  await until(async () => {
-    r = await apiJson(srv, token, 'GET', `/api/v1/wps/${wp}/preview/${urlPath(path)}${q}`);
-    return r.status !== 202;
-  }, { timeout: 120000, interval: 200, what: `preview of ${path}` });
-  return r;
-}
-
-export function pngSize(buf) {
-  assert.equal(buf.subarray(1, 4).toString(), 'PNG', 'a PNG');
-  return { w: buf.readUInt32BE(16), h: buf.readUInt32BE(20) };
-}
 
 const page = (path, q, token = tok.reader) => api(s, token, 'GET', `/api/v1/wps/WP1/preview/${urlPath(path)}?${q}`);
 const previewFiles = () => {

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Benchmark of previews (issue 18; not part of the test suite).
+#
+#   tests/bench/previews.sh [BUILD_DIR]      (default: build)
+#
+# Time to the first page image (state request until page 1 at 800 px is
+# received), p50 and p95, for
+#   1. a 20-page PDF (poppler only)
+#   2. a 20-slide PPTX with a cold converter (a fresh server: LibreOffice
+#      starts for it)
+#   3. a 20-slide PPTX with a warm converter (LibreOffice already running)
+# each sample a distinct content (nothing cached); and
+#   4. the preview store against the blob store for `consort demo` after
+#      every document's folder thumbnail and first three pages at 800 px.
+# BENCH_SAMPLES (default 10) and BENCH_COLD (default 4) set the counts.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+build=${1:-build}
+[ -x "$build/server/consort" ] || { echo "no $build/server/consort: build first" >&2; exit 1; }
+command -v soffice >/dev/null || { echo "LibreOffice (libreoffice-core-nogui) is not installed" >&2; exit 1; }
+CONSORT_BIN=$build/server/consort exec node tests/bench/previews.mjs
