@@ -168,10 +168,10 @@ static int render_pdf(const char *in, const char *out, int page, unsigned width,
 	if (!(WIFEXITED(st) && WEXITSTATUS(st) == 0))
 		fail(WIFSIGNALED(st) ? "the PDF could not be read within the limits"
 				     : "the PDF cannot be read (damaged or encrypted)");
-	pl = strstr(info, "\nPages:");
-	if (!pl && !strncmp(info, "Pages:", 6))
-		pl = info - 1;
-	if (!pl || (pages = atoi(pl + 7)) < 1)
+	pl = !strncmp(info, "Pages:", 6) ? info : strstr(info, "\nPages:");
+	if (pl && *pl == '\n')
+		pl++;
+	if (!pl || (pages = atoi(pl + 6)) < 1)
 		fail("the PDF has no pages");
 	if (page > pages) {
 		printf("pages %d\n", pages);
