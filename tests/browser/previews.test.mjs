@@ -45,7 +45,8 @@ test('thumbnails in a folder; paging through a PPTX; a failed preview offers the
   // PDF and PPTX rows get their first page (the PPTX once converted)
   await page.locator('.fl-row', { hasText: 'Spec.pdf' }).locator('.fl-thumb.loaded').waitFor({ timeout: 60000 });
   await page.locator('.fl-row', { hasText: 'Deck.pptx' }).locator('.fl-thumb.loaded').waitFor({ timeout: 180000 });
-  assert.equal(await page.locator('.fl-row', { hasText: 'Notes.bin' }).locator('.fl-thumb').count(), 0);
+  await page.waitForTimeout(1000);
+  assert.equal(await page.locator('.fl-row', { hasText: 'Notes.bin' }).locator('.fl-thumb.loaded').count(), 0, 'no thumbnail for a binary');
   await checkScreen(page, 'folder-thumbnails');
 
   await page.locator('.fl-link', { hasText: 'Deck.pptx' }).click();
