@@ -62,6 +62,7 @@ test('thumbnails in a folder; paging through a PPTX; a failed preview offers the
   await page.locator('.preview-indicator', { hasText: 'Page 3 of 5' }).waitFor();
   await pane.getByRole('button', { name: 'Previous page' }).click();
   await page.locator('.preview-indicator', { hasText: 'Page 2 of 5' }).waitFor();
+  await pane.locator('.preview-pages').focus();
   await page.keyboard.press('End');
   await page.locator('.preview-indicator', { hasText: 'Page 5 of 5' }).waitFor();
   // the slides load as they come into view; every one arrives

@@ -47,13 +47,13 @@ export function thumbOrIcon(wp, e, kind) {
 // The document page's preview pane.
 export function previewPane(wp, node) {
   const status = h('p.preview-status', { role: 'status' }, t('preview.loading'));
-  const pages = h('div.preview-pages', { tabindex: '0', 'aria-label': t('preview.pages') });
+  const pages = h('div.preview-pages', { role: 'region', tabindex: '0', 'aria-label': t('preview.pages') });
   const indicator = h('span.preview-indicator', { 'aria-live': 'polite' });
   const tools = h('div.preview-tools');
   const pane = h('section.card.doc-preview', { 'aria-labelledby': 'doc-preview' },
     h('div.card-head', h('h2', { id: 'doc-preview' }, t('preview.title')), tools),
     status, pages);
-  let count = 0, current = 1, large = false, stopped = false;
+  let count = 0, current = 1, large = false, stopped = false, jumpUntil = 0;
 
   function figures() { return [...pages.querySelectorAll('figure')]; }
 
@@ -61,7 +61,8 @@ export function previewPane(wp, node) {
     if (!count) return;
     current = Math.min(Math.max(1, n), count);
     const f = figures()[current - 1];
-    if (f) pages.scrollTo({ top: f.offsetTop - pages.offsetTop, behavior: 'smooth' });
+    jumpUntil = Date.now() + 800; // the scroll that follows does not move the indicator
+    if (f) pages.scrollTo({ top: f.offsetTop - 8, behavior: 'smooth' });
     indicator.textContent = t('preview.pageOf', { n: current, total: count });
   }
 
@@ -96,8 +97,9 @@ export function previewPane(wp, node) {
   });
   // The page in view, for the indicator, as the pane scrolls (touch too).
   pages.addEventListener('scroll', () => {
-    const top = pages.scrollTop + pages.clientHeight / 3;
-    const f = figures().findLast((x) => x.offsetTop - pages.offsetTop <= top);
+    if (Date.now() < jumpUntil || !count) return;
+    const atEnd = pages.scrollTop + pages.clientHeight >= pages.scrollHeight - 2;
+    const f = atEnd ? figures()[count - 1] : figures().findLast((x) => x.offsetTop <= pages.scrollTop + 16);
     if (f) { current = Number(f.dataset.page); indicator.textContent = t('preview.pageOf', { n: current, total: count }); }
   }, { passive: true });
 
