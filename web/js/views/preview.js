@@ -77,9 +77,9 @@ export function previewPane(wp, node) {
       h('figcaption.sr-only', t('preview.pageOf', { n: i + 1, total: count })))));
     pages.classList.toggle('large', large);
     mount(tools,
-      button(t('preview.prev'), { kind: 'ghost', icon: 'chevronLeft', on: () => show(current - 1), attrs: { 'aria-label': t('preview.prev') } }),
+      button(t('preview.prev'), { kind: 'ghost', icon: 'chevronLeft', iconOnly: true, on: () => show(current - 1) }),
       indicator,
-      button(t('preview.next'), { kind: 'ghost', icon: 'chevronRight', on: () => show(current + 1), attrs: { 'aria-label': t('preview.next') } }),
+      button(t('preview.next'), { kind: 'ghost', icon: 'chevronRight', iconOnly: true, on: () => show(current + 1) }),
       button(large ? t('preview.fit') : t('preview.zoom'), { kind: 'ghost', on: () => { large = !large; drawPages(state); } }));
     indicator.textContent = t('preview.pageOf', { n: current, total: count });
   }
