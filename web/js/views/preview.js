@@ -36,11 +36,20 @@ export function thumbOrIcon(wp, e, kind) {
   const fallback = fileIcon(kind);
   if (e.type !== 'document' || !previewable(e)) return fallback;
   const box = h('span.fl-thumb', fallback);
-  const img = h('img', { alt: '', loading: 'lazy', decoding: 'async', width: '32', height: '32' });
-  img.addEventListener('load', () => { box.classList.add('loaded'); });
-  img.addEventListener('error', () => img.remove());
-  img.src = pageUrl(wp, e.path, e.version, 1, 200);
-  box.append(img);
+  // The state first (JSON, also for a failed preview), the image only
+  // when there is one: no failed image loads.
+  const ask = async (tries) => {
+    let st;
+    try { st = await get(`${wpApi(wp, 'preview', e.path)}?version=${e.version}`); } catch { return; }
+    if (st.state === 'pending' && tries < 30 && box.isConnected !== false) { setTimeout(() => ask(tries + 1), 1000 + tries * 250); return; }
+    if (st.state !== 'ready') return;
+    const img = h('img', { alt: '', decoding: 'async', width: '32', height: '32' });
+    img.addEventListener('load', () => { box.classList.add('loaded'); });
+    img.addEventListener('error', () => img.remove());
+    img.src = pageUrl(wp, e.path, e.version, 1, 200);
+    box.append(img);
+  };
+  setTimeout(() => ask(0), 0);
   return box;
 }
 
