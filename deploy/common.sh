@@ -12,7 +12,10 @@ BUILD_PACKAGES=(
   g++ libxapian-dev libmagic-dev libicu-dev libxml2-dev libexpat1-dev libzip-dev
   poppler-utils
   libexttextcat-dev libexttextcat-data
-  libcmark-dev libgdk-pixbuf-2.0-dev librsvg2-common webp-pixbuf-loader
+  libcmark-dev libgdk-pixbuf-2.0-dev
+  librsvg2-common webp-pixbuf-loader
+  libreoffice-core-nogui libreoffice-writer-nogui libreoffice-calc-nogui
+  libreoffice-impress-nogui python3-uno
 )
 # What the test suites need on top.
 TEST_PACKAGES=(
@@ -24,6 +27,7 @@ TEST_PACKAGES=(
   litmus rclone
   gvfs-backends gvfs-daemons libglib2.0-bin dbus-daemon
   clamav-daemon clamav
+  shared-mime-info
 )
 
 as_root() {

@@ -140,6 +140,8 @@ const struct route routes[] = {
 	 RBODY_STREAM},
 	/* what changed between two versions (h_diff.c) */
 	{"GET", "/api/v1/wps/{wp}/diff/{path*}", h_diff, ACCESS_WP_READ, RBODY_NONE},
+	/* page images (h_preview.c, api/preview.h): read access, like a download */
+	{"GET", "/api/v1/wps/{wp}/preview/{path*}", h_preview, ACCESS_WP_READ, RBODY_NONE},
 	/* activity, following and notification mail (h_notify.c); the
 	 * unsubscribe secret is the authority of its two routes */
 	{"GET", "/api/v1/activity", h_activity, ACCESS_USER, RBODY_NONE},

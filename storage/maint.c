@@ -21,6 +21,7 @@
 #include "digest.h"
 #include "migrations.h"
 #include "name.h"
+#include "previews.h"
 #include "tree.h"
 #include "uploads.h"
 
@@ -252,6 +253,8 @@ enum err maint_gc(const char *data_dir, int64_t grace, struct maint_gc_stats *ou
 		rc = smallblob_gc(db, &out->deleted, &out->bytes_freed);
 	if (!rc)
 		rc = cas_clean_tmp(cas, grace, &out->temps_removed);
+	if (!rc)
+		rc = previews_prune(data_dir, cas, &out->previews_removed);
 	if (!rc) {
 		char dir[PATH_MAX];
 

@@ -29,14 +29,16 @@ struct maint_gc_stats {
 	uint64_t blobs;   /* blobs looked at */
 	uint64_t deleted; /* blobs deleted */
 	uint64_t bytes_freed;
-	uint64_t temps_removed;   /* abandoned temp files */
-	uint64_t uploads_expired; /* resumable uploads past their expiry */
+	uint64_t temps_removed;    /* abandoned temp files */
+	uint64_t uploads_expired;  /* resumable uploads past their expiry */
+	uint64_t previews_removed; /* preview cache files of deleted blobs */
 };
 
 /* Mark and sweep: apply retention to every work package, then delete
  * every blob that no version references, that no upload holds (cas.h)
  * and that is older than `grace` seconds; remove abandoned temp files
- * older than `grace`; remove expired resumable uploads with their
+ * older than `grace`; remove the previews (previews.h) of blobs no
+ * longer stored; remove expired resumable uploads with their
  * partial files (uploads.h). Deletions happen inside write transactions
  * that first re-check references, and a held blob is left alone, so an
  * upload about to reference a blob is never robbed of it. ERR_LOCKED

@@ -17,6 +17,7 @@
 #include "api/config.h"
 #include "api/dlvremind.h"
 #include "api/gcsched.h"
+#include "api/preview.h"
 #include "api/handlers.h"
 #include "api/mail.h"
 #include "api/metrics.h"
@@ -81,6 +82,7 @@ const char *app_data_dir(const struct app *a) { return a->cfg->data_dir; }
 static void (*const stop_modules[])(void) = {
 	tus_close_all,
 	scan_stop,
+	preview_stop,
 };
 
 enum err app_prepare_data_dir(const char *dir)
@@ -231,6 +233,9 @@ static enum err app_start(struct server *srv, void *arg)
 			log_event(LOG_INFO, "scan", "scanning uploads with clamd at %s (%s)",
 				  so.address, scan_state());
 	}
+	/* Page images (preview.h); stopped in app_stopped. */
+	if (!rc)
+		rc = preview_start(cfg, a->cas);
 	return rc;
 }
 

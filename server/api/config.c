@@ -211,6 +211,18 @@ static const struct option_def options[] = {
 	{"scan-unreachable", OPT_STRING, OFF(scan_unreachable), 0, 0,
 	 "Uploads while clamd cannot be reached (after `clamd-wait`): `refuse` (503 "
 	 "`scanner_unavailable`) or `accept-unscanned`. Default `refuse`."},
+	{"preview-cache-size", OPT_BYTES, OFF(preview_cache_size), 0, 1024 * TiB,
+	 "Size limit of the preview cache (DATA/previews), bytes; beyond it the least recently "
+	 "used previews are removed. 0: 3% of the blob store, at least 16 MiB (docs/previews.md)."},
+	{"preview-threads", OPT_UINT, OFF(preview_threads), 1, 64,
+	 "Previews made at the same time (each runs a helper process); office documents are "
+	 "converted one at a time by the one LibreOffice."},
+	{"preview-seconds", OPT_UINT, OFF(preview_seconds), 1, 3600,
+	 "Longest time (wall and CPU) for one preview task: converting a document, drawing a "
+	 "page. A document over it shows as failed."},
+	{"preview-memory", OPT_BYTES, OFF(preview_memory), 64 * MiB, 64 * GiB,
+	 "Address space of a preview helper (pdftoppm, image loaders); LibreOffice gets at "
+	 "least 2 GiB."},
 };
 
 #define NOPTIONS (sizeof options / sizeof options[0])
@@ -277,6 +289,9 @@ void config_defaults(struct config *cfg)
 	cfg->upload_expiry_ms = (unsigned)DAY_MS;
 	cfg->uploads_per_user = 20;
 	cfg->upload_bytes_per_user = 256 * GiB;
+	cfg->preview_threads = 2;
+	cfg->preview_seconds = 60;
+	cfg->preview_memory = 1 * GiB;
 	cfg->notify_interval_ms = 60000;
 	cfg->reminder_interval_ms = 60 * 60 * 1000;
 	cfg->reminder_days = 3;

@@ -97,6 +97,11 @@ struct config {
 	unsigned upload_expiry_ms;      /* an unfinished tus upload lives this long */
 	unsigned uploads_per_user;      /* unfinished tus uploads per user */
 	uint64_t upload_bytes_per_user; /* their announced lengths together */
+	/* previews (issue 18) */
+	uint64_t preview_cache_size; /* bytes; 0: a share of the blob store */
+	unsigned preview_threads;
+	unsigned preview_seconds; /* wall and CPU time of one preview task */
+	uint64_t preview_memory;  /* address space of a preview helper */
 	/* deliverables (issue 17) */
 	char *project_start; /* YYYY-MM-DD; NULL: due months have no date */
 	/* the largest annotated or submitted file, bytes; how often the

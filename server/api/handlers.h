@@ -109,6 +109,9 @@ void h_review_attach(struct call *call);
 void h_deliverable_submit(struct call *call);
 /* h_diff.c */
 void h_diff(struct call *call);
+
+/* h_preview.c */
+void h_preview(struct call *call);
 /* h_notify.c */
 void h_activity(struct call *call);
 void h_follows_list(struct call *call);

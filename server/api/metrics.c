@@ -16,7 +16,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "api/preview.h"
 #include "cas.h"
+#include "previews.h"
 #include "api/router.h"
 
 /* Status codes the server sends (http_reason knows them), plus 0 for a
@@ -753,6 +755,34 @@ static void render_store(struct evbuffer *out)
 		       "How long the last walk of DATA/blobs took.");
 		evbuffer_add_printf(out, "consort_blob_walk_duration_seconds %.6f\n",
 				    (double)atomic_load(&m.walk_us) / 1e6);
+	}
+	if (preview_cache()) {
+		struct previews_stats ps;
+
+		previews_stats(preview_cache(), &ps);
+		header(out, "consort_preview_cache_bytes", "gauge",
+		       "Bytes in the preview cache (DATA/previews).");
+		evbuffer_add_printf(out, "consort_preview_cache_bytes %llu\n",
+				    (unsigned long long)ps.bytes);
+		header(out, "consort_preview_cache_files", "gauge", "Files in the preview cache.");
+		evbuffer_add_printf(out, "consort_preview_cache_files %llu\n",
+				    (unsigned long long)ps.files);
+		header(out, "consort_preview_cache_limit_bytes", "gauge",
+		       "Size limit of the preview cache.");
+		evbuffer_add_printf(out, "consort_preview_cache_limit_bytes %llu\n",
+				    (unsigned long long)ps.limit);
+		header(out, "consort_preview_cache_hits_total", "counter",
+		       "Page images served from the preview cache.");
+		evbuffer_add_printf(out, "consort_preview_cache_hits_total %llu\n",
+				    (unsigned long long)ps.hits);
+		header(out, "consort_preview_cache_misses_total", "counter",
+		       "Page images that had to be made.");
+		evbuffer_add_printf(out, "consort_preview_cache_misses_total %llu\n",
+				    (unsigned long long)ps.misses);
+		header(out, "consort_preview_cache_evictions_total", "counter",
+		       "Preview files removed to keep the cache within its limit.");
+		evbuffer_add_printf(out, "consort_preview_cache_evictions_total %llu\n",
+				    (unsigned long long)ps.evicted);
 	}
 	if (m.data_dir && statvfs(m.data_dir, &vfs) == 0) {
 		header(out, "consort_data_filesystem_size_bytes", "gauge",

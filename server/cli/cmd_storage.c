@@ -107,9 +107,10 @@ int cmd_gc(int argc, char **argv)
 		return fail("gc");
 	printf("gc: %" PRIu64 " version(s) pruned by retention, "
 	       "%" PRIu64 " of %" PRIu64 " blob(s) deleted (%" PRIu64 " bytes freed), %" PRIu64
-	       " abandoned temp file(s) removed, %" PRIu64 " expired upload(s) removed\n",
+	       " abandoned temp file(s) removed, %" PRIu64 " expired upload(s) removed, %" PRIu64
+	       " preview file(s) removed\n",
 	       st.pruned, st.deleted, st.blobs, st.bytes_freed, st.temps_removed,
-	       st.uploads_expired);
+	       st.uploads_expired, st.previews_removed);
 	return 0;
 }
 

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "api/imgsan.h"
+#include "api/preview.h"
 #include "api/app.h"
 #include "cli/cmd_rescan.h"
 #include "cli/cmd_storage.h"
@@ -71,6 +72,9 @@ static int cmd_image_worker(int argc, char **argv)
 	}
 	return imgsan_main();
 }
+
+/* Previews (api/preview.h): its arguments come from the server. */
+static int cmd_preview_worker(int argc, char **argv) { return preview_worker_main(argc, argv); }
 
 static void reindex_log(enum indexer_log_level level, const char *msg)
 {
@@ -150,6 +154,7 @@ static const struct command commands[] = {
 	 "reindex --data DIR [--config FILE] [--extract-cpu-seconds N ...]"},
 	{"extract-worker", cmd_extract_worker, NULL},
 	{"image-worker", cmd_image_worker, NULL},
+	{"preview-worker", cmd_preview_worker, NULL},
 };
 
 static void usage(FILE *out)

@@ -10,7 +10,8 @@ import { h, mount } from '../dom.js';
 import { t } from '../i18n.js';
 import { get, wpApi, contentUrl, describe } from '../api.js';
 import { href, go } from '../router.js';
-import { icon, fileIcon } from '../icons.js';
+import { icon } from '../icons.js';
+import { thumbOrIcon } from './preview.js';
 import { session, canWrite, wpLevel, on } from '../session.js';
 import { bytes, relative, fullDate, number, kindOf, levelName } from '../format.js';
 import { badge, button, dialog, menuButton, errorBox, loading, empty, toast, linkButton, scanBadge } from '../ui.js';
@@ -125,7 +126,7 @@ function folderView(ctx, wpCode, path, first) {
     });
     const link = h('a.fl-link', { href: target(e), tabindex: '-1' }, e.name);
     const el = h('div.fl-row', { role: 'row', 'aria-rowindex': String(i + 2), tabindex: i === cursor ? '0' : '-1', dataset: { i: String(i) }, 'aria-selected': i === cursor ? 'true' : 'false' },
-      h('div.fl-cell.fl-name', { role: 'gridcell' }, fileIcon(kind),
+      h('div.fl-cell.fl-name', { role: 'gridcell' }, thumbOrIcon(wp, e, kind),
         h('div.fl-namebox', h('div.fl-nameline', link,
           e.deliverable ? badge(e.deliverable, 'accent') : null, e.status ? statusBadge(e.status) : null, scanBadge(e.scan)),
           h('span.fl-meta', meta))),

@@ -12,6 +12,7 @@ import { badge, button, confirm, dialog, field, input, select, toast, linkButton
 import { activityFeed, followButton } from './activity.js';
 import { enqueue } from '../upload/queue.js';
 import { renameDialog, moveDialog, trashNode, crumbs, statusBadge } from './nodes.js';
+import { previewPane } from './preview.js';
 
 const STATUSES = ['', 'draft', 'review', 'final'];
 
@@ -212,6 +213,7 @@ export default function documentView(ctx, { wp: wpCode, node: first }) {
           h('div.page-actions', actions))),
       lockLine(),
       err,
+      previewPane(wp, node),
       h('div.doc-grid',
         h('section.card.doc-details', { 'aria-labelledby': 'doc-details' },
           h('div.card-head', h('h2', { id: 'doc-details' }, t('doc.details')),
