@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "blobback.h"
 #include "cas.h"
 #include "db_internal.h"
 #include "digest.h"
@@ -272,6 +273,53 @@ static void problem(struct fsck_ctx *f, const char *fmt, ...)
 		f->report(f->rctx, line);
 }
 
+/* SHA-256 of a blob in an object store, read through the cas reader. */
+static enum err hash_remote(struct cas *cas, const char *hash, unsigned char *buf,
+			    char hex[DIGEST_SHA256_HEX_LEN + 1], uint64_t *bytes)
+{
+	unsigned char md[DIGEST_SHA256_LEN];
+	struct digest *d = digest_new(DIGEST_SHA256);
+	struct cas_reader *r = NULL;
+	uint64_t off = 0;
+	enum err rc;
+
+	if (!d)
+		return err_set(ERR_NOMEM, "out of memory");
+	rc = cas_reader_open(cas, hash, &r);
+	while (!rc && off < cas_reader_size(r)) {
+		size_t got = 0;
+
+		rc = cas_reader_read(r, off, buf, CAS_READ_WINDOW, &got);
+		if (!rc && got == 0)
+			break;
+		digest_update(d, buf, got);
+		off += got;
+		*bytes += got;
+	}
+	cas_reader_close(r);
+	if (!rc) {
+		digest_final(d, md);
+		digest_hex(md, sizeof md, hex);
+	}
+	digest_free(d);
+	return rc;
+}
+
+/* Copy DATA/blob-store from src_root to dst_root when it names an
+ * object store: the blobs stay in the bucket (docs/storage.md). True
+ * in *remote then. */
+static enum err copy_store_config(const char *src_root, const char *dst_root, bool *remote)
+{
+	struct blobback_config bc;
+	enum err rc = blobback_config_read(src_root, &bc);
+
+	*remote = false;
+	if (rc || strcmp(bc.store, "s3"))
+		return rc;
+	*remote = true;
+	return blobback_config_write(dst_root, &bc);
+}
+
 /* SHA-256 of a blob file. */
 static enum err hash_file(int dirfd, const char *rel, unsigned char *buf,
 			  char hex[DIGEST_SHA256_HEX_LEN + 1], uint64_t *bytes)
@@ -327,7 +375,9 @@ static enum err fsck_visit(void *ctx, const char *rel, const char *name, const s
 		problem(f, "blob %s is writable (mode %04o); blobs must be read-only", hash,
 			(unsigned)(st->st_mode & 07777));
 	if (f->rehash) {
-		rc = hash_file(cas_blobs_fd(f->cas), rel, f->buf, got, &f->stats->bytes);
+		rc = strcmp(cas_store_kind(f->cas), "local")
+			     ? hash_remote(f->cas, hash, f->buf, got, &f->stats->bytes)
+			     : hash_file(cas_blobs_fd(f->cas), rel, f->buf, got, &f->stats->bytes);
 		if (rc)
 			problem(f, "blob %s cannot be read: %s", hash, err_detail());
 		else if (strcmp(got, hash) != 0)
@@ -1052,7 +1102,7 @@ enum err maint_backup(const char *data_dir, const char *dest, struct maint_copy_
 	char src_db[4096], partial[4096], final[4096];
 	struct db *db = NULL;
 	uint64_t missing = 0;
-	bool created = false, prepared = false, sealed = false;
+	bool created = false, prepared = false, sealed = false, remote = false;
 	int lock = -1;
 	enum err rc;
 
@@ -1075,6 +1125,8 @@ enum err maint_backup(const char *data_dir, const char *dest, struct maint_copy_
 	if (!rc)
 		rc = copy_database(db_sqlite(db), partial);
 	if (!rc)
+		rc = copy_store_config(data_dir, dest, &remote);
+	if (!rc && !remote)
 		rc = copy_blobs(partial, data_dir, dest, false, out, &missing);
 	if (!rc)
 		rc = copy_tls(data_dir, dest);
@@ -1212,7 +1264,7 @@ enum err maint_restore(const char *src, const char *data_dir, maint_report_fn fn
 	struct db *db = NULL;
 	sqlite3 *srcdb = NULL;
 	uint64_t missing = 0;
-	bool created = false, prepared = false;
+	bool created = false, prepared = false, remote = false;
 	enum err rc;
 
 	memset(out, 0, sizeof *out);
@@ -1249,6 +1301,8 @@ enum err maint_restore(const char *src, const char *data_dir, maint_report_fn fn
 	db_close(db);
 	db = NULL;
 	if (!rc)
+		rc = copy_store_config(src, data_dir, &remote);
+	if (!rc && !remote)
 		rc = copy_blobs(partial, src, data_dir, true, out, &missing);
 	if (!rc && missing)
 		rc = err_set(ERR_CORRUPT,
