@@ -73,6 +73,7 @@ enum err blobback_clean(struct blobback *b, int64_t min_age, uint64_t *removed);
 
 /* For /metrics: requests, errors, retries, bytes up and down, seconds. */
 void blobback_stats(const struct blobback *b, uint64_t *requests, uint64_t *errors,
-		    uint64_t *retries, uint64_t *up, uint64_t *down, double *seconds);
+		    uint64_t *retries, uint64_t *up, uint64_t *down, double *seconds,
+		    bool *failing);
 
 #endif

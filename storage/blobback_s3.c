@@ -329,7 +329,7 @@ enum err blobback_clean(struct blobback *b, int64_t min_age, uint64_t *removed)
 }
 
 void blobback_stats(const struct blobback *b, uint64_t *requests, uint64_t *errors,
-		    uint64_t *retries, uint64_t *up, uint64_t *down, double *seconds)
+		    uint64_t *retries, uint64_t *up, uint64_t *down, double *seconds, bool *failing)
 {
 	struct s3_stats st;
 
@@ -340,4 +340,5 @@ void blobback_stats(const struct blobback *b, uint64_t *requests, uint64_t *erro
 	*up = st.bytes_up;
 	*down = st.bytes_down;
 	*seconds = st.seconds;
+	*failing = st.failing;
 }

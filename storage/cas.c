@@ -1168,6 +1168,6 @@ bool cas_remote_stats(const struct cas *cas, struct cas_remote_stats *out)
 	if (!cas->back)
 		return false;
 	blobback_stats(cas->back, &out->requests, &out->errors, &out->retries, &out->bytes_up,
-		       &out->bytes_down, &out->seconds);
+		       &out->bytes_down, &out->seconds, &out->failing);
 	return true;
 }

@@ -219,6 +219,7 @@ const char *cas_store_kind(const struct cas *cas);
 struct cas_remote_stats {
 	uint64_t requests, errors, retries, bytes_up, bytes_down;
 	double seconds;
+	bool failing; /* the last request failed after its retries */
 };
 bool cas_remote_stats(const struct cas *cas, struct cas_remote_stats *out);
 

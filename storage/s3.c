@@ -27,6 +27,7 @@ struct s3 {
 	CURLSH *share;
 	pthread_mutex_t locks[CURL_LOCK_DATA_LAST];
 	_Atomic uint64_t requests, errors, retries, bytes_up, bytes_down, micros;
+	atomic_bool failing;
 };
 
 static void share_lock(CURL *h, curl_lock_data data, curl_lock_access a, void *u)
@@ -263,6 +264,7 @@ static enum err request(struct s3 *s, const char *method, const char *path_query
 			if (x->body && !strcmp(method, "PUT"))
 				atomic_fetch_add(&s->bytes_up, x->body_len);
 			atomic_fetch_add(&s->bytes_down, x->len);
+			atomic_store(&s->failing, false);
 			*status = code;
 			return ERR_OK;
 		}
@@ -281,6 +283,7 @@ static enum err request(struct s3 *s, const char *method, const char *path_query
 					      "object store answered %ld to %s (after %d tries)",
 					      code, method, attempt + 1);
 	}
+	atomic_store(&s->failing, true);
 	return rc;
 }
 
@@ -642,9 +645,16 @@ enum err s3_list(struct s3 *s, const char *prefix, s3_list_fn fn, void *ctx)
 	char token[1024] = "", pq[2048];
 	enum err rc = ERR_OK;
 	CURL *esc = curl_easy_init();
+	char *pfx;
 
 	if (!esc)
 		return err_set(ERR_NOMEM, "out of memory");
+	/* Query values percent-encoded, as SigV4's canonical form has them. */
+	pfx = curl_easy_escape(esc, prefix, 0);
+	if (!pfx) {
+		curl_easy_cleanup(esc);
+		return err_set(ERR_NOMEM, "out of memory");
+	}
 	for (;;) {
 		struct xfer x = {0};
 		char trunc[16] = "", key[1100], size[32], lm[64];
@@ -655,10 +665,10 @@ enum err s3_list(struct s3 *s, const char *prefix, s3_list_fn fn, void *ctx)
 			char *t = curl_easy_escape(esc, token, 0);
 
 			snprintf(pq, sizeof pq, "?continuation-token=%s&list-type=2&prefix=%s",
-				 t ? t : "", prefix);
+				 t ? t : "", pfx);
 			curl_free(t);
 		} else {
-			snprintf(pq, sizeof pq, "?list-type=2&prefix=%s", prefix);
+			snprintf(pq, sizeof pq, "?list-type=2&prefix=%s", pfx);
 		}
 		rc = request(s, "GET", pq, &x, NULL, &code);
 		if (!rc && code != 200)
@@ -684,6 +694,7 @@ enum err s3_list(struct s3 *s, const char *prefix, s3_list_fn fn, void *ctx)
 		if (rc || strcmp(trunc, "true") || !token[0])
 			break;
 	}
+	curl_free(pfx);
 	curl_easy_cleanup(esc);
 	return rc;
 }
@@ -697,7 +708,15 @@ enum err s3_abort_stale(struct s3 *s, const char *prefix, int64_t min_age, uint6
 	enum err rc;
 	int64_t now = (int64_t)time(NULL);
 
-	snprintf(pq, sizeof pq, "?prefix=%s&uploads=", prefix);
+	{
+		CURL *esc = curl_easy_init();
+		char *pfx = esc ? curl_easy_escape(esc, prefix, 0) : NULL;
+
+		snprintf(pq, sizeof pq, "?prefix=%s&uploads=", pfx ? pfx : "");
+		curl_free(pfx);
+		if (esc)
+			curl_easy_cleanup(esc);
+	}
 	rc = request(s, "GET", pq, &x, NULL, &code);
 	if (!rc && code != 200)
 		rc = status_err(code, &x, "list multipart uploads");
@@ -735,6 +754,7 @@ void s3_get_stats(const struct s3 *s, struct s3_stats *out)
 	out->bytes_up = atomic_load(&m->bytes_up);
 	out->bytes_down = atomic_load(&m->bytes_down);
 	out->seconds = (double)atomic_load(&m->micros) / 1e6;
+	out->failing = atomic_load(&m->failing);
 }
 
 static bool is_loopback_http(const char *ep)

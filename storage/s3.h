@@ -79,6 +79,7 @@ enum err s3_abort_stale(struct s3 *s, const char *prefix, int64_t min_age, uint6
 struct s3_stats {
 	uint64_t requests, errors, retries, bytes_up, bytes_down;
 	double seconds; /* summed request latency */
+	bool failing;   /* the last request failed after its retries */
 };
 void s3_get_stats(const struct s3 *s, struct s3_stats *out);
 
