@@ -24,6 +24,7 @@ TEST_PACKAGES=(
   litmus rclone
   gvfs-backends gvfs-daemons libglib2.0-bin dbus-daemon
   clamav-daemon clamav
+  ceph-mon ceph-osd radosgw ceph-common
 )
 
 as_root() {

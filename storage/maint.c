@@ -1330,3 +1330,69 @@ enum err maint_restore(const char *src, const char *data_dir, maint_report_fn fn
 	}
 	return rc;
 }
+
+struct migrate_ctx {
+	struct blobback *to;
+	int blobs_fd;
+	uint64_t copied, skipped;
+};
+
+static enum err migrate_one(void *ctx, const char *rel, const char *name, const struct stat *st)
+{
+	struct migrate_ctx *m = ctx;
+	char hash[DIGEST_SHA256_HEX_LEN + 1];
+	bool dedup = false;
+	enum err rc;
+	int fd;
+
+	if (!S_ISREG(st->st_mode) || !blob_name(rel, name, hash))
+		return ERR_OK; /* fsck's to report */
+	fd = openat(m->blobs_fd, rel, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return err_from_errno(errno, rel);
+	rc = blobback_store(m->to, hash, fd, (uint64_t)st->st_size, &dedup);
+	close(fd);
+	if (rc)
+		return err_set(rc, "blob %s: %s", hash, err_detail());
+	if (dedup)
+		m->skipped++;
+	else
+		m->copied++;
+	return ERR_OK;
+}
+
+enum err maint_migrate_blobs(const char *data_dir, const struct blobback_config *to,
+			     uint64_t *copied, uint64_t *skipped)
+{
+	struct migrate_ctx m = {0};
+	struct blobback_config now;
+	struct db *db = NULL;
+	struct cas *cas = NULL;
+	int lock = -1;
+	enum err rc;
+
+	*copied = *skipped = 0;
+	rc = blobback_config_read(data_dir, &now);
+	if (!rc && strcmp(now.store, "local"))
+		rc = err_set(ERR_INVALID, "the blobs of %s are already in %s bucket %s", data_dir,
+			     now.endpoint, now.bucket);
+	if (!rc)
+		rc = take_lock(data_dir, LOCK_EX | LOCK_NB, &lock);
+	if (!rc)
+		rc = open_store(data_dir, false, &db, &cas);
+	if (!rc)
+		rc = blobback_s3_open(to, &m.to);
+	if (!rc) {
+		m.blobs_fd = cas_blobs_fd(cas);
+		rc = cas_walk(cas, migrate_one, &m);
+	}
+	if (!rc)
+		rc = blobback_config_write(data_dir, to);
+	*copied = m.copied;
+	*skipped = m.skipped;
+	blobback_close(m.to);
+	cas_close(cas);
+	db_close(db);
+	release_lock(lock);
+	return rc;
+}
