@@ -249,3 +249,38 @@ test('SIGKILL during uploads: restart, no orphan that fsck reports, stale multip
     await s.close();
   }
 });
+
+test('consort blobs migrate --to s3 moves a local store into a bucket, verified by fsck', async () => {
+  const bucket = bucketName();
+  const s = await new Server({ args: ['--gc-interval', '0'] }).start();
+  try {
+    const { tokens } = await consortium(s);
+    const a = Buffer.from('a local blob before the migration');
+    assert.equal((await apiJson(s, tokens.writer, 'PUT', doc('a.txt'), { body: a })).status, 201);
+    await s.stop();
+    // Refused: an unknown target, a missing bucket.
+    let r = runConsort(['blobs', 'migrate', '--to', 'tape', '--data', s.dataDir]);
+    assert.equal(r.status, 2);
+    r = runConsort(['blobs', 'migrate', '--to', 's3', '--data', s.dataDir, '--s3-endpoint', ceph.endpoint]);
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /--s3-bucket are required/);
+    // Starting on S3 before migrating would lose the local blobs: refused.
+    const early = runConsort(['serve', '--data', s.dataDir, '--listen', '127.0.0.1:0', '--blob-store', 's3',
+      '--s3-endpoint', ceph.endpoint, '--s3-bucket', bucket]);
+    assert.notEqual(early.status, 0);
+    assert.match(early.stderr, /blobs migrate --to s3/);
+    r = runConsort(['blobs', 'migrate', '--to', 's3', '--data', s.dataDir, '--s3-endpoint', ceph.endpoint,
+      '--s3-bucket', bucket]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /1 blob\(s\) copied/);
+    assert.deepEqual(await listKeys(ceph, bucket), [`blobs/${sha256(a)}`]);
+    r = runConsort(['fsck', '--data', s.dataDir]);
+    assert.equal(r.status, 0, r.stdout + r.stderr);
+    rmSync(`${s.dataDir}/blobs`, { recursive: true, force: true });
+    await s.start();
+    const g = await api(s, tokens.writer, 'GET', doc('a.txt'));
+    assert.equal(await g.text(), a.toString());
+  } finally {
+    await s.close();
+  }
+});
