@@ -289,7 +289,7 @@ static enum err hash_remote(struct cas *cas, const char *hash, unsigned char *bu
 	while (!rc && off < cas_reader_size(r)) {
 		size_t got = 0;
 
-		rc = cas_reader_read(r, off, buf, CAS_READ_WINDOW, &got);
+		rc = cas_reader_read(r, off, buf, COPY_CHUNK, &got);
 		if (!rc && got == 0)
 			break;
 		digest_update(d, buf, got);

@@ -81,6 +81,8 @@ static size_t on_read(char *buf, size_t size, size_t n, void *u)
 
 	if (want > left)
 		want = left;
+	if (want == 0)
+		return 0;
 	memcpy(buf, x->body + x->body_off, want);
 	x->body_off += want;
 	return want;

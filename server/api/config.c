@@ -674,10 +674,13 @@ enum err config_check(const struct config *cfg)
 	if (cfg->blob_store && !strcmp(cfg->blob_store, "s3") &&
 	    (!cfg->s3_endpoint || !cfg->s3_bucket))
 		return err_set(ERR_INVALID, "blob-store = s3 needs s3-endpoint and s3-bucket");
-	if (cfg->s3_credentials_file &&
+	/* The S3 files matter only with the S3 store (the example file
+	 * names them all with blob-store = local). */
+	if (cfg->blob_store && !strcmp(cfg->blob_store, "s3") && cfg->s3_credentials_file &&
 	    (rc = check_file("s3-credentials-file", cfg->s3_credentials_file)))
 		return rc;
-	if (cfg->s3_ca_file && (rc = check_file("s3-ca-file", cfg->s3_ca_file)))
+	if (cfg->blob_store && !strcmp(cfg->blob_store, "s3") && cfg->s3_ca_file &&
+	    (rc = check_file("s3-ca-file", cfg->s3_ca_file)))
 		return rc;
 	if (cfg->n_oidc && !cfg->public_url)
 		return err_set(ERR_INVALID,

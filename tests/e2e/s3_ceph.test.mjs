@@ -187,6 +187,13 @@ test('faults: 500, 503, SlowDown and cut connections fail uploads with 503; noth
         proxy.state.mode = mode;
       }
     }
+    // /healthz: the store failing after its retries makes the node unavailable.
+    let h = await s.fetch('/healthz');
+    assert.equal(h.status, 503);
+    assert.equal((await h.json()).blobs, 'error');
+    const m = await (await s.fetch('/metrics')).text();
+    assert.match(m, /consort_blob_store_errors_total [1-9]/);
+    assert.match(m, /consort_blob_store_retries_total [1-9]/);
     proxy.state.mode = 'pass';
     assert.deepEqual(await listKeys(ceph, bucket), []);
     assert.deepEqual(readdirSync(`${s.dataDir}/tmp`), []);
@@ -199,6 +206,9 @@ test('faults: 500, 503, SlowDown and cut connections fail uploads with 503; noth
     assert.equal((await apiJson(s, w, 'PUT', doc('ok.txt'), { body: ok })).status, 201);
     const g = await api(s, w, 'GET', doc('ok.txt'));
     assert.equal(await g.text(), ok.toString());
+    h = await s.fetch('/healthz');
+    assert.equal(h.status, 200);
+    assert.equal((await h.json()).blobs, 'ok');
     // Downloads while the store is down: 503, not a broken body.
     proxy.state.mode = '503';
     const d = await api(s, w, 'GET', doc('ok.txt'));
