@@ -23,7 +23,7 @@ trap cleanup EXIT
 . tests/bench/ports.sh
 
 t0=$(date +%s.%N)
-eval "$(deploy/ceph-up.sh "$work/ceph" "$(free_port)" | grep -E '^(S3_ENDPOINT|AWS_|CEPH_START)')"
+eval "$(deploy/ceph-up.sh "$work/ceph" "$(free_port)" 2>/dev/null | grep -E '^(S3_ENDPOINT|AWS_|CEPH_START)')"
 export AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY
 echo "Ceph cold start: ${CEPH_START_SECONDS}s"
 
@@ -82,7 +82,7 @@ for name in local s3; do
   c0=$(cpu "$pid")
   s=$(date +%s.%N)
   "${C[@]}" -H "Authorization: Bearer $token" --parallel --parallel-max 8 -K "$work/$name.cfg" \
-    -w '%{http_code}\n' > "$work/$name.codes"
+    -w '%{http_code}\n' > "$work/$name.codes" 2>/dev/null
   e=$(date +%s.%N)
   c1=$(cpu "$pid")
   ok=$(grep -c '^201$' "$work/$name.codes" || true)
