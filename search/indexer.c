@@ -14,6 +14,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "blobback.h"
+#include "cas.h"
 #include "db.h"
 #include "digest.h"
 #include "exworker.h"
@@ -36,6 +38,9 @@ struct indexer {
 	struct db *db;
 	struct xap_writer *xw;
 	struct exworker *exw;
+	/* blob-store = s3: blobs are copied to DATA/tmp for the helper */
+	struct cas *remote;
+	bool remote_checked;
 
 	struct pstate *ps;
 	size_t nps, cap;
@@ -446,6 +451,65 @@ static bool language_stale(const struct indexer *ix, const struct xap_existing *
 }
 
 /* Bring one document's entry in line with the store. */
+/* The file the extraction helper reads: the blob file itself, or with
+ * the blobs in an object store (docs/storage.md) a copy in DATA/tmp
+ * (*temp: remove it after; a crash leaves it to the cleaning at start). */
+static enum err blob_file(struct indexer *ix, const char *hash, char *path, size_t cap, bool *temp)
+{
+	struct cas_reader *r = NULL;
+	unsigned char *buf = NULL;
+	uint64_t off = 0;
+	enum err rc = ERR_OK;
+	int fd = -1;
+
+	*temp = false;
+	if (!ix->remote_checked) {
+		struct blobback_config bc;
+
+		ix->remote_checked = true;
+		if (blobback_config_read(ix->opts.data_dir, &bc) == ERR_OK &&
+		    !strcmp(bc.store, "s3") &&
+		    cas_open(ix->opts.data_dir, 0, &ix->remote) != ERR_OK)
+			ix->remote = NULL;
+	}
+	if (!ix->remote) {
+		snprintf(path, cap, "%s/blobs/%.2s/%.2s/%s", ix->opts.data_dir, hash, hash + 2,
+			 hash);
+		return ERR_OK;
+	}
+	snprintf(path, cap, "%s/tmp/cas-ix-%.64s.tmp", ix->opts.data_dir, hash);
+	buf = malloc(CAS_READ_WINDOW);
+	if (!buf)
+		return err_set(ERR_NOMEM, "out of memory");
+	rc = cas_reader_open(ix->remote, hash, &r);
+	if (!rc) {
+		fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+		if (fd < 0)
+			rc = err_from_errno(errno, path);
+		else
+			*temp = true;
+	}
+	while (!rc && off < cas_reader_size(r)) {
+		size_t got = 0;
+
+		rc = cas_reader_read(r, off, buf, CAS_READ_WINDOW, &got);
+		if (!rc && got == 0)
+			break;
+		if (!rc && write(fd, buf, got) != (ssize_t)got)
+			rc = err_from_errno(errno, path);
+		off += got;
+	}
+	if (fd >= 0)
+		close(fd);
+	cas_reader_close(r);
+	free(buf);
+	if (rc && *temp) {
+		unlink(path);
+		*temp = false;
+	}
+	return rc;
+}
+
 static enum err evaluate(struct indexer *ix, int64_t node_id, bool *changed)
 {
 	struct indexq_doc f;
@@ -454,7 +518,7 @@ static enum err evaluate(struct indexer *ix, int64_t node_id, bool *changed)
 	struct xap_doc x;
 	char fp[48], blob[PATH_MAX];
 	const char *fallback, *mark;
-	bool first;
+	bool first, temp = false;
 	enum err rc;
 
 	*changed = false;
@@ -498,12 +562,15 @@ static enum err evaluate(struct indexer *ix, int64_t node_id, bool *changed)
 			      ex.language);
 		goto out;
 	}
-	snprintf(blob, sizeof blob, "%s/blobs/%.2s/%.2s/%s", ix->opts.data_dir, f.blob, f.blob + 2,
-		 f.blob);
+	rc = blob_file(ix, f.blob, blob, sizeof blob, &temp);
+	if (rc)
+		goto out;
 	first = first_try_applies(ix);
 	if (first)
 		exworker_set_time(ix->exw, ix->opts.first_cpu_seconds, first_wall(ix));
 	rc = exworker_extract(ix->exw, blob, f.name ? f.name : "", f.mime, &res);
+	if (temp)
+		unlink(blob);
 	if (first)
 		exworker_set_time(ix->exw, ix->opts.limits.cpu_seconds,
 				  ix->opts.limits.wall_seconds);
@@ -1025,6 +1092,7 @@ void indexer_close(struct indexer *ix)
 	free(ix->deferred);
 	xap_writer_close(ix->xw);
 	exworker_free(ix->exw);
+	cas_close(ix->remote);
 	db_close(ix->db);
 	pthread_cond_destroy(&ix->cv);
 	pthread_mutex_destroy(&ix->mu);

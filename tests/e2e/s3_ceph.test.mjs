@@ -85,6 +85,18 @@ test('documents live in the bucket: upload, download, Range, dedup, multipart', 
     assert.deepEqual(readdirSync(`${s.dataDir}/tmp`), []);
     const m = await (await s.fetch('/metrics')).text();
     assert.match(m, /consort_blob_store_requests_total [1-9]/);
+    // Search: the extraction helper reads a copy fetched from the bucket.
+    r = await apiJson(s, w, 'PUT', doc('findme.txt'), { body: 'the quixotic zeppelin of ceph\n' });
+    assert.equal(r.status, 201);
+    let hits = [];
+    for (let i = 0; i < 100 && hits.length === 0; i++) {
+      const q = await apiJson(s, w, 'GET', '/api/v1/search?q=quixotic');
+      assert.equal(q.status, 200);
+      hits = q.body.hits;
+      if (!hits.length) await new Promise((res) => setTimeout(res, 100));
+    }
+    assert.deepEqual(hits.map((h) => h.path), ['findme.txt']);
+    assert.deepEqual(readdirSync(`${s.dataDir}/tmp`), []);
   } finally {
     await s.close();
   }
