@@ -451,17 +451,10 @@ static bool language_stale(const struct indexer *ix, const struct xap_existing *
 }
 
 /* Bring one document's entry in line with the store. */
-/* The file the extraction helper reads: the blob file itself, or with
- * the blobs in an object store (docs/storage.md) a copy in DATA/tmp
- * (*temp: remove it after; a crash leaves it to the cleaning at start). */
+/* The file the extraction helper reads: the blob file, or with the
+ * blobs in an object store (docs/storage.md) a copy in DATA/tmp. */
 static enum err blob_file(struct indexer *ix, const char *hash, char *path, size_t cap, bool *temp)
 {
-	struct cas_reader *r = NULL;
-	unsigned char *buf = NULL;
-	uint64_t off = 0;
-	enum err rc = ERR_OK;
-	int fd = -1;
-
 	*temp = false;
 	if (!ix->remote_checked) {
 		struct blobback_config bc;
@@ -472,42 +465,10 @@ static enum err blob_file(struct indexer *ix, const char *hash, char *path, size
 		    cas_open(ix->opts.data_dir, 0, &ix->remote) != ERR_OK)
 			ix->remote = NULL;
 	}
-	if (!ix->remote) {
-		snprintf(path, cap, "%s/blobs/%.2s/%.2s/%s", ix->opts.data_dir, hash, hash + 2,
-			 hash);
-		return ERR_OK;
-	}
-	snprintf(path, cap, "%s/tmp/cas-ix-%.64s.tmp", ix->opts.data_dir, hash);
-	buf = malloc(CAS_READ_WINDOW);
-	if (!buf)
-		return err_set(ERR_NOMEM, "out of memory");
-	rc = cas_reader_open(ix->remote, hash, &r);
-	if (!rc) {
-		fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-		if (fd < 0)
-			rc = err_from_errno(errno, path);
-		else
-			*temp = true;
-	}
-	while (!rc && off < cas_reader_size(r)) {
-		size_t got = 0;
-
-		rc = cas_reader_read(r, off, buf, CAS_READ_WINDOW, &got);
-		if (!rc && got == 0)
-			break;
-		if (!rc && write(fd, buf, got) != (ssize_t)got)
-			rc = err_from_errno(errno, path);
-		off += got;
-	}
-	if (fd >= 0)
-		close(fd);
-	cas_reader_close(r);
-	free(buf);
-	if (rc && *temp) {
-		unlink(path);
-		*temp = false;
-	}
-	return rc;
+	if (ix->remote)
+		return cas_local_file(ix->remote, hash, path, cap, temp);
+	snprintf(path, cap, "%s/blobs/%.2s/%.2s/%s", ix->opts.data_dir, hash, hash + 2, hash);
+	return ERR_OK;
 }
 
 static enum err evaluate(struct indexer *ix, int64_t node_id, bool *changed)

@@ -1171,3 +1171,58 @@ bool cas_remote_stats(const struct cas *cas, struct cas_remote_stats *out)
 		       &out->bytes_down, &out->seconds, &out->failing);
 	return true;
 }
+
+enum err cas_local_file(struct cas *cas, const char *hash, char *path, size_t cap, bool *temp)
+{
+	struct cas_reader *r = NULL;
+	unsigned char *buf = NULL;
+	unsigned char rnd[6];
+	char hex[13];
+	uint64_t off = 0;
+	enum err rc;
+	int fd = -1;
+
+	*temp = false;
+	if (!cas_hash_valid(hash))
+		return err_set(ERR_INVALID, "'%.80s' is not a blob name", hash ? hash : "");
+	if (!cas->back)
+		return cas_blob_path(cas, hash, path, cap) ? ERR_OK
+							   : err_set(ERR_INVALID, "path too long");
+	rc = digest_random(rnd, sizeof rnd);
+	if (rc)
+		return rc;
+	digest_hex(rnd, sizeof rnd, hex);
+	if ((size_t)snprintf(path, cap, "%s/tmp/" TMP_PREFIX "copy-%s" TMP_SUFFIX, cas->root,
+			     hex) >= cap)
+		return err_set(ERR_INVALID, "path too long");
+	buf = malloc(CAS_READ_WINDOW);
+	if (!buf)
+		return err_set(ERR_NOMEM, "out of memory");
+	rc = cas_reader_open(cas, hash, &r);
+	if (!rc) {
+		fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		if (fd < 0)
+			rc = err_from_errno(errno, "create a copy of a blob");
+		else
+			*temp = true;
+	}
+	while (!rc && off < cas_reader_size(r)) {
+		size_t got = 0;
+
+		rc = cas_reader_read(r, off, buf, CAS_READ_WINDOW, &got);
+		if (!rc && got == 0)
+			break;
+		if (!rc && write(fd, buf, got) != (ssize_t)got)
+			rc = err_from_errno(errno, "write a copy of a blob");
+		off += got;
+	}
+	if (fd >= 0)
+		close(fd);
+	cas_reader_close(r);
+	free(buf);
+	if (rc && *temp) {
+		unlink(path);
+		*temp = false;
+	}
+	return rc;
+}

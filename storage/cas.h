@@ -223,6 +223,12 @@ struct cas_remote_stats {
 };
 bool cas_remote_stats(const struct cas *cas, struct cas_remote_stats *out);
 
+/* A file that holds blob `hash`, for a helper that reads files (search
+ * extraction, version diff): the blob file itself, or with the blobs in
+ * an object store a copy made in DATA/tmp (*temp: the caller unlinks
+ * it; a crash leaves it to the cleaning at start). Blocks on the store. */
+enum err cas_local_file(struct cas *cas, const char *hash, char *path, size_t cap, bool *temp);
+
 /* The directory handle of DATA/blobs (owned by the store). */
 int cas_blobs_fd(const struct cas *cas);
 

@@ -96,6 +96,12 @@ test('documents live in the bucket: upload, download, Range, dedup, multipart', 
       if (!hits.length) await new Promise((res) => setTimeout(res, 100));
     }
     assert.deepEqual(hits.map((h) => h.path), ['findme.txt']);
+    // The diff of two versions reads both from the bucket too.
+    r = await apiJson(s, w, 'PUT', doc('findme.txt'), { body: 'the quixotic red zeppelin of ceph\n' });
+    assert.equal(r.status, 200);
+    const d = await apiJson(s, w, 'GET', '/api/v1/wps/WP1/diff/findme.txt?from=1&to=2');
+    assert.equal(d.status, 200, JSON.stringify(d.body));
+    assert.deepEqual(d.body.stats, { deleted: 0, inserted: 1 });
     assert.deepEqual(readdirSync(`${s.dataDir}/tmp`), []);
   } finally {
     await s.close();
