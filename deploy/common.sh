@@ -28,6 +28,7 @@ TEST_PACKAGES=(
   gvfs-backends gvfs-daemons libglib2.0-bin dbus-daemon
   clamav-daemon clamav
   shared-mime-info
+  ceph-mon ceph-osd radosgw ceph-common
 )
 
 as_root() {

@@ -14,6 +14,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "blobback.h"
+#include "cas.h"
 #include "db.h"
 #include "digest.h"
 #include "exworker.h"
@@ -37,6 +39,9 @@ struct indexer {
 	struct db *db;
 	struct xap_writer *xw;
 	struct exworker *exw;
+	/* blob-store = s3: blobs are copied to DATA/tmp for the helper */
+	struct cas *remote;
+	bool remote_checked;
 
 	struct pstate *ps;
 	size_t nps, cap;
@@ -447,6 +452,26 @@ static bool language_stale(const struct indexer *ix, const struct xap_existing *
 }
 
 /* Bring one document's entry in line with the store. */
+/* The file the extraction helper reads: the blob file, or with the
+ * blobs in an object store (docs/storage.md) a copy in DATA/tmp. */
+static enum err blob_file(struct indexer *ix, const char *hash, char *path, size_t cap, bool *temp)
+{
+	*temp = false;
+	if (!ix->remote_checked) {
+		struct blobback_config bc;
+
+		ix->remote_checked = true;
+		if (blobback_config_read(ix->opts.data_dir, &bc) == ERR_OK &&
+		    !strcmp(bc.store, "s3") &&
+		    cas_open(ix->opts.data_dir, 0, &ix->remote) != ERR_OK)
+			ix->remote = NULL;
+	}
+	if (ix->remote)
+		return cas_local_file(ix->remote, hash, path, cap, temp);
+	snprintf(path, cap, "%s/blobs/%.2s/%.2s/%s", ix->opts.data_dir, hash, hash + 2, hash);
+	return ERR_OK;
+}
+
 static enum err evaluate(struct indexer *ix, int64_t node_id, bool *changed)
 {
 	struct indexq_doc f;
@@ -455,7 +480,7 @@ static enum err evaluate(struct indexer *ix, int64_t node_id, bool *changed)
 	struct xap_doc x;
 	char fp[48], blob[PATH_MAX];
 	const char *fallback, *mark;
-	bool first, blob_temp = false;
+	bool first, temp = false;
 	enum err rc;
 
 	*changed = false;
@@ -499,18 +524,21 @@ static enum err evaluate(struct indexer *ix, int64_t node_id, bool *changed)
 			      ex.language);
 		goto out;
 	}
-	/* Small content lives in the database (storage/smallblob.h): the
-	 * helper, which opens a path, gets a private copy of it. */
-	rc = smallblob_export(ix->db, ix->opts.data_dir, f.blob, blob, sizeof blob, &blob_temp);
+	/* Small content lives in the database (storage/smallblob.h) and
+	 * blobs may live in an object store: the helper, which opens a
+	 * path, gets a private copy of either. */
+	rc = smallblob_export(ix->db, ix->opts.data_dir, f.blob, blob, sizeof blob, &temp);
+	if (!rc && !temp)
+		rc = blob_file(ix, f.blob, blob, sizeof blob, &temp);
 	if (rc)
 		goto out;
 	first = first_try_applies(ix);
 	if (first)
 		exworker_set_time(ix->exw, ix->opts.first_cpu_seconds, first_wall(ix));
 	rc = exworker_extract(ix->exw, blob, f.name ? f.name : "", f.mime, &res);
-	if (blob_temp)
+	if (temp)
 		unlink(blob);
-	blob_temp = false;
+	temp = false;
 	if (first)
 		exworker_set_time(ix->exw, ix->opts.limits.cpu_seconds,
 				  ix->opts.limits.wall_seconds);
@@ -563,7 +591,7 @@ static enum err evaluate(struct indexer *ix, int64_t node_id, bool *changed)
 	ix->batch_bytes += res.text_len;
 	rc = remember(ix, node_id, f.version, false, x.index_status, res.reason, res.lang);
 out:
-	if (blob_temp)
+	if (temp)
 		unlink(blob);
 	extract_result_free(&res);
 	xap_existing_clear(&ex);
@@ -1034,6 +1062,7 @@ void indexer_close(struct indexer *ix)
 	free(ix->deferred);
 	xap_writer_close(ix->xw);
 	exworker_free(ix->exw);
+	cas_close(ix->remote);
 	db_close(ix->db);
 	pthread_cond_destroy(&ix->cv);
 	pthread_mutex_destroy(&ix->mu);

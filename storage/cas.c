@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "blobback.h"
 #include "db_internal.h"
 
 /* Small pieces (a TLS record is at most 16 KiB) are gathered into writes
@@ -33,6 +34,9 @@ struct cas {
 	/* New blobs this process placed (not deduplicated): /metrics adds
 	 * them to its last walk of DATA/blobs. */
 	_Atomic uint64_t added, added_bytes;
+	/* Where blobs go when not DATA/blobs (DATA/blob-store says): the
+	 * writer still hashes into a temp file here, then hands it over. */
+	struct blobback *back;
 };
 
 struct cas_writer {
@@ -60,6 +64,8 @@ struct cas_writer {
 struct cas_reader {
 	int fd;
 	uint64_t size;
+	struct blobback *back; /* reading from an object store: no fd */
+	char hash[DIGEST_SHA256_HEX_LEN + 1];
 };
 
 bool cas_hash_valid(const char *hash)
@@ -129,6 +135,15 @@ enum err cas_open(const char *data_dir, unsigned flags, struct cas **out)
 	rc = open_dir(AT_FDCWD, path, flags & CAS_OPEN_CREATE, &cas->tmp_fd);
 	if (rc)
 		goto out;
+	{
+		struct blobback_config bc;
+
+		rc = blobback_config_read(data_dir, &bc);
+		if (!rc && !strcmp(bc.store, "s3"))
+			rc = blobback_s3_open(&bc, &cas->back);
+		if (rc)
+			goto out;
+	}
 	if (flags & CAS_OPEN_CLEAN)
 		rc = cas_clean_tmp(cas, 0, NULL);
 out:
@@ -148,6 +163,7 @@ void cas_close(struct cas *cas)
 		close(cas->blobs_fd);
 	if (cas->tmp_fd >= 0)
 		close(cas->tmp_fd);
+	blobback_close(cas->back);
 	free(cas->root);
 	free(cas);
 }
@@ -159,6 +175,8 @@ enum err cas_stat(const struct cas *cas, const char *hash, uint64_t *size)
 
 	if (!rel_path(hash, rel, sizeof rel))
 		return err_set(ERR_INVALID, "'%.80s' is not a blob name", hash ? hash : "");
+	if (cas->back)
+		return blobback_stat(cas->back, hash, size, NULL);
 	if (fstatat(cas->blobs_fd, rel, &st, AT_SYMLINK_NOFOLLOW) != 0) {
 		if (errno == ENOENT)
 			return err_set(ERR_NOTFOUND, "blob %s is missing", hash);
@@ -777,6 +795,37 @@ static enum err place(struct cas_writer *w, const char *hash, struct cas_blob *o
 	return rc;
 }
 
+/* The object store's turn: the temp file is complete and hashed; the
+ * store's own replication makes it durable, so no fdatasync here. The
+ * temp file's name goes, its descriptor stays open as the "hold":
+ * cas_blob_release confirms the object after the referencing commit
+ * and stores it again from this descriptor if gc removed it meanwhile
+ * (an object store has no locks; docs/storage.md). */
+static enum err store_remote(struct cas_writer *w, struct cas_blob *out)
+{
+	unsigned char md[DIGEST_SHA256_LEN];
+	bool dedup = false;
+	enum err rc;
+
+	digest_final(w->sha, md);
+	digest_hex(md, sizeof md, out->hash);
+	out->size = w->size;
+	rc = blobback_store(w->cas->back, out->hash, w->fd, w->size, &dedup);
+	if (rc)
+		return rc;
+	unlinkat(w->dir_fd, w->name, 0);
+	out->deduplicated = dedup;
+	out->fd = w->fd;
+	out->held = true;
+	out->cas = w->cas;
+	w->fd = -1;
+	if (!dedup) {
+		atomic_fetch_add(&w->cas->added, 1);
+		atomic_fetch_add(&w->cas->added_bytes, out->size);
+	}
+	return ERR_OK;
+}
+
 enum err cas_writer_store(struct cas_writer *w, struct cas_blob *out)
 {
 	unsigned char md[DIGEST_SHA256_LEN];
@@ -792,6 +841,10 @@ enum err cas_writer_store(struct cas_writer *w, struct cas_blob *out)
 	/* Blocks reserved past the end stay allocated until a truncate. */
 	if (w->reserved > w->flushed && ftruncate(w->fd, (off_t)w->flushed) != 0) {
 		rc = writer_errno(w, errno, "truncate");
+		goto out;
+	}
+	if (w->cas->back) {
+		rc = store_remote(w, out);
 		goto out;
 	}
 	/* The content is on disk before it has its name: a name, once
@@ -843,6 +896,10 @@ void cas_blob_release(struct cas_blob *b)
 {
 	if (!b || !b->held)
 		return;
+	if (b->cas && b->cas->back && b->fd >= 0 &&
+	    blobback_confirm(b->cas->back, b->hash, b->fd, b->size) != ERR_OK)
+		fprintf(stderr, "consort: blob %s could not be confirmed in the object store: %s\n",
+			b->hash, err_detail());
 	close(b->fd);
 	b->fd = -1;
 	b->held = false;
@@ -888,6 +945,13 @@ enum err cas_reader_open(const struct cas *cas, const char *hash, struct cas_rea
 	r = calloc(1, sizeof *r);
 	if (!r)
 		return err_set(ERR_NOMEM, "out of memory");
+	if (cas->back) {
+		r->fd = -1;
+		r->back = cas->back;
+		snprintf(r->hash, sizeof r->hash, "%s", hash);
+		rc = blobback_stat(cas->back, hash, &r->size, NULL);
+		goto out;
+	}
 	r->fd = openat(cas->blobs_fd, rel, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (r->fd < 0) {
 		rc = errno == ENOENT ? err_set(ERR_NOTFOUND, "blob %s is missing", hash)
@@ -948,6 +1012,13 @@ enum err cas_reader_read(struct cas_reader *r, uint64_t offset, void *buf, size_
 		return ERR_OK;
 	if (len > r->size - offset)
 		len = (size_t)(r->size - offset);
+	if (r->back) {
+		enum err rc = blobback_read(r->back, r->hash, offset, buf, len, got);
+
+		if (!rc && *got < len)
+			return err_set(ERR_CORRUPT, "blob is shorter than when it was opened");
+		return rc;
+	}
 	while (done < len) {
 		ssize_t k = pread(r->fd, p + done, len - done, (off_t)(offset + done));
 
@@ -995,6 +1066,9 @@ enum err cas_clean_tmp(struct cas *cas, int64_t min_age, uint64_t *removed)
 
 	if (dfd < 0)
 		return err_from_errno(errno, "open DATA/tmp");
+	/* Multipart uploads a dead writer left in the object store. */
+	if (cas->back && blobback_clean(cas->back, min_age, removed) != ERR_OK)
+		fprintf(stderr, "consort: aborting stale multipart uploads: %s\n", err_detail());
 	d = fdopendir(dfd);
 	if (!d) {
 		close(dfd);
@@ -1043,6 +1117,8 @@ enum err cas_remove(struct cas *cas, const char *hash)
 
 	if (!rel_path(hash, rel, sizeof rel))
 		return err_set(ERR_INVALID, "'%.80s' is not a blob name", hash ? hash : "");
+	if (cas->back)
+		return blobback_remove(cas->back, hash);
 	fd = openat(cas->blobs_fd, rel, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
 	if (fd < 0)
 		return errno == ENOENT ? ERR_OK : err_from_errno(errno, "open blob");
@@ -1089,6 +1165,11 @@ enum err cas_walk(struct cas *cas, cas_walk_fn fn, void *ctx)
 	struct stat st;
 	enum err rc = ERR_OK;
 
+	if (cas->back) {
+		if (d1)
+			closedir(d1);
+		return blobback_walk(cas->back, fn, ctx);
+	}
 	if (!d1)
 		return err_from_errno(errno, "open DATA/blobs");
 	while (!rc && (e1 = readdir(d1))) {
@@ -1138,5 +1219,71 @@ enum err cas_walk(struct cas *cas, cas_walk_fn fn, void *ctx)
 		d2 = NULL;
 	}
 	closedir(d1);
+	return rc;
+}
+
+const char *cas_store_kind(const struct cas *cas) { return cas->back ? "s3" : "local"; }
+
+bool cas_remote_stats(const struct cas *cas, struct cas_remote_stats *out)
+{
+	if (!cas->back)
+		return false;
+	blobback_stats(cas->back, &out->requests, &out->errors, &out->retries, &out->bytes_up,
+		       &out->bytes_down, &out->seconds, &out->failing);
+	return true;
+}
+
+enum err cas_local_file(struct cas *cas, const char *hash, char *path, size_t cap, bool *temp)
+{
+	struct cas_reader *r = NULL;
+	unsigned char *buf = NULL;
+	unsigned char rnd[6];
+	char hex[13];
+	uint64_t off = 0;
+	enum err rc;
+	int fd = -1;
+
+	*temp = false;
+	if (!cas_hash_valid(hash))
+		return err_set(ERR_INVALID, "'%.80s' is not a blob name", hash ? hash : "");
+	if (!cas->back)
+		return cas_blob_path(cas, hash, path, cap) ? ERR_OK
+							   : err_set(ERR_INVALID, "path too long");
+	rc = digest_random(rnd, sizeof rnd);
+	if (rc)
+		return rc;
+	digest_hex(rnd, sizeof rnd, hex);
+	if ((size_t)snprintf(path, cap, "%s/tmp/" TMP_PREFIX "copy-%s" TMP_SUFFIX, cas->root,
+			     hex) >= cap)
+		return err_set(ERR_INVALID, "path too long");
+	buf = malloc(CAS_READ_WINDOW);
+	if (!buf)
+		return err_set(ERR_NOMEM, "out of memory");
+	rc = cas_reader_open(cas, hash, &r);
+	if (!rc) {
+		fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		if (fd < 0)
+			rc = err_from_errno(errno, "create a copy of a blob");
+		else
+			*temp = true;
+	}
+	while (!rc && off < cas_reader_size(r)) {
+		size_t got = 0;
+
+		rc = cas_reader_read(r, off, buf, CAS_READ_WINDOW, &got);
+		if (!rc && got == 0)
+			break;
+		if (!rc && write(fd, buf, got) != (ssize_t)got)
+			rc = err_from_errno(errno, "write a copy of a blob");
+		off += got;
+	}
+	if (fd >= 0)
+		close(fd);
+	cas_reader_close(r);
+	free(buf);
+	if (rc && *temp) {
+		unlink(path);
+		*temp = false;
+	}
 	return rc;
 }

@@ -84,7 +84,8 @@ struct cas_blob {
 	uint64_t size;
 	bool deduplicated; /* the content was already stored */
 	bool held;         /* fd is open with a shared lock on the stored file */
-	int fd;
+	int fd;            /* on S3: the unlinked temp file, for cas_blob_release */
+	struct cas *cas;   /* set when the blob is in an object store */
 };
 
 /* Start writing a new blob into a fresh temp file in DATA/tmp.
@@ -223,6 +224,26 @@ enum err cas_remove(struct cas *cas, const char *hash);
  * not counted), and their bytes: the running total that /metrics adds
  * to its periodic walk of DATA/blobs. Thread-safe. */
 void cas_added(const struct cas *cas, uint64_t *count, uint64_t *bytes);
+
+/* "local" (DATA/blobs) or "s3" (DATA/blob-store names a bucket;
+ * storage/blobback.h). On S3, cas_reader_fd is -1 (read with
+ * cas_reader_read), cas_walk lists the bucket, and cas_blob_release
+ * confirms the object after the referencing commit. */
+const char *cas_store_kind(const struct cas *cas);
+
+/* The object store's request totals, for /metrics; false when local. */
+struct cas_remote_stats {
+	uint64_t requests, errors, retries, bytes_up, bytes_down;
+	double seconds;
+	bool failing; /* the last request failed after its retries */
+};
+bool cas_remote_stats(const struct cas *cas, struct cas_remote_stats *out);
+
+/* A file that holds blob `hash`, for a helper that reads files (search
+ * extraction, version diff): the blob file itself, or with the blobs in
+ * an object store a copy made in DATA/tmp (*temp: the caller unlinks
+ * it; a crash leaves it to the cleaning at start). Blocks on the store. */
+enum err cas_local_file(struct cas *cas, const char *hash, char *path, size_t cap, bool *temp);
 
 /* The directory handle of DATA/blobs (owned by the store). */
 int cas_blobs_fd(const struct cas *cas);

@@ -50,6 +50,7 @@ static const char *const names[ERR__COUNT] = {
 	[ERR_INFECTED] = "infected",
 	[ERR_UNSCANNABLE] = "unscannable",
 	[ERR_SCANNER_UNAVAILABLE] = "scanner_unavailable",
+	[ERR_STORE_UNAVAILABLE] = "store_unavailable",
 };
 
 const char *err_name(enum err code)

@@ -62,6 +62,8 @@ enum err {
 	ERR_INFECTED,            /* the scanner found a signature in the content */
 	ERR_UNSCANNABLE,         /* the scanner could not scan it, policy refuse */
 	ERR_SCANNER_UNAVAILABLE, /* the scanner cannot be reached, policy refuse */
+	/* blobs on S3 (docs/storage.md) */
+	ERR_STORE_UNAVAILABLE, /* the object store failed or cannot be reached */
 	ERR__COUNT
 };
 

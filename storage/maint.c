@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "blobback.h"
 #include "cas.h"
 #include "smallblob.h"
 #include "db_internal.h"
@@ -298,6 +299,53 @@ static void problem(struct fsck_ctx *f, const char *fmt, ...)
 		f->report(f->rctx, line);
 }
 
+/* SHA-256 of a blob in an object store, read through the cas reader. */
+static enum err hash_remote(struct cas *cas, const char *hash, unsigned char *buf,
+			    char hex[DIGEST_SHA256_HEX_LEN + 1], uint64_t *bytes)
+{
+	unsigned char md[DIGEST_SHA256_LEN];
+	struct digest *d = digest_new(DIGEST_SHA256);
+	struct cas_reader *r = NULL;
+	uint64_t off = 0;
+	enum err rc;
+
+	if (!d)
+		return err_set(ERR_NOMEM, "out of memory");
+	rc = cas_reader_open(cas, hash, &r);
+	while (!rc && off < cas_reader_size(r)) {
+		size_t got = 0;
+
+		rc = cas_reader_read(r, off, buf, COPY_CHUNK, &got);
+		if (!rc && got == 0)
+			break;
+		digest_update(d, buf, got);
+		off += got;
+		*bytes += got;
+	}
+	cas_reader_close(r);
+	if (!rc) {
+		digest_final(d, md);
+		digest_hex(md, sizeof md, hex);
+	}
+	digest_free(d);
+	return rc;
+}
+
+/* Copy DATA/blob-store from src_root to dst_root when it names an
+ * object store: the blobs stay in the bucket (docs/storage.md). True
+ * in *remote then. */
+static enum err copy_store_config(const char *src_root, const char *dst_root, bool *remote)
+{
+	struct blobback_config bc;
+	enum err rc = blobback_config_read(src_root, &bc);
+
+	*remote = false;
+	if (rc || strcmp(bc.store, "s3"))
+		return rc;
+	*remote = true;
+	return blobback_config_write(dst_root, &bc);
+}
+
 /* SHA-256 of a blob file. */
 static enum err hash_file(int dirfd, const char *rel, unsigned char *buf,
 			  char hex[DIGEST_SHA256_HEX_LEN + 1], uint64_t *bytes)
@@ -353,7 +401,9 @@ static enum err fsck_visit(void *ctx, const char *rel, const char *name, const s
 		problem(f, "blob %s is writable (mode %04o); blobs must be read-only", hash,
 			(unsigned)(st->st_mode & 07777));
 	if (f->rehash) {
-		rc = hash_file(cas_blobs_fd(f->cas), rel, f->buf, got, &f->stats->bytes);
+		rc = strcmp(cas_store_kind(f->cas), "local")
+			     ? hash_remote(f->cas, hash, f->buf, got, &f->stats->bytes)
+			     : hash_file(cas_blobs_fd(f->cas), rel, f->buf, got, &f->stats->bytes);
 		if (rc)
 			problem(f, "blob %s cannot be read: %s", hash, err_detail());
 		else if (strcmp(got, hash) != 0)
@@ -1121,7 +1171,7 @@ enum err maint_backup(const char *data_dir, const char *dest, struct maint_copy_
 	char src_db[4096], partial[4096], final[4096];
 	struct db *db = NULL;
 	uint64_t missing = 0;
-	bool created = false, prepared = false, sealed = false;
+	bool created = false, prepared = false, sealed = false, remote = false;
 	int lock = -1;
 	enum err rc;
 
@@ -1144,6 +1194,8 @@ enum err maint_backup(const char *data_dir, const char *dest, struct maint_copy_
 	if (!rc)
 		rc = copy_database(db_sqlite(db), partial);
 	if (!rc)
+		rc = copy_store_config(data_dir, dest, &remote);
+	if (!rc && !remote)
 		rc = copy_blobs(partial, data_dir, dest, false, out, &missing);
 	if (!rc)
 		rc = copy_tls(data_dir, dest);
@@ -1281,7 +1333,7 @@ enum err maint_restore(const char *src, const char *data_dir, maint_report_fn fn
 	struct db *db = NULL;
 	sqlite3 *srcdb = NULL;
 	uint64_t missing = 0;
-	bool created = false, prepared = false;
+	bool created = false, prepared = false, remote = false;
 	enum err rc;
 
 	memset(out, 0, sizeof *out);
@@ -1318,6 +1370,8 @@ enum err maint_restore(const char *src, const char *data_dir, maint_report_fn fn
 	db_close(db);
 	db = NULL;
 	if (!rc)
+		rc = copy_store_config(src, data_dir, &remote);
+	if (!rc && !remote)
 		rc = copy_blobs(partial, src, data_dir, true, out, &missing);
 	if (!rc && missing)
 		rc = err_set(ERR_CORRUPT,
@@ -1343,5 +1397,71 @@ enum err maint_restore(const char *src, const char *data_dir, maint_report_fn fn
 		empty_target(data_dir, created);
 		err_set(rc, "%s", detail);
 	}
+	return rc;
+}
+
+struct migrate_ctx {
+	struct blobback *to;
+	int blobs_fd;
+	uint64_t copied, skipped;
+};
+
+static enum err migrate_one(void *ctx, const char *rel, const char *name, const struct stat *st)
+{
+	struct migrate_ctx *m = ctx;
+	char hash[DIGEST_SHA256_HEX_LEN + 1];
+	bool dedup = false;
+	enum err rc;
+	int fd;
+
+	if (!S_ISREG(st->st_mode) || !blob_name(rel, name, hash))
+		return ERR_OK; /* fsck's to report */
+	fd = openat(m->blobs_fd, rel, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return err_from_errno(errno, rel);
+	rc = blobback_store(m->to, hash, fd, (uint64_t)st->st_size, &dedup);
+	close(fd);
+	if (rc)
+		return err_set(rc, "blob %s: %s", hash, err_detail());
+	if (dedup)
+		m->skipped++;
+	else
+		m->copied++;
+	return ERR_OK;
+}
+
+enum err maint_migrate_blobs(const char *data_dir, const struct blobback_config *to,
+			     uint64_t *copied, uint64_t *skipped)
+{
+	struct migrate_ctx m = {0};
+	struct blobback_config now;
+	struct db *db = NULL;
+	struct cas *cas = NULL;
+	int lock = -1;
+	enum err rc;
+
+	*copied = *skipped = 0;
+	rc = blobback_config_read(data_dir, &now);
+	if (!rc && strcmp(now.store, "local"))
+		rc = err_set(ERR_INVALID, "the blobs of %s are already in %s bucket %s", data_dir,
+			     now.endpoint, now.bucket);
+	if (!rc)
+		rc = take_lock(data_dir, LOCK_EX | LOCK_NB, &lock);
+	if (!rc)
+		rc = open_store(data_dir, false, &db, &cas);
+	if (!rc)
+		rc = blobback_s3_open(to, &m.to);
+	if (!rc) {
+		m.blobs_fd = cas_blobs_fd(cas);
+		rc = cas_walk(cas, migrate_one, &m);
+	}
+	if (!rc)
+		rc = blobback_config_write(data_dir, to);
+	*copied = m.copied;
+	*skipped = m.skipped;
+	blobback_close(m.to);
+	cas_close(cas);
+	db_close(db);
+	release_lock(lock);
 	return rc;
 }

@@ -92,4 +92,14 @@ enum err maint_backup(const char *data_dir, const char *dest, struct maint_copy_
 enum err maint_restore(const char *src, const char *data_dir, maint_report_fn report, void *ctx,
 		       struct maint_copy_stats *out);
 
+/* Copy every blob of DATA/blobs into the object store `to` (one that
+ * already has it is skipped), then record it in DATA/blob-store, so the
+ * directory's blobs are read from there from now on. The server must
+ * be stopped (uploads meanwhile would stay local); gc is locked out.
+ * DATA/blobs is left as it was: remove it after `consort fsck` passes.
+ * *copied and *skipped count the blobs. */
+struct blobback_config;
+enum err maint_migrate_blobs(const char *data_dir, const struct blobback_config *to,
+			     uint64_t *copied, uint64_t *skipped);
+
 #endif

@@ -2,6 +2,7 @@
 #include "api/app.h"
 #include "api/scan.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>
@@ -22,6 +23,7 @@
 #include "api/mail.h"
 #include "api/metrics.h"
 #include "api/router.h"
+#include "blobback.h"
 #include "cas.h"
 #include "db.h"
 #include "api/publicurl.h"
@@ -159,6 +161,68 @@ static enum err start_indexer(struct app *a)
 /* The configured quota and retention defaults go into the store, where
  * storage/tree.c reads them: `consort gc` then applies the same rules as
  * the server without reading its configuration. */
+/* Does DATA/blobs hold any blob directory? */
+static bool local_blobs_present(const char *data_dir)
+{
+	char path[4096];
+	struct dirent *de;
+	bool any = false;
+	DIR *d;
+
+	snprintf(path, sizeof path, "%s/blobs", data_dir);
+	d = opendir(path);
+	if (!d)
+		return false;
+	while (!any && (de = readdir(d)))
+		any = de->d_name[0] != '.';
+	closedir(d);
+	return any;
+}
+
+/* The blob-store options, recorded in DATA/blob-store for every command
+ * run on this directory (storage/blobback.h). Switching a directory
+ * that has blobs to another store would lose them: refused. */
+static enum err record_blob_store(const struct config *cfg)
+{
+	struct blobback_config now, want;
+	enum err rc;
+
+	if (!cfg->blob_store)
+		return ERR_OK;
+	rc = blobback_config_read(cfg->data_dir, &now);
+	if (rc)
+		return rc;
+	memset(&want, 0, sizeof want);
+	snprintf(want.store, sizeof want.store, "%s", cfg->blob_store);
+	if (!strcmp(want.store, "local")) {
+		if (strcmp(now.store, "local"))
+			return err_set(
+				ERR_INVALID,
+				"blob-store = local, but this data directory's blobs are in the "
+				"object store %s bucket %s (DATA/blob-store)",
+				now.endpoint, now.bucket);
+		return ERR_OK;
+	}
+	if (!strcmp(now.store, "local") && local_blobs_present(cfg->data_dir))
+		return err_set(ERR_INVALID,
+			       "blob-store = s3, but DATA/blobs holds this data "
+			       "directory's blobs: run `consort blobs migrate --to s3` first");
+#define COPY(dst, src)                                                                             \
+	do {                                                                                       \
+		if ((src) && strlen(src) >= sizeof(dst))                                           \
+			return err_set(ERR_INVALID, "%s is too long", #src);                       \
+		snprintf(dst, sizeof(dst), "%s", (src) ? (src) : "");                              \
+	} while (0)
+	COPY(want.endpoint, cfg->s3_endpoint);
+	COPY(want.region, cfg->s3_region);
+	COPY(want.bucket, cfg->s3_bucket);
+	COPY(want.addressing, cfg->s3_addressing);
+	COPY(want.credentials_file, cfg->s3_credentials_file);
+	COPY(want.ca_file, cfg->s3_ca_file);
+#undef COPY
+	return blobback_config_write(cfg->data_dir, &want);
+}
+
 static enum err apply_store_defaults(struct db *db, const struct config *cfg)
 {
 	enum err rc = settings_put_u64(db, TREE_DEFAULT_QUOTA_KEY, cfg->default_quota);
@@ -420,6 +484,9 @@ enum err app_run(const struct config *cfg, const struct route *routes, size_t nr
 	if (!rc)
 		rc = apply_store_defaults(db, cfg);
 	db_close(db);
+	if (rc)
+		goto out;
+	rc = record_blob_store(cfg);
 	if (rc)
 		goto out;
 	/* Before any worker writes: temp files left by a previous process

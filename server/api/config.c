@@ -116,6 +116,26 @@ static const struct option_def options[] = {
 	{"metrics-blob-walk", OPT_MS, OFF(metrics_blob_walk_ms), 0, 7 * DAY_MS,
 	 "How often the blob store is walked for the size and count in `/metrics` (blobs this "
 	 "server stores are counted as they come). 0: only at start."},
+	{"blob-store", OPT_STRING, OFF(blob_store), 0, 0,
+	 "Where blobs are kept: `local` (DATA/blobs) or `s3` (an S3-compatible object store such as "
+	 "Ceph's RADOS Gateway, set by the `s3-` options). Recorded in DATA/blob-store, which "
+	 "`consort gc`, `fsck` and `backup` read; unset: as that file says (default local). "
+	 "Changing it on a data directory with blobs is refused: `consort blobs migrate --to s3`."},
+	{"s3-endpoint", OPT_STRING, OFF(s3_endpoint), 0, 0,
+	 "The object store's URL, `https://HOST[:PORT]`; plain `http://` only on loopback."},
+	{"s3-region", OPT_STRING, OFF(s3_region), 0, 0,
+	 "Region for the request signature (AWS SigV4). Default `us-east-1` (what Ceph accepts)."},
+	{"s3-bucket", OPT_STRING, OFF(s3_bucket), 0, 0,
+	 "Bucket of the blobs (created when missing); objects are `blobs/<sha256>`."},
+	{"s3-addressing", OPT_STRING, OFF(s3_addressing), 0, 0,
+	 "`path` (`HOST/BUCKET/KEY`, default, what Ceph serves without DNS set up) or `virtual` "
+	 "(`BUCKET.HOST/KEY`)."},
+	{"s3-credentials-file", OPT_STRING, OFF(s3_credentials_file), 0, 0,
+	 "File with `access_key = ...` and `secret_key = ...` lines. Without it the keys come from "
+	 "the environment, `AWS_ACCESS_KEY_ID` and `AWS_SECRET_ACCESS_KEY`."},
+	{"s3-ca-file", OPT_STRING, OFF(s3_ca_file), 0, 0,
+	 "PEM CA certificate(s) to verify the object store's TLS certificate with, besides the "
+	 "system's. Verification cannot be turned off."},
 	{"default-quota", OPT_BYTES, OFF(default_quota), 0, 1024 * TiB,
 	 "Quota of each work package that has none of its own: bytes of all its stored versions. "
 	 "0: unlimited."},
@@ -672,6 +692,22 @@ enum err config_check(const struct config *cfg)
 			       cfg->index_language);
 	if (cfg->oidc_ca_file && (rc = check_file("oidc-ca-file", cfg->oidc_ca_file)))
 		return rc;
+	if (cfg->blob_store && strcmp(cfg->blob_store, "local") && strcmp(cfg->blob_store, "s3"))
+		return err_set(ERR_INVALID, "blob-store must be local or s3");
+	if (cfg->s3_addressing && strcmp(cfg->s3_addressing, "path") &&
+	    strcmp(cfg->s3_addressing, "virtual"))
+		return err_set(ERR_INVALID, "s3-addressing must be path or virtual");
+	if (cfg->blob_store && !strcmp(cfg->blob_store, "s3") &&
+	    (!cfg->s3_endpoint || !cfg->s3_bucket))
+		return err_set(ERR_INVALID, "blob-store = s3 needs s3-endpoint and s3-bucket");
+	/* The S3 files matter only with the S3 store (the example file
+	 * names them all with blob-store = local). */
+	if (cfg->blob_store && !strcmp(cfg->blob_store, "s3") && cfg->s3_credentials_file &&
+	    (rc = check_file("s3-credentials-file", cfg->s3_credentials_file)))
+		return rc;
+	if (cfg->blob_store && !strcmp(cfg->blob_store, "s3") && cfg->s3_ca_file &&
+	    (rc = check_file("s3-ca-file", cfg->s3_ca_file)))
+		return rc;
 	if (cfg->n_oidc && !cfg->public_url)
 		return err_set(ERR_INVALID,
 			       "[oidc] providers need public-url (their redirect URI)");
@@ -817,6 +853,13 @@ void config_free(struct config *cfg)
 	free(cfg->smtp_ca_file);
 	free(cfg->mail_from);
 	free(cfg->index_language);
+	free(cfg->blob_store);
+	free(cfg->s3_endpoint);
+	free(cfg->s3_region);
+	free(cfg->s3_bucket);
+	free(cfg->s3_addressing);
+	free(cfg->s3_credentials_file);
+	free(cfg->s3_ca_file);
 	free(cfg->oidc_ca_file);
 	for (size_t i = 0; i < cfg->n_oidc; i++) {
 		struct oidc_provider_conf *p = &cfg->oidc[i];

@@ -66,6 +66,10 @@ struct config {
 	char *metrics_allow;      /* CIDR list; NULL: loopback */
 	char *metrics_token_file; /* NULL: no token */
 	unsigned metrics_blob_walk_ms;
+	/* blobs on S3 (issue 22, docs/storage.md); NULL: as DATA/blob-store says */
+	char *blob_store; /* "local" or "s3" */
+	char *s3_endpoint, *s3_region, *s3_bucket, *s3_addressing;
+	char *s3_credentials_file, *s3_ca_file;
 	/* Store-wide defaults, written to the settings table at start so
 	 * that `consort gc` and other commands apply the same rules. */
 	uint64_t default_quota;         /* bytes per work package; 0: unlimited */

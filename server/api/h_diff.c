@@ -22,6 +22,7 @@
 #include "api/config.h"
 #include "api/handlers.h"
 #include "api/router.h"
+#include "cas.h"
 #include "exworker.h"
 #include "extract.h"
 #include "http/http.h"
@@ -50,7 +51,8 @@ struct diffjob {
 	struct side s[2];
 	struct extract_limits lim;
 	char *const *helper;
-	int mode; /* -1: by type */
+	struct cas *cas; /* blobs in an object store are copied for the helper */
+	int mode;        /* -1: by type */
 	bool full;
 	/* results */
 	enum err rc;
@@ -121,8 +123,22 @@ static void diffjob_run(void *arg)
 	enum err rc;
 
 	rc = exworker_new(j->helper, &j->lim, &w);
-	for (int i = 0; i < 2 && !rc; i++)
-		rc = exworker_extract(w, j->s[i].path, j->name, j->s[i].mime, &j->s[i].res);
+	for (int i = 0; i < 2 && !rc; i++) {
+		char path[sizeof j->s[i].path];
+		bool temp = false;
+
+		/* Small content was copied out by the handler (it needs the
+		 * database); a blob, local or in an object store, is fetched
+		 * here, off the event loop. */
+		if (j->s[i].path_temp)
+			snprintf(path, sizeof path, "%s", j->s[i].path);
+		else
+			rc = cas_local_file(j->cas, j->s[i].blob, path, sizeof path, &temp);
+		if (!rc)
+			rc = exworker_extract(w, path, j->name, j->s[i].mime, &j->s[i].res);
+		if (temp)
+			unlink(path);
+	}
 	exworker_free(w);
 	if (rc)
 		goto out;
@@ -270,6 +286,7 @@ void h_diff(struct call *call)
 	app_indexer_opts(cfg, &io);
 	j->lim = cfg->extract;
 	j->helper = io.helper_argv;
+	j->cas = app_cas(worker_app(call->worker));
 	/* On the disk pool: the thread mostly waits for the helper, and the
 	 * CPU pool's few threads hash passwords for sign-ins. */
 	rc = jobs_submit_req_on(worker_io(call->worker), worker_jobs(call->worker), call->req,

@@ -23,6 +23,7 @@
 #include "http/reply.h"
 #include "api/router.h"
 #include "api/app.h"
+#include "cas.h"
 #include "api/scan.h"
 #include "http/server.h"
 
@@ -70,6 +71,14 @@ void h_healthz(struct call *call)
 	db_ok = db_ping(worker_db(call->worker)) == ERR_OK;
 	/* Writing a blob needs both: temp files in tmp/, then blobs/. */
 	blobs_ok = dir_writable(cfg->data_dir, "blobs") && dir_writable(cfg->data_dir, "tmp");
+	/* On S3: unavailable while the store's last request failed after its
+	 * retries (no request from here: this runs on the event loop). */
+	{
+		struct cas_remote_stats rs;
+
+		if (cas_remote_stats(app_cas(worker_app(call->worker)), &rs) && rs.failing)
+			blobs_ok = false;
+	}
 	index = index_state(cfg->data_dir);
 	/* Mail that cannot go out and overdue gc make the node "degraded",
 	 * not unhealthy: mail is kept and retried (mail.h), and everything is

@@ -732,6 +732,34 @@ static void render_process(struct evbuffer *out)
 static void render_store(struct evbuffer *out)
 {
 	struct statvfs vfs;
+	struct cas_remote_stats rs;
+
+	if (m.cas && cas_remote_stats(m.cas, &rs)) {
+		header(out, "consort_blob_store_requests_total", "counter",
+		       "Requests to the object store (blob-store = s3), retries included.");
+		evbuffer_add_printf(out, "consort_blob_store_requests_total %llu\n",
+				    (unsigned long long)rs.requests);
+		header(out, "consort_blob_store_errors_total", "counter",
+		       "Object store requests that failed (unreachable, 5xx, SlowDown).");
+		evbuffer_add_printf(out, "consort_blob_store_errors_total %llu\n",
+				    (unsigned long long)rs.errors);
+		header(out, "consort_blob_store_retries_total", "counter",
+		       "Object store requests retried after a failure.");
+		evbuffer_add_printf(out, "consort_blob_store_retries_total %llu\n",
+				    (unsigned long long)rs.retries);
+		header(out, "consort_blob_store_sent_bytes_total", "counter",
+		       "Content bytes stored in the object store.");
+		evbuffer_add_printf(out, "consort_blob_store_sent_bytes_total %llu\n",
+				    (unsigned long long)rs.bytes_up);
+		header(out, "consort_blob_store_received_bytes_total", "counter",
+		       "Bytes read from the object store.");
+		evbuffer_add_printf(out, "consort_blob_store_received_bytes_total %llu\n",
+				    (unsigned long long)rs.bytes_down);
+		header(out, "consort_blob_store_request_seconds_total", "counter",
+		       "Summed latency of object store requests.");
+		evbuffer_add_printf(out, "consort_blob_store_request_seconds_total %.6f\n",
+				    rs.seconds);
+	}
 
 	if (atomic_load(&m.scanned) && m.cas) {
 		uint64_t added, added_bytes;

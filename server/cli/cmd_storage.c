@@ -2,6 +2,7 @@
 #include "cli/cmd_storage.h"
 
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +10,7 @@
 
 #include "err.h"
 #include "cli/cmd_rescan.h"
+#include "blobback.h"
 #include "maint.h"
 
 struct args {
@@ -181,5 +183,86 @@ int cmd_restore(int argc, char **argv)
 	 * it (docs/scanning.md). Reported, nothing deleted. */
 	if (a.clamd)
 		return rescan_data(a.data, a.clamd, 0, true);
+	return 0;
+}
+
+/* consort blobs migrate --to s3 --data DIR --s3-endpoint URL --s3-bucket B
+ * [--s3-region R] [--s3-addressing path|virtual] [--s3-credentials-file F]
+ * [--s3-ca-file F] */
+int cmd_blobs(int argc, char **argv)
+{
+	static const struct {
+		const char *opt;
+		size_t off, cap;
+	} opts[] = {
+#define O(name, field)                                                                             \
+	{name, offsetof(struct blobback_config, field),                                            \
+	 sizeof(((struct blobback_config *)0)->field)}
+		O("--s3-endpoint", endpoint),
+		O("--s3-region", region),
+		O("--s3-bucket", bucket),
+		O("--s3-addressing", addressing),
+		O("--s3-credentials-file", credentials_file),
+		O("--s3-ca-file", ca_file),
+#undef O
+	};
+	struct blobback_config to;
+	const char *data = NULL, *target = NULL;
+	uint64_t copied, skipped;
+
+	memset(&to, 0, sizeof to);
+	strcpy(to.store, "s3");
+	if (argc < 1 || strcmp(argv[0], "migrate")) {
+		fprintf(stderr, "consort blobs: usage: consort blobs migrate --to s3 --data DIR "
+				"--s3-endpoint URL --s3-bucket BUCKET [...]\n");
+		return 2;
+	}
+	for (int i = 1; i < argc; i++) {
+		const char *arg = argv[i];
+		bool known = false;
+
+		if (i + 1 >= argc || arg[0] != '-') {
+			fprintf(stderr, "consort blobs: unexpected argument '%s'\n", arg);
+			return 2;
+		}
+		if (!strcmp(arg, "--to")) {
+			target = argv[++i];
+			continue;
+		}
+		if (!strcmp(arg, "--data")) {
+			data = argv[++i];
+			continue;
+		}
+		for (size_t k = 0; k < sizeof opts / sizeof opts[0]; k++) {
+			if (strcmp(arg, opts[k].opt))
+				continue;
+			if (strlen(argv[i + 1]) >= opts[k].cap) {
+				fprintf(stderr, "consort blobs: %s is too long\n", arg);
+				return 2;
+			}
+			strcpy((char *)&to + opts[k].off, argv[++i]);
+			known = true;
+			break;
+		}
+		if (!known) {
+			fprintf(stderr, "consort blobs: unknown option '%s'\n", arg);
+			return 2;
+		}
+	}
+	if (!target || strcmp(target, "s3")) {
+		fprintf(stderr, "consort blobs migrate: --to s3 is the only target\n");
+		return 2;
+	}
+	if (!data || !to.endpoint[0] || !to.bucket[0]) {
+		fprintf(stderr, "consort blobs migrate: --data, --s3-endpoint and --s3-bucket are "
+				"required\n");
+		return 2;
+	}
+	if (maint_migrate_blobs(data, &to, &copied, &skipped))
+		return fail("blobs migrate");
+	printf("blobs migrate: %" PRIu64 " blob(s) copied, %" PRIu64
+	       " already in the bucket; DATA/blob-store now names the bucket (run consort fsck, "
+	       "then remove DATA/blobs)\n",
+	       copied, skipped);
 	return 0;
 }

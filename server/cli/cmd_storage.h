@@ -11,5 +11,6 @@ int cmd_gc(int argc, char **argv);
 int cmd_fsck(int argc, char **argv);
 int cmd_backup(int argc, char **argv);
 int cmd_restore(int argc, char **argv);
+int cmd_blobs(int argc, char **argv);
 
 #endif

@@ -125,6 +125,9 @@ static const struct command commands[] = {
 	 "serve --data DIR [--listen HOST:PORT] [--cert PEM --key PEM] [--workers N] [--config FILE]"},
 	{"gc", cmd_gc, "gc --data DIR [--grace SECONDS]"},
 	{"fsck", cmd_fsck, "fsck --data DIR [--quick]"},
+	{"blobs", cmd_blobs,
+	 "blobs migrate --to s3 --data DIR --s3-endpoint URL --s3-bucket BUCKET [--s3-region R] "
+	 "[--s3-addressing path|virtual] [--s3-credentials-file F] [--s3-ca-file F]"},
 	{"backup", cmd_backup, "backup DEST --data DIR"},
 	{"restore", cmd_restore,
 	 "restore SRC --data DIR [--clamd-socket PATH | --clamd-address HOST:PORT]"},

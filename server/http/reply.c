@@ -56,6 +56,7 @@ static const struct reply_row {
 	[ERR_INFECTED] = {422, "infected"},
 	[ERR_UNSCANNABLE] = {422, "unscannable"},
 	[ERR_SCANNER_UNAVAILABLE] = {503, "scanner_unavailable"},
+	[ERR_STORE_UNAVAILABLE] = {503, "store_unavailable"},
 };
 
 static const struct reply_row *row_for(enum err code)

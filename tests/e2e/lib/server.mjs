@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import net from 'node:net';
+import { randomBytes } from 'node:crypto';
 import tls from 'node:tls';
 import { recordLog } from './secrets.mjs';
 
@@ -42,6 +43,17 @@ export function runConsort(args, { input } = {}) {
   return { status: r.status ?? -1, signal: r.signal, error: r.error, stdout: r.stdout?.toString() ?? '', stderr };
 }
 
+// CONSORT_BLOB_STORE=s3 runs every test's server with its blobs in the
+// object store at CONSORT_S3_ENDPOINT (deploy/ceph-up.sh; keys from
+// AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY), one fresh bucket per data
+// directory, so the suites written for local files run against Ceph.
+function s3Args(server) {
+  if (process.env.CONSORT_BLOB_STORE !== 's3' || server.extraArgs.includes('--blob-store')) return [];
+  if (!server.s3Bucket) server.s3Bucket = `consort-${randomBytes(6).toString('hex')}`;
+  return ['--blob-store', 's3', '--s3-endpoint', process.env.CONSORT_S3_ENDPOINT,
+    '--s3-bucket', server.s3Bucket];
+}
+
 export class Server {
   constructor({ dataDir, args = [], ownCert = false, env } = {}) {
     this.dataDir = dataDir || tempDir();
@@ -59,7 +71,7 @@ export class Server {
     this.port = this.port || await freePort();
     const args = ['serve', '--data', this.dataDir, '--listen', `127.0.0.1:${this.port}`,
       ...(this.ownCert || !testCert ? [] : ['--cert', testCert, '--key', testKey]),
-      ...this.extraArgs];
+      ...s3Args(this), ...this.extraArgs];
     this.allLogs = (this.allLogs || '') + this.log;
     this.log = '';
     this.proc = spawn(consortBin, args, { stdio: ['ignore', 'pipe', 'pipe'],

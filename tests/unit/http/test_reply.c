@@ -147,6 +147,7 @@ static void table_gives_the_documented_pairs(void **state)
 		{ERR_INFECTED, 422, "infected"},
 		{ERR_UNSCANNABLE, 422, "unscannable"},
 		{ERR_SCANNER_UNAVAILABLE, 503, "scanner_unavailable"},
+		{ERR_STORE_UNAVAILABLE, 503, "store_unavailable"},
 	};
 
 	(void)state;

@@ -1,0 +1,84 @@
+// A real single-node Ceph cluster with a RADOS Gateway for the S3 tests
+// (deploy/ceph-up.sh: one monitor, one memstore OSD, radosgw on a free
+// loopback port, cephx with a generated keyring, an S3 user). When
+// CONSORT_S3_ENDPOINT is set (deploy/test starts one cluster for the
+// whole S3 pass) that gateway is used and nothing is started.
+import { spawnSync } from 'node:child_process';
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import http from 'node:http';
+import { freePort, tempDir, repoRoot } from './server.mjs';
+import { curl } from './docs.mjs';
+
+export async function startCeph() {
+  if (process.env.CONSORT_S3_ENDPOINT) {
+    return { endpoint: process.env.CONSORT_S3_ENDPOINT, accessKey: process.env.AWS_ACCESS_KEY_ID,
+      secretKey: process.env.AWS_SECRET_ACCESS_KEY, startSeconds: 0, async stop() {} };
+  }
+  const dir = tempDir('consort-ceph-');
+  const port = await freePort();
+  const script = join(repoRoot, 'deploy', 'ceph-up.sh');
+  const r = spawnSync('bash', [script, join(dir, 'c'), String(port)], { encoding: 'utf8', timeout: 180000 });
+  const vars = Object.fromEntries(r.stdout.split('\n').filter((l) => l.includes('='))
+    .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+  const stop = async () => {
+    spawnSync('bash', [script, '--down', join(dir, 'c')]);
+    rmSync(dir, { recursive: true, force: true });
+  };
+  if (r.status !== 0 || !vars.S3_ENDPOINT) {
+    await stop();
+    throw new Error(`Ceph did not start (exit ${r.status}):\n${r.stderr.slice(-3000)}`);
+  }
+  return { endpoint: vars.S3_ENDPOINT, accessKey: vars.AWS_ACCESS_KEY_ID,
+    secretKey: vars.AWS_SECRET_ACCESS_KEY, startSeconds: Number(vars.CEPH_START_SECONDS), stop };
+}
+
+// An S3 request with curl's own SigV4 (for the tests to look into a bucket).
+export async function s3curl(ceph, method, path, extra = []) {
+  const r = await curl(['-s', '-X', method, '--aws-sigv4', 'aws:amz:us-east-1:s3',
+    '--user', `${ceph.accessKey}:${ceph.secretKey}`, '-H', 'x-amz-content-sha256: UNSIGNED-PAYLOAD',
+    '-w', '\n%{http_code}', ...extra, `${ceph.endpoint}${path}`]);
+  const text = r.stdout.toString();
+  const i = text.lastIndexOf('\n');
+  return { status: Number(text.slice(i + 1)), body: text.slice(0, i) };
+}
+
+export async function listKeys(ceph, bucket) {
+  const r = await s3curl(ceph, 'GET', `/${bucket}?list-type=2&prefix=blobs%2F`);
+  return [...r.body.matchAll(/<Key>([^<]*)<\/Key>/g)].map((m) => m[1]);
+}
+
+// A proxy between consort and the gateway that passes requests through,
+// or fails them: mode 'pass', '500', '503', 'slowdown' (503 SlowDown),
+// 'cut' (closes the connection), 'delay' (waits delayMs, then passes).
+// Headers go through unchanged, so SigV4 signatures stay valid.
+export async function faultProxy(target) {
+  const up = new URL(target);
+  const state = { mode: 'pass', delayMs: 0, seen: 0 };
+  const server = http.createServer((req, res) => {
+    state.seen++;
+    const fail = () => {
+      req.resume();
+      if (state.mode === 'cut') { req.socket.destroy(); return; }
+      const code = state.mode === '500' ? 500 : 503;
+      const body = state.mode === 'slowdown'
+        ? '<?xml version="1.0"?><Error><Code>SlowDown</Code></Error>'
+        : '<?xml version="1.0"?><Error><Code>ServiceUnavailable</Code></Error>';
+      res.writeHead(code, { 'Content-Type': 'application/xml', 'Content-Length': body.length });
+      res.end(body);
+    };
+    const pass = () => {
+      const p = http.request({ host: up.hostname, port: up.port, method: req.method, path: req.url,
+        headers: req.headers }, (pr) => { res.writeHead(pr.statusCode, pr.headers); pr.pipe(res); });
+      p.on('error', () => req.socket.destroy());
+      req.pipe(p);
+    };
+    if (state.mode === 'pass') pass();
+    else if (state.mode === 'delay') setTimeout(pass, state.delayMs);
+    else fail();
+  });
+  const port = await freePort();
+  await new Promise((r) => server.listen(port, '127.0.0.1', r));
+  return { url: `http://127.0.0.1:${port}`, state,
+    close: () => new Promise((r) => { server.closeAllConnections?.(); server.close(r); }) };
+}
