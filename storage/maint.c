@@ -255,7 +255,7 @@ enum err maint_gc(const char *data_dir, int64_t grace, struct maint_gc_stats *ou
 	if (!rc)
 		rc = cas_clean_tmp(cas, grace, &out->temps_removed);
 	if (!rc)
-		rc = previews_prune(data_dir, cas, &out->previews_removed);
+		rc = previews_prune(data_dir, db, cas, &out->previews_removed);
 	if (!rc) {
 		char dir[PATH_MAX];
 

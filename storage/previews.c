@@ -16,6 +16,7 @@
 
 #include "cas.h"
 #include "digest.h"
+#include "smallblob.h"
 
 #define MEASURE_EVERY 600 /* seconds between measures of the blob store */
 
@@ -413,7 +414,18 @@ void previews_stats(struct previews *p, struct previews_stats *s)
 	s->evicted = atomic_load(&p->evicted);
 }
 
-enum err previews_prune(const char *data_dir, struct cas *cas, uint64_t *removed)
+/* Content `hash` is stored nowhere (a failed lookup keeps the preview). */
+static bool content_gone(struct db *db, struct cas *cas, const char *hash)
+{
+	if (cas_stat(cas, hash, NULL) != ERR_NOTFOUND)
+		return false;
+	if (smallblob_stat(db, hash, NULL) == ERR_NOTFOUND)
+		return true;
+	err_clear();
+	return false;
+}
+
+enum err previews_prune(const char *data_dir, struct db *db, struct cas *cas, uint64_t *removed)
 {
 	char dir[PATH_MAX];
 	struct walk w = {.keep = true};
@@ -426,7 +438,7 @@ enum err previews_prune(const char *data_dir, struct cas *cas, uint64_t *removed
 		char hash[DIGEST_SHA256_HEX_LEN + 1];
 
 		/* A name that is no cache file's, or whose blob is gone. */
-		if (!hash_of(name, hash) || cas_stat(cas, hash, NULL) == ERR_NOTFOUND) {
+		if (!hash_of(name, hash) || content_gone(db, cas, hash)) {
 			if (unlink(w.e[i].path) == 0)
 				(*removed)++;
 		}

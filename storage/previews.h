@@ -23,6 +23,7 @@
 #include "err.h"
 
 struct cas;
+struct db;
 struct previews;
 
 /* Without an absolute limit the cache may take this share of the blob
@@ -74,9 +75,10 @@ struct previews_stats {
 };
 void previews_stats(struct previews *p, struct previews_stats *s);
 
-/* Remove the cache files of blobs no longer in the store `cas` (for
- * gc). Works on a data directory without a running server, too. Adds
- * the files removed to *removed. */
-enum err previews_prune(const char *data_dir, struct cas *cas, uint64_t *removed);
+/* Remove the cache files of content no longer stored: neither a blob of
+ * `cas` nor a row of the small-content tier in `db` (for gc). Works on a
+ * data directory without a running server, too. Adds the files removed
+ * to *removed. */
+enum err previews_prune(const char *data_dir, struct db *db, struct cas *cas, uint64_t *removed);
 
 #endif

@@ -24,9 +24,11 @@
 
 #include "api/config.h"
 #include "cas.h"
+#include "db.h"
 #include "http/jobs.h"
 #include "http/log.h"
 #include "previews.h"
+#include "smallblob.h"
 
 #if defined(__SANITIZE_ADDRESS__)
 #define UNDER_ASAN 1
@@ -405,6 +407,7 @@ struct queued {
 static struct {
 	bool started;
 	char *data_dir;
+	struct cas *cas;
 	struct previews *cache;
 	struct jobs *pool;
 	unsigned wall_seconds;
@@ -659,9 +662,25 @@ static void lo_kill(void)
 	pv.lo_pid = 0;
 }
 
-static void blob_path(const char *hash, char *buf, size_t cap)
+/* A file holding content `hash` for a helper to read: the blob file, or
+ * a private copy (*temp: unlink it) of small content from the database
+ * or of a blob in an object store. Runs on a pool thread, which has no
+ * database connection of its own: one is opened for the lookup. */
+static enum err source_file(const char *hash, char *path, size_t cap, bool *temp)
 {
-	snprintf(buf, cap, "%s/blobs/%.2s/%.2s/%s", pv.data_dir, hash, hash + 2, hash);
+	struct db *db = NULL;
+	char db_path[PATH_MAX];
+	enum err rc;
+
+	*temp = false;
+	snprintf(db_path, sizeof db_path, "%s/consort.db", pv.data_dir);
+	rc = db_open(db_path, &db);
+	if (!rc)
+		rc = smallblob_export(db, pv.data_dir, hash, path, cap, temp);
+	db_close(db);
+	if (!rc && !*temp)
+		rc = cas_local_file(pv.cas, hash, path, cap, temp);
+	return rc;
 }
 
 static const char *office_ext(const char *name)
@@ -683,7 +702,7 @@ static int office_pdf(const char *hash, const char *name, char *why, size_t cap)
 {
 	char link[PATH_MAX], out[PATH_MAX], blob[PATH_MAX], wait[16], res[256];
 	const char *ext = office_ext(name);
-	bool late;
+	bool late, temp = false;
 	int r;
 
 	if (previews_has(pv.cache, hash, ".pdf"))
@@ -693,7 +712,12 @@ static int office_pdf(const char *hash, const char *name, char *why, size_t cap)
 		pthread_mutex_unlock(&pv.lo_mu);
 		return 0;
 	}
-	blob_path(hash, blob, sizeof blob);
+	if (source_file(hash, blob, sizeof blob, &temp)) {
+		pthread_mutex_unlock(&pv.lo_mu);
+		snprintf(why, cap, "the content cannot be read: %s", err_detail());
+		err_clear();
+		return -1;
+	}
 	/* LibreOffice tells formats by content, helped by the name's extension. */
 	{
 		char e[16];
@@ -704,6 +728,8 @@ static int office_pdf(const char *hash, const char *name, char *why, size_t cap)
 	previews_tmp_path(pv.cache, ".pdf", out, sizeof out);
 	if (symlink(blob, link) != 0 || !lo_running()) {
 		unlink(link);
+		if (temp)
+			unlink(blob);
 		pthread_mutex_unlock(&pv.lo_mu);
 		snprintf(why, cap, "the converter cannot start");
 		return -1;
@@ -718,6 +744,8 @@ static int office_pdf(const char *hash, const char *name, char *why, size_t cap)
 	}
 	pv.lo_uses++;
 	unlink(link);
+	if (temp)
+		unlink(blob);
 	if (late || r != 0) {
 		/* A converter stuck on a document, or that crashed, is not
 		 * trusted with the next: it starts afresh. */
@@ -756,7 +784,7 @@ static int render(const char *hash, enum preview_kind kind, const char *loader, 
 {
 	char in[PATH_MAX], out[PATH_MAX], pg[16], wd[16], cpu[16], mem[24], res[256];
 	char suffix[48];
-	bool late;
+	bool late, temp = false;
 	int r;
 
 	if (kind == PREVIEW_OFFICE) {
@@ -764,8 +792,10 @@ static int render(const char *hash, enum preview_kind kind, const char *loader, 
 		if (r)
 			return r;
 		previews_path(pv.cache, hash, ".pdf", in, sizeof in);
-	} else {
-		blob_path(hash, in, sizeof in);
+	} else if (source_file(hash, in, sizeof in, &temp)) {
+		snprintf(why, cap, "the content cannot be read: %s", err_detail());
+		err_clear();
+		return -1;
 	}
 	previews_tmp_path(pv.cache, ".png", out, sizeof out);
 	snprintf(pg, sizeof pg, "%d", page);
@@ -788,6 +818,8 @@ static int render(const char *hash, enum preview_kind kind, const char *loader, 
 
 		r = run_helper(argv, pv.wall_seconds, res, sizeof res, why, cap, &late);
 	}
+	if (temp)
+		unlink(in);
 	*pages = !strncmp(res, "pages ", 6) ? atoi(res + 6) : 0;
 	if (r != 0) {
 		unlink(out);
@@ -1078,6 +1110,7 @@ enum err preview_start(const struct config *cfg, struct cas *cas)
 	pv.data_dir = strdup(cfg->data_dir);
 	if (!pv.data_dir)
 		return err_set(ERR_NOMEM, "out of memory");
+	pv.cas = cas;
 	pv.wall_seconds = cfg->preview_seconds;
 	pv.memory = cfg->preview_memory;
 	snprintf(pv.lo_profile, sizeof pv.lo_profile, "%s/converter", cfg->data_dir);

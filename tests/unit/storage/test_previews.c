@@ -17,7 +17,10 @@
 #include <unistd.h>
 
 #include "cas.h"
+#include "db.h"
+#include "digest.h"
 #include "previews.h"
+#include "smallblob.h"
 
 #define H1 "1111111111111111111111111111111111111111111111111111111111111111"
 #define H2 "2222222222222222222222222222222222222222222222222222222222222222"
@@ -128,8 +131,19 @@ static void test_prune(void **state)
 	struct cas_writer *w;
 	struct cas_blob b;
 	uint64_t removed = 0;
+	struct db *db;
+	char db_path[512], small[DIGEST_SHA256_HEX_LEN + 1];
+	unsigned char md[DIGEST_SHA256_LEN];
 
 	(void)state;
+	/* Content of the small tier lives in the database, not the store:
+	 * its previews are kept too. */
+	snprintf(db_path, sizeof db_path, "%s/consort.db", dir);
+	assert_int_equal(db_open(db_path, &db), ERR_OK);
+	assert_int_equal(db_migrate(db), ERR_OK);
+	digest_sha256("small", 5, md);
+	digest_hex(md, sizeof md, small);
+	assert_int_equal(smallblob_put(db, small, "small", 5), ERR_OK);
 	assert_int_equal(cas_open(dir, CAS_OPEN_CREATE, &cas), ERR_OK);
 	assert_int_equal(cas_writer_new(cas, 0, &w), ERR_OK);
 	assert_int_equal(cas_writer_write(w, "kept", 4), ERR_OK);
@@ -138,12 +152,15 @@ static void test_prune(void **state)
 	assert_int_equal(previews_open(dir, 0, cas, &p), ERR_OK);
 	assert_int_equal(previews_put(p, b.hash, ".meta", "pages 1\n", 8), ERR_OK);
 	assert_int_equal(previews_put(p, H1, "-p1-w800.png", "png", 3), ERR_OK);
-	assert_int_equal(previews_prune(dir, cas, &removed), ERR_OK);
+	assert_int_equal(previews_put(p, small, "-p1-w200.png", "png", 3), ERR_OK);
+	assert_int_equal(previews_prune(dir, db, cas, &removed), ERR_OK);
 	assert_true(removed >= 1);
 	assert_true(previews_has(p, b.hash, ".meta"));
+	assert_true(previews_has(p, small, "-p1-w200.png"));
 	assert_false(previews_has(p, H1, "-p1-w800.png"));
 	previews_close(p);
 	cas_close(cas);
+	db_close(db);
 }
 
 int main(void)
