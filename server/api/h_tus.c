@@ -1253,6 +1253,13 @@ void h_tus_link_head(struct call *call)
 			tus_headers(call);
 			http_resp_headerf(call->req, "Upload-Offset", "%" PRIu64, u.offset);
 			http_resp_headerf(call->req, "Upload-Length", "%" PRIu64, u.length);
+			/* the uploader's own file arrived: what a client that lost
+			 * the last answer needs to stop */
+			if (u.version) {
+				http_resp_headerf(call->req, "ETag", "\"%s\"", u.blob);
+				http_resp_headerf(call->req, "X-Consort-Version", "%" PRId64,
+						  u.version);
+			}
 			expires_header(call, u.expires_at);
 			http_resp_send(call->req, 200, NULL, 0);
 		}

@@ -57,8 +57,7 @@ export default async function wpSettings(ctx) {
   const fKeepD = field(t('settings.keepDays'), keepD, { hint: t('settings.keepDaysHint') });
   const archivedLabel = h('label.check', archived, ' ', t('settings.archived'));
   // Share links (docs/links.md): the policy for the work package's managers.
-  const linkModes = [['off', t('settings.linksOff')], ['download', t('settings.linksDownload')]];
-  if (cur.links === 'drop') linkModes.push(['drop', t('settings.linksDrop')]);
+  const linkModes = [['off', t('settings.linksOff')], ['download', t('settings.linksDownload')], ['drop', t('settings.linksDrop')]];
   const linksMode = select(linkModes, { value: cur.links || 'off', disabled: !manager });
   const linksDays = input({ type: 'number', min: 1, max: 365, step: 1, disabled: !manager, value: cur.links_max_days ?? 30 });
   const linksPassword = h('input', { type: 'checkbox', checked: !!cur.links_password, disabled: !manager });
