@@ -1,11 +1,11 @@
-// The drop page of a drop link in the browser (issue 16, docs/links.md):
-// someone without an account opens the link, states their name, sends a
+// Drop links in the browser (issue 16, docs/links.md): a writer makes one
+// through the folder row's "Share link…" dialog; then someone without an account opens the link, states their name, sends a
 // file with the picker (progress shown to the end) and one by
 // drag-and-drop; a file over the link's size limit is refused with a
 // clear message; the page shows nothing of the folder.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { setup, newPage, checkScreen, noProblems, people } from './lib/common.mjs';
+import { setup, newPage, signIn, checkScreen, noProblems, people } from './lib/common.mjs';
 import { documents } from './lib/fixture.mjs';
 import { Session, sql } from '../e2e/lib/accounts.mjs';
 import { recordSecret } from '../e2e/lib/secrets.mjs';
@@ -17,20 +17,33 @@ before(async () => {
 });
 after(async () => { await env.close(); });
 
-const inDays = (d) => new Date(Date.now() + d * 86400e3).toISOString().replace(/\.\d+Z$/, 'Z');
 
 test('drop page: name, file picker with progress, drag-and-drop, size limit', async () => {
   const alice = await Session.login(env.s, people.alice.email);
   let r = await alice.req('PATCH', '/api/v1/wps/WP2', { json: { links: 'drop' } });
   assert.equal(r.status, 200, JSON.stringify(r.body));
-  r = await alice.req('POST', '/api/v1/links', { json: { wp: 'WP2', path: 'Meetings', kind: 'drop', expires_at: inDays(7),
-    max_file_size: 6 * 1024 * 1024, max_files: 5, note: 'Please send the signed minutes' } });
-  assert.equal(r.status, 201, JSON.stringify(r.body));
-  recordSecret(r.body.secret);
-  const linkId = r.body.link.id;
+  // Alice makes it through the folder row's "Share link…" dialog.
+  const { page } = await newPage(env.b);
+  await signIn(page, env.s.url, people.alice);
+  await page.goto(`${env.s.url}/#/wp/WP2`);
+  await page.getByRole('button', { name: 'Actions for Meetings' }).click();
+  await page.getByRole('menuitem', { name: 'Share link…' }).click();
+  const dlg = page.getByRole('dialog', { name: /Share “Meetings” with a link/ });
+  await dlg.getByLabel('Kind of link').selectOption('drop');
+  assert.equal(await dlg.getByLabel('Most downloads (optional)').isVisible(), false);
+  await dlg.getByLabel('Most files (optional)').fill('5');
+  await dlg.getByLabel('Largest file in MB (optional)').fill('6.3');
+  await dlg.getByLabel('Note for the recipient (optional)').fill('Please send the signed minutes');
+  await dlg.getByRole('button', { name: 'Make link' }).click();
+  const made = page.getByRole('dialog', { name: 'Link made' });
+  const url = await made.getByLabel('Share link').inputValue();
+  recordSecret(url.split('/').pop());
+  const link = sql(env.s, 'SELECT id, kind, max_uses, max_file_size FROM links ORDER BY id DESC LIMIT 1')[0];
+  assert.deepEqual({ ...link, id: 0 }, { id: 0, kind: 'drop', max_uses: 5, max_file_size: 6300000 });
+  const linkId = link.id;
 
   const { page: out, problems } = await newPage(env.b);
-  await out.goto(`${env.s.url}${r.body.url}`);
+  await out.goto(url);
   await out.getByRole('heading', { name: 'Send files' }).waitFor();
   await out.getByText('Please send the signed minutes').waitFor();
   await out.getByText(/At most 6.3 MB per file · 5 more files accepted/).waitFor();
@@ -64,7 +77,7 @@ test('drop page: name, file picker with progress, drag-and-drop, size limit', as
   await out.locator('.drop-item', { hasText: 'note.txt' }).getByText('Sent').waitFor();
 
   // Over the size limit: refused, said clearly.
-  await out.locator('#drop-files').setInputFiles({ name: 'huge.bin', mimeType: 'application/octet-stream', buffer: Buffer.alloc(6 * 1024 * 1024 + 1) });
+  await out.locator('#drop-files').setInputFiles({ name: 'huge.bin', mimeType: 'application/octet-stream', buffer: Buffer.alloc(6300001) });
   await out.locator('.drop-item', { hasText: 'huge.bin' }).getByText('Too large for this link').waitFor();
 
   const rows = sql(env.s, `SELECT object FROM audit WHERE action = 'upload' AND actor = 'link #${linkId}' ORDER BY id`);
