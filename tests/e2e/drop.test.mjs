@@ -1,15 +1,16 @@
 // Drop links (issue 16, docs/links.md): outsiders upload into a folder
-// through a link with the real tus-js-client (an interrupted upload
-// resumed), the document named "<name> <UTC time> <original>", size and
-// count limits (413/409, nothing stored), passwords, a link revoked
+// through a link with the real tus-js-client (a lost answer and a cut
+// connection, both resumed), the document named "<name> <UTC time>
+// <original>", size and count limits (413/409, nothing stored), passwords, a link revoked
 // mid-upload, the uploader listing and reading nothing, another link's
 // upload out of reach, the audit "link #ID", and the folder's followers
 // told.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import net from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { Upload } from 'tus-js-client';
-import { withServer } from './lib/server.mjs';
+import { withServer, freePort } from './lib/server.mjs';
 import { sql } from './lib/accounts.mjs';
 import { consortium, api, apiJson, sha256 } from './lib/docs.mjs';
 import { recordSecret } from './lib/secrets.mjs';
@@ -282,5 +283,62 @@ test('drop links: password, revoked mid-upload, followers told, guessed secrets'
     r = await create(s, r.body.secret, { length: 4, body: 'abcd' });
     assert.equal(r.status, 404);
     assert.deepEqual(await inboxNames(s, tokens.reader), names);
+  });
+});
+
+test('drop links: the connection cut mid-upload, tus-js-client resumes from the bytes kept', async () => {
+  await withServer({}, async (s) => {
+    const { tokens } = await consortium(s);
+    assert.equal((await apiJson(s, tokens.manager, 'PATCH', '/api/v1/wps/WP1', { json: { links: 'drop' } })).status, 200);
+    assert.equal((await api(s, tokens.writer, 'POST', '/api/v1/wps/WP1/folders', { json: { path: 'Inbox' } })).status, 201);
+    const { secret } = (await makeLink(s, tokens.writer, { path: 'Inbox', kind: 'drop' })).body;
+    // A proxy that cuts the first upload connection after 5 MiB, then
+    // keeps the network down until the server saved what arrived.
+    const port = await freePort();
+    const size = 8 * 1024 * 1024;
+    let forwarded = 0, cuts = 0;
+    const proxy = net.createServer(async (client) => {
+      if (cuts) {
+        client.pause();
+        const deadline = Date.now() + 15000;
+        while (!sql(s, `SELECT 1 FROM uploads WHERE length = ${size} AND offset > 0`).length && Date.now() < deadline)
+          await new Promise((res) => setTimeout(res, 100));
+        client.resume();
+      }
+      const upstream = net.connect(s.port, '127.0.0.1');
+      client.on('data', (d) => {
+        forwarded += d.length;
+        if (cuts === 0 && forwarded > 5 * 1024 * 1024) {
+          cuts++;
+          client.destroy();
+          upstream.destroy();
+          return;
+        }
+        upstream.write(d);
+      });
+      upstream.on('data', (d) => client.write(d));
+      client.on('error', () => upstream.destroy());
+      upstream.on('error', () => client.destroy());
+      client.on('close', () => upstream.destroy());
+      upstream.on('close', () => client.destroy());
+    });
+    await new Promise((res) => proxy.listen(port, '127.0.0.1', res));
+    try {
+      const data = randomBytes(size);
+      const patches = [];
+      await tusDrop({ url: `https://localhost:${port}` }, secret, data, {
+        uploader: 'Cut Off', filename: 'big.bin',
+        onBeforeRequest: (req) => { if (req.getMethod() === 'PATCH') patches.push(Number(req.getHeader('Upload-Offset'))); },
+      });
+      assert.equal(cuts, 1);
+      assert.equal(patches[0], 0);
+      assert.ok(patches.length >= 2 && patches[1] > 0, `resumed from the bytes kept, not 0: ${patches}`);
+      const names = await inboxNames(s, tokens.reader);
+      assert.equal(names.length, 1);
+      const r = await api(s, tokens.reader, 'GET', `/api/v1/wps/WP1/content/Inbox/${encodeURIComponent(names[0])}`);
+      assert.equal(sha256(Buffer.from(await r.arrayBuffer())), sha256(data));
+    } finally {
+      proxy.close();
+    }
   });
 });
