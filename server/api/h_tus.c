@@ -513,6 +513,12 @@ static void commit_answer(struct call *call, enum err rc, const struct docput_re
 	struct commit_info *ci = arg;
 
 	if (rc) {
+		/* A drop link's upload that cannot be committed (the link filled
+		 * up or died meanwhile) is gone for good: docput removed its
+		 * bytes, and without its row a client's HEAD learns so (404)
+		 * instead of sending its last byte again and again. */
+		if (ci->secret)
+			uploads_delete(worker_db(call->worker), ci->id);
 		tus_err(call, rc);
 		return;
 	}

@@ -217,6 +217,22 @@ test('drop links: policy, creation, tus with resume, naming, limits, the uploade
     names = await inboxNames(s, tokens.reader);
     assert.equal(names.filter((n) => n.startsWith('Ann Auditor ')).length, 3, names.join('|'));
     assert.ok(!names.some((n) => /[cd]\.txt$/.test(n)));
+
+    // The count is checked again in the commit's transaction: a link that
+    // filled up while a file was on its way refuses it (409, nothing
+    // stored) and the upload is gone (HEAD 404), so a client stops.
+    r = await makeLink(s, tokens.writer, { path: 'Inbox', kind: 'drop', max_files: 1 });
+    const one = r.body;
+    const x = await create(s, one.secret, { length: 5, filename: 'late.txt', uploader: 'Late' });
+    assert.equal(x.status, 201);
+    sql(s, `UPDATE links SET uses = 1 WHERE id = ${one.link.id}`);
+    r = await patch(s, x.headers.get('location'), 0, 'lllll');
+    assert.equal(r.status, 409);
+    assert.match((await r.json()).detail, /nothing was stored/);
+    r = await s.fetch(x.headers.get('location'), { method: 'HEAD', headers: { 'Tus-Resumable': '1.0.0' } });
+    assert.equal(r.status, 404);
+    assert.ok(!(await inboxNames(s, tokens.reader)).some((n) => n.startsWith('Late ')));
+    assert.equal(sql(s, `SELECT count(*) AS n FROM audit WHERE actor = 'link #${one.link.id}' AND action = 'upload'`)[0].n, 0);
   });
 });
 
