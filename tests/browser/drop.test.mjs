@@ -41,6 +41,9 @@ test('drop page: name, file picker with progress, drag-and-drop, size limit', as
   const link = sql(env.s, 'SELECT id, kind, max_uses, max_file_size FROM links ORDER BY id DESC LIMIT 1')[0];
   assert.deepEqual({ ...link, id: 0 }, { id: 0, kind: 'drop', max_uses: 5, max_file_size: 6300000 });
   const linkId = link.id;
+  // Its managers see it among the work package's links, marked as drop.
+  await page.goto(`${env.s.url}/#/settings/WP2`);
+  await page.locator('.settings-links tr', { hasText: 'Meetings (drop)' }).getByRole('cell', { name: '0 / 5', exact: true }).waitFor();
 
   const { page: out, problems } = await newPage(env.b);
   await out.goto(url);

@@ -232,6 +232,7 @@ export default {
   'links.none': 'No share links',
   'links.noneText': 'Writers make share links where a work package allows them.',
   'links.state': 'State',
+  'links.drop': 'drop',
   'links.password': 'password',
   'links.state.live': 'Live',
   'links.state.expired': 'Expired',

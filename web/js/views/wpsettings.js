@@ -153,10 +153,10 @@ export default async function wpSettings(ctx) {
     mount(linkList, tableWrap(h('table.table',
       h('thead', h('tr', h('th', t('links.what')), h('th', t('links.creator')), h('th', t('links.expires')), h('th', t('links.uses')), h('th', t('links.lastUse')), h('th', h('span.sr-only', t('common.actions'))))),
       h('tbody', links.map((l) => h('tr',
-        h('td', l.path || '/', l.note ? h('div.field-hint', l.note) : null),
+        h('td', l.path || '/', l.kind === 'drop' ? ` (${t('links.drop')})` : '', l.note ? h('div.field-hint', l.note) : null),
         h('td', l.creator.name || l.creator.email),
         h('td', dateTime(l.expires_at)),
-        h('td', l.max_downloads ? `${number(l.uses)} / ${number(l.max_downloads)}` : number(l.uses)),
+        h('td', (l.max_downloads || l.max_files) ? `${number(l.uses)} / ${number(l.max_downloads || l.max_files)}` : number(l.uses)),
         h('td', l.last_used_at ? dateTime(l.last_used_at) : '—'),
         h('td', button(t('links.revoke'), { kind: 'danger', on: async () => {
           if (!await confirm({ title: t('links.revokeTitle'), text: t('links.revokeText'), confirmLabel: t('links.revoke'), danger: true })) return;
