@@ -1117,10 +1117,7 @@ void h_tus_link_create(struct call *call)
 	uint64_t length;
 	enum err rc;
 
-	if (!tus_version_ok(call))
-		return;
-	tus_headers(call);
-	if (!share_drop_open(call, &l))
+	if (!tus_version_ok(call) || !share_drop_open(call, &l))
 		return;
 	if (http_req_header(call->req, "Upload-Defer-Length") ||
 	    http_req_header(call->req, "Upload-Concat")) {
@@ -1223,6 +1220,7 @@ void h_tus_link_create(struct call *call)
 		patch_start(pa);
 		goto done;
 	}
+	tus_headers(call);
 	location_header(call, call_param(call, "secret"), id);
 	http_resp_header(call->req, "Upload-Offset", "0");
 	expires_header(call, u.expires_at);

@@ -151,6 +151,20 @@ test('drop links: policy, creation, tus with resume, naming, limits, the uploade
     });
     assert.ok(cut);
     assert.match(up.url, new RegExp(`/api/v1/s/${secret}/uploads/[A-Za-z0-9_-]{43}$`));
+    // Each tus header once (a client reads them as single values); on a
+    // link of its own, to leave this one's count alone.
+    const hdr = (await makeLink(s, tokens.writer, { path: 'Inbox', kind: 'drop' })).body.secret;
+    r = await create(s, hdr, { length: 2, filename: 'hdr.txt' });
+    assert.equal(r.status, 201);
+    assert.equal(r.headers.get('tus-resumable'), '1.0.0');
+    assert.equal(r.headers.get('cache-control'), 'no-store');
+    assert.equal(r.headers.get('upload-offset'), '0');
+    r = await s.fetch(`/api/v1/s/${hdr}/uploads`, { method: 'POST', headers: { 'Tus-Resumable': '1.0.0', 'Upload-Metadata': meta({ uploader: 'x', filename: 'y' }) } });
+    assert.equal(r.status, 400);
+    assert.equal(r.headers.get('tus-resumable'), '1.0.0');
+    r = await s.fetch(`/api/v1/s/${hdr}/uploads`, { method: 'OPTIONS' });
+    assert.equal(r.status, 204);
+    assert.equal(r.headers.get('tus-version'), '1.0.0');
     assert.deepEqual(offsets.slice(0, 3), [0, 1024 * 1024, 2 * 1024 * 1024], `resumed at the server's offset: ${offsets}`);
     let names = await inboxNames(s, tokens.reader);
     const dropped = names.find((n) => n.endsWith(' review report.pdf'));
