@@ -3,8 +3,8 @@
 // connection, both resumed), the document named "<name> <UTC time>
 // <original>", size and count limits (413/409, nothing stored), passwords, a link revoked
 // mid-upload, the uploader listing and reading nothing, another link's
-// upload out of reach, the audit "link #ID", and the folder's followers
-// told.
+// upload out of reach, the audit "link #ID", the folder's followers
+// told, and the scanner (clamd started here) refusing an infected drop.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
@@ -14,6 +14,7 @@ import { withServer, freePort } from './lib/server.mjs';
 import { sql } from './lib/accounts.mjs';
 import { consortium, api, apiJson, sha256 } from './lib/docs.mjs';
 import { recordSecret } from './lib/secrets.mjs';
+import { EICAR, startClamd } from './lib/clamd.mjs';
 
 const inDays = (d) => new Date(Date.now() + d * 86400e3).toISOString().replace(/\.\d+Z$/, 'Z');
 const b64 = (t) => Buffer.from(t).toString('base64');
@@ -371,4 +372,29 @@ test('drop links: the connection cut mid-upload, tus-js-client resumes from the 
       proxy.close();
     }
   });
+});
+
+test('drop links: content goes through the scanner like any upload (infected refused, nothing stored)', async () => {
+  const clamd = await startClamd();
+  try {
+    await withServer({ args: ['--clamd-socket', clamd.sock, '--clamd-wait', '500ms'] }, async (s) => {
+      const { tokens } = await consortium(s);
+      assert.equal((await apiJson(s, tokens.manager, 'PATCH', '/api/v1/wps/WP1', { json: { links: 'drop' } })).status, 200);
+      assert.equal((await api(s, tokens.writer, 'POST', '/api/v1/wps/WP1/folders', { json: { path: 'Inbox' } })).status, 201);
+      const { secret, link } = (await makeLink(s, tokens.writer, { path: 'Inbox', kind: 'drop', max_files: 5 })).body;
+      let r = await create(s, secret, { filename: 'eicar.txt', body: Buffer.from(EICAR) });
+      assert.equal(r.status, 422);
+      const body = await r.json();
+      assert.equal(body.error, 'infected');
+      assert.deepEqual(await inboxNames(s, tokens.reader), []);
+      assert.equal(sql(s, `SELECT uses FROM links WHERE id = ${link.id}`)[0].uses, 0, 'a refused file counts nothing');
+      assert.equal(sql(s, `SELECT count(*) AS n FROM audit WHERE action = 'upload_refused' AND actor = 'link #${link.id}'`)[0].n, 1);
+      r = await create(s, secret, { filename: 'clean.txt', body: Buffer.from('clean text\n') });
+      assert.equal(r.status, 201);
+      assert.equal(r.headers.get('x-consort-scan'), 'clean');
+      assert.equal((await inboxNames(s, tokens.reader)).length, 1);
+    });
+  } finally {
+    await clamd.stop();
+  }
 });
