@@ -195,6 +195,7 @@ const struct route routes[] = {
 	{"POST", "/api/v1/s/{secret}/uploads", h_tus_link_create, ACCESS_PUBLIC, RBODY_STREAM},
 	{"HEAD", "/api/v1/s/{secret}/uploads/{id}", h_tus_link_head, ACCESS_PUBLIC, RBODY_NONE},
 	{"PATCH", "/api/v1/s/{secret}/uploads/{id}", h_tus_link_patch, ACCESS_PUBLIC, RBODY_STREAM},
+	{"DELETE", "/api/v1/s/{secret}/uploads/{id}", h_tus_link_delete, ACCESS_PUBLIC, RBODY_NONE},
 
 	/* the audit log (h_audit.c) */
 	{"GET", "/api/v1/audit", h_audit, ACCESS_COORDINATOR, RBODY_NONE},

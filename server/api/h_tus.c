@@ -31,7 +31,8 @@
  * A drop link (docs/links.md) takes uploads the same way under
  * /api/v1/s/{secret}/uploads: the link is opened by the policy
  * (acl_link_open, with its password key) on every request, its upload
- * found only through it (uploads.link_id), the document named
+ * found only through it (uploads.link_id) for HEAD, PATCH and DELETE,
+ * the document named
  * "<uploader> <UTC time> <filename>" in the link's folder, its size and
  * file count limits checked at the creation and the count once more in
  * the commit's transaction (docput, link_use).
@@ -1003,7 +1004,8 @@ void h_tus_head(struct call *call)
 	upload_clear(&u);
 }
 
-void h_tus_delete(struct call *call)
+/* DELETE upload {id}: `l` as for tus_patch. */
+static void tus_delete(struct call *call, const struct link *l)
 {
 	struct cas_writer *w = NULL;
 	struct upload u;
@@ -1012,6 +1014,10 @@ void h_tus_delete(struct call *call)
 
 	if (!tus_version_ok(call) || !load_upload(call, &u))
 		return;
+	if (l && u.link_id != l->id) {
+		tus_err(call, err_set(ERR_NOTFOUND, "no such upload"));
+		goto out;
+	}
 	rc = open_forget(u.id, &w);
 	if (!rc)
 		rc = uploads_delete(worker_db(call->worker), u.id);
@@ -1029,6 +1035,8 @@ void h_tus_delete(struct call *call)
 out:
 	upload_clear(&u);
 }
+
+void h_tus_delete(struct call *call) { tus_delete(call, NULL); }
 
 void h_tus_override(struct call *call)
 {
@@ -1269,5 +1277,15 @@ void h_tus_link_head(struct call *call)
 		}
 		upload_clear(&u);
 	}
+	link_clear(&l);
+}
+
+void h_tus_link_delete(struct call *call)
+{
+	struct link l;
+
+	if (!share_drop_open(call, &l))
+		return;
+	tus_delete(call, &l);
 	link_clear(&l);
 }

@@ -155,6 +155,7 @@ bool share_drop_open(struct call *call, struct link *l);
 void h_tus_link_create(struct call *call);
 void h_tus_link_head(struct call *call);
 void h_tus_link_patch(struct call *call);
+void h_tus_link_delete(struct call *call);
 void h_image_upload(struct call *call);
 void h_partner_logo(struct call *call);
 void h_image_get(struct call *call);

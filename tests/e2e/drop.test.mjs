@@ -248,6 +248,19 @@ test('drop links: policy, creation, tus with resume, naming, limits, the uploade
     assert.equal(r.status, 404);
     assert.ok(!(await inboxNames(s, tokens.reader)).some((n) => n.startsWith('Late ')));
     assert.equal(sql(s, `SELECT count(*) AS n FROM audit WHERE actor = 'link #${one.link.id}' AND action = 'upload'`)[0].n, 0);
+
+    // Termination: an unfinished upload cancelled through its own link
+    // (another link's secret: 404) frees its slot.
+    const two = (await makeLink(s, tokens.writer, { path: 'Inbox', kind: 'drop', max_files: 1 })).body;
+    const y = await create(s, two.secret, { length: 5, filename: 'y.txt', uploader: 'Yan' });
+    assert.equal(y.status, 201);
+    assert.equal((await create(s, two.secret, { length: 5, filename: 'z.txt', uploader: 'Yan' })).status, 409);
+    const yid = y.headers.get('location').split('/').pop();
+    const del = (path) => s.fetch(path, { method: 'DELETE', headers: { 'Tus-Resumable': '1.0.0' } });
+    assert.equal((await del(`/api/v1/s/${secret}/uploads/${yid}`)).status, 404);
+    assert.equal((await del(y.headers.get('location'))).status, 204);
+    assert.equal(sql(s, `SELECT count(*) AS n FROM uploads WHERE id = '${yid}'`)[0].n, 0);
+    assert.equal((await create(s, two.secret, { length: 5, filename: 'z.txt', uploader: 'Yan', body: 'zzzzz' })).status, 201);
   });
 });
 

@@ -95,7 +95,7 @@ export class TusUpload {
     this.abort();
     if (this.fp) remember(this.fp, null);
     if (!this.url) return;
-    try { await request('DELETE', this.url); } catch { /* it expires on its own */ }
+    try { await request('DELETE', this.url, { headers: this.headers }); } catch { /* it expires on its own */ }
   }
 
   // Continue now: after the user signed in again, or came back online.
