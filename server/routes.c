@@ -190,6 +190,14 @@ const struct route routes[] = {
 	{"POST", "/api/v1/s/{secret}/unlock", h_share_unlock, ACCESS_PUBLIC, RBODY_JSON},
 	{"GET", "/api/v1/s/{secret}/file", h_share_file, ACCESS_PUBLIC, RBODY_NONE},
 	{"GET", "/api/v1/s/{secret}/zip", h_share_zip, ACCESS_PUBLIC, RBODY_NONE},
+	/* a drop link's uploads, tus 1.0 (h_tus.c); the link is decided in
+	 * the handler (acl_link_open), on every request */
+	{"OPTIONS", "/api/v1/s/{secret}/uploads", h_tus_options, ACCESS_PUBLIC, RBODY_NONE},
+	{"OPTIONS", "/api/v1/s/{secret}/uploads/{id}", h_tus_options, ACCESS_PUBLIC, RBODY_NONE},
+	{"POST", "/api/v1/s/{secret}/uploads", h_tus_link_create, ACCESS_PUBLIC, RBODY_STREAM},
+	{"HEAD", "/api/v1/s/{secret}/uploads/{id}", h_tus_link_head, ACCESS_PUBLIC, RBODY_NONE},
+	{"PATCH", "/api/v1/s/{secret}/uploads/{id}", h_tus_link_patch, ACCESS_PUBLIC, RBODY_STREAM},
+	{"DELETE", "/api/v1/s/{secret}/uploads/{id}", h_tus_link_delete, ACCESS_PUBLIC, RBODY_NONE},
 
 	/* the audit log (h_audit.c) */
 	{"GET", "/api/v1/audit", h_audit, ACCESS_COORDINATOR, RBODY_NONE},

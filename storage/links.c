@@ -83,8 +83,8 @@ enum err link_add(struct db *db, const unsigned char secret_hash[32], const stru
 {
 	static const char sql[] =
 		"INSERT INTO links (secret_hash, kind, wp_id, node_id, version, creator_id,"
-		" created_at, expires_at, password_hash, max_uses, note)"
-		" VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+		" created_at, expires_at, password_hash, max_uses, note, max_file_size)"
+		" VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
 	sqlite3_stmt *st;
 	enum err rc = db_stmt(db, sql, &st);
 
@@ -102,6 +102,7 @@ enum err link_add(struct db *db, const unsigned char secret_hash[32], const stru
 	db_bind_text(db, st, 9, l->password_hash);
 	db_bind_id(db, st, 10, l->max_uses);
 	db_bind_text(db, st, 11, l->note ? l->note : "");
+	db_bind_id(db, st, 12, l->max_file_size);
 	rc = db_exec_stmt(db, st, "store link");
 	if (!rc)
 		*id = sqlite3_last_insert_rowid(sqlite3_db_handle(st));
@@ -112,7 +113,7 @@ enum err link_add(struct db *db, const unsigned char secret_hash[32], const stru
 	"SELECT l.id, l.kind, l.wp_id, l.node_id, l.version, l.creator_id, l.created_at,"          \
 	" l.expires_at, l.password_hash, coalesce(l.max_uses, 0), l.uses,"                         \
 	" coalesce(l.last_used_at, 0), l.note, coalesce(l.revoked_at, 0), w.code, u.email,"        \
-	" u.name FROM links l JOIN wps w ON w.id = l.wp_id JOIN users u ON u.id = l.creator_id "
+	" u.name, coalesce(l.max_file_size, 0) FROM links l JOIN wps w ON w.id = l.wp_id JOIN users u ON u.id = l.creator_id "
 
 static void link_row(sqlite3_stmt *st, void *rec, enum err *rc)
 {
@@ -136,6 +137,7 @@ static void link_row(sqlite3_stmt *st, void *rec, enum err *rc)
 	l->wp_code = db_column_strdup(st, 14, rc);
 	l->creator_email = db_column_strdup(st, 15, rc);
 	l->creator_name = db_column_strdup(st, 16, rc);
+	l->max_file_size = col_i64(st, 17);
 }
 
 static enum err one_link(struct db *db, sqlite3_stmt *st, struct link *out)

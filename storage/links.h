@@ -45,8 +45,9 @@ struct link {
 	int64_t creator_id;
 	int64_t created_at;
 	int64_t expires_at;
-	char *password_hash; /* NULL: none */
-	int64_t max_uses;    /* 0: no limit */
+	char *password_hash;   /* NULL: none */
+	int64_t max_uses;      /* 0: no limit; a drop link: files it accepts */
+	int64_t max_file_size; /* a drop link: bytes per file, 0: no limit */
 	int64_t uses;
 	int64_t last_used_at; /* 0: never */
 	char *note;

@@ -632,11 +632,19 @@ static const char m016_small_blobs[] = "CREATE TABLE small_blobs ("
 				       "  content BLOB NOT NULL"
 				       ");";
 
+/* Drop links (docs/links.md): a size limit per dropped file (the count
+ * limit is max_uses), and the link an upload came through. */
+static const char m017_drop_links[] = "ALTER TABLE links ADD COLUMN max_file_size INTEGER;"
+				      "ALTER TABLE uploads ADD COLUMN link_id INTEGER"
+				      "  REFERENCES links(id) ON DELETE CASCADE;"
+				      "CREATE INDEX uploads_link ON uploads(link_id);";
+
 const char *const db_migrations[] = {
 	m001_initial,     m002_sudo_scopes, m003_deliverables,    m004_notifications,
 	m005_wp_settings, m006_look_keys,   m007_directory,       m008_oidc,
 	m009_blob_scans,  m010_wp_language, m011_directory_edits, m012_deliverable_files,
 	m013_links,       m014_notify_news, m015_user_language,   m016_small_blobs,
+	m017_drop_links,
 };
 
 const size_t db_migration_count = sizeof db_migrations / sizeof db_migrations[0];

@@ -53,7 +53,7 @@ enum err uploads_create(struct db *db, const struct upload *u, unsigned max_open
 					" WHERE user_id = ? AND version IS NULL";
 	static const char sql_insert[] =
 		"INSERT INTO uploads (id, user_id, wp_id, path, comment, metadata, length,"
-		" offset, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, ?)";
+		" offset, created_at, expires_at, link_id) VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?)";
 	sqlite3_stmt *st;
 	int64_t open_count, open_bytes;
 	enum err rc;
@@ -103,6 +103,7 @@ enum err uploads_create(struct db *db, const struct upload *u, unsigned max_open
 	db_bind_int64(db, st, 7, (int64_t)u->length);
 	db_bind_int64(db, st, 8, u->created_at);
 	db_bind_int64(db, st, 9, u->expires_at);
+	db_bind_id(db, st, 10, u->link_id);
 	rc = db_exec_stmt(db, st, "insert upload");
 out:
 	return txn_end(db, rc);
@@ -112,8 +113,8 @@ enum err uploads_get(struct db *db, const char *id, struct upload *out)
 {
 	static const char sql[] =
 		"SELECT user_id, wp_id, path, comment, metadata, coalesce(length, 0), offset,"
-		" created_at, expires_at, coalesce(version, 0), coalesce(blob, '')"
-		" FROM uploads WHERE id = ?";
+		" created_at, expires_at, coalesce(version, 0), coalesce(blob, ''),"
+		" coalesce(link_id, 0) FROM uploads WHERE id = ?";
 	sqlite3_stmt *st;
 	enum err rc;
 	bool row;
@@ -143,6 +144,7 @@ enum err uploads_get(struct db *db, const char *id, struct upload *out)
 	out->created_at = sqlite3_column_int64(st, 7);
 	out->expires_at = sqlite3_column_int64(st, 8);
 	out->version = sqlite3_column_int64(st, 9);
+	out->link_id = sqlite3_column_int64(st, 11);
 	{
 		const unsigned char *b = sqlite3_column_text(st, 10);
 
@@ -308,5 +310,25 @@ out:
 	close(dir_fd);
 	if (removed)
 		*removed = count;
+	return rc;
+}
+
+enum err uploads_link_open(struct db *db, int64_t link_id, int64_t now, int64_t *n)
+{
+	static const char sql[] = "SELECT count(*) FROM uploads"
+				  " WHERE link_id = ? AND version IS NULL AND expires_at > ?";
+	sqlite3_stmt *st;
+	enum err rc = db_stmt(db, sql, &st);
+	bool row;
+
+	*n = 0;
+	if (rc)
+		return rc;
+	db_bind_int64(db, st, 1, link_id);
+	db_bind_int64(db, st, 2, now);
+	rc = db_step(db, st, "count link uploads", &row);
+	if (!rc && row)
+		*n = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
 	return rc;
 }

@@ -43,6 +43,7 @@ struct upload {
 	int64_t expires_at;
 	int64_t version;                      /* 0 until committed: then the version it made */
 	char blob[DIGEST_SHA256_HEX_LEN + 1]; /* "" until committed */
+	int64_t link_id; /* 0, or the drop link it came through (docs/links.md) */
 };
 
 /* Releases the strings; leaves *u zeroed. Accepts an empty one. */
@@ -68,6 +69,9 @@ enum err uploads_set_offset(struct db *db, const char *id, uint64_t offset);
  * to run inside the transaction that adds the version (tree_put's hook),
  * so both commit together; joins the open transaction. */
 enum err uploads_finish(struct db *db, const char *id, int64_t version, const char *blob);
+
+/* How many unfinished, unexpired uploads came through link `link_id`. */
+enum err uploads_link_open(struct db *db, int64_t link_id, int64_t now, int64_t *n);
 
 /* Delete the row (not the file). Missing is fine. */
 enum err uploads_delete(struct db *db, const char *id);

@@ -243,7 +243,8 @@ static enum err upload_decide(struct call *call)
 	enum err rc;
 
 	rc = uploads_get(worker_db(call->worker), id ? id : "", &u);
-	if (!rc && u.user_id != call->caller->user_id)
+	/* A drop link's upload is reached only through its link. */
+	if (!rc && (u.user_id != call->caller->user_id || u.link_id))
 		rc = ERR_NOTFOUND;
 	if (!rc)
 		rc = acl_wp_decide(worker_db(call->worker), call->caller, NULL, u.wp_id, ACCT_WRITE,
@@ -792,7 +793,8 @@ enum err acl_link_open(struct db *db, const char *secret, struct link *out)
 		rc = ERR_NOTFOUND;
 	if (!rc &&
 	    (out->revoked_at || now >= out->expires_at ||
-	     (out->max_uses && out->uses >= out->max_uses) ||
+	     /* a drop link at its count stays open: its uploads get a 409 */
+	     (out->kind == LINK_DOWNLOAD && out->max_uses && out->uses >= out->max_uses) ||
 	     level < (out->kind == LINK_DROP ? ACCT_WRITE : ACCT_READ) || p.mode == LINK_MODE_OFF ||
 	     (out->kind == LINK_DROP && p.mode != LINK_MODE_DROP)))
 		rc = ERR_NOTFOUND;

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "audit.h"
+#include "links.h"
 #include "notify.h"
 #include "api/auth.h"
 #include "cas.h"
@@ -43,6 +44,7 @@ struct job {
 	char *head_file;
 	char *upload_id;
 	int64_t user_id;
+	int64_t link_id; /* a drop link's upload: counted in its transaction */
 	char *email;
 	char *peer;
 
@@ -100,8 +102,16 @@ static enum err in_txn(struct db *db, const struct tree_put_result *res, void *a
 		log_event(LOG_ERROR, "audit", "cannot record upload: %s", err_detail());
 	/* One who uploads a document follows it (unless they turned that
 	 * off, or said they do not follow it): docs/notifications.md. */
-	if (!rc)
+	if (!rc && j->user_id)
 		rc = notify_follow_auto(db, j->user_id, j->wp_id, path);
+	/* A drop link's file counts against its limit with the version, or
+	 * neither happens (docs/links.md). */
+	if (!rc && j->link_id) {
+		rc = link_use(db, j->link_id, db_now());
+		if (rc == ERR_NOTFOUND)
+			rc = err_set(ERR_CONFLICT, "this link has taken all the files it accepts, "
+						   "expired or was revoked: nothing was stored");
+	}
 	free(path);
 	if (!rc && j->upload_id)
 		rc = uploads_finish(db, j->upload_id, res->version, j->res.hash);
@@ -382,6 +392,15 @@ void docput_commit(struct docput_req *r)
 	}
 	j->user_id = call->caller ? call->caller->user_id : 0;
 	j->email = jobs_strdup(call->caller ? call->caller->email : "", &nomem);
+	if (r->link_id) {
+		char who[40];
+
+		snprintf(who, sizeof who, "link #%" PRId64, r->link_id);
+		j->user_id = 0;
+		j->link_id = r->link_id;
+		free(j->email);
+		j->email = jobs_strdup(who, &nomem);
+	}
 	j->peer = jobs_strdup(http_req_peer(call->req), &nomem);
 	if (!nomem)
 		j->ticket = jobs_ticket_new(worker_jobs(wk), call->req, job_done, j);

@@ -77,6 +77,10 @@ struct docput_req {
 	size_t head_len;
 	const char *head_file;
 	const char *upload_id; /* tus: marked finished with the version */
+	/* A drop link's upload: audited as "link #ID" (no account), counted
+	 * as one of the link's files in the same transaction; ERR_CONFLICT
+	 * when the link has no file left or died meanwhile. */
+	int64_t link_id;
 	docput_answer_fn answer;
 	void *arg;
 };

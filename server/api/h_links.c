@@ -80,6 +80,12 @@ static json_t *link_json(struct call *call, const struct link *l)
 		      apijson_time(l->last_used_at), "note", l->note, "revoked_at",
 		      apijson_time(l->revoked_at), "state", link_state(l, db_now()));
 	free(path);
+	if (o && l->kind == LINK_DROP) {
+		/* a drop link counts files, not downloads */
+		json_object_del(o, "max_downloads");
+		json_object_set_new(o, "max_files", int_or_null(l->max_uses));
+		json_object_set_new(o, "max_file_size", int_or_null(l->max_file_size));
+	}
 	return o;
 }
 
@@ -179,13 +185,16 @@ static void mk_done(struct http_req *req, bool alive, void *arg)
 }
 
 /* POST /api/v1/links {"wp","path","kind","version","expires_at","password",
- * "max_downloads","note"} */
+ * "max_downloads","note"}; a drop link: "max_files", "max_file_size"
+ * instead of "version" and "max_downloads". */
 void h_link_create(struct call *call)
 {
-	static const char *const kinds[] = {"download", NULL};
+	static const char *const kinds[] = {"download", "drop", NULL};
 	struct db *db = db_of(call);
 	const char *wp = NULL, *path = "", *expires = NULL, *password = NULL, *note = "";
-	int64_t version = 0, max_uses = 0, wp_id = 0, expires_at = 0;
+	int64_t version = 0, max_uses = 0, wp_id = 0, expires_at = 0, max_files = 0,
+		max_file_size = 0;
+	bool has_max_uses = false, has_max_files = false, has_max_size = false;
 	int kind = LINK_DOWNLOAD;
 	struct jsonin_field f[] = {
 		{"wp", JSONIN_STRING, JSONIN_REQUIRED, 1, 32, .out = &wp},
@@ -195,8 +204,13 @@ void h_link_create(struct call *call)
 		{"expires_at", JSONIN_STRING, JSONIN_REQUIRED, 1, 40, .out = &expires},
 		{"password", JSONIN_STRING, JSONIN_NULLABLE, LINK_PASSWORD_MIN, 1024,
 		 .out = &password},
-		{"max_downloads", JSONIN_INT, JSONIN_NULLABLE, 1, LINK_MAX_USES, .out = &max_uses},
+		{"max_downloads", JSONIN_INT, JSONIN_NULLABLE, 1, LINK_MAX_USES, .out = &max_uses,
+		 .present = &has_max_uses},
 		{"note", JSONIN_STRING, JSONIN_MULTILINE, 0, LINK_NOTE_MAX, .out = &note},
+		{"max_files", JSONIN_INT, JSONIN_NULLABLE, 1, LINK_MAX_USES, .out = &max_files,
+		 .present = &has_max_files},
+		{"max_file_size", JSONIN_INT, JSONIN_NULLABLE, 1, INT64_C(1) << 50,
+		 .out = &max_file_size, .present = &has_max_size},
 	};
 	struct name_path p = {0};
 	struct tree_node n = {0};
@@ -205,6 +219,14 @@ void h_link_create(struct call *call)
 	bool oom = false;
 	enum err rc = jsonin_parse(call->json, f, sizeof f / sizeof f[0]);
 
+	if (!rc && kind == LINK_DROP && (version || has_max_uses))
+		rc = err_set(ERR_INVALID, "a drop link has no version and no download limit: give "
+					  "max_files and max_file_size");
+	if (!rc && kind == LINK_DOWNLOAD && (has_max_files || has_max_size))
+		rc = err_set(ERR_INVALID,
+			     "max_files and max_file_size are for drop links (kind \"drop\")");
+	if (kind == LINK_DROP)
+		max_uses = max_files;
 	if (!rc && !apijson_parse_time(expires, &expires_at))
 		rc = err_set(ERR_INVALID, "field 'expires_at': not a date or time "
 					  "(2026-12-31 or 2026-12-31T18:00:00Z)");
@@ -235,6 +257,7 @@ void h_link_create(struct call *call)
 		m->l.created_at = db_now();
 		m->l.expires_at = expires_at;
 		m->l.max_uses = max_uses;
+		m->l.max_file_size = max_file_size;
 		m->l.note = jobs_strdup(note, &oom);
 		m->password = jobs_strdup(password, &oom);
 		m->path = name_path_join(&p);
@@ -476,6 +499,23 @@ static void audit_link(struct call *call, const struct link *l, const char *acti
 	auth_audit_as(call, 0, who, action, l->wp_id, object ? object : "", "%s", detail);
 }
 
+bool share_drop_open(struct call *call, struct link *l)
+{
+	if (!open_link(call, l))
+		return false;
+	if (l->kind != LINK_DROP) {
+		link_clear(l);
+		reply_err(call->req, err_set(ERR_NOTFOUND, "this link takes no uploads"));
+		return false;
+	}
+	if (!link_unlocked(call, l)) {
+		link_clear(l);
+		reply_err(call->req, err_set(ERR_UNAUTHENTICATED, "this link needs its password"));
+		return false;
+	}
+	return true;
+}
+
 static json_t *node_entry(const struct tree_node *n)
 {
 	return json_pack("{s:s, s:b, s:I, s:o}", "name", n->name, "folder", n->is_folder, "size",
@@ -507,6 +547,22 @@ void h_share_get(struct call *call)
 		return;
 	}
 	json_object_set_new(o, "note", json_string(l.note));
+	if (l.kind == LINK_DROP) {
+		/* The uploader sees the limits, never what is in the folder. */
+		json_object_set_new(o, "max_files", int_or_null(l.max_uses));
+		json_object_set_new(o, "max_file_size", int_or_null(l.max_file_size));
+		json_object_set_new(
+			o, "files_left",
+			l.max_uses ? json_integer((json_int_t)(l.max_uses > l.uses
+								       ? l.max_uses - l.uses
+								       : 0))
+				   : json_null());
+		audit_link(call, &l, "link_view", NULL, "drop page opened");
+		link_touch(db, l.id, db_now());
+		reply_json(call->req, 200, json_pack("{s:o}", "link", o));
+		link_clear(&l);
+		return;
+	}
 	rc = acl_link_node(db, &l, rel, &n);
 	if (!rc && !n.is_folder) {
 		rc = tree_version_get(db, l.wp_id, n.id, l.version, &v);

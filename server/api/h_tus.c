@@ -27,6 +27,15 @@
  * request on the upload (ACCESS_UPLOAD_OWNER: only its creator finds it,
  * and only with write on its WP), and once more at the commit through
  * acl_authorize_wp, since access may be taken away during an upload.
+ *
+ * A drop link (docs/links.md) takes uploads the same way under
+ * /api/v1/s/{secret}/uploads: the link is opened by the policy
+ * (acl_link_open, with its password key) on every request, its upload
+ * found only through it (uploads.link_id) for HEAD, PATCH and DELETE,
+ * the document named
+ * "<uploader> <UTC time> <filename>" in the link's folder, its size and
+ * file count limits checked at the creation and the count once more in
+ * the commit's transaction (docput, link_use).
  */
 #include <event2/buffer.h>
 #include <inttypes.h>
@@ -56,6 +65,7 @@
 #include "api/tusmeta.h"
 #include "api/app.h"
 #include "tree.h"
+#include "links.h"
 #include "uploads.h"
 
 #define TUS_VERSION "1.0.0"
@@ -340,6 +350,16 @@ static bool load_upload(struct call *call, struct upload *u)
 	return true;
 }
 
+/* Where an upload is resumed: under its drop link's secret when it came
+ * through one. */
+static void location_header(struct call *call, const char *secret, const char *id)
+{
+	if (secret)
+		http_resp_headerf(call->req, "Location", "/api/v1/s/%s/uploads/%s", secret, id);
+	else
+		http_resp_headerf(call->req, "Location", "/api/v1/uploads/%s", id);
+}
+
 /* ---- OPTIONS ---------------------------------------------------------------------- */
 
 void h_tus_options(struct call *call)
@@ -367,9 +387,11 @@ struct patch {
 	struct call *call;
 	struct upload u;
 	struct cas_writer *w;
-	bool slotted;   /* holds an open_slots entry for u.id */
-	bool creating;  /* the body of a creation request: answer 201 */
-	uint64_t start; /* offset when the request began */
+	bool slotted;       /* holds an open_slots entry for u.id */
+	bool creating;      /* the body of a creation request: answer 201 */
+	int64_t link_id;    /* through a drop link: its id ... */
+	const char *secret; /* ... and the request's secret (request-scoped) */
+	uint64_t start;     /* offset when the request began */
 	uint64_t received;
 	uint64_t unsynced;
 	bool has_sum;
@@ -481,6 +503,7 @@ static void patch_abort(struct http_req *req, void *arg)
  * arena (docput holds the request until it answers). */
 struct commit_info {
 	char id[UPLOADS_ID_LEN + 1];
+	const char *secret; /* a drop link's upload: request-scoped */
 	int64_t expires_at;
 	bool creating;
 };
@@ -491,6 +514,12 @@ static void commit_answer(struct call *call, enum err rc, const struct docput_re
 	struct commit_info *ci = arg;
 
 	if (rc) {
+		/* A drop link's upload that cannot be committed (the link filled
+		 * up or died meanwhile) is gone for good: docput removed its
+		 * bytes, and without its row a client's HEAD learns so (404)
+		 * instead of sending its last byte again and again. */
+		if (ci->secret)
+			uploads_delete(worker_db(call->worker), ci->id);
 		tus_err(call, rc);
 		return;
 	}
@@ -502,7 +531,7 @@ static void commit_answer(struct call *call, enum err rc, const struct docput_re
 		http_resp_header(call->req, "X-Consort-Scan", res->scan);
 	expires_header(call, ci->expires_at);
 	if (ci->creating)
-		http_resp_headerf(call->req, "Location", "/api/v1/uploads/%s", ci->id);
+		location_header(call, ci->secret, ci->id);
 	http_resp_send(call->req, ci->creating ? 201 : 204, NULL, 0);
 }
 
@@ -516,9 +545,19 @@ static void patch_commit(struct patch *pa)
 	char *comment = NULL;
 	enum err rc;
 
-	/* Access may have been taken away since the upload began. */
-	rc = ci ? acl_authorize_wp(call, NULL, pa->u.wp_id, ACCESS_WP_WRITE)
-		: err_set(ERR_NOMEM, "out of memory");
+	/* Access may have been taken away since the upload began (for a
+	 * drop link: the link revoked, expired, or its creator's access). */
+	if (!ci)
+		rc = err_set(ERR_NOMEM, "out of memory");
+	else if (pa->link_id) {
+		struct link l;
+
+		rc = acl_link_open(worker_db(call->worker), pa->secret, &l);
+		if (!rc && (l.id != pa->link_id || l.kind != LINK_DROP))
+			rc = err_set(ERR_NOTFOUND, "no such upload");
+		link_clear(&l);
+	} else
+		rc = acl_authorize_wp(call, NULL, pa->u.wp_id, ACCESS_WP_WRITE);
 	if (!rc)
 		rc = name_path_from_text(pa->u.path, &path);
 	if (!rc && !(comment = http_req_strndup(call->req, pa->u.comment, strlen(pa->u.comment))))
@@ -530,6 +569,7 @@ static void patch_commit(struct patch *pa)
 		return;
 	}
 	memcpy(ci->id, pa->u.id, sizeof ci->id);
+	ci->secret = pa->secret;
 	ci->expires_at = pa->u.expires_at;
 	ci->creating = pa->creating;
 	r.call = call;
@@ -540,6 +580,7 @@ static void patch_commit(struct patch *pa)
 	r.cond = TREE_COND_NONE;
 	r.head_file = pa->file;
 	r.upload_id = pa->u.id;
+	r.link_id = pa->link_id;
 	r.answer = commit_answer;
 	r.arg = ci;
 	pa->w = NULL;
@@ -586,7 +627,7 @@ static void patch_end(struct http_req *req, void *arg)
 	tus_headers(pa->call);
 	offset_headers(pa, cas_writer_size(pa->w));
 	if (pa->creating)
-		http_resp_headerf(pa->call->req, "Location", "/api/v1/uploads/%s", pa->u.id);
+		location_header(pa->call, pa->secret, pa->u.id);
 	http_resp_send(pa->call->req, pa->creating ? 201 : 204, NULL, 0);
 	patch_free(pa, true);
 }
@@ -722,7 +763,9 @@ fail:
 	patch_free(pa, false);
 }
 
-void h_tus_patch(struct call *call)
+/* PATCH on upload {id}: `l` is the drop link it must have come through,
+ * or NULL for a member's own upload (decided by ACCESS_UPLOAD_OWNER). */
+static void tus_patch(struct call *call, const struct link *l)
 {
 	struct patch *pa;
 	uint64_t offset;
@@ -738,6 +781,14 @@ void h_tus_patch(struct call *call)
 	if (!load_upload(call, &pa->u)) {
 		free(pa);
 		return;
+	}
+	if (l) {
+		pa->link_id = l->id;
+		pa->secret = call_param(call, "secret");
+		if (pa->u.link_id != l->id) {
+			tus_err(call, err_set(ERR_NOTFOUND, "no such upload"));
+			goto fail;
+		}
 	}
 	if (!header_u64(call, "Upload-Offset", &offset)) {
 		tus_err(call, err_set(ERR_INVALID, "Upload-Offset is required"));
@@ -764,8 +815,9 @@ void h_tus_patch(struct call *call)
 				offset, pa->u.offset));
 		goto fail;
 	}
-	/* A lock taken since the upload began holds for its next bytes. */
-	{
+	/* A lock taken since the upload began holds for its next bytes
+	 * (a drop link's file has a fresh name of its own: none). */
+	if (!l) {
 		struct name_path p = {0};
 		enum err rc = name_path_from_text(pa->u.path, &p);
 
@@ -784,6 +836,8 @@ fail:
 	upload_clear(&pa->u);
 	free(pa);
 }
+
+void h_tus_patch(struct call *call) { tus_patch(call, NULL); }
 
 /* ---- POST: creation -------------------------------------------------------------- */
 
@@ -950,7 +1004,8 @@ void h_tus_head(struct call *call)
 	upload_clear(&u);
 }
 
-void h_tus_delete(struct call *call)
+/* DELETE upload {id}: `l` as for tus_patch. */
+static void tus_delete(struct call *call, const struct link *l)
 {
 	struct cas_writer *w = NULL;
 	struct upload u;
@@ -959,6 +1014,10 @@ void h_tus_delete(struct call *call)
 
 	if (!tus_version_ok(call) || !load_upload(call, &u))
 		return;
+	if (l && u.link_id != l->id) {
+		tus_err(call, err_set(ERR_NOTFOUND, "no such upload"));
+		goto out;
+	}
 	rc = open_forget(u.id, &w);
 	if (!rc)
 		rc = uploads_delete(worker_db(call->worker), u.id);
@@ -977,6 +1036,8 @@ out:
 	upload_clear(&u);
 }
 
+void h_tus_delete(struct call *call) { tus_delete(call, NULL); }
+
 void h_tus_override(struct call *call)
 {
 	const char *m = http_req_header(call->req, "X-HTTP-Method-Override");
@@ -991,4 +1052,240 @@ void h_tus_override(struct call *call)
 		tus_err(call,
 			err_set(ERR_METHOD,
 				"POST here needs X-HTTP-Method-Override: PATCH, DELETE or HEAD"));
+}
+
+/* ---- through a drop link: /api/v1/s/{secret}/uploads ------------------------------------ */
+
+#define DROP_UPLOADER_MAX 100 /* bytes of the name an uploader states */
+
+/* "<uploader> <UTC time> <original name>" in the link's folder, checked
+ * by the naming rules like any name (name.h). */
+static enum err drop_path(struct call *call, const struct link *l, const struct tusmeta *m,
+			  struct name_path *out)
+{
+	char stamp[32], *folder = NULL, *name = NULL, *nfc = NULL, *key = NULL;
+	time_t now = (time_t)db_now();
+	struct tm tm;
+	size_t len;
+	enum err rc;
+
+	if (!m->uploader || !*m->uploader)
+		return err_set(ERR_INVALID, "Upload-Metadata must give your name (uploader)");
+	if (!m->filename || !*m->filename)
+		return err_set(ERR_INVALID, "Upload-Metadata must give the file's name (filename)");
+	if (strlen(m->uploader) > DROP_UPLOADER_MAX || strchr(m->uploader, '/'))
+		return err_set(ERR_INVALID, "your name must be at most %d bytes, without '/'",
+			       DROP_UPLOADER_MAX);
+	if (strchr(m->filename, '/'))
+		return err_set(ERR_INVALID, "the file's name must not hold '/'");
+	gmtime_r(&now, &tm);
+	strftime(stamp, sizeof stamp, "%Y-%m-%dT%H%M%SZ", &tm);
+	len = strlen(m->uploader) + strlen(stamp) + strlen(m->filename) + 3;
+	name = malloc(len);
+	if (!name)
+		return err_set(ERR_NOMEM, "out of memory");
+	snprintf(name, len, "%s %s %s", m->uploader, stamp, m->filename);
+	rc = name_check(name, strlen(name), &nfc, &key);
+	if (rc)
+		rc = err_set(ERR_INVALID, "the document's name '%s' is not allowed: %s", name,
+			     err_detail());
+	if (!rc)
+		rc = tree_path(worker_db(call->worker), l->node_id, &folder);
+	if (!rc) {
+		size_t flen = strlen(folder) + strlen(nfc) + 2;
+		char *full = malloc(flen);
+
+		if (!full)
+			rc = err_set(ERR_NOMEM, "out of memory");
+		else {
+			snprintf(full, flen, "%s%s%s", folder, *folder ? "/" : "", nfc);
+			rc = name_path_from_text(full, out);
+			free(full);
+		}
+	}
+	free(folder);
+	free(name);
+	free(nfc);
+	free(key);
+	return rc;
+}
+
+void h_tus_link_create(struct call *call)
+{
+	const struct config *cfg = worker_config(call->worker);
+	struct db *db = worker_db(call->worker);
+	const char *raw = http_req_header(call->req, "Upload-Metadata");
+	struct name_path path = {0};
+	struct tree_node n = {0};
+	struct upload u = {0};
+	struct link l = {0};
+	struct tusmeta m;
+	char id[AUTH_SECRET_LEN + 1], comment[160];
+	int64_t pending = 0;
+	uint64_t length;
+	enum err rc;
+
+	if (!tus_version_ok(call) || !share_drop_open(call, &l))
+		return;
+	if (http_req_header(call->req, "Upload-Defer-Length") ||
+	    http_req_header(call->req, "Upload-Concat")) {
+		rc = err_set(ERR_INVALID, "give Upload-Length; deferred lengths and concatenation "
+					  "are not supported");
+		goto out;
+	}
+	if (!header_u64(call, "Upload-Length", &length)) {
+		rc = err_set(ERR_INVALID, "Upload-Length is required");
+		goto out;
+	}
+	if (length > cfg->max_upload || (l.max_file_size && length > (uint64_t)l.max_file_size)) {
+		rc = err_set(ERR_TOOLARGE,
+			     "this link accepts files of at most %" PRIu64 " bytes; this one has "
+			     "%" PRIu64,
+			     l.max_file_size && (uint64_t)l.max_file_size < cfg->max_upload
+				     ? (uint64_t)l.max_file_size
+				     : cfg->max_upload,
+			     length);
+		goto out;
+	}
+	if (!raw || strlen(raw) > UPLOADS_METADATA_MAX) {
+		rc = err_set(ERR_INVALID, raw ? "Upload-Metadata is too long"
+					      : "Upload-Metadata must give uploader and filename");
+		goto out;
+	}
+	if (http_req_has_body(call->req) && !content_type_ok(call))
+		goto done;
+	rc = tusmeta_parse(call->req, raw, &m);
+	if (!rc)
+		rc = drop_path(call, &l, &m, &path);
+	if (!rc)
+		rc = uploads_link_open(db, l.id, db_now(), &pending);
+	if (!rc && l.max_uses && l.uses + pending >= l.max_uses)
+		rc = err_set(ERR_CONFLICT,
+			     "this link accepts %" PRId64 " files; %" PRId64 " arrived and %" PRId64
+			     " are on their way: nothing more can be dropped",
+			     l.max_uses, l.uses, pending);
+	if (!rc) {
+		rc = tree_resolve(db, l.wp_id, &path, &n);
+		if (!rc)
+			rc = err_set(ERR_EXISTS, "a document of that name arrived already; try "
+						 "again in a second");
+		else if (rc == ERR_NOTFOUND)
+			rc = tree_look_alike_check(db, l.wp_id, &path);
+		tree_node_clear(&n);
+	}
+	if (!rc)
+		rc = tree_quota_check(db, l.wp_id, length);
+	if (rc)
+		goto out;
+	{
+		char dir[PATH_MAX];
+
+		snprintf(dir, sizeof dir, "%s/uploads", app_data_dir(worker_app(call->worker)));
+		if (uploads_sweep(db, dir, db_now(), 3600, NULL))
+			log_event(LOG_WARN, "tus", "sweeping expired uploads: %s", err_detail());
+	}
+	rc = auth_secret_new(id);
+	if (rc)
+		goto out;
+	snprintf(comment, sizeof comment, "dropped through link #%" PRId64, l.id);
+	memcpy(u.id, id, UPLOADS_ID_LEN + 1);
+	/* Counted against its creator's open uploads: a link cannot hold
+	 * more unfinished bytes than its creator could. */
+	u.user_id = l.creator_id;
+	u.wp_id = l.wp_id;
+	u.link_id = l.id;
+	u.path = name_path_join(&path);
+	u.comment = comment;
+	u.metadata = (char *)raw;
+	u.length = length;
+	u.created_at = db_now();
+	u.expires_at = u.created_at + cfg->upload_expiry_ms / 1000;
+	if (!u.path) {
+		rc = err_set(ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	rc = uploads_create(db, &u, cfg->uploads_per_user, cfg->upload_bytes_per_user);
+	free(u.path);
+	u.path = NULL;
+	if (rc)
+		goto out;
+	if (http_req_has_body(call->req) || length == 0) {
+		struct patch *pa = calloc(1, sizeof *pa);
+
+		if (!pa) {
+			rc = err_set(ERR_NOMEM, "out of memory");
+			goto out;
+		}
+		pa->call = call;
+		pa->creating = true;
+		pa->link_id = l.id;
+		pa->secret = call_param(call, "secret");
+		rc = uploads_get(db, id, &pa->u);
+		if (rc) {
+			free(pa);
+			goto out;
+		}
+		patch_start(pa);
+		goto done;
+	}
+	tus_headers(call);
+	location_header(call, call_param(call, "secret"), id);
+	http_resp_header(call->req, "Upload-Offset", "0");
+	expires_header(call, u.expires_at);
+	http_resp_send(call->req, 201, NULL, 0);
+out:
+	if (rc)
+		tus_err(call, rc);
+done:
+	name_path_free(&path);
+	link_clear(&l);
+}
+
+void h_tus_link_patch(struct call *call)
+{
+	struct link l;
+
+	if (!share_drop_open(call, &l)) /* revoked or expired: the rest is refused */
+		return;
+	tus_patch(call, &l);
+	link_clear(&l);
+}
+
+void h_tus_link_head(struct call *call)
+{
+	struct link l;
+	struct upload u;
+
+	if (!tus_version_ok(call) || !share_drop_open(call, &l))
+		return;
+	if (load_upload(call, &u)) {
+		if (u.link_id != l.id) {
+			tus_err(call, err_set(ERR_NOTFOUND, "no such upload"));
+		} else {
+			tus_headers(call);
+			http_resp_headerf(call->req, "Upload-Offset", "%" PRIu64, u.offset);
+			http_resp_headerf(call->req, "Upload-Length", "%" PRIu64, u.length);
+			/* the uploader's own file arrived: what a client that lost
+			 * the last answer needs to stop */
+			if (u.version) {
+				http_resp_headerf(call->req, "ETag", "\"%s\"", u.blob);
+				http_resp_headerf(call->req, "X-Consort-Version", "%" PRId64,
+						  u.version);
+			}
+			expires_header(call, u.expires_at);
+			http_resp_send(call->req, 200, NULL, 0);
+		}
+		upload_clear(&u);
+	}
+	link_clear(&l);
+}
+
+void h_tus_link_delete(struct call *call)
+{
+	struct link l;
+
+	if (!share_drop_open(call, &l))
+		return;
+	tus_delete(call, &l);
+	link_clear(&l);
 }

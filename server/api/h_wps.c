@@ -161,9 +161,8 @@ static void change_detail(const struct acct_wp_change *c, const char *lead, char
 #undef ADD
 }
 
-/* The share-link policies a PATCH may set: drop links (uploads through
- * a link) are not built yet, so their policy is not offered. */
-static const char *const link_modes_offered[] = {"off", "download", NULL};
+/* The share-link policies a PATCH may set, in link_mode_names' order. */
+static const char *const link_modes_offered[] = {"off", "download", "drop", NULL};
 
 /* PATCH /api/v1/wps/{wp}[?dry_run=1] {"title","lead","quota","keep_versions",
  * "keep_days","archived","language"}: any of them. title, lead and

@@ -8,6 +8,7 @@
 #define CONSORT_HANDLERS_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -148,6 +149,16 @@ void h_share_get(struct call *call);
 void h_share_unlock(struct call *call);
 void h_share_file(struct call *call);
 void h_share_zip(struct call *call);
+struct link;
+/* The drop link of the request's {secret}, open and unlocked (its key
+ * when it has a password); otherwise answers (404, 401) and false.
+ * Fills *l (link_clear it). */
+bool share_drop_open(struct call *call, struct link *l);
+/* h_tus.c: uploads through a drop link, /api/v1/s/{secret}/uploads */
+void h_tus_link_create(struct call *call);
+void h_tus_link_head(struct call *call);
+void h_tus_link_patch(struct call *call);
+void h_tus_link_delete(struct call *call);
 void h_image_upload(struct call *call);
 void h_partner_logo(struct call *call);
 void h_image_get(struct call *call);

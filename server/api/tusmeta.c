@@ -63,6 +63,10 @@ enum err tusmeta_parse(struct http_req *req, const char *header, struct tusmeta 
 			m->path = v;
 		else if (klen == 7 && !memcmp(p, "comment", 7))
 			m->comment = v;
+		else if (klen == 8 && !memcmp(p, "filename", 8))
+			m->filename = v;
+		else if (klen == 8 && !memcmp(p, "uploader", 8))
+			m->uploader = v;
 		p = *end ? end + 1 : end;
 	}
 	return ERR_OK;

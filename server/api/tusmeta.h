@@ -16,13 +16,16 @@
 
 struct http_req;
 
-/* The keys consort uses; filename and filetype (tus-js-client's) and
- * anything else are ignored, never trusted for the type. Strings are
+/* The keys consort uses; filetype (tus-js-client's) and anything else
+ * are ignored, never trusted for the type. filename and uploader are
+ * read for drop links only (docs/links.md). Strings are
  * request-scoped (the request's arena); NULL when the key is absent. */
 struct tusmeta {
 	const char *wp;
 	const char *path;
 	const char *comment;
+	const char *filename;
+	const char *uploader;
 };
 
 /* Parse `header` (not NULL). ERR_INVALID with a detail for an empty key

@@ -410,6 +410,50 @@ test('authorization matrix: the link principal', async () => {
     for (const [p, status] of [['b.txt', 404], ['../b.txt', 400], ['a.txt/x', 404], ['/b.txt', 400]])
       assert.equal((await request(s, 'GET', `/api/v1/s/${links.live.secret}/file?path=${encodeURIComponent(p)}`)).status, status, p);
     // Links off in the policy: the live link stops too.
+
+    // Drop links (kind "drop"): uploads only, never a read, in every state.
+    grant(s, 'WP1', { user: 'manager@a.example' }, 'manage');
+    assert.equal((await apiJson(s, tokens.manager, 'PATCH', '/api/v1/wps/WP1', { json: { links: 'drop' } })).status, 200);
+    assert.equal((await api(s, tokens.writer, 'POST', '/api/v1/wps/WP1/folders', { json: { path: 'In' } })).status, 201);
+    addUser(s, 'dropper@a.example', 'UNIA', { name: 'Dropper' });
+    grant(s, 'WP1', { user: 'dropper@a.example' }, 'write');
+    const dropper = await Session.login(s, 'dropper@a.example');
+    const dtoken = (await dropper.req('POST', '/api/v1/tokens', { json: { name: 'e2e' } })).body.token;
+    const drops = {
+      live: await mk(tokens.writer, { path: 'In', kind: 'drop' }),
+      revoked: await mk(tokens.writer, { path: 'In', kind: 'drop' }),
+      expired: await mk(tokens.writer, { path: 'In', kind: 'drop', expires_at: String(Math.floor(Date.now() / 1000) + 1) }),
+      full: await mk(tokens.writer, { path: 'In', kind: 'drop', max_files: 1 }),
+      password: await mk(tokens.writer, { path: 'In', kind: 'drop', password: 'drop password 1' }),
+      'creator-read-only': await mk(dtoken, { path: 'In', kind: 'drop' }),
+    };
+    assert.equal((await api(s, tokens.writer, 'DELETE', `/api/v1/links/${drops.revoked.link.id}`)).status, 200);
+    const tusPost = (sec, name) => request(s, 'POST', `/api/v1/s/${sec}/uploads`, { body: 'abc',
+      headers: { 'tus-resumable': '1.0.0', 'upload-length': '3', 'content-type': 'application/offset+octet-stream',
+        'upload-metadata': `uploader ${b64('Matrix')},filename ${b64(name)}` } });
+    assert.equal((await tusPost(drops.full.secret, 'first.txt')).status, 201);
+    grant(s, 'WP1', { user: 'dropper@a.example' }, 'read');
+    await new Promise((res) => setTimeout(res, 1500));
+    drops.guessed = { secret: drops.live.secret.slice(0, 42) + (drops.live.secret.endsWith('Q') ? 'R' : 'Q') };
+    const dtable = [];
+    const want = {
+      live: [200, 403, 403, 201, 404], full: [200, 403, 403, 409, 404], password: [200, 401, 401, 401, 401],
+    };
+    for (const [state, l] of Object.entries(drops)) {
+      const cells = [];
+      for (const [m, p] of [['GET', `/api/v1/s/${l.secret}`], ['GET', `/api/v1/s/${l.secret}/file`], ['GET', `/api/v1/s/${l.secret}/zip`]])
+        cells.push((await request(s, m, p)).status);
+      cells.push((await tusPost(l.secret, `${state}.txt`)).status);
+      cells.push((await request(s, 'HEAD', `/api/v1/s/${l.secret}/uploads/${'A'.repeat(43)}`, { headers: { 'tus-resumable': '1.0.0' } })).status);
+      dtable.push(`${state.padEnd(24)} ${cells.join(' ')}`);
+      assert.deepEqual(cells, want[state] || [404, 404, 404, 404, 404], state);
+    }
+    console.log(`drop links (GET meta, GET file, GET zip, POST uploads, HEAD upload):\n${dtable.join('\n')}`);
+    // What arrived: the live link's file and the full link's first, no more.
+    assert.deepEqual(sql(s, "SELECT actor FROM audit WHERE action = 'upload' AND actor LIKE 'link #%' ORDER BY id").map((x) => x.actor),
+      [`link #${drops.full.link.id}`, `link #${drops.live.link.id}`]);
+
+    grant(s, 'WP1', { user: 'manager@a.example' }, 'none');
     assert.equal((await apiJson(s, tokens.writer, 'PATCH', '/api/v1/wps/WP1', { json: { links: 'off' } })).status, 403);
     grant(s, 'WP1', { user: 'manager@a.example' }, 'manage');
     assert.equal((await apiJson(s, tokens.manager, 'PATCH', '/api/v1/wps/WP1', { json: { links: 'off' } })).status, 200);

@@ -47,7 +47,7 @@ test('policy, who may make links, and the recipient side of a document link', as
     assert.match(r.body.detail, /share links are off/);
     r = await policy(s, tokens.writer, { links: 'download' });
     assert.equal(r.status, 403);
-    for (const [json, re] of [[{ links: 'everything' }, /links/], [{ links: 'drop' }, /links/], [{ links_max_days: 0 }, /links_max_days/],
+    for (const [json, re] of [[{ links: 'everything' }, /links/], [{ links_max_days: 0 }, /links_max_days/],
       [{ links_max_days: 366 }, /links_max_days/], [{ links_password: 'yes' }, /links_password/]]) {
       r = await policy(s, tokens.manager, json);
       assert.equal(r.status, 400, JSON.stringify(json));

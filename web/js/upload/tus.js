@@ -71,8 +71,11 @@ function failure(xhr) {
 // onState(state, info) with state 'creating' | 'uploading' | 'retrying'
 // (info.in seconds) | 'waiting-signin' | 'committing'.
 export class TusUpload {
-  constructor(file, { endpoint = '/api/v1/uploads', wp, path, comment = '', fp, chunkSize = Infinity, onProgress = () => {}, onState = () => {} }) {
-    Object.assign(this, { file, endpoint, wp, path, comment, fp, chunkSize, onProgress, onState });
+  // `meta` (an object) replaces wp/path/comment in Upload-Metadata and
+  // `headers` go with every request: a drop link's page (views/share.js)
+  // sends {uploader} and its X-Link-Key.
+  constructor(file, { endpoint = '/api/v1/uploads', wp, path, comment = '', meta = null, headers = {}, fp, chunkSize = Infinity, onProgress = () => {}, onState = () => {} }) {
+    Object.assign(this, { file, endpoint, wp, path, comment, meta, headers, fp, chunkSize, onProgress, onState });
     this.url = fp ? stored()[fp]?.url || null : null;
     this.offset = 0;
     this.xhr = null;
@@ -92,7 +95,7 @@ export class TusUpload {
     this.abort();
     if (this.fp) remember(this.fp, null);
     if (!this.url) return;
-    try { await request('DELETE', this.url); } catch { /* it expires on its own */ }
+    try { await request('DELETE', this.url, { headers: this.headers }); } catch { /* it expires on its own */ }
   }
 
   // Continue now: after the user signed in again, or came back online.
@@ -110,10 +113,12 @@ export class TusUpload {
 
   async create() {
     this.onState('creating');
-    const meta = [`wp ${b64(this.wp)}`, `path ${b64(this.path)}`, `filename ${b64(this.file.name)}`];
-    if (this.comment) meta.push(`comment ${b64(this.comment)}`);
+    const meta = this.meta
+      ? [...Object.entries(this.meta).map(([k, v]) => `${k} ${b64(v)}`), `filename ${b64(this.file.name)}`]
+      : [`wp ${b64(this.wp)}`, `path ${b64(this.path)}`, `filename ${b64(this.file.name)}`];
+    if (this.comment && !this.meta) meta.push(`comment ${b64(this.comment)}`);
     const xhr = await request('POST', this.endpoint, {
-      headers: { 'Upload-Length': String(this.file.size), 'Upload-Metadata': meta.join(',') },
+      headers: { ...this.headers, 'Upload-Length': String(this.file.size), 'Upload-Metadata': meta.join(',') },
       bind: (x) => { this.xhr = x; },
     });
     if (xhr.status !== 201) throw failure(xhr);
@@ -130,7 +135,7 @@ export class TusUpload {
   // Offset the server holds; null when the upload is gone. A finished
   // upload reports its version.
   async head() {
-    const xhr = await request('HEAD', this.url, { bind: (x) => { this.xhr = x; } });
+    const xhr = await request('HEAD', this.url, { headers: this.headers, bind: (x) => { this.xhr = x; } });
     if (xhr.status === 404 || xhr.status === 410) return null;
     if (xhr.status !== 200) throw failure(xhr);
     const offset = Number(xhr.getResponseHeader('Upload-Offset'));
@@ -143,7 +148,7 @@ export class TusUpload {
     const start = this.offset;
     this.onState('uploading');
     const xhr = await request('PATCH', this.url, {
-      headers: { 'Upload-Offset': String(start), 'Content-Type': 'application/offset+octet-stream' },
+      headers: { ...this.headers, 'Upload-Offset': String(start), 'Content-Type': 'application/offset+octet-stream' },
       body: this.file.slice(start, end),
       onProgress: (n) => this.onProgress(start + n),
       bind: (x) => { this.xhr = x; },

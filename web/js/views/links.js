@@ -35,11 +35,12 @@ export default async function links(ctx) {
         h('th', { scope: 'col' }, h('span.sr-only', t('common.actions'))))),
       h('tbody', list.map((l) => h('tr',
         h('td.break', `${l.wp}/${l.path || ''}`, l.version ? ` (${t('share.version', { n: l.version })})` : '',
+          l.kind === 'drop' ? h('span', ' ', badge(t('links.drop'))) : null,
           l.password ? h('span', ' ', badge(t('links.password'))) : null,
           l.note ? h('div.field-hint', l.note) : null),
         h('td', l.creator.name || l.creator.email),
         h('td.nowrap', h('time', { datetime: l.expires_at, title: fullDate(l.expires_at) }, dateTime(l.expires_at))),
-        h('td', l.max_downloads ? `${number(l.uses)} / ${number(l.max_downloads)}` : number(l.uses)),
+        h('td', (l.max_downloads || l.max_files) ? `${number(l.uses)} / ${number(l.max_downloads || l.max_files)}` : number(l.uses)),
         h('td.nowrap', l.last_used_at ? dateTime(l.last_used_at) : '—'),
         h('td', t(`links.state.${l.state}`)),
         h('td', l.state === 'live' ? button(t('links.revoke'), { kind: 'danger', on: async () => {

@@ -57,8 +57,7 @@ export default async function wpSettings(ctx) {
   const fKeepD = field(t('settings.keepDays'), keepD, { hint: t('settings.keepDaysHint') });
   const archivedLabel = h('label.check', archived, ' ', t('settings.archived'));
   // Share links (docs/links.md): the policy for the work package's managers.
-  const linkModes = [['off', t('settings.linksOff')], ['download', t('settings.linksDownload')]];
-  if (cur.links === 'drop') linkModes.push(['drop', t('settings.linksDrop')]);
+  const linkModes = [['off', t('settings.linksOff')], ['download', t('settings.linksDownload')], ['drop', t('settings.linksDrop')]];
   const linksMode = select(linkModes, { value: cur.links || 'off', disabled: !manager });
   const linksDays = input({ type: 'number', min: 1, max: 365, step: 1, disabled: !manager, value: cur.links_max_days ?? 30 });
   const linksPassword = h('input', { type: 'checkbox', checked: !!cur.links_password, disabled: !manager });
@@ -154,10 +153,10 @@ export default async function wpSettings(ctx) {
     mount(linkList, tableWrap(h('table.table',
       h('thead', h('tr', h('th', t('links.what')), h('th', t('links.creator')), h('th', t('links.expires')), h('th', t('links.uses')), h('th', t('links.lastUse')), h('th', h('span.sr-only', t('common.actions'))))),
       h('tbody', links.map((l) => h('tr',
-        h('td', l.path || '/', l.note ? h('div.field-hint', l.note) : null),
+        h('td', l.path || '/', l.kind === 'drop' ? ` (${t('links.drop')})` : '', l.note ? h('div.field-hint', l.note) : null),
         h('td', l.creator.name || l.creator.email),
         h('td', dateTime(l.expires_at)),
-        h('td', l.max_downloads ? `${number(l.uses)} / ${number(l.max_downloads)}` : number(l.uses)),
+        h('td', (l.max_downloads || l.max_files) ? `${number(l.uses)} / ${number(l.max_downloads || l.max_files)}` : number(l.uses)),
         h('td', l.last_used_at ? dateTime(l.last_used_at) : '—'),
         h('td', button(t('links.revoke'), { kind: 'danger', on: async () => {
           if (!await confirm({ title: t('links.revokeTitle'), text: t('links.revokeText'), confirmLabel: t('links.revoke'), danger: true })) return;
