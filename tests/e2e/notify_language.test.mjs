@@ -36,7 +36,7 @@ test('digest and account mail in each person\'s language', async () => {
   writeFileSync(passFile, `${smtp.password}\n`);
   const s = await new Server({ args: smtpArgs(smtp, passFile) }).start();
   try {
-    const { tokens, emails } = await consortium(s);
+    const { tokens, sessions, emails } = await consortium(s);
     // reader: German; other: chose nothing (English); manager: English
     let r = await apiJson(s, tokens.reader, 'PUT', '/api/v1/me/notifications', { json: { language: 'de' } });
     assert.equal(r.status, 200);
@@ -122,6 +122,23 @@ test('digest and account mail in each person\'s language', async () => {
     const [tr2] = await smtp.waitFor(emails.reader, /zweiter Faktor wurde zurückgesetzt/);
     assert.equal(tr2.parsed.subject, 'Ihr zweiter Faktor wurde zurückgesetzt');
     assert.match(tr2.parsed.text, /wurde von coord@a\.example zurückgesetzt/);
+
+    // a long German subject: several encoded-words, folded, cut between
+    // whole characters; the token's name (UTF-8) in the body
+    const tok = await sessions.reader.req('POST', '/api/v1/tokens', { json: { name: 'Schlüssel' } });
+    assert.ok(tok.status === 201 || tok.status === 200, String(tok.status));
+    const [nt] = await smtp.waitFor(emails.reader, /neues API-Token/);
+    assert.equal(nt.parsed.subject, 'Für Ihr consort-Konto wurde ein neues API-Token erstellt');
+    assert.match(nt.raw, /^Subject: =\?UTF-8\?B\?[A-Za-z0-9+/=]+\?=\r\n =\?UTF-8\?B\?[A-Za-z0-9+/=]+\?=\r$/m);
+    for (const w of nt.raw.match(/=\?UTF-8\?B\?[^?]*\?=/g)) {
+      assert.ok(w.length <= 75, `encoded-word of ${w.length} characters`);
+      // each word decodes to whole UTF-8 characters on its own
+      const bytes = Buffer.from(w.slice(10, -2), 'base64');
+      assert.equal(Buffer.from(bytes.toString('utf8'), 'utf8').compare(bytes), 0);
+      assert.ok(!bytes.toString('utf8').includes('\ufffd'));
+    }
+    assertAsciiHeaders(nt.raw);
+    assert.match(nt.parsed.text, /namens „Schlüssel“ erstellt/);
   } finally {
     await s.close();
     await smtp.stop();
