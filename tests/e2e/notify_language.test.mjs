@@ -4,13 +4,14 @@
 // and parsed with mailparser: subjects with umlauts as RFC 2047
 // encoded-words (headers stay ASCII), UTF-8 bodies, plural forms, dates
 // as the language writes them; the language is the one stored when the
-// mail is built; a person who chose none gets English.
+// mail is built; a person who chose none gets English. Review tasks and
+// deliverable reminders too.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Server, tempDir } from './lib/server.mjs';
-import { addUser, sql, Session } from './lib/accounts.mjs';
+import { addPartner, addUser, addWp, grant, sql, Session } from './lib/accounts.mjs';
 import { consortium, apiJson, urlPath } from './lib/docs.mjs';
 import { Smtp, smtpArgs } from './lib/smtp.mjs';
 
@@ -139,6 +140,69 @@ test('digest and account mail in each person\'s language', async () => {
     }
     assertAsciiHeaders(nt.raw);
     assert.match(nt.parsed.text, /namens „Schlüssel“ erstellt/);
+  } finally {
+    await s.close();
+    await smtp.stop();
+  }
+});
+
+const day = (offset) => new Date(Date.now() + offset * 86400000).toISOString().slice(0, 10);
+const TABLE = 'Deliverable No,Deliverable Name,WP No,Lead Beneficiary,Type,Dissemination Level,Due Date (in months)\r\n' +
+  'D2.1,Datenmanagementplan für Ärzte,WP2,INSTB,R,PU,6\r\nD2.2,Pilot,WP2,INSTB,DEM,PU,12\r\n';
+
+test('review tasks and deliverable reminders in each person\'s language', async () => {
+  const smtp = new Smtp();
+  await smtp.start();
+  const passFile = join(tempDir(), 'smtp-pass');
+  writeFileSync(passFile, `${smtp.password}\n`);
+  const args = [...smtpArgs(smtp, passFile), '--reminder-interval', '0', '--reminder-days', '3'];
+  const s = await new Server({ args }).start();
+  try {
+    for (const p of ['UNIA', 'INSTB', 'LABC', 'HOSPD']) addPartner(s, p);
+    addWp(s, 'WP2', { lead: 'INSTB' });
+    const people = [['coord@a.example', 'UNIA', null, true], ['lead@b.example', 'INSTB', 'write'],
+      ['rev1@c.example', 'LABC', 'read'], ['rev2@d.example', 'HOSPD', 'read']];
+    const sess = {};
+    for (const [email, partner, level, coordinator] of people) {
+      addUser(s, email, partner, { coordinator: !!coordinator });
+      if (level) grant(s, 'WP2', { user: email }, level);
+      sess[email.split('@')[0]] = await Session.login(s, email);
+    }
+    const { coord, lead, rev1 } = sess;
+    // rev1 and the lead read German; rev2 chose nothing
+    for (const who of [rev1, lead]) {
+      const r = await who.req('PUT', '/api/v1/me/notifications', { json: { language: 'de' } });
+      assert.equal(r.status, 200);
+    }
+    let r = await coord.req('POST', '/api/v1/deliverables/import', { body: TABLE, headers: { 'content-type': 'text/csv' } });
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    for (const [code, due] of [['D2.1', day(30)], ['D2.2', day(-1)]]) {
+      r = await lead.req('PATCH', `/api/v1/deliverables/${code}`, { json: { due_date: due } });
+      assert.equal(r.status, 200, JSON.stringify(r.body));
+    }
+    r = await lead.req('PUT', '/api/v1/wps/WP2/content/plan.txt', { body: 'The plan.\n', headers: { 'content-type': 'text/plain' } });
+    assert.equal(r.status, 201);
+    r = await lead.req('PATCH', '/api/v1/deliverables/D2.1', { json: { document: 'plan.txt' } });
+    assert.equal(r.status, 200);
+    r = await lead.req('POST', '/api/v1/deliverables/D2.1/reviews', { json: { reviewers: ['rev1@c.example', 'rev2@d.example'], due: day(1) } });
+    assert.equal(r.status, 201, JSON.stringify(r.body));
+
+    const [de] = await smtp.waitFor('rev1@c.example', /^Begutachtung: D2\.1, Version 1$/);
+    assertAsciiHeaders(de.raw);
+    assert.match(de.parsed.text, /^Hallo,/);
+    assert.ok(de.parsed.text.includes(`Sie werden gebeten, D2.1 „Datenmanagementplan für Ärzte“, Version 1, bis ${day(1)} zu begutachten.`), de.parsed.text);
+    assert.match(de.parsed.html, />In consort öffnen<\/a>/);
+    const [en] = await smtp.waitFor('rev2@d.example', /^Review task: D2\.1, version 1$/);
+    assert.ok(en.parsed.text.includes(`You are asked to review D2.1 "Datenmanagementplan für Ärzte", version 1, by ${day(1)}.`), en.parsed.text);
+
+    r = await s.fetch('/_test/reminders', { method: 'POST' });
+    assert.equal(r.status, 200);
+    const [rm] = await smtp.waitFor('rev1@c.example', /^Erinnerung: Ihre Begutachtung von D2\.1 ist am/);
+    assert.equal(rm.parsed.subject, `Erinnerung: Ihre Begutachtung von D2.1 ist am ${day(1)} fällig`);
+    await smtp.waitFor('rev2@d.example', new RegExp(`^Reminder: your review of D2\\.1 is due on ${day(1)}$`));
+    const [od] = await smtp.waitFor('lead@b.example', /^Erinnerung: Deliverable D2\.2 ist seit/);
+    assert.equal(od.parsed.subject, `Erinnerung: Deliverable D2.2 ist seit ${day(-1)} überfällig`);
+    assert.match(od.parsed.text, /Deliverable D2\.2 „Pilot“ war am \d{4}-\d\d-\d\d fällig und ist noch nicht eingereicht\./);
   } finally {
     await s.close();
     await smtp.stop();
