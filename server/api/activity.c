@@ -5,38 +5,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const struct {
-	const char *action, *verb;
-} verbs[] = {
-	{"upload", "uploaded"},
-	{"restore", "restored an old version of"},
-	{"move", "moved"},
-	{"rename", "renamed"},
-	{"delete", "moved to the trash"},
-	{"restore_trash", "restored from the trash"},
-	{"purge", "deleted for good"},
-	{"folder_create", "created the folder"},
-	{"copy", "copied"},
-	{"grant", "changed access of"},
-	{"checkout", "checked out"},
-	{"checkin", "checked in"},
-	{"lock_break", "broke the lock on"},
-	{"malware_found", "had an upload refused as malware:"},
-	{"news_create", "posted the news"},
-	{"event_create", "added the event"},
-};
+#include "api/mailtext.h"
 
 bool activity_site(const char *action)
 {
 	return action && (!strcmp(action, "news_create") || !strcmp(action, "event_create"));
-}
-
-const char *activity_verb(const char *action)
-{
-	for (size_t i = 0; action && i < sizeof verbs / sizeof verbs[0]; i++)
-		if (!strcmp(action, verbs[i].action))
-			return verbs[i].verb;
-	return action ? action : "";
 }
 
 /* The folder part of an object path; grants name no path, only the
@@ -130,26 +103,48 @@ void activity_groups_free(struct activity_group *g, size_t n)
 	free(g);
 }
 
-void activity_sentence(const struct activity_group *g, const struct audit_row *rows, char *buf,
-		       size_t len)
+/* The catalog's text of `key`, or of `fallback` when the catalog has no
+ * such key (an action told by no catalog yet). */
+static const char *text_or(const char *lang, const char *key, const char *fallback)
+{
+	const char *t = mailtext_get(lang, key);
+
+	return t == key ? mailtext_get(lang, fallback) : t;
+}
+
+void activity_sentence(const struct activity_group *g, const struct audit_row *rows,
+		       const char *lang, char *buf, size_t len)
 {
 	const struct audit_row *r = &rows[g->idx[0]];
 	const char *who = r->actor && *r->actor ? r->actor : "consort";
 	const char *code = r->wp_code ? r->wp_code : "?";
+	const char *obj = r->object ? r->object : "";
+	char key[96], where[1200], count[24], *s;
 
-	if (activity_site(r->action))
-		snprintf(buf, len, "%s %s \"%s\"", who, activity_verb(r->action),
-			 r->object ? r->object : "");
-	else if (g->count > 1 && !strcmp(r->action, "upload"))
-		snprintf(buf, len, "%s uploaded %zu files to %s%s%s", who, g->count, code,
-			 *g->folder ? "/" : "", g->folder);
-	else if (g->count > 1)
-		snprintf(buf, len, "%s %s %zu %s in %s%s%s", who, activity_verb(r->action),
-			 g->count, strcmp(r->action, "folder_create") ? "items" : "folders", code,
-			 *g->folder ? "/" : "", g->folder);
-	else if (!strcmp(r->action, "grant"))
-		snprintf(buf, len, "%s %s %s in %s (%s)", who, activity_verb(r->action), r->object,
-			 code, r->detail ? r->detail : "");
-	else
-		snprintf(buf, len, "%s %s %s/%s", who, activity_verb(r->action), code, r->object);
+	snprintf(count, sizeof count, "%zu", g->count);
+	if (activity_site(r->action) || !strcmp(r->action, "grant")) {
+		snprintf(key, sizeof key, "activity.%s", r->action);
+		s = mailtext_fill(mailtext_get(lang, key),
+				  (const char *const[]){"who", who, "title", obj, "account", obj,
+							"wp", code, "detail",
+							r->detail ? r->detail : "", NULL});
+	} else if (g->count > 1) {
+		snprintf(where, sizeof where, "%s%s%s", code, *g->folder ? "/" : "", g->folder);
+		snprintf(key, sizeof key, "activity.group.%s.one", r->action);
+		if (mailtext_get(lang, key) != key)
+			snprintf(key, sizeof key, "activity.group.%s", r->action);
+		else
+			snprintf(key, sizeof key, "activity.group.other");
+		s = mailtext_fill(mailtext_plural(lang, key, (int64_t)g->count),
+				  (const char *const[]){"who", who, "count", count, "where", where,
+							"action", r->action, NULL});
+	} else {
+		snprintf(where, sizeof where, "%s/%s", code, obj);
+		snprintf(key, sizeof key, "activity.%s", r->action);
+		s = mailtext_fill(text_or(lang, key, "activity.other"),
+				  (const char *const[]){"who", who, "where", where, "action",
+							r->action, NULL});
+	}
+	snprintf(buf, len, "%s", s ? s : who);
+	free(s);
 }

@@ -37,12 +37,10 @@ void activity_groups_free(struct activity_group *g, size_t n);
  * Those are told alone, with their title: Marta posted the news "Kick-off". */
 bool activity_site(const char *action);
 
-/* The verb of an action ("uploaded", "moved"...). */
-const char *activity_verb(const char *action);
-
-/* One line telling a group in English into buf[len]: "Marta uploaded 12
- * files to WP3/Minutes", "Marta uploaded WP3/Minutes/a.pdf". */
-void activity_sentence(const struct activity_group *g, const struct audit_row *rows, char *buf,
-		       size_t len);
+/* One line telling a group in `lang` (mailtext.h; NULL or unknown:
+ * English) into buf[len]: "Marta uploaded 12 files to WP3/Minutes",
+ * "Marta uploaded WP3/Minutes/a.pdf". */
+void activity_sentence(const struct activity_group *g, const struct audit_row *rows,
+		       const char *lang, char *buf, size_t len);
 
 #endif

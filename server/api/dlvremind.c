@@ -40,9 +40,10 @@ static int64_t days_between(const char *from, const char *to)
 
 /* Mark `step` for the person of `x` and, if it is new, queue its mail. */
 static enum err notice(struct db *db, const struct config *cfg, const struct dlv_notice *x,
-		       const char *step, const char *subject, const char *text, size_t *count)
+		       const char *step, const char *subject_key, const char *body_key,
+		       const char *due, size_t *count)
 {
-	char id_left[160], link[64];
+	char id_left[160], link[64], version[24];
 	bool fresh = false;
 	enum err rc = dlv_reminder_mark(db, step, x->ref, x->user_id, &fresh);
 
@@ -53,8 +54,12 @@ static enum err notice(struct db *db, const struct config *cfg, const struct dlv
 		 step, (long long)x->ref, (long long)x->user_id,
 		 strchr(step, ' ') ? strchr(step, ' ') + 1 : "0");
 	snprintf(link, sizeof link, "/#/deliverables/%s", x->code);
-	rc = mail_notice(db, cfg, x->user_id, x->email, "deliverable_notice", id_left, subject,
-			 text, link);
+	snprintf(version, sizeof version, "%lld", (long long)x->version);
+	rc = mail_notice(db, cfg, x->user_id, x->email, "deliverable_notice", id_left, subject_key,
+			 body_key,
+			 (const char *const[]){"code", x->code, "title", x->title, "version",
+					       version, "due", due ? due : "", NULL},
+			 link);
 	if (!rc && count)
 		(*count)++;
 	return rc;
@@ -63,17 +68,9 @@ static enum err notice(struct db *db, const struct config *cfg, const struct dlv
 static enum err review_task(struct db *db, const struct config *cfg, const struct dlv_notice *x,
 			    size_t *count)
 {
-	char subject[128], text[1024];
-
-	snprintf(subject, sizeof subject, "Review task: %s, version %lld", x->code,
-		 (long long)x->version);
-	snprintf(text, sizeof text,
-		 "You are asked to review %s \"%.500s\", version %lld%s%s.\n"
-		 "Read that version and answer approve or changes requested (with your "
-		 "comments, and an annotated file if you like).",
-		 x->code, x->title, (long long)x->version, x->due_date ? ", by " : "",
-		 x->due_date ? x->due_date : "");
-	return notice(db, cfg, x, "review_task", subject, text, count);
+	return notice(db, cfg, x, "review_task", "review_task.subject",
+		      x->due_date ? "review_task_due.body" : "review_task.body", x->due_date,
+		      count);
 }
 
 enum err dlvremind_review_started(struct db *db, const struct config *cfg, int64_t review_id,
@@ -99,7 +96,7 @@ static enum err run_reviews(struct db *db, const struct config *cfg, const char 
 
 	for (size_t i = 0; i < n && !rc; i++) {
 		const struct dlv_notice *x = &l[i];
-		char step[64], subject[128], text[1024];
+		char step[64];
 		int64_t left;
 
 		if (!acl_deliverable_notice(db, x->user_id, x->wp_id, true))
@@ -112,14 +109,10 @@ static enum err run_reviews(struct db *db, const struct config *cfg, const char 
 			continue;
 		snprintf(step, sizeof step, "%s %s", left < 0 ? "review_overdue" : "review_due",
 			 x->due_date);
-		snprintf(subject, sizeof subject, "Reminder: your review of %s is %s %s", x->code,
-			 left < 0 ? "overdue since" : "due on", x->due_date);
-		snprintf(text, sizeof text,
-			 "Your review of %s \"%.500s\", version %lld, %s %s, and you have not "
-			 "answered yet.",
-			 x->code, x->title, (long long)x->version,
-			 left < 0 ? "was due on" : "is due on", x->due_date);
-		rc = notice(db, cfg, x, step, subject, text, &out->review_reminders);
+		rc = notice(db, cfg, x, step,
+			    left < 0 ? "review_overdue.subject" : "review_due.subject",
+			    left < 0 ? "review_overdue.body" : "review_due.body", x->due_date,
+			    &out->review_reminders);
 	}
 	dlv_notices_free(l, n);
 	return rc;
@@ -134,7 +127,7 @@ static enum err run_deliverables(struct db *db, const struct config *cfg, const 
 
 	for (size_t i = 0; i < n && !rc; i++) {
 		const struct dlv_notice *x = &l[i];
-		char due[11] = "", step[64], subject[128], text[1024];
+		char due[11] = "", step[64];
 		int64_t left;
 
 		if (x->due_date && dlv_date_valid(x->due_date))
@@ -150,12 +143,10 @@ static enum err run_deliverables(struct db *db, const struct config *cfg, const 
 			continue;
 		snprintf(step, sizeof step, "%s %s",
 			 left < 0 ? "deliverable_overdue" : "deliverable_due", due);
-		snprintf(subject, sizeof subject, "Reminder: deliverable %s is %s %s", x->code,
-			 left < 0 ? "overdue since" : "due on", due);
-		snprintf(text, sizeof text,
-			 "Deliverable %s \"%.500s\" %s %s and is not submitted yet.", x->code,
-			 x->title, left < 0 ? "was due on" : "is due on", due);
-		rc = notice(db, cfg, x, step, subject, text, &out->deliverable_reminders);
+		rc = notice(db, cfg, x, step,
+			    left < 0 ? "deliverable_overdue.subject" : "deliverable_due.subject",
+			    left < 0 ? "deliverable_overdue.body" : "deliverable_due.body", due,
+			    &out->deliverable_reminders);
 	}
 	dlv_notices_free(l, n);
 	return rc;

@@ -160,7 +160,7 @@ static json_t *group_json(const struct activity_group *g, const struct audit_row
 	json_t *o, *items = json_array();
 	char text[2048];
 
-	activity_sentence(g, rows, text, sizeof text);
+	activity_sentence(g, rows, "en", text, sizeof text);
 	for (size_t i = 0; items && i < g->count && i < FEED_ITEMS_MAX; i++) {
 		const struct audit_row *e = &rows[g->idx[i]];
 

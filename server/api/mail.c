@@ -17,6 +17,7 @@
 #include "api/acl.h"
 #include "api/activity.h"
 #include "api/config.h"
+#include "api/mailtext.h"
 #include "db.h"
 #include "digest.h"
 #include "http/log.h"
@@ -185,18 +186,45 @@ static void rfc5322_date(int64_t t, char *buf, size_t len)
 		 months[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
 }
 
-static void short_time(int64_t t, char *buf, size_t len)
+/* A header value in ASCII: as it is when it is ASCII, else as RFC 2047
+ * encoded-words (UTF-8, B), each at most 75 characters and cut between
+ * whole characters, folded onto continuation lines. Line breaks are
+ * dropped (no header injection). */
+static void sb_header_text(struct sb *b, const char *s)
 {
-	time_t tt = (time_t)t;
-	struct tm tm;
+	size_t n = strlen(s), i = 0;
+	bool ascii = true;
 
-	gmtime_r(&tt, &tm);
-	strftime(buf, len, "%Y-%m-%d %H:%M UTC", &tm);
+	for (size_t k = 0; k < n; k++)
+		if ((unsigned char)s[k] >= 0x80)
+			ascii = false;
+	if (ascii) {
+		for (; *s; s++)
+			if (*s != '\r' && *s != '\n')
+				sb_add(b, s, 1);
+		return;
+	}
+	while (i < n) {
+		size_t take = n - i < 45 ? n - i : 45;
+		char *enc;
+
+		/* do not cut a UTF-8 sequence: back up to a lead byte */
+		while (i + take < n && take > 1 && ((unsigned char)s[i + take] & 0xC0) == 0x80)
+			take--;
+		enc = digest_base64((const unsigned char *)s + i, take);
+		if (!enc) {
+			b->oom = true;
+			return;
+		}
+		sb_printf(b, "%s=?UTF-8?B?%s?=", i ? "\r\n " : "", enc);
+		free(enc);
+		i += take;
+	}
 }
 
 /* A whole message: headers, then text and HTML as multipart/alternative.
- * `unsub` (may be NULL) is the one-click unsubscribe URL. Subjects are
- * ASCII, made here. NULL when out of memory. */
+ * `unsub` (may be NULL) is the one-click unsubscribe URL; the subject is
+ * UTF-8 (encoded here when it is not ASCII). NULL when out of memory. */
 static char *make_message(const struct config *cfg, const char *rcpt, const char *subject,
 			  const char *id_left, const char *unsub, const char *text,
 			  const char *html)
@@ -210,8 +238,9 @@ static char *make_message(const struct config *cfg, const char *rcpt, const char
 	domain = domain ? domain + 1 : "localhost";
 	rfc5322_date(db_now(), date, sizeof date);
 	snprintf(boundary, sizeof boundary, "=_consort_%s", id_left);
-	sb_printf(&b, "From: %s\r\nTo: <%s>\r\nSubject: %s\r\nDate: %s\r\n", mail_from(cfg), rcpt,
-		  subject, date);
+	sb_printf(&b, "From: %s\r\nTo: <%s>\r\nSubject: ", mail_from(cfg), rcpt);
+	sb_header_text(&b, subject);
+	sb_printf(&b, "\r\nDate: %s\r\n", date);
 	sb_printf(&b, "Message-ID: <%s@%s>\r\nMIME-Version: 1.0\r\n", id_left, domain);
 	sb_puts(&b, "Auto-Submitted: auto-generated\r\n");
 	if (unsub)
@@ -258,95 +287,81 @@ enum err mail_account(struct db *db, int64_t user_id, enum mail_account_kind kin
 	return rc;
 }
 
-/* The message of queued account mail; NULL for an unknown kind or out of
- * memory. */
-static char *make_account_message(const struct config *cfg, const struct notify_mail *m)
+/* "Hello," and the paragraphs of `tmpl` (one a line) filled from `kv`,
+ * into text and HTML; a line that is "{link}" alone is `link` (a link
+ * in HTML). */
+static void body_paras(struct sb *text, struct sb *html, const char *lang, const char *tmpl,
+		       const char *const *kv, const char *link)
+{
+	const char *p = tmpl, *nl;
+
+	sb_printf(text, "%s\r\n\r\n", mailtext_get(lang, "hello"));
+	sb_puts(html, "<p>");
+	sb_html(html, mailtext_get(lang, "hello"));
+	sb_puts(html, "</p>");
+	for (; *p; p = *nl ? nl + 1 : nl) {
+		char *line, *filled;
+
+		nl = strchr(p, '\n');
+		if (!nl)
+			nl = p + strlen(p);
+		line = strndup(p, (size_t)(nl - p));
+		filled = line ? mailtext_fill(line, kv) : NULL;
+		if (!filled) {
+			text->oom = html->oom = true;
+		} else if (link && !strcmp(line, "{link}")) {
+			sb_printf(text, "%s\r\n\r\n", link);
+			sb_puts(html, "<p><a href=\"");
+			sb_html(html, link);
+			sb_puts(html, "\">");
+			sb_html(html, link);
+			sb_puts(html, "</a></p>");
+		} else {
+			sb_printf(text, "%s\r\n\r\n", filled);
+			sb_puts(html, "<p>");
+			sb_html(html, filled);
+			sb_puts(html, "</p>");
+		}
+		free(filled);
+		free(line);
+	}
+}
+
+/* The message of queued account mail in `lang`; NULL for an unknown kind
+ * or out of memory. */
+static char *make_account_message(const struct config *cfg, const struct notify_mail *m,
+				  const char *lang)
 {
 	struct sb text = {0}, html = {0};
-	char base[1024], id_left[96];
-	const char *subject = NULL;
+	char base[1024], id_left[96], link[1400], key[64];
 	const char *arg = m->arg ? m->arg : "";
+	const char *body = m->kind;
 	char *msg = NULL;
 
 	snprintf(base, sizeof base, "%s", link_base);
 	snprintf(id_left, sizeof id_left, "consort.account.%lld.%lld", (long long)m->id,
 		 (long long)m->created_at);
-	if (!strcmp(m->kind, "set_password")) {
-		subject = "Set your consort password";
-		sb_printf(&text,
-			  "Hello,\r\n\r\nA coordinator made a link for you to set the password of "
-			  "your consort account (%s). It works once:\r\n\r\n%s/#set-password=%s\r\n"
-			  "\r\nIf you did not expect this, tell your coordinator.\r\n",
-			  m->rcpt, base, arg);
-		sb_puts(&html, "<p>Hello,</p><p>A coordinator made a link for you to set the "
-			       "password of your consort account (");
-		sb_html(&html, m->rcpt);
-		sb_puts(&html, "). It works once:</p><p><a href=\"");
-		sb_html(&html, base);
-		sb_puts(&html, "/#set-password=");
-		sb_html(&html, arg);
-		sb_puts(&html, "\">Set your password</a></p><p>If you did not expect this, tell "
-			       "your coordinator.</p>");
-	} else if (!strcmp(m->kind, "totp_reset")) {
-		subject = "Your second factor was reset";
-		sb_printf(
-			&text,
-			"Hello,\r\n\r\nThe second factor (authenticator app) of your consort "
-			"account %s was reset%s%s. Sign in at %s/ to enrol it again.\r\n\r\nIf you "
-			"did not ask for this, tell your coordinator at once.\r\n",
-			m->rcpt, *arg ? " by " : "", arg, base);
-		sb_puts(&html, "<p>Hello,</p><p>The second factor (authenticator app) of your "
-			       "consort account ");
-		sb_html(&html, m->rcpt);
-		sb_puts(&html, " was reset");
-		if (*arg) {
-			sb_puts(&html, " by ");
-			sb_html(&html, arg);
-		}
-		sb_puts(&html, ".</p><p>If you did not ask for this, tell your coordinator at "
-			       "once.</p>");
-	} else if (!strcmp(m->kind, "new_token")) {
-		subject = "A new API token was made for your consort account";
-		sb_printf(&text,
-			  "Hello,\r\n\r\nA new API token named \"%s\" was made for your consort "
-			  "account %s. You see your tokens at %s/#/account.\r\n\r\nIf you did not "
-			  "make it, revoke it there and tell your coordinator.\r\n",
-			  arg, m->rcpt, base);
-		sb_puts(&html, "<p>Hello,</p><p>A new API token named &ldquo;");
-		sb_html(&html, arg);
-		sb_puts(&html, "&rdquo; was made for your consort account ");
-		sb_html(&html, m->rcpt);
-		sb_puts(&html, ".</p><p>If you did not make it, revoke it in <a href=\"");
-		sb_html(&html, base);
-		sb_puts(&html, "/#/account\">your settings</a> and tell your coordinator.</p>");
-	} else if (!strcmp(m->kind, "lock_broken")) {
-		subject = "Your lock was broken";
-		sb_printf(&text,
-			  "Hello,\r\n\r\nYour lock (check-out) on %s was broken. Changes you have "
-			  "not saved to consort yet may conflict with someone else's.\r\n",
-			  arg);
-		sb_puts(&html, "<p>Hello,</p><p>Your lock (check-out) on ");
-		sb_html(&html, arg);
-		sb_puts(&html, " was broken. Changes you have not saved to consort yet may "
-			       "conflict with someone else's.</p>");
-	} else if (!strcmp(m->kind, "signup_request")) {
-		subject = "A new person waits for approval";
-		sb_printf(
-			&text,
-			"Hello,\r\n\r\n%s signed in to consort through their institution and has "
-			"no account yet. Approve them and choose their partner, or refuse, on the "
-			"People page:\r\n\r\n%s/#/admin/users\r\n",
-			arg, base);
-		sb_puts(&html, "<p>Hello,</p><p>");
-		sb_html(&html, arg);
-		sb_puts(&html,
-			" signed in to consort through their institution and has no account "
-			"yet. Approve them and choose their partner, or refuse, on <a href=\"");
-		sb_html(&html, base);
-		sb_puts(&html, "/#/admin/users\">the People page</a>.</p>");
-	}
-	if (subject && !text.oom && !html.oom)
-		msg = make_message(cfg, m->rcpt, subject, id_left, NULL, text.p, html.p);
+	if (!strcmp(m->kind, "set_password"))
+		snprintf(link, sizeof link, "%s/#set-password=%s", base, arg);
+	else if (!strcmp(m->kind, "totp_reset"))
+		snprintf(link, sizeof link, "%s/", base), body = *arg ? "totp_reset_by" : body;
+	else if (!strcmp(m->kind, "new_token"))
+		snprintf(link, sizeof link, "%s/#/account", base);
+	else if (!strcmp(m->kind, "signup_request"))
+		snprintf(link, sizeof link, "%s/#/admin/users", base);
+	else if (!strcmp(m->kind, "lock_broken"))
+		link[0] = '\0';
+	else
+		return NULL;
+	snprintf(key, sizeof key, "%s.body", body);
+	body_paras(&text, &html, lang, mailtext_get(lang, key),
+		   (const char *const[]){"account", m->rcpt, "by", arg, "token", arg, "path", arg,
+					 "person", arg, "link", link, NULL},
+		   link);
+	snprintf(key, sizeof key, "%s.subject", m->kind);
+	if (!text.oom && !html.oom)
+		msg = make_message(cfg, m->rcpt, mailtext_get(lang, key), id_left, NULL, text.p,
+				   html.p);
 	free(text.p);
 	free(html.p);
 	return msg;
@@ -428,15 +443,26 @@ static void group_link(struct sb *b, const char *base, const struct audit_row *r
 	}
 }
 
-/* The digest of `ev` (the person's events, oldest first). */
-static char *make_digest(const struct config *cfg, const struct notify_prefs *p,
+/* `key`'s plural form for `n` filled with count and link; NULL when out
+ * of memory. */
+static char *counted(const char *lang, const char *key, size_t n, const char *link)
+{
+	char count[24];
+
+	snprintf(count, sizeof count, "%zu", n);
+	return mailtext_fill(mailtext_plural(lang, key, (int64_t)n),
+			     (const char *const[]){"count", count, "link", link, NULL});
+}
+
+/* The digest of `ev` (the person's events, oldest first) in `lang`. */
+static char *make_digest(const struct config *cfg, const struct notify_prefs *p, const char *lang,
 			 const struct audit_row *ev, size_t n, int64_t upto)
 {
 	struct activity_group *g = NULL;
 	struct sb text = {0}, html = {0}, link = {0};
-	char base[1024], id_left[96], subject[128], line[2048], when[40], unsub[1200];
+	char base[1024], id_left[96], line[2048], when[80], unsub[1200];
 	size_t ng = 0;
-	char *msg = NULL;
+	char *msg = NULL, *subject = NULL, *intro = NULL;
 
 	if (activity_group(ev, n, true, &g, &ng))
 		return NULL;
@@ -446,19 +472,21 @@ static char *make_digest(const struct config *cfg, const struct notify_prefs *p,
 	 * have the same id, and the cursor makes sure there is none. */
 	snprintf(id_left, sizeof id_left, "consort.digest.%lld.%lld", (long long)p->user_id,
 		 (long long)upto);
-	snprintf(subject, sizeof subject, "consort: %zu change%s in what you follow", n,
-		 n == 1 ? "" : "s");
-	sb_printf(&text, "Hello,\r\n\r\n%zu change%s in what you follow on consort:\r\n\r\n", n,
-		  n == 1 ? "" : "s");
-	sb_printf(&html,
-		  "<!DOCTYPE html><html><body><p>Hello,</p><p>%zu change%s in what you follow "
-		  "on consort:</p><ul>",
-		  n, n == 1 ? "" : "s");
+	subject = counted(lang, "digest.subject", n, "");
+	intro = counted(lang, "digest.intro", n, "");
+	if (!subject || !intro)
+		goto out;
+	sb_printf(&text, "%s\r\n\r\n%s\r\n\r\n", mailtext_get(lang, "hello"), intro);
+	sb_puts(&html, "<!DOCTYPE html><html><body><p>");
+	sb_html(&html, mailtext_get(lang, "hello"));
+	sb_puts(&html, "</p><p>");
+	sb_html(&html, intro);
+	sb_puts(&html, "</p><ul>");
 	for (size_t i = 0; i < ng && i < MAIL_MAX_GROUPS; i++) {
 		const struct audit_row *r = &ev[g[i].idx[0]];
 
-		activity_sentence(&g[i], ev, line, sizeof line);
-		short_time(ev[g[i].idx[g[i].count - 1]].at, when, sizeof when);
+		activity_sentence(&g[i], ev, lang, line, sizeof line);
+		mailtext_date(lang, ev[g[i].idx[g[i].count - 1]].at, when, sizeof when);
 		link.len = 0;
 		if (link.p)
 			link.p[0] = '\0';
@@ -481,22 +509,37 @@ static char *make_digest(const struct config *cfg, const struct notify_prefs *p,
 		sb_puts(&html, ")</small></li>");
 	}
 	if (ng > MAIL_MAX_GROUPS) {
-		sb_printf(&text, "\r\n... and %zu more. See them at %s/#/\r\n",
-			  ng - MAIL_MAX_GROUPS, base);
-		sb_printf(&html, "<li>... and %zu more.</li>", ng - MAIL_MAX_GROUPS);
+		char home[1100], *more;
+
+		snprintf(home, sizeof home, "%s/#/", base);
+		more = counted(lang, "digest.more", ng - MAIL_MAX_GROUPS, home);
+		if (!more)
+			goto out;
+		sb_printf(&text, "\r\n%s\r\n", more);
+		sb_puts(&html, "<li>");
+		sb_html(&html, more);
+		sb_puts(&html, "</li>");
+		free(more);
 	}
-	sb_printf(&text,
-		  "\r\nYou get this mail because you follow these work packages, folders or "
-		  "documents.\r\nSettings: %s/#/account\r\nUnsubscribe from these mails: %s\r\n",
-		  base, unsub);
-	sb_puts(&html, "</ul><p><small>You get this mail because you follow these work "
-		       "packages, folders or documents. <a href=\"");
+	sb_printf(&text, "\r\n%s\r\n%s: %s/#/account\r\n%s: %s\r\n",
+		  mailtext_get(lang, "digest.why"), mailtext_get(lang, "digest.settings"), base,
+		  mailtext_get(lang, "digest.unsubscribe_text"), unsub);
+	sb_puts(&html, "</ul><p><small>");
+	sb_html(&html, mailtext_get(lang, "digest.why"));
+	sb_puts(&html, " <a href=\"");
 	sb_html(&html, base);
-	sb_puts(&html, "/#/account\">Settings</a> &middot; <a href=\"");
+	sb_puts(&html, "/#/account\">");
+	sb_html(&html, mailtext_get(lang, "digest.settings"));
+	sb_puts(&html, "</a> &middot; <a href=\"");
 	sb_html(&html, unsub);
-	sb_puts(&html, "\">Unsubscribe</a></small></p></body></html>");
+	sb_puts(&html, "\">");
+	sb_html(&html, mailtext_get(lang, "digest.unsubscribe"));
+	sb_puts(&html, "</a></small></p></body></html>");
 	if (!text.oom && !html.oom && !link.oom)
 		msg = make_message(cfg, p->email, subject, id_left, unsub, text.p, html.p);
+out:
+	free(subject);
+	free(intro);
 	free(text.p);
 	free(html.p);
 	free(link.p);
@@ -514,10 +557,13 @@ static enum err digest_make(struct db *db, const struct config *cfg, const struc
 	struct audit_row *mine = NULL;
 	size_t nw = 0, nf = 0, nm = 0;
 	bool news = true;
+	char lang[16];
 	enum err rc;
 
 	*msg = NULL;
 	rc = acl_recipient_wps(db, p->user_id, &wps, &nw);
+	if (!rc)
+		rc = notify_language_get(db, p->user_id, lang, sizeof lang);
 	if (!rc)
 		rc = notify_follow_list(db, p->user_id, &fl, &nf);
 	if (!rc)
@@ -544,7 +590,7 @@ static enum err digest_make(struct db *db, const struct config *cfg, const struc
 		if (followed(fl, nf, e))
 			mine[nm++] = *e;
 	}
-	if (nm && !(*msg = make_digest(cfg, p, mine, nm, upto)))
+	if (nm && !(*msg = make_digest(cfg, p, lang, mine, nm, upto)))
 		rc = err_set(ERR_NOMEM, "out of memory");
 out:
 	free(mine);
@@ -816,7 +862,12 @@ static bool send_batch(struct db *db)
 		enum err rc = ERR_OK;
 
 		if (!m[i].message) {
-			m[i].message = make_account_message(cfg, &m[i]);
+			char lang[16];
+
+			/* the language of the person when the mail is made */
+			notify_language_get(db, m[i].user_id, lang, sizeof lang);
+			err_clear();
+			m[i].message = make_account_message(cfg, &m[i], lang);
 			if (!m[i].message)
 				rc = err_set(ERR_INVALID, "cannot make a message of kind %s",
 					     m[i].kind);
@@ -972,41 +1023,28 @@ void mail_stop(void)
 /* --- notices (deliverable review tasks and reminders) ---------------------------- */
 
 enum err mail_notice(struct db *db, const struct config *cfg, int64_t user_id, const char *rcpt,
-		     const char *kind, const char *id_left, const char *subject, const char *text,
-		     const char *link)
+		     const char *kind, const char *id_left, const char *subject_key,
+		     const char *body_key, const char *const *kv, const char *link)
 {
 	struct sb t = {0}, html = {0};
-	const char *p = text, *nl;
-	char *msg;
-	enum err rc;
+	char lang[16], url[1400];
+	char *msg = NULL, *subject;
+	enum err rc = notify_language_get(db, user_id, lang, sizeof lang);
 
-	sb_printf(&t, "Hello,\r\n\r\n");
-	sb_puts(&html, "<p>Hello,</p>");
-	for (; *p; p = *nl ? nl + 1 : nl) {
-		nl = strchr(p, '\n');
-		if (!nl)
-			nl = p + strlen(p);
-		sb_add(&t, p, (size_t)(nl - p));
-		sb_puts(&t, "\r\n\r\n");
-		sb_puts(&html, "<p>");
-		{
-			char *line = strndup(p, (size_t)(nl - p));
-
-			if (line)
-				sb_html(&html, line);
-			else
-				html.oom = true;
-			free(line);
-		}
-		sb_puts(&html, "</p>");
-	}
-	sb_printf(&t, "%s%s\r\n", link_base, link);
+	if (rc)
+		return rc;
+	snprintf(url, sizeof url, "%s%s", link_base, link);
+	subject = mailtext_fill(mailtext_get(lang, subject_key), kv);
+	body_paras(&t, &html, lang, mailtext_get(lang, body_key), kv, NULL);
+	sb_printf(&t, "%s\r\n", url);
 	sb_puts(&html, "<p><a href=\"");
-	sb_html(&html, link_base);
-	sb_html(&html, link);
-	sb_puts(&html, "\">Open it in consort</a></p>");
-	msg = t.oom || html.oom ? NULL
-				: make_message(cfg, rcpt, subject, id_left, NULL, t.p, html.p);
+	sb_html(&html, url);
+	sb_puts(&html, "\">");
+	sb_html(&html, mailtext_get(lang, "open_in_consort"));
+	sb_puts(&html, "</a></p>");
+	if (subject && !t.oom && !html.oom)
+		msg = make_message(cfg, rcpt, subject, id_left, NULL, t.p, html.p);
+	free(subject);
 	free(t.p);
 	free(html.p);
 	if (!msg)

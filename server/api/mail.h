@@ -76,12 +76,14 @@ struct mail_stats {
 void mail_stats(struct mail_stats *out);
 
 /* Queue a notice to account `user_id` at `rcpt` (a review task, a
- * reminder: docs/deliverables.md): `subject` (ASCII), `text` (UTF-8, one
- * paragraph per line), and a link to `link` (e.g. "/#/deliverables/D2.1")
- * under the public URL. `id_left` makes the Message-ID (unique per
- * notice). Made now and queued in the caller's transaction as `kind`. */
+ * reminder: docs/deliverables.md) in the person's language: the catalog
+ * texts `subject_key` and `body_key` (mailtext.h; one paragraph per
+ * line) filled from `kv` (name, value..., NULL), and a link to `link`
+ * (e.g. "/#/deliverables/D2.1") under the public URL. `id_left` makes
+ * the Message-ID (unique per notice). Made now and queued in the
+ * caller's transaction as `kind`. */
 enum err mail_notice(struct db *db, const struct config *cfg, int64_t user_id, const char *rcpt,
-		     const char *kind, const char *id_left, const char *subject, const char *text,
-		     const char *link);
+		     const char *kind, const char *id_left, const char *subject_key,
+		     const char *body_key, const char *const *kv, const char *link);
 
 #endif
