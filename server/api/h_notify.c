@@ -100,6 +100,7 @@ struct feed {
 	bool news; /* personal feed: the person gets consortium news */
 	int64_t me;
 	struct db *db;
+	char lang[16]; /* the caller's, for the sentences ("": English) */
 };
 
 static int feed_level(const struct feed *f, int64_t wp_id)
@@ -154,13 +155,14 @@ static bool feed_keeps(const struct feed *f, const struct audit_row *e)
 	return e->user_id != f->me && feed_follows(f, e);
 }
 
-static json_t *group_json(const struct activity_group *g, const struct audit_row *rows)
+static json_t *group_json(const struct activity_group *g, const struct audit_row *rows,
+			  const char *lang)
 {
 	const struct audit_row *r = &rows[g->idx[0]];
 	json_t *o, *items = json_array();
 	char text[2048];
 
-	activity_sentence(g, rows, "en", text, sizeof text);
+	activity_sentence(g, rows, lang, text, sizeof text);
 	for (size_t i = 0; items && i < g->count && i < FEED_ITEMS_MAX; i++) {
 		const struct audit_row *e = &rows[g->idx[i]];
 
@@ -233,7 +235,7 @@ static enum err feed_collect(struct call *call, const struct feed *f, const char
 		/* limit + 1 groups: the first `limit` are whole */
 		if (ng > limit || !more) {
 			for (size_t i = 0; i < ng && i < limit; i++)
-				json_array_append_new(out, group_json(&g[i], kept));
+				json_array_append_new(out, group_json(&g[i], kept, f->lang));
 			if (ng > limit)
 				*next = kept[g[limit - 1].idx[g[limit - 1].count - 1]].id;
 			activity_groups_free(g, ng);
@@ -248,7 +250,7 @@ static enum err feed_collect(struct call *call, const struct feed *f, const char
 
 		rc = activity_group(kept, nk, false, &g, &ng);
 		for (size_t i = 0; !rc && i < ng && i < limit; i++)
-			json_array_append_new(out, group_json(&g[i], kept));
+			json_array_append_new(out, group_json(&g[i], kept, f->lang));
 		if (!rc)
 			*next = ng > limit ? kept[g[limit - 1].idx[g[limit - 1].count - 1]].id
 					   : before;
@@ -287,6 +289,8 @@ void h_activity(struct call *call)
 			return;
 	}
 	rc = acl_readable_wp_list(call, &f.wps, &f.nw);
+	if (!rc)
+		rc = notify_language_get(db_of(call), f.me, f.lang, sizeof f.lang);
 	if (!rc && !code) {
 		f.personal = true;
 		rc = notify_follow_list(db_of(call), f.me, &f.fl, &f.nf);

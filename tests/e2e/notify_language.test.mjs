@@ -68,6 +68,15 @@ test('digest and account mail in each person\'s language', async () => {
     assert.match(de.parsed.html, />Abbestellen<\/a>/);
     assert.doesNotMatch(de.parsed.text, /uploaded|change in|Hello/);
 
+    // The app's feed speaks the same language as the mail.
+    for (const [who, sentence] of [['reader', /^Writer hat 3 Dateien nach WP1\/Minutes hochgeladen$/],
+                                   ['manager', /^Writer uploaded 3 files to WP1\/Minutes$/]]) {
+      r = await apiJson(s, tokens[who], 'GET', '/api/v1/activity?wp=WP1');
+      assert.equal(r.status, 200);
+      assert.ok(r.body.groups.some((g) => sentence.test(g.text)),
+        `${who}: ${JSON.stringify(r.body.groups.map((g) => g.text))}`);
+    }
+
     // English, chosen or not chosen
     for (const who of ['other', 'manager']) {
       const [en] = await smtp.waitFor(emails[who], /changes in what you follow/);
