@@ -766,8 +766,8 @@ static void render_store(struct evbuffer *out)
 
 		cas_added(m.cas, &added, &added_bytes);
 		header(out, "consort_blobs", "gauge",
-		       "Blobs (distinct contents) in the store: the last walk of DATA/blobs plus "
-		       "those stored since.");
+		       "Blob files (distinct contents over the small-content threshold) in the "
+		       "store: the last walk of DATA/blobs plus those stored since.");
 		evbuffer_add_printf(out, "consort_blobs %llu\n",
 				    (unsigned long long)(atomic_load(&m.walk_count) + added -
 							 atomic_load(&m.added_count_at_walk)));

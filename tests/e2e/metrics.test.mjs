@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { withServer, tempDir, runConsort } from './lib/server.mjs';
 import { recordSecret } from './lib/secrets.mjs';
 import { consortium, api } from './lib/docs.mjs';
+import { sql } from './lib/accounts.mjs';
 
 // {name{labels}: value} from the exposition; labels kept verbatim.
 function parse(text) {
@@ -191,8 +192,10 @@ test('uploads in progress and stored blobs move with uploads', async () => {
     const blobs0 = m.get('consort_blobs');
     const bytes0 = m.get('consort_blob_bytes');
     assert.equal(m.get('consort_uploads_in_progress') ?? 0, 0);
-    // a new document: one more blob, of its size, counted at once
-    const body = 'metrics ' + 'x'.repeat(1000);
+    // a new document: one more blob, of its size, counted at once (over
+    // the small-content threshold: smaller content lives in the database,
+    // storage/smallblob.h, and is not a blob file)
+    const body = 'metrics ' + 'x'.repeat(100 * 1024);
     let r = await api(s, tokens.writer, 'PUT', '/api/v1/wps/WP1/content/m.txt', { body });
     assert.ok(r.status === 201 || r.status === 200, `PUT ${r.status}`);
     m = parse(await scrape(s));
@@ -228,7 +231,9 @@ test('uploads in progress and stored blobs move with uploads', async () => {
       if (active !== 0) await new Promise((res) => setTimeout(res, 50));
     }
     assert.equal(active, 0);
-    assert.equal(parse(await scrape(s)).get('consort_blobs'), blobs0 + 2);
+    // ten bytes are small content: a row, not a blob file
+    assert.equal(parse(await scrape(s)).get('consort_blobs'), blobs0 + 1);
+    assert.equal(sql(s, 'SELECT count(*) AS n FROM small_blobs')[0].n, 1);
   });
 });
 

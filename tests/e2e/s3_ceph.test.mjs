@@ -12,6 +12,7 @@ import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { Server, tempDir, runConsort, consortBin } from './lib/server.mjs';
 import { consortium, api, apiJson, sha256 } from './lib/docs.mjs';
+import { sql } from './lib/accounts.mjs';
 import { startCeph, s3curl, listKeys, faultProxy } from './lib/ceph.mjs';
 
 let ceph;
@@ -42,6 +43,9 @@ function localBlobFiles(dataDir) {
 }
 
 const doc = (name) => `/api/v1/wps/WP1/content/${name}`;
+// Content over the small-content threshold (64 KiB): smaller content lives
+// in the database (storage/smallblob.h), never in the bucket.
+const over = (text) => Buffer.from(`${text}\n${'.'.repeat(70 * 1024)}`);
 
 test('documents live in the bucket: upload, download, Range, dedup, multipart', async () => {
   const bucket = bucketName();
@@ -49,12 +53,19 @@ test('documents live in the bucket: upload, download, Range, dedup, multipart', 
   try {
     const { tokens } = await consortium(s);
     const w = tokens.writer;
-    const small = Buffer.from('hello from consort on ceph\n'.repeat(100));
+    const small = Buffer.from('hello from consort on ceph\n'.repeat(3000));
     let r = await apiJson(s, w, 'PUT', doc('a.txt'), { body: small });
     assert.equal(r.status, 201, JSON.stringify(r.body));
     assert.deepEqual(await listKeys(ceph, bucket), [`blobs/${sha256(small)}`]);
     assert.deepEqual(localBlobFiles(s.dataDir), []);
     assert.match(readFileSync(`${s.dataDir}/blob-store`, 'utf8'), new RegExp(`bucket = ${bucket}`));
+    // Small content stays in the database: no request to the bucket.
+    const tiny = Buffer.from('a small note on ceph\n');
+    r = await apiJson(s, w, 'PUT', doc('tiny.txt'), { body: tiny });
+    assert.equal(r.status, 201);
+    assert.deepEqual(await listKeys(ceph, bucket), [`blobs/${sha256(small)}`]);
+    assert.equal(sql(s, 'SELECT count(*) AS n FROM small_blobs')[0].n, 1);
+    assert.equal(await (await api(s, w, 'GET', doc('tiny.txt'))).text(), tiny.toString());
 
     let g = await api(s, w, 'GET', doc('a.txt'));
     assert.equal(g.status, 200);
@@ -115,8 +126,8 @@ test('fsck, gc, backup and restore with the blobs in the bucket', async () => {
   const restored = tempDir() + '/data';
   try {
     const { tokens } = await consortium(s);
-    const kept = Buffer.from('kept content');
-    const gone = Buffer.from('content whose object disappears');
+    const kept = over('kept content');
+    const gone = over('content whose object disappears');
     assert.equal((await apiJson(s, tokens.writer, 'PUT', doc('kept.txt'), { body: kept })).status, 201);
     let r = runConsort(['fsck', '--data', s.dataDir]);
     assert.equal(r.status, 0, r.stdout + r.stderr);
@@ -191,7 +202,7 @@ test('faults: 500, 503, SlowDown and cut connections fail uploads with 503; noth
     const w = tokens.writer;
     for (const mode of ['500', '503', 'slowdown', 'cut']) {
       proxy.state.mode = mode;
-      for (const [name, size] of [['small', 1000], ['large', 20 * 1024 * 1024]]) {
+      for (const [name, size] of [['small', 100 * 1024], ['large', 20 * 1024 * 1024]]) {
         const body = randomBytes(size);
         const seen = proxy.state.seen;
         const t0 = Date.now();
@@ -218,9 +229,9 @@ test('faults: 500, 503, SlowDown and cut connections fail uploads with 503; noth
     // A slow store only slows; a transient failure is retried away.
     proxy.state.mode = 'delay';
     proxy.state.delayMs = 300;
-    assert.equal((await apiJson(s, w, 'PUT', doc('slow.txt'), { body: 'slow but fine' })).status, 201);
+    assert.equal((await apiJson(s, w, 'PUT', doc('slow.txt'), { body: over('slow but fine') })).status, 201);
     proxy.state.mode = 'pass';
-    const ok = Buffer.from('after the store came back');
+    const ok = over('after the store came back');
     assert.equal((await apiJson(s, w, 'PUT', doc('ok.txt'), { body: ok })).status, 201);
     const g = await api(s, w, 'GET', doc('ok.txt'));
     assert.equal(await g.text(), ok.toString());
@@ -250,7 +261,7 @@ test('SIGKILL during uploads: restart, no orphan that fsck reports, stale multip
   try {
     const { tokens } = await consortium(s);
     const w = tokens.writer;
-    const done = Buffer.from('acknowledged before the crash');
+    const done = over('acknowledged before the crash');
     assert.equal((await apiJson(s, w, 'PUT', doc('done.txt'), { body: done })).status, 201);
     const big = randomBytes(48 * 1024 * 1024);
     const pending = api(s, w, 'PUT', doc('big.bin'), { body: big }).catch(() => null);
@@ -283,7 +294,7 @@ test('consort blobs migrate --to s3 moves a local store into a bucket, verified 
   const s = await new Server({ args: ['--gc-interval', '0'] }).start();
   try {
     const { tokens } = await consortium(s);
-    const a = Buffer.from('a local blob before the migration');
+    const a = over('a local blob before the migration');
     assert.equal((await apiJson(s, tokens.writer, 'PUT', doc('a.txt'), { body: a })).status, 201);
     await s.stop();
     // Refused: an unknown target, a missing bucket.
