@@ -38,6 +38,7 @@
 #include "api/router.h"
 #include "api/acl.h"
 #include "api/app.h"
+#include "api/blobbody.h"
 #include "scans.h"
 #include "tree.h"
 
@@ -398,54 +399,13 @@ static void content_disposition(struct call *call, const char *name)
 			  "attachment; filename=\"%s\"; filename*=UTF-8''%s", ascii, enc);
 }
 
-struct download {
-	struct cas_reader *r;
-	uint64_t pos, end;
-};
-
-static enum err download_fill(struct http_req *req, struct evbuffer *out, size_t max, bool *done,
-			      void *arg)
-{
-	struct download *d = arg;
-	struct evbuffer_iovec vec;
-	uint64_t left = d->end - d->pos;
-	size_t n = left < max ? (size_t)left : max, got = 0;
-	enum err rc;
-
-	(void)req;
-	if (n > CAS_READ_WINDOW)
-		n = CAS_READ_WINDOW;
-	if (evbuffer_reserve_space(out, (ev_ssize_t)n, &vec, 1) < 1)
-		return err_set(ERR_NOMEM, "out of memory");
-	rc = cas_reader_read(d->r, d->pos, vec.iov_base, n, &got);
-	if (rc)
-		return rc;
-	if (got == 0)
-		return err_set(ERR_CORRUPT, "blob shorter than its version says");
-	vec.iov_len = got;
-	evbuffer_commit_space(out, &vec, 1);
-	d->pos += got;
-	*done = d->pos >= d->end;
-	return ERR_OK;
-}
-
-static void download_release(void *arg)
-{
-	struct download *d = arg;
-
-	cas_reader_close(d->r);
-	free(d);
-}
-
-static const struct http_body_source download_ops = {download_fill, download_release};
-
 void h_content_get(struct call *call)
 {
 	struct http_req *req = call->req;
 	struct name_path p = {0};
 	struct tree_node n = {0};
 	struct tree_version v = {0};
-	struct download *d = NULL;
+	struct blob_body *d = NULL;
 	uint64_t number = 0, first = 0, last = 0;
 	char etag[DIGEST_SHA256_HEX_LEN + 3], date[64], *path = NULL;
 	const char *inm, *if_range, *range_hdr;
@@ -516,7 +476,7 @@ void h_content_get(struct call *call)
 				     "stored content of version %" PRId64
 				     " is missing; run consort fsck",
 				     v.number);
-		download_release(d);
+		blob_body_ops.release(d);
 		reply_err(req, rc);
 		goto out;
 	}
@@ -539,10 +499,10 @@ void h_content_get(struct call *call)
 		d->end = last + 1;
 		http_resp_headerf(req, "Content-Range", "bytes %" PRIu64 "-%" PRIu64 "/%" PRIu64,
 				  first, last, v.size);
-		http_resp_stream(req, 206, (int64_t)(d->end - d->pos), &download_ops, d);
+		http_resp_stream(req, 206, (int64_t)(d->end - d->pos), &blob_body_ops, d);
 	} else {
 		d->end = v.size;
-		http_resp_stream(req, 200, (int64_t)v.size, &download_ops, d);
+		http_resp_stream(req, 200, (int64_t)v.size, &blob_body_ops, d);
 	}
 out:
 	free(path);

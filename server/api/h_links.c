@@ -23,6 +23,7 @@
 #include "api/acl.h"
 #include "api/apijson.h"
 #include "api/app.h"
+#include "api/blobbody.h"
 #include "api/auth.h"
 #include "api/handlers.h"
 #include "api/mime.h"
@@ -786,47 +787,6 @@ static enum err count_use(struct call *call, const struct link *l, const char *o
 	return rc;
 }
 
-struct one {
-	struct cas_reader *r;
-	uint64_t pos, end;
-};
-
-static enum err one_fill(struct http_req *req, struct evbuffer *out, size_t max, bool *done,
-			 void *arg)
-{
-	struct one *d = arg;
-	struct evbuffer_iovec vec;
-	uint64_t left = d->end - d->pos;
-	size_t n = left < max ? (size_t)left : max, got = 0;
-	enum err rc;
-
-	(void)req;
-	if (n > CAS_READ_WINDOW)
-		n = CAS_READ_WINDOW;
-	if (evbuffer_reserve_space(out, (ev_ssize_t)n, &vec, 1) < 1)
-		return err_set(ERR_NOMEM, "out of memory");
-	rc = cas_reader_read(d->r, d->pos, vec.iov_base, n, &got);
-	if (rc)
-		return rc;
-	if (got == 0)
-		return err_set(ERR_CORRUPT, "blob shorter than its version says");
-	vec.iov_len = got;
-	evbuffer_commit_space(out, &vec, 1);
-	d->pos += got;
-	*done = d->pos >= d->end;
-	return ERR_OK;
-}
-
-static void one_release(void *arg)
-{
-	struct one *d = arg;
-
-	cas_reader_close(d->r);
-	free(d);
-}
-
-static const struct http_body_source one_ops = {one_fill, one_release};
-
 static enum err open_blob(struct call *call, const char *blob, uint64_t size, struct cas_reader **r)
 {
 	enum err rc =
@@ -851,7 +811,7 @@ void h_share_file(struct call *call)
 	struct link l;
 	struct tree_node n = {0};
 	struct tree_version v = {0};
-	struct one *d = NULL;
+	struct blob_body *d = NULL;
 	char detail[96];
 	enum err rc;
 
@@ -879,14 +839,14 @@ void h_share_file(struct call *call)
 	}
 	if (rc) {
 		if (d)
-			one_release(d);
+			blob_body_ops.release(d);
 		reply_err(call->req, rc);
 	} else {
 		download_headers(call);
 		http_resp_header(call->req, "Content-Type", mime_for_download(v.mime));
 		attachment(call, n.name);
 		d->end = v.size;
-		http_resp_stream(call->req, 200, (int64_t)v.size, &one_ops, d);
+		http_resp_stream(call->req, 200, (int64_t)v.size, &blob_body_ops, d);
 	}
 	tree_version_clear(&v);
 	tree_node_clear(&n);
