@@ -184,8 +184,8 @@ static size_t utf8_invalid_multi(const char *s, size_t len, size_t *multi)
 }
 
 /* Append `s` to `b` as clean text: invalid UTF-8 becomes U+FFFD, control
- * characters other than tab and newline become spaces, form feeds and
- * carriage returns newlines. */
+ * characters other than tab, newline and form feed become spaces,
+ * carriage returns and vertical tabs newlines. */
 static void tb_put_clean(struct tbuf *b, const char *s, size_t len)
 {
 	const unsigned char *u = (const unsigned char *)s;
@@ -199,7 +199,9 @@ static void tb_put_clean(struct tbuf *b, const char *s, size_t len)
 			i += n;
 			continue;
 		}
-		if (n == 1 && (c == '\t' || c == '\n')) {
+		/* \f stays: it marks a page break, which search uses to
+		 * say on which page a hit is (search/xap.cc) */
+		if (n == 1 && (c == '\t' || c == '\n' || c == '\f')) {
 			i++;
 			continue;
 		}
@@ -210,7 +212,7 @@ static void tb_put_clean(struct tbuf *b, const char *s, size_t len)
 			tb_put(b, "\xEF\xBF\xBD", 3);
 			n = 1;
 		} else {
-			tb_put(b, c == '\f' || c == '\r' || c == '\v' ? "\n" : " ", 1);
+			tb_put(b, c == '\r' || c == '\v' ? "\n" : " ", 1);
 		}
 		i += n;
 		start = i;

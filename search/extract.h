@@ -54,7 +54,7 @@ struct extract_result {
 	int64_t created; /* Unix seconds, 0 unknown */
 	int pages;       /* 0 unknown */
 	char lang[8];    /* ISO 639-1 or "" */
-	char *text;      /* valid UTF-8, NUL-terminated */
+	char *text;      /* valid UTF-8, NUL-terminated; \f ends a page */
 	size_t text_len;
 };
 

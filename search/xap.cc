@@ -1137,6 +1137,86 @@ static bool correction_readable(xap_reader *r, const std::string &asked,
 	return true;
 }
 
+static bool snip_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+}
+
+/* The page of the snippet's first match: 1 + the page breaks (\f) in
+ * the text before it, 0 when the text has none or the snippet cannot
+ * be found in it. Worked out at query time from the text kept for
+ * snippets, so the index holds nothing more; the snippet is the text's
+ * own characters, HTML-escaped and marked, and is matched to it with
+ * whitespace ignored (the snippet may not keep it as is). */
+static int snippet_page(const std::string &snippet, const std::string &text)
+{
+	static const char ellipsis[] = "\xE2\x80\xA6";
+	static const struct {
+		const char *ent;
+		char c;
+	} ents[] = {{"&amp;", '&'},  {"&lt;", '<'},   {"&gt;", '>'},
+		    {"&quot;", '"'}, {"&#39;", '\''}, {"&apos;", '\''}};
+	std::string pat;
+	size_t mark = std::string::npos, i = 0, end = snippet.size();
+
+	if (text.find('\f') == std::string::npos)
+		return 0;
+	if (snippet.compare(0, 3, ellipsis) == 0)
+		i = 3;
+	if (end >= i + 3 && snippet.compare(end - 3, 3, ellipsis) == 0)
+		end -= 3;
+	while (i < end) {
+		if (snippet[i] == '<') {
+			size_t close = snippet.find('>', i);
+
+			if (close == std::string::npos)
+				return 0;
+			if (mark == std::string::npos && snippet.compare(i, 6, "<mark>") == 0)
+				mark = pat.size();
+			i = close + 1;
+			continue;
+		}
+		if (snippet[i] == '&') {
+			size_t k;
+
+			for (k = 0; k < sizeof ents / sizeof *ents; k++)
+				if (snippet.compare(i, strlen(ents[k].ent), ents[k].ent) == 0)
+					break;
+			if (k < sizeof ents / sizeof *ents) {
+				pat += ents[k].c;
+				i += strlen(ents[k].ent);
+				continue;
+			}
+		}
+		if (!snip_space(snippet[i]))
+			pat += snippet[i];
+		i++;
+	}
+	if (mark == std::string::npos || mark >= pat.size())
+		return 0;
+	for (size_t start = 0; start < text.size(); start++) {
+		size_t j = start, k = 0, at = 0;
+
+		if (text[start] != pat[0])
+			continue;
+		while (k < pat.size() && j < text.size()) {
+			if (snip_space(text[j])) {
+				j++;
+				continue;
+			}
+			if (text[j] != pat[k])
+				break;
+			if (k == mark)
+				at = j;
+			j++;
+			k++;
+		}
+		if (k == pat.size())
+			return 1 + (int)std::count(text.begin(), text.begin() + (long)at, '\f');
+	}
+	return 0;
+}
+
 static void search_once(xap_reader *r, const struct xap_query *q, struct xap_result *res)
 {
 	std::string corrected;
@@ -1191,6 +1271,9 @@ static void search_once(xap_reader *r, const struct xap_query *q, struct xap_res
 		if (snippet.empty())
 			snippet = mset.snippet(text, snip, stemmer_for(lang), 0, "<mark>",
 					       "</mark>", "…");
+		else
+			h->page = snippet_page(snippet, text);
+		std::replace(snippet.begin(), snippet.end(), '\f', ' ');
 		h->meta = cdup(meta);
 		h->snippet = cdup(snippet);
 		res->nhits++;

@@ -158,6 +158,7 @@ struct xap_hit {
 	int percent;
 	char *meta;    /* the JSON object stored at indexing time */
 	char *snippet; /* HTML-escaped; matches wrapped in <mark>…</mark> */
+	int page;      /* page of the snippet's first match; 0 unknown */
 };
 
 struct xap_result {

@@ -163,6 +163,11 @@ static void diffjob_run(void *arg)
 	       : (!strcmp(j->s[1].res.type, "csv") || !strcmp(j->s[1].res.type, "md"))
 		       ? TDIFF_LINES
 		       : TDIFF_WORDS;
+	/* page breaks (\f in extracted text) read as line breaks here */
+	for (int i = 0; i < 2; i++)
+		for (char *c = j->s[i].res.text; c && *c; c++)
+			if (*c == '\f')
+				*c = '\n';
 	rc = tdiff(j->s[0].res.text, j->s[0].res.text_len, j->s[1].res.text, j->s[1].res.text_len,
 		   mode, 0, &d);
 	if (rc)

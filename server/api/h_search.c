@@ -144,6 +144,8 @@ static json_t *hit_json(struct db *db, struct wpnames *names, const struct xap_h
 		json_object_set(o, copy[i], v ? v : json_string(""));
 	}
 	json_object_set_new(o, "snippet", json_string(h->snippet));
+	if (h->page > 0)
+		json_object_set_new(o, "page", json_integer(h->page));
 	json_object_set(o, "size", json_object_get(meta, "size"));
 	json_object_set_new(o, "date", iso_time(json_integer_value(json_object_get(meta, "date"))));
 	if (json_object_get(meta, "created"))

@@ -682,6 +682,7 @@ export default {
   'search.noneText': 'Nichts, worauf Sie Zugriff haben, passt zu „{q}“. Versuchen Sie andere oder weniger Wörter.',
   'search.didYouMean': 'Meinten Sie',
   'search.everywhere': 'Überall suchen',
+  'search.onPage': 'Seite {n}',
   'search.more': 'Mehr Ergebnisse zeigen',
   'search.downloadNamed': '{name} herunterladen',
   'search.startTitle': 'Die Dokumente durchsuchen',

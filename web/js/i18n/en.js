@@ -801,6 +801,7 @@ export default {
   'search.noneText': 'Nothing you have access to matches “{q}”. Try other or fewer words.',
   'search.didYouMean': 'Did you mean',
   'search.everywhere': 'Search everywhere',
+  'search.onPage': 'page {n}',
   'search.more': 'Show more results',
   'search.downloadNamed': 'Download {name}',
   'search.startTitle': 'Search the documents',

@@ -22,6 +22,8 @@ export default function documentView(ctx, { wp: wpCode, node: first }) {
   const writable = canWrite(wp);
   let node = first;
   let locks = [];
+  // ?page=N (a search hit's page): the preview opens there, the first time
+  let startPage = Number(ctx.params?.get('page')) || 1;
   const page = h('section.page.doc-page');
   const err = errorBox();
 
@@ -213,7 +215,7 @@ export default function documentView(ctx, { wp: wpCode, node: first }) {
           h('div.page-actions', actions))),
       lockLine(),
       err,
-      previewPane(wp, node),
+      previewPane(wp, node, startPage),
       h('div.doc-grid',
         h('section.card.doc-details', { 'aria-labelledby': 'doc-details' },
           h('div.card-head', h('h2', { id: 'doc-details' }, t('doc.details')),

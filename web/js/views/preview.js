@@ -54,7 +54,8 @@ export function thumbOrIcon(wp, e, kind) {
 }
 
 // The document page's preview pane.
-export function previewPane(wp, node) {
+// `start`: the page to open at (a search hit's page).
+export function previewPane(wp, node, start = 1) {
   const status = h('p.preview-status', { role: 'status' }, t('preview.loading'));
   const pages = h('div.preview-pages', { role: 'region', tabindex: '0', 'aria-label': t('preview.pages') });
   const indicator = h('span.preview-indicator', { 'aria-live': 'polite' });
@@ -62,7 +63,7 @@ export function previewPane(wp, node) {
   const pane = h('section.card.doc-preview', { 'aria-labelledby': 'doc-preview' },
     h('div.card-head', h('h2', { id: 'doc-preview' }, t('preview.title')), tools),
     status, pages);
-  let count = 0, current = 1, large = false, stopped = false, jumpUntil = 0;
+  let count = 0, current = 1, large = false, stopped = false, jumpUntil = 0, jumpTo = start > 1 ? Math.floor(start) : 0;
 
   function figures() { return [...pages.querySelectorAll('figure')]; }
 
@@ -81,7 +82,7 @@ export function previewPane(wp, node) {
     const width = pages.clientWidth || 360;
     const size = sizeFor(large ? Math.min(width * 2, 1600) : width);
     mount(pages, Array.from({ length: count }, (_, i) => h('figure.preview-page', { dataset: { page: String(i + 1) } },
-      h('img', { src: pageUrl(wp, node.path, node.version, i + 1, size), loading: i < 2 ? 'eager' : 'lazy', decoding: 'async',
+      h('img', { src: pageUrl(wp, node.path, node.version, i + 1, size), loading: i < Math.max(2, jumpTo) ? 'eager' : 'lazy', decoding: 'async',
         alt: t('preview.pageOf', { n: i + 1, total: count }), on: { error: (ev) => { ev.target.replaceWith(h('p.muted', t('preview.pageFailed'))); } } }),
       h('figcaption.sr-only', t('preview.pageOf', { n: i + 1, total: count })))));
     pages.classList.toggle('large', large);
@@ -91,6 +92,14 @@ export function previewPane(wp, node) {
       button(t('preview.next'), { kind: 'ghost', icon: 'chevronRight', iconOnly: true, on: () => show(current + 1) }),
       button(large ? t('preview.fit') : t('preview.zoom'), { kind: 'ghost', on: () => { large = !large; drawPages(state); } }));
     indicator.textContent = t('preview.pageOf', { n: current, total: count });
+    if (jumpTo) {
+      // the pages before it are loaded first, so that it stays where it was scrolled to
+      const target = Math.min(jumpTo, count);
+      const before = figures().slice(0, target).map((f) => f.querySelector('img')?.decode().catch(() => {}));
+      jumpTo = 0;
+      show(target);
+      Promise.all(before).then(() => { if (current === target) show(target); });
+    }
   }
 
   function failed(reason) {
