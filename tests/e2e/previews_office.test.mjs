@@ -133,7 +133,6 @@ const rtf = (tag, pages) => Buffer.from('{\\rtf1\\ansi ' +
 test('two documents convert at the same time on two converters, both previews right', { skip }, async () => {
   const before = new Set(soffices());
   const logs = () => ((s.allLogs || '') + s.log).split('\n').filter((l) => /converter/.test(l)).join('\n');
-  console.log('DEBUG', [...before], logs().split('\n').filter((l) => / converter /.test(l)).join('\n'));
   assert.ok(before.size <= 1, `at most one converter running before: ${[...before]}\n${logs()}`);
   // uploaded together: each upload queues its conversion on the pool
   await Promise.all([put('office/two-a.rtf', rtf('A', 3)), put('office/two-b.rtf', rtf('B', 5))]);
