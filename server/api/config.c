@@ -236,7 +236,11 @@ static const struct option_def options[] = {
 	 "used previews are removed. 0: 3% of the blob store, at least 16 MiB (docs/previews.md)."},
 	{"preview-threads", OPT_UINT, OFF(preview_threads), 1, 64,
 	 "Previews made at the same time (each runs a helper process); office documents are "
-	 "converted one at a time by the one LibreOffice."},
+	 "converted by the `preview-converters` LibreOffice processes."},
+	{"preview-converters", OPT_UINT, OFF(preview_converters), 0, 16,
+	 "LibreOffice processes converting office documents at the same time, each started on "
+	 "first need and reused. 0: 1 on a machine with 2 cores or fewer, else 2; never more than "
+	 "`preview-threads` (docs/previews.md)."},
 	{"preview-seconds", OPT_UINT, OFF(preview_seconds), 1, 3600,
 	 "Longest time (wall and CPU) for one preview task: converting a document, drawing a "
 	 "page. A document over it shows as failed."},

@@ -104,8 +104,9 @@ struct config {
 	/* previews (issue 18) */
 	uint64_t preview_cache_size; /* bytes; 0: a share of the blob store */
 	unsigned preview_threads;
-	unsigned preview_seconds; /* wall and CPU time of one preview task */
-	uint64_t preview_memory;  /* address space of a preview helper */
+	unsigned preview_converters; /* LibreOffice processes; 0: by the cores */
+	unsigned preview_seconds;    /* wall and CPU time of one preview task */
+	uint64_t preview_memory;     /* address space of a preview helper */
 	/* deliverables (issue 17) */
 	char *project_start; /* YYYY-MM-DD; NULL: due months have no date */
 	/* the largest annotated or submitted file, bytes; how often the

@@ -44,6 +44,7 @@
 #define MAX_PDF_OUT (512ull << 20)
 #define MAX_QUEUED 128
 #define SOFFICE_MAX_USES 200 /* conversions before the converter is renewed */
+#define MAX_CONVERTERS 16
 
 /* --- the helper ------------------------------------------------------------------------ */
 
@@ -413,18 +414,25 @@ static struct {
 	unsigned wall_seconds;
 	uint64_t memory;
 	char isolation[96];
-	/* the converter */
+	/* the converters: a pool thread takes a free one (lo_mu) and then
+	 * owns it alone until it gives it back */
 	pthread_mutex_t lo_mu;
-	pid_t lo_pid;
-	unsigned lo_uses, lo_seq;
-	char lo_pipe[96];
-	char lo_profile[PATH_MAX];
+	pthread_cond_t lo_cv;
+	unsigned lo_count, lo_seq;
+	struct converter {
+		bool taken;
+		unsigned index, uses;
+		pid_t pid;
+		char pipe[96];
+		char profile[PATH_MAX];
+	} lo[MAX_CONVERTERS];
 	/* contents being prepared (one thread each) and queued */
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	char busy[64][DIGEST_SHA256_HEX_LEN + 1];
 	char queued[MAX_QUEUED][DIGEST_SHA256_HEX_LEN + 1];
 } pv = {.lo_mu = PTHREAD_MUTEX_INITIALIZER,
+	.lo_cv = PTHREAD_COND_INITIALIZER,
 	.mu = PTHREAD_MUTEX_INITIALIZER,
 	.cv = PTHREAD_COND_INITIALIZER};
 
@@ -597,28 +605,29 @@ static void write_profile(const char *dir)
 	}
 }
 
-/* Under lo_mu: a running converter, started when needed. */
-static bool lo_running(void)
+/* Converter `c`, taken by the caller, running: started when needed. */
+static bool lo_running(struct converter *c)
 {
 	char url[PATH_MAX + 16], mem[24];
 	int status;
 
-	if (pv.lo_pid > 0) {
-		if (pv.lo_uses < SOFFICE_MAX_USES && waitpid(pv.lo_pid, &status, WNOHANG) == 0)
+	if (c->pid > 0) {
+		if (c->uses < SOFFICE_MAX_USES && waitpid(c->pid, &status, WNOHANG) == 0)
 			return true;
-		kill(-pv.lo_pid, SIGKILL);
-		waitpid(pv.lo_pid, &status, 0);
-		pv.lo_pid = 0;
+		kill(-c->pid, SIGKILL);
+		waitpid(c->pid, &status, 0);
+		c->pid = 0;
 	}
-	write_profile(pv.lo_profile);
-	snprintf(pv.lo_pipe, sizeof pv.lo_pipe, "consort-preview-%d-%u", (int)getpid(),
-		 ++pv.lo_seq);
-	snprintf(url, sizeof url, "file://%s", pv.lo_profile);
+	write_profile(c->profile);
+	pthread_mutex_lock(&pv.lo_mu);
+	snprintf(c->pipe, sizeof c->pipe, "consort-preview-%d-%u", (int)getpid(), ++pv.lo_seq);
+	pthread_mutex_unlock(&pv.lo_mu);
+	snprintf(url, sizeof url, "file://%s", c->profile);
 	snprintf(mem, sizeof mem, "%llu",
 		 (unsigned long long)(pv.memory < (2ull << 30) ? (2ull << 30) : pv.memory));
 	{
-		char *const argv[] = {
-			(char *)exe(), "preview-worker", "soffice", url, pv.lo_pipe, mem, NULL};
+		char *const argv[] = {(char *)exe(), "preview-worker", "soffice", url, c->pipe, mem,
+				      NULL};
 
 		/* A fresh profile makes soffice.bin exit with 81 once, asking to
 		 * be started again; wait until its pipe is there. */
@@ -627,14 +636,14 @@ static bool lo_running(void)
 			int64_t until = now_ms() + (int64_t)pv.wall_seconds * 1000;
 			bool again = false;
 
-			pv.lo_pid = spawn(argv, -1, -1);
-			if (pv.lo_pid <= 0)
+			c->pid = spawn(argv, -1, -1);
+			if (c->pid <= 0)
 				break;
 			snprintf(sock, sizeof sock, "/tmp/OSL_PIPE_%u_%s", (unsigned)getuid(),
-				 pv.lo_pipe);
+				 c->pipe);
 			while (now_ms() < until && access(sock, F_OK) != 0) {
-				if (waitpid(pv.lo_pid, &status, WNOHANG) == pv.lo_pid) {
-					pv.lo_pid = 0;
+				if (waitpid(c->pid, &status, WNOHANG) == c->pid) {
+					c->pid = 0;
 					again = WIFEXITED(status) && WEXITSTATUS(status) == 81;
 					break;
 				}
@@ -644,22 +653,52 @@ static bool lo_running(void)
 				break;
 		}
 	}
-	pv.lo_uses = 0;
-	if (pv.lo_pid > 0)
-		log_event(LOG_INFO, "preview", "converter started (pid %d)", (int)pv.lo_pid);
-	return pv.lo_pid > 0;
+	c->uses = 0;
+	if (c->pid > 0)
+		log_event(LOG_INFO, "preview", "converter %u started (pid %d)", c->index + 1,
+			  (int)c->pid);
+	return c->pid > 0;
 }
 
-static void lo_kill(void)
+static void lo_kill(struct converter *c)
 {
 	int status;
 
-	if (pv.lo_pid > 0) {
-		kill(-pv.lo_pid, SIGKILL);
-		while (waitpid(pv.lo_pid, &status, 0) < 0 && errno == EINTR)
+	if (c->pid > 0) {
+		kill(-c->pid, SIGKILL);
+		while (waitpid(c->pid, &status, 0) < 0 && errno == EINTR)
 			;
 	}
-	pv.lo_pid = 0;
+	c->pid = 0;
+}
+
+/* A free converter, waiting for one if all are converting. A running one
+ * is preferred, so that a second LibreOffice starts only when two
+ * documents are converted at the same time. */
+static struct converter *lo_take(void)
+{
+	struct converter *c = NULL;
+
+	pthread_mutex_lock(&pv.lo_mu);
+	for (;;) {
+		for (unsigned i = 0; i < pv.lo_count; i++)
+			if (!pv.lo[i].taken && (!c || (c->pid <= 0 && pv.lo[i].pid > 0)))
+				c = &pv.lo[i];
+		if (c)
+			break;
+		pthread_cond_wait(&pv.lo_cv, &pv.lo_mu);
+	}
+	c->taken = true;
+	pthread_mutex_unlock(&pv.lo_mu);
+	return c;
+}
+
+static void lo_give_back(struct converter *c)
+{
+	pthread_mutex_lock(&pv.lo_mu);
+	c->taken = false;
+	pthread_cond_signal(&pv.lo_cv);
+	pthread_mutex_unlock(&pv.lo_mu);
 }
 
 /* A file holding content `hash` for a helper to read: the blob file, or
@@ -696,24 +735,25 @@ static const char *office_ext(const char *name)
 	return NULL;
 }
 
-/* The office document's PDF in the cache; converting under lo_mu. 0 ok,
+/* The office document's PDF in the cache; converted on a free converter. 0 ok,
  * 1 the document failed (why), -1 no converter. */
 static int office_pdf(const char *hash, const char *name, char *why, size_t cap)
 {
 	char link[PATH_MAX], out[PATH_MAX], blob[PATH_MAX], wait[16], res[256];
 	const char *ext = office_ext(name);
 	bool late, temp = false;
+	struct converter *c;
 	int r;
 
 	if (previews_has(pv.cache, hash, ".pdf"))
 		return 0;
-	pthread_mutex_lock(&pv.lo_mu);
+	c = lo_take();
 	if (previews_has(pv.cache, hash, ".pdf")) {
-		pthread_mutex_unlock(&pv.lo_mu);
+		lo_give_back(c);
 		return 0;
 	}
 	if (source_file(hash, blob, sizeof blob, &temp)) {
-		pthread_mutex_unlock(&pv.lo_mu);
+		lo_give_back(c);
 		snprintf(why, cap, "the content cannot be read: %s", err_detail());
 		err_clear();
 		return -1;
@@ -726,30 +766,29 @@ static int office_pdf(const char *hash, const char *name, char *why, size_t cap)
 		previews_tmp_path(pv.cache, e, link, sizeof link);
 	}
 	previews_tmp_path(pv.cache, ".pdf", out, sizeof out);
-	if (symlink(blob, link) != 0 || !lo_running()) {
+	if (symlink(blob, link) != 0 || !lo_running(c)) {
 		unlink(link);
 		if (temp)
 			unlink(blob);
-		pthread_mutex_unlock(&pv.lo_mu);
+		lo_give_back(c);
 		snprintf(why, cap, "the converter cannot start");
 		return -1;
 	}
 	snprintf(wait, sizeof wait, "%u", pv.wall_seconds);
 	{
 		char *const argv[] = {
-			(char *)exe(), "preview-worker", "convert", pv.lo_pipe, link, out, wait,
-			NULL};
+			(char *)exe(), "preview-worker", "convert", c->pipe, link, out, wait, NULL};
 
 		r = run_helper(argv, pv.wall_seconds, res, sizeof res, why, cap, &late);
 	}
-	pv.lo_uses++;
+	c->uses++;
 	unlink(link);
 	if (temp)
 		unlink(blob);
 	if (late || r != 0) {
 		/* A converter stuck on a document, or that crashed, is not
 		 * trusted with the next: it starts afresh. */
-		lo_kill();
+		lo_kill(c);
 		if (late)
 			snprintf(why, cap, "converting the document took longer than %u s",
 				 pv.wall_seconds);
@@ -771,7 +810,7 @@ static int office_pdf(const char *hash, const char *name, char *why, size_t cap)
 	}
 	if (r != 0)
 		unlink(out);
-	pthread_mutex_unlock(&pv.lo_mu);
+	lo_give_back(c);
 	if (!strcmp(why, "the converter did not start"))
 		r = -1;
 	return r;
@@ -1101,6 +1140,20 @@ static void probe(void)
 			 "none: no network namespace can be made (not root, user namespaces off)");
 }
 
+unsigned preview_converters(const struct config *cfg)
+{
+	unsigned n = cfg->preview_converters;
+
+	/* Each LibreOffice holds a few hundred MiB and a core while it
+	 * converts; on a small machine a second one would slow the server
+	 * more than it speeds previews. */
+	if (n == 0)
+		n = sysconf(_SC_NPROCESSORS_ONLN) <= 2 ? 1 : 2;
+	if (n > cfg->preview_threads) /* more could never be busy at once */
+		n = cfg->preview_threads;
+	return n > MAX_CONVERTERS ? MAX_CONVERTERS : n;
+}
+
 enum err preview_start(const struct config *cfg, struct cas *cas)
 {
 	enum err rc;
@@ -1113,7 +1166,17 @@ enum err preview_start(const struct config *cfg, struct cas *cas)
 	pv.cas = cas;
 	pv.wall_seconds = cfg->preview_seconds;
 	pv.memory = cfg->preview_memory;
-	snprintf(pv.lo_profile, sizeof pv.lo_profile, "%s/converter", cfg->data_dir);
+	pv.lo_count = preview_converters(cfg);
+	for (unsigned i = 0; i < pv.lo_count; i++) {
+		pv.lo[i].index = i;
+		/* the first keeps the directory of the single converter before */
+		if (i == 0)
+			snprintf(pv.lo[i].profile, sizeof pv.lo[i].profile, "%s/converter",
+				 cfg->data_dir);
+		else
+			snprintf(pv.lo[i].profile, sizeof pv.lo[i].profile, "%s/converter-%u",
+				 cfg->data_dir, i + 1);
+	}
 	rc = previews_open(cfg->data_dir, cfg->preview_cache_size, cas, &pv.cache);
 	if (!rc)
 		rc = jobs_start(cfg->preview_threads, MAX_QUEUED, &pv.pool);
@@ -1133,6 +1196,8 @@ enum err preview_start(const struct config *cfg, struct cas *cas)
 			  pv.isolation);
 	else
 		log_event(LOG_INFO, "preview", "preview helpers run in a %s", pv.isolation);
+	log_event(LOG_INFO, "preview", "%u office converter%s (LibreOffice, started on first need)",
+		  pv.lo_count, pv.lo_count == 1 ? "" : "s");
 	pv.started = true;
 	return ERR_OK;
 }
@@ -1143,9 +1208,9 @@ void preview_stop(void)
 		return;
 	jobs_stop(pv.pool);
 	pv.pool = NULL;
-	pthread_mutex_lock(&pv.lo_mu);
-	lo_kill();
-	pthread_mutex_unlock(&pv.lo_mu);
+	/* the pool has stopped: no converter is taken any more */
+	for (unsigned i = 0; i < pv.lo_count; i++)
+		lo_kill(&pv.lo[i]);
 	previews_close(pv.cache);
 	pv.cache = NULL;
 	free(pv.data_dir);

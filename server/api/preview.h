@@ -73,6 +73,10 @@ struct previews *preview_cache(void);
  * at start. */
 const char *preview_isolation(void);
 
+/* LibreOffice processes the pool keeps: `preview-converters`, or by the
+ * cores when 0, and never more than `preview-threads`. */
+unsigned preview_converters(const struct config *cfg);
+
 /* What is known about content `hash`: ERR_OK with *pages > 0 when its
  * pages can be shown, ERR_OK with *pages == 0 and `reason` when it
  * failed, ERR_NOTFOUND when not yet made. */

@@ -1,19 +1,22 @@
 // Previews of office documents (issue 18): DOCX, ODT, XLSX and PPTX made
-// here by LibreOffice from text, converted by the server's one reused
-// LibreOffice (started once: a second document does not start it
-// again) and drawn by poppler; a DOCX whose image and field point at a
+// here by LibreOffice from text, converted by the server's reused
+// LibreOffice (started once: a second document converted after the first
+// does not start another) and drawn by poppler; two RTF documents
+// converted at the same time by two converters of the pool
+// (`preview-converters 2`), each preview right; a DOCX whose image and field point at a
 // loopback listener converts without that listener seeing a connection
 // (network namespace and never-update-links settings); a zip bomb and a
 // damaged DOCX fail with a reason, and the converter still works after.
 // Slow (LibreOffice): run under the normal build only, not under ASan
 // (the converter is not instrumented anyway); it reports its runtime.
+// The bounds of `preview-converters` are checked under both builds.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Server } from './lib/server.mjs';
+import { Server, runConsort, tempDir, freePort } from './lib/server.mjs';
 import { consortium, api, apiJson, urlPath } from './lib/docs.mjs';
 import { makeZipBomb, zipStored, sanitized, childrenOf } from './lib/search.mjs';
 import { previewState, pngSize, officeDocs } from './lib/previews.mjs';
@@ -57,7 +60,7 @@ before(async () => {
   work = mkdtempSync(join(tmpdir(), 'consort-office-'));
   docs = officeDocs(work, { slides: 4 });
   bomb = makeZipBomb(1024 * 1024 * 1024);
-  s = await new Server({ args: ['--preview-seconds', '90'] }).start();
+  s = await new Server({ args: ['--preview-seconds', '90', '--preview-converters', '2'] }).start();
   ({ tokens: tok } = await consortium(s));
 });
 after(async () => {
@@ -121,4 +124,43 @@ test('a zip bomb and a damaged DOCX fail with a reason; the converter works afte
   await put('office/fresh.docx', docs.fresh);
   const st = await previewState(s, tok.reader, 'WP1', 'office/fresh.docx');
   assert.equal(st.body.state, 'ready', JSON.stringify(st.body));
+});
+
+// An RTF of `pages` pages, each saying which document and page it is.
+const rtf = (tag, pages) => Buffer.from('{\\rtf1\\ansi ' +
+  Array.from({ length: pages }, (_, i) => `${tag}: page ${i + 1}\\par`).join('\\page ') + '}');
+
+test('two documents convert at the same time on two converters, both previews right', { skip }, async () => {
+  const before = new Set(soffices());
+  const logs = () => ((s.allLogs || '') + s.log).split('\n').filter((l) => /converter/.test(l)).join('\n');
+  assert.ok(before.size <= 1, `at most one converter running before: ${[...before]}\n${logs()}`);
+  // uploaded together: each upload queues its conversion on the pool
+  await Promise.all([put('office/two-a.rtf', rtf('A', 3)), put('office/two-b.rtf', rtf('B', 5))]);
+  const [a, b] = await Promise.all(['office/two-a.rtf', 'office/two-b.rtf']
+    .map((p) => previewState(s, tok.reader, 'WP1', p)));
+  assert.equal(a.body.state, 'ready', JSON.stringify(a.body));
+  assert.equal(b.body.state, 'ready', JSON.stringify(b.body));
+  assert.equal(a.body.pages, 3);
+  assert.equal(b.body.pages, 5);
+  // the second converter started only because the first was busy
+  const now = soffices();
+  assert.equal(new Set(now).size, 2, `two converters: ${now}\n${logs()}`);
+  assert.ok([...before].every((p) => now.includes(p)), 'a running converter was kept');
+  assert.match(logs(), /converter 2 started \(pid \d+\)/);
+  for (const [p, pages] of [['office/two-a.rtf', 3], ['office/two-b.rtf', 5]]) {
+    const r = await api(s, tok.reader, 'GET', `/api/v1/wps/WP1/preview/${p}?page=${pages}&size=400`);
+    assert.equal(r.status, 200, p);
+    assert.equal(pngSize(Buffer.from(await r.arrayBuffer())).w, 400);
+  }
+});
+
+test('preview-converters out of its bounds is refused at start', async () => {
+  const listen = `127.0.0.1:${await freePort()}`;
+  for (const [v, why] of [['17', /--preview-converters: value '17' is above the maximum/],
+    ['-1', /--preview-converters: value '-1' must not be negative/],
+    ['two', /--preview-converters: .*is not a number/]]) {
+    const r = runConsort(['serve', '--listen', listen, '--data', tempDir(), '--preview-converters', v]);
+    assert.equal(r.status, 1, r.stderr);
+    assert.match(r.stderr, why);
+  }
 });
