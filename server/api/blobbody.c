@@ -1,7 +1,10 @@
 /* blobbody — see blobbody.h. */
 #include "api/blobbody.h"
 
+#include <ctype.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <event2/buffer.h>
 
@@ -42,3 +45,29 @@ static void blob_body_release(void *arg)
 }
 
 const struct http_body_source blob_body_ops = {blob_body_fill, blob_body_release};
+
+void blob_body_attachment(struct http_req *req, const char *name)
+{
+	size_t n = strlen(name);
+	char *ascii = http_req_alloc(req, n + 1);
+	char *enc = http_req_alloc(req, 3 * n + 1);
+	size_t e = 0;
+
+	if (!ascii || !enc) {
+		http_resp_header(req, "Content-Disposition", "attachment");
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)name[i];
+
+		ascii[i] =
+			(c < 0x20 || c > 0x7e || c == '"' || c == '\\' || c == '%') ? '_' : (char)c;
+		if (isalnum(c) || strchr("!#$&+-.^_`|~", c))
+			enc[e++] = (char)c;
+		else
+			e += (size_t)snprintf(enc + e, 4, "%%%02X", c);
+	}
+	ascii[n] = enc[e] = '\0';
+	http_resp_headerf(req, "Content-Disposition",
+			  "attachment; filename=\"%s\"; filename*=UTF-8''%s", ascii, enc);
+}

@@ -23,4 +23,10 @@ struct blob_body {
  * before `end` fails the response as corrupt. */
 extern const struct http_body_source blob_body_ops;
 
+/* Content-Disposition: attachment for a file called `name` (RFC 6266 /
+ * 8187): an ASCII fallback (anything outside printable ASCII, quotes,
+ * backslashes and '%' become '_') and filename* with UTF-8
+ * percent-encoded, so accents and spaces survive in every browser. */
+void blob_body_attachment(struct http_req *req, const char *name);
+
 #endif

@@ -370,35 +370,6 @@ static void http_date(int64_t t, char buf[64])
 	strftime(buf, 64, "%a, %d %b %Y %H:%M:%S GMT", &tm);
 }
 
-/* RFC 6266 / 8187: an ASCII fallback (anything outside printable ASCII,
- * quotes, backslashes and '%' become '_') and filename* with UTF-8
- * percent-encoded, so accents and spaces survive in every browser. */
-static void content_disposition(struct call *call, const char *name)
-{
-	size_t n = strlen(name);
-	char *ascii = http_req_alloc(call->req, n + 1);
-	char *enc = http_req_alloc(call->req, 3 * n + 1);
-	size_t e = 0;
-
-	if (!ascii || !enc) {
-		http_resp_header(call->req, "Content-Disposition", "attachment");
-		return;
-	}
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)name[i];
-
-		ascii[i] =
-			(c < 0x20 || c > 0x7e || c == '"' || c == '\\' || c == '%') ? '_' : (char)c;
-		if (isalnum(c) || strchr("!#$&+-.^_`|~", c))
-			enc[e++] = (char)c;
-		else
-			e += (size_t)snprintf(enc + e, 4, "%%%02X", c);
-	}
-	ascii[n] = enc[e] = '\0';
-	http_resp_headerf(call->req, "Content-Disposition",
-			  "attachment; filename=\"%s\"; filename*=UTF-8''%s", ascii, enc);
-}
-
 void h_content_get(struct call *call)
 {
 	struct http_req *req = call->req;
@@ -481,7 +452,7 @@ void h_content_get(struct call *call)
 		goto out;
 	}
 	http_resp_header(req, "Content-Type", mime_for_download(v.mime));
-	content_disposition(call, n.name);
+	blob_body_attachment(call->req, n.name);
 	path = name_path_join(&p);
 	if (!http_req_is_head(req)) {
 		/* A download is recorded when it starts; a client that stops

@@ -718,34 +718,6 @@ void h_share_unlock(struct call *call)
 
 /* --- downloads ------------------------------------------------------------------------- */
 
-/* RFC 6266 / 8187 attachment with an ASCII fallback and the UTF-8 name
- * (the same form as a member's download, h_docs.c). */
-static void attachment(struct call *call, const char *name)
-{
-	size_t n = strlen(name);
-	char *ascii = http_req_alloc(call->req, n + 1);
-	char *enc = http_req_alloc(call->req, 3 * n + 1);
-	size_t e = 0;
-
-	if (!ascii || !enc) {
-		http_resp_header(call->req, "Content-Disposition", "attachment");
-		return;
-	}
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)name[i];
-
-		ascii[i] =
-			(c < 0x20 || c > 0x7e || c == '"' || c == '\\' || c == '%') ? '_' : (char)c;
-		if (isalnum(c) || strchr("!#$&+-.^_`|~", c))
-			enc[e++] = (char)c;
-		else
-			e += (size_t)snprintf(enc + e, 4, "%%%02X", c);
-	}
-	ascii[n] = enc[e] = '\0';
-	http_resp_headerf(call->req, "Content-Disposition",
-			  "attachment; filename=\"%s\"; filename*=UTF-8''%s", ascii, enc);
-}
-
 /* Headers of every download through a link: never rendered here. */
 static void download_headers(struct call *call)
 {
@@ -844,7 +816,7 @@ void h_share_file(struct call *call)
 	} else {
 		download_headers(call);
 		http_resp_header(call->req, "Content-Type", mime_for_download(v.mime));
-		attachment(call, n.name);
+		blob_body_attachment(call->req, n.name);
 		d->end = v.size;
 		http_resp_stream(call->req, 200, (int64_t)v.size, &blob_body_ops, d);
 	}
@@ -1084,7 +1056,7 @@ void h_share_zip(struct call *call)
 	} else {
 		download_headers(call);
 		http_resp_header(call->req, "Content-Type", "application/zip");
-		attachment(call, fname);
+		blob_body_attachment(call->req, fname);
 		http_resp_stream(call->req, 200, -1, &zip_ops, j);
 	}
 	free(fname);
