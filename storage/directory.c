@@ -674,19 +674,9 @@ static void event_clear(void *rec) { dir_event_clear(rec); }
 
 void dir_events_free(struct dir_event *e, size_t n) { db_rows_free(e, n, sizeof *e, event_clear); }
 
-enum err dir_event_add(struct db *db, const struct dir_event *ev, int64_t created_by, int64_t *id)
+/* Parameters 1-10 of an event's INSERT and UPDATE: its own fields. */
+static void bind_event_fields(struct db *db, sqlite3_stmt *st, const struct dir_event *ev)
 {
-	static const char sql[] =
-		"INSERT INTO events(title, starts_at, ends_at, tz, place, online_url, description,"
-		" internal, folder_wp_id, folder_path, created_by, created_at)"
-		" VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
-	static const char link[] = "INSERT OR IGNORE INTO event_wps(event_id, wp_id) VALUES (?, ?)";
-	sqlite3_stmt *st;
-	int64_t new_id = 0;
-	enum err rc = db_stmt(db, sql, &st);
-
-	if (rc)
-		return rc;
 	db_bind_text(db, st, 1, ev->title);
 	db_bind_int64(db, st, 2, ev->starts_at);
 	db_bind_int64(db, st, 3, ev->ends_at);
@@ -697,19 +687,46 @@ enum err dir_event_add(struct db *db, const struct dir_event *ev, int64_t create
 	db_bind_int64(db, st, 8, ev->internal);
 	db_bind_id(db, st, 9, ev->folder_wp_id);
 	db_bind_text(db, st, 10, ev->folder_path ? ev->folder_path : "");
+}
+
+/* Link event `id` to the work packages `ev` names. */
+static enum err link_event_wps(struct db *db, int64_t id, const struct dir_event *ev)
+{
+	static const char link[] = "INSERT OR IGNORE INTO event_wps(event_id, wp_id) VALUES (?, ?)";
+	sqlite3_stmt *st;
+	enum err rc = ERR_OK;
+
+	for (size_t i = 0; !rc && i < ev->nwps; i++) {
+		rc = db_stmt(db, link, &st);
+		if (rc)
+			break;
+		db_bind_int64(db, st, 1, id);
+		db_bind_int64(db, st, 2, ev->wp_ids[i]);
+		rc = db_exec_stmt(db, st, "link event to work package");
+	}
+	return rc;
+}
+
+enum err dir_event_add(struct db *db, const struct dir_event *ev, int64_t created_by, int64_t *id)
+{
+	static const char sql[] =
+		"INSERT INTO events(title, starts_at, ends_at, tz, place, online_url, description,"
+		" internal, folder_wp_id, folder_path, created_by, created_at)"
+		" VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+	sqlite3_stmt *st;
+	int64_t new_id = 0;
+	enum err rc = db_stmt(db, sql, &st);
+
+	if (rc)
+		return rc;
+	bind_event_fields(db, st, ev);
 	db_bind_id(db, st, 11, created_by);
 	db_bind_int64(db, st, 12, db_now());
 	rc = db_exec_stmt(db, st, "add event");
 	if (!rc)
 		new_id = sqlite3_last_insert_rowid(db_sqlite(db));
-	for (size_t i = 0; !rc && i < ev->nwps; i++) {
-		rc = db_stmt(db, link, &st);
-		if (rc)
-			break;
-		db_bind_int64(db, st, 1, new_id);
-		db_bind_int64(db, st, 2, ev->wp_ids[i]);
-		rc = db_exec_stmt(db, st, "link event to work package");
-	}
+	if (!rc)
+		rc = link_event_wps(db, new_id, ev);
 	if (!rc && id)
 		*id = new_id;
 	return rc;
@@ -778,23 +795,13 @@ enum err dir_event_update(struct db *db, const struct dir_event *ev)
 		" online_url = ?, description = ?, internal = ?, folder_wp_id = ?, folder_path = ?,"
 		" edited_at = ?, sequence = sequence + 1 WHERE id = ?";
 	static const char unlink[] = "DELETE FROM event_wps WHERE event_id = ?";
-	static const char link[] = "INSERT OR IGNORE INTO event_wps(event_id, wp_id) VALUES (?, ?)";
 	sqlite3_stmt *st;
 	int changes = 0;
 	enum err rc = db_stmt(db, sql, &st);
 
 	if (rc)
 		return rc;
-	db_bind_text(db, st, 1, ev->title);
-	db_bind_int64(db, st, 2, ev->starts_at);
-	db_bind_int64(db, st, 3, ev->ends_at);
-	db_bind_text(db, st, 4, ev->tz);
-	db_bind_text(db, st, 5, ev->place ? ev->place : "");
-	db_bind_text(db, st, 6, ev->online_url ? ev->online_url : "");
-	db_bind_text(db, st, 7, ev->description ? ev->description : "");
-	db_bind_int64(db, st, 8, ev->internal);
-	db_bind_id(db, st, 9, ev->folder_wp_id);
-	db_bind_text(db, st, 10, ev->folder_path ? ev->folder_path : "");
+	bind_event_fields(db, st, ev);
 	db_bind_int64(db, st, 11, db_now());
 	db_bind_int64(db, st, 12, ev->id);
 	rc = db_exec_changes(db, st, "edit event", &changes);
@@ -806,14 +813,8 @@ enum err dir_event_update(struct db *db, const struct dir_event *ev)
 		db_bind_int64(db, st, 1, ev->id);
 		rc = db_exec_stmt(db, st, "unlink event's work packages");
 	}
-	for (size_t i = 0; !rc && i < ev->nwps; i++) {
-		rc = db_stmt(db, link, &st);
-		if (rc)
-			break;
-		db_bind_int64(db, st, 1, ev->id);
-		db_bind_int64(db, st, 2, ev->wp_ids[i]);
-		rc = db_exec_stmt(db, st, "link event to work package");
-	}
+	if (!rc)
+		rc = link_event_wps(db, ev->id, ev);
 	return rc;
 }
 
