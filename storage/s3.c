@@ -175,6 +175,27 @@ static bool retryable_status(long code, const struct xfer *x)
 	return x->grow && strstr(x->grow, "<Code>SlowDown</Code>");
 }
 
+/* What every request to the store shares: signing, the connection
+ * cache, timeouts and TLS verification. */
+static void set_request(struct s3 *s, CURL *h, const char *url, struct curl_slist *hdr)
+{
+	curl_easy_setopt(h, CURLOPT_URL, url);
+	curl_easy_setopt(h, CURLOPT_SHARE, s->share);
+	curl_easy_setopt(h, CURLOPT_AWS_SIGV4, s->sigv4);
+	curl_easy_setopt(h, CURLOPT_USERPWD, s->userpwd);
+	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
+	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
+	/* A stalled store: fail rather than hold an upload forever. */
+	curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
+	curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, 30L);
+	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
+	curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
+	if (s->ca_file)
+		curl_easy_setopt(h, CURLOPT_CAINFO, s->ca_file);
+}
+
 static void sleep_ms(long ms)
 {
 	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
@@ -218,21 +239,7 @@ static enum err request(struct s3 *s, const char *method, const char *path_query
 			snprintf(md5h, sizeof md5h, "Content-MD5: %s", md5);
 			hdr = curl_slist_append(hdr, md5h);
 		}
-		curl_easy_setopt(h, CURLOPT_URL, url);
-		curl_easy_setopt(h, CURLOPT_SHARE, s->share);
-		curl_easy_setopt(h, CURLOPT_AWS_SIGV4, s->sigv4);
-		curl_easy_setopt(h, CURLOPT_USERPWD, s->userpwd);
-		curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
-		curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-		curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
-		/* A stalled store: fail rather than hold an upload forever. */
-		curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
-		curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, 30L);
-		curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-		curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
-		curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
-		if (s->ca_file)
-			curl_easy_setopt(h, CURLOPT_CAINFO, s->ca_file);
+		set_request(s, h, url, hdr);
 		curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_write);
 		curl_easy_setopt(h, CURLOPT_WRITEDATA, x);
 		curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
@@ -575,18 +582,7 @@ enum err s3_get_range(struct s3 *s, const char *key, uint64_t off, void *buf, si
 			x.overflow = false;
 			hdr = curl_slist_append(NULL, "x-amz-content-sha256: UNSIGNED-PAYLOAD");
 			hdr = curl_slist_append(hdr, range);
-			curl_easy_setopt(h, CURLOPT_URL, url);
-			curl_easy_setopt(h, CURLOPT_SHARE, s->share);
-			curl_easy_setopt(h, CURLOPT_AWS_SIGV4, s->sigv4);
-			curl_easy_setopt(h, CURLOPT_USERPWD, s->userpwd);
-			curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
-			curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-			curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
-			curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
-			curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, 30L);
-			curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-			if (s->ca_file)
-				curl_easy_setopt(h, CURLOPT_CAINFO, s->ca_file);
+			set_request(s, h, url, hdr);
 			curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_write);
 			curl_easy_setopt(h, CURLOPT_WRITEDATA, &x);
 			clock_gettime(CLOCK_MONOTONIC, &t0);
