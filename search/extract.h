@@ -58,11 +58,17 @@ struct extract_result {
 	size_t text_len;
 };
 
+/* The server types every upload by libmagic on its first 64 KiB
+ * (server/api/mime.h): content no longer than this was seen whole, and
+ * its verdict stands even when it is application/octet-stream. */
+#define EXTRACT_TYPED_WHOLE (64 * 1024)
+
 /* Extract the file at `path`; `name` is the document's file name (for
  * the extension and nothing else). `mime` is the content's MIME type
  * when it is already known (the server stored what libmagic said at
- * upload); NULL, "" or application/octet-stream (libmagic knew nothing,
- * or was not there) ask libmagic here. Always fills `res` (the
+ * upload); NULL or "" ask libmagic here, and so does
+ * application/octet-stream for content longer than EXTRACT_TYPED_WHOLE
+ * (libmagic saw only its head). Always fills `res` (the
  * caller frees it with extract_result_free) and returns ERR_OK unless
  * memory for the result itself ran out: a document that cannot be read
  * is a result with status EXTRACT_FAILED, not an error. */
