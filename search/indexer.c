@@ -73,6 +73,7 @@ void indexer_opts_default(struct indexer_opts *o)
 	o->batch_docs = 500;
 	o->batch_bytes = 32u << 20;
 	o->poll_ms = 500;
+	o->gap_ms = 250;
 	o->first_cpu_seconds = 2;
 	o->batch_ms = 1000;
 }
@@ -987,6 +988,7 @@ static void *thread_main(void *arg)
 		enum err rc;
 		struct timespec until;
 		unsigned wait_ms;
+		bool gap;
 
 		rc = indexer_drain(ix, 1, &docs);
 		pthread_mutex_lock(&ix->mu);
@@ -1000,10 +1002,21 @@ static void *thread_main(void *arg)
 			backoff = backoff ? (backoff * 2 > 30000 ? 30000 : backoff * 2) : 1000;
 		} else {
 			backoff = 0;
-			if (docs)
-				continue; /* more may be waiting */
+			if (docs) {
+				/* Changes that came while this batch ran keep coming
+				 * (a burst of uploads): let them gather for the gap.
+				 * A lone change (a rename) is indexed at once. */
+				pthread_mutex_lock(&ix->mu);
+				gap = ix->kicked && ix->opts.gap_ms && docs < ix->opts.batch_docs;
+				pthread_mutex_unlock(&ix->mu);
+				if (!gap)
+					continue;
+			}
 		}
-		wait_ms = backoff ? backoff : ix->opts.poll_ms;
+		/* The gap runs out whatever the kicks; idle, a kick ends the
+		 * wait at once. */
+		gap = !rc && docs;
+		wait_ms = backoff ? backoff : gap ? ix->opts.gap_ms : ix->opts.poll_ms;
 		clock_gettime(CLOCK_REALTIME, &until);
 		until.tv_sec += wait_ms / 1000;
 		until.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
@@ -1012,7 +1025,7 @@ static void *thread_main(void *arg)
 			until.tv_nsec -= 1000000000L;
 		}
 		pthread_mutex_lock(&ix->mu);
-		while (!ix->stop && !ix->kicked)
+		while (!ix->stop && (gap || !ix->kicked))
 			if (pthread_cond_timedwait(&ix->cv, &ix->mu, &until) != 0)
 				break;
 		ix->kicked = false;
