@@ -77,6 +77,15 @@ enum err extract_file(const char *path, const char *name, const char *mime,
 
 void extract_result_free(struct extract_result *res);
 
+/* True when extract_file would find no text in `size` bytes of this
+ * type and name without reading them (pictures, archives, content the
+ * server found nothing in): the indexer then needs no copy of the
+ * content and no helper, and extract_nothing gives the result
+ * extract_file would. */
+bool extract_textless(const char *mime, const char *name, uint64_t size);
+enum err extract_nothing(const char *mime, const struct extract_limits *lim,
+			 struct extract_result *res);
+
 /* Short type for a MIME type and file name, as extract_file decides it
  * without looking into zip containers. */
 const char *extract_type_for(const char *mime, const char *name);

@@ -525,6 +525,15 @@ static enum err evaluate(struct indexer *ix, int64_t node_id, bool *changed)
 			      ex.language);
 		goto out;
 	}
+	/* Content known to hold no text (a picture, an archive, bytes the
+	 * server's libmagic found nothing in) is indexed by its facts
+	 * alone: no copy, no helper. */
+	if (extract_textless(f.mime, f.name ? f.name : "", (uint64_t)f.size)) {
+		rc = extract_nothing(f.mime, &ix->opts.limits, &res);
+		if (rc)
+			goto out;
+		goto extracted;
+	}
 	/* Small content lives in the database (storage/smallblob.h) and
 	 * blobs may live in an object store: the helper, which opens a
 	 * path, gets a private copy of either. */
@@ -557,6 +566,7 @@ static enum err evaluate(struct indexer *ix, int64_t node_id, bool *changed)
 		      ix->opts.first_cpu_seconds, res.reason);
 		goto out;
 	}
+extracted:
 	if (res.status == EXTRACT_FAILED) {
 		stat_add(ix, &ix->st.failed);
 		ixlog(ix, INDEXER_WARN, "node %lld (%s/%s) version %lld: %s", (long long)node_id,
