@@ -50,6 +50,7 @@ struct cas_writer {
 	struct digest *side;
 	enum digest_alg side_alg;
 	unsigned char *buf;
+	size_t buf_cap; /* WRITE_BUF, or the announced size when smaller */
 	size_t used;
 	uint64_t size;     /* bytes accepted */
 	uint64_t flushed;  /* bytes handed to write() */
@@ -322,6 +323,7 @@ static struct cas_writer *writer_alloc(struct cas *cas)
 	w->cas = cas;
 	w->fd = -1;
 	w->dir_fd = -1;
+	w->buf_cap = WRITE_BUF;
 	w->sha = digest_new(DIGEST_SHA256);
 	if (!w->sha) {
 		free(w);
@@ -357,6 +359,10 @@ enum err cas_writer_new(struct cas *cas, uint64_t size_hint, struct cas_writer *
 	if (!w)
 		return err_set(ERR_NOMEM, "out of memory");
 	w->dir_fd = cas->tmp_fd;
+	/* A small body gets a buffer of its size: a megabyte per upload
+	 * cost each pool thread's heap page faults and mprotect calls. */
+	if (size_hint > 0 && size_hint < WRITE_BUF)
+		w->buf_cap = (size_t)size_hint;
 	rc = digest_random(rnd, sizeof rnd);
 	if (rc)
 		goto out;
@@ -511,23 +517,36 @@ enum err cas_writer_write(struct cas_writer *w, const void *data, size_t len)
 	if (w->used == 0 && len >= WRITE_BUF)
 		return write_out(w, p, len);
 	if (!w->buf) {
-		w->buf = malloc(WRITE_BUF);
+		w->buf = malloc(w->buf_cap);
 		if (!w->buf)
 			return writer_fail(w, err_set(ERR_NOMEM, "out of memory"));
 	}
 	while (len > 0) {
-		size_t n = WRITE_BUF - w->used < len ? WRITE_BUF - w->used : len;
+		size_t n;
 		enum err rc;
 
-		memcpy(w->buf + w->used, p, n);
-		w->used += n;
-		p += n;
-		len -= n;
-		if (w->used == WRITE_BUF) {
+		/* A full buffer is written out only when more comes: content
+		 * of exactly the announced size stays in memory, so it can
+		 * still go to the small tier (cas_writer_small). More than was
+		 * announced gets the full buffer. */
+		if (w->used == w->buf_cap && w->buf_cap < WRITE_BUF) {
+			unsigned char *grown = realloc(w->buf, WRITE_BUF);
+
+			if (!grown)
+				return writer_fail(w, err_set(ERR_NOMEM, "out of memory"));
+			w->buf = grown;
+			w->buf_cap = WRITE_BUF;
+		}
+		if (w->used == w->buf_cap) {
 			rc = writer_flush(w);
 			if (rc)
 				return rc;
 		}
+		n = w->buf_cap - w->used < len ? w->buf_cap - w->used : len;
+		memcpy(w->buf + w->used, p, n);
+		w->used += n;
+		p += n;
+		len -= n;
 	}
 	return ERR_OK;
 }
