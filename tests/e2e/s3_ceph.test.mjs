@@ -334,8 +334,11 @@ test('consort blobs migrate --to s3 moves a local store into a bucket, verified 
 // restart: no spooled temp file, no multipart upload left, fsck clean
 // (objects of uploads cut before their commit are gc's, not damage), and
 // every version acknowledged so far downloads with its bytes.
-test('crash: SIGKILL at random moments under concurrent uploads to the bucket loses nothing acknowledged', { timeout: 10 * 60 * 1000 }, async () => {
-  const rounds = Number(process.env.CONSORT_S3_CRASH_ROUNDS || 5);
+// CONSORT_S3_CRASH_ROUNDS sets the number of kills (5; under the
+// sanitizers 0 unless set: deploy/test runs it on the normal build).
+const crashRounds = Number(process.env.CONSORT_S3_CRASH_ROUNDS ?? (process.env.CONSORT_SANITIZED ? 0 : 5));
+test('crash: SIGKILL at random moments under concurrent uploads to the bucket loses nothing acknowledged', { timeout: 10 * 60 * 1000, skip: crashRounds === 0 && 'CONSORT_S3_CRASH_ROUNDS=0' }, async () => {
+  const rounds = crashRounds;
   const bucket = bucketName();
   const s = await s3Server(ceph.endpoint, bucket);
   try {
