@@ -159,6 +159,21 @@ test('fsck, gc, backup and restore with the blobs in the bucket', async () => {
     r = runConsort(['fsck', '--data', s.dataDir]);
     assert.equal(r.status, 1);
     assert.match(r.stdout, new RegExp(`corrupt blob ${sha256(gone)}`));
+    // A sample of 100 % is the full re-hash; the report says how much
+    // was read. --quick reads nothing (it sees the wrong size only).
+    r = runConsort(['fsck', '--data', s.dataDir, '--rehash-sample', '100']);
+    assert.equal(r.status, 1);
+    assert.match(r.stdout, new RegExp(`corrupt blob ${sha256(gone)}`));
+    assert.match(r.stdout, /fsck: (\d+) blob\(s\), \1 re-hashed \([1-9]\d* bytes; sample 100%\)/);
+    r = runConsort(['fsck', '--data', s.dataDir, '--quick']);
+    assert.doesNotMatch(r.stdout, /corrupt blob/);
+    assert.match(r.stdout, /, 0 re-hashed \(0 bytes; sample 0%\)/);
+    for (const bad of [['--rehash-sample', '0'], ['--rehash-sample', '101'], ['--rehash-sample', 'half'],
+      ['--quick', '--rehash-sample', '5']]) {
+      r = runConsort(['fsck', '--data', s.dataDir, ...bad]);
+      assert.equal(r.status, 2, bad.join(' '));
+      assert.match(r.stderr, /rehash-sample/);
+    }
   } finally {
     await s.close();
     rmSync(dest, { recursive: true, force: true });
@@ -349,6 +364,13 @@ test('crash: SIGKILL at random moments under concurrent uploads to the bucket lo
     let killedMidMultipart = 0;
     for (let round = 0; round < rounds; round++) {
       const requests = [];
+      // Odd rounds: killed while the multipart upload is in the bucket;
+      // even rounds: killed from the answer that makes killAt of this
+      // round (so the others are mid-body, storing or committing).
+      const midMultipart = round % 2 === 1;
+      const killAt = 1 + Math.floor(Math.random() * 26);
+      let answered = 0;
+      const kill = () => { if (s.proc.exitCode === null && s.proc.signalCode === null) s.proc.kill('SIGKILL'); };
       for (let i = 0; i < 30; i++) {
         const name = `crash/doc-${(round * 7 + i) % 20}.bin`;
         const size = i === 0 ? 20 * 1024 * 1024 + 17 // multipart (16 MiB parts)
@@ -362,15 +384,23 @@ test('crash: SIGKILL at random moments under concurrent uploads to the bucket lo
             assert.ok(r.status === 200 || r.status === 201, `${name}: ${r.status} ${JSON.stringify(r.body)}`);
             assert.equal(r.body.etag, `"${hash}"`);
             acked.set(`${name}#${r.body.version}`, hash);
+            if (++answered === killAt && !midMultipart) kill();
           }, () => { /* cut by the kill: not acknowledged */ }));
       }
-      // Some answered, some mid-body, some storing, some committing.
-      const target = acked.size + Math.floor(Math.random() * 16);
-      const deadline = Date.now() + 30000;
-      while (acked.size < target && Date.now() < deadline) await new Promise((res) => setTimeout(res, 5));
-      await new Promise((res) => setTimeout(res, Math.random() * 30));
-      if (/<Upload>/.test((await s3curl(ceph, 'GET', `/${bucket}?uploads=`)).body)) killedMidMultipart++;
-      s.proc.kill('SIGKILL');
+      if (midMultipart) {
+        const until = Date.now() + 30000;
+        while (Date.now() < until && s.proc.exitCode === null) {
+          if (/<Upload>/.test((await s3curl(ceph, 'GET', `/${bucket}?uploads=`)).body)) {
+            killedMidMultipart++;
+            break;
+          }
+          await new Promise((res) => setTimeout(res, 10));
+        }
+        kill();
+      } else {
+        await Promise.race([s.exited, new Promise((res) => setTimeout(res, 30000))]);
+        kill();
+      }
       await s.exited;
       await Promise.all(requests);
       s.proc = null;
