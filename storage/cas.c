@@ -835,16 +835,16 @@ static enum err hold_stripe(const struct cas *cas, const char *hash, short type,
 
 /* The object store's turn: the temp file is complete and hashed; the
  * store's own replication makes it durable, so no fdatasync here. The
- * temp file's name goes, its descriptor stays open as the "hold":
- * cas_blob_release confirms the object after the referencing commit
- * and stores it again from this descriptor if gc removed it meanwhile
- * (an object store has no locks; docs/storage.md). */
+ * hold is the stripe's read lock (hold_stripe), taken before the dedup
+ * HEAD. The temp file's name goes, its descriptor stays open:
+ * cas_blob_release confirms the object after the referencing commit and
+ * stores it again from this descriptor if it went behind consort's back
+ * (docs/storage.md). */
 static enum err store_remote(struct cas_writer *w, struct cas_blob *out)
 {
 	unsigned char md[DIGEST_SHA256_LEN];
 	bool dedup = false;
 	enum err rc;
-
 	int hold;
 
 	digest_final(w->sha, md);
