@@ -814,25 +814,71 @@ static enum err place(struct cas_writer *w, const char *hash, struct cas_blob *o
 	return rc;
 }
 
+/* On an object store the hold of a blob (locally a shared flock on its
+ * file) is a read lock on one byte of DATA/blob-holds, the blob's stripe
+ * (its first four hex digits), on an open description of its own. The
+ * writer takes it before it looks for the object and keeps it until
+ * cas_blob_release, after the referencing commit; gc deletes an object
+ * only under the stripe's write lock, tried without waiting inside its
+ * write transaction (cas_remove: ERR_LOCKED while held). So no upload
+ * finds an object present and then commits a reference to it after gc
+ * deleted it, crash or not. OFD locks: threads of one process exclude
+ * each other too, and a lock goes with its process. */
+static enum err hold_stripe(const struct cas *cas, const char *hash, short type, int *fd_out)
+{
+	char path[4096], digits[5];
+	struct flock fl = {.l_type = type, .l_whence = SEEK_SET, .l_len = 1};
+	int fd;
+
+	*fd_out = -1;
+	memcpy(digits, hash, 4);
+	digits[4] = 0;
+	fl.l_start = (off_t)strtol(digits, NULL, 16);
+	snprintf(path, sizeof path, "%s/blob-holds", cas->root);
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return err_from_errno(errno, "open DATA/blob-holds");
+	while (fcntl(fd, type == F_RDLCK ? F_OFD_SETLKW : F_OFD_SETLK, &fl) != 0) {
+		int e = errno;
+
+		if (e == EINTR)
+			continue;
+		close(fd);
+		if (e == EAGAIN || e == EACCES)
+			return err_set(ERR_LOCKED, "blob %s is being stored", hash);
+		return err_from_errno(e, "lock DATA/blob-holds");
+	}
+	*fd_out = fd;
+	return ERR_OK;
+}
+
 /* The object store's turn: the temp file is complete and hashed; the
  * store's own replication makes it durable, so no fdatasync here. The
- * temp file's name goes, its descriptor stays open as the "hold":
- * cas_blob_release confirms the object after the referencing commit
- * and stores it again from this descriptor if gc removed it meanwhile
- * (an object store has no locks; docs/storage.md). */
+ * hold is the stripe's read lock (hold_stripe), taken before the dedup
+ * HEAD. The temp file's name goes, its descriptor stays open:
+ * cas_blob_release confirms the object after the referencing commit and
+ * stores it again from this descriptor if it went behind consort's back
+ * (docs/storage.md). */
 static enum err store_remote(struct cas_writer *w, struct cas_blob *out)
 {
 	unsigned char md[DIGEST_SHA256_LEN];
 	bool dedup = false;
 	enum err rc;
+	int hold;
 
 	digest_final(w->sha, md);
 	digest_hex(md, sizeof md, out->hash);
 	out->size = w->size;
-	rc = blobback_store(w->cas->back, out->hash, w->fd, w->size, &dedup);
-	if (rc)
+	rc = hold_stripe(w->cas, out->hash, F_RDLCK, &hold);
+	if (!rc)
+		rc = blobback_store(w->cas->back, out->hash, w->fd, w->size, &dedup);
+	if (rc) {
+		if (hold >= 0)
+			close(hold);
 		return rc;
+	}
 	unlinkat(w->dir_fd, w->name, 0);
+	out->hold_fd = hold;
 	out->deduplicated = dedup;
 	out->fd = w->fd;
 	out->held = true;
@@ -921,6 +967,10 @@ void cas_blob_release(struct cas_blob *b)
 			b->hash, err_detail());
 	close(b->fd);
 	b->fd = -1;
+	if (b->cas && b->cas->back) {
+		close(b->hold_fd); /* gc may delete it again once unreferenced */
+		b->hold_fd = -1;
+	}
 	b->held = false;
 }
 
@@ -1136,8 +1186,14 @@ enum err cas_remove(struct cas *cas, const char *hash)
 
 	if (!rel_path(hash, rel, sizeof rel))
 		return err_set(ERR_INVALID, "'%.80s' is not a blob name", hash ? hash : "");
-	if (cas->back)
-		return blobback_remove(cas->back, hash);
+	if (cas->back) {
+		rc = hold_stripe(cas, hash, F_WRLCK, &fd);
+		if (!rc)
+			rc = blobback_remove(cas->back, hash);
+		if (fd >= 0)
+			close(fd);
+		return rc;
+	}
 	fd = openat(cas->blobs_fd, rel, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
 	if (fd < 0)
 		return errno == ENOENT ? ERR_OK : err_from_errno(errno, "open blob");
