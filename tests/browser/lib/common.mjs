@@ -45,7 +45,10 @@ export async function signIn(page, url, who, password = PASSWORD) {
 // Screenshot at laptop width, then at 360 px (checking nothing overflows
 // sideways), then back; and an axe run that must find nothing serious.
 export async function checkScreen(page, name, { axeExclude = [] } = {}) {
-  await page.waitForLoadState('networkidle').catch(() => {});
+  // Pictures and fonts settle first. A page that never goes idle (the
+  // share page, now and then) must not cost the context's 120 s timeout
+  // twice a test, as it did.
+  await page.waitForLoadState('networkidle', { timeout: 5000 }).catch(() => {});
   await screenshot(page, `${name}-laptop`);
   const v = seriousOnly(await axe(page, { exclude: axeExclude }));
   assert.deepEqual(v, [], `axe on ${name}: ${JSON.stringify(v, null, 1)}`);

@@ -22,11 +22,15 @@ export default function share(root, secret) {
   mount(root, page);
   document.title = t('share.title');
 
+  // An answer whose body is never read keeps its request open in the
+  // browser (the page never goes idle): error bodies are read too.
+  const drain = (r) => r.arrayBuffer().catch(() => null);
   const withKey = (url) => (key ? `${url}${url.includes('?') ? '&' : '?'}key=${key}` : url);
 
   async function meta(path) {
     const r = await fetch(path ? `${base}?path=${encodeURIComponent(path)}` : base,
       { headers: key ? { 'X-Link-Key': key } : {} });
+    if (!r.ok) await drain(r);
     if (r.status === 404) return null;
     if (!r.ok) throw new Error(t('error.status', { status: r.status }));
     return (await r.json()).link;
@@ -49,6 +53,7 @@ export default function share(root, secret) {
       try {
         const r = await fetch(`${base}/unlock`, { method: 'POST', headers: { 'content-type': 'application/json' },
           body: JSON.stringify({ password: pw.value }) });
+        if (!r.ok) await drain(r);
         if (r.status === 401) err.show(t('share.passwordWrong'));
         else if (r.status === 429) err.show(t('share.throttled', { seconds: r.headers.get('retry-after') || '30' }));
         else if (r.status === 404) gone();
