@@ -14,7 +14,8 @@
  *                savepoint of a group transaction that commits every
  *                upload ready at that moment with one WAL fsync; inside
  *                it the audit record "upload" and, for tus, the upload
- *                marked finished; after the commit the hold is released
+ *                marked finished (its row inserted first when the
+ *                creation request carried all of it); after the commit the hold is released
  *   event loop:  the answer
  *
  * Content of at most SMALLBLOB_MAX bytes (storage/smallblob.h) skips

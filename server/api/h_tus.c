@@ -14,6 +14,13 @@
  * is all or nothing: a mismatch (460) or an interruption cuts the file
  * back to where the request started.
  *
+ * A creation request whose body is the whole upload, at most
+ * SMALLBLOB_MAX bytes, is an upload like a PUT: its bytes stay in memory
+ * (a temp cas writer) and its row is inserted by the commit that makes
+ * the version (docput_req.new_upload), so it costs no partial file and
+ * no transaction of its own. Nothing of it exists before the commit;
+ * cut off, it leaves nothing (its client was never told a Location).
+ *
  * Writers stay open between the PATCH requests of a chunked upload (a
  * small process-wide cache), so a chunk does not re-hash what came
  * before; after a restart, or for a writer that was evicted, resuming
