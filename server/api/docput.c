@@ -43,6 +43,9 @@ struct job {
 	size_t head_len;
 	char *head_file;
 	char *upload_id;
+	struct upload *new_upload; /* created in the commit (docput_req) */
+	unsigned upload_max_open;
+	uint64_t upload_max_bytes;
 	int64_t user_id;
 	int64_t link_id; /* a drop link's upload: counted in its transaction */
 	char *email;
@@ -72,6 +75,10 @@ static void job_free(struct job *j)
 	free(j->head);
 	free(j->head_file);
 	free(j->upload_id);
+	if (j->new_upload) {
+		upload_clear(j->new_upload);
+		free(j->new_upload);
+	}
 	free(j->email);
 	free(j->peer);
 	free(j);
@@ -113,6 +120,8 @@ static enum err in_txn(struct db *db, const struct tree_put_result *res, void *a
 						   "expired or was revoked: nothing was stored");
 	}
 	free(path);
+	if (!rc && j->new_upload)
+		rc = uploads_create(db, j->new_upload, j->upload_max_open, j->upload_max_bytes);
 	if (!rc && j->upload_id)
 		rc = uploads_finish(db, j->upload_id, res->version, j->res.hash);
 	return rc;
@@ -383,6 +392,18 @@ void docput_commit(struct docput_req *r)
 	j->if_blob = jobs_strdup(r->if_blob, &nomem);
 	j->head_file = jobs_strdup(r->head_file, &nomem);
 	j->upload_id = jobs_strdup(r->upload_id, &nomem);
+	if (r->new_upload) {
+		j->new_upload = calloc(1, sizeof *j->new_upload);
+		if (j->new_upload) {
+			*j->new_upload = *r->new_upload;
+			j->new_upload->path = jobs_strdup(r->new_upload->path, &nomem);
+			j->new_upload->comment = jobs_strdup(r->new_upload->comment, &nomem);
+			j->new_upload->metadata = jobs_strdup(r->new_upload->metadata, &nomem);
+		} else
+			nomem = true;
+		j->upload_max_open = r->upload_max_open;
+		j->upload_max_bytes = r->upload_max_bytes;
+	}
 	if (r->head_len) {
 		j->head = malloc(r->head_len);
 		if (j->head) {

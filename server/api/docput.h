@@ -14,7 +14,8 @@
  *                savepoint of a group transaction that commits every
  *                upload ready at that moment with one WAL fsync; inside
  *                it the audit record "upload" and, for tus, the upload
- *                marked finished; after the commit the hold is released
+ *                marked finished (its row inserted first when the
+ *                creation request carried all of it); after the commit the hold is released
  *   event loop:  the answer
  *
  * Content of at most SMALLBLOB_MAX bytes (storage/smallblob.h) skips
@@ -43,6 +44,7 @@
 
 struct call;
 struct cas_writer;
+struct upload;
 
 struct docput_result {
 	int64_t node_id;
@@ -77,6 +79,14 @@ struct docput_req {
 	size_t head_len;
 	const char *head_file;
 	const char *upload_id; /* tus: marked finished with the version */
+	/* tus, when the upload's row does not exist yet (a creation request
+	 * that carried all of it, h_tus.c): inserted in the commit's
+	 * transaction under the per-user limits (uploads_create), then
+	 * finished with the version, so the upload costs no transaction of
+	 * its own. Copied. NULL: the row of upload_id exists. */
+	const struct upload *new_upload;
+	unsigned upload_max_open;
+	uint64_t upload_max_bytes;
 	/* A drop link's upload: audited as "link #ID" (no account), counted
 	 * as one of the link's files in the same transaction; ERR_CONFLICT
 	 * when the link has no file left or died meanwhile. */

@@ -14,6 +14,13 @@
  * is all or nothing: a mismatch (460) or an interruption cuts the file
  * back to where the request started.
  *
+ * A creation request whose body is the whole upload, at most
+ * SMALLBLOB_MAX bytes, is an upload like a PUT: its bytes stay in memory
+ * (a temp cas writer) and its row is inserted by the commit that makes
+ * the version (docput_req.new_upload), so it costs no partial file and
+ * no transaction of its own. Nothing of it exists before the commit;
+ * cut off, it leaves nothing (its client was never told a Location).
+ *
  * Writers stay open between the PATCH requests of a chunked upload (a
  * small process-wide cache), so a chunk does not re-hash what came
  * before; after a restart, or for a writer that was evicted, resuming
@@ -66,6 +73,7 @@
 #include "api/app.h"
 #include "tree.h"
 #include "links.h"
+#include "smallblob.h"
 #include "uploads.h"
 
 #define TUS_VERSION "1.0.0"
@@ -387,8 +395,12 @@ struct patch {
 	struct call *call;
 	struct upload u;
 	struct cas_writer *w;
-	bool slotted;       /* holds an open_slots entry for u.id */
-	bool creating;      /* the body of a creation request: answer 201 */
+	bool slotted;  /* holds an open_slots entry for u.id */
+	bool creating; /* the body of a creation request: answer 201 */
+	/* A creation request that carries the whole small upload: its bytes
+	 * stay in memory (a temp cas writer, no file) and its row (pa->u,
+	 * strings owned) is made by the commit. Nothing exists before. */
+	bool whole;
 	int64_t link_id;    /* through a drop link: its id ... */
 	const char *secret; /* ... and the request's secret (request-scoped) */
 	uint64_t start;     /* offset when the request began */
@@ -455,7 +467,7 @@ static enum err patch_data(struct http_req *req, const void *data, size_t len, v
 					  "the body goes past Upload-Length (%" PRIu64 " bytes)",
 					  pa->u.length));
 		/* No on_abort follows a refusal: clean up here. */
-		if (!pa->has_sum && !patch_rewind(pa))
+		if (!pa->whole && !pa->has_sum && !patch_rewind(pa))
 			patch_persist(pa);
 		patch_free(pa, false);
 		return ERR_TOOLARGE;
@@ -471,7 +483,7 @@ static enum err patch_data(struct http_req *req, const void *data, size_t len, v
 	}
 	pa->received += len;
 	pa->unsynced += len;
-	if (!pa->has_sum && pa->unsynced >= TUS_SYNC_EVERY) {
+	if (!pa->whole && !pa->has_sum && pa->unsynced >= TUS_SYNC_EVERY) {
 		rc = patch_persist(pa);
 		if (rc) {
 			tus_err(pa->call, rc);
@@ -488,6 +500,12 @@ static void patch_abort(struct http_req *req, void *arg)
 	enum err rc;
 
 	(void)req;
+	/* A whole upload cut short: its client never learnt where it was,
+	 * and nothing of it exists. */
+	if (pa->whole) {
+		patch_free(pa, false);
+		return;
+	}
 	/* Network cut: keep what arrived, unless it was checksummed (then
 	 * only the whole request counts). */
 	rc = pa->has_sum ? patch_rewind(pa) : ERR_OK;
@@ -578,7 +596,20 @@ static void patch_commit(struct patch *pa)
 	r.path = path;
 	r.comment = comment;
 	r.cond = TREE_COND_NONE;
-	r.head_file = pa->file;
+	if (pa->whole) {
+		const struct config *cfg = worker_config(call->worker);
+		const unsigned char *data;
+		size_t len;
+
+		if (cas_writer_small(pa->w, SMALLBLOB_MAX, &data, &len)) {
+			r.head = data;
+			r.head_len = len < MIME_HEAD_BYTES ? len : MIME_HEAD_BYTES;
+		}
+		r.new_upload = &pa->u;
+		r.upload_max_open = cfg->uploads_per_user;
+		r.upload_max_bytes = cfg->upload_bytes_per_user;
+	} else
+		r.head_file = pa->file;
 	r.upload_id = pa->u.id;
 	r.link_id = pa->link_id;
 	r.answer = commit_answer;
@@ -599,7 +630,7 @@ static void patch_end(struct http_req *req, void *arg)
 		size_t n = cas_writer_side_end(pa->w, got);
 
 		if (!n || !digest_equal(got, pa->want, n)) {
-			rc = patch_rewind(pa);
+			rc = pa->whole ? ERR_OK : patch_rewind(pa);
 			if (rc) {
 				tus_err(pa->call, rc);
 				patch_free(pa, false);
@@ -610,18 +641,28 @@ static void patch_end(struct http_req *req, void *arg)
 						  "the Upload-Checksum does not match the %" PRIu64
 						  " bytes received; they were discarded",
 						  pa->received));
-			patch_free(pa, true);
+			patch_free(pa, !pa->whole);
 			return;
 		}
+	}
+	/* The last bytes: the commit makes them durable (as a version), so
+	 * the partial file is not synced nor its offset recorded first. If
+	 * the commit fails, the recorded offset is still the last one
+	 * acknowledged. */
+	if (cas_writer_size(pa->w) == pa->u.length) {
+		patch_commit(pa);
+		return;
+	}
+	if (pa->whole) {
+		/* The body's declared length was the upload's. */
+		tus_err(pa->call, err_set(ERR_INVALID, "the body ended before Upload-Length"));
+		patch_free(pa, false);
+		return;
 	}
 	rc = patch_persist(pa);
 	if (rc) {
 		tus_err(pa->call, rc);
 		patch_free(pa, false);
-		return;
-	}
-	if (cas_writer_size(pa->w) == pa->u.length) {
-		patch_commit(pa);
 		return;
 	}
 	tus_headers(pa->call);
@@ -726,6 +767,16 @@ static void patch_start(struct patch *pa)
 			goto fail;
 		}
 		pa->has_sum = true;
+	}
+	if (pa->whole) {
+		/* No file: the temp writer holds small content in memory. */
+		rc = cas_writer_new(app_cas(worker_app(call->worker)), pa->u.length, &pa->w);
+		if (rc) {
+			tus_err(call, rc);
+			goto fail;
+		}
+		patch_read(pa);
+		return;
 	}
 	if (!upload_file(call, pa->u.id, pa->file, sizeof pa->file)) {
 		tus_err(call, err_set(ERR_INTERNAL, "data directory path too long"));
@@ -841,6 +892,67 @@ void h_tus_patch(struct call *call) { tus_patch(call, NULL); }
 
 /* ---- POST: creation -------------------------------------------------------------- */
 
+/* Expired uploads (and files left without a row) go when new uploads
+ * come, at most once a minute: the sweep reads the whole uploads
+ * directory, too much for every small upload. */
+#define SWEEP_EVERY_SECONDS 60
+
+static void sweep_expired(struct call *call)
+{
+	static int64_t last; /* shared by the workers */
+	int64_t now = db_now(), seen = __atomic_load_n(&last, __ATOMIC_RELAXED);
+	char dir[PATH_MAX];
+
+	if (now - seen < SWEEP_EVERY_SECONDS ||
+	    !__atomic_compare_exchange_n(&last, &seen, now, false, __ATOMIC_RELAXED,
+					 __ATOMIC_RELAXED))
+		return;
+	snprintf(dir, sizeof dir, "%s/uploads", app_data_dir(worker_app(call->worker)));
+	if (uploads_sweep(worker_db(call->worker), dir, now, 3600, NULL))
+		log_event(LOG_WARN, "tus", "sweeping expired uploads: %s", err_detail());
+}
+
+/* A creation request whose body is the whole upload, small enough to
+ * hold in memory (its Content-Length says so before a byte is read), or
+ * an empty upload. Such an upload is finished by the request or not at
+ * all: an interrupted one was never given a Location to resume at. */
+static bool whole_small(struct call *call, uint64_t length)
+{
+	int64_t declared = http_req_body_length(call->req);
+
+	if (length == 0)
+		return !http_req_has_body(call->req);
+	return length <= SMALLBLOB_MAX && declared > 0 && (uint64_t)declared == length;
+}
+
+/* Take the body of a whole small upload `u` (not yet a row) and commit
+ * it, the row made in the same transaction (docput_req.new_upload). */
+static enum err whole_start(struct call *call, const struct upload *u, int64_t link_id)
+{
+	struct patch *pa = calloc(1, sizeof *pa);
+
+	if (!pa)
+		return err_set(ERR_NOMEM, "out of memory");
+	pa->call = call;
+	pa->creating = true;
+	pa->whole = true;
+	pa->u = *u;
+	pa->u.path = strdup(u->path);
+	pa->u.comment = strdup(u->comment ? u->comment : "");
+	pa->u.metadata = strdup(u->metadata ? u->metadata : "");
+	if (!pa->u.path || !pa->u.comment || !pa->u.metadata) {
+		upload_clear(&pa->u);
+		free(pa);
+		return err_set(ERR_NOMEM, "out of memory");
+	}
+	if (link_id) {
+		pa->link_id = link_id;
+		pa->secret = call_param(call, "secret");
+	}
+	patch_start(pa);
+	return ERR_OK;
+}
+
 void h_tus_create(struct call *call)
 {
 	const struct config *cfg = worker_config(call->worker);
@@ -921,14 +1033,7 @@ void h_tus_create(struct call *call)
 		rc = tree_quota_check(db, call->wp_id, length);
 	if (rc)
 		goto out;
-	/* Expired uploads go whenever a new one comes. */
-	{
-		char dir[PATH_MAX];
-
-		snprintf(dir, sizeof dir, "%s/uploads", app_data_dir(worker_app(call->worker)));
-		if (uploads_sweep(db, dir, db_now(), 3600, NULL))
-			log_event(LOG_WARN, "tus", "sweeping expired uploads: %s", err_detail());
-	}
+	sweep_expired(call);
 	rc = auth_secret_new(id);
 	if (rc)
 		goto out;
@@ -944,6 +1049,14 @@ void h_tus_create(struct call *call)
 	if (!u.path) {
 		rc = err_set(ERR_NOMEM, "out of memory");
 		goto out;
+	}
+	if (whole_small(call, length)) {
+		rc = whole_start(call, &u, 0);
+		free(u.path);
+		if (rc)
+			goto out;
+		name_path_free(&path);
+		return;
 	}
 	rc = uploads_create(db, &u, cfg->uploads_per_user, cfg->upload_bytes_per_user);
 	free(u.path);
@@ -1177,13 +1290,7 @@ void h_tus_link_create(struct call *call)
 		rc = tree_quota_check(db, l.wp_id, length);
 	if (rc)
 		goto out;
-	{
-		char dir[PATH_MAX];
-
-		snprintf(dir, sizeof dir, "%s/uploads", app_data_dir(worker_app(call->worker)));
-		if (uploads_sweep(db, dir, db_now(), 3600, NULL))
-			log_event(LOG_WARN, "tus", "sweeping expired uploads: %s", err_detail());
-	}
+	sweep_expired(call);
 	rc = auth_secret_new(id);
 	if (rc)
 		goto out;
@@ -1203,6 +1310,13 @@ void h_tus_link_create(struct call *call)
 	if (!u.path) {
 		rc = err_set(ERR_NOMEM, "out of memory");
 		goto out;
+	}
+	if (whole_small(call, length)) {
+		rc = whole_start(call, &u, l.id);
+		free(u.path);
+		if (rc)
+			goto out;
+		goto done;
 	}
 	rc = uploads_create(db, &u, cfg->uploads_per_user, cfg->upload_bytes_per_user);
 	free(u.path);

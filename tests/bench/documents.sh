@@ -218,8 +218,13 @@ if has small; then
     local cfg=$1; shift
     local start end
     start=$(date +%s.%N)
-    "${C[@]}" --parallel --parallel-max "$par" "$@" -K "$cfg"
+    "${C[@]}" --parallel --parallel-max "$par" -w '%{http_code}\n' "$@" -K "$cfg" > "$work/codes"
     end=$(date +%s.%N)
+    # Every transfer must have been answered with success: a count of
+    # uploads that did not happen is no throughput.
+    local bad
+    bad=$(grep -cv '^20[014]$' "$work/codes" || true)
+    [ "$bad" = 0 ] || echo "$(basename "$cfg") round $r, $par parallel: $bad of $(wc -l < "$work/codes") transfers not answered 2xx: $(grep -v '^20[014]$' "$work/codes" | sort | uniq -c | tr '\n' ' ')" >> "$work/failures"
     awk -v a="$start" -v b="$end" 'BEGIN {printf "%.3f", b - a}'
   }
   all_c= all_a= all_n= all_ds= all_ts=
@@ -258,8 +263,12 @@ if has small; then
       # tus creation-with-upload: one POST per file carries all its bytes.
       : > "$work/t.cfg"
       wp64=$(printf WP1 | base64)
+      # One transfer per file, separated by "next" (a trailing "next" would
+      # add a transfer without a URL, an error that makes curl abort the
+      # transfers in flight: uploads consort never saw).
       for i in $(seq 1000); do
-        printf 'url = "https://localhost:%s/api/v1/uploads"\ncacert = "%s"\nhttp1.1\nsilent\ndata-binary = "@%s"\nheader = "Tus-Resumable: 1.0.0"\nheader = "Upload-Length: 10240"\nheader = "Upload-Metadata: wp %s,path %s"\nheader = "Content-Type: application/offset+octet-stream"\nheader = "%s"\noutput = "/dev/null"\nnext\n' \
+        [ "$i" = 1 ] || echo next >> "$work/t.cfg"
+        printf 'url = "https://localhost:%s/api/v1/uploads"\ncacert = "%s"\nhttp1.1\nsilent\ndata-binary = "@%s"\nheader = "Tus-Resumable: 1.0.0"\nheader = "Upload-Length: 10240"\nheader = "Upload-Metadata: wp %s,path %s"\nheader = "Content-Type: application/offset+octet-stream"\nheader = "%s"\noutput = "/dev/null"\nwrite-out = "%%{http_code}\\n"\n' \
           "$cport" "$work/cert.pem" "$work/files/s$i.bin" "$wp64" "$(printf 'tus%s-%s/s%s.bin' "$par" "$r" "$i" | base64 -w0)" "$auth" >> "$work/t.cfg"
       done
       c0=$(cpu)
@@ -283,5 +292,9 @@ if has small; then
   fi
   if has dav; then
     grep -c ' PUT /dav/WP1/davsmall.* 201 ' "$work/consort.log" | sed 's/^/consort answered 201 on \/dav: /'
+  fi
+  if [ -s "$work/failures" ]; then
+    echo "TRANSFERS THAT FAILED (the figures above do not count):"
+    cat "$work/failures"
   fi
 fi

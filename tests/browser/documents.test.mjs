@@ -71,6 +71,9 @@ test('upload three files with progress, then a name clash kept as both', { skip 
   }
 
   // The same name again: asked, and "keep both" makes "Annex A (2).pdf".
+  // A file this small goes whole with the creation request: no PATCH.
+  const tusRequests = [];
+  page.on('request', (r) => { if (r.url().includes('/api/v1/uploads')) tusRequests.push(r.method()); });
   const chooser2 = page.waitForEvent('filechooser');
   await page.getByRole('button', { name: 'Upload', exact: true }).click();
   await page.getByRole('menuitem', { name: 'Upload files' }).click();
@@ -81,6 +84,10 @@ test('upload three files with progress, then a name clash kept as both', { skip 
   await dlg.getByText('Keep both').click();
   await dlg.getByRole('button', { name: 'Continue' }).click();
   await page.locator('.fl-link', { hasText: 'Annex A (2).pdf' }).waitFor();
+  assert.deepEqual(tusRequests, ['POST'], 'one creation request carried the small file');
+  const r2 = await me.req('GET', `/api/v1/wps/WP2/content/Deliverables/${encodeURIComponent('Annex A (2).pdf')}`);
+  assert.equal(r2.status, 200);
+  assert.equal((await get(me, 'Deliverables/Annex A (2).pdf')).body.mime, 'application/pdf');
   assert.equal((await get(me, 'Deliverables/Annex A.pdf')).body.version, 1, 'the first stays at version 1');
   noProblems(problems, [/status of 401/, /status of 404/]);
   await page.close();

@@ -3,7 +3,8 @@
 // cut would leave it at every instant: a file's content only as of its
 // last fsync/fdatasync, a name only once its directory was fsynced.
 // After SIGKILL in the middle of a burst of small uploads (the
-// small-content tier: content and version in one WAL flush) and some
+// small-content tier: content and version in one WAL flush; some of
+// them tus creation requests that carry the whole file) and some
 // larger ones (blob files), the server starts on that copy: every
 // acknowledged upload is there with its bytes, and fsck is clean. A
 // control run that ignores the WAL's flushes shows the simulation does
@@ -70,6 +71,7 @@ test('power loss in a burst of small uploads: every acknowledged upload survives
   let after, batches, changes;
   try {
     const acked = new Map(); // "name#version" → sha256
+    const tusAcked = new Map(); // upload id → "name#version"
     let stop = false;
     const writers = [tokens.writer, tokens.other];
     const loop = async (k) => {
@@ -79,6 +81,25 @@ test('power loss in a burst of small uploads: every acknowledged upload survives
         const body = randomBytes(size);
         const name = `p-${k}-${i % 7}.bin`;
         let r;
+        // Every third small one a tus creation request carrying it whole.
+        if (i % 3 === 1 && size <= 64 * 1024) {
+          try {
+            r = await api(s, writers[k % 2], 'POST', '/api/v1/uploads', {
+              headers: { 'Tus-Resumable': '1.0.0', 'Upload-Length': String(size),
+                'Upload-Metadata': `wp ${Buffer.from('WP1').toString('base64')},path ${Buffer.from(`pl/${name}`).toString('base64')}`,
+                'Content-Type': 'application/offset+octet-stream' },
+              body });
+            await r.arrayBuffer();
+          } catch {
+            return; // cut by the kill
+          }
+          assert.equal(r.status, 201);
+          assert.equal(r.headers.get('upload-offset'), String(size));
+          const key = `${name}#${r.headers.get('x-consort-version')}`;
+          acked.set(key, sha256(body));
+          tusAcked.set(r.headers.get('location').split('/').pop(), key);
+          continue;
+        }
         try {
           r = await apiJson(s, writers[k % 2], 'PUT', `/api/v1/wps/WP1/content/pl/${name}`, { body });
         } catch {
@@ -119,7 +140,13 @@ test('power loss in a burst of small uploads: every acknowledged upload survives
       assert.equal(sha256(Buffer.from(await r.arrayBuffer())), hash, `content of ${key}`);
     }
     assert.ok(inSmall > acked.size / 2, `most went through the small-content tier (${inSmall} of ${acked.size})`);
-    console.log(`# power loss: ${acked.size} acknowledged, ${inSmall} of them small, ${versions.size} versions after; ${changes} uploads in ${batches} group commits before the kill`);
+    // An acknowledged tus upload is also finished as an upload (a client
+    // that lost the answer learns so from HEAD).
+    assert.ok(tusAcked.size > 0, 'some tus uploads were acknowledged');
+    const uploads = new Map(sql(after.s, 'SELECT id, version FROM uploads').map((r) => [r.id, r.version]));
+    for (const [id, key] of tusAcked)
+      assert.equal(uploads.get(id), Number(key.split('#')[1]), `tus upload of ${key} finished`);
+    console.log(`# power loss: ${acked.size} acknowledged (${tusAcked.size} by tus), ${inSmall} of them small, ${versions.size} versions after; ${changes} uploads in ${batches} group commits before the kill`);
   } finally {
     await after?.s.close();
     await s.close();

@@ -1,5 +1,6 @@
-// A tus 1.0 client (core, creation, termination) for consort's
-// /api/v1/uploads: creates an upload, sends the file with PATCH and, when
+// A tus 1.0 client (core, creation, creation-with-upload, termination)
+// for consort's /api/v1/uploads: creates an upload (a small file goes
+// with it and is done), sends the file with PATCH and, when
 // the connection drops, asks the server with HEAD how much it kept and
 // goes on from there. XMLHttpRequest rather than fetch, for upload
 // progress events. The upload's URL is remembered in localStorage under
@@ -8,6 +9,10 @@
 import { getCsrf } from '../api.js';
 
 const STORE = 'consort.uploads.v1';
+// A file this small goes whole with the creation request
+// (creation-with-upload): the server commits it there and then, with no
+// partial upload to resume (the server's small-content threshold).
+const WHOLE_MAX = 64 * 1024;
 const RETRY_DELAYS = [1, 2, 4, 8, 15, 30];
 
 export class UploadError extends Error {
@@ -117,17 +122,21 @@ export class TusUpload {
       ? [...Object.entries(this.meta).map(([k, v]) => `${k} ${b64(v)}`), `filename ${b64(this.file.name)}`]
       : [`wp ${b64(this.wp)}`, `path ${b64(this.path)}`, `filename ${b64(this.file.name)}`];
     if (this.comment && !this.meta) meta.push(`comment ${b64(this.comment)}`);
+    const whole = this.file.size > 0 && this.file.size <= WHOLE_MAX;
     const xhr = await request('POST', this.endpoint, {
-      headers: { ...this.headers, 'Upload-Length': String(this.file.size), 'Upload-Metadata': meta.join(',') },
+      headers: { ...this.headers, 'Upload-Length': String(this.file.size), 'Upload-Metadata': meta.join(','),
+        ...(whole ? { 'Content-Type': 'application/offset+octet-stream' } : {}) },
+      body: whole ? this.file : null,
+      onProgress: whole ? (n) => this.onProgress(n) : undefined,
       bind: (x) => { this.xhr = x; },
     });
     if (xhr.status !== 201) throw failure(xhr);
     const loc = xhr.getResponseHeader('Location');
     if (!loc) throw new UploadError(xhr.status, 'protocol', 'no Location in the answer');
     this.url = new URL(loc, location.href).pathname;
-    this.offset = 0;
+    this.offset = Number(xhr.getResponseHeader('Upload-Offset') || 0);
     const version = xhr.getResponseHeader('X-Consort-Version');
-    if (version) return { version: Number(version), etag: xhr.getResponseHeader('ETag') }; // an empty file is complete at once
+    if (version) return { version: Number(version), etag: xhr.getResponseHeader('ETag') }; // empty or small: complete at once
     if (this.fp) remember(this.fp, { url: this.url, wp: this.wp, path: this.path, name: this.file.name, size: this.file.size, at: Date.now() });
     return null;
   }
