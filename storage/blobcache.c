@@ -170,7 +170,8 @@ enum err blobcache_open(const char *data_dir, uint64_t max_bytes, struct blobcac
 	if (rc)
 		goto out;
 	/* Oldest fill first to go; the ticks keep that order. */
-	qsort(c->v, c->n, sizeof *c->v, by_mtime);
+	if (c->n)
+		qsort(c->v, c->n, sizeof *c->v, by_mtime);
 	for (size_t i = 0; i < c->n; i++)
 		c->v[i].used = ++c->tick;
 	make_room(c, 0);
