@@ -230,7 +230,27 @@ test('faults: 500, 503, SlowDown and cut connections fail uploads with 503; noth
     proxy.state.mode = 'delay';
     proxy.state.delayMs = 300;
     assert.equal((await apiJson(s, w, 'PUT', doc('slow.txt'), { body: over('slow but fine') })).status, 201);
+    // Parts go several at once (s3-parallel-parts, default 4): 5 parts
+    // of a slow store's upload overlap.
+    const five = randomBytes(4 * 16 * 1024 * 1024 + 1000);
+    proxy.state.maxPartsInFlight = 0;
+    assert.equal((await apiJson(s, w, 'PUT', doc('five.bin'), { body: five })).status, 201);
+    assert.ok(proxy.state.maxPartsInFlight >= 2, `parts in flight: ${proxy.state.maxPartsInFlight}`);
+    assert.ok(proxy.state.maxPartsInFlight <= 4, `parts in flight: ${proxy.state.maxPartsInFlight}`);
     proxy.state.mode = 'pass';
+    assert.equal(sha256(Buffer.from(await (await api(s, w, 'GET', doc('five.bin'))).arrayBuffer())),
+      sha256(five));
+    // One part failing while the others succeed: the upload is refused and aborted.
+    proxy.state.failPart = 2;
+    const failing = randomBytes(3 * 16 * 1024 * 1024 + 10);
+    const fr = await apiJson(s, w, 'PUT', doc('failing.bin'), { body: failing });
+    assert.equal(fr.status, 503, JSON.stringify(fr.body));
+    assert.equal(fr.body.error, 'store_unavailable');
+    proxy.state.failPart = 0;
+    assert.ok(!(await listKeys(ceph, bucket)).includes(`blobs/${sha256(failing)}`));
+    assert.doesNotMatch((await s3curl(ceph, 'GET', `/${bucket}?uploads=`)).body, /<Upload>/);
+    assert.deepEqual(readdirSync(`${s.dataDir}/tmp`), []);
+    assert.equal((await api(s, w, 'GET', doc('failing.bin'))).status, 404);
     const ok = over('after the store came back');
     assert.equal((await apiJson(s, w, 'PUT', doc('ok.txt'), { body: ok })).status, 201);
     const g = await api(s, w, 'GET', doc('ok.txt'));
