@@ -36,10 +36,14 @@ struct blobcache {
 	size_t n, cap;
 	pthread_mutex_t mu;
 	uint64_t hits, misses, fills, evictions, dropped, fill_seq;
+	/* Blobs being filled: one fill per blob at a time, so that many
+	 * readers of a cold blob do not each write a copy. */
+	struct blobcache_fill *filling;
 };
 
 struct blobcache_fill {
 	struct blobcache *c;
+	struct blobcache_fill *next_filling;
 	char hash[DIGEST_SHA256_HEX_LEN + 1];
 	char name[128];
 	int fd;
@@ -324,11 +328,19 @@ struct blobcache_fill *blobcache_fill_begin(struct blobcache *c, const char *has
 	if (!f)
 		return NULL;
 	pthread_mutex_lock(&c->mu);
+	for (struct blobcache_fill *o = c->filling; o; o = o->next_filling)
+		if (!strcmp(o->hash, hash)) {
+			pthread_mutex_unlock(&c->mu);
+			free(f);
+			return NULL;
+		}
 	seq = ++c->fill_seq;
+	memcpy(f->hash, hash, sizeof f->hash);
+	f->next_filling = c->filling;
+	c->filling = f;
 	pthread_mutex_unlock(&c->mu);
 	f->c = c;
 	f->size = size;
-	memcpy(f->hash, hash, sizeof f->hash);
 	snprintf(f->name, sizeof f->name, FILL_PREFIX "%.16s-%llu-%ld", hash,
 		 (unsigned long long)seq, (long)getpid());
 	f->sha = digest_new(DIGEST_SHA256);
@@ -340,10 +352,22 @@ struct blobcache_fill *blobcache_fill_begin(struct blobcache *c, const char *has
 		}
 		if (f->sha)
 			digest_free(f->sha);
-		free(f);
+		f->fd = -1;
+		f->sha = NULL;
+		f->failed = true;
+		blobcache_fill_end(f);
 		return NULL;
 	}
 	return f;
+}
+
+static void unlist(struct blobcache *c, struct blobcache_fill *f)
+{
+	for (struct blobcache_fill **p = &c->filling; *p; p = &(*p)->next_filling)
+		if (*p == f) {
+			*p = f->next_filling;
+			return;
+		}
 }
 
 void blobcache_fill_add(struct blobcache_fill *f, uint64_t off, const void *data, size_t len)
@@ -384,8 +408,12 @@ void blobcache_fill_end(struct blobcache_fill *f)
 	if (!f)
 		return;
 	c = f->c;
-	digest_final(f->sha, md);
-	digest_hex(md, sizeof md, hex);
+	if (f->sha) {
+		digest_final(f->sha, md);
+		digest_hex(md, sizeof md, hex);
+	} else {
+		hex[0] = 0;
+	}
 	/* Only content whose hash is its name, whole. No fsync: a file a
 	 * crash damaged is dropped on use (re-hashed after a restart). */
 	keep = !f->failed && f->next == f->size && !strcmp(hex, f->hash) &&
@@ -409,10 +437,15 @@ void blobcache_fill_end(struct blobcache_fill *f)
 			unlinkat(c->dir_fd, f->hash, 0);
 		pthread_mutex_unlock(&c->mu);
 	}
-	if (!keep)
+	if (!keep && f->fd >= 0)
 		unlinkat(c->dir_fd, f->name, 0);
-	close(f->fd);
-	digest_free(f->sha);
+	pthread_mutex_lock(&c->mu);
+	unlist(c, f);
+	pthread_mutex_unlock(&c->mu);
+	if (f->fd >= 0)
+		close(f->fd);
+	if (f->sha)
+		digest_free(f->sha);
 	free(f);
 }
 

@@ -128,7 +128,7 @@ static void test_partial_and_wrong_fill_nothing(void **state)
 {
 	char *dir = tempdir();
 	struct blobcache *c;
-	struct blobcache_fill *f;
+	struct blobcache_fill *f, *g;
 	static struct blob a, b;
 
 	(void)state;
@@ -152,6 +152,16 @@ static void test_partial_and_wrong_fill_nothing(void **state)
 	blobcache_fill_end(f);
 	assert_false(cached_ok(c, &a));
 	assert_int_equal(files_in(dir), 0);
+	/* One fill of a blob at a time: a second reader keeps nothing. */
+	f = blobcache_fill_begin(c, a.hash, a.len);
+	assert_non_null(f);
+	assert_null(blobcache_fill_begin(c, a.hash, a.len));
+	g = blobcache_fill_begin(c, b.hash, b.len); /* another blob: fine */
+	assert_non_null(g);
+	blobcache_fill_end(g);
+	blobcache_fill_end(f);
+	fill(c, &a);
+	assert_true(cached_ok(c, &a));
 	blobcache_close(c);
 	cleanup(dir);
 }
