@@ -8,6 +8,10 @@
 #   deploy/ceph-up.sh DIR PORT      start; prints KEY=VALUE lines on stdout
 #   deploy/ceph-up.sh --down DIR    stop the daemons started in DIR
 #
+# With CEPH_RGW_SSL_PORT, CEPH_RGW_SSL_CERT and CEPH_RGW_SSL_KEY (PEM
+# files) radosgw also answers TLS on 127.0.0.1:CEPH_RGW_SSL_PORT with that
+# certificate, and S3_TLS_ENDPOINT=https://127.0.0.1:PORT is printed.
+#
 # Needs Debian's ceph-mon ceph-osd radosgw ceph-common (deploy/common.sh).
 # Daemons write their pid files into DIR/run; --down kills exactly those.
 set -euo pipefail
@@ -26,6 +30,12 @@ dir=$(realpath "$1")
 port=$2
 mem=${CEPH_MEMSTORE_BYTES:-3221225472}
 mkdir -p "$dir"/{mon,osd0,run,log,rgw}
+frontends="beast endpoint=127.0.0.1:$port"
+if [ -n "${CEPH_RGW_SSL_PORT:-}" ]; then
+  frontends="$frontends ssl_endpoint=127.0.0.1:$CEPH_RGW_SSL_PORT"
+  frontends="$frontends ssl_certificate=$(realpath "$CEPH_RGW_SSL_CERT")"
+  frontends="$frontends ssl_private_key=$(realpath "$CEPH_RGW_SSL_KEY")"
+fi
 t0=$(date +%s.%N)
 
 free_port() {
@@ -70,7 +80,7 @@ memstore device bytes = $mem
 osd max object name len = 256
 osd max object namespace len = 64
 [client.rgw]
-rgw frontends = beast endpoint=127.0.0.1:$port
+rgw frontends = $frontends
 rgw data = $dir/rgw
 rgw dns name = localhost
 rgw thread pool size = 64
@@ -113,6 +123,7 @@ radosgw-admin -c "$conf" -n client.rgw user create --uid=consort --display-name=
 t1=$(date +%s.%N)
 echo "CEPH_DIR=$dir"
 echo "S3_ENDPOINT=http://127.0.0.1:$port"
+if [ -n "${CEPH_RGW_SSL_PORT:-}" ]; then echo "S3_TLS_ENDPOINT=https://127.0.0.1:$CEPH_RGW_SSL_PORT"; fi
 echo "AWS_ACCESS_KEY_ID=$key"
 echo "AWS_SECRET_ACCESS_KEY=$secret"
 echo "CEPH_START_SECONDS=$(echo "$t1 - $t0" | bc 2>/dev/null || python3 -c "print($t1-$t0)")"

@@ -1546,6 +1546,32 @@ static magic_t magic_cookie(void)
 	return m;
 }
 
+/* The common end of every result: the text buffer's state as status,
+ * empty strings for what was not found, and the text's language. */
+static enum err finish(struct extract_result *res, struct tbuf *tb,
+		       const struct extract_limits *lim)
+{
+	if (tb->nomem)
+		set_reason(res, EXTRACT_FAILED, "out of memory (limit %llu MiB)",
+			   (unsigned long long)(lim->max_memory >> 20));
+	if (tb->full)
+		set_reason(res, EXTRACT_TRUNCATED, "text truncated at %llu MiB",
+			   (unsigned long long)(lim->max_text >> 20));
+	res->text = tb->p ? tb->p : strdup("");
+	res->text_len = tb->p ? tb->len : 0;
+	if (!res->text)
+		return err_set(ERR_NOMEM, "out of memory");
+	if (!res->title)
+		res->title = strdup("");
+	if (!res->author)
+		res->author = strdup("");
+	if (!res->title || !res->author)
+		return err_set(ERR_NOMEM, "out of memory");
+	if (!res->lang[0])
+		snprintf(res->lang, sizeof res->lang, "%s", lang_detect(res->text, res->text_len));
+	return ERR_OK;
+}
+
 enum err extract_file(const char *path, const char *name, const char *mime,
 		      const struct extract_limits *lim, struct extract_result *res)
 {
@@ -1562,9 +1588,11 @@ enum err extract_file(const char *path, const char *name, const char *mime,
 		goto done;
 	}
 	/* libmagic's verdict costs as much as extracting a small text file
-	 * (text detection is its most expensive case); the server has it
-	 * already for every stored version. */
-	if (!mime || !*mime || !strcmp(mime, "application/octet-stream")) {
+	 * (text detection is its most expensive case; a third of the CPU of
+	 * a burst of small uploads went to it, in the server and here); the
+	 * server has it already for every stored version. */
+	if (!mime || !*mime ||
+	    (!strcmp(mime, "application/octet-stream") && st.st_size > EXTRACT_TYPED_WHOLE)) {
 		magic_t m = magic_cookie();
 
 		mime = m ? magic_file(m, path) : NULL;
@@ -1583,23 +1611,24 @@ enum err extract_file(const char *path, const char *name, const char *mime,
 	if (!strcmp(res->type, "zip"))
 		snprintf(res->type, sizeof res->type, "other");
 done:
-	if (tb.nomem)
-		set_reason(res, EXTRACT_FAILED, "out of memory (limit %llu MiB)",
-			   (unsigned long long)(lim->max_memory >> 20));
-	if (tb.full)
-		set_reason(res, EXTRACT_TRUNCATED, "text truncated at %llu MiB",
-			   (unsigned long long)(lim->max_text >> 20));
-	res->text = tb.p ? tb.p : strdup("");
-	res->text_len = tb.p ? tb.len : 0;
-	if (!res->text)
-		return err_set(ERR_NOMEM, "out of memory");
-	if (!res->title)
-		res->title = strdup("");
-	if (!res->author)
-		res->author = strdup("");
-	if (!res->title || !res->author)
-		return err_set(ERR_NOMEM, "out of memory");
-	if (!res->lang[0])
-		snprintf(res->lang, sizeof res->lang, "%s", lang_detect(res->text, res->text_len));
-	return ERR_OK;
+	return finish(res, &tb, lim);
+}
+
+bool extract_textless(const char *mime, const char *name, uint64_t size)
+{
+	if (!mime || !*mime ||
+	    (!strcmp(mime, "application/octet-stream") && size > EXTRACT_TYPED_WHOLE))
+		return false; /* extract_file would ask libmagic */
+	return !strcmp(extract_type_for(mime, name), "other");
+}
+
+enum err extract_nothing(const char *mime, const struct extract_limits *lim,
+			 struct extract_result *res)
+{
+	struct tbuf tb = {.max = (size_t)lim->max_text};
+
+	memset(res, 0, sizeof *res);
+	snprintf(res->mime, sizeof res->mime, "%s", mime);
+	snprintf(res->type, sizeof res->type, "other");
+	return finish(res, &tb, lim);
 }

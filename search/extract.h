@@ -58,11 +58,17 @@ struct extract_result {
 	size_t text_len;
 };
 
+/* The server types every upload by libmagic on its first 64 KiB
+ * (server/api/mime.h): content no longer than this was seen whole, and
+ * its verdict stands even when it is application/octet-stream. */
+#define EXTRACT_TYPED_WHOLE (64 * 1024)
+
 /* Extract the file at `path`; `name` is the document's file name (for
  * the extension and nothing else). `mime` is the content's MIME type
  * when it is already known (the server stored what libmagic said at
- * upload); NULL, "" or application/octet-stream (libmagic knew nothing,
- * or was not there) ask libmagic here. Always fills `res` (the
+ * upload); NULL or "" ask libmagic here, and so does
+ * application/octet-stream for content longer than EXTRACT_TYPED_WHOLE
+ * (libmagic saw only its head). Always fills `res` (the
  * caller frees it with extract_result_free) and returns ERR_OK unless
  * memory for the result itself ran out: a document that cannot be read
  * is a result with status EXTRACT_FAILED, not an error. */
@@ -70,6 +76,15 @@ enum err extract_file(const char *path, const char *name, const char *mime,
 		      const struct extract_limits *lim, struct extract_result *res);
 
 void extract_result_free(struct extract_result *res);
+
+/* True when extract_file would find no text in `size` bytes of this
+ * type and name without reading them (pictures, archives, content the
+ * server found nothing in): the indexer then needs no copy of the
+ * content and no helper, and extract_nothing gives the result
+ * extract_file would. */
+bool extract_textless(const char *mime, const char *name, uint64_t size);
+enum err extract_nothing(const char *mime, const struct extract_limits *lim,
+			 struct extract_result *res);
 
 /* Short type for a MIME type and file name, as extract_file decides it
  * without looking into zip containers. */

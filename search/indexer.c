@@ -73,6 +73,7 @@ void indexer_opts_default(struct indexer_opts *o)
 	o->batch_docs = 500;
 	o->batch_bytes = 32u << 20;
 	o->poll_ms = 500;
+	o->gap_ms = 250;
 	o->first_cpu_seconds = 2;
 	o->batch_ms = 1000;
 }
@@ -526,6 +527,15 @@ static enum err evaluate(struct indexer *ix, int64_t node_id, bool *changed)
 			      ex.language);
 		goto out;
 	}
+	/* Content known to hold no text (a picture, an archive, bytes the
+	 * server's libmagic found nothing in) is indexed by its facts
+	 * alone: no copy, no helper. */
+	if (extract_textless(f.mime, f.name ? f.name : "", (uint64_t)f.size)) {
+		rc = extract_nothing(f.mime, &ix->opts.limits, &res);
+		if (rc)
+			goto out;
+		goto extracted;
+	}
 	/* Small content lives in the database (storage/smallblob.h) and
 	 * blobs may live in an object store: the helper, which opens a
 	 * path, gets a private copy of either. */
@@ -558,6 +568,7 @@ static enum err evaluate(struct indexer *ix, int64_t node_id, bool *changed)
 		      ix->opts.first_cpu_seconds, res.reason);
 		goto out;
 	}
+extracted:
 	if (res.status == EXTRACT_FAILED) {
 		stat_add(ix, &ix->st.failed);
 		ixlog(ix, INDEXER_WARN, "node %lld (%s/%s) version %lld: %s", (long long)node_id,
@@ -989,6 +1000,7 @@ static void *thread_main(void *arg)
 		enum err rc;
 		struct timespec until;
 		unsigned wait_ms;
+		bool gap;
 
 		rc = indexer_drain(ix, 1, &docs);
 		pthread_mutex_lock(&ix->mu);
@@ -1002,10 +1014,21 @@ static void *thread_main(void *arg)
 			backoff = backoff ? (backoff * 2 > 30000 ? 30000 : backoff * 2) : 1000;
 		} else {
 			backoff = 0;
-			if (docs)
-				continue; /* more may be waiting */
+			if (docs) {
+				/* Changes that came while this batch ran keep coming
+				 * (a burst of uploads): let them gather for the gap.
+				 * A lone change (a rename) is indexed at once. */
+				pthread_mutex_lock(&ix->mu);
+				gap = ix->kicked && ix->opts.gap_ms && docs < ix->opts.batch_docs;
+				pthread_mutex_unlock(&ix->mu);
+				if (!gap)
+					continue;
+			}
 		}
-		wait_ms = backoff ? backoff : ix->opts.poll_ms;
+		/* The gap runs out whatever the kicks; idle, a kick ends the
+		 * wait at once. */
+		gap = !rc && docs;
+		wait_ms = backoff ? backoff : gap ? ix->opts.gap_ms : ix->opts.poll_ms;
 		clock_gettime(CLOCK_REALTIME, &until);
 		until.tv_sec += wait_ms / 1000;
 		until.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
@@ -1014,7 +1037,7 @@ static void *thread_main(void *arg)
 			until.tv_nsec -= 1000000000L;
 		}
 		pthread_mutex_lock(&ix->mu);
-		while (!ix->stop && !ix->kicked)
+		while (!ix->stop && (gap || !ix->kicked))
 			if (pthread_cond_timedwait(&ix->cv, &ix->mu, &until) != 0)
 				break;
 		ix->kicked = false;

@@ -49,6 +49,11 @@ struct indexer_opts {
 	size_t batch_docs;    /* commit after this many documents... */
 	uint64_t batch_bytes; /* ...or this much extracted text */
 	unsigned poll_ms;     /* idle wait between looks at the queue */
+	/* Wait between a batch and the next when changes came in while
+	 * the batch ran: a burst is indexed in a few commits (each costs
+	 * several flushes that compete with the uploads' own) instead of
+	 * one per document. 0: no wait. */
+	unsigned gap_ms;
 	/* CPU seconds of a document's first try; one that needs more is set
 	 * aside and extracted under `limits` when nothing else waits. 0 or
 	 * >= limits.cpu_seconds: every document gets the full limit. */

@@ -52,6 +52,7 @@ struct cas_writer {
 	struct digest *side;
 	enum digest_alg side_alg;
 	unsigned char *buf;
+	size_t buf_cap; /* WRITE_BUF, or the announced size when smaller */
 	size_t used;
 	uint64_t size;     /* bytes accepted */
 	uint64_t flushed;  /* bytes handed to write() */
@@ -326,6 +327,7 @@ static struct cas_writer *writer_alloc(struct cas *cas)
 	w->cas = cas;
 	w->fd = -1;
 	w->dir_fd = -1;
+	w->buf_cap = WRITE_BUF;
 	w->sha = digest_new(DIGEST_SHA256);
 	if (!w->sha) {
 		free(w);
@@ -361,6 +363,10 @@ enum err cas_writer_new(struct cas *cas, uint64_t size_hint, struct cas_writer *
 	if (!w)
 		return err_set(ERR_NOMEM, "out of memory");
 	w->dir_fd = cas->tmp_fd;
+	/* A small body gets a buffer of its size: a megabyte per upload
+	 * cost each pool thread's heap page faults and mprotect calls. */
+	if (size_hint > 0 && size_hint < WRITE_BUF)
+		w->buf_cap = (size_t)size_hint;
 	rc = digest_random(rnd, sizeof rnd);
 	if (rc)
 		goto out;
@@ -515,23 +521,36 @@ enum err cas_writer_write(struct cas_writer *w, const void *data, size_t len)
 	if (w->used == 0 && len >= WRITE_BUF)
 		return write_out(w, p, len);
 	if (!w->buf) {
-		w->buf = malloc(WRITE_BUF);
+		w->buf = malloc(w->buf_cap);
 		if (!w->buf)
 			return writer_fail(w, err_set(ERR_NOMEM, "out of memory"));
 	}
 	while (len > 0) {
-		size_t n = WRITE_BUF - w->used < len ? WRITE_BUF - w->used : len;
+		size_t n;
 		enum err rc;
 
-		memcpy(w->buf + w->used, p, n);
-		w->used += n;
-		p += n;
-		len -= n;
-		if (w->used == WRITE_BUF) {
+		/* A full buffer is written out only when more comes: content
+		 * of exactly the announced size stays in memory, so it can
+		 * still go to the small tier (cas_writer_small). More than was
+		 * announced gets the full buffer. */
+		if (w->used == w->buf_cap && w->buf_cap < WRITE_BUF) {
+			unsigned char *grown = realloc(w->buf, WRITE_BUF);
+
+			if (!grown)
+				return writer_fail(w, err_set(ERR_NOMEM, "out of memory"));
+			w->buf = grown;
+			w->buf_cap = WRITE_BUF;
+		}
+		if (w->used == w->buf_cap) {
 			rc = writer_flush(w);
 			if (rc)
 				return rc;
 		}
+		n = w->buf_cap - w->used < len ? w->buf_cap - w->used : len;
+		memcpy(w->buf + w->used, p, n);
+		w->used += n;
+		p += n;
+		len -= n;
 	}
 	return ERR_OK;
 }
@@ -799,25 +818,71 @@ static enum err place(struct cas_writer *w, const char *hash, struct cas_blob *o
 	return rc;
 }
 
+/* On an object store the hold of a blob (locally a shared flock on its
+ * file) is a read lock on one byte of DATA/blob-holds, the blob's stripe
+ * (its first four hex digits), on an open description of its own. The
+ * writer takes it before it looks for the object and keeps it until
+ * cas_blob_release, after the referencing commit; gc deletes an object
+ * only under the stripe's write lock, tried without waiting inside its
+ * write transaction (cas_remove: ERR_LOCKED while held). So no upload
+ * finds an object present and then commits a reference to it after gc
+ * deleted it, crash or not. OFD locks: threads of one process exclude
+ * each other too, and a lock goes with its process. */
+static enum err hold_stripe(const struct cas *cas, const char *hash, short type, int *fd_out)
+{
+	char path[4096], digits[5];
+	struct flock fl = {.l_type = type, .l_whence = SEEK_SET, .l_len = 1};
+	int fd;
+
+	*fd_out = -1;
+	memcpy(digits, hash, 4);
+	digits[4] = 0;
+	fl.l_start = (off_t)strtol(digits, NULL, 16);
+	snprintf(path, sizeof path, "%s/blob-holds", cas->root);
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return err_from_errno(errno, "open DATA/blob-holds");
+	while (fcntl(fd, type == F_RDLCK ? F_OFD_SETLKW : F_OFD_SETLK, &fl) != 0) {
+		int e = errno;
+
+		if (e == EINTR)
+			continue;
+		close(fd);
+		if (e == EAGAIN || e == EACCES)
+			return err_set(ERR_LOCKED, "blob %s is being stored", hash);
+		return err_from_errno(e, "lock DATA/blob-holds");
+	}
+	*fd_out = fd;
+	return ERR_OK;
+}
+
 /* The object store's turn: the temp file is complete and hashed; the
  * store's own replication makes it durable, so no fdatasync here. The
- * temp file's name goes, its descriptor stays open as the "hold":
- * cas_blob_release confirms the object after the referencing commit
- * and stores it again from this descriptor if gc removed it meanwhile
- * (an object store has no locks; docs/storage.md). */
+ * hold is the stripe's read lock (hold_stripe), taken before the dedup
+ * HEAD. The temp file's name goes, its descriptor stays open:
+ * cas_blob_release confirms the object after the referencing commit and
+ * stores it again from this descriptor if it went behind consort's back
+ * (docs/storage.md). */
 static enum err store_remote(struct cas_writer *w, struct cas_blob *out)
 {
 	unsigned char md[DIGEST_SHA256_LEN];
 	bool dedup = false;
 	enum err rc;
+	int hold;
 
 	digest_final(w->sha, md);
 	digest_hex(md, sizeof md, out->hash);
 	out->size = w->size;
-	rc = blobback_store(w->cas->back, out->hash, w->fd, w->size, &dedup);
-	if (rc)
+	rc = hold_stripe(w->cas, out->hash, F_RDLCK, &hold);
+	if (!rc)
+		rc = blobback_store(w->cas->back, out->hash, w->fd, w->size, &dedup);
+	if (rc) {
+		if (hold >= 0)
+			close(hold);
 		return rc;
+	}
 	unlinkat(w->dir_fd, w->name, 0);
+	out->hold_fd = hold;
 	out->deduplicated = dedup;
 	out->fd = w->fd;
 	out->held = true;
@@ -906,6 +971,10 @@ void cas_blob_release(struct cas_blob *b)
 			b->hash, err_detail());
 	close(b->fd);
 	b->fd = -1;
+	if (b->cas && b->cas->back) {
+		close(b->hold_fd); /* gc may delete it again once unreferenced */
+		b->hold_fd = -1;
+	}
 	b->held = false;
 }
 
@@ -1133,8 +1202,14 @@ enum err cas_remove(struct cas *cas, const char *hash)
 
 	if (!rel_path(hash, rel, sizeof rel))
 		return err_set(ERR_INVALID, "'%.80s' is not a blob name", hash ? hash : "");
-	if (cas->back)
-		return blobback_remove(cas->back, hash);
+	if (cas->back) {
+		rc = hold_stripe(cas, hash, F_WRLCK, &fd);
+		if (!rc)
+			rc = blobback_remove(cas->back, hash);
+		if (fd >= 0)
+			close(fd);
+		return rc;
+	}
 	fd = openat(cas->blobs_fd, rel, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
 	if (fd < 0)
 		return errno == ENOENT ? ERR_OK : err_from_errno(errno, "open blob");

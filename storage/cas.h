@@ -21,7 +21,10 @@
  * the referencing commit. gc checks references inside one write
  * transaction and unlinks under the lock, and a writer that finds the
  * file unlinked after waiting for its lock stores its own copy. A hold
- * dies with its process, so a crash leaves nothing to clean up.
+ * dies with its process, so a crash leaves nothing to clean up. On an
+ * object store, which has no locks, the hold is a read lock on the
+ * blob's stripe of DATA/blob-holds, and gc deletes an object only under
+ * that stripe's write lock (cas_remove): the same guarantee.
  *
  * Temp files live in DATA/tmp and are flock()ed by their writer, so
  * cleaning up never removes a file a live writer (in this or another
@@ -86,6 +89,7 @@ struct cas_blob {
 	bool held;         /* fd is open with a shared lock on the stored file */
 	int fd;            /* on S3: the unlinked temp file, for cas_blob_release */
 	struct cas *cas;   /* set when the blob is in an object store */
+	int hold_fd;       /* on S3: the read lock on its stripe of DATA/blob-holds */
 };
 
 /* Start writing a new blob into a fresh temp file in DATA/tmp.

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -277,7 +278,9 @@ struct fsck_ctx {
 	struct db *db;
 	struct cas *cas;
 	bool rehash;
-	bool small; /* the database has the small-content tier */
+	uint64_t sample; /* re-hash a blob when the next draw is below this */
+	uint64_t draw;   /* xorshift64 state */
+	bool small;      /* the database has the small-content tier */
 	maint_report_fn report;
 	void *rctx;
 	struct maint_fsck_stats *stats;
@@ -384,6 +387,17 @@ out:
 	return rc;
 }
 
+/* Whether this blob is in the re-hash sample. */
+static bool sampled(struct fsck_ctx *f)
+{
+	if (f->sample == UINT64_MAX)
+		return true;
+	f->draw ^= f->draw << 13;
+	f->draw ^= f->draw >> 7;
+	f->draw ^= f->draw << 17;
+	return f->draw < f->sample;
+}
+
 static enum err fsck_visit(void *ctx, const char *rel, const char *name, const struct stat *st)
 {
 	struct fsck_ctx *f = ctx;
@@ -400,7 +414,8 @@ static enum err fsck_visit(void *ctx, const char *rel, const char *name, const s
 	if (st->st_mode & 0222)
 		problem(f, "blob %s is writable (mode %04o); blobs must be read-only", hash,
 			(unsigned)(st->st_mode & 07777));
-	if (f->rehash) {
+	if (f->rehash && sampled(f)) {
+		f->stats->rehashed++;
 		rc = strcmp(cas_store_kind(f->cas), "local")
 			     ? hash_remote(f->cas, hash, f->buf, got, &f->stats->bytes)
 			     : hash_file(cas_blobs_fd(f->cas), rel, f->buf, got, &f->stats->bytes);
@@ -701,6 +716,7 @@ static enum err fsck_small(void *ctx, const char *hash, const unsigned char *dat
 		problem(f, "small content %s is %zu bytes, over the tier's %d", hash, len,
 			SMALLBLOB_MAX);
 	if (f->rehash) {
+		f->stats->rehashed++;
 		digest_sha256(data ? data : (const unsigned char *)"", len, md);
 		digest_hex(md, sizeof md, got);
 		f->stats->bytes += len;
@@ -715,13 +731,20 @@ static enum err fsck_small(void *ctx, const char *hash, const unsigned char *dat
 	return ERR_OK;
 }
 
-static enum err fsck_store(struct db *db, struct cas *cas, bool rehash, maint_report_fn fn,
+static enum err fsck_store(struct db *db, struct cas *cas, double percent, maint_report_fn fn,
 			   void *ctx, struct maint_fsck_stats *out)
 {
-	struct fsck_ctx f = {
-		.db = db, .cas = cas, .rehash = rehash, .report = fn, .rctx = ctx, .stats = out};
+	struct fsck_ctx f = {.db = db,
+			     .cas = cas,
+			     .rehash = percent > 0,
+			     .report = fn,
+			     .rctx = ctx,
+			     .stats = out};
 	enum err rc;
 
+	f.sample = percent >= 100 ? UINT64_MAX : (uint64_t)(percent / 100 * 18446744073709551615.0);
+	if (getentropy(&f.draw, sizeof f.draw) != 0 || f.draw == 0)
+		f.draw = (uint64_t)time(NULL) * 2654435761u + (uint64_t)getpid() + 1;
 	f.small = has_small_blobs(db);
 	f.buf = malloc(COPY_CHUNK);
 	if (!f.buf)
@@ -732,7 +755,7 @@ static enum err fsck_store(struct db *db, struct cas *cas, bool rehash, maint_re
 	if (!rc)
 		rc = cas_walk(cas, fsck_visit, &f);
 	if (!rc && f.small)
-		rc = smallblob_walk(db, rehash, fsck_small, &f);
+		rc = smallblob_walk(db, f.rehash, fsck_small, &f);
 	free(f.buf);
 	return rc;
 }
@@ -740,12 +763,20 @@ static enum err fsck_store(struct db *db, struct cas *cas, bool rehash, maint_re
 enum err maint_fsck(const char *data_dir, bool rehash, maint_report_fn fn, void *ctx,
 		    struct maint_fsck_stats *out)
 {
+	return maint_fsck_sampled(data_dir, rehash ? 100 : 0, fn, ctx, out);
+}
+
+enum err maint_fsck_sampled(const char *data_dir, double percent, maint_report_fn fn, void *ctx,
+			    struct maint_fsck_stats *out)
+{
 	struct db *db = NULL;
 	struct cas *cas = NULL;
 	int lock = -1;
 	enum err rc;
 
 	memset(out, 0, sizeof *out);
+	if (!(percent >= 0 && percent <= 100))
+		return err_set(ERR_INVALID, "the re-hash sample is a percentage from 0 to 100");
 	rc = open_store(data_dir, false, &db, &cas);
 	/* Shared, like a backup: a gc sweeping meanwhile could delete a blob
 	 * whose version was purged after the scan read the versions, and
@@ -753,7 +784,7 @@ enum err maint_fsck(const char *data_dir, bool rehash, maint_report_fn fn, void 
 	if (!rc)
 		rc = take_lock(data_dir, LOCK_SH, &lock);
 	if (!rc)
-		rc = fsck_store(db, cas, rehash, fn, ctx, out);
+		rc = fsck_store(db, cas, percent, fn, ctx, out);
 	release_lock(lock);
 	cas_close(cas);
 	db_close(db);

@@ -47,6 +47,7 @@ enum err maint_gc(const char *data_dir, int64_t grace, struct maint_gc_stats *ou
 
 struct maint_fsck_stats {
 	uint64_t blobs;        /* blob files checked */
+	uint64_t rehashed;     /* of those, re-hashed */
 	uint64_t bytes;        /* bytes re-hashed */
 	uint64_t unreferenced; /* blobs no version references (gc's work, not a problem) */
 	uint64_t versions;     /* versions checked */
@@ -63,6 +64,14 @@ struct maint_fsck_stats {
  * run. */
 enum err maint_fsck(const char *data_dir, bool rehash, maint_report_fn report, void *ctx,
 		    struct maint_fsck_stats *out);
+
+/* maint_fsck re-hashing a sample of the stored blobs: each with the
+ * probability `percent` / 100, drawn afresh every run, so repeated runs
+ * cover a large bucket over time at a fraction of the reads (0: none, as
+ * with rehash false; 100: all). Small content in the database is
+ * re-hashed whenever percent > 0: it costs no store reads. */
+enum err maint_fsck_sampled(const char *data_dir, double percent, maint_report_fn report, void *ctx,
+			    struct maint_fsck_stats *out);
 
 struct maint_copy_stats {
 	uint64_t blobs;  /* blobs the database references */

@@ -298,8 +298,14 @@ static enum err request(struct s3 *s, const char *method, const char *path_query
 		if (x->overflow)
 			return err_set(ERR_IO, "object store answer too large for %s %s", method,
 				       path_query);
+		/* Not transient: no retry, and a detail that says what to do. */
 		if (cc == CURLE_SSL_CACERT || cc == CURLE_PEER_FAILED_VERIFICATION ||
-		    cc == CURLE_SSL_CERTPROBLEM || cc == CURLE_UNSUPPORTED_PROTOCOL ||
+		    cc == CURLE_SSL_CACERT_BADFILE)
+			return err_set(ERR_STORE_UNAVAILABLE,
+				       "object store %s: its TLS certificate is not trusted (%s); "
+				       "s3-ca-file names the CA that signed it",
+				       s->endpoint, curl_easy_strerror(cc));
+		if (cc == CURLE_SSL_CERTPROBLEM || cc == CURLE_UNSUPPORTED_PROTOCOL ||
 		    cc == CURLE_URL_MALFORMAT)
 			return err_set(ERR_STORE_UNAVAILABLE, "object store: %s",
 				       curl_easy_strerror(cc));

@@ -140,6 +140,7 @@ void app_indexer_opts(const struct config *cfg, struct indexer_opts *opts)
 	opts->helper_argv = helper;
 	opts->limits = cfg->extract;
 	opts->poll_ms = cfg->index_poll_ms;
+	opts->gap_ms = cfg->index_gap_ms;
 	opts->first_cpu_seconds = cfg->extract_first_seconds;
 	opts->fallback_lang = cfg->index_language;
 }

@@ -104,6 +104,11 @@ static const struct option_def options[] = {
 	 "How long an idle indexer waits before it looks at its queue again unasked. Every change "
 	 "made through this server wakes it at once; the look finds work queued any other way, "
 	 "such as by another process on the same data directory."},
+	{"index-gap", OPT_MS, OFF(index_gap_ms), 0, 60000,
+	 "How long the indexer waits after a batch when more changes came in while it ran. A "
+	 "burst of uploads is then indexed in a few commits, not one per document, each of which "
+	 "costs several flushes that compete with the uploads' own; a change in a burst may wait "
+	 "this much longer before search finds it, a lone change does not wait. 0: no wait."},
 	{"index-language", OPT_STRING, OFF(index_language), 0, 0,
 	 "Language (ISO 639-1 code, such as `de`) of a document that declares none and whose text "
 	 "is too short to identify: its words are stemmed in it. Default: none (not stemmed)."},
@@ -304,6 +309,7 @@ void config_defaults(struct config *cfg)
 	cfg->s3_parallel_parts = 4;
 	extract_limits_default(&cfg->extract);
 	cfg->index_poll_ms = 500;
+	cfg->index_gap_ms = 250;
 	cfg->gc_interval_ms = 60 * 60 * 1000;
 	cfg->extract_first_seconds = 2;
 	cfg->session_idle_ms = 60 * 60 * 1000;

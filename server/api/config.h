@@ -60,6 +60,7 @@ struct config {
 	/* text extraction for search, per document (search/extract.h) */
 	struct extract_limits extract;
 	unsigned index_poll_ms;         /* idle indexer's look at its queue */
+	unsigned index_gap_ms;          /* least time between indexer batches */
 	unsigned extract_first_seconds; /* CPU budget of a document's first try */
 	char *index_language;           /* documents that say and show none; NULL: none */
 	/* operations (issue 8) */

@@ -177,6 +177,7 @@ void h_metrics(struct call *call)
 		indexer_stats(ix, &st);
 		metrics_set(METRICS_EXTRACT_FAILURES, (int64_t)st.failed);
 		metrics_set(METRICS_INDEX_DOCS, (int64_t)st.doccount);
+		metrics_set(METRICS_INDEX_COMMITS, (int64_t)st.commits);
 	}
 	if (!mb || !(mb->buf = evbuffer_new())) {
 		free(mb);

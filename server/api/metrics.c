@@ -96,6 +96,7 @@ static const char *const value_names[METRICS__COUNT] = {
 	[METRICS_INDEX_QUEUE] = "consort_index_queue_depth",
 	[METRICS_EXTRACT_FAILURES] = "consort_extraction_failures_total",
 	[METRICS_INDEX_DOCS] = "consort_index_documents",
+	[METRICS_INDEX_COMMITS] = "consort_index_commits_total",
 	[METRICS_MAIL_QUEUED] = "consort_mail_queued",
 	[METRICS_MAIL_RETRYING] = "consort_mail_retrying",
 	[METRICS_MAIL_FAILED] = "consort_mail_failed",
@@ -115,6 +116,8 @@ static const char *const value_help[METRICS__COUNT] = {
 	[METRICS_INDEX_QUEUE] = "Changes waiting to be applied to the search index.",
 	[METRICS_EXTRACT_FAILURES] = "Document versions whose text extraction failed since start.",
 	[METRICS_INDEX_DOCS] = "Documents in the search index.",
+	[METRICS_INDEX_COMMITS] = "Batches committed to the search index since start (index-gap "
+				  "keeps a burst of changes in a few).",
 	[METRICS_MAIL_QUEUED] = "Mail in the outbox waiting to be sent.",
 	[METRICS_MAIL_RETRYING] = "Waiting mail whose sending failed at least once.",
 	[METRICS_MAIL_FAILED] = "Mail given up on after 3 days of failed attempts.",
@@ -136,6 +139,7 @@ static const bool value_is_counter[METRICS__COUNT] = {
 	[METRICS_MAIL_SEND_ERRORS] = true, [METRICS_GC_RUNS] = true,
 	[METRICS_GC_FAILURES] = true,      [METRICS_GC_BYTES_RECLAIMED] = true,
 	[METRICS_COMMIT_BATCHES] = true,   [METRICS_COMMIT_CHANGES] = true,
+	[METRICS_INDEX_COMMITS] = true,
 };
 static const bool value_is_ms[METRICS__COUNT] = {
 	[METRICS_GC_LAST_DURATION_MS] = true,

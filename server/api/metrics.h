@@ -51,6 +51,7 @@ enum metrics_value {
 	METRICS_INDEX_QUEUE,         /* gauge: index_queue rows waiting */
 	METRICS_EXTRACT_FAILURES,    /* counter: documents whose extraction failed */
 	METRICS_INDEX_DOCS,          /* gauge: documents in the search index */
+	METRICS_INDEX_COMMITS,       /* counter: commits of the search index */
 	METRICS_MAIL_QUEUED,         /* gauge: outbox messages waiting to be sent */
 	METRICS_MAIL_RETRYING,       /* gauge: of those, ones that failed at least once */
 	METRICS_MAIL_FAILED,         /* gauge: messages given up on (3 days of failures) */

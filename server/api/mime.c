@@ -7,6 +7,11 @@
 #include <string.h>
 #include <strings.h>
 
+#include "extract.h"
+
+/* The extractor trusts our verdict on content we saw whole. */
+_Static_assert(EXTRACT_TYPED_WHOLE <= MIME_HEAD_BYTES, "typed whole means seen whole");
+
 static pthread_key_t magic_key;
 static pthread_once_t magic_once = PTHREAD_ONCE_INIT;
 

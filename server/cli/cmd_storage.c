@@ -18,6 +18,7 @@ struct args {
 	const char *positional;
 	int64_t grace;
 	bool quick;
+	double sample;     /* fsck --rehash-sample PERCENT; < 0: not given */
 	const char *clamd; /* restore: scan what was restored */
 };
 
@@ -64,6 +65,21 @@ static int parse(const char *cmd, int argc, char **argv, bool want_pos, struct a
 			a->clamd = val;
 		} else if (!strcmp(cmd, "fsck") && !strcmp(arg, "--quick")) {
 			a->quick = true;
+		} else if (!strcmp(cmd, "fsck") && !strncmp(arg, "--rehash-sample", n) && n == 15) {
+			char *end;
+
+			if (!val && i + 1 < argc)
+				val = argv[++i];
+			if (!val || !*val)
+				goto need_value;
+			a->sample = strtod(val, &end);
+			if (*end || !(a->sample > 0 && a->sample <= 100)) {
+				fprintf(stderr,
+					"consort %s: --rehash-sample takes a percentage above 0 and "
+					"at most 100, not '%s'\n",
+					cmd, val);
+				return 2;
+			}
 		} else if (arg[0] == '-') {
 			fprintf(stderr, "consort %s: unknown option '%s' (try consort --help)\n",
 				cmd, arg);
@@ -77,6 +93,11 @@ static int parse(const char *cmd, int argc, char **argv, bool want_pos, struct a
 		continue;
 	need_value:
 		fprintf(stderr, "consort %s: %.*s needs a value\n", cmd, (int)n, arg);
+		return 2;
+	}
+	if (a->quick && a->sample > 0) {
+		fprintf(stderr,
+			"consort %s: --quick re-hashes nothing; leave out --rehash-sample\n", cmd);
 		return 2;
 	}
 	if (!a->data) {
@@ -128,14 +149,18 @@ int cmd_fsck(int argc, char **argv)
 	struct maint_fsck_stats st;
 	struct args a = {0};
 	int bad = parse("fsck", argc, argv, false, &a);
+	double percent;
 
 	if (bad)
 		return bad;
-	if (maint_fsck(a.data, !a.quick, print_line, NULL, &st))
+	percent = a.quick ? 0 : a.sample > 0 ? a.sample : 100;
+
+	if (maint_fsck_sampled(a.data, percent, print_line, NULL, &st))
 		return fail("fsck");
-	printf("fsck: %" PRIu64 " blob(s) (%" PRIu64 " bytes re-hashed), %" PRIu64
-	       " version(s), %" PRIu64 " unreferenced blob(s) for gc, %" PRIu64 " problem(s)\n",
-	       st.blobs, st.bytes, st.versions, st.unreferenced, st.problems);
+	printf("fsck: %" PRIu64 " blob(s), %" PRIu64 " re-hashed (%" PRIu64
+	       " bytes; sample %g%%), %" PRIu64 " version(s), %" PRIu64
+	       " unreferenced blob(s) for gc, %" PRIu64 " problem(s)\n",
+	       st.blobs, st.rehashed, st.bytes, percent, st.versions, st.unreferenced, st.problems);
 	if (st.problems) {
 		fprintf(stderr, "consort fsck: %" PRIu64 " problem(s) found in %s\n", st.problems,
 			a.data);

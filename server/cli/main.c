@@ -124,7 +124,7 @@ static const struct command commands[] = {
 	{"serve", cmd_serve,
 	 "serve --data DIR [--listen HOST:PORT] [--cert PEM --key PEM] [--workers N] [--config FILE]"},
 	{"gc", cmd_gc, "gc --data DIR [--grace SECONDS]"},
-	{"fsck", cmd_fsck, "fsck --data DIR [--quick]"},
+	{"fsck", cmd_fsck, "fsck --data DIR [--quick | --rehash-sample PERCENT]"},
 	{"blobs", cmd_blobs,
 	 "blobs migrate --to s3 --data DIR --s3-endpoint URL --s3-bucket BUCKET [--s3-region R] "
 	 "[--s3-addressing path|virtual] [--s3-credentials-file F] [--s3-ca-file F]"},

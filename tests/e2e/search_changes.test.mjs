@@ -169,6 +169,31 @@ test('the indexer is woken by a change, not found by its next poll', async () =>
   });
 });
 
+// Each batch of the indexer ends in a Xapian commit and a SQLite one,
+// several flushes that compete with the uploads' own: a burst of
+// uploads one after another used to be indexed one document per batch.
+// index-gap keeps batches apart, so the burst lands in a few.
+test('a burst of uploads is indexed in a few batches (index-gap)', async () => {
+  await withServer({ args: ['--index-gap', '3s'] }, async (s) => {
+    const { tokens: { coord: t } } = await people(s);
+    const commits = async () => {
+      const text = await (await s.fetch('/metrics')).text();
+      return Number(/^consort_index_commits_total (\d+)$/m.exec(text)[1]);
+    };
+    const before = await commits();
+    const docs = Array.from({ length: 30 }, (_, i) => [`burst/note ${i}.md`, `# Note ${i}\n\nThe burstword of note ${i}.\n`]);
+    const t0 = Date.now();
+    for (const [path, text] of docs) await put(s, t, 'WP1', path, Buffer.from(text));
+    const took = Date.now() - t0;
+    await waitIndexed(s, t, docs.map(([path]) => ['WP1', path]));
+    const n = (await commits()) - before;
+    console.log(`# 30 uploads in ${took} ms were indexed in ${n} batches`);
+    assert.equal((await found(s, t, 'burstword')).total, 30);
+    // One for the first document, then one per gap while uploads came.
+    assert.ok(n <= 2 + Math.ceil(took / 3000), `${n} index commits for 30 uploads in ${took} ms`);
+  });
+});
+
 test('consort reindex while uploads run loses nothing; the server answers throughout', async () => {
   await withServer({}, async (s) => {
     const { tokens: { coord: t } } = await people(s);

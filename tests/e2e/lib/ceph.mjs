@@ -3,8 +3,8 @@
 // loopback port, cephx with a generated keyring, an S3 user). When
 // CONSORT_S3_ENDPOINT is set (deploy/test starts one cluster for the
 // whole S3 pass) that gateway is used and nothing is started.
-import { spawnSync } from 'node:child_process';
-import { rmSync } from 'node:fs';
+import { spawnSync, execFileSync } from 'node:child_process';
+import { rmSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import http from 'node:http';
 import { freePort, tempDir, repoRoot } from './server.mjs';
@@ -13,12 +13,17 @@ import { curl } from './docs.mjs';
 export async function startCeph() {
   if (process.env.CONSORT_S3_ENDPOINT) {
     return { endpoint: process.env.CONSORT_S3_ENDPOINT, accessKey: process.env.AWS_ACCESS_KEY_ID,
-      secretKey: process.env.AWS_SECRET_ACCESS_KEY, startSeconds: 0, async stop() {} };
+      secretKey: process.env.AWS_SECRET_ACCESS_KEY, startSeconds: 0, async stop() {},
+      tlsEndpoint: process.env.CONSORT_S3_TLS_ENDPOINT, caFile: process.env.CONSORT_S3_CA_FILE };
   }
   const dir = tempDir('consort-ceph-');
   const port = await freePort();
   const script = join(repoRoot, 'deploy', 'ceph-up.sh');
-  const r = spawnSync('bash', [script, join(dir, 'c'), String(port)], { encoding: 'utf8', timeout: 180000 });
+  // radosgw answers TLS too, with a certificate from a CA made here.
+  const ca = makeCa(join(dir, 'tls'), '127.0.0.1');
+  const env = { ...process.env, CEPH_RGW_SSL_PORT: String(await freePort()), CEPH_RGW_SSL_CERT: ca.cert,
+    CEPH_RGW_SSL_KEY: ca.key };
+  const r = spawnSync('bash', [script, join(dir, 'c'), String(port)], { encoding: 'utf8', timeout: 180000, env });
   const vars = Object.fromEntries(r.stdout.split('\n').filter((l) => l.includes('='))
     .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
   const stop = async () => {
@@ -30,7 +35,23 @@ export async function startCeph() {
     throw new Error(`Ceph did not start (exit ${r.status}):\n${r.stderr.slice(-3000)}`);
   }
   return { endpoint: vars.S3_ENDPOINT, accessKey: vars.AWS_ACCESS_KEY_ID,
-    secretKey: vars.AWS_SECRET_ACCESS_KEY, startSeconds: Number(vars.CEPH_START_SECONDS), stop };
+    secretKey: vars.AWS_SECRET_ACCESS_KEY, startSeconds: Number(vars.CEPH_START_SECONDS), stop,
+    tlsEndpoint: vars.S3_TLS_ENDPOINT, caFile: ca.ca };
+}
+
+// A CA and a server certificate it signed for `ip` (openssl), in dir:
+// { ca, cert, key } paths.
+export function makeCa(dir, ip) {
+  mkdirSync(dir, { recursive: true });
+  const ossl = (...a) => execFileSync('openssl', a, { stdio: 'ignore' });
+  ossl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'ca.key'), '-out', join(dir, 'ca.pem'),
+    '-days', '2', '-subj', '/CN=consort test store CA');
+  ossl('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'leaf.csr'),
+    '-subj', `/CN=${ip}`);
+  writeFileSync(join(dir, 'ext.cnf'), `subjectAltName=IP:${ip}\nextendedKeyUsage=serverAuth\n`);
+  ossl('x509', '-req', '-in', join(dir, 'leaf.csr'), '-CA', join(dir, 'ca.pem'), '-CAkey', join(dir, 'ca.key'),
+    '-CAcreateserial', '-out', join(dir, 'cert.pem'), '-days', '2', '-extfile', join(dir, 'ext.cnf'));
+  return { ca: join(dir, 'ca.pem'), cert: join(dir, 'cert.pem'), key: join(dir, 'key.pem') };
 }
 
 // An S3 request with curl's own SigV4 (for the tests to look into a bucket).

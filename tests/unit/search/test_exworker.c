@@ -82,8 +82,9 @@ static void round_trip_and_reuse(void **state)
 }
 
 /* The MIME type the server stored at upload reaches the helper, which
- * then trusts it instead of running libmagic again; octet-stream (the
- * server's libmagic knew nothing) gets a look of the helper's own. */
+ * then trusts it instead of running libmagic again, even octet-stream
+ * for content the server typed whole (test_extract has the longer
+ * case); an unknown type gets a look of the helper's own. */
 static void a_known_mime_type_is_used(void **state)
 {
 	struct extract_limits lim;
@@ -99,6 +100,10 @@ static void a_known_mime_type_is_used(void **state)
 	assert_int_equal(res.pages, 0); /* the PDF's bytes were read as text */
 	extract_result_free(&res);
 	assert_int_equal(exworker_extract(w, pdf, "a", "application/octet-stream", &res), ERR_OK);
+	assert_string_equal(res.mime, "application/octet-stream");
+	assert_string_equal(res.type, "other");
+	extract_result_free(&res);
+	assert_int_equal(exworker_extract(w, pdf, "a", "", &res), ERR_OK);
 	assert_string_equal(res.mime, "application/pdf");
 	assert_string_equal(res.type, "pdf");
 	assert_true(res.pages > 0);

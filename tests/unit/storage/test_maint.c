@@ -332,6 +332,61 @@ static void fsck_finds_corrupt_missing_and_stray(void **state)
 	}
 }
 
+/* fsck --rehash-sample: 100% re-hashes every blob and finds the damaged
+ * one; a partial sample re-hashes some and counts what it did; out of
+ * range is refused. */
+static void fsck_sampled_rehash(void **state)
+{
+	struct fx *f = *state;
+	struct maint_fsck_stats st;
+	struct lines l;
+	struct cas_blob b[64];
+	char path[512], text[32];
+	int fd;
+
+	for (int i = 0; i < 64; i++) {
+		snprintf(text, sizeof text, "sampled blob %02d", i);
+		b[i] = fx_store(f, text, strlen(text));
+	}
+	assert_true(cas_blob_path(f->cas, b[17].hash, path, sizeof path));
+	assert_int_equal(chmod(path, 0444), 0);
+	fd = open(path, O_WRONLY);
+	if (fd < 0) { /* root ignores the mode; others need it writable */
+		assert_int_equal(chmod(path, 0644), 0);
+		fd = open(path, O_WRONLY);
+	}
+	assert_true(fd >= 0);
+	assert_int_equal(pwrite(fd, "X", 1, 0), 1);
+	close(fd);
+	assert_int_equal(chmod(path, 0444), 0);
+
+	memset(&l, 0, sizeof l);
+	assert_int_equal(maint_fsck_sampled(f->dir, 100, collect, &l, &st), ERR_OK);
+	assert_int_equal(st.blobs, 64);
+	assert_int_equal(st.rehashed, 64);
+	assert_int_equal(st.bytes, 64 * 15);
+	assert_int_equal(st.problems, 1);
+	assert_true(has_line(&l, "corrupt blob"));
+	assert_true(has_line(&l, b[17].hash));
+
+	/* Half: some, not all (each of 64 drawn with probability 1/2). */
+	memset(&l, 0, sizeof l);
+	assert_int_equal(maint_fsck_sampled(f->dir, 50, collect, &l, &st), ERR_OK);
+	assert_int_equal(st.blobs, 64);
+	assert_true(st.rehashed > 0 && st.rehashed < 64);
+	assert_int_equal(st.bytes, st.rehashed * 15);
+	assert_true(st.problems <= 1);
+
+	/* None: nothing read, the damage unseen. */
+	assert_int_equal(maint_fsck_sampled(f->dir, 0, collect, &l, &st), ERR_OK);
+	assert_int_equal(st.rehashed, 0);
+	assert_int_equal(st.bytes, 0);
+	assert_int_equal(st.problems, 0);
+
+	assert_int_equal(maint_fsck_sampled(f->dir, 100.5, collect, &l, &st), ERR_INVALID);
+	assert_int_equal(maint_fsck_sampled(f->dir, -1, collect, &l, &st), ERR_INVALID);
+}
+
 static void fsck_finds_dangling_references(void **state)
 {
 	struct fx *f = *state;
@@ -710,6 +765,7 @@ int main(void)
 		cmocka_unit_test(gc_and_fsck_need_a_store),
 		T(fsck_clean_store),
 		T(fsck_finds_corrupt_missing_and_stray),
+		T(fsck_sampled_rehash),
 		T(fsck_finds_dangling_references),
 		T(fsck_finds_unreachable_nodes),
 		T(backup_links_and_restores),

@@ -81,6 +81,24 @@ static void test_writer_small(void **state)
 	assert_int_equal(count_dir(f->dir, "tmp"), 0);
 	cas_writer_abort(w);
 
+	/* A writer told the size keeps a buffer of that size: content of
+	 * exactly that size, or more than was announced, stays in memory. */
+	memset(big, 'y', sizeof big);
+	assert_int_equal(cas_writer_new(f->cas, 10240, &w), ERR_OK);
+	assert_int_equal(cas_writer_write(w, big, 10240), ERR_OK);
+	assert_true(cas_writer_small(w, SMALLBLOB_MAX, &data, &len));
+	assert_int_equal(len, 10240);
+	assert_memory_equal(data, big, 10240);
+	cas_writer_abort(w);
+	assert_int_equal(cas_writer_new(f->cas, 100, &w), ERR_OK);
+	assert_int_equal(cas_writer_write(w, big, 100), ERR_OK);
+	assert_int_equal(cas_writer_write(w, big + 100, 20000), ERR_OK);
+	assert_true(cas_writer_small(w, SMALLBLOB_MAX, &data, &len));
+	assert_int_equal(len, 20100);
+	assert_memory_equal(data, big, 20100);
+	assert_int_equal(count_dir(f->dir, "tmp"), 0);
+	cas_writer_abort(w);
+
 	/* Empty content is small too. */
 	assert_int_equal(cas_writer_new(f->cas, 0, &w), ERR_OK);
 	assert_true(cas_writer_small(w, SMALLBLOB_MAX, &data, &len));
