@@ -458,6 +458,8 @@ static bool language_stale(const struct indexer *ix, const struct xap_existing *
 static enum err blob_file(struct indexer *ix, const char *hash, char *path, size_t cap, bool *temp)
 {
 	*temp = false;
+	if (ix->opts.cas && !strcmp(cas_store_kind(ix->opts.cas), "s3"))
+		return cas_local_file(ix->opts.cas, hash, path, cap, temp);
 	if (!ix->remote_checked) {
 		struct blobback_config bc;
 

@@ -34,6 +34,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cas.h"
 #include "err.h"
 #include "extract.h"
 
@@ -63,6 +64,10 @@ struct indexer_opts {
 	 * none, its words are not stemmed. */
 	const char *fallback_lang;
 	void (*log)(enum indexer_log_level level, const char *msg);
+	/* The server's blob store, shared (its object store connections
+	 * and read cache); NULL: the indexer opens its own when the blobs
+	 * are in an object store. */
+	struct cas *cas;
 };
 
 void indexer_opts_default(struct indexer_opts *o);

@@ -44,6 +44,9 @@ enum err blobback_config_write(const char *data_dir, const struct blobback_confi
 enum err blobback_s3_open(const struct blobback_config *cfg, struct blobback **out);
 void blobback_close(struct blobback *b);
 
+/* Parts of one large upload sent at once (s3_set_parallel_parts). */
+void blobback_set_parallel_parts(struct blobback *b, unsigned n);
+
 /* ERR_OK with size and last change (seconds), or ERR_NOTFOUND. */
 enum err blobback_stat(struct blobback *b, const char *hash, uint64_t *size, int64_t *mtime);
 

@@ -220,6 +220,11 @@ void blobback_close(struct blobback *b)
 	free(b);
 }
 
+void blobback_set_parallel_parts(struct blobback *b, unsigned n)
+{
+	s3_set_parallel_parts(b->s3, n);
+}
+
 static void key_of(const char *hash, char *key, size_t cap)
 {
 	snprintf(key, cap, PREFIX "%s", hash);

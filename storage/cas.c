@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "blobback.h"
+#include "blobcache.h"
 #include "db_internal.h"
 
 /* Small pieces (a TLS record is at most 16 KiB) are gathered into writes
@@ -37,6 +38,7 @@ struct cas {
 	/* Where blobs go when not DATA/blobs (DATA/blob-store says): the
 	 * writer still hashes into a temp file here, then hands it over. */
 	struct blobback *back;
+	struct blobcache *cache; /* local copies of hot blobs; NULL: none */
 };
 
 struct cas_writer {
@@ -65,7 +67,8 @@ struct cas_writer {
 struct cas_reader {
 	int fd;
 	uint64_t size;
-	struct blobback *back; /* reading from an object store: no fd */
+	struct blobback *back;       /* reading from an object store: no fd */
+	struct blobcache_fill *fill; /* keeping a copy of what is read */
 	char hash[DIGEST_SHA256_HEX_LEN + 1];
 };
 
@@ -164,6 +167,7 @@ void cas_close(struct cas *cas)
 		close(cas->blobs_fd);
 	if (cas->tmp_fd >= 0)
 		close(cas->tmp_fd);
+	blobcache_close(cas->cache);
 	blobback_close(cas->back);
 	free(cas->root);
 	free(cas);
@@ -1015,10 +1019,19 @@ enum err cas_reader_open(const struct cas *cas, const char *hash, struct cas_rea
 	if (!r)
 		return err_set(ERR_NOMEM, "out of memory");
 	if (cas->back) {
+		int fd;
+
+		/* A cached copy is read like a local blob: no request. */
+		if (cas->cache && blobcache_get(cas->cache, hash, &fd, &r->size) == ERR_OK) {
+			r->fd = fd;
+			goto out;
+		}
 		r->fd = -1;
 		r->back = cas->back;
 		snprintf(r->hash, sizeof r->hash, "%s", hash);
 		rc = blobback_stat(cas->back, hash, &r->size, NULL);
+		if (!rc && cas->cache)
+			r->fill = blobcache_fill_begin(cas->cache, hash, r->size);
 		goto out;
 	}
 	r->fd = openat(cas->blobs_fd, rel, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
@@ -1084,6 +1097,8 @@ enum err cas_reader_read(struct cas_reader *r, uint64_t offset, void *buf, size_
 	if (r->back) {
 		enum err rc = blobback_read(r->back, r->hash, offset, buf, len, got);
 
+		if (!rc)
+			blobcache_fill_add(r->fill, offset, buf, *got);
 		if (!rc && *got < len)
 			return err_set(ERR_CORRUPT, "blob is shorter than when it was opened");
 		return rc;
@@ -1109,6 +1124,7 @@ void cas_reader_close(struct cas_reader *r)
 {
 	if (!r)
 		return;
+	blobcache_fill_end(r->fill);
 	if (r->fd >= 0)
 		close(r->fd);
 	free(r);
@@ -1297,6 +1313,37 @@ enum err cas_walk(struct cas *cas, cas_walk_fn fn, void *ctx)
 	return rc;
 }
 
+enum err cas_remote_tune(struct cas *cas, unsigned parallel_parts, uint64_t cache_bytes)
+{
+	enum err rc = ERR_OK;
+
+	if (!cas->back)
+		return ERR_OK;
+	if (parallel_parts)
+		blobback_set_parallel_parts(cas->back, parallel_parts);
+	if (cache_bytes && !cas->cache)
+		rc = blobcache_open(cas->root, cache_bytes, &cas->cache);
+	return rc;
+}
+
+bool cas_cache_stats(const struct cas *cas, struct cas_cache_stats *out)
+{
+	struct blobcache_stats st;
+
+	if (!cas->cache)
+		return false;
+	blobcache_get_stats(cas->cache, &st);
+	out->hits = st.hits;
+	out->misses = st.misses;
+	out->fills = st.fills;
+	out->evictions = st.evictions;
+	out->dropped = st.dropped;
+	out->entries = st.entries;
+	out->bytes = st.bytes;
+	out->max_bytes = st.max_bytes;
+	return true;
+}
+
 const char *cas_store_kind(const struct cas *cas) { return cas->back ? "s3" : "local"; }
 
 bool cas_remote_stats(const struct cas *cas, struct cas_remote_stats *out)
@@ -1335,6 +1382,13 @@ enum err cas_local_file(struct cas *cas, const char *hash, char *path, size_t ca
 	if (!buf)
 		return err_set(ERR_NOMEM, "out of memory");
 	rc = cas_reader_open(cas, hash, &r);
+	/* Cached: a link to the cache's file, no copy. */
+	if (!rc && r->fd >= 0 && cas->cache && blobcache_link(cas->cache, hash, path) == ERR_OK) {
+		*temp = true;
+		cas_reader_close(r);
+		free(buf);
+		return ERR_OK;
+	}
 	if (!rc) {
 		fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 		if (fd < 0)

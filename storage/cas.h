@@ -243,9 +243,23 @@ struct cas_remote_stats {
 };
 bool cas_remote_stats(const struct cas *cas, struct cas_remote_stats *out);
 
+/* With the blobs in an object store: send up to `parallel_parts` parts
+ * of a large upload at once (0: the default), and keep a local read
+ * cache of `cache_bytes` in DATA/cache (0: none; storage/blobcache.h).
+ * Nothing to do for local blobs. Before the store is used. */
+enum err cas_remote_tune(struct cas *cas, unsigned parallel_parts, uint64_t cache_bytes);
+
+/* The read cache's totals, for /metrics; false without a cache. */
+struct cas_cache_stats {
+	uint64_t hits, misses, fills, evictions, dropped;
+	uint64_t entries, bytes, max_bytes;
+};
+bool cas_cache_stats(const struct cas *cas, struct cas_cache_stats *out);
+
 /* A file that holds blob `hash`, for a helper that reads files (search
  * extraction, version diff): the blob file itself, or with the blobs in
- * an object store a copy made in DATA/tmp (*temp: the caller unlinks
+ * an object store a link to the read cache's file or a copy made in
+ * DATA/tmp (which fills the cache) (*temp: the caller unlinks
  * it; a crash leaves it to the cleaning at start). Blocks on the store. */
 enum err cas_local_file(struct cas *cas, const char *hash, char *path, size_t cap, bool *temp);
 

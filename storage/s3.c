@@ -24,6 +24,7 @@ struct s3 {
 	char *userpwd;
 	char *ca_file;
 	char *bucket;
+	unsigned parallel_parts;
 	CURLSH *share;
 	pthread_mutex_t locks[CURL_LOCK_DATA_LAST];
 	_Atomic uint64_t requests, errors, retries, bytes_up, bytes_down, micros;
@@ -49,9 +50,13 @@ static void share_unlock(CURL *h, curl_lock_data data, void *u)
 
 /* What one request sends and gets back. */
 struct xfer {
-	/* request body */
+	/* request body: from memory, or (src_fd >= 0 with from_fd) read
+	 * from a file at src_off, so a part is never held in memory */
 	const unsigned char *body;
 	size_t body_len, body_off;
+	bool from_fd;
+	int src_fd;
+	uint64_t src_off;
 	/* response body: into a fixed buffer (ranged GET) or a growing one */
 	unsigned char *fixed;
 	size_t fixed_cap;
@@ -83,7 +88,19 @@ static size_t on_read(char *buf, size_t size, size_t n, void *u)
 		want = left;
 	if (want == 0)
 		return 0;
-	memcpy(buf, x->body + x->body_off, want);
+	if (x->from_fd) {
+		ssize_t k;
+
+		do
+			k = pread(x->src_fd, buf, want, (off_t)(x->src_off + x->body_off));
+		while (k < 0 && errno == EINTR);
+		/* A short file is an error: the part would not match its MD5. */
+		if (k <= 0)
+			return CURL_READFUNC_ABORT;
+		want = (size_t)k;
+	} else {
+		memcpy(buf, x->body + x->body_off, want);
+	}
 	x->body_off += want;
 	return want;
 }
@@ -270,7 +287,7 @@ static enum err request(struct s3 *s, const char *method, const char *path_query
 		curl_slist_free_all(hdr);
 		curl_easy_cleanup(h);
 		if (cc == CURLE_OK && !x->overflow && !retryable_status(code, x)) {
-			if (x->body && !strcmp(method, "PUT"))
+			if ((x->body || x->from_fd) && !strcmp(method, "PUT"))
 				atomic_fetch_add(&s->bytes_up, x->body_len);
 			atomic_fetch_add(&s->bytes_down, x->len);
 			atomic_store(&s->failing, false);
@@ -438,9 +455,101 @@ static enum err multipart_abort(struct s3 *s, const char *path, const char *uplo
 	return rc;
 }
 
+/* The parts of one multipart upload, shared by its workers: each takes
+ * the next part number, reads that part from the spool file by offset
+ * (MD5 first, then the body streamed by the read callback: one part is
+ * never in memory) and stores its ETag. The first failure stops the
+ * others from starting more parts; the caller aborts the upload. */
+struct parts {
+	struct s3 *s;
+	const char *key, *path, *upload_id;
+	int fd;
+	uint64_t size;
+	size_t nparts;
+	char (*etags)[128];
+	pthread_mutex_t mu;
+	size_t next;
+	enum err rc;
+	char detail[512];
+};
+
+static enum err part_md5(int fd, uint64_t off, size_t n, char out[32])
+{
+	enum { CHUNK = 256 * 1024 };
+	unsigned char *buf = malloc(CHUNK), md[16];
+	unsigned int mdlen = 0;
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	enum err rc = ERR_OK;
+
+	if (!buf || !ctx || !EVP_DigestInit_ex(ctx, EVP_md5(), NULL))
+		rc = err_set(ERR_NOMEM, "out of memory");
+	for (size_t done = 0; !rc && done < n;) {
+		size_t k = n - done < CHUNK ? n - done : CHUNK;
+
+		rc = read_full(fd, buf, k, off + done);
+		if (!rc)
+			EVP_DigestUpdate(ctx, buf, k);
+		done += k;
+	}
+	if (!rc) {
+		EVP_DigestFinal_ex(ctx, md, &mdlen);
+		EVP_EncodeBlock((unsigned char *)out, md, 16);
+	}
+	EVP_MD_CTX_free(ctx);
+	free(buf);
+	return rc;
+}
+
+static void *part_worker(void *arg)
+{
+	struct parts *pp = arg;
+
+	for (;;) {
+		struct xfer x = {.from_fd = true, .src_fd = pp->fd};
+		char pq[1024], md5[32];
+		uint64_t off;
+		size_t i, n;
+		long code;
+		enum err rc;
+
+		pthread_mutex_lock(&pp->mu);
+		i = pp->next++;
+		if (pp->rc || i >= pp->nparts) {
+			pthread_mutex_unlock(&pp->mu);
+			return NULL;
+		}
+		pthread_mutex_unlock(&pp->mu);
+		off = (uint64_t)i * S3_PART_SIZE;
+		n = pp->size - off < S3_PART_SIZE ? (size_t)(pp->size - off) : S3_PART_SIZE;
+		rc = part_md5(pp->fd, off, n, md5);
+		if (!rc) {
+			x.src_off = off;
+			x.body_len = n;
+			snprintf(pq, sizeof pq, "%s?partNumber=%zu&uploadId=%s", pp->path, i + 1,
+				 pp->upload_id);
+			rc = request(pp->s, "PUT", pq, &x, md5, &code);
+			if (!rc && code != 200)
+				rc = status_err(code, &x, pp->key);
+		}
+		if (!rc)
+			copy_cap(pp->etags[i], sizeof pp->etags[i], x.etag, strlen(x.etag));
+		posix_fadvise(pp->fd, (off_t)off, (off_t)n, POSIX_FADV_DONTNEED);
+		free(x.grow);
+		if (rc) {
+			pthread_mutex_lock(&pp->mu);
+			if (!pp->rc) {
+				pp->rc = rc;
+				snprintf(pp->detail, sizeof pp->detail, "%s", err_detail());
+			}
+			pthread_mutex_unlock(&pp->mu);
+			return NULL;
+		}
+	}
+}
+
 enum err s3_put_fd(struct s3 *s, const char *key, int fd, uint64_t size)
 {
-	char *path = key_path(NULL, key), upload_id[512] = "", pq[1024], md5[32];
+	char *path = key_path(NULL, key), upload_id[512] = "", pq[1024];
 	unsigned char *part = NULL;
 	char(*etags)[128] = NULL;
 	char *done_xml = NULL;
@@ -451,13 +560,10 @@ enum err s3_put_fd(struct s3 *s, const char *key, int fd, uint64_t size)
 
 	if (!path)
 		return err_set(ERR_INVALID, "bad object key");
-	part = malloc(size < S3_PART_SIZE ? (size ? size : 1) : S3_PART_SIZE);
-	if (!part) {
-		rc = err_set(ERR_NOMEM, "out of memory");
-		goto out;
-	}
 	if (size <= S3_PART_SIZE) {
-		rc = read_full(fd, part, (size_t)size, 0);
+		part = malloc(size ? size : 1);
+		rc = part ? read_full(fd, part, (size_t)size, 0)
+			  : err_set(ERR_NOMEM, "out of memory");
 		if (!rc)
 			rc = s3_put_mem(s, key, part, (size_t)size);
 		goto out;
@@ -481,26 +587,33 @@ enum err s3_put_fd(struct s3 *s, const char *key, int fd, uint64_t size)
 	x.grow_cap = 0;
 	if (rc)
 		goto out;
-	for (size_t i = 0; i < nparts && !rc; i++) {
-		uint64_t off = (uint64_t)i * S3_PART_SIZE;
-		size_t n = size - off < S3_PART_SIZE ? (size_t)(size - off) : S3_PART_SIZE;
+	{
+		struct parts pp = {.s = s,
+				   .key = key,
+				   .path = path,
+				   .upload_id = upload_id,
+				   .fd = fd,
+				   .size = size,
+				   .nparts = nparts,
+				   .etags = etags};
+		pthread_t tid[S3_MAX_PARALLEL_PARTS];
+		size_t nthreads = 0, want = s->parallel_parts;
 
-		rc = read_full(fd, part, n, off);
+		if (want > nparts)
+			want = nparts;
+		pthread_mutex_init(&pp.mu, NULL);
+		/* The caller is one of the workers; a thread that cannot be
+		 * started only makes the upload less parallel. */
+		while (nthreads + 1 < want &&
+		       pthread_create(&tid[nthreads], NULL, part_worker, &pp) == 0)
+			nthreads++;
+		part_worker(&pp);
+		for (size_t i = 0; i < nthreads; i++)
+			pthread_join(tid[i], NULL);
+		pthread_mutex_destroy(&pp.mu);
+		rc = pp.rc;
 		if (rc)
-			break;
-		md5_b64(part, n, md5);
-		posix_fadvise(fd, (off_t)off, (off_t)n, POSIX_FADV_DONTNEED);
-		x.body = part;
-		x.body_len = n;
-		snprintf(pq, sizeof pq, "%s?partNumber=%zu&uploadId=%s", path, i + 1, upload_id);
-		rc = request(s, "PUT", pq, &x, md5, &code);
-		if (!rc && code != 200)
-			rc = status_err(code, &x, key);
-		if (!rc)
-			copy_cap(etags[i], sizeof etags[i], x.etag, strlen(x.etag));
-		free(x.grow);
-		x.grow = NULL;
-		x.grow_cap = 0;
+			err_set(rc, "%s", pp.detail);
 	}
 	if (!rc) {
 		xml_len = (size_t)snprintf(done_xml, xml_cap, "<CompleteMultipartUpload>");
@@ -815,6 +928,7 @@ enum err s3_open(const struct s3_config *cfg, struct s3 **out)
 		return err_set(ERR_NOMEM, "out of memory");
 	}
 	s->ca_file = cfg->ca_file && cfg->ca_file[0] ? strdup(cfg->ca_file) : NULL;
+	s->parallel_parts = S3_PARALLEL_PARTS;
 	for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
 		pthread_mutex_init(&s->locks[i], NULL);
 	s->share = curl_share_init();
@@ -843,6 +957,11 @@ enum err s3_open(const struct s3_config *cfg, struct s3 **out)
 	}
 	*out = s;
 	return ERR_OK;
+}
+
+void s3_set_parallel_parts(struct s3 *s, unsigned n)
+{
+	s->parallel_parts = n < 1 ? 1 : n > S3_MAX_PARALLEL_PARTS ? S3_MAX_PARALLEL_PARTS : n;
 }
 
 void s3_close(struct s3 *s)

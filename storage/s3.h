@@ -38,6 +38,10 @@ struct s3_config {
 
 /* Parts of a multipart upload; bodies up to this size go in one PUT. */
 #define S3_PART_SIZE (16u * 1024 * 1024)
+/* Parts of one multipart upload in flight at once (threads, each with
+ * its own connection), by default and at most. */
+#define S3_PARALLEL_PARTS 4
+#define S3_MAX_PARALLEL_PARTS 16
 
 /* Check the configuration, reach the store and create the bucket when
  * it does not exist. ERR_INVALID for a bad configuration (detail says
@@ -46,13 +50,19 @@ struct s3_config {
 enum err s3_open(const struct s3_config *cfg, struct s3 **out);
 void s3_close(struct s3 *s);
 
+/* Parts of one upload in flight at once (1..S3_MAX_PARALLEL_PARTS;
+ * S3_PARALLEL_PARTS until set). Set before the first upload. */
+void s3_set_parallel_parts(struct s3 *s, unsigned n);
+
 /* ERR_OK with size and last-modified time (seconds), or ERR_NOTFOUND. */
 enum err s3_head(struct s3 *s, const char *key, uint64_t *size, int64_t *mtime);
 
 /* Store `size` bytes read from `fd` (from offset 0) under `key`: one PUT
  * up to S3_PART_SIZE, else a multipart upload of S3_PART_SIZE parts,
  * completed only when every part is stored and aborted on any failure.
- * At most one part is in memory at a time. */
+ * Up to parallel_parts parts are sent at once, each streamed from fd by
+ * offset with its own Content-MD5 and retries; no part is held in
+ * memory. */
 enum err s3_put_fd(struct s3 *s, const char *key, int fd, uint64_t size);
 
 /* Store a small body from memory. */

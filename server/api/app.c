@@ -153,6 +153,7 @@ static enum err start_indexer(struct app *a)
 
 	app_indexer_opts(a->cfg, &opts);
 	opts.log = indexer_log;
+	opts.cas = a->cas;
 	rc = indexer_open(&opts, &a->indexer);
 	if (!rc)
 		rc = indexer_start(a->indexer);
@@ -493,6 +494,8 @@ enum err app_run(const struct config *cfg, const struct route *routes, size_t nr
 	/* Before any worker writes: temp files left by a previous process
 	 * (killed mid-upload) are removed here. */
 	rc = cas_open(cfg->data_dir, CAS_OPEN_CREATE | CAS_OPEN_CLEAN, &a.cas);
+	if (!rc)
+		rc = cas_remote_tune(a.cas, cfg->s3_parallel_parts, cfg->s3_cache_size);
 	if (rc)
 		goto out;
 	rc = start_indexer(&a);

@@ -141,6 +141,13 @@ static const struct option_def options[] = {
 	{"s3-ca-file", OPT_STRING, OFF(s3_ca_file), 0, 0,
 	 "PEM CA certificate(s) to verify the object store's TLS certificate with, besides the "
 	 "system's. Verification cannot be turned off."},
+	{"s3-parallel-parts", OPT_UINT, OFF(s3_parallel_parts), 1, 16,
+	 "Parts of one large upload sent to the object store at once (16 MiB parts, each on its own "
+	 "connection, read from the spooled file by offset). Default 4."},
+	{"s3-cache-size", OPT_BYTES, OFF(s3_cache_size), 0, 1024 * TiB,
+	 "Bytes of a local read cache of blobs from the object store, in DATA/cache: a blob read "
+	 "whole is kept there and later downloads, Range requests and helpers read the file, "
+	 "least recently used ones are removed to stay under the size. 0 (default): no cache."},
 	{"default-quota", OPT_BYTES, OFF(default_quota), 0, 1024 * TiB,
 	 "Quota of each work package that has none of its own: bytes of all its stored versions. "
 	 "0: unlimited."},
@@ -299,6 +306,7 @@ void config_defaults(struct config *cfg)
 	cfg->log_format = LOG_PLAIN;
 	cfg->access_log = true;
 	cfg->metrics_blob_walk_ms = 10 * 60 * 1000;
+	cfg->s3_parallel_parts = 4;
 	extract_limits_default(&cfg->extract);
 	cfg->index_poll_ms = 500;
 	cfg->index_gap_ms = 250;

@@ -71,6 +71,8 @@ struct config {
 	char *blob_store; /* "local" or "s3" */
 	char *s3_endpoint, *s3_region, *s3_bucket, *s3_addressing;
 	char *s3_credentials_file, *s3_ca_file;
+	unsigned s3_parallel_parts; /* parts of one upload in flight at once */
+	uint64_t s3_cache_size;     /* bytes of DATA/cache; 0: no read cache */
 	/* Store-wide defaults, written to the settings table at start so
 	 * that `consort gc` and other commands apply the same rules. */
 	uint64_t default_quota;         /* bytes per work package; 0: unlimited */

@@ -733,6 +733,36 @@ static void render_process(struct evbuffer *out)
 	}
 }
 
+/* The object store's local read cache (s3-cache-size). */
+static void render_cache(struct evbuffer *out)
+{
+	struct cas_cache_stats cs;
+
+	if (!m.cas || !cas_cache_stats(m.cas, &cs))
+		return;
+	header(out, "consort_blob_cache_hits_total", "counter",
+	       "Blob reads served from the local read cache (DATA/cache).");
+	evbuffer_add_printf(out, "consort_blob_cache_hits_total %llu\n",
+			    (unsigned long long)cs.hits);
+	header(out, "consort_blob_cache_misses_total", "counter",
+	       "Blob reads the read cache could not serve (read from the object store).");
+	evbuffer_add_printf(out, "consort_blob_cache_misses_total %llu\n",
+			    (unsigned long long)cs.misses);
+	header(out, "consort_blob_cache_evictions_total", "counter",
+	       "Cached blobs removed to stay under s3-cache-size.");
+	evbuffer_add_printf(out, "consort_blob_cache_evictions_total %llu\n",
+			    (unsigned long long)cs.evictions);
+	header(out, "consort_blob_cache_dropped_total", "counter",
+	       "Cached files dropped because they were changed or damaged.");
+	evbuffer_add_printf(out, "consort_blob_cache_dropped_total %llu\n",
+			    (unsigned long long)cs.dropped);
+	header(out, "consort_blob_cache_bytes", "gauge", "Bytes in the read cache.");
+	evbuffer_add_printf(out, "consort_blob_cache_bytes %llu\n", (unsigned long long)cs.bytes);
+	header(out, "consort_blob_cache_entries", "gauge", "Blobs in the read cache.");
+	evbuffer_add_printf(out, "consort_blob_cache_entries %llu\n",
+			    (unsigned long long)cs.entries);
+}
+
 static void render_store(struct evbuffer *out)
 {
 	struct statvfs vfs;
@@ -764,6 +794,7 @@ static void render_store(struct evbuffer *out)
 		evbuffer_add_printf(out, "consort_blob_store_request_seconds_total %.6f\n",
 				    rs.seconds);
 	}
+	render_cache(out);
 
 	if (atomic_load(&m.scanned) && m.cas) {
 		uint64_t added, added_bytes;

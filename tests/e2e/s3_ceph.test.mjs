@@ -8,7 +8,7 @@
 import { test, before, after } from 'node:test';
 import { execFile } from 'node:child_process';
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, writeFileSync, statSync, openSync, writeSync, closeSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { Server, tempDir, runConsort, consortBin, freePort } from './lib/server.mjs';
 import { consortium, api, apiJson, sha256 } from './lib/docs.mjs';
@@ -247,7 +247,26 @@ test('faults: 500, 503, SlowDown and cut connections fail uploads with 503; noth
     proxy.state.mode = 'delay';
     proxy.state.delayMs = 300;
     assert.equal((await apiJson(s, w, 'PUT', doc('slow.txt'), { body: over('slow but fine') })).status, 201);
+    // Parts go several at once (s3-parallel-parts, default 4): the 3
+    // parts of a slow store's upload overlap.
+    const three = randomBytes(2 * 16 * 1024 * 1024 + 1000);
+    proxy.state.maxPartsInFlight = 0;
+    assert.equal((await apiJson(s, w, 'PUT', doc('three.bin'), { body: three })).status, 201);
+    assert.ok(proxy.state.maxPartsInFlight >= 2, `parts in flight: ${proxy.state.maxPartsInFlight}`);
     proxy.state.mode = 'pass';
+    assert.equal(sha256(Buffer.from(await (await api(s, w, 'GET', doc('three.bin'))).arrayBuffer())),
+      sha256(three));
+    // One part failing while the others succeed: the upload is refused and aborted.
+    proxy.state.failPart = 2;
+    const failing = randomBytes(16 * 1024 * 1024 + 10);
+    const fr = await apiJson(s, w, 'PUT', doc('failing.bin'), { body: failing });
+    assert.equal(fr.status, 503, JSON.stringify(fr.body));
+    assert.equal(fr.body.error, 'store_unavailable');
+    proxy.state.failPart = 0;
+    assert.ok(!(await listKeys(ceph, bucket)).includes(`blobs/${sha256(failing)}`));
+    assert.doesNotMatch((await s3curl(ceph, 'GET', `/${bucket}?uploads=`)).body, /<Upload>/);
+    assert.deepEqual(readdirSync(`${s.dataDir}/tmp`), []);
+    assert.equal((await api(s, w, 'GET', doc('failing.bin'))).status, 404);
     const ok = over('after the store came back');
     assert.equal((await apiJson(s, w, 'PUT', doc('ok.txt'), { body: ok })).status, 201);
     const g = await api(s, w, 'GET', doc('ok.txt'));
@@ -336,6 +355,112 @@ test('consort blobs migrate --to s3 moves a local store into a bucket, verified 
     await s.start();
     const g = await api(s, tokens.writer, 'GET', doc('a.txt'));
     assert.equal(await g.text(), a.toString());
+  } finally {
+    await s.close();
+  }
+});
+
+// /metrics as numbers by name.
+async function metrics(s) {
+  const text = await (await s.fetch('/metrics')).text();
+  return Object.fromEntries(text.split('\n').filter((l) => l && !l.startsWith('#'))
+    .map((l) => [l.slice(0, l.lastIndexOf(' ')), Number(l.slice(l.lastIndexOf(' ') + 1))]));
+}
+
+// Wait until the indexer is idle and nothing else asks the store: the
+// indexer reads new blobs (and fills the cache) in the background.
+async function settle(s) {
+  let last = -1;
+  for (let i = 0; i < 100; i++) {
+    const m = await metrics(s);
+    if (m.consort_index_queue_depth === 0 && m.consort_blob_store_requests_total === last) return;
+    last = m.consort_blob_store_requests_total;
+    await new Promise((r) => setTimeout(r, 300));
+  }
+  throw new Error('the store is still being asked after 30 s');
+}
+
+const cacheFiles = (dataDir) => readdirSync(`${dataDir}/cache`).filter((n) => !n.startsWith('.'));
+const cacheBytes = (dataDir) => cacheFiles(dataDir)
+  .reduce((n, f) => n + statSync(`${dataDir}/cache/${f}`).size, 0);
+
+test('read cache: a second download makes no request, the bound holds, damage is not served', async () => {
+  const bucket = bucketName();
+  const bound = 300 * 1024;
+  const s = await s3Server(ceph.endpoint, bucket, ['--s3-cache-size', String(bound)]);
+  try {
+    const { tokens } = await consortium(s);
+    const w = tokens.writer;
+    // Three blobs of ~130 KiB (over the small-content tier): two fit.
+    const bodies = ['a', 'b', 'c'].map(() => randomBytes(130 * 1024));
+    for (const [i, b] of bodies.entries()) {
+      const r = await apiJson(s, w, 'PUT', doc(`c${i}.bin`), { body: b });
+      assert.equal(r.status, 201, JSON.stringify(r.body));
+    }
+    await settle(s);
+    const get = async (i, headers = {}) => {
+      const g = await api(s, w, 'GET', doc(`c${i}.bin`), { headers });
+      return { status: g.status, body: Buffer.from(await g.arrayBuffer()) };
+    };
+    // A Range read of a blob not cached fills nothing.
+    const before = cacheFiles(s.dataDir).length;
+    let g = await get(0, { range: 'bytes=100-199' });
+    assert.equal(g.status, 206);
+    assert.deepEqual(g.body, bodies[0].subarray(100, 200));
+    assert.ok(!cacheFiles(s.dataDir).includes(sha256(bodies[0])) || before > 0);
+    // A whole download fills; the next one (and a Range) makes no request.
+    g = await get(0);
+    assert.deepEqual(g.body, bodies[0]);
+    assert.ok(cacheFiles(s.dataDir).includes(sha256(bodies[0])));
+    let m0 = await metrics(s);
+    g = await get(0);
+    assert.deepEqual(g.body, bodies[0]);
+    g = await get(0, { range: 'bytes=1000-1999' });
+    assert.deepEqual(g.body, bodies[0].subarray(1000, 2000));
+    let m1 = await metrics(s);
+    assert.equal(m1.consort_blob_store_requests_total, m0.consort_blob_store_requests_total);
+    assert.equal(m1.consort_blob_store_received_bytes_total, m0.consort_blob_store_received_bytes_total);
+    assert.equal(m1.consort_blob_cache_hits_total, m0.consort_blob_cache_hits_total + 2);
+
+    // The bound: three blobs do not fit in 300 KiB; the least recently used goes.
+    for (const i of [1, 2]) assert.deepEqual((await get(i)).body, bodies[i]);
+    assert.ok(cacheBytes(s.dataDir) <= bound, `${cacheBytes(s.dataDir)} > ${bound}`);
+    assert.deepEqual(cacheFiles(s.dataDir).sort(), [sha256(bodies[1]), sha256(bodies[2])].sort());
+    m1 = await metrics(s);
+    assert.ok(m1.consort_blob_cache_evictions_total >= 1);
+    assert.ok(m1.consort_blob_cache_bytes <= bound);
+
+    // A cached file changed on disk (same size) is dropped, never served.
+    const f = `${s.dataDir}/cache/${sha256(bodies[2])}`;
+    const fd = openSync(f, 'r+');
+    writeSync(fd, Buffer.from('XXXX'), 0, 4, 5000);
+    closeSync(fd);
+    m0 = await metrics(s);
+    g = await get(2);
+    assert.deepEqual(g.body, bodies[2]);
+    m1 = await metrics(s);
+    assert.equal(m1.consort_blob_cache_dropped_total, m0.consort_blob_cache_dropped_total + 1);
+    assert.ok(m1.consort_blob_store_requests_total > m0.consort_blob_store_requests_total);
+    // ...and filled again from the store, good.
+    assert.equal(sha256(readFileSync(f)), sha256(bodies[2]));
+
+    // After a restart the files are re-hashed on first use: one damaged
+    // while the server was down is dropped; the other is served.
+    await s.restart();
+    await settle(s);
+    const fd2 = openSync(f, 'r+');
+    writeSync(fd2, Buffer.from('YYYY'), 0, 4, 7000);
+    closeSync(fd2);
+    m0 = await metrics(s);
+    assert.deepEqual((await get(1)).body, bodies[1]);
+    assert.deepEqual((await get(2)).body, bodies[2]);
+    m1 = await metrics(s);
+    assert.equal(m1.consort_blob_cache_dropped_total, 1);
+    assert.equal(m1.consort_blob_cache_hits_total, 1);
+    assert.equal(sha256(readFileSync(f)), sha256(bodies[2]));
+    // No fill left over, nothing spooled.
+    assert.deepEqual(readdirSync(`${s.dataDir}/cache`).filter((n) => n.startsWith('.')), []);
+    assert.deepEqual(readdirSync(`${s.dataDir}/tmp`), []);
   } finally {
     await s.close();
   }

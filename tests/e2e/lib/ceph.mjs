@@ -72,12 +72,21 @@ export async function listKeys(ceph, bucket) {
 // A proxy between consort and the gateway that passes requests through,
 // or fails them: mode 'pass', '500', '503', 'slowdown' (503 SlowDown),
 // 'cut' (closes the connection), 'delay' (waits delayMs, then passes).
+// failPart: a part number whose part uploads always get 503 (the other
+// requests as the mode says). partsInFlight/maxPartsInFlight count part
+// uploads being answered at once.
 // Headers go through unchanged, so SigV4 signatures stay valid.
 export async function faultProxy(target) {
   const up = new URL(target);
-  const state = { mode: 'pass', delayMs: 0, seen: 0 };
+  const state = { mode: 'pass', delayMs: 0, seen: 0, failPart: 0, partsInFlight: 0, maxPartsInFlight: 0 };
   const server = http.createServer((req, res) => {
     state.seen++;
+    const part = /[?&]partNumber=(\d+)/.exec(req.url);
+    if (part && req.method === 'PUT') {
+      state.partsInFlight++;
+      state.maxPartsInFlight = Math.max(state.maxPartsInFlight, state.partsInFlight);
+      res.on('close', () => state.partsInFlight--);
+    }
     const fail = () => {
       req.resume();
       if (state.mode === 'cut') { req.socket.destroy(); return; }
@@ -94,7 +103,12 @@ export async function faultProxy(target) {
       p.on('error', () => req.socket.destroy());
       req.pipe(p);
     };
-    if (state.mode === 'pass') pass();
+    if (part && state.failPart === Number(part[1])) {
+      req.resume();
+      const body = '<?xml version="1.0"?><Error><Code>ServiceUnavailable</Code></Error>';
+      res.writeHead(503, { 'Content-Type': 'application/xml', 'Content-Length': body.length });
+      res.end(body);
+    } else if (state.mode === 'pass') pass();
     else if (state.mode === 'delay') setTimeout(pass, state.delayMs);
     else fail();
   });

@@ -47,11 +47,13 @@ export function runConsort(args, { input } = {}) {
 // object store at CONSORT_S3_ENDPOINT (deploy/ceph-up.sh; keys from
 // AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY), one fresh bucket per data
 // directory, so the suites written for local files run against Ceph.
+// CONSORT_S3_CACHE_SIZE adds the local read cache (s3-cache-size).
 function s3Args(server) {
   if (process.env.CONSORT_BLOB_STORE !== 's3' || server.extraArgs.includes('--blob-store')) return [];
   if (!server.s3Bucket) server.s3Bucket = `consort-${randomBytes(6).toString('hex')}`;
+  const cache = process.env.CONSORT_S3_CACHE_SIZE ? ['--s3-cache-size', process.env.CONSORT_S3_CACHE_SIZE] : [];
   return ['--blob-store', 's3', '--s3-endpoint', process.env.CONSORT_S3_ENDPOINT,
-    '--s3-bucket', server.s3Bucket];
+    '--s3-bucket', server.s3Bucket, ...cache];
 }
 
 export class Server {
