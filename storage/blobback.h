@@ -64,6 +64,11 @@ enum err blobback_read(struct blobback *b, const char *hash, uint64_t off, void 
 		       size_t *got);
 
 enum err blobback_remove(struct blobback *b, const char *hash);
+/* Copy a blob from src_bucket, on the same store, into this one's
+ * bucket, inside the store; one already there is left (*copied false).
+ * ERR_NOTFOUND when src_bucket lacks it. */
+enum err blobback_copy_in(struct blobback *b, const char *src_bucket, const char *hash,
+			  bool *copied);
 
 /* Every stored blob, as cas_walk passes them ("ab/cd/<hash>", a
  * regular read-only file of the object's size and time). */

@@ -289,6 +289,27 @@ enum err blobback_read(struct blobback *b, const char *hash, uint64_t off, void 
 	return s3_get_range(b->s3, key, off, buf, len, got);
 }
 
+enum err blobback_copy_in(struct blobback *b, const char *src_bucket, const char *hash,
+			  bool *copied)
+{
+	char key[96];
+	uint64_t have = 0, got = 0;
+	enum err rc;
+
+	*copied = false;
+	key_of(hash, key, sizeof key);
+	rc = s3_head(b->s3, key, &have, NULL);
+	if (rc != ERR_NOTFOUND)
+		return rc; /* there already (an object is complete or absent) */
+	rc = s3_copy_object(b->s3, src_bucket, key);
+	if (rc == ERR_NOTFOUND)
+		return err_set(ERR_NOTFOUND, "blob %s is missing in bucket %s", hash, src_bucket);
+	if (!rc)
+		rc = s3_head(b->s3, key, &got, NULL);
+	*copied = !rc;
+	return rc;
+}
+
 enum err blobback_remove(struct blobback *b, const char *hash)
 {
 	char key[96];

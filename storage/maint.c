@@ -1176,6 +1176,54 @@ out:
 	return rc;
 }
 
+/* The blobs `dbfile` references copied, inside the object store, from
+ * the live bucket to `bucket`, which gc of the live bucket never
+ * touches; blobs already there are skipped, so a second backup to the
+ * same bucket copies what is new. DEST/blob-store names that bucket:
+ * a restore reads from it. */
+static enum err copy_blobs_to_bucket(const char *dbfile, const char *dst_root, const char *bucket,
+				     struct maint_copy_stats *stats, uint64_t *missing)
+{
+	char(*list)[DIGEST_SHA256_HEX_LEN + 1] = NULL;
+	struct blobback_config bc;
+	struct blobback *to = NULL;
+	char live[sizeof bc.bucket];
+	size_t n = 0;
+	enum err rc;
+
+	*missing = 0;
+	rc = blobback_config_read(dst_root, &bc);
+	if (rc)
+		return rc;
+	if (strlen(bucket) >= sizeof bc.bucket)
+		return err_set(ERR_INVALID, "bucket name too long: %s", bucket);
+	if (!strcmp(bucket, bc.bucket))
+		return err_set(ERR_INVALID, "the backup bucket must not be the live bucket %s",
+			       bucket);
+	memcpy(live, bc.bucket, sizeof live);
+	snprintf(bc.bucket, sizeof bc.bucket, "%s", bucket);
+	rc = blobback_s3_open(&bc, &to);
+	if (!rc)
+		rc = referenced_blobs(dbfile, &list, &n);
+	stats->blobs = n;
+	for (size_t i = 0; !rc && i < n; i++) {
+		bool copied;
+
+		rc = blobback_copy_in(to, live, list[i], &copied);
+		if (rc == ERR_NOTFOUND) {
+			(*missing)++;
+			rc = ERR_OK;
+		} else if (!rc && copied) {
+			stats->copied++;
+		}
+	}
+	if (!rc)
+		rc = blobback_config_write(dst_root, &bc);
+	blobback_close(to);
+	free(list);
+	return rc;
+}
+
 /* Flush everything written under `root` to disk, then rename the
  * finished database into place and make that rename durable. */
 static enum err seal(const char *root, const char *partial, const char *final)
@@ -1198,6 +1246,12 @@ static enum err seal(const char *root, const char *partial, const char *final)
 }
 
 enum err maint_backup(const char *data_dir, const char *dest, struct maint_copy_stats *out)
+{
+	return maint_backup_to_bucket(data_dir, dest, NULL, out);
+}
+
+enum err maint_backup_to_bucket(const char *data_dir, const char *dest, const char *bucket,
+				struct maint_copy_stats *out)
 {
 	char src_db[4096], partial[4096], final[4096];
 	struct db *db = NULL;
@@ -1226,6 +1280,11 @@ enum err maint_backup(const char *data_dir, const char *dest, struct maint_copy_
 		rc = copy_database(db_sqlite(db), partial);
 	if (!rc)
 		rc = copy_store_config(data_dir, dest, &remote);
+	if (!rc && bucket && !remote)
+		rc = err_set(ERR_INVALID, "%s keeps its blobs in DATA/blobs, not in a bucket",
+			     data_dir);
+	if (!rc && bucket)
+		rc = copy_blobs_to_bucket(partial, dest, bucket, out, &missing);
 	if (!rc && !remote)
 		rc = copy_blobs(partial, data_dir, dest, false, out, &missing);
 	if (!rc)
@@ -1236,8 +1295,8 @@ enum err maint_backup(const char *data_dir, const char *dest, struct maint_copy_
 	if (!rc && missing)
 		rc = err_set(ERR_CORRUPT,
 			     "backup written to %s, but %" PRIu64 " referenced blob(s) were "
-			     "missing or damaged in %s/blobs; run consort fsck",
-			     dest, missing, data_dir);
+			     "missing or damaged in %s%s; run consort fsck",
+			     dest, missing, data_dir, remote ? "'s bucket" : "/blobs");
 	db_close(db);
 	release_lock(lock);
 	if (rc && !sealed && prepared) {

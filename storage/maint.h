@@ -90,6 +90,13 @@ struct maint_copy_stats {
  * damaged copy of) a referenced blob: the backup is still written with
  * everything else and the detail says how many are missing. */
 enum err maint_backup(const char *data_dir, const char *dest, struct maint_copy_stats *out);
+/* The same for blobs on S3, copied inside the object store to `bucket`
+ * (on the same store; created when missing; one already there is not
+ * copied again), which DEST/blob-store then names: gc of the live
+ * bucket cannot take a backup's blobs. NULL: the blobs stay in the live
+ * bucket, as maint_backup leaves them. `copied` counts what was copied. */
+enum err maint_backup_to_bucket(const char *data_dir, const char *dest, const char *bucket,
+				struct maint_copy_stats *out);
 
 /* Make `data_dir` (empty or new) a store from backup `src`: database
  * (migrated to this program's schema), every referenced blob (hard link

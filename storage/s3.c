@@ -57,6 +57,7 @@ struct xfer {
 	bool from_fd;
 	int src_fd;
 	uint64_t src_off;
+	const char *copy_source; /* "/bucket/key": a server-side copy */
 	/* response body: into a fixed buffer (ranged GET) or a growing one */
 	unsigned char *fixed;
 	size_t fixed_cap;
@@ -255,6 +256,12 @@ static enum err request(struct s3 *s, const char *method, const char *path_query
 		if (md5) {
 			snprintf(md5h, sizeof md5h, "Content-MD5: %s", md5);
 			hdr = curl_slist_append(hdr, md5h);
+		}
+		if (x->copy_source) {
+			char src[512];
+
+			snprintf(src, sizeof src, "x-amz-copy-source: %s", x->copy_source);
+			hdr = curl_slist_append(hdr, src);
 		}
 		set_request(s, h, url, hdr);
 		curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_write);
@@ -736,6 +743,29 @@ enum err s3_get_range(struct s3 *s, const char *key, uint64_t off, void *buf, si
 				     curl_easy_strerror(cc));
 		}
 	}
+	free(path);
+	return rc;
+}
+
+enum err s3_copy_object(struct s3 *s, const char *src_bucket, const char *key)
+{
+	struct xfer x = {0};
+	char *path = key_path(NULL, key), src[512];
+	long code;
+	enum err rc;
+
+	if (!path)
+		return err_set(ERR_INVALID, "bad object key");
+	if ((size_t)snprintf(src, sizeof src, "/%s%s", src_bucket, path) >= sizeof src) {
+		free(path);
+		return err_set(ERR_INVALID, "object key too long");
+	}
+	x.copy_source = src;
+	rc = request(s, "PUT", path, &x, NULL, &code);
+	/* A copy that fails after it started is a 200 with an <Error> body. */
+	if (!rc && (code != 200 || !x.grow || !strstr(x.grow, "CopyObjectResult")))
+		rc = status_err(code == 200 ? 500 : code, &x, key);
+	free(x.grow);
 	free(path);
 	return rc;
 }

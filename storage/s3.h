@@ -54,6 +54,10 @@ void s3_close(struct s3 *s);
  * S3_PARALLEL_PARTS until set). Set before the first upload. */
 void s3_set_parallel_parts(struct s3 *s, unsigned n);
 
+/* Copy `key` of src_bucket (on the same store) to the same key in this
+ * store's bucket, inside the store: no byte passes through consort. */
+enum err s3_copy_object(struct s3 *s, const char *src_bucket, const char *key);
+
 /* ERR_OK with size and last-modified time (seconds), or ERR_NOTFOUND. */
 enum err s3_head(struct s3 *s, const char *key, uint64_t *size, int64_t *mtime);
 

@@ -18,8 +18,9 @@ struct args {
 	const char *positional;
 	int64_t grace;
 	bool quick;
-	double sample;     /* fsck --rehash-sample PERCENT; < 0: not given */
-	const char *clamd; /* restore: scan what was restored */
+	double sample;      /* fsck --rehash-sample PERCENT; < 0: not given */
+	const char *clamd;  /* restore: scan what was restored */
+	const char *bucket; /* backup --to-bucket */
 };
 
 /* Options: --data DIR (or --data=DIR), --grace SECONDS for gc, --quick
@@ -63,6 +64,12 @@ static int parse(const char *cmd, int argc, char **argv, bool want_pos, struct a
 			if (!val || !*val)
 				goto need_value;
 			a->clamd = val;
+		} else if (!strcmp(cmd, "backup") && !strncmp(arg, "--to-bucket", n) && n == 11) {
+			if (!val && i + 1 < argc)
+				val = argv[++i];
+			if (!val || !*val)
+				goto need_value;
+			a->bucket = val;
 		} else if (!strcmp(cmd, "fsck") && !strcmp(arg, "--quick")) {
 			a->quick = true;
 		} else if (!strcmp(cmd, "fsck") && !strncmp(arg, "--rehash-sample", n) && n == 15) {
@@ -177,8 +184,14 @@ int cmd_backup(int argc, char **argv)
 
 	if (bad)
 		return bad;
-	if (maint_backup(a.data, a.positional, &st))
+	if (maint_backup_to_bucket(a.data, a.positional, a.bucket, &st))
 		return fail("backup");
+	if (a.bucket) {
+		printf("backup: %s: %" PRIu64 " blob(s) in bucket %s, %" PRIu64
+		       " copied there now\n",
+		       a.positional, st.blobs, a.bucket, st.copied);
+		return 0;
+	}
 	printf("backup: %s: %" PRIu64 " blob(s), %" PRIu64 " hard-linked, %" PRIu64
 	       " copied (%" PRIu64 " bytes)\n",
 	       a.positional, st.blobs, st.linked, st.copied, st.bytes);

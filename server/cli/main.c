@@ -128,7 +128,7 @@ static const struct command commands[] = {
 	{"blobs", cmd_blobs,
 	 "blobs migrate --to s3 --data DIR --s3-endpoint URL --s3-bucket BUCKET [--s3-region R] "
 	 "[--s3-addressing path|virtual] [--s3-credentials-file F] [--s3-ca-file F]"},
-	{"backup", cmd_backup, "backup DEST --data DIR"},
+	{"backup", cmd_backup, "backup DEST --data DIR [--to-bucket NAME]"},
 	{"restore", cmd_restore,
 	 "restore SRC --data DIR [--clamd-socket PATH | --clamd-address HOST:PORT]"},
 	{"rescan", cmd_rescan,

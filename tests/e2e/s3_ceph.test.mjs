@@ -8,7 +8,7 @@
 import { test, before, after } from 'node:test';
 import { execFile } from 'node:child_process';
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, rmSync, writeFileSync, statSync, openSync, writeSync, closeSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync, statSync, openSync, writeSync, closeSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { Server, tempDir, runConsort, consortBin, freePort } from './lib/server.mjs';
 import { consortium, api, apiJson, sha256 } from './lib/docs.mjs';
@@ -178,6 +178,71 @@ test('fsck, gc, backup and restore with the blobs in the bucket', async () => {
     await s.close();
     rmSync(dest, { recursive: true, force: true });
     rmSync(restored, { recursive: true, force: true });
+  }
+});
+
+// gc of the live bucket would hollow out a backup that leaves its blobs
+// there. --to-bucket copies them inside the store into a bucket of the
+// backup's own, which the backup's blob-store names; a second backup
+// copies only what is new; a restore reads from that bucket and has
+// everything even when the live bucket lost it all.
+test('backup --to-bucket copies the blobs inside the store; a restore from it outlives the live bucket', async () => {
+  const live = bucketName();
+  const kept = bucketName();
+  const s = await s3Server(ceph.endpoint, live);
+  const dest1 = tempDir() + '/backup1';
+  const dest2 = tempDir() + '/backup2';
+  const bad = tempDir() + '/bad';
+  const restored = tempDir() + '/data';
+  let s2;
+  try {
+    const { tokens } = await consortium(s);
+    const w = tokens.writer;
+    const a = over('first'), b = over('second'), c = over('third'), small = Buffer.from('small text\n');
+    for (const [name, body] of [['a.txt', a], ['b.txt', b], ['small.txt', small]])
+      assert.equal((await apiJson(s, w, 'PUT', doc(name), { body })).status, 201);
+
+    let r = runConsort(['backup', dest1, '--data', s.dataDir, '--to-bucket', kept]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, new RegExp(`2 blob\\(s\\) in bucket ${kept}, 2 copied there now`));
+    assert.deepEqual((await listKeys(ceph, kept)).sort(), [`blobs/${sha256(a)}`, `blobs/${sha256(b)}`].sort());
+    assert.match(readFileSync(`${dest1}/blob-store`, 'utf8'), new RegExp(`bucket = ${kept}`));
+
+    assert.equal((await apiJson(s, w, 'PUT', doc('c.txt'), { body: c })).status, 201);
+    r = runConsort(['backup', dest2, '--data', s.dataDir, '--to-bucket', kept]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, new RegExp(`3 blob\\(s\\) in bucket ${kept}, 1 copied there now`));
+
+    // Bad input: nothing written, a clear line.
+    r = runConsort(['backup', bad, '--data', s.dataDir, '--to-bucket', live]);
+    assert.notEqual(r.status, 0);
+    assert.match(r.stderr, /must not be the live bucket/);
+    assert.ok(!existsSync(bad) || readdirSync(bad).length === 0, 'nothing written');
+    r = runConsort(['backup', bad, '--data', s.dataDir, '--to-bucket']);
+    assert.equal(r.status, 2);
+    const local = tempDir();
+    runConsort(['partner', 'add', '--data', local, '--short', 'L', '--name', 'L', '--country', 'DE']);
+    r = runConsort(['backup', bad, '--data', local, '--to-bucket', kept]);
+    assert.notEqual(r.status, 0);
+    assert.match(r.stderr, /keeps its blobs in DATA\/blobs/);
+    rmSync(local, { recursive: true, force: true });
+
+    // The live bucket loses every object; the backup does not care.
+    for (const key of await listKeys(ceph, live)) await s3curl(ceph, 'DELETE', `/${live}/${key}`);
+    await s.close();
+    r = runConsort(['restore', dest2, '--data', restored]);
+    assert.equal(r.status, 0, r.stdout + r.stderr);
+    s2 = await new Server({ dataDir: restored, args: ['--blob-store', 's3', '--s3-endpoint', ceph.endpoint,
+      '--s3-bucket', kept, '--gc-interval', '0'] }).start();
+    for (const [name, body] of [['a.txt', a], ['b.txt', b], ['c.txt', c], ['small.txt', small]]) {
+      const got = await api(s2, w, 'GET', doc(name));
+      assert.equal(got.status, 200, name);
+      assert.equal(sha256(Buffer.from(await got.arrayBuffer())), sha256(body), name);
+    }
+  } finally {
+    await s.close();
+    if (s2) await s2.close();
+    for (const d of [dest1, dest2, bad, restored]) rmSync(d, { recursive: true, force: true });
   }
 });
 
