@@ -246,6 +246,34 @@ test('backup --to-bucket copies the blobs inside the store; a restore from it ou
   }
 });
 
+// Virtual-host addressing: the bucket in the host name
+// (BUCKET.localhost, which curl resolves to loopback itself; radosgw
+// knows its name from `rgw dns name`), as clouds want it.
+test('virtual-host addressing: the bucket is in the host name', async () => {
+  const bucket = bucketName();
+  // Through the pass-through proxy, which sees the Host of every request.
+  const proxy = await faultProxy(ceph.endpoint);
+  const endpoint = proxy.url.replace('//127.0.0.1:', '//localhost:');
+  assert.notEqual(endpoint, proxy.url, 'the proxy is on 127.0.0.1');
+  const s = await s3Server(endpoint, bucket, ['--s3-addressing', 'virtual']);
+  try {
+    const { tokens } = await consortium(s);
+    const big = over('virtual host');
+    assert.equal((await apiJson(s, tokens.writer, 'PUT', doc('v.txt'), { body: big })).status, 201);
+    const got = await api(s, tokens.writer, 'GET', doc('v.txt'));
+    assert.equal(got.status, 200);
+    assert.equal(sha256(Buffer.from(await got.arrayBuffer())), sha256(big));
+    assert.deepEqual(await listKeys(ceph, bucket), [`blobs/${sha256(big)}`]);
+    assert.match(readFileSync(`${s.dataDir}/blob-store`, 'utf8'), /addressing = virtual/);
+    assert.deepEqual([...proxy.state.hosts], [`${bucket}.${new URL(endpoint).host}`]);
+    assert.ok(proxy.state.paths.length > 0 && proxy.state.paths.every((p) => !p.startsWith(`/${bucket}`)),
+      proxy.state.paths.join(' '));
+  } finally {
+    await s.close();
+    await proxy.close();
+  }
+});
+
 test('a bad S3 configuration is refused at start with a clear message', async () => {
   const cases = [
     [['--blob-store', 's3', '--s3-bucket', 'b'], /blob-store = s3 needs s3-endpoint and s3-bucket/],

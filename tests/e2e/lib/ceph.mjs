@@ -78,9 +78,12 @@ export async function listKeys(ceph, bucket) {
 // Headers go through unchanged, so SigV4 signatures stay valid.
 export async function faultProxy(target) {
   const up = new URL(target);
-  const state = { mode: 'pass', delayMs: 0, seen: 0, failPart: 0, partsInFlight: 0, maxPartsInFlight: 0 };
+  const state = { mode: 'pass', delayMs: 0, seen: 0, failPart: 0, partsInFlight: 0, maxPartsInFlight: 0,
+    hosts: new Set(), paths: [] };
   const server = http.createServer((req, res) => {
     state.seen++;
+    state.hosts.add(req.headers.host);
+    state.paths.push(req.url);
     const part = /[?&]partNumber=(\d+)/.exec(req.url);
     if (part && req.method === 'PUT') {
       state.partsInFlight++;
