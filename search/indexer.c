@@ -1000,7 +1000,7 @@ static void *thread_main(void *arg)
 		enum err rc;
 		struct timespec until;
 		unsigned wait_ms;
-		bool gap;
+		bool gap = false;
 
 		rc = indexer_drain(ix, 1, &docs);
 		pthread_mutex_lock(&ix->mu);
@@ -1027,7 +1027,6 @@ static void *thread_main(void *arg)
 		}
 		/* The gap runs out whatever the kicks; idle, a kick ends the
 		 * wait at once. */
-		gap = !rc && docs;
 		wait_ms = backoff ? backoff : gap ? ix->opts.gap_ms : ix->opts.poll_ms;
 		clock_gettime(CLOCK_REALTIME, &until);
 		until.tv_sec += wait_ms / 1000;
