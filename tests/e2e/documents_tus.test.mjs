@@ -7,9 +7,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { randomBytes, createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { Upload } from 'tus-js-client';
-import { withServer, Server, freePort } from './lib/server.mjs';
+import { withServer, Server, freePort, tempDir } from './lib/server.mjs';
 import { sql } from './lib/accounts.mjs';
 import { consortium, api, apiJson, sha256 } from './lib/docs.mjs';
 
@@ -267,4 +268,32 @@ test('tus by hand: OPTIONS, checksums (460 keeps the offset), override, terminat
     assert.equal(r.status, 429);
     assert.match((await r.json()).detail, /total/);
   });
+});
+
+// A relative --data used to refuse every chunk of a chunked upload
+// ("partial upload path must be absolute"): the data directory is made
+// absolute once at start.
+test('tus with a relative --data: a chunked upload in three PATCHes, downloaded exactly', async () => {
+  const cwd = tempDir('consort-cwd-');
+  const s = await new Server({ dataDir: join(cwd, 'data'), cwd }).start();
+  try {
+    const { tokens } = await consortium(s);
+    const w = tokens.writer;
+    const data = randomBytes(200 * 1024);
+    let r = await create(s, w, data.length, { wp: 'WP1', path: 'relative/chunked.bin' });
+    assert.equal(r.status, 201);
+    const loc = r.headers.get('location');
+    for (const [from, to] of [[0, 80 * 1024], [80 * 1024, 160 * 1024], [160 * 1024, data.length]]) {
+      r = await patch(s, w, loc, from, data.subarray(from, to));
+      assert.equal(r.status, 204, `PATCH at ${from}: ${await r.text()}`);
+      assert.equal(r.headers.get('upload-offset'), String(to));
+    }
+    assert.equal(r.headers.get('x-consort-version'), '1');
+    r = await api(s, tokens.reader, 'GET', '/api/v1/wps/WP1/content/relative/chunked.bin');
+    assert.equal(r.status, 200);
+    assert.equal(sha256(Buffer.from(await r.arrayBuffer())), sha256(data));
+  } finally {
+    await s.close();
+    rmSync(cwd, { recursive: true, force: true });
+  }
 });
