@@ -593,6 +593,10 @@ static void patch_commit(struct patch *pa)
 	if (!rc && !(comment = http_req_strndup(call->req, pa->u.comment, strlen(pa->u.comment))))
 		rc = err_set(ERR_NOMEM, "out of memory");
 	if (rc) {
+		/* The writer stays open past the offset; the next request
+		 * finds it longer than the row says and resumes from the row. */
+		if (!pa->whole)
+			offset_headers(pa, pa->start);
 		tus_err(call, rc);
 		name_path_free(&path);
 		patch_free(pa, true);
