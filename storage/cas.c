@@ -950,7 +950,11 @@ out:
 		char detail[512];
 
 		snprintf(detail, sizeof detail, "%s", err_detail());
-		if (w->fd >= 0)
+		/* A partial upload stays where it was (its client was told
+		 * of those bytes): writable again, for its caller to rewind. */
+		if (w->fd >= 0 && w->resumable)
+			(void)fchmod(w->fd, 0600);
+		else if (w->fd >= 0)
 			unlinkat(w->dir_fd, w->name, 0);
 		cas_blob_release(out);
 		memset(out, 0, sizeof *out);
@@ -958,6 +962,111 @@ out:
 		rc = err_set(keep, "%s", detail);
 	}
 	writer_free(w);
+	return rc;
+}
+
+/* Copy from[0..len) to `to` at the same offsets: in the kernel where it
+ * can (a reflink on filesystems that share extents), else through a
+ * buffer. */
+static enum err copy_prefix(int from, int to, uint64_t len)
+{
+	unsigned char *buf = NULL;
+	uint64_t off = 0;
+	bool plain = false;
+	enum err rc = ERR_OK;
+
+	while (off < len) {
+		size_t want = len - off < HASH_CHUNK ? (size_t)(len - off) : HASH_CHUNK;
+		ssize_t k;
+
+		if (!plain) {
+			loff_t in = (loff_t)off, out = (loff_t)off;
+
+			k = copy_file_range(from, &in, to, &out, want, 0);
+			if (k < 0 && (errno == EXDEV || errno == ENOSYS || errno == EINVAL ||
+				      errno == EOPNOTSUPP)) {
+				plain = true;
+				continue;
+			}
+		} else {
+			if (!buf && !(buf = malloc(HASH_CHUNK))) {
+				rc = err_set(ERR_NOMEM, "out of memory");
+				break;
+			}
+			k = pread(from, buf, want, (off_t)off);
+			if (k > 0) {
+				ssize_t put = 0;
+
+				while (put < k) {
+					ssize_t n = pwrite(to, buf + put, (size_t)(k - put),
+							   (off_t)off + put);
+
+					if (n < 0 && errno == EINTR)
+						continue;
+					if (n < 0) {
+						k = -1;
+						break;
+					}
+					put += n;
+				}
+			}
+		}
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0) {
+			rc = errno == ENOSPC || errno == EDQUOT
+				     ? err_set(ERR_NOSPACE, "not enough disk space to keep the "
+							    "partial upload")
+				     : err_from_errno(errno, "copy into partial upload");
+			break;
+		}
+		if (k == 0) {
+			rc = err_set(ERR_IO, "stored blob shorter than %llu bytes",
+				     (unsigned long long)len);
+			break;
+		}
+		off += (uint64_t)k;
+	}
+	free(buf);
+	return rc;
+}
+
+enum err cas_partial_from_blob(const struct cas_blob *b, const char *path, uint64_t len)
+{
+	const char *slash = strrchr(path, '/');
+	char *dir = NULL;
+	enum err rc = ERR_OK;
+	int fd;
+
+	if (!b->held || b->fd < 0 || len > b->size)
+		return err_set(ERR_INVALID, "no held blob of at least %llu bytes to copy",
+			       (unsigned long long)len);
+	if (path[0] != '/' || !slash || !slash[1])
+		return err_set(ERR_INVALID, "partial upload path must be absolute");
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return err_from_errno(errno, "create partial upload");
+	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+		rc = errno == EWOULDBLOCK
+			     ? err_set(ERR_LOCKED,
+				       "this upload is being written by another request")
+			     : err_from_errno(errno, "lock partial upload");
+		goto out;
+	}
+	if (ftruncate(fd, 0) != 0) {
+		rc = err_from_errno(errno, "truncate partial upload");
+		goto out;
+	}
+	rc = copy_prefix(b->fd, fd, len);
+	if (!rc && fdatasync(fd) != 0)
+		rc = err_from_errno(errno, "fdatasync partial upload");
+	if (!rc) {
+		dir = slash == path ? strdup("/") : strndup(path, (size_t)(slash - path));
+		rc = dir ? fsync_dir_at(AT_FDCWD, dir) : err_set(ERR_NOMEM, "out of memory");
+	}
+out:
+	free(dir);
+	close(fd);
 	return rc;
 }
 

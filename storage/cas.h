@@ -163,11 +163,24 @@ enum err cas_writer_truncate(struct cas_writer *w, uint64_t size);
  * consumed whatever the outcome: on success *out describes the stored
  * blob, durable and held; the caller references it in a committed
  * transaction (or decides not to) and then calls cas_blob_release. On
- * failure the temp (or partial) file is removed and nothing is held. */
+ * failure nothing is held and the temp file is removed; a resumable
+ * writer's partial file stays at its path, writable, holding at least
+ * what was written before (cas_writer_resume and cas_writer_truncate
+ * bring it back to an offset), unless the failure came after its
+ * rename into the store. */
 enum err cas_writer_store(struct cas_writer *w, struct cas_blob *out);
 
 /* Drop the hold of a stored blob. Accepts NULL and a blob not held. */
 void cas_blob_release(struct cas_blob *b);
+
+/* Make the file at `path` (absolute, e.g. DATA/uploads/<id>) a partial
+ * upload holding the first `len` bytes of the held blob `b`, synced:
+ * what a resumable writer's file held before cas_writer_store took it
+ * into the store, for an upload whose version was then not committed.
+ * Whatever the file held is replaced, under its writer lock (ERR_LOCKED
+ * while a writer has it). Blocks on the disk. On failure the file may
+ * hold fewer bytes (never others). */
+enum err cas_partial_from_blob(const struct cas_blob *b, const char *path, uint64_t len);
 
 /* Drop the writer and remove its file. Accepts NULL. */
 void cas_writer_abort(struct cas_writer *w);

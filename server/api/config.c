@@ -3,7 +3,9 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -34,7 +36,8 @@ struct option_def {
 
 static const struct option_def options[] = {
 	{"data", OPT_STRING, OFF(data_dir), 0, 0,
-	 "Data directory holding all state (created with mode 0700 on first start)."},
+	 "Data directory holding all state (created with mode 0700 on first start); a relative "
+	 "one is taken from the working directory at start."},
 	{"listen", OPT_STRING, OFF(listen), 0, 0,
 	 "Address and port to listen on: `HOST:PORT`, IPv6 as `[::1]:8443`. Default `127.0.0.1:8443`."},
 	{"cert", OPT_STRING, OFF(cert), 0, 0,
@@ -593,6 +596,31 @@ static enum err load_file(struct config *cfg, const char *path)
 	return rc;
 }
 
+/* A relative data directory is made absolute once, here, against the
+ * working directory at start: every path made from it then names the
+ * same file in every thread and helper, and the partial uploads' writer
+ * takes only absolute paths (cas_writer_resume). The directory need
+ * not exist yet (serve creates it). */
+static enum err data_dir_absolute(struct config *cfg)
+{
+	const char *rel = cfg->data_dir;
+	char cwd[PATH_MAX], *abs;
+
+	if (!*rel || *rel == '/')
+		return ERR_OK;
+	while (rel[0] == '.' && rel[1] == '/')
+		rel += 2;
+	if (!getcwd(cwd, sizeof cwd))
+		return err_set(ERR_INVALID,
+			       "data directory %s: the working directory is unknown: %s",
+			       cfg->data_dir, strerror(errno));
+	if (asprintf(&abs, "%s%s%s", cwd, strcmp(cwd, "/") ? "/" : "", *rel ? rel : ".") < 0)
+		return err_set(ERR_NOMEM, "out of memory");
+	free(cfg->data_dir);
+	cfg->data_dir = abs;
+	return ERR_OK;
+}
+
 enum err config_load(struct config *cfg, int argc, char **argv)
 {
 	enum err rc;
@@ -646,6 +674,9 @@ enum err config_load(struct config *cfg, int argc, char **argv)
 	}
 	if (!cfg->data_dir)
 		return err_set(ERR_INVALID, "--data DIR is required");
+	rc = data_dir_absolute(cfg);
+	if (rc)
+		return rc;
 	if (!cfg->listen) {
 		cfg->listen = strdup("127.0.0.1:8443");
 		if (!cfg->listen)

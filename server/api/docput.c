@@ -30,6 +30,7 @@ struct job {
 	void *arg;
 	struct jobs_ticket *ticket;
 	struct commitq *commitq;
+	struct jobs *io; /* the disk pool */
 
 	struct cas_writer *w;
 	unsigned char *tail;
@@ -43,6 +44,10 @@ struct job {
 	size_t head_len;
 	char *head_file;
 	char *upload_id;
+	/* A chunked upload's partial file, kept at keep_offset bytes on a
+	 * failure that is not final (docput_req.keep_file); NULL: none. */
+	char *keep_file;
+	uint64_t keep_offset;
 	struct upload *new_upload; /* created in the commit (docput_req) */
 	unsigned upload_max_open;
 	uint64_t upload_max_bytes;
@@ -66,7 +71,12 @@ struct job {
 
 static void job_free(struct job *j)
 {
-	cas_writer_abort(j->w);
+	/* A writer left here (out of memory on the way) is a partial file
+	 * to keep or a temp file to remove. */
+	if (j->keep_file)
+		cas_writer_close(j->w);
+	else
+		cas_writer_abort(j->w);
 	cas_blob_release(&j->blob);
 	name_path_free(&j->path);
 	free(j->tail);
@@ -75,6 +85,7 @@ static void job_free(struct job *j)
 	free(j->head);
 	free(j->head_file);
 	free(j->upload_id);
+	free(j->keep_file);
 	if (j->new_upload) {
 		upload_clear(j->new_upload);
 		free(j->new_upload);
@@ -88,6 +99,44 @@ static void fail(struct job *j, enum err rc)
 {
 	j->rc = rc;
 	snprintf(j->detail, sizeof j->detail, "%s", err_detail());
+}
+
+bool docput_final(enum err rc)
+{
+	return rc == ERR_INFECTED || rc == ERR_UNSCANNABLE || rc == ERR_SCANNER_UNAVAILABLE;
+}
+
+/* The upload failed, not for good (docput_final): its partial file is
+ * left holding the bytes its row records, so that its client resumes
+ * there and sends the rest again. From the writer when it still has the
+ * file (small content), else from the stored blob (still held) that
+ * cas_writer_store renamed it into; when the store itself failed, the
+ * file stayed where it was and the next resume cuts what is past the
+ * offset. Disk pool. */
+static void keep_partial(struct job *j)
+{
+	enum err rc = ERR_OK;
+
+	if (j->w) {
+		rc = cas_writer_truncate(j->w, j->keep_offset);
+		cas_writer_close(j->w); /* a resumable writer: the file stays */
+		j->w = NULL;
+	} else if (j->blob.held) {
+		rc = cas_partial_from_blob(&j->blob, j->keep_file, j->keep_offset);
+	}
+	if (rc)
+		log_event(LOG_WARN, "tus",
+			  "upload %.8s…: keeping its first %" PRIu64 " bytes failed: %s",
+			  j->upload_id ? j->upload_id : "", j->keep_offset, err_detail());
+}
+
+static void keep_run(void *arg)
+{
+	struct job *j = arg;
+
+	keep_partial(j);
+	cas_blob_release(&j->blob);
+	jobs_ticket_complete(j->ticket);
 }
 
 /* ---- commit thread ---- */
@@ -166,13 +215,21 @@ static void commit_done(enum err rc, void *arg)
 
 	if (rc)
 		fail(j, rc);
+	j->small = NULL;
+	/* Not committed: a chunked upload's bytes are kept (from the blob
+	 * while it is held), on the disk pool rather than here, where the
+	 * commits of others wait. */
+	if (rc && j->keep_file) {
+		if (jobs_post(j->io, keep_run, j))
+			keep_run(j);
+		return;
+	}
 	/* Referenced (or not, for good): gc may have it now. */
 	cas_blob_release(&j->blob);
-	/* Small content is in the database now (or refused): the writer,
-	 * and a tus upload's partial file, are done. */
+	/* Small content is in the database now: the writer, and a tus
+	 * upload's partial file, are done. */
 	cas_writer_abort(j->w);
 	j->w = NULL;
-	j->small = NULL;
 	jobs_ticket_complete(j->ticket);
 }
 
@@ -312,11 +369,10 @@ static void store_run(void *arg)
 		rc = cas_writer_start_sync(j->w);
 	if (!rc)
 		mime_of(j);
-	if (!rc)
+	if (!rc) {
 		rc = cas_writer_store(j->w, &j->blob);
-	else
-		cas_writer_abort(j->w);
-	j->w = NULL; /* consumed whatever the outcome */
+		j->w = NULL; /* consumed whatever the outcome */
+	}
 	if (!rc) {
 		memcpy(j->res.hash, j->blob.hash, sizeof j->blob.hash);
 		j->res.size = j->blob.size;
@@ -325,8 +381,11 @@ static void store_run(void *arg)
 		rc = scan_content(j->blob.fd, j->blob.size, j->blob.hash, false, &j->scan);
 	}
 scanned:
-	if (rc == ERR_INFECTED || rc == ERR_UNSCANNABLE || rc == ERR_SCANNER_UNAVAILABLE) {
+	if (docput_final(rc)) {
 		fail(j, rc);
+		/* Refused content is not kept, not even in a partial file. */
+		free(j->keep_file);
+		j->keep_file = NULL;
 		cas_blob_release(&j->blob);
 		if (commitq_submit(j->commitq, refused_run, refused_done, j))
 			jobs_ticket_complete(j->ticket);
@@ -339,6 +398,10 @@ scanned:
 		rc = commitq_submit(j->commitq, commit_run, commit_done, j);
 	if (rc) {
 		fail(j, rc);
+		if (j->keep_file)
+			keep_partial(j);
+		cas_writer_abort(j->w);
+		j->w = NULL;
 		cas_blob_release(&j->blob);
 		jobs_ticket_complete(j->ticket);
 	}
@@ -367,7 +430,10 @@ void docput_commit(struct docput_req *r)
 	bool nomem = !j;
 
 	if (!j) {
-		cas_writer_abort(r->w);
+		if (r->keep_file)
+			cas_writer_close(r->w);
+		else
+			cas_writer_abort(r->w);
 		free(r->tail);
 		name_path_free(&r->path);
 		r->answer(call, err_set(ERR_NOMEM, "out of memory"), NULL, r->arg);
@@ -377,6 +443,7 @@ void docput_commit(struct docput_req *r)
 	j->answer = r->answer;
 	j->arg = r->arg;
 	j->commitq = worker_commitq(wk);
+	j->io = worker_io(wk);
 	j->cas = app_cas(worker_app(wk));
 	j->w = r->w;
 	j->tail = r->tail;
@@ -392,6 +459,8 @@ void docput_commit(struct docput_req *r)
 	j->if_blob = jobs_strdup(r->if_blob, &nomem);
 	j->head_file = jobs_strdup(r->head_file, &nomem);
 	j->upload_id = jobs_strdup(r->upload_id, &nomem);
+	j->keep_file = jobs_strdup(r->keep_file, &nomem);
+	j->keep_offset = r->keep_offset;
 	if (r->new_upload) {
 		j->new_upload = calloc(1, sizeof *j->new_upload);
 		if (j->new_upload) {

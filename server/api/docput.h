@@ -25,9 +25,11 @@
  *
  * No step blocks the event loop on the disk. On any failure the writer's
  * file is removed (or, stored, left unreferenced for gc); the store is
- * as before. The outcome goes to the caller's `answer`, on the event
- * loop, only if the request is still alive (a client that went away
- * still gets its version committed: every byte had arrived).
+ * as before. A chunked tus upload is the exception (keep_file): unless
+ * the failure is final (docput_final), its partial file is left holding
+ * the bytes its row records, so that its client can resume. The outcome goes to the caller's
+ * `answer`, on the event loop, only if the request is still alive (a client that went away still
+ * gets its version committed: every byte had arrived).
  */
 #ifndef CONSORT_DOCPUT_H
 #define CONSORT_DOCPUT_H
@@ -79,6 +81,13 @@ struct docput_req {
 	size_t head_len;
 	const char *head_file;
 	const char *upload_id; /* tus: marked finished with the version */
+	/* tus, a chunked upload (w is resumable over this partial file,
+	 * DATA/uploads/<id>; copied): on a failure that is not final the
+	 * file is left holding its first keep_offset bytes, the offset its
+	 * row records, rather than removed (from the stored blob when the
+	 * store had already taken the file). NULL: nothing is kept. */
+	const char *keep_file;
+	uint64_t keep_offset;
 	/* tus, when the upload's row does not exist yet (a creation request
 	 * that carried all of it, h_tus.c): inserted in the commit's
 	 * transaction under the per-user limits (uploads_create), then
@@ -94,6 +103,14 @@ struct docput_req {
 	docput_answer_fn answer;
 	void *arg;
 };
+
+/* True when `rc`, an outcome of docput_commit, ends the upload for good:
+ * the content was refused by the malware scan (infected, unscannable or
+ * the scanner unreachable, under the refuse policies: api/scan.h); it
+ * was audited, its blob removed, and a tus upload's row deleted. Every
+ * other failure (a quota, a conflict, the disk or the database) leaves
+ * a chunked tus upload resumable at its recorded offset (keep_file). */
+bool docput_final(enum err rc);
 
 /* Start the commit. Ownership of r->w, r->tail and r->path passes to
  * docput in every case; `answer` is called exactly once if the request is still

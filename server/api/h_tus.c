@@ -523,7 +523,9 @@ struct commit_info {
 	char id[UPLOADS_ID_LEN + 1];
 	const char *secret; /* a drop link's upload: request-scoped */
 	int64_t expires_at;
+	uint64_t offset; /* recorded before this request */
 	bool creating;
+	bool chunked; /* a partial file, kept when the commit fails */
 };
 
 static void commit_answer(struct call *call, enum err rc, const struct docput_result *res,
@@ -533,11 +535,21 @@ static void commit_answer(struct call *call, enum err rc, const struct docput_re
 
 	if (rc) {
 		/* A drop link's upload that cannot be committed (the link filled
-		 * up or died meanwhile) is gone for good: docput removed its
-		 * bytes, and without its row a client's HEAD learns so (404)
-		 * instead of sending its last byte again and again. */
-		if (ci->secret)
+		 * up or died meanwhile) is gone for good: its bytes go, and
+		 * without its row a client's HEAD learns so (404) instead of
+		 * sending its last byte again and again. */
+		if (ci->secret) {
+			char file[PATH_MAX];
+
 			uploads_delete(worker_db(call->worker), ci->id);
+			if (ci->chunked && upload_file(call, ci->id, file, sizeof file))
+				unlink(file);
+		} else if (ci->chunked && !docput_final(rc)) {
+			/* docput kept the bytes before this request: send the
+			 * rest again from here. */
+			http_resp_headerf(call->req, "Upload-Offset", "%" PRIu64, ci->offset);
+			expires_header(call, ci->expires_at);
+		}
 		tus_err(call, rc);
 		return;
 	}
@@ -581,6 +593,10 @@ static void patch_commit(struct patch *pa)
 	if (!rc && !(comment = http_req_strndup(call->req, pa->u.comment, strlen(pa->u.comment))))
 		rc = err_set(ERR_NOMEM, "out of memory");
 	if (rc) {
+		/* The writer stays open past the offset; the next request
+		 * finds it longer than the row says and resumes from the row. */
+		if (!pa->whole)
+			offset_headers(pa, pa->start);
 		tus_err(call, rc);
 		name_path_free(&path);
 		patch_free(pa, true);
@@ -590,6 +606,8 @@ static void patch_commit(struct patch *pa)
 	ci->secret = pa->secret;
 	ci->expires_at = pa->u.expires_at;
 	ci->creating = pa->creating;
+	ci->offset = pa->start;
+	ci->chunked = !pa->whole;
 	r.call = call;
 	r.w = pa->w;
 	r.wp_id = pa->u.wp_id;
@@ -608,8 +626,11 @@ static void patch_commit(struct patch *pa)
 		r.new_upload = &pa->u;
 		r.upload_max_open = cfg->uploads_per_user;
 		r.upload_max_bytes = cfg->upload_bytes_per_user;
-	} else
+	} else {
 		r.head_file = pa->file;
+		r.keep_file = pa->file;
+		r.keep_offset = pa->start;
+	}
 	r.upload_id = pa->u.id;
 	r.link_id = pa->link_id;
 	r.answer = commit_answer;
@@ -648,7 +669,11 @@ static void patch_end(struct http_req *req, void *arg)
 	/* The last bytes: the commit makes them durable (as a version), so
 	 * the partial file is not synced nor its offset recorded first. If
 	 * the commit fails, the recorded offset is still the last one
-	 * acknowledged. */
+	 * acknowledged, and docput cuts the partial file back to it
+	 * (docput_req.keep_file): the client sends this request's bytes
+	 * again once the cause is gone (a quota raised, a conflict
+	 * resolved). A refusal by the malware scan is final (docput_final):
+	 * the upload ends with it, as does any failure of a drop link's. */
 	if (cas_writer_size(pa->w) == pa->u.length) {
 		patch_commit(pa);
 		return;

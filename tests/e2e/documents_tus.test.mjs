@@ -7,10 +7,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { randomBytes, createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { Upload } from 'tus-js-client';
-import { withServer, Server, freePort } from './lib/server.mjs';
-import { sql } from './lib/accounts.mjs';
+import { withServer, Server, freePort, tempDir } from './lib/server.mjs';
+import { sql, consort } from './lib/accounts.mjs';
 import { consortium, api, apiJson, sha256 } from './lib/docs.mjs';
 
 function tusUpload(s, token, data, { path, comment, chunkSize, endpoint, onBeforeRequest, onAfterResponse, onChunkComplete, retryDelays } = {}) {
@@ -266,5 +267,92 @@ test('tus by hand: OPTIONS, checksums (460 keeps the offset), override, terminat
     r = await create(s, w, 1024 * 1024, { wp: 'WP1', path: 'too-big-together' });
     assert.equal(r.status, 429);
     assert.match((await r.json()).detail, /total/);
+  });
+});
+
+// A relative --data used to refuse every chunk of a chunked upload
+// ("partial upload path must be absolute"): the data directory is made
+// absolute once at start.
+test('tus with a relative --data: a chunked upload in three PATCHes, downloaded exactly', async () => {
+  const cwd = tempDir('consort-cwd-');
+  const s = await new Server({ dataDir: join(cwd, 'data'), cwd }).start();
+  try {
+    const { tokens } = await consortium(s);
+    const w = tokens.writer;
+    const data = randomBytes(200 * 1024);
+    let r = await create(s, w, data.length, { wp: 'WP1', path: 'relative/chunked.bin' });
+    assert.equal(r.status, 201);
+    const loc = r.headers.get('location');
+    for (const [from, to] of [[0, 80 * 1024], [80 * 1024, 160 * 1024], [160 * 1024, data.length]]) {
+      r = await patch(s, w, loc, from, data.subarray(from, to));
+      assert.equal(r.status, 204, `PATCH at ${from}: ${await r.text()}`);
+      assert.equal(r.headers.get('upload-offset'), String(to));
+    }
+    assert.equal(r.headers.get('x-consort-version'), '1');
+    r = await api(s, tokens.reader, 'GET', '/api/v1/wps/WP1/content/relative/chunked.bin');
+    assert.equal(r.status, 200);
+    assert.equal(sha256(Buffer.from(await r.arrayBuffer())), sha256(data));
+  } finally {
+    await s.close();
+    rmSync(cwd, { recursive: true, force: true });
+  }
+});
+
+// The last PATCH of a chunked upload whose commit failed (here: the work
+// package's quota, filled meanwhile) used to lose every chunk before it:
+// the partial file was removed while the row kept its offset, so the
+// client's retry met "the server holds 0 bytes". The bytes before that
+// request are kept: HEAD shows the recorded offset, the last chunk sent
+// again once the quota is raised commits, and the download is exact.
+test('tus: a chunked upload whose final PATCH fails (quota) resumes from the recorded offset', async () => {
+  await withServer({}, async (s) => {
+    const { tokens } = await consortium(s);
+    const w = tokens.writer;
+    consort(s, ['wp', 'set', '--code', 'WP1', '--quota', '400K']);
+    // One upload past the small-content size (the commit stores its
+    // partial file as a blob), one within it (its bytes go to the
+    // database with the version).
+    const uploads = [
+      { name: 'big.bin', data: randomBytes(300 * 1024), chunks: [150 * 1024, 250 * 1024] },
+      { name: 'small.bin', data: randomBytes(60 * 1024), chunks: [30 * 1024] },
+    ];
+    let r;
+    for (const u of uploads) {
+      r = await create(s, w, u.data.length, { wp: 'WP1', path: `quota/${u.name}` });
+      assert.equal(r.status, 201);
+      u.loc = r.headers.get('location');
+      u.file = `${s.dataDir}/uploads/${u.loc.split('/').pop()}`;
+      let from = 0;
+      for (const to of u.chunks) {
+        r = await patch(s, w, u.loc, from, u.data.subarray(from, to));
+        assert.equal(r.status, 204);
+        from = to;
+      }
+      u.cut = from;
+    }
+    // Meanwhile someone else fills the work package.
+    r = await api(s, tokens.other, 'PUT', '/api/v1/wps/WP1/content/filler.bin', { body: randomBytes(350 * 1024) });
+    assert.ok(r.status === 200 || r.status === 201, `filler: ${r.status}`);
+    for (const u of uploads) {
+      r = await patch(s, w, u.loc, u.cut, u.data.subarray(u.cut));
+      assert.equal(r.status, 507, `${u.name}: the commit is over the quota`);
+      assert.match((await r.json()).detail, /quota/);
+      assert.equal(r.headers.get('upload-offset'), String(u.cut), `${u.name}: the failure says where to resume`);
+      r = await api(s, w, 'HEAD', u.loc, { headers: TUS });
+      assert.equal(r.status, 200);
+      assert.equal(r.headers.get('upload-offset'), String(u.cut), `${u.name}: HEAD gives the recorded offset`);
+      assert.equal(statSync(u.file).size, u.cut, `${u.name}: the partial file holds exactly that`);
+    }
+    consort(s, ['wp', 'set', '--code', 'WP1', '--quota', '2M']);
+    for (const u of uploads) {
+      r = await patch(s, w, u.loc, u.cut, u.data.subarray(u.cut));
+      assert.equal(r.status, 204, `${u.name}: the last chunk again: ${await r.text()}`);
+      assert.equal(r.headers.get('upload-offset'), String(u.data.length));
+      assert.equal(r.headers.get('x-consort-version'), '1');
+      r = await api(s, tokens.reader, 'GET', `/api/v1/wps/WP1/content/quota/${u.name}`);
+      assert.equal(r.status, 200);
+      assert.equal(sha256(Buffer.from(await r.arrayBuffer())), sha256(u.data), `${u.name}: exact`);
+      assert.ok(!existsSync(u.file), `${u.name}: the partial file is gone with the commit`);
+    }
   });
 });

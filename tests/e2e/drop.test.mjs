@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { Upload } from 'tus-js-client';
-import { withServer, freePort } from './lib/server.mjs';
+import { withServer, freePort, existsSync } from './lib/server.mjs';
 import { sql } from './lib/accounts.mjs';
 import { consortium, api, apiJson, sha256 } from './lib/docs.mjs';
 import { recordSecret } from './lib/secrets.mjs';
@@ -246,6 +246,7 @@ test('drop links: policy, creation, tus with resume, naming, limits, the uploade
     assert.match((await r.json()).detail, /nothing was stored/);
     r = await s.fetch(x.headers.get('location'), { method: 'HEAD', headers: { 'Tus-Resumable': '1.0.0' } });
     assert.equal(r.status, 404);
+    assert.ok(!existsSync(`${s.dataDir}/uploads/${x.headers.get('location').split('/').pop()}`), 'its bytes are gone too');
     assert.ok(!(await inboxNames(s, tokens.reader)).some((n) => n.startsWith('Late ')));
     assert.equal(sql(s, `SELECT count(*) AS n FROM audit WHERE actor = 'link #${one.link.id}' AND action = 'upload'`)[0].n, 0);
 

@@ -90,8 +90,11 @@ test('scanning: infected refused on every way in, clean kept, rescan, clamd stop
       // tus: EICAR split across two PATCHes; the verdict comes with the last.
       const half = Math.floor(EICAR.length / 2);
       await refused(await tusPut(s, w, 'tus/eicar.txt', [Buffer.from(EICAR.slice(0, half)), Buffer.from(EICAR.slice(half))]), 'tus');
-      // The refused upload is over: nothing to resume.
+      // The refused upload is over: nothing to resume, and none of its
+      // bytes stay in a partial file (a refusal is final; other failed
+      // commits keep the bytes before the last request).
       assert.equal((await api(s, w, 'HEAD', lastTus, { headers: { 'tus-resumable': '1.0.0' } })).status, 404);
+      assert.ok(!existsSync(join(s.dataDir, 'uploads', lastTus.split('/').pop())));
       r = await tusPut(s, w, 'tus/ok.txt', [Buffer.from('two '), Buffer.from('clean halves')]);
       assert.equal(r.status, 204);
       assert.equal(r.headers.get('x-consort-scan'), 'clean');

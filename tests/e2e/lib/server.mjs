@@ -5,7 +5,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, readFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, dirname, resolve } from 'node:path';
+import { join, dirname, resolve, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import net from 'node:net';
 import { randomBytes } from 'node:crypto';
@@ -14,7 +14,8 @@ import { recordLog } from './secrets.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const repoRoot = resolve(here, '..', '..', '..');
-export const consortBin = process.env.CONSORT_BIN || join(repoRoot, 'build', 'server', 'consort');
+// Absolute: a server may run in a directory of its own (Server's cwd).
+export const consortBin = resolve(process.env.CONSORT_BIN || join(repoRoot, 'build', 'server', 'consort'));
 export const testCert = process.env.CONSORT_TEST_CERT;
 export const testKey = process.env.CONSORT_TEST_KEY;
 export const testCA = process.env.NODE_EXTRA_CA_CERTS;
@@ -57,8 +58,11 @@ function s3Args(server) {
 }
 
 export class Server {
-  constructor({ dataDir, args = [], ownCert = false, env } = {}) {
+  // cwd: run the server there, given --data relative to it (this.dataDir
+  // stays absolute for the helpers).
+  constructor({ dataDir, args = [], ownCert = false, env, cwd } = {}) {
     this.dataDir = dataDir || tempDir();
+    this.cwd = cwd;
     this.ownDataDir = !dataDir;
     this.extraArgs = args;
     this.ownCert = ownCert; // true: let consort make its self-signed cert
@@ -71,12 +75,13 @@ export class Server {
 
   async start() {
     this.port = this.port || await freePort();
-    const args = ['serve', '--data', this.dataDir, '--listen', `127.0.0.1:${this.port}`,
+    const data = this.cwd ? relative(this.cwd, this.dataDir) : this.dataDir;
+    const args = ['serve', '--data', data, '--listen', `127.0.0.1:${this.port}`,
       ...(this.ownCert || !testCert ? [] : ['--cert', testCert, '--key', testKey]),
       ...s3Args(this), ...this.extraArgs];
     this.allLogs = (this.allLogs || '') + this.log;
     this.log = '';
-    this.proc = spawn(consortBin, args, { stdio: ['ignore', 'pipe', 'pipe'],
+    this.proc = spawn(consortBin, args, { stdio: ['ignore', 'pipe', 'pipe'], cwd: this.cwd,
       env: this.env ? { ...process.env, ...this.env } : process.env });
     let mine = '';
     this.proc.stdout.on('data', (d) => { this.log += d; mine += d; });

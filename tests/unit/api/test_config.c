@@ -117,6 +117,27 @@ static void refuses_bad_flags(void **state)
 	config_free(&cfg);
 }
 
+/* A relative data directory is made absolute against the working
+ * directory at start (a chunked tus upload needs absolute paths). */
+static void relative_data_dir_made_absolute(void **state)
+{
+	struct config cfg;
+	char cwd[4096], want[4200];
+	const char *rel[] = {"--data", "./data/x"};
+	const char *dot[] = {"--data", "."};
+
+	(void)state;
+	assert_non_null(getcwd(cwd, sizeof cwd));
+	assert_int_equal(load(&cfg, 2, rel), ERR_OK);
+	snprintf(want, sizeof want, "%s%sdata/x", cwd, strcmp(cwd, "/") ? "/" : "");
+	assert_string_equal(cfg.data_dir, want);
+	config_free(&cfg);
+	assert_int_equal(load(&cfg, 2, dot), ERR_OK);
+	assert_true(cfg.data_dir[0] == '/');
+	assert_true(!strncmp(cfg.data_dir, cwd, strlen(cwd)));
+	config_free(&cfg);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -124,6 +145,7 @@ int main(void)
 		cmocka_unit_test(flags_win_over_file),
 		cmocka_unit_test(refuses_with_line_and_reason),
 		cmocka_unit_test(refuses_bad_flags),
+		cmocka_unit_test(relative_data_dir_made_absolute),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -558,6 +558,76 @@ static void resumable_writer(void **state)
 	assert_int_equal(cas_writer_resume(f->cas, "relative/path", &w), ERR_INVALID);
 }
 
+/* A tus upload whose last request cannot be committed keeps the bytes
+ * before that request: a store that fails leaves the partial file where
+ * it was (writable), and one that took it into the store gives them
+ * back from the held blob (cas_partial_from_blob). */
+static void resumable_kept_when_not_committed(void **state)
+{
+	struct fx *f = *state;
+	struct cas_writer *w, *other;
+	struct cas_blob b, again;
+	char path[256], blocker[256], want[65], buf[16];
+	struct stat st;
+	int fd;
+
+	snprintf(path, sizeof path, "%s/uploads", f->dir);
+	mkdir(path, 0700);
+	snprintf(path, sizeof path, "%s/uploads/upload-2", f->dir);
+	sha_hex("hello world", 11, want);
+
+	/* the disk fails at the store: the file stays */
+	assert_int_equal(cas_writer_resume(f->cas, path, &w), ERR_OK);
+	assert_int_equal(cas_writer_write(w, "hello world", 11), ERR_OK);
+	sync_fail_errno = EIO;
+	assert_int_equal(cas_writer_store(w, &b), ERR_IO);
+	sync_fail_errno = 0;
+	assert_false(b.held);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_size, 11);
+
+	/* placing it fails after it was made read-only: writable again */
+	snprintf(blocker, sizeof blocker, "%s/blobs/%.2s", f->dir, want);
+	fd = open(blocker, O_WRONLY | O_CREAT, 0600);
+	assert_true(fd >= 0);
+	close(fd);
+	assert_int_equal(cas_writer_resume(f->cas, path, &w), ERR_OK);
+	assert_int_equal(cas_writer_size(w), 11);
+	assert_int_not_equal(cas_writer_store(w, &b), ERR_OK);
+	assert_int_equal(unlink(blocker), 0);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	assert_int_equal(st.st_size, 11);
+
+	/* stored, then not committed: the first 6 bytes come back */
+	assert_int_equal(cas_writer_resume(f->cas, path, &w), ERR_OK);
+	assert_int_equal(cas_writer_store(w, &b), ERR_OK);
+	assert_string_equal(b.hash, want);
+	assert_int_not_equal(stat(path, &st), 0);
+	assert_int_equal(cas_partial_from_blob(&b, path, 12), ERR_INVALID);
+	assert_int_equal(cas_partial_from_blob(&b, path, 6), ERR_OK);
+	fd = open(path, O_RDONLY);
+	assert_true(fd >= 0);
+	assert_int_equal(read(fd, buf, sizeof buf), 6);
+	close(fd);
+	assert_memory_equal(buf, "hello ", 6);
+	/* never under a writer's feet */
+	assert_int_equal(cas_writer_resume(f->cas, path, &other), ERR_OK);
+	assert_int_equal(cas_partial_from_blob(&b, path, 6), ERR_LOCKED);
+	assert_int_equal(cas_writer_close(other), ERR_OK);
+	cas_blob_release(&b);
+	assert_int_equal(cas_partial_from_blob(&b, path, 6), ERR_INVALID); /* not held */
+
+	/* and the upload goes on from there */
+	assert_int_equal(cas_writer_resume(f->cas, path, &w), ERR_OK);
+	assert_int_equal(cas_writer_size(w), 6);
+	assert_int_equal(cas_writer_write(w, "world", 5), ERR_OK);
+	assert_int_equal(cas_writer_store(w, &again), ERR_OK);
+	assert_string_equal(again.hash, want);
+	assert_true(again.deduplicated);
+	cas_blob_release(&again);
+}
+
 static void side_digests_for_tus(void **state)
 {
 	struct fx *f = *state;
@@ -639,6 +709,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(clean_tmp_spares_live_writers, fx_setup,
 						fx_teardown),
 		cmocka_unit_test_setup_teardown(resumable_writer, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(resumable_kept_when_not_committed, fx_setup,
+						fx_teardown),
 		cmocka_unit_test_setup_teardown(side_digests_for_tus, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(walk_and_remove, fx_setup, fx_teardown),
 	};
