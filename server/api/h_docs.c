@@ -490,6 +490,7 @@ out:
  * the disk. A second full buffer while the first is still being
  * written pauses the body (backpressure to the client). */
 #define PUT_STAGE (4u << 20)
+_Static_assert(PUT_STAGE >= MIME_HEAD_BYTES, "the first buffer holds the head");
 
 struct put {
 	struct call *call;
@@ -503,7 +504,10 @@ struct put {
 	 * the work package's quota as it streams. */
 	bool quota_watch;
 	uint64_t quota_room;
-	unsigned char head[MIME_HEAD_BYTES];
+	/* The first bytes, for the MIME type: copied off the first buffer
+	 * when it goes to the disk; a body that fits one buffer is typed
+	 * from the buffer itself. */
+	unsigned char *head;
 	size_t head_len;
 	/* on the loop */
 	unsigned char *stage;
@@ -526,6 +530,7 @@ static void put_free(struct put *pu)
 	free(pu->stage);
 	free(pu->spare);
 	free(pu->out);
+	free(pu->head);
 	free(pu);
 }
 
@@ -600,8 +605,10 @@ static void put_commit(struct put *pu)
 		.comment = pu->comment,
 		.cond = pu->cond,
 		.if_blob = pu->if_blob,
-		.head = pu->head,
-		.head_len = pu->head_len,
+		.head = pu->head ? pu->head : pu->stage,
+		.head_len = pu->head
+				    ? pu->head_len
+				    : (pu->staged < MIME_HEAD_BYTES ? pu->staged : MIME_HEAD_BYTES),
 		.answer = put_answer,
 	};
 
@@ -711,14 +718,6 @@ static enum err put_data(struct http_req *req, const void *data, size_t len, voi
 		put_drop(pu);
 		return ERR_QUOTA;
 	}
-	if (pu->head_len < sizeof pu->head) {
-		size_t take = sizeof pu->head - pu->head_len;
-
-		if (take > len)
-			take = len;
-		memcpy(pu->head + pu->head_len, data, take);
-		pu->head_len += take;
-	}
 	pu->received += len;
 	rc = stage_append(pu, data, len);
 	if (rc) {
@@ -727,6 +726,16 @@ static enum err put_data(struct http_req *req, const void *data, size_t len, voi
 		return rc;
 	}
 	if (pu->staged >= PUT_STAGE) {
+		if (!pu->head) { /* the first buffer: the body's first bytes */
+			pu->head = malloc(MIME_HEAD_BYTES);
+			if (!pu->head) {
+				reply_err(req, err_set(ERR_NOMEM, "out of memory"));
+				put_drop(pu);
+				return ERR_NOMEM;
+			}
+			memcpy(pu->head, pu->stage, MIME_HEAD_BYTES);
+			pu->head_len = MIME_HEAD_BYTES;
+		}
 		if (!pu->writing) {
 			put_write_start(pu);
 		} else if (!pu->paused) {

@@ -237,3 +237,23 @@ test('curl: Unicode, spaces and percent-encoding survive; hostile names are refu
     assert.equal(r.headers['content-type'], 'application/octet-stream');
   });
 });
+
+test('curl: a body of several buffers is typed by its first bytes, sent with a length or chunked', async () => {
+  await withServer({}, async (s) => {
+    const { tokens } = await consortium(s);
+    const dir = mkdtempSync(join(tmpdir(), 'consort-curl-'));
+    try {
+      // 9 MiB: the server hands its body to the disk in 4 MiB buffers.
+      const big = Buffer.concat([Buffer.from('%PDF-1.4\n% annex\n'), Buffer.alloc(9 * 1024 * 1024, 'z')]);
+      writeFileSync(join(dir, 'annex.pdf'), big);
+      for (const [name, headers] of [['annex.pdf', ['Expect:']], ['annex-chunked.pdf', ['Expect:', 'Transfer-Encoding: chunked']]]) {
+        const r = await call(s, tokens.writer, 'PUT', `/api/v1/wps/WP1/content/${name}`, { file: join(dir, 'annex.pdf'), headers });
+        assert.equal(r.status, 201, r.body.toString());
+        assert.equal(r.headers.etag, `"${sha256(big)}"`);
+        assert.equal(r.json.mime, 'application/pdf', name);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
