@@ -965,67 +965,38 @@ out:
 	return rc;
 }
 
-/* Copy from[0..len) to `to` at the same offsets: in the kernel where it
- * can (a reflink on filesystems that share extents), else through a
- * buffer. */
+/* Copy from[0..len) to `to` at the same offsets. A rare path (a failed
+ * commit), so plain reads and writes. */
 static enum err copy_prefix(int from, int to, uint64_t len)
 {
-	unsigned char *buf = NULL;
+	unsigned char *buf = malloc(HASH_CHUNK);
 	uint64_t off = 0;
-	bool plain = false;
-	enum err rc = ERR_OK;
+	enum err rc = buf ? ERR_OK : err_set(ERR_NOMEM, "out of memory");
 
-	while (off < len) {
+	while (!rc && off < len) {
 		size_t want = len - off < HASH_CHUNK ? (size_t)(len - off) : HASH_CHUNK;
-		ssize_t k;
+		ssize_t k = pread(from, buf, want, (off_t)off), put = 0;
 
-		if (!plain) {
-			loff_t in = (loff_t)off, out = (loff_t)off;
+		while (k > 0 && put < k) {
+			ssize_t n = pwrite(to, buf + put, (size_t)(k - put), (off_t)off + put);
 
-			k = copy_file_range(from, &in, to, &out, want, 0);
-			if (k < 0 && (errno == EXDEV || errno == ENOSYS || errno == EINVAL ||
-				      errno == EOPNOTSUPP)) {
-				plain = true;
-				continue;
-			}
-		} else {
-			if (!buf && !(buf = malloc(HASH_CHUNK))) {
-				rc = err_set(ERR_NOMEM, "out of memory");
-				break;
-			}
-			k = pread(from, buf, want, (off_t)off);
-			if (k > 0) {
-				ssize_t put = 0;
-
-				while (put < k) {
-					ssize_t n = pwrite(to, buf + put, (size_t)(k - put),
-							   (off_t)off + put);
-
-					if (n < 0 && errno == EINTR)
-						continue;
-					if (n < 0) {
-						k = -1;
-						break;
-					}
-					put += n;
-				}
-			}
+			if (n < 0 && errno != EINTR)
+				k = -1;
+			else if (n > 0)
+				put += n;
 		}
 		if (k < 0 && errno == EINTR)
 			continue;
-		if (k < 0) {
+		if (k < 0)
 			rc = errno == ENOSPC || errno == EDQUOT
 				     ? err_set(ERR_NOSPACE, "not enough disk space to keep the "
 							    "partial upload")
 				     : err_from_errno(errno, "copy into partial upload");
-			break;
-		}
-		if (k == 0) {
+		else if (k == 0)
 			rc = err_set(ERR_IO, "stored blob shorter than %llu bytes",
 				     (unsigned long long)len);
-			break;
-		}
-		off += (uint64_t)k;
+		else
+			off += (uint64_t)k;
 	}
 	free(buf);
 	return rc;
