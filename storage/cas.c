@@ -1041,11 +1041,16 @@ out:
 	return rc;
 }
 
+bool cas_blob_release_asks_store(const struct cas_blob *b)
+{
+	return b && b->held && b->cas && b->cas->back && b->fd >= 0;
+}
+
 void cas_blob_release(struct cas_blob *b)
 {
 	if (!b || !b->held)
 		return;
-	if (b->cas && b->cas->back && b->fd >= 0 &&
+	if (cas_blob_release_asks_store(b) &&
 	    blobback_confirm(b->cas->back, b->hash, b->fd, b->size) != ERR_OK)
 		fprintf(stderr, "consort: blob %s could not be confirmed in the object store: %s\n",
 			b->hash, err_detail());

@@ -172,6 +172,10 @@ enum err cas_writer_store(struct cas_writer *w, struct cas_blob *out);
 
 /* Drop the hold of a stored blob. Accepts NULL and a blob not held. */
 void cas_blob_release(struct cas_blob *b);
+/* True when cas_blob_release first asks the object store whether the
+ * blob is still there (a round trip): a thread that must be quick
+ * releases such a blob elsewhere. */
+bool cas_blob_release_asks_store(const struct cas_blob *b);
 
 /* Make the file at `path` (absolute, e.g. DATA/uploads/<id>) a partial
  * upload holding the first `len` bytes of the held blob `b`, synced:

@@ -130,13 +130,20 @@ static void keep_partial(struct job *j)
 			  j->upload_id ? j->upload_id : "", j->keep_offset, err_detail());
 }
 
-static void keep_run(void *arg)
+/* After the commit: gc may have the blob now. Disk pool when releasing
+ * asks the object store (cas_blob_release_asks_store). */
+static void release_run(void *arg)
 {
 	struct job *j = arg;
 
-	keep_partial(j);
 	cas_blob_release(&j->blob);
 	jobs_ticket_complete(j->ticket);
+}
+
+static void keep_run(void *arg)
+{
+	keep_partial(arg);
+	release_run(arg);
 }
 
 /* ---- commit thread ---- */
@@ -224,13 +231,14 @@ static void commit_done(enum err rc, void *arg)
 			keep_run(j);
 		return;
 	}
-	/* Referenced (or not, for good): gc may have it now. */
-	cas_blob_release(&j->blob);
 	/* Small content is in the database now: the writer, and a tus
 	 * upload's partial file, are done. */
 	cas_writer_abort(j->w);
 	j->w = NULL;
-	jobs_ticket_complete(j->ticket);
+	/* On an object store the release is a round trip: not here either. */
+	if (cas_blob_release_asks_store(&j->blob) && !jobs_post(j->io, release_run, j))
+		return;
+	release_run(j);
 }
 
 /* A refused upload (api/scan.h): audited, the work package's managers

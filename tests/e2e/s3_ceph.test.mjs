@@ -306,7 +306,8 @@ test('a bad S3 configuration is refused at start with a clear message', async ()
 test('faults: 500, 503, SlowDown and cut connections fail uploads with 503; nothing half-stored', async () => {
   const proxy = await faultProxy(ceph.endpoint);
   const bucket = bucketName();
-  const s = await s3Server(proxy.url, bucket);
+  // One event loop, so one commit queue: one thread commits at a time.
+  const s = await s3Server(proxy.url, bucket, ['--workers', '1']);
   try {
     const { tokens } = await consortium(s);
     const w = tokens.writer;
@@ -340,6 +341,14 @@ test('faults: 500, 503, SlowDown and cut connections fail uploads with 503; noth
     proxy.state.mode = 'delay';
     proxy.state.delayMs = 300;
     assert.equal((await apiJson(s, w, 'PUT', doc('slow.txt'), { body: over('slow but fine') })).status, 201);
+    // The HEAD that confirms an object after its commit is not made on
+    // the thread that commits: the checks of uploads committed together
+    // overlap (one after the other, each held back the next batch).
+    proxy.state.maxConfirmsInFlight = 0;
+    const together = Array.from({ length: 8 }, () => randomBytes(100 * 1024));
+    const rs = await Promise.all(together.map((body, i) => apiJson(s, w, 'PUT', doc(`together-${i}.bin`), { body })));
+    assert.deepEqual(rs.map((r) => r.status), together.map(() => 201));
+    assert.ok(proxy.state.maxConfirmsInFlight >= 4, `confirmations at once: ${proxy.state.maxConfirmsInFlight}`);
     // Parts go several at once (s3-parallel-parts, default 4): the 3
     // parts of a slow store's upload overlap.
     const three = randomBytes(2 * 16 * 1024 * 1024 + 1000);

@@ -74,21 +74,30 @@ export async function listKeys(ceph, bucket) {
 // 'cut' (closes the connection), 'delay' (waits delayMs, then passes).
 // failPart: a part number whose part uploads always get 503 (the other
 // requests as the mode says). partsInFlight/maxPartsInFlight count part
-// uploads being answered at once.
+// uploads being answered at once; confirmsInFlight/maxConfirmsInFlight
+// the same for HEADs of objects this proxy saw stored (the check after a
+// commit, when every upload's content differs).
 // Headers go through unchanged, so SigV4 signatures stay valid.
 export async function faultProxy(target) {
   const up = new URL(target);
   const state = { mode: 'pass', delayMs: 0, seen: 0, failPart: 0, partsInFlight: 0, maxPartsInFlight: 0,
-    hosts: new Set(), paths: [] };
+    confirmsInFlight: 0, maxConfirmsInFlight: 0, stored: new Set(), hosts: new Set(), paths: [] };
   const server = http.createServer((req, res) => {
     state.seen++;
     state.hosts.add(req.headers.host);
     state.paths.push(req.url);
     const part = /[?&]partNumber=(\d+)/.exec(req.url);
+    const key = req.url.split('?')[0];
     if (part && req.method === 'PUT') {
       state.partsInFlight++;
       state.maxPartsInFlight = Math.max(state.maxPartsInFlight, state.partsInFlight);
       res.on('close', () => state.partsInFlight--);
+    } else if (req.method === 'PUT') {
+      res.on('finish', () => { if (res.statusCode === 200) state.stored.add(key); });
+    } else if (req.method === 'HEAD' && state.stored.has(key)) {
+      state.confirmsInFlight++;
+      state.maxConfirmsInFlight = Math.max(state.maxConfirmsInFlight, state.confirmsInFlight);
+      res.on('finish', () => state.confirmsInFlight--);
     }
     const fail = () => {
       req.resume();
