@@ -101,10 +101,12 @@ static void fail(struct job *j, enum err rc)
 	snprintf(j->detail, sizeof j->detail, "%s", err_detail());
 }
 
-bool docput_final(enum err rc)
-{
-	return rc == ERR_INFECTED || rc == ERR_UNSCANNABLE || rc == ERR_SCANNER_UNAVAILABLE;
-}
+bool docput_final(enum err rc) { return rc == ERR_INFECTED || rc == ERR_UNSCANNABLE; }
+
+/* Refused by the malware scan (api/scan.h): audited as such. A scanner
+ * that could not be asked said nothing about the content, so that
+ * refusal alone is not final. */
+static bool refused(enum err rc) { return docput_final(rc) || rc == ERR_SCANNER_UNAVAILABLE; }
 
 /* The upload failed, not for good (docput_final): its partial file is
  * left holding the bytes its row records, so that its client resumes
@@ -264,8 +266,9 @@ static enum err refused_run(struct db *db, void *arg)
 		rc = scan_tell_managers(db, j->wp_id, path, j->scan.signature, j->user_id, j->email,
 					j->peer);
 	free(path);
-	/* A refused tus upload ends: its bytes are gone with the blob. */
-	if (!rc && j->upload_id)
+	/* A refused tus upload ends, its bytes gone with the blob, unless
+	 * they were kept for a retry (keep_file: the scanner was down). */
+	if (!rc && j->upload_id && !j->keep_file)
 		rc = uploads_delete(db, j->upload_id);
 	if (!rc)
 		rc = scans_blob_referenced(db, j->res.hash, &referenced);
@@ -389,11 +392,16 @@ static void store_run(void *arg)
 		rc = scan_content(j->blob.fd, j->blob.size, j->blob.hash, false, &j->scan);
 	}
 scanned:
-	if (docput_final(rc)) {
+	if (refused(rc)) {
 		fail(j, rc);
-		/* Refused content is not kept, not even in a partial file. */
-		free(j->keep_file);
-		j->keep_file = NULL;
+		/* Refused content is not kept, not even in a partial file; the
+		 * bytes of one the scanner could not look at are, for a retry. */
+		if (docput_final(rc)) {
+			free(j->keep_file);
+			j->keep_file = NULL;
+		} else if (j->keep_file) {
+			keep_partial(j);
+		}
 		cas_blob_release(&j->blob);
 		if (commitq_submit(j->commitq, refused_run, refused_done, j))
 			jobs_ticket_complete(j->ticket);

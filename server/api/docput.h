@@ -105,11 +105,11 @@ struct docput_req {
 };
 
 /* True when `rc`, an outcome of docput_commit, ends the upload for good:
- * the content was refused by the malware scan (infected, unscannable or
- * the scanner unreachable, under the refuse policies: api/scan.h); it
- * was audited, its blob removed, and a tus upload's row deleted. Every
- * other failure (a quota, a conflict, the disk or the database) leaves
- * a chunked tus upload resumable at its recorded offset (keep_file). */
+ * the malware scan refused the content (infected, or unscannable under
+ * the refuse policy: api/scan.h); it was audited, its blob removed, and
+ * a tus upload's row deleted. Every other failure (a quota, a conflict,
+ * the disk or the database, a scanner that could not be asked) leaves a
+ * chunked tus upload resumable at its recorded offset (keep_file). */
 bool docput_final(enum err rc);
 
 /* Start the commit. Ownership of r->w, r->tail and r->path passes to

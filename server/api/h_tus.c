@@ -628,8 +628,11 @@ static void patch_commit(struct patch *pa)
 		r.upload_max_bytes = cfg->upload_bytes_per_user;
 	} else {
 		r.head_file = pa->file;
-		r.keep_file = pa->file;
-		r.keep_offset = pa->start;
+		/* A drop link's upload that fails ends (commit_answer). */
+		if (!pa->secret) {
+			r.keep_file = pa->file;
+			r.keep_offset = pa->start;
+		}
 	}
 	r.upload_id = pa->u.id;
 	r.link_id = pa->link_id;
@@ -672,8 +675,9 @@ static void patch_end(struct http_req *req, void *arg)
 	 * acknowledged, and docput cuts the partial file back to it
 	 * (docput_req.keep_file): the client sends this request's bytes
 	 * again once the cause is gone (a quota raised, a conflict
-	 * resolved). A refusal by the malware scan is final (docput_final):
-	 * the upload ends with it, as does any failure of a drop link's. */
+	 * resolved, the scanner back). A refusal by the malware scan is
+	 * final (docput_final): the upload ends with it, as does any failure
+	 * of a drop link's. */
 	if (cas_writer_size(pa->w) == pa->u.length) {
 		patch_commit(pa);
 		return;

@@ -31,17 +31,23 @@ export async function startClamd() {
     'Foreground yes', `LocalSocket ${sock}`, `DatabaseDirectory ${join(dir, 'db')}`,
     `LogFile ${join(dir, 'clamd.log')}`, `TemporaryDirectory ${dir}`, 'StreamMaxLength 1M', '',
   ].join('\n'));
-  const proc = spawn('clamd', ['-c', join(dir, 'clamd.conf')], { stdio: 'ignore' });
-  const exited = new Promise((r) => proc.on('exit', r));
-  const deadline = Date.now() + 30000;
-  for (;;) {
-    try { if (/ClamAV/.test(await clamdAsk(sock, 'VERSION'))) break; } catch { /* not yet */ }
-    if (Date.now() > deadline || proc.exitCode !== null) throw new Error('clamd did not start');
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  let proc, exited;
+  const start = async () => {
+    proc = spawn('clamd', ['-c', join(dir, 'clamd.conf')], { stdio: 'ignore' });
+    exited = new Promise((r) => proc.on('exit', r));
+    const deadline = Date.now() + 30000;
+    for (;;) {
+      try { if (/ClamAV/.test(await clamdAsk(sock, 'VERSION'))) break; } catch { /* not yet */ }
+      if (Date.now() > deadline || proc.exitCode !== null) throw new Error('clamd did not start');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  };
+  await start();
   return {
     dir, sock,
     async stop() { if (proc.exitCode === null) { proc.kill('SIGKILL'); await exited; } },
+    // Again after stop(), same socket and signatures (it removes the stale socket).
+    start,
     async addSignature(name, text) {
       writeFileSync(join(dir, 'db', 'extra.ndb'), `${name}:0:*:${hex(text)}\n`);
       await clamdAsk(sock, 'RELOAD');
