@@ -28,6 +28,8 @@ struct job {
 	struct call *call; /* touched on the loop only */
 	docput_answer_fn answer;
 	void *arg;
+	void (*ended)(void *ended_arg);
+	void *ended_arg;
 	struct jobs_ticket *ticket;
 	struct commitq *commitq;
 	struct jobs *io; /* the disk pool */
@@ -435,6 +437,8 @@ static void job_done(struct http_req *req, bool alive, void *arg)
 			err_set(j->rc, "%s", j->detail);
 		j->answer(j->call, j->rc, j->rc ? NULL : &j->res, j->arg);
 	}
+	if (j->ended)
+		j->ended(j->ended_arg);
 	job_free(j);
 }
 
@@ -453,11 +457,15 @@ void docput_commit(struct docput_req *r)
 		free(r->tail);
 		name_path_free(&r->path);
 		r->answer(call, err_set(ERR_NOMEM, "out of memory"), NULL, r->arg);
+		if (r->ended)
+			r->ended(r->ended_arg);
 		return;
 	}
 	j->call = call;
 	j->answer = r->answer;
 	j->arg = r->arg;
+	j->ended = r->ended;
+	j->ended_arg = r->ended_arg;
 	j->commitq = worker_commitq(wk);
 	j->io = worker_io(wk);
 	j->cas = app_cas(worker_app(wk));

@@ -102,6 +102,11 @@ struct docput_req {
 	int64_t link_id;
 	docput_answer_fn answer;
 	void *arg;
+	/* Called on the event loop once the job has ended, after `answer`
+	 * or without it (the request went away): what the caller holds for
+	 * the commit's whole length is given back here. NULL: none. */
+	void (*ended)(void *ended_arg);
+	void *ended_arg;
 };
 
 /* True when `rc`, an outcome of docput_commit, ends the upload for good:

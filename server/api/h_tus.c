@@ -565,6 +565,8 @@ static void commit_answer(struct call *call, enum err rc, const struct docput_re
 	http_resp_send(call->req, ci->creating ? 201 : 204, NULL, 0);
 }
 
+static void patch_ended(void *arg) { patch_free(arg, false); }
+
 /* The whole upload is here: commit it as a new version. Consumes pa. */
 static void patch_commit(struct patch *pa)
 {
@@ -638,9 +640,14 @@ static void patch_commit(struct patch *pa)
 	r.link_id = pa->link_id;
 	r.answer = commit_answer;
 	r.arg = ci;
+	/* The upload stays claimed until its commit has ended: a second
+	 * request meanwhile (a client that gave up waiting) would find the
+	 * partial file gone into the store, or race the bytes kept after a
+	 * failure. */
+	r.ended = patch_ended;
+	r.ended_arg = pa;
 	pa->w = NULL;
 	docput_commit(&r); /* copies what it keeps */
-	patch_free(pa, false);
 }
 
 static void patch_end(struct http_req *req, void *arg)

@@ -191,11 +191,21 @@ test('scanning: infected refused on every way in, clean kept, rescan, clamd stop
       // nothing): 503 with the old offset, and the last chunk is sent again
       // once clamd is back. 100 KiB is kept from its stored blob, 12 bytes
       // from memory (the small tier).
+      // While the last PATCH waits for clamd (clamd-wait), a second one
+      // sent meanwhile, as a client that timed out would, is kept out
+      // (423) rather than taking the upload from under the commit.
       const tusHead = (loc) => api(s, w, 'HEAD', loc, { headers: { 'tus-resumable': '1.0.0' } });
+      const tusPatch = (loc, offset, body) => api(s, w, 'PATCH', loc, { headers: { 'tus-resumable': '1.0.0', 'upload-offset': String(offset), 'content-type': 'application/offset+octet-stream' }, body });
       const waiting = [];
       for (const parts of [[Buffer.alloc(70 * 1024, 'k'), Buffer.alloc(30 * 1024, 'm')], [Buffer.from('abcd'), Buffer.from('efghijkl')]]) {
         const name = `tus/after-outage-${parts[0].length}.txt`;
-        r = await tusPut(s, w, name, parts);
+        lastTus = null;
+        const committing = tusPut(s, w, name, parts);
+        while (!(lastTus && (await tusHead(lastTus)).headers.get('upload-offset') === String(parts[0].length))) await new Promise((res) => setTimeout(res, 20));
+        await new Promise((res) => setTimeout(res, 100));
+        const second = await tusPatch(lastTus, parts[0].length, parts[1]);
+        assert.equal(second.status, 423, `${name}: a second PATCH during the commit`);
+        r = await committing;
         assert.equal(r.status, 503, name);
         assert.equal((await r.json()).error, 'scanner_unavailable');
         assert.equal(r.headers.get('upload-offset'), String(parts[0].length), name);
@@ -207,7 +217,7 @@ test('scanning: infected refused on every way in, clean kept, rescan, clamd stop
       }
       await clamd.start();
       for (const { name, parts, loc } of waiting) {
-        r = await api(s, w, 'PATCH', loc, { headers: { 'tus-resumable': '1.0.0', 'upload-offset': String(parts[0].length), 'content-type': 'application/offset+octet-stream' }, body: parts[1] });
+        r = await tusPatch(loc, parts[0].length, parts[1]);
         assert.equal(r.status, 204, name);
         assert.equal(r.headers.get('x-consort-scan'), 'clean', name);
         const got = await api(s, w, 'GET', `/api/v1/wps/WP1/content/${name}`);
