@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -122,6 +123,34 @@ static void pace(unsigned rate, const struct timespec *t0)
 	nanosleep(&want, NULL);
 }
 
+/* A blob in an object store has no descriptor to stream to clamd from:
+ * it is scanned from a local copy (cas_local_file: the read cache's
+ * file, or one fetched for this scan and removed after it). */
+static enum err scan_blob(struct cas *cas, struct cas_reader *r, const char *hash,
+			  struct scan_outcome *o)
+{
+	char path[PATH_MAX];
+	bool temp = false;
+	enum err rc;
+	int fd;
+
+	if (cas_reader_fd(r) >= 0)
+		return scan_content(cas_reader_fd(r), cas_reader_size(r), hash, true, o);
+	rc = cas_local_file(cas, hash, path, sizeof path, &temp);
+	if (rc)
+		return rc;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		rc = err_from_errno(errno, "open a copy of a blob");
+	} else {
+		rc = scan_content(fd, cas_reader_size(r), hash, true, o);
+		close(fd);
+	}
+	if (temp)
+		unlink(path);
+	return rc;
+}
+
 int rescan_data(const char *data, const char *address, unsigned rate, bool restart)
 {
 	char db_path[4096], state[4096], last[DIGEST_SHA256_HEX_LEN + 1],
@@ -166,7 +195,7 @@ int rescan_data(const char *data, const char *address, unsigned rate, bool resta
 			printf("missing %s (fsck tells more)\n", next);
 			missing++;
 		} else {
-			rc = scan_content(cas_reader_fd(r), cas_reader_size(r), next, true, &o);
+			rc = scan_blob(cas, r, next, &o);
 			cas_reader_close(r);
 			if (rc == ERR_INFECTED) {
 				printf("infected %s %s\n", next, o.signature);

@@ -672,6 +672,37 @@ test('crash: SIGKILL at random moments under concurrent uploads to the bucket lo
   }
 });
 
+// consort rescan streams each blob to clamd: from the bucket, through a
+// local copy it removes after the scan; small content from the database.
+test('rescan finds what a new signature matches in the bucket and in the database', async () => {
+  const bucket = bucketName();
+  const clamd = await startClamd();
+  const s = await s3Server(ceph.endpoint, bucket);
+  try {
+    const { tokens } = await consortium(s);
+    const marker = 'consort-s3-rescan-marker-51d0';
+    const bigBad = over(`large ${marker}`);
+    const smallBad = Buffer.from(`small ${marker}`);
+    const clean = over('large and clean');
+    for (const [name, body] of [['big-bad.txt', bigBad], ['small-bad.txt', smallBad], ['clean.txt', clean]])
+      assert.equal((await apiJson(s, tokens.writer, 'PUT', doc(name), { body })).status, 201);
+    assert.deepEqual(await listKeys(ceph, bucket), [`blobs/${sha256(bigBad)}`, `blobs/${sha256(clean)}`].sort());
+    await clamd.addSignature('Consort.Test.S3', marker);
+    const r = runConsort(['rescan', '--data', s.dataDir, '--clamd-socket', clamd.sock, '--rate', '0']);
+    assert.equal(r.status, 3, r.stdout + r.stderr);
+    assert.match(r.stdout, new RegExp(`infected ${sha256(bigBad)} Consort.Test.S3`));
+    assert.match(r.stdout, new RegExp(`infected ${sha256(smallBad)} Consort.Test.S3`));
+    assert.match(r.stdout, /3 blob\(s\) scanned: 1 clean, 2 infected, 0 unscannable, 0 missing/);
+    assert.deepEqual(readdirSync(`${s.dataDir}/tmp`).filter((f) => /copy/.test(f)), [], 'no copy left behind');
+    for (const [name, scan] of [['big-bad.txt', 'infected'], ['small-bad.txt', 'infected'], ['clean.txt', 'clean']])
+      assert.equal((await apiJson(s, tokens.writer, 'GET', `/api/v1/wps/WP1/tree/${name}`)).body.scan, scan, name);
+  } finally {
+    await s.close();
+    await clamd.stop();
+    clamd.cleanup();
+  }
+});
+
 // A TCP door to a real clamd (lib/clamd.mjs) that can be shut: a scan
 // that arrives while it is shut waits until it opens. The upload is then
 // between storing its blob (the dedup HEAD done) and its commit.
