@@ -70,6 +70,35 @@ test('a cut connection during an upload: the app retries and the upload complete
   await page.close();
 });
 
+// The name becomes a folder while the bytes travel: the last PATCH is a
+// 409 that HEAD shows is not about offsets. The app says why and stops,
+// instead of sending the whole file again and again.
+test('a commit refused with 409 ends the upload with its reason, not a loop', { skip }, async () => {
+  const { page, problems } = await newPage(env.b);
+  await signIn(page, proxy.url, people.alice);
+  const offsets = patches(page);
+  await page.goto(`${proxy.url}/#/wp/WP2`);
+  await page.getByRole('heading', { level: 1, name: /Germline/ }).waitFor();
+  const data = randomBytes(3_000_000);
+  proxy.setRate(2_000_000);
+  const chooser = page.waitForEvent('filechooser');
+  await page.getByRole('button', { name: 'Upload', exact: true }).click();
+  await page.getByRole('menuitem', { name: 'Upload files' }).click();
+  await (await chooser).setFiles([{ name: 'Plate map.bin', mimeType: 'application/octet-stream', buffer: data }]);
+  while (offsets.length === 0) await new Promise((r) => setTimeout(r, 50));
+  const me = await Session.login(env.s, people.alice.email);
+  const r = await me.req('POST', '/api/v1/wps/WP2/folders', { json: { path: 'Plate map.bin' } });
+  assert.equal(r.status, 201);
+  proxy.setRate(0);
+  const failed = page.locator('.upload[data-state=failed]');
+  await failed.waitFor({ timeout: 30000 });
+  assert.match(await failed.locator('.upload-status').textContent(), /is a folder/);
+  await new Promise((res) => setTimeout(res, 1500));
+  assert.equal(offsets.length, 1, `one PATCH, not sent again: ${offsets.log}`);
+  noProblems(problems, [/status of 409/, /Failed to load resource/]);
+  await page.close();
+});
+
 test('a page reload during an upload: choosing the same file again resumes it', { skip }, async () => {
   const { page, problems } = await newPage(env.b);
   await signIn(page, proxy.url, people.alice);

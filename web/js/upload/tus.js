@@ -210,7 +210,14 @@ export class TusUpload {
           await this.sleep(wait);
           continue;
         }
-        if (e.status === 409 && this.url) continue; // offsets disagreed: HEAD tells the truth
+        if (e.status === 409 && this.url) {
+          // Offsets disagreed: HEAD (at the top) tells the truth. When they
+          // agree, the 409 was the commit's (the name became a folder or a
+          // look-alike meanwhile): sending the bytes again fails the same way.
+          const st = await this.head().catch(() => undefined);
+          if (st && !st.version && st.offset === this.offset) throw e;
+          continue;
+        }
         if (e.status === 401) {
           this.onState('waiting-signin');
           await new Promise((resolve) => { this.wake = () => { this.wake = null; resolve(); }; });
