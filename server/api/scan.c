@@ -27,9 +27,54 @@ static struct {
 	pthread_mutex_t lock; /* guards db */
 	struct db *db;
 	atomic_int reachable; /* -1 unknown, 0 no, 1 yes: the last contact */
+	/* /healthz's question to clamd runs on a thread of its own, started
+	 * by the first one: a hung clamd must not hold an event loop. */
+	pthread_mutex_t probe_lock;
+	pthread_cond_t probe_wake;
+	pthread_t prober;
+	bool prober_started, probe_asked, stopping;
+	_Atomic uint64_t probed_us; /* when the last question ended */
 	atomic_ullong clean, infected, unscanned, cached, refused_unscannable, unavailable;
 	atomic_ullong bucket[NBUCKETS + 1], count, sum_us;
-} sc = {.lock = PTHREAD_MUTEX_INITIALIZER};
+} sc = {.lock = PTHREAD_MUTEX_INITIALIZER,
+	.probe_lock = PTHREAD_MUTEX_INITIALIZER,
+	.probe_wake = PTHREAD_COND_INITIALIZER};
+
+static uint64_t now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+/* VERSION with a short timeout: whether clamd answers at all. */
+static void probe(void)
+{
+	struct clamd_addr a = {.address = sc.address, .timeout_ms = 1000};
+	char v[SCANS_DBVER_MAX + 1];
+
+	atomic_store(&sc.reachable, clamd_version(&a, v, sizeof v) ? 0 : 1);
+	atomic_store(&sc.probed_us, now_us());
+}
+
+static void *prober_main(void *arg)
+{
+	(void)arg;
+	pthread_mutex_lock(&sc.probe_lock);
+	while (!sc.stopping) {
+		if (!sc.probe_asked) {
+			pthread_cond_wait(&sc.probe_wake, &sc.probe_lock);
+			continue;
+		}
+		pthread_mutex_unlock(&sc.probe_lock);
+		probe();
+		pthread_mutex_lock(&sc.probe_lock);
+		sc.probe_asked = false;
+	}
+	pthread_mutex_unlock(&sc.probe_lock);
+	return NULL;
+}
 
 enum err scan_policy_parse(const char *s, enum scan_policy *out)
 {
@@ -62,13 +107,20 @@ enum err scan_start(const struct scan_opts *o)
 	sc.wait_ms = o->wait_ms;
 	sc.unscannable = o->unscannable;
 	sc.unreachable = o->unreachable;
-	atomic_store(&sc.reachable, -1);
 	sc.on = true;
+	probe(); /* the state at start is known, not assumed */
 	return ERR_OK;
 }
 
 void scan_stop(void)
 {
+	pthread_mutex_lock(&sc.probe_lock);
+	sc.stopping = true;
+	pthread_cond_signal(&sc.probe_wake);
+	pthread_mutex_unlock(&sc.probe_lock);
+	if (sc.prober_started)
+		pthread_join(sc.prober, NULL);
+	sc.prober_started = sc.probe_asked = sc.stopping = false;
 	sc.on = false;
 	db_close(sc.db);
 	sc.db = NULL;
@@ -77,14 +129,6 @@ void scan_stop(void)
 }
 
 bool scan_enabled(void) { return sc.on; }
-
-static uint64_t now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
 
 static void sleep_ms(unsigned ms)
 {
@@ -216,17 +260,20 @@ enum err scan_content(int fd, uint64_t size, const char *hash, bool force, struc
 
 const char *scan_state(void)
 {
-	static _Atomic uint64_t asked_us;
-	struct clamd_addr a = {.address = sc.address, .timeout_ms = 1000};
-	char v[SCANS_DBVER_MAX + 1];
-	uint64_t now = now_us();
-
 	if (!sc.on)
 		return "off";
-	/* A /healthz polled every second asks clamd at most every two. */
-	if (atomic_load(&sc.reachable) < 0 || now - atomic_load(&asked_us) > 2000000) {
-		atomic_store(&asked_us, now);
-		atomic_store(&sc.reachable, clamd_version(&a, v, sizeof v) ? 0 : 1);
+	/* A /healthz polled every second asks clamd at most every two, and
+	 * answers with the last contact (an upload's scan counts) rather
+	 * than waiting. */
+	if (now_us() - atomic_load(&sc.probed_us) > 2000000) {
+		pthread_mutex_lock(&sc.probe_lock);
+		if (!sc.prober_started && !sc.stopping)
+			sc.prober_started = !pthread_create(&sc.prober, NULL, prober_main, NULL);
+		if (sc.prober_started && !sc.probe_asked) {
+			sc.probe_asked = true;
+			pthread_cond_signal(&sc.probe_wake);
+		}
+		pthread_mutex_unlock(&sc.probe_lock);
 	}
 	return atomic_load(&sc.reachable) ? "ok" : "unreachable";
 }

@@ -77,7 +77,9 @@ struct db;
 enum err scan_tell_managers(struct db *db, int64_t wp_id, const char *path, const char *signature,
 			    int64_t user_id, const char *actor, const char *peer);
 
-/* /healthz: "off", "ok" or "unreachable" (asks clamd: blocking, brief). */
+/* /healthz: "off", "ok" or "unreachable": clamd at the last contact (a
+ * scan, or a question asked on a thread of its own when the last is over
+ * two seconds old; never waits for clamd). */
 const char *scan_state(void);
 
 /* /metrics: scanner state, verdict counters and scan latencies. */

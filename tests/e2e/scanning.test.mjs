@@ -231,6 +231,41 @@ test('scanning: infected refused on every way in, clean kept, rescan, clamd stop
   }
 });
 
+// /healthz asks clamd whether it is there; a hung clamd (stopped: the
+// socket still takes connections, nothing answers) must not hold the
+// event loop that answers it for the question's timeout (1 s).
+test('scanning: a hung clamd shows in /healthz without holding it', async () => {
+  const clamd = await startClamd();
+  try {
+    await withServer({ args: ['--clamd-socket', clamd.sock, '--workers', '1'] }, async (s) => {
+      const health = async () => {
+        const t0 = performance.now();
+        const h = await (await s.fetch('/healthz')).json();
+        return { ms: performance.now() - t0, scanner: h.scanner };
+      };
+      assert.equal((await health()).scanner, 'ok');
+      clamd.signal('SIGSTOP');
+      const seen = [];
+      const until = Date.now() + 15000;
+      while (Date.now() < until && seen.at(-1)?.scanner !== 'unreachable') {
+        seen.push(await health());
+        await new Promise((res) => setTimeout(res, 250));
+      }
+      assert.equal(seen.at(-1).scanner, 'unreachable', JSON.stringify(seen));
+      assert.ok(seen.length >= 3, 'it was asked while clamd hung');
+      const slowest = Math.max(...seen.map((x) => x.ms));
+      assert.ok(slowest < 800, `/healthz waited for the hung clamd: ${JSON.stringify(seen)}`);
+      clamd.signal('SIGCONT');
+      const back = Date.now() + 15000;
+      while (Date.now() < back && (await health()).scanner !== 'ok') await new Promise((res) => setTimeout(res, 250));
+      assert.equal((await health()).scanner, 'ok');
+    });
+  } finally {
+    await clamd.stop();
+    clamd.cleanup();
+  }
+});
+
 test('scanning: accept-unscanned policies store the content marked unscanned', async () => {
   const clamd = await startClamd();
   try {

@@ -48,6 +48,8 @@ export async function startClamd() {
     async stop() { if (proc.exitCode === null) { proc.kill('SIGKILL'); await exited; } },
     // Again after stop(), same socket and signatures (it removes the stale socket).
     start,
+    // SIGSTOP: a hung clamd (connections still queue, nothing answers); SIGCONT.
+    signal(sig) { proc.kill(sig); },
     async addSignature(name, text) {
       writeFileSync(join(dir, 'db', 'extra.ndb'), `${name}:0:*:${hex(text)}\n`);
       await clamdAsk(sock, 'RELOAD');
