@@ -25,10 +25,82 @@ json_t *apijson_time(int64_t t)
 	return t ? json_string(apijson_time_text(t, buf)) : json_null();
 }
 
+/* n decimal digits at s. */
+static bool digits(const char *s, int n, int *v)
+{
+	*v = 0;
+	for (int i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+		*v = *v * 10 + (s[i] - '0');
+	}
+	return true;
+}
+
+/* "YYYY-MM-DD", a day that exists, at *p (advanced past it). */
+static bool parse_day(const char **p, struct tm *tm)
+{
+	static const int month_days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+	const char *s = *p;
+	int y, m, d;
+	bool leap;
+
+	if (!digits(s, 4, &y) || s[4] != '-' || !digits(s + 5, 2, &m) || s[7] != '-' ||
+	    !digits(s + 8, 2, &d) || m < 1 || m > 12 || d < 1)
+		return false;
+	leap = y % 4 == 0 && (y % 100 != 0 || y % 400 == 0);
+	if (d > month_days[m - 1] + (m == 2 && leap))
+		return false;
+	tm->tm_year = y - 1900;
+	tm->tm_mon = m - 1;
+	tm->tm_mday = d;
+	*p = s + 10;
+	return true;
+}
+
+bool apijson_parse_datetime(const char *s, int64_t *out)
+{
+	struct tm tm = {0};
+	const char *p = s;
+	int sec = 0, oh, om, frac = 0;
+	int64_t offset = 0;
+
+	if (!parse_day(&p, &tm) || (*p != 'T' && *p != 't') || !digits(p + 1, 2, &tm.tm_hour) ||
+	    p[3] != ':' || !digits(p + 4, 2, &tm.tm_min))
+		return false;
+	p += 6;
+	if (*p == ':') {
+		if (!digits(p + 1, 2, &sec))
+			return false;
+		p += 3;
+		/* A fraction (JavaScript's toISOString has milliseconds) is
+		 * dropped: times are kept in seconds. */
+		if (*p == '.') {
+			for (p++; *p >= '0' && *p <= '9' && frac < 9; p++)
+				frac++;
+			if (!frac)
+				return false;
+		}
+	}
+	if (tm.tm_hour > 23 || tm.tm_min > 59 || sec > 60)
+		return false;
+	tm.tm_sec = sec == 60 ? 59 : sec; /* a leap second: the one before */
+	if ((*p == 'Z' || *p == 'z') && !p[1]) {
+		offset = 0;
+	} else if ((*p == '+' || *p == '-') && digits(p + 1, 2, &oh) && p[3] == ':' &&
+		   digits(p + 4, 2, &om) && !p[6] && oh <= 23 && om <= 59) {
+		offset = (*p == '-' ? -1 : 1) * (int64_t)(oh * 3600 + om * 60);
+	} else {
+		return false;
+	}
+	*out = (int64_t)timegm(&tm) - offset;
+	return true;
+}
+
 bool apijson_parse_time(const char *s, int64_t *out)
 {
 	struct tm tm = {0};
-	const char *end;
+	const char *p = s;
 	int64_t v = 0;
 
 	if (*s && strspn(s, "0123456789") == strlen(s)) {
@@ -39,18 +111,11 @@ bool apijson_parse_time(const char *s, int64_t *out)
 		*out = v;
 		return true;
 	}
-	end = strptime(s, "%Y-%m-%d", &tm);
-	if (!end)
-		return false;
-	if (*end == 'T') {
-		end = strptime(end + 1, "%H:%M:%S", &tm);
-		if (!end || strcmp(end, "Z"))
-			return false;
-	} else if (*end) {
-		return false;
+	if (parse_day(&p, &tm) && !*p) {
+		*out = (int64_t)timegm(&tm);
+		return true;
 	}
-	*out = (int64_t)timegm(&tm);
-	return true;
+	return apijson_parse_datetime(s, out);
 }
 
 json_t *apijson_user(const struct acct_user *u, bool full)

@@ -16,7 +16,11 @@ struct acct_wp;
 json_t *apijson_time(int64_t t);
 /* The same as text into buf[32]; "" for 0. */
 const char *apijson_time_text(int64_t t, char *buf);
-/* Parse "2024-05-01", "2024-05-01T12:00:00Z" or Unix seconds. */
+/* An RFC 3339 date and time: "2024-05-01T12:00:00Z",
+ * "2024-05-01T14:00:00.250+02:00" (the fraction dropped), or without
+ * seconds "2024-05-01T12:00Z". A zone is required; the day must exist. */
+bool apijson_parse_datetime(const char *s, int64_t *out);
+/* That, a day "2024-05-01" (its first second, UTC), or Unix seconds. */
 bool apijson_parse_time(const char *s, int64_t *out);
 
 /* A user. `full` adds what only coordinators and the user themself see

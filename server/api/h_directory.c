@@ -593,34 +593,6 @@ static json_t *event_json(const struct dir_event *e)
 	return o;
 }
 
-/* "2026-04-27T09:00[:00](Z|+02:00|-0530)": an instant with its offset. */
-static bool parse_instant(const char *s, int64_t *out)
-{
-	struct tm tm = {0};
-	const char *p = strptime(s, "%Y-%m-%dT%H:%M", &tm);
-	int sign, oh, om;
-
-	if (!p)
-		return false;
-	if (*p == ':') {
-		if (!isdigit((unsigned char)p[1]) || !isdigit((unsigned char)p[2]))
-			return false;
-		tm.tm_sec = (p[1] - '0') * 10 + (p[2] - '0');
-		p += 3;
-	}
-	if (!strcmp(p, "Z")) {
-		*out = (int64_t)timegm(&tm);
-		return true;
-	}
-	if (*p != '+' && *p != '-')
-		return false;
-	sign = *p == '-' ? -1 : 1;
-	if (sscanf(p + 1, "%2d:%2d", &oh, &om) != 2 || strlen(p) != 6 || oh > 14 || om > 59)
-		return false;
-	*out = (int64_t)timegm(&tm) - sign * (oh * 3600 + om * 60);
-	return true;
-}
-
 /* An IANA zone name this system knows ("Europe/Rome", "UTC"). */
 static bool tz_ok(const char *tz)
 {
@@ -718,10 +690,10 @@ static enum err event_parse(struct call *call, json_t *json, const struct dir_ev
 	json_object_del(rest, "folder");
 	rc = jsonin_parse(rest, f, sizeof f / sizeof f[0]);
 	json_decref(rest);
-	if (!rc && !parse_instant(start, &ev->starts_at))
+	if (!rc && !apijson_parse_datetime(start, &ev->starts_at))
 		rc = err_set(ERR_INVALID, "field 'start' must be a time such as "
 					  "2026-04-27T09:00:00+02:00");
-	if (!rc && !parse_instant(end, &ev->ends_at))
+	if (!rc && !apijson_parse_datetime(end, &ev->ends_at))
 		rc = err_set(ERR_INVALID, "field 'end' must be a time such as "
 					  "2026-04-27T17:00:00+02:00");
 	if (!rc && ev->ends_at < ev->starts_at)

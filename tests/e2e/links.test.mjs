@@ -72,6 +72,7 @@ test('policy, who may make links, and the recipient side of a document link', as
       [{ path: 'Report.pdf', expires_at: inDays(11) }, 400, /at most 10 days/],
       [{ path: 'Report.pdf', expires_at: '2001-01-01' }, 400, /future/],
       [{ path: 'Report.pdf', expires_at: 'tomorrow' }, 400, /expires_at/],
+      [{ path: 'Report.pdf', expires_at: `${inDays(5).slice(0, 4)}-02-30` }, 400, /expires_at/],
       [{ path: 'Report.pdf', expires_at: undefined }, 400, /expires_at/],
       [{ path: 'Missing.pdf' }, 404, /Missing/],
       [{ path: 'Report.pdf', version: 7 }, 404, /version/],
@@ -176,6 +177,15 @@ test('policy, who may make links, and the recipient side of a document link', as
     for (const a of ['link_create', 'link_view', 'link_download', 'link_revoke']) assert.ok(actions.includes(a), a);
     assert.ok(rows.some((a) => a.action === 'link_download' && a.actor === `link #${latest.body.link.id}`));
     assert.ok(!s.log.includes(latest.body.secret));
+
+    // Expiry times as scripts write them: JavaScript's toISOString (with
+    // milliseconds) and a local time with its offset.
+    for (const expires_at of [new Date(Date.now() + 3 * 86400e3).toISOString(), inDays(4).replace('Z', '+02:00')]) {
+      r = await makeLink(s, tokens.writer, { path: 'Report.pdf', expires_at });
+      assert.equal(r.status, 201, expires_at + JSON.stringify(r.body));
+      const want = Math.floor(Date.parse(expires_at) / 1000) * 1000;
+      assert.equal(Date.parse(r.body.link.expires_at), want, expires_at);
+    }
   });
 });
 
