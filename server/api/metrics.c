@@ -552,6 +552,41 @@ static void header(struct evbuffer *out, const char *name, const char *type, con
 	evbuffer_add_printf(out, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
+/* The office converters (api/preview.h): a LibreOffice that keeps
+ * failing to start, or documents timing out, show here first. */
+static void render_converters(struct evbuffer *out)
+{
+	struct preview_converter_stats cs;
+
+	preview_converter_stats(&cs);
+	header(out, "consort_preview_converters", "gauge",
+	       "Office converters (LibreOffice) the server may run.");
+	evbuffer_add_printf(out, "consort_preview_converters %u\n", cs.converters);
+	header(out, "consort_preview_converters_running", "gauge",
+	       "Office converters running now (started on first need).");
+	evbuffer_add_printf(out, "consort_preview_converters_running %u\n", cs.running);
+	header(out, "consort_preview_converters_busy", "gauge",
+	       "Office converters converting a document now.");
+	evbuffer_add_printf(out, "consort_preview_converters_busy %u\n", cs.busy);
+	header(out, "consort_preview_converter_starts_total", "counter",
+	       "Office converter starts, and those that failed.");
+	evbuffer_add_printf(out,
+			    "consort_preview_converter_starts_total{outcome=\"ok\"} %llu\n"
+			    "consort_preview_converter_starts_total{outcome=\"failed\"} %llu\n",
+			    (unsigned long long)cs.starts, (unsigned long long)cs.start_failures);
+	header(out, "consort_preview_conversions_total", "counter",
+	       "Office documents converted to PDF, by outcome.");
+	evbuffer_add_printf(out,
+			    "consort_preview_conversions_total{outcome=\"ok\"} %llu\n"
+			    "consort_preview_conversions_total{outcome=\"failed\"} %llu\n"
+			    "consort_preview_conversions_total{outcome=\"timeout\"} %llu\n",
+			    (unsigned long long)cs.converted, (unsigned long long)cs.failed,
+			    (unsigned long long)cs.timed_out);
+	header(out, "consort_preview_conversion_seconds_total", "counter",
+	       "Time spent converting office documents.");
+	evbuffer_add_printf(out, "consort_preview_conversion_seconds_total %.3f\n", cs.seconds);
+}
+
 /* Route patterns are ours, but escape as the format asks anyway. */
 static void label_value(struct evbuffer *out, const char *s)
 {
@@ -846,6 +881,7 @@ static void render_store(struct evbuffer *out)
 		       "Preview files removed to keep the cache within its limit.");
 		evbuffer_add_printf(out, "consort_preview_cache_evictions_total %llu\n",
 				    (unsigned long long)ps.evicted);
+		render_converters(out);
 	}
 	if (m.data_dir && statvfs(m.data_dir, &vfs) == 0) {
 		header(out, "consort_data_filesystem_size_bytes", "gauge",

@@ -419,6 +419,10 @@ static struct {
 	pthread_mutex_t lo_mu;
 	pthread_cond_t lo_cv;
 	unsigned lo_count, lo_seq;
+	/* /metrics (preview_converter_stats) */
+	atomic_uint lo_running;
+	atomic_ullong lo_starts, lo_start_failures, converted, convert_failed, convert_late,
+		convert_ms;
 	struct converter {
 		bool taken;
 		unsigned index, uses;
@@ -617,6 +621,7 @@ static bool lo_running(struct converter *c)
 		kill(-c->pid, SIGKILL);
 		waitpid(c->pid, &status, 0);
 		c->pid = 0;
+		atomic_fetch_sub(&pv.lo_running, 1);
 	}
 	write_profile(c->profile);
 	pthread_mutex_lock(&pv.lo_mu);
@@ -654,9 +659,14 @@ static bool lo_running(struct converter *c)
 		}
 	}
 	c->uses = 0;
-	if (c->pid > 0)
+	if (c->pid > 0) {
+		atomic_fetch_add(&pv.lo_running, 1);
+		atomic_fetch_add(&pv.lo_starts, 1);
 		log_event(LOG_INFO, "preview", "converter %u started (pid %d)", c->index + 1,
 			  (int)c->pid);
+	} else {
+		atomic_fetch_add(&pv.lo_start_failures, 1);
+	}
 	return c->pid > 0;
 }
 
@@ -668,6 +678,7 @@ static void lo_kill(struct converter *c)
 		kill(-c->pid, SIGKILL);
 		while (waitpid(c->pid, &status, 0) < 0 && errno == EINTR)
 			;
+		atomic_fetch_sub(&pv.lo_running, 1);
 	}
 	c->pid = 0;
 }
@@ -743,6 +754,7 @@ static int office_pdf(const char *hash, const char *name, char *why, size_t cap)
 	const char *ext = office_ext(name);
 	bool late, temp = false;
 	struct converter *c;
+	int64_t t0;
 	int r;
 
 	if (previews_has(pv.cache, hash, ".pdf"))
@@ -779,7 +791,9 @@ static int office_pdf(const char *hash, const char *name, char *why, size_t cap)
 		char *const argv[] = {
 			(char *)exe(), "preview-worker", "convert", c->pipe, link, out, wait, NULL};
 
+		t0 = now_ms();
 		r = run_helper(argv, pv.wall_seconds, res, sizeof res, why, cap, &late);
+		atomic_fetch_add(&pv.convert_ms, (unsigned long long)(now_ms() - t0));
 	}
 	c->uses++;
 	unlink(link);
@@ -811,6 +825,7 @@ static int office_pdf(const char *hash, const char *name, char *why, size_t cap)
 	if (r != 0)
 		unlink(out);
 	lo_give_back(c);
+	atomic_fetch_add(late ? &pv.convert_late : r == 0 ? &pv.converted : &pv.convert_failed, 1);
 	if (!strcmp(why, "the converter did not start"))
 		r = -1;
 	return r;
@@ -1138,6 +1153,23 @@ static void probe(void)
 	if (!strcmp(out, "none"))
 		snprintf(pv.isolation, sizeof pv.isolation,
 			 "none: no network namespace can be made (not root, user namespaces off)");
+}
+
+void preview_converter_stats(struct preview_converter_stats *out)
+{
+	memset(out, 0, sizeof *out);
+	out->converters = pv.lo_count;
+	pthread_mutex_lock(&pv.lo_mu);
+	for (unsigned i = 0; i < pv.lo_count; i++)
+		out->busy += pv.lo[i].taken;
+	pthread_mutex_unlock(&pv.lo_mu);
+	out->running = atomic_load(&pv.lo_running);
+	out->starts = atomic_load(&pv.lo_starts);
+	out->start_failures = atomic_load(&pv.lo_start_failures);
+	out->converted = atomic_load(&pv.converted);
+	out->failed = atomic_load(&pv.convert_failed);
+	out->timed_out = atomic_load(&pv.convert_late);
+	out->seconds = (double)atomic_load(&pv.convert_ms) / 1000.0;
 }
 
 unsigned preview_converters(const struct config *cfg)

@@ -77,6 +77,18 @@ const char *preview_isolation(void);
  * cores when 0, and never more than `preview-threads`. */
 unsigned preview_converters(const struct config *cfg);
 
+/* The office converters since start, for /metrics. A conversion is
+ * counted once: converted (a PDF came out), failed (the document, or
+ * a converter that crashed on it), or timed out (`preview-seconds`;
+ * the converter is then killed and started afresh). */
+struct preview_converter_stats {
+	unsigned converters, running, busy;
+	uint64_t starts, start_failures;
+	uint64_t converted, failed, timed_out;
+	double seconds; /* summed time of the conversions */
+};
+void preview_converter_stats(struct preview_converter_stats *out);
+
 /* What is known about content `hash`: ERR_OK with *pages > 0 when its
  * pages can be shown, ERR_OK with *pages == 0 and `reason` when it
  * failed, ERR_NOTFOUND when not yet made. */

@@ -74,6 +74,11 @@ const put = async (path, body) => {
   assert.ok(r.status === 201 || r.status === 200, `${path}: ${r.status} ${JSON.stringify(r.body)}`);
 };
 const soffices = () => childrenOf(s.proc.pid).filter((c) => /soffice/.test(c.cmdline[0] || '')).map((c) => c.pid);
+// The converters' lines of /metrics, by name (with labels).
+async function converterMetrics() {
+  const text = await (await s.fetch('/metrics')).text();
+  return Object.fromEntries([...text.matchAll(/^(consort_preview_conver\S+) (\S+)$/gm)].map((m) => [m[1], Number(m[2])]));
+}
 
 test('DOCX, ODT, XLSX, PPTX: converted once by one LibreOffice, pages drawn', { skip }, async () => {
   const started = [];
@@ -89,6 +94,14 @@ test('DOCX, ODT, XLSX, PPTX: converted once by one LibreOffice, pages drawn', { 
     started.push(...soffices());
   }
   assert.equal(new Set(started).size, 1, `one converter for all: ${[...new Set(started)]}`);
+  const m = await converterMetrics();
+  assert.equal(m.consort_preview_converters, 2);
+  assert.equal(m.consort_preview_converters_running, 1);
+  assert.equal(m.consort_preview_converters_busy, 0);
+  assert.equal(m['consort_preview_converter_starts_total{outcome="ok"}'], 1);
+  assert.equal(m['consort_preview_converter_starts_total{outcome="failed"}'], 0);
+  assert.equal(m['consort_preview_conversions_total{outcome="ok"}'], Object.keys(docs).length, JSON.stringify(m));
+  assert.ok(m.consort_preview_conversion_seconds_total > 0);
 });
 
 test('a DOCX with external links: no connection is attempted', { skip }, async () => {
@@ -104,10 +117,14 @@ test('a DOCX with external links: no connection is attempted', { skip }, async (
 });
 
 test('a zip bomb and a damaged DOCX fail with a reason; the converter works after', { skip }, async () => {
+  const m0 = await converterMetrics();
+  const outcomes = (m) => ['ok', 'failed', 'timeout'].map((o) => m[`consort_preview_conversions_total{outcome="${o}"}`]);
   await put('office/bomb.docx', bomb);
   await put('office/broken.docx', Buffer.concat([Buffer.from('PK\x03\x04'), Buffer.alloc(4000, 7)]));
+  let refused = 0;
   for (const p of ['office/bomb.docx', 'office/broken.docx']) {
     const st = await previewState(s, tok.reader, 'WP1', p);
+    refused += st.body.state !== 'ready';
     if (st.body.state === 'ready') {
       // LibreOffice may open what is left of it as an empty document:
       // then it was bounded, which is what matters
@@ -124,6 +141,13 @@ test('a zip bomb and a damaged DOCX fail with a reason; the converter works afte
   await put('office/fresh.docx', docs.fresh);
   const st = await previewState(s, tok.reader, 'WP1', 'office/fresh.docx');
   assert.equal(st.body.state, 'ready', JSON.stringify(st.body));
+  // Each conversion counted once, by its outcome: only the two bad ones
+  // were new content (the rest was converted before).
+  const [ok0, failed0, late0] = outcomes(m0);
+  const [ok, failed, late] = outcomes(await converterMetrics());
+  const seen = JSON.stringify([outcomes(m0), [ok, failed, late]]);
+  assert.equal(ok + failed + late - (ok0 + failed0 + late0), 2, seen);
+  assert.equal(failed + late - (failed0 + late0), refused, seen);
 });
 
 // An RTF of `pages` pages, each saying which document and page it is.
