@@ -10,6 +10,9 @@
 #   - the same two uploads through consort's WebDAV share (/dav/, HTTP
 #     Basic with an API token, as desktop clients send them) beside the
 #     same nginx and Apache figures
+#   - rclone copying a folder of 1,000 files of 10 KiB to consort's
+#     WebDAV share beside Apache mod_dav, every request a sync client
+#     makes counted by method                             goal >= 1.0x
 # Ratios are consort's throughput over the other's (higher is better).
 # Usage: tests/bench/documents.sh    (needs: nginx-light apache2 curl)
 # The machine may be shared: ROUNDS=n repeats each measurement n times,
@@ -19,7 +22,7 @@
 #   ROUNDS=5 ONLY="small up" PARS="1 16" CONSORT_BIN=path tests/bench/documents.sh
 # PARS: the parallel connections of the small uploads, one run each
 # (default 8); each is measured beside Apache mod_dav and nginx.
-# ONLY picks measurements (up, down, small, dav, tus; default all; dav
+# ONLY picks measurements (up, down, small, dav, tus, rclone; default all; dav
 # adds the WebDAV variants to up and small, tus tus uploads to small), CONSORT_BIN
 # another consort binary (default: build-release, built here).
 set -euo pipefail
@@ -38,7 +41,7 @@ trap cleanup EXIT
 command -v nginx >/dev/null && command -v apache2 >/dev/null || {
   echo "needs nginx and apache2: apt-get install nginx-light apache2" >&2; exit 1; }
 rounds=${ROUNDS:-1}
-only=${ONLY:-up down small dav tus}
+only=${ONLY:-up down small dav tus rclone}
 consort=${CONSORT_BIN:-}
 if [ -z "$consort" ]; then
   [ -x build-release/server/consort ] || meson setup build-release -Dbuildtype=release -Dtests=false >/dev/null
@@ -297,4 +300,39 @@ if has small; then
     echo "TRANSFERS THAT FAILED (the figures above do not count):"
     cat "$work/failures"
   fi
+fi
+
+if has rclone; then
+  # What a person saving a folder through a sync client waits for: rclone
+  # copies 1,000 files of 10 KiB into a new folder on the WebDAV share,
+  # with all its requests (PROPFIND, MKCOL, PUT...), not bare PUTs.
+  command -v rclone >/dev/null || { echo "needs rclone: apt-get install rclone" >&2; exit 1; }
+  rpar=${RCLONE_TRANSFERS:-16}
+  echo "== rclone copy of 1,000 files of 10 KiB (--transfers $rpar)"
+  rc=(rclone --config /dev/null --ca-cert "$work/cert.pem" --transfers "$rpar" --checkers "$rpar"
+      --retries 1 --low-level-retries 1 -q copy)
+  cpass=$(rclone obscure "$token")
+  all_c= all_a=
+  for r in $(seq "$rounds"); do
+    src="$work/rclone-src-$r"
+    mkdir -p "$src"
+    for i in $(seq 1000); do head -c 10240 /dev/urandom > "$src/f$i.bin"; done
+    l=$(load); c0=$(cpu); start=$(date +%s.%N)
+    "${rc[@]}" "$src" ":webdav,url='https://localhost:$cport/dav/WP1',vendor=other,user=b@bench.example,pass='$cpass':rclone-$r"
+    t_c=$(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN {printf "%.3f", b - a}')
+    cc=$(cpu_since "$c0"); a0=$(ref_cpu "$work/httpd.pid"); start=$(date +%s.%N)
+    "${rc[@]}" "$src" ":webdav,url='https://localhost:$aport',vendor=other:rclone-$r"
+    t_a=$(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN {printf "%.3f", b - a}')
+    ac=$(ref_since "$work/httpd.pid" "$a0")
+    echo "  round $r: consort ${t_c}s $(persec "$t_c")/s (cpu ${cc}s)  Apache mod_dav ${t_a}s $(persec "$t_a")/s (cpu ${ac}s)  ratio $(ratio "$t_c" "$t_a")x  load $l"
+    all_c="$all_c $t_c" all_a="$all_a $t_a"
+    [ "$(ls "$work/apache-dav/rclone-$r" | wc -l)" = 1000 ] || echo "Apache did not store all 1,000 files" >&2
+  done
+  report "rclone copy of 1,000 small files" "$all_c" "$all_a" "Apache mod_dav" 1.0
+  # The requests each client sent per file, by method.
+  for m in PROPFIND MKCOL PUT HEAD GET; do
+    printf '  %-8s consort %5d  Apache %5d\n' "$m" \
+      "$(grep -c " $m /dav/WP1/rclone-" "$work/consort.log" || true)" \
+      "$(grep -c "$m /rclone-" "$work/apache-access.log" || true)"
+  done
 fi
