@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "audit.h"
 #include "blobback.h"
 #include "cas.h"
 #include "smallblob.h"
@@ -216,6 +217,32 @@ static enum err gc_visit(void *ctx, const char *rel, const char *name, const str
 	return ERR_OK;
 }
 
+/* The work packages' retention rules, applied by gc: a rule with days in
+ * it removes versions as they age, not only when a new one comes (the
+ * upload's record says what that removed). Each work package that loses
+ * versions gets an audit record, committed with the removal. */
+static enum err audit_retention(struct db *db, int64_t wp_id, uint64_t versions, void *arg)
+{
+	static const char sql[] = "SELECT code FROM wps WHERE id = ?1";
+	char detail[96];
+	sqlite3_stmt *st;
+	enum err rc = db_stmt(db, sql, &st);
+	bool row;
+
+	(void)arg;
+	if (rc)
+		return rc;
+	db_bind_int64(db, st, 1, wp_id);
+	rc = db_step(db, st, "look up a work package", &row);
+	snprintf(detail, sizeof detail, "%" PRIu64 " old version%s removed (gc)", versions,
+		 versions == 1 ? "" : "s");
+	if (!rc)
+		rc = audit_append(db, 0, "(gc)", "", "retention", wp_id,
+				  row ? (const char *)sqlite3_column_text(st, 0) : "", detail);
+	sqlite3_reset(st);
+	return rc;
+}
+
 enum err maint_gc(const char *data_dir, int64_t grace, struct maint_gc_stats *out)
 {
 	struct gc_ctx g = {0};
@@ -233,7 +260,7 @@ enum err maint_gc(const char *data_dir, int64_t grace, struct maint_gc_stats *ou
 	rc = open_store(data_dir, true, &db, &cas);
 	if (rc)
 		goto out;
-	rc = tree_retention_apply(db, 0, &out->pruned);
+	rc = tree_retention_apply(db, 0, audit_retention, NULL, &out->pruned);
 	if (rc)
 		goto out;
 

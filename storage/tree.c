@@ -749,20 +749,49 @@ static enum err prune_node(struct db *db, int64_t node_id, int64_t now, uint64_t
 	return rc;
 }
 
-enum err tree_retention_apply(struct db *db, int64_t wp_id, uint64_t *pruned)
+/* The versions retention removes (r.id) from work package ?1 (0: all)
+ * at time ?2, with their document (n) and rules (w). */
+#define RETENTION_DOOMED                                                                           \
+	" FROM (SELECT v.id, v.node_id, v.number, v.uploaded_at,"                                  \
+	"   row_number() OVER (PARTITION BY v.node_id ORDER BY v.number DESC) AS rn"               \
+	"   FROM versions v JOIN nodes n ON n.id = v.node_id"                                      \
+	"   JOIN " RETENTION_RULES " w ON w.id = n.wp_id"                                          \
+	"   WHERE (w.keep_versions IS NOT NULL OR w.keep_days IS NOT NULL)"                        \
+	"    AND (?1 = 0 OR w.id = ?1)) r"                                                         \
+	" JOIN nodes n ON n.id = r.node_id JOIN " RETENTION_RULES " w ON w.id = n.wp_id"           \
+	" WHERE r.number <> n.current_version"                                                     \
+	"  AND (w.keep_versions IS NULL OR r.rn > max(w.keep_versions, 1))"                        \
+	"  AND (w.keep_days IS NULL OR r.uploaded_at < ?2 - w.keep_days * 86400)"
+
+/* Tell `report` how many versions each work package is about to lose. */
+static enum err retention_report(struct db *db, int64_t wp_id, int64_t now,
+				 tree_retention_report_fn report, void *arg)
+{
+	static const char sql[] = "SELECT n.wp_id, count(*)" RETENTION_DOOMED " GROUP BY n.wp_id";
+	sqlite3_stmt *st;
+	enum err rc = db_stmt(db, sql, &st);
+	bool row = true;
+
+	if (rc)
+		return rc;
+	db_bind_int64(db, st, 1, wp_id);
+	db_bind_int64(db, st, 2, now);
+	while (!rc && row) {
+		rc = db_step(db, st, "count what retention removes", &row);
+		if (!rc && row)
+			rc = report(db, sqlite3_column_int64(st, 0),
+				    (uint64_t)sqlite3_column_int64(st, 1), arg);
+	}
+	sqlite3_reset(st);
+	return rc;
+}
+
+enum err tree_retention_apply(struct db *db, int64_t wp_id, tree_retention_report_fn report,
+			      void *arg, uint64_t *pruned)
 {
 	static const char sql[] =
-		"DELETE FROM versions WHERE id IN ("
-		" SELECT r.id FROM (SELECT v.id, v.node_id, v.number, v.uploaded_at,"
-		"   row_number() OVER (PARTITION BY v.node_id ORDER BY v.number DESC) AS rn"
-		"   FROM versions v JOIN nodes n ON n.id = v.node_id"
-		"   JOIN " RETENTION_RULES " w ON w.id = n.wp_id"
-		"   WHERE (w.keep_versions IS NOT NULL OR w.keep_days IS NOT NULL)"
-		"    AND (?1 = 0 OR w.id = ?1)) r"
-		" JOIN nodes n ON n.id = r.node_id JOIN " RETENTION_RULES " w ON w.id = n.wp_id"
-		" WHERE r.number <> n.current_version"
-		"  AND (w.keep_versions IS NULL OR r.rn > max(w.keep_versions, 1))"
-		"  AND (w.keep_days IS NULL OR r.uploaded_at < ?2 - w.keep_days * 86400))";
+		"DELETE FROM versions WHERE id IN (SELECT r.id" RETENTION_DOOMED ")";
+	int64_t now = db_now();
 	sqlite3_stmt *st;
 	enum err rc;
 
@@ -771,10 +800,13 @@ enum err tree_retention_apply(struct db *db, int64_t wp_id, uint64_t *pruned)
 	rc = db_begin(db);
 	if (rc)
 		return rc;
-	rc = db_stmt(db, sql, &st);
+	if (report)
+		rc = retention_report(db, wp_id, now, report, arg);
+	if (!rc)
+		rc = db_stmt(db, sql, &st);
 	if (!rc) {
 		db_bind_int64(db, st, 1, wp_id);
-		db_bind_int64(db, st, 2, db_now());
+		db_bind_int64(db, st, 2, now);
 		rc = db_exec_stmt(db, st, "apply retention");
 		if (!rc && pruned)
 			*pruned = (uint64_t)sqlite3_changes(db_sqlite(db));

@@ -385,9 +385,15 @@ enum err tree_quota_check(struct db *db, int64_t wp_id, uint64_t incoming);
  * work package `wp_id`, or of all work packages when 0. A version is
  * kept when it is the current one, or among the newest keep_versions,
  * or younger than keep_days; a NULL rule keeps nothing by itself, and
- * with both NULL every version is kept. One transaction. *pruned (may
- * be NULL) gets the number of versions removed. */
-enum err tree_retention_apply(struct db *db, int64_t wp_id, uint64_t *pruned);
+ * with both NULL every version is kept. One transaction. `report` (may
+ * be NULL) is called in it, before the removal, for each work package
+ * that loses versions, with how many (an audit record commits with the
+ * removal; its error rolls everything back). *pruned (may be NULL) gets
+ * the number of versions removed. */
+typedef enum err (*tree_retention_report_fn)(struct db *db, int64_t wp_id, uint64_t versions,
+					     void *arg);
+enum err tree_retention_apply(struct db *db, int64_t wp_id, tree_retention_report_fn report,
+			      void *arg, uint64_t *pruned);
 
 /* What tree_retention_apply would remove from work package `wp_id` if
  * its rules were `keep_versions` and `keep_days` (-1: the store's

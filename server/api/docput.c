@@ -164,6 +164,11 @@ static enum err in_txn(struct db *db, const struct tree_put_result *res, void *a
 	snprintf(detail, sizeof detail, "version %" PRId64 ", %" PRIu64 " bytes, %s, sha256 %s%s",
 		 res->version, j->res.size, j->res.mime, j->res.hash,
 		 j->upload_id ? ", resumable" : "");
+	/* What the work package's retention took with it is on record. */
+	if (res->pruned)
+		snprintf(detail + strlen(detail), sizeof detail - strlen(detail),
+			 "; %" PRIu64 " old version%s removed by retention", res->pruned,
+			 res->pruned == 1 ? "" : "s");
 	rc = audit_append(db, j->user_id, j->email, j->peer, "upload", j->wp_id, path, detail);
 	if (rc)
 		log_event(LOG_ERROR, "audit", "cannot record upload: %s", err_detail());

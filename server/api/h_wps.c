@@ -281,7 +281,7 @@ void h_wp_patch(struct call *call)
 
 		rc = acct_wp_update(db, call->wp_id, &c, db_now());
 		if (!rc && (c.set_keep_versions || c.set_keep_days))
-			rc = tree_retention_apply(db, call->wp_id, &pruned);
+			rc = tree_retention_apply(db, call->wp_id, NULL, NULL, &pruned);
 		if (!rc && c.set_language &&
 		    strcmp(c.language ? c.language : "", w.language ? w.language : ""))
 			rc = indexq_push(db, w.root_id, false);

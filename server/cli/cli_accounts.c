@@ -605,7 +605,7 @@ static int wp_set(int argc, char **argv)
 
 		rc = acct_wp_update(db, wp_id, &c, db_now());
 		if (!rc && (c.set_keep_versions || c.set_keep_days))
-			rc = tree_retention_apply(db, wp_id, &pruned);
+			rc = tree_retention_apply(db, wp_id, NULL, NULL, &pruned);
 		/* its documents' fallback language changed: index them again */
 		if (!rc && c.set_language)
 			rc = wp_requeue(db, wp_id);

@@ -149,6 +149,25 @@ test('retention: the dry run says what the change removes, the change removes ex
     sql(s, 'UPDATE versions SET uploaded_at = uploaded_at - 40 * 86400');
     r = await apiJson(s, coord, 'PATCH', '/api/v1/wps/WP1?dry_run=true', { json: { keep_versions: 0, keep_days: 30 } });
     assert.deepEqual(r.body.would_remove, { versions: 2, bytes: 450 });
+
+    // What retention removes later is on record too: a new version under
+    // the count rule takes the oldest with it (the upload's record says
+    // so), and versions that age past a days rule go with gc (a record of
+    // its own in the work package).
+    r = await apiJson(s, tokens.writer, 'PUT', '/api/v1/wps/WP1/content/report.txt', { body: 'v'.repeat(600) });
+    assert.equal(r.status, 200);
+    assert.match(sql(s, "SELECT detail FROM audit WHERE action = 'upload' ORDER BY id DESC LIMIT 1")[0].detail,
+      /^version 6, .*; 1 old version removed by retention$/);
+    r = await apiJson(s, coord, 'PATCH', '/api/v1/wps/WP1', { json: { keep_versions: 0, keep_days: 30 } });
+    assert.deepEqual(r.body.removed, { versions: 2, bytes: 500 + 50 });
+    r = await apiJson(s, tokens.writer, 'PUT', '/api/v1/wps/WP1/content/report.txt', { body: 'v'.repeat(700) });
+    assert.equal(r.status, 200);
+    sql(s, 'UPDATE versions SET uploaded_at = uploaded_at - 40 * 86400');
+    const gc = runConsort(['gc', '--data', s.dataDir]);
+    assert.equal(gc.status, 0, gc.stderr);
+    assert.match(gc.stdout, /gc: 1 version\(s\) pruned/); // the current ones stay however old
+    const rec = sql(s, "SELECT actor, object, detail FROM audit WHERE action = 'retention' ORDER BY id DESC LIMIT 1")[0];
+    assert.deepEqual(rec, { actor: '(gc)', object: 'WP1', detail: '1 old version removed (gc)' });
   });
 });
 

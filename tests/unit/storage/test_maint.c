@@ -217,6 +217,11 @@ static void gc_prunes_and_cleans_temps(void **state)
 	assert_int_equal(st.temps_removed, 1);
 	assert_int_equal(fx_int(f, "SELECT count(*) FROM versions"), 1);
 	assert_int_equal(fx_int(f, "SELECT number FROM versions"), r.version);
+	/* on record, in the work package, with what was removed */
+	assert_int_equal(fx_int(f, "SELECT count(*) FROM audit WHERE action = 'retention'"
+				   " AND detail = '2 old versions removed (gc)' AND actor = '(gc)'"
+				   " AND wp_id = (SELECT id FROM wps)"),
+			 1);
 	cas_writer_abort(live);
 }
 

@@ -1120,12 +1120,12 @@ static void retention_keep_days_and_union(void **state)
 	id = res.node_id;
 	/* keep 7 days: the three old ones go (gc applies rules to all) */
 	fx_exec(f, "UPDATE wps SET keep_days = 7");
-	assert_int_equal(tree_retention_apply(f->db, 0, &pruned), ERR_OK);
+	assert_int_equal(tree_retention_apply(f->db, 0, NULL, NULL, &pruned), ERR_OK);
 	assert_int_equal(pruned, 3);
 	assert_int_equal(versions_of(f, id), 2);
 	/* the current version is kept however old */
 	db_clock_offset(30 * 86400);
-	assert_int_equal(tree_retention_apply(f->db, f->wp, &pruned), ERR_OK);
+	assert_int_equal(tree_retention_apply(f->db, f->wp, NULL, NULL, &pruned), ERR_OK);
 	assert_int_equal(pruned, 1);
 	assert_int_equal(versions_of(f, id), 1);
 	/* both rules: a version stays when either keeps it */
@@ -1134,18 +1134,45 @@ static void retention_keep_days_and_union(void **state)
 	for (int i = 0; i < 3; i++)
 		assert_int_equal(put_as(f, f->wp, "doc", HASH_A, 1, f->alice, &res), ERR_OK);
 	fx_exec(f, "UPDATE wps SET keep_days = 7, keep_versions = 2");
-	assert_int_equal(tree_retention_apply(f->db, 0, &pruned), ERR_OK);
+	assert_int_equal(tree_retention_apply(f->db, 0, NULL, NULL, &pruned), ERR_OK);
 	assert_int_equal(pruned, 0); /* all four are younger than 7 days */
 	db_clock_offset(8 * 86400);
-	assert_int_equal(tree_retention_apply(f->db, 0, &pruned), ERR_OK);
+	assert_int_equal(tree_retention_apply(f->db, 0, NULL, NULL, &pruned), ERR_OK);
 	assert_int_equal(pruned, 2); /* now only the newest two */
 	assert_int_equal(versions_of(f, id), 2);
 	/* trashed documents are subject to retention too */
 	fx_exec(f, "UPDATE wps SET keep_days = NULL, keep_versions = 1");
 	assert_int_equal(trash(f, "doc", NULL), ERR_OK);
-	assert_int_equal(tree_retention_apply(f->db, 0, &pruned), ERR_OK);
+	assert_int_equal(tree_retention_apply(f->db, 0, NULL, NULL, &pruned), ERR_OK);
 	assert_int_equal(pruned, 1);
 	db_clock_offset(0);
+}
+
+/* What tree_retention_apply reports, per work package. */
+struct retention_seen {
+	int64_t wp[4];
+	uint64_t versions[4];
+	size_t n;
+};
+
+static enum err seen_retention(struct db *db, int64_t wp_id, uint64_t versions, void *arg)
+{
+	struct retention_seen *seen = arg;
+
+	(void)db;
+	assert_true(seen->n < 4);
+	seen->wp[seen->n] = wp_id;
+	seen->versions[seen->n++] = versions;
+	return ERR_OK;
+}
+
+static enum err refuse_retention(struct db *db, int64_t wp_id, uint64_t versions, void *arg)
+{
+	(void)db;
+	(void)wp_id;
+	(void)versions;
+	(void)arg;
+	return err_set(ERR_IO, "the record could not be written");
 }
 
 /* The store-wide defaults (written by the server from its
@@ -1155,6 +1182,7 @@ static void retention_defaults_from_settings(void **state)
 {
 	struct fx *f = *state;
 	struct tree_put_result res;
+	struct retention_seen seen = {0};
 	uint64_t pruned, v;
 	int64_t wp2 = fx_add_wp(f, "WP2"), id, id2;
 
@@ -1168,10 +1196,20 @@ static void retention_defaults_from_settings(void **state)
 	assert_int_equal(settings_put_u64(f->db, TREE_DEFAULT_KEEP_VERSIONS_KEY, 2), ERR_OK);
 	assert_int_equal(settings_get_u64(f->db, TREE_DEFAULT_KEEP_VERSIONS_KEY, &v), ERR_OK);
 	assert_int_equal(v, 2);
-	assert_int_equal(tree_retention_apply(f->db, 0, &pruned), ERR_OK);
+	/* A report that fails rolls the removal back with it. */
+	assert_int_equal(tree_retention_apply(f->db, 0, refuse_retention, NULL, &pruned), ERR_IO);
+	assert_int_equal(versions_of(f, id), 5);
+	assert_int_equal(versions_of(f, id2), 5);
+	assert_int_equal(tree_retention_apply(f->db, 0, seen_retention, &seen, &pruned), ERR_OK);
 	assert_int_equal(pruned, 3 + 1);
 	assert_int_equal(versions_of(f, id), 2);
 	assert_int_equal(versions_of(f, id2), 4);
+	/* told per work package, before the removal, in its transaction */
+	assert_int_equal(seen.n, 2);
+	assert_int_equal(seen.wp[0], f->wp);
+	assert_int_equal(seen.versions[0], 3);
+	assert_int_equal(seen.wp[1], wp2);
+	assert_int_equal(seen.versions[1], 1);
 	/* also when a version is added */
 	assert_int_equal(put_as(f, f->wp, "doc", HASH_A, 1, f->alice, &res), ERR_OK);
 	assert_int_equal(res.pruned, 1);
@@ -1180,7 +1218,7 @@ static void retention_defaults_from_settings(void **state)
 	assert_int_equal(settings_get_u64(f->db, TREE_DEFAULT_KEEP_VERSIONS_KEY, &v), ERR_NOTFOUND);
 	assert_int_equal(settings_put_u64(f->db, TREE_DEFAULT_KEEP_DAYS_KEY, 7), ERR_OK);
 	db_clock_offset(10 * 86400);
-	assert_int_equal(tree_retention_apply(f->db, 0, &pruned), ERR_OK);
+	assert_int_equal(tree_retention_apply(f->db, 0, NULL, NULL, &pruned), ERR_OK);
 	db_clock_offset(0);
 	/* WP1 keeps only its current version; WP2's own count rule still
 	 * keeps its newest 4 (a version stays when any rule keeps it) */
