@@ -159,14 +159,16 @@ enum err uploads_get(struct db *db, const char *id, struct upload *out)
 
 enum err uploads_set_offset(struct db *db, const char *id, uint64_t offset)
 {
-	static const char sql[] = "UPDATE uploads SET offset = ? WHERE id = ? AND version IS NULL";
+	static const char sql[] =
+		"UPDATE uploads SET offset = ?, touched_at = ? WHERE id = ? AND version IS NULL";
 	sqlite3_stmt *st;
 	enum err rc = db_stmt(db, sql, &st);
 
 	if (rc)
 		return rc;
 	db_bind_int64(db, st, 1, (int64_t)offset);
-	db_bind_text(db, st, 2, id);
+	db_bind_int64(db, st, 2, db_now());
+	db_bind_text(db, st, 3, id);
 	return db_exec_stmt(db, st, "record upload offset");
 }
 
@@ -315,8 +317,9 @@ out:
 
 enum err uploads_link_open(struct db *db, int64_t link_id, int64_t now, int64_t *n)
 {
-	static const char sql[] = "SELECT count(*) FROM uploads"
-				  " WHERE link_id = ? AND version IS NULL AND expires_at > ?";
+	static const char sql[] =
+		"SELECT count(*) FROM uploads WHERE link_id = ?1 AND version IS NULL"
+		" AND expires_at > ?2 AND coalesce(touched_at, created_at) > ?2 - " UPLOADS_LINK_IDLE;
 	sqlite3_stmt *st;
 	enum err rc = db_stmt(db, sql, &st);
 	bool row;

@@ -70,7 +70,12 @@ enum err uploads_set_offset(struct db *db, const char *id, uint64_t offset);
  * so both commit together; joins the open transaction. */
 enum err uploads_finish(struct db *db, const char *id, int64_t version, const char *blob);
 
-/* How many unfinished, unexpired uploads came through link `link_id`. */
+/* How many unfinished, unexpired uploads came through link `link_id`
+ * and moved in the last hour (created, or their offset recorded): one
+ * its uploader left, in a browser closed for good, stops holding one of
+ * the link's files. Should it come back after the link filled up, its
+ * commit is refused (link_use). */
+#define UPLOADS_LINK_IDLE "3600"
 enum err uploads_link_open(struct db *db, int64_t link_id, int64_t now, int64_t *n);
 
 /* Delete the row (not the file). Missing is fine. */

@@ -262,6 +262,23 @@ test('drop links: policy, creation, tus with resume, naming, limits, the uploade
     assert.equal((await del(y.headers.get('location'))).status, 204);
     assert.equal(sql(s, `SELECT count(*) AS n FROM uploads WHERE id = '${yid}'`)[0].n, 0);
     assert.equal((await create(s, two.secret, { length: 5, filename: 'z.txt', uploader: 'Yan', body: 'zzzzz' })).status, 201);
+
+    // An upload left idle for over an hour (a browser closed for good)
+    // stops holding its place: another file may come. Should the idle one
+    // come back after the link filled up, its commit is refused.
+    const three = (await makeLink(s, tokens.writer, { path: 'Inbox', kind: 'drop', max_files: 1 })).body;
+    const idle = await create(s, three.secret, { length: 10, filename: 'idle.txt', uploader: 'Ida' });
+    assert.equal(idle.status, 201);
+    const idleLoc = idle.headers.get('location');
+    assert.equal((await patch(s, idleLoc, 0, 'iiiii')).status, 204);
+    assert.equal((await create(s, three.secret, { length: 5, filename: 'w.txt', uploader: 'Wim' })).status, 409);
+    sql(s, `UPDATE uploads SET created_at = created_at - 3700, touched_at = touched_at - 3700 WHERE link_id = ${three.link.id}`);
+    assert.equal((await create(s, three.secret, { length: 5, filename: 'w.txt', uploader: 'Wim', body: 'wwwww' })).status, 201);
+    r = await patch(s, idleLoc, 5, 'iiiii');
+    assert.equal(r.status, 409);
+    assert.match((await r.json()).detail, /nothing was stored/);
+    names = await inboxNames(s, tokens.reader);
+    assert.ok(names.some((n) => /^Wim .*w\.txt$/.test(n)) && !names.some((n) => /idle\.txt$/.test(n)), names.join('|'));
   });
 });
 
