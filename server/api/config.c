@@ -237,8 +237,8 @@ static const struct option_def options[] = {
 	 "Longest wait for clamd on one send or receive of a scan; a large file's verdict comes "
 	 "after clamd has read all of it."},
 	{"clamd-wait", OPT_MS, OFF(clamd_wait_ms), 0, 600000,
-	 "How long an upload waits, retrying, for an unreachable clamd before "
-	 "`scan-unreachable` applies."},
+	 "How long an upload waits, retrying, for a clamd that cannot be reached or does not "
+	 "answer (hung) before `scan-unreachable` applies."},
 	{"scan-unscannable", OPT_STRING, OFF(scan_unscannable), 0, 0,
 	 "Content clamd cannot scan (over its `StreamMaxLength`, an encrypted or broken archive): "
 	 "`refuse` (422 `unscannable`) or `accept-unscanned` (stored, marked `unscanned`). "

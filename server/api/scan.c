@@ -203,7 +203,8 @@ static enum err unreachable(const char *hash, const char *why, struct scan_outco
 enum err scan_content(int fd, uint64_t size, const char *hash, bool force, struct scan_outcome *out)
 {
 	struct clamd_addr a = {.address = sc.address, .timeout_ms = sc.timeout_ms};
-	uint64_t deadline, t0;
+	struct clamd_addr ask = a;
+	uint64_t deadline, t0, now;
 	enum clamd_result res;
 	char name[CLAMD_REPLY_MAX + 1];
 
@@ -213,7 +214,16 @@ enum err scan_content(int fd, uint64_t size, const char *hash, bool force, struc
 	deadline = now_us() + (uint64_t)sc.wait_ms * 1000u;
 	/* Bounded wait: clamd restarting (a reload, an update) is brief. */
 	for (;;) {
-		if (!clamd_version(&a, out->db_version, sizeof out->db_version)) {
+		/* Whether clamd is there is asked within clamd-wait (at least
+		 * a second), not clamd-timeout: a clamd that hung would hold
+		 * each upload, and its disk thread, for minutes. */
+		now = now_us();
+		ask.timeout_ms = now < deadline ? (unsigned)((deadline - now) / 1000u) : 0;
+		if (ask.timeout_ms < 1000)
+			ask.timeout_ms = 1000;
+		if (ask.timeout_ms > a.timeout_ms)
+			ask.timeout_ms = a.timeout_ms;
+		if (!clamd_version(&ask, out->db_version, sizeof out->db_version)) {
 			if (!force && cached_clean(hash, out->db_version)) {
 				out->verdict = SCAN_CLEAN;
 				out->cached = true;

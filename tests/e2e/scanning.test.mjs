@@ -233,11 +233,13 @@ test('scanning: infected refused on every way in, clean kept, rescan, clamd stop
 
 // /healthz asks clamd whether it is there; a hung clamd (stopped: the
 // socket still takes connections, nothing answers) must not hold the
-// event loop that answers it for the question's timeout (1 s).
-test('scanning: a hung clamd shows in /healthz without holding it', async () => {
+// event loop that answers it for the question's timeout (1 s), nor an
+// upload for clamd-timeout (2 minutes): it waits clamd-wait, then 503.
+test('scanning: a hung clamd shows in /healthz without holding it; uploads wait clamd-wait', async () => {
   const clamd = await startClamd();
   try {
-    await withServer({ args: ['--clamd-socket', clamd.sock, '--workers', '1'] }, async (s) => {
+    await withServer({ args: ['--clamd-socket', clamd.sock, '--workers', '1', '--clamd-wait', '1s'] }, async (s) => {
+      const { tokens } = await consortium(s);
       const health = async () => {
         const t0 = performance.now();
         const h = await (await s.fetch('/healthz')).json();
@@ -255,6 +257,13 @@ test('scanning: a hung clamd shows in /healthz without holding it', async () => 
       assert.ok(seen.length >= 3, 'it was asked while clamd hung');
       const slowest = Math.max(...seen.map((x) => x.ms));
       assert.ok(slowest < 800, `/healthz waited for the hung clamd: ${JSON.stringify(seen)}`);
+      const t0 = Date.now();
+      const up = await s.fetch('/api/v1/wps/WP1/content/while-hung.txt', {
+        method: 'PUT', headers: { authorization: `Bearer ${tokens.writer}` }, body: 'hello', signal: AbortSignal.timeout(30000),
+      });
+      assert.equal(up.status, 503);
+      assert.equal((await up.json()).error, 'scanner_unavailable');
+      assert.ok(Date.now() - t0 < 10000, `the upload waited ${Date.now() - t0} ms`);
       clamd.signal('SIGCONT');
       const back = Date.now() + 15000;
       while (Date.now() < back && (await health()).scanner !== 'ok') await new Promise((res) => setTimeout(res, 250));
