@@ -46,54 +46,54 @@ static enum err txn_end(struct db *db, enum err rc)
 	return rc;
 }
 
-enum err uploads_create(struct db *db, const struct upload *u, unsigned max_open,
-			uint64_t max_bytes)
+/* Insert `u` under the per-user limits, in the caller's transaction:
+ * unfinished (offset 0), or finished when u->version is set (its
+ * version and blob, the offset at its length). Either way it counts as
+ * one more unfinished upload for the limits, as it was one until now. */
+static enum err insert_checked(struct db *db, const struct upload *u, unsigned max_open,
+			       uint64_t max_bytes)
 {
+	/* The covering index uploads_user (user_id, version, length) gives
+	 * the unfinished rows alone: finished ones stay until they expire. */
 	static const char sql_count[] = "SELECT count(*), coalesce(sum(length), 0) FROM uploads"
 					" WHERE user_id = ? AND version IS NULL";
 	static const char sql_insert[] =
 		"INSERT INTO uploads (id, user_id, wp_id, path, comment, metadata, length,"
-		" offset, created_at, expires_at, link_id) VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?)";
+		" offset, created_at, expires_at, link_id, version, blob)"
+		" VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
 	sqlite3_stmt *st;
 	int64_t open_count, open_bytes;
 	enum err rc;
 	bool row;
 
-	if (!uploads_id_valid(u->id))
-		return err_set(ERR_INVALID, "malformed upload id");
-	rc = db_begin(db);
-	if (rc)
-		return rc;
 	rc = db_stmt(db, sql_count, &st);
 	if (rc)
-		goto out;
+		return rc;
 	db_bind_int64(db, st, 1, u->user_id);
 	rc = db_step(db, st, "count uploads", &row);
 	if (!rc && !row)
 		rc = err_set(ERR_DB, "count uploads: no result");
-	if (rc)
-		goto out;
+	if (rc) {
+		sqlite3_reset(st);
+		return rc;
+	}
 	open_count = sqlite3_column_int64(st, 0);
 	open_bytes = sqlite3_column_int64(st, 1);
 	sqlite3_reset(st);
-	if ((uint64_t)open_count + 1 > max_open) {
-		rc = err_set(ERR_LIMIT,
-			     "you have %" PRId64 " unfinished uploads, the most allowed is %u: "
-			     "finish or cancel one first",
-			     open_count, max_open);
-		goto out;
-	}
-	if ((uint64_t)open_bytes + u->length > max_bytes || u->length > max_bytes) {
-		rc = err_set(ERR_LIMIT,
-			     "your unfinished uploads would total %" PRIu64
-			     " bytes, the most allowed "
-			     "is %" PRIu64 ": finish or cancel one first",
-			     (uint64_t)open_bytes + u->length, max_bytes);
-		goto out;
-	}
+	if ((uint64_t)open_count + 1 > max_open)
+		return err_set(ERR_LIMIT,
+			       "you have %" PRId64 " unfinished uploads, the most allowed is %u: "
+			       "finish or cancel one first",
+			       open_count, max_open);
+	if ((uint64_t)open_bytes + u->length > max_bytes || u->length > max_bytes)
+		return err_set(ERR_LIMIT,
+			       "your unfinished uploads would total %" PRIu64
+			       " bytes, the most allowed "
+			       "is %" PRIu64 ": finish or cancel one first",
+			       (uint64_t)open_bytes + u->length, max_bytes);
 	rc = db_stmt(db, sql_insert, &st);
 	if (rc)
-		goto out;
+		return rc;
 	db_bind_text(db, st, 1, u->id);
 	db_bind_int64(db, st, 2, u->user_id);
 	db_bind_int64(db, st, 3, u->wp_id);
@@ -101,12 +101,36 @@ enum err uploads_create(struct db *db, const struct upload *u, unsigned max_open
 	db_bind_text(db, st, 5, u->comment ? u->comment : "");
 	db_bind_text(db, st, 6, u->metadata ? u->metadata : "");
 	db_bind_int64(db, st, 7, (int64_t)u->length);
-	db_bind_int64(db, st, 8, u->created_at);
-	db_bind_int64(db, st, 9, u->expires_at);
-	db_bind_id(db, st, 10, u->link_id);
-	rc = db_exec_stmt(db, st, "insert upload");
-out:
-	return txn_end(db, rc);
+	db_bind_int64(db, st, 8, u->version ? (int64_t)u->length : 0);
+	db_bind_int64(db, st, 9, u->created_at);
+	db_bind_int64(db, st, 10, u->expires_at);
+	db_bind_id(db, st, 11, u->link_id);
+	db_bind_id(db, st, 12, u->version);
+	db_bind_text(db, st, 13, u->version ? u->blob : NULL);
+	return db_exec_stmt(db, st, "insert upload");
+}
+
+enum err uploads_create(struct db *db, const struct upload *u, unsigned max_open,
+			uint64_t max_bytes)
+{
+	enum err rc;
+
+	if (!uploads_id_valid(u->id))
+		return err_set(ERR_INVALID, "malformed upload id");
+	rc = db_begin(db);
+	if (rc)
+		return rc;
+	return txn_end(db, insert_checked(db, u, max_open, max_bytes));
+}
+
+enum err uploads_create_finished(struct db *db, const struct upload *u, unsigned max_open,
+				 uint64_t max_bytes)
+{
+	if (!uploads_id_valid(u->id))
+		return err_set(ERR_INVALID, "malformed upload id");
+	if (u->version <= 0 || strlen(u->blob) != DIGEST_SHA256_HEX_LEN)
+		return err_set(ERR_INTERNAL, "a finished upload needs its version and blob");
+	return insert_checked(db, u, max_open, max_bytes);
 }
 
 enum err uploads_get(struct db *db, const char *id, struct upload *out)

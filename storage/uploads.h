@@ -59,6 +59,15 @@ bool uploads_id_valid(const char *id);
 enum err uploads_create(struct db *db, const struct upload *u, unsigned max_open,
 			uint64_t max_bytes);
 
+/* Insert `u` finished: a creation request carried all of it, and it
+ * made u->version with content u->blob (the offset is its length).
+ * Under the same limits as uploads_create, counting `u` as one more
+ * unfinished upload (ERR_LIMIT). Meant to run inside the transaction
+ * that adds the version (tree_put's hook), so both commit together;
+ * joins the open transaction. */
+enum err uploads_create_finished(struct db *db, const struct upload *u, unsigned max_open,
+				 uint64_t max_bytes);
+
 /* The upload `id`. *out is cleared with upload_clear. */
 enum err uploads_get(struct db *db, const char *id, struct upload *out);
 

@@ -185,10 +185,16 @@ static enum err in_txn(struct db *db, const struct tree_put_result *res, void *a
 						   "expired or was revoked: nothing was stored");
 	}
 	free(path);
-	if (!rc && j->new_upload)
-		rc = uploads_create(db, j->new_upload, j->upload_max_open, j->upload_max_bytes);
-	if (!rc && j->upload_id)
+	/* A row made here is inserted finished: one write, not an insert
+	 * and then an update of the same row. */
+	if (!rc && j->new_upload) {
+		j->new_upload->version = res->version;
+		memcpy(j->new_upload->blob, j->res.hash, sizeof j->new_upload->blob);
+		rc = uploads_create_finished(db, j->new_upload, j->upload_max_open,
+					     j->upload_max_bytes);
+	} else if (!rc && j->upload_id) {
 		rc = uploads_finish(db, j->upload_id, res->version, j->res.hash);
+	}
 	return rc;
 }
 

@@ -14,7 +14,7 @@
  *                savepoint of a group transaction that commits every
  *                upload ready at that moment with one WAL fsync; inside
  *                it the audit record "upload" and, for tus, the upload
- *                marked finished (its row inserted first when the
+ *                marked finished (its row inserted finished when the
  *                creation request carried all of it); after the commit the hold is released
  *   event loop:  the answer
  *
@@ -89,10 +89,10 @@ struct docput_req {
 	const char *keep_file;
 	uint64_t keep_offset;
 	/* tus, when the upload's row does not exist yet (a creation request
-	 * that carried all of it, h_tus.c): inserted in the commit's
-	 * transaction under the per-user limits (uploads_create), then
-	 * finished with the version, so the upload costs no transaction of
-	 * its own. Copied. NULL: the row of upload_id exists. */
+	 * that carried all of it, h_tus.c): inserted already finished with
+	 * the version, in the commit's transaction and under the per-user
+	 * limits (uploads_create_finished), so the upload costs no
+	 * transaction of its own. Copied. NULL: the row of upload_id exists. */
 	const struct upload *new_upload;
 	unsigned upload_max_open;
 	uint64_t upload_max_bytes;

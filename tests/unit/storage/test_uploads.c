@@ -1,6 +1,7 @@
 /* Unit tests for storage/uploads.c: ids, per-user limits, offsets,
- * finishing inside a transaction, and the sweep of expired uploads and
- * orphan files (a file a writer holds is never removed). */
+ * finishing inside a transaction, a row inserted finished, and the
+ * sweep of expired uploads and orphan files (a file a writer holds is
+ * never removed). */
 #include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -121,6 +122,61 @@ static void test_limits(void **state)
 	assert_int_not_equal(create(f, ID3, f->bob, 1, 5000, 9, 1000), ERR_OK);
 }
 
+#define BLOB "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+
+/* A creation that carried the whole upload: its row goes in finished,
+ * inside the version's transaction, under the same limits. */
+static void test_create_finished(void **state)
+{
+	struct fx *f = *state;
+	struct upload u = {0}, got;
+
+	memcpy(u.id, ID3, UPLOADS_ID_LEN + 1);
+	u.user_id = f->alice;
+	u.wp_id = f->wp;
+	u.path = "a/c.txt";
+	u.metadata = "wp V1Ax";
+	u.length = 300;
+	u.created_at = 100;
+	u.expires_at = 5000;
+	u.version = 7;
+	memcpy(u.blob, BLOB, sizeof u.blob);
+
+	/* It counts as one more unfinished upload, as before it was one. */
+	assert_int_equal(create(f, ID1, f->alice, 600, 5000, 2, 1000), ERR_OK);
+	assert_int_equal(db_begin(f->db), ERR_OK);
+	assert_int_equal(uploads_create_finished(f->db, &u, 2, 800), ERR_LIMIT);
+	assert_non_null(strstr(err_detail(), "total 900 bytes"));
+	assert_int_equal(create(f, ID2, f->alice, 100, 5000, 3, 1000), ERR_OK);
+	assert_int_equal(uploads_create_finished(f->db, &u, 2, 1000), ERR_LIMIT);
+	assert_non_null(strstr(err_detail(), "2 unfinished uploads"));
+	/* Joins the caller's transaction: a rollback undoes it. */
+	assert_int_equal(uploads_create_finished(f->db, &u, 3, 1000), ERR_OK);
+	db_rollback(f->db);
+	assert_int_equal(uploads_get(f->db, ID3, &got), ERR_NOTFOUND);
+
+	assert_int_equal(db_begin(f->db), ERR_OK);
+	assert_int_equal(uploads_create_finished(f->db, &u, 3, 1000), ERR_OK);
+	assert_int_equal(db_commit(f->db), ERR_OK);
+	assert_int_equal(uploads_get(f->db, ID3, &got), ERR_OK);
+	assert_int_equal(got.version, 7);
+	assert_string_equal(got.blob, BLOB);
+	assert_int_equal(got.offset, 300);
+	assert_int_equal(got.length, 300);
+	assert_string_equal(got.path, "a/c.txt");
+	assert_string_equal(got.comment, "");
+	assert_string_equal(got.metadata, "wp V1Ax");
+	upload_clear(&got);
+	/* Finished, it no longer counts: room for a third unfinished one. */
+	assert_int_equal(create(f, "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA4", f->alice, 300,
+				5000, 3, 1000),
+			 ERR_OK);
+	/* Without its version it is no finished upload. */
+	u.version = 0;
+	memcpy(u.id, "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA5", UPLOADS_ID_LEN + 1);
+	assert_int_equal(uploads_create_finished(f->db, &u, 9, 9000), ERR_INTERNAL);
+}
+
 static void touch(const char *path, time_t mtime)
 {
 	int fd = open(path, O_WRONLY | O_CREAT, 0600);
@@ -190,6 +246,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_create_get_offset_finish, fx_setup,
 						fx_teardown),
 		cmocka_unit_test_setup_teardown(test_limits, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_create_finished, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_sweep, fx_setup, fx_teardown),
 	};
 
