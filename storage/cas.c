@@ -644,6 +644,16 @@ bool cas_writer_small(struct cas_writer *w, size_t max, const unsigned char **da
 	return true;
 }
 
+bool cas_writer_hash(const struct cas_writer *w, char hex[DIGEST_SHA256_HEX_LEN + 1])
+{
+	unsigned char md[DIGEST_SHA256_LEN];
+
+	if (w->failed || !digest_peek(w->sha, md))
+		return false;
+	digest_hex(md, sizeof md, hex);
+	return true;
+}
+
 enum err cas_writer_truncate(struct cas_writer *w, uint64_t size)
 {
 	enum err rc = writer_flush(w);

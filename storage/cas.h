@@ -153,6 +153,12 @@ enum err cas_writer_start_sync(struct cas_writer *w);
  * writer is unchanged and cas_writer_store still works. */
 bool cas_writer_small(struct cas_writer *w, size_t max, const unsigned char **data, size_t *len);
 
+/* The SHA-256 of everything written so far, in hex, from the hash the
+ * writer keeps as it goes (content stored elsewhere needs no second
+ * pass). The writer is unchanged. False when it failed or memory ran
+ * out. */
+bool cas_writer_hash(const struct cas_writer *w, char hex[DIGEST_SHA256_HEX_LEN + 1]);
+
 /* Cut a resumable writer back to `size` bytes (≤ its size) and re-hash
  * what remains: a tus request whose checksum failed leaves the offset
  * where it was. */

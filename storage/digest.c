@@ -62,6 +62,17 @@ void digest_final(struct digest *d, unsigned char *out)
 	EVP_DigestInit_ex(d->ctx, d->md, NULL);
 }
 
+bool digest_peek(const struct digest *d, unsigned char *out)
+{
+	EVP_MD_CTX *copy = EVP_MD_CTX_new();
+	unsigned int n;
+	bool ok = copy && EVP_MD_CTX_copy_ex(copy, d->ctx) == 1 &&
+		  EVP_DigestFinal_ex(copy, out, &n) == 1;
+
+	EVP_MD_CTX_free(copy);
+	return ok;
+}
+
 void digest_free(struct digest *d)
 {
 	if (!d)

@@ -29,6 +29,9 @@ struct digest *digest_new(enum digest_alg alg);
 void digest_update(struct digest *d, const void *data, size_t len);
 /* Write the digest to `out` (32 or 20 bytes) and reset for reuse. */
 void digest_final(struct digest *d, unsigned char *out);
+/* Write the digest of what was hashed so far to `out`, and go on
+ * hashing: the state is copied. False when the copy cannot be made. */
+bool digest_peek(const struct digest *d, unsigned char *out);
 /* Accepts NULL. */
 void digest_free(struct digest *d);
 

@@ -332,13 +332,11 @@ static void mime_of(struct job *j)
 static bool take_small(struct job *j)
 {
 	const unsigned char *data;
-	unsigned char md[DIGEST_SHA256_LEN];
 	size_t len;
 
-	if (!cas_writer_small(j->w, SMALLBLOB_MAX, &data, &len))
+	if (!cas_writer_small(j->w, SMALLBLOB_MAX, &data, &len) ||
+	    !cas_writer_hash(j->w, j->res.hash))
 		return false;
-	digest_sha256(data, len, md);
-	digest_hex(md, sizeof md, j->res.hash);
 	/* Deduplication across the tiers: content already stored as a file
 	 * is referenced there (and held by the file path). */
 	if (cas_stat(j->cas, j->res.hash, NULL) != ERR_NOTFOUND) {

@@ -26,6 +26,17 @@ static void sha256_vectors(void **state)
 	digest_hex(out, sizeof out, hex);
 	assert_string_equal(hex,
 			    "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+	/* a peek leaves the hash going: "ab" so far, then "abc" */
+	digest_update(d, "ab", 2);
+	assert_true(digest_peek(d, out));
+	digest_hex(out, sizeof out, hex);
+	assert_string_equal(hex,
+			    "fb8e20fc2e4c3f248c60c39bd652f3c1347298bb977b8b4d5903b85055620603");
+	digest_update(d, "c", 1);
+	digest_final(d, out);
+	digest_hex(out, sizeof out, hex);
+	assert_string_equal(hex,
+			    "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
 	/* final resets: the empty string next */
 	digest_final(d, out);
 	digest_hex(out, sizeof out, hex);

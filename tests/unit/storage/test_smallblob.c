@@ -68,7 +68,7 @@ static void test_writer_small(void **state)
 	const unsigned char *data;
 	size_t len;
 	static unsigned char big[SMALLBLOB_MAX + 1];
-	char path[256];
+	char path[256], hash[DIGEST_SHA256_HEX_LEN + 1], want[DIGEST_SHA256_HEX_LEN + 1];
 	FILE *fp;
 
 	/* A temp writer keeps small content in memory: no file at all. */
@@ -79,6 +79,9 @@ static void test_writer_small(void **state)
 	assert_int_equal(len, 11);
 	assert_memory_equal(data, "hello world", 11);
 	assert_int_equal(count_dir(f->dir, "tmp"), 0);
+	assert_true(cas_writer_hash(w, hash));
+	hash_of("hello world", 11, want);
+	assert_string_equal(hash, want);
 	cas_writer_abort(w);
 
 	/* A writer told the size keeps a buffer of that size: content of
@@ -110,13 +113,15 @@ static void test_writer_small(void **state)
 	assert_int_equal(cas_writer_new(f->cas, 0, &w), ERR_OK);
 	assert_int_equal(cas_writer_write(w, big, sizeof big), ERR_OK);
 	assert_false(cas_writer_small(w, SMALLBLOB_MAX, &data, &len));
+	/* Its hash asked for on the way does not change what it stores. */
+	assert_true(cas_writer_hash(w, hash));
 	{
 		struct cas_blob b;
-		char want[DIGEST_SHA256_HEX_LEN + 1];
 
 		assert_int_equal(cas_writer_store(w, &b), ERR_OK);
 		hash_of(big, sizeof big, want);
 		assert_string_equal(b.hash, want);
+		assert_string_equal(hash, want);
 		cas_blob_release(&b);
 	}
 
@@ -137,6 +142,10 @@ static void test_writer_small(void **state)
 	assert_true(cas_writer_small(w, SMALLBLOB_MAX, &data, &len));
 	assert_int_equal(len, 23);
 	assert_memory_equal(data, "first part, second part", 23);
+	/* Its hash covers the bytes earlier requests wrote. */
+	assert_true(cas_writer_hash(w, hash));
+	hash_of("first part, second part", 23, want);
+	assert_string_equal(hash, want);
 	/* The partial file is only removed when the writer ends. */
 	assert_int_equal(access(path, F_OK), 0);
 	cas_writer_abort(w);
