@@ -22,6 +22,10 @@
 #   ROUNDS=5 ONLY="small up" PARS="1 16" CONSORT_BIN=path tests/bench/documents.sh
 # PARS: the parallel connections of the small uploads, one run each
 # (default 8); each is measured beside Apache mod_dav and nginx.
+# SMALL_CONTENT: what the 10 KiB files hold: random (default; libmagic's
+# slowest binary case, every test and no match), pdf (a PDF header before
+# random bytes: typed in a few tests) or text (base64 lines: plain text,
+# libmagic's slow text tests).
 # ONLY picks measurements (up, down, small, dav, tus, rclone; default all; dav
 # adds the WebDAV variants to up and small, tus tus uploads to small), CONSORT_BIN
 # another consort binary (default: build-release, built here).
@@ -41,6 +45,15 @@ trap cleanup EXIT
 command -v nginx >/dev/null && command -v apache2 >/dev/null || {
   echo "needs nginx and apache2: apt-get install nginx-light apache2" >&2; exit 1; }
 rounds=${ROUNDS:-1}
+small_content=${SMALL_CONTENT:-random}
+small_file() { # 10,240 bytes of the kind SMALL_CONTENT names
+  case $small_content in
+    random) head -c 10240 /dev/urandom;;
+    pdf) { printf '%%PDF-1.4\n'; head -c 10231 /dev/urandom; };;
+    text) head -c 7680 /dev/urandom | base64 -w 79 | head -c 10240;;
+    *) echo "SMALL_CONTENT is random, pdf or text" >&2; exit 2;;
+  esac
+}
 only=${ONLY:-up down small dav tus rclone}
 consort=${CONSORT_BIN:-}
 if [ -z "$consort" ]; then
@@ -233,7 +246,7 @@ if has small; then
   all_c= all_a= all_n= all_ds= all_ts=
   for r in $(seq "$rounds"); do
     # New content each round: every upload stores a new blob, none deduplicates.
-    for i in $(seq 1000); do head -c 10240 /dev/urandom > "$work/files/s$i.bin"; done
+    for i in $(seq 1000); do small_file > "$work/files/s$i.bin"; done
     : > "$work/c.cfg"; : > "$work/a.cfg"; : > "$work/n.cfg"
     for i in $(seq 1000); do
       printf 'upload-file = "%s"\nurl = "https://localhost:%s/api/v1/wps/WP1/content/small%s-%s/s%s.bin"\noutput = "/dev/null"\n' \
