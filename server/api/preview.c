@@ -609,6 +609,32 @@ static void write_profile(const char *dir)
 	}
 }
 
+/* Where LibreOffice makes converter `c`'s pipe (sal's osl pipes live in
+ * /tmp whatever TMPDIR says). */
+static void pipe_socket(const struct converter *c, char *out, size_t size)
+{
+	snprintf(out, size, "/tmp/OSL_PIPE_%u_%s", (unsigned)getuid(), c->pipe);
+}
+
+static void lo_kill(struct converter *c)
+{
+	char sock[256];
+	int status;
+
+	if (c->pid > 0) {
+		kill(-c->pid, SIGKILL);
+		while (waitpid(c->pid, &status, 0) < 0 && errno == EINTR)
+			;
+		atomic_fetch_sub(&pv.lo_running, 1);
+		/* A killed soffice cannot remove its pipe, and every start
+		 * names a new one: a converter renewed every 200 conversions
+		 * would leave a socket in /tmp each time. */
+		pipe_socket(c, sock, sizeof sock);
+		unlink(sock);
+	}
+	c->pid = 0;
+}
+
 /* Converter `c`, taken by the caller, running: started when needed. */
 static bool lo_running(struct converter *c)
 {
@@ -618,10 +644,7 @@ static bool lo_running(struct converter *c)
 	if (c->pid > 0) {
 		if (c->uses < SOFFICE_MAX_USES && waitpid(c->pid, &status, WNOHANG) == 0)
 			return true;
-		kill(-c->pid, SIGKILL);
-		waitpid(c->pid, &status, 0);
-		c->pid = 0;
-		atomic_fetch_sub(&pv.lo_running, 1);
+		lo_kill(c);
 	}
 	write_profile(c->profile);
 	pthread_mutex_lock(&pv.lo_mu);
@@ -644,8 +667,7 @@ static bool lo_running(struct converter *c)
 			c->pid = spawn(argv, -1, -1);
 			if (c->pid <= 0)
 				break;
-			snprintf(sock, sizeof sock, "/tmp/OSL_PIPE_%u_%s", (unsigned)getuid(),
-				 c->pipe);
+			pipe_socket(c, sock, sizeof sock);
 			while (now_ms() < until && access(sock, F_OK) != 0) {
 				if (waitpid(c->pid, &status, WNOHANG) == c->pid) {
 					c->pid = 0;
@@ -668,19 +690,6 @@ static bool lo_running(struct converter *c)
 		atomic_fetch_add(&pv.lo_start_failures, 1);
 	}
 	return c->pid > 0;
-}
-
-static void lo_kill(struct converter *c)
-{
-	int status;
-
-	if (c->pid > 0) {
-		kill(-c->pid, SIGKILL);
-		while (waitpid(c->pid, &status, 0) < 0 && errno == EINTR)
-			;
-		atomic_fetch_sub(&pv.lo_running, 1);
-	}
-	c->pid = 0;
 }
 
 /* A free converter, waiting for one if all are converting. A running one

@@ -12,7 +12,7 @@
 // The bounds of `preview-converters` are checked under both builds.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -176,6 +176,18 @@ test('two documents convert at the same time on two converters, both previews ri
     assert.equal(r.status, 200, p);
     assert.equal(pngSize(Buffer.from(await r.arrayBuffer())).w, 400);
   }
+});
+
+test('a converter that ends leaves no pipe in /tmp', { skip }, async () => {
+  const pid = s.proc.pid;
+  const pipes = () => readdirSync('/tmp').filter((n) => n.startsWith(`OSL_PIPE_${process.getuid()}_consort-preview-${pid}-`));
+  // those of the converters killed after a failure are gone already
+  const m = await converterMetrics();
+  assert.ok(m['consort_preview_converter_starts_total{outcome="ok"}'] > m.consort_preview_converters_running,
+    `a converter ended during the tests: ${JSON.stringify(m)}`);
+  assert.equal(pipes().length, m.consort_preview_converters_running, pipes().join(' '));
+  await s.stop();
+  assert.deepEqual(pipes(), []);
 });
 
 test('preview-converters out of its bounds is refused at start', async () => {
