@@ -67,9 +67,10 @@ enum err smallblob_export(struct db *db, const char *data_dir, const char *hash,
 
 /* /metrics (the blob walker, api/metrics.h): how many contents this
  * tier holds and their bytes (each distinct, as rows are keyed by hash),
- * as *count and *bytes; both 0 on failure. One pass over the table that
- * reads no content (length() of a BLOB comes from the row's header). A
- * read of its own, or a step of the caller's transaction. */
+ * as *count and *bytes; both 0 on failure. One pass over the table's
+ * pages that skips the overflow pages of larger content (length() of a
+ * BLOB comes from the row's header; figures in smallblob.c). A read of
+ * its own, or a step of the caller's transaction. */
 enum err smallblob_stats(struct db *db, uint64_t *count, uint64_t *bytes);
 
 /* gc: delete the rows no version references, in one write transaction;
