@@ -444,7 +444,8 @@ static void walk_blobs(void)
 }
 
 /* The small tier is rows, not files: its figures are the table's, as
- * of this walk (smallblob_stats, one pass that reads no content). */
+ * of this walk (smallblob_stats: one pass over the table, not over the
+ * content of its larger rows). A failure keeps the last figures. */
 static void count_small(struct db *db)
 {
 	uint64_t count, bytes;
@@ -468,10 +469,7 @@ static void *walker_main(void *arg)
 	/* A connection of this thread's own (db.h), only read from. Without
 	 * it the blob files are still walked. */
 	if (m.db_path && db_open(m.db_path, &db))
-		log_event(LOG_WARN, "metrics",
-			  "cannot open the database, no small-content "
-			  "figures: %s",
-			  err_detail());
+		log_event(LOG_WARN, "metrics", "no small-content figures: %s", err_detail());
 	for (;;) {
 		struct timespec until;
 
