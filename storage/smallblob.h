@@ -65,6 +65,14 @@ enum err smallblob_open(struct db *db, const struct cas *cas, const char *hash,
 enum err smallblob_export(struct db *db, const char *data_dir, const char *hash, char *path,
 			  size_t cap, bool *temp);
 
+/* /metrics (the blob walker, api/metrics.h): how many contents this
+ * tier holds and their bytes (each distinct, as rows are keyed by hash),
+ * as *count and *bytes; both 0 on failure. One pass over the table's
+ * pages that skips the overflow pages of larger content (length() of a
+ * BLOB comes from the row's header; figures in smallblob.c). A read of
+ * its own, or a step of the caller's transaction. */
+enum err smallblob_stats(struct db *db, uint64_t *count, uint64_t *bytes);
+
 /* gc: delete the rows no version references, in one write transaction;
  * adds their number and bytes to *removed and *bytes. */
 enum err smallblob_gc(struct db *db, uint64_t *removed, uint64_t *bytes);

@@ -252,6 +252,7 @@ static enum err app_start(struct server *srv, void *arg)
 		.nshards = server_nworkers(srv),
 		.data_dir = cfg->data_dir,
 		.cas = a->cas,
+		.db_path = a->db_path,
 		.blob_scan_ms = cfg->metrics_blob_walk_ms,
 		.allow = cfg->metrics_allow,
 		.token_file = cfg->metrics_token_file,

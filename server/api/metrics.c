@@ -18,8 +18,11 @@
 
 #include "api/preview.h"
 #include "cas.h"
+#include "db.h"
+#include "http/log.h"
 #include "previews.h"
 #include "api/router.h"
+#include "smallblob.h"
 
 /* Status codes the server sends (http_reason knows them), plus 0 for a
  * request whose connection died before any answer. Anything else lands
@@ -64,6 +67,7 @@ static struct {
 	struct route_stats **shards;
 	char *data_dir;
 	struct cas *cas;
+	char *db_path; /* the walker's own connection counts small_blobs */
 
 	struct prefix allow[MAX_ALLOW];
 	size_t nallow;
@@ -83,9 +87,11 @@ static struct {
 	_Atomic bool scanned; /* a walk has completed */
 	_Atomic uint64_t walk_count, walk_bytes;
 	_Atomic uint64_t added_count_at_walk, added_bytes_at_walk;
-	_Atomic int64_t walk_time; /* Unix seconds of the last completed walk */
-	_Atomic uint64_t walk_us;  /* how long it took */
-	_Atomic bool stop_walk;    /* read by the walk callback */
+	_Atomic int64_t walk_time;  /* Unix seconds of the last completed walk */
+	_Atomic uint64_t walk_us;   /* how long it took */
+	_Atomic bool stop_walk;     /* read by the walk callback */
+	_Atomic bool small_counted; /* the small tier has been counted */
+	_Atomic uint64_t small_count, small_bytes;
 } m = {
 	.lock = PTHREAD_MUTEX_INITIALIZER,
 	.wake = PTHREAD_COND_INITIALIZER,
@@ -437,13 +443,39 @@ static void walk_blobs(void)
 	atomic_store(&m.scanned, true);
 }
 
+/* The small tier is rows, not files: its figures are the table's, as
+ * of this walk (smallblob_stats: one pass over the table, not over the
+ * content of its larger rows). A failure keeps the last figures. */
+static void count_small(struct db *db)
+{
+	uint64_t count, bytes;
+
+	if (!db)
+		return;
+	if (smallblob_stats(db, &count, &bytes)) {
+		log_event(LOG_WARN, "metrics", "cannot count small content: %s", err_detail());
+		return;
+	}
+	atomic_store(&m.small_count, count);
+	atomic_store(&m.small_bytes, bytes);
+	atomic_store(&m.small_counted, true);
+}
+
 static void *walker_main(void *arg)
 {
+	struct db *db = NULL;
+
 	(void)arg;
+	/* A connection of this thread's own (db.h), only read from. Without
+	 * it the blob files are still walked. */
+	if (m.db_path && db_open(m.db_path, &db))
+		log_event(LOG_WARN, "metrics", "no small-content figures: %s", err_detail());
 	for (;;) {
 		struct timespec until;
 
-		walk_blobs();
+		count_small(db);
+		if (m.cas)
+			walk_blobs();
 		pthread_mutex_lock(&m.lock);
 		if (m.scan_ms == 0) {
 			while (!m.stop)
@@ -465,6 +497,7 @@ static void *walker_main(void *arg)
 		}
 		pthread_mutex_unlock(&m.lock);
 	}
+	db_close(db);
 	return NULL;
 }
 
@@ -488,7 +521,8 @@ enum err metrics_start(const struct metrics_opts *o)
 	m.nshards = o->nshards;
 	m.shards = calloc(o->nshards, sizeof *m.shards);
 	m.data_dir = o->data_dir ? strdup(o->data_dir) : NULL;
-	if (!m.shards || (o->data_dir && !m.data_dir))
+	m.db_path = o->db_path ? strdup(o->db_path) : NULL;
+	if (!m.shards || (o->data_dir && !m.data_dir) || (o->db_path && !m.db_path))
 		goto nomem;
 	for (unsigned i = 0; i < o->nshards; i++) {
 		/* +1: the "unmatched" slot */
@@ -505,7 +539,8 @@ enum err metrics_start(const struct metrics_opts *o)
 	m.stop = false;
 	atomic_store(&m.stop_walk, false);
 	atomic_store(&m.scanned, false);
-	if (m.cas) {
+	atomic_store(&m.small_counted, false);
+	if (m.cas || m.db_path) {
 		if (pthread_create(&m.thread, NULL, walker_main, NULL) != 0) {
 			metrics_stop();
 			return err_set(ERR_INTERNAL, "cannot start the metrics thread");
@@ -539,6 +574,8 @@ void metrics_stop(void)
 	m.nshards = 0;
 	free(m.data_dir);
 	m.data_dir = NULL;
+	free(m.db_path);
+	m.db_path = NULL;
 	m.cas = NULL;
 	explicit_bzero(m.token, sizeof m.token);
 	m.token_len = 0;
@@ -837,11 +874,12 @@ static void render_store(struct evbuffer *out)
 		cas_added(m.cas, &added, &added_bytes);
 		header(out, "consort_blobs", "gauge",
 		       "Blob files (distinct contents over the small-content threshold) in the "
-		       "store: the last walk of DATA/blobs plus those stored since.");
+		       "store: the last walk of DATA/blobs plus those stored since. Smaller "
+		       "content is consort_small_blobs.");
 		evbuffer_add_printf(out, "consort_blobs %llu\n",
 				    (unsigned long long)(atomic_load(&m.walk_count) + added -
 							 atomic_load(&m.added_count_at_walk)));
-		header(out, "consort_blob_bytes", "gauge", "Bytes of the blobs in the store.");
+		header(out, "consort_blob_bytes", "gauge", "Bytes of those blob files.");
 		evbuffer_add_printf(out, "consort_blob_bytes %llu\n",
 				    (unsigned long long)(atomic_load(&m.walk_bytes) + added_bytes -
 							 atomic_load(&m.added_bytes_at_walk)));
@@ -853,6 +891,17 @@ static void render_store(struct evbuffer *out)
 		       "How long the last walk of DATA/blobs took.");
 		evbuffer_add_printf(out, "consort_blob_walk_duration_seconds %.6f\n",
 				    (double)atomic_load(&m.walk_us) / 1e6);
+	}
+	if (atomic_load(&m.small_counted)) {
+		header(out, "consort_small_blobs", "gauge",
+		       "Distinct small contents (up to the small-content threshold) stored in the "
+		       "database instead of as blob files, at the last walk.");
+		evbuffer_add_printf(out, "consort_small_blobs %llu\n",
+				    (unsigned long long)atomic_load(&m.small_count));
+		header(out, "consort_small_blob_bytes", "gauge",
+		       "Bytes of those small contents, at the last walk.");
+		evbuffer_add_printf(out, "consort_small_blob_bytes %llu\n",
+				    (unsigned long long)atomic_load(&m.small_bytes));
 	}
 	if (preview_cache()) {
 		struct previews_stats ps;

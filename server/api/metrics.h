@@ -24,7 +24,9 @@
  * thread walks DATA/blobs at start and then every `interval`, and the
  * blobs this process stores in between are added from the store's own
  * counter (cas_added). Blobs removed by `consort gc` (another process)
- * are seen at the next walk.
+ * are seen at the next walk. The same thread counts the small-content
+ * tier (the table small_blobs, storage/smallblob.h) at each walk, over a
+ * database connection of its own; those two figures move only then.
  *
  * What /metrics shows is operational and aggregate: route patterns,
  * status codes, latencies, byte and connection counts, store and queue
@@ -74,12 +76,15 @@ struct metrics_opts {
 	unsigned nshards;       /* worker threads; shard i belongs to worker i */
 	const char *data_dir;   /* for the filesystem figures */
 	struct cas *cas;        /* the blob store, NULL: no blob figures */
+	const char *db_path;    /* consort.db, NULL: no small-content figures */
 	unsigned blob_scan_ms;  /* walk DATA/blobs this often; 0: only at start */
 	const char *allow;      /* metrics-allow: comma-separated CIDR prefixes, or "none" */
 	const char *token_file; /* metrics-token-file: NULL for none */
 };
 
-/* Set up the counters for a server and start the blob-walking thread.
+/* Set up the counters for a server and start the blob-walking thread
+ * (when there is a blob store or a database to count; the thread opens
+ * the database itself and closes it when it stops).
  * Parses the allow list and reads the token file: a malformed prefix, or
  * a token file that cannot be read or holds too short a token, fails
  * with ERR_INVALID naming the option. Process-wide; one server at a

@@ -237,6 +237,49 @@ test('uploads in progress and stored blobs move with uploads', async () => {
   });
 });
 
+test('small content is counted at each walk: distinct contents in the database and their bytes, beside the blob files', async () => {
+  // A short walk interval: the small-tier figures move at walks only.
+  await withServer({ args: ['--metrics-blob-walk', '100ms'] }, async (s) => {
+    let m = parse(await scrapeWalked(s));
+    assert.equal(m.get('consort_small_blobs'), 0, 'counted at the walk at start');
+    assert.equal(m.get('consort_small_blob_bytes'), 0);
+    const { tokens } = await consortium(s);
+    // Up to SMALLBLOB_MAX (64 KiB, storage/smallblob.h) content is a row
+    // of small_blobs; one byte more is a blob file. c.txt repeats a.txt.
+    const files = {
+      'a.txt': 'alpha '.repeat(100),
+      'b.txt': 'beta\n'.repeat(7),
+      'c.txt': 'alpha '.repeat(100),
+      'max.bin': 'm'.repeat(64 * 1024),
+      'big.bin': 'n'.repeat(64 * 1024 + 1),
+    };
+    for (const [name, body] of Object.entries(files)) {
+      const r = await api(s, tokens.writer, 'PUT', `/api/v1/wps/WP1/content/${name}`, { body });
+      assert.equal(r.status, 201, `PUT ${name}`);
+    }
+    const smallBytes = 600 + 35 + 64 * 1024;
+    assert.equal(sql(s, 'SELECT count(*) AS n FROM small_blobs')[0].n, 3);
+    // Three distinct contents can only be counted once all are stored,
+    // so the bytes of the walk that shows 3 are exact.
+    for (let i = 0; i < 100 && m.get('consort_small_blobs') !== 3; i++) {
+      await new Promise((res) => setTimeout(res, 50));
+      m = parse(await scrape(s));
+    }
+    assert.equal(m.get('consort_small_blobs'), 3, 'the duplicate is one content');
+    assert.equal(m.get('consort_small_blob_bytes'), smallBytes);
+    // consort_blobs keeps its meaning: blob files only
+    assert.equal(m.get('consort_blobs'), 1);
+    assert.equal(m.get('consort_blob_bytes'), 64 * 1024 + 1);
+    assert.equal(promtool(await scrape(s)).status, 0);
+    // the walk at start of the next run finds the same
+    await s.restart();
+    m = parse(await scrapeWalked(s));
+    assert.equal(m.get('consort_small_blobs'), 3);
+    assert.equal(m.get('consort_small_blob_bytes'), smallBytes);
+    assert.equal(m.get('consort_blobs'), 1);
+  });
+});
+
 test('consort_index_documents is the index\'s count right after a restart, before any upload', async () => {
   await withServer({}, async (s) => {
     const { tokens } = await consortium(s);

@@ -203,6 +203,8 @@ static void counts_add_up_over_shards(void **state)
 	/* Nobody fed these yet: they are absent, not 0. */
 	assert_null(strstr(text, "consort_uploads_in_progress"));
 	assert_null(strstr(text, "consort_blobs "));
+	/* No database given (db_path NULL): no small-content figures. */
+	assert_null(strstr(text, "consort_small_blobs"));
 	free(text);
 
 	metrics_add(METRICS_UPLOADS_ACTIVE, 2);

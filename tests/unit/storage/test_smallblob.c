@@ -1,7 +1,7 @@
 /* Unit tests for storage/smallblob.c and the writer's in-memory view
  * (cas_writer_small): small content stays in memory, is stored and read
  * back through either tier, exported for helpers, collected by gc when
- * no version references it, and checked by fsck. */
+ * no version references it, checked by fsck, and counted for /metrics. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -289,12 +289,58 @@ static void test_gc_and_fsck(void **state)
 	assert_int_equal(problems, 1);
 }
 
+/* The figures /metrics shows for this tier: distinct contents (a
+ * second put of the same content adds nothing, empty content is one)
+ * and their bytes, following gc. */
+static void test_stats(void **state)
+{
+	struct fx *f = *state;
+	static const char a[] = "first small content";
+	static unsigned char b[SMALLBLOB_MAX];
+	char ha[DIGEST_SHA256_HEX_LEN + 1], hb[DIGEST_SHA256_HEX_LEN + 1],
+		he[DIGEST_SHA256_HEX_LEN + 1];
+	uint64_t count = 99, bytes = 99, removed = 0, reclaimed = 0;
+
+	assert_int_equal(smallblob_stats(f->db, &count, &bytes), ERR_OK);
+	assert_int_equal(count, 0);
+	assert_int_equal(bytes, 0);
+
+	memset(b, 'b', sizeof b); /* the largest small content: overflow pages */
+	hash_of(a, strlen(a), ha);
+	hash_of(b, sizeof b, hb);
+	hash_of("", 0, he);
+	assert_int_equal(smallblob_put(f->db, ha, a, strlen(a)), ERR_OK);
+	assert_int_equal(smallblob_put(f->db, hb, b, sizeof b), ERR_OK);
+	assert_int_equal(smallblob_put(f->db, ha, a, strlen(a)), ERR_OK);
+	assert_int_equal(smallblob_put(f->db, he, "", 0), ERR_OK);
+	assert_int_equal(smallblob_stats(f->db, &count, &bytes), ERR_OK);
+	assert_int_equal(count, 3);
+	assert_int_equal(bytes, strlen(a) + sizeof b);
+
+	/* Inside a transaction it counts what the transaction sees. */
+	assert_int_equal(db_begin(f->db), ERR_OK);
+	fx_exec(f, "DELETE FROM small_blobs WHERE length(content) = 0");
+	assert_int_equal(smallblob_stats(f->db, &count, &bytes), ERR_OK);
+	assert_int_equal(count, 2);
+	db_rollback(f->db);
+
+	/* gc takes the unreferenced rows, and the figures with them. */
+	add_version(f, ha, (int64_t)strlen(a));
+	assert_int_equal(smallblob_gc(f->db, &removed, &reclaimed), ERR_OK);
+	assert_int_equal(removed, 2);
+	assert_int_equal(reclaimed, sizeof b);
+	assert_int_equal(smallblob_stats(f->db, &count, &bytes), ERR_OK);
+	assert_int_equal(count, 1);
+	assert_int_equal(bytes, strlen(a));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_writer_small, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_put_get_open, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_gc_and_fsck, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_stats, fx_setup, fx_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
