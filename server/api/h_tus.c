@@ -87,7 +87,12 @@
 
 /* ---- open writers between requests ------------------------------------------- */
 
-#define OPEN_SLOTS 32
+/* Uploads a request has claimed, and idle ones whose writer is kept open
+ * for their next chunk. A claim is never refused for want of room: it is
+ * what keeps a second request out of an upload until the first one's
+ * commit has ended (the file lock cannot: the commit moves the file).
+ * Idle writers, a file descriptor and a hash state each, are bounded. */
+#define OPEN_IDLE_MAX 32
 #define OPEN_IDLE_SECONDS 600
 
 struct open_slot {
@@ -98,18 +103,20 @@ struct open_slot {
 };
 
 static pthread_mutex_t open_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct open_slot open_slots[OPEN_SLOTS];
+static struct open_slot *open_slots;
+static size_t open_cap;
 
-/* Close writers idle too long (holding a file descriptor and a hash
- * state each) and, when `evict_one`, the least recently used idle one.
- * Called with open_lock held; returns the writers to close outside it. */
-static size_t open_reap(bool evict_one, struct cas_writer **out)
+/* Close writers idle too long and, when there are more idle ones than
+ * `keep`, the least recently used. Called with open_lock held; returns
+ * the writers to close outside it (at most OPEN_IDLE_MAX + 1: more are
+ * never idle). */
+static size_t open_reap(size_t keep, struct cas_writer **out)
 {
 	int64_t now = db_now();
-	size_t n = 0;
-	int oldest = -1;
+	size_t n = 0, idle = 0;
+	struct open_slot *oldest = NULL;
 
-	for (int i = 0; i < OPEN_SLOTS; i++) {
+	for (size_t i = 0; i < open_cap; i++) {
 		struct open_slot *s = &open_slots[i];
 
 		if (!s->id[0] || s->busy)
@@ -117,13 +124,15 @@ static size_t open_reap(bool evict_one, struct cas_writer **out)
 		if (now - s->used > OPEN_IDLE_SECONDS) {
 			out[n++] = s->w;
 			memset(s, 0, sizeof *s);
-		} else if (oldest < 0 || s->used < open_slots[oldest].used) {
-			oldest = i;
+			continue;
 		}
+		idle++;
+		if (!oldest || s->used < oldest->used)
+			oldest = s;
 	}
-	if (evict_one && oldest >= 0 && open_slots[oldest].id[0]) {
-		out[n++] = open_slots[oldest].w;
-		memset(&open_slots[oldest], 0, sizeof open_slots[oldest]);
+	if (idle > keep) {
+		out[n++] = oldest->w;
+		memset(oldest, 0, sizeof *oldest);
 	}
 	return n;
 }
@@ -134,52 +143,56 @@ static void close_writers(struct cas_writer **ws, size_t n)
 		cas_writer_close(ws[i]); /* synced when they were put back */
 }
 
-/* Claim upload `id` for one request. ERR_LOCKED when another request
- * has it. *w is its cached writer, or NULL (the caller resumes one);
- * *slotted tells whether a slot was reserved for giving it back. */
-static enum err open_take(const char *id, struct cas_writer **w, bool *slotted)
+/* A free slot, made by closing the oldest idle writer or by growing the
+ * table; NULL when memory ran out. Called with open_lock held. */
+static struct open_slot *open_free_slot(struct cas_writer **reaped, size_t *nreaped)
 {
-	struct cas_writer *reaped[OPEN_SLOTS + 1];
+	struct open_slot *grown;
+	size_t old = open_cap, cap = old ? 2 * old : OPEN_IDLE_MAX;
+
+	for (int pass = 0; pass < 2; pass++) {
+		for (size_t i = 0; i < open_cap; i++)
+			if (!open_slots[i].id[0])
+				return &open_slots[i];
+		if (pass == 0)
+			*nreaped = open_reap(0, reaped);
+	}
+	grown = realloc(open_slots, cap * sizeof *grown);
+	if (!grown)
+		return NULL;
+	memset(grown + old, 0, (cap - old) * sizeof *grown);
+	open_slots = grown;
+	open_cap = cap;
+	return &open_slots[old];
+}
+
+/* Claim upload `id` for one request. ERR_LOCKED when another request
+ * has it. *w is its cached writer, or NULL (the caller resumes one). */
+static enum err open_take(const char *id, struct cas_writer **w)
+{
+	struct cas_writer *reaped[OPEN_IDLE_MAX + 1];
 	size_t nreaped = 0;
-	int free_slot = -1;
+	struct open_slot *s = NULL;
 	enum err rc = ERR_OK;
 
 	*w = NULL;
-	*slotted = false;
 	pthread_mutex_lock(&open_lock);
-	for (int i = 0; i < OPEN_SLOTS; i++) {
-		struct open_slot *s = &open_slots[i];
-
-		if (!strcmp(s->id, id)) {
-			if (s->busy) {
-				rc = err_set(ERR_LOCKED, "another request is writing this upload; "
-							 "try again when it has ended");
-				goto out;
-			}
-			*w = s->w;
-			s->w = NULL;
-			s->busy = true;
-			*slotted = true;
-			goto out;
-		}
-		if (!s->id[0] && free_slot < 0)
-			free_slot = i;
+	for (size_t i = 0; i < open_cap && !s; i++)
+		if (!strcmp(open_slots[i].id, id))
+			s = &open_slots[i];
+	if (s && s->busy) {
+		rc = err_set(ERR_LOCKED, "another request is writing this upload; "
+					 "try again when it has ended");
+	} else if (s) {
+		*w = s->w;
+		s->w = NULL;
+		s->busy = true;
+	} else if ((s = open_free_slot(reaped, &nreaped))) {
+		memcpy(s->id, id, UPLOADS_ID_LEN + 1);
+		s->busy = true;
+	} else {
+		rc = err_set(ERR_NOMEM, "out of memory");
 	}
-	if (free_slot < 0) {
-		nreaped = open_reap(true, reaped);
-		for (int i = 0; i < OPEN_SLOTS && free_slot < 0; i++)
-			if (!open_slots[i].id[0])
-				free_slot = i;
-	}
-	if (free_slot >= 0) {
-		memcpy(open_slots[free_slot].id, id, UPLOADS_ID_LEN + 1);
-		open_slots[free_slot].busy = true;
-		open_slots[free_slot].w = NULL;
-		*slotted = true;
-	}
-	/* With every slot busy the request goes on without one; the file
-	 * lock still keeps a second writer out. */
-out:
 	pthread_mutex_unlock(&open_lock);
 	close_writers(reaped, nreaped);
 	return rc;
@@ -189,12 +202,11 @@ out:
  * forget the upload. */
 static void open_give(const char *id, struct cas_writer *w)
 {
-	struct cas_writer *reaped[OPEN_SLOTS + 1];
+	struct cas_writer *reaped[OPEN_IDLE_MAX + 1];
 	size_t nreaped = 0;
-	bool kept = false;
 
 	pthread_mutex_lock(&open_lock);
-	for (int i = 0; i < OPEN_SLOTS; i++) {
+	for (size_t i = 0; i < open_cap; i++) {
 		struct open_slot *s = &open_slots[i];
 
 		if (strcmp(s->id, id))
@@ -203,17 +215,14 @@ static void open_give(const char *id, struct cas_writer *w)
 			s->w = w;
 			s->busy = false;
 			s->used = db_now();
-			kept = true;
 		} else {
 			memset(s, 0, sizeof *s);
 		}
 		break;
 	}
-	nreaped = open_reap(false, reaped);
+	nreaped = open_reap(OPEN_IDLE_MAX, reaped);
 	pthread_mutex_unlock(&open_lock);
 	close_writers(reaped, nreaped);
-	if (w && !kept)
-		cas_writer_close(w);
 }
 
 /* Forget an idle upload (termination): its cached writer, if any, is
@@ -224,7 +233,7 @@ static enum err open_forget(const char *id, struct cas_writer **w)
 
 	*w = NULL;
 	pthread_mutex_lock(&open_lock);
-	for (int i = 0; i < OPEN_SLOTS; i++) {
+	for (size_t i = 0; i < open_cap; i++) {
 		struct open_slot *s = &open_slots[i];
 
 		if (strcmp(s->id, id))
@@ -244,11 +253,12 @@ static enum err open_forget(const char *id, struct cas_writer **w)
 void tus_close_all(void)
 {
 	pthread_mutex_lock(&open_lock);
-	for (int i = 0; i < OPEN_SLOTS; i++) {
+	for (size_t i = 0; i < open_cap; i++)
 		if (open_slots[i].w)
 			cas_writer_close(open_slots[i].w);
-		memset(&open_slots[i], 0, sizeof open_slots[i]);
-	}
+	free(open_slots);
+	open_slots = NULL;
+	open_cap = 0;
 	pthread_mutex_unlock(&open_lock);
 }
 
@@ -818,7 +828,8 @@ static void patch_start(struct patch *pa)
 		tus_err(call, err_set(ERR_INTERNAL, "data directory path too long"));
 		goto fail;
 	}
-	rc = open_take(pa->u.id, &pa->w, &pa->slotted);
+	rc = open_take(pa->u.id, &pa->w);
+	pa->slotted = !rc;
 	if (rc) {
 		tus_err(call, rc);
 		goto fail;

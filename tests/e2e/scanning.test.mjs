@@ -275,6 +275,69 @@ test('scanning: a hung clamd shows in /healthz without holding it; uploads wait 
   }
 });
 
+// The server keeps 32 idle writers open between chunks; an upload in use
+// is claimed whatever their number, so a second PATCH sent while the
+// last one's commit waits for clamd is kept out (423) even when more
+// uploads than that are being written at once.
+test('scanning: with more uploads at once than writers kept open, a PATCH during a commit is kept out', async () => {
+  const clamd = await startClamd();
+  const bodies = [];
+  try {
+    await withServer({ args: ['--clamd-socket', clamd.sock, '--uploads-per-user', '50', '--clamd-wait', '5s'] }, async (s) => {
+      const { tokens } = await consortium(s);
+      const w = tokens.writer;
+      const tus = { 'tus-resumable': '1.0.0' };
+      const create = async (path, length) => {
+        const meta = `wp ${Buffer.from('WP1').toString('base64')},path ${Buffer.from(path).toString('base64')}`;
+        const r = await api(s, w, 'POST', '/api/v1/uploads', { headers: { ...tus, 'upload-length': String(length), 'upload-metadata': meta } });
+        assert.equal(r.status, 201, path);
+        return new URL(r.headers.get('location'), s.url).pathname;
+      };
+      const patch = (loc, offset, body) => api(s, w, 'PATCH', loc, { headers: { ...tus, 'upload-offset': String(offset), 'content-type': 'application/offset+octet-stream' }, body });
+      // Its first chunk is in, its writer kept open; the uploads below take its place.
+      const parts = [Buffer.alloc(70 * 1024, 'p'), Buffer.alloc(30 * 1024, 'q')];
+      const loc = await create('many/last.bin', 100 * 1024);
+      assert.equal((await patch(loc, 0, parts[0])).status, 204);
+      // 33 uploads each with a PATCH whose body is still coming.
+      const writing = [];
+      for (let i = 0; i < 33; i++) {
+        const l = await create(`many/u${i}.bin`, 100);
+        const body = new Readable({ read() {} });
+        bodies.push(body);
+        body.push(Buffer.alloc(10, 'a'));
+        writing.push({ loc: l, body, answer: patch(l, 0, body) });
+      }
+      // each is claimed once a PATCH beside it is refused
+      for (const u of writing) {
+        let r;
+        for (let t = 0; t < 100 && (r = await patch(u.loc, 0, Buffer.alloc(0))).status !== 423; t++) await new Promise((res) => setTimeout(res, 50));
+        assert.equal(r.status, 423, `${u.loc} claimed by its PATCH`);
+      }
+      await clamd.stop();
+      const committing = patch(loc, parts[0].length, parts[1]);
+      await new Promise((res) => setTimeout(res, 1000));
+      const second = await patch(loc, parts[0].length, parts[1]);
+      assert.equal(second.status, 423, `a second PATCH during the commit: ${second.status} ${await second.text()}`);
+      const r = await committing;
+      assert.equal(r.status, 503);
+      assert.equal(r.headers.get('upload-offset'), String(parts[0].length));
+      await clamd.start();
+      assert.equal((await patch(loc, parts[0].length, parts[1])).status, 204);
+      const got = await api(s, w, 'GET', '/api/v1/wps/WP1/content/many/last.bin');
+      assert.equal(sha256(Buffer.from(await got.arrayBuffer())), sha256(Buffer.concat(parts)));
+      for (const u of writing) {
+        u.body.push(Buffer.alloc(90, 'b'));
+        u.body.push(null);
+        assert.equal((await u.answer).status, 204, u.loc);
+      }
+    });
+  } finally {
+    for (const b of bodies) if (!b.readableEnded) b.destroy();
+    await clamd.stop();
+    clamd.cleanup();
+  }
+});
+
 test('scanning: accept-unscanned policies store the content marked unscanned', async () => {
   const clamd = await startClamd();
   try {
