@@ -143,8 +143,10 @@ static void close_writers(struct cas_writer **ws, size_t n)
 		cas_writer_close(ws[i]); /* synced when they were put back */
 }
 
-/* A free slot, made by closing the oldest idle writer or by growing the
- * table; NULL when memory ran out. Called with open_lock held. */
+/* A free slot: one left by an idle writer closed for its age, or for
+ * room when as many are idle as are kept (a writer closed early costs
+ * its upload a re-hash of the partial file), or one the grown table
+ * adds. NULL when memory ran out. Called with open_lock held. */
 static struct open_slot *open_free_slot(struct cas_writer **reaped, size_t *nreaped)
 {
 	struct open_slot *grown;
@@ -155,7 +157,7 @@ static struct open_slot *open_free_slot(struct cas_writer **reaped, size_t *nrea
 			if (!open_slots[i].id[0])
 				return &open_slots[i];
 		if (pass == 0)
-			*nreaped = open_reap(0, reaped);
+			*nreaped = open_reap(OPEN_IDLE_MAX - 1, reaped);
 	}
 	grown = realloc(open_slots, cap * sizeof *grown);
 	if (!grown)
