@@ -422,9 +422,16 @@ struct patch {
 	enum digest_alg alg;
 	unsigned char want[DIGEST_SHA256_LEN];
 	char file[PATH_MAX];
-	enum err job_rc; /* resume on the job thread */
+	enum err job_rc; /* resume or sync on a pool thread */
 	char job_detail[256];
 	uint64_t job_size; /* bytes the partial file held */
+	/* A flush on a disk thread: the body is paused meanwhile, and what
+	 * comes next (`synced`) runs on the loop once the offset is
+	 * recorded. */
+	bool syncing;
+	bool aborted; /* the connection went during the flush */
+	bool failed;  /* answered with an error: the body's next event frees */
+	void (*synced)(struct patch *pa, enum err rc);
 };
 
 /* Release everything; `keep` (a writer in a good state at a durable
@@ -448,17 +455,73 @@ static void offset_headers(struct patch *pa, uint64_t offset)
 	expires_header(pa->call, pa->u.expires_at);
 }
 
-/* Make what arrived durable and record it as the offset. */
+/* Record what was made durable as the offset. */
+static enum err patch_record(struct patch *pa)
+{
+	enum err rc =
+		uploads_set_offset(worker_db(pa->call->worker), pa->u.id, cas_writer_size(pa->w));
+
+	if (!rc)
+		pa->unsynced = 0;
+	return rc;
+}
+
+/* Make what arrived durable and record it as the offset, here (a
+ * connection that went: nothing else waits for this one). */
 static enum err patch_persist(struct patch *pa)
 {
 	enum err rc = cas_writer_sync(pa->w);
 
-	if (!rc)
-		rc = uploads_set_offset(worker_db(pa->call->worker), pa->u.id,
-					cas_writer_size(pa->w));
-	if (!rc)
-		pa->unsynced = 0;
-	return rc;
+	return rc ? rc : patch_record(pa);
+}
+
+static void sync_run(void *arg)
+{
+	struct patch *pa = arg;
+
+	pa->job_rc = cas_writer_sync(pa->w);
+	if (pa->job_rc)
+		snprintf(pa->job_detail, sizeof pa->job_detail, "%s", err_detail());
+}
+
+static void sync_done(struct http_req *req, bool alive, void *arg)
+{
+	struct patch *pa = arg;
+	enum err rc = pa->job_rc;
+
+	(void)req;
+	pa->syncing = false;
+	if (rc)
+		err_set(rc, "%s", pa->job_detail);
+	else
+		rc = patch_record(pa);
+	if (!alive || pa->aborted) {
+		if (rc)
+			log_event(LOG_WARN, "tus",
+				  "upload %.8s…: keeping the received bytes failed: %s", pa->u.id,
+				  err_detail());
+		patch_free(pa, !rc);
+		return;
+	}
+	pa->synced(pa, rc);
+}
+
+/* patch_persist with the flush on a disk thread: fdatasync of 32 MiB
+ * can take a good part of a second on a slow disk, and this loop serves
+ * other connections meanwhile. The body is paused until `then`. */
+static void patch_persist_then(struct patch *pa, void (*then)(struct patch *pa, enum err rc))
+{
+	struct worker *wk = pa->call->worker;
+
+	pa->syncing = true;
+	pa->synced = then;
+	http_req_pause_body(pa->call->req);
+	if (jobs_submit_req_on(worker_io(wk), worker_jobs(wk), pa->call->req, sync_run, sync_done,
+			       pa)) {
+		/* No room in the pool: flush here. */
+		sync_run(pa);
+		sync_done(pa->call->req, http_req_alive(pa->call->req), pa);
+	}
 }
 
 /* Drop this request's bytes: the offset stays where it was. */
@@ -469,11 +532,26 @@ static enum err patch_rewind(struct patch *pa)
 	return cas_writer_truncate(pa->w, pa->start);
 }
 
+/* After a flush in the middle of the body: go on reading it. */
+static void body_synced(struct patch *pa, enum err rc)
+{
+	if (rc) {
+		tus_err(pa->call, rc);
+		/* The answer ends the body: its next event frees. */
+		pa->failed = true;
+	}
+	http_req_resume_body(pa->call->req);
+}
+
 static enum err patch_data(struct http_req *req, const void *data, size_t len, void *arg)
 {
 	struct patch *pa = arg;
 	enum err rc;
 
+	if (pa->failed) {
+		patch_free(pa, false);
+		return ERR_IO; /* answered already */
+	}
 	if (pa->start + pa->received + len > pa->u.length) {
 		tus_err(pa->call, err_set(ERR_TOOLARGE,
 					  "the body goes past Upload-Length (%" PRIu64 " bytes)",
@@ -495,14 +573,8 @@ static enum err patch_data(struct http_req *req, const void *data, size_t len, v
 	}
 	pa->received += len;
 	pa->unsynced += len;
-	if (!pa->whole && !pa->has_sum && pa->unsynced >= TUS_SYNC_EVERY) {
-		rc = patch_persist(pa);
-		if (rc) {
-			tus_err(pa->call, rc);
-			patch_free(pa, false);
-			return rc;
-		}
-	}
+	if (!pa->whole && !pa->has_sum && pa->unsynced >= TUS_SYNC_EVERY)
+		patch_persist_then(pa, body_synced);
 	return ERR_OK;
 }
 
@@ -512,6 +584,14 @@ static void patch_abort(struct http_req *req, void *arg)
 	enum err rc;
 
 	(void)req;
+	if (pa->syncing) {
+		pa->aborted = true; /* sync_done keeps what was flushed */
+		return;
+	}
+	if (pa->failed) {
+		patch_free(pa, false);
+		return;
+	}
 	/* A whole upload cut short: its client never learnt where it was,
 	 * and nothing of it exists. */
 	if (pa->whole) {
@@ -662,12 +742,32 @@ static void patch_commit(struct patch *pa)
 	docput_commit(&r); /* copies what it keeps */
 }
 
+/* After the flush at the end of a body that is not the last: answer. */
+static void end_synced(struct patch *pa, enum err rc)
+{
+	if (rc) {
+		tus_err(pa->call, rc);
+		patch_free(pa, false);
+		return;
+	}
+	tus_headers(pa->call);
+	offset_headers(pa, cas_writer_size(pa->w));
+	if (pa->creating)
+		location_header(pa->call, pa->secret, pa->u.id);
+	http_resp_send(pa->call->req, pa->creating ? 201 : 204, NULL, 0);
+	patch_free(pa, true);
+}
+
 static void patch_end(struct http_req *req, void *arg)
 {
 	struct patch *pa = arg;
 	enum err rc = ERR_OK;
 
 	(void)req;
+	if (pa->failed) {
+		patch_free(pa, false);
+		return;
+	}
 	if (pa->has_sum) {
 		unsigned char got[DIGEST_SHA256_LEN];
 		size_t n = cas_writer_side_end(pa->w, got);
@@ -707,18 +807,7 @@ static void patch_end(struct http_req *req, void *arg)
 		patch_free(pa, false);
 		return;
 	}
-	rc = patch_persist(pa);
-	if (rc) {
-		tus_err(pa->call, rc);
-		patch_free(pa, false);
-		return;
-	}
-	tus_headers(pa->call);
-	offset_headers(pa, cas_writer_size(pa->w));
-	if (pa->creating)
-		location_header(pa->call, pa->secret, pa->u.id);
-	http_resp_send(pa->call->req, pa->creating ? 201 : 204, NULL, 0);
-	patch_free(pa, true);
+	patch_persist_then(pa, end_synced);
 }
 
 static const struct http_body_sink patch_sink = {patch_data, patch_end, patch_abort};

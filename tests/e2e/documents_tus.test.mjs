@@ -8,11 +8,15 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import { randomBytes, createHash } from 'node:crypto';
 import { existsSync, rmSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { Upload } from 'tus-js-client';
 import { withServer, Server, freePort, tempDir } from './lib/server.mjs';
 import { sql, consort } from './lib/accounts.mjs';
 import { consortium, api, apiJson, sha256 } from './lib/docs.mjs';
+
+const here = dirname(fileURLToPath(import.meta.url));
 
 function tusUpload(s, token, data, { path, comment, chunkSize, endpoint, onBeforeRequest, onAfterResponse, onChunkComplete, retryDelays } = {}) {
   return new Promise((resolve, reject) => {
@@ -354,5 +358,53 @@ test('tus: a chunked upload whose final PATCH fails (quota) resumes from the rec
       assert.equal(sha256(Buffer.from(await r.arrayBuffer())), sha256(u.data), `${u.name}: exact`);
       assert.ok(!existsSync(u.file), `${u.name}: the partial file is gone with the commit`);
     }
+  });
+});
+
+// A long PATCH records its offset every 32 MiB, and a PATCH that is not
+// the last one at its end: each a flush of the partial file. On a slow
+// disk that takes long, and it happens on a disk thread: the loop that
+// reads the body goes on answering everyone else (one loop here, and
+// every flush of a partial file made 1.5 s slower by a preloaded shim).
+test('tus: the flushes of a long PATCH do not hold up the other requests of its loop', async () => {
+  const shim = join(tempDir('consort-slowsync-'), 'slowsync.so');
+  execFileSync('cc', ['-shared', '-fPIC', '-O2', '-Wall', '-o', shim, join(here, '..', 'fixtures', 'slowsync.c'), '-ldl']);
+  const env = {
+    LD_PRELOAD: shim, SLOWSYNC_MATCH: '/uploads/', SLOWSYNC_MS: '1500',
+    ASAN_OPTIONS: `${process.env.ASAN_OPTIONS ? process.env.ASAN_OPTIONS + ':' : ''}verify_asan_link_order=0`,
+  };
+  await withServer({ args: ['--workers', '1'], env }, async (s) => {
+    const { tokens } = await consortium(s);
+    const w = tokens.writer;
+    const data = randomBytes(48 * 1024 * 1024);
+    const first = 40 * 1024 * 1024;
+    const meta = `wp ${Buffer.from('WP1').toString('base64')},path ${Buffer.from('slow/disk.bin').toString('base64')}`;
+    let r = await api(s, w, 'POST', '/api/v1/uploads', { headers: { 'tus-resumable': '1.0.0', 'upload-length': String(data.length), 'upload-metadata': meta } });
+    assert.equal(r.status, 201);
+    const loc = new URL(r.headers.get('location'), s.url).pathname;
+    const patch = (offset, body) => api(s, w, 'PATCH', loc, { headers: { 'tus-resumable': '1.0.0', 'upload-offset': String(offset), 'content-type': 'application/offset+octet-stream' }, body });
+    let writing = true;
+    const waits = [];
+    const probe = (async () => {
+      while (writing) {
+        const t0 = performance.now();
+        assert.equal((await s.fetch('/healthz')).status, 200);
+        waits.push(Math.round(performance.now() - t0));
+        await new Promise((res) => setTimeout(res, 50));
+      }
+    })();
+    const t0 = performance.now();
+    r = await patch(0, data.subarray(0, first)); // past 32 MiB, and not the last
+    const took = performance.now() - t0;
+    writing = false;
+    await probe;
+    assert.equal(r.status, 204);
+    assert.equal(r.headers.get('upload-offset'), String(first));
+    assert.ok(took >= 3000, `both flushes were slowed (${Math.round(took)} ms)`);
+    assert.ok(Math.max(...waits) < 1000, `/healthz waited for a flush: ${waits.join(' ')} ms`);
+    r = await patch(first, data.subarray(first));
+    assert.equal(r.status, 204);
+    const got = await api(s, w, 'GET', '/api/v1/wps/WP1/content/slow/disk.bin');
+    assert.equal(sha256(Buffer.from(await got.arrayBuffer())), sha256(data));
   });
 });
