@@ -7,7 +7,7 @@ import { spawnSync, execFileSync } from 'node:child_process';
 import { rmSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import http from 'node:http';
-import { freePort, tempDir, repoRoot } from './server.mjs';
+import { freePort, tempDir, repoRoot, atExit } from './server.mjs';
 import { curl } from './docs.mjs';
 
 export async function startCeph() {
@@ -26,8 +26,16 @@ export async function startCeph() {
   const r = spawnSync('bash', [script, join(dir, 'c'), String(port)], { encoding: 'utf8', timeout: 180000, env });
   const vars = Object.fromEntries(r.stdout.split('\n').filter((l) => l.includes('='))
     .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
-  const stop = async () => {
+  let up = true;
+  const down = () => {
+    if (!up) return;
+    up = false;
     spawnSync('bash', [script, '--down', join(dir, 'c')]);
+  };
+  // A test that failed before stop(): the daemons must not outlive it.
+  atExit(down);
+  const stop = async () => {
+    down();
     rmSync(dir, { recursive: true, force: true });
   };
   if (r.status !== 0 || !vars.S3_ENDPOINT) {

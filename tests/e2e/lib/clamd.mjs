@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import { writeFileSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import net from 'node:net';
-import { tempDir } from './server.mjs';
+import { tempDir, trackChild } from './server.mjs';
 
 export const EICAR = 'X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*';
 const hex = (s) => Buffer.from(s).toString('hex');
@@ -33,7 +33,7 @@ export async function startClamd() {
   ].join('\n'));
   let proc, exited;
   const start = async () => {
-    proc = spawn('clamd', ['-c', join(dir, 'clamd.conf')], { stdio: 'ignore' });
+    proc = trackChild(spawn('clamd', ['-c', join(dir, 'clamd.conf')], { stdio: 'ignore' }));
     exited = new Promise((r) => proc.on('exit', r));
     const deadline = Date.now() + 30000;
     for (;;) {

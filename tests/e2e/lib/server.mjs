@@ -4,7 +4,7 @@
 // requests, and process inspection (RSS, exit status).
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, readFileSync, existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { tmpdir, constants as osConstants } from 'node:os';
 import { join, dirname, resolve, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import net from 'node:net';
@@ -32,9 +32,60 @@ export async function freePort() {
   });
 }
 
+// What a test file leaves behind is removed when its process exits,
+// passed or failed (node --test runs each file in a process of its own),
+// so test runs do not pile up in /tmp: first the children still running
+// are killed (a test that failed never reached its close() or stop()),
+// then the exit hooks run (a Ceph cluster is taken down), then the temp
+// dirs are removed. CONSORT_KEEP_TMP=1 keeps the dirs, to look into a
+// failure (the children are killed all the same).
+const tempDirs = [];
+const children = new Set();
+const exitHooks = [];
+
+// A temp dir under $TMPDIR named prefix + random, removed at exit.
 export function tempDir(prefix = 'consort-e2e-') {
-  return mkdtempSync(join(tmpdir(), prefix));
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  tempDirs.push(dir);
+  return dir;
 }
+
+// A child process that must not outlive the test file: SIGKILLed at exit
+// if it is still running then.
+export function trackChild(proc) {
+  children.add(proc);
+  proc.once('exit', () => children.delete(proc));
+  return proc;
+}
+
+// fn runs (synchronously) at exit, before the temp dirs are removed.
+export function atExit(fn) {
+  exitHooks.push(fn);
+}
+
+process.on('exit', () => {
+  for (const p of children) {
+    try { p.kill('SIGKILL'); } catch { /* already gone */ }
+  }
+  for (const fn of exitHooks) {
+    try { fn(); } catch (e) { console.error('exit hook:', e); }
+  }
+  if (process.env.CONSORT_KEEP_TMP === '1') {
+    if (tempDirs.length) console.error(`CONSORT_KEEP_TMP: kept ${tempDirs.join(' ')}`);
+    return;
+  }
+  for (const dir of tempDirs) {
+    // A child killed just now may still add a file while the dir is
+    // walked (ENOTEMPTY): retry, and never throw from an exit handler.
+    try { rmSync(dir, { recursive: true, force: true, maxRetries: 5 }); } catch (e) {
+      console.error(`could not remove ${dir}: ${e.message}`);
+    }
+  }
+});
+// Killed by a signal (^C, a runner's timeout), a process runs no 'exit'
+// handlers: exit instead, with the status the signal would have given.
+for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'])
+  process.once(sig, () => process.exit(128 + osConstants.signals[sig]));
 
 // Run a consort subcommand to completion; returns {status, stdout, stderr}.
 export function runConsort(args, { input } = {}) {
@@ -83,6 +134,7 @@ export class Server {
     this.log = '';
     this.proc = spawn(consortBin, args, { stdio: ['ignore', 'pipe', 'pipe'], cwd: this.cwd,
       env: this.env ? { ...process.env, ...this.env } : process.env });
+    trackChild(this.proc);
     let mine = '';
     this.proc.stdout.on('data', (d) => { this.log += d; mine += d; });
     this.proc.stderr.on('data', (d) => { this.log += d; mine += d; });
