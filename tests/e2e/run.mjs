@@ -5,14 +5,32 @@
 //
 //   node tests/e2e/run.mjs [test files...]
 //   CONSORT_BIN=build-asan/server/consort node tests/e2e/run.mjs
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, writeFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { tmpdir, constants as osConstants } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'consort-ca-'));
+// The CA and the logs are removed however the run ends (a failed openssl,
+// ^C, a timeout's SIGTERM), unless CONSORT_KEEP_TMP=1 keeps them.
+process.on('exit', () => {
+  if (process.env.CONSORT_KEEP_TMP === '1') console.error(`CONSORT_KEEP_TMP: kept ${dir}`);
+  else rmSync(dir, { recursive: true, force: true });
+});
+// A signal goes on to the test runner, so that it stops its files (which
+// remove their own temp dirs); this process then exits as the signal
+// would have made it.
+let child = null;
+let stoppedBy = null;
+for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+  process.once(sig, () => {
+    stoppedBy = sig;
+    if (child) child.kill(sig);
+    else process.exit(128 + osConstants.signals[sig]);
+  });
+}
 const ossl = (...args) => execFileSync('openssl', args, { stdio: ['ignore', 'ignore', 'pipe'] });
 
 ossl('req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes',
@@ -41,10 +59,12 @@ const env = {
 };
 process.env.E2E_ARTIFACTS = env.E2E_ARTIFACTS;
 const concurrency = process.env.E2E_CONCURRENCY || '2';
-const r = spawnSync(process.execPath,
+child = spawn(process.execPath,
   ['--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', '--test-reporter-destination=stdout',
    '--test-reporter=tap', `--test-reporter-destination=${join(dir, 'results.tap')}`, ...files],
   { env, stdio: 'inherit' });
+const r = await new Promise((res) => child.on('exit', (status, signal) => res({ status, signal })));
+if (stoppedBy) process.exit(128 + osConstants.signals[stoppedBy]);
 let summary = '';
 try {
   summary = execFileSync('grep', ['-E', '^# (pass|fail) ', join(dir, 'results.tap')]).toString();
@@ -69,5 +89,4 @@ if (check.secrets > 0) {
 console.log(`e2e: ${pass} passed, ${fail} failed`);
 if (process.env.E2E_SUMMARY_FILE)
   writeFileSync(process.env.E2E_SUMMARY_FILE, `${pass} ${fail}\n`);
-rmSync(dir, { recursive: true, force: true });
 process.exit(r.status === 0 && fail === 0 ? 0 : 1);
