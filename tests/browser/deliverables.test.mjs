@@ -9,11 +9,11 @@
 // accessibility check and fit a phone.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setup, newPage, signIn, checkScreen, noProblems, people } from './lib/common.mjs';
 import { grant, Session } from '../e2e/lib/accounts.mjs';
+import { tempDir } from '../e2e/lib/server.mjs';
 
 let env;
 before(async () => {
@@ -44,7 +44,7 @@ test('register: CSV import, filters, timeline, links', async () => {
   await page.locator('#nav').getByRole('link', { name: 'Deliverables' }).click();
   await page.getByRole('heading', { level: 1, name: 'Deliverables' }).waitFor();
   await page.getByText('No deliverables').waitFor();
-  const dir = mkdtempSync(join(tmpdir(), 'consort-deliv-'));
+  const dir = tempDir('consort-deliv-');
   writeFileSync(join(dir, 'ga-table.csv'), TABLE);
   await page.locator('#deliv-import-file').setInputFiles(join(dir, 'ga-table.csv'));
   await page.getByText('Imported: 5 new, 0 updated.').waitFor();
@@ -110,7 +110,7 @@ test('review: the lead starts it, reviewers answer from home, the diff shows wha
   await signIn(bob.page, env.s.url, people.bob);
   await bob.page.getByRole('link', { name: 'Review D2.1, version 1' }).click();
   await bob.page.getByLabel('Comment').fill('Add the age criteria.');
-  const dir = mkdtempSync(join(tmpdir(), 'consort-deliv-'));
+  const dir = tempDir('consort-deliv-');
   writeFileSync(join(dir, 'bob notes.pdf'), '%PDF-1.4\n% notes on the age criteria\n%%EOF\n');
   await bob.page.getByLabel('Annotated file').setInputFiles(join(dir, 'bob notes.pdf'));
   await bob.page.getByRole('button', { name: 'Request changes' }).click();
@@ -145,7 +145,7 @@ test('submission: the coordinator marks D2.1 submitted with the PDF', async () =
   await page.getByRole('button', { name: 'Approve', exact: true }).click();
   await page.getByRole('button', { name: 'Mark submitted' }).click();
   const dlg = page.getByRole('dialog');
-  const dir = mkdtempSync(join(tmpdir(), 'consort-deliv-'));
+  const dir = tempDir('consort-deliv-');
   writeFileSync(join(dir, 'not.pdf'), 'plain text');
   writeFileSync(join(dir, 'D2.1 final.pdf'), '%PDF-1.4\n% the submitted deliverable\n%%EOF\n');
   await dlg.getByLabel('Submitted on').fill('2026-01-15');

@@ -6,19 +6,19 @@
 // LibreOffice: under the normal build only (the sanitizer pass skips).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { setup, newPage, signIn, checkScreen, noProblems, people } from './lib/common.mjs';
 import { Session } from '../e2e/lib/accounts.mjs';
 import { PDF_DOC, officeDocs } from '../e2e/lib/previews.mjs';
 import { sanitized } from '../e2e/lib/search.mjs';
+import { tempDir } from '../e2e/lib/server.mjs';
 
 const skip = sanitized && 'LibreOffice previews are tested under the normal build only';
 let env, work, docs;
 before(async () => {
   if (skip) return;
-  work = mkdtempSync(join(tmpdir(), 'consort-office-'));
+  work = tempDir('consort-office-');
   docs = officeDocs(work, { slides: 5 });
   env = await setup();
 });

@@ -8,11 +8,10 @@
 // is generous: the algorithm's cap keeps it bounded either way).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync, readFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { writeFileSync, readFileSync, rmSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Server } from './lib/server.mjs';
+import { Server, tempDir } from './lib/server.mjs';
 import { makeDoc, docgenBin, people, put, sanitized } from './lib/search.mjs';
 import { apiJson, urlPath } from './lib/docs.mjs';
 
@@ -121,7 +120,7 @@ function pages(n, seed) {
 }
 
 function bigDoc(fmt, body) {
-  const dir = mkdtempSync(join(tmpdir(), 'consort-diff-'));
+  const dir = tempDir('consort-diff-');
   try {
     writeFileSync(join(dir, 'body.txt'), body);
     execFileSync(docgenBin, [fmt, join(dir, `doc.${fmt}`), '--title', 'Big', '--body-file', join(dir, 'body.txt')]);

@@ -4,11 +4,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import https from 'node:https';
-import { statfsSync, createReadStream, mkdtempSync, rmSync, readdirSync } from 'node:fs';
+import { statfsSync, createReadStream, rmSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { createHash, randomBytes } from 'node:crypto';
-import { withServer, repoRoot } from './lib/server.mjs';
+import { withServer, repoRoot, tempDir } from './lib/server.mjs';
 import { sql, consort } from './lib/accounts.mjs';
 import { consortium, apiJson, sha256 } from './lib/docs.mjs';
 
@@ -26,7 +26,7 @@ function roomyDataDir(size) {
   for (const dir of candidates) {
     try {
       const st = statfsSync(dir);
-      if (st.bavail * st.bsize > size + 2 * GiB) return mkdtempSync(join(dir, 'consort-big-'));
+      if (st.bavail * st.bsize > size + 2 * GiB) return tempDir('consort-big-', dir);
     } catch { /* not there */ }
   }
   throw new Error(`no filesystem with ${(size / GiB + 2).toFixed(1)} GiB free among ${candidates.join(', ')}: set CONSORT_BIG_TMP`);

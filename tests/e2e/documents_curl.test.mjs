@@ -5,10 +5,9 @@
 // anything.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync, readFileSync, rmSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { withServer } from './lib/server.mjs';
+import { withServer, tempDir } from './lib/server.mjs';
 import { sql } from './lib/accounts.mjs';
 import { consortium, curl, sha256, apiJson, urlPath } from './lib/docs.mjs';
 
@@ -44,7 +43,7 @@ test('curl: create, versions, 412 on a lost update, Range, restore, trash', asyn
   await withServer({}, async (s) => {
     const { tokens } = await consortium(s);
     const w = tokens.writer, o = tokens.other;
-    const dir = mkdtempSync(join(tmpdir(), 'consort-curl-'));
+    const dir = tempDir('consort-curl-');
     try {
       const v1 = Buffer.from('%PDF-1.4\n% first draft of the deliverable\n' + 'x'.repeat(5000));
       const v2 = Buffer.from('%PDF-1.4\n% second draft, reviewed\n' + 'y'.repeat(7000));
@@ -241,7 +240,7 @@ test('curl: Unicode, spaces and percent-encoding survive; hostile names are refu
 test('curl: a body of several buffers is typed by its first bytes, sent with a length or chunked', async () => {
   await withServer({}, async (s) => {
     const { tokens } = await consortium(s);
-    const dir = mkdtempSync(join(tmpdir(), 'consort-curl-'));
+    const dir = tempDir('consort-curl-');
     try {
       // 9 MiB: the server hands its body to the disk in 4 MiB buffers.
       const big = Buffer.concat([Buffer.from('%PDF-1.4\n% annex\n'), Buffer.alloc(9 * 1024 * 1024, 'z')]);

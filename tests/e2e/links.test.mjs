@@ -8,10 +8,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { withServer } from './lib/server.mjs';
+import { withServer, tempDir } from './lib/server.mjs';
 import { addUser, consort, grant, sql, Session } from './lib/accounts.mjs';
 import { consortium, api, apiJson, sha256, curl } from './lib/docs.mjs';
 import { recordSecret } from './lib/secrets.mjs';
@@ -321,7 +320,7 @@ test('a folder link: browse, single files, the folder as a streamed ZIP checked 
       assert.ok(r.status === 404 || r.status === 400, `${p}: ${r.status}`);
     }
     // The ZIP, through curl, then unzip: every file, byte for byte.
-    const dir = mkdtempSync(join(tmpdir(), 'links-zip-'));
+    const dir = tempDir('consort-links-zip-');
     try {
       const c = await curl(['-D', join(dir, 'headers'), '-o', join(dir, 'f.zip'), `${s.url}/api/v1/s/${sec}/zip`]);
       assert.equal(c.code, 0, c.stderr);

@@ -4,10 +4,9 @@
 // really finds a secret in a log.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { withServer } from './lib/server.mjs';
+import { withServer, tempDir } from './lib/server.mjs';
 import { recordSecret, recordLog, checkArtifacts } from './lib/secrets.mjs';
 import { addPartner, addUser, Session, Bearer } from './lib/accounts.mjs';
 
@@ -84,7 +83,7 @@ test('a path cannot forge a log line', async () => {
 
 test('the suite-wide secrets check finds a secret in a log, raw or encoded', () => {
   const saved = process.env.E2E_ARTIFACTS;
-  const dir = mkdtempSync(join(tmpdir(), 'consort-artifacts-'));
+  const dir = tempDir('consort-artifacts-');
   try {
     process.env.E2E_ARTIFACTS = dir;
     recordSecret('correct horse battery staple');

@@ -9,12 +9,11 @@
 // of collected blobs; read access is required; /metrics shows the cache.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, readdirSync, existsSync, statSync, utimesSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, readdirSync, existsSync, statSync, utimesSync, rmSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { Server } from './lib/server.mjs';
+import { Server, tempDir } from './lib/server.mjs';
 import { consortium, api, apiJson, urlPath, sha256 } from './lib/docs.mjs';
 import { spinningPdf, until } from './lib/search.mjs';
 import { PDF_DOC, previewState, pngSize } from './lib/previews.mjs';
@@ -79,7 +78,7 @@ test('PDF: state, pages by number and size, headers, caching', async () => {
 
 test('images: PNG, JPEG, TIFF scaled by gdk-pixbuf', async () => {
   // 1000x500 pictures drawn from the Debian PDF by poppler itself
-  const dir = mkdtempSync(join(tmpdir(), 'consort-img-'));
+  const dir = tempDir('consort-img-');
   const formats = {};
   for (const [flag, ext] of [['-png', 'png'], ['-jpeg', 'jpg'], ['-tiff', 'tif']]) {
     execFileSync('pdftoppm', [flag, '-f', '1', '-l', '1', '-scale-to-x', '1000', '-scale-to-y', '500',

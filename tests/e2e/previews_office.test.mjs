@@ -12,9 +12,8 @@
 // The bounds of `preview-converters` are checked under both builds.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { readdirSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Server, runConsort, tempDir, freePort } from './lib/server.mjs';
 import { consortium, api, apiJson, urlPath } from './lib/docs.mjs';
@@ -57,7 +56,7 @@ function docxLinking(url) {
 before(async () => {
   if (skip) return;
   // made before the server starts (LibreOffice is slow to start here)
-  work = mkdtempSync(join(tmpdir(), 'consort-office-'));
+  work = tempDir('consort-office-');
   docs = officeDocs(work, { slides: 4 });
   bomb = makeZipBomb(1024 * 1024 * 1024);
   s = await new Server({ args: ['--preview-seconds', '90', '--preview-converters', '2'] }).start();

@@ -6,10 +6,9 @@
 // every tus upload is checked against the quota at its creation.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, writeFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { withServer } from './lib/server.mjs';
+import { withServer, tempDir } from './lib/server.mjs';
 import { addUser, sql, Session } from './lib/accounts.mjs';
 import { consortium, curl, apiJson, api } from './lib/docs.mjs';
 
@@ -36,7 +35,7 @@ test('chunked PUT (API and WebDAV) stops at the quota with 507 and leaves nothin
     const coord = await Session.login(s, 'coord@a.example');
     let r = await coord.req('PATCH', '/api/v1/wps/WP1', { json: { quota: 300 * 1024 } });
     assert.equal(r.status, 200);
-    const dir = mkdtempSync(join(tmpdir(), 'consort-quota-'));
+    const dir = tempDir('consort-quota-');
     try {
       const big = join(dir, 'big.bin');
       writeFileSync(big, Buffer.alloc(3 * 1024 * 1024, 0x41)); // far past the quota (under the 4 MiB the server drains after a refusal)

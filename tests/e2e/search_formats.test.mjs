@@ -8,10 +8,9 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { Server } from './lib/server.mjs';
+import { Server, tempDir } from './lib/server.mjs';
 import { makeDoc, people, put, found, search, waitIndexed } from './lib/search.mjs';
 
 // Made-up words, so that each occurs in exactly one document: B only in
@@ -59,7 +58,7 @@ function build(d) {
     case 'cairo': {
       // Rewritten by poppler's cairo backend: compressed streams, embedded
       // subset fonts, no document title (so it comes from the file name).
-      const dir = mkdtempSync(join(tmpdir(), 'consort-cairo-'));
+      const dir = tempDir('consort-cairo-');
       try {
         writeFileSync(join(dir, 'in.pdf'), makeDoc('pdf', { body: lines.join('\n') }));
         execFileSync('pdftocairo', ['-pdf', join(dir, 'in.pdf'), join(dir, 'out.pdf')]);

@@ -3,10 +3,9 @@
 // consort binary), uploads over the API, searches, and waiting for the
 // index by polling the API (never by sleeping a fixed time).
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, readdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync, readdirSync } from 'node:fs';
 import { join, dirname, resolve } from 'node:path';
-import { consortBin } from './server.mjs';
+import { consortBin, tempDir } from './server.mjs';
 import { addPartner, addUser, addWp, grant, Session } from './accounts.mjs';
 import { apiJson, urlPath } from './docs.mjs';
 
@@ -18,7 +17,7 @@ export const sanitized = !!process.env.CONSORT_SANITIZED;
 // A document of `format` (docx xlsx pptx odt ods odp pdf html md text)
 // as a Buffer; opts: title, author, heading, body, header, footer, notes.
 export function makeDoc(format, opts = {}) {
-  const dir = mkdtempSync(join(tmpdir(), 'consort-docgen-'));
+  const dir = tempDir('consort-docgen-');
   try {
     const out = join(dir, `doc.${format}`);
     const args = [format, out];
@@ -33,7 +32,7 @@ export function makeDoc(format, opts = {}) {
 
 // A DOCX whose document.xml expands to `expanded` bytes.
 export function makeZipBomb(expanded) {
-  const dir = mkdtempSync(join(tmpdir(), 'consort-docgen-'));
+  const dir = tempDir('consort-docgen-');
   try {
     execFileSync(docgenBin, ['bomb', join(dir, 'b.docx'), String(expanded)], { stdio: ['ignore', 'ignore', 'pipe'] });
     return readFileSync(join(dir, 'b.docx'));

@@ -43,9 +43,10 @@ const tempDirs = [];
 const children = new Set();
 const exitHooks = [];
 
-// A temp dir under $TMPDIR named prefix + random, removed at exit.
-export function tempDir(prefix = 'consort-e2e-') {
-  const dir = mkdtempSync(join(tmpdir(), prefix));
+// A temp dir in parent ($TMPDIR by default) named prefix + random,
+// removed at exit.
+export function tempDir(prefix = 'consort-e2e-', parent = tmpdir()) {
+  const dir = mkdtempSync(join(parent, prefix));
   tempDirs.push(dir);
   return dir;
 }
