@@ -123,7 +123,8 @@ static const struct option_def options[] = {
 	 "scraper from any address read `/metrics` (`Authorization: Bearer TOKEN`). Read at start."},
 	{"metrics-blob-walk", OPT_MS, OFF(metrics_blob_walk_ms), 0, 7 * DAY_MS,
 	 "How often the blob store is walked for the size and count in `/metrics` (blobs this "
-	 "server stores are counted as they come). 0: only at start."},
+	 "server stores are counted as they come), and the small content in the database counted "
+	 "(it moves only then). 0: only at start."},
 	{"blob-store", OPT_STRING, OFF(blob_store), 0, 0,
 	 "Where blobs are kept: `local` (DATA/blobs) or `s3` (an S3-compatible object store such as "
 	 "Ceph's RADOS Gateway, set by the `s3-` options). Recorded in DATA/blob-store, which "
