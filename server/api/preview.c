@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <gdk-pixbuf/gdk-pixbuf.h>
 #include <limits.h>
 #include <poll.h>
@@ -385,6 +386,15 @@ int preview_worker_main(int argc, char **argv)
 		snprintf(accept, sizeof accept,
 			 "--accept=pipe,name=%s;urp;StarOffice.ComponentContext", argv[2]);
 		snprintf(env, sizeof env, "-env:UserInstallation=%s", argv[1]);
+		/* Its temp files (copies of documents among them) go in the
+		 * profile, which the server empties before each start: a
+		 * killed soffice leaves them behind. */
+		if (!strncmp(argv[1], "file://", 7)) {
+			char tmp[PATH_MAX];
+
+			snprintf(tmp, sizeof tmp, "%s/tmp", argv[1] + 7);
+			setenv("TMPDIR", tmp, 1);
+		}
 		limit(RLIMIT_AS, strtoull(argv[3], NULL, 10));
 		limit(RLIMIT_FSIZE, MAX_PDF_OUT);
 		limit(RLIMIT_CORE, 0);
@@ -575,6 +585,18 @@ static int run_helper(char *const argv[], unsigned seconds, char *out, size_t ou
 
 static const char *exe(void) { return "/proc/self/exe"; }
 
+static int remove_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+	(void)st;
+	(void)type;
+	(void)ftw;
+	remove(path);
+	return 0;
+}
+
+/* The profile a converter starts with: macros off, no links followed,
+ * and an empty tmp/ for its temp files (the last one may have been
+ * killed). */
 static void write_profile(const char *dir)
 {
 	char path[PATH_MAX + 64];
@@ -599,8 +621,11 @@ static void write_profile(const char *dir)
 		"oor:name=\"UseLocking\" oor:op=\"fuse\"><value>false</value></prop></item>\n"
 		"</oor:items>\n";
 
-	snprintf(path, sizeof path, "%s/user", dir);
+	snprintf(path, sizeof path, "%s/tmp", dir);
+	nftw(path, remove_entry, 8, FTW_DEPTH | FTW_PHYS);
 	mkdir(dir, 0700);
+	mkdir(path, 0700);
+	snprintf(path, sizeof path, "%s/user", dir);
 	mkdir(path, 0700);
 	snprintf(path, sizeof path, "%s/user/registrymodifications.xcu", dir);
 	if ((f = fopen(path, "w"))) {

@@ -22,7 +22,7 @@ import { previewState, pngSize, officeDocs } from './lib/previews.mjs';
 
 const skip = sanitized && 'LibreOffice previews are tested under the normal build only';
 const t0 = Date.now();
-let s, tok, work, docs, bomb;
+let s, tok, work, docs, bomb, serverTmp;
 
 // A DOCX whose picture and INCLUDETEXT field live at `url`.
 function docxLinking(url) {
@@ -59,7 +59,9 @@ before(async () => {
   work = tempDir('consort-office-');
   docs = officeDocs(work, { slides: 4 });
   bomb = makeZipBomb(1024 * 1024 * 1024);
-  s = await new Server({ args: ['--preview-seconds', '90', '--preview-converters', '2'] }).start();
+  // a TMPDIR of its own, to see what the converters leave in it
+  serverTmp = tempDir('consort-office-tmp-');
+  s = await new Server({ args: ['--preview-seconds', '90', '--preview-converters', '2'], env: { TMPDIR: serverTmp } }).start();
   ({ tokens: tok } = await consortium(s));
 });
 after(async () => {
@@ -177,7 +179,7 @@ test('two documents convert at the same time on two converters, both previews ri
   }
 });
 
-test('a converter that ends leaves no pipe in /tmp', { skip }, async () => {
+test('a converter that ends leaves no pipe in /tmp and no temp files', { skip }, async () => {
   const pid = s.proc.pid;
   const pipes = () => readdirSync('/tmp').filter((n) => n.startsWith(`OSL_PIPE_${process.getuid()}_consort-preview-${pid}-`));
   // those of the converters killed after a failure are gone already
@@ -187,6 +189,8 @@ test('a converter that ends leaves no pipe in /tmp', { skip }, async () => {
   assert.equal(pipes().length, m.consort_preview_converters_running, pipes().join(' '));
   await s.stop();
   assert.deepEqual(pipes(), []);
+  // soffice's temp dirs (lu*.tmp) are in its profile, emptied at each start
+  assert.deepEqual(readdirSync(serverTmp).filter((n) => /^lu.*\.tmp$/.test(n)), []);
 });
 
 test('preview-converters out of its bounds is refused at start', async () => {
