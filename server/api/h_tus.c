@@ -206,6 +206,7 @@ static void open_give(const char *id, struct cas_writer *w)
 {
 	struct cas_writer *reaped[OPEN_IDLE_MAX + 1];
 	size_t nreaped = 0;
+	bool kept = false;
 
 	pthread_mutex_lock(&open_lock);
 	for (size_t i = 0; i < open_cap; i++) {
@@ -217,6 +218,7 @@ static void open_give(const char *id, struct cas_writer *w)
 			s->w = w;
 			s->busy = false;
 			s->used = db_now();
+			kept = true;
 		} else {
 			memset(s, 0, sizeof *s);
 		}
@@ -225,6 +227,9 @@ static void open_give(const char *id, struct cas_writer *w)
 	nreaped = open_reap(OPEN_IDLE_MAX, reaped);
 	pthread_mutex_unlock(&open_lock);
 	close_writers(reaped, nreaped);
+	/* Its claim is gone only if tus_close_all came first (stopping). */
+	if (w && !kept)
+		cas_writer_close(w);
 }
 
 /* Forget an idle upload (termination): its cached writer, if any, is
