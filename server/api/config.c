@@ -193,6 +193,10 @@ static const struct option_def options[] = {
 	 "Threads that write and fsync uploads; most of their time is spent waiting for the disk."},
 	{"upload-expiry", OPT_MS, OFF(upload_expiry_ms), 60000, 30 * DAY_MS,
 	 "An unfinished resumable (tus) upload is removed this long after it was created."},
+	{"upload-sync-interval", OPT_MS, OFF(upload_sync_ms), 1000, DAY_MS,
+	 "A resumable (tus) upload's bytes are made durable and its offset recorded at least this "
+	 "often while they arrive (and every 32 MiB): what a crash may lose of an upload on a slow "
+	 "line, and how current its offset is for a client resuming elsewhere."},
 	{"uploads-per-user", OPT_UINT, OFF(uploads_per_user), 1, 100000,
 	 "Unfinished resumable uploads one user may have open at once."},
 	{"smtp-url", OPT_STRING, OFF(smtp_url), 0, 0,
@@ -329,6 +333,7 @@ void config_defaults(struct config *cfg)
 	cfg->job_threads = 0;
 	cfg->io_threads = 16;
 	cfg->upload_expiry_ms = (unsigned)DAY_MS;
+	cfg->upload_sync_ms = 60000;
 	cfg->uploads_per_user = 20;
 	cfg->upload_bytes_per_user = 256 * GiB;
 	cfg->preview_threads = 2;

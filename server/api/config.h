@@ -102,6 +102,7 @@ struct config {
 	unsigned io_threads;  /* disk work (storing uploads) */
 	/* resumable uploads (issue 5) */
 	unsigned upload_expiry_ms;      /* an unfinished tus upload lives this long */
+	unsigned upload_sync_ms;        /* a tus PATCH's bytes made durable this often */
 	unsigned uploads_per_user;      /* unfinished tus uploads per user */
 	uint64_t upload_bytes_per_user; /* their announced lengths together */
 	/* previews (issue 18) */

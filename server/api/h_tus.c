@@ -81,7 +81,8 @@
 #define TUS_CHECKSUMS "sha1,sha256"
 #define TUS_CONTENT_TYPE "application/offset+octet-stream"
 /* Without a checksum, the offset is made durable this often during a
- * long PATCH, so a crash loses at most this much of a big upload. */
+ * long PATCH, so a crash loses at most this much of a big upload (and
+ * at most upload-sync-interval's worth of a slow one). */
 #define TUS_SYNC_EVERY (32 * 1024 * 1024)
 #define TUS_STATUS_CHECKSUM_MISMATCH 460
 
@@ -423,6 +424,7 @@ struct patch {
 	uint64_t start;     /* offset when the request began */
 	uint64_t received;
 	uint64_t unsynced;
+	int64_t synced_at; /* when the offset was last recorded (db_now) */
 	bool has_sum;
 	enum digest_alg alg;
 	unsigned char want[DIGEST_SHA256_LEN];
@@ -466,8 +468,10 @@ static enum err patch_record(struct patch *pa)
 	enum err rc =
 		uploads_set_offset(worker_db(pa->call->worker), pa->u.id, cas_writer_size(pa->w));
 
-	if (!rc)
+	if (!rc) {
 		pa->unsynced = 0;
+		pa->synced_at = db_now();
+	}
 	return rc;
 }
 
@@ -578,7 +582,10 @@ static enum err patch_data(struct http_req *req, const void *data, size_t len, v
 	}
 	pa->received += len;
 	pa->unsynced += len;
-	if (!pa->whole && !pa->has_sum && pa->unsynced >= TUS_SYNC_EVERY)
+	if (!pa->whole && !pa->has_sum &&
+	    (pa->unsynced >= TUS_SYNC_EVERY ||
+	     (db_now() - pa->synced_at) * 1000 >=
+		     (int64_t)worker_config(pa->call->worker)->upload_sync_ms))
 		patch_persist_then(pa, body_synced);
 	return ERR_OK;
 }
@@ -834,6 +841,7 @@ static void patch_read(struct patch *pa)
 		patch_commit(pa);
 		return;
 	}
+	pa->synced_at = db_now();
 	http_req_read_body(pa->call->req, &patch_sink, pa);
 }
 

@@ -11,6 +11,7 @@ import { existsSync, rmSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { Readable } from 'node:stream';
 import { Upload } from 'tus-js-client';
 import { withServer, Server, freePort, tempDir } from './lib/server.mjs';
 import { sql, consort } from './lib/accounts.mjs';
@@ -405,6 +406,38 @@ test('tus: the flushes of a long PATCH do not hold up the other requests of its 
     r = await patch(first, data.subarray(first));
     assert.equal(r.status, 204);
     const got = await api(s, w, 'GET', '/api/v1/wps/WP1/content/slow/disk.bin');
+    assert.equal(sha256(Buffer.from(await got.arrayBuffer())), sha256(data));
+  });
+});
+
+// A slow line: under 32 MiB a PATCH's bytes would be made durable only
+// at its end. upload-sync-interval bounds that in time, so what a crash
+// may lose is bounded, and HEAD from another client shows the progress.
+test('tus: a slow PATCH has its bytes made durable every upload-sync-interval', async () => {
+  await withServer({ args: ['--upload-sync-interval', '1s'] }, async (s) => {
+    const { tokens } = await consortium(s);
+    const w = tokens.writer;
+    const data = randomBytes(300 * 1024);
+    const meta = `wp ${Buffer.from('WP1').toString('base64')},path ${Buffer.from('slow/line.bin').toString('base64')}`;
+    let r = await api(s, w, 'POST', '/api/v1/uploads', { headers: { 'tus-resumable': '1.0.0', 'upload-length': String(data.length), 'upload-metadata': meta } });
+    assert.equal(r.status, 201);
+    const loc = new URL(r.headers.get('location'), s.url).pathname;
+    const head = async () => Number((await api(s, w, 'HEAD', loc, { headers: { 'tus-resumable': '1.0.0' } })).headers.get('upload-offset'));
+    const body = new Readable({ read() {} });
+    const answer = api(s, w, 'PATCH', loc, { headers: { 'tus-resumable': '1.0.0', 'upload-offset': '0', 'content-type': 'application/offset+octet-stream' }, body });
+    const sent = [];
+    for (let i = 0; i < 3; i++) {
+      body.push(data.subarray(i * 100 * 1024, (i + 1) * 100 * 1024));
+      await new Promise((res) => setTimeout(res, 1300));
+      sent.push(await head());
+    }
+    body.push(null);
+    r = await answer;
+    // the bytes of each second, recorded by the next that came, while the PATCH was open
+    assert.ok(sent[1] >= 100 * 1024 && sent[2] >= 200 * 1024, `offsets while sending: ${sent}`);
+    assert.equal(r.status, 204);
+    assert.equal(r.headers.get('upload-offset'), String(data.length));
+    const got = await api(s, w, 'GET', '/api/v1/wps/WP1/content/slow/line.bin');
     assert.equal(sha256(Buffer.from(await got.arrayBuffer())), sha256(data));
   });
 });
